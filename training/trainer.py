@@ -1,0 +1,146 @@
+"""Lightning trainer assembly: one place that turns a ``TrainConfig`` into a ``Trainer``.
+
+Every task (forecasting, inspection) fits through :func:`fit`, so device choice, precision,
+gradient clipping, early stopping, checkpoints, seeding and multi-GPU / multi-node DDP behave the
+same everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.strategies import DDPStrategy
+
+from training.config import TrainConfig
+from training.devices import (
+    distributed_backend,
+    enable_deterministic_cuda,
+    resolve_accelerator,
+    resolve_precision,
+)
+
+# Lightning prints tips about workers and logging intervals that do not apply to in-memory batches.
+for _name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+warnings.filterwarnings("ignore", message=".*training batches.*smaller than the logging.*")
+
+
+@dataclass
+class FitResult:
+    """What a fit leaves behind: the best checkpoint and its validation score."""
+
+    best_checkpoint: Path | None
+    best_score: float | None
+    epochs: int
+    stopped_early: bool
+    is_global_zero: bool
+
+
+def _world_size(cfg: TrainConfig, accelerator: str) -> int:
+    if cfg.devices == "auto":
+        devices = torch.cuda.device_count() if accelerator == "cuda" else 1
+    elif isinstance(cfg.devices, int):
+        devices = cfg.devices
+    else:
+        devices = len(str(cfg.devices).split(","))
+    return devices * cfg.num_nodes
+
+
+def build_trainer(
+    cfg: TrainConfig,
+    run_dir: str | Path,
+    monitor: str = "val_loss",
+    callbacks: list[pl.Callback] | None = None,
+) -> pl.Trainer:
+    """Assemble a Lightning ``Trainer`` for ``cfg`` that writes logs and checkpoints to ``run_dir``.
+
+    * accelerator ``auto`` -> CUDA when present; precision ``auto`` -> bf16-mixed on GPUs with
+      bf16, 16-mixed on older GPUs, 32-true on CPU;
+    * more than one device or node -> DDP (NCCL on GPUs, gloo on CPU);
+    * early stopping and best/last checkpoints on ``monitor``.
+    """
+    run_dir = Path(run_dir)
+    accelerator = resolve_accelerator(cfg.accelerator)
+    precision = resolve_precision(cfg.precision, accelerator)
+    world = _world_size(cfg, accelerator)
+    if accelerator == "cuda":
+        enable_deterministic_cuda()
+    strategy: str | DDPStrategy = "auto"
+    if world > 1:
+        strategy = DDPStrategy(process_group_backend=distributed_backend(accelerator))
+    all_callbacks: list[pl.Callback] = [
+        ModelCheckpoint(
+            dirpath=run_dir / "checkpoints",
+            filename="best",
+            monitor=monitor,
+            mode="min",
+            save_last=True,
+            save_weights_only=False,
+        )
+    ]
+    if cfg.early_stopping_patience:
+        all_callbacks.append(
+            EarlyStopping(monitor=monitor, mode="min", patience=cfg.early_stopping_patience)
+        )
+    all_callbacks.extend(callbacks or [])
+    return pl.Trainer(
+        accelerator=accelerator,
+        devices=cfg.devices if accelerator == "cuda" or world > 1 else 1,
+        num_nodes=cfg.num_nodes,
+        strategy=strategy,
+        precision=precision,
+        max_epochs=cfg.max_epochs,
+        gradient_clip_val=cfg.gradient_clip_val,
+        deterministic=True if cfg.deterministic and accelerator == "cpu" else "warn",
+        callbacks=all_callbacks,
+        logger=CSVLogger(save_dir=run_dir, name="logs", version=""),
+        default_root_dir=run_dir,
+        enable_progress_bar=cfg.progress_bar,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+        # Tasks that sample their own batches shard them by rank themselves.
+        use_distributed_sampler=False,
+    )
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Weights of a Lightning checkpoint or a plain state dict, never unpickling code."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    return payload.get("state_dict", payload)
+
+
+def fit(
+    module: pl.LightningModule,
+    cfg: TrainConfig,
+    run_dir: str | Path,
+    train_dataloaders=None,
+    val_dataloaders=None,
+    monitor: str = "val_loss",
+    callbacks: list[pl.Callback] | None = None,
+) -> FitResult:
+    """Seed, fit ``module`` and load the best validation weights back into it."""
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    trainer = build_trainer(cfg, run_dir, monitor=monitor, callbacks=callbacks)
+    trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders)
+    checkpoint = trainer.checkpoint_callback
+    best_path = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None
+    if best_path is not None and best_path.exists():
+        module.load_state_dict(load_state_dict(best_path))
+    early = next((c for c in trainer.callbacks if isinstance(c, EarlyStopping)), None)
+    best = checkpoint.best_model_score
+    return FitResult(
+        best_checkpoint=best_path,
+        best_score=None if best is None else float(best),
+        epochs=trainer.current_epoch,
+        stopped_early=bool(early is not None and early.stopped_epoch > 0),
+        is_global_zero=trainer.is_global_zero,
+    )
