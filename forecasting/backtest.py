@@ -1,0 +1,145 @@
+"""Rolling-origin backtests over K origins, broken down by segment.
+
+Origins are ``step`` periods apart and the last one leaves exactly one horizon of observed
+data. By default every forecaster is fitted once with data before the first origin and then
+forecasts every origin (no refit: cheaper, and nothing after the first origin leaks into
+training); ``refit=True`` refits at each origin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from forecasting.base import Forecaster
+from forecasting.io import write_json, write_table
+from forecasting.metrics import aggregate, demand_classes, mase_scale, window_scores
+from forecasting.spec import ITEM, LOCATION
+from forecasting.store import PanelStore
+from forecasting.windows import evaluation_windows
+
+
+def rolling_origins(
+    store: PanelStore, horizon: int, n_origins: int, step: int | None = None
+) -> list[int]:
+    """Grid positions of ``n_origins`` forecast origins, the last one ``horizon`` before the end."""
+    if n_origins < 1:
+        raise ValueError(f"n_origins: expected >= 1, got {n_origins}")
+    step = step or horizon
+    last = int(store.end.max().item()) - horizon
+    origins = [last - k * step for k in reversed(range(n_origins))]
+    if origins[0] <= 0:
+        raise ValueError(
+            f"the panel has {last + horizon} periods: too short for {n_origins} origins "
+            f"{step} apart with a horizon of {horizon}"
+        )
+    return origins
+
+
+@dataclass
+class BacktestResult:
+    """Per-window scores and the metrics table (model x segment)."""
+
+    windows: pd.DataFrame
+    metrics: pd.DataFrame
+    forecasts: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    """Last origin's forecasts per model: ``series``, ``origins``, ``quantiles`` (N, H, Q)."""
+
+    def overall(self) -> pd.DataFrame:
+        """One row per model: metrics over every window."""
+        rows = self.metrics[self.metrics["segment_type"] == "all"]
+        return rows.drop(columns=["segment_type", "segment"]).set_index("model")
+
+    def save(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write ``metrics.json``, ``metrics.csv`` and ``windows.parquet`` to ``out_dir``."""
+        out_dir = Path(out_dir)
+        records = self.metrics.to_dict(orient="records")
+        return {
+            "metrics_json": write_json({"metrics": records}, out_dir / "metrics.json"),
+            "metrics_csv": write_table(self.metrics, out_dir / "metrics.csv"),
+            "windows": write_table(self.windows, out_dir / "windows.parquet"),
+        }
+
+
+def backtest(
+    store: PanelStore,
+    forecasters: Sequence[Forecaster],
+    horizon: int,
+    n_origins: int = 3,
+    step: int | None = None,
+    refit: bool = False,
+    segments: Sequence[str] | None = None,
+    min_history: int | None = None,
+    progress: bool = True,
+) -> BacktestResult:
+    """Score ``forecasters`` over rolling origins; ``segments`` are static categoricals of the
+    store (default: all of them) and the demand class (smooth / intermittent / lumpy / erratic)."""
+    origins = rolling_origins(store, horizon, n_origins, step)
+    season = store.spec.season
+    min_history = min_history if min_history is not None else 2 * season
+    segments = list(segments if segments is not None else store.spec.static_categoricals)
+    for segment in segments:
+        if segment not in store.keys.columns:
+            raise ValueError(f"segments: {segment!r} is not a static categorical of the panel")
+    for forecaster in forecasters:
+        if forecaster.horizon < horizon:
+            raise ValueError(
+                f"{forecaster.name}: forecasts {forecaster.horizon} periods, "
+                f"the backtest needs {horizon}"
+            )
+
+    parts, forecasts = [], {}
+    fitted_at: dict[str, int] = {}
+    work = [(o, f) for o in origins for f in forecasters]
+    for origin, forecaster in tqdm(work, desc="backtest", disable=not progress):
+        if refit or forecaster.name not in fitted_at:
+            forecaster.fit(store, cutoff=origin)
+            fitted_at[forecaster.name] = origin
+        series = evaluation_windows(store, origin, horizon, min_history)
+        if len(series) == 0:
+            continue
+        starts = torch.full_like(series, origin)
+        predicted = forecaster.predict_windows(store, series, starts)[:, :horizon]
+        actual = _actuals(store, series, origin, horizon)
+        scale = mase_scale(store, series, starts, season)
+        scores = window_scores(actual, predicted, forecaster.quantiles, scale)
+        keys = store.keys.iloc[series.cpu().numpy()].reset_index(drop=True)
+        scores.insert(0, "model", forecaster.name)
+        scores.insert(1, "origin", store.dates[origin])
+        scores.insert(2, ITEM, keys[ITEM].to_numpy())
+        scores.insert(3, LOCATION, keys[LOCATION].to_numpy())
+        for segment in segments:
+            scores[segment] = keys[segment].to_numpy()
+        scores["demand_class"] = demand_classes(store, series, starts)
+        parts.append(scores)
+        if origin == origins[-1]:
+            forecasts[forecaster.name] = {
+                "series": series.cpu().numpy(),
+                "origins": starts.cpu().numpy(),
+                "quantiles": predicted,
+            }
+    windows = pd.concat(parts, ignore_index=True)
+    return BacktestResult(windows, metrics_table(windows, [*segments, "demand_class"]), forecasts)
+
+
+def _actuals(store: PanelStore, series: torch.Tensor, origin: int, horizon: int) -> np.ndarray:
+    return store.target[series.to(store.device), origin : origin + horizon].cpu().numpy()
+
+
+def metrics_table(windows: pd.DataFrame, segments: Sequence[str]) -> pd.DataFrame:
+    """Aggregate per-window scores per model, overall and per value of each segment column."""
+    rows = []
+    for model, group in windows.groupby("model", sort=False):
+        rows.append({"model": model, "segment_type": "all", "segment": "all", **aggregate(group)})
+        for segment in segments:
+            for value, part in group.groupby(segment, sort=True):
+                rows.append(
+                    {"model": model, "segment_type": segment, "segment": value, **aggregate(part)}
+                )
+    return pd.DataFrame(rows)

@@ -1,0 +1,128 @@
+"""Forecast accuracy: WAPE, MASE, scaled quantile loss, interval coverage, bias; demand classes.
+
+Per-window components are computed once (:func:`window_scores`) and aggregated over any
+segment (:func:`aggregate`), so a backtest breaks its table down by category or demand class
+without recomputing.
+
+* WAPE = sum |y - median| / sum y
+* MASE = mean over windows of mean_h |y - median| / scale, with scale = in-sample mean absolute
+  seasonal difference (M5 convention)
+* SQL = mean over windows of mean_{h, q} 2 * pinball_q / scale
+* coverage_XX = share of actuals inside the central XX% interval (0.05-0.95 is 90%)
+* bias = sum (median - y) / sum y (positive: over-forecast)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from forecasting.store import PanelStore
+
+DEMAND_CLASS_ADI = 1.32  # Syntetos & Boylan (2005) cut-offs
+DEMAND_CLASS_CV2 = 0.49
+
+
+def mase_scale(
+    store: PanelStore, series: torch.Tensor, origins: torch.Tensor, season: int
+) -> np.ndarray:
+    """In-sample mean absolute ``season``-difference of each series before its origin."""
+    target = store.target[series.to(store.device)].cpu().numpy()
+    origins = origins.cpu().numpy()
+    before = np.arange(target.shape[1])[None, :] < origins[:, None]
+    history = np.where(before, target, np.nan)
+    diffs = np.abs(history[:, season:] - history[:, :-season])
+    with np.errstate(invalid="ignore"):
+        count = np.isfinite(diffs).sum(axis=1)
+        total = np.nansum(diffs, axis=1)
+        scale = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return np.where(scale > 0, scale, np.nan)
+
+
+def window_scores(
+    actual: np.ndarray,
+    quantiles: np.ndarray,
+    levels: Sequence[float],
+    scale: np.ndarray,
+) -> pd.DataFrame:
+    """Per-window components of every metric: actual (N, H), quantiles (N, H, Q), scale (N,)."""
+    levels = np.asarray(levels, dtype=np.float64)
+    median = quantiles[..., int(np.argmin(np.abs(levels - 0.5)))]
+    abs_error = np.abs(actual - median).sum(axis=1)
+    error = actual[..., None] - quantiles
+    pinball = np.maximum(levels * error, (levels - 1) * error).mean(axis=(1, 2))
+    frame = pd.DataFrame(
+        {
+            "abs_error": abs_error,
+            "actual": actual.sum(axis=1),
+            "signed_error": (median - actual).sum(axis=1),
+            "mase": abs_error / actual.shape[1] / scale,
+            "sql": 2 * pinball / scale,
+            "n_steps": actual.shape[1],
+        }
+    )
+    for lo, hi in _intervals(levels):
+        inside = (actual >= quantiles[..., lo]) & (actual <= quantiles[..., hi])
+        frame[f"coverage_{round(100 * (levels[hi] - levels[lo]))}"] = inside.mean(axis=1)
+    return frame
+
+
+def _intervals(levels: np.ndarray) -> list[tuple[int, int]]:
+    """Index pairs (lo, hi) of symmetric central intervals, e.g. (0.05, 0.95)."""
+    pairs = []
+    for i, q in enumerate(levels):
+        if q < 0.5:
+            match = np.nonzero(np.isclose(levels, 1 - q))[0]
+            if len(match):
+                pairs.append((i, int(match[0])))
+    return pairs
+
+
+def aggregate(scores: pd.DataFrame) -> dict[str, float]:
+    """Metrics of a set of windows (rows of :func:`window_scores`)."""
+    total = scores["actual"].sum()
+    result = {
+        "wape": float(scores["abs_error"].sum() / total) if total > 0 else float("nan"),
+        "mase": float(scores["mase"].mean(skipna=True)),
+        "sql": float(scores["sql"].mean(skipna=True)),
+        "bias": float(scores["signed_error"].sum() / total) if total > 0 else float("nan"),
+    }
+    for column in scores.columns:
+        if column.startswith("coverage_"):
+            result[column] = float(scores[column].mean())
+    result["n_windows"] = len(scores)
+    return result
+
+
+def demand_classes(store: PanelStore, series: torch.Tensor, origins: torch.Tensor) -> np.ndarray:
+    """Smooth / intermittent / lumpy / erratic by ADI and CV² of the history before each origin.
+
+    ADI = periods per non-zero demand; CV² = squared coefficient of variation of the non-zero
+    sizes. Series with fewer than two non-zero periods are "intermittent" (or "no_history").
+    """
+    target = store.target[series.to(store.device)].cpu().numpy()
+    before = np.arange(target.shape[1])[None, :] < origins.cpu().numpy()[:, None]
+    history = np.where(before, target, np.nan)
+    observed = np.isfinite(history).sum(axis=1)
+    nonzero = np.where(np.isfinite(history) & (history > 0), history, np.nan)
+    n_nonzero = np.isfinite(nonzero).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        adi = observed / n_nonzero
+        mean = np.nanmean(nonzero, axis=1)
+        cv2 = (np.nanstd(nonzero, axis=1) / mean) ** 2
+    cv2 = np.nan_to_num(cv2, nan=0.0)
+    labels = np.select(
+        [
+            observed == 0,
+            n_nonzero < 2,
+            (adi < DEMAND_CLASS_ADI) & (cv2 < DEMAND_CLASS_CV2),
+            (adi >= DEMAND_CLASS_ADI) & (cv2 < DEMAND_CLASS_CV2),
+            (adi < DEMAND_CLASS_ADI) & (cv2 >= DEMAND_CLASS_CV2),
+        ],
+        ["no_history", "intermittent", "smooth", "intermittent", "erratic"],
+        "lumpy",
+    )
+    return labels

@@ -1,0 +1,24 @@
+"""Forecasting networks (LSTM, TFT) and statistical baselines."""
+
+from forecasting.models.baselines import MovingAverage, SeasonalNaive
+from forecasting.models.inputs import InputDims
+from forecasting.models.lstm import QuantileLSTM
+
+__all__ = [
+    "NETWORKS",
+    "InputDims",
+    "MovingAverage",
+    "QuantileLSTM",
+    "SeasonalNaive",
+    "build_network",
+]
+
+NETWORKS = {"lstm": QuantileLSTM}
+"""Network classes by the name the CLI and configs use."""
+
+
+def build_network(name: str, dims: InputDims, horizon: int, quantiles, **params):
+    """Instantiate the network ``name`` for inputs ``dims``."""
+    if name not in NETWORKS:
+        raise ValueError(f"model: expected one of {sorted(NETWORKS)}, got {name!r}")
+    return NETWORKS[name](dims, horizon, quantiles, **params)

@@ -1,0 +1,108 @@
+"""A multi-horizon quantile LSTM, an encoder-decoder in the spirit of MQ-RNN (Wen et al., 2017).
+
+* the encoder LSTM reads the history: scaled demand, its observed mask, known and observed
+  covariates and a static context (item / FC / category embeddings, log of the series' scale);
+* the decoder LSTM, started from the encoder's state, reads the known-future covariates (prices,
+  promotions, events, calendar) of every forecast step at once: no autoregression, so all
+  horizons come out of one pass and errors do not compound;
+* a shared head maps each decoder step, the encoder summary and a horizon embedding (MQ-RNN's
+  horizon-specific context) to non-crossing quantiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from forecasting.models.inputs import CategoricalEmbeddings, InputDims
+from forecasting.quantiles import median_index, monotone_quantiles
+
+
+class QuantileLSTM(nn.Module):
+    """Quantiles (B, H, Q) of the scaled demand of the next ``horizon`` periods."""
+
+    def __init__(
+        self,
+        dims: InputDims,
+        horizon: int,
+        quantiles: Sequence[float],
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        self.dims = dims
+        self.horizon = horizon
+        self.quantiles = tuple(quantiles)
+        self.anchor = median_index(self.quantiles)
+        self.static_embeddings = CategoricalEmbeddings(dims.static_cat_cards)
+        self.known_embeddings = CategoricalEmbeddings(dims.known_cat_cards)
+        self.static_context = nn.Sequential(
+            nn.Linear(self.static_embeddings.output_size + dims.n_static_real, hidden_size),
+            nn.ELU(),
+        )
+        known_size = dims.n_known_real + self.known_embeddings.output_size
+        lstm_dropout = dropout if num_layers > 1 else 0.0
+        self.encoder = nn.LSTM(
+            2 + known_size + dims.n_observed_real + hidden_size,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            dropout=lstm_dropout,
+        )
+        self.decoder = nn.LSTM(
+            known_size + hidden_size,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            dropout=lstm_dropout,
+        )
+        self.horizon_embedding = nn.Embedding(horizon, 8)
+        self.head = nn.Sequential(
+            nn.Linear(2 * hidden_size + 8, hidden_size),
+            nn.ELU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden_size, len(self.quantiles)),
+        )
+
+    def forward(
+        self,
+        encoder_target: torch.Tensor,  # (B, L)
+        encoder_mask: torch.Tensor,  # (B, L)
+        encoder_real: torch.Tensor,  # (B, L, known + observed reals)
+        encoder_cat: torch.Tensor,  # (B, L, known categoricals)
+        decoder_real: torch.Tensor,  # (B, H, known reals)
+        decoder_cat: torch.Tensor,  # (B, H, known categoricals)
+        static_cat: torch.Tensor,  # (B, static categoricals)
+        static_real: torch.Tensor,  # (B, static reals + 1)
+    ) -> torch.Tensor:
+        batch, length = encoder_target.shape
+        static = self.static_context(
+            torch.cat([self.static_embeddings(static_cat), static_real], dim=-1)
+        )
+        encoder_input = torch.cat(
+            [
+                encoder_target.unsqueeze(-1),
+                encoder_mask.unsqueeze(-1),
+                encoder_real,
+                self.known_embeddings(encoder_cat),
+                static.unsqueeze(1).expand(batch, length, static.shape[-1]),
+            ],
+            dim=-1,
+        )
+        _, (hidden, cell) = self.encoder(encoder_input)
+        decoder_input = torch.cat(
+            [
+                decoder_real,
+                self.known_embeddings(decoder_cat),
+                static.unsqueeze(1).expand(batch, self.horizon, static.shape[-1]),
+            ],
+            dim=-1,
+        )
+        decoded, _ = self.decoder(decoder_input, (hidden, cell))
+        summary = hidden[-1].unsqueeze(1).expand(batch, self.horizon, hidden.shape[-1])
+        steps = self.horizon_embedding.weight.unsqueeze(0).expand(batch, -1, -1)
+        raw = self.head(torch.cat([decoded, summary, steps], dim=-1))
+        return monotone_quantiles(raw, self.anchor)

@@ -1,0 +1,136 @@
+"""The panel spec: which column plays which role, and how often the panel is observed.
+
+Canonical names (``item_id``, ``location_id``, ``date``, ``demand``) are what every package uses;
+a user's own names (``sku``, ``store_id``, ``sales``) are mapped onto them when the panel is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ITEM, LOCATION, DATE, DEMAND = "item_id", "location_id", "date", "demand"
+KEYS = (ITEM, LOCATION, DATE)
+DEFAULT_QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+
+# Frequency -> (pandas offset alias used to build the date grid, natural season length).
+FREQUENCIES = {"D": ("D", 7), "W": ("W", 52), "M": ("MS", 12)}
+
+
+def quantile_column(q: float) -> str:
+    """The column name of quantile level ``q`` in forecast tables, e.g. ``q0.05``."""
+    return f"q{q:g}"
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """Roles of the columns of a long demand panel.
+
+    * ``static_*``: constant per (item, location) — category, brand, FC region.
+    * ``known_*``: known for the future too — price, promotion, holiday, event, weather forecast.
+      Rows after a series' last observed demand may carry them (demand left empty).
+    * ``observed_reals``: known only up to the forecast origin — page views, ad clicks.
+    * ``calendar``: derive day-of-week / week-of-year / month categoricals from the date.
+    * ``key_embeddings``: give the model the item and location themselves as static categoricals
+      (an item or FC unseen in training maps to the unknown embedding).
+    * ``*_col``: the user's names for the four key columns; loaders rename them to the canonical
+      ``item_id``, ``location_id``, ``date``, ``demand``.
+    """
+
+    freq: str = "D"
+    static_categoricals: tuple[str, ...] = ()
+    static_reals: tuple[str, ...] = ()
+    known_categoricals: tuple[str, ...] = ()
+    known_reals: tuple[str, ...] = ()
+    observed_reals: tuple[str, ...] = ()
+    calendar: bool = True
+    key_embeddings: bool = True
+    item_col: str = ITEM
+    location_col: str = LOCATION
+    date_col: str = DATE
+    target_col: str = DEMAND
+
+    def __post_init__(self) -> None:
+        if self.freq not in FREQUENCIES:
+            raise ValueError(f"freq: expected one of {sorted(FREQUENCIES)}, got {self.freq!r}")
+        for role in (
+            "static_categoricals",
+            "static_reals",
+            "known_categoricals",
+            "known_reals",
+            "observed_reals",
+        ):
+            value = getattr(self, role)
+            if isinstance(value, str):
+                value = (value,)
+            object.__setattr__(self, role, tuple(value))
+        seen: dict[str, str] = {}
+        for role, columns in self.roles().items():
+            for column in columns:
+                if column in KEYS or column == DEMAND:
+                    raise ValueError(f"{role}: {column!r} is a key column, not a covariate")
+                if column in seen:
+                    raise ValueError(
+                        f"{role}: column {column!r} is already declared as {seen[column]}"
+                    )
+                seen[column] = role
+
+    @property
+    def season(self) -> int:
+        """Natural season length of the frequency (7 days, 52 weeks, 12 months)."""
+        return FREQUENCIES[self.freq][1]
+
+    def roles(self) -> dict[str, tuple[str, ...]]:
+        return {
+            "static_categoricals": self.static_categoricals,
+            "static_reals": self.static_reals,
+            "known_categoricals": self.known_categoricals,
+            "known_reals": self.known_reals,
+            "observed_reals": self.observed_reals,
+        }
+
+    def covariates(self) -> list[str]:
+        return [column for columns in self.roles().values() for column in columns]
+
+    def rename_map(self) -> dict[str, str]:
+        """User column name -> canonical name, for the four key columns."""
+        return {
+            self.item_col: ITEM,
+            self.location_col: LOCATION,
+            self.date_col: DATE,
+            self.target_col: DEMAND,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> PanelSpec:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"panel spec: unknown keys {unknown}; known keys: {sorted(known)}")
+        return cls(**values)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> PanelSpec:
+        with open(path) as fh:
+            return cls.from_dict(yaml.safe_load(fh) or {})
+
+
+M5_SPEC = PanelSpec(
+    freq="D",
+    static_categoricals=("dept_id", "cat_id", "state_id"),
+    known_categoricals=("event_type_1", "snap"),
+    known_reals=("sell_price",),
+    item_col="item_id",
+    location_col="store_id",
+    date_col="date",
+    target_col="sales",
+)
+"""The spec of ``m5_tiny.parquet`` (shared test data): stores are the locations."""

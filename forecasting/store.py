@@ -1,0 +1,456 @@
+"""The compact panel store: one (series x time) tensor per feature block, nothing copied per window.
+
+A panel of S series on a grid of T periods is held as
+
+* ``target``: (S, T) float32, NaN where a series has no observation (before launch, after its last
+  observed period, future periods);
+* feature blocks of shape (G, T, F) with a row index per series: per-series blocks have G = S,
+  shared blocks have fewer rows (a price per item, a weather forecast per FC, a calendar shared by
+  all series), so a feature is stored once, at its natural grain;
+* static categorical codes (S, C) and static reals (S, R).
+
+Categorical codes are integers with 0 reserved for "unknown" (a level unseen when the vocabulary
+was built). Real covariates are standardized per row over the history (relative price moves are
+what drive demand). Gaps inside a series' history are filled with demand 0 and the covariates of
+the period before (the documented rule of :mod:`forecasting.validate`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from forecasting.spec import DATE, DEMAND, ITEM, LOCATION, PanelSpec
+from forecasting.validate import PanelError, period_index
+
+UNKNOWN = 0
+
+
+@dataclass
+class Block:
+    """Features of shape (G, T, F) and the row each series reads (``rows`` None: row = series)."""
+
+    values: torch.Tensor
+    rows: torch.Tensor | None = None
+    names: tuple[str, ...] = ()
+
+    def to(self, device: torch.device) -> Block:
+        rows = None if self.rows is None else self.rows.to(device)
+        return Block(self.values.to(device), rows, self.names)
+
+    def gather(self, series: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Values at ``positions`` (B, W) of ``series`` (B,) -> (B, W, F)."""
+        rows = series if self.rows is None else self.rows[series]
+        return self.values[rows[:, None], positions]
+
+
+def calendar_features(dates: pd.DatetimeIndex, freq: str) -> tuple[np.ndarray, dict[str, int]]:
+    """Calendar categorical codes (T, K) and the cardinality of each (codes start at 1)."""
+    if freq == "D":
+        columns = {
+            "day_of_week": dates.dayofweek.to_numpy() + 1,
+            "day_of_month": dates.day.to_numpy(),
+            "month": dates.month.to_numpy(),
+        }
+        sizes = {"day_of_week": 8, "day_of_month": 32, "month": 13}
+    elif freq == "W":
+        columns = {
+            "week_of_year": dates.isocalendar().week.to_numpy(dtype=np.int64),
+            "month": dates.month.to_numpy(),
+        }
+        sizes = {"week_of_year": 54, "month": 13}
+    else:
+        columns = {"month": dates.month.to_numpy()}
+        sizes = {"month": 13}
+    codes = np.stack([np.asarray(v, dtype=np.int64) for v in columns.values()], axis=1)
+    return codes, sizes
+
+
+def date_grid(first: pd.Timestamp, periods: int, freq: str, month_end: bool = False):
+    """The dates of ``periods`` consecutive periods starting at ``first``."""
+    if freq == "D":
+        return pd.DatetimeIndex(first + pd.to_timedelta(np.arange(periods), unit="D"))
+    if freq == "W":
+        return pd.DatetimeIndex(first + pd.to_timedelta(7 * np.arange(periods), unit="D"))
+    if month_end:
+        return pd.date_range(first, periods=periods, freq="ME")
+    return pd.DatetimeIndex([first + pd.DateOffset(months=int(k)) for k in range(periods)])
+
+
+def _ffill_time(values: np.ndarray, limit: np.ndarray | None = None) -> np.ndarray:
+    """Forward-fill NaN along axis 1 of (G, T[, F]); positions >= ``limit[g]`` are left alone."""
+    if values.ndim == 2:
+        return _ffill_time(values[:, :, None], limit)[:, :, 0]
+    g, t, f = values.shape
+    finite = np.isfinite(values)
+    index = np.where(finite, np.arange(t)[None, :, None], 0)
+    np.maximum.accumulate(index, axis=1, out=index)
+    filled = np.take_along_axis(values, index, axis=1)
+    filled[~np.take_along_axis(finite, index, axis=1)] = np.nan
+    if limit is not None:
+        beyond = np.arange(t)[None, :] >= limit[:, None]
+        filled[beyond] = values[beyond]
+    return filled
+
+
+def _standardize(values: np.ndarray, history: int) -> np.ndarray:
+    """Per-row z-score over the first ``history`` periods (in place); NaN afterwards -> 0."""
+    window = values[:, :history]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(window, axis=1, keepdims=True)
+        std = np.nanstd(window, axis=1, keepdims=True)
+    mean = np.nan_to_num(mean)
+    std = np.where(np.isfinite(std) & (std > 1e-6), std, 1.0)
+    values -= mean
+    values /= std
+    np.nan_to_num(values, copy=False, nan=0.0)
+    return values
+
+
+def _known_until(values: np.ndarray) -> np.ndarray:
+    """Per row, one past the last period where every feature is present."""
+    present = np.isfinite(values).all(axis=2) if values.ndim == 3 else np.isfinite(values)
+    t = present.shape[1]
+    last = t - np.argmax(present[:, ::-1], axis=1)
+    return np.where(present.any(axis=1), last, 0)
+
+
+@dataclass
+class PanelStore:
+    """A panel as tensors, ready to be windowed on CPU or GPU (see :mod:`forecasting.windows`)."""
+
+    spec: PanelSpec
+    dates: pd.DatetimeIndex  # (T,)
+    target: torch.Tensor  # (S, T) float32, NaN = not observed
+    start: torch.Tensor  # (S,) first observed period
+    end: torch.Tensor  # (S,) one past the last observed period
+    known_until: torch.Tensor  # (S,) one past the last period with every known real present
+    keys: pd.DataFrame  # (S,) item_id, location_id, and static categoricals as strings
+    static_cat: torch.Tensor  # (S, C) long codes
+    static_real: torch.Tensor  # (S, R) float32, standardized across series
+    known_real: list[Block] = field(default_factory=list)
+    known_cat: list[Block] = field(default_factory=list)
+    observed_real: list[Block] = field(default_factory=list)
+    vocab: dict[str, list[str]] = field(default_factory=dict)
+    cardinalities: dict[str, int] = field(default_factory=dict)  # categorical -> n codes
+    static_cat_names: tuple[str, ...] = ()
+    known_cat_names: tuple[str, ...] = ()
+    prior_scale: torch.Tensor | None = None  # (S,) level used when history is short
+
+    @property
+    def n_series(self) -> int:
+        return self.target.shape[0]
+
+    @property
+    def n_periods(self) -> int:
+        return self.target.shape[1]
+
+    @property
+    def device(self) -> torch.device:
+        return self.target.device
+
+    @property
+    def n_known_real(self) -> int:
+        return sum(b.values.shape[2] for b in self.known_real)
+
+    @property
+    def n_observed_real(self) -> int:
+        return sum(b.values.shape[2] for b in self.observed_real)
+
+    def nbytes(self) -> int:
+        """Bytes held by the store's tensors (the windowing overhead is what exceeds the data)."""
+        tensors = [self.target, self.start, self.end, self.known_until, self.static_cat]
+        tensors += [self.static_real]
+        for block in self.known_real + self.known_cat + self.observed_real:
+            tensors.append(block.values)
+            if block.rows is not None:
+                tensors.append(block.rows)
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+    def to(self, device: str | torch.device) -> PanelStore:
+        """A copy of the store on ``device`` (tensors only; metadata is shared)."""
+        device = torch.device(device)
+        if device == self.device:
+            return self
+        moved = {
+            name: getattr(self, name).to(device)
+            for name in ("target", "start", "end", "known_until", "static_cat", "static_real")
+        }
+        return PanelStore(
+            spec=self.spec,
+            dates=self.dates,
+            keys=self.keys,
+            known_real=[b.to(device) for b in self.known_real],
+            known_cat=[b.to(device) for b in self.known_cat],
+            observed_real=[b.to(device) for b in self.observed_real],
+            vocab=self.vocab,
+            cardinalities=self.cardinalities,
+            static_cat_names=self.static_cat_names,
+            known_cat_names=self.known_cat_names,
+            prior_scale=None if self.prior_scale is None else self.prior_scale.to(device),
+            **moved,
+        )
+
+    def pin_memory(self) -> PanelStore:
+        """Page-lock the host tensors so batches cut on the host copy to a GPU asynchronously."""
+        if not torch.cuda.is_available() or self.device.type != "cpu":
+            return self
+        self.target = self.target.pin_memory()
+        for block in self.known_real + self.known_cat + self.observed_real:
+            block.values = block.values.pin_memory()
+        return self
+
+    def index_of(self, origin: pd.Timestamp | str) -> int:
+        """Grid position of a date (a forecast origin: the first forecast period)."""
+        origin = pd.Timestamp(origin)
+        found = self.dates.get_indexer([origin])[0]
+        if found < 0:
+            raise ValueError(f"origin: {origin.date()} is not a period of the panel's date grid")
+        return int(found)
+
+    def check_horizon(self, series: torch.Tensor, origins: torch.Tensor, horizon: int) -> None:
+        """Raise if known covariates do not cover ``horizon`` periods from each origin."""
+        if not self.known_real and origins.max().item() + horizon <= self.n_periods:
+            return
+        need = origins + horizon
+        short = (need > self.known_until[series]) if self.known_real else need > self.n_periods
+        if bool(short.any()):
+            bad = series[short].cpu().numpy()
+            names = ", ".join(
+                f"{self.keys[ITEM].iat[i]}@{self.keys[LOCATION].iat[i]}" for i in bad[:5]
+            )
+            columns = ", ".join(self.spec.known_reals) or DATE
+            raise PanelError(
+                columns,
+                f"the horizon of {horizon} periods is longer than the known covariates for "
+                f"{len(bad)} series (add future rows with these columns filled)",
+                rows=list(bad),
+                detail=f"e.g. {names}",
+            )
+
+    # ------------------------------------------------------------------ builders
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        spec: PanelSpec,
+        vocab: dict[str, list[str]] | None = None,
+        extra_periods: int = 0,
+    ) -> PanelStore:
+        """Build a store from a panel checked by :func:`forecasting.validate.validate_panel`.
+
+        ``vocab`` maps each categorical to its levels (from training); without it the levels are
+        learned from ``frame``. Levels not in ``vocab`` get code 0 (unknown) with a warning.
+        ``extra_periods`` extends the grid past the last row (calendar features stay known).
+        """
+        series_codes = frame.groupby([ITEM, LOCATION], sort=False, observed=True).ngroup()
+        series_codes = series_codes.to_numpy()
+        n_series = int(series_codes.max()) + 1
+        first = series_codes != np.r_[-1, series_codes[:-1]]
+        keys = frame.loc[first, [ITEM, LOCATION, *spec.static_categoricals]].reset_index(drop=True)
+
+        periods = period_index(frame[DATE], spec.freq)
+        t_index = periods - periods.min()
+        n_periods = int(t_index.max()) + 1 + extra_periods
+        month_end = spec.freq == "M" and bool(frame[DATE].dt.is_month_end.all())
+        dates = date_grid(frame[DATE].min(), n_periods, spec.freq, month_end)
+
+        target = np.full((n_series, n_periods), np.nan, dtype=np.float32)
+        target[series_codes, t_index] = frame[DEMAND].to_numpy(dtype=np.float32)
+
+        def grid(columns: tuple[str, ...], dtype, fill) -> np.ndarray:
+            out = np.full((n_series, n_periods, len(columns)), fill, dtype=dtype)
+            for k, column in enumerate(columns):
+                out[series_codes, t_index, k] = frame[column].to_numpy()
+            return out
+
+        encoder = _Encoder(vocab)
+        known_cat = None
+        if spec.known_categoricals:
+            known_cat = np.zeros((n_series, n_periods, len(spec.known_categoricals)), np.int32)
+            for k, column in enumerate(spec.known_categoricals):
+                known_cat[series_codes, t_index, k] = encoder.encode(column, frame[column])
+        static_real = None
+        if spec.static_reals:
+            static_real = frame.loc[first, list(spec.static_reals)].to_numpy(dtype=np.float32)
+        return cls.from_arrays(
+            spec,
+            dates,
+            target,
+            keys,
+            known_real=[(grid(spec.known_reals, np.float32, np.nan), None)]
+            if spec.known_reals
+            else [],
+            known_cat=[(known_cat, None)] if known_cat is not None else [],
+            observed_real=[(grid(spec.observed_reals, np.float32, np.nan), None)]
+            if spec.observed_reals
+            else [],
+            static_real=static_real,
+            encoder=encoder,
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        spec: PanelSpec,
+        dates: pd.DatetimeIndex,
+        target: np.ndarray,
+        keys: pd.DataFrame,
+        known_real: list[tuple[np.ndarray, np.ndarray | None]] = (),
+        known_cat: list[tuple[np.ndarray, np.ndarray | None]] = (),
+        observed_real: list[tuple[np.ndarray, np.ndarray | None]] = (),
+        static_real: np.ndarray | None = None,
+        vocab: dict[str, list[str]] | None = None,
+        learn_vocab: bool | None = None,
+        encoder: _Encoder | None = None,
+    ) -> PanelStore:
+        """Build a store from (series x time) arrays without a long table.
+
+        ``target`` (S, T) float32 with NaN where unobserved is used in place (not copied).
+        Feature blocks are ``(values (G, T, F), rows (S,) or None)``, their features in the
+        order the spec declares them; known categoricals are already integer codes (0 =
+        unknown) in the order of ``spec.known_categoricals`` and ``vocab``. ``keys`` holds
+        ``item_id``, ``location_id`` and the static categoricals of each series. Levels of
+        categoricals missing from ``vocab`` are learned when ``learn_vocab`` (default: when no
+        ``vocab`` is given).
+        """
+        if encoder is None:
+            encoder = _Encoder(vocab, learn=vocab is None if learn_vocab is None else learn_vocab)
+        n_series, n_periods = target.shape
+        start, end = _fill_gaps(target)
+
+        real_blocks, known_until = [], np.full(n_series, n_periods, dtype=np.int64)
+        names = iter(spec.known_reals)
+        for values, rows in known_real:
+            limit = end if rows is None else None
+            values = _ffill_time(values, limit=limit)
+            until = _known_until(values)
+            known_until = np.minimum(known_until, until if rows is None else until[rows])
+            values = _standardize(values, n_periods)
+            block_names = tuple(next(names) for _ in range(values.shape[2]))
+            real_blocks.append(_block(values, rows, block_names))
+        observed_blocks = []
+        names = iter(spec.observed_reals)
+        for values, rows in observed_real:
+            values = _standardize(
+                _ffill_time(values, limit=end if rows is None else None), n_periods
+            )
+            block_names = tuple(next(names) for _ in range(values.shape[2]))
+            observed_blocks.append(_block(values, rows, block_names))
+
+        cardinalities: dict[str, int] = {}
+        cat_blocks = []
+        names = iter(spec.known_categoricals)
+        for codes, rows in known_cat:
+            block_names = tuple(next(names) for _ in range(codes.shape[2]))
+            if rows is None:
+                # Gap periods repeat the level of the period before.
+                for k in range(codes.shape[2]):
+                    col = codes[:, :, k].astype(np.float32)
+                    col[col == UNKNOWN] = np.nan
+                    codes[:, :, k] = np.nan_to_num(_ffill_time(col, limit=end)).astype(np.int32)
+            for name in block_names:
+                cardinalities[name] = len(encoder.vocab[name]) + 1
+            cat_blocks.append(_block(codes.astype(np.int32, copy=False), rows, block_names))
+        known_cat_names = tuple(spec.known_categoricals)
+        if spec.calendar:
+            cal, sizes = calendar_features(dates, spec.freq)
+            cat_blocks.append(
+                Block(
+                    torch.from_numpy(cal.astype(np.int32))[None],
+                    torch.zeros(n_series, dtype=torch.long),
+                    tuple(sizes),
+                )
+            )
+            cardinalities.update(sizes)
+            known_cat_names += tuple(sizes)
+
+        static_names = list(spec.static_categoricals)
+        if spec.key_embeddings:
+            static_names = [ITEM, LOCATION, *static_names]
+        keys = keys.reset_index(drop=True).astype(str)
+        static_codes = np.zeros((n_series, len(static_names)), dtype=np.int64)
+        for k, column in enumerate(static_names):
+            static_codes[:, k] = encoder.encode(column, keys[column])
+            cardinalities[column] = len(encoder.vocab[column]) + 1
+        if static_real is None:
+            static_real = np.zeros((n_series, 0), dtype=np.float32)
+        else:
+            static_real = _standardize(static_real.T[:, :, None].copy(), n_series)[:, :, 0].T
+        encoder.warn_unknown()
+        return cls(
+            spec=spec,
+            dates=dates,
+            target=torch.from_numpy(target),
+            start=torch.from_numpy(start),
+            end=torch.from_numpy(end),
+            known_until=torch.from_numpy(known_until),
+            keys=keys,
+            static_cat=torch.from_numpy(static_codes),
+            static_real=torch.from_numpy(np.ascontiguousarray(static_real)),
+            known_real=real_blocks,
+            known_cat=cat_blocks,
+            observed_real=observed_blocks,
+            vocab=encoder.vocab,
+            cardinalities=cardinalities,
+            static_cat_names=tuple(static_names),
+            known_cat_names=known_cat_names,
+        )
+
+
+class _Encoder:
+    """Maps categorical levels to codes 1..n (0 = unknown), learning the vocabulary if none."""
+
+    def __init__(self, vocab: dict[str, list[str]] | None, learn: bool | None = None):
+        self.learn = vocab is None if learn is None else learn
+        self.vocab = {} if vocab is None else dict(vocab)
+        self.unknown: dict[str, list[str]] = {}
+
+    def encode(self, column: str, values: pd.Series) -> np.ndarray:
+        values = values.astype(str)
+        if column not in self.vocab:
+            if not self.learn:
+                raise ValueError(f"{column}: no vocabulary was saved for this categorical")
+            self.vocab[column] = sorted(values.unique().tolist())
+        codes = pd.Index(self.vocab[column]).get_indexer(values) + 1  # unseen: -1 + 1 = UNKNOWN
+        if (codes == UNKNOWN).any():
+            self.unknown[column] = sorted(values[codes == UNKNOWN].unique().tolist())
+        return codes.astype(np.int32)
+
+    def warn_unknown(self) -> None:
+        if self.unknown:
+            listed = "; ".join(f"{c}: {v[:10]}" for c, v in self.unknown.items())
+            warnings.warn(
+                f"categories unseen in training map to the unknown embedding: {listed}",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
+def _block(values: np.ndarray, rows: np.ndarray | None, names: tuple[str, ...]) -> Block:
+    rows_t = None if rows is None else torch.from_numpy(np.asarray(rows, dtype=np.int64))
+    return Block(torch.from_numpy(values), rows_t, names)
+
+
+def _fill_gaps(target: np.ndarray, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """First / one-past-last observed period per series; NaN between them -> 0 (in place)."""
+    n_series, n_periods = target.shape
+    start = np.zeros(n_series, dtype=np.int64)
+    end = np.zeros(n_series, dtype=np.int64)
+    steps = np.arange(n_periods)
+    for lo in range(0, n_series, chunk):  # chunks keep the boolean temporaries small
+        block = target[lo : lo + chunk]
+        observed = np.isfinite(block)
+        has = observed.any(axis=1)
+        s = np.where(has, np.argmax(observed, axis=1), 0)
+        e = np.where(has, n_periods - np.argmax(observed[:, ::-1], axis=1), 0)
+        gap = ~observed & (steps >= s[:, None]) & (steps < e[:, None])
+        block[gap] = 0.0
+        start[lo : lo + chunk], end[lo : lo + chunk] = s, e
+    return start, end

@@ -1,0 +1,263 @@
+"""Windows cut from a :class:`~forecasting.store.PanelStore` with tensor ops, never per sample.
+
+A window of series ``s`` at origin ``t0`` covers the encoder periods ``[t0 - L, t0)`` and the
+decoder (forecast) periods ``[t0, t0 + H)``. A batch of windows is one ``gather`` per feature
+block over a (B, L + H) grid of positions, done on the store's device.
+
+Training windows are sampled at random, uniformly over every valid (series, origin) pair, a fixed
+number of batches per epoch (as GluonTS does) so an epoch's cost does not grow with the number of
+series. Validation and prediction windows are enumerated deterministically.
+
+Target scaling: each window's target is divided by its series' mean demand over the encoder,
+shrunk toward a prior level by one pseudo-observation, ``(sum + prior) / (n + 1)``; zero-demand
+windows and windows with little history then keep a sensible scale. The model sees
+``log1p(scale)`` as a static real and its outputs are multiplied back by the scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from forecasting.store import PanelStore
+
+BATCH_KEYS = (
+    "encoder_target",
+    "encoder_mask",
+    "encoder_real",
+    "encoder_cat",
+    "decoder_real",
+    "decoder_cat",
+    "static_cat",
+    "static_real",
+)
+"""Model inputs, in the order the networks take them (fixed names for ONNX export)."""
+
+
+def default_prior_scale(store: PanelStore, cutoff: int | None = None) -> float:
+    """Mean demand per observed period before ``cutoff``: the fallback level of a series."""
+    target = store.target if cutoff is None else store.target[:, :cutoff]
+    observed = torch.isfinite(target)
+    total = torch.where(observed, target, torch.zeros((), device=target.device)).sum()
+    return float(total / observed.sum().clamp(min=1))
+
+
+def make_batch(
+    store: PanelStore,
+    series: torch.Tensor,
+    origins: torch.Tensor,
+    encoder_length: int,
+    horizon: int,
+    prior_scale: torch.Tensor | float,
+    with_target: bool = True,
+) -> dict[str, torch.Tensor]:
+    """Cut the windows ``(series[b], origins[b])`` into a batch of model inputs.
+
+    Returns the tensors of :data:`BATCH_KEYS` plus ``scale`` (B,) and, ``with_target``,
+    ``target`` (B, H) scaled and ``target_mask`` (B, H).
+    """
+    device = store.device
+    steps = torch.arange(-encoder_length, horizon, device=device)
+    positions = origins[:, None] + steps[None, :]  # (B, L + H)
+    inside = (positions >= 0) & (positions < store.n_periods)
+    safe = positions.clamp(0, store.n_periods - 1)
+
+    values = store.target[series[:, None], safe]
+    # Nothing at or after the origin is visible to the encoder, whatever the store holds.
+    observed = torch.isfinite(values) & inside
+    encoder_values = values[:, :encoder_length]
+    encoder_mask = observed[:, :encoder_length]
+    zero = torch.zeros((), device=device, dtype=values.dtype)
+    encoder_values = torch.where(encoder_mask, encoder_values, zero)
+
+    prior = torch.as_tensor(prior_scale, dtype=values.dtype, device=device)
+    if prior.ndim == 1:
+        prior = prior[series]
+    count = encoder_mask.sum(dim=1).to(values.dtype)
+    scale = (encoder_values.sum(dim=1) + prior) / (count + 1.0)
+    scale = scale.clamp(min=1e-3)
+
+    batch = {
+        "encoder_target": encoder_values / scale[:, None],
+        "encoder_mask": encoder_mask.to(values.dtype),
+        "encoder_real": _gather_real(store, series, safe[:, :encoder_length], observed=True),
+        "encoder_cat": _gather_cat(store, series, safe[:, :encoder_length]),
+        "decoder_real": _gather_real(store, series, safe[:, encoder_length:], observed=False),
+        "decoder_cat": _gather_cat(store, series, safe[:, encoder_length:]),
+        "static_cat": store.static_cat[series],
+        "static_real": torch.cat([store.static_real[series], torch.log1p(scale)[:, None]], dim=1),
+        "scale": scale,
+    }
+    if with_target:
+        decoder_mask = observed[:, encoder_length:]
+        batch["target"] = (
+            torch.where(decoder_mask, values[:, encoder_length:], zero) / scale[:, None]
+        )
+        batch["target_mask"] = decoder_mask.to(values.dtype)
+    return batch
+
+
+def _gather_real(
+    store: PanelStore, series: torch.Tensor, positions: torch.Tensor, observed: bool
+) -> torch.Tensor:
+    blocks = list(store.known_real)
+    if observed:
+        blocks += store.observed_real
+    parts = [block.gather(series, positions) for block in blocks]
+    if not parts:
+        return torch.zeros(*positions.shape, 0, device=store.device)
+    return torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
+
+
+def _gather_cat(store: PanelStore, series: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    parts = [block.gather(series, positions).long() for block in store.known_cat]
+    if not parts:
+        return torch.zeros(*positions.shape, 0, dtype=torch.long, device=store.device)
+    return torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
+
+
+def valid_origin_range(
+    store: PanelStore, horizon: int, cutoff: int | None, min_encoder_length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per series, the first origin and the number of valid training origins.
+
+    An origin is valid when its whole decoder is observed before ``cutoff`` and at least
+    ``min_encoder_length`` observed periods precede it.
+    """
+    last = store.end if cutoff is None else store.end.clamp(max=cutoff)
+    first = store.start + min_encoder_length
+    count = (last - horizon - first + 1).clamp(min=0)
+    return first, count
+
+
+class WindowSampler:
+    """An iterable of random training batches, ``batches_per_epoch`` of them per pass.
+
+    Each pass draws new windows from a generator seeded by ``(seed, epoch, rank)``, so runs
+    repeat for a seed and DDP ranks see different windows. Batches are cut on the store's device;
+    with a host store and a CUDA ``device`` they are pinned and copied asynchronously.
+    """
+
+    def __init__(
+        self,
+        store: PanelStore,
+        encoder_length: int,
+        horizon: int,
+        batch_size: int,
+        batches_per_epoch: int,
+        prior_scale: torch.Tensor | float,
+        cutoff: int | None = None,
+        min_encoder_length: int = 1,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        device: torch.device | None = None,
+    ):
+        self.store = store
+        self.encoder_length = encoder_length
+        self.horizon = horizon
+        self.batch_size = batch_size
+        self.batches_per_epoch = batches_per_epoch
+        self.prior_scale = prior_scale
+        self.seed, self.rank, self.world_size = seed, rank, world_size
+        self.device = device or store.device
+        self.epoch = 0
+        first, count = valid_origin_range(store, horizon, cutoff, min_encoder_length)
+        self.first = first
+        self.cumulative = torch.cumsum(count, dim=0)
+        self.total = int(self.cumulative[-1].item()) if len(count) else 0
+        if self.total == 0:
+            raise ValueError(
+                f"no training window fits: every series needs {min_encoder_length} observed "
+                f"periods plus a horizon of {horizon} before the cutoff"
+            )
+
+    def __len__(self) -> int:
+        return self.batches_per_epoch
+
+    def sample(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw (series, origin) pairs uniformly over all valid pairs."""
+        device = self.store.device
+        flat = torch.randint(self.total, (self.batch_size,), generator=generator, device="cpu").to(
+            device
+        )
+        series = torch.searchsorted(self.cumulative, flat, right=True)
+        before = torch.where(series > 0, self.cumulative[(series - 1).clamp(min=0)], 0)
+        origins = self.first[series] + (flat - before)
+        return series, origins
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        generator = torch.Generator().manual_seed(
+            self.seed * 1_000_003 + self.epoch * self.world_size + self.rank
+        )
+        self.epoch += 1
+        for _ in range(self.batches_per_epoch):
+            series, origins = self.sample(generator)
+            batch = make_batch(
+                self.store, series, origins, self.encoder_length, self.horizon, self.prior_scale
+            )
+            yield to_device(batch, self.device)
+
+
+class WindowList:
+    """Deterministic windows ``(series, origins)`` in batches, optionally one shard per rank."""
+
+    def __init__(
+        self,
+        store: PanelStore,
+        series: torch.Tensor,
+        origins: torch.Tensor,
+        encoder_length: int,
+        horizon: int,
+        batch_size: int,
+        prior_scale: torch.Tensor | float,
+        with_target: bool = True,
+        rank: int = 0,
+        world_size: int = 1,
+        device: torch.device | None = None,
+    ):
+        self.store = store
+        self.series = series[rank::world_size].to(store.device)
+        self.origins = origins[rank::world_size].to(store.device)
+        self.encoder_length, self.horizon = encoder_length, horizon
+        self.batch_size = batch_size
+        self.prior_scale = prior_scale
+        self.with_target = with_target
+        self.device = device or store.device
+
+    def __len__(self) -> int:
+        return (len(self.series) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        for lo in range(0, len(self.series), self.batch_size):
+            batch = make_batch(
+                self.store,
+                self.series[lo : lo + self.batch_size],
+                self.origins[lo : lo + self.batch_size],
+                self.encoder_length,
+                self.horizon,
+                self.prior_scale,
+                with_target=self.with_target,
+            )
+            yield to_device(batch, self.device)
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """Move a batch; from host to GPU through pinned memory without blocking the host."""
+    device = torch.device(device)
+    first = next(iter(batch.values()))
+    if first.device == device:
+        return batch
+    if device.type == "cuda":
+        return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def evaluation_windows(
+    store: PanelStore, origin: int, horizon: int, min_history: int = 1
+) -> torch.Tensor:
+    """Series whose decoder ``[origin, origin + horizon)`` is fully observed and that have at
+    least ``min_history`` observed periods before ``origin``."""
+    ok = (store.start + min_history <= origin) & (store.end >= origin + horizon)
+    return torch.nonzero(ok, as_tuple=False).squeeze(1)

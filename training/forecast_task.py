@@ -1,0 +1,135 @@
+"""The Lightning module that fits a forecasting network on windows cut from a panel store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightning.pytorch as pl
+import torch
+from torch import nn
+
+from forecasting.quantiles import pinball_loss
+from forecasting.store import PanelStore
+from forecasting.windows import BATCH_KEYS, WindowList, WindowSampler, evaluation_windows
+
+
+@dataclass
+class ForecastData:
+    """Where training and validation windows come from.
+
+    Training windows end before ``val_origin``; validation windows forecast the ``horizon``
+    periods from ``val_origin`` (one per series with enough history). The store is moved to the
+    training device once, when the loaders are first asked for, and batches are cut there.
+    """
+
+    store: PanelStore
+    encoder_length: int
+    horizon: int
+    batch_size: int
+    batches_per_epoch: int
+    val_origin: int
+    prior_scale: float
+    min_encoder_length: int = 1
+    seed: int = 0
+    store_on_device: bool = True
+
+    def _placed(self, device: torch.device) -> PanelStore:
+        if self.store_on_device:
+            return self.store.to(device)
+        return self.store.pin_memory() if device.type == "cuda" else self.store
+
+    def train_batches(self, device: torch.device, rank: int, world_size: int) -> WindowSampler:
+        return WindowSampler(
+            self._placed(device),
+            self.encoder_length,
+            self.horizon,
+            self.batch_size,
+            self.batches_per_epoch,
+            self.prior_scale,
+            cutoff=self.val_origin,
+            min_encoder_length=self.min_encoder_length,
+            seed=self.seed,
+            rank=rank,
+            world_size=world_size,
+            device=device,
+        )
+
+    def val_batches(self, device: torch.device, rank: int, world_size: int) -> WindowList:
+        store = self._placed(device)
+        series = evaluation_windows(store, self.val_origin, self.horizon, self.min_encoder_length)
+        if len(series) == 0:
+            raise ValueError(
+                f"no series has {self.horizon} observed periods after the validation origin "
+                f"{store.dates[self.val_origin].date()}; shorten the horizon"
+            )
+        origins = torch.full_like(series, self.val_origin)
+        return WindowList(
+            store,
+            series,
+            origins,
+            self.encoder_length,
+            self.horizon,
+            self.batch_size * 4,
+            self.prior_scale,
+            rank=rank,
+            world_size=world_size,
+            device=device,
+        )
+
+
+class ForecastTask(pl.LightningModule):
+    """Quantile (pinball) loss on scaled demand, AdamW, learning rate halved on plateaus."""
+
+    def __init__(
+        self,
+        net: nn.Module,
+        quantiles: tuple[float, ...],
+        data: ForecastData,
+        learning_rate: float = 3e-3,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__()
+        self.net = net
+        self.data = data
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.register_buffer("levels", torch.tensor(quantiles, dtype=torch.float32))
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.net(*(batch[key] for key in BATCH_KEYS))
+
+    def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        prediction = self(batch).float()
+        return pinball_loss(prediction, batch["target"], self.levels, batch["target_mask"])
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self._loss(batch)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        loss = self._loss(batch)
+        self.log(
+            "val_loss",
+            loss,
+            on_epoch=True,
+            prog_bar=True,
+            sync_dist=True,
+            batch_size=batch["target"].shape[0],
+        )
+
+    def train_dataloader(self):
+        return self.data.train_batches(self.device, self.global_rank, self.trainer.world_size)
+
+    def val_dataloader(self):
+        return self.data.val_batches(self.device, self.global_rank, self.trainer.world_size)
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"},
+        }

@@ -1,0 +1,273 @@
+"""``NeuralForecaster``: one fit / predict API over a long demand table, for every network.
+
+    forecaster = NeuralForecaster("lstm", horizon=28).fit(store, run_dir="runs/lstm")
+    table = forecaster.predict(panel_frame)          # item_id, location_id, date, step, q...
+    forecaster.save("runs/lstm"); NeuralForecaster.load("runs/lstm")
+
+It follows :class:`forecasting.base.Forecaster`, so backtests score it beside the baselines.
+A run folder holds ``config.json`` (spec, vocabularies, network and training settings, data
+fingerprint, metrics) and ``model.pt`` (a state dict, loaded with ``weights_only=True``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import tempfile
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from forecasting.io import atomic_write, write_json
+from forecasting.models import InputDims, build_network
+from forecasting.spec import DEFAULT_QUANTILES, PanelSpec
+from forecasting.store import PanelStore
+from forecasting.tables import forecast_frame
+from forecasting.validate import validate_panel
+from forecasting.windows import BATCH_KEYS, WindowList, default_prior_scale
+from training.config import TrainConfig
+from training.devices import resolve_precision, select_device
+from training.forecast_task import ForecastData, ForecastTask
+from training.trainer import fit
+
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.pt"
+
+
+def store_fingerprint(store: PanelStore, cutoff: int) -> str:
+    """sha256 of the training data (demand before the cutoff and the series keys)."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(store.target[:, :cutoff].cpu().numpy()).tobytes())
+    digest.update(pd.util.hash_pandas_object(store.keys, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+class NeuralForecaster:
+    """A quantile forecasting network fitted through the ``training`` assembly."""
+
+    def __init__(
+        self,
+        model: str = "lstm",
+        horizon: int = 28,
+        encoder_length: int | None = None,
+        quantiles: Sequence[float] = DEFAULT_QUANTILES,
+        model_params: dict[str, Any] | None = None,
+        train: TrainConfig | None = None,
+        min_encoder_length: int | None = None,
+    ):
+        if horizon < 1:
+            raise ValueError(f"horizon: expected >= 1, got {horizon}")
+        quantiles = tuple(float(q) for q in quantiles)
+        if any(not 0 < q < 1 for q in quantiles) or list(quantiles) != sorted(set(quantiles)):
+            raise ValueError(f"quantiles: expected increasing levels in (0, 1), got {quantiles}")
+        self.name = model
+        self.horizon = horizon
+        self.encoder_length = encoder_length
+        self.quantiles = quantiles
+        self.model_params = dict(model_params or {})
+        self.train = train or TrainConfig()
+        self.min_encoder_length = min_encoder_length
+        self.net: torch.nn.Module | None = None
+        self.spec: PanelSpec | None = None
+        self.vocab: dict[str, list[str]] = {}
+        self.dims: InputDims | None = None
+        self.prior_scale: float = 1.0
+        self.info: dict[str, Any] = {}
+
+    # ----------------------------------------------------------------- fitting
+
+    def _lengths(self, spec: PanelSpec) -> tuple[int, int]:
+        encoder = self.encoder_length or max(2 * self.horizon, 4 * spec.season)
+        minimum = self.min_encoder_length or max(1, min(encoder, spec.season))
+        return encoder, minimum
+
+    def fit(
+        self,
+        store: PanelStore,
+        cutoff: int | None = None,
+        run_dir: str | Path | None = None,
+    ) -> NeuralForecaster:
+        """Train on periods before ``cutoff`` (default: all); the last horizon before the cutoff
+        is the validation window that drives early stopping and checkpoint selection."""
+        cutoff = int(store.end.max().item()) if cutoff is None else int(cutoff)
+        val_origin = cutoff - self.horizon
+        encoder_length, min_encoder = self._lengths(store.spec)
+        self.encoder_length = encoder_length
+        self.spec, self.vocab = store.spec, store.vocab
+        self.dims = InputDims.from_store(store)
+        self.prior_scale = default_prior_scale(store, val_origin)
+        torch.manual_seed(self.train.seed)  # weights initialise identically for a seed
+        net = build_network(self.name, self.dims, self.horizon, self.quantiles, **self.model_params)
+        data = ForecastData(
+            store=store,
+            encoder_length=encoder_length,
+            horizon=self.horizon,
+            batch_size=self.train.batch_size,
+            batches_per_epoch=self.train.batches_per_epoch or 50,
+            val_origin=val_origin,
+            prior_scale=self.prior_scale,
+            min_encoder_length=min_encoder,
+            seed=self.train.seed,
+        )
+        task = ForecastTask(
+            net, self.quantiles, data, self.train.learning_rate, self.train.weight_decay
+        )
+        scratch = None
+        if run_dir is None:
+            scratch = tempfile.TemporaryDirectory(prefix="stockcast-fit-")
+            run_dir = scratch.name
+        try:
+            result = fit(task, self.train, run_dir)
+        finally:
+            if scratch is not None:
+                scratch.cleanup()
+        self.net = task.net.cpu().eval()
+        self.info = {
+            "cutoff": str(store.dates[cutoff - 1].date()),
+            "best_val_loss": result.best_score,
+            "epochs": result.epochs,
+            "stopped_early": result.stopped_early,
+            "data_fingerprint": store_fingerprint(store, cutoff),
+            "is_global_zero": result.is_global_zero,
+        }
+        return self
+
+    # --------------------------------------------------------------- predicting
+
+    def _require_fitted(self) -> None:
+        if self.net is None or self.spec is None:
+            raise RuntimeError("this forecaster is not fitted: call fit() or load() first")
+
+    def predict_windows(
+        self,
+        store: PanelStore,
+        series: torch.Tensor,
+        origins: torch.Tensor,
+        batch_size: int = 1024,
+        accelerator: str | None = None,
+    ) -> np.ndarray:
+        """Quantiles (N, horizon, Q) of demand for windows ``(series, origins)``."""
+        self._require_fitted()
+        device = select_device(accelerator or self.train.accelerator)
+        net = self.net.to(device)
+        windows = WindowList(
+            store.to(device),
+            series,
+            origins,
+            self.encoder_length,
+            self.horizon,
+            batch_size,
+            self.prior_scale,
+            with_target=False,
+        )
+        precision = resolve_precision(self.train.precision, device.type)
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if device.type == "cuda" and precision.startswith("bf16")
+            else nullcontext()
+        )
+        outputs = []
+        with torch.inference_mode(), autocast:
+            for batch in windows:
+                scaled = net(*(batch[key] for key in BATCH_KEYS)).float()
+                outputs.append((scaled * batch["scale"][:, None, None]).clamp(min=0).cpu())
+        self.net = net.cpu()
+        if not outputs:
+            return np.zeros((0, self.horizon, len(self.quantiles)), dtype=np.float32)
+        return torch.cat(outputs).numpy()
+
+    def store_for(self, frame: pd.DataFrame) -> PanelStore:
+        """Validate a raw panel (canonical column names) and build a store in this model's
+        vocabulary, extended by one horizon so forecasts can run past the last row."""
+        self._require_fitted()
+        clean, _ = validate_panel(frame, self.spec)
+        return PanelStore.from_frame(clean, self.spec, vocab=self.vocab, extra_periods=self.horizon)
+
+    def predict(self, data: pd.DataFrame | PanelStore) -> pd.DataFrame:
+        """Forecast the ``horizon`` periods after each series' last observed period.
+
+        ``data`` is a canonical-named panel (future rows with empty demand carry the known
+        covariates of the horizon) or a store. Returns ``item_id, location_id, date, step, q...``.
+        """
+        store = data if isinstance(data, PanelStore) else self.store_for(data)
+        has_history = store.end > 0
+        series = torch.nonzero(has_history).squeeze(1)
+        origins = store.end[series]
+        store.check_horizon(series, origins, self.horizon)
+        quantiles = self.predict_windows(store, series, origins)
+        return forecast_frame(store, series, origins, quantiles, self.quantiles)
+
+    # ------------------------------------------------------------ persistence
+
+    def config(self) -> dict[str, Any]:
+        self._require_fitted()
+        return {
+            "task": "forecast",
+            "model": self.name,
+            "horizon": self.horizon,
+            "encoder_length": self.encoder_length,
+            "min_encoder_length": self.min_encoder_length,
+            "quantiles": list(self.quantiles),
+            "model_params": self.model_params,
+            "train": self.train.to_dict(),
+            "spec": self.spec.to_dict(),
+            "vocab": self.vocab,
+            "dims": self.dims.to_dict(),
+            "prior_scale": self.prior_scale,
+            "info": self.info,
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "numpy": np.__version__,
+                "pandas": pd.__version__,
+            },
+        }
+
+    def save(self, run_dir: str | Path) -> Path:
+        """Write ``model.pt`` and ``config.json`` to ``run_dir`` (each atomically)."""
+        run_dir = Path(run_dir)
+        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+        atomic_write(run_dir / WEIGHTS_FILE, lambda p: torch.save(state, p))
+        write_json(self.config(), run_dir / CONFIG_FILE)
+        return run_dir
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> NeuralForecaster:
+        """Load a saved forecaster; weights are read with ``weights_only=True`` (no pickles)."""
+        run_dir = Path(run_dir)
+        config_path, weights_path = run_dir / CONFIG_FILE, run_dir / WEIGHTS_FILE
+        for path in (config_path, weights_path):
+            if not path.exists():
+                raise FileNotFoundError(f"{path}: not a forecast run folder (missing {path.name})")
+        config = json.loads(config_path.read_text())
+        if config.get("task") != "forecast":
+            raise ValueError(f"{config_path}: task is {config.get('task')!r}, not 'forecast'")
+        forecaster = cls(
+            model=config["model"],
+            horizon=config["horizon"],
+            encoder_length=config["encoder_length"],
+            quantiles=config["quantiles"],
+            model_params=config["model_params"],
+            train=TrainConfig.from_dict(config["train"]),
+            min_encoder_length=config["min_encoder_length"],
+        )
+        forecaster.spec = PanelSpec.from_dict(config["spec"])
+        forecaster.vocab = config["vocab"]
+        forecaster.dims = InputDims.from_dict(config["dims"])
+        forecaster.prior_scale = config["prior_scale"]
+        forecaster.info = config["info"]
+        net = build_network(
+            forecaster.name,
+            forecaster.dims,
+            forecaster.horizon,
+            forecaster.quantiles,
+            **forecaster.model_params,
+        )
+        net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        forecaster.net = net.eval()
+        return forecaster
