@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from forecasting.base import Forecaster
 from forecasting.io import write_json, write_table
 from forecasting.metrics import aggregate, demand_classes, mase_scale, window_scores
+from forecasting.plots import save_fan_charts
 from forecasting.spec import ITEM, LOCATION
 from forecasting.store import PanelStore
 from forecasting.windows import evaluation_windows
@@ -49,22 +50,48 @@ class BacktestResult:
     windows: pd.DataFrame
     metrics: pd.DataFrame
     forecasts: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    """Last origin's forecasts per model: ``series``, ``origins``, ``quantiles`` (N, H, Q)."""
+    """Last origin's forecasts per model: ``series``, ``origins``, ``quantiles`` (N, H, Q) and
+    their ``levels``."""
 
     def overall(self) -> pd.DataFrame:
         """One row per model: metrics over every window."""
         rows = self.metrics[self.metrics["segment_type"] == "all"]
         return rows.drop(columns=["segment_type", "segment"]).set_index("model")
 
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``metrics.json``, ``metrics.csv`` and ``windows.parquet`` to ``out_dir``."""
+    def save(
+        self, out_dir: str | Path, store: PanelStore | None = None, plot_series: int = 6
+    ) -> dict[str, Path]:
+        """Write ``metrics.json``, ``metrics.csv``, ``windows.parquet`` and, given the store,
+        ``plots/fan_<model>.png`` for the ``plot_series`` largest series at the last origin."""
         out_dir = Path(out_dir)
         records = self.metrics.to_dict(orient="records")
-        return {
+        paths = {
             "metrics_json": write_json({"metrics": records}, out_dir / "metrics.json"),
             "metrics_csv": write_table(self.metrics, out_dir / "metrics.csv"),
             "windows": write_table(self.windows, out_dir / "windows.parquet"),
         }
+        if store is not None and plot_series > 0 and self.forecasts:
+            paths["plots"] = self.save_fan_charts(store, out_dir / "plots", plot_series)
+        return paths
+
+    def save_fan_charts(self, store: PanelStore, out_dir: Path, n_series: int) -> Path:
+        """One PNG per model with the same series (the largest sellers read best)."""
+        first = next(iter(self.forecasts.values()))
+        volume = store.target[first["series"]].nan_to_num().sum(dim=1).cpu().numpy()
+        chosen = first["series"][np.argsort(-volume, kind="stable")[:n_series]]
+        for name, forecast in self.forecasts.items():
+            position = {int(s): k for k, s in enumerate(forecast["series"])}
+            order = np.array([position[int(s)] for s in chosen if int(s) in position], dtype=int)
+            save_fan_charts(
+                store,
+                forecast["series"][order],
+                forecast["origins"][order],
+                forecast["quantiles"][order],
+                forecast["levels"],
+                out_dir / f"fan_{name}.png",
+                title=f"{name}: forecasts from the last backtest origin",
+            )
+        return out_dir
 
 
 def backtest(
@@ -123,6 +150,7 @@ def backtest(
                 "series": series.cpu().numpy(),
                 "origins": starts.cpu().numpy(),
                 "quantiles": predicted,
+                "levels": forecaster.quantiles,
             }
     windows = pd.concat(parts, ignore_index=True)
     return BacktestResult(windows, metrics_table(windows, [*segments, "demand_class"]), forecasts)

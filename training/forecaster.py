@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 from forecasting.io import atomic_write, write_json
-from forecasting.models import InputDims, build_network
+from forecasting.models import NETWORKS, InputDims, MovingAverage, SeasonalNaive, build_network
 from forecasting.spec import DEFAULT_QUANTILES, PanelSpec
 from forecasting.store import PanelStore
 from forecasting.tables import forecast_frame
@@ -37,6 +37,7 @@ from training.forecast_task import ForecastData, ForecastTask
 from training.trainer import fit
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.pt"
+BASELINES = ("seasonal_naive", "moving_average")
 
 
 def store_fingerprint(store: PanelStore, cutoff: int) -> str:
@@ -60,6 +61,8 @@ class NeuralForecaster:
         train: TrainConfig | None = None,
         min_encoder_length: int | None = None,
     ):
+        if model not in NETWORKS:
+            raise ValueError(f"model: expected one of {sorted(NETWORKS)}, got {model!r}")
         if horizon < 1:
             raise ValueError(f"horizon: expected >= 1, got {horizon}")
         quantiles = tuple(float(q) for q in quantiles)
@@ -271,3 +274,21 @@ class NeuralForecaster:
         net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
         forecaster.net = net.eval()
         return forecaster
+
+
+def make_forecaster(
+    name: str,
+    horizon: int,
+    season: int = 7,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    **neural: Any,
+):
+    """A forecaster by name: a baseline (``seasonal_naive``, ``moving_average``) or a network
+    of :data:`forecasting.models.NETWORKS` (``neural`` holds its NeuralForecaster arguments)."""
+    if name == "seasonal_naive":
+        return SeasonalNaive(horizon, season=season, quantiles=quantiles)
+    if name == "moving_average":
+        return MovingAverage(horizon, window=max(28, season), quantiles=quantiles)
+    if name in NETWORKS:
+        return NeuralForecaster(name, horizon=horizon, quantiles=quantiles, **neural)
+    raise ValueError(f"model: unknown {name!r}; choose from {[*NETWORKS, *BASELINES]}")
