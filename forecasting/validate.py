@@ -39,6 +39,7 @@ class PanelError(ValueError):
     def __init__(self, column: str, problem: str, rows: list | None = None, detail: str = ""):
         self.column = column
         self.problem = problem
+        self.detail = detail
         self.rows = list(rows) if rows is not None else []
         message = f"{column}: {problem}"
         if detail:
@@ -118,8 +119,22 @@ def validate_panel(
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Check a canonical-named panel and return a clean copy sorted by item, location, date.
 
-    Raises :class:`PanelError` naming the column and rows for every rule in this module's doc.
+    Raises :class:`PanelError` naming the column and rows for every rule in this module's doc;
+    key columns are named as the user's table names them (``sales (demand)``).
     """
+    try:
+        return _validate(frame, spec, gaps)
+    except PanelError as error:
+        user = {canonical: name for name, canonical in spec.rename_map().items()}
+        if user.get(error.column, error.column) == error.column:
+            raise
+        named = f"{user[error.column]} ({error.column})"
+        raise PanelError(named, error.problem, error.rows, error.detail) from None
+
+
+def _validate(
+    frame: pd.DataFrame, spec: PanelSpec, gaps: str
+) -> tuple[pd.DataFrame, ValidationReport]:
     if gaps not in ("zero", "error"):
         raise ValueError(f"gaps: expected 'zero' or 'error', got {gaps!r}")
     report = ValidationReport()

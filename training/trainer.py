@@ -8,6 +8,7 @@ same everywhere.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ from training.devices import (
 for _name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+# Lightning 2.6 on torch 2.14 warns about its own use of a deprecated torch pytree API.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 warnings.filterwarnings("ignore", message=".*training batches.*smaller than the logging.*")
 
 
@@ -110,6 +113,11 @@ def build_trainer(
         # Tasks that sample their own batches shard them by rank themselves.
         use_distributed_sampler=False,
     )
+
+
+def is_rank_zero() -> bool:
+    """False in the worker processes a DDP launcher starts (they set RANK / LOCAL_RANK)."""
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
 
 
 def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

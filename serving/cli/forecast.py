@@ -182,17 +182,19 @@ def _load(args: argparse.Namespace, settings: dict[str, Any]):
     from forecasting.spec import PanelSpec
     from forecasting.store import PanelStore
     from forecasting.validate import validate_panel
+    from training.trainer import is_rank_zero
 
     spec = PanelSpec.from_dict(settings["spec"])
     frame = load_panel(args.data, spec)
     clean, report = validate_panel(frame, spec)
     store = PanelStore.from_frame(clean, spec)
-    print(
-        f"panel: {report.n_series} series, {len(store.dates)} periods "
-        f"({store.dates[0].date()} .. {store.dates[-1].date()}), "
-        f"{report.prelaunch_rows_dropped} pre-launch rows dropped, "
-        f"{report.gap_periods} gap periods filled with 0"
-    )
+    if is_rank_zero():
+        print(
+            f"panel: {report.n_series} series, {len(store.dates)} periods "
+            f"({store.dates[0].date()} .. {store.dates[-1].date()}), "
+            f"{report.prelaunch_rows_dropped} pre-launch rows dropped, "
+            f"{report.gap_periods} gap periods filled with 0"
+        )
     return store
 
 

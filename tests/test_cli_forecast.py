@@ -1,0 +1,114 @@
+"""The `stockcast forecast` contract: train / predict / backtest on a user's own column names."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from forecasting.spec import DEFAULT_QUANTILES, quantile_column
+from serving.cli import main
+
+FAST = ["--epochs", "1", "--batches-per-epoch", "3", "--batch-size", "16", "--hidden-size", "8"]
+
+
+@pytest.fixture(scope="module")
+def user_csv(small_network, tmp_path_factory):
+    """The synthetic panel as a user would export it: their own column names."""
+    frame = small_network.to_frame().rename(
+        columns={"item_id": "sku", "location_id": "store_id", "date": "day", "demand": "sales"}
+    )
+    path = tmp_path_factory.mktemp("data") / "sales.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def mapping(path):
+    return [
+        "--data", str(path), "--item-col", "sku", "--location-col", "store_id",
+        "--date-col", "day", "--target-col", "sales", "--static-cats", "category,region",
+        "--known-reals", "price", "--known-cats", "promo,event", "--horizon", "7",
+    ]  # fmt: skip
+
+
+def test_train_then_predict(user_csv, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert (
+        main(["forecast", "train", *mapping(user_csv), *FAST, "--no-progress", "--out", str(run)])
+        == 0
+    )
+    assert "run folder" in capsys.readouterr().out
+    config = json.loads((run / "config.json").read_text())
+    assert config["spec"]["target_col"] == "sales" and config["horizon"] == 7
+
+    out = tmp_path / "forecast.parquet"
+    assert (
+        main(["forecast", "predict", "--run", str(run), "--data", str(user_csv), "--out", str(out)])
+        == 0
+    )
+    table = pd.read_parquet(out)
+    expected = ["item_id", "location_id", "date", "step", *map(quantile_column, DEFAULT_QUANTILES)]
+    assert list(table.columns) == expected
+    assert table["step"].max() == 7
+
+
+def test_backtest_writes_metrics_and_plots(user_csv, tmp_path, capsys):
+    out = tmp_path / "bt"
+    args = ["forecast", "backtest", *mapping(user_csv), "--models", "seasonal_naive,moving_average"]
+    assert main([*args, "--origins", "2", "--out", str(out)]) == 0
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert set(metrics["model"]) == {"seasonal_naive", "moving_average"}
+    assert {"all", "category", "region", "demand_class"} <= set(metrics["segment_type"])
+    assert {"wape", "mase", "sql", "bias", "coverage_90"} <= set(metrics.columns)
+    assert json.loads((out / "metrics.json").read_text())["metrics"]
+    assert (out / "plots" / "fan_seasonal_naive.png").stat().st_size > 10_000
+    assert "seasonal_naive" in capsys.readouterr().out
+
+
+def test_bad_input_exits_2_naming_the_users_column(user_csv, tmp_path, capsys):
+    frame = pd.read_csv(user_csv)
+    frame.loc[5, "sales"] = -3
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    code = main(["forecast", "train", *mapping(bad), *FAST, "--out", str(tmp_path / "run")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "sales (demand): negative values" in err and "row 5" in err
+    assert not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_config_file_and_unknown_keys(user_csv, tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text("spec:\n  item_col: sku\n  colour: red\n")
+    code = main(
+        [
+            "forecast",
+            "train",
+            "--data",
+            str(user_csv),
+            "--config",
+            str(config),
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 2 and "colour" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ddp_training_on_two_cpu_processes(user_csv, tmp_path):
+    """Multi-process DDP with the gloo backend: what NCCL does across GPUs, on CPU."""
+    run = tmp_path / "ddp"
+    command = [
+        sys.executable, "-m", "serving.cli", "forecast", "train", *mapping(user_csv), *FAST,
+        "--accelerator", "cpu", "--devices", "2", "--no-progress", "--out", str(run),
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (run / "model.pt").exists()
+    assert "MEMBER: 2/2" in done.stdout + done.stderr  # the second process joined

@@ -1,0 +1,193 @@
+"""Bad input gets an error that names the column and the rows; documented repairs happen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from forecasting.io import load_panel
+from forecasting.spec import PanelSpec
+from forecasting.store import PanelStore
+from forecasting.validate import PanelError, validate_panel
+
+SPEC = PanelSpec(static_categoricals=("category",), known_reals=("price",))
+
+
+def panel(n_days: int = 10, items=("A", "B")) -> pd.DataFrame:
+    dates = pd.date_range("2024-01-01", periods=n_days, freq="D")
+    rows = []
+    for item in items:
+        for day, date in enumerate(dates):
+            rows.append(
+                {
+                    "item_id": item,
+                    "location_id": "FC1",
+                    "date": date,
+                    "demand": float(day % 3),
+                    "category": "toys" if item == "A" else "food",
+                    "price": 2.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def error_of(frame: pd.DataFrame, spec: PanelSpec = SPEC, **kwargs) -> PanelError:
+    with pytest.raises(PanelError) as info:
+        validate_panel(frame, spec, **kwargs)
+    return info.value
+
+
+def test_clean_panel_passes_and_is_sorted():
+    frame = panel().sample(frac=1.0, random_state=0)
+    clean, report = validate_panel(frame, SPEC)
+    assert report.n_series == 2 and report.n_rows == 20
+    assert clean[["item_id", "date"]].equals(
+        clean[["item_id", "date"]].sort_values(["item_id", "date"]).reset_index(drop=True)
+    )
+
+
+def test_missing_declared_column_is_named():
+    error = error_of(panel().drop(columns="price"))
+    assert error.column == "price" and "known_reals" in str(error)
+
+
+def test_missing_key_values_name_rows():
+    frame = panel()
+    frame.loc[3, "item_id"] = None
+    error = error_of(frame)
+    assert error.column == "item_id" and error.rows == [3]
+
+
+def test_duplicate_keys_name_both_rows():
+    frame = pd.concat([panel(), panel().iloc[[4]]], ignore_index=True)
+    error = error_of(frame)
+    assert "duplicate" in str(error) and error.rows == [4, 20]
+
+
+def test_negative_demand():
+    frame = panel()
+    frame.loc[5, "demand"] = -1.0
+    error = error_of(frame)
+    assert error.column == "demand" and "negative" in str(error) and error.rows == [5]
+
+
+def test_non_numeric_demand_shows_the_value():
+    frame = panel()
+    frame["demand"] = frame["demand"].astype(object)
+    frame.loc[2, "demand"] = "seven"
+    error = error_of(frame)
+    assert error.column == "demand" and "seven" in str(error) and error.rows == [2]
+
+
+def test_nan_demand_inside_history_is_an_error_but_trailing_future_rows_are_not():
+    frame = panel()
+    frame.loc[4, "demand"] = np.nan
+    error = error_of(frame)
+    assert error.column == "demand" and error.rows == [4]
+
+    future = panel()
+    future.loc[future.index[-2:], "demand"] = np.nan  # last two days of item B: future rows
+    clean, report = validate_panel(future, SPEC)
+    assert report.future_rows == 2
+
+
+def test_unparseable_dates():
+    frame = panel()
+    frame["date"] = frame["date"].astype(str)
+    frame.loc[7, "date"] = "not a date"
+    error = error_of(frame)
+    assert error.column == "date" and error.rows == [7] and "not a date" in str(error)
+
+
+def test_irregular_weekly_dates():
+    frame = panel(n_days=5)
+    frame["date"] = pd.Timestamp("2024-01-07") + pd.to_timedelta(7 * (frame.index % 5), unit="D")
+    frame.loc[2, "date"] = pd.Timestamp("2024-01-23")  # a Tuesday among Sundays
+    error = error_of(frame, PanelSpec(freq="W", static_categoricals=("category",)))
+    assert error.column == "date" and "irregular" in str(error) and error.rows == [2]
+
+
+def test_static_covariate_that_changes_within_a_series():
+    frame = panel()
+    frame.loc[3, "category"] = "garden"
+    error = error_of(frame)
+    assert error.column == "category" and 3 in error.rows
+
+
+def test_known_real_missing_where_demand_was_recorded():
+    frame = panel()
+    frame.loc[0, "price"] = np.nan
+    frame.loc[0, "demand"] = 4.0
+    error = error_of(frame)
+    assert error.column == "price" and error.rows == [0]
+
+
+def test_leading_missing_price_with_zero_demand_is_a_later_launch():
+    frame = panel()
+    frame.loc[[0, 1, 2], "price"] = np.nan
+    frame.loc[[0, 1, 2], "demand"] = 0.0
+    clean, report = validate_panel(frame, SPEC)
+    assert report.prelaunch_rows_dropped == 3
+    store = PanelStore.from_frame(clean, SPEC)
+    assert store.start.tolist() == [3, 0]
+
+
+def test_gaps_are_filled_with_zero_demand_or_rejected():
+    frame = panel().drop(index=[4, 5])
+    clean, report = validate_panel(frame, SPEC)
+    assert report.gap_periods == 2 and report.series_with_gaps == 1
+    store = PanelStore.from_frame(clean, SPEC)
+    assert store.target[0, 4].item() == 0.0 and store.target[0, 5].item() == 0.0
+    error = error_of(frame, gaps="error")
+    assert error.column == "date" and "gaps" in str(error)
+
+
+def test_loader_maps_user_column_names(tmp_path):
+    frame = panel().rename(columns={"item_id": "sku", "location_id": "store_id", "demand": "sales"})
+    path = tmp_path / "panel.csv"
+    frame.to_csv(path, index=False)
+    spec = PanelSpec(
+        static_categoricals=("category",),
+        known_reals=("price",),
+        item_col="sku",
+        location_col="store_id",
+        target_col="sales",
+    )
+    loaded = load_panel(path, spec)
+    assert list(loaded.columns[:4]) == ["item_id", "location_id", "date", "demand"]
+    clean, _ = validate_panel(loaded, spec)
+    assert len(clean) == 20
+
+    wrong = PanelSpec(item_col="product", target_col="sales", location_col="store_id")
+    with pytest.raises(PanelError, match="product.*--item-col"):
+        load_panel(path, wrong)
+
+
+def test_horizon_longer_than_known_covariates_names_series():
+    frame = panel()
+    future = panel(n_days=13).iloc[10:13].assign(demand=np.nan)  # 3 future days for item A
+    clean, _ = validate_panel(pd.concat([frame, future], ignore_index=True), SPEC)
+    store = PanelStore.from_frame(clean, SPEC, extra_periods=7)
+    assert store.keys["item_id"].tolist() == ["A", "B"]
+    a = torch.tensor([0])
+    store.check_horizon(a, store.end[a], 3)  # A's 3 future rows cover 3 periods...
+    with pytest.raises(PanelError, match="price.*horizon of 7") as info:
+        store.check_horizon(a, store.end[a], 7)  # ...but not 7
+    assert "A@FC1" in str(info.value)
+    both = torch.tensor([0, 1])
+    with pytest.raises(PanelError, match="for 1 series") as info:
+        store.check_horizon(both, store.end[both], 3)  # B has no future rows at all
+    assert "B@FC1" in str(info.value) and info.value.rows == [1]
+
+
+def test_unknown_categories_warn_and_map_to_unknown():
+    clean, _ = validate_panel(panel(), SPEC)
+    store = PanelStore.from_frame(clean, SPEC)
+    new = panel(items=("C",)).assign(category="garden")
+    clean_new, _ = validate_panel(new, SPEC)
+    with pytest.warns(UserWarning, match="garden"):
+        other = PanelStore.from_frame(clean_new, SPEC, vocab=store.vocab)
+    item, location, category = other.static_cat[0].tolist()
+    assert (item, location, category) == (0, 1, 0)  # unseen item and category, known FC
