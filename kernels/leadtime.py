@@ -1,0 +1,193 @@
+"""Demand over the protection interval (lead time L, plus review period R) from three inputs.
+
+* **Parametric**: daily demand mean d and std sd, lead time mean L and std sL:
+  ``E = d (L + R)``, ``Var = (L + R) sd^2 + d^2 sL^2`` (so the safety stock is
+  ``z sqrt(L sd^2 + d^2 sL^2)`` for continuous review with a normal shape).
+* **Sample paths**: per path, draw a lead time and sum that many daily demands of the same path
+  (a fractional last day counts pro rata). Quantiles are never added.
+* **Cumulative quantiles**: a table per horizon h of the quantiles of demand over steps 1..h; a
+  random lead time makes the protection-interval demand the mixture sum_h P(L + R = h) F_h.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+from scipy import stats
+
+from . import validate as v
+
+
+def lead_time_demand_moments(
+    demand_mean, demand_std, lead_time_mean, lead_time_std=0.0, review_period=0.0
+) -> dict[str, np.ndarray]:
+    """Mean and std of demand over L (``mean_l``/``std_l``) and over L + R (``mean_p``/``std_p``).
+
+    All arguments are per-period (e.g. per day) and broadcast over rows; demand over disjoint
+    periods is independent and independent of the lead time.
+    """
+    d = v.as_float_array("demand_mean", demand_mean)
+    n = d.shape[0] if d.ndim else 1
+    d = v.broadcast_rows("demand_mean", demand_mean, n)
+    sd = v.broadcast_rows("demand_std", demand_std, n)
+    lt = v.broadcast_rows("lead_time_mean", lead_time_mean, n)
+    slt = v.broadcast_rows("lead_time_std", lead_time_std, n)
+    r = v.broadcast_rows("review_period", review_period, n)
+    for name, arr in (
+        ("demand_mean", d),
+        ("demand_std", sd),
+        ("lead_time_mean", lt),
+        ("lead_time_std", slt),
+        ("review_period", r),
+    ):
+        v.check_nonnegative(name, arr)
+    var_l = lt * sd**2 + d**2 * slt**2
+    var_p = (lt + r) * sd**2 + d**2 * slt**2
+    return {
+        "mean_l": d * lt,
+        "std_l": np.sqrt(var_l),
+        "mean_p": d * (lt + r),
+        "std_p": np.sqrt(var_p),
+    }
+
+
+@njit(cache=True)
+def _partial_sum(path, t):
+    # Demand over [0, t) days of one path: whole days plus the pro-rata part of the next.
+    whole = int(math.floor(t))
+    total = 0.0
+    for j in range(whole):
+        total += path[j]
+    frac = t - whole
+    if frac > 0.0:
+        total += frac * path[whole]
+    return total
+
+
+@njit(parallel=True, cache=True)
+def _ltd_samples_kernel(paths, lead_times, review, a, b):
+    n, n_paths, _ = paths.shape
+    for i in prange(n):
+        for p in range(n_paths):
+            lt = lead_times[i, p]
+            b[i, p] = _partial_sum(paths[i, p], lt)
+            a[i, p] = _partial_sum(paths[i, p], lt + review[i])
+
+
+def lead_time_demand_samples(paths, lead_times, review_period=0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Samples of protection-interval demand from daily demand sample paths and random lead times.
+
+    ``paths`` (n_rows, n_paths, H): daily demand, one path per sample; ``lead_times``
+    (n_rows, n_paths): the lead time drawn for each path, in days (fractional allowed);
+    ``review_period`` scalar or (n_rows,). Path p contributes ``sum(paths[i, p, :L_p + R])``
+    (pro rata for a fractional last day). Returns ``(a, b)``, both (n_rows, n_paths) float64:
+    demand over L + R and over L on the same paths (a = b when R = 0).
+    """
+    paths = v.as_float_array("paths", paths, ndim=3)
+    n, n_paths, horizon = paths.shape
+    lts = v.as_float_array("lead_times", lead_times, ndim=2)
+    if lts.shape != (n, n_paths):
+        raise ValueError(f"lead_times: expected shape {(n, n_paths)}, got {lts.shape}")
+    r = v.broadcast_rows("review_period", review_period, n)
+    v.check_nonnegative("paths", paths)
+    v.check_nonnegative("lead_times", lts)
+    v.check_nonnegative("review_period", r)
+    need = lts + r[:, None]
+    too_long = (need > horizon).any(axis=1)
+    if too_long.any():
+        v.fail(
+            "lead_times",
+            f"lead time + review period exceeds the {horizon}-step sample paths",
+            too_long,
+        )
+    a = np.empty((n, n_paths))
+    b = np.empty((n, n_paths))
+    _ltd_samples_kernel(paths, lts, r, a, b)
+    return a, b
+
+
+# --- lead-time distributions on whole days ------------------------------------------------------
+
+
+def lead_time_pmf(mean, std, max_days: int) -> np.ndarray:
+    """P(L = l) for l = 0..max_days from a gamma lead time with the given mean and std.
+
+    Each whole day takes the gamma mass within half a day of it; a deterministic lead time (std 0)
+    is split between the two neighbouring days so that the mean is kept. Returns
+    (n_rows, max_days + 1); mass beyond ``max_days`` is not included (see :func:`horizon_weights`).
+    """
+    mean = v.as_float_array("lead_time_mean", mean, ndim=1)
+    n = mean.shape[0]
+    std = v.broadcast_rows("lead_time_std", std, n)
+    v.check_nonnegative("lead_time_mean", mean)
+    v.check_nonnegative("lead_time_std", std)
+    days = np.arange(max_days + 1, dtype=np.float64)
+    pmf = np.zeros((n, max_days + 1))
+    rnd = (std <= 0) | (mean <= 0)
+    if (~rnd).any():
+        m = mean[~rnd, None]
+        s = std[~rnd, None]
+        shape = (m / s) ** 2
+        scale = s**2 / m
+        edges = np.concatenate([[-np.inf], days + 0.5])
+        cdf = stats.gamma.cdf(np.maximum(edges[None, :], 0.0), shape, scale=scale)
+        cdf[:, 0] = 0.0
+        pmf[~rnd] = np.diff(cdf, axis=1)
+    idx = np.flatnonzero(rnd)
+    lo = np.floor(mean[idx]).astype(np.int64)
+    frac = mean[idx] - lo
+    keep = lo <= max_days
+    pmf[idx[keep], lo[keep]] += 1.0 - frac[keep]
+    up = keep & (lo + 1 <= max_days)
+    pmf[idx[up], lo[up] + 1] += frac[up]
+    return pmf
+
+
+def empirical_lead_time_pmf(samples: list[np.ndarray], max_days: int) -> np.ndarray:
+    """P(L = l), l = 0..max_days, from observed lead times per row, rounded to whole days."""
+    out = np.zeros((len(samples), max_days + 1))
+    for i, s in enumerate(samples):
+        s = np.asarray(s, dtype=np.float64)
+        days = np.rint(s).astype(np.int64)
+        days = days[days <= max_days]
+        np.add.at(out[i], days, 1.0 / s.shape[0])
+    return out
+
+
+def horizon_weights(
+    pmf, review_period, horizon: int, *, tolerance: float = 1e-3
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mixture weights over horizons 0..H for A = D_{L+R} and B = D_L.
+
+    ``pmf`` (n_rows, n_days): P(L = l), possibly truncated (its missing mass lies beyond);
+    ``review_period``: whole periods, scalar or (n_rows,). Returns ``(w_a, w_b)``, each
+    (n_rows, H + 1): ``w_a[i, h] = P(L + R = h)`` and ``w_b[i, h] = P(L = h)``, renormalized after
+    dropping the mass beyond H; rows where that mass exceeds ``tolerance`` are an error (the
+    forecast does not reach far enough).
+    """
+    pmf = v.as_float_array("lead_time_pmf", pmf, ndim=2)
+    n, n_days = pmf.shape
+    r = v.broadcast_rows("review_period", review_period, n)
+    v.check_nonnegative("review_period", r)
+    bad = r != np.rint(r)
+    if bad.any():
+        v.fail("review_period", "must be a whole number of forecast steps", bad)
+    r = r.astype(np.int64)
+    w_a = np.zeros((n, horizon + 1))
+    w_b = np.zeros((n, horizon + 1))
+    width = min(n_days, horizon + 1)
+    w_b[:, :width] = pmf[:, :width]
+    for i in range(n):
+        shift = r[i]
+        take = max(0, min(n_days, horizon + 1 - shift))
+        w_a[i, shift : shift + take] = pmf[i, :take]
+    bad = 1.0 - w_a.sum(axis=1) > tolerance
+    if bad.any():
+        v.fail(
+            "lead_time",
+            f"lead time + review period exceeds the forecast horizon ({horizon} steps)",
+            bad,
+        )
+    return w_a / w_a.sum(axis=1, keepdims=True), w_b / w_b.sum(axis=1, keepdims=True)

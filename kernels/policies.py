@@ -1,0 +1,787 @@
+"""Safety stock, reorder points and order-up-to levels, batched over SKU x location rows.
+
+Every policy here picks a *reorder level* ``s`` for the demand over a protection interval and
+reports the safety stock ``s - E[demand]``. Two service targets are supported per row:
+
+* **cycle service** (type 1): ``P(A <= s) >= alpha``, i.e. ``s`` is the alpha-quantile of A;
+* **fill rate** (type 2): the expected fraction of demand served from stock is ``beta``. The loss
+  function ``G(s) = E[(X - s)+]`` gives the expected shortage per replenishment cycle
+  ``G_A(s) - G_B(s + c)``, which is inverted numerically (bisection) for
+  ``G_A(s) - G_B(s + c) = (1 - beta) * m`` with ``m = E[A] - E[B] + c`` the demand per cycle.
+
+The pair (A, B) and the shift c select the policy:
+
+* continuous review (r, Q): A = B = lead-time demand D_L, c = Q. Exact for continuous demand (or
+  unit demands) with backorders and a fixed lead time: between two arrivals the backlog grows from
+  (D_L - r - Q)+ to (D_L' - r)+.
+* periodic review (R, S): A = D_{L+R}, B = D_L, c = 0, m = E[D_{L+R}] - E[D_L] = mean demand per
+  review period; exact for backorders and a fixed lead time.
+
+Levels are floored at zero (demand is non-negative, so a negative level never raises service).
+Three representations of A and B share this logic: parametric shapes (normal, gamma, negative
+binomial, fitted by moments), quantile tables of cumulative demand (see :mod:`kernels.quantiles`,
+optionally mixed over random lead times) and samples (see :mod:`kernels.samples`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from . import validate as v
+from ._special import (
+    count_cdf_sf,
+    count_loss,
+    count_ppf,
+    gamma_cdf_sf,
+    gamma_loss,
+    gamma_ppf,
+    norm_cdf,
+    norm_loss,
+    norm_pdf,
+    norm_ppf,
+)
+from .quantiles import knot_constants, repair_row, table_cdf, table_loss, table_ppf
+from .samples import (
+    lerp,
+    order_stat_pair,
+    pair_from_bits,
+    quantile_index,
+    sample_cdf,
+    sample_loss,
+    sample_quantile,
+)
+
+CYCLE = 0
+FILL_RATE = 1
+SERVICE_TYPES = {"cycle": CYCLE, "fill_rate": FILL_RATE}
+
+NORMAL = 0
+GAMMA = 1
+NEGBIN = 2
+SHAPES = {"normal": NORMAL, "gamma": GAMMA, "negbin": NEGBIN}
+
+_CHUNK = 1024
+# Reassociation lets LLVM vectorize the per-row sums; NaN/inf semantics stay intact because the
+# kernels test for them.
+_FAST_SUM = {"reassoc", "contract", "nsz", "arcp"}
+_BISECT_ITERS = 200
+_REL_TOL = 1e-12
+
+
+def _n_chunks(n: int) -> int:
+    return (n + _CHUNK - 1) // _CHUNK
+
+
+def _raise_bad_rows(field, problem, bad_chunks, row_ok):
+    # The kernels record only the first bad row of each chunk; recompute the full list here.
+    starts = [int(c) * _CHUNK for c in np.flatnonzero(bad_chunks >= 0)]
+    rows = []
+    for s in starts:
+        rows.extend(s + np.flatnonzero(~row_ok(slice(s, s + _CHUNK))))
+    v.fail(field, problem, np.asarray(rows, dtype=np.int64))
+
+
+# ---------------------------------------------------------------------------------------------
+# Cycle service from samples and from quantile tables: the lean batched kernels.
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(parallel=True, cache=True, fastmath=_FAST_SUM)
+def _ss_samples_kernel(samples, bits, big, service_level, ss, rop, bad):
+    n, s = samples.shape
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        buf = np.empty(s, dtype=samples.dtype)
+        ib = np.empty(1, dtype=bits.dtype)
+        fb = ib.view(samples.dtype)
+        first_bad = -1
+        # Service levels come from a few segment targets, so consecutive rows often share one.
+        last_p = -1.0
+        k = 0
+        frac = 0.0
+        z = 0.0
+        density = 0.0
+        for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
+            row = samples[i]
+            row_bits = bits[i]
+            total = 0.0
+            total_sq = 0.0
+            signed = 0
+            for j in range(s):
+                x = np.float64(row[j])
+                total += x
+                total_sq += x * x
+                signed += row_bits[j] < 0
+            if not math.isfinite(total_sq) or (signed > 0 and np.any(row < 0.0)):
+                if first_bad < 0:
+                    first_bad = i
+                ss[i] = math.nan
+                rop[i] = math.nan
+                continue
+            mean = total / s
+            if s == 1:
+                rop[i] = mean
+                ss[i] = 0.0
+                continue
+            p = service_level[i]
+            if p != last_p:
+                k, frac = quantile_index(s, p)
+                # Normal score of the middle of ranks k and k + 1, and the density there.
+                z = norm_ppf((k + 1.0) / s)
+                density = s * norm_pdf(z)
+                last_p = p
+            sd = math.sqrt(max(total_sq / s - mean * mean, 0.0))
+            ok = False
+            a = row[0]
+            b = row[0]
+            if signed == 0 and sd > 0.0:
+                ok, a_bits, b_bits = pair_from_bits(
+                    row_bits, k, mean + sd * z, density / sd, big, fb, ib
+                )
+                if ok:
+                    ib[0] = a_bits
+                    a = fb[0]
+                    ib[0] = b_bits
+                    b = fb[0]
+            if not ok:
+                # -0.0 samples, constant rows and rare stragglers: select by partitioning.
+                a, b = order_stat_pair(row, k, buf)
+            level = lerp(float(a), float(b), frac)
+            rop[i] = level
+            ss[i] = level - mean
+        bad[c] = first_bad
+
+
+_BITS = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
+
+
+def safety_stock_from_samples(samples, service_level) -> tuple[np.ndarray, np.ndarray]:
+    """Safety stock and reorder point at a cycle service level from demand samples.
+
+    ``samples`` (n_rows, n_samples), float32 or float64: equally likely draws of demand over the
+    protection interval of each row (build them with
+    :func:`kernels.leadtime.lead_time_demand_samples`; never by adding quantiles).
+    ``service_level`` scalar or (n_rows,), in (0, 1). The reorder point is NumPy's linear
+    quantile of the row at the service level and the safety stock is that minus the sample mean.
+    Returns float64 ``(safety_stock, reorder_point)``.
+    """
+    samples = np.asarray(samples)
+    if samples.dtype not in (np.float32, np.float64):
+        samples = v.as_float_array("samples", samples)
+    samples = np.ascontiguousarray(samples)
+    if samples.ndim != 2 or samples.shape[1] == 0:
+        raise ValueError(f"samples: expected shape (n_rows, n_samples), got {samples.shape}")
+    n = samples.shape[0]
+    sl = v.broadcast_rows("service_level", service_level, n)
+    v.check_open_unit("service_level", sl)
+    ss = np.empty(n)
+    rop = np.empty(n)
+    bad = np.empty(_n_chunks(n), dtype=np.int64)
+    itype = _BITS[samples.dtype]
+    info = np.iinfo(itype)
+    _ss_samples_kernel(samples, samples.view(itype), itype(info.max), sl, ss, rop, bad)
+    if (bad >= 0).any():
+        _raise_bad_rows(
+            "samples",
+            "missing, non-finite or negative demand",
+            bad,
+            lambda sl_: np.isfinite(samples[sl_]).all(axis=1) & (samples[sl_] >= 0).all(axis=1),
+        )
+    return ss, rop
+
+
+@njit(parallel=True, cache=True)
+def _ss_quantiles_kernel(q, levels, kc, service_level, ss, rop, bad):
+    n, k = q.shape
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        r = np.empty(k)
+        first_bad = -1
+        # Service levels come from a few segment targets, so consecutive rows often share one.
+        last_p = -1.0
+        z = 0.0
+        for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
+            row = q[i]
+            ok = True
+            for j in range(k):
+                if not math.isfinite(row[j]):
+                    ok = False
+            if not ok:
+                if first_bad < 0:
+                    first_bad = i
+                ss[i] = math.nan
+                rop[i] = math.nan
+                continue
+            repair_row(row, r)
+            p = service_level[i]
+            if p != last_p:
+                z = norm_ppf(p)
+                last_p = p
+            level = table_ppf(r, levels, kc, p, z)
+            rop[i] = level
+            ss[i] = level - table_loss(r, kc, 0.0)
+        bad[c] = first_bad
+
+
+def _check_levels(levels) -> np.ndarray:
+    levels = v.as_float_array("levels", levels, ndim=1)
+    if levels.shape[0] < 2:
+        raise ValueError("levels: need at least two quantile levels")
+    v.check_open_unit("levels", levels)
+    if not (np.diff(levels) > 0).all():
+        raise ValueError(f"levels: must be strictly increasing, got {levels.tolist()}")
+    return levels
+
+
+def safety_stock_from_quantiles(quantiles, levels, service_level) -> tuple[np.ndarray, np.ndarray]:
+    """Safety stock and reorder point at a cycle service level from cumulative-demand quantiles.
+
+    ``quantiles`` (n_rows, K) float32/float64: quantiles of demand summed over the protection
+    interval at ``levels`` (K,), strictly increasing in (0, 1). Values are repaired (clipped at 0,
+    sorted), interpolated linearly in the normal score and extended with normal tails (see
+    :mod:`kernels.quantiles`). The safety stock is the reorder point minus the mean of that
+    distribution. Returns float64 ``(safety_stock, reorder_point)``.
+    """
+    q = np.asarray(quantiles)
+    if q.dtype not in (np.float32, np.float64):
+        q = v.as_float_array("quantiles", q)
+    q = np.ascontiguousarray(q)
+    levels = _check_levels(levels)
+    if q.ndim != 2 or q.shape[1] != levels.shape[0]:
+        raise ValueError(
+            f"quantiles: expected shape (n_rows, {levels.shape[0]}) to match levels, got {q.shape}"
+        )
+    n = q.shape[0]
+    sl = v.broadcast_rows("service_level", service_level, n)
+    v.check_open_unit("service_level", sl)
+    ss = np.empty(n)
+    rop = np.empty(n)
+    bad = np.empty(_n_chunks(n), dtype=np.int64)
+    _ss_quantiles_kernel(q, levels, knot_constants(levels), sl, ss, rop, bad)
+    if (bad >= 0).any():
+        _raise_bad_rows(
+            "quantiles",
+            "missing or non-finite value",
+            bad,
+            lambda sl_: np.isfinite(q[sl_]).all(axis=1),
+        )
+    return ss, rop
+
+
+@njit(parallel=True, cache=True)
+def _mean_quantiles_kernel(q, kc, out):
+    n, k = q.shape
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        r = np.empty(k)
+        for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
+            repair_row(q[i], r)
+            out[i] = table_loss(r, kc, 0.0)
+
+
+def mean_from_quantiles(quantiles, levels) -> np.ndarray:
+    """Mean of each row's distribution under the interpolation and tail rule of the tables."""
+    levels = _check_levels(levels)
+    q = v.as_float_array("quantiles", quantiles, ndim=2)
+    if q.shape[1] != levels.shape[0]:
+        raise ValueError(f"quantiles: expected {levels.shape[0]} columns, got {q.shape[1]}")
+    v.check_finite("quantiles", q)
+    out = np.empty(q.shape[0])
+    _mean_quantiles_kernel(q, knot_constants(levels), out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# General policies: cycle service or fill rate, continuous or periodic review.
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_policy_rows(n, service_level, service_type, shift):
+    sl = v.broadcast_rows("service_level", service_level, n)
+    v.check_open_unit("service_level", sl)
+    st = v.broadcast_rows("service_type", service_type, n, dtype=np.int64)
+    bad = (st != CYCLE) & (st != FILL_RATE)
+    if bad.any():
+        v.fail("service_type", "must be 0 (cycle) or 1 (fill_rate)", bad)
+    c = v.broadcast_rows("shift", shift, n)
+    v.check_nonnegative("shift", c)
+    return sl, st.astype(np.int8), c
+
+
+@njit(cache=True)
+def _fill_of(short, m):
+    if m <= 0.0:
+        return 1.0
+    f = 1.0 - short / m
+    return min(1.0, max(0.0, f))
+
+
+# --- samples ---------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _short_samples(a, b, s, c):
+    return sample_loss(a, s) - sample_loss(b, s + c)
+
+
+@njit(parallel=True, cache=True)
+def _policy_samples_kernel(a, b, shift, service_level, service_type, level, mean, csl, fill):
+    n, ns = a.shape
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        buf = np.empty(ns, dtype=a.dtype)
+        for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
+            ra = a[i]
+            rb = b[i]
+            sh = shift[i]
+            mean_a = 0.0
+            hi = 0.0
+            for j in range(ns):
+                mean_a += ra[j]
+                hi = max(hi, ra[j])
+            mean_a /= ns
+            mean_b = 0.0
+            for j in range(rb.shape[0]):
+                mean_b += rb[j]
+            mean_b /= rb.shape[0]
+            m = mean_a - mean_b + sh
+            if service_type[i] == CYCLE:
+                s = sample_quantile(ra, service_level[i], buf)
+            else:
+                target = (1.0 - service_level[i]) * m
+                if m <= 0.0 or _short_samples(ra, rb, 0.0, sh) <= target:
+                    s = 0.0
+                else:
+                    # shortage(max A) <= 0 <= target; shortage(0) > target.
+                    lo = 0.0
+                    for _ in range(_BISECT_ITERS):
+                        mid = 0.5 * (lo + hi)
+                        if _short_samples(ra, rb, mid, sh) <= target:
+                            hi = mid
+                        else:
+                            lo = mid
+                        if hi - lo <= _REL_TOL * max(hi, 1.0):
+                            break
+                    s = hi
+            level[i] = s
+            mean[i] = mean_a
+            csl[i] = sample_cdf(ra, s)
+            fill[i] = _fill_of(_short_samples(ra, rb, s, sh), m)
+
+
+def _policy_outputs(n):
+    return {k: np.empty(n) for k in ("level", "mean", "cycle_service", "fill_rate")}
+
+
+def policy_from_samples(
+    a, b=None, *, shift=0.0, service_level, service_type=CYCLE
+) -> dict[str, np.ndarray]:
+    """Reorder levels from demand samples, cycle service or fill rate, per row.
+
+    ``a`` (n_rows, n_samples): samples of demand over the protection interval (D_L for continuous
+    review, D_{L+R} for periodic review). ``b`` (n_rows, n_samples_b): samples of D_L for periodic
+    review, drawn on the same paths as ``a``; ``None`` means ``b = a`` (continuous review).
+    ``shift``: the lot size Q for continuous review, 0 for periodic review.
+    ``service_type``: 0/``CYCLE`` or 1/``FILL_RATE`` per row.
+
+    Returns a dict of float64 arrays: ``level`` (reorder point r or order-up-to S), ``mean``
+    (E[A], so safety stock = level - mean), ``cycle_service`` (P(A <= level)) and ``fill_rate``
+    (expected fill rate at that level).
+    """
+    a = _sample_matrix("a", a)
+    b = a if b is None else _sample_matrix("b", b)
+    n = a.shape[0]
+    v.check_length("b", b, n)
+    if b.dtype != a.dtype:
+        b = b.astype(a.dtype)
+    sl, st, c = _check_policy_rows(n, service_level, service_type, shift)
+    out = _policy_outputs(n)
+    _policy_samples_kernel(
+        a, b, c, sl, st, out["level"], out["mean"], out["cycle_service"], out["fill_rate"]
+    )
+    return out
+
+
+def _sample_matrix(field, x) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype not in (np.float32, np.float64):
+        x = v.as_float_array(field, x)
+    x = np.ascontiguousarray(x)
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError(f"{field}: expected shape (n_rows, n_samples), got {x.shape}")
+    v.check_nonnegative(field, x)
+    return x
+
+
+# --- parametric shapes -----------------------------------------------------------------------
+
+
+@njit(cache=True)
+def dist_ppf(shape, p, mu, sd):
+    """Quantile of the moment-fitted shape (normal, gamma, negative binomial) with mean/std."""
+    if sd <= 0.0:
+        return mu
+    if shape == NORMAL:
+        return mu + sd * norm_ppf(p)
+    if shape == GAMMA:
+        if mu <= 0.0:
+            return 0.0
+        return gamma_ppf(p, (mu / sd) ** 2, sd * sd / mu)
+    return count_ppf(p, mu, sd * sd)
+
+
+@njit(cache=True)
+def dist_cdf(shape, x, mu, sd):
+    """CDF of the moment-fitted shape at x."""
+    if sd <= 0.0:
+        return 1.0 if x >= mu else 0.0
+    if shape == NORMAL:
+        return norm_cdf((x - mu) / sd)
+    if shape == GAMMA:
+        if mu <= 0.0:
+            return 1.0 if x >= 0.0 else 0.0
+        return gamma_cdf_sf(x, (mu / sd) ** 2, sd * sd / mu)[0]
+    return count_cdf_sf(math.floor(x), mu, sd * sd)[0]
+
+
+@njit(cache=True)
+def dist_loss(shape, s, mu, sd):
+    """First-order loss E[(X - s)+] of the moment-fitted shape."""
+    if sd <= 0.0:
+        return max(mu - s, 0.0)
+    if shape == NORMAL:
+        return sd * norm_loss((s - mu) / sd)
+    if shape == GAMMA:
+        if mu <= 0.0:
+            return max(-s, 0.0)
+        return gamma_loss(s, (mu / sd) ** 2, sd * sd / mu)
+    return count_loss(s, mu, sd * sd)
+
+
+@njit(cache=True)
+def _short_param(shape, s, mu_a, sd_a, mu_b, sd_b, c):
+    return dist_loss(shape, s, mu_a, sd_a) - dist_loss(shape, s + c, mu_b, sd_b)
+
+
+@njit(parallel=True, cache=True)
+def _policy_param_kernel(
+    shape, mean_a, std_a, mean_b, std_b, shift, service_level, service_type, level, csl, fill
+):
+    n = mean_a.shape[0]
+    for i in prange(n):
+        mu_a = mean_a[i]
+        sd_a = std_a[i]
+        mu_b = mean_b[i]
+        sd_b = std_b[i]
+        sh = shift[i]
+        m = mu_a - mu_b + sh
+        if service_type[i] == CYCLE:
+            s = max(dist_ppf(shape, service_level[i], mu_a, sd_a), 0.0)
+        else:
+            target = (1.0 - service_level[i]) * m
+            if m <= 0.0 or _short_param(shape, 0.0, mu_a, sd_a, mu_b, sd_b, sh) <= target:
+                s = 0.0
+            else:
+                lo = 0.0
+                hi = mu_a + sh + 8.0 * sd_a + 1.0
+                while _short_param(shape, hi, mu_a, sd_a, mu_b, sd_b, sh) > target:
+                    lo = hi
+                    hi *= 2.0
+                if shape == NEGBIN:
+                    # Count demand: the smallest integer level that meets the target.
+                    lo = math.floor(lo)
+                    hi = math.ceil(hi)
+                    while hi - lo > 1.0:
+                        mid = math.floor(0.5 * (lo + hi))
+                        if _short_param(shape, mid, mu_a, sd_a, mu_b, sd_b, sh) <= target:
+                            hi = mid
+                        else:
+                            lo = mid
+                else:
+                    for _ in range(_BISECT_ITERS):
+                        mid = 0.5 * (lo + hi)
+                        if _short_param(shape, mid, mu_a, sd_a, mu_b, sd_b, sh) <= target:
+                            hi = mid
+                        else:
+                            lo = mid
+                        if hi - lo <= _REL_TOL * max(hi, 1.0):
+                            break
+                s = hi
+        level[i] = s
+        csl[i] = dist_cdf(shape, s, mu_a, sd_a)
+        fill[i] = _fill_of(_short_param(shape, s, mu_a, sd_a, mu_b, sd_b, sh), m)
+
+
+def policy_parametric(
+    mean_a,
+    std_a,
+    mean_b=None,
+    std_b=None,
+    *,
+    shift=0.0,
+    service_level,
+    service_type=CYCLE,
+    shape: str = "normal",
+) -> dict[str, np.ndarray]:
+    """Reorder levels for moment-fitted demand over the protection interval.
+
+    ``mean_a``/``std_a``: moments of A (see :func:`kernels.leadtime.lead_time_demand_moments`);
+    ``mean_b``/``std_b``: moments of B = D_L for periodic review (``None``: B = A, continuous
+    review). ``shape``: ``"normal"`` (safety stock z * sigma), ``"gamma"`` or ``"negbin"``
+    (negative binomial, Poisson when the variance does not exceed the mean; integer levels).
+    Other arguments and the result as in :func:`policy_from_samples`.
+    """
+    if shape not in SHAPES:
+        raise ValueError(f"shape: must be one of {sorted(SHAPES)}, got {shape!r}")
+    mean_a = v.as_float_array("mean_a", mean_a, ndim=1)
+    n = mean_a.shape[0]
+    std_a = v.broadcast_rows("std_a", std_a, n)
+    mean_b = mean_a if mean_b is None else v.broadcast_rows("mean_b", mean_b, n)
+    std_b = std_a if std_b is None else v.broadcast_rows("std_b", std_b, n)
+    for name, arr in (("mean_a", mean_a), ("std_a", std_a), ("mean_b", mean_b), ("std_b", std_b)):
+        v.check_nonnegative(name, arr)
+    sl, st, c = _check_policy_rows(n, service_level, service_type, shift)
+    out = _policy_outputs(n)
+    _policy_param_kernel(
+        SHAPES[shape],
+        mean_a,
+        std_a,
+        mean_b,
+        std_b,
+        c,
+        sl,
+        st,
+        out["level"],
+        out["cycle_service"],
+        out["fill_rate"],
+    )
+    out["mean"] = mean_a.copy()
+    return out
+
+
+# --- quantile tables mixed over horizons (random lead times) ----------------------------------
+
+
+@njit(cache=True)
+def _mix_cdf(r, w, kc, x):
+    total = 0.0
+    for h in range(w.shape[0]):
+        if w[h] > 0.0:
+            total += w[h] * table_cdf(r[h], kc, x)
+    return total
+
+
+@njit(cache=True)
+def _mix_loss(r, w, kc, s):
+    total = 0.0
+    for h in range(w.shape[0]):
+        if w[h] > 0.0:
+            total += w[h] * table_loss(r[h], kc, s)
+    return total
+
+
+@njit(parallel=True, cache=True)
+def _policy_quantiles_kernel(
+    cum, levels, kc, w_a, w_b, shift, service_level, service_type, level, mean, csl, fill
+):
+    n, nh, k = cum.shape
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        r = np.empty((nh, k))
+        for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
+            wa = w_a[i]
+            wb = w_b[i]
+            for h in range(nh):
+                if wa[h] > 0.0 or wb[h] > 0.0:
+                    repair_row(cum[i, h], r[h])
+            sh = shift[i]
+            mean_a = _mix_loss(r, wa, kc, 0.0)
+            m = mean_a - _mix_loss(r, wb, kc, 0.0) + sh
+            p = service_level[i]
+            if service_type[i] == CYCLE:
+                z = norm_ppf(p)
+                lo = math.inf
+                hi = 0.0
+                n_used = 0
+                for h in range(nh):
+                    if wa[h] > 0.0:
+                        x = table_ppf(r[h], levels, kc, p, z)
+                        lo = min(lo, x)
+                        hi = max(hi, x)
+                        n_used += 1
+                if n_used == 1 or hi <= lo:
+                    s = hi
+                else:
+                    # The mixture's quantile lies between its components' quantiles.
+                    for _ in range(_BISECT_ITERS):
+                        mid = 0.5 * (lo + hi)
+                        if _mix_cdf(r, wa, kc, mid) >= p:
+                            hi = mid
+                        else:
+                            lo = mid
+                        if hi - lo <= _REL_TOL * max(hi, 1.0):
+                            break
+                    s = hi
+            else:
+                target = (1.0 - p) * m
+                if m <= 0.0 or _mix_loss(r, wa, kc, 0.0) - _mix_loss(r, wb, kc, sh) <= target:
+                    s = 0.0
+                else:
+                    lo = 0.0
+                    hi = 2.0 * mean_a + sh + 1.0
+                    while _mix_loss(r, wa, kc, hi) - _mix_loss(r, wb, kc, hi + sh) > target:
+                        lo = hi
+                        hi *= 2.0
+                    for _ in range(_BISECT_ITERS):
+                        mid = 0.5 * (lo + hi)
+                        if _mix_loss(r, wa, kc, mid) - _mix_loss(r, wb, kc, mid + sh) <= target:
+                            hi = mid
+                        else:
+                            lo = mid
+                        if hi - lo <= _REL_TOL * max(hi, 1.0):
+                            break
+                    s = hi
+            level[i] = s
+            mean[i] = mean_a
+            csl[i] = _mix_cdf(r, wa, kc, s)
+            fill[i] = _fill_of(_mix_loss(r, wa, kc, s) - _mix_loss(r, wb, kc, s + sh), m)
+
+
+def policy_from_quantiles(
+    cumulative,
+    levels,
+    weights_a,
+    weights_b=None,
+    *,
+    shift=0.0,
+    service_level,
+    service_type=CYCLE,
+) -> dict[str, np.ndarray]:
+    """Reorder levels from quantiles of cumulative demand, mixed over random lead times.
+
+    ``cumulative`` (n_rows, H, K): for each row and horizon h = 1..H the quantiles (at ``levels``)
+    of demand summed over steps 1..h. ``weights_a`` (n_rows, H + 1): probability that the
+    protection interval is h = 0..H steps (P(L + R = h); h = 0 means no demand); A is the mixture
+    sum_h w_h F_h -- quantiles are never added. ``weights_b``: the same for B = D_L in periodic
+    review (``None``: B = A). See :func:`kernels.leadtime.horizon_weights`. Other arguments and
+    the result as in :func:`policy_from_samples`.
+    """
+    levels = _check_levels(levels)
+    cum = v.as_float_array("cumulative", cumulative, ndim=3)
+    n, nh, k = cum.shape
+    if k != levels.shape[0]:
+        raise ValueError(f"cumulative: has {k} quantiles per row but levels has {levels.shape[0]}")
+    v.check_finite("cumulative", cum)
+    wa = _check_weights("weights_a", weights_a, n, nh + 1)
+    wb = wa if weights_b is None else _check_weights("weights_b", weights_b, n, nh + 1)
+    sl, st, c = _check_policy_rows(n, service_level, service_type, shift)
+    # Horizon 0 (no time, no demand) is an all-zero table, which the kernel handles like any other.
+    padded = np.concatenate([np.zeros((n, 1, k)), cum], axis=1)
+    out = _policy_outputs(n)
+    _policy_quantiles_kernel(
+        padded,
+        levels,
+        knot_constants(levels),
+        wa,
+        wb,
+        c,
+        sl,
+        st,
+        out["level"],
+        out["mean"],
+        out["cycle_service"],
+        out["fill_rate"],
+    )
+    return out
+
+
+def _check_weights(field, w, n, nh) -> np.ndarray:
+    w = v.as_float_array(field, w, ndim=2)
+    if w.shape != (n, nh):
+        raise ValueError(f"{field}: expected shape {(n, nh)}, got {w.shape}")
+    v.check_nonnegative(field, w)
+    bad = np.abs(w.sum(axis=1) - 1.0) > 1e-6
+    if bad.any():
+        v.fail(field, "weights must sum to 1", bad)
+    return w
+
+
+# ---------------------------------------------------------------------------------------------
+# Critical ratio and order quantities.
+# ---------------------------------------------------------------------------------------------
+
+
+def critical_ratio(underage_cost, overage_cost) -> np.ndarray:
+    """Newsvendor critical ratio cu / (cu + co): the cost-optimal cycle service level.
+
+    For replenishment, cu is the margin lost on a stock-out and co the cost of carrying one unit
+    left over for a review cycle (holding cost per period x review period).
+    """
+    cu = np.atleast_1d(v.as_float_array("underage_cost", underage_cost))
+    co = np.atleast_1d(v.as_float_array("overage_cost", overage_cost))
+    cu, co = np.broadcast_arrays(cu, co)
+    v.check_nonnegative("underage_cost", cu)
+    v.check_nonnegative("overage_cost", co)
+    total = cu + co
+    bad = total <= 0
+    if bad.any():
+        v.fail("underage_cost", "underage + overage cost must be > 0", bad)
+    return cu / total
+
+
+def newsvendor_quantity(
+    samples=None, *, mean=None, std=None, underage_cost, overage_cost, shape="normal"
+):
+    """Single-period order quantity F^-1(cu / (cu + co)) from samples or a moment-fitted shape."""
+    ratio = critical_ratio(underage_cost, overage_cost)
+    if samples is not None:
+        x = np.asarray(samples)
+        return safety_stock_from_samples(x, np.broadcast_to(ratio, (x.shape[0],)))[1]
+    if mean is None or std is None:
+        raise ValueError("newsvendor_quantity: give samples, or mean and std")
+    mean = v.as_float_array("mean", mean, ndim=1)
+    return policy_parametric(
+        mean, std, service_level=np.broadcast_to(ratio, mean.shape), shape=shape
+    )["level"]
+
+
+@njit(parallel=True, cache=True)
+def _order_kernel(reorder_point, order_up_to, position, case_pack, moq, periodic, qty):
+    for i in prange(reorder_point.shape[0]):
+        ip = position[i]
+        trigger = ip < order_up_to[i] if periodic[i] else ip <= reorder_point[i]
+        if not trigger:
+            qty[i] = 0.0
+            continue
+        need = max(order_up_to[i] - ip, moq[i], 0.0)
+        pack = case_pack[i]
+        # The tolerance keeps an exact multiple (up to float noise) from rounding up a pack.
+        qty[i] = math.ceil(need / pack - 1e-9) * pack if need > 0.0 else 0.0
+
+
+def order_quantities(
+    reorder_point, order_up_to, inventory_position, *, case_pack=1.0, moq=0.0, periodic=False
+) -> np.ndarray:
+    """Order quantity per row from the inventory position (on hand + on order - backorders).
+
+    Continuous review orders when the position is at or below the reorder point; periodic review
+    orders at a review whenever it is below the order-up-to level. The order raises the position
+    to the order-up-to level, is at least the minimum order quantity and is rounded up to a whole
+    number of case packs. Returns float64 quantities (0 where no order is due).
+    """
+    r = v.as_float_array("reorder_point", reorder_point, ndim=1)
+    n = r.shape[0]
+    s = v.broadcast_rows("order_up_to", order_up_to, n)
+    ip = v.broadcast_rows("inventory_position", inventory_position, n)
+    pack = v.broadcast_rows("case_pack", case_pack, n)
+    mo = v.broadcast_rows("moq", moq, n)
+    per = np.ascontiguousarray(np.broadcast_to(np.asarray(periodic, dtype=np.bool_), (n,)))
+    v.check_finite("reorder_point", r)
+    v.check_finite("order_up_to", s)
+    v.check_finite("inventory_position", ip)
+    v.check_positive("case_pack", pack)
+    v.check_nonnegative("moq", mo)
+    bad = s < r
+    if bad.any():
+        v.fail("order_up_to", "below the reorder point", bad)
+    qty = np.empty(n)
+    _order_kernel(r, s, ip, pack, mo, per, qty)
+    return qty

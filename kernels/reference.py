@@ -1,0 +1,319 @@
+"""Plain NumPy/SciPy references for every kernel, for tests and benchmarks.
+
+They are written for clarity and independence from the kernels' code paths: sorting instead of
+selection, ``scipy.stats`` distributions, numerical integration and root finding, a heap-based
+greedy and the sample-average LP solved by HiGHS, and brute force over service times. The two
+benchmarked references (samples and quantiles) are vectorized and run in row chunks to bound
+memory.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import scipy.sparse as sparse
+from scipy import integrate, optimize, special, stats
+
+# --- cycle service from samples and quantiles (vectorized) ---------------------------------------
+
+
+def safety_stock_from_samples(samples, service_level, chunk: int = 65536):
+    """Sort each row and interpolate NumPy's linear quantile; mean in float64."""
+    samples = np.asarray(samples)
+    n, s = samples.shape
+    sl = np.broadcast_to(np.asarray(service_level, dtype=np.float64), (n,))
+    ss = np.empty(n)
+    rop = np.empty(n)
+    for start in range(0, n, chunk):
+        part = np.sort(samples[start : start + chunk], axis=1)
+        p = sl[start : start + chunk]
+        h = (s - 1) * p
+        k = np.minimum(np.floor(h).astype(np.int64), max(s - 2, 0))
+        frac = h - k
+        rows = np.arange(part.shape[0])
+        lo = part[rows, k].astype(np.float64)
+        hi = part[rows, np.minimum(k + 1, s - 1)].astype(np.float64)
+        level = np.where(frac >= 0.5, hi - (hi - lo) * (1.0 - frac), lo + (hi - lo) * frac)
+        rop[start : start + chunk] = level
+        ss[start : start + chunk] = level - part.mean(axis=1, dtype=np.float64)
+    return ss, rop
+
+
+def _table_pieces(q, levels):
+    # Repaired values, knot scores and the slope of every piece (lower tail, segments, upper tail).
+    q = np.sort(np.maximum(np.asarray(q, dtype=np.float64), 0.0), axis=1)
+    z = special.ndtri(levels)
+    b = np.diff(q, axis=1) / np.diff(z)
+    return q, z, b
+
+
+def safety_stock_from_quantiles(quantiles, levels, service_level, chunk: int = 1 << 20):
+    """Quantile interpolated linearly in the normal score; mean as the integral of Q(p)."""
+    levels = np.asarray(levels, dtype=np.float64)
+    quantiles = np.asarray(quantiles)
+    n, k = quantiles.shape
+    sl = np.broadcast_to(np.asarray(service_level, dtype=np.float64), (n,))
+    ss = np.empty(n)
+    rop = np.empty(n)
+    pdf = stats.norm.pdf
+    for start in range(0, n, chunk):
+        q, z, b = _table_pieces(quantiles[start : start + chunk], levels)
+        p = sl[start : start + chunk]
+        zp = special.ndtri(p)
+        seg = np.clip(np.searchsorted(levels, p, side="right") - 1, 0, k - 2)
+        rows = np.arange(q.shape[0])
+        anchor = np.where(p >= levels[-1], k - 1, seg)
+        level = q[rows, anchor] + b[rows, seg] * (zp - z[anchor])
+        level = np.where(p <= levels[0], np.maximum(level, 0.0), level)
+        # Mean: interior segments and upper tail are linear in the knot values ...
+        sf = special.ndtr(-z)
+        mean = np.zeros(q.shape[0])
+        for i in range(k - 1):
+            mean += (q[:, i] - b[:, i] * z[i]) * (sf[i] - sf[i + 1]) + b[:, i] * (
+                pdf(z[i]) - pdf(z[i + 1])
+            )
+        bu = b[:, -1]
+        mean += (q[:, -1] - bu * z[-1]) * sf[-1] + bu * pdf(z[-1])
+        # ... the lower tail is floored at zero, where the extrapolated line crosses it.
+        bl = b[:, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zc = np.where(bl > 0, z[0] - q[:, 0] / bl, -np.inf)
+        mean += (q[:, 0] - bl * z[0]) * (levels[0] - special.ndtr(zc)) + bl * (pdf(zc) - pdf(z[0]))
+        rop[start : start + chunk] = level
+        ss[start : start + chunk] = level - mean
+    return ss, rop
+
+
+# --- distribution objects for the general policies ---------------------------------------------
+
+
+def parametric_distribution(shape: str, mean: float, std: float):
+    """The frozen ``scipy.stats`` law the kernels fit by moments (None for a point mass)."""
+    if std <= 0 or mean <= 0:
+        return None
+    if shape == "normal":
+        return stats.norm(mean, std)
+    if shape == "gamma":
+        return stats.gamma((mean / std) ** 2, scale=std**2 / mean)
+    var = std**2
+    if var > mean * (1 + 1e-12):
+        r = mean**2 / (var - mean)
+        return stats.nbinom(r, mean / var)
+    return stats.poisson(mean)
+
+
+def distribution_loss(dist, s: float, mean: float) -> float:
+    """E[(X - s)+] by integrating the survival function (continuous) or summing (discrete)."""
+    if dist is None:
+        return max(mean - s, 0.0)
+    if hasattr(dist, "pmf"):
+        hi = int(dist.ppf(1 - 1e-15)) + 2
+        ks = np.arange(max(int(np.floor(s)) + 1, 0), hi + 1)
+        extra = max(-s, 0.0) if s < 0 else 0.0
+        return float(np.sum((ks - max(s, 0.0)) * dist.pmf(ks))) + extra
+    lo = dist.support()[0]
+    if s < lo:
+        return (lo - s) + integrate.quad(dist.sf, lo, np.inf, limit=500, epsabs=1e-11)[0]
+    return integrate.quad(dist.sf, s, np.inf, limit=500, epsabs=1e-11, epsrel=1e-11)[0]
+
+
+def policy_parametric(
+    mean_a, std_a, mean_b, std_b, shift, service_level, service_type, shape="normal"
+):
+    """Row-by-row scipy.stats + root finding version of ``kernels.policies.policy_parametric``."""
+    n = len(mean_a)
+    out = {k: np.empty(n) for k in ("level", "cycle_service", "fill_rate")}
+    for i in range(n):
+        da = parametric_distribution(shape, mean_a[i], std_a[i])
+        db = parametric_distribution(shape, mean_b[i], std_b[i])
+        c = shift[i]
+        m = mean_a[i] - mean_b[i] + c
+
+        def short(s, da=da, db=db, i=i, c=c):
+            return distribution_loss(da, s, mean_a[i]) - distribution_loss(db, s + c, mean_b[i])
+
+        if service_type[i] == 0:
+            s = mean_a[i] if da is None else max(float(da.ppf(service_level[i])), 0.0)
+        else:
+            target = (1 - service_level[i]) * m
+            if m <= 0 or short(0.0) <= target:
+                s = 0.0
+            elif shape == "negbin":
+                s = 0
+                while short(float(s)) > target:
+                    s += 1
+                s = float(s)
+            else:
+                hi = mean_a[i] + c + 10 * std_a[i] + 1
+                s = optimize.brentq(
+                    lambda x, g=target: short(x) - g, 0.0, hi, xtol=1e-12, rtol=1e-13
+                )
+        out["level"][i] = s
+        out["cycle_service"][i] = (1.0 if s >= mean_a[i] else 0.0) if da is None else da.cdf(s)
+        out["fill_rate"][i] = 1.0 if m <= 0 else min(1.0, max(0.0, 1 - short(s) / m))
+    return out
+
+
+def policy_from_samples(a, b, shift, service_level, service_type):
+    """Sorting/brentq version of ``kernels.policies.policy_from_samples``."""
+    n = a.shape[0]
+    out = {k: np.empty(n) for k in ("level", "mean", "cycle_service", "fill_rate")}
+    for i in range(n):
+        ra = np.asarray(a[i], dtype=np.float64)
+        rb = np.asarray(b[i], dtype=np.float64)
+        c = shift[i]
+        m = ra.mean() - rb.mean() + c
+
+        def short(s, ra=ra, rb=rb, c=c):
+            return np.maximum(ra - s, 0).mean() - np.maximum(rb - s - c, 0).mean()
+
+        if service_type[i] == 0:
+            s = float(np.quantile(ra, service_level[i]))
+        else:
+            target = (1 - service_level[i]) * m
+            if m <= 0 or short(0.0) <= target:
+                s = 0.0
+            else:
+                s = optimize.brentq(lambda x, g=target: short(x) - g, 0.0, ra.max(), xtol=1e-12)
+        out["level"][i] = s
+        out["mean"][i] = ra.mean()
+        out["cycle_service"][i] = np.mean(ra <= s)
+        out["fill_rate"][i] = 1.0 if m <= 0 else min(1.0, max(0.0, 1 - short(s) / m))
+    return out
+
+
+def table_quantile_function(q_row, levels):
+    """Q(p) of one quantile row under the interpolation and tail rule of kernels.quantiles."""
+    q = np.sort(np.maximum(np.asarray(q_row, dtype=np.float64), 0.0))
+    z = special.ndtri(levels)
+
+    def qf(p):
+        zp = special.ndtri(p)
+        val = np.interp(zp, z, q)
+        if zp < z[0]:
+            val = max(q[0] + (q[1] - q[0]) / (z[1] - z[0]) * (zp - z[0]), 0.0)
+        elif zp > z[-1]:
+            val = q[-1] + (q[-1] - q[-2]) / (z[-1] - z[-2]) * (zp - z[-1])
+        return val
+
+    return qf
+
+
+def table_loss(q_row, levels, s):
+    """E[(X - s)+] for one quantile row by integrating (Q(p) - s)+ over p with quad."""
+    qf = table_quantile_function(q_row, levels)
+    pts = list(levels)
+    return integrate.quad(
+        lambda p: max(qf(p) - s, 0.0), 0.0, 1.0, points=pts, limit=400, epsabs=1e-10
+    )[0]
+
+
+def table_cdf(q_row, levels, x):
+    """P(X <= x) for one quantile row by bisection on Q(p) <= x."""
+    qf = table_quantile_function(q_row, levels)
+    if x < 0:
+        return 0.0
+    lo, hi = 0.0, 1.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        if qf(mid) <= x:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def order_quantities(reorder_point, order_up_to, position, case_pack, moq, periodic):
+    """Loop version of ``kernels.policies.order_quantities``."""
+    out = np.zeros(len(reorder_point))
+    for i in range(len(out)):
+        due = position[i] < order_up_to[i] if periodic[i] else position[i] <= reorder_point[i]
+        if due:
+            need = max(order_up_to[i] - position[i], moq[i], 0.0)
+            packs = np.ceil(round(need / case_pack[i], 9))
+            out[i] = packs * case_pack[i]
+    return out
+
+
+# --- allocation -----------------------------------------------------------------------------
+
+
+def allocate_greedy(samples, stock, supply, caps, value, reserve_value=0.0):
+    """Unit-by-unit greedy with a heap for one SKU: the marginal-value optimum."""
+    samples = np.asarray(samples, dtype=np.float64)
+    n = samples.shape[0]
+    x = np.zeros(n, dtype=np.int64)
+
+    def gain(j, y):
+        return value[j] * np.clip(samples[j] - stock[j] - y, 0.0, 1.0).mean()
+
+    heap = [(-gain(j, 0), j) for j in range(n) if caps[j] > 0]
+    heapq.heapify(heap)
+    for _ in range(int(supply)):
+        if not heap:
+            break
+        g, j = heapq.heappop(heap)
+        if -g <= reserve_value:
+            break
+        x[j] += 1
+        if x[j] < caps[j]:
+            heapq.heappush(heap, (-gain(j, x[j]), j))
+    return x
+
+
+def allocation_objective(samples, stock, x, value):
+    """sum_j value_j * mean(min(D_j, stock_j + x_j))."""
+    samples = np.asarray(samples, dtype=np.float64)
+    sales = np.minimum(samples, (np.asarray(stock) + np.asarray(x))[:, None]).mean(axis=1)
+    return float(np.dot(value, sales))
+
+
+def allocation_lp(samples, stock, supply, caps, value, reserve_value=0.0, options=None):
+    """Optimal value of the sample-average LP of one SKU, solved by HiGHS.
+
+    Variables x_j in [0, cap_j] and z_jk in [0, d_jk] (sales of FC j in scenario k) with
+    z_jk - x_j <= stock_j and sum_j x_j <= supply; maximize
+    sum_j value_j / S sum_k z_jk + reserve_value * (supply - sum_j x_j).
+    Returns ``(objective, x, result)``; objective excludes the reserve term.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    n, s = samples.shape
+    nz = n * s
+    c = np.concatenate(
+        [np.full(n, reserve_value), -np.repeat(np.asarray(value, dtype=np.float64) / s, s)]
+    )
+    rows = np.arange(nz)
+    link = sparse.hstack(
+        [
+            sparse.csr_matrix((-np.ones(nz), (rows, np.repeat(np.arange(n), s))), shape=(nz, n)),
+            sparse.identity(nz, format="csr"),
+        ]
+    )
+    budget = sparse.hstack([sparse.csr_matrix(np.ones((1, n))), sparse.csr_matrix((1, nz))])
+    a_ub = sparse.vstack([link, budget]).tocsr()
+    b_ub = np.concatenate([np.repeat(np.asarray(stock, dtype=np.float64), s), [float(supply)]])
+    bounds = np.column_stack(
+        [np.zeros(n + nz), np.concatenate([np.asarray(caps, dtype=np.float64), samples.ravel()])]
+    )
+    res = optimize.linprog(
+        c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs", options=options or {}
+    )
+    if res.status != 0:
+        raise RuntimeError(f"HiGHS failed: {res.message}")
+    x = res.x[:n]
+    return float(-res.fun - reserve_value * x.sum()), x, res
+
+
+# --- two-echelon -----------------------------------------------------------------------------
+
+
+def two_echelon_cost(s_out, sigma, z, h, lt, svc, dc_tau_max, dc_z, dc_h):
+    """Safety-stock holding cost of one SKU at DC outbound service time ``s_out``."""
+    sigma = np.asarray(sigma, dtype=np.float64)
+    sigma0 = np.sqrt(np.sum(sigma**2))
+    dc = dc_h * dc_z * sigma0 * np.sqrt(max(dc_tau_max - s_out, 0.0))
+    fc = np.sum(np.asarray(h) * np.asarray(z) * sigma * np.sqrt(np.maximum(s_out + lt - svc, 0)))
+    return float(dc + fc)

@@ -1,0 +1,784 @@
+"""Table-level API: ``plan(forecast, inventory, policy)``, ``allocate(...)`` and ``position(...)``.
+
+This is the only module of ``kernels`` that uses pandas; it validates tables at the boundary (errors
+name the column and the ``(item_id, location_id)`` keys), turns them into arrays and calls the
+Numba kernels.
+
+**Forecast forms accepted by** :func:`plan` (recognised by their columns):
+
+* *cumulative quantiles* -- ``item_id, location_id, horizon, q0.05, ..., q0.95``: quantiles of
+  demand summed over steps 1..horizon, horizons 1..H for every key. A random lead time is handled
+  by mixing the horizons' distributions with the lead-time probabilities (never by adding
+  quantiles); the review period must be a whole number of steps.
+* *sample paths* -- ``item_id, location_id, sample, step, demand`` (long): the same number of
+  paths and steps 1..H for every key. Each path gets its own lead time draw (bootstrapped from the
+  lead-time records, else gamma with the inventory's mean/std) and contributes the sum of its
+  first L (+R) daily demands.
+* *parametric* -- ``item_id, location_id, demand_mean, demand_std`` (per step): moments
+  ``d (L + R)``, ``(L + R) sd^2 + d^2 sL^2``, fitted to ``Policy.shape``.
+
+Per-step quantile tables (``step`` + quantile columns) are rejected: quantiles cannot be summed
+over steps.
+
+**Inventory** (one row per key): ``on_hand`` (required), ``on_order``, ``backorders`` (default 0),
+``lead_time_mean``/``lead_time_std`` (days; required unless lead-time records are given),
+``review_period`` (0 = continuous review), ``service_level``, ``service_type`` (``cycle``,
+``fill_rate`` or ``newsvendor``), ``segment``, ``holding_cost``, ``margin`` (both needed by
+``newsvendor`` rows), ``unit_cost``, ``case_pack`` (default 1), ``moq`` (default 0) and
+``lot_size`` (continuous review; default ``Policy.default_cycle_days`` of mean demand).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import leadtime, policies
+from .allocation import allocate_samples
+from .echelon import two_echelon_safety_stock
+
+KEYS = ["item_id", "location_id"]
+SERVICE_TYPE_NAMES = ("cycle", "fill_rate", "newsvendor")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How :func:`plan` sets targets where the inventory table does not.
+
+    ``service_level``/``service_type``: defaults per row; ``segment_service_levels``: target by
+    the inventory's ``segment`` (e.g. ``{"A": 0.98, "B": 0.95, "C": 0.9}``), used where a row has
+    no ``service_level`` of its own; ``shape``: ``normal``/``gamma``/``negbin`` for parametric
+    forecasts; ``default_cycle_days``: lot size of continuous-review rows without ``lot_size``,
+    in days of mean demand; ``seed``: lead-time draws for sample paths;
+    ``horizon_tolerance``: largest lead-time probability allowed beyond the forecast horizon.
+    """
+
+    service_level: float = 0.95
+    service_type: str = "cycle"
+    segment_service_levels: Mapping[str, float] = field(default_factory=dict)
+    shape: str = "normal"
+    default_cycle_days: float = 7.0
+    seed: int = 0
+    horizon_tolerance: float = 1e-3
+
+    def __post_init__(self):
+        if not 0.0 < self.service_level < 1.0:
+            raise ValueError(f"policy.service_level: must be in (0, 1), got {self.service_level}")
+        if self.service_type not in SERVICE_TYPE_NAMES:
+            raise ValueError(
+                f"policy.service_type: must be one of {SERVICE_TYPE_NAMES}, "
+                f"got {self.service_type!r}"
+            )
+        for seg, lv in self.segment_service_levels.items():
+            if not 0.0 < float(lv) < 1.0:
+                raise ValueError(f"policy.segment_service_levels[{seg!r}]: must be in (0, 1)")
+        if self.shape not in policies.SHAPES:
+            raise ValueError(f"policy.shape: must be one of {sorted(policies.SHAPES)}")
+        if not self.default_cycle_days > 0:
+            raise ValueError("policy.default_cycle_days: must be > 0")
+
+
+# --- validation helpers ------------------------------------------------------------------------
+
+
+def _labels(keys: pd.DataFrame) -> list[str]:
+    return [f"({i}, {loc})" for i, loc in zip(keys["item_id"], keys["location_id"])]
+
+
+def _fail_rows(column: str, problem: str, mask: np.ndarray, labels: list[str]) -> None:
+    from .validate import fail
+
+    fail(column, problem, np.asarray(mask), labels)
+
+
+def _require_columns(df: pd.DataFrame, name: str, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name}: missing column(s) {', '.join(missing)}")
+
+
+def _check_unique(df: pd.DataFrame, name: str, keys: list[str]) -> None:
+    dup = df.duplicated(keys, keep=False).to_numpy()
+    if dup.any():
+        rows = df.loc[dup, keys].drop_duplicates().head(5)
+        shown = ", ".join(str(tuple(r)) for r in rows.itertuples(index=False))
+        raise ValueError(f"{name}: duplicate {'/'.join(keys)} rows: {shown}")
+
+
+def _numeric(
+    df: pd.DataFrame,
+    column: str,
+    labels: list[str],
+    *,
+    default: float | None = None,
+    allow_missing: bool = False,
+) -> np.ndarray:
+    """A numeric column as float64; absent -> default (or an error if there is none)."""
+    if column not in df.columns:
+        if default is None:
+            raise ValueError(f"inventory: missing column {column}")
+        return np.full(len(df), float(default))
+    raw = df[column]
+    vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    not_numeric = np.isnan(vals) & raw.notna().to_numpy()
+    if not_numeric.any():
+        _fail_rows(column, "not a number", not_numeric, labels)
+    if not allow_missing:
+        bad = ~np.isfinite(vals)
+        if bad.any():
+            _fail_rows(column, "missing or non-finite value", bad, labels)
+    return vals
+
+
+def _nonnegative(column: str, vals: np.ndarray, labels: list[str]) -> None:
+    bad = vals < 0
+    if bad.any():
+        _fail_rows(column, "negative value", bad, labels)
+
+
+def _quantile_columns(df: pd.DataFrame) -> list[tuple[float, str]]:
+    cols = []
+    for c in df.columns:
+        if isinstance(c, str) and c.startswith("q"):
+            try:
+                level = float(c[1:])
+            except ValueError:
+                continue
+            cols.append((level, c))
+    return sorted(cols)
+
+
+# --- inventory --------------------------------------------------------------------------------
+
+
+def _prepare_inventory(inventory: pd.DataFrame, policy: Policy) -> dict:
+    _require_columns(inventory, "inventory", KEYS + ["on_hand"])
+    _check_unique(inventory, "inventory", KEYS)
+    inv = inventory.reset_index(drop=True)
+    labels = _labels(inv)
+    n = len(inv)
+    out: dict = {"keys": inv[KEYS].copy(), "labels": labels}
+    for col, default in (("on_hand", None), ("on_order", 0.0), ("backorders", 0.0)):
+        vals = _numeric(inv, col, labels, default=default)
+        _nonnegative(col, vals, labels)
+        out[col] = vals
+    out["review_period"] = _numeric(inv, "review_period", labels, default=0.0)
+    _nonnegative("review_period", out["review_period"], labels)
+    out["case_pack"] = _numeric(inv, "case_pack", labels, default=1.0)
+    bad = out["case_pack"] <= 0
+    if bad.any():
+        _fail_rows("case_pack", "must be > 0", bad, labels)
+    out["moq"] = _numeric(inv, "moq", labels, default=0.0)
+    _nonnegative("moq", out["moq"], labels)
+    lot = _numeric(inv, "lot_size", labels, default=np.nan, allow_missing=True)
+    bad = lot <= 0
+    if bad.any():
+        _fail_rows("lot_size", "must be > 0", bad, labels)
+    out["lot_size"] = lot
+    for col in ("lead_time_mean", "lead_time_std"):
+        vals = _numeric(inv, col, labels, default=np.nan, allow_missing=True)
+        _nonnegative(col, vals, labels)
+        out[col] = vals
+
+    # Service type and level per row: the row's own, else its segment's, else the policy's.
+    if "service_type" in inv.columns:
+        st = inv["service_type"].fillna(policy.service_type).astype(str).to_numpy(dtype=object)
+    else:
+        st = np.full(n, policy.service_type, dtype=object)
+    bad = ~np.isin(st, SERVICE_TYPE_NAMES)
+    if bad.any():
+        _fail_rows("service_type", f"must be one of {', '.join(SERVICE_TYPE_NAMES)}", bad, labels)
+    level = np.full(n, policy.service_level)
+    if "segment" in inv.columns and policy.segment_service_levels:
+        seg = inv["segment"].map(dict(policy.segment_service_levels)).to_numpy(dtype=np.float64)
+        level = np.where(np.isnan(seg), level, seg)
+    if "service_level" in inv.columns:
+        own = _numeric(inv, "service_level", labels, default=np.nan, allow_missing=True)
+        level = np.where(np.isnan(own), level, own)
+    bad = ~((level > 0) & (level < 1))
+    if bad.any():
+        _fail_rows("service_level", "must be strictly between 0 and 1", bad, labels)
+    news = st == "newsvendor"
+    if news.any():
+        margin = _numeric(inv, "margin", labels, default=np.nan, allow_missing=True)
+        hold = _numeric(inv, "holding_cost", labels, default=np.nan, allow_missing=True)
+        bad = news & ~(np.isfinite(margin) & np.isfinite(hold) & (margin >= 0) & (hold >= 0))
+        bad |= news & (margin + hold <= 0)
+        if bad.any():
+            _fail_rows(
+                "margin/holding_cost",
+                "newsvendor rows need margin >= 0 and holding_cost >= 0, not both 0",
+                bad,
+                labels,
+            )
+        # Underage: the margin of a lost sale; overage: carrying a unit for one review cycle.
+        cycle = np.maximum(out["review_period"], 1.0)
+        ratio = margin / (margin + hold * cycle)
+        level = np.where(news, np.clip(ratio, 1e-6, 1 - 1e-6), level)
+    out["service_type"] = st
+    out["service_level"] = level
+    out["kernel_service_type"] = np.where(st == "fill_rate", policies.FILL_RATE, policies.CYCLE)
+    return out
+
+
+def _lead_time_records(lead_times: pd.DataFrame | None, keys: pd.DataFrame) -> list:
+    """Observed lead times per inventory key (None where a key has none)."""
+    records: list = [None] * len(keys)
+    if lead_times is None:
+        return records
+    _require_columns(lead_times, "lead_times", KEYS + ["lead_time_days"])
+    days = pd.to_numeric(lead_times["lead_time_days"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(days) | (days < 0)
+    if bad.any():
+        from .validate import fail
+
+        fail("lead_time_days", "missing, non-numeric or negative lead time", bad)
+    lt = lead_times.assign(lead_time_days=days)
+    groups = lt.groupby(KEYS, sort=False)["lead_time_days"]
+    by_key = {k: g.to_numpy() for k, g in groups}
+    for i, k in enumerate(zip(keys["item_id"], keys["location_id"])):
+        records[i] = by_key.get(k)
+    return records
+
+
+def _lead_time_moments(inv: dict, records: list) -> tuple[np.ndarray, np.ndarray]:
+    mean = inv["lead_time_mean"].copy()
+    std = np.nan_to_num(inv["lead_time_std"].copy(), nan=0.0)
+    for i, r in enumerate(records):
+        if r is not None:
+            mean[i] = r.mean()
+            std[i] = r.std(ddof=1) if r.shape[0] > 1 else 0.0
+    missing = np.isnan(mean)
+    if missing.any():
+        _fail_rows(
+            "lead_time_mean",
+            "no lead time (give lead_time_mean or lead-time records)",
+            missing,
+            inv["labels"],
+        )
+    return mean, std
+
+
+# --- forecasts --------------------------------------------------------------------------------
+
+
+def _forecast_kind(forecast: pd.DataFrame) -> str:
+    cols = set(forecast.columns)
+    qcols = _quantile_columns(forecast)
+    if "horizon" in cols and qcols:
+        return "quantiles"
+    if {"sample", "step", "demand"} <= cols:
+        return "samples"
+    if {"demand_mean", "demand_std"} <= cols:
+        return "parametric"
+    if "step" in cols and qcols:
+        raise ValueError(
+            "forecast: per-step quantiles cannot be added up to lead-time demand; give cumulative "
+            "quantiles (a 'horizon' column: quantiles of demand over steps 1..horizon) or sample "
+            "paths (sample, step, demand)"
+        )
+    raise ValueError(
+        "forecast: unrecognised columns; expected cumulative quantiles (item_id, location_id, "
+        "horizon, q0.05, ...), sample paths (item_id, location_id, sample, step, demand) or "
+        "parametric demand (item_id, location_id, demand_mean, demand_std)"
+    )
+
+
+def _align(forecast: pd.DataFrame, keys: pd.DataFrame, labels: list[str]) -> np.ndarray:
+    """Row position of every inventory key among the forecast's keys; missing keys are an error."""
+    fkeys = forecast[KEYS].drop_duplicates()
+    index = pd.MultiIndex.from_frame(fkeys)
+    pos = index.get_indexer(pd.MultiIndex.from_frame(keys))
+    missing = pos < 0
+    if missing.any():
+        _fail_rows("forecast", "no forecast for inventory key", missing, labels)
+    return pos
+
+
+def _key_codes(df: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
+    """For each row of df, the position of its key among ``keys`` (-1 if not there)."""
+    return pd.MultiIndex.from_frame(keys).get_indexer(pd.MultiIndex.from_frame(df[KEYS]))
+
+
+def _cumulative_array(forecast: pd.DataFrame, keys, labels):
+    qcols = _quantile_columns(forecast)
+    levels = np.array([lv for lv, _ in qcols])
+    bad = (levels <= 0) | (levels >= 1)
+    if bad.any():
+        raise ValueError(f"forecast: quantile levels must be in (0, 1), got {levels.tolist()}")
+    _check_unique(forecast, "forecast", KEYS + ["horizon"])
+    _align(forecast, keys, labels)
+    codes = _key_codes(forecast, keys)
+    f = forecast.loc[codes >= 0]
+    codes = codes[codes >= 0]
+    horizon = pd.to_numeric(f["horizon"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(horizon) | (horizon < 1) | (horizon != np.floor(horizon))
+    if bad.any():
+        from .validate import fail
+
+        fail("horizon", "must be a whole number >= 1", bad)
+    h = horizon.astype(np.int64)
+    n_h = int(h.max())
+    counts = np.bincount(codes, minlength=len(keys))
+    short = counts != n_h
+    if short.any():
+        _fail_rows("horizon", f"forecast must cover horizons 1..{n_h}", short, labels)
+    cum = np.full((len(keys), n_h, len(qcols)), np.nan)
+    vals = f[[c for _, c in qcols]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    cum[codes, h - 1, :] = vals
+    bad = ~np.isfinite(cum).all(axis=(1, 2))
+    if bad.any():
+        _fail_rows("forecast quantiles", "missing or non-numeric value", bad, labels)
+    return cum, levels
+
+
+def _sample_paths_array(forecast: pd.DataFrame, keys, labels):
+    _check_unique(forecast, "forecast", KEYS + ["sample", "step"])
+    _align(forecast, keys, labels)
+    codes = _key_codes(forecast, keys)
+    f = forecast.loc[codes >= 0]
+    codes = codes[codes >= 0]
+    step = pd.to_numeric(f["step"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(step) | (step < 1) | (step != np.floor(step))
+    if bad.any():
+        from .validate import fail
+
+        fail("step", "must be a whole number >= 1", bad)
+    sample_codes, _ = pd.factorize(f["sample"], sort=True)
+    n_steps = int(step.max())
+    n_paths = int(sample_codes.max()) + 1
+    counts = np.bincount(codes, minlength=len(keys))
+    bad = counts != n_steps * n_paths
+    if bad.any():
+        _fail_rows(
+            "forecast",
+            f"sample paths must have the same {n_paths} samples x steps 1..{n_steps} for every key",
+            bad,
+            labels,
+        )
+    paths = np.full((len(keys), n_paths, n_steps), np.nan)
+    demand = pd.to_numeric(f["demand"], errors="coerce").to_numpy(dtype=float)
+    paths[codes, sample_codes, step.astype(np.int64) - 1] = demand
+    bad = ~np.isfinite(paths).all(axis=(1, 2))
+    if bad.any():
+        _fail_rows("demand", "missing or non-numeric value", bad, labels)
+    bad = (paths < 0).any(axis=(1, 2))
+    if bad.any():
+        _fail_rows("demand", "negative demand", bad, labels)
+    return paths
+
+
+def _lot_sizes(inv: dict, daily_mean: np.ndarray, policy: Policy) -> np.ndarray:
+    lot = inv["lot_size"]
+    q = np.where(np.isnan(lot), daily_mean * policy.default_cycle_days, lot)
+    q = np.maximum(q, inv["moq"])
+    pack = inv["case_pack"]
+    q = np.ceil(np.round(q / pack, 9)) * pack
+    return np.maximum(q, pack)
+
+
+def _draw_lead_times(inv, records, mean, std, n_paths, max_days, rng, policy):
+    draws = np.empty((len(records), n_paths))
+    too_long = np.zeros(len(records), dtype=bool)
+    for i, r in enumerate(records):
+        if r is not None:
+            draws[i] = rng.choice(r, size=n_paths, replace=True)
+            too_long[i] = (r > max_days[i]).mean() > policy.horizon_tolerance
+        elif std[i] > 0 and mean[i] > 0:
+            shape = (mean[i] / std[i]) ** 2
+            scale = std[i] ** 2 / mean[i]
+            draws[i] = rng.gamma(shape, scale, size=n_paths)
+            tail = stats.gamma.sf(max_days[i], shape, scale=scale)
+            too_long[i] = tail > policy.horizon_tolerance
+        else:
+            draws[i] = mean[i]
+            too_long[i] = mean[i] > max_days[i]
+    if too_long.any():
+        _fail_rows(
+            "lead_time",
+            "lead time + review period exceeds the forecast's sample paths",
+            too_long,
+            inv["labels"],
+        )
+    # The rare draws past the paths' end (within the tolerance above) end at the last step.
+    return np.minimum(draws, max_days[:, None])
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+def plan(
+    forecast: pd.DataFrame,
+    inventory: pd.DataFrame,
+    policy: Policy | None = None,
+    *,
+    lead_times: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Safety stock, reorder point, order-up-to level and order quantity per (item, location).
+
+    ``forecast``: one of the three forms in the module docstring; ``inventory``: one row per key
+    (see the module docstring); ``lead_times``: optional supplier lead-time records
+    (``item_id, location_id, order_date, lead_time_days``), which replace the inventory's lead-time
+    mean/std for the keys they cover. Rows with ``review_period`` 0 use continuous review (reorder
+    point r, lot size Q, order-up-to r + Q); rows with R > 0 use periodic review (order-up-to S;
+    its reorder point is S: every review that finds the position below S orders).
+
+    Returns one row per inventory key, in inventory order: ``item_id, location_id, review,
+    service_type, service_level, lead_time_mean, lead_time_std, demand_mean`` (expected demand over
+    the protection interval), ``safety_stock, reorder_point, order_up_to, lot_size,
+    inventory_position, order_qty, expected_fill_rate, cycle_service_level`` (achieved).
+    """
+    policy = policy or Policy()
+    if not isinstance(forecast, pd.DataFrame) or not isinstance(inventory, pd.DataFrame):
+        raise ValueError("plan: forecast and inventory must be pandas DataFrames")
+    kind = _forecast_kind(forecast)
+    _require_columns(forecast, "forecast", KEYS)
+    inv = _prepare_inventory(inventory, policy)
+    keys, labels = inv["keys"], inv["labels"]
+    records = _lead_time_records(lead_times, keys)
+    lt_mean, lt_std = _lead_time_moments(inv, records)
+    review = inv["review_period"]
+    periodic = review > 0
+    sl = inv["service_level"]
+    st = inv["kernel_service_type"]
+
+    if kind == "parametric":
+        _check_unique(forecast, "forecast", KEYS)
+        pos = _align(forecast, keys, labels)
+        f = forecast.drop_duplicates(KEYS).reset_index(drop=True).iloc[pos]
+        d = _numeric(f, "demand_mean", labels)
+        sd = _numeric(f, "demand_std", labels)
+        _nonnegative("demand_mean", d, labels)
+        _nonnegative("demand_std", sd, labels)
+        mom = leadtime.lead_time_demand_moments(d, sd, lt_mean, lt_std, review)
+        lot = _lot_sizes(inv, d, policy)
+        shift = np.where(periodic, 0.0, lot)
+        res = policies.policy_parametric(
+            np.where(periodic, mom["mean_p"], mom["mean_l"]),
+            np.where(periodic, mom["std_p"], mom["std_l"]),
+            mom["mean_l"],
+            mom["std_l"],
+            shift=shift,
+            service_level=sl,
+            service_type=st,
+            shape=policy.shape,
+        )
+    elif kind == "quantiles":
+        cum, levels = _cumulative_array(forecast, keys, labels)
+        n_h = cum.shape[1]
+        pmf = np.zeros((len(keys), n_h + 1))
+        have = np.array([r is not None for r in records])
+        if have.any():
+            pmf[have] = leadtime.empirical_lead_time_pmf([r for r in records if r is not None], n_h)
+        if (~have).any():
+            pmf[~have] = leadtime.lead_time_pmf(lt_mean[~have], lt_std[~have], n_h)
+        bad = (review != np.floor(review)) & periodic
+        if bad.any():
+            _fail_rows("review_period", "must be whole forecast steps", bad, labels)
+        try:
+            w_a, w_b = leadtime.horizon_weights(
+                pmf, review, n_h, tolerance=policy.horizon_tolerance
+            )
+        except ValueError as exc:
+            raise ValueError(_relabel(str(exc), labels)) from None
+        daily = policies.mean_from_quantiles(cum[:, -1, :], levels) / n_h
+        lot = _lot_sizes(inv, daily, policy)
+        res = policies.policy_from_quantiles(
+            cum,
+            levels,
+            w_a,
+            w_b,
+            shift=np.where(periodic, 0.0, lot),
+            service_level=sl,
+            service_type=st,
+        )
+    else:
+        paths = _sample_paths_array(forecast, keys, labels)
+        n_paths, n_steps = paths.shape[1], paths.shape[2]
+        rng = np.random.default_rng(policy.seed)
+        max_days = n_steps - review
+        bad = max_days < 0
+        if bad.any():
+            _fail_rows("review_period", "longer than the forecast's sample paths", bad, labels)
+        draws = _draw_lead_times(inv, records, lt_mean, lt_std, n_paths, max_days, rng, policy)
+        a, b = leadtime.lead_time_demand_samples(paths, draws, review)
+        lot = _lot_sizes(inv, paths.mean(axis=(1, 2)), policy)
+        res = policies.policy_from_samples(
+            a, b, shift=np.where(periodic, 0.0, lot), service_level=sl, service_type=st
+        )
+
+    level = res["level"]
+    order_up_to = np.where(periodic, level, level + lot)
+    position = inv["on_hand"] + inv["on_order"] - inv["backorders"]
+    qty = policies.order_quantities(
+        level,
+        order_up_to,
+        position,
+        case_pack=inv["case_pack"],
+        moq=inv["moq"],
+        periodic=periodic,
+    )
+    out = keys.reset_index(drop=True).copy()
+    out["review"] = np.where(periodic, "periodic", "continuous")
+    out["service_type"] = inv["service_type"]
+    out["service_level"] = sl
+    out["lead_time_mean"] = lt_mean
+    out["lead_time_std"] = lt_std
+    out["demand_mean"] = res["mean"]
+    out["safety_stock"] = level - res["mean"]
+    out["reorder_point"] = level
+    out["order_up_to"] = order_up_to
+    out["lot_size"] = np.where(periodic, np.nan, lot)
+    out["inventory_position"] = position
+    out["order_qty"] = qty
+    out["expected_fill_rate"] = res["fill_rate"]
+    out["cycle_service_level"] = res["cycle_service"]
+    return out
+
+
+def _relabel(message: str, labels: list[str]) -> str:
+    # Kernel errors name positional rows; the table API names keys instead.
+    import re
+
+    def keys_of(m):
+        rows = [int(r) for r in re.findall(r"\d+", m.group(2))]
+        return m.group(1).replace("rows", "keys").replace("row", "key") + ", ".join(
+            labels[r] for r in rows
+        )
+
+    return re.sub(r"(rows? )([\d, ]+)", keys_of, message)
+
+
+def abc_segments(revenue, cuts: tuple[float, float] = (0.8, 0.95)) -> np.ndarray:
+    """ABC class per row by cumulative share of revenue (A: the top ``cuts[0]``, B: up to
+    ``cuts[1]``, C: the rest), for ``Policy.segment_service_levels``."""
+    rev = np.asarray(revenue, dtype=np.float64)
+    if rev.ndim != 1 or not np.isfinite(rev).all() or (rev < 0).any():
+        raise ValueError("revenue: expected a 1-d array of finite values >= 0")
+    if not 0 < cuts[0] < cuts[1] <= 1:
+        raise ValueError(f"cuts: expected 0 < A < B <= 1, got {cuts}")
+    order = np.argsort(-rev, kind="stable")
+    total = rev.sum()
+    # Share of revenue of the rows ranked above each row: a row is A while that share is < cut A.
+    before = np.concatenate([[0.0], np.cumsum(rev[order])[:-1]]) / (total if total > 0 else 1.0)
+    cls = np.where(before < cuts[0], "A", np.where(before < cuts[1], "B", "C"))
+    out = np.empty(rev.shape[0], dtype=object)
+    out[order] = cls
+    return out
+
+
+# --- allocation ---------------------------------------------------------------------------------
+
+
+def allocate(
+    demand: pd.DataFrame,
+    stock: pd.DataFrame,
+    supply: pd.DataFrame,
+    *,
+    objective: str = "sales",
+) -> pd.DataFrame:
+    """Split each item's scarce supply across locations (see :mod:`kernels.allocation`).
+
+    ``demand``: ``item_id, location_id, sample, demand`` -- samples of demand over the period the
+    allocation must cover (with a ``step`` column, each sample's steps are summed first); the same
+    number of samples for every key. ``stock``: ``item_id, location_id, on_hand`` and optionally
+    ``cap`` (most units the location may receive) and ``margin`` (per unit sold, used with
+    ``objective="margin"``). ``supply``: ``item_id, supply`` and optionally ``reserve`` (units
+    held back at the DC) and ``reserve_value`` (the DC keeps units no location values above it).
+
+    Returns one row per stock row: ``item_id, location_id, allocation, expected_sales`` (units,
+    E[min(D, on_hand + allocation)]) and ``expected_margin`` with the margin objective. Units not
+    allocated (supply minus the item's allocations) stay at the DC.
+    """
+    if objective not in ("sales", "margin"):
+        raise ValueError(f"objective: must be 'sales' or 'margin', got {objective!r}")
+    _require_columns(demand, "demand", KEYS + ["sample", "demand"])
+    _require_columns(stock, "stock", KEYS + ["on_hand"])
+    _require_columns(supply, "supply", ["item_id", "supply"])
+    _check_unique(stock, "stock", KEYS)
+    _check_unique(supply, "supply", ["item_id"])
+    st = stock.reset_index(drop=True)
+    labels = _labels(st)
+    on_hand = _numeric(st, "on_hand", labels)
+    _nonnegative("on_hand", on_hand, labels)
+    cap = _numeric(st, "cap", labels, default=np.inf)
+    _nonnegative("cap", cap, labels)
+    if objective == "margin":
+        if "margin" not in st.columns:
+            raise ValueError("stock: objective 'margin' needs a margin column")
+        value = _numeric(st, "margin", labels)
+        _nonnegative("margin", value, labels)
+    else:
+        value = np.ones(len(st))
+
+    d = demand
+    if "step" in d.columns:
+        d = d.groupby(KEYS + ["sample"], sort=False, as_index=False)["demand"].sum()
+    _check_unique(d, "demand", KEYS + ["sample"])
+    codes = _key_codes(d, st[KEYS])
+    present = np.zeros(len(st), dtype=bool)
+    present[codes[codes >= 0]] = True
+    if not present.all():
+        _fail_rows("demand", "no demand samples for stock key", ~present, labels)
+    d = d.loc[codes >= 0]
+    codes = codes[codes >= 0]
+    counts = np.bincount(codes, minlength=len(st))
+    n_samples = int(counts.max()) if len(counts) else 0
+    bad = counts != n_samples
+    if bad.any():
+        _fail_rows("demand", f"expected {n_samples} samples per key", bad, labels)
+    sample_rank = d.groupby(codes).cumcount().to_numpy()
+    vals = pd.to_numeric(d["demand"], errors="coerce").to_numpy(dtype=float)
+    samples_flat = np.full((len(st), max(n_samples, 1)), np.nan)
+    samples_flat[codes, sample_rank] = vals
+    bad = ~np.isfinite(samples_flat).all(axis=1) | (samples_flat < 0).any(axis=1)
+    if bad.any():
+        _fail_rows("demand", "missing, non-numeric or negative demand", bad, labels)
+
+    sup = supply.reset_index(drop=True)
+    sup_labels = [str(i) for i in sup["item_id"]]
+    s_units = pd.to_numeric(sup["supply"], errors="coerce").to_numpy(dtype=float)
+    from .validate import fail
+
+    bad = ~np.isfinite(s_units) | (s_units < 0) | (s_units != np.floor(s_units))
+    if bad.any():
+        fail("supply", "must be a whole number of units >= 0", bad, sup_labels)
+    reserve = np.zeros(len(sup))
+    if "reserve" in sup.columns:
+        reserve = pd.to_numeric(sup["reserve"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    rvalue = np.zeros(len(sup))
+    if "reserve_value" in sup.columns:
+        rvalue = (
+            pd.to_numeric(sup["reserve_value"], errors="coerce").fillna(0).to_numpy(dtype=float)
+        )
+
+    item_codes, items = pd.factorize(st["item_id"], sort=False)
+    sup_pos = pd.Index(sup["item_id"]).get_indexer(items)
+    missing = sup_pos < 0
+    if missing.any():
+        raise ValueError(
+            "supply: no supply row for item(s) "
+            + ", ".join(str(i) for i in np.asarray(items)[missing][:5])
+        )
+    n_items = len(items)
+    slot = st.groupby(item_codes).cumcount().to_numpy()
+    n_fcs = int(slot.max()) + 1 if len(slot) else 0
+    samples = np.zeros((n_items, n_fcs, max(n_samples, 1)))
+    stock_arr = np.zeros((n_items, n_fcs))
+    cap_arr = np.zeros((n_items, n_fcs))
+    value_arr = np.zeros((n_items, n_fcs))
+    samples[item_codes, slot] = samples_flat
+    stock_arr[item_codes, slot] = on_hand
+    s_tot = s_units[sup_pos]
+    cap_arr[item_codes, slot] = np.minimum(cap, s_tot[item_codes])
+    value_arr[item_codes, slot] = value
+    res = allocate_samples(
+        samples,
+        stock_arr,
+        s_tot,
+        caps=cap_arr,
+        value=value_arr,
+        reserve=reserve[sup_pos],
+        reserve_value=rvalue[sup_pos],
+    )
+    out = st[KEYS].copy()
+    out["allocation"] = res["allocation"][item_codes, slot]
+    out["expected_sales"] = res["expected_sales"][item_codes, slot]
+    if objective == "margin":
+        out["expected_margin"] = out["expected_sales"] * value
+    return out
+
+
+# --- two-echelon positioning -------------------------------------------------------------------
+
+
+def position(fc: pd.DataFrame, dc: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Guaranteed-service safety stock for one DC and its FCs (see :mod:`kernels.echelon`).
+
+    ``fc``: ``item_id, location_id, demand_mean, demand_std, lead_time`` (DC to FC),
+    ``service_level``, ``holding_cost`` and optionally ``service_time`` (promised to customers).
+    ``dc``: ``item_id, lead_time, service_level, holding_cost`` and optionally
+    ``inbound_service``. Returns ``(dc_plan, fc_plan)``: per item the DC's outbound service time,
+    safety stock, base stock and cost; per FC its net replenishment time, safety stock and base
+    stock.
+    """
+    _require_columns(
+        fc,
+        "fc",
+        KEYS + ["demand_mean", "demand_std", "lead_time", "service_level", "holding_cost"],
+    )
+    _require_columns(dc, "dc", ["item_id", "lead_time", "service_level", "holding_cost"])
+    _check_unique(fc, "fc", KEYS)
+    _check_unique(dc, "dc", ["item_id"])
+    f = fc.reset_index(drop=True)
+    labels = _labels(f)
+    d = dc.reset_index(drop=True)
+    code = pd.Index(d["item_id"]).get_indexer(f["item_id"])
+    if (code < 0).any():
+        _fail_rows("item_id", "no DC row for FC item", code < 0, labels)
+    res = two_echelon_safety_stock(
+        code.astype(np.int64),
+        _numeric(f, "demand_mean", labels),
+        _numeric(f, "demand_std", labels),
+        _numeric(f, "lead_time", labels),
+        _numeric(f, "service_level", labels),
+        _numeric(f, "holding_cost", labels),
+        pd.to_numeric(d["lead_time"], errors="coerce").to_numpy(dtype=float),
+        pd.to_numeric(d["service_level"], errors="coerce").to_numpy(dtype=float),
+        pd.to_numeric(d["holding_cost"], errors="coerce").to_numpy(dtype=float),
+        dc_inbound_service=(
+            pd.to_numeric(d["inbound_service"], errors="coerce").to_numpy(dtype=float)
+            if "inbound_service" in d.columns
+            else 0.0
+        ),
+        fc_service_time=_numeric(f, "service_time", labels, default=0.0),
+    )
+    dc_plan = d[["item_id"]].copy()
+    for k in ("dc_service_time", "dc_safety_stock", "dc_base_stock", "cost"):
+        dc_plan[k] = res[k]
+    fc_plan = f[KEYS].copy()
+    fc_plan["net_replenishment_time"] = res["fc_net_time"]
+    fc_plan["safety_stock"] = res["fc_safety_stock"]
+    fc_plan["base_stock"] = res["fc_base_stock"]
+    return dc_plan, fc_plan
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def read_table(path: str) -> pd.DataFrame:
+    """Read a parquet or CSV table (by extension)."""
+    if not os.path.exists(path):
+        raise ValueError(f"{path}: no such file")
+    lower = path.lower()
+    if lower.endswith((".parquet", ".pq")):
+        return pd.read_parquet(path)
+    if lower.endswith((".csv", ".csv.gz")):
+        return pd.read_csv(path)
+    raise ValueError(f"{path}: unsupported format (use .parquet or .csv)")
+
+
+def write_table(df: pd.DataFrame, path: str) -> None:
+    """Write parquet or CSV atomically: a temp file in the same folder, then ``os.replace``."""
+    lower = path.lower()
+    if not lower.endswith((".parquet", ".pq", ".csv")):
+        raise ValueError(f"{path}: unsupported output format (use .parquet or .csv)")
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
+    os.close(fd)
+    try:
+        if lower.endswith(".csv"):
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
