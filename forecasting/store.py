@@ -45,7 +45,16 @@ class Block:
     def gather(self, series: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Values at ``positions`` (B, W) of ``series`` (B,) -> (B, W, F)."""
         rows = series if self.rows is None else self.rows[series]
-        return self.values[rows[:, None], positions]
+        return gather_rows(self.values, rows, positions)
+
+
+def gather_rows(values: torch.Tensor, rows: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """``values[rows[:, None], positions]`` for (G, T[, F]) values, as one ``index_select`` of
+    contiguous feature rows: several times faster than advanced indexing on CPU."""
+    n_periods = values.shape[1]
+    flat = (rows[:, None] * n_periods + positions).reshape(-1)
+    picked = values.reshape(values.shape[0] * n_periods, -1).index_select(0, flat)
+    return picked.reshape(*positions.shape, *values.shape[2:])
 
 
 def calendar_features(dates: pd.DatetimeIndex, freq: str) -> tuple[np.ndarray, dict[str, int]]:

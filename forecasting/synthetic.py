@@ -101,8 +101,11 @@ class SyntheticNetwork:
         """
         item_idx, loc_idx = self.series_items(), self.series_locations()
         n_total = len(self.dates)
-        target = np.full((self.n_series, n_total), np.nan, dtype=np.float32)
-        target[:, : self.n_history] = self.demand
+        if n_total == self.n_history:
+            target = self.demand  # shared, not copied: the store is as big as the data
+        else:
+            target = np.full((self.n_series, n_total), np.nan, dtype=np.float32)
+            target[:, : self.n_history] = self.demand
         keys = pd.DataFrame(
             {
                 "item_id": self.items["item_id"].to_numpy()[item_idx],

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import torch
 
-from forecasting.store import PanelStore
+from forecasting.store import PanelStore, gather_rows
 
 BATCH_KEYS = (
     "encoder_target",
@@ -63,7 +63,7 @@ def make_batch(
     inside = (positions >= 0) & (positions < store.n_periods)
     safe = positions.clamp(0, store.n_periods - 1)
 
-    values = store.target[series[:, None], safe]
+    values = gather_rows(store.target, series, safe)
     # Nothing at or after the origin is visible to the encoder, whatever the store holds.
     observed = torch.isfinite(values) & inside
     encoder_values = values[:, :encoder_length]
@@ -78,13 +78,22 @@ def make_batch(
     scale = (encoder_values.sum(dim=1) + prior) / (count + 1.0)
     scale = scale.clamp(min=1e-3)
 
+    # Known covariates are cut once over encoder + decoder, observed ones over the encoder only.
+    known_real = _gather(store.known_real, series, safe, torch.float32)
+    known_cat = _gather(store.known_cat, series, safe, torch.long)
+    encoder_real = known_real[:, :encoder_length]
+    if store.observed_real:
+        observed_real = _gather(
+            store.observed_real, series, safe[:, :encoder_length], torch.float32
+        )
+        encoder_real = torch.cat([encoder_real, observed_real], dim=2)
     batch = {
         "encoder_target": encoder_values / scale[:, None],
         "encoder_mask": encoder_mask.to(values.dtype),
-        "encoder_real": _gather_real(store, series, safe[:, :encoder_length], observed=True),
-        "encoder_cat": _gather_cat(store, series, safe[:, :encoder_length]),
-        "decoder_real": _gather_real(store, series, safe[:, encoder_length:], observed=False),
-        "decoder_cat": _gather_cat(store, series, safe[:, encoder_length:]),
+        "encoder_real": encoder_real,
+        "encoder_cat": known_cat[:, :encoder_length],
+        "decoder_real": known_real[:, encoder_length:],
+        "decoder_cat": known_cat[:, encoder_length:],
         "static_cat": store.static_cat[series],
         "static_real": torch.cat([store.static_real[series], torch.log1p(scale)[:, None]], dim=1),
         "scale": scale,
@@ -98,22 +107,13 @@ def make_batch(
     return batch
 
 
-def _gather_real(
-    store: PanelStore, series: torch.Tensor, positions: torch.Tensor, observed: bool
+def _gather(
+    blocks: list, series: torch.Tensor, positions: torch.Tensor, dtype: torch.dtype
 ) -> torch.Tensor:
-    blocks = list(store.known_real)
-    if observed:
-        blocks += store.observed_real
-    parts = [block.gather(series, positions) for block in blocks]
+    """Concatenate the features of ``blocks`` at (series, positions) -> (B, W, F)."""
+    parts = [block.gather(series, positions).to(dtype) for block in blocks]
     if not parts:
-        return torch.zeros(*positions.shape, 0, device=store.device)
-    return torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
-
-
-def _gather_cat(store: PanelStore, series: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    parts = [block.gather(series, positions).long() for block in store.known_cat]
-    if not parts:
-        return torch.zeros(*positions.shape, 0, dtype=torch.long, device=store.device)
+        return torch.zeros(*positions.shape, 0, dtype=dtype, device=positions.device)
     return torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
 
 
