@@ -45,6 +45,7 @@ from ._special import (
 )
 from .quantiles import knot_constants, repair_row, table_cdf, table_loss, table_ppf
 from .samples import (
+    bits_to_float,
     lerp,
     order_stat_pair,
     pair_from_bits,
@@ -90,12 +91,11 @@ def _raise_bad_rows(field, problem, bad_chunks, row_ok):
 
 
 @njit(parallel=True, cache=True, fastmath=_FAST_SUM)
-def _ss_samples_kernel(samples, bits, big, service_level, ss, rop, bad):
+def _ss_samples_kernel(samples, bits, mant, bias, big, exp_mask, service_level, ss, rop, bad):
     n, s = samples.shape
     for c in prange((n + _CHUNK - 1) // _CHUNK):
         buf = np.empty(s, dtype=samples.dtype)
         ib = np.empty(1, dtype=bits.dtype)
-        fb = ib.view(samples.dtype)
         first_bad = -1
         # Service levels come from a few segment targets, so consecutive rows often share one.
         last_p = -1.0
@@ -109,12 +109,15 @@ def _ss_samples_kernel(samples, bits, big, service_level, ss, rop, bad):
             total = 0.0
             total_sq = 0.0
             signed = 0
+            nonfinite = 0
             for j in range(s):
                 x = np.float64(row[j])
                 total += x
                 total_sq += x * x
+                # Checked on the bit patterns: fast-math float tests may be folded away.
                 signed += row_bits[j] < 0
-            if not math.isfinite(total_sq) or (signed > 0 and np.any(row < 0.0)):
+                nonfinite += (row_bits[j] & exp_mask) == exp_mask
+            if nonfinite > 0 or (signed > 0 and np.any(row < 0.0)):
                 if first_bad < 0:
                     first_bad = i
                 ss[i] = math.nan
@@ -134,27 +137,29 @@ def _ss_samples_kernel(samples, bits, big, service_level, ss, rop, bad):
                 last_p = p
             sd = math.sqrt(max(total_sq / s - mean * mean, 0.0))
             ok = False
-            a = row[0]
-            b = row[0]
+            a = 0.0
+            b = 0.0
             if signed == 0 and sd > 0.0:
                 ok, a_bits, b_bits = pair_from_bits(
-                    row_bits, k, mean + sd * z, density / sd, big, fb, ib
+                    row_bits, k, mean + sd * z, density / sd, mant, bias, big, ib
                 )
                 if ok:
-                    ib[0] = a_bits
-                    a = fb[0]
-                    ib[0] = b_bits
-                    b = fb[0]
+                    a = bits_to_float(a_bits, mant, bias)
+                    b = bits_to_float(b_bits, mant, bias)
             if not ok:
                 # -0.0 samples, constant rows and rare stragglers: select by partitioning.
-                a, b = order_stat_pair(row, k, buf)
-            level = lerp(float(a), float(b), frac)
+                a32, b32 = order_stat_pair(row, k, buf)
+                a = float(a32)
+                b = float(b32)
+            level = lerp(a, b, frac)
             rop[i] = level
             ss[i] = level - mean
         bad[c] = first_bad
 
 
 _BITS = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
+# Mantissa bits and exponent bias of each float format.
+_FORMAT = {np.dtype(np.float32): (23, 127), np.dtype(np.float64): (52, 1023)}
 
 
 def safety_stock_from_samples(samples, service_level) -> tuple[np.ndarray, np.ndarray]:
@@ -181,7 +186,11 @@ def safety_stock_from_samples(samples, service_level) -> tuple[np.ndarray, np.nd
     bad = np.empty(_n_chunks(n), dtype=np.int64)
     itype = _BITS[samples.dtype]
     info = np.iinfo(itype)
-    _ss_samples_kernel(samples, samples.view(itype), itype(info.max), sl, ss, rop, bad)
+    mant, bias = _FORMAT[samples.dtype]
+    exp_mask = itype(((1 << (info.bits - 1 - mant)) - 1) << mant)
+    _ss_samples_kernel(
+        samples, samples.view(itype), mant, bias, itype(info.max), exp_mask, sl, ss, rop, bad
+    )
     if (bad >= 0).any():
         _raise_bad_rows(
             "samples",

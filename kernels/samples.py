@@ -198,26 +198,65 @@ def _split(bits, lo, t, hi, small, big):
 
 
 @register_jitable
-def _bits_at(t, lo, hi, fb, ib):
-    # Bit pattern of the float threshold t, forced strictly inside (lo, hi) (bit patterns).
-    if t > 0.0:
-        fb[0] = t
-        b = int(ib[0])
-    else:
-        b = 0
-    b = min(max(b, int(lo) + 1), int(hi) - 1)
-    ib[0] = b
-    return ib[0]
+def bits_to_float(b, mant, bias):
+    """Value of a non-negative IEEE bit pattern with ``mant`` mantissa bits and exponent ``bias``.
+
+    Decoded arithmetically (exact in float64) rather than through an aliasing view, which the
+    compiler is free to reorder.
+    """
+    if b <= 0:
+        return 0.0
+    e = b >> mant
+    m = b & ((1 << mant) - 1)
+    if e == 0:
+        return math.ldexp(float(m), 1 - bias - mant)
+    return math.ldexp(float(m + (1 << mant)), int(e) - bias - mant)
 
 
 @register_jitable
-def pair_from_bits(bits, k, guess, slope, big, fb, ib):
+def float_to_bits(t, mant, bias, big):
+    """An integer in bit-pattern space at (or just below) the float t >= 0; t <= 0 gives 0.
+
+    Only ordering matters for thresholds, so subnormals are flushed to 0 and values beyond the
+    format's range map to ``big``.
+    """
+    if not t > 0.0:
+        return 0
+    fr, ex = math.frexp(t)
+    e = ex - 1 + bias
+    if e <= 0:
+        return 0
+    if e >= 2 * bias + 1:
+        return int(big)
+    f = int(math.floor((2.0 * fr - 1.0) * (1 << mant)))
+    return (e << mant) | f
+
+
+@register_jitable
+def _bits_at(t, lo, hi, mant, bias, big, ib):
+    # Bit pattern of the float threshold t, forced strictly inside (lo, hi).
+    b = float_to_bits(t, mant, bias, big)
+    b = min(max(b, int(lo) + 1), int(hi) - 1)
+    return _as_bits(b, ib)
+
+
+@register_jitable
+def _value_of(b, mant, bias):
+    # Float value of a bit pattern; -1 (below every sample) reads as -1.0.
+    if b < 0:
+        return -1.0
+    return bits_to_float(b, mant, bias)
+
+
+@register_jitable
+def pair_from_bits(bits, k, guess, slope, mant, bias, big, ib):
     """(ok, x_(k), x_(k+1)) as bit patterns, by counting passes around a guess.
 
     ``bits``: the row's samples (non-negative floats, no -0.0) viewed as signed integers of the
     same width; ``guess``: a float value expected near x_(k); ``slope``: expected samples per unit
-    of value there (both from a normal approximation); ``big``: the integer dtype's maximum;
-    ``fb``/``ib``: 1-element float and integer views of one buffer. Newton/secant steps on the
+    of value there (both from a normal approximation); ``mant``/``bias``: the float format's
+    mantissa bits and exponent bias; ``big``: the integer dtype's maximum; ``ib``: a 1-element
+    array of the integer dtype. Newton/secant steps on the
     empirical CDF, kept inside a shrinking bracket, look for a threshold with exactly k + 1
     samples at or below it; one masked min/max pass then reads both neighbours. ``ok`` is False
     if that has not happened within a few passes (the caller then selects another way).
@@ -246,12 +285,12 @@ def pair_from_bits(bits, k, guess, slope, big, fb, ib):
             lo = ib[0]
             hi = mx
             t = math.nan
-        lo_v = _value_of(lo, fb, ib)
-        hi_v = math.inf if hi == big else _value_of(hi, fb, ib)
+        lo_v = _value_of(lo, mant, bias)
+        hi_v = math.inf if hi == big else _value_of(hi, mant, bias)
         if not (lo_v < t < hi_v):
             t = 0.5 * (lo_v + hi_v) if hi_v < math.inf else max(2.0 * lo_v, lo_v + 1.0)
-        tb = _bits_at(t, lo, hi, fb, ib)
-        t = _value_of(tb, fb, ib)
+        tb = _bits_at(t, lo, hi, mant, bias, big, ib)
+        t = _value_of(tb, mant, bias)
         c = _count_le(bits, tb)
         if c == k + 1:
             a, b = _split(bits, lo, tb, hi, lo, big)
@@ -275,15 +314,6 @@ def pair_from_bits(bits, k, guess, slope, big, fb, ib):
     if mn == mx:
         return True, mn, mn
     return False, mn, mx
-
-
-@register_jitable
-def _value_of(b, fb, ib):
-    # Float value of a bit pattern; -1 (below every sample) reads as -1.0.
-    if b < 0:
-        return -1.0
-    ib[0] = b
-    return float(fb[0])
 
 
 @register_jitable

@@ -1,0 +1,475 @@
+"""Safety stock, reorder levels and order quantities: kernels vs references and vs simulation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numba import njit
+from scipy import stats
+
+from kernels import leadtime, policies, reference
+
+LEVELS = np.array([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
+FAST = settings(max_examples=40, deadline=None)
+
+
+# --- cycle service from samples --------------------------------------------------------------
+
+
+def _sample_cases(rng):
+    yield rng.gamma(4.0, 5.0, size=(300, 100)).astype(np.float32)
+    yield rng.poisson(6.0, size=(300, 100)).astype(np.float64)  # heavy ties
+    yield (rng.poisson(0.4, size=(300, 37)) * rng.gamma(2.0, 3.0, size=(300, 37))).astype(
+        np.float32
+    )  # mostly zeros
+    const = np.full((20, 8), 3.5)
+    yield const
+    yield rng.normal(100.0, 15.0, size=(50, 2)).clip(0)
+    yield rng.uniform(0, 10, size=(30, 1))
+
+
+def test_samples_kernel_matches_the_sorting_reference_and_np_quantile():
+    rng = np.random.default_rng(3)
+    for x in _sample_cases(rng):
+        sl = rng.choice([0.01, 0.2, 0.5, 0.8, 0.9, 0.95, 0.98, 0.999], size=x.shape[0])
+        ss, rop = policies.safety_stock_from_samples(x, sl)
+        ss_ref, rop_ref = reference.safety_stock_from_samples(x, sl)
+        np.testing.assert_allclose(rop, rop_ref, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(ss, ss_ref, rtol=1e-9, atol=1e-9)
+        want = [np.quantile(r.astype(np.float64), p) for r, p in zip(x, sl)]
+        np.testing.assert_allclose(rop, want, rtol=1e-6, atol=1e-6)
+
+
+def test_negative_zero_samples_are_valid_and_sort_as_zero():
+    x = np.array([[-0.0, 0.0, 1.0, 2.0, -0.0, 5.0, 3.0, 0.5]] * 3, dtype=np.float32)
+    ss, rop = policies.safety_stock_from_samples(x, [0.1, 0.5, 0.9])
+    np.testing.assert_allclose(rop, [np.quantile(x[0], p) for p in (0.1, 0.5, 0.9)])
+
+
+@FAST
+@given(
+    data=st.lists(
+        st.lists(st.integers(0, 30), min_size=5, max_size=40).map(
+            lambda r: [float(v) / 4 for v in r]
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    level=st.floats(0.001, 0.999),
+)
+def test_samples_kernel_agrees_with_np_quantile_on_arbitrary_rows(data, level):
+    width = min(len(r) for r in data)
+    x = np.array([r[:width] for r in data], dtype=np.float32)
+    ss, rop = policies.safety_stock_from_samples(x, level)
+    want = np.array([np.quantile(r.astype(np.float64), level) for r in x])
+    np.testing.assert_allclose(rop, want, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(ss, want - x.astype(np.float64).mean(axis=1), atol=1e-9)
+
+
+def test_samples_kernel_names_bad_rows():
+    x = np.ones((5000, 10))
+    x[7, 3] = np.nan
+    x[4100, 0] = -2.0
+    with pytest.raises(ValueError, match=r"samples: .* rows 7, 4100"):
+        policies.safety_stock_from_samples(x, 0.9)
+    with pytest.raises(ValueError, match=r"service_level: .* at row 1$"):
+        policies.safety_stock_from_samples(np.ones((3, 4)), [0.5, 1.0, 0.5])
+    with pytest.raises(ValueError, match=r"service_level: has 2 rows, expected 3"):
+        policies.safety_stock_from_samples(np.ones((3, 4)), [0.5, 0.5])
+
+
+# --- cycle service from quantile tables ---------------------------------------------------------
+
+
+def _random_tables(rng, n):
+    base = rng.gamma(2.0, 20.0, size=(n, 1))
+    spread = rng.gamma(2.0, 0.2, size=(n, 1)) * base
+    q = base + spread * stats.norm.ppf(LEVELS)[None, :] + rng.normal(0, 2, size=(n, 7))
+    q[::7] = q[::7][:, ::-1]  # crossing quantiles
+    q[::11, :3] = -1.0  # negative lower quantiles
+    return q
+
+
+def test_quantile_kernel_matches_vectorized_reference():
+    rng = np.random.default_rng(5)
+    q = _random_tables(rng, 2000)
+    sl = rng.choice([0.02, 0.07, 0.3, 0.5, 0.9, 0.95, 0.97, 0.999], size=2000)
+    for dtype in (np.float64, np.float32):
+        ss, rop = policies.safety_stock_from_quantiles(q.astype(dtype), LEVELS, sl)
+        ss_ref, rop_ref = reference.safety_stock_from_quantiles(q.astype(dtype), LEVELS, sl)
+        np.testing.assert_allclose(rop, rop_ref, rtol=1e-11, atol=1e-9)
+        np.testing.assert_allclose(ss, ss_ref, rtol=1e-9, atol=1e-8)
+
+
+def test_quantile_distribution_mean_cdf_and_loss_match_numerical_integration():
+    rng = np.random.default_rng(6)
+    q = _random_tables(rng, 12)
+    means = policies.mean_from_quantiles(q, LEVELS)
+    for row, mean in zip(q, means):
+        assert mean == pytest.approx(reference.table_loss(row, LEVELS, 0.0), rel=1e-7, abs=1e-7)
+    # The general kernel's fill-rate level solves the loss equation the reference integrates.
+    res = policies.policy_from_quantiles(
+        q[:, None, :],
+        LEVELS,
+        np.tile([0.0, 1.0], (12, 1)),
+        shift=10.0,
+        service_level=0.9,
+        service_type=policies.FILL_RATE,
+    )
+    for row, s, fill in zip(q, res["level"], res["fill_rate"]):
+        short = reference.table_loss(row, LEVELS, s) - reference.table_loss(row, LEVELS, s + 10)
+        if s > 0:
+            assert short == pytest.approx(0.1 * 10.0, rel=1e-6)
+            assert fill == pytest.approx(0.9, abs=1e-9)
+        assert reference.table_cdf(row, LEVELS, s) == pytest.approx(
+            res["cycle_service"][list(res["level"]).index(s)], abs=1e-9
+        )
+
+
+def test_normal_quantile_tables_reproduce_the_normal_exactly():
+    mu, sigma = 120.0, 25.0
+    q = stats.norm.ppf(LEVELS, mu, sigma)[None, :].repeat(6, axis=0)
+    sl = np.array([0.01, 0.05, 0.3, 0.9, 0.99, 0.9999])
+    ss, rop = policies.safety_stock_from_quantiles(q, LEVELS, sl)
+    np.testing.assert_allclose(rop, stats.norm.ppf(sl, mu, sigma), rtol=1e-12)
+    # Flooring demand at zero adds E[max(-X, 0)] = sigma * L(mu / sigma) to the mean.
+    floor = sigma * (stats.norm.pdf(mu / sigma) - mu / sigma * stats.norm.sf(mu / sigma))
+    np.testing.assert_allclose(ss, stats.norm.ppf(sl) * sigma - floor, rtol=1e-9, atol=1e-9)
+
+
+def test_quantile_kernel_names_bad_rows_and_levels():
+    q = np.ones((10, 7))
+    q[3, 2] = np.nan
+    with pytest.raises(ValueError, match=r"quantiles: .* row 3"):
+        policies.safety_stock_from_quantiles(q, LEVELS, 0.9)
+    with pytest.raises(ValueError, match="levels: must be strictly increasing"):
+        policies.safety_stock_from_quantiles(np.ones((2, 3)), [0.1, 0.5, 0.4], 0.9)
+    with pytest.raises(ValueError, match=r"quantiles: expected shape \(n_rows, 7\)"):
+        policies.safety_stock_from_quantiles(np.ones((2, 6)), LEVELS, 0.9)
+
+
+# --- monotonicity in the service level --------------------------------------------------------
+
+
+@FAST
+@given(
+    lo=st.floats(0.01, 0.98),
+    gap=st.floats(0.0, 0.5),
+    seed=st.integers(0, 2**16),
+    fill=st.booleans(),
+)
+def test_higher_service_level_never_lowers_safety_stock(lo, gap, seed, fill):
+    hi = min(lo + gap, 0.99)
+    rng = np.random.default_rng(seed)
+    stype = policies.FILL_RATE if fill else policies.CYCLE
+    a = rng.gamma(3.0, 4.0, size=(4, 64))
+    b = a * rng.uniform(0.3, 0.9, size=(4, 1))
+    q = np.sort(_random_tables(rng, 4), axis=1)
+    outs = []
+    for level in (lo, hi):
+        r = [
+            policies.policy_from_samples(a, b, service_level=level, service_type=stype)["level"],
+            policies.policy_from_samples(a, shift=5.0, service_level=level, service_type=stype)[
+                "level"
+            ],
+            policies.policy_from_quantiles(
+                np.stack([q * 0.5, q], axis=1),
+                LEVELS,
+                np.tile([0.0, 0.3, 0.7], (4, 1)),
+                np.tile([0.0, 1.0, 0.0], (4, 1)),
+                service_level=level,
+                service_type=stype,
+            )["level"],
+        ]
+        for shape in policies.SHAPES:
+            r.append(
+                policies.policy_parametric(
+                    [50.0, 3.0, 400.0],
+                    [15.0, 2.5, 30.0],
+                    shift=[20.0, 2.0, 0.0],
+                    service_level=level,
+                    service_type=stype,
+                    shape=shape,
+                )["level"]
+            )
+        if not fill:
+            r.append(policies.safety_stock_from_samples(a, level)[0])
+            r.append(policies.safety_stock_from_quantiles(q, LEVELS, level)[0])
+        outs.append(r)
+    for low, high in zip(*outs):
+        assert np.all(high >= low - 1e-9 * np.maximum(1.0, np.abs(low)))
+
+
+# --- general policies against SciPy references -------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["normal", "gamma", "negbin"])
+def test_parametric_policy_matches_scipy_reference(shape):
+    mean_a = np.array([50.0, 50.0, 160.0, 160.0, 4.0, 0.0])
+    std_a = np.array([15.0, 15.0, 30.0, 30.0, 3.0, 0.0])
+    mean_b = np.array([50.0, 50.0, 100.0, 100.0, 4.0, 0.0])
+    std_b = np.array([15.0, 15.0, 24.0, 24.0, 3.0, 0.0])
+    shift = np.array([30.0, 30.0, 0.0, 0.0, 6.0, 0.0])
+    sl = np.array([0.95, 0.97, 0.9, 0.99, 0.8, 0.9])
+    stype = np.array([0, 1, 0, 1, 1, 1])
+    got = policies.policy_parametric(
+        mean_a, std_a, mean_b, std_b, shift=shift, service_level=sl, service_type=stype, shape=shape
+    )
+    want = reference.policy_parametric(mean_a, std_a, mean_b, std_b, shift, sl, stype, shape)
+    np.testing.assert_allclose(got["level"], want["level"], rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(got["cycle_service"], want["cycle_service"], atol=1e-8)
+    np.testing.assert_allclose(got["fill_rate"], want["fill_rate"], atol=1e-7)
+    fill_rows = (stype == 1) & (mean_a > 0)
+    if shape != "negbin":
+        np.testing.assert_allclose(got["fill_rate"][fill_rows], sl[fill_rows], atol=1e-8)
+    else:
+        assert np.all(got["fill_rate"][fill_rows] >= sl[fill_rows] - 1e-12)
+
+
+def test_normal_cycle_service_is_the_textbook_formula():
+    d, sd, lt, slt = 20.0, 6.0, 9.0, 2.0
+    mom = leadtime.lead_time_demand_moments(d, sd, lt, slt)
+    res = policies.policy_parametric(mom["mean_l"], mom["std_l"], service_level=0.95)
+    expect = stats.norm.ppf(0.95) * math.sqrt(lt * sd**2 + d**2 * slt**2)
+    assert res["level"][0] - res["mean"][0] == pytest.approx(expect, rel=1e-12)
+
+
+def test_sample_policy_matches_root_finding_reference():
+    rng = np.random.default_rng(8)
+    b = rng.gamma(3.0, 10.0, size=(30, 200))
+    a = b + rng.gamma(2.0, 10.0, size=(30, 200))
+    sl = rng.uniform(0.6, 0.995, size=30)
+    stype = rng.integers(0, 2, size=30)
+    for args, shift in (((a, b), 0.0), ((b,), 40.0)):
+        got = policies.policy_from_samples(*args, shift=shift, service_level=sl, service_type=stype)
+        bb = args[-1]
+        want = reference.policy_from_samples(args[0], bb, np.full(30, shift), sl, stype)
+        for k in ("level", "mean", "cycle_service", "fill_rate"):
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-8, atol=1e-8, err_msg=k)
+
+
+def test_policy_errors_name_the_field():
+    with pytest.raises(ValueError, match=r"service_type: must be 0 \(cycle\) or 1"):
+        policies.policy_parametric([1.0], [1.0], service_level=0.9, service_type=[2])
+    with pytest.raises(ValueError, match=r"std_a: negative value at row 1"):
+        policies.policy_parametric([1.0, 2.0], [1.0, -1.0], service_level=0.9)
+    with pytest.raises(ValueError, match="weights_a: weights must sum to 1"):
+        policies.policy_from_quantiles(
+            np.ones((1, 2, 7)), LEVELS, [[0.5, 0.2, 0.2]], service_level=0.9
+        )
+    with pytest.raises(ValueError, match="shape: must be one of"):
+        policies.policy_parametric([1.0], [1.0], service_level=0.9, shape="weibull")
+
+
+# --- Monte Carlo: the fill-rate and (R, S) formulas against a simulation of the policy ---------
+
+
+def _simulate_periodic(order_up_to, lead, review, k, theta, n_reps, n_cycles, seed):
+    """(R, S) with backorders, gamma daily demand; returns per-replication fill and no-stockout."""
+    rng = np.random.default_rng(seed)
+    warm = 2 * review + lead
+    days = warm + n_cycles * review
+    arrivals = np.zeros((days + lead + 1, n_reps))
+    net = np.full(n_reps, float(order_up_to))
+    served = np.zeros(n_reps)
+    demanded = np.zeros(n_reps)
+    ok_cycles = np.zeros(n_reps)
+    cycles = 0
+    for t in range(days):
+        net += arrivals[t]
+        if t % review == 0:
+            position = net + arrivals[t + 1 : t + lead + 1].sum(axis=0)
+            arrivals[t + lead] += np.maximum(order_up_to - position, 0.0)
+        d = rng.gamma(k, theta, size=n_reps)
+        if t >= warm:
+            served += np.minimum(d, np.maximum(net, 0.0))
+            demanded += d
+        net -= d
+        # End of the day before an order arrives: the end of a replenishment cycle.
+        if t >= warm and (t + 1 - lead) % review == 0:
+            ok_cycles += net >= 0
+            cycles += 1
+    return served / demanded, ok_cycles / cycles, served.sum() / demanded.sum()
+
+
+@pytest.mark.parametrize("stype,target", [(policies.FILL_RATE, 0.95), (policies.CYCLE, 0.9)])
+def test_periodic_review_formulas_agree_with_simulation(stype, target):
+    k, theta, lead, review = 2.0, 5.0, 3, 5  # daily demand Gamma(2, 5): mean 10, sd 7.07
+    sd_day = math.sqrt(k) * theta
+    res = policies.policy_parametric(
+        [k * theta * (lead + review)],
+        [sd_day * math.sqrt(lead + review)],
+        [k * theta * lead],
+        [sd_day * math.sqrt(lead)],
+        service_level=target,
+        service_type=stype,
+        shape="gamma",
+    )
+    fill_reps, csl_reps, fill = _simulate_periodic(
+        res["level"][0], lead, review, k, theta, n_reps=2000, n_cycles=40, seed=11
+    )
+    se_fill = fill_reps.std(ddof=1) / math.sqrt(fill_reps.size)
+    se_csl = csl_reps.std(ddof=1) / math.sqrt(csl_reps.size)
+    assert abs(fill - res["fill_rate"][0]) < 4 * se_fill
+    assert abs(csl_reps.mean() - res["cycle_service"][0]) < 4 * se_csl
+    if stype == policies.FILL_RATE:
+        assert res["fill_rate"][0] == pytest.approx(target, abs=1e-9)
+
+
+@njit(cache=False)
+def _simulate_rq(gaps, lead, r, q, n_batches):
+    # Continuous review, unit Poisson demand (exponential gaps), fixed lead time, backorders:
+    # order q when the inventory position drops to r. Returns the fill rate per batch and the
+    # fraction of order arrivals that find no backorder.
+    n_demands = gaps.shape[0]
+    pending = np.empty(n_demands // max(q, 1) + 8)
+    head = 0
+    tail = 0
+    net = r + q
+    position = r + q
+    t = 0.0
+    warm = n_demands // 10
+    per = (n_demands - warm) // n_batches
+    fills = np.zeros(n_batches)
+    arrived = 0
+    covered = 0
+    for i in range(n_demands):
+        t += gaps[i]
+        while head < tail and pending[head] <= t:
+            if i >= warm:
+                arrived += 1
+                covered += net >= 0
+            net += q
+            head += 1
+        if i >= warm:
+            b = (i - warm) // per
+            if b < n_batches and net > 0:
+                fills[b] += 1.0
+        net -= 1
+        position -= 1
+        if position <= r:
+            position += q
+            pending[tail] = t + lead
+            tail += 1
+    return fills / per, covered / max(arrived, 1)
+
+
+def test_continuous_review_fill_rate_agrees_with_simulation():
+    rate, lead, q, target = 4.0, 5.0, 15, 0.95  # lead-time demand Poisson(20)
+    mean = rate * lead
+    res = policies.policy_parametric(
+        [mean],
+        [math.sqrt(mean)],
+        shift=float(q),
+        service_level=target,
+        service_type=policies.FILL_RATE,
+        shape="negbin",
+    )
+    r = int(res["level"][0])
+    assert r == res["level"][0]
+    assert res["fill_rate"][0] >= target
+    gaps = np.random.default_rng(5).exponential(1.0 / rate, size=400_000)
+    fills, covered = _simulate_rq(gaps, lead, r, q, 50)
+    se = fills.std(ddof=1) / math.sqrt(fills.size)
+    assert abs(fills.mean() - res["fill_rate"][0]) < 4 * se + 1e-4
+    # Cycle service: no backorder just before an order arrives, P(D_L <= r).
+    assert covered == pytest.approx(res["cycle_service"][0], abs=0.01)
+
+
+# --- parametric vs sample-based lead-time demand ---------------------------------------------
+
+
+def test_parametric_and_sample_based_lead_time_demand_agree_on_normal_data():
+    rng = np.random.default_rng(21)
+    d, sd, lt, slt, n = 50.0, 10.0, 6.0, 1.2, 40_000
+    paths = rng.normal(d, sd, size=(1, n, 12))
+    draws = np.clip(rng.normal(lt, slt, size=(1, n)), 0.0, 12.0)
+    a, _ = leadtime.lead_time_demand_samples(paths, draws)
+    mom = leadtime.lead_time_demand_moments(d, sd, lt, slt)
+    assert a.mean() == pytest.approx(mom["mean_l"][0], abs=4 * mom["std_l"][0] / math.sqrt(n))
+    assert a.std() == pytest.approx(mom["std_l"][0], rel=0.02)
+    for level in (0.9, 0.95):
+        ss_samples = policies.safety_stock_from_samples(a, level)[0][0]
+        ss_param = stats.norm.ppf(level) * mom["std_l"][0]
+        # The sample quantile's standard error is about sqrt(p(1-p)/n) / density ~ 0.7 here.
+        assert ss_samples == pytest.approx(ss_param, abs=3.5)
+    # Cumulative quantiles of normal demand at a fixed lead time reproduce z * sigma exactly.
+    horizons = np.arange(1, 13)
+    cum = stats.norm.ppf(LEVELS[None, :], d * horizons[:, None], sd * np.sqrt(horizons)[:, None])
+    w = np.zeros((1, 13))
+    w[0, 6] = 1.0
+    res = policies.policy_from_quantiles(cum[None], LEVELS, w, service_level=0.95)
+    assert res["level"][0] - res["mean"][0] == pytest.approx(
+        stats.norm.ppf(0.95) * sd * math.sqrt(6), rel=1e-9
+    )
+
+
+def test_sample_paths_sum_a_random_number_of_days_per_path():
+    paths = np.arange(1.0, 11.0)[None, None, :].repeat(2, axis=1)  # day t has demand t
+    a, b = leadtime.lead_time_demand_samples(paths, [[2.0, 3.5]], review_period=2.0)
+    np.testing.assert_allclose(b, [[1 + 2, 1 + 2 + 3 + 0.5 * 4]])
+    np.testing.assert_allclose(a, [[1 + 2 + 3 + 4, 1 + 2 + 3 + 4 + 5 + 0.5 * 6]])
+    with pytest.raises(ValueError, match=r"lead_times: lead time \+ review period exceeds"):
+        leadtime.lead_time_demand_samples(paths, [[2.0, 9.5]], review_period=1.0)
+
+
+def test_horizon_weights_shift_by_the_review_period_and_flag_short_forecasts():
+    pmf = leadtime.lead_time_pmf([3.0, 2.5], [0.0, 0.0], 10)
+    np.testing.assert_allclose(pmf[0, 3], 1.0)
+    np.testing.assert_allclose(pmf[1, [2, 3]], [0.5, 0.5])
+    w_a, w_b = leadtime.horizon_weights(pmf, [2, 0], 10)
+    assert w_a[0, 5] == 1.0 and w_b[0, 3] == 1.0
+    np.testing.assert_allclose(w_a[1], w_b[1])
+    gamma_pmf = leadtime.lead_time_pmf([5.0], [2.0], 40)
+    assert gamma_pmf.sum() == pytest.approx(1.0, abs=1e-9)
+    assert (np.arange(41) * gamma_pmf[0]).sum() == pytest.approx(5.0, abs=0.05)
+    with pytest.raises(ValueError, match=r"lead_time: .* exceeds the forecast horizon .* row 0"):
+        leadtime.horizon_weights(leadtime.lead_time_pmf([9.0], [0.0], 12), 3, 10)
+
+
+# --- order quantities and newsvendor ----------------------------------------------------------
+
+
+def test_order_quantities_round_up_to_case_packs_and_moq():
+    r = np.array([10.0, 10.0, 10.0, 10.0, 50.0])
+    s = np.array([40.0, 40.0, 40.0, 40.0, 50.0])
+    ip = np.array([10.0, 11.0, 39.5, -5.0, 49.0])
+    pack = np.array([6.0, 6.0, 6.0, 12.0, 1.0])
+    moq = np.array([0.0, 0.0, 0.0, 60.0, 0.0])
+    periodic = np.array([False, False, True, False, True])
+    qty = policies.order_quantities(r, s, ip, case_pack=pack, moq=moq, periodic=periodic)
+    # 30 -> 5 packs; above r: nothing; periodic below S: 0.5 -> one pack; MOQ 60 > need 45.
+    np.testing.assert_allclose(qty, [30.0, 0.0, 6.0, 60.0, 1.0])
+    rng = np.random.default_rng(2)
+    n = 500
+    r = rng.uniform(0, 100, n)
+    s = r + rng.uniform(0, 50, n)
+    ip = rng.uniform(-20, 150, n)
+    pack = rng.integers(1, 13, n).astype(float)
+    moq = rng.choice([0.0, 24.0], n)
+    per = rng.random(n) < 0.5
+    got = policies.order_quantities(r, s, ip, case_pack=pack, moq=moq, periodic=per)
+    np.testing.assert_allclose(got, reference.order_quantities(r, s, ip, pack, moq, per))
+    assert np.all(np.mod(got, pack) == 0)
+    with pytest.raises(ValueError, match=r"case_pack: value must be > 0 at row 0"):
+        policies.order_quantities([1.0], [2.0], [0.0], case_pack=0.0)
+
+
+def test_newsvendor_quantity_is_the_critical_fractile():
+    ratio = policies.critical_ratio([3.0, 1.0], [1.0, 1.0])
+    np.testing.assert_allclose(ratio, [0.75, 0.5])
+    q = policies.newsvendor_quantity(
+        mean=[100.0, 100.0],
+        std=[20.0, 20.0],
+        underage_cost=[3.0, 1.0],
+        overage_cost=1.0,
+        shape="gamma",
+    )
+    np.testing.assert_allclose(q, stats.gamma.ppf([0.75, 0.5], 25.0, scale=4.0), rtol=1e-10)
+    x = np.random.default_rng(0).gamma(25.0, 4.0, size=(2, 1000))
+    qs = policies.newsvendor_quantity(x, underage_cost=[3.0, 1.0], overage_cost=[1.0, 1.0])
+    np.testing.assert_allclose(qs, [np.quantile(x[0], 0.75), np.quantile(x[1], 0.5)])

@@ -1,0 +1,71 @@
+"""The scalar distribution functions the kernels are built on, against SciPy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit
+from scipy import special, stats
+
+from kernels import _special as sf
+
+
+@njit(cache=False)
+def _norm_ppf_many(p):
+    out = np.empty_like(p)
+    for i in range(p.shape[0]):
+        out[i] = sf.norm_ppf(p[i])
+    return out
+
+
+def test_normal_quantile_matches_scipy_to_a_few_ulp():
+    p = np.concatenate(
+        [np.logspace(-300, -1, 300), np.linspace(0.01, 0.99, 197), 1 - np.logspace(-16, -2, 60)]
+    )
+    got = _norm_ppf_many(p)
+    want = special.ndtri(p)
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-14)
+    assert _norm_ppf_many(np.array([0.0, 1.0]))[0] == -np.inf
+
+
+@pytest.mark.parametrize("a", [0.05, 0.7, 1.0, 4.0, 60.0, 5000.0])
+def test_incomplete_gamma_pair_is_accurate_in_both_tails(a):
+    x = np.array([1e-3, 0.3, a * 0.5, a, a + 3 * np.sqrt(a), 3 * a + 20])
+    for xi in x:
+        p, q = sf.gammainc_pq(a, xi)
+        assert p == pytest.approx(special.gammainc(a, xi), rel=1e-10, abs=1e-300)
+        assert q == pytest.approx(special.gammaincc(a, xi), rel=1e-10, abs=1e-300)
+
+
+@pytest.mark.parametrize("k", [0.2, 1.0, 6.0, 400.0])
+@pytest.mark.parametrize("p", [1e-6, 0.05, 0.5, 0.95, 0.999])
+def test_gamma_quantile_inverts_the_cdf(k, p):
+    assert sf.gamma_ppf(p, k, 2.5) == pytest.approx(stats.gamma.ppf(p, k, scale=2.5), rel=1e-11)
+
+
+@pytest.mark.parametrize("k", [0.5, 3.0, 40.0])
+def test_gamma_loss_matches_the_integrated_survival_function(k):
+    dist = stats.gamma(k, scale=2.0)
+    for s in [-1.0, 0.5, dist.mean(), dist.ppf(0.99)]:
+        want = dist.expect(lambda x, s=s: max(x - s, 0.0), lb=0, ub=np.inf)
+        assert sf.gamma_loss(s, k, 2.0) == pytest.approx(want, rel=1e-7, abs=1e-12)
+
+
+@pytest.mark.parametrize("mean,var", [(0.4, 0.9), (3.0, 3.0), (3.0, 12.0), (80.0, 900.0)])
+def test_count_law_cdf_quantile_and_loss(mean, var):
+    if var > mean:
+        r = mean**2 / (var - mean)
+        dist = stats.nbinom(r, mean / var)
+    else:
+        dist = stats.poisson(mean)
+    ks = np.arange(0, int(dist.ppf(0.9999)) + 2)
+    for k in ks[:: max(1, len(ks) // 25)]:
+        cdf, sf_ = sf.count_cdf_sf(float(k), mean, var)
+        assert cdf == pytest.approx(dist.cdf(k), rel=1e-10)
+        assert sf_ == pytest.approx(dist.sf(k), rel=1e-9, abs=1e-300)
+    for alpha in [0.01, 0.5, 0.9, 0.99]:
+        assert sf.count_ppf(alpha, mean, var) == dist.ppf(alpha)
+    support = np.arange(0, int(dist.ppf(1 - 1e-14)) + 50)
+    for s in [0.0, 0.4, mean, mean + 2.7 * np.sqrt(var)]:
+        want = np.sum(np.maximum(support - s, 0) * dist.pmf(support))
+        assert sf.count_loss(s, mean, var) == pytest.approx(want, rel=1e-9, abs=1e-12)
