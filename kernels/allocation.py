@@ -38,7 +38,7 @@ def unit_gain(row, u):
     """E[clip(D - u, 0, 1)] over the samples in ``row``: expected sales of unit u + 1."""
     total = 0.0
     for k in range(row.shape[0]):
-        total += min(max(row[k] - u, 0.0), 1.0)
+        total += min(max(float(row[k]) - u, 0.0), 1.0)
     return total / row.shape[0]
 
 
@@ -47,7 +47,7 @@ def expected_sales(row, u):
     """E[min(D, u)] over the samples in ``row``."""
     total = 0.0
     for k in range(row.shape[0]):
-        total += min(row[k], u)
+        total += min(float(row[k]), u)
     return total / row.shape[0]
 
 

@@ -32,7 +32,9 @@ def _ss_samples_kernel(samples, service_level, ss, rop):
     n = samples.shape[1]
     total = 0.0
     for j in range(n):
-        total += samples[i, j]
+        # float(): accumulate in float64 whatever the sample dtype (and the simulator's NumPy
+        # scalar rules).
+        total += float(samples[i, j])
     mean = total / n
     if n == 1:
         level = float(samples[i, 0])

@@ -304,7 +304,7 @@ def allocation_lp(samples, stock, supply, caps, value, reserve_value=0.0, option
     if res.status != 0:
         raise RuntimeError(f"HiGHS failed: {res.message}")
     x = res.x[:n]
-    return float(-res.fun - reserve_value * x.sum()), x, res
+    return float(-res.fun + reserve_value * x.sum()), x, res
 
 
 # --- two-echelon -----------------------------------------------------------------------------

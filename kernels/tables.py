@@ -297,7 +297,7 @@ def _align(forecast: pd.DataFrame, keys: pd.DataFrame, labels: list[str]) -> np.
     pos = index.get_indexer(pd.MultiIndex.from_frame(keys))
     missing = pos < 0
     if missing.any():
-        _fail_rows("forecast", "no forecast for inventory key", missing, labels)
+        _fail_rows("forecast", "no forecast for the inventory row", missing, labels)
     return pos
 
 
@@ -625,7 +625,7 @@ def allocate(
     present = np.zeros(len(st), dtype=bool)
     present[codes[codes >= 0]] = True
     if not present.all():
-        _fail_rows("demand", "no demand samples for stock key", ~present, labels)
+        _fail_rows("demand", "no demand samples for the stock row", ~present, labels)
     d = d.loc[codes >= 0]
     codes = codes[codes >= 0]
     counts = np.bincount(codes, minlength=len(st))

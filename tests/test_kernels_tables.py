@@ -1,0 +1,299 @@
+"""Table-level planning and allocation, the ``stockcast plan`` command and the no-torch rule."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from kernels.tables import Policy, abc_segments, allocate, plan, position
+
+ROOT = Path(__file__).resolve().parents[1]
+LEVELS = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
+QCOLS = [f"q{lv}" for lv in LEVELS]
+
+
+def _keys(n_items=3, locations=("FC1", "FC2")):
+    return pd.DataFrame(
+        [(f"sku{i}", loc) for i in range(n_items) for loc in locations],
+        columns=["item_id", "location_id"],
+    )
+
+
+def _inventory(keys, **cols):
+    base = dict(on_hand=40.0, on_order=10.0, backorders=0.0, lead_time_mean=4.0, lead_time_std=0.0)
+    base.update(cols)
+    return keys.assign(**base)
+
+
+def _cumulative(keys, d=10.0, sd=3.0, horizons=20):
+    rows = []
+    for item, loc in keys.itertuples(index=False):
+        for h in range(1, horizons + 1):
+            rows.append([item, loc, h, *stats.norm.ppf(LEVELS, d * h, sd * math.sqrt(h))])
+    return pd.DataFrame(rows, columns=["item_id", "location_id", "horizon", *QCOLS])
+
+
+def _paths(keys, rng, n_paths=2000, steps=20, d=10.0, sd=3.0):
+    n = len(keys)
+    demand = rng.normal(d, sd, size=(n, n_paths, steps)).clip(0)
+    return pd.DataFrame(
+        {
+            "item_id": np.repeat(keys["item_id"].to_numpy(), n_paths * steps),
+            "location_id": np.repeat(keys["location_id"].to_numpy(), n_paths * steps),
+            "sample": np.tile(np.repeat(np.arange(n_paths), steps), n),
+            "step": np.tile(np.arange(1, steps + 1), n * n_paths),
+            "demand": demand.ravel(),
+        }
+    )
+
+
+def test_three_forecast_forms_give_consistent_plans_on_normal_demand():
+    keys = _keys()
+    inv = _inventory(keys, review_period=[0.0, 5.0] * 3, service_level=0.95, case_pack=1.0)
+    par = plan(keys.assign(demand_mean=10.0, demand_std=3.0), inv)
+    cum = plan(_cumulative(keys), inv)
+    smp = plan(_paths(keys, np.random.default_rng(0)), inv)
+    z = stats.norm.ppf(0.95)
+    cont = par["review"] == "continuous"
+    np.testing.assert_allclose(par.loc[cont, "safety_stock"], z * 3.0 * 2.0, rtol=1e-9)
+    np.testing.assert_allclose(par.loc[~cont, "safety_stock"], z * 3.0 * 3.0, rtol=1e-9)
+    # Quantile tables of normal demand reproduce the parametric plan exactly.
+    for col in ("safety_stock", "reorder_point", "order_up_to", "order_qty"):
+        np.testing.assert_allclose(cum[col], par[col], rtol=1e-7, atol=1e-6, err_msg=col)
+    # Sample paths agree within sampling error (2000 paths: quantile s.e. ~ 0.3 units).
+    np.testing.assert_allclose(smp["safety_stock"], par["safety_stock"], atol=1.5)
+    assert list(par.columns[:2]) == ["item_id", "location_id"]
+    assert (par["cycle_service_level"].round(9) == 0.95).all()
+    # Continuous review: order when position <= r, raising it to r + Q.
+    row = par.iloc[0]
+    assert row["inventory_position"] == 50.0
+    assert row["lot_size"] == 70.0  # 7 days of mean demand
+    assert row["order_qty"] == (
+        math.ceil(row["order_up_to"] - 50.0) if 50.0 <= row["reorder_point"] else 0.0
+    )
+
+
+def test_fill_rate_newsvendor_and_segment_targets_are_applied_per_row():
+    keys = _keys(n_items=4, locations=("FC1",))
+    inv = _inventory(
+        keys,
+        segment=["A", "B", "C", "A"],
+        service_type=["cycle", "cycle", "fill_rate", "newsvendor"],
+        margin=3.0,
+        holding_cost=0.1,
+        review_period=7.0,
+    )
+    inv.loc[1, "service_level"] = 0.8  # a row's own target beats its segment's
+    policy = Policy(segment_service_levels={"A": 0.99, "B": 0.95, "C": 0.9})
+    out = plan(keys.assign(demand_mean=10.0, demand_std=3.0), inv, policy)
+    ratio = 3.0 / (3.0 + 0.1 * 7)
+    np.testing.assert_allclose(out["service_level"], [0.99, 0.8, 0.9, ratio])
+    np.testing.assert_allclose(out["cycle_service_level"][[0, 1, 3]], [0.99, 0.8, ratio])
+    assert out["expected_fill_rate"][2] == pytest.approx(0.9, abs=1e-9)
+    np.testing.assert_array_equal(abc_segments([50.0, 30.0, 15.0, 5.0]), ["A", "A", "B", "C"])
+
+
+def test_lead_time_records_replace_the_inventory_lead_time():
+    keys = _keys(n_items=1)
+    inv = _inventory(keys, lead_time_mean=np.nan, lead_time_std=np.nan)
+    records = pd.DataFrame(
+        {
+            "item_id": ["sku0"] * 4 + ["sku0"] * 2,
+            "location_id": ["FC1"] * 4 + ["FC2"] * 2,
+            "order_date": pd.date_range("2024-01-01", periods=6),
+            "lead_time_days": [3.0, 5.0, 4.0, 4.0, 6.0, 6.0],
+        }
+    )
+    out = plan(keys.assign(demand_mean=10.0, demand_std=3.0), inv, lead_times=records)
+    np.testing.assert_allclose(out["lead_time_mean"], [4.0, 6.0])
+    np.testing.assert_allclose(out["lead_time_std"], [np.std([3, 5, 4, 4], ddof=1), 0.0])
+    cum = plan(_cumulative(keys), inv, lead_times=records)
+    # Lead time 3, 4, 4, 5 days: the mixture's mean is 10 x 4 days.
+    assert cum["demand_mean"][0] == pytest.approx(40.0, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda inv, f: inv.assign(on_hand=[5.0, -1.0, 3.0, 1.0, 0.0, 2.0]), r"on_hand: negative"),
+        (
+            lambda inv, f: inv.assign(lead_time_mean=[4.0, 4.0, -2.0, 4.0, 4.0, 4.0]),
+            r"lead_time_mean: negative value at key \(sku1, FC1\)",
+        ),
+        (
+            lambda inv, f: inv.assign(service_level=[0.9, 1.0, 0.9, 0.9, 0.9, 0.9]),
+            r"service_level: must be strictly between 0 and 1 at key \(sku0, FC2\)",
+        ),
+        (
+            lambda inv, f: inv.assign(on_order=[0.0, np.nan, 0, 0, 0, 0]),
+            r"on_order: missing or non-finite value at key \(sku0, FC2\)",
+        ),
+        (
+            lambda inv, f: pd.concat([inv, inv.iloc[:1]]),
+            r"inventory: duplicate item_id/location_id",
+        ),
+        (
+            lambda inv, f: pd.concat(
+                [inv, _inventory(pd.DataFrame({"item_id": ["skuX"], "location_id": ["FC9"]}))]
+            ),
+            r"forecast: no forecast for the inventory row at key \(skuX, FC9\)",
+        ),
+        (lambda inv, f: inv.drop(columns="on_hand"), r"inventory: missing column\(s\) on_hand"),
+    ],
+)
+def test_bad_inventory_is_rejected_with_field_and_keys(change, message):
+    keys = _keys()
+    f = keys.assign(demand_mean=10.0, demand_std=3.0)
+    with pytest.raises(ValueError, match=message):
+        plan(f, change(_inventory(keys), f))
+
+
+def test_bad_forecasts_are_rejected():
+    keys = _keys(n_items=1)
+    inv = _inventory(keys)
+    per_step = _cumulative(keys).rename(columns={"horizon": "step"})
+    with pytest.raises(ValueError, match="per-step quantiles cannot be added up"):
+        plan(per_step, inv)
+    short = _cumulative(keys, horizons=3)
+    with pytest.raises(ValueError, match=r"lead_time: .* exceeds the forecast horizon \(3 steps\)"):
+        plan(short, inv.assign(lead_time_mean=6.0))
+    gap = _cumulative(keys)
+    gap = gap[~((gap["location_id"] == "FC2") & (gap["horizon"] == 7))]
+    with pytest.raises(ValueError, match=r"horizon: forecast must cover horizons 1..20 at key"):
+        plan(gap, inv)
+    nan = keys.assign(demand_mean=[10.0, np.nan], demand_std=3.0)
+    with pytest.raises(ValueError, match=r"demand_mean: missing or non-finite value at key"):
+        plan(nan, inv)
+    paths = _paths(keys, np.random.default_rng(1), n_paths=10, steps=5)
+    with pytest.raises(ValueError, match=r"lead_time: lead time \+ review period exceeds"):
+        plan(paths, inv.assign(lead_time_mean=8.0))
+
+
+def test_allocate_table_splits_supply_and_holds_back_reserve():
+    rng = np.random.default_rng(3)
+    stock = pd.DataFrame(
+        {
+            "item_id": ["a", "a", "a", "b", "b"],
+            "location_id": ["F1", "F2", "F3", "F1", "F2"],
+            "on_hand": [0.0, 5.0, 20.0, 0.0, 0.0],
+            "cap": [100, 100, 2, 100, 100],
+            "margin": [1.0, 1.0, 1.0, 5.0, 1.0],
+        }
+    )
+    demand = pd.DataFrame(
+        [
+            (i, loc, s, float(rng.poisson(10)))
+            for i, loc in stock[["item_id", "location_id"]].itertuples(index=False)
+            for s in range(50)
+        ],
+        columns=["item_id", "location_id", "sample", "demand"],
+    )
+    supply = pd.DataFrame({"item_id": ["b", "a"], "supply": [8, 12], "reserve": [0, 2]})
+    out = allocate(demand, stock, supply, objective="margin")
+    per_item = out.groupby("item_id")["allocation"].sum()
+    assert per_item["a"] == 10 and per_item["b"] == 8
+    assert (out["allocation"] <= stock["cap"]).all()
+    # FC1 of item b earns five times the margin: it is served first.
+    assert out.loc[3, "allocation"] >= out.loc[4, "allocation"]
+    assert out.loc[0, "allocation"] > out.loc[2, "allocation"]
+    zero = allocate(demand, stock, supply.assign(supply=0))
+    assert (zero["allocation"] == 0).all()
+    with pytest.raises(ValueError, match=r"supply: no supply row for item\(s\) b"):
+        allocate(demand, stock, supply.iloc[1:])
+    with pytest.raises(
+        ValueError,
+        match=r"demand: no demand samples for the stock row at keys \(a, F2\), \(b, F2\)",
+    ):
+        allocate(demand[demand["location_id"] != "F2"], stock, supply)
+
+
+def test_position_table_api():
+    fc = pd.DataFrame(
+        {
+            "item_id": ["a", "a"],
+            "location_id": ["F1", "F2"],
+            "demand_mean": [10.0, 5.0],
+            "demand_std": [4.0, 2.0],
+            "lead_time": [2.0, 3.0],
+            "service_level": [0.95, 0.95],
+            "holding_cost": [1.0, 1.0],
+        }
+    )
+    dc = pd.DataFrame(
+        {"item_id": ["a"], "lead_time": [10.0], "service_level": [0.95], "holding_cost": [0.3]}
+    )
+    dc_plan, fc_plan = position(fc, dc)
+    assert dc_plan["dc_service_time"][0] in (0.0, 10.0)
+    assert (fc_plan["safety_stock"] > 0).all()
+
+
+def test_cli_writes_the_plan_atomically_and_reports_bad_input(tmp_path, capsys):
+    from serving.cli import main
+
+    keys = _keys()
+    _cumulative(keys).to_parquet(tmp_path / "f.parquet")
+    _inventory(keys, segment=["A", "B"] * 3).to_csv(tmp_path / "inv.csv", index=False)
+    out = tmp_path / "plan.parquet"
+    rc = main(
+        [
+            "plan",
+            "--forecast", str(tmp_path / "f.parquet"),
+            "--inventory", str(tmp_path / "inv.csv"),
+            "--out", str(out),
+            "--segment-levels", "A=0.98,B=0.9",
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    result = pd.read_parquet(out)
+    assert len(result) == 6
+    np.testing.assert_allclose(result["service_level"], [0.98, 0.9] * 3)
+    assert "planned 6 item-locations" in capsys.readouterr().out
+    bad = _inventory(keys).assign(lead_time_mean=[4.0, -1.0, 4.0, 4.0, 4.0, 4.0])
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    out2 = tmp_path / "plan2.csv"
+    rc = main(
+        ["plan", "--forecast", str(tmp_path / "f.parquet"), "--inventory",
+         str(tmp_path / "bad.csv"), "--out", str(out2)]
+    )  # fmt: skip
+    assert rc == 2
+    assert "lead_time_mean: negative value at key (sku0, FC2)" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bad.csv",
+        "f.parquet",
+        "inv.csv",
+        "plan.parquet",
+    ]
+
+
+def test_planning_never_imports_torch(tmp_path):
+    code = (
+        "import sys, json\n"
+        "import pandas as pd\n"
+        "from kernels.tables import plan\n"
+        "from serving.cli import main\n"
+        "keys = pd.DataFrame({'item_id': ['a', 'b'], 'location_id': ['x', 'x']})\n"
+        "inv = keys.assign(on_hand=3.0, lead_time_mean=2.0)\n"
+        "f = keys.assign(demand_mean=1.0, demand_std=0.5)\n"
+        "plan(f, inv)\n"
+        f"f.to_csv(r'{tmp_path}/f.csv', index=False)\n"
+        f"inv.to_csv(r'{tmp_path}/i.csv', index=False)\n"
+        f"rc = main(['plan', '--forecast', r'{tmp_path}/f.csv', '--inventory', r'{tmp_path}/i.csv',"
+        f" '--out', r'{tmp_path}/p.csv'])\n"
+        "print(json.dumps({'rc': rc, 'torch': 'torch' in sys.modules}))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert res == {"rc": 0, "torch": False}
