@@ -8,6 +8,7 @@ training); ``refit=True`` refits at each origin.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from forecasting.io import write_json, write_table
 from forecasting.metrics import aggregate, demand_classes, mase_scale, window_scores
 from forecasting.plots import save_fan_charts
 from forecasting.spec import ITEM, LOCATION
-from forecasting.store import PanelStore
+from forecasting.store import UNKNOWN, PanelStore
 from forecasting.windows import evaluation_windows
 
 
@@ -94,6 +95,30 @@ class BacktestResult:
         return out_dir
 
 
+def hide_items(
+    store: PanelStore, fraction: float, seed: int = 0
+) -> tuple[PanelStore, torch.Tensor]:
+    """A copy of ``store`` in which a random ``fraction`` of items (at every FC) has no history
+    and an unknown item code: what a forecaster sees of brand-new items."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"cold_start: expected a fraction in (0, 1), got {fraction}")
+    items = np.sort(store.keys[ITEM].unique())
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(items, size=max(1, round(fraction * len(items))), replace=False)
+    hidden = torch.from_numpy(np.flatnonzero(store.keys[ITEM].isin(chosen).to_numpy()))
+    target = store.target.clone()
+    target[hidden] = float("nan")
+    start, end = store.start.clone(), store.end.clone()
+    start[hidden], end[hidden] = 0, 0
+    static_cat = store.static_cat.clone()
+    if ITEM in store.static_cat_names:
+        static_cat[hidden, store.static_cat_names.index(ITEM)] = UNKNOWN
+    hidden_store = dataclasses.replace(
+        store, target=target, start=start, end=end, static_cat=static_cat
+    )
+    return hidden_store, hidden
+
+
 def backtest(
     store: PanelStore,
     forecasters: Sequence[Forecaster],
@@ -104,10 +129,19 @@ def backtest(
     segments: Sequence[str] | None = None,
     min_history: int | None = None,
     progress: bool = True,
+    cold_start: float = 0.0,
+    seed: int = 0,
 ) -> BacktestResult:
     """Score ``forecasters`` over rolling origins; ``segments`` are static categoricals of the
-    store (default: all of them) and the demand class (smooth / intermittent / lumpy / erratic)."""
+    store (default: all of them) and the demand class (smooth / intermittent / lumpy / erratic).
+
+    ``cold_start`` hides that fraction of items' history (and identity) from fitting and
+    forecasting; their forecasts are scored like the others, in the segment ``history=cold``.
+    """
     origins = rolling_origins(store, horizon, n_origins, step)
+    seen, hidden = store, torch.zeros(0, dtype=torch.long)
+    if cold_start:
+        seen, hidden = hide_items(store, cold_start, seed)
     season = store.spec.season
     min_history = min_history if min_history is not None else 2 * season
     segments = list(segments if segments is not None else store.spec.static_categoricals)
@@ -126,13 +160,15 @@ def backtest(
     work = [(o, f) for o in origins for f in forecasters]
     for origin, forecaster in tqdm(work, desc="backtest", disable=not progress):
         if refit or forecaster.name not in fitted_at:
-            forecaster.fit(store, cutoff=origin)
+            forecaster.fit(seen, cutoff=origin)
             fitted_at[forecaster.name] = origin
-        series = evaluation_windows(store, origin, horizon, min_history)
+        series = evaluation_windows(seen, origin, horizon, min_history)
+        cold = _cold_windows(store, hidden, origin, horizon)
+        series = torch.cat([series, cold])
         if len(series) == 0:
             continue
         starts = torch.full_like(series, origin)
-        predicted = forecaster.predict_windows(store, series, starts)[:, :horizon]
+        predicted = forecaster.predict_windows(seen, series, starts)[:, :horizon]
         actual = _actuals(store, series, origin, horizon)
         scale = mase_scale(store, series, starts, season)
         scores = window_scores(actual, predicted, forecaster.quantiles, scale)
@@ -144,6 +180,8 @@ def backtest(
         for segment in segments:
             scores[segment] = keys[segment].to_numpy()
         scores["demand_class"] = demand_classes(store, series, starts)
+        if cold_start:
+            scores["history"] = np.where(np.isin(series.numpy(), hidden.numpy()), "cold", "warm")
         parts.append(scores)
         if origin == origins[-1]:
             forecasts[forecaster.name] = {
@@ -153,7 +191,18 @@ def backtest(
                 "levels": forecaster.quantiles,
             }
     windows = pd.concat(parts, ignore_index=True)
-    return BacktestResult(windows, metrics_table(windows, [*segments, "demand_class"]), forecasts)
+    columns = [*segments, "demand_class", *(["history"] if cold_start else [])]
+    return BacktestResult(windows, metrics_table(windows, columns), forecasts)
+
+
+def _cold_windows(
+    store: PanelStore, hidden: torch.Tensor, origin: int, horizon: int
+) -> torch.Tensor:
+    """Hidden series whose demand is observed over the whole horizon from ``origin``."""
+    if len(hidden) == 0:
+        return hidden
+    ok = (store.start[hidden] <= origin) & (store.end[hidden] >= origin + horizon)
+    return hidden[ok]
 
 
 def _actuals(store: PanelStore, series: torch.Tensor, origin: int, horizon: int) -> np.ndarray:

@@ -40,6 +40,29 @@ def forecast_frame(
     return frame
 
 
+def cumulative_frame(
+    store: PanelStore, series: torch.Tensor, quantiles: np.ndarray, levels: Sequence[float]
+) -> pd.DataFrame:
+    """Quantiles of demand summed over steps 1..horizon: ``item_id, location_id, horizon, q...``.
+
+    This is the lead-time demand table planning reads (``kernels``): pick the row whose horizon
+    is the lead time plus the review period.
+    """
+    n, horizons, _ = quantiles.shape
+    series = series.cpu().numpy()
+    frame = pd.DataFrame(
+        {
+            ITEM: np.repeat(store.keys[ITEM].to_numpy()[series], horizons),
+            LOCATION: np.repeat(store.keys[LOCATION].to_numpy()[series], horizons),
+            "horizon": np.tile(np.arange(1, horizons + 1, dtype=np.int32), n),
+        }
+    )
+    flat = quantiles.reshape(n * horizons, -1)
+    for k, level in enumerate(levels):
+        frame[quantile_column(level)] = flat[:, k].astype(np.float32)
+    return frame
+
+
 def dates_at(store: PanelStore, position: np.ndarray) -> pd.DatetimeIndex:
     """Dates of grid positions, extending the grid past its end at the panel's frequency."""
     needed = int(position.max()) + 1 if len(position) else 0

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 
 import torch
 
-from forecasting.store import PanelStore, gather_rows
+from forecasting.spec import ITEM
+from forecasting.store import UNKNOWN, PanelStore, gather_rows
 
 BATCH_KEYS = (
     "encoder_target",
@@ -51,11 +52,15 @@ def make_batch(
     horizon: int,
     prior_scale: torch.Tensor | float,
     with_target: bool = True,
+    hide_history: torch.Tensor | None = None,
+    unknown_item: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """Cut the windows ``(series[b], origins[b])`` into a batch of model inputs.
 
     Returns the tensors of :data:`BATCH_KEYS` plus ``scale`` (B,) and, ``with_target``,
-    ``target`` (B, H) scaled and ``target_mask`` (B, H).
+    ``target`` (B, H) scaled and ``target_mask`` (B, H). ``hide_history`` (B,) bool blanks the
+    encoder's demand of those windows and ``unknown_item`` gives them the unknown item code:
+    training on such windows teaches the cold-start path (a new item or item x FC pair).
     """
     device = store.device
     steps = torch.arange(-encoder_length, horizon, device=device)
@@ -68,6 +73,8 @@ def make_batch(
     observed = torch.isfinite(values) & inside
     encoder_values = values[:, :encoder_length]
     encoder_mask = observed[:, :encoder_length]
+    if hide_history is not None:
+        encoder_mask = encoder_mask & ~hide_history[:, None]
     zero = torch.zeros((), device=device, dtype=values.dtype)
     encoder_values = torch.where(encoder_mask, encoder_values, zero)
 
@@ -94,7 +101,7 @@ def make_batch(
         "encoder_cat": known_cat[:, :encoder_length],
         "decoder_real": known_real[:, encoder_length:],
         "decoder_cat": known_cat[:, encoder_length:],
-        "static_cat": store.static_cat[series],
+        "static_cat": _static_codes(store, series, unknown_item),
         "static_real": torch.cat([store.static_real[series], torch.log1p(scale)[:, None]], dim=1),
         "scale": scale,
     }
@@ -105,6 +112,17 @@ def make_batch(
         )
         batch["target_mask"] = decoder_mask.to(values.dtype)
     return batch
+
+
+def _static_codes(
+    store: PanelStore, series: torch.Tensor, unknown_item: torch.Tensor | None
+) -> torch.Tensor:
+    codes = store.static_cat[series]
+    if unknown_item is not None and ITEM in store.static_cat_names:
+        column = store.static_cat_names.index(ITEM)
+        codes = codes.clone()
+        codes[:, column] = torch.where(unknown_item, UNKNOWN, codes[:, column])
+    return codes
 
 
 def _gather(
@@ -135,8 +153,11 @@ class WindowSampler:
     """An iterable of random training batches, ``batches_per_epoch`` of them per pass.
 
     Each pass draws new windows from a generator seeded by ``(seed, epoch, rank)``, so runs
-    repeat for a seed and DDP ranks see different windows. Batches are cut on the store's device;
-    with a host store and a CUDA ``device`` they are pinned and copied asynchronously.
+    repeat for a seed and DDP ranks see different windows. A ``cold_start_rate`` share of
+    windows has its history hidden (and half of those the item's identity) so the network
+    learns to forecast new items from what it knows of similar ones. Batches are cut on the
+    store's device; with a host store and a CUDA ``device`` they are pinned and copied
+    asynchronously.
     """
 
     def __init__(
@@ -153,12 +174,16 @@ class WindowSampler:
         rank: int = 0,
         world_size: int = 1,
         device: torch.device | None = None,
+        cold_start_rate: float = 0.0,
     ):
+        if not 0 <= cold_start_rate < 1:
+            raise ValueError(f"cold_start_rate: expected in [0, 1), got {cold_start_rate}")
         self.store = store
         self.encoder_length = encoder_length
         self.horizon = horizon
         self.batch_size = batch_size
         self.batches_per_epoch = batches_per_epoch
+        self.cold_start_rate = cold_start_rate
         self.prior_scale = prior_scale
         self.seed, self.rank, self.world_size = seed, rank, world_size
         self.device = device or store.device
@@ -194,8 +219,21 @@ class WindowSampler:
         self.epoch += 1
         for _ in range(self.batches_per_epoch):
             series, origins = self.sample(generator)
+            hidden = unknown = None
+            if self.cold_start_rate > 0:
+                # Half of the windows without history also lose the item's identity.
+                draw = torch.rand(self.batch_size, 2, generator=generator).to(series.device)
+                hidden = draw[:, 0] < self.cold_start_rate
+                unknown = hidden & (draw[:, 1] < 0.5)
             batch = make_batch(
-                self.store, series, origins, self.encoder_length, self.horizon, self.prior_scale
+                self.store,
+                series,
+                origins,
+                self.encoder_length,
+                self.horizon,
+                self.prior_scale,
+                hide_history=hidden,
+                unknown_item=unknown,
             )
             yield to_device(batch, self.device)
 

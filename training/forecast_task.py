@@ -32,6 +32,7 @@ class ForecastData:
     min_encoder_length: int = 1
     seed: int = 0
     store_on_device: bool = True
+    cold_start_rate: float = 0.1
 
     def _placed(self, device: torch.device) -> PanelStore:
         if self.store_on_device:
@@ -52,6 +53,7 @@ class ForecastData:
             rank=rank,
             world_size=world_size,
             device=device,
+            cold_start_rate=self.cold_start_rate,
         )
 
     def val_batches(self, device: torch.device, rank: int, world_size: int) -> WindowList:
@@ -78,7 +80,8 @@ class ForecastData:
 
 
 class ForecastTask(pl.LightningModule):
-    """Quantile (pinball) loss on scaled demand, AdamW, learning rate halved on plateaus."""
+    """Pinball loss on scaled demand, per step and cumulated over steps; AdamW, learning rate
+    halved on plateaus."""
 
     def __init__(
         self,
@@ -95,12 +98,21 @@ class ForecastTask(pl.LightningModule):
         self.weight_decay = weight_decay
         self.register_buffer("levels", torch.tensor(quantiles, dtype=torch.float32))
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         return self.net(*(batch[key] for key in BATCH_KEYS))
 
     def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        prediction = self(batch).float()
-        return pinball_loss(prediction, batch["target"], self.levels, batch["target_mask"])
+        steps, cumulative = self(batch)
+        target, mask = batch["target"], batch["target_mask"]
+        step_loss = pinball_loss(steps.float(), target, self.levels, mask)
+        # Running means (sum / h) keep late horizons from dominating the cumulative loss.
+        h = torch.arange(1, target.shape[1] + 1, device=target.device, dtype=target.dtype)
+        running = torch.cumsum(target, dim=1) / h
+        cumulative_mask = torch.cumprod(mask, dim=1)
+        cumulative_loss = pinball_loss(
+            cumulative.float() / h[:, None], running, self.levels, cumulative_mask
+        )
+        return step_loss + cumulative_loss
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)

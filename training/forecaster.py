@@ -28,7 +28,7 @@ from forecasting.io import atomic_write, write_json
 from forecasting.models import NETWORKS, InputDims, MovingAverage, SeasonalNaive, build_network
 from forecasting.spec import DEFAULT_QUANTILES, PanelSpec
 from forecasting.store import PanelStore
-from forecasting.tables import forecast_frame
+from forecasting.tables import cumulative_frame, forecast_frame
 from forecasting.validate import validate_panel
 from forecasting.windows import BATCH_KEYS, WindowList, default_prior_scale
 from training.config import TrainConfig
@@ -153,8 +153,10 @@ class NeuralForecaster:
         origins: torch.Tensor,
         batch_size: int = 1024,
         accelerator: str | None = None,
+        cumulative: bool = False,
     ) -> np.ndarray:
-        """Quantiles (N, horizon, Q) of demand for windows ``(series, origins)``."""
+        """Quantiles (N, horizon, Q) of demand for windows ``(series, origins)``; with
+        ``cumulative``, of the demand summed over steps 1..h instead."""
         self._require_fitted()
         device = select_device(accelerator or self.train.accelerator)
         net = self.net.to(device)
@@ -177,7 +179,8 @@ class NeuralForecaster:
         outputs = []
         with torch.inference_mode(), autocast:
             for batch in windows:
-                scaled = net(*(batch[key] for key in BATCH_KEYS)).float()
+                steps, summed = net(*(batch[key] for key in BATCH_KEYS))
+                scaled = (summed if cumulative else steps).float()
                 outputs.append((scaled * batch["scale"][:, None, None]).clamp(min=0).cpu())
         self.net = net.cpu()
         if not outputs:
@@ -191,19 +194,34 @@ class NeuralForecaster:
         clean, _ = validate_panel(frame, self.spec)
         return PanelStore.from_frame(clean, self.spec, vocab=self.vocab, extra_periods=self.horizon)
 
-    def predict(self, data: pd.DataFrame | PanelStore) -> pd.DataFrame:
+    def predict(
+        self, data: pd.DataFrame | PanelStore, cumulative: int | None = None
+    ) -> pd.DataFrame:
         """Forecast the ``horizon`` periods after each series' last observed period.
 
         ``data`` is a canonical-named panel (future rows with empty demand carry the known
-        covariates of the horizon) or a store. Returns ``item_id, location_id, date, step, q...``.
+        covariates of the horizon) or a store. Returns ``item_id, location_id, date, step, q...``;
+        with ``cumulative=K``, quantiles of the demand summed over the next 1..K periods as
+        ``item_id, location_id, horizon, q...`` (the lead-time demand planning needs).
         """
+        if cumulative is not None and not 1 <= cumulative <= self.horizon:
+            raise ValueError(
+                f"cumulative: expected 1..{self.horizon} (the model's horizon), got {cumulative}"
+            )
         store = data if isinstance(data, PanelStore) else self.store_for(data)
-        has_history = store.end > 0
-        series = torch.nonzero(has_history).squeeze(1)
-        origins = store.end[series]
-        store.check_horizon(series, origins, self.horizon)
-        quantiles = self.predict_windows(store, series, origins)
+        series, origins = self.forecast_origins(store)
+        steps = cumulative or self.horizon
+        store.check_horizon(series, origins, steps)
+        quantiles = self.predict_windows(store, series, origins, cumulative=bool(cumulative))
+        if cumulative:
+            return cumulative_frame(store, series, quantiles[:, :cumulative], self.quantiles)
         return forecast_frame(store, series, origins, quantiles, self.quantiles)
+
+    @staticmethod
+    def forecast_origins(store: PanelStore) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every series with history, forecast from the period after its last observation."""
+        series = torch.nonzero(store.end > 0).squeeze(1)
+        return series, store.end[series]
 
     # ------------------------------------------------------------ persistence
 

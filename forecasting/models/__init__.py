@@ -3,6 +3,7 @@
 from forecasting.models.baselines import MovingAverage, SeasonalNaive
 from forecasting.models.inputs import InputDims
 from forecasting.models.lstm import QuantileLSTM
+from forecasting.models.tft import TemporalFusionTransformer
 
 __all__ = [
     "NETWORKS",
@@ -10,10 +11,11 @@ __all__ = [
     "MovingAverage",
     "QuantileLSTM",
     "SeasonalNaive",
+    "TemporalFusionTransformer",
     "build_network",
 ]
 
-NETWORKS = {"lstm": QuantileLSTM}
+NETWORKS = {"lstm": QuantileLSTM, "tft": TemporalFusionTransformer}
 """Network classes by the name the CLI and configs use."""
 
 

@@ -6,7 +6,8 @@
   promotions, events, calendar) of every forecast step at once: no autoregression, so all
   horizons come out of one pass and errors do not compound;
 * a shared head maps each decoder step, the encoder summary and a horizon embedding (MQ-RNN's
-  horizon-specific context) to non-crossing quantiles.
+  horizon-specific context) to non-crossing quantiles of each step and of the cumulative demand
+  (:class:`forecasting.models.heads.QuantileHeads`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from forecasting.models.heads import QuantileHeads
 from forecasting.models.inputs import CategoricalEmbeddings, InputDims
-from forecasting.quantiles import median_index, monotone_quantiles
 
 
 class QuantileLSTM(nn.Module):
-    """Quantiles (B, H, Q) of the scaled demand of the next ``horizon`` periods."""
+    """Quantiles (B, H, Q) of the scaled demand of each of the next ``horizon`` periods, and of
+    the demand summed over steps 1..h."""
 
     def __init__(
         self,
@@ -36,7 +38,6 @@ class QuantileLSTM(nn.Module):
         self.dims = dims
         self.horizon = horizon
         self.quantiles = tuple(quantiles)
-        self.anchor = median_index(self.quantiles)
         self.static_embeddings = CategoricalEmbeddings(dims.static_cat_cards)
         self.known_embeddings = CategoricalEmbeddings(dims.known_cat_cards)
         self.static_context = nn.Sequential(
@@ -61,11 +62,9 @@ class QuantileLSTM(nn.Module):
         )
         self.horizon_embedding = nn.Embedding(horizon, 8)
         self.head = nn.Sequential(
-            nn.Linear(2 * hidden_size + 8, hidden_size),
-            nn.ELU(),
-            nn.Dropout(dropout),
-            nn.Linear(hidden_size, len(self.quantiles)),
+            nn.Linear(2 * hidden_size + 8, hidden_size), nn.ELU(), nn.Dropout(dropout)
         )
+        self.heads = QuantileHeads(hidden_size, self.quantiles)
 
     def forward(
         self,
@@ -77,7 +76,7 @@ class QuantileLSTM(nn.Module):
         decoder_cat: torch.Tensor,  # (B, H, known categoricals)
         static_cat: torch.Tensor,  # (B, static categoricals)
         static_real: torch.Tensor,  # (B, static reals + 1)
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         batch, length = encoder_target.shape
         static = self.static_context(
             torch.cat([self.static_embeddings(static_cat), static_real], dim=-1)
@@ -104,5 +103,4 @@ class QuantileLSTM(nn.Module):
         decoded, _ = self.decoder(decoder_input, (hidden, cell))
         summary = hidden[-1].unsqueeze(1).expand(batch, self.horizon, hidden.shape[-1])
         steps = self.horizon_embedding.weight.unsqueeze(0).expand(batch, -1, -1)
-        raw = self.head(torch.cat([decoded, summary, steps], dim=-1))
-        return monotone_quantiles(raw, self.anchor)
+        return self.heads(self.head(torch.cat([decoded, summary, steps], dim=-1)))

@@ -73,7 +73,7 @@ def _add_data_flags(parser: argparse.ArgumentParser) -> None:
 
 def _add_model_flags(parser: argparse.ArgumentParser, default_model: str | None) -> None:
     group = parser.add_argument_group("model and training")
-    group.add_argument("--model", default=default_model, help="network: lstm")
+    group.add_argument("--model", default=default_model, help="network: lstm or tft")
     group.add_argument("--horizon", type=int, help="periods to forecast [28]")
     group.add_argument("--encoder-length", type=int, help="history periods the model reads")
     group.add_argument("--hidden-size", type=int, help="network width")
@@ -109,6 +109,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--data", required=True, type=Path, help="panel as .csv or .parquet")
     predict.add_argument("--out", required=True, type=Path, help="output .parquet or .csv")
     predict.add_argument("--accelerator", choices=("auto", "cpu", "cuda", "gpu"))
+    predict.add_argument(
+        "--cumulative",
+        type=int,
+        metavar="K",
+        help="quantiles of demand summed over the next 1..K periods (lead-time demand)",
+    )
     predict.set_defaults(handler=predict_command)
 
     backtest = commands.add_parser("backtest", help="rolling-origin backtest against baselines")
@@ -238,7 +244,7 @@ def predict_command(args: argparse.Namespace) -> int:
     if args.accelerator:
         forecaster.train.accelerator = args.accelerator
     frame = load_panel(args.data, forecaster.spec)
-    table = forecaster.predict(frame)
+    table = forecaster.predict(frame, cumulative=args.cumulative)
     write_table(table, args.out)
     n_series = table[["item_id", "location_id"]].drop_duplicates().shape[0]
     print(f"{len(table)} forecast rows for {n_series} series written to {args.out.resolve()}")

@@ -1,0 +1,251 @@
+"""Forecast monitoring: accuracy per segment against actuals, and which segments to retrain.
+
+Forecast rows (``item_id, location_id, date, step, q...``, as ``stockcast forecast predict``
+writes them, possibly concatenated over several forecast origins) are joined with actual demand.
+Each segment's latest origin is compared with a reference — the segment's metrics in a backtest
+``metrics.json`` when given, otherwise the segment's earlier origins in the same file:
+
+* WAPE worse than the reference by more than ``wape_threshold`` (relative, default 15%) -> flag;
+* coverage of a central interval further than ``coverage_tolerance`` from its nominal level
+  (and further than the reference was) -> flag.
+
+Flagged segments are the ones to retrain first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from forecasting.io import atomic_write, write_json
+from forecasting.spec import DATE, DEMAND, ITEM, LOCATION
+from forecasting.validate import PanelError
+
+KEY = [ITEM, LOCATION, DATE]
+
+
+@dataclass
+class MonitorReport:
+    """Per (segment, origin) accuracy, the flags and the recommendation."""
+
+    table: pd.DataFrame  # segment_type, segment, origin, wape, bias, coverage_*, n_rows
+    checks: pd.DataFrame  # one row per segment: recent vs reference, flags
+    wape_threshold: float
+    coverage_tolerance: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        return self.checks[self.checks["flagged"]]
+
+    def recommendation(self) -> str:
+        if self.flagged.empty:
+            return "no segment drifted past the thresholds: no retraining needed"
+        names = [f"{r.segment_type}={r.segment}" for r in self.flagged.itertuples()]
+        return f"retrain for {len(names)} drifted segment(s): " + ", ".join(names)
+
+    def to_dict(self) -> dict:
+        return {
+            "wape_threshold": self.wape_threshold,
+            "coverage_tolerance": self.coverage_tolerance,
+            "retrain": bool(len(self.flagged)),
+            "recommendation": self.recommendation(),
+            "flagged": self.flagged.to_dict(orient="records"),
+            "checks": self.checks.to_dict(orient="records"),
+            "by_origin": self.table.assign(origin=self.table["origin"].astype(str)).to_dict(
+                orient="records"
+            ),
+            "notes": self.notes,
+        }
+
+    def save(self, out_dir: str | Path) -> dict[str, Path]:
+        """``monitor.json`` and ``monitor.png`` (WAPE per segment over origins)."""
+        out_dir = Path(out_dir)
+        return {
+            "json": write_json(self.to_dict(), out_dir / "monitor.json"),
+            "plot": self.plot(out_dir / "monitor.png"),
+        }
+
+    def plot(self, path: str | Path) -> Path:
+        types = [t for t in self.table["segment_type"].unique()]
+        fig, axes = plt.subplots(1, len(types), figsize=(5.5 * len(types), 3.6), squeeze=False)
+        flagged = set(zip(self.flagged["segment_type"], self.flagged["segment"], strict=True))
+        for ax, kind in zip(axes[0], types, strict=True):
+            part = self.table[self.table["segment_type"] == kind]
+            for segment, rows in part.groupby("segment", sort=True):
+                style = "-o" if (kind, segment) in flagged else "-"
+                label = f"{segment} (drift)" if (kind, segment) in flagged else str(segment)
+                ax.plot(rows["origin"], rows["wape"], style, label=label, lw=1.5, ms=4)
+            ax.set_title(f"WAPE by {kind}")
+            ax.set_ylabel("WAPE")
+            ax.tick_params(axis="x", labelsize=7, rotation=30)
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        try:
+            return atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+        finally:
+            plt.close(fig)
+
+
+def _quantile_columns(frame: pd.DataFrame) -> dict[float, str]:
+    found = {}
+    for column in frame.columns:
+        if column.startswith("q"):
+            try:
+                found[float(column[1:])] = column
+            except ValueError:
+                continue
+    return dict(sorted(found.items()))
+
+
+def _metrics(rows: pd.DataFrame, levels: dict[float, str]) -> dict[str, float]:
+    actual = rows[DEMAND].to_numpy(dtype=float)
+    median = rows[levels[min(levels, key=lambda q: abs(q - 0.5))]].to_numpy(dtype=float)
+    total = actual.sum()
+    out = {
+        "wape": float(np.abs(actual - median).sum() / total) if total > 0 else float("nan"),
+        "bias": float((median - actual).sum() / total) if total > 0 else float("nan"),
+    }
+    for q, column in levels.items():
+        upper = levels.get(round(1 - q, 6))
+        if q < 0.5 and upper is not None:
+            inside = (actual >= rows[column].to_numpy()) & (actual <= rows[upper].to_numpy())
+            out[f"coverage_{round(100 * (1 - 2 * q))}"] = float(inside.mean())
+    out["n_rows"] = len(rows)
+    return out
+
+
+def monitor(
+    forecasts: pd.DataFrame,
+    actuals: pd.DataFrame,
+    segments: Sequence[str] | None = None,
+    reference: pd.DataFrame | None = None,
+    wape_threshold: float = 0.15,
+    coverage_tolerance: float = 0.10,
+) -> MonitorReport:
+    """Score ``forecasts`` against ``actuals`` per segment and flag drifted segments.
+
+    ``actuals`` has ``item_id, location_id, date, demand`` and the segment columns;
+    ``reference`` is a backtest metrics table (``segment_type, segment, wape, coverage_*``).
+    """
+    if wape_threshold <= 0:
+        raise ValueError(f"wape_threshold: expected > 0, got {wape_threshold}")
+    for name, frame, needed in (
+        ("forecasts", forecasts, [*KEY, "step"]),
+        ("actuals", actuals, [*KEY, DEMAND]),
+    ):
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise PanelError(missing[0], f"missing column in the {name} table")
+    levels = _quantile_columns(forecasts)
+    if not levels:
+        raise PanelError("q0.5", "the forecasts table has no quantile columns (q0.05, q0.5, ...)")
+    segments = list(
+        segments
+        if segments is not None
+        else [
+            c
+            for c in actuals.columns
+            if c not in (*KEY, DEMAND)
+            and (actuals[c].dtype == object or isinstance(actuals[c].dtype, pd.CategoricalDtype))
+        ]
+    )
+    for segment in segments:
+        if segment not in actuals.columns:
+            raise PanelError(segment, "segment column not found in the actuals table")
+
+    forecasts = forecasts.copy()
+    actuals = actuals[[*KEY, DEMAND, *segments]].copy()
+    for frame in (forecasts, actuals):
+        frame[ITEM] = frame[ITEM].astype(str)
+        frame[LOCATION] = frame[LOCATION].astype(str)
+        frame[DATE] = pd.to_datetime(frame[DATE])
+    # A row's origin is the date of its step 1: same item, location and forecast run.
+    step_one = forecasts["step"] == 1
+    forecasts["origin"] = forecasts[DATE].where(step_one)
+    forecasts["origin"] = forecasts.groupby([ITEM, LOCATION])["origin"].ffill()
+    joined = forecasts.merge(actuals, on=KEY, how="inner")
+    notes = []
+    unmatched = len(forecasts) - len(joined)
+    if unmatched:
+        notes.append(f"{unmatched} forecast rows have no actual yet and are not scored")
+    joined = joined[joined[DEMAND].notna()]
+    if joined.empty:
+        raise PanelError(DATE, "no forecast row matches an actual (item_id, location_id, date)")
+
+    rows = []
+    groups = [("all", None), *((s, s) for s in segments)]
+    for kind, column in groups:
+        keys = ["origin"] if column is None else [column, "origin"]
+        for key, part in joined.groupby(keys, sort=True, observed=True):
+            key = key if isinstance(key, tuple) else (key,)
+            segment = "all" if column is None else key[0]
+            rows.append(
+                {
+                    "segment_type": kind,
+                    "segment": str(segment),
+                    "origin": key[-1],
+                    **_metrics(part, levels),
+                }
+            )
+    table = pd.DataFrame(rows)
+    checks = _checks(table, reference, wape_threshold, coverage_tolerance)
+    return MonitorReport(table, checks, wape_threshold, coverage_tolerance, notes)
+
+
+def _checks(
+    table: pd.DataFrame,
+    reference: pd.DataFrame | None,
+    wape_threshold: float,
+    coverage_tolerance: float,
+) -> pd.DataFrame:
+    coverage = [c for c in table.columns if c.startswith("coverage_")]
+    out = []
+    for (kind, segment), part in table.groupby(["segment_type", "segment"], sort=False):
+        part = part.sort_values("origin")
+        recent = part.iloc[-1]
+        if reference is not None:
+            match = reference[
+                (reference["segment_type"] == kind) & (reference["segment"].astype(str) == segment)
+            ]
+            base = match.iloc[0] if len(match) else None
+            source = "reference"
+        else:
+            earlier = part.iloc[:-1]
+            base = None
+            if len(earlier):
+                base = pd.Series({c: earlier[c].mean() for c in ["wape", *coverage]}, dtype=float)
+            source = "earlier origins"
+        row = {
+            "segment_type": kind,
+            "segment": segment,
+            "origin": str(recent["origin"].date()),
+            "wape": recent["wape"],
+            "reference_wape": np.nan if base is None else float(base["wape"]),
+            "baseline": source if base is not None else "none",
+        }
+        change = (row["wape"] - row["reference_wape"]) / row["reference_wape"]
+        row["wape_change"] = change
+        row["wape_flag"] = bool(np.isfinite(change) and change > wape_threshold)
+        drifted = []
+        for column in coverage:
+            nominal = int(column.split("_")[1]) / 100
+            now = recent[column]
+            gap = abs(now - nominal)
+            before = np.inf if base is None or column not in base else abs(base[column] - nominal)
+            row[column] = now
+            if gap > coverage_tolerance and gap > before:
+                drifted.append(column)
+        row["coverage_flag"] = bool(drifted)
+        row["coverage_drifted"] = ",".join(drifted)
+        row["flagged"] = row["wape_flag"] or row["coverage_flag"]
+        out.append(row)
+    return pd.DataFrame(out)

@@ -1,0 +1,445 @@
+"""Training the multi-view inspection model through the shared trainer assembly.
+
+:class:`InspectionTask` is the LightningModule: multi-label BCE on item logits with per-class
+``pos_weight`` for class imbalance, an auxiliary BCE on per-view logits where per-view labels exist
+(defect masks), on-device augmentation, AdamW with a one-cycle schedule, and per-class validation
+AUROC. It builds its own data loaders so that under DDP each rank reads its shard.
+
+:func:`fit_inspector` fits a model on torch datasets (used by the benchmarks);
+:func:`train_inspector` goes from a dataset folder to a complete run folder (``stockcast inspect
+train``): read and validate, split, fit, calibrate thresholds on the held-out split, write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, Subset
+
+from training.config import TrainConfig
+from training.devices import select_device
+from training.trainer import FitResult, fit
+from vision.augment import AugmentSpec, augment_batch
+from vision.calibration import Thresholds
+from vision.datasets import (
+    CatalogHandling,
+    ItemDataset,
+    ItemSet,
+    collate_items,
+    majority_mode,
+    read_items,
+    stratified_split,
+)
+from vision.metrics import per_class_auroc
+from vision.model import InspectionNet, ModelSpec
+from vision.run import MANIFEST, update_thresholds, write_run
+from vision.schema import MASK_BITS
+from vision.scoring import Inspector
+
+IMBALANCE_MODES = ("pos_weight", "sqrt_pos_weight", "none")
+
+
+def imbalance_weights(
+    labels: np.ndarray, mode: str = "pos_weight", max_weight: float = 20.0
+) -> np.ndarray | None:
+    """Per-class BCE ``pos_weight`` = negatives / positives (or its square root), capped.
+
+    Rare defects would otherwise barely move the loss; the cap keeps a handful of positives from
+    dominating it. Classes without positives get weight 1 (nothing to up-weight).
+    """
+    if mode not in IMBALANCE_MODES:
+        raise ValueError(f"imbalance: expected one of {IMBALANCE_MODES}, got {mode!r}")
+    if mode == "none":
+        return None
+    labels = np.asarray(labels) >= 0.5
+    pos = labels.sum(axis=0).astype(np.float64)
+    neg = len(labels) - pos
+    ratio = np.where(pos > 0, neg / np.maximum(pos, 1), 1.0)
+    if mode == "sqrt_pos_weight":
+        ratio = np.sqrt(ratio)
+    return np.clip(ratio, 1.0, max_weight).astype(np.float32)
+
+
+class InspectionTask(pl.LightningModule):
+    """Fits an :class:`InspectionNet` on item batches from ``vision.datasets``."""
+
+    def __init__(
+        self,
+        model: InspectionNet,
+        *,
+        class_names: Sequence[str],
+        train_set: Dataset,
+        val_set: Dataset,
+        cfg: TrainConfig,
+        augment: AugmentSpec,
+        pos_weight: Sequence[float] | None = None,
+        view_loss_weight: float = 0.5,
+    ):
+        super().__init__()
+        self.model = model
+        self.class_names = tuple(class_names)
+        self.train_set, self.val_set = train_set, val_set
+        self.cfg = cfg
+        self.augment = augment
+        self.view_loss_weight = float(view_loss_weight)
+        weight = (
+            torch.ones(len(class_names))
+            if pos_weight is None
+            else torch.as_tensor(np.asarray(pos_weight, dtype=np.float32))
+        )
+        self.register_buffer("pos_weight", weight, persistent=False)
+        self.mask_bits = [MASK_BITS.get(name, 0) for name in self.class_names]
+        self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def forward(self, images: torch.Tensor, view_mask: torch.Tensor, catalog: torch.Tensor):
+        return self.model(images, view_mask, catalog)
+
+    def _loss(self, batch: dict, train: bool):
+        images = batch["images"].float().div_(255)
+        bits = batch["view_bits"]
+        if train and bits.shape[-1] > 1:
+            images, bits = augment_batch(images, self.augment, masks=bits)
+        elif train:
+            images = augment_batch(images, self.augment)
+        item_logits, view_logits, maps = self.model(images, batch["view_mask"], batch["catalog"])
+        labels = batch["labels"]
+        item_loss = F.binary_cross_entropy_with_logits(
+            item_logits.float(), labels, pos_weight=self.pos_weight
+        )
+        known = batch["view_label_mask"] * batch["view_mask"]
+        per_view = F.binary_cross_entropy_with_logits(
+            view_logits.float(), batch["view_labels"], pos_weight=self.pos_weight, reduction="none"
+        ).mean(dim=-1)
+        view_loss = (per_view * known).sum() / known.sum().clamp_min(1.0)
+        cell_loss = self._cell_loss(maps, bits, known)
+        loss = item_loss + self.view_loss_weight * (view_loss + cell_loss)
+        return loss, item_loss, item_logits
+
+    def _cell_loss(self, maps: torch.Tensor, bits: torch.Tensor, known: torch.Tensor):
+        """Dense supervision of the class-activation maps by the per-view defect masks.
+
+        A cell's target for a class is 1 when any pixel it covers carries the class's mask bit,
+        so heatmaps learn where defects are, not only whether a view has one.
+        """
+        if bits.shape[-1] == 1:  # no masks in this dataset
+            return maps.new_zeros(())
+        b, v, k, h, w = maps.shape
+        flags = torch.tensor(self.mask_bits, device=bits.device, dtype=torch.int32)
+        target = (bits.int().unsqueeze(2) & flags.view(1, 1, k, 1, 1)) > 0
+        target = F.adaptive_max_pool2d(target.flatten(0, 1).float(), (h, w)).view(b, v, k, h, w)
+        per_cell = F.binary_cross_entropy_with_logits(
+            maps.float(), target, pos_weight=self.pos_weight.view(1, 1, k, 1, 1), reduction="none"
+        ).mean(dim=(2, 3, 4))
+        return (per_cell * known).sum() / known.sum().clamp_min(1.0)
+
+    def training_step(self, batch: dict, batch_idx: int):
+        loss, item_loss, _ = self._loss(batch, train=True)
+        size = batch["labels"].shape[0]
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=size)
+        self.log("train_item_loss", item_loss, on_step=False, on_epoch=True, batch_size=size)
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int):
+        loss, item_loss, logits = self._loss(batch, train=False)
+        size = batch["labels"].shape[0]
+        self.log("val_loss", loss, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=size)
+        self.log("val_item_loss", item_loss, on_epoch=True, sync_dist=True, batch_size=size)
+        self._val_outputs.append((torch.sigmoid(logits.float()).detach(), batch["labels"].detach()))
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._val_outputs:
+            return
+        probs = torch.cat([p for p, _ in self._val_outputs])
+        labels = torch.cat([y for _, y in self._val_outputs])
+        self._val_outputs.clear()
+        if self.trainer.world_size > 1:
+            probs = self.all_gather(probs).flatten(0, 1)
+            labels = self.all_gather(labels).flatten(0, 1)
+        aurocs = per_class_auroc(labels.cpu().numpy(), probs.cpu().numpy(), self.class_names)
+        finite = [v for v in aurocs.values() if math.isfinite(v)]
+        for name, value in aurocs.items():
+            if math.isfinite(value):
+                self.log(f"val_auroc_{name}", value, sync_dist=False)
+        if finite:
+            self.log("val_auroc_mean", float(np.mean(finite)), prog_bar=True, sync_dist=False)
+
+    def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
+        world = self.trainer.world_size if self.trainer is not None else 1
+        rank = self.trainer.global_rank if self.trainer is not None else 0
+        generator = torch.Generator().manual_seed(self.cfg.seed + 7919 * rank)
+        sampler = None
+        if train and self.cfg.batches_per_epoch:
+            # A fixed number of batches per epoch, drawn with replacement (each rank its own).
+            sampler = RandomSampler(
+                dataset,
+                replacement=True,
+                generator=generator,
+                num_samples=self.cfg.batches_per_epoch * self.cfg.batch_size,
+            )
+        elif world > 1:
+            sampler = DistributedSampler(
+                dataset,
+                num_replicas=world,
+                rank=rank,
+                shuffle=train,
+                seed=self.cfg.seed,
+                drop_last=False,
+            )
+        elif train:
+            sampler = RandomSampler(dataset, generator=generator)
+        return DataLoader(
+            dataset,
+            batch_size=self.cfg.batch_size,
+            sampler=sampler,
+            collate_fn=collate_items,
+            num_workers=self.cfg.num_workers,
+            persistent_workers=self.cfg.num_workers > 0,
+            drop_last=train and len(dataset) > self.cfg.batch_size,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, train=False)
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay
+        )
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=self.cfg.learning_rate, total_steps=total, pct_start=0.15
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+
+@dataclass
+class InspectorFit:
+    """A fitted model with the trainer's outcome and the settings that produced it."""
+
+    model: InspectionNet
+    result: FitResult
+    pos_weight: list[float] | None
+    train_minutes: float
+
+
+def fit_inspector(
+    train_set: Dataset,
+    val_set: Dataset,
+    *,
+    spec: ModelSpec,
+    class_names: Sequence[str],
+    view_names: Sequence[str],
+    cfg: TrainConfig,
+    run_dir: str | Path,
+    augment: AugmentSpec | None = None,
+    pos_weight: Sequence[float] | None = None,
+    view_loss_weight: float = 0.5,
+    pretrained: str | None = None,
+) -> InspectorFit:
+    """Fit a fresh :class:`InspectionNet` through ``training.trainer.fit``.
+
+    The trainer seeds everything from ``cfg.seed`` before the model is built, so the same seed
+    and data give the same weights on the same machine. The best validation weights are loaded.
+    """
+    if len(train_set) == 0 or len(val_set) == 0:
+        raise ValueError(
+            f"need training and validation items, got {len(train_set)} and {len(val_set)}"
+        )
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    model = InspectionNet(spec, len(class_names), len(view_names), pretrained=pretrained)
+    task = InspectionTask(
+        model,
+        class_names=class_names,
+        train_set=train_set,
+        val_set=val_set,
+        cfg=cfg,
+        augment=augment or AugmentSpec.tunnel(),
+        pos_weight=pos_weight,
+        view_loss_weight=view_loss_weight,
+    )
+    start = time.perf_counter()
+    result = fit(task, cfg, run_dir, monitor="val_loss")
+    minutes = (time.perf_counter() - start) / 60
+    return InspectorFit(
+        model.cpu().eval(),
+        result,
+        None if pos_weight is None else [float(w) for w in pos_weight],
+        minutes,
+    )
+
+
+def data_fingerprint(item_set: ItemSet) -> str:
+    """sha256 over item ids, labels, catalog and the bytes of every view image, in order."""
+    digest = hashlib.sha256()
+    for item in item_set.items:
+        digest.update(item.item_id.encode() + b"\0")
+        if item.labels is not None:
+            digest.update(np.asarray(item.labels, dtype=np.float32).tobytes())
+        digest.update(str(item.product_id).encode() + b"\0")
+        for view in sorted(item.views):
+            digest.update(view.encode() + b"\0")
+            digest.update(item.views[view].read_bytes())
+    if item_set.catalog is not None:
+        digest.update(item_set.catalog.table.to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class TrainReport:
+    """What ``train_inspector`` produced."""
+
+    run_dir: Path
+    thresholds: Thresholds | None
+    metrics: dict[str, Any]
+    issues: list[str] = field(default_factory=list)
+    n_train: int = 0
+    n_val: int = 0
+
+
+def train_inspector(
+    data_root: str | Path,
+    run_dir: str | Path,
+    *,
+    cfg: TrainConfig,
+    spec: ModelSpec,
+    layout: str = "auto",
+    good_class: str = "good",
+    image_mode: str = "auto",
+    val_fraction: float = 0.2,
+    target_frr: float = 0.01,
+    review_rate: float = 0.04,
+    imbalance: str = "pos_weight",
+    augment: AugmentSpec | None = None,
+    view_loss_weight: float = 0.5,
+    pretrained: str | None = None,
+    progress: bool = True,
+) -> TrainReport:
+    """Train on a dataset folder (tunnel or class layout) and write a complete run folder.
+
+    Items that cannot be used at all (no folder, no readable view) are left out and listed in
+    the report and the manifest; items with some bad views train on the views they have.
+    Thresholds are calibrated on the held-out split for ``target_frr`` and ``review_rate``.
+    """
+    run_dir = Path(run_dir)
+    if (run_dir / MANIFEST).exists():
+        raise ValueError(f"{run_dir}: already holds a run ({MANIFEST}); choose another --out")
+    item_set = read_items(data_root, layout=layout, good_class=good_class, require_labels=True)
+    if image_mode == "auto":
+        image_mode = "RGB" if item_set.layout == "tunnel" else majority_mode(item_set)
+    catalog = CatalogHandling()
+    if item_set.catalog is not None:
+        catalog = CatalogHandling("reference", item_set.catalog, item_set.catalog.size_scale())
+    full = ItemDataset(
+        item_set,
+        item_set.view_names,
+        spec.image_size,
+        image_mode,
+        catalog,
+        item_set.class_names,
+        cache=True,
+    ).preload(progress=progress)
+    issues = item_set.issues()
+    usable = []
+    for index in range(len(full)):
+        sample = full[index]
+        item = item_set.items[index]
+        issues += [f"item {item.item_id}: {e}" for e in sample["errors"] if e not in item.issues]
+        if sample["view_mask"].sum() > 0:
+            usable.append(index)
+        else:
+            issues.append(f"item {item_set.items[index].item_id}: no readable view; left out")
+    usable_arr = np.array(usable, dtype=int)
+    labels = item_set.label_matrix()[usable_arr]
+    keep, held = stratified_split(labels, val_fraction, cfg.seed)
+    if len(held) == 0 or len(keep) == 0:
+        raise ValueError(
+            f"{data_root}: {len(usable)} usable items are too few to hold out "
+            f"{val_fraction:.0%} for validation"
+        )
+    train_idx, val_idx = usable_arr[keep], usable_arr[held]
+    weights = imbalance_weights(labels[keep], imbalance)
+    if augment is None:
+        augment = (
+            AugmentSpec.tunnel()
+            if item_set.layout == "tunnel"
+            else AugmentSpec(hflip=0.5, translate=0.04, brightness=0.05)
+        )
+    fitted = fit_inspector(
+        Subset(full, train_idx.tolist()),
+        Subset(full, val_idx.tolist()),
+        spec=spec,
+        class_names=item_set.class_names,
+        view_names=item_set.view_names,
+        cfg=cfg,
+        run_dir=run_dir,
+        augment=augment,
+        pos_weight=weights,
+        view_loss_weight=view_loss_weight,
+        pretrained=pretrained,
+    )
+    training = {
+        "config": cfg.to_dict(),
+        "data": {
+            "root": str(Path(data_root).resolve()),
+            "layout": item_set.layout,
+            "good_class": item_set.good_class,
+            "fingerprint_sha256": data_fingerprint(item_set),
+            "n_items": len(item_set.items),
+            "n_train": int(len(train_idx)),
+            "n_val": int(len(val_idx)),
+            "positives_train": {
+                c: int(v) for c, v in zip(item_set.class_names, (labels[keep] >= 0.5).sum(0))
+            },
+            "issues": issues[:200],
+            "n_issues": len(issues),
+        },
+        "imbalance": imbalance,
+        "pos_weight": fitted.pos_weight,
+        "augment": augment.to_dict(),
+        "view_loss_weight": view_loss_weight,
+        "pretrained": str(pretrained) if pretrained else None,
+        "epochs": fitted.result.epochs,
+        "stopped_early": fitted.result.stopped_early,
+        "best_val_loss": fitted.result.best_score,
+        "train_minutes": round(fitted.train_minutes, 3),
+    }
+    write_run(
+        run_dir,
+        fitted.model,
+        class_names=item_set.class_names,
+        view_names=item_set.view_names,
+        image_mode=image_mode,
+        catalog=catalog,
+        thresholds=None,
+        threshold_source=None,
+        training=training,
+        metrics={},
+    )
+    # Calibrate through the same loading and scoring path that `inspect score` uses.
+    inspector = Inspector(run_dir, select_device(cfg.accelerator))
+    val_items = item_set.subset(val_idx.tolist())
+    metrics: dict[str, Any] = {}
+    thresholds = None
+    try:
+        thresholds, metrics = inspector.calibrate(
+            val_items, target_frr, review_rate, progress=progress
+        )
+        update_thresholds(run_dir, thresholds, source="validation split", metrics=metrics)
+    except ValueError as exc:
+        issues.append(
+            f"calibration on the validation split failed: {exc}; run "
+            "`stockcast inspect calibrate` on labelled data"
+        )
+    return TrainReport(run_dir, thresholds, metrics, issues, len(train_idx), len(val_idx))
