@@ -38,7 +38,11 @@ def unit_gain(row, u):
     """E[clip(D - u, 0, 1)] over the samples in ``row``: expected sales of unit u + 1."""
     total = 0.0
     for k in range(row.shape[0]):
-        total += min(max(float(row[k]) - u, 0.0), 1.0)
+        # Plain selects (not min/max, which carry NaN rules) let the CPU kernel vectorize.
+        t = float(row[k]) - u
+        t = t if t > 0.0 else 0.0
+        t = t if t < 1.0 else 1.0
+        total += t
     return total / row.shape[0]
 
 
@@ -47,7 +51,8 @@ def expected_sales(row, u):
     """E[min(D, u)] over the samples in ``row``."""
     total = 0.0
     for k in range(row.shape[0]):
-        total += min(float(row[k]), u)
+        x = float(row[k])
+        total += x if x < u else u
     return total / row.shape[0]
 
 
@@ -88,7 +93,8 @@ def allocate_one(samples, stock, cap, value, budget, reserve_value, x, iscratch,
         row = samples[j]
         hi_sample = 0.0
         for k in range(row.shape[0]):
-            hi_sample = max(hi_sample, row[k])
+            d = float(row[k])
+            hi_sample = d if d > hi_sample else hi_sample
         # Units past the largest sample are worth nothing, so the search can stop there.
         lim = cap[j]
         top = math.ceil(hi_sample - stock[j])
@@ -187,7 +193,7 @@ def allocate_one(samples, stock, cap, value, budget, reserve_value, x, iscratch,
         x[j] = iscratch[j, 0]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
 def _allocate_kernel(samples, stock, cap, value, budget, reserve_value, x, sales):
     n_skus, n_fcs, _ = samples.shape
     for k in prange(n_skus):
