@@ -46,6 +46,7 @@ from ._special import (
 from .quantiles import knot_constants, repair_row, table_cdf, table_loss, table_ppf
 from .samples import (
     bits_to_float,
+    float_to_bits,
     lerp,
     order_stat_pair,
     pair_from_bits,
@@ -53,6 +54,7 @@ from .samples import (
     sample_cdf,
     sample_loss,
     sample_quantile,
+    ulp_of,
 )
 
 CYCLE = 0
@@ -90,6 +92,17 @@ def _raise_bad_rows(field, problem, bad_chunks, row_ok):
 # ---------------------------------------------------------------------------------------------
 
 
+_LEVEL_CACHE = 8
+
+
+@njit(cache=True)
+def _find_level(cache_p, p):
+    for j in range(cache_p.shape[0]):
+        if cache_p[j] == p:
+            return j
+    return -1
+
+
 @njit(parallel=True, cache=True, fastmath=_FAST_SUM)
 def _ss_samples_kernel(samples, bits, mant, bias, big, exp_mask, service_level, ss, rop, bad):
     n, s = samples.shape
@@ -97,12 +110,12 @@ def _ss_samples_kernel(samples, bits, mant, bias, big, exp_mask, service_level, 
         buf = np.empty(s, dtype=samples.dtype)
         ib = np.empty(1, dtype=bits.dtype)
         first_bad = -1
-        # Service levels come from a few segment targets, so consecutive rows often share one.
-        last_p = -1.0
-        k = 0
-        frac = 0.0
-        z = 0.0
-        density = 0.0
+        # Per-level constants (rank, interpolation weight, normal score, density), cached for the
+        # few distinct service levels that segment targets produce.
+        cache_p = np.full(_LEVEL_CACHE, -1.0)
+        cache_k = np.zeros(_LEVEL_CACHE, dtype=np.int64)
+        cache_v = np.zeros((_LEVEL_CACHE, 3))
+        victim = 0
         for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
             row = samples[i]
             row_bits = bits[i]
@@ -129,20 +142,35 @@ def _ss_samples_kernel(samples, bits, mant, bias, big, exp_mask, service_level, 
                 ss[i] = 0.0
                 continue
             p = service_level[i]
-            if p != last_p:
-                k, frac = quantile_index(s, p)
+            slot = _find_level(cache_p, p)
+            if slot < 0:
+                slot = victim
+                victim = (victim + 1) % _LEVEL_CACHE
+                kk, ff = quantile_index(s, p)
                 # Normal score of the middle of ranks k and k + 1, and the density there.
-                z = norm_ppf((k + 1.0) / s)
-                density = s * norm_pdf(z)
-                last_p = p
+                zz = norm_ppf((kk + 1.0) / s)
+                cache_p[slot] = p
+                cache_k[slot] = kk
+                cache_v[slot, 0] = ff
+                cache_v[slot, 1] = zz
+                cache_v[slot, 2] = s * norm_pdf(zz)
+            k = cache_k[slot]
+            frac = cache_v[slot, 0]
+            z = cache_v[slot, 1]
+            density = cache_v[slot, 2]
             sd = math.sqrt(max(total_sq / s - mean * mean, 0.0))
             ok = False
             a = 0.0
             b = 0.0
             if signed == 0 and sd > 0.0:
-                ok, a_bits, b_bits = pair_from_bits(
-                    row_bits, k, mean + sd * z, density / sd, mant, bias, big, ib
-                )
+                guess = mean + sd * z
+                if guess > 0.0:
+                    slope = density / sd * ulp_of(guess, mant)
+                    g_bits = float_to_bits(guess, mant, bias, big)
+                else:
+                    slope = math.nan
+                    g_bits = 0
+                ok, a_bits, b_bits = pair_from_bits(row_bits, k, g_bits, slope, mant, big, ib)
                 if ok:
                     a = bits_to_float(a_bits, mant, bias)
                     b = bits_to_float(b_bits, mant, bias)
@@ -207,9 +235,10 @@ def _ss_quantiles_kernel(q, levels, kc, service_level, ss, rop, bad):
     for c in prange((n + _CHUNK - 1) // _CHUNK):
         r = np.empty(k)
         first_bad = -1
-        # Service levels come from a few segment targets, so consecutive rows often share one.
-        last_p = -1.0
-        z = 0.0
+        # Normal scores of the few distinct service levels that segment targets produce.
+        cache_p = np.full(_LEVEL_CACHE, -1.0)
+        cache_z = np.zeros(_LEVEL_CACHE)
+        victim = 0
         for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
             row = q[i]
             ok = True
@@ -224,10 +253,13 @@ def _ss_quantiles_kernel(q, levels, kc, service_level, ss, rop, bad):
                 continue
             repair_row(row, r)
             p = service_level[i]
-            if p != last_p:
-                z = norm_ppf(p)
-                last_p = p
-            level = table_ppf(r, levels, kc, p, z)
+            slot = _find_level(cache_p, p)
+            if slot < 0:
+                slot = victim
+                victim = (victim + 1) % _LEVEL_CACHE
+                cache_p[slot] = p
+                cache_z[slot] = norm_ppf(p)
+            level = table_ppf(r, levels, kc, p, cache_z[slot])
             rop[i] = level
             ss[i] = level - table_loss(r, kc, 0.0)
         bad[c] = first_bad

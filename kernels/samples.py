@@ -214,6 +214,13 @@ def bits_to_float(b, mant, bias):
 
 
 @register_jitable
+def ulp_of(t, mant):
+    """Spacing of floats with ``mant`` mantissa bits at t > 0 (value per unit of bit pattern)."""
+    _, ex = math.frexp(t)
+    return math.ldexp(1.0, ex - 1 - mant)
+
+
+@register_jitable
 def float_to_bits(t, mant, bias, big):
     """An integer in bit-pattern space at (or just below) the float t >= 0; t <= 0 gives 0.
 
@@ -233,33 +240,18 @@ def float_to_bits(t, mant, bias, big):
 
 
 @register_jitable
-def _bits_at(t, lo, hi, mant, bias, big, ib):
-    # Bit pattern of the float threshold t, forced strictly inside (lo, hi).
-    b = float_to_bits(t, mant, bias, big)
-    b = min(max(b, int(lo) + 1), int(hi) - 1)
-    return _as_bits(b, ib)
-
-
-@register_jitable
-def _value_of(b, mant, bias):
-    # Float value of a bit pattern; -1 (below every sample) reads as -1.0.
-    if b < 0:
-        return -1.0
-    return bits_to_float(b, mant, bias)
-
-
-@register_jitable
-def pair_from_bits(bits, k, guess, slope, mant, bias, big, ib):
+def pair_from_bits(bits, k, guess, slope, mant, big, ib):
     """(ok, x_(k), x_(k+1)) as bit patterns, by counting passes around a guess.
 
     ``bits``: the row's samples (non-negative floats, no -0.0) viewed as signed integers of the
-    same width; ``guess``: a float value expected near x_(k); ``slope``: expected samples per unit
-    of value there (both from a normal approximation); ``mant``/``bias``: the float format's
-    mantissa bits and exponent bias; ``big``: the integer dtype's maximum; ``ib``: a 1-element
-    array of the integer dtype. Newton/secant steps on the
-    empirical CDF, kept inside a shrinking bracket, look for a threshold with exactly k + 1
-    samples at or below it; one masked min/max pass then reads both neighbours. ``ok`` is False
-    if that has not happened within a few passes (the caller then selects another way).
+    same width; ``guess``: a bit pattern expected near x_(k); ``slope``: expected samples per
+    unit of bit pattern there (both from a normal approximation); ``mant``: the float format's
+    mantissa bits; ``big``: the integer dtype's maximum; ``ib``: a 1-element array of the integer
+    dtype. Secant steps on the empirical CDF over bit patterns, kept inside a shrinking bracket,
+    look for a threshold with exactly k + 1 samples at or below it; one masked min/max pass then
+    reads both neighbours. All steps stay in integer space, so no float conversions are needed
+    per pass. ``ok`` is False if that has not happened within a few passes (the caller then
+    selects another way).
     """
     n = bits.shape[0]
     ib[0] = -1
@@ -267,30 +259,35 @@ def pair_from_bits(bits, k, guess, slope, mant, bias, big, ib):
     c_lo = 0
     hi = big
     c_hi = n
-    t = guess
+    t = float(guess)
     t_prev = 0.0
     c_prev = -1
     for it in range(_MAX_PROBES):
         if c_lo == k and c_hi == k + 2:
             mn, mx = _extremes(bits, lo, hi, lo, big)
             return True, mn, mx
-        if int(hi) - int(lo) <= 1:
+        lo64 = int(lo)
+        hi64 = int(hi)
+        if hi64 - lo64 <= 1:
             break
         if it == 4 or it == 7:
             # Shrink the bracket onto the data: it may hold a single repeated value (ties).
             mn, mx = _extremes(bits, lo, hi, lo, big)
             if mn == mx:
                 return True, mn, mn
-            ib[0] = int(mn) - 1
-            lo = ib[0]
+            lo = _as_bits(int(mn) - 1, ib)
             hi = mx
+            lo64 = int(lo)
+            hi64 = int(hi)
             t = math.nan
-        lo_v = _value_of(lo, mant, bias)
-        hi_v = math.inf if hi == big else _value_of(hi, mant, bias)
-        if not (lo_v < t < hi_v):
-            t = 0.5 * (lo_v + hi_v) if hi_v < math.inf else max(2.0 * lo_v, lo_v + 1.0)
-        tb = _bits_at(t, lo, hi, mant, bias, big, ib)
-        t = _value_of(tb, mant, bias)
+        if not (lo64 < t < hi64):
+            # Outside the bracket: bisect it (one binade up while there is no upper bound).
+            if hi == big:
+                t = float(max(lo64, 0) + (1 << mant))
+            else:
+                t = 0.5 * (float(lo64) + float(hi64))
+        tb = _as_bits(min(max(int(t), lo64 + 1), hi64 - 1), ib)
+        t = float(tb)
         c = _count_le(bits, tb)
         if c == k + 1:
             a, b = _split(bits, lo, tb, hi, lo, big)
