@@ -1,0 +1,178 @@
+"""Inspection model, backbones, augmentation and calibration (no training)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from vision.augment import AugmentSpec, augment_batch
+from vision.backbones import build_backbone
+from vision.calibration import calibrate_thresholds, verdicts
+from vision.catalog import REF_DIM
+from vision.model import InspectionNet, ModelSpec
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return InspectionNet(ModelSpec(width=8, image_size=SIZE, head_dim=16), 4, 6).eval()
+
+
+def _inputs(batch=2, views=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (
+        torch.rand(batch, views, 3, SIZE, SIZE, generator=g),
+        torch.ones(batch, views),
+        torch.rand(batch, REF_DIM, generator=g),
+    )
+
+
+def test_forward_shapes(net):
+    images, mask, catalog = _inputs()
+    item, view, maps = net(images, mask, catalog)
+    assert item.shape == (2, 4) and view.shape == (2, 6, 4)
+    assert maps.shape == (2, 6, 4, SIZE // 16, SIZE // 16)
+
+
+def test_masked_views_do_not_change_the_item_output(net):
+    images, mask, catalog = _inputs()
+    mask[:, 2] = 0
+    mask[1, 5] = 0
+    with torch.no_grad():
+        before = net(images, mask, catalog)[0]
+        noisy = images.clone()
+        noisy[:, 2] = torch.rand_like(noisy[:, 2])
+        noisy[1, 5] = 0.0
+        after = net(noisy, mask, catalog)[0]
+    torch.testing.assert_close(before, after)
+    # ...whereas the pixels of a view that is present do count.
+    with torch.no_grad():
+        changed = images.clone()
+        changed[:, 0] = torch.rand_like(changed[:, 0])
+        assert not torch.allclose(net(changed, mask, catalog)[0], before)
+
+
+def test_catalog_reference_enters_the_output(net):
+    images, mask, catalog = _inputs()
+    with torch.no_grad():
+        for p in net.film.parameters():  # FiLM starts as the identity; give it some weight
+            p.copy_(torch.randn_like(p) * 0.1)
+        a = net(images, mask, catalog)[0]
+        b = net(images, mask, torch.zeros_like(catalog))[0]
+    assert not torch.allclose(a, b)
+
+
+def test_forward_exports_with_a_dynamic_batch(net):
+    images, mask, catalog = _inputs(batch=2)
+    batch = torch.export.Dim("batch", min=1, max=64)
+    exported = torch.export.export(
+        net,
+        (images, mask, catalog),
+        dynamic_shapes=({0: batch}, {0: batch}, {0: batch}),
+    )
+    images3, mask3, catalog3 = _inputs(batch=3, seed=1)
+    mask3[0, 1] = 0
+    with torch.no_grad():
+        expected = net(images3, mask3, catalog3)
+    for got, want in zip(exported.module()(images3, mask3, catalog3), expected):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v3_small", "efficientnet_b0"])
+def test_other_backbones_run(name):
+    model = InspectionNet(ModelSpec(backbone=name, image_size=SIZE, head_dim=16), 2, 3).eval()
+    images, mask, catalog = _inputs(batch=1, views=3)
+    with torch.no_grad():
+        item, view, maps = model(images, mask, catalog)
+    assert item.shape == (1, 2) and view.shape == (1, 3, 2) and maps.shape[:3] == (1, 3, 2)
+
+
+def test_pretrained_weights_load_only_from_a_local_file(tmp_path):
+    reference = torchvision.models.resnet18(weights=None)
+    torch.save(reference.state_dict(), tmp_path / "resnet18.pt")
+    backbone = build_backbone("resnet18", width=64, pretrained=tmp_path / "resnet18.pt")
+    torch.testing.assert_close(backbone.layer3[1].conv2.weight, reference.layer3[1].conv2.weight)
+    with pytest.raises(ValueError, match="does not fit backbone 'resnet18'.*shape mismatches"):
+        build_backbone("resnet18", width=16, pretrained=tmp_path / "resnet18.pt")
+    with pytest.raises(ValueError, match="not found"):
+        build_backbone("resnet18", pretrained=tmp_path / "absent.pt")
+    with pytest.raises(ValueError, match="backbone: expected one of"):
+        ModelSpec(backbone="vgg16")
+
+
+def test_augmentation_moves_masks_with_the_pixels():
+    torch.manual_seed(0)
+    images = torch.zeros(16, 3, SIZE, SIZE)
+    masks = torch.zeros(16, SIZE, SIZE, dtype=torch.uint8)
+    images[:, :, 10:24, 30:50] = 1.0
+    masks[:, 10:24, 30:50] = 5
+    spec = AugmentSpec(hflip=0.5, vflip=0.5, rot90=True, rotate_deg=5, translate=0.05)
+    out, moved = augment_batch(images, spec, masks=masks)
+    bright = out.mean(1) > 0.5
+    marked = moved > 0
+    assert set(moved.unique().tolist()) <= {0, 5}
+    overlap = (bright & marked).sum() / (bright | marked).sum()
+    assert overlap > 0.85
+    # Geometry did change for at least some images.
+    assert (marked != (masks > 0)).any()
+
+
+def _scores(n, rng, positives=0):
+    """Correlated per-class scores of good items, plus clearly higher scores for defects."""
+    shared = rng.normal(size=(n, 1))
+    good = 1 / (1 + np.exp(-(rng.normal(size=(n, 4)) + 0.5 * shared - 2)))
+    labels = np.zeros((n, 4))
+    if positives:
+        labels[:positives, 1] = 1
+        good[:positives, 1] = 1 / (1 + np.exp(-rng.normal(3, 1, positives)))
+    return good, labels
+
+
+def test_thresholds_meet_the_target_false_reject_rate_on_fresh_good_items():
+    rng = np.random.default_rng(0)
+    names = ("damage", "wrong_color", "wrong_size", "packaging")
+    scores, labels = _scores(3000, rng, positives=300)
+    target, band = 0.05, 0.05
+    th = calibrate_thresholds(scores, labels, names, target_frr=target, review_rate=band)
+    assert th.n_good == 2700 and th.achievable
+    fresh, _ = _scores(20000, rng)
+    verdict, _ = verdicts(fresh, th)
+    verdict = np.array(verdict)
+    se = np.sqrt(target * (1 - target) * (1 / th.n_good + 1 / len(fresh)))
+    assert abs((verdict == "reject").mean() - target) < 3 * se
+    assert abs((verdict == "review").mean() - band) < 3 * np.sqrt(band * (1 - band) / th.n_good)
+    assert (th.review <= th.reject).all()
+
+
+def test_verdict_rules():
+    names = ("a", "b")
+    th = calibrate_thresholds(
+        np.array([[0.1, 0.1], [0.2, 0.2], [0.3, 0.3]] * 100),
+        np.zeros((300, 2)),
+        names,
+        target_frr=0.1,
+        review_rate=0.2,
+    )
+    th.reject[:] = [0.8, 0.9]
+    th.review[:] = [0.5, 0.6]
+    scores = np.array(
+        [[0.1, 0.1], [0.85, 0.1], [0.6, 0.1], [0.1, 0.95], [0.1, 0.1], [np.nan, np.nan]]
+    )
+    complete = np.array([True, True, True, True, False, False])
+    verdict, reasons = verdicts(scores, th, complete)
+    assert verdict == ["pass", "reject", "review", "reject", "review", "review"]
+    assert reasons[1] == "a" and reasons[3] == "b" and reasons[4] == "incomplete inspection"
+
+
+def test_too_few_good_items_cannot_resolve_a_small_rate():
+    rng = np.random.default_rng(1)
+    scores = rng.random((20, 2))
+    th = calibrate_thresholds(scores, np.zeros((20, 2)), ("a", "b"), target_frr=0.01)
+    assert not th.achievable and "need at least 99" in th.notes[0]
+    assert (np.array(verdicts(scores, th)[0]) != "reject").all()
+    with pytest.raises(ValueError, match="target_frr"):
+        calibrate_thresholds(scores, np.zeros((20, 2)), ("a", "b"), target_frr=0.0)

@@ -1,0 +1,124 @@
+"""Label-preserving augmentation applied to a batch on the training device.
+
+What preserves a label depends on the data: the tunnel's colour and size classes forbid colour
+jitter and rescaling (they would create or hide a wrong colour or size), while solar cells are
+symmetric under flips and quarter turns. :class:`AugmentSpec` states the choice and is stored in
+the run manifest. Random draws use torch's generator on the batch's device, which the trainer seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class AugmentSpec:
+    """Per-image random transforms; every probability/amplitude 0 turns that transform off."""
+
+    hflip: float = 0.5
+    vflip: float = 0.0
+    rot90: bool = False
+    rotate_deg: float = 0.0
+    translate: float = 0.0
+    brightness: float = 0.0
+    contrast: float = 0.0
+    noise: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("hflip", "vflip"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(
+                    f"augment.{name}: expected a probability, got {getattr(self, name)}"
+                )
+        for name in ("rotate_deg", "translate", "brightness", "contrast", "noise"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"augment.{name}: expected >= 0, got {getattr(self, name)}")
+
+    @classmethod
+    def tunnel(cls) -> AugmentSpec:
+        """Tunnel default: mirror, small pose changes, mild light; no colour or scale changes."""
+        return cls(hflip=0.5, rotate_deg=4.0, translate=0.04, brightness=0.04, noise=0.01)
+
+    @classmethod
+    def symmetric_cells(cls) -> AugmentSpec:
+        """Square, symmetric parts (solar cells): all eight flips/quarter turns, light changes."""
+        return cls(hflip=0.5, vflip=0.5, rot90=True, brightness=0.1, contrast=0.1, noise=0.01)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> AugmentSpec:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"augment: unknown keys {unknown}; known keys: {sorted(known)}")
+        return cls(**values)
+
+
+def augment_batch(images: torch.Tensor, spec: AugmentSpec, masks: torch.Tensor | None = None):
+    """Transform ``images`` (``(..., C, H, W)`` floats in [0, 1]) independently per image.
+
+    ``masks`` (``(..., H, W)`` integer defect bits, same leading shape) get the same geometric
+    transforms (nearest neighbour), so dense targets stay aligned; then ``(images, masks)`` is
+    returned instead of ``images``.
+    """
+    shape = images.shape
+    x = images.reshape(-1, *shape[-3:])
+    n, device = x.shape[0], x.device
+    m = None
+    if masks is not None:
+        m = masks.reshape(n, 1, *masks.shape[-2:]).float()
+        if m.shape[-2:] != x.shape[-2:]:
+            raise ValueError(
+                f"masks: spatial size {tuple(m.shape[-2:])} differs from images "
+                f"{tuple(x.shape[-2:])}"
+            )
+
+    def coin(p: float) -> torch.Tensor:
+        return torch.rand(n, device=device) < p
+
+    def both(fn, select):
+        nonlocal x, m
+        sel = select[:, None, None, None]
+        x = torch.where(sel, fn(x), x)
+        if m is not None:
+            m = torch.where(sel, fn(m), m)
+
+    if spec.hflip > 0:
+        both(lambda t: t.flip(-1), coin(spec.hflip))
+    if spec.vflip > 0:
+        both(lambda t: t.flip(-2), coin(spec.vflip))
+    if spec.rot90 and shape[-1] == shape[-2]:
+        turns = torch.randint(0, 4, (n,), device=device)
+        for k in range(1, 4):
+            both(lambda t, k=k: t.rot90(k, (-2, -1)), turns == k)
+    if spec.rotate_deg > 0 or spec.translate > 0:
+        angle = (torch.rand(n, device=device) * 2 - 1) * math.radians(spec.rotate_deg)
+        shift = (torch.rand(n, 2, device=device) * 2 - 1) * spec.translate * 2
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        theta = torch.stack(
+            [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+        )
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        if m is not None:
+            m = F.grid_sample(m, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    if spec.brightness > 0:
+        gain = 1 + (torch.rand(n, 1, 1, 1, device=device) * 2 - 1) * spec.brightness
+        x = x * gain
+    if spec.contrast > 0:
+        factor = 1 + (torch.rand(n, 1, 1, 1, device=device) * 2 - 1) * spec.contrast
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - mean) * factor + mean
+    if spec.noise > 0:
+        x = x + torch.randn_like(x) * spec.noise
+    x = x.clamp(0, 1).reshape(shape)
+    if masks is None:
+        return x
+    return x, m.round().to(masks.dtype).reshape(masks.shape)

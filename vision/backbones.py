@@ -1,0 +1,137 @@
+"""Image backbones from torchvision, shared across the views of an item.
+
+* ``resnet18`` — torchvision's ResNet-18 trunk built from its ``BasicBlock``. ``width`` sets the
+  channels of the first stage (64 = torchvision's resnet18, whose weights load unchanged; 16 or 32
+  make a small, fast network for CPU runs). ``output_stride=16`` keeps the last stage at 1/16 so
+  class-activation heatmaps have more cells.
+* ``mobilenet_v3_small``, ``mobilenet_v3_large``, ``efficientnet_b0`` — torchvision's feature
+  extractors (``.features``), full width, output stride 32.
+
+Pretrained weights are never downloaded: pass a local file holding a torchvision ``state_dict``
+(classifier keys are dropped; everything else must match).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.models.resnet import BasicBlock, conv1x1
+
+BACKBONES: tuple[str, ...] = (
+    "resnet18",
+    "mobilenet_v3_small",
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+)
+
+
+class ResNet18Trunk(nn.Module):
+    """The convolutional part of ResNet-18 (no pooling, no classifier), with a width knob.
+
+    Parameter names match ``torchvision.models.resnet18`` so its weights load at ``width=64``.
+    """
+
+    def __init__(self, width: int = 64, output_stride: int = 16):
+        super().__init__()
+        if width < 8:
+            raise ValueError(f"width: expected >= 8, got {width}")
+        if output_stride not in (16, 32):
+            raise ValueError(f"output_stride: expected 16 or 32, got {output_stride}")
+        self.inplanes = width
+        self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(width, 2)
+        self.layer2 = self._make_layer(width * 2, 2, stride=2)
+        self.layer3 = self._make_layer(width * 4, 2, stride=2)
+        self.layer4 = self._make_layer(width * 8, 2, stride=2 if output_stride == 32 else 1)
+        self.out_channels = width * 8
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
+        downsample = None
+        if stride != 1 or self.inplanes != planes:
+            downsample = nn.Sequential(
+                conv1x1(self.inplanes, planes, stride), nn.BatchNorm2d(planes)
+            )
+        layers = [BasicBlock(self.inplanes, planes, stride, downsample)]
+        self.inplanes = planes
+        layers += [BasicBlock(planes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+
+class TorchvisionFeatures(nn.Module):
+    """``model.features`` of a torchvision classifier, keeping torchvision's parameter names."""
+
+    def __init__(self, factory: Callable[[], nn.Module]):
+        super().__init__()
+        self.features = factory().features
+        last = [m for m in self.features.modules() if isinstance(m, nn.Conv2d)][-1]
+        self.out_channels = last.out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+
+def build_backbone(
+    name: str = "resnet18",
+    width: int = 64,
+    output_stride: int = 16,
+    pretrained: str | Path | None = None,
+) -> nn.Module:
+    """A feature extractor with an ``out_channels`` attribute; optionally load local weights."""
+    if name == "resnet18":
+        backbone: nn.Module = ResNet18Trunk(width=width, output_stride=output_stride)
+    elif name == "mobilenet_v3_small":
+        backbone = TorchvisionFeatures(lambda: torchvision.models.mobilenet_v3_small(weights=None))
+    elif name == "mobilenet_v3_large":
+        backbone = TorchvisionFeatures(lambda: torchvision.models.mobilenet_v3_large(weights=None))
+    elif name == "efficientnet_b0":
+        backbone = TorchvisionFeatures(lambda: torchvision.models.efficientnet_b0(weights=None))
+    else:
+        raise ValueError(f"backbone: expected one of {BACKBONES}, got {name!r}")
+    if pretrained is not None:
+        load_pretrained(backbone, name, pretrained)
+    return backbone
+
+
+def load_pretrained(backbone: nn.Module, name: str, path: str | Path) -> None:
+    """Load a torchvision ``state_dict`` from a local file (``weights_only``: no code runs)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"pretrained: {path} not found (weights are only read from local files)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a file that is not a state dict
+        raise ValueError(f"pretrained: {path} is not a readable weights file ({exc})") from exc
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ValueError(f"pretrained: {path} does not hold a state_dict")
+    head = ("fc.",) if name == "resnet18" else ("classifier.",)
+    state = {k: v for k, v in state.items() if not k.startswith(head)}
+    own = backbone.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mismatched = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or unexpected or mismatched:
+        raise ValueError(
+            f"pretrained: {path} does not fit backbone {name!r}: "
+            f"{len(missing)} missing keys {missing[:3]}, {len(unexpected)} unexpected keys "
+            f"{unexpected[:3]}, {len(mismatched)} shape mismatches {mismatched[:3]}"
+        )
+    backbone.load_state_dict(state)

@@ -1,0 +1,189 @@
+"""Per-class thresholds for a target false-reject rate, a review band, and item verdicts.
+
+A good item (no defect label) is *falsely rejected* when any class score exceeds its threshold.
+The thresholds share one tail level across classes: each good calibration item gets the highest
+per-class rank of its scores, and the reject level is the conformal quantile of those ranks, so
+fresh good items are rejected at no more than ``target_frr`` (up to sampling error), whatever the
+number of classes. The review band lies below the reject thresholds: thresholds found the same way
+for ``target_frr + review_rate`` send that extra share of good items, and the borderline defects
+beside them, to a person.
+
+Verdict per item: ``reject`` if any class score > its reject threshold; else ``review`` if any
+score > its review threshold, or the item could not be inspected completely (a view missing or
+unreadable, no catalog reference); else ``pass``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vision.metrics import binomial_se
+from vision.schema import PASS, REJECT, REVIEW
+
+
+@dataclass
+class Thresholds:
+    """Calibrated per-class thresholds (probabilities) and how they were obtained."""
+
+    class_names: tuple[str, ...]
+    reject: np.ndarray
+    review: np.ndarray
+    target_frr: float
+    review_rate: float
+    n_good: int
+    calibration_frr: float
+    calibration_review_rate: float
+    achievable: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target_frr": self.target_frr,
+            "review_rate": self.review_rate,
+            "n_good": self.n_good,
+            "calibration_frr": self.calibration_frr,
+            "calibration_review_rate": self.calibration_review_rate,
+            "frr_standard_error": binomial_se(self.target_frr, self.n_good),
+            "achievable": self.achievable,
+            "notes": list(self.notes),
+            "classes": {
+                name: {"reject": float(self.reject[k]), "review": float(self.review[k])}
+                for k, name in enumerate(self.class_names)
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], class_names: Sequence[str]) -> Thresholds:
+        classes = values.get("classes", {})
+        missing = [c for c in class_names if c not in classes]
+        if missing:
+            raise ValueError(f"thresholds: no threshold for classes {missing}")
+        return cls(
+            class_names=tuple(class_names),
+            reject=np.array([classes[c]["reject"] for c in class_names], dtype=np.float64),
+            review=np.array([classes[c]["review"] for c in class_names], dtype=np.float64),
+            target_frr=float(values["target_frr"]),
+            review_rate=float(values["review_rate"]),
+            n_good=int(values["n_good"]),
+            calibration_frr=float(values["calibration_frr"]),
+            calibration_review_rate=float(values["calibration_review_rate"]),
+            achievable=bool(values.get("achievable", True)),
+            notes=list(values.get("notes", [])),
+        )
+
+
+def _check_rate(name: str, value: float) -> float:
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{name}: expected a rate strictly between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def _level_thresholds(good: np.ndarray, rate: float) -> tuple[np.ndarray, bool]:
+    """Per-class thresholds such that about ``rate`` of good rows exceed some class threshold."""
+    n, k = good.shape
+    order = np.sort(good, axis=0)
+    # Rank of each score within its class (1..n; ties share the highest rank so they fall together).
+    ranks = np.stack([np.searchsorted(order[:, j], good[:, j], side="right") for j in range(k)], 1)
+    item_rank = np.sort(ranks.max(axis=1))
+    j = math.ceil((n + 1) * (1 - rate))
+    if j > n:
+        # Too few good items to reach this rate: nothing on the calibration set may exceed.
+        return order[-1].copy(), False
+    level = int(item_rank[j - 1])
+    return order[level - 1].copy(), True
+
+
+def calibrate_thresholds(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    target_frr: float = 0.01,
+    review_rate: float = 0.04,
+) -> Thresholds:
+    """Thresholds from calibration ``scores`` ``(items, classes)`` and 0/1 ``labels``.
+
+    Only items with no positive label (good items) set the thresholds. Items with non-finite
+    scores (not inspected) are left out.
+    """
+    target_frr = _check_rate("target_frr", target_frr)
+    if review_rate < 0 or target_frr + review_rate >= 1:
+        raise ValueError(
+            f"review_rate: expected >= 0 with target_frr + review_rate < 1, got {review_rate!r}"
+        )
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    if scores.shape != labels.shape or scores.ndim != 2 or scores.shape[1] != len(class_names):
+        raise ValueError(
+            f"scores {scores.shape} and labels {labels.shape} must both be "
+            f"(items, {len(class_names)})"
+        )
+    good = scores[(np.nan_to_num(labels) < 0.5).all(axis=1) & np.isfinite(scores).all(axis=1)]
+    if len(good) < 2:
+        raise ValueError(f"calibration needs good (defect-free) items; found {len(good)}")
+    notes = []
+    reject, ok_reject = _level_thresholds(good, target_frr)
+    if review_rate > 0:
+        review, ok_review = _level_thresholds(good, target_frr + review_rate)
+        review = np.minimum(review, reject)
+    else:
+        review, ok_review = reject.copy(), True
+    if not ok_reject:
+        need = math.ceil(1 / target_frr) - 1
+        notes.append(
+            f"{len(good)} good items cannot resolve a false-reject rate of {target_frr}: "
+            f"need at least {need}; thresholds set above every good item's score"
+        )
+    if not ok_review:
+        notes.append(f"{len(good)} good items cannot resolve a review rate of {review_rate}")
+    rejected = (good > reject).any(axis=1)
+    flagged = (good > review).any(axis=1)
+    return Thresholds(
+        class_names=tuple(class_names),
+        reject=reject,
+        review=review,
+        target_frr=target_frr,
+        review_rate=float(review_rate),
+        n_good=len(good),
+        calibration_frr=float(rejected.mean()),
+        calibration_review_rate=float((flagged & ~rejected).mean()),
+        achievable=ok_reject,
+        notes=notes,
+    )
+
+
+def verdicts(
+    scores: np.ndarray, thresholds: Thresholds, complete: np.ndarray | None = None
+) -> tuple[list[str], list[str]]:
+    """Verdict and reasons per item for ``scores`` ``(items, classes)``.
+
+    ``complete[i]`` False (a view or the catalog reference missing) turns a pass into review.
+    Items with non-finite scores are sent to review. Reasons list the classes that fired.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    complete = np.ones(len(scores), dtype=bool) if complete is None else np.asarray(complete, bool)
+    out, reasons = [], []
+    names = thresholds.class_names
+    for row, whole in zip(scores, complete):
+        if not np.isfinite(row).all():
+            out.append(REVIEW)
+            reasons.append("not inspected")
+            continue
+        over = [names[k] for k in np.flatnonzero(row > thresholds.reject)]
+        near = [
+            names[k] for k in np.flatnonzero((row > thresholds.review) & ~(row > thresholds.reject))
+        ]
+        if over:
+            out.append(REJECT)
+            reasons.append(";".join(over))
+        elif near or not whole:
+            out.append(REVIEW)
+            reasons.append(";".join(near + ([] if whole else ["incomplete inspection"])))
+        else:
+            out.append(PASS)
+            reasons.append("")
+    return out, reasons

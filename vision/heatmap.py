@@ -1,0 +1,42 @@
+"""Class-activation heatmaps drawn over the view image and saved as PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from vision.io import write_with
+
+#: Overlays are written at least this many pixels wide so small model inputs stay legible.
+MIN_OVERLAY_SIZE = 192
+
+
+def overlay(image: np.ndarray, logits: np.ndarray, colormap: str = "inferno") -> Image.Image:
+    """Blend ``sigmoid(logits)`` (a ``(h, w)`` class-activation map) over an RGB ``uint8`` image.
+
+    The map is shown as probabilities, not min-max scaled, so a clean view stays dark and heat
+    means evidence for the class rather than "the hottest spot of this picture".
+    """
+    from matplotlib import colormaps
+
+    size = max(image.shape[0], MIN_OVERLAY_SIZE)
+    base = Image.fromarray(np.ascontiguousarray(image), "RGB").resize(
+        (size, size), Image.Resampling.BILINEAR
+    )
+    prob = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+    heat = Image.fromarray(prob.astype(np.float32), "F").resize(
+        (size, size), Image.Resampling.BILINEAR
+    )
+    heat = np.clip(np.asarray(heat, dtype=np.float64), 0, 1)
+    color = colormaps[colormap](heat)[..., :3]
+    alpha = (0.15 + 0.6 * heat)[..., None]
+    blended = np.asarray(base, dtype=np.float64) / 255 * (1 - alpha) + color * alpha
+    return Image.fromarray(np.clip(np.round(blended * 255), 0, 255).astype(np.uint8), "RGB")
+
+
+def save_overlay(path: str | Path, image: np.ndarray, logits: np.ndarray) -> Path:
+    """Write :func:`overlay` to ``path`` as PNG (atomically)."""
+    picture = overlay(image, logits)
+    return write_with(path, lambda tmp: picture.save(tmp, format="PNG"))

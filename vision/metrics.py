@@ -1,0 +1,32 @@
+"""Ranking and rate metrics for inspection scores (numpy/scipy only)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U; ties count one half). NaN without both classes."""
+    labels = np.asarray(labels).astype(bool).ravel()
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    keep = np.isfinite(scores)
+    labels, scores = labels[keep], scores[keep]
+    n_pos = int(labels.sum())
+    n_neg = labels.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def per_class_auroc(labels: np.ndarray, scores: np.ndarray, class_names) -> dict[str, float]:
+    """:func:`auroc` for every column, keyed by class name."""
+    labels = np.asarray(labels)
+    scores = np.asarray(scores)
+    return {name: auroc(labels[:, k] >= 0.5, scores[:, k]) for k, name in enumerate(class_names)}
+
+
+def binomial_se(rate: float, n: int) -> float:
+    """Standard error of an observed rate over ``n`` independent trials."""
+    return float(np.sqrt(max(rate * (1 - rate), 0.0) / max(n, 1)))
