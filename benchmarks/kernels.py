@@ -208,7 +208,11 @@ def write_json(result, path: Path):
 def print_table(r):
     mem = r["memcopy_gbps"]
     print()
-    print(f"threads: {r['config']['numba_threads']}   memory copy: {mem:.1f} GB/s (read + write)")
+    load = ", ".join(f"{v:.1f}" for v in r["config"]["load_average"])
+    print(
+        f"threads: {r['config']['numba_threads']} of {r['config']['cpu_count']} cores (load "
+        f"average {load})   memory copy: {mem:.1f} GB/s (read + write)"
+    )
     print()
     head = f"{'benchmark':<34}{'numba s':>10}{'ref s':>10}{'speedup':>10}{'GB/s':>8}{'% copy':>8}"
     print(head)
@@ -281,6 +285,8 @@ def main(argv=None) -> int:
         "config": {
             "numba_threads": get_num_threads(),
             "cpu_count": os.cpu_count(),
+            # Other jobs share this machine: the 1/5/15-minute load averages at the end of the run.
+            "load_average": list(os.getloadavg()),
             "repeats": args.repeats,
             "seed": args.seed,
             "command": "python benchmarks/kernels.py " + " ".join(argv or sys.argv[1:]),
