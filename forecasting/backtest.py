@@ -220,3 +220,40 @@ def metrics_table(windows: pd.DataFrame, segments: Sequence[str]) -> pd.DataFram
                     {"model": model, "segment_type": segment, "segment": value, **aggregate(part)}
                 )
     return pd.DataFrame(rows)
+
+
+def cumulative_calibration(
+    store: PanelStore,
+    forecaster,
+    origins: Sequence[int],
+    horizons: Sequence[int] = (7, 28),
+    min_history: int = 28,
+) -> pd.DataFrame:
+    """Share of realized k-period sums below each cumulative quantile, per horizon k.
+
+    ``forecaster`` must forecast cumulative quantiles (``predict_windows(..., cumulative=True)``);
+    a calibrated 0.9 quantile covers about 90% of the realized sums.
+    """
+    rows = []
+    longest = max(horizons)
+    for origin in origins:
+        series = evaluation_windows(store, origin, longest, min_history)
+        starts = torch.full_like(series, origin)
+        predicted = forecaster.predict_windows(store, series, starts, cumulative=True)
+        actual = np.cumsum(_actuals(store, series, origin, longest), axis=1)
+        for k in horizons:
+            below = actual[:, k - 1, None] <= predicted[:, k - 1, :]
+            for level, share in zip(forecaster.quantiles, below.mean(axis=0), strict=True):
+                rows.append(
+                    {"origin": store.dates[origin], "horizon": k, "level": level,
+                     "coverage": float(share), "n": len(series)}
+                )  # fmt: skip
+    table = pd.DataFrame(rows)
+    weights = table["n"]
+    pooled = (
+        table.assign(weighted=table["coverage"] * weights)
+        .groupby(["horizon", "level"], as_index=False)[["weighted", "n"]]
+        .sum()
+    )
+    pooled["coverage"] = pooled["weighted"] / pooled["n"]
+    return pooled.drop(columns="weighted")

@@ -6,8 +6,8 @@ Each segment's latest origin is compared with a reference — the segment's metr
 ``metrics.json`` when given, otherwise the segment's earlier origins in the same file:
 
 * WAPE worse than the reference by more than ``wape_threshold`` (relative, default 15%) -> flag;
-* coverage of a central interval further than ``coverage_tolerance`` from its nominal level
-  (and further than the reference was) -> flag.
+* coverage of a central interval further than ``coverage_tolerance`` from its nominal level,
+  having moved more than half the tolerance from the reference -> flag.
 
 Flagged segments are the ones to retrain first.
 """
@@ -155,7 +155,10 @@ def monitor(
             c
             for c in actuals.columns
             if c not in (*KEY, DEMAND)
-            and (actuals[c].dtype == object or isinstance(actuals[c].dtype, pd.CategoricalDtype))
+            and (
+                pd.api.types.is_string_dtype(actuals[c])
+                or isinstance(actuals[c].dtype, pd.CategoricalDtype)
+            )
         ]
     )
     for segment in segments:
@@ -239,10 +242,9 @@ def _checks(
         for column in coverage:
             nominal = int(column.split("_")[1]) / 100
             now = recent[column]
-            gap = abs(now - nominal)
-            before = np.inf if base is None or column not in base else abs(base[column] - nominal)
+            moved = np.inf if base is None or column not in base else abs(now - base[column])
             row[column] = now
-            if gap > coverage_tolerance and gap > before:
+            if abs(now - nominal) > coverage_tolerance and moved > coverage_tolerance / 2:
                 drifted.append(column)
         row["coverage_flag"] = bool(drifted)
         row["coverage_drifted"] = ",".join(drifted)

@@ -149,7 +149,6 @@ class PanelStore:
     cardinalities: dict[str, int] = field(default_factory=dict)  # categorical -> n codes
     static_cat_names: tuple[str, ...] = ()
     known_cat_names: tuple[str, ...] = ()
-    prior_scale: torch.Tensor | None = None  # (S,) level used when history is short
 
     @property
     def n_series(self) -> int:
@@ -201,7 +200,6 @@ class PanelStore:
             cardinalities=self.cardinalities,
             static_cat_names=self.static_cat_names,
             known_cat_names=self.known_cat_names,
-            prior_scale=None if self.prior_scale is None else self.prior_scale.to(device),
             **moved,
         )
 

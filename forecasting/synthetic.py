@@ -216,7 +216,10 @@ def generate_network(
     demand_class = rng.choice(len(DEMAND_CLASSES), n_items, p=[0.4, 0.25, 0.2, 0.15])
     base_price = np.round(np.exp(rng.normal(2.3, 0.8, n_items)), 2).astype(np.float32) + 0.5
     elasticity = rng.uniform(0.8, 2.5, n_items)
-    level = np.exp(rng.normal(0.8, 0.9, n_items))
+    # Similar items sell alike: a department effect explains much of an item's level, which is
+    # what lets a new item borrow from its department before it has history of its own.
+    department_level = rng.normal(0.8, 0.7, len(CATEGORIES) * 3)
+    level = np.exp(department_level[department] + rng.normal(0.0, 0.45, n_items))
     level[demand_class == 1] *= 0.15  # intermittent: rare small orders
     level[demand_class == 2] *= 0.25  # lumpy: rare large orders
     trend = rng.normal(0.0, 0.25, n_items)  # log-change over the whole history

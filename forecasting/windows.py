@@ -10,7 +10,9 @@ series. Validation and prediction windows are enumerated deterministically.
 
 Target scaling: each window's target is divided by its series' mean demand over the encoder,
 shrunk toward a prior level by one pseudo-observation, ``(sum + prior) / (n + 1)``; zero-demand
-windows and windows with little history then keep a sensible scale. The model sees
+windows and windows with little history then keep a sensible scale. The prior is the mean level
+of the series' peers (same FC and static categoricals, :func:`group_prior_scale`), which is
+what a new item starts from. The model sees
 ``log1p(scale)`` as a static real and its outputs are multiplied back by the scale.
 """
 
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 
 import torch
 
-from forecasting.spec import ITEM
+from forecasting.spec import ITEM, LOCATION
 from forecasting.store import UNKNOWN, PanelStore, gather_rows
 
 BATCH_KEYS = (
@@ -38,10 +40,40 @@ BATCH_KEYS = (
 
 def default_prior_scale(store: PanelStore, cutoff: int | None = None) -> float:
     """Mean demand per observed period before ``cutoff``: the fallback level of a series."""
+    total, count = _history_sums(store, cutoff)
+    return float(total.sum() / count.sum().clamp(min=1))
+
+
+def _history_sums(store: PanelStore, cutoff: int | None) -> tuple[torch.Tensor, torch.Tensor]:
     target = store.target if cutoff is None else store.target[:, :cutoff]
     observed = torch.isfinite(target)
-    total = torch.where(observed, target, torch.zeros((), device=target.device)).sum()
-    return float(total / observed.sum().clamp(min=1))
+    zero = torch.zeros((), device=target.device, dtype=target.dtype)
+    return torch.where(observed, target, zero).sum(dim=1), observed.sum(dim=1).to(target.dtype)
+
+
+def group_prior_scale(
+    store: PanelStore, cutoff: int | None = None, fallback: float | None = None
+) -> torch.Tensor:
+    """Per series, the mean demand per period of its peers before ``cutoff``.
+
+    Peers share the location and every static categorical (category, department...); a group
+    with no history falls back to the location, then to ``fallback`` (default: the panel mean).
+    This is how a new item borrows the level of similar items before it has history of its own.
+    """
+    total, count = _history_sums(store, cutoff)
+    overall = float(total.sum() / count.sum().clamp(min=1)) if fallback is None else fallback
+    prior = torch.full((store.n_series,), overall, dtype=total.dtype)
+    levels = [[LOCATION], [LOCATION, *store.spec.static_categoricals]]
+    for columns in levels:  # coarse to fine: finer groups overwrite where they have history
+        groups = torch.from_numpy(
+            store.keys.groupby(columns, sort=False).ngroup().to_numpy().astype("int64")
+        )
+        n_groups = int(groups.max()) + 1
+        sums = torch.zeros(n_groups, dtype=total.dtype).index_add_(0, groups, total.cpu())
+        counts = torch.zeros(n_groups, dtype=total.dtype).index_add_(0, groups, count.cpu())
+        known = counts[groups] > 0
+        prior = torch.where(known, sums[groups] / counts[groups].clamp(min=1), prior)
+    return prior.to(store.device)
 
 
 def make_batch(
@@ -184,7 +216,7 @@ class WindowSampler:
         self.batch_size = batch_size
         self.batches_per_epoch = batches_per_epoch
         self.cold_start_rate = cold_start_rate
-        self.prior_scale = prior_scale
+        self.prior_scale = torch.as_tensor(prior_scale, device=store.device)
         self.seed, self.rank, self.world_size = seed, rank, world_size
         self.device = device or store.device
         self.epoch = 0
@@ -260,7 +292,7 @@ class WindowList:
         self.origins = origins[rank::world_size].to(store.device)
         self.encoder_length, self.horizon = encoder_length, horizon
         self.batch_size = batch_size
-        self.prior_scale = prior_scale
+        self.prior_scale = torch.as_tensor(prior_scale, device=store.device)
         self.with_target = with_target
         self.device = device or store.device
 

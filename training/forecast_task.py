@@ -28,7 +28,7 @@ class ForecastData:
     batch_size: int
     batches_per_epoch: int
     val_origin: int
-    prior_scale: float
+    prior_scale: torch.Tensor  # (S,) per-series fallback level, see forecasting.windows
     min_encoder_length: int = 1
     seed: int = 0
     store_on_device: bool = True

@@ -24,13 +24,19 @@ import numpy as np
 import pandas as pd
 import torch
 
+from forecasting.interpret import interpret_windows
 from forecasting.io import atomic_write, write_json
 from forecasting.models import NETWORKS, InputDims, MovingAverage, SeasonalNaive, build_network
 from forecasting.spec import DEFAULT_QUANTILES, PanelSpec
 from forecasting.store import PanelStore
 from forecasting.tables import cumulative_frame, forecast_frame
 from forecasting.validate import validate_panel
-from forecasting.windows import BATCH_KEYS, WindowList, default_prior_scale
+from forecasting.windows import (
+    BATCH_KEYS,
+    WindowList,
+    default_prior_scale,
+    group_prior_scale,
+)
 from training.config import TrainConfig
 from training.devices import resolve_precision, select_device
 from training.forecast_task import ForecastData, ForecastTask
@@ -104,6 +110,7 @@ class NeuralForecaster:
         self.spec, self.vocab = store.spec, store.vocab
         self.dims = InputDims.from_store(store)
         self.prior_scale = default_prior_scale(store, val_origin)
+        priors = group_prior_scale(store, val_origin, fallback=self.prior_scale)
         torch.manual_seed(self.train.seed)  # weights initialise identically for a seed
         net = build_network(self.name, self.dims, self.horizon, self.quantiles, **self.model_params)
         data = ForecastData(
@@ -113,7 +120,7 @@ class NeuralForecaster:
             batch_size=self.train.batch_size,
             batches_per_epoch=self.train.batches_per_epoch or 50,
             val_origin=val_origin,
-            prior_scale=self.prior_scale,
+            prior_scale=priors,
             min_encoder_length=min_encoder,
             seed=self.train.seed,
         )
@@ -160,14 +167,15 @@ class NeuralForecaster:
         self._require_fitted()
         device = select_device(accelerator or self.train.accelerator)
         net = self.net.to(device)
+        placed = store.to(device)
         windows = WindowList(
-            store.to(device),
+            placed,
             series,
             origins,
             self.encoder_length,
             self.horizon,
             batch_size,
-            self.prior_scale,
+            self.priors(placed, origins),
             with_target=False,
         )
         precision = resolve_precision(self.train.precision, device.type)
@@ -222,6 +230,31 @@ class NeuralForecaster:
         """Every series with history, forecast from the period after its last observation."""
         series = torch.nonzero(store.end > 0).squeeze(1)
         return series, store.end[series]
+
+    def interpret(
+        self, data: pd.DataFrame | PanelStore, max_series: int = 2000
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Variable importance and attention by lag of a TFT over the forecasts from each
+        series' last observation (:mod:`forecasting.interpret`)."""
+        self._require_fitted()
+        store = data if isinstance(data, PanelStore) else self.store_for(data)
+        series, origins = self.forecast_origins(store)
+        return interpret_windows(
+            self.net,
+            store,
+            series[:max_series],
+            origins[:max_series],
+            self.encoder_length,
+            self.horizon,
+            self.priors(store, origins),
+        )
+
+    def priors(self, store: PanelStore, origins: torch.Tensor) -> torch.Tensor:
+        """Per-series fallback levels from peers' demand before the latest origin (no demand at
+        or after a window's origin is used when windows share an origin or end at it)."""
+        if len(origins) == 0:
+            return torch.full((store.n_series,), self.prior_scale, device=store.device)
+        return group_prior_scale(store, int(origins.max()), fallback=self.prior_scale)
 
     # ------------------------------------------------------------ persistence
 

@@ -117,6 +117,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     predict.set_defaults(handler=predict_command)
 
+    interpret = commands.add_parser(
+        "interpret", help="variable importance and attention of a TFT run (table and plot)"
+    )
+    interpret.add_argument("--run", required=True, type=Path, help="run folder from `train`")
+    interpret.add_argument("--data", required=True, type=Path, help="panel as .csv or .parquet")
+    interpret.add_argument("--out", required=True, type=Path, help="folder for CSVs and the plot")
+    interpret.set_defaults(handler=interpret_command)
+
+    monitor = commands.add_parser(
+        "monitor", help="accuracy per segment against actuals; flags segments to retrain"
+    )
+    monitor.add_argument("--forecasts", required=True, type=Path, help="from `predict`")
+    monitor.add_argument("--actuals", required=True, type=Path, help="observed demand table")
+    monitor.add_argument("--out", required=True, type=Path, help="folder for JSON and plot")
+    monitor.add_argument("--reference", type=Path, help="backtest metrics.json to compare with")
+    monitor.add_argument("--segments", type=_list, help="segment columns of the actuals table")
+    monitor.add_argument("--item-col", default="item_id", help="actuals' item column")
+    monitor.add_argument("--location-col", default="location_id", help="actuals' FC column")
+    monitor.add_argument("--date-col", default="date", help="actuals' date column")
+    monitor.add_argument("--target-col", default="demand", help="actuals' demand column")
+    monitor.add_argument(
+        "--wape-threshold", type=float, default=0.15, help="relative WAPE worsening [0.15]"
+    )
+    monitor.add_argument(
+        "--coverage-tolerance", type=float, default=0.10, help="coverage drift allowed [0.10]"
+    )
+    monitor.set_defaults(handler=monitor_command)
+
     backtest = commands.add_parser("backtest", help="rolling-origin backtest against baselines")
     _add_data_flags(backtest)
     _add_model_flags(backtest, default_model=None)
@@ -130,6 +158,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"comma-separated models to compare [the --model network and {', '.join(BASELINES)}]",
     )
     backtest.add_argument("--plot-series", type=int, default=6, help="series in the fan charts")
+    backtest.add_argument(
+        "--cold-start",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="hide this fraction of items' history and score their cold-start forecasts",
+    )
     backtest.set_defaults(handler=backtest_command)
 
 
@@ -255,14 +290,18 @@ def backtest_command(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
     store = _load(args, settings)
     names = args.models or [settings["model"], *BASELINES]
-    result = run_backtest(store, names, settings, args.origins, args.step, args.refit)
+    result = run_backtest(
+        store, names, settings, args.origins, args.step, args.refit, cold_start=args.cold_start
+    )
     paths = result.save(args.out, store, args.plot_series)
     print_summary(result)
     print(f"metrics: {paths['metrics_json']}\nplots:   {paths['plots']}")
     return 0
 
 
-def run_backtest(store, names, settings, origins, step=None, refit=False, progress=True):
+def run_backtest(
+    store, names, settings, origins, step=None, refit=False, progress=True, cold_start=0.0
+):
     """Build the named forecasters and backtest them on ``store``."""
     from forecasting.backtest import backtest
     from training.forecaster import make_forecaster
@@ -275,14 +314,78 @@ def run_backtest(store, names, settings, origins, step=None, refit=False, progre
         for name in names
     ]
     return backtest(
-        store, forecasters, horizon, n_origins=origins, step=step, refit=refit, progress=progress
+        store,
+        forecasters,
+        horizon,
+        n_origins=origins,
+        step=step,
+        refit=refit,
+        progress=progress,
+        cold_start=cold_start,
     )
 
 
-def print_summary(result) -> None:
+def interpret_command(args: argparse.Namespace) -> int:
+    from forecasting.interpret import plot_interpretation
+    from forecasting.io import load_panel, write_table
+    from training.forecaster import NeuralForecaster
+
+    forecaster = NeuralForecaster.load(args.run)
+    importance, attention = forecaster.interpret(load_panel(args.data, forecaster.spec))
+    write_table(importance, args.out / "variable_importance.csv")
+    write_table(attention, args.out / "attention.csv")
+    plot = plot_interpretation(importance, attention, args.out / "interpretation.png")
+    with pd_options():
+        print(importance.to_string(index=False))
+    print(f"tables and plot in {args.out.resolve()} ({plot.name})")
+    return 0
+
+
+def monitor_command(args: argparse.Namespace) -> int:
+    import json
+
     import pandas as pd
 
+    from forecasting.io import read_table
+    from forecasting.monitor import monitor
+
+    forecasts = read_table(args.forecasts)
+    actuals = read_table(args.actuals).rename(
+        columns={
+            args.item_col: "item_id",
+            args.location_col: "location_id",
+            args.date_col: "date",
+            args.target_col: "demand",
+        }
+    )
+    reference = None
+    if args.reference:
+        reference = pd.DataFrame(json.loads(args.reference.read_text())["metrics"])
+    report = monitor(
+        forecasts,
+        actuals,
+        segments=args.segments,
+        reference=reference,
+        wape_threshold=args.wape_threshold,
+        coverage_tolerance=args.coverage_tolerance,
+    )
+    paths = report.save(args.out)
+    columns = ["segment_type", "segment", "wape", "reference_wape", "wape_change", "flagged"]
+    with pd_options():
+        print(report.checks[columns].to_string(index=False))
+    print(report.recommendation())
+    print(f"report: {paths['json']}\nplot:   {paths['plot']}")
+    return 0
+
+
+def pd_options():
+    import pandas as pd
+
+    return pd.option_context("display.width", 120, "display.precision", 3)
+
+
+def print_summary(result) -> None:
     columns = ["wape", "mase", "sql", "bias", "coverage_80", "coverage_90", "n_windows"]
     overall = result.overall()
-    with pd.option_context("display.width", 120, "display.precision", 3):
+    with pd_options():
         print(overall[[c for c in columns if c in overall.columns]].to_string())

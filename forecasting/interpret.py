@@ -1,0 +1,97 @@
+"""What a Temporal Fusion Transformer looks at: variable importance and attention over time.
+
+Importance is the variable-selection weight of each input, averaged over windows (and over time
+steps for encoder and decoder inputs); attention is the weight decoder steps give each relative
+time step, averaged over windows, heads and decoder steps (negative lags are history).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from forecasting.io import atomic_write
+from forecasting.store import PanelStore
+from forecasting.windows import BATCH_KEYS, WindowList
+
+
+@torch.inference_mode()
+def interpret_windows(
+    net: torch.nn.Module,
+    store: PanelStore,
+    series: torch.Tensor,
+    origins: torch.Tensor,
+    encoder_length: int,
+    horizon: int,
+    prior_scale: torch.Tensor | float,
+    batch_size: int = 512,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(importance table, attention table) of ``net`` over the given windows."""
+    if not hasattr(net, "interpret"):
+        raise ValueError(f"{type(net).__name__} has no interpretable weights (use model 'tft')")
+    net.eval()
+    sums: dict[str, torch.Tensor] = {}
+    count = 0
+    windows = WindowList(
+        store, series, origins, encoder_length, horizon, batch_size, prior_scale, with_target=False
+    )
+    for batch in windows:
+        out = net.interpret(*(batch[key] for key in BATCH_KEYS))
+        reduced = {
+            "static": out["static_weights"].sum(0),
+            "encoder": out["encoder_weights"].mean(1).sum(0),
+            "decoder": out["decoder_weights"].mean(1).sum(0),
+            "attention": out["attention"].mean(dim=(1, 2)).sum(0),
+        }
+        for key, value in reduced.items():
+            sums[key] = sums.get(key, 0) + value.float()
+        count += batch["scale"].shape[0]
+    if count == 0:
+        raise ValueError("no windows to interpret")
+    names = {
+        "static": net.static_names,
+        "encoder": net.encoder_names,
+        "decoder": net.decoder_names,
+    }
+    rows = [
+        {"kind": kind, "variable": name, "importance": float(weight) / count}
+        for kind, variables in names.items()
+        for name, weight in zip(variables, sums[kind].tolist(), strict=True)
+    ]
+    importance = pd.DataFrame(rows).sort_values(["kind", "importance"], ascending=[True, False])
+    lags = np.arange(-encoder_length, horizon)
+    attention = pd.DataFrame({"lag": lags, "weight": (sums["attention"] / count).numpy()})
+    return importance.reset_index(drop=True), attention
+
+
+def plot_interpretation(
+    importance: pd.DataFrame, attention: pd.DataFrame, path: str | Path, title: str = ""
+) -> Path:
+    """Bar charts of variable importance per kind and a line of attention by lag."""
+    kinds = ["static", "encoder", "decoder"]
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.2))
+    for ax, kind in zip(axes[:3], kinds, strict=True):
+        part = importance[importance["kind"] == kind].sort_values("importance")
+        ax.barh(part["variable"], part["importance"], color="tab:blue")
+        ax.set_title(f"{kind} variables")
+        ax.set_xlabel("mean selection weight")
+        ax.tick_params(axis="y", labelsize=8)
+    ax = axes[3]
+    ax.plot(attention["lag"], attention["weight"], color="tab:orange")
+    ax.axvline(0, color="0.5", lw=0.8, ls="--")
+    ax.set_title("attention by time step (0 = forecast origin)")
+    ax.set_xlabel("lag")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    try:
+        return atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    finally:
+        plt.close(fig)

@@ -1,0 +1,87 @@
+"""Monitoring flags the segments whose accuracy drifted, and only those."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.monitor import monitor
+from forecasting.validate import PanelError
+from serving.cli import main
+
+
+def forecasts_and_actuals(drift: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Three weekly forecast runs for 40 series in two categories; actuals follow the forecast
+    (its 80% interval is calibrated) except that ``drift`` inflates 'toys' in the last run."""
+    rng = np.random.default_rng(0)
+    rows, actual_rows = [], []
+    origins = pd.date_range("2024-03-04", periods=3, freq="7D")
+    for k, origin in enumerate(origins):
+        for s in range(40):
+            category = "toys" if s % 2 else "food"
+            for step in range(1, 8):
+                date = origin + pd.Timedelta(days=step - 1)
+                median = 10.0 + s % 5
+                rows.append(
+                    {"item_id": f"I{s}", "location_id": "FC1", "date": date, "step": step,
+                     "q0.1": median * 0.6, "q0.5": median, "q0.9": median * 1.4}
+                )  # fmt: skip
+                actual = median * rng.normal(1.0, 0.31)  # P(|z| < 0.4 / 0.31) = 0.8
+                if k == 2 and category == "toys":
+                    actual *= 1 + drift
+                actual_rows.append(
+                    {"item_id": f"I{s}", "location_id": "FC1", "date": date,
+                     "demand": max(actual, 0.0), "category": category}
+                )  # fmt: skip
+    return pd.DataFrame(rows), pd.DataFrame(actual_rows)
+
+
+def test_no_drift_no_flags():
+    report = monitor(*forecasts_and_actuals(drift=0.0))
+    assert not report.to_dict()["retrain"]
+
+
+def test_drifted_segment_is_flagged():
+    report = monitor(*forecasts_and_actuals(drift=0.6))
+    flagged = set(zip(report.flagged["segment_type"], report.flagged["segment"], strict=True))
+    assert ("category", "toys") in flagged and ("category", "food") not in flagged
+    toys = report.checks.set_index("segment").loc["toys"]
+    assert toys["wape_change"] > 0.15 and toys["coverage_flag"]
+    assert "category=toys" in report.recommendation()
+
+
+def test_reference_metrics_and_threshold():
+    forecasts, actuals = forecasts_and_actuals(drift=0.0)
+    reference = pd.DataFrame(
+        [{"segment_type": "category", "segment": "food", "wape": 0.01, "coverage_80": 0.8}]
+    )
+    report = monitor(forecasts, actuals, segments=["category"], reference=reference)
+    food = report.checks.set_index("segment").loc["food"]
+    assert food["baseline"] == "reference" and food["wape_flag"]
+    with pytest.raises(ValueError, match="wape_threshold"):
+        monitor(forecasts, actuals, wape_threshold=0)
+
+
+def test_missing_columns_are_named():
+    forecasts, actuals = forecasts_and_actuals()
+    with pytest.raises(PanelError, match="demand"):
+        monitor(forecasts, actuals.drop(columns="demand"))
+
+
+def test_monitor_cli(tmp_path, capsys):
+    forecasts, actuals = forecasts_and_actuals(drift=0.6)
+    forecasts.to_parquet(tmp_path / "f.parquet")
+    actuals.rename(columns={"demand": "sales"}).to_csv(tmp_path / "a.csv", index=False)
+    code = main(
+        ["forecast", "monitor", "--forecasts", str(tmp_path / "f.parquet"),
+         "--actuals", str(tmp_path / "a.csv"), "--target-col", "sales",
+         "--out", str(tmp_path / "mon")]
+    )  # fmt: skip
+    assert code == 0
+    report = json.loads((tmp_path / "mon" / "monitor.json").read_text())
+    assert report["retrain"] and "toys" in report["recommendation"]
+    assert (tmp_path / "mon" / "monitor.png").stat().st_size > 5_000
+    assert "retrain" in capsys.readouterr().out
