@@ -24,7 +24,7 @@ from training.forecaster import NeuralForecaster
 
 def run_demo(
     out_dir: str | Path,
-    n_items: int = 300,
+    n_items: int = 200,
     n_locations: int = 5,
     n_days: int = 730,
     horizon: int = 28,
@@ -35,7 +35,7 @@ def run_demo(
 ) -> tuple[BacktestResult, dict[str, Path]]:
     """Run the demo into ``out_dir`` and return the backtest and the paths it wrote."""
     out_dir = Path(out_dir)
-    train = train or TrainConfig(max_epochs=20, batches_per_epoch=50, seed=seed)
+    train = train or TrainConfig(max_epochs=15, batches_per_epoch=40, seed=seed)
     train.progress_bar = progress
     network = generate_network(n_items, n_locations, n_days, seed=seed, future_days=horizon)
     frame = network.to_frame()

@@ -12,12 +12,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="generate a synthetic network, backtest the LSTM against baselines, forecast",
     )
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="run folder [runs/demo]")
-    demo.add_argument("--items", type=int, default=300, help="items [300]")
+    demo.add_argument("--items", type=int, default=200, help="items [200]")
     demo.add_argument("--locations", type=int, default=5, help="fulfillment centers [5]")
     demo.add_argument("--days", type=int, default=730, help="days of history [730]")
     demo.add_argument("--horizon", type=int, default=28, help="forecast horizon in days [28]")
     demo.add_argument("--origins", type=int, default=3, help="backtest origins [3]")
-    demo.add_argument("--epochs", type=int, default=20, help="maximum training epochs [20]")
+    demo.add_argument("--epochs", type=int, default=15, help="maximum training epochs [15]")
     demo.add_argument("--seed", type=int, default=0, help="random seed [0]")
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.set_defaults(handler=demo_command)
@@ -28,7 +28,7 @@ def demo_command(args: argparse.Namespace) -> int:
     from training.config import TrainConfig
     from training.demo import run_demo
 
-    train = TrainConfig(max_epochs=args.epochs, batches_per_epoch=50, seed=args.seed)
+    train = TrainConfig(max_epochs=args.epochs, batches_per_epoch=40, seed=args.seed)
     result, paths = run_demo(
         args.out,
         n_items=args.items,
