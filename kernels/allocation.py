@@ -255,7 +255,7 @@ def _per_fc(field, a, n_skus, n_fcs) -> np.ndarray:
         raise ValueError(
             f"{field}: shape {arr.shape} does not match (n_skus, n_fcs) = {(n_skus, n_fcs)}"
         ) from None
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return np.array(arr, dtype=np.float64, order="C")
 
 
 def _check_whole(field, arr):

@@ -814,7 +814,7 @@ def order_quantities(
     ip = v.broadcast_rows("inventory_position", inventory_position, n)
     pack = v.broadcast_rows("case_pack", case_pack, n)
     mo = v.broadcast_rows("moq", moq, n)
-    per = np.ascontiguousarray(np.broadcast_to(np.asarray(periodic, dtype=np.bool_), (n,)))
+    per = np.array(np.broadcast_to(np.asarray(periodic, dtype=np.bool_), (n,)))
     v.check_finite("reorder_point", r)
     v.check_finite("order_up_to", s)
     v.check_finite("inventory_position", ip)

@@ -50,8 +50,10 @@ def as_float_array(field: str, values, ndim: int | None = None, dtype=np.float64
         raise ValueError(f"{field}: not numeric ({exc})") from None
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{field}: expected a {ndim}-d array, got shape {arr.shape}")
-    if not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(arr)
+    if not arr.flags.c_contiguous or not arr.flags.writeable:
+        # Kernels are compiled per array type, and read-only (e.g. broadcast) arrays are a
+        # different type: a copy of a per-row vector is cheaper than another compilation.
+        arr = np.array(arr, dtype=dtype, order="C")
     return arr
 
 
