@@ -101,3 +101,37 @@ def test_tft_forward_under_bf16_autocast(store):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         steps, cumulative = net(*(batch[k] for k in BATCH_KEYS))
     assert torch.isfinite(steps.float()).all() and torch.isfinite(cumulative.float()).all()
+
+
+@pytest.mark.slow
+def test_tft_exports_to_onnx_with_a_dynamic_batch(store, tmp_path):
+    """Fixed-name tensor inputs and a dynamic batch: what the serving layer exports. (The LSTM
+    is plain nn.LSTM / Linear layers; the TFT is the network with export hazards.)"""
+    import onnxruntime as ort
+
+    from forecasting.models import build_network
+
+    net = build_network("tft", InputDims.from_store(store), H, DEFAULT_QUANTILES, hidden_size=16)
+    net.eval()
+    series = torch.arange(4)
+    batch = make_batch(store, series, torch.full_like(series, 30), 28, H, 1.0)
+    path = tmp_path / "tft.onnx"
+    size = torch.export.Dim("batch", min=1)
+    torch.onnx.export(
+        net,
+        tuple(batch[k] for k in BATCH_KEYS),
+        str(path),
+        input_names=list(BATCH_KEYS),
+        output_names=["quantiles", "cumulative"],
+        dynamic_shapes={k: {0: size} for k in BATCH_KEYS},
+        dynamo=True,
+        verbose=False,
+    )
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    other = torch.arange(11)  # another batch size than the one exported with
+    batch = make_batch(store, other, torch.full_like(other, 100), 28, H, 1.0)
+    steps, cumulative = session.run(None, {k: batch[k].numpy() for k in BATCH_KEYS})
+    with torch.no_grad():
+        expected = net(*(batch[k] for k in BATCH_KEYS))
+    np.testing.assert_allclose(steps, expected[0].numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(cumulative, expected[1].numpy(), rtol=1e-4, atol=1e-4)
