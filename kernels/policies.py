@@ -67,8 +67,9 @@ NEGBIN = 2
 SHAPES = {"normal": NORMAL, "gamma": GAMMA, "negbin": NEGBIN}
 
 _CHUNK = 1024
-# Reassociation lets LLVM vectorize the per-row sums; NaN/inf semantics stay intact because the
-# kernels test for them.
+# Reassociation lets LLVM vectorize the per-row sums. No nnan/ninf: infinities are used as
+# sentinels, and NaN/inf in the data are detected on the bit patterns (fast-math float tests may
+# be folded away).
 _FAST_SUM = {"reassoc", "contract", "nsz", "arcp"}
 _BISECT_ITERS = 200
 _REL_TOL = 1e-12
@@ -199,6 +200,11 @@ def safety_stock_from_samples(samples, service_level) -> tuple[np.ndarray, np.nd
     ``service_level`` scalar or (n_rows,), in (0, 1). The reorder point is NumPy's linear
     quantile of the row at the service level and the safety stock is that minus the sample mean.
     Returns float64 ``(safety_stock, reorder_point)``.
+
+    The two order statistics are found without sorting: a normal approximation guesses where they
+    lie, and a few vectorized counting passes over the samples' bit patterns pin them down exactly
+    (:func:`kernels.samples.pair_from_bits`); rows that resist fall back to partitioning. The
+    result equals ``np.quantile`` (linear method) to rounding.
     """
     samples = np.asarray(samples)
     if samples.dtype not in (np.float32, np.float64):
