@@ -17,6 +17,7 @@ the period before (the documented rule of :mod:`forecasting.validate`).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
@@ -189,19 +190,9 @@ class PanelStore:
             name: getattr(self, name).to(device)
             for name in ("target", "start", "end", "known_until", "static_cat", "static_real")
         }
-        return PanelStore(
-            spec=self.spec,
-            dates=self.dates,
-            keys=self.keys,
-            known_real=[b.to(device) for b in self.known_real],
-            known_cat=[b.to(device) for b in self.known_cat],
-            observed_real=[b.to(device) for b in self.observed_real],
-            vocab=self.vocab,
-            cardinalities=self.cardinalities,
-            static_cat_names=self.static_cat_names,
-            known_cat_names=self.known_cat_names,
-            **moved,
-        )
+        for name in ("known_real", "known_cat", "observed_real"):
+            moved[name] = [block.to(device) for block in getattr(self, name)]
+        return dataclasses.replace(self, **moved)
 
     def pin_memory(self) -> PanelStore:
         """Page-lock the host tensors so batches cut on the host copy to a GPU asynchronously."""
@@ -211,14 +202,6 @@ class PanelStore:
         for block in self.known_real + self.known_cat + self.observed_real:
             block.values = block.values.pin_memory()
         return self
-
-    def index_of(self, origin: pd.Timestamp | str) -> int:
-        """Grid position of a date (a forecast origin: the first forecast period)."""
-        origin = pd.Timestamp(origin)
-        found = self.dates.get_indexer([origin])[0]
-        if found < 0:
-            raise ValueError(f"origin: {origin.date()} is not a period of the panel's date grid")
-        return int(found)
 
     def check_horizon(self, series: torch.Tensor, origins: torch.Tensor, horizon: int) -> None:
         """Raise if known covariates do not cover ``horizon`` periods from each origin."""
