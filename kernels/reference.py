@@ -226,6 +226,52 @@ def table_cdf(q_row, levels, x):
     return lo
 
 
+def policy_from_quantiles(cumulative, levels, w_a, w_b, shift, service_level, service_type):
+    """Root-finding version of ``kernels.policies.policy_from_quantiles`` on the quad-integrated
+    mixtures (horizon 0 of the weights is zero demand)."""
+    n = cumulative.shape[0]
+    out = {k: np.empty(n) for k in ("level", "mean", "cycle_service", "fill_rate")}
+
+    def mix(fn, w, i, x):
+        total = w[i, 0] * fn(np.zeros(len(levels)), x)
+        for h in range(1, w.shape[1]):
+            if w[i, h] > 0:
+                total += w[i, h] * fn(cumulative[i, h - 1], x)
+        return total
+
+    def cdf(q, x):
+        return 1.0 if not q.any() and x >= 0 else table_cdf(q, levels, x)
+
+    def loss(q, x):
+        return max(-x, 0.0) if not q.any() else table_loss(q, levels, x)
+
+    for i in range(n):
+        c = shift[i]
+        mean_a = mix(loss, w_a, i, 0.0)
+        m = mean_a - mix(loss, w_b, i, 0.0) + c
+        hi = 4 * mean_a + c + 10
+        if service_type[i] == 0:
+            s = optimize.brentq(
+                lambda x, i=i: mix(cdf, w_a, i, x) - service_level[i], 0.0, hi, xtol=1e-10
+            )
+        else:
+            target = (1 - service_level[i]) * m
+
+            def short(x, i=i, c=c):
+                return mix(loss, w_a, i, x) - mix(loss, w_b, i, x + c)
+
+            s = (
+                0.0
+                if short(0.0) <= target
+                else optimize.brentq(lambda x, g=target: short(x) - g, 0.0, hi, xtol=1e-10)
+            )
+        out["level"][i] = s
+        out["mean"][i] = mean_a
+        out["cycle_service"][i] = mix(cdf, w_a, i, s)
+        out["fill_rate"][i] = 1 - (mix(loss, w_a, i, s) - mix(loss, w_b, i, s + c)) / m
+    return out
+
+
 def order_quantities(reorder_point, order_up_to, position, case_pack, moq, periodic):
     """Loop version of ``kernels.policies.order_quantities``."""
     out = np.zeros(len(reorder_point))

@@ -130,6 +130,27 @@ def test_quantile_distribution_mean_cdf_and_loss_match_numerical_integration():
         )
 
 
+def test_quantile_mixture_over_lead_times_matches_root_finding_reference():
+    rng = np.random.default_rng(12)
+    horizons = np.arange(1, 5)
+    base = rng.uniform(5, 15, size=(3, 1, 1))
+    z = stats.norm.ppf(LEVELS)[None, None, :]
+    cum = base * horizons[None, :, None] + 0.4 * base * np.sqrt(horizons)[None, :, None] * (
+        z + 0.2 * z**2
+    )
+    w_a = np.array([[0, 0, 0.2, 0.5, 0.3], [0, 0.1, 0.3, 0.6, 0.0], [0, 0, 0, 0.5, 0.5]])
+    w_b = np.array([[0, 0.2, 0.5, 0.3, 0], [0, 0.1, 0.3, 0.6, 0.0], [0.5, 0.5, 0, 0, 0]])
+    shift = np.array([0.0, 12.0, 0.0])
+    for stype in (policies.CYCLE, policies.FILL_RATE):
+        sl = np.array([0.9, 0.95, 0.97])
+        got = policies.policy_from_quantiles(
+            cum, LEVELS, w_a, w_b, shift=shift, service_level=sl, service_type=stype
+        )
+        want = reference.policy_from_quantiles(cum, LEVELS, w_a, w_b, shift, sl, [stype] * 3)
+        for k in ("level", "mean", "cycle_service", "fill_rate"):
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-6, atol=1e-6, err_msg=k)
+
+
 def test_normal_quantile_tables_reproduce_the_normal_exactly():
     mu, sigma = 120.0, 25.0
     q = stats.norm.ppf(LEVELS, mu, sigma)[None, :].repeat(6, axis=0)
