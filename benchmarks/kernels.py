@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, njit, prange, set_num_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,6 +41,32 @@ LEVELS = np.array([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
 SEGMENT_LEVELS = np.array([0.98, 0.95, 0.90])  # A, B, C
 SEGMENT_SHARES = np.array([0.2, 0.3, 0.5])
 CHUNK = 1 << 18
+
+
+def interleaved_best(fns: dict, repeats: int) -> tuple[dict, dict]:
+    """Best time of each function, running them in turn so that load changes hit all alike."""
+    best = {k: np.inf for k in fns}
+    outs = {}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            outs[k] = fn()
+            best[k] = min(best[k], time.perf_counter() - t)
+    return best, outs
+
+
+def one_thread(fn):
+    """Run fn with Numba limited to one thread (per-core comparison with the reference)."""
+
+    def run():
+        old = get_num_threads()
+        set_num_threads(1)
+        try:
+            return fn()
+        finally:
+            set_num_threads(old)
+
+    return run
 
 
 def best_of(fn, repeats):
@@ -107,50 +133,59 @@ def make_quantiles(rng, rows):
     return q
 
 
+def _compare(kernel, ref, nbytes_in, repeats):
+    best, outs = interleaved_best(
+        {"numba": kernel, "numba_1t": one_thread(kernel), "numpy": ref}, repeats
+    )
+    (ss, rop), (ss_ref, rop_ref) = outs["numba"], outs["numpy"]
+    nbytes = nbytes_in + ss.nbytes + rop.nbytes
+    return {
+        "numba_s": best["numba"],
+        "numpy_s": best["numpy"],
+        "speedup": best["numpy"] / best["numba"],
+        "gbps": nbytes / best["numba"] / 1e9,
+        "numba_1thread_s": best["numba_1t"],
+        "speedup_1thread": best["numpy"] / best["numba_1t"],
+        "bytes": nbytes,
+        "max_abs_diff_reorder_point": float(np.abs(rop - rop_ref).max()),
+        "max_abs_diff_safety_stock": float(np.abs(ss - ss_ref).max()),
+    }
+
+
 def bench_samples(rows, n_samples, repeats, rng):
     x = make_samples(rng, rows, n_samples)
     sl = service_levels(rng, rows)
     policies.safety_stock_from_samples(x[:1000], sl[:1000])  # compile
-    t_nb, (ss, rop) = best_of(lambda: policies.safety_stock_from_samples(x, sl), repeats)
-    t_np, (ss_ref, rop_ref) = best_of(
-        lambda: reference.safety_stock_from_samples(x, sl), max(1, min(repeats, 2))
+    out = _compare(
+        lambda: policies.safety_stock_from_samples(x, sl),
+        lambda: reference.safety_stock_from_samples(x, sl),
+        x.nbytes + sl.nbytes,
+        repeats,
     )
-    nbytes = x.nbytes + sl.nbytes + ss.nbytes + rop.nbytes
-    return {
-        "numba_s": t_nb,
-        "numpy_s": t_np,
-        "speedup": t_np / t_nb,
-        "gbps": nbytes / t_nb / 1e9,
-        "rows": rows,
-        "samples_per_row": n_samples,
-        "bytes": nbytes,
-        "max_abs_diff_reorder_point": float(np.abs(rop - rop_ref).max()),
-        "max_abs_diff_safety_stock": float(np.abs(ss - ss_ref).max()),
-        "reference": "np.sort per 65,536-row chunk + linear interpolation (one core)",
-    }
+    out.update(
+        rows=rows,
+        samples_per_row=n_samples,
+        reference="np.sort per 65,536-row chunk + linear interpolation (one core)",
+    )
+    return out
 
 
 def bench_quantiles(rows, repeats, rng):
     q = make_quantiles(rng, rows)
     sl = service_levels(rng, rows)
     policies.safety_stock_from_quantiles(q[:1000], LEVELS, sl[:1000])  # compile
-    t_nb, (ss, rop) = best_of(lambda: policies.safety_stock_from_quantiles(q, LEVELS, sl), repeats)
-    t_np, (ss_ref, rop_ref) = best_of(
-        lambda: reference.safety_stock_from_quantiles(q, LEVELS, sl), max(1, min(repeats, 2))
+    out = _compare(
+        lambda: policies.safety_stock_from_quantiles(q, LEVELS, sl),
+        lambda: reference.safety_stock_from_quantiles(q, LEVELS, sl),
+        q.nbytes + sl.nbytes,
+        repeats,
     )
-    nbytes = q.nbytes + sl.nbytes + ss.nbytes + rop.nbytes
-    return {
-        "numba_s": t_nb,
-        "numpy_s": t_np,
-        "speedup": t_np / t_nb,
-        "gbps": nbytes / t_nb / 1e9,
-        "rows": rows,
-        "quantiles_per_row": int(LEVELS.shape[0]),
-        "bytes": nbytes,
-        "max_abs_diff_reorder_point": float(np.abs(rop - rop_ref).max()),
-        "max_abs_diff_safety_stock": float(np.abs(ss - ss_ref).max()),
-        "reference": "np.sort + scipy.special ndtri/ndtr per 1,048,576-row chunk (one core)",
-    }
+    out.update(
+        rows=rows,
+        quantiles_per_row=int(LEVELS.shape[0]),
+        reference="np.sort + scipy.special ndtri/ndtr per 1,048,576-row chunk (one core)",
+    )
+    return out
 
 
 def make_allocation(rng, n_skus, n_fcs, n_samples):
@@ -214,7 +249,10 @@ def print_table(r):
         f"average {load})   memory copy: {mem:.1f} GB/s (read + write)"
     )
     print()
-    head = f"{'benchmark':<34}{'numba s':>10}{'ref s':>10}{'speedup':>10}{'GB/s':>8}{'% copy':>8}"
+    head = (
+        f"{'benchmark':<34}{'numba s':>10}{'1 thread':>10}{'ref s':>10}{'speedup':>10}"
+        f"{'per core':>10}{'GB/s':>8}{'% copy':>8}"
+    )
     print(head)
     print("-" * len(head))
     for key, label in (
@@ -226,14 +264,18 @@ def print_table(r):
     ):
         b = r[key]
         print(
-            f"{label:<34}{b['numba_s']:>10.3f}{b['numpy_s']:>10.3f}{b['speedup']:>9.1f}x"
-            f"{b['gbps']:>8.2f}{100 * b['gbps'] / mem:>7.1f}%"
+            f"{label:<34}{b['numba_s']:>10.3f}{b['numba_1thread_s']:>10.3f}{b['numpy_s']:>10.3f}"
+            f"{b['speedup']:>9.1f}x{b['speedup_1thread']:>9.1f}x{b['gbps']:>8.2f}"
+            f"{100 * b['gbps'] / mem:>7.1f}%"
         )
     a = r["allocation"]
     label = f"allocation {a['skus']:,} x {a['fcs']:,} x {a['samples_per_fc']}"
-    print(f"{label:<34}{a['numba_s']:>10.3f}{a['highs_s']:>10.3f}{a['speedup']:>9.0f}x")
+    print(f"{label:<34}{a['numba_s']:>10.3f}{'':>10}{a['highs_s']:>10.3f}{a['speedup']:>9.0f}x")
     print()
-    print("reference: NumPy/SciPy, one core; Numba: all cores. GB/s = input read + output written.")
+    print(
+        "reference: NumPy/SciPy on one core; Numba on all cores, and on one ('per core' ="
+        " ref / 1 thread). GB/s = input read + output written, by the all-core run."
+    )
     print(
         f"allocation: Numba allocates all {a['skus']:,} SKUs in {a['numba_s']:.3f} s; HiGHS "
         f"solves ONE SKU's sample-average LP in {a['highs_s']:.3f} s. speedup = "
