@@ -55,7 +55,16 @@ def store_fingerprint(store: PanelStore, cutoff: int) -> str:
 
 
 class NeuralForecaster:
-    """A quantile forecasting network fitted through the ``training`` assembly."""
+    """A quantile forecasting network fitted through the ``training`` assembly.
+
+    ``model``: a name of :data:`forecasting.models.NETWORKS` (``lstm``, ``tft``); ``horizon``:
+    periods forecast at once; ``encoder_length``: history periods read (default
+    ``max(2 * horizon, 4 * season)``); ``model_params``: the network's own arguments (e.g.
+    ``hidden_size``); ``train``: the :class:`~training.config.TrainConfig`;
+    ``min_encoder_length``: observed periods a training window needs (default one season);
+    ``cold_start_rate``: share of training windows whose history is hidden so the network
+    learns to forecast new items.
+    """
 
     def __init__(
         self,
@@ -66,6 +75,7 @@ class NeuralForecaster:
         model_params: dict[str, Any] | None = None,
         train: TrainConfig | None = None,
         min_encoder_length: int | None = None,
+        cold_start_rate: float = 0.1,
     ):
         if model not in NETWORKS:
             raise ValueError(f"model: expected one of {sorted(NETWORKS)}, got {model!r}")
@@ -81,6 +91,7 @@ class NeuralForecaster:
         self.model_params = dict(model_params or {})
         self.train = train or TrainConfig()
         self.min_encoder_length = min_encoder_length
+        self.cold_start_rate = cold_start_rate
         self.net: torch.nn.Module | None = None
         self.spec: PanelSpec | None = None
         self.vocab: dict[str, list[str]] = {}
@@ -123,6 +134,7 @@ class NeuralForecaster:
             prior_scale=priors,
             min_encoder_length=min_encoder,
             seed=self.train.seed,
+            cold_start_rate=self.cold_start_rate,
         )
         task = ForecastTask(
             net, self.quantiles, data, self.train.learning_rate, self.train.weight_decay
@@ -266,6 +278,7 @@ class NeuralForecaster:
             "horizon": self.horizon,
             "encoder_length": self.encoder_length,
             "min_encoder_length": self.min_encoder_length,
+            "cold_start_rate": self.cold_start_rate,
             "quantiles": list(self.quantiles),
             "model_params": self.model_params,
             "train": self.train.to_dict(),
@@ -309,6 +322,7 @@ class NeuralForecaster:
             model_params=config["model_params"],
             train=TrainConfig.from_dict(config["train"]),
             min_encoder_length=config["min_encoder_length"],
+            cold_start_rate=config.get("cold_start_rate", 0.1),
         )
         forecaster.spec = PanelSpec.from_dict(config["spec"])
         forecaster.vocab = config["vocab"]
