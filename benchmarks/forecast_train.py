@@ -21,26 +21,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import _harness as harness  # benchmarks/ is on sys.path when run as a script
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = harness.ROOT
 RESULTS = ROOT / "benchmarks" / "results" / "forecast_train.json"
 M5 = ROOT.parent / "shared" / "data" / "m5_tiny.parquet"
 ENCODER, HORIZON, BATCH, LR = 56, 28, 128, 3e-3
 QUANTILES = (0.1, 0.5, 0.9)
 SIZE = {"hidden_size": 32, "attention_heads": 2, "hidden_continuous_size": 8, "dropout": 0.1}
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def load():
@@ -107,7 +101,7 @@ def part_stockcast(args) -> dict:
     return {
         "train_samples_per_s": args.steps * BATCH / train_s,
         "predict_series_per_s": len(series) / predict_s,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": harness.peak_rss_mb(),
         **score(store, origin, quantiles),
         "train_s": train_s,
         "predict_s": predict_s,
@@ -204,7 +198,7 @@ def part_pytorch_forecasting(args) -> dict:
     return {
         "train_samples_per_s": args.steps * BATCH / train_s,
         "predict_series_per_s": len(index) / predict_s,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": harness.peak_rss_mb(),
         **score(store, origin, quantiles[order]),
         "train_s": train_s,
         "predict_s": predict_s,
@@ -217,17 +211,11 @@ PARTS = {"stockcast": part_stockcast, "pytorch_forecasting": part_pytorch_foreca
 
 
 def run_part(name: str, args) -> dict:
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
-        out = handle.name
-    command = [
-        sys.executable, __file__, "--part", name, "--part-out", out, "--steps", str(args.steps),
-        "--threads", str(args.threads), "--accelerator", args.accelerator,
-    ]  # fmt: skip
-    print(f"running {name} ...", flush=True)
-    subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    result = json.loads(Path(out).read_text())
-    os.unlink(out)
-    return result
+    flags = [
+            "--steps", str(args.steps), "--threads", str(args.threads),
+            "--accelerator", args.accelerator,
+        ]  # fmt: skip
+    return harness.run_part(__file__, name, flags)
 
 
 def main() -> None:
@@ -259,10 +247,7 @@ def main() -> None:
             "accelerator": args.accelerator,
         },
     }  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    harness.write_json(result, args.out)
 
     columns = ["train_samples_per_s", "predict_series_per_s", "peak_rss_mb", "sql", "wape", "mase"]
     setting = f"{args.steps} steps of {BATCH}, {args.accelerator}, {args.threads} threads"

@@ -20,22 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import _harness as harness  # benchmarks/ is on sys.path when run as a script
+
+ROOT = harness.ROOT
 RESULTS = ROOT / "benchmarks" / "results" / "forecast_windows.json"
 M5 = ROOT.parent / "shared" / "data" / "m5_tiny.parquet"
 ENCODER, DECODER, BATCH = 56, 28, 128
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def rss_mb() -> float:
@@ -78,7 +72,7 @@ def part_stockcast(args) -> dict:
     elapsed = time.perf_counter() - start
     return {
         "build_s": build,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": harness.peak_rss_mb(),
         "batches_per_s": count / elapsed,
         "batches": count,
         "training_windows": sampler.total,
@@ -132,7 +126,7 @@ def part_tsds(args) -> dict:
     elapsed = time.perf_counter() - start
     return {
         "build_s": build,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": harness.peak_rss_mb(),
         "batches_per_s": count / elapsed,
         "batches": count,
         "batches_in_full_pass": len(loader),
@@ -166,7 +160,7 @@ def part_synthetic(args) -> dict:
     start = time.perf_counter()
     count = sum(1 for _ in sampler)
     rate = count / (time.perf_counter() - start)
-    peak = peak_rss_mb()
+    peak = harness.peak_rss_mb()
     return {
         "series": int(network.n_series),
         "days": 730,
@@ -187,19 +181,11 @@ PARTS = {"stockcast": part_stockcast, "tsds": part_tsds, "synthetic": part_synth
 
 
 def run_part(name: str, args) -> dict:
-    """Run one part in a fresh interpreter so its peak RSS is its own."""
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
-        out = handle.name
-    command = [
-        sys.executable, __file__, "--part", name, "--part-out", out,
-        "--series", str(args.series), "--batches", str(args.batches),
-        "--tsds-batches", str(args.tsds_batches), "--threads", str(args.threads),
-    ]  # fmt: skip
-    print(f"running {name} ...", flush=True)
-    subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    result = json.loads(Path(out).read_text())
-    os.unlink(out)
-    return result
+    flags = [
+            "--series", str(args.series), "--batches", str(args.batches),
+            "--tsds-batches", str(args.tsds_batches), "--threads", str(args.threads),
+        ]  # fmt: skip
+    return harness.run_part(__file__, name, flags)
 
 
 def main() -> None:
@@ -214,6 +200,7 @@ def main() -> None:
         "--tsds-batches", type=int, default=300, help="TimeSeriesDataSet batches to time (0: all)"
     )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON to write")
     args = parser.parse_args()
     if args.part:
         Path(args.part_out).write_text(json.dumps(PARTS[args.part](args)))
@@ -234,10 +221,7 @@ def main() -> None:
         },
         "synthetic_1m": synthetic,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, RESULTS)
+    harness.write_json(result, args.out)
 
     print(f"\nm5_tiny, encoder {ENCODER}, decoder {DECODER}, batch {BATCH}")
     print(f"{'':<20}{'build s':>10}{'peak RSS MB':>14}{'batches/s':>12}")
@@ -256,7 +240,7 @@ def main() -> None:
     print(f"peak RSS {s['peak_rss_mb']:.0f} MB")
     print(f"  RSS growth / raw bytes: {s['overhead_ratio']:.2f}x (target < 2x)")
     print(f"  random batches/s on the 1M store: {s['batches_per_s']:.1f}")
-    print(f"\nwrote {RESULTS}")
+    print(f"\nwrote {args.out}")
 
 
 if __name__ == "__main__":

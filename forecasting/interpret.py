@@ -9,15 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
-from forecasting.io import atomic_write
+from forecasting.plots import plt, save_figure
 from forecasting.store import PanelStore
 from forecasting.windows import BATCH_KEYS, WindowList
 
@@ -90,8 +86,4 @@ def plot_interpretation(
     ax.set_xlabel("lag")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    try:
-        return atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
-    finally:
-        plt.close(fig)
+    return save_figure(fig, path)

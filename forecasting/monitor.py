@@ -18,14 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from forecasting.io import atomic_write, write_json
+from forecasting.io import write_json
+from forecasting.plots import plt, save_figure
 from forecasting.spec import DATE, DEMAND, ITEM, LOCATION
 from forecasting.validate import PanelError
 
@@ -88,11 +85,7 @@ class MonitorReport:
             ax.set_ylabel("WAPE")
             ax.tick_params(axis="x", labelsize=7, rotation=30)
             ax.legend(fontsize=7)
-        fig.tight_layout()
-        try:
-            return atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
-        finally:
-            plt.close(fig)
+        return save_figure(fig, path)
 
 
 def _quantile_columns(frame: pd.DataFrame) -> dict[float, str]:

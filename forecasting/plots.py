@@ -92,6 +92,11 @@ def save_fan_charts(
             ax.legend(fontsize=7, loc="upper left")
     if title:
         fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def save_figure(fig: plt.Figure, path: str | Path) -> Path:
+    """Lay out, write as PNG (atomically: no half-written image) and close ``fig``."""
     fig.tight_layout()
     try:
         return atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
