@@ -2,7 +2,8 @@
 
 ``stockcast demo --out runs/demo`` generates a network, writes it as a panel (so every other
 command can be tried on it), backtests the LSTM against the baselines over rolling origins,
-writes the metrics table and fan charts, saves the model and forecasts the next horizon.
+writes the metrics table and fan charts, saves the model and forecasts the next horizon, per
+day and as lead-time demand (cumulative quantiles, the input of ``stockcast plan``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def run_demo(
 
     forecast = lstm.predict(store)
     paths["forecast"] = write_table(forecast, out_dir / "forecast.parquet")
+    # Lead-time demand (demand summed over the next 1..horizon days): what `stockcast plan` reads.
+    lead_time_demand = lstm.predict(store, cumulative=horizon)
+    paths["lead_time_demand"] = write_table(lead_time_demand, out_dir / "lead_time_demand.parquet")
     series = store.end.nonzero().squeeze(1)
     volume = store.target[series].nan_to_num().sum(dim=1)
     top = series[volume.argsort(descending=True)[:6]]

@@ -43,5 +43,5 @@ def demo_command(args: argparse.Namespace) -> int:
     print_summary(result)
     print(f"\nresults in {Path(args.out).resolve()}")
     for name, path in paths.items():
-        print(f"  {name:<14} {path}")
+        print(f"  {name:<17} {path}")
     return 0
