@@ -12,8 +12,8 @@ Target scaling: each window's target is divided by its series' mean demand over 
 shrunk toward a prior level by one pseudo-observation, ``(sum + prior) / (n + 1)``; zero-demand
 windows and windows with little history then keep a sensible scale. The prior is the mean level
 of the series' peers (same FC and static categoricals, :func:`group_prior_scale`), which is
-what a new item starts from. The model sees
-``log1p(scale)`` as a static real and its outputs are multiplied back by the scale.
+what a new item starts from. The model sees ``log1p(scale)`` as a static real and its outputs
+are multiplied back by the scale.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def make_batch(
     safe = positions.clamp(0, store.n_periods - 1)
 
     values = gather_rows(store.target, series, safe)
-    # Nothing at or after the origin is visible to the encoder, whatever the store holds.
     observed = torch.isfinite(values) & inside
+    # The encoder covers positions before the origin only: nothing later leaks into it.
     encoder_values = values[:, :encoder_length]
     encoder_mask = observed[:, :encoder_length]
     if hide_history is not None:
