@@ -33,9 +33,10 @@ def _inputs(batch=2, views=6, seed=0):
 
 def test_forward_shapes(net):
     images, mask, catalog = _inputs()
-    item, view, maps = net(images, mask, catalog)
+    item, view, maps, attrs = net(images, mask, catalog)
     assert item.shape == (2, 4) and view.shape == (2, 6, 4)
     assert maps.shape == (2, 6, 4, SIZE // 16, SIZE // 16)
+    assert attrs.shape == (2, 6)
 
 
 def test_masked_views_do_not_change_the_item_output(net):
@@ -87,7 +88,7 @@ def test_other_backbones_run(name):
     model = InspectionNet(ModelSpec(backbone=name, image_size=SIZE, head_dim=16), 2, 3).eval()
     images, mask, catalog = _inputs(batch=1, views=3)
     with torch.no_grad():
-        item, view, maps = model(images, mask, catalog)
+        item, view, maps, _ = model(images, mask, catalog)
     assert item.shape == (1, 2) and view.shape == (1, 3, 2) and maps.shape[:3] == (1, 3, 2)
 
 

@@ -1,9 +1,11 @@
 """Training the multi-view inspection model through the shared trainer assembly.
 
-:class:`InspectionTask` is the LightningModule: multi-label BCE on item logits with per-class
-``pos_weight`` for class imbalance, an auxiliary BCE on per-view logits where per-view labels exist
-(defect masks), on-device augmentation, AdamW with a one-cycle schedule, and per-class validation
-AUROC. It builds its own data loaders so that under DDP each rank reads its shard.
+:class:`InspectionTask` is the LightningModule. Loss: multi-label BCE on the item logits with a
+per-class ``pos_weight`` (negatives / positives) against class imbalance; where per-view defect
+masks exist, class-balanced BCE on the per-view logits and on the class-activation cells (defect
+cells are rare, so positives and negatives are averaged separately). On-device augmentation that
+moves masks with the pixels, AdamW with a one-cycle schedule, per-class validation AUROC. It
+builds its own data loaders so that under DDP each rank reads its shard.
 
 :func:`fit_inspector` fits a model on torch datasets (used by the benchmarks);
 :func:`train_inspector` goes from a dataset folder to a complete run folder (``stockcast inspect
@@ -41,7 +43,7 @@ from vision.datasets import (
     stratified_split,
 )
 from vision.metrics import per_class_auroc
-from vision.model import InspectionNet, ModelSpec
+from vision.model import InspectionNet, ModelSpec, catalog_class_indices
 from vision.run import MANIFEST, update_thresholds, write_run
 from vision.schema import MASK_BITS
 from vision.scoring import Inspector
@@ -70,6 +72,34 @@ def imbalance_weights(
     return np.clip(ratio, 1.0, max_weight).astype(np.float32)
 
 
+def channels_last(images: torch.Tensor) -> torch.Tensor:
+    """``(batch, views, C, H, W)`` with channel-fastest strides, so the model's per-view batch is
+    channels-last for oneDNN/cuDNN (up to ~1.5x faster convolutions on CPU)."""
+    return images.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
+
+
+def balanced_bce(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """BCE averaged separately over the positive and the negative samples of each class.
+
+    ``logits``/``target`` end in the class axis; ``valid`` broadcasts to them (0 = ignore). Defect
+    pixels are a fraction of a percent of all cells (and defect views a few percent of views), so
+    a plain mean would teach the heads to say "no defect" everywhere before they learn to look.
+    Classes without positives in the batch use their negatives only.
+    """
+    logits, target = logits.float(), target.float()
+    valid = valid.float().expand_as(target)
+    loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    dims = tuple(range(target.ndim - 1))
+    pos, neg = target * valid, (1 - target) * valid
+    pos_n, neg_n = pos.sum(dims), neg.sum(dims)
+    pos_loss = (loss * pos).sum(dims) / pos_n.clamp_min(1.0)
+    neg_loss = (loss * neg).sum(dims) / neg_n.clamp_min(1.0)
+    has_pos = (pos_n > 0).float()
+    has_neg = (neg_n > 0).float()
+    per_class = (pos_loss * has_pos + neg_loss * has_neg) / (has_pos + has_neg).clamp_min(1.0)
+    return per_class.mean()
+
+
 class InspectionTask(pl.LightningModule):
     """Fits an :class:`InspectionNet` on item batches from ``vision.datasets``."""
 
@@ -86,7 +116,7 @@ class InspectionTask(pl.LightningModule):
         view_loss_weight: float = 0.5,
     ):
         super().__init__()
-        self.model = model
+        self.model = model.to(memory_format=torch.channels_last)
         self.class_names = tuple(class_names)
         self.train_set, self.val_set = train_set, val_set
         self.cfg = cfg
@@ -111,19 +141,44 @@ class InspectionTask(pl.LightningModule):
             images, bits = augment_batch(images, self.augment, masks=bits)
         elif train:
             images = augment_batch(images, self.augment)
-        item_logits, view_logits, maps = self.model(images, batch["view_mask"], batch["catalog"])
+        item_logits, view_logits, maps, attributes = self.model(
+            channels_last(images), batch["view_mask"], batch["catalog"]
+        )
         labels = batch["labels"]
         item_loss = F.binary_cross_entropy_with_logits(
             item_logits.float(), labels, pos_weight=self.pos_weight
         )
         known = batch["view_label_mask"] * batch["view_mask"]
-        per_view = F.binary_cross_entropy_with_logits(
-            view_logits.float(), batch["view_labels"], pos_weight=self.pos_weight, reduction="none"
-        ).mean(dim=-1)
-        view_loss = (per_view * known).sum() / known.sum().clamp_min(1.0)
+        view_loss = balanced_bce(view_logits, batch["view_labels"], known.unsqueeze(-1))
         cell_loss = self._cell_loss(maps, bits, known)
-        loss = item_loss + self.view_loss_weight * (view_loss + cell_loss)
+        attribute_loss = self._attribute_loss(attributes, batch["catalog"], labels)
+        loss = item_loss + self.view_loss_weight * view_loss + cell_loss + attribute_loss
         return loss, item_loss, item_logits
+
+    def _attribute_loss(
+        self, attributes: torch.Tensor, catalog: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor:
+        """Measured colour/dimensions against the catalog row, on items whose colour/size is right.
+
+        Only items labelled correct for a property say what it should measure; items with a
+        wrong colour or size must not pull the measurement towards the catalog.
+        """
+        loss = attributes.new_zeros(())
+        has_reference = catalog[:, 0] > 0
+        reference = catalog[:, 1:]
+        color, size = self.model.color_index, self.model.size_index
+        if color >= 0:
+            ok = (has_reference & (labels[:, color] < 0.5)).float()
+            err = (attributes[:, :3].float() - reference[:, :3]).abs().sum(dim=-1)
+            loss = loss + (err * ok).sum() / ok.sum().clamp_min(1.0)
+        if size >= 0:
+            ok = (has_reference & (labels[:, size] < 0.5)).float()
+            err = (
+                (attributes[:, 3:].float() - reference[:, 3:]).abs()
+                / reference[:, 3:].clamp_min(0.02)
+            ).mean(dim=-1)
+            loss = loss + (err * ok).sum() / ok.sum().clamp_min(1.0)
+        return loss
 
     def _cell_loss(self, maps: torch.Tensor, bits: torch.Tensor, known: torch.Tensor):
         """Dense supervision of the class-activation maps by the per-view defect masks.
@@ -137,10 +192,12 @@ class InspectionTask(pl.LightningModule):
         flags = torch.tensor(self.mask_bits, device=bits.device, dtype=torch.int32)
         target = (bits.int().unsqueeze(2) & flags.view(1, 1, k, 1, 1)) > 0
         target = F.adaptive_max_pool2d(target.flatten(0, 1).float(), (h, w)).view(b, v, k, h, w)
-        per_cell = F.binary_cross_entropy_with_logits(
-            maps.float(), target, pos_weight=self.pos_weight.view(1, 1, k, 1, 1), reduction="none"
-        ).mean(dim=(2, 3, 4))
-        return (per_cell * known).sum() / known.sum().clamp_min(1.0)
+        # Classes last, so every cell and view is one sample of its class.
+        return balanced_bce(
+            maps.permute(0, 1, 3, 4, 2),
+            target.permute(0, 1, 3, 4, 2),
+            known[:, :, None, None, None],
+        )
 
     def training_step(self, batch: dict, batch_idx: int):
         loss, item_loss, _ = self._loss(batch, train=True)
@@ -258,7 +315,15 @@ def fit_inspector(
             f"need training and validation items, got {len(train_set)} and {len(val_set)}"
         )
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    model = InspectionNet(spec, len(class_names), len(view_names), pretrained=pretrained)
+    color_index, size_index = catalog_class_indices(class_names)
+    model = InspectionNet(
+        spec,
+        len(class_names),
+        len(view_names),
+        pretrained=pretrained,
+        color_index=color_index,
+        size_index=size_index,
+    )
     task = InspectionTask(
         model,
         class_names=class_names,
@@ -389,6 +454,9 @@ def train_inspector(
         view_loss_weight=view_loss_weight,
         pretrained=pretrained,
     )
+    if not fitted.result.is_global_zero:
+        # Under DDP every rank runs this function; only rank zero writes the run folder.
+        return TrainReport(run_dir, None, {}, issues, len(train_idx), len(val_idx))
     training = {
         "config": cfg.to_dict(),
         "data": {

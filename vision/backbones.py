@@ -69,9 +69,20 @@ class ResNet18Trunk(nn.Module):
         layers += [BasicBlock(planes, planes) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+    @property
+    def stem_channels(self) -> int:
+        return self.conv1.out_channels
+
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        """Input -> stride-4 features (conv, norm, ReLU, max-pool)."""
+        return self.maxpool(self.relu(self.bn1(self.conv1(x))))
+
+    def forward_body(self, x: torch.Tensor) -> torch.Tensor:
+        """Stride-4 features -> the last stage."""
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_body(self.forward_stem(x))
 
 
 class TorchvisionFeatures(nn.Module):
@@ -82,9 +93,30 @@ class TorchvisionFeatures(nn.Module):
         self.features = factory().features
         last = [m for m in self.features.modules() if isinstance(m, nn.Conv2d)][-1]
         self.out_channels = last.out_channels
+        # The stem ends at the first block whose output is at stride 4 (found with a probe).
+        self.stem_end = len(self.features)
+        with torch.no_grad():
+            x = torch.zeros(1, 3, 64, 64)
+            for index, block in enumerate(self.features):
+                x = block.eval()(x)
+                if x.shape[-1] <= 16:
+                    self.stem_end = index + 1
+                    break
+        self.features.train()
+        self.stem_channels = int(x.shape[1])
+
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.features[: self.stem_end]:
+            x = block(x)
+        return x
+
+    def forward_body(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.features[self.stem_end :]:
+            x = block(x)
+        return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
+        return self.forward_body(self.forward_stem(x))
 
 
 def build_backbone(
@@ -93,7 +125,8 @@ def build_backbone(
     output_stride: int = 16,
     pretrained: str | Path | None = None,
 ) -> nn.Module:
-    """A feature extractor with an ``out_channels`` attribute; optionally load local weights."""
+    """A feature extractor with ``forward_stem`` (to stride 4), ``forward_body`` (to the last
+    stage), ``stem_channels`` and ``out_channels``; optionally load local weights."""
     if name == "resnet18":
         backbone: nn.Module = ResNet18Trunk(width=width, output_stride=output_stride)
     elif name == "mobilenet_v3_small":

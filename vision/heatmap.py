@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy.special import expit
 
 from vision.io import write_with
 
@@ -25,7 +26,7 @@ def overlay(image: np.ndarray, logits: np.ndarray, colormap: str = "inferno") ->
     base = Image.fromarray(np.ascontiguousarray(image), "RGB").resize(
         (size, size), Image.Resampling.BILINEAR
     )
-    prob = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+    prob = expit(np.asarray(logits, dtype=np.float64))
     heat = Image.fromarray(prob.astype(np.float32), "F").resize(
         (size, size), Image.Resampling.BILINEAR
     )

@@ -8,15 +8,23 @@ Inputs (fixed names, plain tensors, so the forward exports with a dynamic batch 
 * ``catalog`` ``float32 (batch, 7)``: the product's catalog reference (see ``vision.catalog``).
 
 Outputs ``(item_logits (batch, K), view_logits (batch, views, K), heatmaps (batch, views, K, h,
-w))``. ``heatmaps`` are class-activation maps: per-cell logits whose pooled value is part of the
-view logit, so a heatmap shows where the evidence for a class came from.
+w), attributes (batch, 6))``. ``heatmaps`` are class-activation maps: per-cell logits whose
+pooled value is part of the view logit, so a heatmap shows where the evidence for a class came
+from. ``attributes`` are the item's measured colour and dimensions in the units of the catalog
+input (RGB in [0, 1], dimensions / the catalog size scale).
 
-Per view, the backbone's feature map is projected and modulated (FiLM) by an embedding of the
-view slot and of the catalog reference, so colour and size are judged against what this product
-should look like from this angle. Per-cell logits are pooled (mean + max, for small defects) and
-added to a global head on the pooled features (for whole-item properties such as size). Items
-fuse their valid views with a learned per-class mix of max (a dent seen once is enough) and mean
-(a colour seen everywhere).
+Defects (damage, packaging): per view, the backbone's feature map is projected, modulated (FiLM)
+by an embedding of (catalog reference, view slot) and turned into per-cell logits, pooled with
+mean + max so a small defect counts; a global head on the pooled features adds whole-view
+evidence. Items fuse their valid views with a learned per-class mix of max (a dent seen once is
+enough) and mean.
+
+Colour and size are measured, then compared, as a tunnel's colour sensor and dimensioner would:
+an attribute head that never sees the catalog estimates colour and dimensions from each view
+(trained on good items against their catalog rows) and fuses them over views with learned
+per-view weights; ``wrong_color`` and ``wrong_size`` get a learned term from the differences
+between measurement and reference (per RGB channel; signed and absolute relative dimension
+errors) through a small comparison network.
 """
 
 from __future__ import annotations
@@ -34,7 +42,10 @@ from vision.catalog import REF_DIM
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 INPUT_NAMES = ("images", "view_mask", "catalog")
-OUTPUT_NAMES = ("item_logits", "view_logits", "heatmaps")
+OUTPUT_NAMES = ("item_logits", "view_logits", "heatmaps", "attributes")
+#: Measured colour (RGB in [0, 1]) and dimensions (width, height, depth / size scale).
+ATTRIBUTES = 6
+OBJECT_MAPS = 4
 _MASKED = -1.0e4  # below any real logit; finite so fp16/bf16 and ONNX handle it
 
 
@@ -84,30 +95,59 @@ class ModelSpec:
         return cls(**values)
 
 
+def catalog_class_indices(class_names) -> tuple[int, int]:
+    """Indices of ``wrong_color`` and ``wrong_size`` in ``class_names`` (-1 when absent)."""
+    names = list(class_names)
+    return (
+        names.index("wrong_color") if "wrong_color" in names else -1,
+        names.index("wrong_size") if "wrong_size" in names else -1,
+    )
+
+
 class InspectionNet(nn.Module):
-    """Backbone shared across views + catalog-conditioned heads + fusion over a view mask."""
+    """Backbone shared across views, catalog-conditioned defect heads, an attribute head that
+    measures colour and size, and fusion over a view mask."""
 
     def __init__(
-        self, spec: ModelSpec, num_classes: int, num_views: int, pretrained: str | None = None
+        self,
+        spec: ModelSpec,
+        num_classes: int,
+        num_views: int,
+        pretrained: str | None = None,
+        color_index: int = -1,
+        size_index: int = -1,
     ):
         super().__init__()
         if num_classes < 1 or num_views < 1:
             raise ValueError(f"need >= 1 class and view, got {num_classes} and {num_views}")
+        for name, index in (("color_index", color_index), ("size_index", size_index)):
+            if not -1 <= index < num_classes:
+                raise ValueError(f"{name}: expected -1 or a class index, got {index}")
         self.spec = spec
         self.num_classes = num_classes
         self.num_views = num_views
+        self.color_index, self.size_index = color_index, size_index
         self.register_buffer("pixel_mean", torch.tensor(spec.mean).view(1, 3, 1, 1))
         self.register_buffer("pixel_std", torch.tensor(spec.std).view(1, 3, 1, 1))
+        onehot = torch.zeros(2, num_classes)
+        if color_index >= 0:
+            onehot[0, color_index] = 1.0
+        if size_index >= 0:
+            onehot[1, size_index] = 1.0
+        self.register_buffer("catalog_onehot", onehot)
         self.backbone = build_backbone(spec.backbone, spec.width, spec.output_stride, pretrained)
         d, e = spec.head_dim, spec.embed_dim
+        self.view_embed = nn.Embedding(num_views, e)
+        # One embedding of (catalog reference, view): a view shows particular dimensions of the
+        # product, so the two interact before they condition the defect heads.
+        self.cond = nn.Sequential(
+            nn.Linear(REF_DIM + e, 2 * e), nn.ReLU(), nn.Linear(2 * e, 2 * e), nn.ReLU()
+        )
         self.reduce = nn.Sequential(
             nn.Conv2d(self.backbone.out_channels, d, 1, bias=False), nn.BatchNorm2d(d)
         )
-        # Cell coordinates let the catalog-conditioned head compare where the item ends with where
-        # a product of the catalog size would end (size), not only what the cells look like.
+        # Cell coordinates let heads relate where the item's edges are to where they should be.
         self.coord_proj = nn.Conv2d(2, d, 1, bias=False)
-        self.view_embed = nn.Embedding(num_views, e)
-        self.ref_embed = nn.Sequential(nn.Linear(REF_DIM, e), nn.ReLU(), nn.Linear(e, e))
         self.film = nn.Linear(2 * e, 2 * d)
         # FiLM starts as the identity so early training is not disturbed by random modulation.
         nn.init.zeros_(self.film.weight)
@@ -118,20 +158,34 @@ class InspectionNet(nn.Module):
         )
         self.fusion_mix = nn.Parameter(torch.zeros(num_classes))
         self.fusion_bias = nn.Parameter(torch.zeros(num_classes))
+        # Measurement: pooled catalog-free features (mean, max, and first moments along x and y,
+        # which track the item's extent) + the view slot -> colour and dimensions per view.
+        # Objectness maps on the stride-4 stem features: their area and spatial moments measure
+        # the item's extent four times finer than the last stage's cells.
+        self.objectness = nn.Conv2d(self.backbone.stem_channels, OBJECT_MAPS, 1)
+        self.attribute_head = nn.Sequential(
+            nn.Linear(4 * d + 5 * OBJECT_MAPS + e, d), nn.ReLU(), nn.Linear(d, ATTRIBUTES)
+        )
+        self.attribute_view_logits = nn.Parameter(torch.zeros(num_views, ATTRIBUTES))
+        # Measurement vs catalog -> colour and size evidence. Learned, because one property can
+        # disturb the other's measurement (an unseen colour shifts the silhouette estimate).
+        # Zero-initialised output: the comparison starts neutral.
+        self.compare = nn.Sequential(nn.Linear(9, 32), nn.ReLU(), nn.Linear(32, 2))
+        nn.init.zeros_(self.compare[2].weight)
+        nn.init.zeros_(self.compare[2].bias)
 
     def forward(self, images: torch.Tensor, view_mask: torch.Tensor, catalog: torch.Tensor):
         batch, views = images.shape[0], images.shape[1]
         x = images.flatten(0, 1)
         x = (x - self.pixel_mean) / self.pixel_std
-        z = self.reduce(self.backbone(x))
-        z = z + self.coord_proj(cell_coordinates(z))
-        cond = torch.cat(
-            [
-                self.ref_embed(catalog).unsqueeze(1).expand(-1, views, -1),
-                self.view_embed.weight.unsqueeze(0).expand(batch, -1, -1),
-            ],
-            dim=-1,
-        ).flatten(0, 1)
+        view_emb = self.view_embed.weight.unsqueeze(0).expand(batch, -1, -1).flatten(0, 1)
+        cond = self.cond(
+            torch.cat([catalog.unsqueeze(1).expand(-1, views, -1).flatten(0, 1), view_emb], dim=-1)
+        )
+        stem = self.backbone.forward_stem(x)
+        raw = self.reduce(self.backbone.forward_body(stem))
+        coords = cell_coordinates(raw)
+        z = raw + self.coord_proj(coords)
         gamma, beta = self.film(cond).chunk(2, dim=-1)
         z = F.relu(z * (1 + gamma[..., None, None]) + beta[..., None, None])
         maps = self.local_head(z)
@@ -139,8 +193,38 @@ class InspectionNet(nn.Module):
         glob = self.global_head(torch.cat([z.mean(dim=(2, 3)), cond], dim=-1))
         view_logits = (local + glob).view(batch, views, -1)
         item_logits = fuse_views(view_logits, view_mask, self.fusion_mix, self.fusion_bias)
+
+        geometry = object_moments(torch.sigmoid(self.objectness(stem)))
+        attributes = self._measure(F.relu(raw), coords, geometry, view_emb, view_mask, batch, views)
+        item_logits = item_logits + self._catalog_terms(attributes, catalog)
         heatmaps = maps.view(batch, views, maps.shape[1], maps.shape[2], maps.shape[3])
-        return item_logits, view_logits, heatmaps
+        return item_logits, view_logits, heatmaps, attributes
+
+    def _measure(self, feats, coords, geometry, view_emb, view_mask, batch: int, views: int):
+        pooled = torch.cat(
+            [
+                feats.mean(dim=(2, 3)),
+                feats.amax(dim=(2, 3)),
+                (feats * coords[:, :1].abs()).mean(dim=(2, 3)),
+                (feats * coords[:, 1:].abs()).mean(dim=(2, 3)),
+                geometry,
+            ],
+            dim=-1,
+        )
+        per_view = self.attribute_head(torch.cat([pooled, view_emb], dim=-1)).view(batch, views, -1)
+        # Each attribute trusts the views that show it (learned), among the views present.
+        logits = self.attribute_view_logits.unsqueeze(0).expand(batch, -1, -1)
+        logits = logits.masked_fill(view_mask.unsqueeze(-1) <= 0, _MASKED)
+        weights = torch.softmax(logits, dim=1)
+        return (per_view * weights).sum(dim=1)
+
+    def _catalog_terms(self, attributes: torch.Tensor, catalog: torch.Tensor) -> torch.Tensor:
+        has_reference = catalog[:, :1]
+        reference = catalog[:, 1:]
+        color_error = (attributes[:, :3] - reference[:, :3]).abs()
+        size_error = (attributes[:, 3:] - reference[:, 3:]) / reference[:, 3:].clamp_min(0.02)
+        terms = self.compare(torch.cat([color_error, size_error.abs(), size_error], dim=-1))
+        return has_reference * (terms @ self.catalog_onehot)
 
 
 def cell_coordinates(features: torch.Tensor) -> torch.Tensor:
@@ -151,6 +235,22 @@ def cell_coordinates(features: torch.Tensor) -> torch.Tensor:
     grid_y = ys.view(1, 1, h, 1).expand(1, 1, h, w)
     grid_x = xs.view(1, 1, 1, w).expand(1, 1, h, w)
     return torch.cat([grid_x, grid_y], dim=1)
+
+
+def object_moments(maps: torch.Tensor) -> torch.Tensor:
+    """Area, mean |x|, mean |y|, mean x^2 and mean y^2 of each map (weights in [0, 1])."""
+    coords = cell_coordinates(maps)
+    x, y = coords[:, :1], coords[:, 1:]
+    return torch.cat(
+        [
+            maps.mean(dim=(2, 3)),
+            (maps * x.abs()).mean(dim=(2, 3)),
+            (maps * y.abs()).mean(dim=(2, 3)),
+            (maps * x * x).mean(dim=(2, 3)),
+            (maps * y * y).mean(dim=(2, 3)),
+        ],
+        dim=-1,
+    )
 
 
 def fuse_views(

@@ -28,7 +28,14 @@ from vision.calibration import Thresholds
 from vision.catalog import REFERENCE_FIELDS, Catalog
 from vision.datasets import CatalogHandling
 from vision.io import read_json, write_json, write_with
-from vision.model import INPUT_NAMES, OUTPUT_NAMES, InspectionNet, ModelSpec
+from vision.model import (
+    ATTRIBUTES,
+    INPUT_NAMES,
+    OUTPUT_NAMES,
+    InspectionNet,
+    ModelSpec,
+    catalog_class_indices,
+)
 
 MANIFEST = "manifest.json"
 WEIGHTS = "model.pt"
@@ -98,6 +105,7 @@ def model_io(spec: ModelSpec, n_views: int, n_classes: int, cells: int) -> dict[
         ["batch", n_classes],
         ["batch", n_views, n_classes],
         ["batch", n_views, n_classes, cells, cells],
+        ["batch", ATTRIBUTES],
     ]
     return {
         "inputs": [
@@ -171,6 +179,7 @@ def write_run(
             "size_scale_cm": catalog.size_scale,
             "reference_fields": list(REFERENCE_FIELDS),
             "missing_reference": "reference input all zeros; item verdict at least review",
+            "attributes": ["red", "green", "blue", "width", "height", "depth"],
         },
         **model_io(spec, len(view_names), len(class_names), cells),
         "thresholds": (
@@ -236,7 +245,14 @@ def load_model(
         raise ValueError(f"{info.run_dir}: {WEIGHTS} not found")
     if expected and sha256_file(weights) != expected:
         raise ValueError(f"{weights}: sha256 does not match the manifest; the file was changed")
-    model = InspectionNet(info.spec, len(info.class_names), len(info.view_names))
+    color_index, size_index = catalog_class_indices(info.class_names)
+    model = InspectionNet(
+        info.spec,
+        len(info.class_names),
+        len(info.view_names),
+        color_index=color_index,
+        size_index=size_index,
+    )
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return model.to(device).eval(), info
 

@@ -12,6 +12,9 @@ when no view could be read), ``views_scored``, ``missing_views``, ``errors``, an
 ``unreadable``), ``error``, ``score_<class>``, ``heatmap`` (PNG path of the class-activation
 overlay for ``heatmap_class``, the view's highest-scoring class) and the item's ``verdict``.
 
+Models that use a catalog also report what they measured: ``measured_color`` (``#RRGGBB``) and
+``measured_width_cm``/``measured_height_cm``/``measured_depth_cm``, to compare with the catalog.
+
 A rejected unit leaves sellable stock: :func:`rejected_units` turns an items table into
 per-SKU counts for the inventory position (there ``item_id`` is the SKU, i.e. the tunnel's
 ``product_id``).
@@ -28,13 +31,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from scipy.special import expit
 from torch.utils.data import DataLoader
 
 from vision.calibration import Thresholds, calibrate_thresholds, verdicts
+from vision.catalog import rgb_to_hex
 from vision.datasets import ItemDataset, ItemSet, collate_items
 from vision.heatmap import save_overlay
 from vision.io import read_table, write_table
 from vision.metrics import per_class_auroc
+from vision.model import ATTRIBUTES
 from vision.run import RunInfo, load_model, update_thresholds
 from vision.schema import REJECT, REVIEW, score_column
 
@@ -46,6 +52,7 @@ class Predictions:
     item_probs: np.ndarray  # (items, classes); NaN where no view could be read
     view_probs: np.ndarray  # (items, views, classes); NaN for missing/unreadable views
     view_mask: np.ndarray  # (items, views)
+    attributes: np.ndarray  # (items, 6) measured RGB in [0, 1] and dimensions / size scale
     errors: list[list[str]]
     view_errors: list[dict[str, str]]
     heatmaps: list[dict[str, tuple[str, str]]]  # per item: view -> (path, class)
@@ -53,7 +60,7 @@ class Predictions:
 
 def _sigmoid(x: torch.Tensor) -> np.ndarray:
     # float64 keeps distinct probabilities for confident logits, which thresholds may sit between.
-    return 1.0 / (1.0 + np.exp(-x.detach().double().cpu().numpy()))
+    return expit(x.detach().double().cpu().numpy())
 
 
 def _safe_name(item_id: str) -> str:
@@ -107,7 +114,7 @@ class Inspector:
             collate_fn=collate_items,
             num_workers=num_workers,
         )
-        item_probs, view_probs, view_masks = [], [], []
+        item_probs, view_probs, view_masks, attributes = [], [], [], []
         errors: list[list[str]] = []
         view_errors: list[dict[str, str]] = []
         heatmaps: list[dict[str, tuple[str, str]]] = []
@@ -115,7 +122,7 @@ class Inspector:
         for batch in tqdm(loader, desc="scoring items", unit="batch", disable=not progress):
             images = batch["images"].to(self.device).float().div_(255)
             mask = batch["view_mask"].to(self.device)
-            item_logits, view_logits, maps = self.model(
+            item_logits, view_logits, maps, attrs = self.model(
                 images, mask, batch["catalog"].to(self.device)
             )
             p_item = _sigmoid(item_logits)
@@ -123,6 +130,9 @@ class Inspector:
             m = batch["view_mask"].numpy()
             p_view[m == 0] = np.nan
             p_item[m.sum(1) == 0] = np.nan
+            measured = attrs.double().cpu().numpy()
+            measured[m.sum(1) == 0] = np.nan
+            attributes.append(measured)
             item_probs.append(p_item)
             view_probs.append(p_view)
             view_masks.append(m)
@@ -149,6 +159,7 @@ class Inspector:
             if view_probs
             else np.zeros((0, n_views, n_classes)),
             view_mask=np.concatenate(view_masks) if view_masks else np.zeros((0, n_views)),
+            attributes=np.concatenate(attributes) if attributes else np.zeros((0, ATTRIBUTES)),
             errors=errors,
             view_errors=view_errors,
             heatmaps=heatmaps,
@@ -196,6 +207,16 @@ class Inspector:
         )
         for k, name in enumerate(self.class_names):
             items[score_column(name)] = pred.item_probs[:, k]
+        if self.info.catalog.mode == "reference":
+            # What the model measured, for a person checking a colour or size call.
+            rgb = np.clip(np.nan_to_num(pred.attributes[:, :3]) * 255, 0, 255)
+            items["measured_color"] = [
+                rgb_to_hex(c) if np.isfinite(a).all() else ""
+                for c, a in zip(rgb, pred.attributes[:, :3])
+            ]
+            scale = self.info.catalog.size_scale
+            for k, name in enumerate(("width_cm", "height_cm", "depth_cm")):
+                items[f"measured_{name}"] = np.round(pred.attributes[:, 3 + k] * scale, 2)
         rows = []
         for i, item in enumerate(item_set.items):
             for v, view in enumerate(views):

@@ -79,32 +79,56 @@ _TAPE = np.array([0.80, 0.68, 0.45])
 _SEAL = np.array([0.82, 0.82, 0.85])
 
 
+VARIANTS_PER_FAMILY = 4
+
+
 def make_catalog(n_products: int = 12, seed: int = 0) -> Catalog:
-    """A catalog of ``n_products`` products with a shape, a palette colour and dimensions."""
+    """A catalog of ``n_products`` products in families of colour and size variants.
+
+    Each family has one shape and base dimensions and up to four variants: two colours x two
+    sizes (the larger 35-50% bigger), as a real catalog lists a product in colours and sizes. An
+    item's shape and size therefore do not reveal its expected colour, nor its colour the expected
+    size: the catalog reference is needed to call ``wrong_color`` and ``wrong_size``.
+    """
     if n_products < 1:
         raise ValueError(f"n_products: expected >= 1, got {n_products}")
     rng = np.random.default_rng([seed, 10_000_019])
     colors = [PALETTE[name] for name in rng.permutation(list(PALETTE))]
     rows = []
-    for i in range(n_products):
-        shape = SHAPES[i % len(SHAPES)]
-        width = float(rng.uniform(8, 18))
-        height = float(rng.uniform(8, 20))
+    families = -(-n_products // VARIANTS_PER_FAMILY)
+    for family in range(families):
+        shape = SHAPES[family % len(SHAPES)]
+        width = float(rng.uniform(7, 12))
+        height = float(rng.uniform(7, 13))
         depth = {
-            "box": float(rng.uniform(5, 14)),
+            "box": float(rng.uniform(4, 10)),
             "cylinder": width,
-            "pouch": float(rng.uniform(3, 5)),
+            "pouch": float(rng.uniform(2.5, 4)),
         }[shape]
-        rows.append(
-            {
-                "product_id": f"P{i + 1:04d}",
-                "color": rgb_to_hex(colors[i % len(colors)]),
-                "width_cm": round(width, 1),
-                "height_cm": round(height, 1),
-                "depth_cm": round(depth if shape != "cylinder" else width, 1),
-                "shape": shape,
-            }
+        first = colors[(2 * family) % len(colors)]
+        # The sibling colour is the next unused palette colour clearly distinct from the first.
+        second = next(
+            c
+            for c in colors[(2 * family + 1) % len(colors) :] + colors
+            if sum(abs(a - b) for a, b in zip(c, first)) > 120
         )
+        pair = (first, second)
+        large = float(rng.uniform(1.35, 1.5))
+        for variant in range(VARIANTS_PER_FAMILY):
+            if len(rows) == n_products:
+                break
+            scale = large if variant >= 2 else 1.0
+            rows.append(
+                {
+                    "product_id": f"P{len(rows) + 1:04d}",
+                    "color": rgb_to_hex(pair[variant % 2]),
+                    "width_cm": round(width * scale, 1),
+                    "height_cm": round(height * scale, 1),
+                    "depth_cm": round(depth * scale, 1),
+                    "shape": shape,
+                    "family": f"F{family + 1:02d}",
+                }
+            )
     return Catalog(pd.DataFrame(rows), source="synthetic catalog")
 
 
@@ -127,6 +151,7 @@ class SyntheticItem:
     shape: str
     color: np.ndarray  # actual RGB in [0, 1]
     dims: dict[str, float]  # actual width/height/depth in cm
+    catalog_dims: dict[str, float]  # what the catalog says
     labels: dict[str, int]
     defects: list[Defect]
     size_views: tuple[str, ...]  # views in which a wrong size shows
@@ -169,9 +194,14 @@ def _size_change(shape: str, dims: dict[str, float], rng: np.random.Generator):
     return new, views
 
 
-def _face_weights(dims: dict[str, float]) -> np.ndarray:
+def _face_weights(dims: dict[str, float], exclude: str | None = None) -> np.ndarray:
     """Probability of each view's face being hit: proportional to its area, as for real knocks."""
-    areas = np.array([dims[_FACE_DIMS[v][0]] * dims[_FACE_DIMS[v][1]] for v in VIEW_NAMES])
+    areas = np.array(
+        [
+            0.0 if v == exclude else dims[_FACE_DIMS[v][0]] * dims[_FACE_DIMS[v][1]]
+            for v in VIEW_NAMES
+        ]
+    )
     return areas / areas.sum()
 
 
@@ -207,7 +237,7 @@ def _packaging(shape: str, dims: dict[str, float], rng: np.random.Generator) -> 
         views = (
             (first,)
             if rng.random() < 0.5
-            else (first, str(rng.choice([v for v in VIEW_NAMES if v != first])))
+            else (first, str(rng.choice(VIEW_NAMES, p=_face_weights(dims, exclude=first))))
         )
     elif kind == "open_flap":
         side = _face_weights(dims)[: len(_SIDE_VIEWS)]
@@ -224,7 +254,7 @@ def _packaging(shape: str, dims: dict[str, float], rng: np.random.Generator) -> 
         params[view] = {
             "corner": (float(rng.choice([-0.5, 0.5])), float(rng.choice([-0.5, 0.5]))),
             "rim_angle": float(rng.uniform(0, 2 * np.pi)),
-            "size": float(rng.uniform(0.25, 0.38)),
+            "size": float(rng.uniform(0.28, 0.4)),
             "offset": float(rng.uniform(-0.2, 0.2)),
             "side": float(rng.choice([-1.0, 1.0])),
             "tilt": float(rng.uniform(-0.2, 0.2)),
@@ -241,14 +271,33 @@ def sample_item(
     row = catalog.table.iloc[int(rng.integers(len(catalog)))]
     shape = str(row.get("shape", "box")) if str(row.get("shape", "box")) in SHAPES else "box"
     labels = {c: int(rng.random() < defect_rates.get(c, 0.0)) for c in CLASS_NAMES}
+    dim_keys = ("width_cm", "height_cm", "depth_cm")
     base = np.array(hex_to_rgb(row["color"])) / 255.0
-    color = _wrong_color(base, rng) if labels["wrong_color"] else base
-    catalog_dims = {k: float(row[k]) for k in ("width_cm", "height_cm", "depth_cm")}
-    dims = {k: v * (1 + rng.uniform(-0.025, 0.025)) for k, v in catalog_dims.items()}
+    catalog_dims = {k: float(row[k]) for k in dim_keys}
+    # Half of the mix-ups are a sibling variant: the same product in its other colour or size.
+    family = catalog.table[
+        catalog.table.get("family", catalog.table["product_id"])
+        == row.get("family", row["product_id"])
+    ]
+    other_colors = family[family["color"] != row["color"]]
+    other_sizes = family[
+        (family["color"] == row["color"]) & (family["width_cm"] != row["width_cm"])
+    ]
+    color = base
+    if labels["wrong_color"]:
+        if len(other_colors) and rng.random() < 0.5:
+            color = np.array(hex_to_rgb(other_colors["color"].iloc[0])) / 255.0
+        else:
+            color = _wrong_color(base, rng)
+    size_views: tuple[str, ...] = ()
+    actual = catalog_dims
+    if labels["wrong_size"] and len(other_sizes) and rng.random() < 0.5:
+        actual = {k: float(other_sizes[k].iloc[0]) for k in dim_keys}
+        size_views = VIEW_NAMES
+    dims = {k: v * (1 + rng.uniform(-0.025, 0.025)) for k, v in actual.items()}
     if shape == "cylinder":
         dims["depth_cm"] = dims["width_cm"]
-    size_views: tuple[str, ...] = ()
-    if labels["wrong_size"]:
+    if labels["wrong_size"] and not size_views:
         dims, size_views = _size_change(shape, dims, rng)
     defects: list[Defect] = []
     if labels["damage"]:
@@ -261,6 +310,7 @@ def sample_item(
         shape=shape,
         color=np.asarray(color, dtype=float),
         dims=dims,
+        catalog_dims=catalog_dims,
         labels=labels,
         defects=defects,
         size_views=size_views,
@@ -273,12 +323,13 @@ def sample_item(
 class _View:
     """Pixel grid of one view mapped to face coordinates (u, v in [-0.5, 0.5] across the face)."""
 
-    def __init__(self, n: int, face_w: float, face_h: float, rng: np.random.Generator):
+    def __init__(self, n: int, face_w: float, face_h: float, pose: tuple[float, float, np.ndarray]):
         self.n = n
         self.face = (face_w, face_h)
-        self.ppc = n / FIELD_OF_VIEW_CM * (1 + rng.uniform(-0.015, 0.015))
-        self.theta = rng.uniform(-0.07, 0.07)
-        self.center = n / 2 + rng.uniform(-0.04, 0.04, size=2) * n
+        self.pose = pose
+        scale, self.theta, offset = pose
+        self.ppc = n / FIELD_OF_VIEW_CM * scale
+        self.center = n / 2 + offset * n
         y, x = np.mgrid[0:n, 0:n] + 0.5
         px, py = x - self.center[0], y - self.center[1]
         c, s = np.cos(self.theta), np.sin(self.theta)
@@ -286,6 +337,15 @@ class _View:
         self.yc = (-s * px + c * py) / self.ppc
         self.u = self.xc / face_w
         self.v = self.yc / face_h
+
+    @staticmethod
+    def draw_pose(rng: np.random.Generator) -> tuple[float, float, np.ndarray]:
+        """Camera scale, in-plane rotation and offset of one photograph."""
+        return (
+            1 + rng.uniform(-0.015, 0.015),
+            rng.uniform(-0.07, 0.07),
+            rng.uniform(-0.04, 0.04, size=2),
+        )
 
     def to_pixels(self, points_uv: np.ndarray) -> list[tuple[float, float]]:
         """Face coordinates -> pixel coordinates (for PIL polygons)."""
@@ -386,7 +446,7 @@ def _draw_damage(
         mask[(rho < 1.15) & inside] |= MASK_BITS["damage"]
     elif defect.kind == "scratch":
         srng = np.random.default_rng(p["seed"])
-        width = max(0.35, 0.8 * min_cm)
+        width = max(0.45, 1.2 * min_cm)
         for _ in range(p["count"]):
             angle = p["angle"] + srng.uniform(-0.4, 0.4)
             length = srng.uniform(0.4, 0.75) * max(face_w, face_h)
@@ -428,9 +488,14 @@ def _draw_packaging(
     bit = MASK_BITS["packaging"]
     if defect.kind == "crushed_corner":
         if shape in ("cylinder", "pouch") and view in _CAP_VIEWS:
-            corner = 0.5 * np.array([np.cos(p["rim_angle"]), np.sin(p["rim_angle"])])
+            direction = np.array([np.cos(p["rim_angle"]), np.sin(p["rim_angle"])])
         else:
-            corner = np.array(p["corner"])
+            direction = np.sign(np.array(p["corner"]))
+        # The crushed point is where the silhouette reaches furthest towards that corner, so
+        # rounded shapes (pouches, can rims) are dented where they really are.
+        reach = np.where(inside, direction[0] * u + direction[1] * v, -np.inf)
+        at = np.unravel_index(np.argmax(reach), reach.shape)
+        corner = np.array([u[at], v[at]])
         a = p["size"]
         dist = np.abs(u - corner[0]) / a + np.abs(v - corner[1]) / a
         cut = (dist < 1.0) & inside
@@ -510,18 +575,23 @@ def render_item(
             raise ValueError(f"view {view!r}: the synthetic tunnel renders {VIEW_NAMES}")
         rng = np.random.default_rng([item.seed, view_index])
         horizontal, vertical = _FACE_DIMS[view]
-        g = _View(n, item.dims[horizontal], item.dims[vertical], rng)
+        pose = _View.draw_pose(rng)
+        g = _View(n, item.dims[horizontal], item.dims[vertical], pose)
         # Belt background: grey with faint stripes, plus the item's shadow.
+        mask = np.zeros((n, n), dtype=np.uint8)
         level = rng.uniform(0.3, 0.4)
         stripes = 0.02 * np.sin(2 * np.pi * np.arange(n) / (n / 9))[None, :]
         background = np.repeat((level + stripes + 0 * g.u)[..., None], 3, axis=2)
         inside = _silhouette(item.shape, view, g)
+        if view in item.size_views:
+            # A wrong size shows where the item and the catalog outline (same pose) disagree.
+            expected = _View(n, item.catalog_dims[horizontal], item.catalog_dims[vertical], pose)
+            mask[inside ^ _silhouette(item.shape, view, expected)] |= MASK_BITS["wrong_size"]
         shift = max(1, n // 40)
         shadow = np.zeros_like(inside)
         shadow[shift:, shift:] = inside[:-shift, :-shift]
         background[shadow] *= 0.62
         image = background.copy()
-        mask = np.zeros((n, n), dtype=np.uint8)
         color = item.color * _shading(item.shape, view, g, rng)[..., None]
         image[inside] = color[inside]
         tape, _ = _tape_region(item.shape, view, g)
@@ -541,8 +611,6 @@ def render_item(
                 )
         if item.labels["wrong_color"]:
             mask[inside] |= MASK_BITS["wrong_color"]
-        if view in item.size_views:
-            mask[inside] |= MASK_BITS["wrong_size"]
         tint = np.array([1 + item.light_tint, 1.0, 1 - item.light_tint])
         image = image * item.light_gain * tint
         image = image + rng.normal(0, 0.012, size=image.shape)
