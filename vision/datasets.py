@@ -175,7 +175,7 @@ def _read_labels(path: Path, require_labels: bool) -> pd.DataFrame | None:
     if dup.any():
         raise ValueError(f"{path}: duplicate item_id {_preview(sorted(set(frame.item_id[dup])))}")
     present = [c for c in CLASS_NAMES if c in frame.columns]
-    if present and len(present) != len(CLASS_NAMES) or require_labels and not present:
+    if (present and len(present) != len(CLASS_NAMES)) or (require_labels and not present):
         missing = [c for c in CLASS_NAMES if c not in frame.columns]
         raise ValueError(f"{path}: missing label columns {missing}")
     for column in present:
@@ -203,7 +203,8 @@ def read_tunnel(root: str | Path, require_labels: bool = False) -> ItemSet:
 
     folders = {d.name: d for d in sorted(items_dir.iterdir()) if d.is_dir()}
     order = list(labels["item_id"]) if labels is not None else []
-    order += [name for name in folders if labels is None or name not in set(order)]
+    listed = set(order)
+    order += [name for name in folders if name not in listed]
     rows = labels.set_index("item_id") if labels is not None else None
 
     items: list[Item] = []
@@ -387,6 +388,8 @@ class ItemDataset(Dataset):
         self.catalog = catalog or CatalogHandling()
         self.class_names = tuple(class_names if class_names is not None else item_set.class_names)
         self._cache: dict[int, dict] | None = {} if cache else None
+        # Dense mask targets only when the dataset has masks (they cost views x S x S bytes).
+        self.has_masks = any(item.masks for item in self.items)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -418,7 +421,8 @@ class ItemDataset(Dataset):
         view_mask = np.zeros(n_views, dtype=np.float32)
         view_labels = np.zeros((n_views, n_classes), dtype=np.float32)
         view_label_mask = np.zeros(n_views, dtype=np.float32)
-        bit_masks = np.zeros((n_views, size, size), dtype=np.uint8)
+        mask_size = size if self.has_masks else 1
+        bit_masks = np.zeros((n_views, mask_size, mask_size), dtype=np.uint8)
         errors = list(item.issues)
         view_errors: dict[str, str] = {}
         for slot, view in enumerate(self.view_names):
@@ -435,7 +439,7 @@ class ItemDataset(Dataset):
                 continue
             view_mask[slot] = 1.0
             mask_path = item.masks.get(view)
-            if mask_path is not None and n_classes:
+            if mask_path is not None and n_classes and self.has_masks:
                 try:
                     bit_masks[slot] = load_mask(mask_path, size)
                 except ImageLoadError:

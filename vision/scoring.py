@@ -103,8 +103,14 @@ class Inspector:
         heatmap_dir: str | Path | None = None,
         progress: bool = True,
         num_workers: int = 0,
+        thresholds: Thresholds | None = None,
     ) -> Predictions:
-        """Run the model over ``dataset``; optionally write one heatmap PNG per view."""
+        """Run the model over ``dataset``; optionally write one heatmap PNG per view.
+
+        A view's heatmap shows the class with its highest view score among the classes that
+        fired for the item (above their review thresholds, when ``thresholds`` are given), so
+        the overlay explains the verdict; without a fired class, the highest view score.
+        """
         from tqdm.auto import tqdm
 
         loader = DataLoader(
@@ -147,7 +153,13 @@ class Inspector:
                     for v, view in enumerate(views):
                         if m[b, v] == 0:
                             continue
-                        k = int(np.argmax(p_view[b, v]))
+                        fired = (
+                            p_item[b] > thresholds.review
+                            if thresholds is not None and np.isfinite(p_item[b]).all()
+                            else np.zeros(len(self.class_names), dtype=bool)
+                        )
+                        candidates = np.where(fired, p_view[b, v], -np.inf)
+                        k = int(np.argmax(candidates if fired.any() else p_view[b, v]))
                         path = Path(heatmap_dir) / _safe_name(item_id) / f"{view}.png"
                         save_overlay(path, pixels[b, v], maps_np[b, v, k])
                         drawn[view] = (str(path), self.class_names[k])
@@ -182,7 +194,11 @@ class Inspector:
             )
         dataset = self.dataset(item_set)
         pred = self.predict(
-            dataset, batch_size=batch_size, heatmap_dir=heatmap_dir, progress=progress
+            dataset,
+            batch_size=batch_size,
+            heatmap_dir=heatmap_dir,
+            progress=progress,
+            thresholds=thresholds,
         )
         views = self.info.view_names
         scored = pred.view_mask.sum(1).astype(int)
@@ -274,7 +290,11 @@ def calibration_metrics(probs: np.ndarray, labels: np.ndarray, thresholds: Thres
     probs, labels = probs[keep], labels[keep]
     out: dict[str, Any] = {
         "n_items": int(len(probs)),
-        "auroc": per_class_auroc(labels, probs, thresholds.class_names),
+        # A class without positives (or negatives) here has no AUROC: null, not NaN, in JSON.
+        "auroc": {
+            name: (value if np.isfinite(value) else None)
+            for name, value in per_class_auroc(labels, probs, thresholds.class_names).items()
+        },
     }
     verdict, _ = verdicts(probs, thresholds)
     verdict = np.array(verdict)
@@ -288,7 +308,7 @@ def calibration_metrics(probs: np.ndarray, labels: np.ndarray, thresholds: Thres
                 "rejected_or_review": float(np.isin(verdict[pos], [REJECT, REVIEW]).mean()),
             }
     out["catch_rate"] = catch
-    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}
+    return out
 
 
 def calibrate_run(

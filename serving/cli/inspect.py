@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--out", required=True, type=Path, help="new dataset folder")
     gen.add_argument("--items", type=int, default=600, help="number of items (default 600)")
     gen.add_argument("--seed", type=int, default=0, help="seed of the item draw (default 0)")
-    gen.add_argument("--image-size", type=int, default=96, help="pixels per side (default 96)")
+    gen.add_argument("--image-size", type=int, default=128, help="pixels per side (default 128)")
     gen.add_argument(
         "--defect-rate",
         type=float,
