@@ -29,6 +29,7 @@ import math
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import register_jitable
 
 from . import validate as v
 from ._special import (
@@ -40,21 +41,30 @@ from ._special import (
     gamma_ppf,
     norm_cdf,
     norm_loss,
-    norm_pdf,
     norm_ppf,
 )
-from .quantiles import knot_constants, repair_row, table_cdf, table_loss, table_ppf
+from .quantiles import (
+    knot_constants,
+    repair_row,
+    table_cdf,
+    table_loss,
+    table_mean,
+    table_ppf,
+    table_ppf_at,
+    table_segment,
+)
 from .samples import (
-    bits_to_float,
-    float_to_bits,
+    as_bits,
+    cast_like,
+    cornish_fisher_z,
+    from_bits,
     lerp,
     order_stat_pair,
-    pair_from_bits,
+    pair_by_walk,
     quantile_index,
     sample_cdf,
     sample_loss,
     sample_quantile,
-    ulp_of,
 )
 
 CYCLE = 0
@@ -96,7 +106,7 @@ def _raise_bad_rows(field, problem, bad_chunks, row_ok):
 _LEVEL_CACHE = 8
 
 
-@njit(cache=True)
+@register_jitable
 def _find_level(cache_p, p):
     for j in range(cache_p.shape[0]):
         if cache_p[j] == p:
@@ -104,91 +114,126 @@ def _find_level(cache_p, p):
     return -1
 
 
+# A walk from a good guess needs about two passes; one that needs more than this many is cut
+# short and the row is selected by partitioning instead.
+_MAX_WALK = 8
+
+
+@njit(cache=True)
+def _store_level(i, a, b, frac, mean, ss, rop):
+    # No fast-math here: the interpolation must round exactly as np.quantile does.
+    level = lerp(np.float64(a), np.float64(b), frac)  # float() keeps float32 in Numba
+    rop[i] = level
+    ss[i] = level - mean
+
+
+@register_jitable(inline="always")
+def _walk_row(samples, bits, i, k, frac, guess, mean, small, big, buf, ss, rop):
+    # Second stage for one row: the two order statistics around the service level, then the
+    # reorder point and the safety stock. Inlined: a call per row costs a tenth of the time.
+    ok, a_bits, b_bits = pair_by_walk(bits[i], k, guess, small, big, _MAX_WALK)
+    if ok:
+        a = from_bits(cast_like(small, a_bits))
+        b = from_bits(cast_like(small, b_bits))
+        _store_level(i, a, b, frac, mean, ss, rop)
+    else:
+        a32, b32 = order_stat_pair(samples[i], k, buf)
+        _store_level(i, a32, b32, frac, mean, ss, rop)
+
+
 @njit(parallel=True, cache=True, fastmath=_FAST_SUM)
-def _ss_samples_kernel(samples, bits, mant, bias, big, exp_mask, service_level, ss, rop, bad):
+def _ss_samples_kernel(samples, bits, service_level, ss, rop, bad):
     n, s = samples.shape
+    small = cast_like(bits[0, 0], -1)  # below every non-negative pattern
+    big = as_bits(cast_like(samples[0, 0], math.inf))  # above every finite sample
     for c in prange((n + _CHUNK - 1) // _CHUNK):
         buf = np.empty(s, dtype=samples.dtype)
-        ib = np.empty(1, dtype=bits.dtype)
         first_bad = -1
-        # Per-level constants (rank, interpolation weight, normal score, density), cached for the
-        # few distinct service levels that segment targets produce.
+        # Per-level constants (rank, interpolation weight, normal score), cached for the few
+        # distinct service levels that segment targets produce.
         cache_p = np.full(_LEVEL_CACHE, -1.0)
         cache_k = np.zeros(_LEVEL_CACHE, dtype=np.int64)
-        cache_v = np.zeros((_LEVEL_CACHE, 3))
+        cache_v = np.zeros((_LEVEL_CACHE, 2))
         victim = 0
-        for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
-            row = samples[i]
-            row_bits = bits[i]
-            total = 0.0
-            total_sq = 0.0
-            signed = 0
-            nonfinite = 0
-            for j in range(s):
-                x = np.float64(row[j])
-                total += x
-                total_sq += x * x
-                # Checked on the bit patterns: fast-math float tests may be folded away.
-                signed += row_bits[j] < 0
-                nonfinite += (row_bits[j] & exp_mask) == exp_mask
-            if nonfinite > 0 or (signed > 0 and np.any(row < 0.0)):
-                if first_bad < 0:
-                    first_bad = i
-                ss[i] = math.nan
-                rop[i] = math.nan
-                continue
-            mean = total / s
-            if s == 1:
-                rop[i] = mean
-                ss[i] = 0.0
-                continue
-            p = service_level[i]
-            slot = _find_level(cache_p, p)
-            if slot < 0:
-                slot = victim
-                victim = (victim + 1) % _LEVEL_CACHE
-                kk, ff = quantile_index(s, p)
-                # Normal score of the middle of ranks k and k + 1, and the density there.
-                zz = norm_ppf((kk + 1.0) / s)
-                cache_p[slot] = p
-                cache_k[slot] = kk
-                cache_v[slot, 0] = ff
-                cache_v[slot, 1] = zz
-                cache_v[slot, 2] = s * norm_pdf(zz)
-            k = cache_k[slot]
-            frac = cache_v[slot, 0]
-            z = cache_v[slot, 1]
-            density = cache_v[slot, 2]
-            sd = math.sqrt(max(total_sq / s - mean * mean, 0.0))
-            ok = False
-            a = 0.0
-            b = 0.0
-            if signed == 0 and sd > 0.0:
-                guess = mean + sd * z
-                if guess > 0.0:
-                    slope = density / sd * ulp_of(guess, mant)
-                    g_bits = float_to_bits(guess, mant, bias, big)
+        # Software pipeline: row i's moments and guess are computed before row i - 1's walk, so
+        # the CPU overlaps this throughput-bound pass with that latency-bound chain.
+        pending = -1
+        p_k, p_frac, p_guess, p_mean = 0, 0.0, small, 0.0
+        stop = min(n, (c + 1) * _CHUNK)
+        for i in range(c * _CHUNK, stop + 1):
+            ready = -1
+            r_k, r_frac, r_guess, r_mean = 0, 0.0, small, 0.0
+            if i < stop:
+                row = samples[i]
+                row_bits = bits[i]
+                x0 = row[0]
+                total = 0.0
+                # Shape moments (for the guess only) about the first sample, in the row's own
+                # precision: half the vector work of float64, and the shift limits cancellation.
+                total_sq = x0 - x0
+                total_cu = x0 - x0
+                odd = 0
+                for j in range(s):
+                    x = row[j]
+                    total += np.float64(x)
+                    d = x - x0
+                    d2 = d * d
+                    total_sq += d2
+                    total_cu += d2 * d
+                    # Sign bit set (negative, -0.0) or not finite, tested on the bit patterns:
+                    # fast-math float tests may be folded away.
+                    odd += (row_bits[j] < 0) | (row_bits[j] >= big)
+                mean = total / s
+                signed = odd > 0
+                if signed and not (np.all(np.isfinite(row)) and np.all(row >= 0.0)):
+                    if first_bad < 0:
+                        first_bad = i
+                    ss[i] = math.nan
+                    rop[i] = math.nan
+                elif s == 1:
+                    rop[i] = mean
+                    ss[i] = 0.0
                 else:
-                    slope = math.nan
-                    g_bits = 0
-                ok, a_bits, b_bits = pair_from_bits(row_bits, k, g_bits, slope, mant, big, ib)
-                if ok:
-                    a = bits_to_float(a_bits, mant, bias)
-                    b = bits_to_float(b_bits, mant, bias)
-            if not ok:
-                # -0.0 samples, constant rows and rare stragglers: select by partitioning.
-                a32, b32 = order_stat_pair(row, k, buf)
-                a = float(a32)
-                b = float(b32)
-            level = lerp(a, b, frac)
-            rop[i] = level
-            ss[i] = level - mean
+                    p = service_level[i]
+                    slot = _find_level(cache_p, p)
+                    if slot < 0:
+                        slot = victim
+                        victim = (victim + 1) % _LEVEL_CACHE
+                        kk, ff = quantile_index(s, p)
+                        cache_p[slot] = p
+                        cache_k[slot] = kk
+                        cache_v[slot, 0] = ff
+                        # Normal score of the middle of ranks k and k + 1.
+                        cache_v[slot, 1] = norm_ppf((kk + 1.0) / s)
+                    if signed:
+                        # -0.0 samples break the bit-pattern order: select by partitioning.
+                        a32, b32 = order_stat_pair(row, cache_k[slot], buf)
+                        _store_level(i, a32, b32, cache_v[slot, 0], mean, ss, rop)
+                    else:
+                        shift = mean - x0
+                        m2 = total_sq / s
+                        var = max(m2 - shift * shift, 0.0)
+                        z = cache_v[slot, 1]
+                        if var > 0.0:
+                            sd = math.sqrt(var)
+                            third = total_cu / s - 3.0 * shift * m2 + 2.0 * shift * shift * shift
+                            z = cornish_fisher_z(z, third / (var * sd))
+                            guess = mean + sd * z
+                        else:
+                            guess = mean
+                        if not guess > 0.0:  # also NaN from overflowing moments
+                            guess = 0.0
+                        ready = i
+                        r_k, r_frac, r_mean = cache_k[slot], cache_v[slot, 0], mean
+                        r_guess = as_bits(cast_like(row[0], guess))
+            if pending >= 0:
+                _walk_row(samples, bits, pending, p_k, p_frac, p_guess, p_mean, small, big, buf,
+                          ss, rop)  # fmt: skip
+            pending, p_k, p_frac, p_guess, p_mean = ready, r_k, r_frac, r_guess, r_mean
         bad[c] = first_bad
 
 
 _BITS = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
-# Mantissa bits and exponent bias of each float format.
-_FORMAT = {np.dtype(np.float32): (23, 127), np.dtype(np.float64): (52, 1023)}
 
 
 def safety_stock_from_samples(samples, service_level) -> tuple[np.ndarray, np.ndarray]:
@@ -201,9 +246,10 @@ def safety_stock_from_samples(samples, service_level) -> tuple[np.ndarray, np.nd
     quantile of the row at the service level and the safety stock is that minus the sample mean.
     Returns float64 ``(safety_stock, reorder_point)``.
 
-    The two order statistics are found without sorting: a normal approximation guesses where they
-    lie, and a few vectorized counting passes over the samples' bit patterns pin them down exactly
-    (:func:`kernels.samples.pair_from_bits`); rows that resist fall back to partitioning. The
+    The two order statistics are found without sorting: the row's mean, standard deviation and
+    skewness place a first threshold (a Cornish-Fisher quantile), and vectorized passes over the
+    samples' bit patterns step from there to ranks k and k + 1 exactly
+    (:func:`kernels.samples.pair_by_walk`); rows that resist fall back to partitioning. The
     result equals ``np.quantile`` (linear method) to rounding.
     """
     samples = np.asarray(samples)
@@ -218,13 +264,9 @@ def safety_stock_from_samples(samples, service_level) -> tuple[np.ndarray, np.nd
     ss = np.empty(n)
     rop = np.empty(n)
     bad = np.empty(_n_chunks(n), dtype=np.int64)
-    itype = _BITS[samples.dtype]
-    info = np.iinfo(itype)
-    mant, bias = _FORMAT[samples.dtype]
-    exp_mask = itype(((1 << (info.bits - 1 - mant)) - 1) << mant)
-    _ss_samples_kernel(
-        samples, samples.view(itype), mant, bias, itype(info.max), exp_mask, sl, ss, rop, bad
-    )
+    if n == 0:
+        return ss, rop
+    _ss_samples_kernel(samples, samples.view(_BITS[samples.dtype]), sl, ss, rop, bad)
     if (bad >= 0).any():
         _raise_bad_rows(
             "samples",
@@ -241,9 +283,11 @@ def _ss_quantiles_kernel(q, levels, kc, service_level, ss, rop, bad):
     for c in prange((n + _CHUNK - 1) // _CHUNK):
         r = np.empty(k)
         first_bad = -1
-        # Normal scores of the few distinct service levels that segment targets produce.
+        # Normal score and segment of the few distinct service levels that segment targets
+        # produce (a search per row would mispredict as the levels alternate).
         cache_p = np.full(_LEVEL_CACHE, -1.0)
         cache_z = np.zeros(_LEVEL_CACHE)
+        cache_seg = np.zeros((_LEVEL_CACHE, 3), dtype=np.int64)
         victim = 0
         for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
             row = q[i]
@@ -265,9 +309,14 @@ def _ss_quantiles_kernel(q, levels, kc, service_level, ss, rop, bad):
                 victim = (victim + 1) % _LEVEL_CACHE
                 cache_p[slot] = p
                 cache_z[slot] = norm_ppf(p)
-            level = table_ppf(r, levels, kc, p, cache_z[slot])
+                segment, anchor = table_segment(levels, p)
+                cache_seg[slot, 0] = segment
+                cache_seg[slot, 1] = anchor
+                cache_seg[slot, 2] = p <= levels[0]
+            seg = cache_seg[slot]
+            level = table_ppf_at(r, kc, seg[0], seg[1], cache_z[slot], seg[2] > 0)
             rop[i] = level
-            ss[i] = level - table_loss(r, kc, 0.0)
+            ss[i] = level - table_mean(r, kc)
         bad[c] = first_bad
 
 
@@ -323,7 +372,7 @@ def _mean_quantiles_kernel(q, kc, out):
         r = np.empty(k)
         for i in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
             repair_row(q[i], r)
-            out[i] = table_loss(r, kc, 0.0)
+            out[i] = table_mean(r, kc)
 
 
 def mean_from_quantiles(quantiles, levels) -> np.ndarray:

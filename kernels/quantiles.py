@@ -29,10 +29,11 @@ from ._special import norm_cdf, norm_pdf, norm_ppf, norm_sf
 
 
 def knot_constants(levels: np.ndarray) -> np.ndarray:
-    """Per-knot constants, shape (4, K): z_i, pdf(z_i), sf(z_i), 1 / (z_{i+1} - z_i)."""
+    """Per-knot constants, shape (5, K): z_i, pdf(z_i), sf(z_i), 1 / (z_{i+1} - z_i), and the
+    weights w_i of the mean's part that is linear in the knot values (see :func:`table_mean`)."""
     levels = np.asarray(levels, dtype=np.float64)
     k = levels.shape[0]
-    out = np.zeros((4, k), dtype=np.float64)
+    out = np.zeros((5, k), dtype=np.float64)
     for i in range(k):
         z = norm_ppf(levels[i])
         out[0, i] = z
@@ -40,6 +41,17 @@ def knot_constants(levels: np.ndarray) -> np.ndarray:
         out[2, i] = norm_sf(z)
     for i in range(k - 1):
         out[3, i] = 1.0 / (out[0, i + 1] - out[0, i])
+    # Segment i contributes q_i m_i + b_i ((pdf_i - pdf_{i+1}) - z_i m_i), m_i = sf_i - sf_{i+1},
+    # b_i = (q_{i+1} - q_i) / (z_{i+1} - z_i); the upper tail q_K sf_K + b_{K-1} (pdf_K - z_K sf_K).
+    z, pdf, sf, inv_dz, w = out
+    for i in range(k - 1):
+        mass = sf[i] - sf[i + 1]
+        c = inv_dz[i] * ((pdf[i] - pdf[i + 1]) - z[i] * mass)
+        w[i] += mass - c
+        w[i + 1] += c
+    u = inv_dz[k - 2] * (pdf[k - 1] - z[k - 1] * sf[k - 1])
+    w[k - 1] += sf[k - 1] + u
+    w[k - 2] -= u
     return out
 
 
@@ -59,21 +71,37 @@ def repair_row(src, dst):
 
 
 @register_jitable
-def table_ppf(q, levels, kc, p, z):
-    """Quantile at level p (with normal score z = Phi^-1(p)) of a repaired row q."""
-    k = q.shape[0]
+def table_segment(levels, p):
+    """(segment, anchor) of level p: the knots ``segment, segment + 1`` whose slope the quantile
+    uses, and the knot it extends from (the upper tail extends the last segment from the last
+    knot). Depends only on p, so kernels cache it per service level."""
+    k = levels.shape[0]
     if p <= levels[0]:
-        b = (q[1] - q[0]) * kc[3, 0]
-        v = q[0] + b * (z - kc[0, 0])
-        return v if v > 0.0 else 0.0
+        return 0, 0
     if p >= levels[k - 1]:
-        b = (q[k - 1] - q[k - 2]) * kc[3, k - 2]
-        return q[k - 1] + b * (z - kc[0, k - 1])
+        return k - 2, k - 1
     i = 0
     while levels[i + 1] <= p:
         i += 1
-    b = (q[i + 1] - q[i]) * kc[3, i]
-    return q[i] + b * (z - kc[0, i])
+    return i, i
+
+
+@register_jitable
+def table_ppf_at(q, kc, segment, anchor, z, floor):
+    """Quantile with normal score z of a repaired row q, given :func:`table_segment`'s
+    ``(segment, anchor)``; ``floor`` (p at or below the lowest level) clips the lower tail at 0."""
+    b = (q[segment + 1] - q[segment]) * kc[3, segment]
+    v = q[anchor] + b * (z - kc[0, anchor])
+    if floor and v < 0.0:
+        return 0.0
+    return v
+
+
+@register_jitable
+def table_ppf(q, levels, kc, p, z):
+    """Quantile at level p (with normal score z = Phi^-1(p)) of a repaired row q."""
+    segment, anchor = table_segment(levels, p)
+    return table_ppf_at(q, kc, segment, anchor, z, p <= levels[0])
 
 
 @register_jitable
@@ -150,5 +178,20 @@ def _loss_nonneg(q, kc, s):
 
 @register_jitable
 def table_mean(q, kc):
-    """Mean of a repaired row q (the integral of the floored quantile function)."""
-    return table_loss(q, kc, 0.0)
+    """Mean of a repaired row q (the integral of the floored quantile function).
+
+    Everything above the lowest knot is linear in the knot values (weights ``kc[4]``); only the
+    lower tail, floored where its line crosses zero, needs the normal functions. Equal to
+    ``table_loss(q, kc, 0.0)`` up to rounding, at a fraction of its cost.
+    """
+    k = q.shape[0]
+    total = 0.0
+    for i in range(k):
+        total += kc[4, i] * q[i]
+    b = (q[1] - q[0]) * kc[3, 0]
+    z0 = kc[0, 0]
+    p0 = 1.0 - kc[2, 0]
+    if b <= 0.0:
+        return total + q[0] * p0
+    zs = z0 - q[0] / b
+    return total + (q[0] - b * z0) * (p0 - norm_cdf(zs)) + b * (norm_pdf(zs) - kc[1, 0])

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import math
 
-from numba.extending import register_jitable
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic, register_jitable
 
 # Up to this many tracked order statistics, a single insertion pass beats quickselect: almost every
 # sample fails one well-predicted comparison against the running threshold.
@@ -147,170 +150,144 @@ def order_stat_pair(row, k, buf):
     return buf[k], nxt
 
 
-# --- order statistics by counting on the samples' bit patterns --------------------------------
+# --- order statistics by walking from a guess over the samples' bit patterns -------------------
 #
 # For non-negative floats the IEEE bit patterns, read as signed integers of the same width, are
-# ordered like the values (-0.0 reads as the most negative integer and sorts first). Integer
-# compares, counts and masked min/max reductions vectorize where the float versions do not, so
-# selecting two order statistics by a few counting passes beats any data-dependent branching.
-
-_MAX_PROBES = 10
-
-
-@register_jitable
-def _as_bits(t, ib):
-    # Cast an integer threshold to the bit-pattern dtype (ib: a 1-element array of that dtype).
-    ib[0] = t
-    return ib[0]
+# ordered like the values, and the next smaller float is the pattern minus one. Integer compares,
+# counts and masked min/max reductions vectorize where the float versions do not (NaN rules), so
+# a pass over a row costs a few vector instructions. The passes are chained (each threshold comes
+# from the previous pass), so their latency, not their work, sets the speed: the kernels keep the
+# number of passes small with a good first guess and overlap one row's passes with the next row's
+# moments (see ``kernels.policies``).
 
 
-@register_jitable
-def _count_le(bits, t):
+@intrinsic
+def as_bits(typingctx, x):
+    """Reinterpret a float32/float64 as the signed integer of the same width (CPU only)."""
+    if not isinstance(x, types.Float):
+        return None
+    width = x.bitwidth
+    sig = types.Integer.from_bitwidth(width, signed=True)(x)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(width))
+
+    return sig, codegen
+
+
+@intrinsic
+def from_bits(typingctx, x):
+    """Reinterpret a signed int32/int64 as the float of the same width (CPU only)."""
+    if not isinstance(x, types.Integer) or x.bitwidth not in (32, 64):
+        return None
+    width = x.bitwidth
+    sig = (types.float32 if width == 32 else types.float64)(x)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType() if width == 32 else ir.DoubleType())
+
+    return sig, codegen
+
+
+@intrinsic
+def cast_like(typingctx, like, x):
+    """``x`` converted to the type of ``like`` (a value of the row's dtype; only its type is
+    used), so thresholds and sentinels keep the width of the data they are compared with."""
+    sig = like(like, x)
+
+    def codegen(context, builder, signature, args):
+        return context.cast(builder, args[1], signature.args[1], signature.return_type)
+
+    return sig, codegen
+
+
+@register_jitable(inline="always")
+def _around(bits, u, small, big):
+    # (max{x <= u}, min{x > u}, #{x <= u}) in one pass.
+    mx = small
+    mn = big
     c = 0
     for j in range(bits.shape[0]):
-        c += bits[j] <= t
-    return c
+        x = bits[j]
+        le = x <= u
+        c += le
+        mx = max(mx, x if le else small)
+        mn = min(mn, big if le else x)
+    return mx, mn, c
 
 
-@register_jitable
-def _extremes(bits, lo, hi, small, big):
-    # (min, max) of the samples in (lo, hi].
-    mn = big
-    mx = small
+@register_jitable(inline="always")
+def _below(bits, u, small):
+    # (max{x <= u}, #{x <= u}).
+    m = small
+    c = 0
     for j in range(bits.shape[0]):
         x = bits[j]
-        inside = (x > lo) & (x <= hi)
-        mn = min(mn, x if inside else big)
-        mx = max(mx, x if inside else small)
-    return mn, mx
+        le = x <= u
+        c += le
+        m = max(m, x if le else small)
+    return m, c
 
 
-@register_jitable
-def _split(bits, lo, t, hi, small, big):
-    # (max of the samples in (lo, t], min of the samples in (t, hi]).
-    mx = small
-    mn = big
+@register_jitable(inline="always")
+def _above(bits, u, big):
+    # (min{x > u}, #{x <= u}).
+    m = big
+    c = 0
     for j in range(bits.shape[0]):
         x = bits[j]
-        mx = max(mx, x if (x > lo) & (x <= t) else small)
-        mn = min(mn, x if (x > t) & (x <= hi) else big)
-    return mx, mn
+        le = x <= u
+        c += le
+        m = min(m, big if le else x)
+    return m, c
 
 
-@register_jitable
-def bits_to_float(b, mant, bias):
-    """Value of a non-negative IEEE bit pattern with ``mant`` mantissa bits and exponent ``bias``.
-
-    Decoded arithmetically (exact in float64) rather than through an aliasing view, which the
-    compiler is free to reorder.
-    """
-    if b <= 0:
-        return 0.0
-    e = b >> mant
-    m = b & ((1 << mant) - 1)
-    if e == 0:
-        return math.ldexp(float(m), 1 - bias - mant)
-    return math.ldexp(float(m + (1 << mant)), int(e) - bias - mant)
-
-
-@register_jitable
-def ulp_of(t, mant):
-    """Spacing of floats with ``mant`` mantissa bits at t > 0 (value per unit of bit pattern)."""
-    _, ex = math.frexp(t)
-    return math.ldexp(1.0, ex - 1 - mant)
-
-
-@register_jitable
-def float_to_bits(t, mant, bias, big):
-    """An integer in bit-pattern space at (or just below) the float t >= 0; t <= 0 gives 0.
-
-    Only ordering matters for thresholds, so subnormals are flushed to 0 and values beyond the
-    format's range map to ``big``.
-    """
-    if not t > 0.0:
-        return 0
-    fr, ex = math.frexp(t)
-    e = ex - 1 + bias
-    if e <= 0:
-        return 0
-    if e >= 2 * bias + 1:
-        return int(big)
-    f = int(math.floor((2.0 * fr - 1.0) * (1 << mant)))
-    return (e << mant) | f
-
-
-@register_jitable
-def pair_from_bits(bits, k, guess, slope, mant, big, ib):
-    """(ok, x_(k), x_(k+1)) as bit patterns, by counting passes around a guess.
+@register_jitable(inline="always")
+def pair_by_walk(bits, k, guess, small, big, max_passes):
+    """(ok, x_(k), x_(k+1)) of a row as bit patterns, walking from the threshold ``guess``.
 
     ``bits``: the row's samples (non-negative floats, no -0.0) viewed as signed integers of the
-    same width; ``guess``: a bit pattern expected near x_(k); ``slope``: expected samples per
-    unit of bit pattern there (both from a normal approximation); ``mant``: the float format's
-    mantissa bits; ``big``: the integer dtype's maximum; ``ib``: a 1-element array of the integer
-    dtype. Secant steps on the empirical CDF over bit patterns, kept inside a shrinking bracket,
-    look for a threshold with exactly k + 1 samples at or below it; one masked min/max pass then
-    reads both neighbours. All steps stay in integer space, so no float conversions are needed
-    per pass. ``ok`` is False if that has not happened within a few passes (the caller then
-    selects another way).
+    same width; ``small`` / ``big``: sentinels below / above every sample (-1 and the pattern of
+    +inf). One pass gives the samples on both sides of the guess and how many lie at or below it
+    (c): c = k + 1 is a hit; otherwise each further pass steps one distinct value down (c > k + 1)
+    or up (c < k + 1) until ranks k and k + 1 are covered, so ties cost nothing extra and a guess
+    off by d ranks costs d more passes. ``ok`` is False after ``max_passes`` (the caller then
+    selects by partitioning: the walk is quadratic in the worst case, partitioning is linear).
     """
-    n = bits.shape[0]
-    ib[0] = -1
-    lo = ib[0]
-    c_lo = 0
-    hi = big
-    c_hi = n
-    t = float(guess)
-    t_prev = 0.0
-    c_prev = -1
-    for it in range(_MAX_PROBES):
-        if c_lo == k and c_hi == k + 2:
-            mn, mx = _extremes(bits, lo, hi, lo, big)
-            return True, mn, mx
-        lo64 = int(lo)
-        hi64 = int(hi)
-        if hi64 - lo64 <= 1:
-            break
-        if it == 4 or it == 7:
-            # Shrink the bracket onto the data: it may hold a single repeated value (ties).
-            mn, mx = _extremes(bits, lo, hi, lo, big)
-            if mn == mx:
-                return True, mn, mn
-            lo = _as_bits(int(mn) - 1, ib)
-            hi = mx
-            lo64 = int(lo)
-            hi64 = int(hi)
-            t = math.nan
-        if not (lo64 < t < hi64):
-            # Outside the bracket: bisect it (one binade up while there is no upper bound).
-            if hi == big:
-                t = float(max(lo64, 0) + (1 << mant))
-            else:
-                t = 0.5 * (float(lo64) + float(hi64))
-        tb = _as_bits(min(max(int(t), lo64 + 1), hi64 - 1), ib)
-        t = float(tb)
-        c = _count_le(bits, tb)
-        if c == k + 1:
-            a, b = _split(bits, lo, tb, hi, lo, big)
-            return True, a, b
-        if c <= k:
-            lo = tb
-            c_lo = c
-        else:
-            hi = tb
-            c_hi = c
-        if c_prev >= 0 and c != c_prev and t != t_prev:
-            slope = (c - c_prev) / (t - t_prev)
-        t_prev = t
-        c_prev = c
-        # Aim half a sample past the k + 1 boundary so that a step does not stop short of it.
-        if slope > 0.0 and math.isfinite(slope):
-            t = t + (k + 1 - c + (0.5 if c <= k else -0.5)) / slope
-        else:
-            t = math.nan
-    mn, mx = _extremes(bits, lo, hi, lo, big)
-    if mn == mx:
-        return True, mn, mn
-    return False, mn, mx
+    mx, mn, c = _around(bits, guess, small, big)
+    if c == k + 1:
+        return True, mx, mn
+    passes = 1
+    if c > k + 1:
+        # mx = x_(c-1): step down through the distinct values.
+        while passes < max_passes:
+            m2, c2 = _below(bits, mx - 1, small)
+            passes += 1
+            # Ranks c2 .. c-1 hold mx.
+            if c2 <= k:
+                return True, mx, mx
+            if c2 == k + 1:
+                return True, m2, mx
+            mx = m2
+        return False, mx, mx
+    # mn = x_(c): step up through the distinct values.
+    while passes < max_passes:
+        m2, c2 = _above(bits, mn, big)
+        passes += 1
+        # Ranks c .. c2-1 hold mn.
+        if c2 >= k + 2:
+            return True, mn, mn
+        if c2 == k + 1:
+            return True, mn, m2
+        mn = m2
+    return False, mn, mn
+
+
+@register_jitable
+def cornish_fisher_z(z, skewness):
+    """Normal score z corrected for skewness (first Cornish-Fisher term): the score of the same
+    quantile of a skewed distribution with the same mean and standard deviation."""
+    return z + (z * z - 1.0) * skewness / 6.0
 
 
 @register_jitable
@@ -318,10 +295,11 @@ def sample_quantile(row, p, buf):
     """NumPy-linear quantile of the samples in ``row`` at level p."""
     n = row.shape[0]
     if n == 1:
-        return float(row[0])
+        return np.float64(row[0])
     k, frac = quantile_index(n, p)
     a, b = order_stat_pair(row, k, buf)
-    return lerp(float(a), float(b), frac)
+    # np.float64, not float(): Numba's float() keeps a float32 a float32.
+    return lerp(np.float64(a), np.float64(b), frac)
 
 
 @register_jitable

@@ -28,6 +28,12 @@ def _sample_cases(rng):
     )  # mostly zeros
     const = np.full((20, 8), 3.5)
     yield const
+    # Moments overflow float32 (the first guess is then useless); the selection must not care.
+    yield rng.gamma(2.0, 1e36, size=(40, 50)).astype(np.float32)
+    # Mostly zeros with a long tail of distinct values: long walks end in partitioning.
+    spiky = np.zeros((40, 200))
+    spiky[:, :30] = rng.pareto(1.0, size=(40, 30)) * 100
+    yield spiky
     yield rng.normal(100.0, 15.0, size=(50, 2)).clip(0)
     yield rng.uniform(0, 10, size=(30, 1))
 
@@ -75,6 +81,13 @@ def test_samples_kernel_names_bad_rows():
     x[7, 3] = np.nan
     x[4100, 0] = -2.0
     with pytest.raises(ValueError, match=r"samples: .* rows 7, 4100"):
+        policies.safety_stock_from_samples(x, 0.9)
+    # A NaN or infinity with the sign bit set, beside -0.0 (which is valid).
+    x = np.ones((6, 10), dtype=np.float32)
+    x[:, 0] = -0.0
+    x[2, 5] = -np.nan
+    x[4, 1] = -np.inf
+    with pytest.raises(ValueError, match=r"samples: .* rows 2, 4$"):
         policies.safety_stock_from_samples(x, 0.9)
     with pytest.raises(ValueError, match=r"service_level: .* at row 1$"):
         policies.safety_stock_from_samples(np.ones((3, 4)), [0.5, 1.0, 0.5])
