@@ -413,12 +413,52 @@ def _draw_lead_times(inv, records, mean, std, n_paths, max_days, rng, policy):
 # --- plan ---------------------------------------------------------------------------------------
 
 
+def _inspection_holds(
+    inspected: pd.DataFrame, keys: pd.DataFrame, labels: list[str], hold_review: bool
+) -> np.ndarray:
+    """Units per inventory key that inspection took out of sellable stock.
+
+    ``inspected``: per-SKU counts as ``stockcast inspect rejected`` writes them (``item_id``,
+    optionally ``location_id``, ``rejected_units``, ``review_units``). Without ``location_id``
+    a SKU must be stocked at one location only, or the counts could not be placed.
+    """
+    columns = ["rejected_units"] + (["review_units"] if hold_review else [])
+    _require_columns(inspected, "rejected", ["item_id", *columns])
+    table = inspected.reset_index(drop=True)
+    if "location_id" not in table.columns:
+        per_item = keys.groupby("item_id", sort=False)["location_id"].nunique()
+        shared = table["item_id"].map(per_item).fillna(0).to_numpy() > 1
+        if shared.any():
+            names = table.loc[shared, "item_id"].astype(str).head(5).tolist()
+            raise ValueError(
+                f"rejected: items {names} are stocked at several locations; the rejected table "
+                "needs a location_id column"
+            )
+        table = table.merge(keys, on="item_id", how="left")
+    _check_unique(table, "rejected", KEYS)
+    rows = _labels(table)
+    held = np.zeros(len(table))
+    for column in columns:
+        values = _numeric(table, column, rows)
+        _nonnegative(column, values, rows)
+        held += values
+    pos = _key_codes(table, keys)
+    unknown = pos < 0
+    if unknown.any():
+        _fail_rows("rejected", "no inventory row for the inspected item", unknown, rows)
+    out = np.zeros(len(keys))
+    out[pos] = held
+    return out
+
+
 def plan(
     forecast: pd.DataFrame,
     inventory: pd.DataFrame,
     policy: Policy | None = None,
     *,
     lead_times: pd.DataFrame | None = None,
+    rejected: pd.DataFrame | None = None,
+    hold_review: bool = False,
 ) -> pd.DataFrame:
     """Safety stock, reorder point, order-up-to level and order quantity per (item, location).
 
@@ -428,11 +468,15 @@ def plan(
     mean/std for the keys they cover. Rows with ``review_period`` 0 use continuous review (reorder
     point r, lot size Q, order-up-to r + Q); rows with R > 0 use periodic review (order-up-to S;
     its reorder point is S: every review that finds the position below S orders).
+    ``rejected``: optional inspection counts (what ``stockcast inspect rejected`` writes): the
+    rejected units, and with ``hold_review`` also the units waiting for a person, leave the
+    sellable ``on_hand`` before the position is computed; more than ``on_hand`` is an error.
 
     Returns one row per inventory key, in inventory order: ``item_id, location_id, review,
     service_type, service_level, lead_time_mean, lead_time_std, demand_mean`` (expected demand over
     the protection interval), ``safety_stock, reorder_point, order_up_to, lot_size,
-    inventory_position, order_qty, expected_fill_rate, cycle_service_level`` (achieved).
+    inventory_position, order_qty, expected_fill_rate, cycle_service_level`` (achieved), and
+    ``inspection_held`` (units taken off ``on_hand``) when ``rejected`` is given.
     """
     policy = policy or Policy()
     if not isinstance(forecast, pd.DataFrame) or not isinstance(inventory, pd.DataFrame):
@@ -441,6 +485,13 @@ def plan(
     _require_columns(forecast, "forecast", KEYS)
     inv = _prepare_inventory(inventory, policy)
     keys, labels = inv["keys"], inv["labels"]
+    held = None
+    if rejected is not None:
+        held = _inspection_holds(rejected, keys, labels, hold_review)
+        short = held > inv["on_hand"]
+        if short.any():
+            _fail_rows("rejected_units", "more units held by inspection than on_hand", short,
+                       labels)  # fmt: skip
     records = _lead_time_records(lead_times, keys)
     lt_mean, lt_std = _lead_time_moments(inv, records)
     review = inv["review_period"]
@@ -515,7 +566,8 @@ def plan(
 
     level = res["level"]
     order_up_to = np.where(periodic, level, level + lot)
-    position = inv["on_hand"] + inv["on_order"] - inv["backorders"]
+    on_hand = inv["on_hand"] if held is None else inv["on_hand"] - held
+    position = on_hand + inv["on_order"] - inv["backorders"]
     qty = policies.order_quantities(
         level,
         order_up_to,
@@ -539,6 +591,8 @@ def plan(
     out["order_qty"] = qty
     out["expected_fill_rate"] = res["fill_rate"]
     out["cycle_service_level"] = res["cycle_service"]
+    if held is not None:
+        out["inspection_held"] = held
     return out
 
 

@@ -274,6 +274,62 @@ def test_cli_writes_the_plan_atomically_and_reports_bad_input(tmp_path, capsys):
     ]
 
 
+def test_rejected_units_leave_sellable_stock_before_planning():
+    keys = _keys()
+    forecast, inventory = _cumulative(keys), _inventory(keys)
+    base = plan(forecast, inventory)
+    counts = pd.DataFrame(
+        {
+            "item_id": ["sku0", "sku2"],
+            "location_id": ["FC2", "FC1"],
+            "rejected_units": [5, 12],
+            "review_units": [3, 0],
+        }
+    )
+    held = plan(forecast, inventory, rejected=counts)
+    want = np.array([0, 5, 0, 0, 12, 0], dtype=float)
+    np.testing.assert_allclose(held["inspection_held"], want)
+    np.testing.assert_allclose(held["inventory_position"], base["inventory_position"] - want)
+    assert (held["order_qty"] >= base["order_qty"]).all()
+    assert held["order_qty"].sum() > base["order_qty"].sum()
+    # Units waiting for review are held too when asked.
+    review = plan(forecast, inventory, rejected=counts, hold_review=True)
+    np.testing.assert_allclose(review["inspection_held"], want + [0, 3, 0, 0, 0, 0])
+    # Per-SKU counts without a location apply to SKUs stocked at one location only.
+    one_fc = _keys(locations=("FC1",))
+    per_sku = pd.DataFrame({"item_id": ["sku1"], "rejected_units": [4]})
+    res = plan(_cumulative(one_fc), _inventory(one_fc), rejected=per_sku)
+    np.testing.assert_allclose(res["inspection_held"], [0, 4, 0])
+    with pytest.raises(ValueError, match=r"stocked at several locations.*location_id"):
+        plan(forecast, inventory, rejected=per_sku)
+    with pytest.raises(ValueError, match=r"rejected: no inventory row .* key \(sku9, FC1\)"):
+        plan(forecast, inventory, rejected=counts.assign(item_id=["sku0", "sku9"]))
+    with pytest.raises(ValueError, match=r"rejected_units: more units .* key \(sku2, FC1\)"):
+        plan(forecast, inventory, rejected=counts.assign(rejected_units=[5, 41]))
+    with pytest.raises(ValueError, match=r"rejected_units: negative value"):
+        plan(forecast, inventory, rejected=counts.assign(rejected_units=[-1, 2]))
+
+
+def test_cli_takes_inspection_counts(tmp_path, capsys):
+    from serving.cli import main
+
+    keys = _keys()
+    _cumulative(keys).to_parquet(tmp_path / "f.parquet")
+    _inventory(keys).to_csv(tmp_path / "inv.csv", index=False)
+    pd.DataFrame(
+        {"item_id": ["sku1"], "location_id": ["FC1"], "rejected_units": [7], "review_units": [2]}
+    ).to_csv(tmp_path / "rejected.csv", index=False)
+    args = ["plan", "--forecast", str(tmp_path / "f.parquet"), "--inventory",
+            str(tmp_path / "inv.csv"), "--rejected", str(tmp_path / "rejected.csv")]  # fmt: skip
+    assert main([*args, "--hold-review", "--out", str(tmp_path / "p.csv")]) == 0
+    result = pd.read_csv(tmp_path / "p.csv")
+    assert result["inspection_held"].tolist() == [0, 0, 9, 0, 0, 0]
+    plain = args[:5]
+    assert main([*plain, "--hold-review", "--out", str(tmp_path / "q.csv")]) == 2
+    assert "--hold-review needs --rejected" in capsys.readouterr().err
+    assert not (tmp_path / "q.csv").exists()
+
+
 def test_planning_never_imports_torch(tmp_path):
     code = (
         "import sys, json\n"

@@ -79,6 +79,16 @@ def register(subparsers) -> None:
         default=7.0,
         help="default lot size of continuous-review rows, in days of mean demand [7]",
     )
+    p.add_argument(
+        "--rejected",
+        help="inspection counts per SKU (`stockcast inspect rejected`): rejected units leave "
+        "on_hand before planning",
+    )
+    p.add_argument(
+        "--hold-review",
+        action="store_true",
+        help="with --rejected: units waiting for review are not sellable either",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the lead-time draws [0]")
     p.set_defaults(handler=run)
 
@@ -100,7 +110,17 @@ def run(args: argparse.Namespace) -> int:
     forecast = read_table(args.forecast)
     inventory = read_table(args.inventory)
     lead_times = read_table(args.lead_times) if args.lead_times else None
-    result = plan(forecast, inventory, policy, lead_times=lead_times)
+    if args.hold_review and not args.rejected:
+        raise CliError("--hold-review needs --rejected")
+    rejected = read_table(args.rejected) if args.rejected else None
+    result = plan(
+        forecast,
+        inventory,
+        policy,
+        lead_times=lead_times,
+        rejected=rejected,
+        hold_review=args.hold_review,
+    )
     write_table(result, args.out)
     ordering = int((result["order_qty"] > 0).sum())
     print(
