@@ -1,4 +1,5 @@
-"""Scalar helpers on one row of demand samples (CPU and CUDA targets).
+"""Scalar helpers on one row of demand samples (CPU and CUDA targets; the bit-pattern walk at
+the end, built on LLVM bit casts, is CPU only).
 
 A row holds ``n`` equally likely samples of demand over a fixed interval. Quantiles use NumPy's
 default ("linear") definition: with ``h = (n - 1) * p``, ``k = floor(h)``, the quantile is
