@@ -108,10 +108,12 @@ _LEVEL_CACHE = 8
 
 @register_jitable
 def _find_level(cache_p, p):
+    # A full scan without an early exit: rows alternate between levels, and an exit that moves
+    # with them would be mispredicted most of the time.
+    slot = -1
     for j in range(cache_p.shape[0]):
-        if cache_p[j] == p:
-            return j
-    return -1
+        slot = j if cache_p[j] == p else slot
+    return slot
 
 
 # A walk from a good guess needs about two passes; one that needs more than this many is cut
