@@ -300,7 +300,7 @@ def main(argv=None) -> int:
     p.add_argument("--skus", type=int, default=1000, help="SKUs for (b) [1000]")
     p.add_argument("--fcs", type=int, default=3000, help="FCs per SKU for (b) [3000]")
     p.add_argument("--alloc-samples", type=int, default=100, help="samples per FC for (b) [100]")
-    p.add_argument("--repeats", type=int, default=3, help="timed runs, best kept [3]")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs, best kept [5]")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "kernels.json")
     args = p.parse_args(argv)
