@@ -413,9 +413,7 @@ def _draw_lead_times(inv, records, mean, std, n_paths, max_days, rng, policy):
 # --- plan ---------------------------------------------------------------------------------------
 
 
-def _inspection_holds(
-    inspected: pd.DataFrame, keys: pd.DataFrame, labels: list[str], hold_review: bool
-) -> np.ndarray:
+def _inspection_holds(inspected: pd.DataFrame, keys: pd.DataFrame, hold_review: bool) -> np.ndarray:
     """Units per inventory key that inspection took out of sellable stock.
 
     ``inspected``: per-SKU counts as ``stockcast inspect rejected`` writes them (``item_id``,
@@ -487,7 +485,7 @@ def plan(
     keys, labels = inv["keys"], inv["labels"]
     held = None
     if rejected is not None:
-        held = _inspection_holds(rejected, keys, labels, hold_review)
+        held = _inspection_holds(rejected, keys, hold_review)
         short = held > inv["on_hand"]
         if short.any():
             _fail_rows("rejected_units", "more units held by inspection than on_hand", short,
