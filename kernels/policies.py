@@ -227,7 +227,7 @@ def _ss_samples_kernel(samples, bits, service_level, ss, rop, bad):
                             guess = 0.0
                         ready = i
                         r_k, r_frac, r_mean = cache_k[slot], cache_v[slot, 0], mean
-                        r_guess = as_bits(cast_like(row[0], guess))
+                        r_guess = as_bits(cast_like(x0, guess))
             if pending >= 0:
                 _walk_row(samples, bits, pending, p_k, p_frac, p_guess, p_mean, small, big, buf,
                           ss, rop)  # fmt: skip

@@ -219,7 +219,8 @@ def _around(bits, u, small, big):
 
 @register_jitable(inline="always")
 def _below(bits, u, small):
-    # (max{x <= u}, #{x <= u}).
+    # (max{x <= u}, #{x <= u}). _below/_above mirror each other instead of reusing _around: the
+    # walk's passes are on the critical path, and the unused third reduction costs ~8% per row.
     m = small
     c = 0
     for j in range(bits.shape[0]):
