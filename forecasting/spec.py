@@ -19,6 +19,9 @@ DEFAULT_QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
 # Frequency -> (pandas offset alias used to build the date grid, natural season length).
 FREQUENCIES = {"D": ("D", 7), "W": ("W", 52), "M": ("MS", 12)}
+FREQ_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
+# How periods missing inside a series are treated (see forecasting.validate).
+GAP_RULES = ("auto", "zero", "error")
 
 
 def quantile_column(q: float) -> str:
@@ -39,9 +42,13 @@ class PanelSpec:
       (an item or FC unseen in training maps to the unknown embedding).
     * ``*_col``: the user's names for the four key columns; loaders rename them to the canonical
       ``item_id``, ``location_id``, ``date``, ``demand``.
+    * ``freq``: ``D``, ``W`` or ``M``; ``None`` (the default) infers it from the dates, and a
+      given one that the dates contradict is an error.
+    * ``gaps``: periods missing inside a series are filled with zero demand (``zero``), rejected
+      (``error``), or filled only while they add at most 5% to the rows (``auto``).
     """
 
-    freq: str = "D"
+    freq: str | None = None
     static_categoricals: tuple[str, ...] = ()
     static_reals: tuple[str, ...] = ()
     known_categoricals: tuple[str, ...] = ()
@@ -53,10 +60,13 @@ class PanelSpec:
     location_col: str = LOCATION
     date_col: str = DATE
     target_col: str = DEMAND
+    gaps: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.freq not in FREQUENCIES:
+        if self.freq is not None and self.freq not in FREQUENCIES:
             raise ValueError(f"freq: expected one of {sorted(FREQUENCIES)}, got {self.freq!r}")
+        if self.gaps not in GAP_RULES:
+            raise ValueError(f"gaps: expected one of {list(GAP_RULES)}, got {self.gaps!r}")
         for role in (
             "static_categoricals",
             "static_reals",
@@ -82,7 +92,13 @@ class PanelSpec:
     @property
     def season(self) -> int:
         """Natural season length of the frequency (7 days, 52 weeks, 12 months)."""
+        if self.freq is None:
+            raise ValueError("freq: not known yet; validate the panel to infer it from the dates")
         return FREQUENCIES[self.freq][1]
+
+    def with_freq(self, freq: str) -> PanelSpec:
+        """This spec with the frequency set (e.g. the one inferred from the dates)."""
+        return dataclasses.replace(self, freq=freq)
 
     def roles(self) -> dict[str, tuple[str, ...]]:
         return {

@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from forecasting.spec import DATE, DEMAND, ITEM, LOCATION, PanelSpec
-from forecasting.validate import PanelError, period_index
+from forecasting.validate import PanelError, period_index, resolve_spec
 
 UNKNOWN = 0
 
@@ -238,7 +238,9 @@ class PanelStore:
         ``vocab`` maps each categorical to its levels (from training); without it the levels are
         learned from ``frame``. Levels not in ``vocab`` get code 0 (unknown) with a warning.
         ``extra_periods`` extends the grid past the last row (calendar features stay known).
+        A spec without a frequency gets the one the dates show.
         """
+        spec = resolve_spec(frame, spec)
         series_codes = frame.groupby([ITEM, LOCATION], sort=False, observed=True).ngroup()
         series_codes = series_codes.to_numpy()
         n_series = int(series_codes.max()) + 1

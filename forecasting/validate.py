@@ -6,12 +6,18 @@ Rules (documented here because users rely on them):
 * ``demand`` must be numeric and >= 0. It may be empty only on a series' *trailing* rows: those are
   future rows that carry known covariates for the forecast horizon. An empty demand between
   observed ones is an error.
+* The frequency is inferred from the dates when the spec leaves it out (pandas' inference over
+  the dates of all series, then the smallest step between them); a given frequency that the dates
+  contradict is an error. The panel keeps its anchor: month-start dates stay month starts,
+  month ends stay month ends, weeks keep their weekday.
 * Dates must sit on the panel's frequency grid (daily: midnight; weekly: one weekday for the whole
   panel; monthly: one day of the month, or every date a month end).
 * Gaps (periods missing between a series' first and last observed row) are filled with demand 0
-  and the covariates of the period before (``gaps="zero"``, the default: a period with no sales
-  record is a period with no sales), or rejected (``gaps="error"``). The fill happens when the
-  panel is turned into a store; the report counts the filled periods.
+  and the covariates of the period before (a period with no sales record is a period with no
+  sales). With ``gaps="auto"`` (the default) that is done only while the filled periods add at
+  most 5% to the rows: more usually means a wrong frequency, and is an error that says how many
+  and which frequency the dates suggest. ``gaps="zero"`` fills any number, ``gaps="error"``
+  rejects any. The fill happens when the panel is turned into a store; the report counts it.
 * Known reals (price...) missing on a series' leading rows where demand is 0 mean the item was not
   on sale yet: those rows are dropped (the series launches at its first priced row; M5 has this).
   Missing where demand was recorded is an error. Missing after launch inside the history is
@@ -28,9 +34,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecasting.spec import DATE, DEMAND, ITEM, KEYS, LOCATION, PanelSpec
+from forecasting.spec import DATE, DEMAND, FREQ_NAMES, ITEM, KEYS, LOCATION, PanelSpec
 
 MISSING_LEVEL = "<NA>"
+# Largest share of rows that gap filling may add under ``gaps="auto"``.
+MAX_GAP_SHARE = 0.05
 
 
 class PanelError(ValueError):
@@ -74,6 +82,8 @@ class ValidationReport:
     gap_periods: int = 0
     series_with_gaps: int = 0
     future_rows: int = 0
+    freq: str | None = None
+    freq_inferred: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -88,11 +98,80 @@ def period_index(dates: pd.Series, freq: str) -> np.ndarray:
     return years * 12 + dates.dt.month.to_numpy(dtype=np.int64) - 1
 
 
+def infer_frequency(dates: pd.Series | pd.DatetimeIndex) -> str | None:
+    """``D``, ``W`` or ``M`` from the dates of all series together; ``None`` if they do not say.
+
+    pandas' own inference runs on the sorted distinct dates; where they are irregular (a period
+    no series has a row for) the smallest step between them decides: 1 day, a multiple of 7 days
+    with one weekday, or one month with one day of the month (or all month ends).
+    Raises :class:`PanelError` for a regular grid stockcast does not model (hours, quarters...).
+    """
+    unique = pd.DatetimeIndex(pd.unique(pd.DatetimeIndex(dates))).sort_values()
+    if len(unique) < 2:
+        return None
+    alias = pd.infer_freq(unique) if len(unique) >= 3 else None
+    if alias is not None:
+        base = alias.lstrip("0123456789")
+        if alias == "D":
+            return "D"
+        if alias.startswith("W-"):
+            return "W"
+        if alias in ("MS", "ME", "M"):
+            return "M"
+        if base == "D" or base.startswith("W-") or base in ("MS", "ME", "M"):
+            return None  # every k-th period: the step rule below reads it as gaps
+        raise PanelError(
+            DATE,
+            f"the dates are spaced by pandas frequency {alias!r}; stockcast models daily (D), "
+            f"weekly (W) and monthly (M) panels",
+        )
+    step = int(np.diff(unique.to_numpy(dtype="datetime64[D]").astype(np.int64)).min())
+    if step == 1:
+        return "D"
+    if step % 7 == 0 and unique.weekday.nunique() == 1:
+        return "W"
+    if 28 <= step and (unique.day.nunique() == 1 or unique.is_month_end.all()):
+        return "M"
+    return None
+
+
+def _resolve_freq(frame: pd.DataFrame, spec: PanelSpec, report: ValidationReport) -> str:
+    """The spec's frequency checked against the dates, or the one they show."""
+    inferred = infer_frequency(frame[DATE])
+    given = spec.freq
+    if given is None:
+        if inferred is None:
+            raise PanelError(
+                DATE,
+                "cannot infer the frequency from the dates (too few distinct dates or an "
+                "irregular spacing); give it (--freq D, W or M)",
+            )
+        report.freq, report.freq_inferred = inferred, True
+        report.notes.append(f"frequency {inferred} ({FREQ_NAMES[inferred]}) inferred from dates")
+        return inferred
+    if inferred is not None and inferred != given:
+        raise PanelError(
+            DATE,
+            f"the dates are {FREQ_NAMES[inferred]} ({inferred}) but the frequency was given as "
+            f"{given} ({FREQ_NAMES[given]}); leave it out to infer it, or give --freq {inferred}",
+        )
+    report.freq = given
+    return given
+
+
+def resolve_spec(frame: pd.DataFrame, spec: PanelSpec) -> PanelSpec:
+    """``spec`` with its frequency inferred from ``frame``'s dates where it is not given."""
+    if spec.freq is not None:
+        return spec
+    dates = pd.to_datetime(frame[DATE], errors="coerce").dropna()
+    freq = infer_frequency(dates)
+    if freq is None:
+        raise PanelError(DATE, "cannot infer the frequency from the dates; give it (freq)")
+    return spec.with_freq(freq)
+
+
 def _check_grid(frame: pd.DataFrame, freq: str) -> None:
     dates = frame[DATE]
-    off_midnight = dates != dates.dt.normalize()
-    if off_midnight.any():
-        _fail(frame, DATE, "times of day found; dates must be whole days", off_midnight)
     if freq == "W":
         weekday = dates.dt.weekday
         anchor = weekday.mode().iloc[0]
@@ -115,15 +194,18 @@ def _irregular(frame: pd.DataFrame, mask: pd.Series, problem: str) -> None:
 
 
 def validate_panel(
-    frame: pd.DataFrame, spec: PanelSpec, gaps: str = "zero"
+    frame: pd.DataFrame, spec: PanelSpec, gaps: str | None = None
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Check a canonical-named panel and return a clean copy sorted by item, location, date.
 
-    Raises :class:`PanelError` naming the column and rows for every rule in this module's doc;
-    key columns are named as the user's table names them (``sales (demand)``).
+    ``gaps`` overrides ``spec.gaps``. The frequency the panel was read at (``spec.freq`` or the
+    one inferred from the dates) is ``report.freq``; build the store with
+    ``spec.with_freq(report.freq)``. Raises :class:`PanelError` naming the column and rows for
+    every rule in this module's doc; key columns are named as the user's table names them
+    (``sales (demand)``).
     """
     try:
-        return _validate(frame, spec, gaps)
+        return _validate(frame, spec, spec.gaps if gaps is None else gaps)
     except PanelError as error:
         user = {canonical: name for name, canonical in spec.rename_map().items()}
         if user.get(error.column, error.column) == error.column:
@@ -135,8 +217,8 @@ def validate_panel(
 def _validate(
     frame: pd.DataFrame, spec: PanelSpec, gaps: str
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    if gaps not in ("zero", "error"):
-        raise ValueError(f"gaps: expected 'zero' or 'error', got {gaps!r}")
+    if gaps not in ("auto", "zero", "error"):
+        raise ValueError(f"gaps: expected 'auto', 'zero' or 'error', got {gaps!r}")
     report = ValidationReport()
     for column in (*KEYS, DEMAND):
         if column not in frame.columns:
@@ -163,6 +245,10 @@ def _validate(
         examples = raw_dates[bad_dates].astype(str).head(3).tolist()
         _fail(frame, DATE, f"unparseable or missing dates, e.g. {examples}", bad_dates)
     frame[DATE] = dates.astype("datetime64[ns]")
+    off_midnight = frame[DATE] != frame[DATE].dt.normalize()
+    if off_midnight.any():
+        _fail(frame, DATE, "times of day found; dates must be whole days", off_midnight)
+    freq = _resolve_freq(frame, spec, report)
 
     raw_demand = frame[DEMAND]
     demand = pd.to_numeric(raw_demand, errors="coerce")
@@ -182,7 +268,7 @@ def _validate(
     if duplicated.any():
         _fail(frame, DATE, "duplicate (item_id, location_id, date) keys", duplicated)
 
-    _check_grid(frame, spec.freq)
+    _check_grid(frame, freq)
     frame = frame.sort_values([ITEM, LOCATION, DATE], kind="stable")
     series = frame.groupby([ITEM, LOCATION], sort=False, observed=True).ngroup().to_numpy()
 
@@ -224,7 +310,7 @@ def _validate(
     for column in spec.observed_reals:
         frame[column] = frame[column].groupby(series).ffill().fillna(0.0)
 
-    periods = period_index(frame[DATE], spec.freq)
+    periods = period_index(frame[DATE], freq)
     obs_periods = pd.Series(np.where(observed, periods, np.nan))
     grouped = obs_periods.groupby(series)
     span = (grouped.max() - grouped.min() + 1).fillna(0)
@@ -232,15 +318,41 @@ def _validate(
     missing_periods = (span - count).astype(int)
     report.gap_periods = int(missing_periods.sum())
     report.series_with_gaps = int((missing_periods > 0).sum())
+    with_gaps = np.isin(series, missing_periods.index[missing_periods.to_numpy() > 0])
     if report.gap_periods and gaps == "error":
-        bad_series = missing_periods.index[missing_periods.to_numpy() > 0]
-        _fail(frame, DATE, "gaps: periods missing inside the series", np.isin(series, bad_series))
+        _fail(frame, DATE, "gaps: periods missing inside the series", with_gaps)
+    n_observed = int(observed.sum())
+    if gaps == "auto" and report.gap_periods > MAX_GAP_SHARE * n_observed:
+        _fail(
+            frame,
+            DATE,
+            f"gaps: {report.gap_periods} {FREQ_NAMES[freq]} periods are missing inside "
+            f"{report.series_with_gaps} series; filling them with zero demand would add "
+            f"{report.gap_periods / max(n_observed, 1):.0%} to the {n_observed} observed rows "
+            f"({_gap_hint(frame, series, observed, freq)}). If a missing period means no sales, "
+            f"ask for the fill (--gaps zero)",
+            with_gaps,
+        )
 
     if no_history.all():
         raise PanelError(DEMAND, "no series has any observed demand")
     report.n_rows = len(frame)
     report.n_series = int(series.max()) + 1 if len(series) else 0
     return frame.reset_index(drop=True), report
+
+
+def _gap_hint(frame: pd.DataFrame, series: np.ndarray, observed: np.ndarray, freq: str) -> str:
+    """What the typical step between a series' rows suggests about the frequency."""
+    days = frame[DATE].to_numpy(dtype="datetime64[D]").astype(np.int64)[observed]
+    steps = np.diff(days)[np.diff(series[observed]) == 0]
+    if len(steps) == 0:
+        return f"the panel was read as {FREQ_NAMES[freq]}"
+    typical = float(np.median(steps))
+    suggest = "D" if typical < 4 else "W" if typical < 20 else "M"
+    text = f"a series' rows are typically {typical:g} day{'' if typical == 1 else 's'} apart"
+    if suggest != freq:
+        text += f": is the panel {FREQ_NAMES[suggest]}? (--freq {suggest})"
+    return text
 
 
 def _drop_prelaunch(

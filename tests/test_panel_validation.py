@@ -136,12 +136,15 @@ def test_leading_missing_price_with_zero_demand_is_a_later_launch():
 
 def test_gaps_are_filled_with_zero_demand_or_rejected():
     frame = panel().drop(index=[4, 5])
-    clean, report = validate_panel(frame, SPEC)
+    clean, report = validate_panel(frame, SPEC, gaps="zero")
     assert report.gap_periods == 2 and report.series_with_gaps == 1
     store = PanelStore.from_frame(clean, SPEC)
     assert store.target[0, 4].item() == 0.0 and store.target[0, 5].item() == 0.0
     error = error_of(frame, gaps="error")
     assert error.column == "date" and "gaps" in str(error)
+    # By default, a fill that adds more than 5% of the rows must be asked for.
+    error = error_of(frame)
+    assert "2 daily periods are missing" in str(error) and "--gaps zero" in str(error)
 
 
 def test_loader_maps_user_column_names(tmp_path):

@@ -61,7 +61,15 @@ def _add_data_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--location-col", help="column holding the location (FC) id [location_id]")
     group.add_argument("--date-col", help="column holding the period's date [date]")
     group.add_argument("--target-col", help="column holding the demand [demand]")
-    group.add_argument("--freq", choices=("D", "W", "M"), help="panel frequency [D]")
+    group.add_argument(
+        "--freq", choices=("D", "W", "M"), help="panel frequency [inferred from the dates]"
+    )
+    group.add_argument(
+        "--gaps",
+        choices=("auto", "zero", "error"),
+        help="periods missing inside a series: fill with zero demand while they add at most 5%% "
+        "of the rows (auto), always (zero), or reject them (error) [auto]",
+    )
     for flag, role in _ROLE_FLAGS.items():
         group.add_argument(
             f"--{flag.replace('_', '-')}", type=_list, help=f"comma-separated {role}"
@@ -106,7 +114,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "predict", help="forecast the horizon after each series' last observed period"
     )
     predict.add_argument("--run", required=True, type=Path, help="run folder from `train`")
-    predict.add_argument("--data", required=True, type=Path, help="panel as .csv or .parquet")
+    _add_data_flags(predict)  # optional: checked against the run's spec
     predict.add_argument("--out", required=True, type=Path, help="output .parquet or .csv")
     predict.add_argument("--accelerator", choices=("auto", "cpu", "cuda", "gpu"))
     predict.add_argument(
@@ -191,7 +199,7 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
         if unknown:
             raise CliError(f"--config: unknown sections {sorted(unknown)}")
     spec = dict(config.get("spec") or {})
-    for flag in ("item_col", "location_col", "date_col", "target_col", "freq"):
+    for flag in ("item_col", "location_col", "date_col", "target_col", "freq", "gaps"):
         if getattr(args, flag, None):
             spec[flag] = getattr(args, flag)
     for flag, role in _ROLE_FLAGS.items():
@@ -228,10 +236,12 @@ def _load(args: argparse.Namespace, settings: dict[str, Any]):
     spec = PanelSpec.from_dict(settings["spec"])
     frame = load_panel(args.data, spec)
     clean, report = validate_panel(frame, spec)
-    store = PanelStore.from_frame(clean, spec)
+    store = PanelStore.from_frame(clean, spec.with_freq(report.freq))
     if is_rank_zero():
+        how = "inferred from the dates" if report.freq_inferred else "given"
         print(
-            f"panel: {report.n_series} series, {len(store.dates)} periods "
+            f"panel: {report.n_series} series, {len(store.dates)} periods at frequency "
+            f"{report.freq} ({how}) "
             f"({store.dates[0].date()} .. {store.dates[-1].date()}), "
             f"{report.prelaunch_rows_dropped} pre-launch rows dropped, "
             f"{report.gap_periods} gap periods filled with 0"
@@ -276,6 +286,7 @@ def predict_command(args: argparse.Namespace) -> int:
     from training.forecaster import NeuralForecaster
 
     forecaster = NeuralForecaster.load(args.run)
+    check_spec_agrees(resolve_settings(args)["spec"], forecaster.spec.to_dict())
     if args.accelerator:
         forecaster.train.accelerator = args.accelerator
     frame = load_panel(args.data, forecaster.spec)
@@ -284,6 +295,21 @@ def predict_command(args: argparse.Namespace) -> int:
     n_series = table[["item_id", "location_id"]].drop_duplicates().shape[0]
     print(f"{len(table)} forecast rows for {n_series} series written to {args.out.resolve()}")
     return 0
+
+
+def check_spec_agrees(given: dict[str, Any], run_spec: dict[str, Any]) -> None:
+    """The mapping a user repeats at prediction must be the one the run was trained with."""
+    flags = {role: f"--{flag.replace('_', '-')}" for flag, role in _ROLE_FLAGS.items()}
+    flags["calendar"] = "--no-calendar"
+    for key, value in given.items():
+        expected = run_spec.get(key)
+        same = list(value) == list(expected) if isinstance(value, list | tuple) else value == expected
+        if not same:
+            flag = flags.get(key, f"--{key.replace('_', '-')}")
+            raise CliError(
+                f"{flag} {value!r} disagrees with the run, which was trained with "
+                f"{key}={expected!r}; leave it out to use the run's"
+            )
 
 
 def backtest_command(args: argparse.Namespace) -> int:

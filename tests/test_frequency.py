@@ -1,0 +1,156 @@
+"""The panel's frequency comes from its dates: inferred, anchored, and never contradicted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.spec import PanelSpec
+from forecasting.store import PanelStore
+from forecasting.validate import PanelError, infer_frequency, validate_panel
+from serving.cli import main
+
+
+def seasonal_panel(dates: pd.DatetimeIndex, season: int, n_series: int = 4, future: int = 0):
+    """Demand with a season of ``season`` periods; ``future`` trailing rows carry only a price."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in range(n_series):
+        level = 20.0 + 10 * s
+        for t, date in enumerate(dates):
+            seasonal = 1 + 0.4 * np.sin(2 * np.pi * t / season)
+            demand = float(rng.poisson(level * seasonal)) if t < len(dates) - future else None
+            rows.append(
+                {
+                    "sku": f"sku{s}",
+                    "fc": "FC1" if s % 2 else "FC2",
+                    "period": date,
+                    "units": demand,
+                    "price": 9.99,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.rename(
+        columns={"sku": "item_id", "fc": "location_id", "period": "date", "units": "demand"}
+    )
+
+
+SPEC = PanelSpec(known_reals=("price",))
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        (pd.date_range("2024-01-01", periods=30, freq="D"), "D"),
+        (pd.date_range("2024-01-03", periods=30, freq="W-WED"), "W"),
+        (pd.date_range("2020-01-01", periods=30, freq="MS"), "M"),
+        (pd.date_range("2020-01-31", periods=30, freq="ME"), "M"),
+        # Irregular: a period no series has; the smallest step decides.
+        (pd.date_range("2024-01-01", periods=30, freq="D").delete([3, 4, 17]), "D"),
+        (pd.date_range("2020-01-01", periods=30, freq="MS").delete([5, 6]), "M"),
+        (pd.date_range("2024-01-03", periods=30, freq="W-WED").delete([2]), "W"),
+    ],
+)
+def test_frequency_inferred_from_the_dates(dates, expected):
+    assert infer_frequency(pd.Series(dates)) == expected
+
+
+def test_frequencies_stockcast_does_not_model_are_named():
+    with pytest.raises(PanelError, match="pandas frequency 'QS"):
+        infer_frequency(pd.Series(pd.date_range("2020-01-01", periods=12, freq="QS")))
+
+
+@pytest.mark.parametrize(
+    ("dates", "season", "freq"),
+    [
+        (pd.date_range("2019-01-01", periods=54, freq="MS"), 12, "M"),
+        (pd.date_range("2022-01-05", periods=120, freq="W-WED"), 52, "W"),
+    ],
+)
+def test_monthly_and_weekly_panels_keep_their_rows_and_anchor(dates, season, freq):
+    frame = canonical(seasonal_panel(dates, season))
+    clean, report = validate_panel(frame, SPEC)
+    assert report.freq == freq and report.freq_inferred
+    assert report.gap_periods == 0 and len(clean) == len(frame)
+    store = PanelStore.from_frame(clean, SPEC.with_freq(report.freq), extra_periods=3)
+    assert store.spec.freq == freq
+    assert len(store.dates) == len(dates) + 3
+    # The grid continues on the panel's own anchor.
+    expected = pd.date_range(dates[0], periods=len(dates) + 3, freq=dates.freq)
+    assert store.dates.equals(pd.DatetimeIndex(expected))
+
+
+def test_a_frequency_the_dates_contradict_is_an_error():
+    daily = canonical(seasonal_panel(pd.date_range("2024-01-01", periods=60, freq="D"), 7))
+    with pytest.raises(PanelError, match=r"dates are daily \(D\) but .* given as M"):
+        validate_panel(daily, PanelSpec(freq="M", known_reals=("price",)))
+    monthly = canonical(seasonal_panel(pd.date_range("2019-01-01", periods=30, freq="MS"), 12))
+    with pytest.raises(PanelError, match=r"dates are monthly \(M\) but .* given as D"):
+        validate_panel(monthly, PanelSpec(freq="D", known_reals=("price",)))
+
+
+def test_filling_many_gaps_needs_to_be_asked_for():
+    # Rows only on days with sales: half of each series' days are missing.
+    frame = canonical(seasonal_panel(pd.date_range("2024-01-01", periods=80, freq="D"), 7))
+    keep = (frame.groupby("item_id").cumcount() % 2 == 0) | (frame["item_id"] == "sku0")
+    sparse = frame[keep]
+    with pytest.raises(PanelError, match=r"missing inside 3 series.*--gaps zero") as info:
+        validate_panel(sparse, SPEC)
+    assert "2 days apart" in str(info.value)
+    clean, report = validate_panel(sparse, SPEC, gaps="zero")
+    assert report.gap_periods == 3 * 39
+    # A few missing days (under 5% of the rows) are filled without being asked.
+    few = frame.drop(index=[5, 100, 200])
+    _, report = validate_panel(few, SPEC)
+    assert report.gap_periods == 3
+
+
+@pytest.mark.parametrize(
+    ("dates", "season", "horizon"),
+    [
+        (pd.date_range("2019-01-01", periods=54 + 6, freq="MS"), 12, 6),
+        (pd.date_range("2022-01-05", periods=120 + 4, freq="W-WED"), 52, 4),
+    ],
+)
+def test_cli_trains_and_forecasts_on_the_panels_own_calendar(tmp_path, dates, season, horizon):
+    path = tmp_path / "sales.csv"
+    seasonal_panel(dates, season, future=horizon).to_csv(path, index=False)
+    mapping = [
+        "--data", str(path), "--item-col", "sku", "--location-col", "fc",
+        "--date-col", "period", "--target-col", "units", "--known-reals", "price",
+    ]  # fmt: skip
+    fast = ["--epochs", "1", "--batches-per-epoch", "2", "--batch-size", "8", "--hidden-size", "8"]
+    run = tmp_path / "run"
+    args = ["forecast", "train", *mapping, "--horizon", str(horizon), *fast, "--no-progress"]
+    assert main([*args, "--out", str(run)]) == 0
+    out = tmp_path / "forecast.csv"
+    # The user repeats the mapping flags at prediction: accepted, since they agree with the run.
+    assert main(["forecast", "predict", "--run", str(run), *mapping, "--out", str(out)]) == 0
+    table = pd.read_csv(out, parse_dates=["date"])
+    assert table["step"].max() == horizon
+    future = pd.DatetimeIndex(sorted(table["date"].unique()))
+    assert future.equals(dates[-horizon:])
+
+
+def test_predict_flags_that_disagree_with_the_run_are_named(tmp_path, capsys):
+    dates = pd.date_range("2019-01-01", periods=40, freq="MS")
+    path = tmp_path / "sales.csv"
+    seasonal_panel(dates, 12).to_csv(path, index=False)
+    mapping = ["--data", str(path), "--item-col", "sku", "--location-col", "fc"]
+    mapping += ["--date-col", "period", "--target-col", "units", "--known-reals", "price"]
+    fast = ["--epochs", "1", "--batches-per-epoch", "1", "--batch-size", "8", "--hidden-size", "8"]
+    run = tmp_path / "run"
+    train = ["forecast", "train", *mapping, "--horizon", "3", *fast, "--no-progress"]
+    assert main([*train, "--out", str(run)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "f.csv"
+    predict = ["forecast", "predict", "--run", str(run), *mapping, "--out", str(out)]
+    assert main([*predict, "--item-col", "product"]) == 2
+    assert "--item-col 'product' disagrees with the run" in capsys.readouterr().err
+    assert main([*predict, "--freq", "W"]) == 2
+    assert "--freq 'W' disagrees" in capsys.readouterr().err
+    assert not out.exists()
