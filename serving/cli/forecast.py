@@ -303,8 +303,9 @@ def check_spec_agrees(given: dict[str, Any], run_spec: dict[str, Any]) -> None:
     flags["calendar"] = "--no-calendar"
     for key, value in given.items():
         expected = run_spec.get(key)
-        same = list(value) == list(expected) if isinstance(value, list | tuple) else value == expected
-        if not same:
+        if isinstance(value, list | tuple):
+            value, expected = list(value), list(expected or [])
+        if value != expected:
             flag = flags.get(key, f"--{key.replace('_', '-')}")
             raise CliError(
                 f"{flag} {value!r} disagrees with the run, which was trained with "
