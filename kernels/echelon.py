@@ -1,19 +1,27 @@
 """Two-echelon safety-stock positioning (one DC feeding N FCs) under the guaranteed-service model.
 
 Each stage quotes an outbound service time and holds safety stock against demand over its net
-replenishment time ``tau = inbound service time + processing time - outbound service time``:
-``SS = z * sigma * sqrt(tau)`` (Graves & Willems). Per SKU:
+replenishment time (Graves & Willems): ``SS = z * sigma * sqrt(tau)``. A quoted service time is a
+*maximum*: a stage may serve faster than it promised, never slower. Per SKU:
 
-* the DC receives from a supplier that guarantees ``dc_inbound_service`` days, needs
-  ``dc_lead_time`` days, and quotes the FCs an outbound service time ``S`` (the decision);
-  its demand is the FCs' combined demand (std ``sqrt(sum sigma_j^2)``, independent FCs);
-* FC j waits ``S`` for the DC, needs ``fc_lead_time`` days in transit and quotes customers
-  ``fc_service_time`` (usually 0), so ``tau_j = S + L_j - s_j`` must be >= 0.
+* the DC receives from a supplier that guarantees ``dc_inbound_service`` days (``SI``), needs
+  ``dc_lead_time`` days (``T``) and quotes the FCs an outbound service time ``S`` in ``[0, SI + T]``
+  (the decision); its net time is ``SI + T - S`` and its demand is the FCs' combined demand (std
+  ``sqrt(sum sigma_j^2)``, independent FCs);
+* FC j waits at most ``S`` for the DC, needs ``fc_lead_time`` days in transit (``L_j``) and promises
+  customers ``fc_service_time`` days (``s_j``, usually 0). Its net time is
+  ``tau_j = max(S + L_j - s_j, 0)``: an FC whose promise covers its whole replenishment time
+  holds no safety stock, and a promise longer than ``SI + T + L_j`` is allowed (that FC never
+  holds any).
 
-The safety-stock holding cost ``h_0 z_0 sigma_0 sqrt(SI + T - S) + sum_j h_j z_j sigma_j
-sqrt(S + L_j - s_j)`` is concave in S, so its minimum over the feasible interval
-``[max(0, max_j(s_j - L_j)), SI + T]`` lies at an end: either the DC holds stock and quotes the
-shortest time, or it holds none and passes its whole replenishment time on.
+The safety-stock holding cost
+
+    C(S) = h_0 z_0 sigma_0 sqrt(SI + T - S) + sum_j h_j z_j sigma_j sqrt(max(S + L_j - s_j, 0))
+
+is concave in S between the FCs' kinks ``S = s_j - L_j`` (where an FC starts holding stock) but
+not across them, so its minimum over ``[0, SI + T]`` lies at ``0``, at ``SI + T`` or at a kink
+inside that range. The kernel evaluates exactly those points (O(n_fc^2) per SKU, SKUs in
+parallel) and keeps the cheapest, the smallest S among exact ties.
 """
 
 from __future__ import annotations
@@ -28,10 +36,12 @@ from ._special import norm_ppf
 
 
 @njit(cache=True)
-def _cost(s_out, ptr0, ptr1, sigma, z, h, lt, svc, dc_tau_max, dc_term):
+def _cost(s_out, p0, p1, weight, kink, dc_tau_max, dc_term):
+    # weight_j = h_j z_j sigma_j; FC j's net time is max(S - kink_j, 0), kink_j = s_j - L_j
+    # (written this way so that it is exactly 0 at the FC's own kink).
     total = dc_term * math.sqrt(max(dc_tau_max - s_out, 0.0))
-    for j in range(ptr0, ptr1):
-        total += h[j] * z[j] * sigma[j] * math.sqrt(max(s_out + lt[j] - svc[j], 0.0))
+    for j in range(p0, p1):
+        total += weight[j] * math.sqrt(max(s_out - kink[j], 0.0))
     return total
 
 
@@ -40,12 +50,10 @@ def _echelon_kernel(
     ptr,
     mean,
     sigma,
-    lt,
+    weight,
+    kink,
     z,
-    h,
-    svc,
-    dc_lt,
-    dc_in,
+    dc_tau_max,
     dc_z,
     dc_h,
     s_out,
@@ -55,37 +63,52 @@ def _echelon_kernel(
     fc_tau,
     fc_ss,
     fc_base,
-    infeasible,
 ):
     for k in prange(ptr.shape[0] - 1):
         p0 = ptr[k]
         p1 = ptr[k + 1]
         var0 = 0.0
         mu0 = 0.0
-        lb = 0.0
         for j in range(p0, p1):
             var0 += sigma[j] * sigma[j]
             mu0 += mean[j]
-            lb = max(lb, svc[j] - lt[j])
-        ub = dc_in[k] + dc_lt[k]
-        infeasible[k] = lb > ub
-        if lb > ub:
-            continue
+        ub = dc_tau_max[k]
         sigma0 = math.sqrt(var0)
         dc_term = dc_h[k] * dc_z[k] * sigma0
-        c_lb = _cost(lb, p0, p1, sigma, z, h, lt, svc, ub, dc_term)
-        c_ub = _cost(ub, p0, p1, sigma, z, h, lt, svc, ub, dc_term)
-        s = lb if c_lb <= c_ub else ub
-        s_out[k] = s
-        cost[k] = min(c_lb, c_ub)
-        tau0 = ub - s
+        # Candidates: both ends and every kink strictly inside; the cheapest wins, the smallest
+        # S among exact ties.
+        best_s = 0.0
+        best_c = _cost(0.0, p0, p1, weight, kink, ub, dc_term)
+        for j in range(p0, p1 + 1):
+            cand = ub if j == p1 else kink[j]
+            if j < p1 and not (0.0 < cand < ub):
+                continue
+            c = _cost(cand, p0, p1, weight, kink, ub, dc_term)
+            if c < best_c or (c == best_c and cand < best_s):
+                best_c = c
+                best_s = cand
+        s_out[k] = best_s
+        cost[k] = best_c
+        tau0 = ub - best_s
         dc_ss[k] = dc_z[k] * sigma0 * math.sqrt(tau0)
         dc_base[k] = mu0 * tau0 + dc_ss[k]
         for j in range(p0, p1):
-            tau = max(s + lt[j] - svc[j], 0.0)
+            tau = max(best_s - kink[j], 0.0)
             fc_tau[j] = tau
             fc_ss[j] = z[j] * sigma[j] * math.sqrt(tau)
             fc_base[j] = mean[j] * tau + fc_ss[j]
+
+
+def check_service_level(field, arr, labels=None) -> None:
+    """Service levels in [0.5, 1), errors naming ``field`` and the rows (or ``labels``)."""
+    # Below 0.5 the safety stock z * sigma * sqrt(tau) would be negative, and the cost would no
+    # longer be concave between the kinks (the candidate points would not be enough).
+    v.check_open_unit(field, arr, labels)
+    bad = arr < 0.5
+    if bad.any():
+        v.fail(
+            field, "must be at least 0.5 (a lower level means negative safety stock)", bad, labels
+        )
 
 
 def two_echelon_safety_stock(
@@ -107,12 +130,15 @@ def two_echelon_safety_stock(
     FC-level arrays (one entry per SKU x FC): ``sku`` (int code 0..n_skus-1, any order), daily
     demand mean/std, transit lead time from the DC, cycle service level, holding cost per unit,
     and ``fc_service_time`` (days promised to customers). SKU-level arrays (n_skus,): the DC's
-    supplier lead time, service level, holding cost and ``dc_inbound_service``.
+    supplier lead time, service level, holding cost and ``dc_inbound_service``. Service levels
+    must lie in [0.5, 1); times, demands and costs must be finite and >= 0.
 
     Returns SKU-level ``dc_service_time`` (the chosen outbound service time S), ``dc_safety_stock``,
     ``dc_base_stock`` and ``cost`` (safety-stock holding cost), and FC-level (input order)
-    ``fc_net_time``, ``fc_safety_stock`` and ``fc_base_stock``. A SKU whose FCs promise customers
-    more than ``dc_inbound_service + dc_lead_time + transit`` allows is an error.
+    ``fc_net_time`` (``max(S + L_j - s_j, 0)``), ``fc_safety_stock`` and ``fc_base_stock``. A
+    promise ``s_j`` at least ``L_j`` (or even beyond ``dc_inbound_service + dc_lead_time + L_j``)
+    is valid: that FC's net time is 0 for some or every S, and it holds no safety stock there.
+    Errors name the field and the (positional) row.
     """
     sku = np.asarray(sku)
     if sku.ndim != 1 or not np.issubdtype(sku.dtype, np.integer):
@@ -134,7 +160,7 @@ def two_echelon_safety_stock(
     for k, a in fc.items():
         v.check_nonnegative(k, a)
     fc_sl = v.broadcast_rows("fc_service_level", fc_service_level, m)
-    v.check_open_unit("fc_service_level", fc_sl)
+    check_service_level("fc_service_level", fc_sl)
     dc = {
         "dc_lead_time": dc_lt,
         "dc_holding_cost": v.broadcast_rows("dc_holding_cost", dc_holding_cost, n_skus),
@@ -143,7 +169,7 @@ def two_echelon_safety_stock(
     for k, a in dc.items():
         v.check_nonnegative(k, a)
     dc_sl = v.broadcast_rows("dc_service_level", dc_service_level, n_skus)
-    v.check_open_unit("dc_service_level", dc_sl)
+    check_service_level("dc_service_level", dc_sl)
 
     order = np.argsort(sku, kind="stable")
     ptr = np.zeros(n_skus + 1, dtype=np.int64)
@@ -151,22 +177,21 @@ def two_echelon_safety_stock(
     srt = {k: np.ascontiguousarray(a[order]) for k, a in fc.items()}
     z = np.array([norm_ppf(p) for p in fc_sl[order]])
     dc_z = np.array([norm_ppf(p) for p in dc_sl])
+    weight = srt["fc_holding_cost"] * z * srt["fc_demand_std"]
+    kink = srt["fc_service_time"] - srt["fc_lead_time"]
     out_sku = {k: np.zeros(n_skus) for k in ("dc_service_time", "dc_safety_stock", "dc_base_stock")}
     out_sku["cost"] = np.zeros(n_skus)
     tau = np.zeros(m)
     ss = np.zeros(m)
     base = np.zeros(m)
-    infeasible = np.zeros(n_skus, dtype=np.bool_)
     _echelon_kernel(
         ptr,
         srt["fc_demand_mean"],
         srt["fc_demand_std"],
-        srt["fc_lead_time"],
+        weight,
+        kink,
         z,
-        srt["fc_holding_cost"],
-        srt["fc_service_time"],
-        dc_lt,
-        dc["dc_inbound_service"],
+        dc["dc_inbound_service"] + dc_lt,
         dc_z,
         dc["dc_holding_cost"],
         out_sku["dc_service_time"],
@@ -176,14 +201,7 @@ def two_echelon_safety_stock(
         tau,
         ss,
         base,
-        infeasible,
     )
-    if infeasible.any():
-        v.fail(
-            "fc_service_time",
-            "promised service time exceeds the DC's replenishment time plus transit",
-            infeasible,
-        )
     inv = np.empty(m, dtype=np.int64)
     inv[order] = np.arange(m)
     out = dict(out_sku)

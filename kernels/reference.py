@@ -357,9 +357,21 @@ def allocation_lp(samples, stock, supply, caps, value, reserve_value=0.0, option
 
 
 def two_echelon_cost(s_out, sigma, z, h, lt, svc, dc_tau_max, dc_z, dc_h):
-    """Safety-stock holding cost of one SKU at DC outbound service time ``s_out``."""
+    """Safety-stock holding cost of one SKU at DC outbound service time ``s_out``.
+
+    A promised service time is a maximum, so FC j's net replenishment time is
+    ``max(s_out + lt_j - svc_j, 0)`` and the DC's is ``dc_tau_max - s_out`` (``SI + T - S``).
+    """
     sigma = np.asarray(sigma, dtype=np.float64)
     sigma0 = np.sqrt(np.sum(sigma**2))
     dc = dc_h * dc_z * sigma0 * np.sqrt(max(dc_tau_max - s_out, 0.0))
-    fc = np.sum(np.asarray(h) * np.asarray(z) * sigma * np.sqrt(np.maximum(s_out + lt - svc, 0)))
+    tau = np.maximum(s_out + np.asarray(lt) - np.asarray(svc), 0.0)
+    fc = np.sum(np.asarray(h) * np.asarray(z) * sigma * np.sqrt(tau))
     return float(dc + fc)
+
+
+def two_echelon_brute_force(grid, sigma, z, h, lt, svc, dc_tau_max, dc_z, dc_h):
+    """``(S, cost)`` of the cheapest DC outbound service time among ``grid`` (first on ties)."""
+    costs = [two_echelon_cost(s, sigma, z, h, lt, svc, dc_tau_max, dc_z, dc_h) for s in grid]
+    best = int(np.argmin(costs))
+    return float(grid[best]), float(costs[best])

@@ -41,7 +41,7 @@ from scipy import stats
 
 from . import leadtime, policies
 from .allocation import allocate_samples
-from .echelon import two_echelon_safety_stock
+from .echelon import check_service_level, two_echelon_safety_stock
 
 KEYS = ["item_id", "location_id"]
 SERVICE_TYPE_NAMES = ("cycle", "fill_rate", "newsvendor")
@@ -118,8 +118,12 @@ def _numeric(
     *,
     default: float | None = None,
     allow_missing: bool = False,
+    field: str | None = None,
 ) -> np.ndarray:
-    """A numeric column as float64; absent -> default (or an error if there is none)."""
+    """A numeric column as float64; absent -> default (or an error if there is none).
+
+    ``field`` names the column in errors (default: the column's own name)."""
+    field = field or column
     if column not in df.columns:
         if default is None:
             raise ValueError(f"inventory: missing column {column}")
@@ -128,11 +132,11 @@ def _numeric(
     vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     not_numeric = np.isnan(vals) & raw.notna().to_numpy()
     if not_numeric.any():
-        _fail_rows(column, "not a number", not_numeric, labels)
+        _fail_rows(field, "not a number", not_numeric, labels)
     if not allow_missing:
         bad = ~np.isfinite(vals)
         if bad.any():
-            _fail_rows(column, "missing or non-finite value", bad, labels)
+            _fail_rows(field, "missing or non-finite value", bad, labels)
     return vals
 
 
@@ -754,11 +758,12 @@ def position(fc: pd.DataFrame, dc: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     """Guaranteed-service safety stock for one DC and its FCs (see :mod:`kernels.echelon`).
 
     ``fc``: ``item_id, location_id, demand_mean, demand_std, lead_time`` (DC to FC),
-    ``service_level``, ``holding_cost`` and optionally ``service_time`` (promised to customers).
-    ``dc``: ``item_id, lead_time, service_level, holding_cost`` and optionally
-    ``inbound_service``. Returns ``(dc_plan, fc_plan)``: per item the DC's outbound service time,
-    safety stock, base stock and cost; per FC its net replenishment time, safety stock and base
-    stock.
+    ``service_level``, ``holding_cost`` and optionally ``service_time`` (the longest time promised
+    to customers; default 0). ``dc``: ``item_id, lead_time, service_level, holding_cost`` and
+    optionally ``inbound_service``. Returns ``(dc_plan, fc_plan)``: per item the DC's outbound
+    service time S, safety stock, base stock and cost; per FC its net replenishment time
+    ``max(S + lead_time - service_time, 0)``, safety stock and base stock. Errors name the
+    ``(item_id, location_id)`` key of a bad FC row and the ``item_id`` of a bad DC row.
     """
     _require_columns(
         fc,
@@ -771,25 +776,50 @@ def position(fc: pd.DataFrame, dc: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     f = fc.reset_index(drop=True)
     labels = _labels(f)
     d = dc.reset_index(drop=True)
+    dc_labels = [str(i) for i in d["item_id"]]
     code = pd.Index(d["item_id"]).get_indexer(f["item_id"])
     if (code < 0).any():
         _fail_rows("item_id", "no DC row for FC item", code < 0, labels)
+
+    def columns(table, names, table_labels, prefix, defaults):
+        out = {}
+        for name in names:
+            field = f"{prefix} {name}"
+            vals = _numeric(table, name, table_labels, default=defaults.get(name), field=field)
+            if name == "service_level":
+                check_service_level(field, vals, table_labels)
+            else:
+                _nonnegative(field, vals, table_labels)
+            out[name] = vals
+        return out
+
+    # Checked here, not in the kernel, so that errors name keys and items rather than positions.
+    fcv = columns(
+        f,
+        ["demand_mean", "demand_std", "lead_time", "service_level", "holding_cost", "service_time"],
+        labels,
+        "fc",
+        {"service_time": 0.0},
+    )
+    dcv = columns(
+        d,
+        ["lead_time", "service_level", "holding_cost", "inbound_service"],
+        dc_labels,
+        "dc",
+        {"inbound_service": 0.0},
+    )
     res = two_echelon_safety_stock(
         code.astype(np.int64),
-        _numeric(f, "demand_mean", labels),
-        _numeric(f, "demand_std", labels),
-        _numeric(f, "lead_time", labels),
-        _numeric(f, "service_level", labels),
-        _numeric(f, "holding_cost", labels),
-        pd.to_numeric(d["lead_time"], errors="coerce").to_numpy(dtype=float),
-        pd.to_numeric(d["service_level"], errors="coerce").to_numpy(dtype=float),
-        pd.to_numeric(d["holding_cost"], errors="coerce").to_numpy(dtype=float),
-        dc_inbound_service=(
-            pd.to_numeric(d["inbound_service"], errors="coerce").to_numpy(dtype=float)
-            if "inbound_service" in d.columns
-            else 0.0
-        ),
-        fc_service_time=_numeric(f, "service_time", labels, default=0.0),
+        fcv["demand_mean"],
+        fcv["demand_std"],
+        fcv["lead_time"],
+        fcv["service_level"],
+        fcv["holding_cost"],
+        dcv["lead_time"],
+        dcv["service_level"],
+        dcv["holding_cost"],
+        dc_inbound_service=dcv["inbound_service"],
+        fc_service_time=fcv["service_time"],
     )
     dc_plan = d[["item_id"]].copy()
     for k in ("dc_service_time", "dc_safety_stock", "dc_base_stock", "cost"):

@@ -234,6 +234,22 @@ def test_position_table_api():
     dc_plan, fc_plan = position(fc, dc)
     assert dc_plan["dc_service_time"][0] in (0.0, 10.0)
     assert (fc_plan["safety_stock"] > 0).all()
+    # A promise longer than the FC's whole replenishment time: no safety stock there, no error.
+    _, fc_plan = position(fc.assign(service_time=[0.0, 30.0]), dc)
+    assert fc_plan["safety_stock"][1] == 0.0 and fc_plan["net_replenishment_time"][1] == 0.0
+    # Bad values are named by their item (DC table) or key (FC table), not by position.
+    two = pd.concat([dc, dc.assign(item_id="b")], ignore_index=True)
+    fc2 = pd.concat([fc, fc.iloc[:1].assign(item_id="b")], ignore_index=True)
+    for bad, message in (
+        (two.assign(lead_time=[10.0, np.nan]), r"dc lead_time: missing or non-finite .* key b$"),
+        (two.assign(holding_cost=[0.3, -1.0]), r"dc holding_cost: negative value at key b$"),
+        (two.assign(service_level=[0.95, 1.0]), r"dc service_level: must be .* at key b$"),
+        (two.assign(inbound_service=[-1.0, 0.0]), r"dc inbound_service: negative .* key a$"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            position(fc2, bad)
+    with pytest.raises(ValueError, match=r"fc service_time: negative value at key \(a, F2\)"):
+        position(fc2.assign(service_time=[0.0, -1.0, 0.0]), two)
 
 
 def test_cli_writes_the_plan_atomically_and_reports_bad_input(tmp_path, capsys):
