@@ -13,7 +13,10 @@ The pair (A, B) and the shift c select the policy:
 
 * continuous review (r, Q): A = B = lead-time demand D_L, c = Q. Exact for continuous demand (or
   unit demands) with backorders and a fixed lead time: between two arrivals the backlog grows from
-  (D_L - r - Q)+ to (D_L' - r)+.
+  (D_L - r - Q)+ to (D_L' - r)+. The rule is a true (r, Q) rule (see :func:`order_quantities`):
+  at or below r, order the smallest multiple of Q that lifts the position above r, so it lands
+  in (r, r + Q]. Ordering up to r + Q instead is an (s, S) rule, which these formulas do not
+  describe once demand can undershoot r.
 * periodic review (R, S): A = D_{L+R}, B = D_L, c = 0, m = E[D_{L+R}] - E[D_L] = mean demand per
   review period; exact for backorders and a fixed lead time.
 
@@ -841,45 +844,136 @@ def newsvendor_quantity(
     )["level"]
 
 
+RULE_RQ = 0
+RULE_SS = 1
+RULE_RS = 2
+ORDER_RULES = {"rQ": RULE_RQ, "sS": RULE_SS, "RS": RULE_RS}
+
+
+def round_lot_size(lot_size, case_pack=1.0, moq=0.0) -> np.ndarray:
+    """A lot size Q fit for (r, Q) ordering: at least the MOQ, rounded up to whole case packs.
+
+    Every (r, Q) order is a multiple of Q, so rounding Q (not each order) is what keeps every
+    order a whole number of case packs and at least the MOQ. Returns float64, at least one pack.
+    """
+    q = v.as_float_array("lot_size", np.atleast_1d(lot_size))
+    n = q.shape[0]
+    pack = v.broadcast_rows("case_pack", case_pack, n)
+    mo = v.broadcast_rows("moq", moq, n)
+    v.check_nonnegative("lot_size", q)
+    v.check_positive("case_pack", pack)
+    v.check_nonnegative("moq", mo)
+    q = np.maximum(q, mo)
+    # The tolerance keeps an exact multiple (up to float noise) from rounding up a pack.
+    return np.maximum(np.ceil(q / pack - 1e-9) * pack, pack)
+
+
 @njit(parallel=True, cache=True)
-def _order_kernel(reorder_point, order_up_to, position, case_pack, moq, periodic, qty):
-    for i in prange(reorder_point.shape[0]):
+def _order_kernel(rule, reorder_point, order_up_to, lot, position, case_pack, moq, qty):
+    for i in prange(rule.shape[0]):
         ip = position[i]
-        trigger = ip < order_up_to[i] if periodic[i] else ip <= reorder_point[i]
+        r = reorder_point[i]
+        if rule[i] == RULE_RQ:
+            if ip > r:
+                qty[i] = 0.0
+                continue
+            # The smallest n >= 1 with ip + n Q > r, checked in the arithmetic the caller sees.
+            q = lot[i]
+            n = math.floor((r - ip) / q) + 1.0
+            while ip + n * q <= r:
+                n += 1.0
+            while n > 1.0 and ip + (n - 1.0) * q > r:
+                n -= 1.0
+            qty[i] = n * q
+            continue
+        s_up = order_up_to[i]
+        trigger = ip < s_up if rule[i] == RULE_RS else ip <= r
         if not trigger:
             qty[i] = 0.0
             continue
-        need = max(order_up_to[i] - ip, moq[i], 0.0)
+        need = max(s_up - ip, moq[i], 0.0)
         pack = case_pack[i]
         # The tolerance keeps an exact multiple (up to float noise) from rounding up a pack.
         qty[i] = math.ceil(need / pack - 1e-9) * pack if need > 0.0 else 0.0
 
 
+def _rule_codes(rule, n) -> np.ndarray:
+    arr = np.asarray(rule)
+    if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n):
+        raise ValueError(f"rule: expected a scalar or {n} values, got shape {arr.shape}")
+    arr = np.broadcast_to(arr, (n,))
+    if arr.dtype.kind in "iu":
+        codes = arr.astype(np.int64)
+        bad = ~np.isin(codes, list(ORDER_RULES.values()))
+    else:
+        names, inverse = np.unique(arr.astype(str), return_inverse=True)
+        table = np.array([ORDER_RULES.get(x, -1) for x in names], dtype=np.int64)
+        codes = table[inverse] if n else np.zeros(0, dtype=np.int64)
+        bad = codes < 0
+    if bad.any():
+        v.fail("rule", f"must be one of {', '.join(ORDER_RULES)}", bad)
+    return np.ascontiguousarray(codes, dtype=np.int8)
+
+
 def order_quantities(
-    reorder_point, order_up_to, inventory_position, *, case_pack=1.0, moq=0.0, periodic=False
+    inventory_position,
+    *,
+    rule,
+    reorder_point=None,
+    order_up_to=None,
+    lot_size=None,
+    case_pack=1.0,
+    moq=0.0,
 ) -> np.ndarray:
     """Order quantity per row from the inventory position (on hand + on order - backorders).
 
-    Continuous review orders when the position is at or below the reorder point; periodic review
-    orders at a review whenever it is below the order-up-to level. The order raises the position
-    to the order-up-to level, is at least the minimum order quantity and is rounded up to a whole
-    number of case packs. Returns float64 quantities (0 where no order is due).
+    ``rule`` (a name or one per row) says how a row orders:
+
+    * ``"rQ"`` -- continuous review (r, Q), the rule the fill-rate and cycle-service formulas of
+      this module assume: when the position is at or below ``reorder_point`` r, order the
+      smallest multiple n Q of ``lot_size`` Q that lifts it above r, so it lands in (r, r + Q].
+      Q must be a whole number of ``case_pack`` and at least ``moq`` (see
+      :func:`round_lot_size`), so every order is too; a Q that is not is an error.
+    * ``"sS"`` -- continuous review (s, S): at or below ``reorder_point`` s, order up to
+      ``order_up_to`` S (at least ``moq``, rounded up to whole case packs).
+    * ``"RS"`` -- periodic review (R, S), at a review: below ``order_up_to`` S, order up to S
+      (at least ``moq``, rounded up to whole case packs).
+
+    Each row needs only its rule's levels (NaN or ``None`` elsewhere). Returns float64
+    quantities (0 where no order is due); errors name the field and the rows.
     """
-    r = v.as_float_array("reorder_point", reorder_point, ndim=1)
-    n = r.shape[0]
-    s = v.broadcast_rows("order_up_to", order_up_to, n)
-    ip = v.broadcast_rows("inventory_position", inventory_position, n)
+    ip = v.as_float_array("inventory_position", np.atleast_1d(inventory_position), ndim=1)
+    n = ip.shape[0]
+    code = _rule_codes(rule, n)
+    nan = np.nan
+
+    def levels(field, values):
+        return v.broadcast_rows(field, nan if values is None else values, n)
+
+    r = levels("reorder_point", reorder_point)
+    s = levels("order_up_to", order_up_to)
+    q = levels("lot_size", lot_size)
     pack = v.broadcast_rows("case_pack", case_pack, n)
     mo = v.broadcast_rows("moq", moq, n)
-    per = np.array(np.broadcast_to(np.asarray(periodic, dtype=np.bool_), (n,)))
-    v.check_finite("reorder_point", r)
-    v.check_finite("order_up_to", s)
     v.check_finite("inventory_position", ip)
     v.check_positive("case_pack", pack)
     v.check_nonnegative("moq", mo)
-    bad = s < r
+    rq, ss, rs = code == RULE_RQ, code == RULE_SS, code == RULE_RS
+    v.check_finite("reorder_point", np.where(rq | ss, r, 0.0))
+    v.check_finite("order_up_to", np.where(ss | rs, s, 0.0))
+    v.check_positive("lot_size", np.where(rq, q, 1.0))
+    packs = q / pack
+    bad = rq & ((np.abs(packs - np.round(packs)) > 1e-9 * np.maximum(packs, 1.0)) | (q < mo))
+    if bad.any():
+        v.fail(
+            "lot_size",
+            "an (r, Q) lot size must be a whole number of case packs and at least the MOQ "
+            "(see round_lot_size)",
+            bad,
+        )
+    bad = ss & (s < r)
     if bad.any():
         v.fail("order_up_to", "below the reorder point", bad)
     qty = np.empty(n)
-    _order_kernel(r, s, ip, pack, mo, per, qty)
+    _order_kernel(code, r, s, q, ip, pack, mo, qty)
     return qty

@@ -272,13 +272,26 @@ def policy_from_quantiles(cumulative, levels, w_a, w_b, shift, service_level, se
     return out
 
 
-def order_quantities(reorder_point, order_up_to, position, case_pack, moq, periodic):
-    """Loop version of ``kernels.policies.order_quantities``."""
-    out = np.zeros(len(reorder_point))
+def order_quantities(rule, position, reorder_point, order_up_to, lot_size, case_pack, moq):
+    """Loop version of ``kernels.policies.order_quantities`` (rules "rQ", "sS", "RS").
+
+    (r, Q): add lots one at a time while the position is still at or below r (enumeration).
+    """
+    out = np.zeros(len(position))
     for i in range(len(out)):
-        due = position[i] < order_up_to[i] if periodic[i] else position[i] <= reorder_point[i]
+        ip = position[i]
+        if rule[i] == "rQ":
+            n = 0
+            while ip + n * lot_size[i] <= reorder_point[i]:
+                n += 1
+            out[i] = n * lot_size[i]
+            continue
+        if rule[i] == "RS":
+            due = ip < order_up_to[i]
+        else:
+            due = ip <= reorder_point[i]
         if due:
-            need = max(order_up_to[i] - position[i], moq[i], 0.0)
+            need = max(order_up_to[i] - ip, moq[i], 0.0)
             packs = np.ceil(round(need / case_pack[i], 9))
             out[i] = packs * case_pack[i]
     return out

@@ -25,7 +25,8 @@ over steps.
 ``review_period`` (0 = continuous review), ``service_level``, ``service_type`` (``cycle``,
 ``fill_rate`` or ``newsvendor``), ``segment``, ``holding_cost``, ``margin`` (both needed by
 ``newsvendor`` rows), ``unit_cost``, ``case_pack`` (default 1), ``moq`` (default 0) and
-``lot_size`` (continuous review; default ``Policy.default_cycle_days`` of mean demand).
+``lot_size`` (continuous review; default ``Policy.default_cycle_days`` of mean demand; rounded up
+to whole case packs and to at least ``moq``).
 """
 
 from __future__ import annotations
@@ -381,10 +382,7 @@ def _sample_paths_array(forecast: pd.DataFrame, keys, labels):
 def _lot_sizes(inv: dict, daily_mean: np.ndarray, policy: Policy) -> np.ndarray:
     lot = inv["lot_size"]
     q = np.where(np.isnan(lot), daily_mean * policy.default_cycle_days, lot)
-    q = np.maximum(q, inv["moq"])
-    pack = inv["case_pack"]
-    q = np.ceil(np.round(q / pack, 9)) * pack
-    return np.maximum(q, pack)
+    return policies.round_lot_size(q, inv["case_pack"], inv["moq"])
 
 
 def _draw_lead_times(inv, records, mean, std, n_paths, max_days, rng, policy):
@@ -467,9 +465,13 @@ def plan(
     ``forecast``: one of the three forms in the module docstring; ``inventory``: one row per key
     (see the module docstring); ``lead_times``: optional supplier lead-time records
     (``item_id, location_id, order_date, lead_time_days``), which replace the inventory's lead-time
-    mean/std for the keys they cover. Rows with ``review_period`` 0 use continuous review (reorder
-    point r, lot size Q, order-up-to r + Q); rows with R > 0 use periodic review (order-up-to S;
-    its reorder point is S: every review that finds the position below S orders).
+    mean/std for the keys they cover. Rows with ``review_period`` 0 use continuous review with the
+    (r, Q) rule: at or below the reorder point r, order the smallest multiple of the lot size Q
+    that lifts the position above r (Q is rounded up to whole case packs and to at least the MOQ,
+    so every order is too); their ``order_up_to`` is r + Q, the highest position right after an
+    order, not a level each order fills up to. Rows with R > 0 use periodic review (order-up-to
+    S; its reorder point is S: every review that finds the position below S orders up to S, at
+    least the MOQ, rounded up to whole case packs).
     ``rejected``: optional inspection counts (what ``stockcast inspect rejected`` writes): the
     rejected units, and with ``hold_review`` also the units waiting for a person, leave the
     sellable ``on_hand`` before the position is computed; more than ``on_hand`` is an error.
@@ -567,16 +569,18 @@ def plan(
         )
 
     level = res["level"]
+    # (r, Q) rows: the highest position right after an order (it lands in (r, r + Q]).
     order_up_to = np.where(periodic, level, level + lot)
     on_hand = inv["on_hand"] if held is None else inv["on_hand"] - held
     position = on_hand + inv["on_order"] - inv["backorders"]
     qty = policies.order_quantities(
-        level,
-        order_up_to,
         position,
+        rule=np.where(periodic, "RS", "rQ"),
+        reorder_point=level,
+        order_up_to=order_up_to,
+        lot_size=lot,
         case_pack=inv["case_pack"],
         moq=inv["moq"],
-        periodic=periodic,
     )
     out = keys.reset_index(drop=True).copy()
     out["review"] = np.where(periodic, "periodic", "continuous")

@@ -468,29 +468,97 @@ def test_horizon_weights_shift_by_the_review_period_and_flag_short_forecasts():
 # --- order quantities and newsvendor ----------------------------------------------------------
 
 
-def test_order_quantities_round_up_to_case_packs_and_moq():
-    r = np.array([10.0, 10.0, 10.0, 10.0, 50.0])
-    s = np.array([40.0, 40.0, 40.0, 40.0, 50.0])
-    ip = np.array([10.0, 11.0, 39.5, -5.0, 49.0])
-    pack = np.array([6.0, 6.0, 6.0, 12.0, 1.0])
-    moq = np.array([0.0, 0.0, 0.0, 60.0, 0.0])
-    periodic = np.array([False, False, True, False, True])
-    qty = policies.order_quantities(r, s, ip, case_pack=pack, moq=moq, periodic=periodic)
-    # 30 -> 5 packs; above r: nothing; periodic below S: 0.5 -> one pack; MOQ 60 > need 45.
-    np.testing.assert_allclose(qty, [30.0, 0.0, 6.0, 60.0, 1.0])
+def test_order_rules_on_hand_picked_rows():
+    rule = ["rQ", "rQ", "rQ", "rQ", "sS", "sS", "RS", "RS"]
+    qty = policies.order_quantities(
+        [10.0, -15.0, 11.0, 9.5, -5.0, 11.0, 39.5, 40.0],
+        rule=rule,
+        reorder_point=[10.0, 10.0, 10.0, 10.0, 10.0, 10.0, np.nan, np.nan],
+        order_up_to=[np.nan, np.nan, np.nan, np.nan, 40.0, 40.0, 40.0, 40.0],
+        lot_size=[12.0, 12.0, 12.0, 12.0, np.nan, np.nan, np.nan, np.nan],
+        case_pack=[6.0, 6.0, 6.0, 6.0, 12.0, 12.0, 6.0, 6.0],
+        moq=[12.0, 0.0, 0.0, 0.0, 60.0, 0.0, 0.0, 0.0],
+    )
+    # (r, Q): one lot lifts 10 to 22; -15 needs three lots (to 21), not "up to r + Q = 22"
+    # rounded to packs (42); above r nothing. (s, S): MOQ 60 beats the need of 45. (R, S): 0.5 is
+    # one pack; at S nothing.
+    np.testing.assert_allclose(qty, [12.0, 36.0, 0.0, 12.0, 60.0, 0.0, 6.0, 0.0])
+
+
+def test_rq_orders_whole_lots_that_lift_the_position_into_r_r_plus_q():
     rng = np.random.default_rng(2)
-    n = 500
-    r = rng.uniform(0, 100, n)
-    s = r + rng.uniform(0, 50, n)
-    ip = rng.uniform(-20, 150, n)
+    n = 3000
     pack = rng.integers(1, 13, n).astype(float)
-    moq = rng.choice([0.0, 24.0], n)
-    per = rng.random(n) < 0.5
-    got = policies.order_quantities(r, s, ip, case_pack=pack, moq=moq, periodic=per)
-    np.testing.assert_allclose(got, reference.order_quantities(r, s, ip, pack, moq, per))
-    assert np.all(np.mod(got, pack) == 0)
+    moq = rng.choice([0.0, 24.0, 50.0], n)
+    lot = policies.round_lot_size(rng.uniform(0.5, 60, n), pack, moq)
+    assert np.all(np.mod(lot, pack) == 0) and np.all(lot >= moq) and np.all(lot >= pack)
+    r = np.where(rng.random(n) < 0.5, rng.integers(0, 100, n), rng.uniform(0, 100, n))
+    ip = np.where(rng.random(n) < 0.5, rng.integers(-200, 150, n), rng.uniform(-200, 150, n))
+    ip[:50] = r[:50]  # exactly at r: due
+    s = r + rng.uniform(0, 50, n)
+    rule = rng.choice(["rQ", "sS", "RS"], n)
+    got = policies.order_quantities(
+        ip,
+        rule=rule,
+        reorder_point=r,
+        order_up_to=s,
+        lot_size=lot,
+        case_pack=pack,
+        moq=moq,
+    )
+    want = reference.order_quantities(rule, ip, r, s, lot, pack, moq)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    rq = rule == "rQ"
+    due = rq & (ip <= r)
+    assert due.sum() > 500
+    n_lots = got[rq] / lot[rq]
+    np.testing.assert_allclose(n_lots, np.round(n_lots), atol=1e-12)
+    after = ip + got
+    assert np.all(after[due] > r[due]) and np.all(after[due] <= r[due] + lot[due])
+    assert np.all(got[rq & ~due] == 0)
+    other = ~rq & (got > 0)
+    assert np.all(np.mod(got[other], pack[other]) == 0) and np.all(got[other] >= moq[other])
+
+
+def test_rq_positions_are_uniform_on_r_r_plus_q_under_batch_demand():
+    # The (r, Q) formulas rest on the position being uniform on r + 1 .. r + Q (integer demand).
+    # Simulate many independent replications with demand in batches of 1..5 units: a rule that
+    # ordered up to r + Q would pile the positions up at r + Q instead.
+    rng = np.random.default_rng(4)
+    r, q, reps, steps, warm = 20.0, 7.0, 2000, 160, 40
+    position = np.full(reps, r + q)
+    seen = []
+    for t in range(steps):
+        position -= rng.integers(1, 6, reps)
+        qty = policies.order_quantities(position, rule="rQ", reorder_point=r, lot_size=q)
+        np.testing.assert_allclose(np.mod(qty, q), 0.0)
+        position += qty
+        assert np.all((position > r) & (position <= r + q))
+        if t >= warm:
+            seen.append(position.copy())
+    freq = np.bincount((np.concatenate(seen) - r - 1).astype(int), minlength=int(q)) / (
+        reps * (steps - warm)
+    )
+    np.testing.assert_allclose(freq, 1.0 / q, atol=0.01)
+
+
+def test_order_quantities_name_bad_fields():
     with pytest.raises(ValueError, match=r"case_pack: value must be > 0 at row 0"):
-        policies.order_quantities([1.0], [2.0], [0.0], case_pack=0.0)
+        policies.order_quantities([0.0], rule="RS", order_up_to=[2.0], case_pack=0.0)
+    with pytest.raises(
+        ValueError, match=r"lot_size: an \(r, Q\) lot size must be a whole .* row 1"
+    ):
+        policies.order_quantities(
+            [0.0, 0.0], rule="rQ", reorder_point=5.0, lot_size=[12.0, 10.0], case_pack=6.0
+        )
+    with pytest.raises(ValueError, match=r"lot_size: an \(r, Q\) lot size .* at row 0"):
+        policies.order_quantities([0.0], rule="rQ", reorder_point=5.0, lot_size=12.0, moq=24.0)
+    with pytest.raises(ValueError, match=r"lot_size: missing or non-finite value at row 1"):
+        policies.order_quantities([0.0, 0.0], rule=["RS", "rQ"], order_up_to=3.0, reorder_point=1.0)
+    with pytest.raises(ValueError, match=r"rule: must be one of rQ, sS, RS at row 1"):
+        policies.order_quantities([0.0, 0.0], rule=["RS", "Rs"], order_up_to=3.0)
+    with pytest.raises(ValueError, match=r"order_up_to: below the reorder point at row 0"):
+        policies.order_quantities([0.0], rule="sS", reorder_point=3.0, order_up_to=2.0)
 
 
 def test_newsvendor_quantity_is_the_critical_fractile():

@@ -73,13 +73,40 @@ def test_three_forecast_forms_give_consistent_plans_on_normal_demand():
     np.testing.assert_allclose(smp["safety_stock"], par["safety_stock"], atol=1.5)
     assert list(par.columns[:2]) == ["item_id", "location_id"]
     assert (par["cycle_service_level"].round(9) == 0.95).all()
-    # Continuous review: order when position <= r, raising it to r + Q.
+    # Continuous review: position 50 is above r = 40 + 9.87, so no order yet.
     row = par.iloc[0]
     assert row["inventory_position"] == 50.0
     assert row["lot_size"] == 70.0  # 7 days of mean demand
-    assert row["order_qty"] == (
-        math.ceil(row["order_up_to"] - 50.0) if 50.0 <= row["reorder_point"] else 0.0
+    assert row["reorder_point"] < 50.0 and row["order_qty"] == 0.0
+    assert row["order_up_to"] == row["reorder_point"] + row["lot_size"]
+
+
+def test_continuous_rows_order_whole_lots_and_periodic_rows_order_up_to_s():
+    keys = _keys(n_items=3)
+    inv = _inventory(
+        keys,
+        on_hand=[0.0, 0.0, 0.0, 0.0, 5.0, 0.0],
+        on_order=0.0,
+        backorders=[0.0, 130.0, 0.0, 60.0, 0.0, 0.0],
+        review_period=[0.0, 0.0, 0.0, 0.0, 0.0, 7.0],
+        case_pack=[1.0, 1.0, 12.0, 12.0, 10.0, 12.0],
+        moq=[0.0, 0.0, 0.0, 100.0, 0.0, 0.0],
+        lot_size=[50.0, 50.0, 50.0, 50.0, 50.0, np.nan],
     )
+    out = plan(keys.assign(demand_mean=10.0, demand_std=3.0), inv)
+    lot, r, ip = out["lot_size"], out["reorder_point"], out["inventory_position"]
+    # Q is rounded up to whole case packs and to at least the MOQ: 50, 50, 60, 108, 50.
+    np.testing.assert_array_equal(lot[:5], [50.0, 50.0, 60.0, 108.0, 50.0])
+    cont = out["review"] == "continuous"
+    n_lots = out["order_qty"][cont] / lot[cont]
+    np.testing.assert_array_equal(n_lots, np.round(n_lots))
+    after = ip + out["order_qty"]
+    assert ((after[cont] > r[cont]) & (after[cont] <= r[cont] + lot[cont])).all()
+    assert (n_lots > 1).any()  # a deep backlog takes several lots, not "up to r + Q"
+    np.testing.assert_array_equal(out["order_up_to"][cont], (r + lot)[cont])
+    # Periodic review: up to S, rounded up to whole case packs.
+    s_up = out["order_up_to"][5]
+    assert out["order_qty"][5] == 12.0 * math.ceil(s_up / 12.0)
 
 
 def test_fill_rate_newsvendor_and_segment_targets_are_applied_per_row():
