@@ -20,6 +20,12 @@ The pair (A, B) and the shift c select the policy:
 * periodic review (R, S): A = D_{L+R}, B = D_L, c = 0, m = E[D_{L+R}] - E[D_L] = mean demand per
   review period; exact for backorders and a fixed lead time.
 
+A fill rate needs demand per cycle, ``m > 0``. A row with no demand at all (``E[A] = E[B] = 0``,
+``c = 0``) gets level 0 and fill rate 1. Any other row with ``m <= 0`` (e.g. B given with a
+larger mean than A) has no defined fill rate: a fill-rate row is an error
+(:class:`NoCycleDemandError`, naming the B field -- or ``shift`` when B = A -- and the rows),
+a cycle-service row gets its level and ``fill_rate`` NaN.
+
 Levels are floored at zero (demand is non-negative, so a negative level never raises service).
 Three representations of A and B share this logic: parametric shapes (normal, gamma, negative
 binomial, fitted by moments), quantile tables of cumulative demand (see :mod:`kernels.quantiles`,
@@ -410,11 +416,41 @@ def _check_policy_rows(n, service_level, service_type, shift):
 
 
 @njit(cache=True)
-def _fill_of(short, m):
-    if m <= 0.0:
-        return 1.0
+def _cycle_demand(mean_a, mean_b, shift):
+    # (m, flat, none): the demand per replenishment cycle m = E[A] - E[B] + c, whether it is not
+    # positive (a fill rate is then undefined), and whether the row has no demand at all.
+    m = mean_a - mean_b + shift
+    none = mean_a == 0.0 and mean_b == 0.0 and shift == 0.0
+    return m, not m > 0.0, none
+
+
+@njit(cache=True)
+def _fill_of(short, m, none):
+    # No demand at all: nothing is short, fill rate 1. Otherwise undefined (NaN) unless m > 0.
+    if not m > 0.0:
+        return 1.0 if none else math.nan
     f = 1.0 - short / m
     return min(1.0, max(0.0, f))
+
+
+class NoCycleDemandError(ValueError):
+    """A fill-rate row whose demand per replenishment cycle E[A] - E[B] + shift is not positive
+    (while it has demand): its fill rate is undefined. ``rows`` holds the positional rows."""
+
+    def __init__(self, field, problem, rows):
+        self.rows = np.asarray(rows, dtype=np.int64)
+        super().__init__(f"{field}: {problem} at {v.describe_rows(self.rows)}")
+
+
+def _raise_no_cycle_demand(field, bad, b_is_a):
+    if b_is_a:
+        v.fail("shift", "fill-rate rows with B = A (continuous review) need shift (Q) > 0", bad)
+    raise NoCycleDemandError(
+        field,
+        "fill-rate rows need demand per replenishment cycle m = E[A] - E[B] + shift > 0 "
+        "(E[B] >= E[A] + shift here)",
+        np.flatnonzero(bad),
+    )
 
 
 # --- samples ---------------------------------------------------------------------------------
@@ -426,7 +462,7 @@ def _short_samples(a, b, s, c):
 
 
 @njit(parallel=True, cache=True)
-def _policy_samples_kernel(a, b, shift, service_level, service_type, level, mean, csl, fill):
+def _policy_samples_kernel(a, b, shift, service_level, service_type, level, mean, csl, fill, bad):
     n, ns = a.shape
     for c in prange((n + _CHUNK - 1) // _CHUNK):
         buf = np.empty(ns, dtype=a.dtype)
@@ -444,12 +480,15 @@ def _policy_samples_kernel(a, b, shift, service_level, service_type, level, mean
             for j in range(rb.shape[0]):
                 mean_b += rb[j]
             mean_b /= rb.shape[0]
-            m = mean_a - mean_b + sh
+            m, flat, none = _cycle_demand(mean_a, mean_b, sh)
+            bad[i] = flat and not none and service_type[i] == FILL_RATE
             if service_type[i] == CYCLE:
                 s = sample_quantile(ra, service_level[i], buf)
+            elif flat:
+                s = 0.0 if none else math.nan
             else:
                 target = (1.0 - service_level[i]) * m
-                if m <= 0.0 or _short_samples(ra, rb, 0.0, sh) <= target:
+                if _short_samples(ra, rb, 0.0, sh) <= target:
                     s = 0.0
                 else:
                     # shortage(max A) <= 0 <= target; shortage(0) > target.
@@ -465,8 +504,12 @@ def _policy_samples_kernel(a, b, shift, service_level, service_type, level, mean
                     s = hi
             level[i] = s
             mean[i] = mean_a
-            csl[i] = sample_cdf(ra, s)
-            fill[i] = _fill_of(_short_samples(ra, rb, s, sh), m)
+            if s == s:
+                csl[i] = sample_cdf(ra, s)
+                fill[i] = _fill_of(_short_samples(ra, rb, s, sh), m, none)
+            else:  # a fill-rate row without demand per cycle: reported as an error
+                csl[i] = math.nan
+                fill[i] = math.nan
 
 
 def _policy_outputs(n):
@@ -496,9 +539,12 @@ def policy_from_samples(
         b = b.astype(a.dtype)
     sl, st, c = _check_policy_rows(n, service_level, service_type, shift)
     out = _policy_outputs(n)
+    bad = np.zeros(n, dtype=np.bool_)
     _policy_samples_kernel(
-        a, b, c, sl, st, out["level"], out["mean"], out["cycle_service"], out["fill_rate"]
+        a, b, c, sl, st, out["level"], out["mean"], out["cycle_service"], out["fill_rate"], bad
     )
+    if bad.any():
+        _raise_no_cycle_demand("b", bad, b is a)
     return out
 
 
@@ -516,10 +562,25 @@ def _sample_matrix(field, x) -> np.ndarray:
 # --- parametric shapes -----------------------------------------------------------------------
 
 
+@register_jitable(inline="always")
+def _dist_args_bad(x, mu, sd):
+    # NaN anywhere, or a negative standard deviation: no distribution to evaluate.
+    return not sd >= 0.0 or mu != mu or x != x
+
+
+# The dist_* functions are compiled helpers for the kernels: they cannot raise per row, so they
+# return NaN for a NaN argument or a negative standard deviation (never a plausible number). The
+# Python entry points (policy_parametric, newsvendor_quantity) reject such rows by name first.
+
+
 @njit(cache=True)
 def dist_ppf(shape, p, mu, sd):
-    """Quantile of the moment-fitted shape (normal, gamma, negative binomial) with mean/std."""
-    if sd <= 0.0:
+    """Quantile of the moment-fitted shape (normal, gamma, negative binomial) with mean/std.
+
+    NaN for a NaN argument or a negative ``sd``."""
+    if _dist_args_bad(p, mu, sd):
+        return math.nan
+    if sd == 0.0:
         return mu
     if shape == NORMAL:
         return mu + sd * norm_ppf(p)
@@ -532,8 +593,10 @@ def dist_ppf(shape, p, mu, sd):
 
 @njit(cache=True)
 def dist_cdf(shape, x, mu, sd):
-    """CDF of the moment-fitted shape at x."""
-    if sd <= 0.0:
+    """CDF of the moment-fitted shape at x (NaN for a NaN argument or a negative ``sd``)."""
+    if _dist_args_bad(x, mu, sd):
+        return math.nan
+    if sd == 0.0:
         return 1.0 if x >= mu else 0.0
     if shape == NORMAL:
         return norm_cdf((x - mu) / sd)
@@ -546,8 +609,12 @@ def dist_cdf(shape, x, mu, sd):
 
 @njit(cache=True)
 def dist_loss(shape, s, mu, sd):
-    """First-order loss E[(X - s)+] of the moment-fitted shape."""
-    if sd <= 0.0:
+    """First-order loss E[(X - s)+] of the moment-fitted shape.
+
+    NaN for a NaN argument or a negative ``sd``."""
+    if _dist_args_bad(s, mu, sd):
+        return math.nan
+    if sd == 0.0:
         return max(mu - s, 0.0)
     if shape == NORMAL:
         return sd * norm_loss((s - mu) / sd)
@@ -565,7 +632,7 @@ def _short_param(shape, s, mu_a, sd_a, mu_b, sd_b, c):
 
 @njit(parallel=True, cache=True)
 def _policy_param_kernel(
-    shape, mean_a, std_a, mean_b, std_b, shift, service_level, service_type, level, csl, fill
+    shape, mean_a, std_a, mean_b, std_b, shift, service_level, service_type, level, csl, fill, bad
 ):
     n = mean_a.shape[0]
     for i in prange(n):
@@ -574,12 +641,15 @@ def _policy_param_kernel(
         mu_b = mean_b[i]
         sd_b = std_b[i]
         sh = shift[i]
-        m = mu_a - mu_b + sh
+        m, flat, none = _cycle_demand(mu_a, mu_b, sh)
+        bad[i] = flat and not none and service_type[i] == FILL_RATE
         if service_type[i] == CYCLE:
             s = max(dist_ppf(shape, service_level[i], mu_a, sd_a), 0.0)
+        elif flat:
+            s = 0.0 if none else math.nan
         else:
             target = (1.0 - service_level[i]) * m
-            if m <= 0.0 or _short_param(shape, 0.0, mu_a, sd_a, mu_b, sd_b, sh) <= target:
+            if _short_param(shape, 0.0, mu_a, sd_a, mu_b, sd_b, sh) <= target:
                 s = 0.0
             else:
                 lo = 0.0
@@ -608,8 +678,12 @@ def _policy_param_kernel(
                             break
                 s = hi
         level[i] = s
-        csl[i] = dist_cdf(shape, s, mu_a, sd_a)
-        fill[i] = _fill_of(_short_param(shape, s, mu_a, sd_a, mu_b, sd_b, sh), m)
+        if s == s:
+            csl[i] = dist_cdf(shape, s, mu_a, sd_a)
+            fill[i] = _fill_of(_short_param(shape, s, mu_a, sd_a, mu_b, sd_b, sh), m, none)
+        else:  # a fill-rate row without demand per cycle: reported as an error
+            csl[i] = math.nan
+            fill[i] = math.nan
 
 
 def policy_parametric(
@@ -635,6 +709,7 @@ def policy_parametric(
         raise ValueError(f"shape: must be one of {sorted(SHAPES)}, got {shape!r}")
     mean_a = v.as_float_array("mean_a", mean_a, ndim=1)
     n = mean_a.shape[0]
+    b_is_a = mean_b is None and std_b is None
     std_a = v.broadcast_rows("std_a", std_a, n)
     mean_b = mean_a if mean_b is None else v.broadcast_rows("mean_b", mean_b, n)
     std_b = std_a if std_b is None else v.broadcast_rows("std_b", std_b, n)
@@ -642,6 +717,7 @@ def policy_parametric(
         v.check_nonnegative(name, arr)
     sl, st, c = _check_policy_rows(n, service_level, service_type, shift)
     out = _policy_outputs(n)
+    bad = np.zeros(n, dtype=np.bool_)
     _policy_param_kernel(
         SHAPES[shape],
         mean_a,
@@ -654,7 +730,10 @@ def policy_parametric(
         out["level"],
         out["cycle_service"],
         out["fill_rate"],
+        bad,
     )
+    if bad.any():
+        _raise_no_cycle_demand("mean_b", bad, b_is_a)
     out["mean"] = mean_a.copy()
     return out
 
@@ -682,7 +761,7 @@ def _mix_loss(r, w, kc, s):
 
 @njit(parallel=True, cache=True)
 def _policy_quantiles_kernel(
-    cum, levels, kc, w_a, w_b, shift, service_level, service_type, level, mean, csl, fill
+    cum, levels, kc, w_a, w_b, shift, service_level, service_type, level, mean, csl, fill, bad
 ):
     n, nh, k = cum.shape
     for c in prange((n + _CHUNK - 1) // _CHUNK):
@@ -695,7 +774,8 @@ def _policy_quantiles_kernel(
                     repair_row(cum[i, h], r[h])
             sh = shift[i]
             mean_a = _mix_loss(r, wa, kc, 0.0)
-            m = mean_a - _mix_loss(r, wb, kc, 0.0) + sh
+            m, flat, none = _cycle_demand(mean_a, _mix_loss(r, wb, kc, 0.0), sh)
+            bad[i] = flat and not none and service_type[i] == FILL_RATE
             p = service_level[i]
             if service_type[i] == CYCLE:
                 z = norm_ppf(p)
@@ -721,9 +801,11 @@ def _policy_quantiles_kernel(
                         if hi - lo <= _REL_TOL * max(hi, 1.0):
                             break
                     s = hi
+            elif flat:
+                s = 0.0 if none else math.nan
             else:
                 target = (1.0 - p) * m
-                if m <= 0.0 or _mix_loss(r, wa, kc, 0.0) - _mix_loss(r, wb, kc, sh) <= target:
+                if _mix_loss(r, wa, kc, 0.0) - _mix_loss(r, wb, kc, sh) <= target:
                     s = 0.0
                 else:
                     lo = 0.0
@@ -742,8 +824,13 @@ def _policy_quantiles_kernel(
                     s = hi
             level[i] = s
             mean[i] = mean_a
-            csl[i] = _mix_cdf(r, wa, kc, s)
-            fill[i] = _fill_of(_mix_loss(r, wa, kc, s) - _mix_loss(r, wb, kc, s + sh), m)
+            if s == s:
+                csl[i] = _mix_cdf(r, wa, kc, s)
+                short = _mix_loss(r, wa, kc, s) - _mix_loss(r, wb, kc, s + sh)
+                fill[i] = _fill_of(short, m, none)
+            else:  # a fill-rate row without demand per cycle: reported as an error
+                csl[i] = math.nan
+                fill[i] = math.nan
 
 
 def policy_from_quantiles(
@@ -777,6 +864,7 @@ def policy_from_quantiles(
     # Horizon 0 (no time, no demand) is an all-zero table, which the kernel handles like any other.
     padded = np.concatenate([np.zeros((n, 1, k)), cum], axis=1)
     out = _policy_outputs(n)
+    bad = np.zeros(n, dtype=np.bool_)
     _policy_quantiles_kernel(
         padded,
         levels,
@@ -790,7 +878,10 @@ def policy_from_quantiles(
         out["mean"],
         out["cycle_service"],
         out["fill_rate"],
+        bad,
     )
+    if bad.any():
+        _raise_no_cycle_demand("weights_b", bad, weights_b is None)
     return out
 
 
@@ -814,11 +905,21 @@ def critical_ratio(underage_cost, overage_cost) -> np.ndarray:
     """Newsvendor critical ratio cu / (cu + co): the cost-optimal cycle service level.
 
     For replenishment, cu is the margin lost on a stock-out and co the cost of carrying one unit
-    left over for a review cycle (holding cost per period x review period).
+    left over for a review cycle (holding cost per period x review period). Scalars or 1-d
+    arrays of one common length (a scalar applies to every row); costs finite and >= 0, not both 0.
     """
     cu = np.atleast_1d(v.as_float_array("underage_cost", underage_cost))
     co = np.atleast_1d(v.as_float_array("overage_cost", overage_cost))
-    cu, co = np.broadcast_arrays(cu, co)
+    for field, arr in (("underage_cost", cu), ("overage_cost", co)):
+        if arr.ndim != 1:
+            raise ValueError(f"{field}: expected a scalar or 1-d array, got shape {arr.shape}")
+    n = max(cu.shape[0], co.shape[0])
+    if cu.shape[0] == 1:
+        cu = np.full(n, cu[0])
+    if co.shape[0] == 1:
+        co = np.full(n, co[0])
+    v.check_length("underage_cost", cu, n)
+    v.check_length("overage_cost", co, n)
     v.check_nonnegative("underage_cost", cu)
     v.check_nonnegative("overage_cost", co)
     total = cu + co
@@ -831,17 +932,42 @@ def critical_ratio(underage_cost, overage_cost) -> np.ndarray:
 def newsvendor_quantity(
     samples=None, *, mean=None, std=None, underage_cost, overage_cost, shape="normal"
 ):
-    """Single-period order quantity F^-1(cu / (cu + co)) from samples or a moment-fitted shape."""
-    ratio = critical_ratio(underage_cost, overage_cost)
+    """Single-period order quantity F^-1(cu / (cu + co)) from samples or a moment-fitted shape.
+
+    ``samples`` (n_rows, n_samples), or ``mean`` (n_rows,) and ``std`` (scalar or n_rows);
+    ``underage_cost``/``overage_cost`` scalars or n_rows. A row without underage cost orders
+    nothing (ratio 0); a row whose overage cost is 0 (or negligible next to its underage cost,
+    so the ratio rounds to 1) has no finite optimum and is an error naming ``overage_cost``.
+    """
     if samples is not None:
         x = np.asarray(samples)
-        return safety_stock_from_samples(x, np.broadcast_to(ratio, (x.shape[0],)))[1]
-    if mean is None or std is None:
+        if x.ndim != 2:
+            raise ValueError(f"samples: expected shape (n_rows, n_samples), got {x.shape}")
+        n = x.shape[0]
+    elif mean is None or std is None:
         raise ValueError("newsvendor_quantity: give samples, or mean and std")
-    mean = v.as_float_array("mean", mean, ndim=1)
-    return policy_parametric(
-        mean, std, service_level=np.broadcast_to(ratio, mean.shape), shape=shape
-    )["level"]
+    else:
+        mean = v.as_float_array("mean", np.atleast_1d(mean), ndim=1)
+        n = mean.shape[0]
+        std = v.broadcast_rows("std", std, n)
+        v.check_nonnegative("mean", mean)
+        v.check_nonnegative("std", std)
+    ratio = critical_ratio(
+        v.broadcast_rows("underage_cost", underage_cost, n),
+        v.broadcast_rows("overage_cost", overage_cost, n),
+    )
+    bad = ratio >= 1.0
+    if bad.any():
+        v.fail("overage_cost", "0 or negligible: the critical ratio is 1, no finite quantity", bad)
+    some = ratio > 0.0  # ratio 0: no underage cost, order nothing
+    q = np.zeros(n)
+    if samples is not None:
+        q[some] = safety_stock_from_samples(x[some], ratio[some])[1]
+    else:
+        q[some] = policy_parametric(mean[some], std[some], service_level=ratio[some], shape=shape)[
+            "level"
+        ]
+    return q
 
 
 RULE_RQ = 0

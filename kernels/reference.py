@@ -118,6 +118,15 @@ def distribution_loss(dist, s: float, mean: float) -> float:
     return integrate.quad(dist.sf, s, np.inf, limit=500, epsabs=1e-11, epsrel=1e-11)[0]
 
 
+def _fill(short, s, m, none):
+    # Fill rate 1 - shortage / m; 1 without any demand; NaN where m <= 0 otherwise or s is NaN.
+    if m <= 0:
+        return 1.0 if none else np.nan
+    if s != s:
+        return np.nan
+    return min(1.0, max(0.0, 1 - short(s) / m))
+
+
 def policy_parametric(
     mean_a, std_a, mean_b, std_b, shift, service_level, service_type, shape="normal"
 ):
@@ -133,11 +142,14 @@ def policy_parametric(
         def short(s, da=da, db=db, i=i, c=c):
             return distribution_loss(da, s, mean_a[i]) - distribution_loss(db, s + c, mean_b[i])
 
+        none = mean_a[i] == 0 and mean_b[i] == 0 and c == 0
         if service_type[i] == 0:
             s = mean_a[i] if da is None else max(float(da.ppf(service_level[i])), 0.0)
+        elif m <= 0:
+            s = 0.0 if none else np.nan
         else:
             target = (1 - service_level[i]) * m
-            if m <= 0 or short(0.0) <= target:
+            if short(0.0) <= target:
                 s = 0.0
             elif shape == "negbin":
                 s = 0
@@ -151,7 +163,7 @@ def policy_parametric(
                 )
         out["level"][i] = s
         out["cycle_service"][i] = (1.0 if s >= mean_a[i] else 0.0) if da is None else da.cdf(s)
-        out["fill_rate"][i] = 1.0 if m <= 0 else min(1.0, max(0.0, 1 - short(s) / m))
+        out["fill_rate"][i] = _fill(short, s, m, none)
     return out
 
 
@@ -168,18 +180,21 @@ def policy_from_samples(a, b, shift, service_level, service_type):
         def short(s, ra=ra, rb=rb, c=c):
             return np.maximum(ra - s, 0).mean() - np.maximum(rb - s - c, 0).mean()
 
+        none = ra.mean() == 0 and rb.mean() == 0 and c == 0
         if service_type[i] == 0:
             s = float(np.quantile(ra, service_level[i]))
+        elif m <= 0:
+            s = 0.0 if none else np.nan
         else:
             target = (1 - service_level[i]) * m
-            if m <= 0 or short(0.0) <= target:
+            if short(0.0) <= target:
                 s = 0.0
             else:
                 s = optimize.brentq(lambda x, g=target: short(x) - g, 0.0, ra.max(), xtol=1e-12)
         out["level"][i] = s
         out["mean"][i] = ra.mean()
-        out["cycle_service"][i] = np.mean(ra <= s)
-        out["fill_rate"][i] = 1.0 if m <= 0 else min(1.0, max(0.0, 1 - short(s) / m))
+        out["cycle_service"][i] = np.mean(ra <= s) if s == s else np.nan
+        out["fill_rate"][i] = _fill(short, s, m, none)
     return out
 
 
@@ -248,18 +263,22 @@ def policy_from_quantiles(cumulative, levels, w_a, w_b, shift, service_level, se
     for i in range(n):
         c = shift[i]
         mean_a = mix(loss, w_a, i, 0.0)
-        m = mean_a - mix(loss, w_b, i, 0.0) + c
+        mean_b = mix(loss, w_b, i, 0.0)
+        m = mean_a - mean_b + c
+        none = mean_a == 0 and mean_b == 0 and c == 0
         hi = 4 * mean_a + c + 10
+
+        def short(x, i=i, c=c):
+            return mix(loss, w_a, i, x) - mix(loss, w_b, i, x + c)
+
         if service_type[i] == 0:
             s = optimize.brentq(
                 lambda x, i=i: mix(cdf, w_a, i, x) - service_level[i], 0.0, hi, xtol=1e-10
             )
+        elif m <= 0:
+            s = 0.0 if none else np.nan
         else:
             target = (1 - service_level[i]) * m
-
-            def short(x, i=i, c=c):
-                return mix(loss, w_a, i, x) - mix(loss, w_b, i, x + c)
-
             s = (
                 0.0
                 if short(0.0) <= target
@@ -267,8 +286,8 @@ def policy_from_quantiles(cumulative, levels, w_a, w_b, shift, service_level, se
             )
         out["level"][i] = s
         out["mean"][i] = mean_a
-        out["cycle_service"][i] = mix(cdf, w_a, i, s)
-        out["fill_rate"][i] = 1 - (mix(loss, w_a, i, s) - mix(loss, w_b, i, s + c)) / m
+        out["cycle_service"][i] = mix(cdf, w_a, i, s) if s == s else np.nan
+        out["fill_rate"][i] = _fill(short, s, m, none)
     return out
 
 
@@ -384,7 +403,14 @@ def two_echelon_cost(s_out, sigma, z, h, lt, svc, dc_tau_max, dc_z, dc_h):
 
 
 def two_echelon_brute_force(grid, sigma, z, h, lt, svc, dc_tau_max, dc_z, dc_h):
-    """``(S, cost)`` of the cheapest DC outbound service time among ``grid`` (first on ties)."""
-    costs = [two_echelon_cost(s, sigma, z, h, lt, svc, dc_tau_max, dc_z, dc_h) for s in grid]
+    """``(S, cost)`` of the cheapest DC outbound service time among ``grid`` (first on ties).
+
+    Evaluates :func:`two_echelon_cost`'s formula at every grid point at once."""
+    grid = np.asarray(grid, dtype=np.float64)
+    sigma = np.asarray(sigma, dtype=np.float64)
+    sigma0 = np.sqrt(np.sum(sigma**2))
+    dc = dc_h * dc_z * sigma0 * np.sqrt(np.maximum(dc_tau_max - grid, 0.0))
+    tau = np.maximum(grid[:, None] + np.asarray(lt)[None, :] - np.asarray(svc)[None, :], 0.0)
+    costs = dc + np.sqrt(tau) @ (np.asarray(h) * np.asarray(z) * sigma)
     best = int(np.argmin(costs))
     return float(grid[best]), float(costs[best])

@@ -24,9 +24,12 @@ over steps.
 ``lead_time_mean``/``lead_time_std`` (days; required unless lead-time records are given),
 ``review_period`` (0 = continuous review), ``service_level``, ``service_type`` (``cycle``,
 ``fill_rate`` or ``newsvendor``), ``segment``, ``holding_cost``, ``margin`` (both needed by
-``newsvendor`` rows), ``unit_cost``, ``case_pack`` (default 1), ``moq`` (default 0) and
-``lot_size`` (continuous review; default ``Policy.default_cycle_days`` of mean demand; rounded up
-to whole case packs and to at least ``moq``).
+``newsvendor`` rows, both > 0: their cycle service level is the critical ratio
+``margin / (margin + holding_cost * max(review_period, 1))``, which must lie strictly inside
+(0, 1) -- a row where it does not is an error, never clipped), ``unit_cost``, ``case_pack``
+(default 1), ``moq`` (default 0) and ``lot_size`` (continuous review; default
+``Policy.default_cycle_days`` of mean demand; rounded up to whole case packs and to at least
+``moq``).
 """
 
 from __future__ import annotations
@@ -214,18 +217,37 @@ def _prepare_inventory(inventory: pd.DataFrame, policy: Policy) -> dict:
         margin = _numeric(inv, "margin", labels, default=np.nan, allow_missing=True)
         hold = _numeric(inv, "holding_cost", labels, default=np.nan, allow_missing=True)
         bad = news & ~(np.isfinite(margin) & np.isfinite(hold) & (margin >= 0) & (hold >= 0))
-        bad |= news & (margin + hold <= 0)
         if bad.any():
             _fail_rows(
                 "margin/holding_cost",
-                "newsvendor rows need margin >= 0 and holding_cost >= 0, not both 0",
+                "newsvendor rows need a finite margin >= 0 and holding_cost >= 0",
                 bad,
                 labels,
             )
         # Underage: the margin of a lost sale; overage: carrying a unit for one review cycle.
+        # A ratio of 0 or 1 has no quantile to stock to: such rows are errors, never clipped.
         cycle = np.maximum(out["review_period"], 1.0)
-        ratio = margin / (margin + hold * cycle)
-        level = np.where(news, np.clip(ratio, 1e-6, 1 - 1e-6), level)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = margin / (margin + hold * cycle)
+        bad = news & ~(ratio < 1)
+        if bad.any():
+            _fail_rows(
+                "holding_cost",
+                "newsvendor rows need holding_cost > 0 (with none, or one negligible next to the "
+                "margin, the critical ratio is 1 and the quantity unbounded)",
+                bad,
+                labels,
+            )
+        bad = news & ~(ratio > 0)
+        if bad.any():
+            _fail_rows(
+                "margin",
+                "newsvendor rows need margin > 0 (with none the critical ratio is 0 and nothing is "
+                "worth stocking)",
+                bad,
+                labels,
+            )
+        level = np.where(news, ratio, level)
     out["service_type"] = st
     out["service_level"] = level
     out["kernel_service_type"] = np.where(st == "fill_rate", policies.FILL_RATE, policies.CYCLE)
@@ -480,7 +502,10 @@ def plan(
     service_type, service_level, lead_time_mean, lead_time_std, demand_mean`` (expected demand over
     the protection interval), ``safety_stock, reorder_point, order_up_to, lot_size,
     inventory_position, order_qty, expected_fill_rate, cycle_service_level`` (achieved), and
-    ``inspection_held`` (units taken off ``on_hand``) when ``rejected`` is given.
+    ``inspection_held`` (units taken off ``on_hand``) when ``rejected`` is given. A periodic row
+    whose forecast has no demand over the review period (but some over the lead time) has no
+    fill rate: a ``fill_rate`` row is then an error naming its key, a ``cycle`` row reports
+    ``expected_fill_rate`` NaN; a row with no demand at all plans to 0 with fill rate 1.
     """
     policy = policy or Policy()
     if not isinstance(forecast, pd.DataFrame) or not isinstance(inventory, pd.DataFrame):
@@ -514,7 +539,9 @@ def plan(
         mom = leadtime.lead_time_demand_moments(d, sd, lt_mean, lt_std, review)
         lot = _lot_sizes(inv, d, policy)
         shift = np.where(periodic, 0.0, lot)
-        res = policies.policy_parametric(
+        res = _run_policy(
+            labels,
+            policies.policy_parametric,
             np.where(periodic, mom["mean_p"], mom["mean_l"]),
             np.where(periodic, mom["std_p"], mom["std_l"]),
             mom["mean_l"],
@@ -544,7 +571,9 @@ def plan(
             raise ValueError(_relabel(str(exc), labels)) from None
         daily = policies.mean_from_quantiles(cum[:, -1, :], levels) / n_h
         lot = _lot_sizes(inv, daily, policy)
-        res = policies.policy_from_quantiles(
+        res = _run_policy(
+            labels,
+            policies.policy_from_quantiles,
             cum,
             levels,
             w_a,
@@ -564,8 +593,14 @@ def plan(
         draws = _draw_lead_times(inv, records, lt_mean, lt_std, n_paths, max_days, rng, policy)
         a, b = leadtime.lead_time_demand_samples(paths, draws, review)
         lot = _lot_sizes(inv, paths.mean(axis=(1, 2)), policy)
-        res = policies.policy_from_samples(
-            a, b, shift=np.where(periodic, 0.0, lot), service_level=sl, service_type=st
+        res = _run_policy(
+            labels,
+            policies.policy_from_samples,
+            a,
+            b,
+            shift=np.where(periodic, 0.0, lot),
+            service_level=sl,
+            service_type=st,
         )
 
     level = res["level"]
@@ -600,6 +635,21 @@ def plan(
     if held is not None:
         out["inspection_held"] = held
     return out
+
+
+def _run_policy(labels: list[str], fn, *args, **kwargs) -> dict:
+    """A policy kernel call whose "no demand per cycle" error names keys in the plan's terms."""
+    try:
+        return fn(*args, **kwargs)
+    except policies.NoCycleDemandError as exc:
+        _fail_rows(
+            "service_type",
+            "fill_rate rows need demand over the review period, and the forecast has none there "
+            "(the fill rate is undefined)",
+            exc.rows,
+            labels,
+        )
+        raise  # unreachable: _fail_rows raises
 
 
 def _relabel(message: str, labels: list[str]) -> str:

@@ -224,7 +224,7 @@ def test_higher_service_level_never_lowers_safety_stock(lo, gap, seed, fill):
                 policies.policy_parametric(
                     [50.0, 3.0, 400.0],
                     [15.0, 2.5, 30.0],
-                    shift=[20.0, 2.0, 0.0],
+                    shift=[20.0, 2.0, 40.0],
                     service_level=level,
                     service_type=stype,
                     shape=shape,
@@ -297,6 +297,64 @@ def test_policy_errors_name_the_field():
         )
     with pytest.raises(ValueError, match="shape: must be one of"):
         policies.policy_parametric([1.0], [1.0], service_level=0.9, shape="weibull")
+
+
+def test_fill_rate_without_demand_per_cycle_is_named_not_reported_as_perfect():
+    # Periodic review compares D_{L+R} (A) with D_L (B); given in the other order, the demand per
+    # cycle m = E[A] - E[B] is <= 0 and no fill rate is defined. It used to come back as level 0
+    # and fill rate 1.0.
+    fill = policies.FILL_RATE
+    kw = dict(service_level=0.95, service_type=fill)
+    with pytest.raises(policies.NoCycleDemandError, match=r"mean_b: fill-rate rows .* rows 0, 1$"):
+        policies.policy_parametric([50.0, 50.0, 80.0], 10.0, [60.0, 50.0, 50.0], 8.0, **kw)
+    rng = np.random.default_rng(3)
+    a = rng.gamma(3.0, 10.0, size=(3, 200))
+    b = a * np.array([[0.5], [1.2], [0.7]])
+    with pytest.raises(ValueError, match=r"b: fill-rate rows need demand per .* at row 1$"):
+        policies.policy_from_samples(a, b, **kw)
+    q = np.sort(_random_tables(rng, 2), axis=1)
+    cum = np.stack([q, q * 2.0], axis=1)
+    early, late = [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]  # horizon 1 or 2
+    with pytest.raises(ValueError, match=r"weights_b: fill-rate rows .* at row 1$"):
+        policies.policy_from_quantiles(cum, LEVELS, [late, early], [early, late], **kw)
+    # B = A (continuous review) needs the lot size in ``shift``.
+    with pytest.raises(ValueError, match=r"shift: fill-rate rows with B = A .* at row 0$"):
+        policies.policy_parametric([50.0], [10.0], **kw)
+    with pytest.raises(ValueError, match=r"shift: fill-rate rows with B = A .* at row 0$"):
+        policies.policy_from_samples(a[:1], **kw)
+    # A row with no demand at all is fine: nothing to stock, nothing short.
+    for res in (
+        policies.policy_parametric([0.0, 80.0], [0.0, 10.0], [0.0, 50.0], [0.0, 8.0], **kw),
+        policies.policy_from_samples(np.zeros((1, 5)), np.zeros((1, 5)), **kw),
+    ):
+        assert res["level"][0] == 0.0 and res["fill_rate"][0] == 1.0
+    # Cycle-service rows keep their level but do not invent a fill rate.
+    res = policies.policy_parametric(
+        [50.0, 80.0], 10.0, [60.0, 50.0], 8.0, service_level=0.95, service_type=policies.CYCLE
+    )
+    assert res["level"][0] == pytest.approx(50.0 + stats.norm.ppf(0.95) * 10.0, rel=1e-12)
+    assert math.isnan(res["fill_rate"][0]) and 0.0 < res["fill_rate"][1] < 1.0
+
+
+@pytest.mark.parametrize("shape", [policies.NORMAL, policies.GAMMA, policies.NEGBIN])
+def test_distribution_helpers_return_nan_for_a_negative_or_nan_std(shape):
+    for sd in (-1.0, math.nan):
+        assert math.isnan(policies.dist_ppf(shape, 0.9, 10.0, sd))
+        assert math.isnan(policies.dist_cdf(shape, 12.0, 10.0, sd))
+        assert math.isnan(policies.dist_loss(shape, 12.0, 10.0, sd))
+    assert math.isnan(policies.dist_loss(shape, 12.0, math.nan, 3.0))
+    assert math.isnan(policies.dist_ppf(shape, math.nan, 10.0, 3.0))
+    assert policies.dist_ppf(shape, 0.9, 10.0, 0.0) == 10.0  # a point mass is still fine
+    assert policies.dist_loss(shape, 4.0, 10.0, 0.0) == 6.0
+    name = {v: k for k, v in policies.SHAPES.items()}[shape]
+    with pytest.raises(ValueError, match=r"std_b: missing or non-finite value at row 1"):
+        policies.policy_parametric(
+            [5.0, 5.0], [1.0, 1.0], [3.0, 3.0], [1.0, np.nan], service_level=0.9, shape=name
+        )
+    with pytest.raises(ValueError, match=r"std: negative value at row 1"):
+        policies.newsvendor_quantity(
+            mean=[5.0, 5.0], std=[1.0, -1.0], underage_cost=1.0, overage_cost=1.0, shape=name
+        )
 
 
 # --- Monte Carlo: the fill-rate and (R, S) formulas against a simulation of the policy ---------
@@ -575,3 +633,28 @@ def test_newsvendor_quantity_is_the_critical_fractile():
     x = np.random.default_rng(0).gamma(25.0, 4.0, size=(2, 1000))
     qs = policies.newsvendor_quantity(x, underage_cost=[3.0, 1.0], overage_cost=[1.0, 1.0])
     np.testing.assert_allclose(qs, [np.quantile(x[0], 0.75), np.quantile(x[1], 0.5)])
+
+
+def test_newsvendor_inputs_of_the_wrong_length_or_without_an_optimum_are_named():
+    with pytest.raises(ValueError, match=r"overage_cost: has 2 rows, expected 3"):
+        policies.critical_ratio([3.0, 1.0, 2.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match=r"underage_cost: has 3 rows, expected 2"):
+        policies.newsvendor_quantity(
+            mean=[100.0, 100.0], std=20.0, underage_cost=[3.0, 1.0, 2.0], overage_cost=1.0
+        )
+    x = np.ones((2, 10))
+    with pytest.raises(ValueError, match=r"overage_cost: has 3 rows, expected 2"):
+        policies.newsvendor_quantity(x, underage_cost=1.0, overage_cost=[1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"std: has 3 rows, expected 2"):
+        policies.newsvendor_quantity(
+            mean=[100.0, 100.0], std=[1.0, 2.0, 3.0], underage_cost=1.0, overage_cost=1.0
+        )
+    # No overage cost: no finite optimum. No underage cost: order nothing.
+    with pytest.raises(ValueError, match=r"overage_cost: 0 or negligible: .* at row 1"):
+        policies.newsvendor_quantity(
+            mean=[100.0, 100.0], std=20.0, underage_cost=1.0, overage_cost=[1.0, 0.0]
+        )
+    q = policies.newsvendor_quantity(
+        mean=[100.0, 100.0], std=20.0, underage_cost=[0.0, 1.0], overage_cost=1.0
+    )
+    np.testing.assert_allclose(q, [0.0, 100.0])

@@ -129,6 +129,42 @@ def test_fill_rate_newsvendor_and_segment_targets_are_applied_per_row():
     np.testing.assert_array_equal(abc_segments([50.0, 30.0, 15.0, 5.0]), ["A", "A", "B", "C"])
 
 
+def test_newsvendor_rows_without_a_finite_optimum_are_named_not_clipped():
+    keys = _keys(n_items=2, locations=("FC1",))
+    f = keys.assign(demand_mean=10.0, demand_std=3.0)
+    inv = _inventory(keys, service_type="newsvendor", margin=3.0, holding_cost=[0.1, 0.0])
+    message = r"holding_cost: newsvendor rows need holding_cost > 0 .* at key \(sku1, FC1\)$"
+    with pytest.raises(ValueError, match=message):
+        plan(f, inv)
+    with pytest.raises(
+        ValueError, match=r"margin: newsvendor rows need margin > 0 .* \(sku0, FC1\)$"
+    ):
+        plan(f, inv.assign(margin=[0.0, 3.0], holding_cost=0.1))
+    # A cycle-service row needs neither.
+    out = plan(f, inv.assign(service_type=["newsvendor", "cycle"]))
+    assert out["service_level"][0] == pytest.approx(3.0 / 3.1) and out["service_level"][1] == 0.95
+
+
+def test_fill_rate_rows_without_demand_over_the_review_period_are_named():
+    keys = _keys(n_items=2, locations=("FC1",))
+    # sku1 has demand on the first 4 days only: over a 4-day lead time plus a 3-day review period
+    # the demand per review period is zero, and a fill rate is undefined (it used to read 1.0).
+    cum = _cumulative(keys)
+    late = (cum["item_id"] == "sku1") & (cum["horizon"] > 4)
+    q4 = cum.loc[(cum["item_id"] == "sku1") & (cum["horizon"] == 4), QCOLS].to_numpy()
+    cum.loc[late, QCOLS] = np.repeat(q4, late.sum(), axis=0)
+    inv = _inventory(keys, review_period=3.0, service_type="fill_rate")
+    message = r"service_type: fill_rate rows need demand over the review period.* \(sku1, FC1\)$"
+    with pytest.raises(ValueError, match=message):
+        plan(cum, inv)
+    # Cycle-service rows plan, and report no fill rate rather than a perfect one.
+    out = plan(cum, inv.assign(service_type="cycle"))
+    assert math.isnan(out["expected_fill_rate"][1]) and 0 < out["expected_fill_rate"][0] < 1
+    # An item with no demand at all plans to zero with nothing short.
+    zero = plan(keys.assign(demand_mean=[10.0, 0.0], demand_std=[3.0, 0.0]), inv)
+    assert zero["reorder_point"][1] == 0.0 and zero["expected_fill_rate"][1] == 1.0
+
+
 def test_lead_time_records_replace_the_inventory_lead_time():
     keys = _keys(n_items=1)
     inv = _inventory(keys, lead_time_mean=np.nan, lead_time_std=np.nan)
