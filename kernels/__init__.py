@@ -6,7 +6,8 @@ Modules (import what you need; this package imports nothing at load time):
   demand samples or cumulative-demand quantiles (the batched hot paths), and general policies
   (cycle service or fill rate, continuous (r, Q) or periodic (R, S) review) from samples, quantile
   tables mixed over random lead times, or moment-fitted normal/gamma/negative-binomial demand;
-  newsvendor quantities; order quantities with case packs and MOQ.
+  newsvendor quantities; order quantities under the (r, Q), (s, S) or (R, S) rule with
+  case packs and MOQ.
 * :mod:`kernels.leadtime` -- protection-interval demand from parameters, sample paths with random
   lead times, or mixtures of cumulative quantile tables.
 * :mod:`kernels.allocation` -- scarce supply across FCs by water-filling on the Lagrange
