@@ -19,12 +19,12 @@ import torch
 from tqdm.auto import tqdm
 
 from forecasting.base import Forecaster
-from forecasting.io import write_json, write_table
 from forecasting.metrics import aggregate, demand_classes, mase_scale, window_scores
 from forecasting.plots import save_fan_charts
 from forecasting.spec import ITEM, LOCATION
 from forecasting.store import UNKNOWN, PanelStore
 from forecasting.windows import evaluation_windows
+from kernels.io import write_json, write_table
 
 
 def rolling_origins(
@@ -33,7 +33,9 @@ def rolling_origins(
     """Grid positions of ``n_origins`` forecast origins, the last one ``horizon`` before the end."""
     if n_origins < 1:
         raise ValueError(f"n_origins: expected >= 1, got {n_origins}")
-    step = step or horizon
+    step = horizon if step is None else step
+    if step < 1:
+        raise ValueError(f"step: expected >= 1 period between origins, got {step}")
     last = int(store.end.max().item()) - horizon
     origins = [last - k * step for k in reversed(range(n_origins))]
     if origins[0] <= 0:
@@ -53,6 +55,9 @@ class BacktestResult:
     forecasts: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     """Last origin's forecasts per model: ``series``, ``origins``, ``quantiles`` (N, H, Q) and
     their ``levels``."""
+    store: PanelStore | None = None
+    """The panel the backtest ran on (for the fan charts)."""
+    plot_series: int = 6
 
     def overall(self) -> pd.DataFrame:
         """One row per model: metrics over every window."""
@@ -60,11 +65,14 @@ class BacktestResult:
         return rows.drop(columns=["segment_type", "segment"]).set_index("model")
 
     def save(
-        self, out_dir: str | Path, store: PanelStore | None = None, plot_series: int = 6
+        self, out_dir: str | Path, store: PanelStore | None = None, plot_series: int | None = None
     ) -> dict[str, Path]:
-        """Write ``metrics.json``, ``metrics.csv``, ``windows.parquet`` and, given the store,
-        ``plots/fan_<model>.png`` for the ``plot_series`` largest series at the last origin."""
+        """Write ``metrics.json``, ``metrics.csv``, ``windows.parquet`` and, given the store
+        (default: the one it ran on), ``plots/fan_<model>.png`` for the ``plot_series`` largest
+        series at the last origin."""
         out_dir = Path(out_dir)
+        store = store if store is not None else self.store
+        plot_series = self.plot_series if plot_series is None else plot_series
         records = self.metrics.to_dict(orient="records")
         paths = {
             "metrics_json": write_json({"metrics": records}, out_dir / "metrics.json"),

@@ -1,34 +1,14 @@
-"""Reading panels from CSV / parquet and writing tables without leaving partial files."""
+"""Loading a demand panel in the user's column names (file I/O itself is :mod:`kernels.io`)."""
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from forecasting.spec import DEMAND, PanelSpec
 from forecasting.validate import PanelError
-
-READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-
-
-def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a CSV or parquet file (by extension)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    kind = READERS.get(path.suffix.lower())
-    if kind is None:
-        raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
-    if kind == "csv":
-        return pd.read_csv(path, usecols=columns)
-    return pd.read_parquet(path, columns=columns)
+from kernels.io import read_table
 
 
 def load_panel(path: str | Path, spec: PanelSpec) -> pd.DataFrame:
@@ -69,54 +49,3 @@ def map_columns(frame: pd.DataFrame, spec: PanelSpec) -> pd.DataFrame:
         raise PanelError(column, f"missing column (declared as {roles[column]})")
     keep = ["item_id", "location_id", "date", DEMAND, *spec.covariates()]
     return renamed[keep]
-
-
-def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
-    """Call ``write(tmp_path)`` then rename onto ``path``: readers never see a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a DataFrame as parquet or CSV (by extension), atomically."""
-    kind = READERS.get(Path(path).suffix.lower())
-    if kind is None:
-        raise ValueError(f"{path}: unsupported output type; use .parquet or .csv")
-    if kind == "csv":
-        return atomic_write(path, lambda p: frame.to_csv(p, index=False))
-    return atomic_write(path, lambda p: frame.to_parquet(p, index=False))
-
-
-def write_json(obj: Any, path: str | Path) -> Path:
-    """Write JSON atomically (NaN written as null)."""
-    text = json.dumps(_finite(obj), indent=2, default=_json_default, allow_nan=False)
-    return atomic_write(path, lambda p: p.write_text(text + "\n"))
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecasting.io import write_json
 from forecasting.plots import plt, save_figure
 from forecasting.spec import DATE, DEMAND, ITEM, LOCATION
 from forecasting.validate import PanelError
+from kernels.io import write_json
 
 KEY = [ITEM, LOCATION, DATE]
 

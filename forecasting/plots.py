@@ -11,10 +11,10 @@ matplotlib.use("Agg")  # files only; works on machines without a display
 import matplotlib.pyplot as plt
 import numpy as np
 
-from forecasting.io import atomic_write
 from forecasting.spec import ITEM, LOCATION
 from forecasting.store import PanelStore
 from forecasting.tables import dates_at
+from kernels.io import atomic_write
 
 
 def fan_chart(

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from kernels.io import read_yaml
+from kernels.settings import check_settings, setting, settings_from_dict, settings_to_dict
 
 ITEM, LOCATION, DATE, DEMAND = "item_id", "location_id", "date", "demand"
 KEYS = (ITEM, LOCATION, DATE)
 DEFAULT_QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
-# Frequency -> (pandas offset alias used to build the date grid, natural season length).
-FREQUENCIES = {"D": ("D", 7), "W": ("W", 52), "M": ("MS", 12)}
+# Frequency -> natural season length in periods.
+FREQUENCIES = {"D": 7, "W": 52, "M": 12}
 FREQ_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
 # How periods missing inside a series are treated (see forecasting.validate).
 GAP_RULES = ("auto", "zero", "error")
@@ -48,25 +49,34 @@ class PanelSpec:
       (``error``), or filled only while they add at most 5% to the rows (``auto``).
     """
 
-    freq: str | None = None
-    static_categoricals: tuple[str, ...] = ()
-    static_reals: tuple[str, ...] = ()
-    known_categoricals: tuple[str, ...] = ()
-    known_reals: tuple[str, ...] = ()
-    observed_reals: tuple[str, ...] = ()
-    calendar: bool = True
-    key_embeddings: bool = True
-    item_col: str = ITEM
-    location_col: str = LOCATION
-    date_col: str = DATE
-    target_col: str = DEMAND
-    gaps: str = "auto"
+    freq: str | None = setting(
+        None,
+        "panel frequency D, W or M (none: inferred from the dates)",
+        choices=(*FREQUENCIES, None),
+    )
+    static_categoricals: tuple[str, ...] = setting(
+        (), "comma-separated static categoricals", flag="static_cats"
+    )
+    static_reals: tuple[str, ...] = setting((), "comma-separated static reals")
+    known_categoricals: tuple[str, ...] = setting(
+        (), "comma-separated known-future categoricals", flag="known_cats"
+    )
+    known_reals: tuple[str, ...] = setting((), "comma-separated known-future reals")
+    observed_reals: tuple[str, ...] = setting((), "comma-separated observed-only reals")
+    calendar: bool = setting(True, "derive calendar features from the dates")
+    key_embeddings: bool = setting(True, "embed the item and location ids")
+    item_col: str = setting(ITEM, "column holding the item (SKU) id")
+    location_col: str = setting(LOCATION, "column holding the location (FC) id")
+    date_col: str = setting(DATE, "column holding the period's date")
+    target_col: str = setting(DEMAND, "column holding the demand")
+    gaps: str = setting(
+        "auto",
+        "periods missing inside a series: fill with zero demand while they add at most 5% of "
+        "the rows (auto), always (zero), or reject them (error)",
+        choices=GAP_RULES,
+    )
 
     def __post_init__(self) -> None:
-        if self.freq is not None and self.freq not in FREQUENCIES:
-            raise ValueError(f"freq: expected one of {sorted(FREQUENCIES)}, got {self.freq!r}")
-        if self.gaps not in GAP_RULES:
-            raise ValueError(f"gaps: expected one of {list(GAP_RULES)}, got {self.gaps!r}")
         for role in (
             "static_categoricals",
             "static_reals",
@@ -78,6 +88,7 @@ class PanelSpec:
             if isinstance(value, str):
                 value = (value,)
             object.__setattr__(self, role, tuple(value))
+        check_settings(self)
         seen: dict[str, str] = {}
         for role, columns in self.roles().items():
             for column in columns:
@@ -94,7 +105,7 @@ class PanelSpec:
         """Natural season length of the frequency (7 days, 52 weeks, 12 months)."""
         if self.freq is None:
             raise ValueError("freq: not known yet; validate the panel to infer it from the dates")
-        return FREQUENCIES[self.freq][1]
+        return FREQUENCIES[self.freq]
 
     def with_freq(self, freq: str) -> PanelSpec:
         """This spec with the frequency set (e.g. the one inferred from the dates)."""
@@ -122,21 +133,16 @@ class PanelSpec:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        values = dataclasses.asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+        return settings_to_dict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> PanelSpec:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"panel spec: unknown keys {unknown}; known keys: {sorted(known)}")
-        return cls(**values)
+    def from_dict(cls, values: dict[str, Any] | None) -> PanelSpec:
+        """From a mapping of field names (a YAML ``spec`` section); unknown keys are named."""
+        return settings_from_dict(cls, values, "panel spec")
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> PanelSpec:
-        with open(path) as fh:
-            return cls.from_dict(yaml.safe_load(fh) or {})
+        return cls.from_dict(read_yaml(path))
 
 
 M5_SPEC = PanelSpec(

@@ -42,8 +42,8 @@ def test_train_then_predict(user_csv, tmp_path, capsys):
         == 0
     )
     assert "run folder" in capsys.readouterr().out
-    config = json.loads((run / "config.json").read_text())
-    assert config["spec"]["target_col"] == "sales" and config["horizon"] == 7
+    config = json.loads((run / "manifest.json").read_text())["config"]
+    assert config["spec"]["target_col"] == "sales" and config["forecast"]["horizon"] == 7
 
     out = tmp_path / "forecast.parquet"
     assert (
@@ -78,7 +78,7 @@ def test_bad_input_exits_2_naming_the_users_column(user_csv, tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "sales (demand): negative values" in err and "row 5" in err
-    assert not (tmp_path / "run" / "model.pt").exists()
+    assert not (tmp_path / "run").exists()
 
 
 def test_config_file_and_unknown_keys(user_csv, tmp_path, capsys):
@@ -93,10 +93,11 @@ def test_config_file_and_unknown_keys(user_csv, tmp_path, capsys):
             "--config",
             str(config),
             "--out",
-            str(tmp_path),
+            str(tmp_path / "run"),
         ]
     )
     assert code == 2 and "colour" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [config]
 
 
 @pytest.mark.slow
@@ -110,5 +111,6 @@ def test_ddp_training_on_two_cpu_processes(user_csv, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert (run / "model.pt").exists()
+    assert (run / "model.pt").exists() and (run / "manifest.json").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
     assert "MEMBER: 2/2" in done.stdout + done.stderr  # the second process joined

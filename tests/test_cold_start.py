@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from forecasting import ForecastConfig
 from forecasting.backtest import backtest, hide_items
 from forecasting.models import SeasonalNaive
 from forecasting.store import UNKNOWN
@@ -47,7 +48,7 @@ def test_new_items_start_from_their_peers_level(store):
 
 def test_cold_start_backtest_scores_hidden_items(store):
     train = TrainConfig(max_epochs=6, batches_per_epoch=20, batch_size=64, progress_bar=False)
-    lstm = NeuralForecaster("lstm", horizon=H, model_params={"hidden_size": 32}, train=train)
+    lstm = NeuralForecaster(ForecastConfig("lstm", H, hidden_size=32), train)
     result = backtest(
         store, [SeasonalNaive(H), lstm], H, n_origins=2, cold_start=0.2, progress=False
     )

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from forecasting import ForecastConfig, Forecaster
 from forecasting.backtest import backtest, cumulative_calibration, rolling_origins
-from forecasting.io import load_panel
 from forecasting.models import SeasonalNaive
 from forecasting.spec import DEFAULT_QUANTILES, M5_SPEC, quantile_column
-from forecasting.store import PanelStore
-from forecasting.validate import PanelError, validate_panel
+from forecasting.validate import PanelError
+from kernels.io import FileError
 from training.config import TrainConfig
 from training.forecaster import NeuralForecaster
 
@@ -24,9 +24,7 @@ def tiny_forecaster(seed: int = 0) -> NeuralForecaster:
     train = TrainConfig(
         max_epochs=2, batches_per_epoch=4, batch_size=32, seed=seed, progress_bar=False
     )
-    return NeuralForecaster(
-        "lstm", horizon=H, encoder_length=28, model_params={"hidden_size": 16}, train=train
-    )
+    return NeuralForecaster(ForecastConfig("lstm", H, encoder_length=28, hidden_size=16), train)
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +34,10 @@ def store(small_network):
 
 @pytest.fixture(scope="module")
 def fitted(store, tmp_path_factory):
-    run = tmp_path_factory.mktemp("run")
-    forecaster = tiny_forecaster().fit(store, run_dir=run)
-    forecaster.save(run)
+    run = tmp_path_factory.mktemp("runs") / "lstm"
+    model = tiny_forecaster()
+    forecaster = Forecaster.from_config(model.config, store.spec, model.train)
+    forecaster.fit(store, run_dir=run)
     return forecaster, run
 
 
@@ -47,27 +46,44 @@ def test_same_seed_same_forecasts(store, fitted):
     other = tiny_forecaster(seed=1).fit(store)
     series = torch.arange(store.n_series)
     origins = torch.full_like(series, 200)
-    first = fitted[0].predict_windows(store, series, origins)
+    first = fitted[0].model_.predict_windows(store, series, origins)
     assert np.array_equal(first, again.predict_windows(store, series, origins))
     assert not np.array_equal(first, other.predict_windows(store, series, origins))
 
 
 def test_run_folder_round_trip(store, fitted):
     forecaster, run = fitted
-    assert {"config.json", "model.pt", "checkpoints", "logs"} <= {p.name for p in run.iterdir()}
-    loaded = NeuralForecaster.load(run)
+    assert {"manifest.json", "model.pt", "checkpoints", "logs"} <= {p.name for p in run.iterdir()}
+    assert not any(p.name.startswith(".") for p in run.parent.iterdir())  # no staging left
+    loaded = Forecaster.load(run)
     series = torch.arange(10)
     origins = torch.full_like(series, 180)
     assert np.array_equal(
-        forecaster.predict_windows(store, series, origins),
-        loaded.predict_windows(store, series, origins),
+        forecaster.model_.predict_windows(store, series, origins),
+        loaded.model_.predict_windows(store, series, origins),
     )
-    assert loaded.info["data_fingerprint"] == forecaster.info["data_fingerprint"]
+    assert loaded.spec == forecaster.spec and loaded.config == forecaster.config
 
 
 def test_load_refuses_a_folder_that_is_not_a_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match="config.json"):
-        NeuralForecaster.load(tmp_path)
+    with pytest.raises(FileError, match="no manifest.json"):
+        Forecaster.load(tmp_path)
+
+
+def test_load_refuses_an_altered_file(fitted, tmp_path):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(fitted[1], run)
+    weights = run / "model.pt"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"x")
+    with pytest.raises(FileError, match=r"model\.pt: sha256 does not match"):
+        Forecaster.load(run)
+    log = next((run / "logs").rglob("*.csv"))
+    weights.write_bytes((fitted[1] / "model.pt").read_bytes())
+    log.write_text(log.read_text() + "1,2,3\n")
+    with pytest.raises(FileError, match=f"{log.name}: sha256"):
+        Forecaster.load(run)
 
 
 def test_predict_contract(small_network, fitted):
@@ -100,10 +116,9 @@ def test_unknown_items_get_forecasts_with_a_warning(small_network, fitted):
 @pytest.fixture(scope="module")
 def m5_run(m5_path):
     """A short CPU run on real M5 demand, fitted once before the first of three 28-day origins."""
-    clean, _ = validate_panel(load_panel(m5_path, M5_SPEC), M5_SPEC)
-    store = PanelStore.from_frame(clean, M5_SPEC)
+    store = Forecaster(spec=M5_SPEC).store(m5_path)
     train = TrainConfig(max_epochs=15, batches_per_epoch=40, seed=0, progress_bar=False)
-    lstm = NeuralForecaster("lstm", horizon=28, train=train)
+    lstm = NeuralForecaster(ForecastConfig("lstm", horizon=28), train)
     result = backtest(store, [SeasonalNaive(28), lstm], 28, n_origins=3, progress=False)
     return store, lstm, result
 

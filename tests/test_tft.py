@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from forecasting.backtest import backtest
-from forecasting.models import InputDims, SeasonalNaive, TemporalFusionTransformer
+from forecasting import BacktestConfig, ForecastConfig, Forecaster
+from forecasting.models import InputDims, TemporalFusionTransformer
 from forecasting.spec import DEFAULT_QUANTILES, quantile_column
 from forecasting.windows import BATCH_KEYS, make_batch
 from training.config import TrainConfig
@@ -22,7 +22,7 @@ def tft(seed: int = 0, epochs: int = 6) -> NeuralForecaster:
     train = TrainConfig(
         max_epochs=epochs, batches_per_epoch=20, batch_size=64, seed=seed, progress_bar=False
     )
-    return NeuralForecaster("tft", horizon=H, model_params={"hidden_size": 16}, train=train)
+    return NeuralForecaster(ForecastConfig("tft", H, hidden_size=16), train)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,11 @@ def store(small_network):
 
 @pytest.fixture(scope="module")
 def result(store):
+    """The public API: a TFT backtested beside seasonal naive keeps the model it fitted."""
     model = tft()
-    return model, backtest(store, [SeasonalNaive(H), model], H, n_origins=2, progress=False)
+    forecaster = Forecaster.from_config(model.config, store.spec, model.train)
+    only_naive = BacktestConfig(origins=2, baselines=("seasonal_naive",))
+    return forecaster, forecaster.backtest(store, only_naive, progress=False)
 
 
 def test_tft_beats_seasonal_naive(result):

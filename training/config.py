@@ -1,15 +1,26 @@
-"""The knobs of a training run, shared by every task (forecasting, inspection)."""
+"""The knobs of a training run, shared by every task (forecasting, inspection).
+
+Torch-free, so the command line can build its flags from these dataclasses without loading
+torch; the names of accelerators and precisions are defined here once.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from kernels.io import read_yaml
+from kernels.settings import check_settings, setting, settings_from_dict, settings_to_dict
 
-from training.devices import ACCELERATORS, PRECISIONS
+ACCELERATORS = ("auto", "cpu", "cuda", "gpu")
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
+
+
+def parse_devices(text: str | int) -> int | str:
+    """``4`` -> 4; ``auto`` or a list such as ``0,1`` stay strings (Lightning's forms)."""
+    text = str(text).strip()
+    return int(text) if text.isdigit() else text
 
 
 @dataclass
@@ -17,60 +28,83 @@ class TrainConfig:
     """How to fit a model: device, precision, schedule, stopping, checkpoints, seed.
 
     ``batches_per_epoch`` fixes the cost of an epoch (as GluonTS does) so it does not grow with
-    the number of series; tasks whose data is a finite set (images) may leave it ``None``.
+    the number of series; tasks whose data is a finite set (images) leave it ``None``: an epoch
+    is one pass over the items.
     """
 
-    max_epochs: int = 30
-    batches_per_epoch: int | None = 50
-    batch_size: int = 128
-    learning_rate: float = 3e-3
-    weight_decay: float = 0.0
-    gradient_clip_val: float | None = 1.0
-    early_stopping_patience: int | None = 5
-    accelerator: str = "auto"
-    devices: int | str = "auto"
-    num_nodes: int = 1
-    precision: str = "auto"
-    seed: int = 0
-    deterministic: bool = True
-    progress_bar: bool = True
-    num_workers: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    max_epochs: int = setting(30, "maximum epochs", min=1, flag="epochs")
+    batches_per_epoch: int | None = setting(50, "batches per epoch", min=1)
+    batch_size: int = setting(128, "windows per batch", min=1)
+    learning_rate: float = setting(3e-3, "peak learning rate", min=0, open_min=True, flag="lr")
+    weight_decay: float = setting(0.0, "AdamW weight decay", min=0)
+    gradient_clip_val: float | None = setting(1.0, "gradient norm clip", min=0, open_min=True)
+    early_stopping_patience: int | None = setting(
+        5, "epochs without validation improvement before stopping", min=1, flag="patience"
+    )
+    accelerator: str = setting(
+        "auto", "device kind (auto: CUDA when present)", choices=ACCELERATORS
+    )
+    devices: int | str = setting("auto", "devices per node (DDP when more than one)")
+    num_nodes: int = setting(1, "nodes (multi-node DDP)", min=1)
+    precision: str = setting(
+        "auto", "numeric precision (auto: bf16-mixed on GPUs that have it)", choices=PRECISIONS
+    )
+    seed: int = setting(0, "random seed: the same seed repeats a run on the same machine")
+    deterministic: bool = setting(True, "deterministic kernels", cli=False)
+    progress_bar: bool = setting(True, "progress bars", flag="progress")
+    num_workers: int = setting(0, "data-loader worker processes", min=0)
+    extra: dict[str, Any] = setting(default_factory=dict, help="task options", cli=False)
 
     def __post_init__(self) -> None:
-        positive = {
-            "max_epochs": self.max_epochs,
-            "batch_size": self.batch_size,
-            "num_nodes": self.num_nodes,
-        }
-        for name, value in positive.items():
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-        if self.batches_per_epoch is not None and self.batches_per_epoch < 1:
-            raise ValueError(f"batches_per_epoch: expected >= 1, got {self.batches_per_epoch!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate: expected > 0, got {self.learning_rate!r}")
-        if self.accelerator not in ACCELERATORS:
-            raise ValueError(
-                f"accelerator: expected one of {ACCELERATORS}, got {self.accelerator!r}"
-            )
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision: expected one of {PRECISIONS}, got {self.precision!r}")
+        self.devices = parse_devices(self.devices)
+        for name in ("max_epochs", "batch_size", "num_nodes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{name}: expected an integer, got {value!r}")
+        check_settings(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"training config: unknown keys {unknown}; known keys: {sorted(known)}"
-            )
-        return cls(**values)
+    def from_dict(cls, values: dict[str, Any] | None) -> TrainConfig:
+        """From a mapping of field names (a YAML ``train`` section); unknown keys are named."""
+        return settings_from_dict(cls, values, "training config")
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:
-        with open(path) as fh:
-            return cls.from_dict(yaml.safe_load(fh) or {})
+        return cls.from_dict(read_yaml(path))
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return settings_to_dict(self)
+
+
+@dataclass
+class ImageTrainConfig(TrainConfig):
+    """:class:`TrainConfig` with the defaults of image training: an epoch is one pass over the
+    items (image sets are finite), small batches of multi-view items, weight decay, a little
+    more patience."""
+
+    max_epochs: int = setting(30, "maximum epochs", min=1, flag="epochs")
+    batches_per_epoch: int | None = setting(None, "batches per epoch (default: one pass)", min=1)
+    batch_size: int = setting(16, "items per batch", min=1)
+    learning_rate: float = setting(2e-3, "peak learning rate", min=0, open_min=True, flag="lr")
+    weight_decay: float = setting(1e-4, "AdamW weight decay", min=0)
+    early_stopping_patience: int | None = setting(
+        6, "epochs without validation improvement before stopping", min=1, flag="patience"
+    )
+
+
+@dataclass
+class DemoConfig:
+    """The embedded default network of ``stockcast demo`` and how long to train on it."""
+
+    items: int = setting(200, "items (SKUs)", min=1)
+    locations: int = setting(5, "fulfillment centers", min=1)
+    days: int = setting(730, "days of history", min=90)
+    horizon: int = setting(28, "forecast horizon in days", min=1)
+    origins: int = setting(3, "backtest origins", min=1)
+    epochs: int = setting(15, "maximum training epochs", min=1)
+    batches_per_epoch: int = setting(40, "batches per epoch", min=1)
+    seed: int = setting(0, "random seed of the data and the training")
+    progress: bool = setting(True, "progress bars")
+
+    def __post_init__(self) -> None:
+        check_settings(self)

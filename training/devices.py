@@ -11,8 +11,7 @@ import os
 
 import torch
 
-ACCELERATORS = ("auto", "cpu", "cuda", "gpu")
-PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
+from training.config import ACCELERATORS, PRECISIONS
 
 
 def resolve_accelerator(accelerator: str = "auto") -> str:

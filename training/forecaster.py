@@ -1,19 +1,21 @@
-"""``NeuralForecaster``: one fit / predict API over a long demand table, for every network.
+"""``Forecaster``: one fit / predict / backtest / save API over a long demand table.
 
-    forecaster = NeuralForecaster("lstm", horizon=28).fit(store, run_dir="runs/lstm")
-    table = forecaster.predict(panel_frame)          # item_id, location_id, date, step, q...
-    forecaster.save("runs/lstm"); NeuralForecaster.load("runs/lstm")
+    forecaster = Forecaster("tft", horizon=28, spec=spec, train=TrainConfig(max_epochs=20))
+    forecaster.fit("sales.parquet", run_dir="runs/tft")   # load, validate, build the store, fit
+    table = forecaster.predict("sales.parquet")           # item_id, location_id, date, step, q...
+    Forecaster.load("runs/tft")
 
-It follows :class:`forecasting.base.Forecaster`, so backtests score it beside the baselines.
-A run folder holds ``config.json`` (spec, vocabularies, network and training settings, data
-fingerprint, metrics) and ``model.pt`` (a state dict, loaded with ``weights_only=True``).
+:class:`NeuralForecaster` is the store-level network it wraps; it follows
+:class:`forecasting.base.Forecaster`, so backtests score it beside the baselines. A run folder
+holds ``model.pt`` (a state dict, loaded with ``weights_only=True``), the trainer's
+``checkpoints/`` and ``logs/``, and ``manifest.json`` (the shared run format of
+:mod:`kernels.runfolder`: settings, vocabularies, data fingerprint, metrics, sha256 of every file).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import platform
+import pickle
 import tempfile
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -24,26 +26,29 @@ import numpy as np
 import pandas as pd
 import torch
 
+from forecasting.backtest import BacktestResult, backtest
+from forecasting.config import BASELINE_NAMES, NETWORK_NAMES, BacktestConfig, ForecastConfig
 from forecasting.interpret import interpret_windows
-from forecasting.io import atomic_write, write_json
-from forecasting.models import NETWORKS, InputDims, MovingAverage, SeasonalNaive, build_network
-from forecasting.spec import DEFAULT_QUANTILES, PanelSpec
+from forecasting.io import map_columns
+from forecasting.models import InputDims, MovingAverage, SeasonalNaive, build_network
+from forecasting.spec import PanelSpec
 from forecasting.store import PanelStore
 from forecasting.tables import cumulative_frame, forecast_frame
-from forecasting.validate import validate_panel
+from forecasting.validate import ValidationReport, validate_panel
 from forecasting.windows import (
     BATCH_KEYS,
     WindowList,
     default_prior_scale,
     group_prior_scale,
 )
+from kernels.io import FileError, atomic_write, read_table
+from kernels.runfolder import building, is_main_process, read_manifest, write_manifest
 from training.config import TrainConfig
 from training.devices import resolve_precision, select_device
 from training.forecast_task import ForecastData, ForecastTask
 from training.trainer import fit
 
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.pt"
-BASELINES = ("seasonal_naive", "moving_average")
+WEIGHTS_FILE = "model.pt"
 
 
 def store_fingerprint(store: PanelStore, cutoff: int) -> str:
@@ -55,43 +60,19 @@ def store_fingerprint(store: PanelStore, cutoff: int) -> str:
 
 
 class NeuralForecaster:
-    """A quantile forecasting network fitted through the ``training`` assembly.
+    """A quantile forecasting network over a :class:`PanelStore`, fitted through ``training``.
 
-    ``model``: a name of :data:`forecasting.models.NETWORKS` (``lstm``, ``tft``); ``horizon``:
-    periods forecast at once; ``encoder_length``: history periods read (default
-    ``max(2 * horizon, 4 * season)``); ``model_params``: the network's own arguments (e.g.
-    ``hidden_size``); ``train``: the :class:`~training.config.TrainConfig`;
-    ``min_encoder_length``: observed periods a training window needs (default one season);
-    ``cold_start_rate``: share of training windows whose history is hidden so the network
-    learns to forecast new items.
+    This is the store-level model that backtests score beside the baselines; users reach it
+    through :class:`Forecaster`, which takes tables. ``config`` names the network and its
+    settings (:class:`~forecasting.config.ForecastConfig`), ``train`` how to fit it.
     """
 
-    def __init__(
-        self,
-        model: str = "lstm",
-        horizon: int = 28,
-        encoder_length: int | None = None,
-        quantiles: Sequence[float] = DEFAULT_QUANTILES,
-        model_params: dict[str, Any] | None = None,
-        train: TrainConfig | None = None,
-        min_encoder_length: int | None = None,
-        cold_start_rate: float = 0.1,
-    ):
-        if model not in NETWORKS:
-            raise ValueError(f"model: expected one of {sorted(NETWORKS)}, got {model!r}")
-        if horizon < 1:
-            raise ValueError(f"horizon: expected >= 1, got {horizon}")
-        quantiles = tuple(float(q) for q in quantiles)
-        if any(not 0 < q < 1 for q in quantiles) or list(quantiles) != sorted(set(quantiles)):
-            raise ValueError(f"quantiles: expected increasing levels in (0, 1), got {quantiles}")
-        self.name = model
-        self.horizon = horizon
-        self.encoder_length = encoder_length
-        self.quantiles = quantiles
-        self.model_params = dict(model_params or {})
+    def __init__(self, config: ForecastConfig | None = None, train: TrainConfig | None = None):
+        self.config = config or ForecastConfig()
+        if not self.config.is_network:
+            raise ValueError(f"model: {self.config.model!r} is not a network {NETWORK_NAMES}")
         self.train = train or TrainConfig()
-        self.min_encoder_length = min_encoder_length
-        self.cold_start_rate = cold_start_rate
+        self.encoder_length: int | None = self.config.encoder_length
         self.net: torch.nn.Module | None = None
         self.spec: PanelSpec | None = None
         self.vocab: dict[str, list[str]] = {}
@@ -99,11 +80,33 @@ class NeuralForecaster:
         self.prior_scale: float = 1.0
         self.info: dict[str, Any] = {}
 
+    @property
+    def name(self) -> str:
+        return self.config.model
+
+    @property
+    def horizon(self) -> int:
+        return self.config.horizon
+
+    @property
+    def quantiles(self) -> tuple[float, ...]:
+        return self.config.quantiles
+
     # ----------------------------------------------------------------- fitting
 
-    def _lengths(self, spec: PanelSpec) -> tuple[int, int]:
-        encoder = self.encoder_length or max(2 * self.horizon, 4 * spec.season)
-        minimum = self.min_encoder_length or max(1, min(encoder, spec.season))
+    def _lengths(self, store: PanelStore, cutoff: int) -> tuple[int, int]:
+        """Encoder length (given, or two horizons / four seasons capped at the longest history)
+        and the observed periods a training window needs."""
+        season = store.spec.season
+        longest = int((store.end.clamp(max=cutoff) - store.start).max().item())
+        given = self.config.encoder_length
+        if given is not None and given > max(longest, 1):
+            raise ValueError(
+                f"encoder_length: {given} periods is longer than the longest history in the "
+                f"training data ({longest} periods)"
+            )
+        encoder = given or max(1, min(max(2 * self.horizon, 4 * season), longest))
+        minimum = self.config.min_encoder_length or max(1, min(encoder, season))
         return encoder, minimum
 
     def fit(
@@ -116,14 +119,21 @@ class NeuralForecaster:
         is the validation window that drives early stopping and checkpoint selection."""
         cutoff = int(store.end.max().item()) if cutoff is None else int(cutoff)
         val_origin = cutoff - self.horizon
-        encoder_length, min_encoder = self._lengths(store.spec)
+        if val_origin < 1:
+            raise ValueError(
+                f"horizon: {self.horizon} periods leaves no history before the validation window "
+                f"(the training data has {cutoff} periods)"
+            )
+        encoder_length, min_encoder = self._lengths(store, val_origin)
         self.encoder_length = encoder_length
         self.spec, self.vocab = store.spec, store.vocab
         self.dims = InputDims.from_store(store)
         self.prior_scale = default_prior_scale(store, val_origin)
         priors = group_prior_scale(store, val_origin, fallback=self.prior_scale)
         torch.manual_seed(self.train.seed)  # weights initialise identically for a seed
-        net = build_network(self.name, self.dims, self.horizon, self.quantiles, **self.model_params)
+        net = build_network(
+            self.name, self.dims, self.horizon, self.quantiles, **self.config.network_params()
+        )
         data = ForecastData(
             store=store,
             encoder_length=encoder_length,
@@ -134,7 +144,7 @@ class NeuralForecaster:
             prior_scale=priors,
             min_encoder_length=min_encoder,
             seed=self.train.seed,
-            cold_start_rate=self.cold_start_rate,
+            cold_start_rate=self.config.cold_start_rate,
         )
         task = ForecastTask(
             net, self.quantiles, data, self.train.learning_rate, self.train.weight_decay
@@ -207,50 +217,18 @@ class NeuralForecaster:
             return np.zeros((0, self.horizon, len(self.quantiles)), dtype=np.float32)
         return torch.cat(outputs).numpy()
 
-    def store_for(self, frame: pd.DataFrame) -> PanelStore:
-        """Validate a raw panel (canonical column names) and build a store in this model's
-        vocabulary, extended by one horizon so forecasts can run past the last row."""
+    def predict(self, store: PanelStore, cumulative: int | None = None) -> pd.DataFrame:
+        """Forecast table from each series' last observation (see :meth:`Forecaster.predict`)."""
         self._require_fitted()
-        clean, _ = validate_panel(frame, self.spec)
-        return PanelStore.from_frame(clean, self.spec, vocab=self.vocab, extra_periods=self.horizon)
-
-    def predict(
-        self, data: pd.DataFrame | PanelStore, cumulative: int | None = None
-    ) -> pd.DataFrame:
-        """Forecast the ``horizon`` periods after each series' last observed period.
-
-        ``data`` is a canonical-named panel (future rows with empty demand carry the known
-        covariates of the horizon) or a store. Returns ``item_id, location_id, date, step, q...``;
-        with ``cumulative=K``, quantiles of the demand summed over the next 1..K periods as
-        ``item_id, location_id, horizon, q...`` (the lead-time demand planning needs).
-        """
-        if cumulative is not None and not 1 <= cumulative <= self.horizon:
-            raise ValueError(
-                f"cumulative: expected 1..{self.horizon} (the model's horizon), got {cumulative}"
-            )
-        store = data if isinstance(data, PanelStore) else self.store_for(data)
-        series, origins = self.forecast_origins(store)
-        steps = cumulative or self.horizon
-        store.check_horizon(series, origins, steps)
-        quantiles = self.predict_windows(store, series, origins, cumulative=bool(cumulative))
-        if cumulative:
-            return cumulative_frame(store, series, quantiles[:, :cumulative], self.quantiles)
-        return forecast_frame(store, series, origins, quantiles, self.quantiles)
-
-    @staticmethod
-    def forecast_origins(store: PanelStore) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every series with history, forecast from the period after its last observation."""
-        series = torch.nonzero(store.end > 0).squeeze(1)
-        return series, store.end[series]
+        return forecast_table(self, store, cumulative)
 
     def interpret(
-        self, data: pd.DataFrame | PanelStore, max_series: int = 2000
+        self, store: PanelStore, max_series: int = 2000
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Variable importance and attention by lag of a TFT over the forecasts from each
         series' last observation (:mod:`forecasting.interpret`)."""
         self._require_fitted()
-        store = data if isinstance(data, PanelStore) else self.store_for(data)
-        series, origins = self.forecast_origins(store)
+        series, origins = forecast_origins(store)
         return interpret_windows(
             self.net,
             store,
@@ -270,90 +248,322 @@ class NeuralForecaster:
 
     # ------------------------------------------------------------ persistence
 
-    def config(self) -> dict[str, Any]:
+    def state(self) -> dict[str, Any]:
+        """What besides the weights rebuilds this model (goes into the run's manifest)."""
         self._require_fitted()
         return {
-            "task": "forecast",
-            "model": self.name,
-            "horizon": self.horizon,
             "encoder_length": self.encoder_length,
-            "min_encoder_length": self.min_encoder_length,
-            "cold_start_rate": self.cold_start_rate,
-            "quantiles": list(self.quantiles),
-            "model_params": self.model_params,
-            "train": self.train.to_dict(),
-            "spec": self.spec.to_dict(),
             "vocab": self.vocab,
             "dims": self.dims.to_dict(),
             "prior_scale": self.prior_scale,
-            "info": self.info,
-            "versions": {
-                "python": platform.python_version(),
-                "torch": torch.__version__,
-                "numpy": np.__version__,
-                "pandas": pd.__version__,
-            },
         }
 
-    def save(self, run_dir: str | Path) -> Path:
-        """Write ``model.pt`` and ``config.json`` to ``run_dir`` (each atomically)."""
-        run_dir = Path(run_dir)
+    def save_weights(self, path: str | Path) -> Path:
         state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
-        atomic_write(run_dir / WEIGHTS_FILE, lambda p: torch.save(state, p))
-        write_json(self.config(), run_dir / CONFIG_FILE)
-        return run_dir
+        return atomic_write(path, lambda p: torch.save(state, p))
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> NeuralForecaster:
-        """Load a saved forecaster; weights are read with ``weights_only=True`` (no pickles)."""
-        run_dir = Path(run_dir)
-        config_path, weights_path = run_dir / CONFIG_FILE, run_dir / WEIGHTS_FILE
-        for path in (config_path, weights_path):
-            if not path.exists():
-                raise FileNotFoundError(f"{path}: not a forecast run folder (missing {path.name})")
-        config = json.loads(config_path.read_text())
-        if config.get("task") != "forecast":
-            raise ValueError(f"{config_path}: task is {config.get('task')!r}, not 'forecast'")
-        forecaster = cls(
-            model=config["model"],
-            horizon=config["horizon"],
-            encoder_length=config["encoder_length"],
-            quantiles=config["quantiles"],
-            model_params=config["model_params"],
-            train=TrainConfig.from_dict(config["train"]),
-            min_encoder_length=config["min_encoder_length"],
-            cold_start_rate=config.get("cold_start_rate", 0.1),
-        )
-        forecaster.spec = PanelSpec.from_dict(config["spec"])
-        forecaster.vocab = config["vocab"]
-        forecaster.dims = InputDims.from_dict(config["dims"])
-        forecaster.prior_scale = config["prior_scale"]
-        forecaster.info = config["info"]
+    def restore(
+        cls,
+        config: ForecastConfig,
+        train: TrainConfig,
+        spec: PanelSpec,
+        state: dict[str, Any],
+        weights: str | Path,
+        info: dict[str, Any] | None = None,
+    ) -> NeuralForecaster:
+        """Rebuild a fitted network from :meth:`state` and a weights file (``weights_only``)."""
+        model = cls(config, train)
+        model.spec, model.vocab = spec, state["vocab"]
+        model.encoder_length = state["encoder_length"]
+        model.dims = InputDims.from_dict(state["dims"])
+        model.prior_scale = state["prior_scale"]
+        model.info = dict(info or {})
         net = build_network(
-            forecaster.name,
-            forecaster.dims,
-            forecaster.horizon,
-            forecaster.quantiles,
-            **forecaster.model_params,
+            config.model, model.dims, config.horizon, config.quantiles, **config.network_params()
         )
-        net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
-        forecaster.net = net.eval()
-        return forecaster
+        try:
+            weights_state = torch.load(weights, map_location="cpu", weights_only=True)
+            net.load_state_dict(weights_state)
+        except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
+            # Truncated, foreign or mismatched weights: name the file, never suggest unpickling.
+            problem = f"not weights of this model ({type(exc).__name__})"
+            raise FileError(f"{weights}: {problem}") from None
+        model.net = net.eval()
+        return model
 
 
-def make_forecaster(
-    name: str,
-    horizon: int,
-    season: int = 7,
-    quantiles: Sequence[float] = DEFAULT_QUANTILES,
-    **neural: Any,
-):
-    """A forecaster by name: a baseline (``seasonal_naive``, ``moving_average``) or a network
-    of :data:`forecasting.models.NETWORKS` (``neural`` holds its NeuralForecaster arguments)."""
+def baseline(name: str, config: ForecastConfig, season: int):
+    """The baseline ``name`` at ``config``'s horizon and quantiles for a panel's season."""
     if name == "seasonal_naive":
-        return SeasonalNaive(horizon, season=season, quantiles=quantiles)
+        return SeasonalNaive(config.horizon, season=season, quantiles=config.quantiles)
     if name == "moving_average":
-        return MovingAverage(horizon, window=max(28, season), quantiles=quantiles)
-    if name in NETWORKS:
-        return NeuralForecaster(name, horizon=horizon, quantiles=quantiles, **neural)
-    raise ValueError(f"model: unknown {name!r}; choose from {[*NETWORKS, *BASELINES]}")
+        return MovingAverage(config.horizon, window=max(28, season), quantiles=config.quantiles)
+    raise ValueError(f"model: unknown baseline {name!r}; choose from {list(BASELINE_NAMES)}")
+
+
+def forecast_origins(store: PanelStore) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every series with history, forecast from the period after its last observation."""
+    series = torch.nonzero(store.end > 0).squeeze(1)
+    return series, store.end[series]
+
+
+def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> pd.DataFrame:
+    """The forecast of every series from its last observation, as a table (see
+    :meth:`Forecaster.predict`); ``model`` is a network or a baseline fitted on the panel."""
+    if cumulative is not None:
+        if not isinstance(model, NeuralForecaster):
+            raise ValueError(f"cumulative: the {model.name} baseline has no lead-time head")
+        if not 1 <= cumulative <= model.horizon:
+            raise ValueError(
+                f"cumulative: expected 1..{model.horizon} (the model's horizon), got {cumulative}"
+            )
+    series, origins = forecast_origins(store)
+    steps = cumulative or model.horizon
+    store.check_horizon(series, origins, steps)
+    if cumulative:
+        quantiles = model.predict_windows(store, series, origins, cumulative=True)
+        return cumulative_frame(store, series, quantiles[:, :cumulative], model.quantiles)
+    quantiles = model.predict_windows(store, series, origins)
+    return forecast_frame(store, series, origins, quantiles, model.quantiles)
+
+
+class Forecaster:
+    """Demand forecasts per item x location from one long table: fit, predict, backtest, save.
+
+    ``model`` and ``horizon`` and any other field of :class:`~forecasting.config.ForecastConfig`
+    (``encoder_length``, ``hidden_size``, ``quantiles``...) are given as keywords; ``spec`` maps
+    the table's columns and declares the covariates; ``train`` is the
+    :class:`~training.config.TrainConfig`. Tables are DataFrames in the user's column names or
+    paths to CSV / parquet files.
+
+    >>> from forecasting import Forecaster, PanelSpec
+    >>> from forecasting.synthetic import generate_network
+    >>> from training import TrainConfig
+    >>> sales = generate_network(n_items=6, n_locations=2, n_days=200, future_days=7).to_frame()
+    >>> spec = PanelSpec(static_categoricals=("category", "region"), known_reals=("price",))
+    >>> fast = TrainConfig(max_epochs=1, batches_per_epoch=2, batch_size=16, progress_bar=False)
+    >>> forecaster = Forecaster("lstm", horizon=7, spec=spec, train=fast, hidden_size=8)
+    >>> forecast = forecaster.fit(sales).predict(sales)
+    >>> list(forecast.columns[:4]), int(forecast["step"].max())
+    (['item_id', 'location_id', 'date', 'step'], 7)
+    >>> lead_time = forecaster.predict(sales, cumulative=7)   # demand over the next 1..7 days
+    >>> list(lead_time.columns[:3])
+    ['item_id', 'location_id', 'horizon']
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        horizon: int | None = None,
+        *,
+        spec: PanelSpec | None = None,
+        train: TrainConfig | None = None,
+        **settings: Any,
+    ):
+        if model is not None:
+            settings["model"] = model
+        if horizon is not None:
+            settings["horizon"] = horizon
+        self.config = ForecastConfig.from_dict(settings)
+        self.spec = spec or PanelSpec()
+        self.train = train or TrainConfig()
+        self.model_: NeuralForecaster | SeasonalNaive | MovingAverage | None = None
+        self.report: ValidationReport | None = None
+
+    @classmethod
+    def from_config(
+        cls, config: ForecastConfig, spec: PanelSpec | None = None, train: TrainConfig | None = None
+    ) -> Forecaster:
+        return cls(spec=spec, train=train, **config.to_dict())
+
+    def __repr__(self) -> str:
+        state = "fitted" if self.model_ is not None else "not fitted"
+        return f"Forecaster({self.config.model!r}, horizon={self.config.horizon}, {state})"
+
+    # ------------------------------------------------------------------ data
+
+    def panel(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
+        """The table in canonical column names (read from a path, mapped by the spec)."""
+        frame = read_table(data) if isinstance(data, str | Path) else data
+        return map_columns(frame, self.spec)
+
+    def store(self, data: pd.DataFrame | str | Path) -> PanelStore:
+        """Load, validate and build the store of a training table; ``self.report`` says what
+        validation did (frequency, pre-launch rows, gaps)."""
+        clean, self.report = validate_panel(self.panel(data), self.spec)
+        self.spec = self.spec.with_freq(self.report.freq)
+        return PanelStore.from_frame(clean, self.spec)
+
+    def _model(self, season: int):
+        if self.config.is_network:
+            return NeuralForecaster(self.config, self.train)
+        return baseline(self.config.model, self.config, season)
+
+    # --------------------------------------------------------------- fitting
+
+    def fit(
+        self,
+        data: pd.DataFrame | str | Path | PanelStore,
+        run_dir: str | Path | None = None,
+        *,
+        overwrite: bool = False,
+    ) -> Forecaster:
+        """Fit on the whole table (the last horizon before its end validates the network).
+
+        With ``run_dir``, training writes its checkpoints and logs there and the fitted model is
+        saved there too; the folder appears whole when fitting succeeds and not at all when it
+        fails or is interrupted (an existing one is an error unless ``overwrite``).
+        """
+        store = data if isinstance(data, PanelStore) else self.store(data)
+        self.spec = store.spec
+        model = self._model(store.spec.season)
+        if run_dir is None:
+            self.model_ = model.fit(store)
+            return self
+        with building(run_dir, overwrite=overwrite) as folder:
+            if isinstance(model, NeuralForecaster):
+                model.fit(store, run_dir=folder)
+            else:
+                model.fit(store)
+            self.model_ = model
+            if is_main_process():
+                self._write(folder)
+        return self
+
+    def _require_fitted(self):
+        if self.model_ is None:
+            raise RuntimeError("this forecaster is not fitted: call fit() or load() first")
+        return self.model_
+
+    # ------------------------------------------------------------ predicting
+
+    def predict(
+        self, data: pd.DataFrame | str | Path | PanelStore, cumulative: int | None = None
+    ) -> pd.DataFrame:
+        """Forecast the ``horizon`` periods after each series' last observed period.
+
+        ``data`` holds each series' history and, after it, future rows with empty demand that
+        carry the known covariates of the horizon. Returns ``item_id, location_id, date, step,
+        q...``; with ``cumulative=K``, quantiles of the demand summed over the next 1..K periods
+        as ``item_id, location_id, horizon, q...`` (the lead-time demand planning reads).
+        """
+        model = self._require_fitted()
+        store = data if isinstance(data, PanelStore) else self._store_for(data)
+        return forecast_table(model, store, cumulative)
+
+    def _store_for(self, data: pd.DataFrame | str | Path) -> PanelStore:
+        """A prediction table's store in the training vocabulary, one horizon past its end."""
+        clean, _ = validate_panel(self.panel(data), self.spec)
+        vocab = getattr(self.model_, "vocab", None) or None
+        return PanelStore.from_frame(
+            clean, self.spec, vocab=vocab, extra_periods=self.config.horizon
+        )
+
+    def interpret(self, data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Variable importance and attention by lag of a TFT (:mod:`forecasting.interpret`)."""
+        model = self._require_fitted()
+        if not isinstance(model, NeuralForecaster) or model.name != "tft":
+            raise ValueError(f"interpret: needs a tft run, this one is {self.config.model!r}")
+        return model.interpret(self._store_for(data))
+
+    # ------------------------------------------------------------- backtests
+
+    def backtest(
+        self,
+        data: pd.DataFrame | str | Path | PanelStore,
+        config: BacktestConfig | None = None,
+        *,
+        also: Sequence[Forecaster] = (),
+        progress: bool = True,
+        **settings: Any,
+    ) -> BacktestResult:
+        """Score this model, the forecasters in ``also`` and the baselines of ``config`` (or
+        of :class:`~forecasting.config.BacktestConfig` fields given as keywords) over rolling
+        origins. Models are fitted on the data before the first origin (``refit``: at every
+        origin); this forecaster keeps the model fitted there. ``result.save(folder)`` writes
+        the metrics and fan charts."""
+        config = config or BacktestConfig(**settings)
+        store = data if isinstance(data, PanelStore) else self.store(data)
+        self.spec = store.spec
+        own = [self, *also]
+        models = [f._model(store.spec.season) for f in own]
+        taken = {m.name for m in models}
+        models += [
+            baseline(name, self.config, store.spec.season)
+            for name in config.baselines
+            if name not in taken
+        ]
+        result = backtest(
+            store,
+            models,
+            self.config.horizon,
+            n_origins=config.origins,
+            step=config.step,
+            refit=config.refit,
+            progress=progress,
+            cold_start=config.cold_start,
+            seed=config.cold_start_seed,
+        )
+        for forecaster, model in zip(own, models):
+            forecaster.model_, forecaster.spec = model, store.spec
+        result.store, result.plot_series = store, config.plot_series
+        return result
+
+    # ----------------------------------------------------------- persistence
+
+    def save(self, run_dir: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the fitted model to a new run folder (``model.pt`` and ``manifest.json``),
+        whole or not at all."""
+        self._require_fitted()
+        with building(run_dir, overwrite=overwrite) as folder:
+            self._write(folder)
+        return Path(run_dir)
+
+    def _write(self, folder: Path) -> None:
+        model = self._require_fitted()
+        extra: dict[str, Any] = {}
+        info = dict(getattr(model, "info", {}) or {})
+        if isinstance(model, NeuralForecaster):
+            model.save_weights(folder / WEIGHTS_FILE)
+            extra["model"] = {**model.state(), "weights": WEIGHTS_FILE}
+        write_manifest(
+            folder,
+            "forecast",
+            config={
+                "forecast": self.config.to_dict(),
+                "spec": self.spec.to_dict(),
+                "train": self.train.to_dict(),
+            },
+            data_fingerprint=info.pop("data_fingerprint", None),
+            metrics={k: info.pop(k) for k in ("best_val_loss",) if k in info},
+            training=info,
+            **extra,
+        )
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> Forecaster:
+        """Load a forecast run folder; every file's sha256 is checked against its manifest and
+        weights are read with ``weights_only=True`` (no pickles)."""
+        manifest = read_manifest(run_dir, task="forecast")
+        config = manifest["config"]
+        forecaster = cls(
+            spec=PanelSpec.from_dict(config["spec"]),
+            train=TrainConfig.from_dict(config["train"]),
+            **config["forecast"],
+        )
+        if forecaster.config.is_network:
+            state = manifest["model"]
+            forecaster.model_ = NeuralForecaster.restore(
+                forecaster.config,
+                forecaster.train,
+                forecaster.spec,
+                state,
+                Path(run_dir) / state["weights"],
+                info=manifest.get("training"),
+            )
+        else:
+            forecaster.model_ = baseline(
+                forecaster.config.model, forecaster.config, forecaster.spec.season
+            )
+        return forecaster

@@ -19,6 +19,7 @@ from torch import nn
 
 from forecasting.models.heads import QuantileHeads
 from forecasting.models.inputs import CategoricalEmbeddings, InputDims
+from forecasting.models.recurrent import LSTM
 
 
 class QuantileLSTM(nn.Module):
@@ -46,14 +47,14 @@ class QuantileLSTM(nn.Module):
         )
         known_size = dims.n_known_real + self.known_embeddings.output_size
         lstm_dropout = dropout if num_layers > 1 else 0.0
-        self.encoder = nn.LSTM(
+        self.encoder = LSTM(
             2 + known_size + dims.n_observed_real + hidden_size,
             hidden_size,
             num_layers,
             batch_first=True,
             dropout=lstm_dropout,
         )
-        self.decoder = nn.LSTM(
+        self.decoder = LSTM(
             known_size + hidden_size,
             hidden_size,
             num_layers,

@@ -34,6 +34,7 @@ from torch import nn
 
 from forecasting.models.heads import QuantileHeads
 from forecasting.models.inputs import InputDims, embedding_size
+from forecasting.models.recurrent import LSTM
 
 
 class TemporalFusionTransformer(nn.Module):
@@ -114,10 +115,10 @@ class TemporalFusionTransformer(nn.Module):
 
         self.lstm_layers = lstm_layers
         lstm_dropout = dropout if lstm_layers > 1 else 0.0
-        self.lstm_encoder = nn.LSTM(
+        self.lstm_encoder = LSTM(
             hidden_size, hidden_size, lstm_layers, batch_first=True, dropout=lstm_dropout
         )
-        self.lstm_decoder = nn.LSTM(
+        self.lstm_decoder = LSTM(
             hidden_size, hidden_size, lstm_layers, batch_first=True, dropout=lstm_dropout
         )
         self.post_lstm_gate_encoder = GatedLinearUnit(hidden_size, dropout=dropout)

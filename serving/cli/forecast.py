@@ -1,17 +1,18 @@
-"""``stockcast forecast train | predict | backtest``: argument parsing only.
+"""``stockcast forecast train | predict | backtest | interpret | monitor``: argument parsing only.
 
-Column mapping flags (or a YAML config with a ``spec`` section) map a user's table onto the
-panel contract; the work is done by :mod:`forecasting` and :mod:`training.forecaster`.
+Every flag is derived from a settings dataclass (:class:`~forecasting.spec.PanelSpec`,
+:class:`~forecasting.config.ForecastConfig`, :class:`~training.config.TrainConfig`,
+:class:`~forecasting.config.BacktestConfig`, :class:`~forecasting.config.MonitorConfig`), and a
+YAML config has one section per dataclass with the same field names; flags given on the command
+line win::
 
-YAML config (every section optional; flags given on the command line win)::
-
-    spec: {freq: D, item_col: sku, location_col: store_id, target_col: sales,
+    spec: {item_col: sku, location_col: store_id, target_col: sales,
            static_categoricals: [category], known_reals: [price], known_categoricals: [promo]}
-    model: lstm
-    horizon: 28
-    encoder_length: 56
-    model_params: {hidden_size: 64, num_layers: 2, dropout: 0.1}
+    forecast: {model: tft, horizon: 28, hidden_size: 32}
     train: {max_epochs: 30, batches_per_epoch: 50, batch_size: 128, seed: 0}
+    backtest: {origins: 3}
+
+The work is done by :class:`forecasting.Forecaster` and :mod:`forecasting.monitor`.
 """
 
 from __future__ import annotations
@@ -20,103 +21,45 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from forecasting.config import MODEL_NAMES, BacktestConfig, ForecastConfig, MonitorConfig
+from forecasting.spec import PanelSpec
 from serving.cli import CliError
+from serving.cli._options import add_settings, comma_list, given
+from training.config import TrainConfig
 
-_ROLE_FLAGS = {
-    "static_cats": "static_categoricals",
-    "static_reals": "static_reals",
-    "known_cats": "known_categoricals",
-    "known_reals": "known_reals",
-    "observed_reals": "observed_reals",
-}
-_TRAIN_FLAGS = {
-    "epochs": "max_epochs",
-    "batches_per_epoch": "batches_per_epoch",
-    "batch_size": "batch_size",
-    "lr": "learning_rate",
-    "patience": "early_stopping_patience",
-    "seed": "seed",
-    "accelerator": "accelerator",
-    "devices": "devices",
-    "num_nodes": "num_nodes",
-    "precision": "precision",
-}
-BASELINES = ("seasonal_naive", "moving_average")  # as in training.forecaster (not imported:
-# the parser must not load torch)
+SECTIONS = {"spec": PanelSpec, "forecast": ForecastConfig, "train": TrainConfig}
 
 
-def _list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _devices(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
-
-
-def _add_data_flags(parser: argparse.ArgumentParser) -> None:
+def _add_data_flags(parser: argparse.ArgumentParser, what: str = "the panel") -> None:
     group = parser.add_argument_group("data and column mapping")
-    group.add_argument("--data", required=True, type=Path, help="panel as .csv or .parquet")
-    group.add_argument("--config", type=Path, help="YAML config (spec / model / train sections)")
-    group.add_argument("--item-col", help="column holding the item (SKU) id [item_id]")
-    group.add_argument("--location-col", help="column holding the location (FC) id [location_id]")
-    group.add_argument("--date-col", help="column holding the period's date [date]")
-    group.add_argument("--target-col", help="column holding the demand [demand]")
-    group.add_argument(
-        "--freq", choices=("D", "W", "M"), help="panel frequency [inferred from the dates]"
-    )
-    group.add_argument(
-        "--gaps",
-        choices=("auto", "zero", "error"),
-        help="periods missing inside a series: fill with zero demand while they add at most 5%% "
-        "of the rows (auto), always (zero), or reject them (error) [auto]",
-    )
-    for flag, role in _ROLE_FLAGS.items():
-        group.add_argument(
-            f"--{flag.replace('_', '-')}", type=_list, help=f"comma-separated {role}"
-        )
-    group.add_argument(
-        "--no-calendar", action="store_true", help="do not derive calendar features from dates"
-    )
+    group.add_argument("--data", required=True, type=Path, help=f"{what} as .csv or .parquet")
+    group.add_argument("--config", type=Path, help="YAML config (spec / forecast / train ...)")
+    add_settings(group, PanelSpec)
 
 
-def _add_model_flags(parser: argparse.ArgumentParser, default_model: str | None) -> None:
-    group = parser.add_argument_group("model and training")
-    group.add_argument("--model", default=default_model, help="network: lstm or tft")
-    group.add_argument("--horizon", type=int, help="periods to forecast [28]")
-    group.add_argument("--encoder-length", type=int, help="history periods the model reads")
-    group.add_argument("--hidden-size", type=int, help="network width")
-    group.add_argument("--epochs", type=int, help="maximum epochs [30]")
-    group.add_argument("--batches-per-epoch", type=int, help="batches per epoch [50]")
-    group.add_argument("--batch-size", type=int, help="windows per batch [128]")
-    group.add_argument("--lr", type=float, help="learning rate [3e-3]")
-    group.add_argument("--patience", type=int, help="early-stopping patience in epochs [5]")
-    group.add_argument("--seed", type=int, help="random seed [0]")
-    group.add_argument("--accelerator", choices=("auto", "cpu", "cuda", "gpu"))
-    group.add_argument("--devices", type=_devices, help="devices per node (DDP when > 1)")
-    group.add_argument("--num-nodes", type=int, help="nodes (multi-node DDP)")
-    group.add_argument(
-        "--precision", choices=("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
-    )
-    group.add_argument("--no-progress", action="store_true", help="hide progress bars")
+def _add_model_flags(parser: argparse.ArgumentParser) -> None:
+    add_settings(parser.add_argument_group("model"), ForecastConfig)
+    add_settings(parser.add_argument_group("training"), TrainConfig)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     forecast = subparsers.add_parser("forecast", help="train, predict and backtest demand models")
     commands = forecast.add_subparsers(dest="forecast_command", required=True, metavar="ACTION")
 
-    train = commands.add_parser("train", help="fit a forecasting network on a panel")
+    train = commands.add_parser("train", help="fit a forecasting model on a panel")
     _add_data_flags(train)
-    _add_model_flags(train, default_model=None)
+    _add_model_flags(train)
     train.add_argument("--out", required=True, type=Path, help="run folder to create")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     train.set_defaults(handler=train_command)
 
     predict = commands.add_parser(
         "predict", help="forecast the horizon after each series' last observed period"
     )
     predict.add_argument("--run", required=True, type=Path, help="run folder from `train`")
-    _add_data_flags(predict)  # optional: checked against the run's spec
+    _add_data_flags(predict)  # mapping flags are optional here: checked against the run's spec
     predict.add_argument("--out", required=True, type=Path, help="output .parquet or .csv")
-    predict.add_argument("--accelerator", choices=("auto", "cpu", "cuda", "gpu"))
+    add_settings(predict, TrainConfig, only=("accelerator",), help_defaults={"accelerator": "run"})
     predict.add_argument(
         "--cumulative",
         type=int,
@@ -131,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     interpret.add_argument("--run", required=True, type=Path, help="run folder from `train`")
     interpret.add_argument("--data", required=True, type=Path, help="panel as .csv or .parquet")
     interpret.add_argument("--out", required=True, type=Path, help="folder for CSVs and the plot")
+    interpret.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     interpret.set_defaults(handler=interpret_command)
 
     monitor = commands.add_parser(
@@ -139,126 +83,81 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     monitor.add_argument("--forecasts", required=True, type=Path, help="from `predict`")
     monitor.add_argument("--actuals", required=True, type=Path, help="observed demand table")
     monitor.add_argument("--out", required=True, type=Path, help="folder for JSON and plot")
+    monitor.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     monitor.add_argument("--reference", type=Path, help="backtest metrics.json to compare with")
-    monitor.add_argument("--segments", type=_list, help="segment columns of the actuals table")
-    monitor.add_argument("--item-col", default="item_id", help="actuals' item column")
-    monitor.add_argument("--location-col", default="location_id", help="actuals' FC column")
-    monitor.add_argument("--date-col", default="date", help="actuals' date column")
-    monitor.add_argument("--target-col", default="demand", help="actuals' demand column")
-    monitor.add_argument(
-        "--wape-threshold", type=float, default=0.15, help="relative WAPE worsening [0.15]"
+    monitor.add_argument("--segments", type=comma_list, help="segment columns of the actuals")
+    add_settings(
+        monitor.add_argument_group("actuals' columns"),
+        PanelSpec,
+        only=("item_col", "location_col", "date_col", "target_col"),
     )
-    monitor.add_argument(
-        "--coverage-tolerance", type=float, default=0.10, help="coverage drift allowed [0.10]"
-    )
+    add_settings(monitor, MonitorConfig)
     monitor.set_defaults(handler=monitor_command)
 
     backtest = commands.add_parser("backtest", help="rolling-origin backtest against baselines")
     _add_data_flags(backtest)
-    _add_model_flags(backtest, default_model=None)
-    backtest.add_argument("--out", required=True, type=Path, help="folder for metrics and plots")
-    backtest.add_argument("--origins", type=int, default=3, help="number of origins [3]")
-    backtest.add_argument("--step", type=int, help="periods between origins [horizon]")
-    backtest.add_argument("--refit", action="store_true", help="refit at every origin")
+    _add_model_flags(backtest)
+    add_settings(backtest.add_argument_group("backtest"), BacktestConfig)
     backtest.add_argument(
         "--models",
-        type=_list,
-        help=f"comma-separated models to compare [the --model network and {', '.join(BASELINES)}]",
+        type=comma_list,
+        help=f"comma-separated models to compare, from {', '.join(MODEL_NAMES)} "
+        "[the --model and the --baselines]",
     )
-    backtest.add_argument("--plot-series", type=int, default=6, help="series in the fan charts")
-    backtest.add_argument(
-        "--cold-start",
-        type=float,
-        default=0.0,
-        metavar="FRACTION",
-        help="hide this fraction of items' history and score their cold-start forecasts",
-    )
+    backtest.add_argument("--out", required=True, type=Path, help="folder for metrics and plots")
+    backtest.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     backtest.set_defaults(handler=backtest_command)
 
 
 # --------------------------------------------------------------------------- settings
 
 
+def read_config(args: argparse.Namespace, sections: tuple[str, ...]) -> dict[str, Any]:
+    """The YAML ``--config`` as a mapping of sections (empty without one)."""
+    from kernels.io import read_yaml
+
+    if getattr(args, "config", None) is None:
+        return {}
+    config = read_yaml(args.config)
+    unknown = sorted(set(config) - set(sections))
+    if unknown:
+        raise CliError(f"--config {args.config}: unknown sections {unknown}; known: {sections}")
+    for name, values in config.items():
+        if values is not None and not isinstance(values, dict):
+            raise CliError(f"--config {args.config}: section {name!r} must be a mapping")
+    return config
+
+
 def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """Merge the YAML config with the flags (flags win) into spec / model / train settings."""
-    import yaml
-
-    config: dict[str, Any] = {}
-    if getattr(args, "config", None):
-        if not args.config.exists():
-            raise CliError(f"--config: {args.config} does not exist")
-        config = yaml.safe_load(args.config.read_text()) or {}
-        unknown = set(config) - {
-            "spec",
-            "model",
-            "horizon",
-            "encoder_length",
-            "model_params",
-            "train",
-        }
-        if unknown:
-            raise CliError(f"--config: unknown sections {sorted(unknown)}")
-    spec = dict(config.get("spec") or {})
-    for flag in ("item_col", "location_col", "date_col", "target_col", "freq", "gaps"):
-        if getattr(args, flag, None):
-            spec[flag] = getattr(args, flag)
-    for flag, role in _ROLE_FLAGS.items():
-        if getattr(args, flag, None) is not None:
-            spec[role] = getattr(args, flag)
-    if getattr(args, "no_calendar", False):
-        spec["calendar"] = False
-    train = dict(config.get("train") or {})
-    for flag, key in _TRAIN_FLAGS.items():
-        if getattr(args, flag, None) is not None:
-            train[key] = getattr(args, flag)
-    if getattr(args, "no_progress", False):
-        train["progress_bar"] = False
-    model_params = dict(config.get("model_params") or {})
-    if getattr(args, "hidden_size", None):
-        model_params["hidden_size"] = args.hidden_size
-    return {
-        "spec": spec,
-        "model": getattr(args, "model", None) or config.get("model", "lstm"),
-        "horizon": getattr(args, "horizon", None) or config.get("horizon", 28),
-        "encoder_length": getattr(args, "encoder_length", None) or config.get("encoder_length"),
-        "model_params": model_params,
-        "train": train,
-    }
+    """The YAML config merged with the flags (flags win), as the settings dataclasses."""
+    config = read_config(args, (*SECTIONS, "backtest"))
+    settings: dict[str, Any] = {}
+    for name, cls in SECTIONS.items():
+        values = given(args, cls, config.get(name))
+        try:
+            settings[name] = cls.from_dict(values)
+        except (TypeError, ValueError) as exc:
+            raise CliError(f"{name} settings: {exc}") from None
+    return settings
 
 
-def _load(args: argparse.Namespace, settings: dict[str, Any]):
-    from forecasting.io import load_panel
-    from forecasting.spec import PanelSpec
-    from forecasting.store import PanelStore
-    from forecasting.validate import validate_panel
+def _forecaster(settings: dict[str, Any]):
+    from forecasting import Forecaster
+
+    return Forecaster.from_config(settings["forecast"], settings["spec"], settings["train"])
+
+
+def _print_panel(forecaster) -> None:
     from training.trainer import is_rank_zero
 
-    spec = PanelSpec.from_dict(settings["spec"])
-    frame = load_panel(args.data, spec)
-    clean, report = validate_panel(frame, spec)
-    store = PanelStore.from_frame(clean, spec.with_freq(report.freq))
-    if is_rank_zero():
-        how = "inferred from the dates" if report.freq_inferred else "given"
-        print(
-            f"panel: {report.n_series} series, {len(store.dates)} periods at frequency "
-            f"{report.freq} ({how}) "
-            f"({store.dates[0].date()} .. {store.dates[-1].date()}), "
-            f"{report.prelaunch_rows_dropped} pre-launch rows dropped, "
-            f"{report.gap_periods} gap periods filled with 0"
-        )
-    return store
-
-
-def _network(settings: dict[str, Any], name: str):
-    from training.config import TrainConfig
-    from training.forecaster import NeuralForecaster
-
-    return NeuralForecaster(
-        model=name,
-        horizon=settings["horizon"],
-        encoder_length=settings["encoder_length"],
-        model_params=settings["model_params"],
-        train=TrainConfig.from_dict(settings["train"]),
+    report = forecaster.report
+    if report is None or not is_rank_zero():
+        return
+    how = "inferred from the dates" if report.freq_inferred else "given"
+    print(
+        f"panel: {report.n_series} series, {report.n_rows} rows at frequency {report.freq} "
+        f"({how}), {report.prelaunch_rows_dropped} pre-launch rows dropped, "
+        f"{report.gap_periods} gap periods filled with 0"
     )
 
 
@@ -266,102 +165,114 @@ def _network(settings: dict[str, Any], name: str):
 
 
 def train_command(args: argparse.Namespace) -> int:
+    from kernels.runfolder import is_main_process
+
     settings = resolve_settings(args)
-    store = _load(args, settings)
-    forecaster = _network(settings, settings["model"])
-    forecaster.fit(store, run_dir=args.out)
-    if not forecaster.info["is_global_zero"]:
-        return 0  # DDP workers: rank 0 writes the run folder
-    forecaster.save(args.out)
-    print(
-        f"trained {forecaster.name}: best validation loss {forecaster.info['best_val_loss']:.4f} "
-        f"after {forecaster.info['epochs']} epochs"
-    )
+    forecaster = _forecaster(settings)
+    store = forecaster.store(args.data)
+    _print_panel(forecaster)
+    forecaster.fit(store, run_dir=args.out, overwrite=args.overwrite)
+    if not is_main_process():
+        return 0  # DDP workers: the main process writes the run folder
+    info = forecaster.model_.info if hasattr(forecaster.model_, "info") else {}
+    if info.get("best_val_loss") is not None:
+        print(
+            f"trained {forecaster.config.model}: best validation loss "
+            f"{info['best_val_loss']:.4f} after {info['epochs']} epochs"
+        )
     print(f"run folder: {args.out.resolve()}")
     return 0
 
 
-def predict_command(args: argparse.Namespace) -> int:
-    from forecasting.io import load_panel, write_table
-    from training.forecaster import NeuralForecaster
+def check_spec_agrees(args: argparse.Namespace, run_spec: PanelSpec) -> None:
+    """The mapping a user repeats at prediction must be the one the run was trained with."""
+    import dataclasses
 
-    forecaster = NeuralForecaster.load(args.run)
-    check_spec_agrees(resolve_settings(args)["spec"], forecaster.spec.to_dict())
+    from serving.cli._options import flag_name
+
+    config = read_config(args, (*SECTIONS, "backtest"))
+    wanted = given(args, PanelSpec, config.get("spec"))
+    for field in dataclasses.fields(PanelSpec):
+        if field.name not in wanted:
+            continue
+        value, expected = wanted[field.name], getattr(run_spec, field.name)
+        if isinstance(expected, tuple):
+            value = tuple(value)
+        if value != expected:
+            raise CliError(
+                f"{flag_name(field)} {value!r} disagrees with the run, which was trained with "
+                f"{field.name}={expected!r}; leave it out to use the run's"
+            )
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    from forecasting import Forecaster
+    from kernels.io import check_writable, write_table
+
+    check_writable(args.out)
+    forecaster = Forecaster.load(args.run)
+    check_spec_agrees(args, forecaster.spec)
     if args.accelerator:
         forecaster.train.accelerator = args.accelerator
-    frame = load_panel(args.data, forecaster.spec)
-    table = forecaster.predict(frame, cumulative=args.cumulative)
+    table = forecaster.predict(args.data, cumulative=args.cumulative)
     write_table(table, args.out)
     n_series = table[["item_id", "location_id"]].drop_duplicates().shape[0]
     print(f"{len(table)} forecast rows for {n_series} series written to {args.out.resolve()}")
     return 0
 
 
-def check_spec_agrees(given: dict[str, Any], run_spec: dict[str, Any]) -> None:
-    """The mapping a user repeats at prediction must be the one the run was trained with."""
-    flags = {role: f"--{flag.replace('_', '-')}" for flag, role in _ROLE_FLAGS.items()}
-    flags["calendar"] = "--no-calendar"
-    for key, value in given.items():
-        expected = run_spec.get(key)
-        if isinstance(value, list | tuple):
-            value, expected = list(value), list(expected or [])
-        if value != expected:
-            flag = flags.get(key, f"--{key.replace('_', '-')}")
-            raise CliError(
-                f"{flag} {value!r} disagrees with the run, which was trained with "
-                f"{key}={expected!r}; leave it out to use the run's"
-            )
-
-
 def backtest_command(args: argparse.Namespace) -> int:
+    from forecasting import Forecaster
+    from forecasting.config import BASELINE_NAMES
+    from kernels.runfolder import building
+
     settings = resolve_settings(args)
-    store = _load(args, settings)
-    names = args.models or [settings["model"], *BASELINES]
-    result = run_backtest(
-        store, names, settings, args.origins, args.step, args.refit, cold_start=args.cold_start
-    )
-    paths = result.save(args.out, store, args.plot_series)
+    config = read_config(args, (*SECTIONS, "backtest"))
+    values = given(args, BacktestConfig, config.get("backtest"))
+    primary = settings["forecast"]
+    also = []
+    if args.models:
+        unknown = [m for m in args.models if m not in MODEL_NAMES]
+        if unknown:
+            raise CliError(f"--models: unknown {unknown}; choose from {list(MODEL_NAMES)}")
+        values["baselines"] = tuple(m for m in args.models if m in BASELINE_NAMES)
+        models = [m for m in args.models if m not in BASELINE_NAMES] or [values["baselines"][0]]
+        base = primary.to_dict()
+        primary = ForecastConfig.from_dict({**base, "model": models[0]})
+        also = [
+            Forecaster.from_config(
+                ForecastConfig.from_dict({**base, "model": m}), settings["spec"], settings["train"]
+            )
+            for m in models[1:]
+        ]
+    try:
+        backtest_config = BacktestConfig(**values)
+    except (TypeError, ValueError) as exc:
+        raise CliError(f"backtest settings: {exc}") from None
+    forecaster = Forecaster.from_config(primary, settings["spec"], settings["train"])
+    with building(args.out, overwrite=args.overwrite) as folder:
+        store = forecaster.store(args.data)
+        _print_panel(forecaster)
+        result = forecaster.backtest(store, backtest_config, also=also)
+        paths = result.save(folder)
     print_summary(result)
-    print(f"metrics: {paths['metrics_json']}\nplots:   {paths['plots']}")
+    plots = " and plots/" if "plots" in paths else ""
+    print(f"metrics{plots} in {args.out.resolve()}")
     return 0
 
 
-def run_backtest(
-    store, names, settings, origins, step=None, refit=False, progress=True, cold_start=0.0
-):
-    """Build the named forecasters and backtest them on ``store``."""
-    from forecasting.backtest import backtest
-    from training.forecaster import make_forecaster
-
-    horizon = settings["horizon"]
-    forecasters = [
-        _network(settings, name)
-        if name not in BASELINES
-        else make_forecaster(name, horizon, season=store.spec.season)
-        for name in names
-    ]
-    return backtest(
-        store,
-        forecasters,
-        horizon,
-        n_origins=origins,
-        step=step,
-        refit=refit,
-        progress=progress,
-        cold_start=cold_start,
-    )
-
-
 def interpret_command(args: argparse.Namespace) -> int:
+    from forecasting import Forecaster
     from forecasting.interpret import plot_interpretation
-    from forecasting.io import load_panel, write_table
-    from training.forecaster import NeuralForecaster
+    from kernels.io import write_table
+    from kernels.runfolder import building
 
-    forecaster = NeuralForecaster.load(args.run)
-    importance, attention = forecaster.interpret(load_panel(args.data, forecaster.spec))
-    write_table(importance, args.out / "variable_importance.csv")
-    write_table(attention, args.out / "attention.csv")
-    plot = plot_interpretation(importance, attention, args.out / "interpretation.png")
+    forecaster = Forecaster.load(args.run)
+    with building(args.out, overwrite=args.overwrite) as folder:
+        importance, attention = forecaster.interpret(args.data)
+        write_table(importance, folder / "variable_importance.csv")
+        write_table(attention, folder / "attention.csv")
+        plot = plot_interpretation(importance, attention, folder / "interpretation.png")
     with pd_options():
         print(importance.to_string(index=False))
     print(f"tables and plot in {args.out.resolve()} ({plot.name})")
@@ -369,39 +280,37 @@ def interpret_command(args: argparse.Namespace) -> int:
 
 
 def monitor_command(args: argparse.Namespace) -> int:
-    import json
-
     import pandas as pd
 
-    from forecasting.io import read_table
     from forecasting.monitor import monitor
+    from kernels.io import read_json, read_table
+    from kernels.runfolder import building
 
+    spec = PanelSpec.from_dict(given(args, PanelSpec))
+    settings = MonitorConfig(**given(args, MonitorConfig))
     forecasts = read_table(args.forecasts)
-    actuals = read_table(args.actuals).rename(
-        columns={
-            args.item_col: "item_id",
-            args.location_col: "location_id",
-            args.date_col: "date",
-            args.target_col: "demand",
-        }
-    )
+    actuals = read_table(args.actuals).rename(columns=spec.rename_map())
     reference = None
     if args.reference:
-        reference = pd.DataFrame(json.loads(args.reference.read_text())["metrics"])
+        payload = read_json(args.reference)
+        if not isinstance(payload, dict) or not isinstance(payload.get("metrics"), list):
+            raise CliError(f"--reference {args.reference}: not a backtest metrics.json")
+        reference = pd.DataFrame(payload["metrics"])
     report = monitor(
         forecasts,
         actuals,
         segments=args.segments,
         reference=reference,
-        wape_threshold=args.wape_threshold,
-        coverage_tolerance=args.coverage_tolerance,
+        wape_threshold=settings.wape_threshold,
+        coverage_tolerance=settings.coverage_tolerance,
     )
-    paths = report.save(args.out)
+    with building(args.out, overwrite=args.overwrite) as folder:
+        report.save(folder)
     columns = ["segment_type", "segment", "wape", "reference_wape", "wape_change", "flagged"]
     with pd_options():
         print(report.checks[columns].to_string(index=False))
     print(report.recommendation())
-    print(f"report: {paths['json']}\nplot:   {paths['plot']}")
+    print(f"report: {args.out / 'monitor.json'}\nplot:   {args.out / 'monitor.png'}")
     return 0
 
 

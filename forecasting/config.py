@@ -1,0 +1,112 @@
+"""Settings of forecasting models, backtests and monitoring (torch-free; the CLI reads them).
+
+The model names are defined here once: the networks (``lstm``, ``tft``) and the baselines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from forecasting.spec import DEFAULT_QUANTILES
+from kernels.settings import check_settings, setting, settings_from_dict, settings_to_dict
+
+NETWORK_NAMES = ("lstm", "tft")
+BASELINE_NAMES = ("seasonal_naive", "moving_average")
+MODEL_NAMES = (*NETWORK_NAMES, *BASELINE_NAMES)
+
+
+@dataclass
+class ForecastConfig:
+    """What to forecast and with which model.
+
+    ``encoder_length`` defaults to ``max(2 * horizon, 4 * season)`` capped at the longest
+    history; ``hidden_size`` is the network width (``None``: the network's own default);
+    ``model_params`` holds any other argument of the network class; ``cold_start_rate`` is the
+    share of training windows whose history is hidden so the network learns to forecast new
+    items; ``min_encoder_length`` the observed periods a training window needs (default: one
+    season).
+    """
+
+    model: str = setting("lstm", "model to train", choices=MODEL_NAMES)
+    horizon: int = setting(28, "periods forecast at once", min=1)
+    encoder_length: int | None = setting(
+        None, "history periods the network reads (none: 2 horizons or 4 seasons)", min=1
+    )
+    hidden_size: int | None = setting(None, "network width (none: the network's default)", min=1)
+    quantiles: tuple[float, ...] = setting(DEFAULT_QUANTILES, "quantile levels forecast")
+    cold_start_rate: float = setting(
+        0.1, "share of training windows with hidden history (cold start)", min=0, max=0.9
+    )
+    min_encoder_length: int | None = setting(
+        None, "observed periods a training window needs (none: one season)", min=1
+    )
+    model_params: dict[str, Any] = setting(
+        default_factory=dict, help="other network arguments", cli=False
+    )
+
+    def __post_init__(self) -> None:
+        self.quantiles = tuple(float(q) for q in self.quantiles)
+        check_settings(self)
+        qs = self.quantiles
+        if not qs or any(not 0 < q < 1 for q in qs) or list(qs) != sorted(set(qs)):
+            raise ValueError(f"quantiles: expected increasing levels in (0, 1), got {list(qs)}")
+
+    @property
+    def is_network(self) -> bool:
+        return self.model in NETWORK_NAMES
+
+    def network_params(self) -> dict[str, Any]:
+        """The network class's own arguments: ``model_params`` plus ``hidden_size`` if set."""
+        params = dict(self.model_params)
+        if self.hidden_size is not None:
+            params["hidden_size"] = self.hidden_size
+        return params
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> ForecastConfig:
+        return settings_from_dict(cls, values, "forecast config")
+
+    def to_dict(self) -> dict[str, Any]:
+        return settings_to_dict(self)
+
+
+@dataclass
+class BacktestConfig:
+    """Rolling-origin backtest: ``origins`` forecast origins ``step`` periods apart (default:
+    one horizon; an origin never falls inside the data a model trained on), the last one
+    leaving exactly one horizon of observed data."""
+
+    origins: int = setting(3, "number of forecast origins", min=1)
+    step: int | None = setting(None, "periods between origins (none: the horizon)", min=1)
+    refit: bool = setting(False, "refit every model at every origin")
+    cold_start: float = setting(
+        0.0, "share of items whose history is hidden and whose forecasts are scored", min=0, max=0.9
+    )
+    baselines: tuple[str, ...] = setting(BASELINE_NAMES, "baselines scored beside the model")
+    plot_series: int = setting(6, "series drawn in the fan charts", min=0)
+    cold_start_seed: int = setting(0, "seed of the draw of cold-start items")
+
+    def __post_init__(self) -> None:
+        self.baselines = tuple(self.baselines)
+        check_settings(self)
+        unknown = [b for b in self.baselines if b not in BASELINE_NAMES]
+        if unknown:
+            raise ValueError(f"baselines: unknown {unknown}; choose from {list(BASELINE_NAMES)}")
+
+
+@dataclass
+class MonitorConfig:
+    """When the monitor flags a segment: its latest WAPE worse than the reference by more than
+    ``wape_threshold`` (relative), or an interval coverage off its level by more than
+    ``coverage_tolerance``."""
+
+    wape_threshold: float = setting(
+        0.15, "relative WAPE worsening that flags a segment", min=0, open_min=True
+    )
+    coverage_tolerance: float = setting(
+        0.10, "interval coverage drift allowed", min=0, open_min=True, max=1
+    )
+
+    def __post_init__(self) -> None:
+        check_settings(self)

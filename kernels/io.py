@@ -1,0 +1,188 @@
+"""Files for every stockcast package: tables, JSON and atomic writes.
+
+It lives in ``kernels``, the torch-free package every other one builds on, so that planning,
+forecasting, inspection and serving read and write files one way: a missing, empty, corrupt or
+misnamed file is a :class:`FileError` that names the path, and every output is written to a
+temporary file beside its target and renamed into place, so a crash or Ctrl-C never leaves a
+partial file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+class FileError(ValueError):
+    """A file a user named cannot be used as asked; the message starts with its path."""
+
+
+def table_kind(path: str | Path) -> str:
+    """``csv`` or ``parquet`` by suffix (``.csv``, ``.csv.gz``, ``.parquet``, ``.pq``)."""
+    name = str(path).lower()
+    if name.endswith((".csv", ".csv.gz")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    raise FileError(f"{path}: unsupported table type; use .csv or .parquet")
+
+
+def _existing_file(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise FileError(f"{path}: no such file")
+    if path.is_dir():
+        raise FileError(f"{path}: is a folder, expected a file")
+    if path.stat().st_size == 0:
+        raise FileError(f"{path}: the file is empty")
+    return path
+
+
+def read_table(path: str | Path, columns: list[str] | None = None, **csv: Any) -> pd.DataFrame:
+    """Read a CSV or parquet table (by suffix); ``csv`` holds extra ``pandas.read_csv`` options.
+
+    Raises :class:`FileError` naming the file when it is missing, a folder, empty, of another
+    type or unreadable (truncated parquet, malformed CSV).
+    """
+    kind = table_kind(path)
+    path = _existing_file(path)
+    try:
+        if kind == "csv":
+            return pd.read_csv(path, usecols=columns, **csv)
+        return pd.read_parquet(path, columns=columns)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise FileError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, FileError):
+            raise
+        what = "parquet" if kind == "parquet" else "CSV"
+        raise FileError(f"{path}: not a readable {what} file ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def check_writable(path: str | Path, *, folder: bool = False) -> Path:
+    """Fail early, naming ``path``, if an output could not be written there.
+
+    Checks that ``path`` is not an existing folder (or, with ``folder``, not an existing file),
+    and that its nearest existing parent is a writable folder. Nothing is created.
+    """
+    path = Path(path)
+    if not folder:
+        if path.is_dir():
+            raise FileError(f"{path}: is a folder, expected a file name")
+    elif path.exists() and not path.is_dir():
+        raise FileError(f"{path}: is a file, expected a folder")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise FileError(f"{path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise FileError(f"{path}: cannot write in {parent} (permission denied)")
+    return path
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; it replaces ``path`` when the block succeeds and
+    is removed when it fails (Ctrl-C included). Missing parent folders are created."""
+    path = Path(path)
+    check_writable(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
+    """Call ``write(tmp_path)``, then rename onto ``path``: readers never see a partial file."""
+    with atomic_path(path) as tmp:
+        write(tmp)
+    return Path(path)
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a DataFrame as CSV or parquet (by suffix), atomically, without the index."""
+    if table_kind(path) == "csv":
+        return atomic_write(path, lambda p: frame.to_csv(p, index=False))
+    return atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    """Write JSON atomically; NaN and infinities become null, NumPy scalars plain numbers."""
+    text = json.dumps(_finite(obj), indent=2, default=_json_default, allow_nan=False)
+    return atomic_write(path, lambda p: p.write_text(text + "\n"))
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file; a missing or malformed one is a :class:`FileError` naming it."""
+    path = _existing_file(path)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FileError(f"{path}: not valid JSON ({_first_line(exc)})") from None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Parse a YAML mapping (``yaml.safe_load``); errors name the file."""
+    import yaml
+
+    path = _existing_file(path)
+    try:
+        values = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise FileError(f"{path}: not valid YAML ({_first_line(exc)})") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise FileError(f"{path}: expected a mapping of keys to values at the top level")
+    return values
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return _finite(value.tolist())
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")

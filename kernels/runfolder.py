@@ -1,0 +1,203 @@
+"""Run folders: built whole or not at all, one writer at a time, checked on load.
+
+Every saved model (a forecasting run, an inspection run, a model package) is a folder with a
+``manifest.json`` written last: format version, task, config, data fingerprint, metrics, library
+versions and the sha256 of every other file in the folder. :func:`read_manifest` refuses a folder
+without one (an interrupted run leaves none), of another task, or whose files do not match.
+
+:func:`building` stages a folder under a temporary name beside its target and renames it into
+place only when the block succeeds; a failure or Ctrl-C removes it. A lock file refuses a second
+writer to the same target, and an existing target is refused unless ``overwrite`` replaces it
+whole. It lives in ``kernels`` (torch-free) so the service can check packages without torch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .io import FileError, check_writable, read_json, sha256_file, write_json
+
+MANIFEST = "manifest.json"
+FORMAT = "stockcast.run/1"
+_LIBRARIES = ("stockcast", "torch", "torchvision", "lightning", "numpy", "pandas", "numba")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and of the installed libraries a run depends on (nothing imported)."""
+    versions = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def file_hashes(folder: str | Path) -> dict[str, str]:
+    """sha256 of every file under ``folder`` except the manifest, by POSIX relative path."""
+    folder = Path(folder)
+    return {
+        path.relative_to(folder).as_posix(): sha256_file(path)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != MANIFEST
+    }
+
+
+def write_manifest(
+    folder: str | Path,
+    task: str,
+    *,
+    config: dict[str, Any],
+    data_fingerprint: str | None = None,
+    metrics: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Hash every file in ``folder`` and write its manifest (last, atomically); return it."""
+    manifest = {
+        "format": FORMAT,
+        "task": task,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "config": config,
+        "data_fingerprint": data_fingerprint,
+        "metrics": metrics or {},
+        **extra,
+        "versions": library_versions(),
+        "files": file_hashes(folder),
+    }
+    write_json(manifest, Path(folder) / MANIFEST)
+    return manifest
+
+
+def read_manifest(folder: str | Path, task: str | None = None, verify: bool = True) -> dict:
+    """The manifest of a complete run folder of ``task``, every file's sha256 checked.
+
+    Raises :class:`FileError` naming the folder or the file: no such folder, no manifest (not a
+    run, or one that never finished), another format or task, a listed file missing or changed.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileError(f"{folder}: no such run folder")
+    if not folder.is_dir():
+        raise FileError(f"{folder}: is a file, expected a run folder")
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise FileError(
+            f"{folder}: not a complete run folder (no {MANIFEST}; an interrupted or failed run "
+            f"leaves none)"
+        )
+    manifest = read_json(path)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise FileError(f"{path}: format {found!r}, expected {FORMAT!r}")
+    if task is not None and manifest.get("task") != task:
+        raise FileError(f"{folder}: a {manifest.get('task')!r} run, not a {task!r} run")
+    if verify:
+        for name, expected in manifest.get("files", {}).items():
+            file = folder / name
+            if not file.is_file():
+                raise FileError(f"{file}: missing (the manifest lists it)")
+            if sha256_file(file) != expected:
+                raise FileError(
+                    f"{file}: sha256 does not match the manifest; the file was changed after "
+                    f"the run was written"
+                )
+    return manifest
+
+
+def update_manifest(folder: str | Path, **changes: Any) -> dict[str, Any]:
+    """Replace top-level entries of a verified manifest and rehash the folder's files."""
+    manifest = read_manifest(folder)
+    manifest.update(changes)
+    manifest["files"] = file_hashes(folder)
+    write_json(manifest, Path(folder) / MANIFEST)
+    return manifest
+
+
+def is_main_process() -> bool:
+    """False in the worker processes a DDP launcher starts (they share the main one's folder)."""
+    ranks = ("RANK", "LOCAL_RANK", "NODE_RANK")
+    return all(int(os.environ.get(name, "0") or 0) == 0 for name in ranks)
+
+
+def _staging(target: Path) -> tuple[Path, Path]:
+    return target.parent / f".{target.name}.partial", target.parent / f".{target.name}.lock"
+
+
+def _lock_is_stale(lock: Path) -> bool:
+    try:
+        pid = int(lock.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return True
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _acquire(lock: Path, target: Path) -> None:
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if _lock_is_stale(lock):
+                lock.unlink(missing_ok=True)
+                continue
+            raise FileError(
+                f"{target}: another stockcast process (pid {lock.read_text().strip()}) is "
+                f"writing this run folder"
+            ) from None
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        return
+    raise FileError(f"{target}: cannot lock the run folder ({lock})")
+
+
+@contextmanager
+def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a staging folder that becomes ``target`` when the block succeeds.
+
+    An existing ``target`` is an error unless ``overwrite`` (then it is replaced whole, never
+    mixed with the new files); a second writer is refused while the first holds the lock; on
+    any failure, Ctrl-C included, the staging folder and the lock are removed and ``target`` is
+    left as it was. DDP worker processes get the main process's staging folder and leave the
+    publishing to it.
+    """
+    target = Path(target)
+    staging, lock = _staging(target)
+    if not is_main_process():
+        staging.mkdir(parents=True, exist_ok=True)
+        yield staging
+        return
+    check_writable(target, folder=True)
+    if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
+        raise FileError(f"{target}: exists; choose a new folder or overwrite it (--overwrite)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _acquire(lock, target)
+    try:
+        shutil.rmtree(staging, ignore_errors=True)  # left by a process that was killed
+        staging.mkdir()
+        yield staging
+        if target.exists():
+            old = target.parent / f".{target.name}.replaced"
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        lock.unlink(missing_ok=True)

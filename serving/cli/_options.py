@@ -1,0 +1,147 @@
+"""Command-line flags derived from settings dataclasses (see :mod:`kernels.settings`).
+
+Each field of a settings dataclass becomes one flag: its name (or ``flag`` metadata) with
+dashes, its help text with the dataclass default shown as ``[default]``, its choices, and a type
+that enforces its bounds, so ``--horizon 0`` is refused by the parser naming ``--horizon``.
+Flags default to ``None`` so that :func:`given` returns only what the user typed; the dataclass
+supplies everything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kernels.settings import bound_problem
+
+
+def comma_list(text: str) -> tuple[str, ...]:
+    """``a,b, c`` -> ``("a", "b", "c")``."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def flag_name(field: dataclasses.Field) -> str:
+    return "--" + (field.metadata.get("flag") or field.name).replace("_", "-")
+
+
+def default_of(field: dataclasses.Field) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None
+
+
+def show_default(value: Any) -> str:
+    """How a default is written in help text: ``[28]``, ``[none]``, ``[a,b]``."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
+
+
+def _bounded(convert: Callable[[str], Any], meta: dict[str, Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {getattr(convert, '__name__', 'a value')}, got {text!r}"
+            ) from None
+        problem = bound_problem(meta, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    parse.__name__ = getattr(convert, "__name__", "value")
+    return parse
+
+
+def _comma_list_of(convert: Callable[[str], Any]) -> Callable[[str], tuple]:
+    def parse(text: str) -> tuple:
+        return tuple(convert(part) for part in comma_list(text))
+
+    parse.__name__ = f"a comma-separated list of {getattr(convert, '__name__', 'values')}"
+    return parse
+
+
+def _converter(hint: Any) -> Callable[[str], Any] | None:
+    """int / float / str / tuple[X, ...] (optionally ``| None``); None for other types."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is tuple:
+        element = _converter(args[0]) if args else str
+        return comma_list if element is str else _comma_list_of(element)
+    if args and typing.get_origin(hint) is not tuple:
+        if set(args) == {int, str}:
+            return str
+        if len(args) == 1:
+            return _converter(args[0])
+    if hint in (int, float, str):
+        return hint
+    return None
+
+
+def add_settings(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    cls: type,
+    *,
+    skip: Iterable[str] = (),
+    only: Iterable[str] | None = None,
+    help_defaults: dict[str, Any] | None = None,
+) -> None:
+    """Add one flag per CLI field of the settings dataclass ``cls``.
+
+    ``skip``/``only`` select fields; ``help_defaults`` shows another default in the help where a
+    command fills the field from elsewhere (``--accelerator`` of a prediction shows the run's).
+    """
+    hints = typing.get_type_hints(cls)
+    skip = set(skip)
+    only = None if only is None else set(only)
+    for field in dataclasses.fields(cls):
+        meta = dict(field.metadata)
+        if not meta.get("cli", True) or field.name in skip:
+            continue
+        if only is not None and field.name not in only:
+            continue
+        flag = flag_name(field)
+        default = (help_defaults or {}).get(field.name, default_of(field))
+        text = f"{meta.get('help', '')} [{show_default(default)}]".replace("%", "%%")
+        hint = hints[field.name]
+        if hint is bool:
+            parser.add_argument(
+                flag,
+                dest=field.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=text,
+            )
+            continue
+        convert = _converter(hint)
+        if convert is None:
+            raise TypeError(f"{cls.__name__}.{field.name}: no command-line form for {hint}")
+        choices = meta.get("choices")
+        parser.add_argument(
+            flag,
+            dest=field.name,
+            type=_bounded(convert, meta),
+            default=None,
+            choices=[c for c in choices if c is not None] if choices else None,
+            metavar=None if choices else flag[2:].upper().replace("-", "_"),
+            help=text,
+        )
+
+
+def given(args: argparse.Namespace, cls: type, base: dict[str, Any] | None = None) -> dict:
+    """``base`` (e.g. a YAML section) updated with the flags of ``cls`` the user typed."""
+    values = dict(base or {})
+    for field in dataclasses.fields(cls):
+        value = getattr(args, field.name, None)
+        if value is not None and field.metadata.get("cli", True):
+            values[field.name] = value
+    return values
