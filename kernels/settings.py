@@ -24,6 +24,7 @@ def setting(
     min: float | None = None,
     max: float | None = None,
     open_min: bool = False,
+    open_max: bool = False,
     choices: Sequence[Any] | None = None,
     flag: str | None = None,
     cli: bool = True,
@@ -31,15 +32,17 @@ def setting(
 ) -> Any:
     """A dataclass field with what the CLI and validation need to know about it.
 
-    ``min``/``max`` bound numbers (``open_min``: strictly above ``min``); ``choices`` lists
-    the allowed values; ``flag`` renames the command-line flag (default: the field name with
-    dashes); ``cli=False`` keeps the field out of the command line (YAML only).
+    ``min``/``max`` bound numbers (``open_min``/``open_max``: strictly above ``min``/below
+    ``max``); ``choices`` lists the allowed values; ``flag`` renames the command-line flag
+    (default: the field name with dashes); ``cli=False`` keeps the field out of the command line
+    (YAML only).
     """
     metadata = {
         "help": help,
         "min": min,
         "max": max,
         "open_min": open_min,
+        "open_max": open_max,
         "choices": tuple(choices) if choices is not None else None,
         "flag": flag,
         "cli": cli,
@@ -61,8 +64,8 @@ def bound_problem(meta: dict[str, Any], value: Any) -> str | None:
         return f"expected a number, got {value!r}"
     if lo is not None and (value <= lo if meta.get("open_min") else value < lo):
         return f"expected {'>' if meta.get('open_min') else '>='} {lo:g}, got {value!r}"
-    if hi is not None and value > hi:
-        return f"expected <= {hi:g}, got {value!r}"
+    if hi is not None and (value >= hi if meta.get("open_max") else value > hi):
+        return f"expected {'<' if meta.get('open_max') else '<='} {hi:g}, got {value!r}"
     return None
 
 
