@@ -159,7 +159,7 @@ def order_stat_pair(row, k, buf):
 # a pass over a row costs a few vector instructions. The passes are chained (each threshold comes
 # from the previous pass), so their latency, not their work, sets the speed: the kernels keep the
 # number of passes small with a good first guess and overlap one row's passes with the next row's
-# moments (see ``kernels.policies``).
+# moments (see ``kernels.policies.cycle``).
 
 
 @intrinsic
@@ -302,15 +302,6 @@ def sample_quantile(row, p, buf):
     a, b = order_stat_pair(row, k, buf)
     # np.float64, not float(): Numba's float() keeps a float32 a float32.
     return lerp(np.float64(a), np.float64(b), frac)
-
-
-@register_jitable
-def sample_mean(row):
-    """Mean of a sample row, accumulated in float64."""
-    total = 0.0
-    for i in range(row.shape[0]):
-        total += row[i]
-    return total / row.shape[0]
 
 
 @register_jitable

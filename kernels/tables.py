@@ -1,10 +1,12 @@
 """Table-level API: ``plan(forecast, inventory, policy)``, ``allocate(...)`` and ``position(...)``.
 
-This is the only module of ``kernels`` that uses pandas; it validates tables at the boundary (errors
-name the column and the ``(item_id, location_id)`` keys), turns them into arrays and calls the
-Numba kernels.
+Exported at the package root (``from kernels import plan, allocate, position, Policy``). This is
+the only module of ``kernels`` that uses pandas for planning; it validates tables at the boundary
+(errors name the column and the ``(item_id, location_id)`` keys), turns them into arrays and
+calls the Numba kernels. Reading and writing files is :mod:`kernels.io`'s job.
 
-**Forecast forms accepted by** :func:`plan` (recognised by their columns):
+**Forecast forms accepted by** :func:`plan` (recognised by their columns; one helper each:
+``_plan_parametric``, ``_plan_cumulative_quantiles``, ``_plan_sample_paths``):
 
 * *cumulative quantiles* -- ``item_id, location_id, horizon, q0.05, ..., q0.95``: quantiles of
   demand summed over steps 1..horizon, horizons 1..H for every key. A random lead time is handled
@@ -29,63 +31,32 @@ over steps.
 (0, 1) -- a row where it does not is an error, never clipped), ``unit_cost``, ``case_pack``
 (default 1), ``moq`` (default 0) and ``lot_size`` (continuous review; default
 ``Policy.default_cycle_days`` of mean demand; rounded up to whole case packs and to at least
-``moq``).
+``moq``). An inventory without rows plans nothing: the plan has its columns and no rows.
 """
 
 from __future__ import annotations
-
-import os
-import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import leadtime, policies
+from . import leadtime
 from .allocation import allocate_samples
+from .config import CYCLE, FILL_RATE, SERVICE_TYPE_NAMES, Policy
 from .echelon import check_service_level, two_echelon_safety_stock
+from .policies import (
+    NoCycleDemandError,
+    mean_from_quantiles,
+    order_quantities,
+    policy_from_quantiles,
+    policy_from_samples,
+    policy_parametric,
+    round_lot_size,
+)
+
+__all__ = ["KEYS", "Policy", "abc_segments", "allocate", "plan", "position"]
 
 KEYS = ["item_id", "location_id"]
-SERVICE_TYPE_NAMES = ("cycle", "fill_rate", "newsvendor")
-
-
-@dataclass(frozen=True)
-class Policy:
-    """How :func:`plan` sets targets where the inventory table does not.
-
-    ``service_level``/``service_type``: defaults per row; ``segment_service_levels``: target by
-    the inventory's ``segment`` (e.g. ``{"A": 0.98, "B": 0.95, "C": 0.9}``), used where a row has
-    no ``service_level`` of its own; ``shape``: ``normal``/``gamma``/``negbin`` for parametric
-    forecasts; ``default_cycle_days``: lot size of continuous-review rows without ``lot_size``,
-    in days of mean demand; ``seed``: lead-time draws for sample paths;
-    ``horizon_tolerance``: largest lead-time probability allowed beyond the forecast horizon.
-    """
-
-    service_level: float = 0.95
-    service_type: str = "cycle"
-    segment_service_levels: Mapping[str, float] = field(default_factory=dict)
-    shape: str = "normal"
-    default_cycle_days: float = 7.0
-    seed: int = 0
-    horizon_tolerance: float = 1e-3
-
-    def __post_init__(self):
-        if not 0.0 < self.service_level < 1.0:
-            raise ValueError(f"policy.service_level: must be in (0, 1), got {self.service_level}")
-        if self.service_type not in SERVICE_TYPE_NAMES:
-            raise ValueError(
-                f"policy.service_type: must be one of {SERVICE_TYPE_NAMES}, "
-                f"got {self.service_type!r}"
-            )
-        for seg, lv in self.segment_service_levels.items():
-            if not 0.0 < float(lv) < 1.0:
-                raise ValueError(f"policy.segment_service_levels[{seg!r}]: must be in (0, 1)")
-        if self.shape not in policies.SHAPES:
-            raise ValueError(f"policy.shape: must be one of {sorted(policies.SHAPES)}")
-        if not self.default_cycle_days > 0:
-            raise ValueError("policy.default_cycle_days: must be > 0")
 
 
 # --- validation helpers ------------------------------------------------------------------------
@@ -250,7 +221,7 @@ def _prepare_inventory(inventory: pd.DataFrame, policy: Policy) -> dict:
         level = np.where(news, ratio, level)
     out["service_type"] = st
     out["service_level"] = level
-    out["kernel_service_type"] = np.where(st == "fill_rate", policies.FILL_RATE, policies.CYCLE)
+    out["kernel_service_type"] = np.where(st == "fill_rate", FILL_RATE, CYCLE)
     return out
 
 
@@ -404,7 +375,7 @@ def _sample_paths_array(forecast: pd.DataFrame, keys, labels):
 def _lot_sizes(inv: dict, daily_mean: np.ndarray, policy: Policy) -> np.ndarray:
     lot = inv["lot_size"]
     q = np.where(np.isnan(lot), daily_mean * policy.default_cycle_days, lot)
-    return policies.round_lot_size(q, inv["case_pack"], inv["moq"])
+    return round_lot_size(q, inv["case_pack"], inv["moq"])
 
 
 def _draw_lead_times(inv, records, mean, std, n_paths, max_days, rng, policy):
@@ -473,6 +444,125 @@ def _inspection_holds(inspected: pd.DataFrame, keys: pd.DataFrame, hold_review: 
     return out
 
 
+def _plan_parametric(forecast: pd.DataFrame, inv: dict, policy: Policy) -> tuple[dict, np.ndarray]:
+    """Levels from per-step demand moments (``demand_mean, demand_std``, one row per key).
+
+    The protection interval's demand has mean ``d (L + R)`` and variance
+    ``(L + R) sd^2 + d^2 sL^2``, fitted to ``policy.shape``. Returns the policy kernel's result
+    and the (r, Q) lot sizes.
+    """
+    keys, labels, periodic = inv["keys"], inv["labels"], inv["periodic"]
+    _check_unique(forecast, "forecast", KEYS)
+    pos = _align(forecast, keys, labels)
+    f = forecast.drop_duplicates(KEYS).reset_index(drop=True).iloc[pos]
+    d = _numeric(f, "demand_mean", labels)
+    sd = _numeric(f, "demand_std", labels)
+    _nonnegative("demand_mean", d, labels)
+    _nonnegative("demand_std", sd, labels)
+    mom = leadtime.lead_time_demand_moments(
+        d, sd, inv["lt_mean"], inv["lt_std"], inv["review_period"]
+    )
+    lot = _lot_sizes(inv, d, policy)
+    res = _run_policy(
+        labels,
+        policy_parametric,
+        np.where(periodic, mom["mean_p"], mom["mean_l"]),
+        np.where(periodic, mom["std_p"], mom["std_l"]),
+        mom["mean_l"],
+        mom["std_l"],
+        shift=np.where(periodic, 0.0, lot),
+        service_level=inv["service_level"],
+        service_type=inv["kernel_service_type"],
+        shape=policy.shape,
+    )
+    return res, lot
+
+
+def _plan_cumulative_quantiles(
+    forecast: pd.DataFrame, inv: dict, policy: Policy
+) -> tuple[dict, np.ndarray]:
+    """Levels from quantiles of cumulative demand (``horizon, q...``, horizons 1..H per key).
+
+    A random lead time mixes the horizons' distributions with the lead-time probabilities
+    (observed records, else a discretized gamma with the inventory's mean/std); quantiles are
+    never added. The review period must be a whole number of steps.
+    """
+    keys, labels, periodic = inv["keys"], inv["labels"], inv["periodic"]
+    review, records = inv["review_period"], inv["lt_records"]
+    cum, levels = _cumulative_array(forecast, keys, labels)
+    n_h = cum.shape[1]
+    pmf = np.zeros((len(keys), n_h + 1))
+    have = np.array([r is not None for r in records])
+    if have.any():
+        pmf[have] = leadtime.empirical_lead_time_pmf([r for r in records if r is not None], n_h)
+    if (~have).any():
+        pmf[~have] = leadtime.lead_time_pmf(inv["lt_mean"][~have], inv["lt_std"][~have], n_h)
+    bad = (review != np.floor(review)) & periodic
+    if bad.any():
+        _fail_rows("review_period", "must be whole forecast steps", bad, labels)
+    try:
+        w_a, w_b = leadtime.horizon_weights(pmf, review, n_h, tolerance=policy.horizon_tolerance)
+    except ValueError as exc:
+        raise ValueError(_relabel(str(exc), labels)) from None
+    daily = mean_from_quantiles(cum[:, -1, :], levels) / n_h
+    lot = _lot_sizes(inv, daily, policy)
+    res = _run_policy(
+        labels,
+        policy_from_quantiles,
+        cum,
+        levels,
+        w_a,
+        w_b,
+        shift=np.where(periodic, 0.0, lot),
+        service_level=inv["service_level"],
+        service_type=inv["kernel_service_type"],
+    )
+    return res, lot
+
+
+def _plan_sample_paths(
+    forecast: pd.DataFrame, inv: dict, policy: Policy
+) -> tuple[dict, np.ndarray]:
+    """Levels from demand sample paths (``sample, step, demand``; the same paths x steps per key).
+
+    Each path draws its own lead time (bootstrapped from the lead-time records, else gamma with
+    the inventory's mean/std, seeded by ``policy.seed``) and contributes the sum of its first
+    L (+ R) steps.
+    """
+    keys, labels, periodic = inv["keys"], inv["labels"], inv["periodic"]
+    review = inv["review_period"]
+    paths = _sample_paths_array(forecast, keys, labels)
+    n_paths, n_steps = paths.shape[1], paths.shape[2]
+    rng = np.random.default_rng(policy.seed)
+    max_days = n_steps - review
+    bad = max_days < 0
+    if bad.any():
+        _fail_rows("review_period", "longer than the forecast's sample paths", bad, labels)
+    draws = _draw_lead_times(
+        inv, inv["lt_records"], inv["lt_mean"], inv["lt_std"], n_paths, max_days, rng, policy
+    )
+    a, b = leadtime.lead_time_demand_samples(paths, draws, review)
+    lot = _lot_sizes(inv, paths.mean(axis=(1, 2)), policy)
+    res = _run_policy(
+        labels,
+        policy_from_samples,
+        a,
+        b,
+        shift=np.where(periodic, 0.0, lot),
+        service_level=inv["service_level"],
+        service_type=inv["kernel_service_type"],
+    )
+    return res, lot
+
+
+# The forecast forms plan() accepts, by the name _forecast_kind gives them.
+_FORMS = {
+    "parametric": _plan_parametric,
+    "quantiles": _plan_cumulative_quantiles,
+    "samples": _plan_sample_paths,
+}
+
+
 def plan(
     forecast: pd.DataFrame,
     inventory: pd.DataFrame,
@@ -484,16 +574,21 @@ def plan(
 ) -> pd.DataFrame:
     """Safety stock, reorder point, order-up-to level and order quantity per (item, location).
 
-    ``forecast``: one of the three forms in the module docstring; ``inventory``: one row per key
-    (see the module docstring); ``lead_times``: optional supplier lead-time records
-    (``item_id, location_id, order_date, lead_time_days``), which replace the inventory's lead-time
-    mean/std for the keys they cover. Rows with ``review_period`` 0 use continuous review with the
-    (r, Q) rule: at or below the reorder point r, order the smallest multiple of the lot size Q
-    that lifts the position above r (Q is rounded up to whole case packs and to at least the MOQ,
-    so every order is too); their ``order_up_to`` is r + Q, the highest position right after an
-    order, not a level each order fills up to. Rows with R > 0 use periodic review (order-up-to
-    S; its reorder point is S: every review that finds the position below S orders up to S, at
-    least the MOQ, rounded up to whole case packs).
+    ``forecast``: one of the three forms in the module docstring (parametric moments,
+    cumulative quantiles or sample paths, recognised by their columns); ``inventory``: one row
+    per key (see the module docstring); ``policy``: the :class:`~kernels.config.Policy` for what
+    the inventory does not set (default ``Policy()``); ``lead_times``: optional supplier
+    lead-time records (``item_id, location_id, order_date, lead_time_days``), which replace the
+    inventory's lead-time mean/std for the keys they cover.
+
+    Rows with ``review_period`` 0 use continuous review with the (r, Q) rule: at or below the
+    reorder point r, order the smallest multiple of the lot size Q that lifts the position above
+    r (Q is rounded up to whole case packs and to at least the MOQ, so every order is too); their
+    ``order_up_to`` is r + Q, the highest position right after an order, not a level each order
+    fills up to. Rows with R > 0 use periodic review (order-up-to S; its reorder point is S:
+    every review that finds the position below S orders up to S, at least the MOQ, rounded up to
+    whole case packs).
+
     ``rejected``: optional inspection counts (what ``stockcast inspect rejected`` writes): the
     rejected units, and with ``hold_review`` also the units waiting for a person, leave the
     sellable ``on_hand`` before the position is computed; more than ``on_hand`` is an error.
@@ -505,9 +600,24 @@ def plan(
     ``inspection_held`` (units taken off ``on_hand``) when ``rejected`` is given. A periodic row
     whose forecast has no demand over the review period (but some over the lead time) has no
     fill rate: a ``fill_rate`` row is then an error naming its key, a ``cycle`` row reports
-    ``expected_fill_rate`` NaN; a row with no demand at all plans to 0 with fill rate 1.
+    ``expected_fill_rate`` NaN; a row with no demand at all plans to 0 with fill rate 1. An
+    inventory without rows gives a plan with these columns and no rows (the forecast's form is
+    still checked). Errors are ``ValueError`` naming the table or column and the keys.
+
+    >>> import pandas as pd
+    >>> forecast = pd.DataFrame({"item_id": ["sku1", "sku2"], "location_id": "FC1",
+    ...                          "demand_mean": [10.0, 4.0], "demand_std": [3.0, 2.0]})
+    >>> inventory = forecast[["item_id", "location_id"]].assign(
+    ...     on_hand=[20.0, 60.0], lead_time_mean=4.0, review_period=[0.0, 7.0])
+    >>> p = plan(forecast, inventory, Policy(service_level=0.95))
+    >>> p[["item_id", "review", "safety_stock", "reorder_point", "order_qty"]].round(1)
+      item_id      review  safety_stock  reorder_point  order_qty
+    0    sku1  continuous           9.9           49.9       70.0
+    1    sku2    periodic          10.9           54.9        0.0
     """
-    policy = policy or Policy()
+    policy = Policy() if policy is None else policy
+    if not isinstance(policy, Policy):
+        raise ValueError(f"policy: expected a kernels.Policy, got {type(policy).__name__}")
     if not isinstance(forecast, pd.DataFrame) or not isinstance(inventory, pd.DataFrame):
         raise ValueError("plan: forecast and inventory must be pandas DataFrames")
     kind = _forecast_kind(forecast)
@@ -521,94 +631,21 @@ def plan(
         if short.any():
             _fail_rows("rejected_units", "more units held by inspection than on_hand", short,
                        labels)  # fmt: skip
-    records = _lead_time_records(lead_times, keys)
-    lt_mean, lt_std = _lead_time_moments(inv, records)
-    review = inv["review_period"]
-    periodic = review > 0
-    sl = inv["service_level"]
-    st = inv["kernel_service_type"]
-
-    if kind == "parametric":
-        _check_unique(forecast, "forecast", KEYS)
-        pos = _align(forecast, keys, labels)
-        f = forecast.drop_duplicates(KEYS).reset_index(drop=True).iloc[pos]
-        d = _numeric(f, "demand_mean", labels)
-        sd = _numeric(f, "demand_std", labels)
-        _nonnegative("demand_mean", d, labels)
-        _nonnegative("demand_std", sd, labels)
-        mom = leadtime.lead_time_demand_moments(d, sd, lt_mean, lt_std, review)
-        lot = _lot_sizes(inv, d, policy)
-        shift = np.where(periodic, 0.0, lot)
-        res = _run_policy(
-            labels,
-            policies.policy_parametric,
-            np.where(periodic, mom["mean_p"], mom["mean_l"]),
-            np.where(periodic, mom["std_p"], mom["std_l"]),
-            mom["mean_l"],
-            mom["std_l"],
-            shift=shift,
-            service_level=sl,
-            service_type=st,
-            shape=policy.shape,
-        )
-    elif kind == "quantiles":
-        cum, levels = _cumulative_array(forecast, keys, labels)
-        n_h = cum.shape[1]
-        pmf = np.zeros((len(keys), n_h + 1))
-        have = np.array([r is not None for r in records])
-        if have.any():
-            pmf[have] = leadtime.empirical_lead_time_pmf([r for r in records if r is not None], n_h)
-        if (~have).any():
-            pmf[~have] = leadtime.lead_time_pmf(lt_mean[~have], lt_std[~have], n_h)
-        bad = (review != np.floor(review)) & periodic
-        if bad.any():
-            _fail_rows("review_period", "must be whole forecast steps", bad, labels)
-        try:
-            w_a, w_b = leadtime.horizon_weights(
-                pmf, review, n_h, tolerance=policy.horizon_tolerance
-            )
-        except ValueError as exc:
-            raise ValueError(_relabel(str(exc), labels)) from None
-        daily = policies.mean_from_quantiles(cum[:, -1, :], levels) / n_h
-        lot = _lot_sizes(inv, daily, policy)
-        res = _run_policy(
-            labels,
-            policies.policy_from_quantiles,
-            cum,
-            levels,
-            w_a,
-            w_b,
-            shift=np.where(periodic, 0.0, lot),
-            service_level=sl,
-            service_type=st,
-        )
-    else:
-        paths = _sample_paths_array(forecast, keys, labels)
-        n_paths, n_steps = paths.shape[1], paths.shape[2]
-        rng = np.random.default_rng(policy.seed)
-        max_days = n_steps - review
-        bad = max_days < 0
-        if bad.any():
-            _fail_rows("review_period", "longer than the forecast's sample paths", bad, labels)
-        draws = _draw_lead_times(inv, records, lt_mean, lt_std, n_paths, max_days, rng, policy)
-        a, b = leadtime.lead_time_demand_samples(paths, draws, review)
-        lot = _lot_sizes(inv, paths.mean(axis=(1, 2)), policy)
-        res = _run_policy(
-            labels,
-            policies.policy_from_samples,
-            a,
-            b,
-            shift=np.where(periodic, 0.0, lot),
-            service_level=sl,
-            service_type=st,
-        )
+    inv["lt_records"] = _lead_time_records(lead_times, keys)
+    inv["lt_mean"], inv["lt_std"] = _lead_time_moments(inv, inv["lt_records"])
+    inv["periodic"] = periodic = inv["review_period"] > 0
+    if len(keys):
+        res, lot = _FORMS[kind](forecast, inv, policy)
+    else:  # nothing to plan: the plan's columns without rows
+        res = {k: np.empty(0) for k in ("level", "mean", "cycle_service", "fill_rate")}
+        lot = np.empty(0)
 
     level = res["level"]
     # (r, Q) rows: the highest position right after an order (it lands in (r, r + Q]).
     order_up_to = np.where(periodic, level, level + lot)
     on_hand = inv["on_hand"] if held is None else inv["on_hand"] - held
     position = on_hand + inv["on_order"] - inv["backorders"]
-    qty = policies.order_quantities(
+    qty = order_quantities(
         position,
         rule=np.where(periodic, "RS", "rQ"),
         reorder_point=level,
@@ -620,9 +657,9 @@ def plan(
     out = keys.reset_index(drop=True).copy()
     out["review"] = np.where(periodic, "periodic", "continuous")
     out["service_type"] = inv["service_type"]
-    out["service_level"] = sl
-    out["lead_time_mean"] = lt_mean
-    out["lead_time_std"] = lt_std
+    out["service_level"] = inv["service_level"]
+    out["lead_time_mean"] = inv["lt_mean"]
+    out["lead_time_std"] = inv["lt_std"]
     out["demand_mean"] = res["mean"]
     out["safety_stock"] = level - res["mean"]
     out["reorder_point"] = level
@@ -641,7 +678,7 @@ def _run_policy(labels: list[str], fn, *args, **kwargs) -> dict:
     """A policy kernel call whose "no demand per cycle" error names keys in the plan's terms."""
     try:
         return fn(*args, **kwargs)
-    except policies.NoCycleDemandError as exc:
+    except NoCycleDemandError as exc:
         _fail_rows(
             "service_type",
             "fill_rate rows need demand over the review period, and the forecast has none there "
@@ -883,38 +920,3 @@ def position(fc: pd.DataFrame, dc: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     fc_plan["safety_stock"] = res["fc_safety_stock"]
     fc_plan["base_stock"] = res["fc_base_stock"]
     return dc_plan, fc_plan
-
-
-# --- files --------------------------------------------------------------------------------------
-
-
-def read_table(path: str) -> pd.DataFrame:
-    """Read a parquet or CSV table (by extension)."""
-    if not os.path.exists(path):
-        raise ValueError(f"{path}: no such file")
-    lower = path.lower()
-    if lower.endswith((".parquet", ".pq")):
-        return pd.read_parquet(path)
-    if lower.endswith((".csv", ".csv.gz")):
-        return pd.read_csv(path)
-    raise ValueError(f"{path}: unsupported format (use .parquet or .csv)")
-
-
-def write_table(df: pd.DataFrame, path: str) -> None:
-    """Write parquet or CSV atomically: a temp file in the same folder, then ``os.replace``."""
-    lower = path.lower()
-    if not lower.endswith((".parquet", ".pq", ".csv")):
-        raise ValueError(f"{path}: unsupported output format (use .parquet or .csv)")
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
-    os.close(fd)
-    try:
-        if lower.endswith(".csv"):
-            df.to_csv(tmp, index=False)
-        else:
-            df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

@@ -88,10 +88,3 @@ def test_cuda_kernels_agree_with_cpu_and_numpy_under_the_simulator():
     assert res["alloc_int_vs_lp"] < 1e-7
     assert res["alloc_float_objective"] < 1e-12
     assert res["alloc_float_sums"][0] == res["alloc_float_sums"][1]
-
-
-def test_this_process_does_not_run_the_simulator():
-    import numba.cuda
-
-    assert os.environ.get("NUMBA_ENABLE_CUDASIM") != "1"
-    assert not getattr(numba.cuda, "simulator_enabled", False)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from kernels.tables import Policy, abc_segments, allocate, plan, position
+from kernels import Policy, abc_segments, allocate, plan, position
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
@@ -409,12 +409,20 @@ def test_cli_takes_inspection_counts(tmp_path, capsys):
     assert not (tmp_path / "q.csv").exists()
 
 
-def test_planning_never_imports_torch(tmp_path):
+def test_planning_never_imports_torch_and_plan_help_loads_no_kernel(tmp_path):
     code = (
         "import sys, json\n"
-        "import pandas as pd\n"
-        "from kernels.tables import plan\n"
+        "heavy = lambda: sorted(m for m in ('numba', 'scipy', 'torch') if m in sys.modules)\n"
+        "import kernels, kernels.io, kernels.settings, kernels.config\n"
+        "light = heavy()\n"
         "from serving.cli import main\n"
+        "try:\n"
+        "    main(['plan', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "help_ = heavy()\n"
+        "import pandas as pd\n"
+        "from kernels import plan\n"
         "keys = pd.DataFrame({'item_id': ['a', 'b'], 'location_id': ['x', 'x']})\n"
         "inv = keys.assign(on_hand=3.0, lead_time_mean=2.0)\n"
         "f = keys.assign(demand_mean=1.0, demand_std=0.5)\n"
@@ -423,7 +431,9 @@ def test_planning_never_imports_torch(tmp_path):
         f"inv.to_csv(r'{tmp_path}/i.csv', index=False)\n"
         f"rc = main(['plan', '--forecast', r'{tmp_path}/f.csv', '--inventory', r'{tmp_path}/i.csv',"
         f" '--out', r'{tmp_path}/p.csv'])\n"
-        "print(json.dumps({'rc': rc, 'torch': 'torch' in sys.modules}))\n"
+        "cuda = [m for m in ('kernels.cuda', 'numba.cuda') if m in sys.modules]\n"
+        "print(json.dumps({'rc': rc, 'torch': 'torch' in sys.modules, 'light': light,\n"
+        "                  'help': help_, 'cuda': cuda}))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(
@@ -431,4 +441,6 @@ def test_planning_never_imports_torch(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert res == {"rc": 0, "torch": False}
+    # kernels' light modules and `stockcast plan --help` load no kernel; a plan never loads
+    # torch, nor the GPU kernels (kernels.cuda is imported only where a GPU is wanted).
+    assert res == {"rc": 0, "torch": False, "light": [], "help": [], "cuda": []}

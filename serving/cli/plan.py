@@ -1,16 +1,34 @@
 """``stockcast plan``: replenishment plan from a forecast and an inventory table.
 
-Argument parsing only; :func:`kernels.tables.plan` does the work (pandas and the Numba kernels are
-imported inside the handler, and torch never is). Tables are ``.parquet`` or ``.csv``; the plan is
-written to a temporary file beside ``--out`` and renamed into place, so a failed run leaves no
-partial output.
+Argument parsing only; :func:`kernels.plan` does the work. Every planning flag (its default,
+help and choices) is derived from :class:`kernels.config.Policy`, which loads without NumPy or
+Numba, so ``stockcast plan --help`` stays fast; pandas and the kernels are imported inside the
+handler, and torch never is. Written by hand: the file flags, ``--segment-levels`` (a mapping)
+and the inspection flags.
+
+Bad input is exit status 2 with one line naming the flag and file, column or key, and nothing
+written: the output location is checked before any work, tables are read through
+:mod:`kernels.io`, and the plan is written to a temporary file beside ``--out`` (missing folders
+are created) and renamed into place. An inventory with a header but no rows is such an error
+here (an empty plan would read as "order nothing" downstream), while :func:`kernels.plan`
+returns an empty plan for it.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 
+from kernels.config import Policy
 from serving.cli import CliError
+from serving.cli._options import add_settings, given
+
+# The tables plan() takes, as it names them in errors; each is given by the flag of that name.
+TABLES = ("forecast", "inventory", "lead_times", "rejected")
+
+
+def _flag(table: str) -> str:
+    return "--" + table.replace("_", "-")
 
 
 def _segment_levels(text: str) -> dict[str, float]:
@@ -20,12 +38,20 @@ def _segment_levels(text: str) -> dict[str, float]:
         if not part:
             continue
         name, sep, value = part.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name:
             raise argparse.ArgumentTypeError(f"expected SEGMENT=LEVEL, got {part!r}")
         try:
-            levels[name.strip()] = float(value)
+            level = float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {value!r} in {part!r}") from None
+        if not 0.0 < level < 1.0:
+            raise argparse.ArgumentTypeError(
+                f"segment {name!r}: level must be strictly between 0 and 1, got {value.strip()}"
+            )
+        if name in levels:
+            raise argparse.ArgumentTypeError(f"segment {name!r} given twice")
+        levels[name] = level
     return levels
 
 
@@ -41,86 +67,88 @@ def register(subparsers) -> None:
             "service_type, segment, case_pack, moq, ...) into a plan per item and location."
         ),
     )
-    p.add_argument("--forecast", required=True, help="forecast table (.parquet or .csv)")
-    p.add_argument("--inventory", required=True, help="inventory position table")
-    p.add_argument("--out", required=True, help="plan table to write (.parquet or .csv)")
-    p.add_argument(
+    files = p.add_argument_group("tables (.parquet or .csv)")
+    files.add_argument("--forecast", required=True, help="forecast table")
+    files.add_argument("--inventory", required=True, help="inventory position table")
+    files.add_argument(
+        "--out", required=True, help="plan table to write (missing folders are created)"
+    )
+    files.add_argument(
         "--lead-times",
         help="supplier lead-time records (item_id, location_id, order_date, lead_time_days)",
     )
-    p.add_argument(
-        "--service-level",
-        type=float,
-        default=0.95,
-        help="target where neither the row nor its segment sets one [0.95]",
-    )
-    p.add_argument(
-        "--service-type",
-        choices=("cycle", "fill_rate", "newsvendor"),
-        default="cycle",
-        help="service target where the inventory has no service_type column [cycle]",
-    )
-    p.add_argument(
-        "--segment-levels",
-        type=_segment_levels,
-        default={},
-        metavar="SEG=LEVEL,...",
-        help="service level per inventory segment, e.g. A=0.98,B=0.95,C=0.9",
-    )
-    p.add_argument(
-        "--shape",
-        choices=("normal", "gamma", "negbin"),
-        default="normal",
-        help="distribution fitted to parametric forecasts [normal]",
-    )
-    p.add_argument(
-        "--cycle-days",
-        type=float,
-        default=7.0,
-        help="default lot size of continuous-review rows, in days of mean demand [7]",
-    )
-    p.add_argument(
+    files.add_argument(
         "--rejected",
         help="inspection counts per SKU (`stockcast inspect rejected`): rejected units leave "
         "on_hand before planning",
     )
-    p.add_argument(
+    files.add_argument(
         "--hold-review",
         action="store_true",
         help="with --rejected: units waiting for review are not sellable either",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the lead-time draws [0]")
+    policy = p.add_argument_group("policy (where the inventory table does not set it)")
+    add_settings(policy, Policy)
+    policy.add_argument(
+        "--segment-levels",
+        dest="segment_service_levels",
+        type=_segment_levels,
+        metavar="SEG=LEVEL,...",
+        help="service level per inventory segment, used where a row has no service_level of "
+        "its own, e.g. A=0.98,B=0.95,C=0.9 [none]",
+    )
     p.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Read the tables, plan, write the plan atomically; print a one-line summary."""
-    from kernels.tables import Policy, plan, read_table, write_table
+def _name_file(message: str, paths: dict[str, str]) -> str:
+    """``inventory: missing column ...`` -> ``--inventory inv.csv: missing column ...``."""
+    match = re.match(r"(\w+): ", message)
+    if match and match.group(1) in paths:
+        table = match.group(1)
+        return f"{_flag(table)} {paths[table]}: {message[match.end() :]}"
+    return message
 
-    if not str(args.out).lower().endswith((".parquet", ".pq", ".csv")):
-        raise CliError(f"--out: {args.out}: use a .parquet or .csv file name")
-    policy = Policy(
-        service_level=args.service_level,
-        service_type=args.service_type,
-        segment_service_levels=args.segment_levels,
-        shape=args.shape,
-        default_cycle_days=args.cycle_days,
-        seed=args.seed,
-    )
-    forecast = read_table(args.forecast)
-    inventory = read_table(args.inventory)
-    lead_times = read_table(args.lead_times) if args.lead_times else None
+
+def run(args: argparse.Namespace) -> int:
+    """Check the output, read the tables, plan, write the plan atomically; print a summary."""
+    from kernels.io import FileError, check_writable, read_table, table_kind, write_table
+
+    try:
+        table_kind(args.out)
+        check_writable(args.out)
+    except FileError as exc:
+        raise CliError(f"--out {exc}") from None
     if args.hold_review and not args.rejected:
         raise CliError("--hold-review needs --rejected")
-    rejected = read_table(args.rejected) if args.rejected else None
-    result = plan(
-        forecast,
-        inventory,
-        policy,
-        lead_times=lead_times,
-        rejected=rejected,
-        hold_review=args.hold_review,
-    )
+    values = given(args, Policy)
+    if args.segment_service_levels is not None:
+        values["segment_service_levels"] = args.segment_service_levels
+    policy = Policy(**values)
+    paths = {t: getattr(args, t) for t in TABLES if getattr(args, t) is not None}
+    tables = {}
+    for table, path in paths.items():
+        try:
+            tables[table] = read_table(path)
+        except FileError as exc:
+            raise CliError(f"{_flag(table)} {exc}") from None
+    if tables["inventory"].empty:
+        raise CliError(
+            f"--inventory {paths['inventory']}: no rows (only a header): nothing to plan"
+        )
+
+    from kernels import plan
+
+    try:
+        result = plan(
+            tables["forecast"],
+            tables["inventory"],
+            policy,
+            lead_times=tables.get("lead_times"),
+            rejected=tables.get("rejected"),
+            hold_review=args.hold_review,
+        )
+    except ValueError as exc:
+        raise CliError(_name_file(str(exc), paths)) from None
     write_table(result, args.out)
     ordering = int((result["order_qty"] > 0).sum())
     print(
