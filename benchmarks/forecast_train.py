@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,15 +37,14 @@ SIZE = {"hidden_size": 32, "attention_heads": 2, "hidden_continuous_size": 8, "d
 
 
 def load():
-    """The validated m5_tiny frame, its store, and the index of the first held-out day."""
-    from forecasting.io import load_panel
+    """The raw m5_tiny table, its store, and the index of the first held-out day."""
+    from forecasting import Forecaster
     from forecasting.spec import M5_SPEC
-    from forecasting.store import PanelStore
-    from forecasting.validate import validate_panel
+    from kernels.io import read_table
 
-    clean, _ = validate_panel(load_panel(M5, M5_SPEC), M5_SPEC)
-    store = PanelStore.from_frame(clean, M5_SPEC)
-    return clean, store, int(store.end.max()) - HORIZON
+    raw = read_table(M5)
+    store = Forecaster(spec=M5_SPEC).store(raw)
+    return raw, store, int(store.end.max()) - HORIZON
 
 
 def score(store, origin: int, quantiles: np.ndarray) -> dict:
@@ -64,16 +62,16 @@ def score(store, origin: int, quantiles: np.ndarray) -> dict:
 
 
 def part_stockcast(args) -> dict:
+    import pandas as pd
     import torch
 
-    from forecasting.spec import M5_SPEC
-    from forecasting.store import PanelStore
+    from forecasting import Forecaster
+    from forecasting.spec import M5_SPEC, quantile_column
     from training.config import TrainConfig
-    from training.forecaster import NeuralForecaster
 
     torch.set_num_threads(args.threads)
-    clean, store, origin = load()
-    history = clean[clean["date"] < store.dates[origin]]
+    raw, store, origin = load()
+    history = raw[pd.to_datetime(raw["date"]) < store.dates[origin]]
     train = TrainConfig(
         max_epochs=1, batches_per_epoch=args.steps, batch_size=BATCH, learning_rate=LR,
         gradient_clip_val=1.0, early_stopping_patience=None, seed=0, progress_bar=False,
@@ -81,23 +79,23 @@ def part_stockcast(args) -> dict:
     )  # fmt: skip
     # pytorch-forecasting trains on every window as is; so does this side (no cold-start
     # windows with hidden history), so both fit the same task.
-    forecaster = NeuralForecaster(
-        "tft", horizon=HORIZON, encoder_length=ENCODER, quantiles=QUANTILES,
-        model_params=SIZE, train=train, cold_start_rate=0.0,
+    forecaster = Forecaster(
+        "tft", horizon=HORIZON, spec=M5_SPEC, train=train, encoder_length=ENCODER,
+        quantiles=QUANTILES, model_params=SIZE, cold_start_rate=0.0,
     )  # fmt: skip
     start = time.perf_counter()
-    train_store = PanelStore.from_frame(history, M5_SPEC)
-    with tempfile.TemporaryDirectory() as run:
-        # The cutoff holds out one more horizon: the last 28 days of `history` validate.
-        forecaster.fit(train_store, run_dir=run)
+    # The last 28 days of `history` validate; the store is built inside (load, validate, build).
+    forecaster.fit(history)
     train_s = time.perf_counter() - start
 
     start = time.perf_counter()
-    predict_store = forecaster.store_for(history)
-    series, origins = forecaster.forecast_origins(predict_store)
-    quantiles = forecaster.predict_windows(predict_store, series, origins)
+    table = forecaster.predict(history)
     predict_s = time.perf_counter() - start
-    assert len(series) == store.n_series and (origins == origin).all()
+    table = table.sort_values(["item_id", "location_id", "step"])  # the store's series order
+    columns = [quantile_column(q) for q in QUANTILES]
+    quantiles = table[columns].to_numpy().reshape(-1, HORIZON, len(QUANTILES))
+    series = table[["item_id", "location_id"]].drop_duplicates()
+    assert len(series) == store.n_series and (table["date"].min() == store.dates[origin])
     return {
         "train_samples_per_s": args.steps * BATCH / train_s,
         "predict_series_per_s": len(series) / predict_s,

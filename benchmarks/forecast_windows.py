@@ -43,24 +43,22 @@ def m5_frame():
     from forecasting.spec import M5_SPEC
     from forecasting.validate import validate_panel
 
-    clean, _ = validate_panel(load_panel(M5, M5_SPEC), M5_SPEC)
-    return clean, M5_SPEC
+    clean, report = validate_panel(load_panel(M5, M5_SPEC), M5_SPEC)
+    return clean, M5_SPEC.with_freq(report.freq)
 
 
 def part_stockcast(args) -> dict:
     import torch
 
-    from forecasting.io import load_panel
+    from forecasting import Forecaster
     from forecasting.spec import M5_SPEC
-    from forecasting.store import PanelStore
-    from forecasting.validate import validate_panel
     from forecasting.windows import WindowSampler, default_prior_scale
+    from kernels.io import read_table
 
     torch.set_num_threads(args.threads)
-    frame = load_panel(M5, M5_SPEC)
+    frame = read_table(M5)
     start = time.perf_counter()
-    clean, _ = validate_panel(frame, M5_SPEC)
-    store = PanelStore.from_frame(clean, M5_SPEC)
+    store = Forecaster(spec=M5_SPEC).store(frame)  # map columns, validate, build
     build = time.perf_counter() - start
     sampler = WindowSampler(
         store, ENCODER, DECODER, BATCH, args.batches, default_prior_scale(store), seed=0,

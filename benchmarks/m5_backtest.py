@@ -20,14 +20,10 @@ from pathlib import Path
 
 import torch
 
-from forecasting.backtest import backtest, cumulative_calibration, rolling_origins
-from forecasting.io import load_panel
-from forecasting.models import MovingAverage, SeasonalNaive
+from forecasting import BacktestConfig, Forecaster
+from forecasting.backtest import cumulative_calibration, rolling_origins
 from forecasting.spec import M5_SPEC
-from forecasting.store import PanelStore
-from forecasting.validate import validate_panel
 from training.config import TrainConfig
-from training.forecaster import NeuralForecaster
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "m5_backtest.json"
@@ -35,12 +31,9 @@ M5 = ROOT.parent / "shared" / "data" / "m5_tiny.parquet"
 H = 28
 
 
-def networks(epochs: int, batches: int) -> list[NeuralForecaster]:
+def networks(epochs: int, batches: int) -> list[Forecaster]:
     train = TrainConfig(max_epochs=epochs, batches_per_epoch=batches, seed=0, progress_bar=False)
-    return [
-        NeuralForecaster("lstm", horizon=H, train=train),
-        NeuralForecaster("tft", horizon=H, train=train),
-    ]
+    return [Forecaster(name, horizon=H, spec=M5_SPEC, train=train) for name in ("lstm", "tft")]
 
 
 def main() -> None:
@@ -50,25 +43,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    clean, _ = validate_panel(load_panel(M5, M5_SPEC), M5_SPEC)
-    store = PanelStore.from_frame(clean, M5_SPEC)
-
     start = time.perf_counter()
-    nets = networks(args.epochs, args.batches_per_epoch)
-    baselines = [SeasonalNaive(H), MovingAverage(H)]
-    result = backtest(store, [*baselines, *nets], H, n_origins=3, progress=True)
+    lstm, tft = networks(args.epochs, args.batches_per_epoch)
+    store = lstm.store(M5)
+    result = lstm.backtest(store, BacktestConfig(origins=3), also=[tft])
     overall = result.overall()
     origins = rolling_origins(store, H, 3)
     calibration = {}
-    for net in nets:
-        table = cumulative_calibration(store, net, origins, horizons=(7, 28))
+    for net in (lstm, tft):
+        table = cumulative_calibration(store, net.model_, origins, horizons=(7, 28))
         q90 = table[table["level"] == 0.9].set_index("horizon")["coverage"]
-        calibration[net.name] = {f"q0.9_coverage_{k}d": float(q90[k]) for k in (7, 28)}
+        calibration[net.config.model] = {f"q0.9_coverage_{k}d": float(q90[k]) for k in (7, 28)}
 
-    cold = backtest(
-        store, [*baselines, *networks(args.epochs, args.batches_per_epoch)], H,
-        n_origins=3, cold_start=0.2, progress=True,
-    )  # fmt: skip
+    lstm, tft = networks(args.epochs, args.batches_per_epoch)
+    cold = lstm.backtest(store, BacktestConfig(origins=3, cold_start=0.2), also=[tft])
     cold_rows = cold.metrics[
         (cold.metrics["segment_type"] == "history") & (cold.metrics["segment"] == "cold")
     ].set_index("model")

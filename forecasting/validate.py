@@ -82,7 +82,7 @@ class ValidationReport:
     gap_periods: int = 0
     series_with_gaps: int = 0
     future_rows: int = 0
-    freq: str | None = None
+    freq: str = ""  # the frequency the panel was read at (given or inferred)
     freq_inferred: bool = False
     notes: list[str] = field(default_factory=list)
 

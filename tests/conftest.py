@@ -27,8 +27,3 @@ def small_network():
     from forecasting.synthetic import generate_network
 
     return generate_network(n_items=24, n_locations=3, n_days=240, seed=7, future_days=14)
-
-
-@pytest.fixture()
-def small_frame(small_network):
-    return small_network.to_frame()

@@ -94,8 +94,10 @@ class ImageTrainConfig(TrainConfig):
 
 @dataclass
 class DemoConfig:
-    """The embedded default network of ``stockcast demo`` and how long to train on it."""
+    """The embedded default network of ``stockcast demo``, how long to train on it, and where
+    the results go."""
 
+    out: str = setting("runs/demo", "folder for the demo's results")
     items: int = setting(200, "items (SKUs)", min=1)
     locations: int = setting(5, "fulfillment centers", min=1)
     days: int = setting(730, "days of history", min=90)

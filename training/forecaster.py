@@ -171,9 +171,11 @@ class NeuralForecaster:
 
     # --------------------------------------------------------------- predicting
 
-    def _require_fitted(self) -> None:
-        if self.net is None or self.spec is None:
+    def _require_fitted(self) -> tuple[torch.nn.Module, int, InputDims]:
+        """The fitted network, its encoder length and input sizes (an error before fit)."""
+        if self.net is None or self.encoder_length is None or self.dims is None:
             raise RuntimeError("this forecaster is not fitted: call fit() or load() first")
+        return self.net, self.encoder_length, self.dims
 
     def predict_windows(
         self,
@@ -186,15 +188,15 @@ class NeuralForecaster:
     ) -> np.ndarray:
         """Quantiles (N, horizon, Q) of demand for windows ``(series, origins)``; with
         ``cumulative``, of the demand summed over steps 1..h instead."""
-        self._require_fitted()
+        net, encoder_length, _ = self._require_fitted()
         device = select_device(accelerator or self.train.accelerator)
-        net = self.net.to(device)
+        net = net.to(device)
         placed = store.to(device)
         windows = WindowList(
             placed,
             series,
             origins,
-            self.encoder_length,
+            encoder_length,
             self.horizon,
             batch_size,
             self.priors(placed, origins),
@@ -227,14 +229,14 @@ class NeuralForecaster:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Variable importance and attention by lag of a TFT over the forecasts from each
         series' last observation (:mod:`forecasting.interpret`)."""
-        self._require_fitted()
+        net, encoder_length, _ = self._require_fitted()
         series, origins = forecast_origins(store)
         return interpret_windows(
-            self.net,
+            net,
             store,
             series[:max_series],
             origins[:max_series],
-            self.encoder_length,
+            encoder_length,
             self.horizon,
             self.priors(store, origins),
         )
@@ -250,16 +252,17 @@ class NeuralForecaster:
 
     def state(self) -> dict[str, Any]:
         """What besides the weights rebuilds this model (goes into the run's manifest)."""
-        self._require_fitted()
+        _, encoder_length, dims = self._require_fitted()
         return {
-            "encoder_length": self.encoder_length,
+            "encoder_length": encoder_length,
             "vocab": self.vocab,
-            "dims": self.dims.to_dict(),
+            "dims": dims.to_dict(),
             "prior_scale": self.prior_scale,
         }
 
     def save_weights(self, path: str | Path) -> Path:
-        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+        net, _, _ = self._require_fitted()
+        state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
         return atomic_write(path, lambda p: torch.save(state, p))
 
     @classmethod
@@ -391,8 +394,9 @@ class Forecaster:
     def store(self, data: pd.DataFrame | str | Path) -> PanelStore:
         """Load, validate and build the store of a training table; ``self.report`` says what
         validation did (frequency, pre-launch rows, gaps)."""
-        clean, self.report = validate_panel(self.panel(data), self.spec)
-        self.spec = self.spec.with_freq(self.report.freq)
+        clean, report = validate_panel(self.panel(data), self.spec)
+        self.report = report
+        self.spec = self.spec.with_freq(report.freq)
         return PanelStore.from_frame(clean, self.spec)
 
     def _model(self, season: int):

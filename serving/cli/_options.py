@@ -76,8 +76,10 @@ def _converter(hint: Any) -> Callable[[str], Any] | None:
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if typing.get_origin(hint) is tuple:
         element = _converter(args[0]) if args else str
-        return comma_list if element is str else _comma_list_of(element)
-    if args and typing.get_origin(hint) is not tuple:
+        if element is None or element is str:
+            return comma_list if element is str else None
+        return _comma_list_of(element)
+    if args:
         if set(args) == {int, str}:
             return str
         if len(args) == 1:
@@ -114,19 +116,20 @@ def add_settings(
         text = f"{meta.get('help', '')} [{show_default(default)}]".replace("%", "%%")
         hint = hints[field.name]
         if hint is bool:
-            parser.add_argument(
+            action = parser.add_argument(
                 flag,
                 dest=field.name,
                 action=argparse.BooleanOptionalAction,
                 default=None,
                 help=text,
             )
+            action.setting = (cls, field, default)  # type: ignore[attr-defined]
             continue
         convert = _converter(hint)
         if convert is None:
             raise TypeError(f"{cls.__name__}.{field.name}: no command-line form for {hint}")
         choices = meta.get("choices")
-        parser.add_argument(
+        action = parser.add_argument(
             flag,
             dest=field.name,
             type=_bounded(convert, meta),
@@ -135,6 +138,8 @@ def add_settings(
             metavar=None if choices else flag[2:].upper().replace("-", "_"),
             help=text,
         )
+        # Which setting a flag came from, for tests that compare help and dataclass defaults.
+        action.setting = (cls, field, default)  # type: ignore[attr-defined]
 
 
 def given(args: argparse.Namespace, cls: type, base: dict[str, Any] | None = None) -> dict:

@@ -14,7 +14,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo",
         help="generate a synthetic network, backtest the LSTM against baselines, forecast",
     )
-    demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="run folder [runs/demo]")
     add_settings(demo, DemoConfig)
     demo.set_defaults(handler=demo_command)
 
@@ -23,9 +22,10 @@ def demo_command(args: argparse.Namespace) -> int:
     from serving.cli.forecast import print_summary
     from training.demo import run_demo
 
-    result, paths = run_demo(args.out, DemoConfig(**given(args, DemoConfig)))
+    config = DemoConfig(**given(args, DemoConfig))
+    result, paths = run_demo(config.out, config)
     print_summary(result)
-    print(f"\nresults in {Path(args.out).resolve()}")
+    print(f"\nresults in {Path(config.out).resolve()}")
     for name, path in paths.items():
         print(f"  {name:<17} {path}")
     return 0

@@ -59,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--run", required=True, type=Path, help="run folder from `train`")
     _add_data_flags(predict)  # mapping flags are optional here: checked against the run's spec
     predict.add_argument("--out", required=True, type=Path, help="output .parquet or .csv")
-    add_settings(predict, TrainConfig, only=("accelerator",), help_defaults={"accelerator": "run"})
+    add_settings(
+        predict, TrainConfig, only=("accelerator",), help_defaults={"accelerator": "the run's"}
+    )
     predict.add_argument(
         "--cumulative",
         type=int,
