@@ -234,9 +234,12 @@ def _lead_time_records(lead_times: pd.DataFrame | None, keys: pd.DataFrame) -> l
     days = pd.to_numeric(lead_times["lead_time_days"], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(days) | (days < 0)
     if bad.any():
-        from .validate import fail
-
-        fail("lead_time_days", "missing, non-numeric or negative lead time", bad)
+        _fail_rows(
+            "lead_time_days",
+            "missing, non-numeric or negative lead time",
+            bad,
+            _labels(lead_times.reset_index(drop=True)),
+        )
     lt = lead_times.assign(lead_time_days=days)
     groups = lt.groupby(KEYS, sort=False)["lead_time_days"]
     by_key = {k: g.to_numpy() for k, g in groups}
@@ -318,9 +321,7 @@ def _cumulative_array(forecast: pd.DataFrame, keys, labels):
     horizon = pd.to_numeric(f["horizon"], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(horizon) | (horizon < 1) | (horizon != np.floor(horizon))
     if bad.any():
-        from .validate import fail
-
-        fail("horizon", "must be a whole number >= 1", bad)
+        _fail_rows("horizon", "must be a whole number >= 1", bad, _labels(f))
     h = horizon.astype(np.int64)
     n_h = int(h.max())
     counts = np.bincount(codes, minlength=len(keys))
@@ -345,9 +346,7 @@ def _sample_paths_array(forecast: pd.DataFrame, keys, labels):
     step = pd.to_numeric(f["step"], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(step) | (step < 1) | (step != np.floor(step))
     if bad.any():
-        from .validate import fail
-
-        fail("step", "must be a whole number >= 1", bad)
+        _fail_rows("step", "must be a whole number >= 1", bad, _labels(f))
     sample_codes, _ = pd.factorize(f["sample"], sort=True)
     n_steps = int(step.max())
     n_paths = int(sample_codes.max()) + 1

@@ -200,3 +200,20 @@ def test_policy_checks_its_own_values():
         Policy(segment_service_levels={"A": 0.9, "B": 1.0})
     with pytest.raises(ValueError, match=r"^policy: expected a kernels.Policy, got dict"):
         plan(_keys().assign(demand_mean=1.0, demand_std=1.0), _keys(), {"service_level": 0.9})
+
+
+def test_forecast_and_lead_time_rows_are_named_by_their_keys():
+    keys = _keys()
+    inventory = keys.assign(on_hand=30.0, lead_time_mean=4.0)
+    forms = _forms(keys, horizons=6, n_paths=3)
+    quantiles = forms["quantiles"].astype({"horizon": object})
+    quantiles.loc[8, "horizon"] = "h"  # sku1's third horizon
+    with pytest.raises(ValueError, match=r"^horizon: must be .* at key \(sku1, FC1\)$"):
+        plan(quantiles, inventory)
+    paths = forms["samples"].astype({"step": object})
+    paths.loc[len(paths) - 1, "step"] = 0.5
+    with pytest.raises(ValueError, match=r"^step: must be .* at key \(sku1, FC1\)$"):
+        plan(paths, inventory)
+    records = keys.assign(lead_time_days=[3.0, -1.0])
+    with pytest.raises(ValueError, match=r"^lead_time_days: .* at key \(sku1, FC1\)$"):
+        plan(forms["parametric"], inventory, lead_times=records)
