@@ -37,6 +37,7 @@ over steps.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -66,7 +67,7 @@ def _labels(keys: pd.DataFrame) -> list[str]:
     return [f"({i}, {loc})" for i, loc in zip(keys["item_id"], keys["location_id"])]
 
 
-def _fail_rows(column: str, problem: str, mask: np.ndarray, labels: list[str]) -> None:
+def _fail_rows(column: str, problem: str, mask: npt.ArrayLike, labels: list[str]) -> None:
     from .validate import fail
 
     fail(column, problem, np.asarray(mask), labels)
