@@ -7,9 +7,8 @@ cells are rare, so positives and negatives are averaged separately). On-device a
 moves masks with the pixels, AdamW with a one-cycle schedule, per-class validation AUROC. It
 builds its own data loaders so that under DDP each rank reads its shard.
 
-:func:`fit_inspector` fits a model on torch datasets (used by the benchmarks);
-:func:`train_inspector` goes from a dataset folder to a complete run folder (``stockcast inspect
-train``): read and validate, split, fit, calibrate thresholds on the held-out split, write.
+:func:`fit_inspector` fits a model on torch datasets (used by the benchmarks and by
+:class:`training.inspector.Inspector`, which goes from a dataset folder to a run folder).
 """
 
 from __future__ import annotations
@@ -18,37 +17,23 @@ import hashlib
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, Subset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
 
 from training.config import TrainConfig
-from training.devices import select_device
 from training.trainer import FitResult, fit
 from vision.augment import AugmentSpec, augment_batch
-from vision.calibration import Thresholds
-from vision.datasets import (
-    CatalogHandling,
-    ItemDataset,
-    ItemSet,
-    collate_items,
-    majority_mode,
-    read_items,
-    stratified_split,
-)
+from vision.datasets import ItemSet, collate_items
 from vision.metrics import per_class_auroc
-from vision.model import InspectionNet, ModelSpec, catalog_class_indices
-from vision.run import MANIFEST, update_thresholds, write_run
-from vision.schema import MASK_BITS
-from vision.scoring import Inspector
-
-IMBALANCE_MODES = ("pos_weight", "sqrt_pos_weight", "none")
+from vision.model import InspectionNet, ModelSpec
+from vision.run import build_net
+from vision.schema import IMBALANCE_MODES, MASK_BITS
 
 
 def imbalance_weights(
@@ -315,15 +300,7 @@ def fit_inspector(
             f"need training and validation items, got {len(train_set)} and {len(val_set)}"
         )
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    color_index, size_index = catalog_class_indices(class_names)
-    model = InspectionNet(
-        spec,
-        len(class_names),
-        len(view_names),
-        pretrained=pretrained,
-        color_index=color_index,
-        size_index=size_index,
-    )
+    model = build_net(spec, class_names, view_names, pretrained)
     task = InspectionTask(
         model,
         class_names=class_names,
@@ -359,155 +336,3 @@ def data_fingerprint(item_set: ItemSet) -> str:
     if item_set.catalog is not None:
         digest.update(item_set.catalog.table.to_csv(index=False).encode())
     return digest.hexdigest()
-
-
-@dataclass
-class TrainReport:
-    """What ``train_inspector`` produced."""
-
-    run_dir: Path
-    thresholds: Thresholds | None
-    metrics: dict[str, Any]
-    issues: list[str] = field(default_factory=list)
-    n_train: int = 0
-    n_val: int = 0
-
-
-def train_inspector(
-    data_root: str | Path,
-    run_dir: str | Path,
-    *,
-    cfg: TrainConfig,
-    spec: ModelSpec,
-    layout: str = "auto",
-    good_class: str = "good",
-    image_mode: str = "auto",
-    val_fraction: float = 0.2,
-    target_frr: float = 0.01,
-    review_rate: float = 0.04,
-    imbalance: str = "pos_weight",
-    augment: AugmentSpec | None = None,
-    view_loss_weight: float = 0.5,
-    pretrained: str | None = None,
-    progress: bool = True,
-) -> TrainReport:
-    """Train on a dataset folder (tunnel or class layout) and write a complete run folder.
-
-    Items that cannot be used at all (no folder, no readable view) are left out and listed in
-    the report and the manifest; items with some bad views train on the views they have.
-    Thresholds are calibrated on the held-out split for ``target_frr`` and ``review_rate``.
-    """
-    run_dir = Path(run_dir)
-    if (run_dir / MANIFEST).exists():
-        raise ValueError(f"{run_dir}: already holds a run ({MANIFEST}); choose another --out")
-    item_set = read_items(data_root, layout=layout, good_class=good_class, require_labels=True)
-    if image_mode == "auto":
-        image_mode = "RGB" if item_set.layout == "tunnel" else majority_mode(item_set)
-    catalog = CatalogHandling()
-    if item_set.catalog is not None:
-        catalog = CatalogHandling("reference", item_set.catalog, item_set.catalog.size_scale())
-    full = ItemDataset(
-        item_set,
-        item_set.view_names,
-        spec.image_size,
-        image_mode,
-        catalog,
-        item_set.class_names,
-        cache=True,
-    ).preload(progress=progress)
-    issues = item_set.issues()
-    usable = []
-    for index in range(len(full)):
-        sample = full[index]
-        item = item_set.items[index]
-        issues += [f"item {item.item_id}: {e}" for e in sample["errors"] if e not in item.issues]
-        if sample["view_mask"].sum() > 0:
-            usable.append(index)
-        else:
-            issues.append(f"item {item_set.items[index].item_id}: no readable view; left out")
-    usable_arr = np.array(usable, dtype=int)
-    labels = item_set.label_matrix()[usable_arr]
-    keep, held = stratified_split(labels, val_fraction, cfg.seed)
-    if len(held) == 0 or len(keep) == 0:
-        raise ValueError(
-            f"{data_root}: {len(usable)} usable items are too few to hold out "
-            f"{val_fraction:.0%} for validation"
-        )
-    train_idx, val_idx = usable_arr[keep], usable_arr[held]
-    weights = imbalance_weights(labels[keep], imbalance)
-    if augment is None:
-        augment = (
-            AugmentSpec.tunnel()
-            if item_set.layout == "tunnel"
-            else AugmentSpec(hflip=0.5, translate=0.04, brightness=0.05)
-        )
-    fitted = fit_inspector(
-        Subset(full, train_idx.tolist()),
-        Subset(full, val_idx.tolist()),
-        spec=spec,
-        class_names=item_set.class_names,
-        view_names=item_set.view_names,
-        cfg=cfg,
-        run_dir=run_dir,
-        augment=augment,
-        pos_weight=weights,
-        view_loss_weight=view_loss_weight,
-        pretrained=pretrained,
-    )
-    if not fitted.result.is_global_zero:
-        # Under DDP every rank runs this function; only rank zero writes the run folder.
-        return TrainReport(run_dir, None, {}, issues, len(train_idx), len(val_idx))
-    training = {
-        "config": cfg.to_dict(),
-        "data": {
-            "root": str(Path(data_root).resolve()),
-            "layout": item_set.layout,
-            "good_class": item_set.good_class,
-            "fingerprint_sha256": data_fingerprint(item_set),
-            "n_items": len(item_set.items),
-            "n_train": int(len(train_idx)),
-            "n_val": int(len(val_idx)),
-            "positives_train": {
-                c: int(v) for c, v in zip(item_set.class_names, (labels[keep] >= 0.5).sum(0))
-            },
-            "issues": issues[:200],
-            "n_issues": len(issues),
-        },
-        "imbalance": imbalance,
-        "pos_weight": fitted.pos_weight,
-        "augment": augment.to_dict(),
-        "view_loss_weight": view_loss_weight,
-        "pretrained": str(pretrained) if pretrained else None,
-        "epochs": fitted.result.epochs,
-        "stopped_early": fitted.result.stopped_early,
-        "best_val_loss": fitted.result.best_score,
-        "train_minutes": round(fitted.train_minutes, 3),
-    }
-    write_run(
-        run_dir,
-        fitted.model,
-        class_names=item_set.class_names,
-        view_names=item_set.view_names,
-        image_mode=image_mode,
-        catalog=catalog,
-        thresholds=None,
-        threshold_source=None,
-        training=training,
-        metrics={},
-    )
-    # Calibrate through the same loading and scoring path that `inspect score` uses.
-    inspector = Inspector(run_dir, select_device(cfg.accelerator))
-    val_items = item_set.subset(val_idx.tolist())
-    metrics: dict[str, Any] = {}
-    thresholds = None
-    try:
-        thresholds, metrics = inspector.calibrate(
-            val_items, target_frr, review_rate, progress=progress
-        )
-        update_thresholds(run_dir, thresholds, source="validation split", metrics=metrics)
-    except ValueError as exc:
-        issues.append(
-            f"calibration on the validation split failed: {exc}; run "
-            "`stockcast inspect calibrate` on labelled data"
-        )
-    return TrainReport(run_dir, thresholds, metrics, issues, len(train_idx), len(val_idx))

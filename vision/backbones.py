@@ -21,12 +21,7 @@ import torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock, conv1x1
 
-BACKBONES: tuple[str, ...] = (
-    "resnet18",
-    "mobilenet_v3_small",
-    "mobilenet_v3_large",
-    "efficientnet_b0",
-)
+from vision.schema import BACKBONES
 
 
 class ResNet18Trunk(nn.Module):

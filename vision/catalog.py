@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vision.io import write_csv_atomic
+from kernels.io import read_table, write_table
 
 CATALOG_COLUMNS: tuple[str, ...] = ("product_id", "color", "width_cm", "height_cm", "depth_cm")
 DIMENSION_COLUMNS: tuple[str, ...] = ("width_cm", "height_cm", "depth_cm")
@@ -105,16 +105,12 @@ class Catalog:
     @classmethod
     def read(cls, path: str | Path) -> Catalog:
         """Read and validate a ``catalog.csv``."""
-        path = Path(path)
-        try:
-            frame = pd.read_csv(path, dtype={"product_id": str, "color": str})
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise ValueError(f"{path}: cannot read catalog ({exc})") from exc
+        frame = read_table(path, dtype={"product_id": str, "color": str})
         return cls(frame, source=str(path))
 
     def write(self, path: str | Path) -> None:
         """Write the catalog atomically (temp file, then rename)."""
-        write_csv_atomic(self.table.reset_index(drop=True), path)
+        write_table(self.table.reset_index(drop=True), path)
 
     def __contains__(self, product_id: object) -> bool:
         return str(product_id) in self.table.index

@@ -38,6 +38,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from kernels.io import read_table
 from vision.catalog import REF_DIM, Catalog, no_reference
 from vision.images import ImageLoadError, load_image, load_mask, peek_mode
 from vision.schema import (
@@ -46,13 +47,12 @@ from vision.schema import (
     IMAGE_SUFFIXES,
     ITEMS_DIR,
     LABELS_FILE,
+    LAYOUTS,
     MASK_BITS,
     MASKS_DIR,
     SINGLE_VIEW,
     VIEW_NAMES,
 )
-
-LAYOUTS = ("tunnel", "classes", "images")
 
 
 @dataclass
@@ -160,10 +160,7 @@ def _read_labels(path: Path, require_labels: bool) -> pd.DataFrame | None:
                 f"{path}: labels table not found (needed for training and calibration)"
             )
         return None
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ValueError(f"{path}: cannot read labels table ({exc})") from exc
+    frame = read_table(path, dtype=str, keep_default_na=False)
     if "item_id" not in frame.columns:
         raise ValueError(f"{path}: missing column 'item_id'")
     frame["item_id"] = frame["item_id"].str.strip()
@@ -368,7 +365,8 @@ class ItemDataset(Dataset):
     with ``view_label_mask`` (1 where a view label is known), ``view_bits`` (the masks' defect
     bits per pixel, ``uint8`` views x S x S, zero without masks), the item ``index`` and its
     ``errors`` (item problems and view problems as text) with ``view_errors`` (view -> reason).
-    Images that fail to load leave their slot masked; nothing here raises for one bad item.
+    Images that fail to load (or are smaller than ``min_view_size`` pixels per side) leave their
+    slot masked; nothing here raises for one bad item.
     """
 
     def __init__(
@@ -380,12 +378,14 @@ class ItemDataset(Dataset):
         catalog: CatalogHandling | None = None,
         class_names: Sequence[str] | None = None,
         cache: bool = False,
+        min_view_size: int = 1,
     ):
         self.items = item_set.items
         self.view_names = tuple(view_names)
         self.image_size = int(image_size)
         self.image_mode = image_mode
         self.catalog = catalog or CatalogHandling()
+        self.min_view_size = int(min_view_size)
         self.class_names = tuple(class_names if class_names is not None else item_set.class_names)
         self._cache: dict[int, dict] | None = {} if cache else None
         # Dense mask targets only when the dataset has masks (they cost views x S x S bytes).
@@ -432,7 +432,7 @@ class ItemDataset(Dataset):
                 errors.append(f"view '{view}': missing")
                 continue
             try:
-                images[slot] = load_image(path, size, self.image_mode)
+                images[slot] = load_image(path, size, self.image_mode, self.min_view_size)
             except ImageLoadError as exc:
                 view_errors[view] = f"{path.name}: {exc}"
                 errors.append(f"view '{view}' ({path.name}): {exc}")
@@ -534,20 +534,3 @@ def collate_items(samples: list[dict]) -> dict:
     batch["errors"] = [s["errors"] for s in samples]
     batch["view_errors"] = [s["view_errors"] for s in samples]
     return batch
-
-
-def label_positive_counts(dataset: Dataset, n_classes: int) -> tuple[np.ndarray, int]:
-    """Positives per class and item count, read from labels without decoding images."""
-    if isinstance(dataset, TensorItems):
-        labels = dataset.labels.numpy()
-    elif isinstance(dataset, ItemDataset):
-        labels = np.stack(
-            [
-                item.labels if item.labels is not None else np.zeros(n_classes, np.float32)
-                for item in dataset.items
-            ]
-        )
-    else:
-        labels = np.stack([dataset[i]["labels"].numpy() for i in range(len(dataset))])
-    labels = np.nan_to_num(labels.reshape(len(labels), n_classes))
-    return (labels >= 0.5).sum(0), len(labels)

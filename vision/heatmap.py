@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 from scipy.special import expit
 
-from vision.io import write_with
+from kernels.io import atomic_write
 
 #: Overlays are written at least this many pixels wide so small model inputs stay legible.
 MIN_OVERLAY_SIZE = 192
@@ -40,4 +40,4 @@ def overlay(image: np.ndarray, logits: np.ndarray, colormap: str = "inferno") ->
 def save_overlay(path: str | Path, image: np.ndarray, logits: np.ndarray) -> Path:
     """Write :func:`overlay` to ``path`` as PNG (atomically)."""
     picture = overlay(image, logits)
-    return write_with(path, lambda tmp: picture.save(tmp, format="PNG"))
+    return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-#: Source modes accepted for each model image mode. Anything else (CMYK, 16-bit, float, bilevel)
-#: means the camera or the export is misconfigured, so it is reported rather than coerced.
-ACCEPTED_MODES: dict[str, tuple[str, ...]] = {
-    "RGB": ("RGB", "RGBA", "P"),
-    "L": ("L",),
-}
+from vision.schema import IMAGE_MODES
+
+#: Source modes accepted for each model image mode (``schema.IMAGE_MODES``). Anything else (CMYK,
+#: 16-bit, float, bilevel) means the camera or the export is misconfigured, so it is reported
+#: rather than coerced.
+ACCEPTED_MODES: dict[str, tuple[str, ...]] = dict(zip(IMAGE_MODES, (("RGB", "RGBA", "P"), ("L",))))
 
 
 class ImageLoadError(Exception):
@@ -21,9 +21,7 @@ class ImageLoadError(Exception):
 
 def check_image_mode(image_mode: str) -> str:
     if image_mode not in ACCEPTED_MODES:
-        raise ValueError(
-            f"image_mode: expected one of {sorted(ACCEPTED_MODES)}, got {image_mode!r}"
-        )
+        raise ValueError(f"image_mode: expected one of {list(IMAGE_MODES)}, got {image_mode!r}")
     return image_mode
 
 
@@ -36,11 +34,15 @@ def peek_mode(path: str | Path) -> str | None:
         return None
 
 
-def load_image(path: str | Path, size: int, image_mode: str = "RGB") -> np.ndarray:
-    """Decode ``path``, check its mode and resize it to ``size`` x ``size``.
+def load_image(
+    path: str | Path, size: int, image_mode: str = "RGB", min_size: int = 1
+) -> np.ndarray:
+    """Decode ``path``, check its mode and size, and resize it to ``size`` x ``size``.
 
     Returns ``uint8`` of shape ``(size, size, 3)``; grey (``L``) sources are replicated to three
-    channels so every backbone sees RGB input. Raises :class:`ImageLoadError` with the reason.
+    channels so every backbone sees RGB input. Raises :class:`ImageLoadError` with the reason,
+    also for an image narrower or lower than ``min_size`` pixels: upscaled, a thumbnail or a
+    1x1 placeholder would be scored as if it showed the item.
     """
     accepted = ACCEPTED_MODES[check_image_mode(image_mode)]
     try:
@@ -54,6 +56,11 @@ def load_image(path: str | Path, size: int, image_mode: str = "RGB") -> np.ndarr
                 )
             if image.width < 1 or image.height < 1:
                 raise ImageLoadError("image is empty")
+            if image.width < min_size or image.height < min_size:
+                raise ImageLoadError(
+                    f"image is {image.width}x{image.height} pixels, below the minimum of "
+                    f"{min_size} per side"
+                )
             rgb = image.convert("RGB")
     except ImageLoadError:
         raise

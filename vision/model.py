@@ -29,70 +29,20 @@ errors) through a small comparison network.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vision.backbones import BACKBONES, build_backbone
+from vision.backbones import build_backbone
 from vision.catalog import REF_DIM
+from vision.config import ModelSpec
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 INPUT_NAMES = ("images", "view_mask", "catalog")
 OUTPUT_NAMES = ("item_logits", "view_logits", "heatmaps", "attributes")
 #: Measured colour (RGB in [0, 1]) and dimensions (width, height, depth / size scale).
 ATTRIBUTES = 6
 OBJECT_MAPS = 4
 _MASKED = -1.0e4  # below any real logit; finite so fp16/bf16 and ONNX handle it
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Architecture and preprocessing of an inspection model (stored in the run manifest)."""
-
-    backbone: str = "resnet18"
-    width: int = 64
-    output_stride: int = 16
-    image_size: int = 128
-    head_dim: int = 128
-    embed_dim: int = 32
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-
-    def __post_init__(self) -> None:
-        if self.backbone not in BACKBONES:
-            raise ValueError(f"backbone: expected one of {BACKBONES}, got {self.backbone!r}")
-        if self.backbone != "resnet18" and self.width != 64:
-            raise ValueError(
-                f"width: only resnet18 has a width option, got {self.width} for {self.backbone}"
-            )
-        if self.output_stride not in (16, 32):
-            raise ValueError(f"output_stride: expected 16 or 32, got {self.output_stride}")
-        if not 32 <= self.image_size <= 1024:
-            raise ValueError(f"image_size: expected 32..1024, got {self.image_size}")
-        for name in ("head_dim", "embed_dim"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["mean"], out["std"] = list(self.mean), list(self.std)
-        return out
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ModelSpec:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"model spec: unknown keys {unknown}; known keys: {sorted(known)}")
-        values = dict(values)
-        for key in ("mean", "std"):
-            if key in values:
-                values[key] = tuple(float(v) for v in values[key])
-        return cls(**values)
 
 
 def catalog_class_indices(class_names) -> tuple[int, int]:

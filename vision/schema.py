@@ -1,12 +1,13 @@
-"""Names shared by the inspection code: classes, views, verdicts, mask bits and table columns."""
+"""Names shared by the inspection code: classes, views, verdicts, layouts, modes and columns.
+
+Torch-free, so the settings (:mod:`vision.config`) and the command line use the same lists as
+the models and datasets.
+"""
 
 from __future__ import annotations
 
 #: The per-item inspection classes of the tunnel contract, in output order.
 CLASS_NAMES: tuple[str, ...] = ("damage", "wrong_color", "wrong_size", "packaging")
-
-#: Classes that only mean something against the catalog reference of the product.
-CATALOG_CLASSES: tuple[str, ...] = ("wrong_color", "wrong_size")
 
 #: The six camera views of the synthetic tunnel (real tunnels may name and count views freely).
 VIEW_NAMES: tuple[str, ...] = ("front", "back", "left", "right", "top", "bottom")
@@ -15,12 +16,31 @@ VIEW_NAMES: tuple[str, ...] = ("front", "back", "left", "right", "top", "bottom"
 SINGLE_VIEW = "image"
 
 PASS, REJECT, REVIEW = "pass", "reject", "review"
-VERDICTS: tuple[str, ...] = (PASS, REJECT, REVIEW)
 
 #: Per-view defect masks store one bit per class (bit i = CLASS_NAMES[i]) in an 8-bit grey PNG.
 MASK_BITS: dict[str, int] = {name: 1 << i for i, name in enumerate(CLASS_NAMES)}
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+#: Dataset layouts on disk (see :mod:`vision.datasets`); ``auto`` detects one of them.
+LAYOUTS: tuple[str, ...] = ("tunnel", "classes", "images")
+
+#: Image modes a model reads: 3-channel colour or 8-bit grey (replicated to 3 channels).
+IMAGE_MODES: tuple[str, ...] = ("RGB", "L")
+
+#: Image backbones of :mod:`vision.backbones`.
+BACKBONES: tuple[str, ...] = (
+    "resnet18",
+    "mobilenet_v3_small",
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+)
+
+#: Output strides of the backbone's last stage (16 gives heatmaps more cells).
+OUTPUT_STRIDES: tuple[int, ...] = (16, 32)
+
+#: Class-imbalance handling of the item loss (``training.inspect_task.imbalance_weights``).
+IMBALANCE_MODES: tuple[str, ...] = ("pos_weight", "sqrt_pos_weight", "none")
 
 LABELS_FILE = "labels.csv"
 CATALOG_FILE = "catalog.csv"

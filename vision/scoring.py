@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,14 +36,15 @@ import torch
 from scipy.special import expit
 from torch.utils.data import DataLoader
 
+from kernels.io import FileError, atomic_path, check_writable, read_table, table_kind
+from kernels.runfolder import building
 from vision.calibration import Thresholds, calibrate_thresholds, verdicts
-from vision.catalog import rgb_to_hex
-from vision.datasets import ItemDataset, ItemSet, collate_items
+from vision.catalog import Catalog, rgb_to_hex
+from vision.datasets import CatalogHandling, ItemDataset, ItemSet, collate_items
 from vision.heatmap import save_overlay
-from vision.io import read_table, write_table
 from vision.metrics import per_class_auroc
 from vision.model import ATTRIBUTES
-from vision.run import RunInfo, load_model, update_thresholds
+from vision.run import RunModel
 from vision.schema import REJECT, REVIEW, score_column
 
 
@@ -70,29 +73,44 @@ def _safe_name(item_id: str) -> str:
     return safe
 
 
-class Inspector:
-    """A loaded run folder that scores item datasets on the selected device."""
+class Scorer:
+    """A fitted network (:class:`~vision.run.RunModel`) that scores item sets on a device.
 
-    def __init__(self, run_dir: str | Path, device: torch.device | str = "cpu"):
-        # The caller picks the device (``training.devices.select_device`` in the CLI), so this
-        # package stays free of the training layer.
+    It is the model-level engine behind :class:`vision.Inspector`, which users reach instead;
+    ``min_view_size`` is the smallest usable view (pixels per side).
+    """
+
+    def __init__(self, model: RunModel, device: torch.device | str = "cpu", min_view_size: int = 1):
+        # The caller picks the device (``training.devices.select_device``), so this package
+        # stays free of the training layer.
         self.device = torch.device(device)
-        self.model, self.info = load_model(run_dir, self.device)
+        self.run = model
+        self.model = model.net.to(self.device).eval()
+        self.min_view_size = int(min_view_size)
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        return self.info.class_names
+        return self.run.class_names
+
+    def catalog_for(self, items_catalog: Catalog | None) -> CatalogHandling:
+        """The model's catalog, with rows from the scored dataset's catalog added or replacing."""
+        own = self.run.catalog
+        if own.mode != "reference" or items_catalog is None:
+            return own
+        merged = items_catalog if own.catalog is None else own.catalog.merged_with(items_catalog)
+        return CatalogHandling("reference", merged, own.size_scale)
 
     def dataset(self, item_set: ItemSet, cache: bool = False) -> ItemDataset:
-        """Wrap ``item_set`` with this run's views, image size, image mode and catalog."""
+        """Wrap ``item_set`` with the model's views, image size, image mode and catalog."""
         return ItemDataset(
             item_set,
-            self.info.view_names,
-            self.info.spec.image_size,
-            self.info.image_mode,
-            self.info.catalog_for(item_set.catalog),
-            self.info.class_names,
+            self.run.view_names,
+            self.model.spec.image_size,
+            self.run.image_mode,
+            self.catalog_for(item_set.catalog),
+            self.run.class_names,
             cache=cache,
+            min_view_size=self.min_view_size,
         )
 
     @torch.inference_mode()
@@ -104,12 +122,15 @@ class Inspector:
         progress: bool = True,
         num_workers: int = 0,
         thresholds: Thresholds | None = None,
+        heatmap_name: str | Path | None = None,
     ) -> Predictions:
         """Run the model over ``dataset``; optionally write one heatmap PNG per view.
 
         A view's heatmap shows the class with its highest view score among the classes that
         fired for the item (above their review thresholds, when ``thresholds`` are given), so
         the overlay explains the verdict; without a fired class, the highest view score.
+        Heatmaps are written under ``heatmap_dir`` and reported under ``heatmap_name`` (default
+        the same folder), so they can be staged in a folder renamed into place later.
         """
         from tqdm.auto import tqdm
 
@@ -124,7 +145,8 @@ class Inspector:
         errors: list[list[str]] = []
         view_errors: list[dict[str, str]] = []
         heatmaps: list[dict[str, tuple[str, str]]] = []
-        views = self.info.view_names
+        views = self.run.view_names
+        heatmap_name = heatmap_name if heatmap_name is not None else heatmap_dir
         for batch in tqdm(loader, desc="scoring items", unit="batch", disable=not progress):
             images = batch["images"].to(self.device).float().div_(255)
             mask = batch["view_mask"].to(self.device)
@@ -160,9 +182,9 @@ class Inspector:
                         )
                         candidates = np.where(fired, p_view[b, v], -np.inf)
                         k = int(np.argmax(candidates if fired.any() else p_view[b, v]))
-                        path = Path(heatmap_dir) / _safe_name(item_id) / f"{view}.png"
-                        save_overlay(path, pixels[b, v], maps_np[b, v, k])
-                        drawn[view] = (str(path), self.class_names[k])
+                        name = Path(_safe_name(item_id)) / f"{view}.png"
+                        save_overlay(Path(heatmap_dir) / name, pixels[b, v], maps_np[b, v, k])
+                        drawn[view] = (str(Path(heatmap_name) / name), self.class_names[k])
                 heatmaps.append(drawn)
         n_classes, n_views = len(self.class_names), len(views)
         return Predictions(
@@ -180,27 +202,22 @@ class Inspector:
     def score(
         self,
         item_set: ItemSet,
+        thresholds: Thresholds,
         heatmap_dir: str | Path | None = None,
         batch_size: int = 16,
         progress: bool = True,
-        thresholds: Thresholds | None = None,
+        heatmap_name: str | Path | None = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Score every item: (items table, views table); see the module docstring."""
-        thresholds = thresholds or self.info.thresholds
-        if thresholds is None:
-            raise ValueError(
-                f"{self.info.run_dir}: the run has no calibrated thresholds; run "
-                "`stockcast inspect calibrate` first"
-            )
-        dataset = self.dataset(item_set)
         pred = self.predict(
-            dataset,
+            self.dataset(item_set),
             batch_size=batch_size,
             heatmap_dir=heatmap_dir,
             progress=progress,
             thresholds=thresholds,
+            heatmap_name=heatmap_name,
         )
-        views = self.info.view_names
+        views = self.run.view_names
         scored = pred.view_mask.sum(1).astype(int)
         status = np.where(
             scored == 0, "failed", np.where([len(e) > 0 for e in pred.errors], "partial", "ok")
@@ -223,14 +240,14 @@ class Inspector:
         )
         for k, name in enumerate(self.class_names):
             items[score_column(name)] = pred.item_probs[:, k]
-        if self.info.catalog.mode == "reference":
+        if self.run.catalog.mode == "reference":
             # What the model measured, for a person checking a colour or size call.
             rgb = np.clip(np.nan_to_num(pred.attributes[:, :3]) * 255, 0, 255)
             items["measured_color"] = [
                 rgb_to_hex(c) if np.isfinite(a).all() else ""
                 for c, a in zip(rgb, pred.attributes[:, :3])
             ]
-            scale = self.info.catalog.size_scale
+            scale = self.run.catalog.size_scale
             for k, name in enumerate(("width_cm", "height_cm", "depth_cm")):
                 items[f"measured_{name}"] = np.round(pred.attributes[:, 3 + k] * scale, 2)
         rows = []
@@ -261,7 +278,7 @@ class Inspector:
         progress: bool = True,
     ) -> tuple[Thresholds, dict[str, Any]]:
         """Thresholds from a labelled dataset, plus AUROC and catch rates on it."""
-        check_classes(item_set, self.info)
+        check_classes(item_set, self.class_names)
         pred = self.predict(self.dataset(item_set), batch_size=batch_size, progress=progress)
         labels = item_set.label_matrix()
         thresholds = calibrate_thresholds(
@@ -274,13 +291,14 @@ class Inspector:
         return thresholds, calibration_metrics(pred.item_probs, labels, thresholds)
 
 
-def check_classes(item_set: ItemSet, info: RunInfo) -> None:
+def check_classes(item_set: ItemSet, class_names: tuple[str, ...]) -> None:
+    """Calibration data must be labelled, with the model's classes."""
     if not item_set.labeled:
         raise ValueError(f"{item_set.root}: calibration needs labels for every item")
-    if tuple(item_set.class_names) != tuple(info.class_names):
+    if tuple(item_set.class_names) != tuple(class_names):
         raise ValueError(
             f"{item_set.root}: classes {list(item_set.class_names)} do not match the "
-            f"run's classes {list(info.class_names)}"
+            f"model's classes {list(class_names)}"
         )
 
 
@@ -311,36 +329,108 @@ def calibration_metrics(probs: np.ndarray, labels: np.ndarray, thresholds: Thres
     return out
 
 
-def calibrate_run(
-    run_dir: str | Path,
-    item_set: ItemSet,
-    target_frr: float = 0.01,
-    review_rate: float = 0.04,
-    device: torch.device | str = "cpu",
-    batch_size: int = 16,
-    progress: bool = True,
-) -> Thresholds:
-    """Calibrate a run's thresholds on ``item_set`` and write them into its manifest."""
-    inspector = Inspector(run_dir, device)
-    thresholds, metrics = inspector.calibrate(
-        item_set, target_frr, review_rate, batch_size, progress
-    )
-    update_thresholds(run_dir, thresholds, source=str(item_set.root), metrics=metrics)
-    return thresholds
+_TABLE_ENDINGS = (".csv.gz", ".csv", ".parquet", ".pq")
+
+#: How the scored tables of a CSV or parquet file read back (ids stay text, "" stays "").
+READ_OPTIONS: dict[str, Any] = {
+    "dtype": {"item_id": str, "product_id": str, "location_id": str},
+    "keep_default_na": False,
+    "na_values": [""],
+}
+
+
+def _split_suffix(out: Path) -> tuple[str, str]:
+    name = out.name
+    for ending in _TABLE_ENDINGS:
+        if name.lower().endswith(ending):
+            return name[: -len(ending)], name[-len(ending) :]
+    return out.stem, out.suffix
 
 
 def views_path(out: str | Path) -> Path:
     """Where the per-view table goes beside an items table: ``<stem>.views<suffix>``."""
     out = Path(out)
-    return out.with_name(f"{out.stem}.views{out.suffix}")
+    stem, suffix = _split_suffix(out)
+    return out.with_name(f"{stem}.views{suffix}")
 
 
-def write_scores(items: pd.DataFrame, views: pd.DataFrame, out: str | Path) -> tuple[Path, Path]:
-    """Write the items table to ``out`` and the views table beside it (each atomically)."""
+def default_heatmap_dir(out: str | Path) -> Path:
+    """The heatmap folder beside an items table: ``<stem>_heatmaps``."""
     out = Path(out)
-    write_table(views, views_path(out))
-    write_table(items, out)
-    return out, views_path(out)
+    return out.with_name(f"{_split_suffix(out)[0]}_heatmaps")
+
+
+def _write_frame(frame: pd.DataFrame, path: Path, like: Path) -> None:
+    """Write ``frame`` to the temporary ``path`` in the format of its target ``like``."""
+    if table_kind(like) == "parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        gzip = str(like).lower().endswith(".gz")
+        frame.to_csv(path, index=False, compression="gzip" if gzip else None)
+
+
+@dataclass
+class ScoreOutputs:
+    """Where scoring writes: an items table, the views table beside it, a heatmap folder.
+
+    They appear together or not at all: :meth:`publishing` stages the heatmaps in a folder
+    renamed into place and writes each table to a temporary file renamed at the end, so a
+    failure or Ctrl-C part-way leaves none of them (and earlier outputs as they were).
+    """
+
+    items: Path | None = None
+    views: Path | None = None
+    heatmaps: Path | None = None
+
+    @classmethod
+    def plan(
+        cls,
+        out: str | Path | None = None,
+        heatmap_dir: str | Path | None = None,
+        heatmaps: bool = True,
+    ) -> ScoreOutputs:
+        """Tables at ``out`` (and ``views_path(out)``); heatmaps in ``heatmap_dir``, by default
+        ``<stem>_heatmaps`` beside ``out`` (none without ``out``, or with ``heatmaps=False``)."""
+        out = Path(out) if out is not None else None
+        folder = None
+        if heatmaps:
+            folder = Path(heatmap_dir) if heatmap_dir is not None else None
+            if folder is None and out is not None:
+                folder = default_heatmap_dir(out)
+        return cls(out, views_path(out) if out is not None else None, folder)
+
+    def check(self, overwrite: bool = False) -> None:
+        """Refuse, naming the path, outputs that could not be written, before any work."""
+        for table in (self.items, self.views):
+            if table is not None:
+                table_kind(table)
+                check_writable(table)
+        if self.heatmaps is not None:
+            check_writable(self.heatmaps, folder=True)
+            if not overwrite and self.heatmaps.is_dir() and any(self.heatmaps.iterdir()):
+                raise FileError(
+                    f"{self.heatmaps}: heatmap folder exists; choose another (--heatmap-dir) or "
+                    "replace it (--overwrite)"
+                )
+
+    @contextmanager
+    def publishing(
+        self, overwrite: bool = False
+    ) -> Iterator[tuple[Path | None, Callable[[pd.DataFrame, pd.DataFrame], None]]]:
+        """Yield ``(staging heatmap folder or None, write(items, views))``; the outputs are
+        renamed into place when the block succeeds and removed when it fails."""
+        self.check(overwrite)
+        with ExitStack() as stack:
+            staging = None
+            if self.heatmaps is not None:
+                staging = stack.enter_context(building(self.heatmaps, overwrite=overwrite))
+
+            def write(items: pd.DataFrame, views: pd.DataFrame) -> None:
+                for frame, path in ((views, self.views), (items, self.items)):
+                    if path is not None:
+                        _write_frame(frame, stack.enter_context(atomic_path(path)), path)
+
+            yield staging, write
 
 
 def rejected_units(
@@ -353,14 +443,16 @@ def rejected_units(
     ``passed_units``. Subtract ``rejected_units`` from ``on_hand``; ``review_units`` are held
     until a person decides.
     """
-    frame = read_table(scored) if isinstance(scored, (str, Path)) else scored
+    is_file = isinstance(scored, str | Path)
+    frame = read_table(scored, **READ_OPTIONS) if is_file else scored
+    where = str(scored) if is_file else "scored table"
     for column in ("verdict", sku_column):
         if column not in frame.columns:
-            raise ValueError(f"scored table: missing column {column!r}")
+            raise ValueError(f"{where}: missing column {column!r}")
     missing = frame[sku_column].isna() | (frame[sku_column].astype(str).str.strip() == "")
     if missing.any():
         raise ValueError(
-            f"scored table: column {sku_column!r} is empty for items "
+            f"{where}: column {sku_column!r} is empty for items "
             f"{frame.loc[missing, 'item_id'].astype(str).head(5).tolist()}"
         )
     keys = [sku_column]

@@ -19,8 +19,6 @@ of a larger set equal a smaller one. The camera frame spans :data:`FIELD_OF_VIEW
 from __future__ import annotations
 
 import colorsys
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +27,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
+from kernels.io import write_table
+from kernels.runfolder import building
 from vision.catalog import Catalog, hex_to_rgb, rgb_to_hex
-from vision.io import publish_dir, write_csv_atomic
+from vision.config import SyntheticConfig
 from vision.schema import (
     CATALOG_FILE,
     CLASS_NAMES,
@@ -645,38 +645,36 @@ def generate_items(
 
 def write_synthetic_dataset(
     root: str | Path,
-    n_items: int,
-    seed: int = 0,
-    image_size: int = 96,
-    defect_rate: float | dict[str, float] = 0.2,
+    n_items: int | None = None,
+    *,
     catalog: Catalog | None = None,
-    n_products: int = 12,
-    catalog_seed: int = 0,
-    progress: bool = False,
+    overwrite: bool = False,
+    config: SyntheticConfig | None = None,
+    **settings,
 ) -> Path:
-    """Render a tunnel-layout dataset into ``root`` (which must not exist or be empty).
+    """Render a tunnel-layout dataset of ``n_items`` items into the new folder ``root``.
 
-    The catalog comes from ``catalog_seed`` unless given, so sets drawn with different ``seed``
-    share products. ``labels.csv`` also lists the drawn defect kinds per item in ``defects``.
-    The folder is written under a temp name and renamed when complete.
+    ``settings`` are fields of :class:`~vision.config.SyntheticConfig` (``seed``,
+    ``image_size``, ``defect_rate``, ``products``, ``catalog_seed``, ``progress``), over
+    ``config`` when given. The catalog comes from ``catalog_seed`` unless given, so sets drawn
+    with different ``seed`` share products. ``labels.csv`` also lists the drawn defect kinds per
+    item in ``defects``. The folder is built under a temporary name and appears whole or not at
+    all; an existing one is an error unless ``overwrite``.
     """
     from tqdm.auto import tqdm
 
-    if image_size < 16:
-        raise ValueError(f"image_size: expected >= 16, got {image_size}")
-    root = Path(root)
-    if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        raise ValueError(f"{root}: exists and is not an empty folder")
-    catalog = catalog if catalog is not None else make_catalog(n_products, catalog_seed)
-    items = generate_items(catalog, n_items, seed, defect_rate)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
-    try:
+    values = {**(config.to_dict() if config is not None else {}), **settings}
+    if n_items is not None:
+        values["items"] = n_items
+    config = SyntheticConfig.from_dict(values)
+    catalog = catalog if catalog is not None else make_catalog(config.products, config.catalog_seed)
+    items = generate_items(catalog, config.items, config.seed, config.defect_rate)
+    with building(root, overwrite=overwrite) as tmp:
         rows = []
-        for item in tqdm(items, desc="rendering items", disable=not progress):
+        for item in tqdm(items, desc="rendering items", disable=not config.progress):
             (tmp / ITEMS_DIR / item.item_id).mkdir(parents=True)
             (tmp / MASKS_DIR / item.item_id).mkdir(parents=True)
-            for view, (pixels, mask) in render_item(item, image_size).items():
+            for view, (pixels, mask) in render_item(item, config.image_size).items():
                 Image.fromarray(pixels, "RGB").save(tmp / ITEMS_DIR / item.item_id / f"{view}.png")
                 Image.fromarray(mask, "L").save(tmp / MASKS_DIR / item.item_id / f"{view}.png")
             rows.append(
@@ -687,10 +685,6 @@ def write_synthetic_dataset(
                     "defects": ";".join(f"{d.kind}@{'+'.join(d.views)}" for d in item.defects),
                 }
             )
-        write_csv_atomic(pd.DataFrame(rows), tmp / LABELS_FILE)
+        write_table(pd.DataFrame(rows), tmp / LABELS_FILE)
         catalog.write(tmp / CATALOG_FILE)
-        publish_dir(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return root
+    return Path(root)

@@ -1,4 +1,4 @@
-"""``stockcast inspect``: generate a synthetic tunnel, train, calibrate and score inspection models.
+"""``stockcast inspect generate | train | calibrate | score | rejected``: argument parsing only.
 
 ::
 
@@ -8,17 +8,51 @@
     stockcast inspect score --run RUN_DIR --items ROOT --out scores.csv
     stockcast inspect rejected --scores scores.csv --out rejected.csv
 
-The work is done by ``vision`` (data, model, calibration, scoring) and ``training.inspect_task``.
+Every flag is derived from a settings dataclass (:class:`~vision.config.ModelSpec`,
+:class:`~vision.config.DataConfig`, :class:`~vision.config.CalibrationConfig`,
+:class:`~vision.config.ScoreConfig`, :class:`~vision.config.SyntheticConfig`,
+:class:`~training.config.ImageTrainConfig`). A YAML ``--config`` for ``train`` has one section
+per dataclass with the same field names; flags given on the command line win, and what neither
+gives keeps the dataclass default (the image-training defaults for ``train``)::
+
+    model: {backbone: resnet18, width: 32, image_size: 128}
+    data: {layout: tunnel, val_fraction: 0.2}
+    calibration: {target_frr: 0.01, review_rate: 0.04}
+    train: {max_epochs: 30, batch_size: 16, seed: 0}
+
+The work is done by :class:`vision.Inspector` and :mod:`vision.synthetic`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from serving.cli import CliError
+from serving.cli._options import add_settings, given
+from training.config import ImageTrainConfig
+from vision.config import (
+    CalibrationConfig,
+    DataConfig,
+    ModelSpec,
+    ScoreConfig,
+    SyntheticConfig,
+)
+
+#: The sections of ``inspect train --config``, keyed like :class:`vision.Inspector`'s settings.
+SECTIONS: dict[str, type] = {
+    "model": ModelSpec,
+    "data": DataConfig,
+    "calibration": CalibrationConfig,
+    "train": ImageTrainConfig,
+}
+#: Data settings that scoring and calibration read a dataset with (the run's by default).
+READ_SETTINGS = ("layout", "good_class", "min_view_size")
+RUN_DEFAULT = "the run's"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,23 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     gen = sub.add_parser("generate", help="write a synthetic tunnel dataset (tunnel layout)")
     gen.add_argument("--out", required=True, type=Path, help="new dataset folder")
-    gen.add_argument("--items", type=int, default=600, help="number of items (default 600)")
-    gen.add_argument("--seed", type=int, default=0, help="seed of the item draw (default 0)")
-    gen.add_argument("--image-size", type=int, default=128, help="pixels per side (default 128)")
-    gen.add_argument(
-        "--defect-rate",
-        type=float,
-        default=0.2,
-        help="probability of each defect class per item (default 0.2)",
-    )
-    gen.add_argument("--products", type=int, default=12, help="catalog size (default 12)")
-    gen.add_argument(
-        "--catalog-seed",
-        type=int,
-        default=0,
-        help="seed of the catalog; sets sharing it share products (default 0)",
-    )
-    gen.add_argument("--no-progress", action="store_true")
+    gen.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    add_settings(gen, SyntheticConfig)
     gen.set_defaults(handler=_generate)
 
     train = sub.add_parser("train", help="train a model and write a run folder")
@@ -59,62 +78,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "class folders (ROOT/<class>/*.png)",
     )
     train.add_argument("--out", required=True, type=Path, help="run folder to create")
-    train.add_argument("--layout", choices=("auto", "tunnel", "classes"), default="auto")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     train.add_argument(
-        "--good-class",
-        default="good",
-        help="class folder holding defect-free images (class layout)",
+        "--config", type=Path, help="YAML config with sections model / data / calibration / train"
     )
-    train.add_argument("--config", type=Path, help="YAML training config (training.TrainConfig)")
-    train.add_argument(
-        "--backbone",
-        default="resnet18",
-        choices=("resnet18", "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0"),
-    )
-    train.add_argument(
-        "--width",
-        type=int,
-        default=64,
-        help="resnet18 first-stage channels (64 = torchvision resnet18)",
-    )
-    train.add_argument("--output-stride", type=int, choices=(16, 32), default=16)
-    train.add_argument("--image-size", type=int, default=128, help="model input size (default 128)")
-    train.add_argument("--image-mode", choices=("auto", "RGB", "L"), default="auto")
-    train.add_argument(
-        "--pretrained",
-        type=Path,
-        help="local torchvision state_dict for the backbone (nothing is downloaded)",
-    )
-    train.add_argument("--epochs", type=int, help="max epochs (overrides the config)")
-    train.add_argument("--batch-size", type=int, help="items per batch (overrides the config)")
-    train.add_argument("--lr", type=float, help="peak learning rate (overrides the config)")
-    train.add_argument("--seed", type=int, help="seed (overrides the config)")
-    train.add_argument("--accelerator", choices=("auto", "cpu", "cuda", "gpu"))
-    train.add_argument("--precision")
-    train.add_argument("--devices", help="devices per node, e.g. 1, 4 or 'auto'")
-    train.add_argument(
-        "--val-fraction",
-        type=float,
-        default=0.2,
-        help="share of items held out for early stopping and calibration",
-    )
-    train.add_argument(
-        "--imbalance",
-        choices=("pos_weight", "sqrt_pos_weight", "none"),
-        default="pos_weight",
-        help="class-imbalance handling (default pos_weight)",
-    )
-    _threshold_args(train)
-    train.add_argument("--no-progress", action="store_true")
+    add_settings(train.add_argument_group("model"), ModelSpec)
+    add_settings(train.add_argument_group("data"), DataConfig)
+    add_settings(train.add_argument_group("calibration"), CalibrationConfig)
+    add_settings(train.add_argument_group("training"), ImageTrainConfig)
     train.set_defaults(handler=_train)
 
     cal = sub.add_parser("calibrate", help="recalibrate a run's thresholds on labelled items")
     cal.add_argument("--run", required=True, type=Path, help="run folder")
     cal.add_argument("--data", required=True, type=Path, help="labelled dataset root")
-    cal.add_argument("--layout", choices=("auto", "tunnel", "classes"), default="auto")
-    cal.add_argument("--good-class", default="good")
-    _threshold_args(cal)
-    _device_args(cal)
+    _add_run_settings(cal, CalibrationConfig)
+    add_settings(cal, ScoreConfig, skip=("heatmaps",))
     cal.set_defaults(handler=_calibrate)
 
     score = sub.add_parser(
@@ -133,13 +111,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="items table (.csv or .parquet); views go to <stem>.views<suffix>",
     )
-    score.add_argument("--layout", choices=("auto", "tunnel", "classes", "images"), default="auto")
-    score.add_argument("--good-class", default="good")
     score.add_argument(
-        "--heatmaps", type=Path, help="heatmap folder (default: <out folder>/<stem>_heatmaps)"
+        "--heatmap-dir", type=Path, help="heatmap folder [<out folder>/<stem>_heatmaps]"
     )
-    score.add_argument("--no-heatmaps", action="store_true", help="skip writing heatmaps")
-    _device_args(score)
+    score.add_argument(
+        "--overwrite", action="store_true", help="replace an existing heatmap folder"
+    )
+    _add_run_settings(score)
+    add_settings(score, ScoreConfig)
     score.set_defaults(handler=_score)
 
     rej = sub.add_parser(
@@ -150,120 +129,107 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rej.set_defaults(handler=_rejected)
 
 
-def _threshold_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--target-frr",
-        type=float,
-        default=0.01,
-        help="target false-reject rate on good items (default 0.01)",
-    )
-    parser.add_argument(
-        "--review-rate",
-        type=float,
-        default=0.04,
-        help="extra share of good items sent to review below the reject thresholds (default 0.04)",
+def _add_run_settings(parser: argparse.ArgumentParser, *extra: type) -> None:
+    """Flags whose default is the run's own setting (how it reads data, where it runs)."""
+    run_defaults = dict.fromkeys(READ_SETTINGS, RUN_DEFAULT)
+    add_settings(parser, DataConfig, only=READ_SETTINGS, help_defaults=run_defaults)
+    for cls in extra:
+        names = [f.name for f in dataclasses.fields(cls)]
+        add_settings(parser, cls, help_defaults=dict.fromkeys(names, RUN_DEFAULT))
+    add_settings(
+        parser, ImageTrainConfig, only=("accelerator",), help_defaults={"accelerator": RUN_DEFAULT}
     )
 
 
-def _device_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--accelerator", choices=("auto", "cpu", "cuda", "gpu"), default="auto")
-    parser.add_argument("--batch-size", type=int, default=16, help="items per batch (default 16)")
-    parser.add_argument("--no-progress", action="store_true")
+# --------------------------------------------------------------------------- settings
+
+
+def read_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The YAML ``--config`` as a mapping of sections (empty without one)."""
+    from kernels.io import read_yaml
+
+    if getattr(args, "config", None) is None:
+        return {}
+    config = read_yaml(args.config)
+    unknown = sorted(set(config) - set(SECTIONS))
+    if unknown:
+        raise CliError(
+            f"--config {args.config}: unknown sections {unknown}; known: {list(SECTIONS)} "
+            "(training settings go under train:)"
+        )
+    for name, values in config.items():
+        if values is not None and not isinstance(values, dict):
+            raise CliError(f"--config {args.config}: section {name!r} must be a mapping")
+    return config
+
+
+def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The YAML config merged with the flags (flags win), as the settings dataclasses."""
+    config = read_config(args)
+    settings: dict[str, Any] = {}
+    for name, cls in SECTIONS.items():
+        try:
+            settings[name] = cls.from_dict(given(args, cls, config.get(name)))
+        except (TypeError, ValueError) as exc:
+            raise CliError(f"{name} settings: {exc}") from None
+    return settings
+
+
+def _load_run(args: argparse.Namespace):
+    """The run of ``--run`` with the flags that override its reading and device settings."""
+    from vision import Inspector
+
+    inspector = Inspector.load(args.run)
+    try:
+        read = given(args, DataConfig)
+        if read:
+            inspector.data = dataclasses.replace(inspector.data, **read)
+        if args.accelerator is not None:
+            inspector.train = dataclasses.replace(inspector.train, accelerator=args.accelerator)
+    except (TypeError, ValueError) as exc:
+        raise CliError(f"settings: {exc}") from None
+    return inspector
+
+
+# --------------------------------------------------------------------------- handlers
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from vision.synthetic import make_catalog, write_synthetic_dataset
+    from vision.synthetic import write_synthetic_dataset
 
-    catalog = make_catalog(args.products, args.catalog_seed)
-    root = write_synthetic_dataset(
-        args.out,
-        args.items,
-        seed=args.seed,
-        image_size=args.image_size,
-        defect_rate=args.defect_rate,
-        catalog=catalog,
-        progress=not args.no_progress,
-    )
-    print(f"wrote {args.items} items x 6 views to {root}")
+    config = SyntheticConfig.from_dict(given(args, SyntheticConfig))
+    root = write_synthetic_dataset(args.out, config=config, overwrite=args.overwrite)
+    print(f"wrote {config.items} items x 6 views to {root}")
     return 0
 
 
-def _train_config(args: argparse.Namespace):
-    from training.config import TrainConfig
-
-    values = {}
-    if args.config is not None:
-        if not args.config.is_file():
-            raise CliError(f"--config: {args.config} not found")
-        values = TrainConfig.from_yaml(args.config).to_dict()
-    else:
-        # Image sets are finite: an epoch is one pass over the items.
-        values = {
-            "batches_per_epoch": None,
-            "batch_size": 16,
-            "max_epochs": 30,
-            "learning_rate": 2e-3,
-            "weight_decay": 1e-4,
-            "early_stopping_patience": 6,
-        }
-    overrides = {
-        "max_epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "learning_rate": args.lr,
-        "seed": args.seed,
-        "accelerator": args.accelerator,
-        "precision": args.precision,
-    }
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if args.devices is not None:
-        values["devices"] = int(args.devices) if args.devices.isdigit() else args.devices
-    if args.no_progress:
-        values["progress_bar"] = False
-    return TrainConfig.from_dict(values)
-
-
 def _train(args: argparse.Namespace) -> int:
-    from training.inspect_task import train_inspector
-    from vision.model import ModelSpec
+    from kernels.runfolder import is_main_process
+    from vision import Inspector
 
-    cfg = _train_config(args)
-    spec = ModelSpec(
-        backbone=args.backbone,
-        width=args.width,
-        output_stride=args.output_stride,
-        image_size=args.image_size,
-    )
-    report = train_inspector(
-        args.data,
-        args.out,
-        cfg=cfg,
-        spec=spec,
-        layout=args.layout,
-        good_class=args.good_class,
-        image_mode=args.image_mode,
-        val_fraction=args.val_fraction,
-        target_frr=args.target_frr,
-        review_rate=args.review_rate,
-        imbalance=args.imbalance,
-        pretrained=str(args.pretrained) if args.pretrained else None,
-        progress=not args.no_progress,
-    )
+    settings = resolve_settings(args)
+    inspector = Inspector(**settings)
+    inspector.fit(args.data, run_dir=args.out, overwrite=args.overwrite)
+    if not is_main_process():
+        return 0  # DDP workers: the main process writes the run folder
+    data = inspector.training.get("data", {})
     print(
-        f"run written to {report.run_dir} ({report.n_train} training items, "
-        f"{report.n_val} validation items)"
+        f"run written to {args.out} ({data.get('n_train')} training items, "
+        f"{data.get('n_val')} validation items)"
     )
-    _print_metrics(report.metrics, report.thresholds)
-    for issue in report.issues[:20]:
+    _print_metrics(inspector.metrics.get("calibration", {}), inspector.thresholds)
+    issues = inspector.issues
+    for issue in issues[:20]:
         print(f"  data issue: {issue}", file=sys.stderr)
-    if len(report.issues) > 20:
-        print(f"  ... {len(report.issues) - 20} more data issues in the manifest", file=sys.stderr)
+    if len(issues) > 20:
+        print(f"  ... {len(issues) - 20} more data issues in the manifest", file=sys.stderr)
     return 0
 
 
 def _print_metrics(metrics: dict, thresholds) -> None:
     if metrics.get("auroc"):
         print(
-            "validation AUROC: "
+            f"AUROC on the {metrics.get('n_items')} calibration items: "
             + ", ".join(
                 f"{k} {v:.3f}" if v is not None else f"{k} n/a" for k, v in metrics["auroc"].items()
             )
@@ -282,49 +248,32 @@ def _print_metrics(metrics: dict, thresholds) -> None:
             print(f"  note: {note}")
 
 
-def _device(args: argparse.Namespace):
-    from training.devices import select_device
-
-    return select_device(args.accelerator)
-
-
 def _calibrate(args: argparse.Namespace) -> int:
-    from vision.datasets import read_items
-    from vision.run import update_thresholds
-    from vision.scoring import Inspector
-
-    inspector = Inspector(args.run, _device(args))
-    item_set = read_items(
-        args.data, layout=args.layout, good_class=args.good_class, require_labels=True
-    )
-    thresholds, metrics = inspector.calibrate(
-        item_set,
-        args.target_frr,
-        args.review_rate,
-        batch_size=args.batch_size,
-        progress=not args.no_progress,
-    )
-    update_thresholds(args.run, thresholds, source=str(args.data), metrics=metrics)
+    inspector = _load_run(args)
+    rates = given(args, CalibrationConfig)
+    inspector.calibrate(args.data, **rates, **given(args, ScoreConfig))
+    metrics = inspector.metrics["calibration"]
     print(f"calibrated {args.run} on {metrics['n_items']} items from {args.data}")
-    _print_metrics(metrics, thresholds)
+    _print_metrics(metrics, inspector.thresholds)
     return 0
 
 
 def _score(args: argparse.Namespace) -> int:
-    from vision.datasets import read_items
-    from vision.scoring import Inspector, write_scores
+    from vision.scoring import ScoreOutputs
 
-    if args.out.suffix.lower() not in (".csv", ".parquet"):
-        raise CliError(f"--out: {args.out} must end in .csv or .parquet")
-    inspector = Inspector(args.run, _device(args))
-    item_set = read_items(args.items, layout=args.layout, good_class=args.good_class)
-    heatmaps = None
-    if not args.no_heatmaps:
-        heatmaps = args.heatmaps or args.out.parent / f"{args.out.stem}_heatmaps"
-    items, views = inspector.score(
-        item_set, heatmap_dir=heatmaps, batch_size=args.batch_size, progress=not args.no_progress
+    settings = given(args, ScoreConfig)
+    outputs = ScoreOutputs.plan(
+        args.out, args.heatmap_dir, ScoreConfig.from_dict(settings).heatmaps
     )
-    items_path, views_path = write_scores(items, views, args.out)
+    outputs.check(args.overwrite)  # before the run is loaded and any item is scored
+    inspector = _load_run(args)
+    items, _ = inspector.score(
+        args.items,
+        args.out,
+        heatmap_dir=args.heatmap_dir,
+        overwrite=args.overwrite,
+        **settings,
+    )
     counts = items["verdict"].value_counts().to_dict()
     print(
         f"scored {len(items)} items: "
@@ -339,14 +288,14 @@ def _score(args: argparse.Namespace) -> int:
         for row in problems.head(20).itertuples():
             print(f"  {row.item_id} [{row.status}]: {row.errors}", file=sys.stderr)
     print(
-        f"items -> {items_path}\nviews -> {views_path}"
-        + (f"\nheatmaps -> {heatmaps}" if heatmaps else "")
+        f"items -> {outputs.items}\nviews -> {outputs.views}"
+        + (f"\nheatmaps -> {outputs.heatmaps}" if outputs.heatmaps else "")
     )
     return 0
 
 
 def _rejected(args: argparse.Namespace) -> int:
-    from vision.io import write_table
+    from kernels.io import write_table
     from vision.scoring import rejected_units
 
     counts = rejected_units(args.scores)

@@ -1,0 +1,187 @@
+"""``stockcast inspect`` on bad input: exit 2 with one line naming the problem, nothing left behind.
+
+A tiny run (24 items, 32 px, resnet18 width 8, one epoch) is trained once per module through
+``inspect train --config``, which also checks that a YAML config of two keys keeps the image
+training defaults for everything else.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from kernels.io import read_json
+from serving.cli import main
+from vision.schema import VIEW_NAMES
+
+SIZE = 32
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    rc = main(["inspect", *map(str, argv)])
+    captured = capsys.readouterr()
+    return rc, captured.out, captured.err
+
+
+def _error(capsys, *argv: str) -> str:
+    rc, _, err = _run(capsys, *argv)
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("stockcast: error: "), err
+    return lines[0]
+
+
+def _contents(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    base = tmp_path_factory.mktemp("inspect_cli")
+    for name, items, seed, rate in (("tunnel", 24, 21, 0.3), ("good", 16, 22, 0.0)):
+        argv = ["inspect", "generate", "--out", str(base / name), "--items", str(items)]
+        argv += ["--seed", str(seed), "--image-size", str(SIZE), "--defect-rate", str(rate)]
+        assert main([*argv, "--no-progress"]) == 0
+    config = base / "inspect.yaml"
+    config.write_text("train: {max_epochs: 1}\nmodel: {width: 8, image_size: 32, head_dim: 16}\n")
+    argv = ["inspect", "train", "--data", str(base / "tunnel"), "--out", str(base / "run")]
+    argv += ["--config", str(config), "--seed", "5", "--accelerator", "cpu", "--no-progress"]
+    assert main(argv) == 0
+    argv = ["inspect", "calibrate", "--run", str(base / "run"), "--data", str(base / "good")]
+    assert main([*argv, "--target-frr", "0.2", "--no-progress"]) == 0
+    return SimpleNamespace(base=base, run=base / "run", tunnel=base / "tunnel", good=base / "good")
+
+
+def test_train_config_of_two_keys_keeps_the_image_defaults(tiny):
+    config = read_json(tiny.run / "manifest.json")["config"]
+    train = config["train"]
+    assert train["max_epochs"] == 1  # from the YAML
+    assert train["seed"] == 5 and train["accelerator"] == "cpu"  # from the flags
+    # the rest: ImageTrainConfig's defaults, not the forecasting ones (50 batches of 128)
+    assert train["batches_per_epoch"] is None and train["batch_size"] == 16
+    assert train["learning_rate"] == 2e-3 and train["weight_decay"] == 1e-4
+    assert train["early_stopping_patience"] == 6
+    assert config["model"]["width"] == 8 and config["model"]["image_size"] == SIZE
+    assert config["calibration"]["target_frr"] == 0.2  # calibrate --target-frr
+
+
+def test_train_config_errors_are_named(tiny, tmp_path, capsys):
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("max_epochs: 1\nbatch_size: 8\n")
+    argv = ("train", "--data", tiny.tunnel, "--out", tmp_path / "run", "--config")
+    line = _error(capsys, *argv, flat)
+    assert "unknown sections ['batch_size', 'max_epochs']" in line and "train:" in line
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("train: {max_epoch: 1}\n")
+    assert "unknown keys ['max_epoch']" in _error(capsys, *argv, typo)
+    assert _contents(tmp_path) == ["flat.yaml", "typo.yaml"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["inspect", "train", "--data", str(tiny.tunnel), "--out", "x", "--width", "4"])
+    assert exit_info.value.code == 2
+    assert "--width: expected >= 8, got 4" in capsys.readouterr().err
+
+
+def test_train_refuses_an_existing_run_folder(tiny, capsys):
+    before = (tiny.run / "manifest.json").read_bytes()
+    line = _error(capsys, "train", "--data", tiny.tunnel, "--out", tiny.run, "--epochs", "1")
+    assert f"{tiny.run}: exists" in line and "--overwrite" in line
+    assert (tiny.run / "manifest.json").read_bytes() == before
+    assert not [p for p in _contents(tiny.base) if p.startswith(".")]
+
+
+def test_a_tiny_view_is_a_view_problem(tiny, tmp_path, capsys):
+    items = shutil.copytree(tiny.tunnel, tmp_path / "items")
+    item_id = pd.read_csv(items / "labels.csv", dtype=str).item_id[0]
+    Image.new("RGB", (1, 1), (200, 40, 40)).save(items / "items" / item_id / "front.png")
+    out = tmp_path / "scores.csv"
+    rc, _, err = _run(capsys, "score", "--run", tiny.run, "--items", items, "--out", out)
+    assert rc == 0 and item_id in err
+    scored = pd.read_csv(out, dtype={"item_id": str}, keep_default_na=False)
+    row = scored.set_index("item_id").loc[item_id]
+    assert row.status == "partial" and row.verdict in ("review", "reject")
+    assert "view 'front'" in row.errors and "1x1 pixels" in row.errors
+    views = pd.read_csv(tmp_path / "scores.views.csv", dtype={"item_id": str})
+    view = views[(views.item_id == item_id) & (views.view == "front")].iloc[0]
+    assert view.status == "unreadable" and "below the minimum of 16" in view.error
+    assert (scored.set_index("item_id").drop(item_id).status == "ok").all()
+
+
+def test_score_checks_its_outputs_before_any_work(tiny, tmp_path, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    argv = ("score", "--run", tiny.run, "--items", tiny.tunnel, "--out")
+    line = _error(capsys, *argv, tmp_path / "file" / "scores.csv")
+    assert f"{tmp_path / 'file' / 'scores.csv'}: " in line and "is a file" in line
+    assert "unsupported table type" in _error(capsys, *argv, tmp_path / "scores.txt")
+    line = _error(capsys, *argv, tmp_path / "s.csv", "--heatmap-dir", tmp_path / "file")
+    assert f"{tmp_path / 'file'}: is a file, expected a folder" in line
+    assert _contents(tmp_path) == ["file"]
+
+
+def test_score_replaces_earlier_outputs_only_with_overwrite(tiny, tmp_path, capsys):
+    argv = ("score", "--run", tiny.run, "--items", tiny.tunnel, "--out", tmp_path / "s.csv")
+    assert _run(capsys, *argv)[0] == 0
+    assert _contents(tmp_path) == ["s.csv", "s.views.csv", "s_heatmaps"]
+    assert "s_heatmaps: heatmap folder exists" in _error(capsys, *argv)
+    assert _run(capsys, *argv, "--overwrite", "--no-heatmaps")[0] == 0
+    assert _contents(tmp_path) == ["s.csv", "s.views.csv", "s_heatmaps"]
+
+
+def test_an_interrupted_score_leaves_nothing(tiny, tmp_path, capsys, monkeypatch):
+    import vision.scoring
+
+    calls = []
+
+    def interrupt(*args):
+        calls.append(args)
+        if len(calls) == 35:
+            raise KeyboardInterrupt  # Ctrl-C while the heatmaps are being written
+
+    monkeypatch.setattr(vision.scoring, "save_overlay", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        main(
+            ["inspect", "score", "--run", str(tiny.run), "--items", str(tiny.tunnel)]
+            + ["--out", str(tmp_path / "scores.csv"), "--no-progress"]
+        )
+    assert len(calls) == 35 and _contents(tmp_path) == []
+
+
+def test_a_changed_run_file_is_named(tiny, tmp_path, capsys):
+    run = shutil.copytree(tiny.run, tmp_path / "run")
+    (run / "model.pt").write_bytes((run / "model.pt").read_bytes()[:1000])
+    out = tmp_path / "out" / "scores.csv"
+    line = _error(capsys, "score", "--run", run, "--items", tiny.tunnel, "--out", out)
+    assert f"{run / 'model.pt'}: sha256 does not match" in line
+    assert not out.parent.exists()
+    line = _error(capsys, "calibrate", "--run", run, "--data", tiny.good)
+    assert "model.pt" in line
+
+
+def test_calibrate_needs_labels_and_sane_rates(tiny, tmp_path, capsys):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for view in VIEW_NAMES[:2]:
+        shutil.copy(tiny.tunnel / "items" / "s21-00000" / f"{view}.png", plain / f"{view}.png")
+    line = _error(capsys, "calibrate", "--run", tiny.run, "--data", plain)
+    assert f"{plain}: " in line and "labels" in line
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["inspect", "calibrate", "--run", str(tiny.run), "--data", str(tiny.good)]
+            + ["--target-frr", "0.7"]
+        )
+    assert exit_info.value.code == 2
+    assert "--target-frr: expected <= 0.5" in capsys.readouterr().err
+
+
+def test_generate_and_rejected_errors_are_named(tiny, tmp_path, capsys):
+    line = _error(capsys, "generate", "--out", tiny.good, "--items", "2", "--no-progress")
+    assert f"{tiny.good}: exists" in line
+    table = tmp_path / "scores.csv"
+    pd.DataFrame({"item_id": ["a"], "verdict": ["pass"]}).to_csv(table, index=False)
+    line = _error(capsys, "rejected", "--scores", table, "--out", tmp_path / "r.csv")
+    assert f"{table}: missing column 'product_id'" in line
+    assert _contents(tmp_path) == ["scores.csv"]

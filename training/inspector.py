@@ -1,0 +1,494 @@
+"""``Inspector``: one fit / calibrate / score / save / load API for camera-tunnel inspection.
+
+    inspector = Inspector(width=32, train=ImageTrainConfig(max_epochs=20))
+    inspector.fit("tunnel", run_dir="runs/inspect")   # read, split, fit, calibrate, write
+    inspector.calibrate("fresh_labelled", target_frr=0.01)   # new thresholds (and manifest)
+    items, views = inspector.score("inbound", out="scores.csv")   # + views table, heatmaps
+    Inspector.load("runs/inspect")
+
+It lives in ``training`` because fitting needs the Lightning assembly; ``vision`` exports it
+lazily as :class:`vision.Inspector`. The settings are the torch-free dataclasses of
+:mod:`vision.config` (``model``, ``data``, ``calibration``) and
+:class:`~training.config.ImageTrainConfig` (``train``). A run folder is the shared format of
+:mod:`kernels.runfolder` (task ``inspection``) with the entries of :mod:`vision.run`: it is
+built under a temporary name and appears whole or not at all, and every file's sha256 is
+checked when it is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from torch.utils.data import Subset
+
+from kernels.io import FileError
+from kernels.runfolder import (
+    building,
+    is_main_process,
+    read_manifest,
+    update_manifest,
+    write_manifest,
+)
+from training.config import ImageTrainConfig, TrainConfig
+from training.devices import select_device
+from training.inspect_task import data_fingerprint, fit_inspector, imbalance_weights
+from vision.augment import AugmentSpec
+from vision.calibration import Thresholds
+from vision.config import CalibrationConfig, DataConfig, ModelSpec, ScoreConfig
+from vision.datasets import (
+    CatalogHandling,
+    ItemDataset,
+    ItemSet,
+    majority_mode,
+    read_items,
+    stratified_split,
+)
+from vision.run import (
+    TASK,
+    RunModel,
+    manifest_entries,
+    read_model,
+    thresholds_entry,
+    write_model_files,
+)
+from vision.scoring import ScoreOutputs, Scorer
+
+#: The settings an :class:`Inspector` takes, by the name of their section (YAML, manifest).
+SETTINGS: dict[str, type] = {
+    "model": ModelSpec,
+    "data": DataConfig,
+    "calibration": CalibrationConfig,
+}
+VALIDATION_SOURCE = "validation split"
+
+
+def _route(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Keyword settings to their section by field name (the names are unique across them)."""
+    owner = {f.name: name for name, cls in SETTINGS.items() for f in dataclasses.fields(cls)}
+    unknown = sorted(set(settings) - set(owner))
+    if unknown:
+        raise ValueError(f"Inspector: unknown settings {unknown}; known: {sorted(owner)}")
+    routed: dict[str, dict[str, Any]] = {name: {} for name in SETTINGS}
+    for key, value in settings.items():
+        routed[owner[key]][key] = value
+    return routed
+
+
+class Inspector:
+    """Per-item inspection verdicts from camera-tunnel images: fit, calibrate, score, save.
+
+    Settings are given as keywords (any field of :class:`~vision.config.ModelSpec`,
+    :class:`~vision.config.DataConfig` or :class:`~vision.config.CalibrationConfig`: ``width``,
+    ``image_size``, ``layout``, ``val_fraction``, ``target_frr``...) or as those objects
+    (``model=``, ``data=``, ``calibration=``); ``train`` is the
+    :class:`~training.config.ImageTrainConfig` and ``augment`` an
+    :class:`~vision.augment.AugmentSpec` (default: chosen by the layout). Data are dataset
+    folders (tunnel layout, class folders, plain images to score) or
+    :class:`~vision.datasets.ItemSet`\\ s.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from training import ImageTrainConfig
+    >>> from vision import Inspector
+    >>> from vision.synthetic import write_synthetic_dataset
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> tunnel = write_synthetic_dataset(folder / "tunnel", 24, image_size=32, progress=False)
+    >>> good = write_synthetic_dataset(
+    ...     folder / "good", 24, seed=1, image_size=32, defect_rate=0.0, progress=False
+    ... )
+    >>> fast = ImageTrainConfig(max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False)
+    >>> inspector = Inspector(width=8, image_size=32, head_dim=16, train=fast)
+    >>> inspector.fit(tunnel).calibrate(good, target_frr=0.2, progress=False)
+    Inspector(resnet18 width 8, 4 classes, 6 views, calibrated)
+    >>> items, views = inspector.score(tunnel, progress=False)
+    >>> items.columns[:6].tolist()
+    ['item_id', 'product_id', 'location_id', 'verdict', 'reasons', 'status']
+    >>> len(items), len(views), set(items["verdict"]) <= {"pass", "review", "reject"}
+    (24, 144, True)
+    >>> run = inspector.save(folder / "run")
+    >>> again, _ = Inspector.load(run).score(tunnel, progress=False)
+    >>> again["verdict"].equals(items["verdict"])
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        model: ModelSpec | None = None,
+        data: DataConfig | None = None,
+        calibration: CalibrationConfig | None = None,
+        train: TrainConfig | None = None,
+        augment: AugmentSpec | None = None,
+        **settings: Any,
+    ):
+        routed = _route(settings)
+        given = {"model": model, "data": data, "calibration": calibration}
+        values = {
+            name: {**(given[name].to_dict() if given[name] is not None else {}), **routed[name]}
+            for name in SETTINGS
+        }
+        self.model: ModelSpec = ModelSpec.from_dict(values["model"])
+        self.data: DataConfig = DataConfig.from_dict(values["data"])
+        self.calibration: CalibrationConfig = CalibrationConfig.from_dict(values["calibration"])
+        self.train: TrainConfig = train if train is not None else ImageTrainConfig()
+        self.augment = augment
+        self.fitted_: RunModel | None = None
+        #: The run folder this inspector was fitted into, saved to or loaded from.
+        self.run_dir: Path | None = None
+        self.training: dict[str, Any] = {}
+        self.metrics: dict[str, Any] = {}
+        self.data_fingerprint: str | None = None
+        #: Problems with single items found while fitting (left out, views unreadable...).
+        self.issues: list[str] = []
+
+    def __repr__(self) -> str:
+        spec = self.model.backbone + (
+            f" width {self.model.width}" if self.model.backbone == "resnet18" else ""
+        )
+        if self.fitted_ is None:
+            return f"Inspector({spec}, not fitted)"
+        state = "calibrated" if self.fitted_.thresholds is not None else "not calibrated"
+        return (
+            f"Inspector({spec}, {len(self.fitted_.class_names)} classes, "
+            f"{len(self.fitted_.view_names)} views, {state})"
+        )
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def net(self):
+        """The fitted :class:`~vision.model.InspectionNet` (on the CPU unless scoring moved it)."""
+        return self._require_fitted().net
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self._require_fitted().class_names
+
+    @property
+    def view_names(self) -> tuple[str, ...]:
+        return self._require_fitted().view_names
+
+    @property
+    def thresholds(self) -> Thresholds | None:
+        return self._require_fitted().thresholds
+
+    def _require_fitted(self) -> RunModel:
+        if self.fitted_ is None:
+            raise RuntimeError("this inspector is not fitted: call fit() or load() first")
+        return self.fitted_
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "model": self.model.to_dict(),
+            "data": self.data.to_dict(),
+            "calibration": self.calibration.to_dict(),
+            "train": self.train.to_dict(),
+            "augment": self.augment.to_dict() if self.augment is not None else None,
+        }
+
+    def items(self, data: str | Path | ItemSet, require_labels: bool = False) -> ItemSet:
+        """The items of a dataset folder (read with the ``layout`` and ``good_class``
+        settings), or ``data`` itself when it is an :class:`ItemSet` already."""
+        if isinstance(data, ItemSet):
+            if require_labels and not data.labeled:
+                raise ValueError(f"{data.root}: labels are needed for every item")
+            return data
+        return read_items(
+            data,
+            layout=self.data.layout,
+            good_class=self.data.good_class,
+            require_labels=require_labels,
+        )
+
+    def _scorer(self) -> Scorer:
+        device = select_device(self.train.accelerator)
+        return Scorer(self._require_fitted(), device, self.data.min_view_size)
+
+    # ---------------------------------------------------------------- fitting
+
+    def fit(
+        self,
+        data: str | Path | ItemSet,
+        run_dir: str | Path | None = None,
+        *,
+        overwrite: bool = False,
+    ) -> Inspector:
+        """Fit on a labelled dataset, then calibrate the thresholds on its held-out split.
+
+        ``val_fraction`` of every label combination is held out for early stopping and
+        calibration (when calibration fails there, for lack of good items, :attr:`issues` says
+        so and :meth:`calibrate` is needed before scoring). Items that cannot be used at all
+        (no readable view) are left out and listed in :attr:`issues`; items with some bad
+        views train on the views they have. With ``run_dir``, the trainer's checkpoints and
+        logs and the fitted model are written there; the folder appears whole when fitting
+        succeeds and not at all when it fails or is interrupted (an existing one is an error
+        unless ``overwrite``).
+        """
+        if run_dir is None:
+            with tempfile.TemporaryDirectory(prefix="stockcast-inspect-") as scratch:
+                self._fit(self.items(data, require_labels=True), Path(scratch))
+            return self
+        with building(run_dir, overwrite=overwrite) as folder:
+            written = self._fit(self.items(data, require_labels=True), folder)
+            if written and is_main_process():
+                self._write(folder)
+        self.run_dir = Path(run_dir)
+        return self
+
+    def _fit(self, item_set: ItemSet, folder: Path) -> bool:
+        """Fit into the trainer folder ``folder``; False on the DDP ranks that do not write."""
+        settings, progress = self.data, self.train.progress_bar
+        image_mode = settings.image_mode
+        if image_mode == "auto":
+            image_mode = "RGB" if item_set.layout == "tunnel" else majority_mode(item_set)
+        catalog = CatalogHandling()
+        if item_set.catalog is not None:
+            catalog = CatalogHandling("reference", item_set.catalog, item_set.catalog.size_scale())
+        full = ItemDataset(
+            item_set,
+            item_set.view_names,
+            self.model.image_size,
+            image_mode,
+            catalog,
+            item_set.class_names,
+            cache=True,
+            min_view_size=settings.min_view_size,
+        ).preload(progress=progress)
+        issues = item_set.issues()
+        usable = []
+        for index in range(len(full)):
+            sample, item = full[index], item_set.items[index]
+            new = [e for e in sample["errors"] if e not in item.issues]
+            issues += [f"item {item.item_id}: {e}" for e in new]
+            if sample["view_mask"].sum() > 0:
+                usable.append(index)
+            else:
+                issues.append(f"item {item.item_id}: no readable view; left out")
+        usable_arr = np.array(usable, dtype=int)
+        labels = item_set.label_matrix()[usable_arr]
+        keep, held = stratified_split(labels, settings.val_fraction, self.train.seed)
+        if len(held) == 0 or len(keep) == 0:
+            raise ValueError(
+                f"{item_set.root}: {len(usable)} usable items are too few to hold out "
+                f"{settings.val_fraction:.0%} for validation"
+            )
+        train_idx, val_idx = usable_arr[keep], usable_arr[held]
+        weights = imbalance_weights(labels[keep], settings.imbalance)
+        augment = self.augment
+        if augment is None:
+            augment = (
+                AugmentSpec.tunnel()
+                if item_set.layout == "tunnel"
+                else AugmentSpec(hflip=0.5, translate=0.04, brightness=0.05)
+            )
+        fitted = fit_inspector(
+            Subset(full, train_idx.tolist()),
+            Subset(full, val_idx.tolist()),
+            spec=self.model,
+            class_names=item_set.class_names,
+            view_names=item_set.view_names,
+            cfg=self.train,
+            run_dir=folder,
+            augment=augment,
+            pos_weight=weights,
+            view_loss_weight=settings.view_loss_weight,
+            pretrained=settings.pretrained,
+        )
+        self.fitted_ = RunModel(
+            fitted.model, item_set.class_names, item_set.view_names, image_mode, catalog, None, None
+        )
+        self.issues = issues
+        self.run_dir = None
+        if not fitted.result.is_global_zero:
+            # Under DDP every rank fits; only rank zero calibrates and writes.
+            return False
+        self.data_fingerprint = data_fingerprint(item_set)
+        self.metrics = {"best_val_loss": fitted.result.best_score}
+        self.training = {
+            "data": {
+                "root": str(Path(item_set.root).resolve()),
+                "layout": item_set.layout,
+                "good_class": item_set.good_class,
+                "n_items": len(item_set.items),
+                "n_train": int(len(train_idx)),
+                "n_val": int(len(val_idx)),
+                "positives_train": {
+                    c: int(v) for c, v in zip(item_set.class_names, (labels[keep] >= 0.5).sum(0))
+                },
+                "issues": issues[:200],
+                "n_issues": len(issues),
+            },
+            "pos_weight": fitted.pos_weight,
+            "augment": augment.to_dict(),
+            "epochs": fitted.result.epochs,
+            "stopped_early": fitted.result.stopped_early,
+            "best_val_loss": fitted.result.best_score,
+            "train_minutes": round(fitted.train_minutes, 3),
+        }
+        try:
+            self._calibrate(
+                item_set.subset(val_idx.tolist()),
+                VALIDATION_SOURCE,
+                ScoreConfig(batch_size=self.train.batch_size, progress=progress),
+            )
+        except ValueError as exc:
+            issues.append(
+                f"calibration on the validation split failed: {exc}; run "
+                "`stockcast inspect calibrate` on labelled data"
+            )
+        return True
+
+    # ------------------------------------------------------------ calibration
+
+    def calibrate(
+        self,
+        data: str | Path | ItemSet,
+        target_frr: float | None = None,
+        review_rate: float | None = None,
+        *,
+        update_run: bool = True,
+        **settings: Any,
+    ) -> Inspector:
+        """Set the thresholds from labelled items for ``target_frr`` and ``review_rate``
+        (default: the ``calibration`` settings, which are updated).
+
+        ``settings`` are :class:`~vision.config.ScoreConfig` fields (``batch_size``,
+        ``progress``). The thresholds, AUROC and catch rates on these items go to
+        :attr:`thresholds` and ``metrics["calibration"]``; with ``update_run``, an inspector
+        fitted into, saved to or loaded from a run folder also rewrites that folder's manifest,
+        so the run scores with them from then on.
+        """
+        values = self.calibration.to_dict()
+        if target_frr is not None:
+            values["target_frr"] = target_frr
+        if review_rate is not None:
+            values["review_rate"] = review_rate
+        calibration = CalibrationConfig.from_dict(values)
+        item_set = self.items(data, require_labels=True)
+        source = str(data) if isinstance(data, str | Path) else str(item_set.root)
+        self.calibration = calibration
+        self._calibrate(item_set, source, ScoreConfig.from_dict(settings))
+        if update_run and self.run_dir is not None and is_main_process():
+            fitted = self._require_fitted()
+            update_manifest(
+                self.run_dir,
+                config=self._config(),
+                metrics=self.metrics,
+                thresholds=thresholds_entry(fitted.thresholds, fitted.threshold_source),
+            )
+        return self
+
+    def _calibrate(self, item_set: ItemSet, source: str, config: ScoreConfig) -> None:
+        thresholds, metrics = self._scorer().calibrate(
+            item_set,
+            self.calibration.target_frr,
+            self.calibration.review_rate,
+            batch_size=config.batch_size,
+            progress=config.progress,
+        )
+        fitted = self._require_fitted()
+        fitted.thresholds, fitted.threshold_source = thresholds, source
+        self.metrics = {**self.metrics, "calibration": metrics}
+
+    # ---------------------------------------------------------------- scoring
+
+    def score(
+        self,
+        items: str | Path | ItemSet,
+        out: str | Path | None = None,
+        *,
+        heatmap_dir: str | Path | None = None,
+        overwrite: bool = False,
+        thresholds: Thresholds | None = None,
+        **settings: Any,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Score every item: ``(items table, views table)`` (see :mod:`vision.scoring`).
+
+        With ``out`` (``.csv`` or ``.parquet``) the items table is written there, the views
+        table to ``<stem>.views<suffix>`` beside it and a heatmap overlay per view to
+        ``heatmap_dir`` (default ``<stem>_heatmaps``); they appear together or not at all, an
+        unwritable path is refused before any work and an existing heatmap folder is replaced
+        only with ``overwrite``. ``settings`` are :class:`~vision.config.ScoreConfig` fields
+        (``batch_size``, ``heatmaps``, ``progress``). A view smaller than ``min_view_size``
+        pixels is reported like an unreadable one.
+        """
+        config = ScoreConfig.from_dict(settings)
+        outputs = ScoreOutputs.plan(out, heatmap_dir, config.heatmaps)
+        outputs.check(overwrite)
+        fitted = self._require_fitted()
+        thresholds = thresholds or fitted.thresholds
+        if thresholds is None:
+            where = f"{self.run_dir}: " if self.run_dir is not None else ""
+            raise ValueError(
+                f"{where}the model has no calibrated thresholds; calibrate it on labelled items "
+                "first (`stockcast inspect calibrate`)"
+            )
+        item_set = self.items(items)
+        scorer = self._scorer()
+        with outputs.publishing(overwrite) as (staging, write):
+            tables = scorer.score(
+                item_set,
+                thresholds,
+                heatmap_dir=staging,
+                batch_size=config.batch_size,
+                progress=config.progress,
+                heatmap_name=outputs.heatmaps,
+            )
+            write(*tables)
+        return tables
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self, run_dir: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the fitted model to a new run folder (``model.pt``, ``catalog.csv`` for a
+        catalog model, ``manifest.json``), whole or not at all; return its path."""
+        self._require_fitted()
+        with building(run_dir, overwrite=overwrite) as folder:
+            self._write(folder)
+        self.run_dir = Path(run_dir)
+        return self.run_dir
+
+    def _write(self, folder: Path) -> None:
+        fitted = self._require_fitted()
+        write_model_files(folder, fitted)
+        write_manifest(
+            folder,
+            TASK,
+            config=self._config(),
+            data_fingerprint=self.data_fingerprint,
+            metrics=self.metrics,
+            **manifest_entries(folder, fitted, self.data.min_view_size),
+            training=self.training,
+        )
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> Inspector:
+        """Load an inspection run folder; every file's sha256 is checked against its manifest
+        (a changed or missing file is a :class:`~kernels.io.FileError` naming it) and the
+        weights are read with ``weights_only=True`` (no pickles)."""
+        manifest = read_manifest(run_dir, task=TASK)
+        try:
+            config = manifest["config"]
+            inspector = cls(
+                model=ModelSpec.from_dict(config["model"]),
+                data=DataConfig.from_dict(config["data"]),
+                calibration=CalibrationConfig.from_dict(config["calibration"]),
+                train=ImageTrainConfig.from_dict(config["train"]),
+                augment=AugmentSpec.from_dict(config["augment"]) if config.get("augment") else None,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FileError(
+                f"{Path(run_dir) / 'manifest.json'}: settings not readable ({exc})"
+            ) from None
+        inspector.fitted_ = read_model(run_dir, manifest)
+        inspector.run_dir = Path(run_dir)
+        inspector.training = dict(manifest.get("training") or {})
+        inspector.metrics = dict(manifest.get("metrics") or {})
+        inspector.data_fingerprint = manifest.get("data_fingerprint")
+        inspector.issues = list(inspector.training.get("data", {}).get("issues", []))
+        return inspector

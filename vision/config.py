@@ -1,0 +1,180 @@
+"""Settings of inspection: the model, the data and calibration, synthetic tunnels, scoring.
+
+Torch-free dataclasses whose fields carry their help, bounds and choices
+(:func:`kernels.settings.setting`): :class:`vision.Inspector` takes them, ``stockcast inspect``
+derives its flags and help defaults from them, and a YAML ``--config`` uses their field names
+under one section each (``model:``, ``data:``, ``calibration:``, and ``train:`` for
+:class:`training.config.ImageTrainConfig`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kernels.settings import check_settings, setting, settings_from_dict, settings_to_dict
+from vision.schema import BACKBONES, IMAGE_MODES, IMBALANCE_MODES, LAYOUTS, OUTPUT_STRIDES
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _check_integers(obj: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{name}: expected an integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Architecture and preprocessing of an inspection model (stored in the run manifest)."""
+
+    backbone: str = setting("resnet18", "image backbone shared across views", choices=BACKBONES)
+    width: int = setting(64, "resnet18 first-stage channels (64 = torchvision resnet18)", min=8)
+    output_stride: int = setting(16, "backbone output stride", choices=OUTPUT_STRIDES)
+    image_size: int = setting(128, "model input size, pixels per side", min=32, max=1024)
+    head_dim: int = setting(128, "channels of the defect and attribute heads", min=1)
+    embed_dim: int = setting(32, "size of the catalog and view embeddings", min=1)
+    mean: tuple[float, float, float] = setting(
+        IMAGENET_MEAN, "per-channel normalization mean (applied inside the model)", cli=False
+    )
+    std: tuple[float, float, float] = setting(
+        IMAGENET_STD, "per-channel normalization std (applied inside the model)", cli=False
+    )
+
+    def __post_init__(self) -> None:
+        _check_integers(self, ("width", "output_stride", "image_size", "head_dim", "embed_dim"))
+        check_settings(self)
+        if self.backbone != "resnet18" and self.width != 64:
+            raise ValueError(
+                f"width: only resnet18 has a width option, got {self.width} for {self.backbone}"
+            )
+        for name in ("mean", "std"):
+            if len(getattr(self, name)) != 3:
+                raise ValueError(f"{name}: expected 3 values, got {getattr(self, name)!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return settings_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> ModelSpec:
+        """From a mapping of field names (a YAML ``model`` section); unknown keys are named."""
+        values = dict(values or {})
+        for key in ("mean", "std"):
+            if key in values:
+                values[key] = tuple(float(v) for v in values[key])
+        return settings_from_dict(cls, values, "model settings")
+
+
+@dataclass
+class DataConfig:
+    """How a dataset is read and split, and how the training loss treats it."""
+
+    layout: str = setting("auto", "dataset layout (auto: detected)", choices=("auto", *LAYOUTS))
+    good_class: str = setting("good", "class folder of defect-free images (class layout)")
+    image_mode: str = setting(
+        "auto",
+        "model image mode (auto: RGB for tunnels, else the mode of most images)",
+        choices=("auto", *IMAGE_MODES),
+    )
+    val_fraction: float = setting(
+        0.2,
+        "share of items held out for early stopping and calibration",
+        min=0,
+        open_min=True,
+        max=0.9,
+    )
+    imbalance: str = setting("pos_weight", "class-imbalance handling", choices=IMBALANCE_MODES)
+    view_loss_weight: float = setting(0.5, "weight of the per-view loss", min=0)
+    pretrained: str | None = setting(
+        None, "local torchvision state_dict for the backbone (nothing is downloaded)"
+    )
+    min_view_size: int = setting(
+        16,
+        "smallest usable view image, pixels per side; a smaller one is reported as unreadable",
+        min=1,
+    )
+
+    def __post_init__(self) -> None:
+        _check_integers(self, ("min_view_size",))
+        check_settings(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return settings_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> DataConfig:
+        """From a mapping of field names (a YAML ``data`` section); unknown keys are named."""
+        return settings_from_dict(cls, values, "data settings")
+
+
+@dataclass
+class CalibrationConfig:
+    """The false-reject rate the reject thresholds are set for, and the review band below."""
+
+    target_frr: float = setting(
+        0.01, "target false-reject rate on good items", min=0, open_min=True, max=0.5
+    )
+    review_rate: float = setting(
+        0.04, "extra share of good items sent to review below the reject thresholds", min=0
+    )
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+        if self.target_frr + self.review_rate >= 1:
+            raise ValueError(
+                f"review_rate: target_frr + review_rate must stay below 1, got "
+                f"{self.target_frr} + {self.review_rate}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return settings_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> CalibrationConfig:
+        return settings_from_dict(cls, values, "calibration settings")
+
+
+@dataclass
+class ScoreConfig:
+    """How items are scored: batch size, heatmaps, progress bars."""
+
+    batch_size: int = setting(16, "items per batch", min=1)
+    heatmaps: bool = setting(True, "write a heatmap overlay per view (PNG)")
+    progress: bool = setting(True, "progress bars")
+
+    def __post_init__(self) -> None:
+        _check_integers(self, ("batch_size",))
+        check_settings(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return settings_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> ScoreConfig:
+        return settings_from_dict(cls, values, "score settings")
+
+
+@dataclass
+class SyntheticConfig:
+    """A synthetic camera tunnel (:mod:`vision.synthetic`): how many items, drawn how."""
+
+    items: int = setting(600, "number of items", min=1)
+    seed: int = setting(0, "seed of the item draw")
+    image_size: int = setting(128, "pixels per side", min=16)
+    defect_rate: float = setting(0.2, "probability of each defect class per item", min=0, max=1)
+    products: int = setting(12, "catalog size", min=1)
+    catalog_seed: int = setting(0, "seed of the catalog; sets sharing it share products")
+    progress: bool = setting(True, "progress bars")
+
+    def __post_init__(self) -> None:
+        _check_integers(self, ("items", "seed", "image_size", "products", "catalog_seed"))
+        check_settings(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return settings_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> SyntheticConfig:
+        return settings_from_dict(cls, values, "synthetic tunnel settings")
