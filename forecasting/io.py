@@ -21,8 +21,12 @@ def load_panel(path: str | Path, spec: PanelSpec) -> pd.DataFrame:
     return map_columns(frame, spec)
 
 
-def map_columns(frame: pd.DataFrame, spec: PanelSpec) -> pd.DataFrame:
-    """Rename ``spec``'s key columns to canonical names, keeping only the declared columns."""
+def map_columns(frame: pd.DataFrame, spec: PanelSpec, require_target: bool = False) -> pd.DataFrame:
+    """Rename ``spec``'s key columns to canonical names, keeping only the declared columns.
+
+    A prediction table may leave out the demand column (every row is then a future row);
+    ``require_target`` (training) makes that an error naming the column.
+    """
     flags = {
         spec.item_col: "item",
         spec.location_col: "location",
@@ -31,7 +35,7 @@ def map_columns(frame: pd.DataFrame, spec: PanelSpec) -> pd.DataFrame:
     }
     for column, flag in flags.items():
         if column not in frame.columns:
-            if flag == "target" and DEMAND not in frame.columns:
+            if flag == "target" and DEMAND not in frame.columns and not require_target:
                 # Prediction-only tables may omit demand entirely: every row is a future row.
                 continue
             raise PanelError(

@@ -101,7 +101,7 @@ def _quantile_columns(frame: pd.DataFrame) -> dict[float, str]:
 
 def _metrics(rows: pd.DataFrame, levels: dict[float, str]) -> dict[str, float]:
     actual = rows[DEMAND].to_numpy(dtype=float)
-    median = rows[levels[min(levels, key=lambda q: abs(q - 0.5))]].to_numpy(dtype=float)
+    median = rows[levels[0.5]].to_numpy(dtype=float)
     total = actual.sum()
     out = {
         "wape": float(np.abs(actual - median).sum() / total) if total > 0 else float("nan"),
@@ -139,8 +139,12 @@ def monitor(
         if missing:
             raise PanelError(missing[0], f"missing column in the {name} table")
     levels = _quantile_columns(forecasts)
-    if not levels:
-        raise PanelError("q0.5", "the forecasts table has no quantile columns (q0.05, q0.5, ...)")
+    if 0.5 not in levels:
+        # WAPE and bias score the median; another quantile would read as a drift.
+        found = ", ".join(levels.values()) or "none"
+        raise PanelError(
+            "q0.5", f"missing column in the forecasts table: the median (quantile columns: {found})"
+        )
     segments = list(
         segments
         if segments is not None

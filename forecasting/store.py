@@ -18,6 +18,7 @@ the period before (the documented rule of :mod:`forecasting.validate`).
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from dataclasses import dataclass, field
 
@@ -130,6 +131,32 @@ def _known_until(values: np.ndarray) -> np.ndarray:
     return np.where(present.any(axis=1), last, 0)
 
 
+def available_memory() -> int:
+    """Bytes of physical memory available now (the whole memory where that is not known)."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def check_memory(n_series: int, n_periods: int, spec: PanelSpec, dates: pd.Series) -> None:
+    """Refuse a store that would not fit in memory, before building it: a date typo (a year
+    1970 from integer dates) or a wrong frequency turns a small table into a huge grid."""
+    per_cell = 4 * (1 + len(spec.known_reals) + len(spec.known_categoricals))
+    per_cell += 4 * len(spec.observed_reals)
+    # Building holds about three copies of the largest block (grid, filled, standardized).
+    needed = 3 * n_series * n_periods * per_cell
+    available = available_memory()
+    if needed > 0.8 * available:
+        raise PanelError(
+            DATE,
+            f"the panel spans {n_periods:,} periods ({dates.min().date()} .. "
+            f"{dates.max().date()}) for {n_series:,} series: about {needed / 2**30:.1f} GiB, "
+            f"more than the {available / 2**30:.1f} GiB available; check the dates and the "
+            f"frequency",
+        )
+
+
 @dataclass
 class PanelStore:
     """A panel as tensors, ready to be windowed on CPU or GPU (see :mod:`forecasting.windows`)."""
@@ -150,6 +177,9 @@ class PanelStore:
     cardinalities: dict[str, int] = field(default_factory=dict)  # categorical -> n codes
     static_cat_names: tuple[str, ...] = ()
     known_cat_names: tuple[str, ...] = ()
+    first_row: torch.Tensor | None = None
+    """(S,) the first period the table had a row for: where a series with no history (a new
+    item that has only future rows) is forecast from. ``None`` for stores built from arrays."""
 
     @property
     def n_series(self) -> int:
@@ -250,6 +280,7 @@ class PanelStore:
         periods = period_index(frame[DATE], spec.freq)
         t_index = periods - periods.min()
         n_periods = int(t_index.max()) + 1 + extra_periods
+        check_memory(n_series, n_periods, spec, frame[DATE])
         month_end = spec.freq == "M" and bool(frame[DATE].dt.is_month_end.all())
         dates = date_grid(frame[DATE].min(), n_periods, spec.freq, month_end)
 
@@ -271,7 +302,7 @@ class PanelStore:
         static_real = None
         if spec.static_reals:
             static_real = frame.loc[first, list(spec.static_reals)].to_numpy(dtype=np.float32)
-        return cls.from_arrays(
+        store = cls.from_arrays(
             spec,
             dates,
             target,
@@ -286,6 +317,9 @@ class PanelStore:
             static_real=static_real,
             encoder=encoder,
         )
+        # Rows are sorted by series and date: a series' first row is where its code first shows.
+        store.first_row = torch.from_numpy(t_index[first].astype(np.int64))
+        return store
 
     @classmethod
     def from_arrays(

@@ -55,16 +55,38 @@ class PanelError(ValueError):
         super().__init__(message)
 
 
+def _parse_dates(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
+    """Dates from strings, datetimes or integers written as YYYYMMDD (pandas would read an
+    integer as nanoseconds after 1970)."""
+    if pd.api.types.is_integer_dtype(raw) or pd.api.types.is_float_dtype(raw):
+        numbers = pd.to_numeric(raw, errors="coerce")
+        looks = numbers.between(1_000_01_01, 9_999_12_31) & (numbers % 1 == 0)
+        if not looks.all():
+            _fail(frame, DATE, "numeric dates must be written YYYYMMDD (e.g. 20240131)", ~looks)
+        text = numbers.astype("int64").astype(str)
+        return pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+    return pd.to_datetime(raw, errors="coerce")
+
+
 def _rows_detail(frame: pd.DataFrame, mask: np.ndarray | pd.Series, limit: int = 5) -> tuple:
     """Row labels of ``mask`` and a short description of the first few with their keys."""
     selected = frame.loc[np.asarray(mask, dtype=bool)]
     labels = selected.index.tolist()
     examples = []
     for label, row in selected.head(limit).iterrows():
-        keys = ", ".join(f"{k}={row[k]!r}" for k in KEYS if k in frame.columns)
-        examples.append(f"row {label}: {keys}")
+        keys = ", ".join(f"{k}={_plain(row[k])!r}" for k in KEYS if k in frame.columns)
+        # Rows count from 0 as in the table; a person reading the CSV counts the header as 1.
+        where = f"row {label} (CSV line {label + 2})" if isinstance(label, int) else f"row {label}"
+        examples.append(f"{where}: {keys}")
     more = f"; {len(labels) - limit} more" if len(labels) > limit else ""
     return labels, f"{len(labels)} rows; " + "; ".join(examples) + more
+
+
+def _plain(value):
+    """A cell as a person wrote it: dates without a time of day, numpy scalars as numbers."""
+    if isinstance(value, pd.Timestamp):
+        return str(value.date()) if value == value.normalize() else str(value)
+    return value.item() if hasattr(value, "item") else value
 
 
 def _fail(frame: pd.DataFrame, column: str, problem: str, mask) -> None:
@@ -207,11 +229,18 @@ def validate_panel(
     try:
         return _validate(frame, spec, spec.gaps if gaps is None else gaps)
     except PanelError as error:
+        # Name columns and example rows as the user's table names them.
         user = {canonical: name for name, canonical in spec.rename_map().items()}
-        if user.get(error.column, error.column) == error.column:
+        detail = error.detail
+        for canonical, name in user.items():
+            if name != canonical:
+                detail = detail.replace(f"{canonical}=", f"{name}=")
+        named = error.column
+        if user.get(error.column, error.column) != error.column:
+            named = f"{user[error.column]} ({error.column})"
+        if (named, detail) == (error.column, error.detail):
             raise
-        named = f"{user[error.column]} ({error.column})"
-        raise PanelError(named, error.problem, error.rows, error.detail) from None
+        raise PanelError(named, error.problem, error.rows, detail) from None
 
 
 def _validate(
@@ -239,7 +268,7 @@ def _validate(
         frame[column] = frame[column].astype(str)
 
     raw_dates = frame[DATE]
-    dates = pd.to_datetime(raw_dates, errors="coerce")
+    dates = _parse_dates(frame, raw_dates)
     bad_dates = dates.isna()
     if bad_dates.any():
         examples = raw_dates[bad_dates].astype(str).head(3).tolist()

@@ -55,8 +55,8 @@ def read_table(path: str | Path, columns: list[str] | None = None, **csv: Any) -
     Raises :class:`FileError` naming the file when it is missing, a folder, empty, of another
     type or unreadable (truncated parquet, malformed CSV).
     """
-    kind = table_kind(path)
     path = _existing_file(path)
+    kind = table_kind(path)
     try:
         if kind == "csv":
             return pd.read_csv(path, usecols=columns, **csv)

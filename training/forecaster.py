@@ -306,9 +306,14 @@ def baseline(name: str, config: ForecastConfig, season: int):
 
 
 def forecast_origins(store: PanelStore) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every series with history, forecast from the period after its last observation."""
-    series = torch.nonzero(store.end > 0).squeeze(1)
-    return series, store.end[series]
+    """Every series forecast from the period after its last observation; a series with no
+    history (a new item with only future rows) from its first row, from its peers (cold start).
+    """
+    origins = store.end
+    if store.first_row is not None:
+        origins = torch.where(store.end > 0, store.end, store.first_row.to(store.end.device))
+    series = torch.nonzero(origins > 0).squeeze(1)
+    return series, origins[series]
 
 
 def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> pd.DataFrame:
@@ -386,15 +391,16 @@ class Forecaster:
 
     # ------------------------------------------------------------------ data
 
-    def panel(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
-        """The table in canonical column names (read from a path, mapped by the spec)."""
+    def panel(self, data: pd.DataFrame | str | Path, training: bool = False) -> pd.DataFrame:
+        """The table in canonical column names (read from a path, mapped by the spec); a
+        training table must have the demand column."""
         frame = read_table(data) if isinstance(data, str | Path) else data
-        return map_columns(frame, self.spec)
+        return map_columns(frame, self.spec, require_target=training)
 
     def store(self, data: pd.DataFrame | str | Path) -> PanelStore:
         """Load, validate and build the store of a training table; ``self.report`` says what
         validation did (frequency, pre-launch rows, gaps)."""
-        clean, report = validate_panel(self.panel(data), self.spec)
+        clean, report = validate_panel(self.panel(data, training=True), self.spec)
         self.report = report
         self.spec = self.spec.with_freq(report.freq)
         return PanelStore.from_frame(clean, self.spec)

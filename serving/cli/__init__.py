@@ -11,11 +11,27 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
+import threading
 
 
 class CliError(Exception):
     """An error a user can fix; printed without a traceback, exit status 2."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM. Not a KeyboardInterrupt: Lightning turns that into ``exit(1)`` with no
+    message, while other exceptions it tears down for and re-raises, so staged outputs are
+    removed on the way out and the command exits 128 + the signal number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum, frame) -> None:
+    raise Interrupted(signum)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,18 +48,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Exit status: 0 done, 2 the input is wrong (one line on stderr naming the
+    file, column, flag or row), 130 interrupted (143 for SIGTERM); a traceback is a bug."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    handled = (signal.SIGINT, signal.SIGTERM)
+    in_main = threading.current_thread() is threading.main_thread()  # signals need the main one
+    previous = {s: signal.signal(s, _interrupt) for s in handled} if in_main else {}
     try:
         result = args.handler(args)
-    except CliError as exc:
-        print(f"stockcast: error: {exc}", file=sys.stderr)
+    except (CliError, ValueError) as exc:
+        # Validation errors from the packages (ValueError: PanelError, FileError...) name the
+        # offending file, column or field and the rows.
+        print(f"stockcast: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except ValueError as exc:
-        # Validation errors from the packages name the offending column/field and rows.
-        print(f"stockcast: error: {exc}", file=sys.stderr)
+    except OSError as exc:
+        # A file the user named cannot be read or written (permissions, a full disk...).
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"stockcast: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
+    except Interrupted as stop:
+        name = signal.Signals(stop.signum).name
+        print(f"stockcast: interrupted ({name}); unfinished outputs were removed", file=sys.stderr)
+        return 128 + stop.signum
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     return int(result or 0)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,272 @@
+"""Bad input is one line and exit 2; interrupted or failed runs leave nothing half-written.
+
+Each group of the contract through the command line: the exit code, the named file, column or
+flag in the message, no traceback, and no output left behind (not even a staging folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from serving.cli import main
+
+FAST = ["--epochs", "1", "--batches-per-epoch", "2", "--batch-size", "8", "--hidden-size", "8"]
+MAPPING = ["--item-col", "sku", "--location-col", "store_id", "--target-col", "sales"]
+MAPPING += ["--static-cats", "category,region", "--known-reals", "price"]
+
+
+@pytest.fixture(scope="module")
+def sales(small_network, tmp_path_factory) -> Path:
+    frame = small_network.to_frame().rename(
+        columns={"item_id": "sku", "location_id": "store_id", "demand": "sales"}
+    )
+    path = tmp_path_factory.mktemp("data") / "sales.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(sales, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "lstm"
+    args = ["forecast", "train", "--data", str(sales), *MAPPING, "--horizon", "7", *FAST]
+    assert main([*args, "--no-progress", "--out", str(out)]) == 0
+    return out
+
+
+def fails(capsys, args: list[str], *named: str) -> str:
+    """Run the CLI in-process: exit 2, one line naming every string in ``named``."""
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("stockcast: error: ") and "\n" not in err, err
+    for name in named:
+        assert name in err, f"{name!r} not in {err!r}"
+    return err
+
+
+def nothing_left(folder: Path, *keep: str) -> None:
+    left = sorted(p.name for p in folder.iterdir() if p.name not in keep)
+    assert left == [], f"left behind: {left}"
+
+
+# ------------------------------------------------------------------ silently wrong, now loud
+
+
+def test_new_item_with_only_future_rows_is_forecast_from_its_peers(sales, run, tmp_path):
+    frame = pd.read_csv(sales)
+    future = frame[frame["sales"].isna()]
+    new = future[future["sku"] == future["sku"].iloc[0]].assign(sku="NEW-ITEM")
+    data = tmp_path / "with_new.csv"
+    pd.concat([frame, new]).to_csv(data, index=False)
+    out = tmp_path / "forecast.csv"
+    with pytest.warns(UserWarning, match="NEW-ITEM"):  # the unknown embedding, named
+        assert (
+            main(["forecast", "predict", "--run", str(run), "--data", str(data), "--out", str(out)])
+            == 0
+        )
+    table = pd.read_csv(out)
+    rows = table[table["item_id"] == "NEW-ITEM"]
+    assert len(rows) == 7 * new["store_id"].nunique()
+    assert rows["q0.5"].notna().all() and (rows["q0.95"] > 0).all()
+    assert rows["date"].min() == new["date"].min()
+
+
+@pytest.mark.parametrize("step", ["-7", "0"])
+def test_backtest_step_must_be_positive(sales, tmp_path, capsys, step):
+    args = ["forecast", "backtest", "--data", str(sales), *MAPPING, "--step", step]
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--out", str(tmp_path / "bt")])
+    assert info.value.code == 2
+    assert f"argument --step: expected >= 1, got {step}" in capsys.readouterr().err
+    nothing_left(tmp_path)
+
+
+def test_monitor_without_the_median_names_it(tmp_path, capsys):
+    forecasts = pd.DataFrame(
+        {"item_id": ["a"], "location_id": ["x"], "date": ["2024-01-01"], "step": [1],
+         "q0.1": [1.0], "q0.9": [3.0]}
+    )  # fmt: skip
+    actuals = forecasts[["item_id", "location_id", "date"]].assign(demand=2.0)
+    forecasts.to_csv(tmp_path / "f.csv", index=False)
+    actuals.to_csv(tmp_path / "a.csv", index=False)
+    args = ["forecast", "monitor", "--forecasts", str(tmp_path / "f.csv")]
+    args += ["--actuals", str(tmp_path / "a.csv"), "--out", str(tmp_path / "m")]
+    fails(capsys, args, "q0.5", "q0.1, q0.9")
+    nothing_left(tmp_path, "f.csv", "a.csv")
+
+
+# ------------------------------------------------------------------ limits that protect
+
+
+def test_an_encoder_longer_than_any_history_is_refused(sales, tmp_path, capsys):
+    args = ["forecast", "train", "--data", str(sales), *MAPPING, "--horizon", "7"]
+    args += ["--encoder-length", "100000", *FAST, "--out", str(tmp_path / "run")]
+    fails(capsys, args, "encoder_length", "100000", "longest history")
+    nothing_left(tmp_path)
+
+
+def test_integer_dates_are_read_as_yyyymmdd_and_a_date_typo_is_caught(sales, tmp_path, capsys):
+    frame = pd.read_csv(sales)
+    frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y%m%d").astype(int)
+    data = tmp_path / "int_dates.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "bt"
+    args = ["forecast", "backtest", "--data", str(data), *MAPPING, "--horizon", "7"]
+    args += ["--models", "seasonal_naive", "--origins", "1", "--out", str(out)]
+    assert main(args) == 0 and (out / "metrics.csv").exists()
+    capsys.readouterr()
+    frame.loc[3, "date"] = 2024  # not a date
+    frame.to_csv(data, index=False)
+    fails(capsys, [*args[:-1], str(tmp_path / "bt2")], "date", "YYYYMMDD", "row 3 (CSV line 5)")
+
+
+# ------------------------------------------------------------------ interrupted, failed, concurrent
+
+
+def test_ctrl_c_during_training_exits_130_and_leaves_nothing(sales, tmp_path):
+    out = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "serving.cli", "forecast", "train", "--data", str(sales), *MAPPING,
+        "--horizon", "7", "--epochs", "50", "--batches-per-epoch", "200", "--batch-size", "8",
+        "--hidden-size", "8", "--patience", "50", "--no-progress", "--out", str(out),
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    staging = tmp_path / ".run.partial"
+    deadline = time.time() + 120
+    while not (staging / "logs").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)  # training has started once the logger made its folder
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    err = err.decode()
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
+    assert "stockcast: interrupted (SIGINT)" in err
+    nothing_left(tmp_path)
+
+
+def test_a_failure_after_validation_leaves_no_folder(sales, tmp_path, capsys):
+    args = ["forecast", "train", "--data", str(sales), *MAPPING, "--horizon", "300", *FAST]
+    fails(capsys, [*args, "--out", str(tmp_path / "run")], "horizon", "300")
+    nothing_left(tmp_path)
+
+
+def test_an_existing_run_is_refused_and_overwrite_replaces_it_whole(sales, run, tmp_path, capsys):
+    import shutil
+
+    target = tmp_path / "run"
+    shutil.copytree(run, target)
+    (target / "checkpoints" / "stale.ckpt").write_text("old")
+    args = ["forecast", "train", "--data", str(sales), *MAPPING, "--horizon", "7", *FAST]
+    args += ["--no-progress", "--out", str(target)]
+    fails(capsys, args, str(target), "exists", "--overwrite")
+    assert main([*args, "--overwrite"]) == 0
+    assert not (target / "checkpoints" / "stale.ckpt").exists()
+    nothing_left(tmp_path, "run")
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path):
+    from kernels.io import FileError
+    from kernels.runfolder import building
+
+    with building(tmp_path / "run") as staging:
+        (staging / "a.txt").write_text("first")
+        with (
+            pytest.raises(FileError, match="another stockcast process"),
+            building(tmp_path / "run"),
+        ):
+            pass
+    assert (tmp_path / "run" / "a.txt").read_text() == "first"
+    nothing_left(tmp_path, "run")
+
+
+def test_a_bad_out_is_found_before_the_work(run, sales, tmp_path, capsys):
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    predict = ["forecast", "predict", "--run", str(run), "--data", str(sales)]
+    started = time.perf_counter()
+    fails(capsys, [*predict, "--out", str(folder)], str(folder), "is a folder")
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    fails(capsys, [*predict, "--out", str(blocker / "f.csv")], "file.txt")
+    assert time.perf_counter() - started < 5  # refused before loading the model and data
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        fails(capsys, [*predict, "--out", str(locked / "f.csv")], "permission denied")
+
+
+# ------------------------------------------------------------------ errors a person can act on
+
+
+def test_files_that_cannot_be_read_are_named(run, sales, tmp_path, capsys):
+    train = ["forecast", "train", *MAPPING, *FAST, "--out", str(tmp_path / "out")]
+    fails(capsys, [*train, "--data", str(tmp_path / "missing.csv")], "missing.csv", "no such file")
+    fails(capsys, [*train, "--data", str(tmp_path)], str(tmp_path), "is a folder")
+    (tmp_path / "empty.csv").write_text("")
+    fails(capsys, [*train, "--data", str(tmp_path / "empty.csv")], "empty.csv", "empty")
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really parquet")
+    fails(capsys, [*train, "--data", str(tmp_path / "broken.parquet")], "broken.parquet")
+    (tmp_path / "bad.yaml").write_text("spec: [unclosed\n")
+    fails(
+        capsys,
+        [*train, "--data", str(sales), "--config", str(tmp_path / "bad.yaml")],
+        "bad.yaml",
+        "YAML",
+    )
+    header_only = tmp_path / "header.csv"
+    pd.read_csv(sales).head(0).to_csv(header_only, index=False)
+    fails(capsys, [*train, "--data", str(header_only)], "no rows")
+    no_target = tmp_path / "no_target.csv"
+    pd.read_csv(sales).drop(columns="sales").to_csv(no_target, index=False)
+    fails(capsys, [*train, "--data", str(no_target)], "sales", "--target-col")
+    nothing_left(tmp_path, "empty.csv", "broken.parquet", "bad.yaml", "header.csv", "no_target.csv")
+
+
+def test_runs_that_cannot_be_used_are_named(run, sales, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "f.csv"
+    predict = ["forecast", "predict", "--data", str(sales), "--out", str(out)]
+    fails(capsys, [*predict, "--run", str(tmp_path / "nope")], "nope", "no such run folder")
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    (copy / "model.pt").write_bytes(os.urandom(256))
+    err = fails(capsys, [*predict, "--run", str(copy)], "model.pt", "sha256")
+    assert "weights_only" not in err
+    (copy / "model.pt").unlink()
+    fails(capsys, [*predict, "--run", str(copy)], "model.pt", "missing")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest, "task": "inspection"})[:-20])
+    fails(capsys, [*predict, "--run", str(copy)], "manifest.json", "JSON")
+    (copy / "manifest.json").unlink()
+    fails(capsys, [*predict, "--run", str(copy)], "no manifest.json")
+    nothing_left(tmp_path, "copy")
+
+
+def test_row_examples_use_the_users_column_names(sales, tmp_path, capsys):
+    frame = pd.read_csv(sales)
+    frame.loc[4, "sales"] = -1
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    args = ["forecast", "train", "--data", str(bad), *MAPPING, *FAST, "--out", str(tmp_path / "r")]
+    err = fails(capsys, args, "sales (demand): negative values", "row 4 (CSV line 6)", "sku=")
+    assert "item_id=" not in err
+
+
+def test_a_traceback_never_reaches_the_user(tmp_path):
+    """The same refusals from a real process: one line on stderr, no traceback."""
+    command = [sys.executable, "-m", "serving.cli", "forecast", "predict", "--run", str(tmp_path)]
+    command += ["--data", str(tmp_path / "x.csv"), "--out", str(tmp_path / "f.csv")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
