@@ -18,7 +18,6 @@ the period before (the documented rule of :mod:`forecasting.validate`).
 from __future__ import annotations
 
 import dataclasses
-import os
 import warnings
 from dataclasses import dataclass, field
 
@@ -26,10 +25,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from forecasting.spec import DATE, DEMAND, ITEM, LOCATION, PanelSpec
-from forecasting.validate import PanelError, period_index, resolve_spec
-
-UNKNOWN = 0
+from forecasting.grid import (
+    UNKNOWN,
+    build_grid,
+    calendar_features,
+    ffill_time,
+    fill_gaps,
+    process_reals,
+    standardize,
+    standardize_static,
+)
+from forecasting.grid import known_until as grid_known_until
+from forecasting.spec import DATE, ITEM, LOCATION, PanelSpec
+from forecasting.validate import PanelError
 
 
 @dataclass
@@ -57,104 +65,6 @@ def gather_rows(values: torch.Tensor, rows: torch.Tensor, positions: torch.Tenso
     flat = (rows[:, None] * n_periods + positions).reshape(-1)
     picked = values.reshape(values.shape[0] * n_periods, -1).index_select(0, flat)
     return picked.reshape(*positions.shape, *values.shape[2:])
-
-
-def calendar_features(dates: pd.DatetimeIndex, freq: str) -> tuple[np.ndarray, dict[str, int]]:
-    """Calendar categorical codes (T, K) and the cardinality of each (codes start at 1)."""
-    if freq == "D":
-        columns = {
-            "day_of_week": dates.dayofweek.to_numpy() + 1,
-            "day_of_month": dates.day.to_numpy(),
-            "month": dates.month.to_numpy(),
-        }
-        sizes = {"day_of_week": 8, "day_of_month": 32, "month": 13}
-    elif freq == "W":
-        columns = {
-            "week_of_year": dates.isocalendar().week.to_numpy(dtype=np.int64),
-            "month": dates.month.to_numpy(),
-        }
-        sizes = {"week_of_year": 54, "month": 13}
-    else:
-        columns = {"month": dates.month.to_numpy()}
-        sizes = {"month": 13}
-    codes = np.stack([np.asarray(v, dtype=np.int64) for v in columns.values()], axis=1)
-    return codes, sizes
-
-
-def date_grid(first: pd.Timestamp, periods: int, freq: str, month_end: bool = False):
-    """The dates of ``periods`` consecutive periods starting at ``first``."""
-    if freq == "D":
-        return pd.DatetimeIndex(first + pd.to_timedelta(np.arange(periods), unit="D"))
-    if freq == "W":
-        return pd.DatetimeIndex(first + pd.to_timedelta(7 * np.arange(periods), unit="D"))
-    if month_end:
-        return pd.date_range(first, periods=periods, freq="ME")
-    return pd.DatetimeIndex([first + pd.DateOffset(months=int(k)) for k in range(periods)])
-
-
-def _ffill_time(values: np.ndarray, limit: np.ndarray | None = None) -> np.ndarray:
-    """Forward-fill NaN along axis 1 of (G, T[, F]); positions >= ``limit[g]`` are left alone."""
-    if values.ndim == 2:
-        return _ffill_time(values[:, :, None], limit)[:, :, 0]
-    g, t, f = values.shape
-    finite = np.isfinite(values)
-    index = np.where(finite, np.arange(t)[None, :, None], 0)
-    np.maximum.accumulate(index, axis=1, out=index)
-    filled = np.take_along_axis(values, index, axis=1)
-    filled[~np.take_along_axis(finite, index, axis=1)] = np.nan
-    if limit is not None:
-        beyond = np.arange(t)[None, :] >= limit[:, None]
-        filled[beyond] = values[beyond]
-    return filled
-
-
-def _standardize(values: np.ndarray, history: int) -> np.ndarray:
-    """Per-row z-score over the first ``history`` periods (in place); NaN afterwards -> 0."""
-    window = values[:, :history]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(window, axis=1, keepdims=True)
-        std = np.nanstd(window, axis=1, keepdims=True)
-    mean = np.nan_to_num(mean)
-    std = np.where(np.isfinite(std) & (std > 1e-6), std, 1.0)
-    values -= mean
-    values /= std
-    np.nan_to_num(values, copy=False, nan=0.0)
-    return values
-
-
-def _known_until(values: np.ndarray) -> np.ndarray:
-    """Per row, one past the last period where every feature is present."""
-    present = np.isfinite(values).all(axis=2) if values.ndim == 3 else np.isfinite(values)
-    t = present.shape[1]
-    last = t - np.argmax(present[:, ::-1], axis=1)
-    return np.where(present.any(axis=1), last, 0)
-
-
-def available_memory() -> int:
-    """Bytes of physical memory available now (the whole memory where that is not known)."""
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 62
-
-
-def check_memory(n_series: int, n_periods: int, spec: PanelSpec, dates: pd.Series) -> None:
-    """Refuse a store that would not fit in memory, before building it: a date typo (a year
-    1970 from integer dates) or a wrong frequency turns a small table into a huge grid."""
-    per_cell = 4 * (1 + len(spec.known_reals) + len(spec.known_categoricals))
-    per_cell += 4 * len(spec.observed_reals)
-    # Building holds about three copies of the largest block (grid, filled, standardized).
-    needed = 3 * n_series * n_periods * per_cell
-    available = available_memory()
-    if needed > 0.8 * available:
-        raise PanelError(
-            DATE,
-            f"the panel spans {n_periods:,} periods ({dates.min().date()} .. "
-            f"{dates.max().date()}) for {n_series:,} series: about {needed / 2**30:.1f} GiB, "
-            f"more than the {available / 2**30:.1f} GiB available; check the dates and the "
-            f"frequency",
-        )
 
 
 @dataclass
@@ -270,55 +180,28 @@ class PanelStore:
         ``extra_periods`` extends the grid past the last row (calendar features stay known).
         A spec without a frequency gets the one the dates show.
         """
-        spec = resolve_spec(frame, spec)
-        series_codes = frame.groupby([ITEM, LOCATION], sort=False, observed=True).ngroup()
-        series_codes = series_codes.to_numpy()
-        n_series = int(series_codes.max()) + 1
-        first = series_codes != np.r_[-1, series_codes[:-1]]
-        keys = frame.loc[first, [ITEM, LOCATION, *spec.static_categoricals]].reset_index(drop=True)
-
-        periods = period_index(frame[DATE], spec.freq)
-        t_index = periods - periods.min()
-        n_periods = int(t_index.max()) + 1 + extra_periods
-        check_memory(n_series, n_periods, spec, frame[DATE])
-        month_end = spec.freq == "M" and bool(frame[DATE].dt.is_month_end.all())
-        dates = date_grid(frame[DATE].min(), n_periods, spec.freq, month_end)
-
-        target = np.full((n_series, n_periods), np.nan, dtype=np.float32)
-        target[series_codes, t_index] = frame[DEMAND].to_numpy(dtype=np.float32)
-
-        def grid(columns: tuple[str, ...], dtype, fill) -> np.ndarray:
-            out = np.full((n_series, n_periods, len(columns)), fill, dtype=dtype)
-            for k, column in enumerate(columns):
-                out[series_codes, t_index, k] = frame[column].to_numpy()
-            return out
-
+        grid = build_grid(frame, spec, extra_periods)
         encoder = _Encoder(vocab)
-        known_cat = None
-        if spec.known_categoricals:
-            known_cat = np.zeros((n_series, n_periods, len(spec.known_categoricals)), np.int32)
-            for k, column in enumerate(spec.known_categoricals):
-                known_cat[series_codes, t_index, k] = encoder.encode(column, frame[column])
-        static_real = None
-        if spec.static_reals:
-            static_real = frame.loc[first, list(spec.static_reals)].to_numpy(dtype=np.float32)
+        known_cat = []
+        if grid.spec.known_categoricals:
+            codes = np.zeros(grid.known_cat.shape, dtype=np.int32)
+            for k, column in enumerate(grid.spec.known_categoricals):
+                levels = grid.known_cat[:, :, k]
+                present = levels != None  # noqa: E711 - an object grid; None = no row
+                codes[:, :, k][present] = encoder.encode(column, pd.Series(levels[present]))
+            known_cat = [(codes, None)]
         store = cls.from_arrays(
-            spec,
-            dates,
-            target,
-            keys,
-            known_real=[(grid(spec.known_reals, np.float32, np.nan), None)]
-            if spec.known_reals
-            else [],
-            known_cat=[(known_cat, None)] if known_cat is not None else [],
-            observed_real=[(grid(spec.observed_reals, np.float32, np.nan), None)]
-            if spec.observed_reals
-            else [],
-            static_real=static_real,
+            grid.spec,
+            grid.dates,
+            grid.target,
+            grid.keys,
+            known_real=[(grid.known_real, None)] if grid.spec.known_reals else [],
+            known_cat=known_cat,
+            observed_real=[(grid.observed_real, None)] if grid.spec.observed_reals else [],
+            static_real=grid.static_real,
             encoder=encoder,
         )
-        # Rows are sorted by series and date: a series' first row is where its code first shows.
-        store.first_row = torch.from_numpy(t_index[first].astype(np.int64))
+        store.first_row = torch.from_numpy(grid.first_row)
         return store
 
     @classmethod
@@ -349,24 +232,21 @@ class PanelStore:
         if encoder is None:
             encoder = _Encoder(vocab, learn=vocab is None if learn_vocab is None else learn_vocab)
         n_series, n_periods = target.shape
-        start, end = _fill_gaps(target)
+        start, end = fill_gaps(target)
 
         real_blocks, known_until = [], np.full(n_series, n_periods, dtype=np.int64)
         names = iter(spec.known_reals)
         for values, rows in known_real:
-            limit = end if rows is None else None
-            values = _ffill_time(values, limit=limit)
-            until = _known_until(values)
+            values = ffill_time(values, limit=end if rows is None else None)
+            until = grid_known_until(values)
             known_until = np.minimum(known_until, until if rows is None else until[rows])
-            values = _standardize(values, n_periods)
+            values = standardize(values, n_periods)
             block_names = tuple(next(names) for _ in range(values.shape[2]))
             real_blocks.append(_block(values, rows, block_names))
         observed_blocks = []
         names = iter(spec.observed_reals)
         for values, rows in observed_real:
-            values = _standardize(
-                _ffill_time(values, limit=end if rows is None else None), n_periods
-            )
+            values = process_reals(values, end if rows is None else None)
             block_names = tuple(next(names) for _ in range(values.shape[2]))
             observed_blocks.append(_block(values, rows, block_names))
 
@@ -375,12 +255,6 @@ class PanelStore:
         names = iter(spec.known_categoricals)
         for codes, rows in known_cat:
             block_names = tuple(next(names) for _ in range(codes.shape[2]))
-            if rows is None:
-                # Gap periods repeat the level of the period before.
-                for k in range(codes.shape[2]):
-                    col = codes[:, :, k].astype(np.float32)
-                    col[col == UNKNOWN] = np.nan
-                    codes[:, :, k] = np.nan_to_num(_ffill_time(col, limit=end)).astype(np.int32)
             for name in block_names:
                 cardinalities[name] = len(encoder.vocab[name]) + 1
             cat_blocks.append(_block(codes.astype(np.int32, copy=False), rows, block_names))
@@ -408,7 +282,7 @@ class PanelStore:
         if static_real is None:
             static_real = np.zeros((n_series, 0), dtype=np.float32)
         else:
-            static_real = _standardize(static_real.T[:, :, None].copy(), n_series)[:, :, 0].T
+            static_real = standardize_static(static_real)
         encoder.warn_unknown()
         return cls(
             spec=spec,
@@ -462,21 +336,3 @@ class _Encoder:
 def _block(values: np.ndarray, rows: np.ndarray | None, names: tuple[str, ...]) -> Block:
     rows_t = None if rows is None else torch.from_numpy(np.asarray(rows, dtype=np.int64))
     return Block(torch.from_numpy(values), rows_t, names)
-
-
-def _fill_gaps(target: np.ndarray, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
-    """First / one-past-last observed period per series; NaN between them -> 0 (in place)."""
-    n_series, n_periods = target.shape
-    start = np.zeros(n_series, dtype=np.int64)
-    end = np.zeros(n_series, dtype=np.int64)
-    steps = np.arange(n_periods)
-    for lo in range(0, n_series, chunk):  # chunks keep the boolean temporaries small
-        block = target[lo : lo + chunk]
-        observed = np.isfinite(block)
-        has = observed.any(axis=1)
-        s = np.where(has, np.argmax(observed, axis=1), 0)
-        e = np.where(has, n_periods - np.argmax(observed[:, ::-1], axis=1), 0)
-        gap = ~observed & (steps >= s[:, None]) & (steps < e[:, None])
-        block[gap] = 0.0
-        start[lo : lo + chunk], end[lo : lo + chunk] = s, e
-    return start, end

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from forecasting.grid import date_grid
 from forecasting.spec import ITEM, LOCATION, quantile_column
-from forecasting.store import PanelStore, date_grid
+from forecasting.store import PanelStore
 
 
 def forecast_frame(

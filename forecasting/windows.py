@@ -22,7 +22,8 @@ from collections.abc import Iterator
 
 import torch
 
-from forecasting.spec import ITEM, LOCATION
+from forecasting.grid import group_prior
+from forecasting.spec import ITEM
 from forecasting.store import UNKNOWN, PanelStore, gather_rows
 
 BATCH_KEYS = (
@@ -60,20 +61,14 @@ def group_prior_scale(
     with no history falls back to the location, then to ``fallback`` (default: the panel mean).
     This is how a new item borrows the level of similar items before it has history of its own.
     """
-    total, count = _history_sums(store, cutoff)
-    overall = float(total.sum() / count.sum().clamp(min=1)) if fallback is None else fallback
-    prior = torch.full((store.n_series,), overall, dtype=total.dtype)
-    levels = [[LOCATION], [LOCATION, *store.spec.static_categoricals]]
-    for columns in levels:  # coarse to fine: finer groups overwrite where they have history
-        groups = torch.from_numpy(
-            store.keys.groupby(columns, sort=False).ngroup().to_numpy().astype("int64")
-        )
-        n_groups = int(groups.max()) + 1
-        sums = torch.zeros(n_groups, dtype=total.dtype).index_add_(0, groups, total.cpu())
-        counts = torch.zeros(n_groups, dtype=total.dtype).index_add_(0, groups, count.cpu())
-        known = counts[groups] > 0
-        prior = torch.where(known, sums[groups] / counts[groups].clamp(min=1), prior)
-    return prior.to(store.device)
+    prior = group_prior(
+        store.target.cpu().numpy(),
+        store.keys,
+        store.spec.static_categoricals,
+        cutoff=cutoff,
+        fallback=fallback,
+    )
+    return torch.from_numpy(prior).to(store.device)
 
 
 def make_batch(

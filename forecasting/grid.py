@@ -1,0 +1,268 @@
+"""A validated panel as (series x period) NumPy grids: what the store and the ONNX runtime share.
+
+:class:`~forecasting.store.PanelStore` turns these grids into tensors for training and
+prediction in torch; ``serving.runtime`` cuts the same grids into windows for onnxruntime, with
+no torch at all. Both go through the functions here, so a forecast from a model package sees
+exactly the inputs the PyTorch model saw:
+
+* the target, NaN where unobserved, gaps inside a series' history filled with 0;
+* known and observed reals forward-filled inside the history, then z-scored per series over
+  every period of the table (NaN -> 0);
+* categorical levels as strings, gap periods repeating the level of the period before
+  (a level unseen in training maps to the unknown code when it is encoded, never to a neighbour);
+* dates on the panel's own calendar, extended past the last row for the forecast horizon.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecasting.spec import DATE, DEMAND, ITEM, LOCATION, PanelSpec
+from forecasting.validate import PanelError, period_index, resolve_spec
+
+UNKNOWN = 0
+
+
+def calendar_features(dates: pd.DatetimeIndex, freq: str) -> tuple[np.ndarray, dict[str, int]]:
+    """Calendar categorical codes (T, K) and the cardinality of each (codes start at 1)."""
+    if freq == "D":
+        columns = {
+            "day_of_week": dates.dayofweek.to_numpy() + 1,
+            "day_of_month": dates.day.to_numpy(),
+            "month": dates.month.to_numpy(),
+        }
+        sizes = {"day_of_week": 8, "day_of_month": 32, "month": 13}
+    elif freq == "W":
+        columns = {
+            "week_of_year": dates.isocalendar().week.to_numpy(dtype=np.int64),
+            "month": dates.month.to_numpy(),
+        }
+        sizes = {"week_of_year": 54, "month": 13}
+    else:
+        columns = {"month": dates.month.to_numpy()}
+        sizes = {"month": 13}
+    codes = np.stack([np.asarray(v, dtype=np.int64) for v in columns.values()], axis=1)
+    return codes, sizes
+
+
+def date_grid(first: pd.Timestamp, periods: int, freq: str, month_end: bool = False):
+    """The dates of ``periods`` consecutive periods starting at ``first``."""
+    if freq == "D":
+        return pd.DatetimeIndex(first + pd.to_timedelta(np.arange(periods), unit="D"))
+    if freq == "W":
+        return pd.DatetimeIndex(first + pd.to_timedelta(7 * np.arange(periods), unit="D"))
+    if month_end:
+        return pd.date_range(first, periods=periods, freq="ME")
+    return pd.DatetimeIndex([first + pd.DateOffset(months=int(k)) for k in range(periods)])
+
+
+def days_since_epoch(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Dates as int64 days since 1970-01-01: how a model package takes them."""
+    return dates.to_numpy(dtype="datetime64[D]").astype(np.int64)
+
+
+def ffill_time(values: np.ndarray, limit: np.ndarray | None = None) -> np.ndarray:
+    """Forward-fill NaN along axis 1 of (G, T[, F]); positions >= ``limit[g]`` are left alone."""
+    if values.ndim == 2:
+        return ffill_time(values[:, :, None], limit)[:, :, 0]
+    g, t, f = values.shape
+    finite = np.isfinite(values)
+    index = np.where(finite, np.arange(t)[None, :, None], 0)
+    np.maximum.accumulate(index, axis=1, out=index)
+    filled = np.take_along_axis(values, index, axis=1)
+    filled[~np.take_along_axis(finite, index, axis=1)] = np.nan
+    if limit is not None:
+        beyond = np.arange(t)[None, :] >= limit[:, None]
+        filled[beyond] = values[beyond]
+    return filled
+
+
+def standardize(values: np.ndarray, history: int) -> np.ndarray:
+    """Per-row z-score over the first ``history`` periods (in place); NaN afterwards -> 0."""
+    window = values[:, :history]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(window, axis=1, keepdims=True)
+        std = np.nanstd(window, axis=1, keepdims=True)
+    mean = np.nan_to_num(mean)
+    std = np.where(np.isfinite(std) & (std > 1e-6), std, 1.0)
+    values -= mean
+    values /= std
+    np.nan_to_num(values, copy=False, nan=0.0)
+    return values
+
+
+def known_until(values: np.ndarray) -> np.ndarray:
+    """Per row, one past the last period where every feature is present."""
+    present = np.isfinite(values).all(axis=2) if values.ndim == 3 else np.isfinite(values)
+    t = present.shape[1]
+    last = t - np.argmax(present[:, ::-1], axis=1)
+    return np.where(present.any(axis=1), last, 0)
+
+
+def fill_gaps(target: np.ndarray, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """First / one-past-last observed period per series; NaN between them -> 0 (in place)."""
+    n_series, n_periods = target.shape
+    start = np.zeros(n_series, dtype=np.int64)
+    end = np.zeros(n_series, dtype=np.int64)
+    steps = np.arange(n_periods)
+    for lo in range(0, n_series, chunk):  # chunks keep the boolean temporaries small
+        block = target[lo : lo + chunk]
+        observed = np.isfinite(block)
+        has = observed.any(axis=1)
+        s = np.where(has, np.argmax(observed, axis=1), 0)
+        e = np.where(has, n_periods - np.argmax(observed[:, ::-1], axis=1), 0)
+        gap = ~observed & (steps >= s[:, None]) & (steps < e[:, None])
+        block[gap] = 0.0
+        start[lo : lo + chunk], end[lo : lo + chunk] = s, e
+    return start, end
+
+
+def process_reals(values: np.ndarray, end: np.ndarray | None) -> np.ndarray:
+    """Forward-fill inside the history (up to ``end``; all of it for shared rows) and z-score."""
+    return standardize(ffill_time(values, limit=end), values.shape[1])
+
+
+def standardize_static(values: np.ndarray) -> np.ndarray:
+    """Static reals z-scored across series (S, R)."""
+    return standardize(values.T[:, :, None].copy(), values.shape[0])[:, :, 0].T
+
+
+def available_memory() -> int:
+    """Bytes of physical memory available now (the whole memory where that is not known)."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def check_memory(n_series: int, n_periods: int, spec: PanelSpec, dates: pd.Series) -> None:
+    """Refuse a grid that would not fit in memory, before building it: a date typo or a wrong
+    frequency turns a small table into a huge grid."""
+    per_cell = 4 * (1 + len(spec.known_reals) + len(spec.known_categoricals))
+    per_cell += 4 * len(spec.observed_reals)
+    # Building holds about three copies of the largest block (grid, filled, standardized).
+    needed = 3 * n_series * n_periods * per_cell
+    available = available_memory()
+    if needed > 0.8 * available:
+        raise PanelError(
+            DATE,
+            f"the panel spans {n_periods:,} periods ({dates.min().date()} .. "
+            f"{dates.max().date()}) for {n_series:,} series: about {needed / 2**30:.1f} GiB, "
+            f"more than the {available / 2**30:.1f} GiB available; check the dates and the "
+            f"frequency",
+        )
+
+
+@dataclass
+class PanelGrid:
+    """A validated panel on its (series x period) grid; see the module docstring."""
+
+    spec: PanelSpec
+    dates: pd.DatetimeIndex  # (T,)
+    keys: pd.DataFrame  # (S,) item_id, location_id, static categoricals, as strings
+    target: np.ndarray  # (S, T) float32, NaN unobserved, history gaps 0
+    start: np.ndarray  # (S,) first observed period
+    end: np.ndarray  # (S,) one past the last observed period
+    first_row: np.ndarray  # (S,) first period the table has a row for
+    known_real: np.ndarray  # (S, T, Fk) float32, raw (process with process_reals)
+    known_cat: np.ndarray  # (S, T, Fc) object levels, gaps filled, None where no row
+    observed_real: np.ndarray  # (S, T, Fo) float32, raw
+    static_real: np.ndarray | None  # (S, R) float32, raw
+
+    @property
+    def n_series(self) -> int:
+        return self.target.shape[0]
+
+
+def build_grid(frame: pd.DataFrame, spec: PanelSpec, extra_periods: int = 0) -> PanelGrid:
+    """Lay a panel checked by :func:`forecasting.validate.validate_panel` (canonical names, sorted
+    by item, location, date) on its grid, ``extra_periods`` past the last row."""
+    spec = resolve_spec(frame, spec)
+    series_codes = frame.groupby([ITEM, LOCATION], sort=False, observed=True).ngroup().to_numpy()
+    n_series = int(series_codes.max()) + 1
+    first = series_codes != np.r_[-1, series_codes[:-1]]
+    keys = frame.loc[first, [ITEM, LOCATION, *spec.static_categoricals]].reset_index(drop=True)
+
+    periods = period_index(frame[DATE], spec.freq)
+    t_index = periods - periods.min()
+    n_periods = int(t_index.max()) + 1 + extra_periods
+    check_memory(n_series, n_periods, spec, frame[DATE])
+    month_end = spec.freq == "M" and bool(frame[DATE].dt.is_month_end.all())
+    dates = date_grid(frame[DATE].min(), n_periods, spec.freq, month_end)
+
+    target = np.full((n_series, n_periods), np.nan, dtype=np.float32)
+    target[series_codes, t_index] = frame[DEMAND].to_numpy(dtype=np.float32)
+    start, end = fill_gaps(target)
+
+    def grid(columns: tuple[str, ...], dtype, fill) -> np.ndarray:
+        out = np.full((n_series, n_periods, len(columns)), fill, dtype=dtype)
+        for k, column in enumerate(columns):
+            out[series_codes, t_index, k] = frame[column].to_numpy()
+        return out
+
+    known_cat = grid(spec.known_categoricals, object, None)
+    if spec.known_categoricals:
+        # Gap periods (no row inside the history) repeat the level of the period before.
+        row_index = np.where(known_cat[:, :, 0] != None, np.arange(n_periods), 0)  # noqa: E711
+        np.maximum.accumulate(row_index, axis=1, out=row_index)
+        gap = (known_cat[:, :, 0] == None) & (np.arange(n_periods) < end[:, None])  # noqa: E711
+        filled = np.take_along_axis(known_cat, row_index[:, :, None], axis=1)
+        known_cat[gap] = filled[gap]
+    static_real = None
+    if spec.static_reals:
+        static_real = frame.loc[first, list(spec.static_reals)].to_numpy(dtype=np.float32)
+    return PanelGrid(
+        spec=spec,
+        dates=dates,
+        keys=keys.astype(str),
+        target=target,
+        start=start,
+        end=end,
+        first_row=t_index[first].astype(np.int64),
+        known_real=grid(spec.known_reals, np.float32, np.nan),
+        known_cat=known_cat,
+        observed_real=grid(spec.observed_reals, np.float32, np.nan),
+        static_real=static_real,
+    )
+
+
+def forecast_origins(end: np.ndarray, first_row: np.ndarray | None) -> np.ndarray:
+    """Per series, the period its forecast starts: after its last observation, or at its first
+    row for a series with no history (a new item with only future rows). 0: nothing to do."""
+    if first_row is None:
+        return end
+    return np.where(end > 0, end, first_row)
+
+
+def group_prior(
+    target: np.ndarray,
+    keys: pd.DataFrame,
+    static_categoricals: tuple[str, ...],
+    cutoff: int | None = None,
+    fallback: float | None = None,
+) -> np.ndarray:
+    """Per series, the mean demand per period of its peers before ``cutoff``.
+
+    Peers share the location and every static categorical (category, department...); a group
+    with no history falls back to the location, then to ``fallback`` (default: the panel mean).
+    This is how a new item borrows the level of similar items before it has history of its own.
+    """
+    history = target if cutoff is None else target[:, :cutoff]
+    observed = np.isfinite(history)
+    total = np.where(observed, history, 0.0).sum(axis=1, dtype=np.float64)
+    count = observed.sum(axis=1).astype(np.float64)
+    overall = float(total.sum() / max(count.sum(), 1.0)) if fallback is None else fallback
+    prior = np.full(len(total), overall, dtype=np.float64)
+    for columns in ([LOCATION], [LOCATION, *static_categoricals]):  # finer groups overwrite
+        groups = keys.groupby(list(columns), sort=False).ngroup().to_numpy()
+        sums = np.bincount(groups, weights=total)
+        counts = np.bincount(groups, weights=count)
+        known = counts[groups] > 0
+        prior = np.where(known, sums[groups] / np.maximum(counts[groups], 1.0), prior)
+    return prior.astype(np.float32)
