@@ -240,6 +240,35 @@ def forecast_origins(end: np.ndarray, first_row: np.ndarray | None) -> np.ndarra
     return np.where(end > 0, end, first_row)
 
 
+def check_horizon(
+    keys: pd.DataFrame,
+    until: np.ndarray | None,
+    n_periods: int,
+    spec: PanelSpec,
+    series: np.ndarray,
+    origins: np.ndarray,
+    horizon: int,
+) -> None:
+    """Raise if known covariates (``until``: one past each series' last period with every known
+    real present; ``None`` without known reals) do not cover ``horizon`` periods from each
+    origin, naming the series."""
+    if len(series) == 0:
+        return
+    need = origins + horizon
+    short = need > until[series] if until is not None else need > n_periods
+    if short.any():
+        bad = series[short]
+        names = ", ".join(f"{keys[ITEM].iat[i]}@{keys[LOCATION].iat[i]}" for i in bad[:5])
+        columns = ", ".join(spec.known_reals) or DATE
+        raise PanelError(
+            columns,
+            f"the horizon of {horizon} periods is longer than the known covariates for "
+            f"{len(bad)} series (add future rows with these columns filled)",
+            rows=list(bad),
+            detail=f"e.g. {names}",
+        )
+
+
 def group_prior(
     target: np.ndarray,
     keys: pd.DataFrame,

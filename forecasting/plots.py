@@ -81,7 +81,7 @@ def save_fan_charts(
             ax,
             store.dates[lo:t0],
             target[s, lo:t0],
-            dates_at(store, future),
+            dates_at(store.dates, store.spec.freq, future),
             quantiles[k],
             levels,
             actual,

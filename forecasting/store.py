@@ -29,6 +29,7 @@ from forecasting.grid import (
     UNKNOWN,
     build_grid,
     calendar_features,
+    check_horizon,
     ffill_time,
     fill_gaps,
     process_reals,
@@ -36,8 +37,7 @@ from forecasting.grid import (
     standardize_static,
 )
 from forecasting.grid import known_until as grid_known_until
-from forecasting.spec import DATE, ITEM, LOCATION, PanelSpec
-from forecasting.validate import PanelError
+from forecasting.spec import ITEM, LOCATION, PanelSpec
 
 
 @dataclass
@@ -145,23 +145,15 @@ class PanelStore:
 
     def check_horizon(self, series: torch.Tensor, origins: torch.Tensor, horizon: int) -> None:
         """Raise if known covariates do not cover ``horizon`` periods from each origin."""
-        if not self.known_real and origins.max().item() + horizon <= self.n_periods:
-            return
-        need = origins + horizon
-        short = (need > self.known_until[series]) if self.known_real else need > self.n_periods
-        if bool(short.any()):
-            bad = series[short].cpu().numpy()
-            names = ", ".join(
-                f"{self.keys[ITEM].iat[i]}@{self.keys[LOCATION].iat[i]}" for i in bad[:5]
-            )
-            columns = ", ".join(self.spec.known_reals) or DATE
-            raise PanelError(
-                columns,
-                f"the horizon of {horizon} periods is longer than the known covariates for "
-                f"{len(bad)} series (add future rows with these columns filled)",
-                rows=list(bad),
-                detail=f"e.g. {names}",
-            )
+        check_horizon(
+            self.keys,
+            self.known_until.cpu().numpy() if self.known_real else None,
+            self.n_periods,
+            self.spec,
+            series.cpu().numpy(),
+            origins.cpu().numpy(),
+            horizon,
+        )
 
     # ------------------------------------------------------------------ builders
 

@@ -1,4 +1,8 @@
-"""Forecast tables in the shared contract: one row per (item, location, date/step or horizon)."""
+"""Forecast tables in the shared contract: one row per (item, location, date/step or horizon).
+
+Torch-free: the PyTorch path and the ONNX runtime write their forecasts through these
+functions, so both give the same columns in the same order.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +10,33 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
 from forecasting.grid import date_grid
 from forecasting.spec import ITEM, LOCATION, quantile_column
-from forecasting.store import PanelStore
 
 
 def forecast_frame(
-    store: PanelStore,
-    series: torch.Tensor,
-    origins: torch.Tensor,
+    keys: pd.DataFrame,
+    dates: pd.DatetimeIndex,
+    freq: str,
+    series: np.ndarray,
+    origins: np.ndarray,
     quantiles: np.ndarray,
     levels: Sequence[float],
 ) -> pd.DataFrame:
-    """Per-step quantiles ``item_id, location_id, date, step, q...`` (step 1 = first period)."""
+    """Per-step quantiles ``item_id, location_id, date, step, q...`` (step 1 = first period).
+
+    ``keys`` are the series' keys, ``dates`` the panel's grid (extended at ``freq`` where the
+    steps run past it), ``quantiles`` (N, horizon, Q) for windows ``(series, origins)``.
+    """
     n, horizon, _ = quantiles.shape
-    series = series.cpu().numpy()
-    origins = origins.cpu().numpy()
     step = np.tile(np.arange(1, horizon + 1), n)
-    position = np.repeat(origins, horizon) + step - 1
-    dates = dates_at(store, position)
+    position = np.repeat(np.asarray(origins), horizon) + step - 1
     frame = pd.DataFrame(
         {
-            ITEM: np.repeat(store.keys[ITEM].to_numpy()[series], horizon),
-            LOCATION: np.repeat(store.keys[LOCATION].to_numpy()[series], horizon),
-            "date": dates,
+            ITEM: np.repeat(keys[ITEM].to_numpy()[series], horizon),
+            LOCATION: np.repeat(keys[LOCATION].to_numpy()[series], horizon),
+            "date": dates_at(dates, freq, position),
             "step": step.astype(np.int32),
         }
     )
@@ -42,7 +47,7 @@ def forecast_frame(
 
 
 def cumulative_frame(
-    store: PanelStore, series: torch.Tensor, quantiles: np.ndarray, levels: Sequence[float]
+    keys: pd.DataFrame, series: np.ndarray, quantiles: np.ndarray, levels: Sequence[float]
 ) -> pd.DataFrame:
     """Quantiles of demand summed over steps 1..horizon: ``item_id, location_id, horizon, q...``.
 
@@ -50,11 +55,10 @@ def cumulative_frame(
     is the lead time plus the review period.
     """
     n, horizons, _ = quantiles.shape
-    series = series.cpu().numpy()
     frame = pd.DataFrame(
         {
-            ITEM: np.repeat(store.keys[ITEM].to_numpy()[series], horizons),
-            LOCATION: np.repeat(store.keys[LOCATION].to_numpy()[series], horizons),
+            ITEM: np.repeat(keys[ITEM].to_numpy()[series], horizons),
+            LOCATION: np.repeat(keys[LOCATION].to_numpy()[series], horizons),
             "horizon": np.tile(np.arange(1, horizons + 1, dtype=np.int32), n),
         }
     )
@@ -64,11 +68,10 @@ def cumulative_frame(
     return frame
 
 
-def dates_at(store: PanelStore, position: np.ndarray) -> pd.DatetimeIndex:
+def dates_at(dates: pd.DatetimeIndex, freq: str, position: np.ndarray) -> pd.DatetimeIndex:
     """Dates of grid positions, extending the grid past its end at the panel's frequency."""
     needed = int(position.max()) + 1 if len(position) else 0
-    dates = store.dates
     if needed > len(dates):
-        month_end = store.spec.freq == "M" and bool(dates.is_month_end.all())
-        dates = date_grid(dates[0], needed, store.spec.freq, month_end)
+        month_end = freq == "M" and bool(dates.is_month_end.all())
+        dates = date_grid(dates[0], needed, freq, month_end)
     return dates[position]

@@ -331,9 +331,19 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
     store.check_horizon(series, origins, steps)
     if cumulative:
         quantiles = model.predict_windows(store, series, origins, cumulative=True)
-        return cumulative_frame(store, series, quantiles[:, :cumulative], model.quantiles)
+        return cumulative_frame(
+            store.keys, series.cpu().numpy(), quantiles[:, :cumulative], model.quantiles
+        )
     quantiles = model.predict_windows(store, series, origins)
-    return forecast_frame(store, series, origins, quantiles, model.quantiles)
+    return forecast_frame(
+        store.keys,
+        store.dates,
+        store.spec.freq,
+        series.cpu().numpy(),
+        origins.cpu().numpy(),
+        quantiles,
+        model.quantiles,
+    )
 
 
 class Forecaster:
