@@ -175,6 +175,7 @@ def test_unknown_settings_and_unfitted_use_are_named(tiny):
         Inspector().score(tiny.tunnel)
 
 
+@pytest.mark.slow
 def test_same_seed_same_model(tiny):
     first = _inspector(seed=5).fit(tiny.tunnel).net.state_dict()
     second = _inspector(seed=5).fit(tiny.tunnel).net.state_dict()

@@ -79,7 +79,9 @@ def test_train_config_errors_are_named(tiny, tmp_path, capsys):
     typo = tmp_path / "typo.yaml"
     typo.write_text("train: {max_epoch: 1}\n")
     assert "unknown keys ['max_epoch']" in _error(capsys, *argv, typo)
-    assert _contents(tmp_path) == ["flat.yaml", "typo.yaml"]
+    line = _error(capsys, "train", "--data", tmp_path / "absent", "--out", tmp_path / "run")
+    assert f"{tmp_path / 'absent'}: dataset folder not found" in line
+    assert _contents(tmp_path) == ["flat.yaml", "typo.yaml"]  # no run folder, staging or lock
     with pytest.raises(SystemExit) as exit_info:
         main(["inspect", "train", "--data", str(tiny.tunnel), "--out", "x", "--width", "4"])
     assert exit_info.value.code == 2

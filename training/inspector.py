@@ -334,7 +334,7 @@ class Inspector:
             self._calibrate(
                 item_set.subset(val_idx.tolist()),
                 VALIDATION_SOURCE,
-                ScoreConfig(batch_size=self.train.batch_size, progress=progress),
+                ScoreConfig(progress=progress),
             )
         except ValueError as exc:
             issues.append(

@@ -50,7 +50,8 @@ SECTIONS: dict[str, type] = {
     "calibration": CalibrationConfig,
     "train": ImageTrainConfig,
 }
-#: Data settings that scoring and calibration read a dataset with (the run's by default).
+#: Data settings that scoring and calibration read a dataset with: the layout is detected
+#: (inbound items need not be laid out as the training set was), the rest are the run's.
 READ_SETTINGS = ("layout", "good_class", "min_view_size")
 RUN_DEFAULT = "the run's"
 
@@ -131,7 +132,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_run_settings(parser: argparse.ArgumentParser, *extra: type) -> None:
     """Flags whose default is the run's own setting (how it reads data, where it runs)."""
-    run_defaults = dict.fromkeys(READ_SETTINGS, RUN_DEFAULT)
+    run_defaults = dict.fromkeys(READ_SETTINGS[1:], RUN_DEFAULT)
     add_settings(parser, DataConfig, only=READ_SETTINGS, help_defaults=run_defaults)
     for cls in extra:
         names = [f.name for f in dataclasses.fields(cls)]
@@ -181,9 +182,8 @@ def _load_run(args: argparse.Namespace):
 
     inspector = Inspector.load(args.run)
     try:
-        read = given(args, DataConfig)
-        if read:
-            inspector.data = dataclasses.replace(inspector.data, **read)
+        read = given(args, DataConfig, {"layout": DataConfig().layout})
+        inspector.data = dataclasses.replace(inspector.data, **read)
         if args.accelerator is not None:
             inspector.train = dataclasses.replace(inspector.train, accelerator=args.accelerator)
     except (TypeError, ValueError) as exc:
