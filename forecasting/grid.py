@@ -26,6 +26,8 @@ from forecasting.spec import DATE, DEMAND, ITEM, LOCATION, PanelSpec
 from forecasting.validate import PanelError, period_index, resolve_spec
 
 UNKNOWN = 0
+NO_ROW = "<stockcast:no-row>"
+"""The categorical level of a period the table has no row for (it encodes to ``UNKNOWN``)."""
 
 
 def calendar_features(dates: pd.DatetimeIndex, freq: str) -> tuple[np.ndarray, dict[str, int]]:

@@ -27,6 +27,7 @@ from .io import FileError, check_writable, read_json, sha256_file, write_json
 
 MANIFEST = "manifest.json"
 FORMAT = "stockcast.run/1"
+PACKAGE_FORMAT = "stockcast.package/1"  # an exported model package (ONNX), see serving.package
 _LIBRARIES = ("stockcast", "torch", "torchvision", "lightning", "numpy", "pandas", "numba")
 
 
@@ -58,11 +59,12 @@ def write_manifest(
     config: dict[str, Any],
     data_fingerprint: str | None = None,
     metrics: dict[str, Any] | None = None,
+    format: str = FORMAT,
     **extra: Any,
 ) -> dict[str, Any]:
     """Hash every file in ``folder`` and write its manifest (last, atomically); return it."""
     manifest = {
-        "format": FORMAT,
+        "format": format,
         "task": task,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "config": config,
@@ -76,7 +78,9 @@ def write_manifest(
     return manifest
 
 
-def read_manifest(folder: str | Path, task: str | None = None, verify: bool = True) -> dict:
+def read_manifest(
+    folder: str | Path, task: str | None = None, verify: bool = True, format: str = FORMAT
+) -> dict:
     """The manifest of a complete run folder of ``task``, every file's sha256 checked.
 
     Raises :class:`FileError` naming the folder or the file: no such folder, no manifest (not a
@@ -94,9 +98,13 @@ def read_manifest(folder: str | Path, task: str | None = None, verify: bool = Tr
             f"leaves none)"
         )
     manifest = read_json(path)
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != format:
         found = manifest.get("format") if isinstance(manifest, dict) else None
-        raise FileError(f"{path}: format {found!r}, expected {FORMAT!r}")
+        hint = {
+            PACKAGE_FORMAT: " (a model package: use --package)",
+            FORMAT: " (a training run: use --run, or export it first)",
+        }.get(str(found), "")
+        raise FileError(f"{path}: format {found!r}, expected {format!r}{hint}")
     if task is not None and manifest.get("task") != task:
         raise FileError(f"{folder}: a {manifest.get('task')!r} run, not a {task!r} run")
     if verify:
@@ -113,7 +121,7 @@ def read_manifest(folder: str | Path, task: str | None = None, verify: bool = Tr
 
 
 def update_manifest(folder: str | Path, **changes: Any) -> dict[str, Any]:
-    """Replace top-level entries of a verified manifest and rehash the folder's files."""
+    """Replace top-level entries of a verified run manifest and rehash the folder's files."""
     manifest = read_manifest(folder)
     manifest.update(changes)
     manifest["files"] = file_hashes(folder)

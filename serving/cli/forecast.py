@@ -56,7 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict = commands.add_parser(
         "predict", help="forecast the horizon after each series' last observed period"
     )
-    predict.add_argument("--run", required=True, type=Path, help="run folder from `train`")
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", type=Path, help="run folder from `train` (PyTorch)")
+    source.add_argument(
+        "--package", type=Path, help="model package from `export` (onnxruntime, no torch)"
+    )
     _add_data_flags(predict)  # mapping flags are optional here: checked against the run's spec
     predict.add_argument("--out", required=True, type=Path, help="output .parquet or .csv")
     add_settings(
@@ -208,15 +212,24 @@ def check_spec_agrees(args: argparse.Namespace, run_spec: PanelSpec) -> None:
 
 
 def predict_command(args: argparse.Namespace) -> int:
-    from forecasting import Forecaster
     from kernels.io import check_writable, write_table
 
     check_writable(args.out)
-    forecaster = Forecaster.load(args.run)
-    check_spec_agrees(args, forecaster.spec)
-    if args.accelerator:
-        forecaster.train.accelerator = args.accelerator
-    table = forecaster.predict(args.data, cumulative=args.cumulative)
+    if args.package:
+        from serving.runtime import ForecastPackage
+
+        package = ForecastPackage(args.package)
+        check_spec_agrees(args, package.spec)
+        table = package.predict(args.data, cumulative=args.cumulative, progress=True)
+        print(f"onnxruntime on {package.provider}")
+    else:
+        from forecasting import Forecaster
+
+        forecaster = Forecaster.load(args.run)
+        check_spec_agrees(args, forecaster.spec)
+        if args.accelerator:
+            forecaster.train.accelerator = args.accelerator
+        table = forecaster.predict(args.data, cumulative=args.cumulative)
     write_table(table, args.out)
     n_series = table[["item_id", "location_id"]].drop_duplicates().shape[0]
     print(f"{len(table)} forecast rows for {n_series} series written to {args.out.resolve()}")

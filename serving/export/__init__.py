@@ -1,0 +1,92 @@
+"""Export a training run as a model package ``REPO/<name>/<version>/`` (see serving.package).
+
+    stockcast export --run runs/tft --repo models            # models/tft/1/
+    from serving.export import export_run; export_run("runs/tft", "models")
+
+The package is built under a temporary name and appears only when its ONNX graph passed the
+parity check against the PyTorch model; its manifest carries the run's settings, data
+fingerprint and metrics, the graph's inputs and outputs, the preprocessing, the parity figures
+and the sha256 of every file.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+from kernels.io import FileError
+from kernels.runfolder import PACKAGE_FORMAT, building, read_manifest, write_manifest
+from serving.package import next_version
+
+
+def export_run(
+    run_dir: str | Path,
+    repo: str | Path,
+    name: str | None = None,
+    version: str | None = None,
+    *,
+    quantize: bool = False,
+) -> Path:
+    """Export the run (forecast: LSTM or TFT; inspection) and return the package folder."""
+    run_dir = Path(run_dir)
+    run = read_manifest(run_dir)
+    task = run.get("task")
+    name = name or run_dir.resolve().name
+    if not name or "/" in name or name.startswith("."):
+        raise FileError(f"--name {name!r}: not a usable package name")
+    version = version or next_version(repo, name)
+    if not str(version).isdigit():
+        raise FileError(f"--version {version!r}: expected a whole number")
+    target = Path(repo) / name / str(version)
+    with building(target) as folder, _quiet():
+        if task == "forecast":
+            if quantize:
+                raise ValueError("--quantize: only the inspection network is quantized")
+            entries = _forecast_entries(run_dir, folder)
+        elif task == "inspection":
+            from serving.export.inspection import export_inspection
+
+            entries = export_inspection(run_dir, folder, quantize=quantize)
+        else:
+            raise FileError(f"{run_dir}: cannot export a {task!r} run")
+        write_manifest(
+            folder,
+            task,
+            config=run.get("config", {}),
+            data_fingerprint=run.get("data_fingerprint"),
+            metrics=run.get("metrics", {}),
+            format=PACKAGE_FORMAT,
+            name=name,
+            version=str(version),
+            source={"run": str(run_dir.resolve()), "created": run.get("created")},
+            **entries,
+        )
+    return target
+
+
+def _forecast_entries(run_dir: Path, folder: Path) -> dict[str, Any]:
+    from forecasting import Forecaster
+    from serving.export.forecast import export_forecaster
+
+    forecaster = Forecaster.load(run_dir)
+    if not forecaster.config.is_network:
+        raise FileError(f"{run_dir}: a {forecaster.config.model} baseline has no network to export")
+    return export_forecaster(forecaster, folder)
+
+
+class _quiet:
+    """The exporter's warnings and logs are about torch internals, not about the user's model."""
+
+    def __enter__(self):
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore")
+        self._level = logging.getLogger("torch").level
+        logging.getLogger("torch").setLevel(logging.ERROR)
+        return self
+
+    def __exit__(self, *exc):
+        logging.getLogger("torch").setLevel(self._level)
+        return self._warnings.__exit__(*exc)

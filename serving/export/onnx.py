@@ -1,0 +1,108 @@
+"""Writing ONNX graphs: the torch exporter with dynamic axes, category lookups spliced in front of
+the graph, and the parity check every export must pass before it is written."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper
+
+ML_DOMAIN = "ai.onnx.ml"
+PARITY_RTOL = 1e-4
+
+
+def export(
+    module: torch.nn.Module,
+    inputs: dict[str, torch.Tensor],
+    output_names: Sequence[str],
+    dynamic: dict[str, dict[int, Any]],
+    path: str | Path,
+) -> onnx.ModelProto:
+    """Export ``module(**inputs)`` with fixed input/output names and the ``dynamic`` axes
+    (``{input: {axis: torch.export.Dim}}``); returns the loaded ModelProto."""
+    module.eval()
+    names = list(inputs)
+    torch.onnx.export(
+        module,
+        tuple(inputs[n] for n in names),
+        str(path),
+        input_names=names,
+        output_names=list(output_names),
+        dynamic_shapes={n: dynamic.get(n, {}) for n in names},
+        dynamo=True,
+        external_data=False,
+        verbose=False,
+    )
+    return onnx.load(str(path))
+
+
+def opset(model: onnx.ModelProto) -> int:
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def lookup_inputs(
+    model: onnx.ModelProto,
+    codes_input: str,
+    columns: Sequence[tuple[str, Sequence[str]]],
+    axis: int,
+    prefix: str,
+) -> None:
+    """Replace the int64 input ``codes_input`` by one string input per column (in place).
+
+    Column ``k`` (``(name, levels)``) becomes input ``<prefix><name>``; an ``ai.onnx.ml``
+    LabelEncoder maps its levels to codes 1..n and anything else to 0 (the unknown bucket),
+    and the codes are stacked along ``axis`` into the tensor the network reads.
+    """
+    graph = model.graph
+    original = next(i for i in graph.input if i.name == codes_input)
+    dims = [d for d in original.type.tensor_type.shape.dim]
+    column_dims = dims[:axis] + dims[axis + 1 :]
+    graph.input.remove(original)
+    nodes, stacked = [], []
+    for name, levels in columns:
+        source = f"{prefix}{name}"
+        shape = [d.dim_param or d.dim_value for d in column_dims]
+        graph.input.append(helper.make_tensor_value_info(source, TensorProto.STRING, shape))
+        coded = f"{source}__code"
+        nodes.append(
+            helper.make_node(
+                "LabelEncoder",
+                [source],
+                [coded],
+                domain=ML_DOMAIN,
+                keys_strings=[str(v) for v in levels],
+                values_int64s=list(range(1, len(levels) + 1)),
+                default_int64=0,
+                name=f"lookup_{name}",
+            )
+        )
+        axes = f"{source}__axis"
+        nodes.append(
+            helper.make_node(
+                "Constant",
+                [],
+                [axes],
+                value=helper.make_tensor(axes, TensorProto.INT64, [1], [axis]),
+            )
+        )
+        nodes.append(helper.make_node("Unsqueeze", [coded, axes], [f"{source}__col"]))
+        stacked.append(f"{source}__col")
+    nodes.append(helper.make_node("Concat", stacked, [codes_input], axis=axis))
+    for node in reversed(nodes):
+        graph.node.insert(0, node)
+    if not any(o.domain == ML_DOMAIN for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(ML_DOMAIN, 2))
+
+
+def max_relative_error(expected: np.ndarray, actual: np.ndarray, floor: float = 1e-3) -> float:
+    """max |a - e| / max(|e|, floor): relative where values are large, absolute near zero."""
+    expected = np.asarray(expected, dtype=np.float64)
+    actual = np.asarray(actual, dtype=np.float64)
+    if expected.size == 0:
+        return 0.0
+    return float(np.max(np.abs(actual - expected) / np.maximum(np.abs(expected), floor)))

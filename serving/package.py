@@ -1,0 +1,50 @@
+"""Model packages: ``REPO/<name>/<version>/`` holding ONNX file(s) and a checked manifest.
+
+The manifest is the shared run-folder manifest (:mod:`kernels.runfolder`) in the package format:
+task, inputs and outputs (names, shapes, dtypes), preprocessing, quantiles or classes and
+thresholds, vocabularies, data fingerprint, metrics, the export's parity figures, library
+versions and the sha256 of every file. Torch-free: the runtime and the service read packages
+without loading torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kernels.io import FileError
+from kernels.runfolder import PACKAGE_FORMAT, read_manifest
+
+TASKS = ("forecast", "inspection")
+
+
+def versions(repo: str | Path, name: str) -> list[int]:
+    """The complete versions of ``name`` in ``repo``, oldest first (staging folders ignored)."""
+    folder = Path(repo) / name
+    if not folder.is_dir():
+        return []
+    found = []
+    for child in folder.iterdir():
+        if child.is_dir() and child.name.isdigit() and (child / "manifest.json").is_file():
+            found.append(int(child.name))
+    return sorted(found)
+
+
+def next_version(repo: str | Path, name: str) -> str:
+    """One past the highest version folder of ``name`` (complete or not), as a string."""
+    folder = Path(repo) / name
+    taken = [int(c.name) for c in folder.iterdir() if c.name.isdigit()] if folder.is_dir() else []
+    return str(max(taken, default=0) + 1)
+
+
+def latest(repo: str | Path, name: str) -> Path:
+    """The folder of the newest complete version of ``name``."""
+    found = versions(repo, name)
+    if not found:
+        raise FileError(f"{Path(repo) / name}: no complete version of model {name!r}")
+    return Path(repo) / name / str(found[-1])
+
+
+def read_package(folder: str | Path, task: str | None = None) -> dict[str, Any]:
+    """The verified manifest of a package folder (every file's sha256 checked)."""
+    return read_manifest(folder, task=task, format=PACKAGE_FORMAT)

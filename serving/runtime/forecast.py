@@ -1,0 +1,189 @@
+"""Forecasts from a model package through onnxruntime: the same table as the PyTorch path.
+
+The table is validated and laid on its grid by the same torch-free code the store uses
+(:mod:`forecasting.validate`, :mod:`forecasting.grid`), windows are cut with NumPy, and the
+graph does the rest (scaling, calendar, vocabularies, network). Large tables go through in
+chunks of windows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from forecasting.grid import (
+    NO_ROW,
+    PanelGrid,
+    build_grid,
+    days_since_epoch,
+    ffill_time,
+    forecast_origins,
+    group_prior,
+    known_until,
+    process_reals,
+    standardize,
+    standardize_static,
+)
+from forecasting.grid import check_horizon as check_grid_horizon
+from forecasting.io import map_columns
+from forecasting.spec import PanelSpec
+from forecasting.tables import cumulative_frame, forecast_frame
+from forecasting.validate import validate_panel
+from kernels.io import read_table
+from serving.package import read_package
+from serving.runtime.session import OnnxModel, open_model
+
+
+class ForecastPackage:
+    """A forecasting model package, opened for prediction.
+
+    ``requested`` overrides the provider order (default CUDA then CPU); ``threads`` the
+    intra-op threads. ``provider`` says what the session actually runs on.
+    """
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        requested: list[str] | None = None,
+        threads: int | None = None,
+    ):
+        self.folder = Path(folder)
+        self.manifest = read_package(self.folder, task="forecast")
+        self.pre = self.manifest["preprocessing"]
+        self.spec = PanelSpec.from_dict(self.pre["spec"])
+        self.model: OnnxModel = open_model(
+            self.folder / self.manifest["model"]["file"], requested=requested, threads=threads
+        )
+
+    @property
+    def provider(self) -> str:
+        return self.model.provider
+
+    @property
+    def horizon(self) -> int:
+        return int(self.pre["horizon"])
+
+    @property
+    def quantiles(self) -> tuple[float, ...]:
+        return tuple(self.pre["quantiles"])
+
+    def predict(
+        self,
+        data: pd.DataFrame | str | Path,
+        cumulative: int | None = None,
+        batch_size: int = 1024,
+        progress: bool = False,
+    ) -> pd.DataFrame:
+        """Forecast the horizon after each series' last observed period (new series with only
+        future rows from their first row), as :meth:`forecasting.Forecaster.predict` does."""
+        if cumulative is not None and not 1 <= cumulative <= self.horizon:
+            raise ValueError(
+                f"cumulative: expected 1..{self.horizon} (the model's horizon), got {cumulative}"
+            )
+        frame = read_table(data) if isinstance(data, str | Path) else data
+        clean, _ = validate_panel(map_columns(frame, self.spec), self.spec)
+        grid = build_grid(clean, self.spec, extra_periods=self.horizon)
+        self._warn_unknown(grid)
+        start = forecast_origins(grid.end, grid.first_row)
+        series = np.flatnonzero(start > 0)
+        origins = start[series]
+        features = self._features(grid)
+        check_grid_horizon(
+            grid.keys,
+            features["until"],
+            grid.target.shape[1],
+            self.spec,
+            series,
+            origins,
+            cumulative or self.horizon,
+        )
+        prior = group_prior(
+            grid.target,
+            grid.keys,
+            self.spec.static_categoricals,
+            cutoff=int(origins.max()) if len(origins) else None,
+            fallback=float(self.pre["prior_scale"]),
+        )
+        name = "cumulative" if cumulative else "quantiles"
+        parts = []
+        chunks = range(0, len(series), batch_size)
+        for lo in tqdm(chunks, desc="forecast", disable=not progress or len(chunks) < 2):
+            feeds = self._windows(grid, features, prior, series[lo : lo + batch_size],
+                                  origins[lo : lo + batch_size])  # fmt: skip
+            parts.append(self.model.run(feeds)[name])
+        q = len(self.quantiles)
+        values = np.concatenate(parts) if parts else np.zeros((0, self.horizon, q), np.float32)
+        if cumulative:
+            return cumulative_frame(grid.keys, series, values[:, :cumulative], self.quantiles)
+        freq = self.spec.frequency
+        return forecast_frame(grid.keys, grid.dates, freq, series, origins, values, self.quantiles)
+
+    def _features(self, grid: PanelGrid) -> dict:
+        """Real covariates as the store processes them, and how far the known ones reach."""
+        out: dict = {"until": None}
+        known = grid.known_real
+        if known.shape[2]:
+            filled = ffill_time(known, limit=grid.end)
+            out["until"] = known_until(filled)
+            known = standardize(filled, filled.shape[1])
+        out["known_real"] = known
+        observed = grid.observed_real
+        out["observed_real"] = process_reals(observed, grid.end) if observed.shape[2] else observed
+        statics = grid.static_real
+        out["static_real"] = (
+            standardize_static(statics)
+            if statics is not None
+            else np.zeros((grid.n_series, 0), np.float32)
+        )
+        out["days"] = days_since_epoch(grid.dates)
+        return out
+
+    def _windows(self, grid, features, prior, series, origins) -> dict[str, np.ndarray]:
+        length = int(self.pre["encoder_length"])
+        n_periods = grid.target.shape[1]
+        positions = origins[:, None] + np.arange(-length, self.horizon)[None, :]
+        inside = (positions >= 0) & (positions < n_periods)
+        safe = positions.clip(0, n_periods - 1)
+        rows = series[:, None]
+        history = grid.target[rows, safe[:, :length]].astype(np.float32)
+        history[~inside[:, :length]] = np.nan
+        feeds = {
+            "history": history,
+            "prior": prior[series].astype(np.float32),
+            "days": features["days"][safe],
+            "known_real": features["known_real"][rows, safe].astype(np.float32),
+            "observed_real": features["observed_real"][rows, safe[:, :length]].astype(np.float32),
+            "static_real": features["static_real"][series].astype(np.float32),
+        }
+        for k, name in enumerate(self.pre["known_categoricals"]):
+            levels = grid.known_cat[rows, safe, k]
+            feeds[f"known.{name}"] = np.where(levels == None, NO_ROW, levels).astype(object)  # noqa: E711
+        for name in self.pre["static_categoricals"]:
+            feeds[f"static.{name}"] = grid.keys[name].to_numpy(dtype=object)[series]
+        return feeds
+
+    def _warn_unknown(self, grid: PanelGrid) -> None:
+        """Name levels unseen in training, as the PyTorch path does (they get the unknown code)."""
+        vocab = self.pre["vocab"]
+        unseen = {}
+        for name in self.pre["static_categoricals"]:
+            values = set(grid.keys[name].unique()) - set(vocab[name])
+            if values:
+                unseen[name] = sorted(values)
+        for k, name in enumerate(self.pre["known_categoricals"]):
+            levels = grid.known_cat[:, :, k]
+            values = {str(v) for v in pd.unique(levels[levels != None])} - set(vocab[name])  # noqa: E711
+            if values:
+                unseen[name] = sorted(values)
+        if unseen:
+            listed = "; ".join(f"{c}: {v[:10]}" for c, v in unseen.items())
+            warnings.warn(
+                f"categories unseen in training map to the unknown embedding: {listed}",
+                UserWarning,
+                stacklevel=3,
+            )
