@@ -101,11 +101,16 @@ class PanelSpec:
                 seen[column] = role
 
     @property
-    def season(self) -> int:
-        """Natural season length of the frequency (7 days, 52 weeks, 12 months)."""
+    def frequency(self) -> str:
+        """The frequency, once given or inferred (an error before the panel was validated)."""
         if self.freq is None:
             raise ValueError("freq: not known yet; validate the panel to infer it from the dates")
-        return FREQUENCIES[self.freq]
+        return self.freq
+
+    @property
+    def season(self) -> int:
+        """Natural season length of the frequency (7 days, 52 weeks, 12 months)."""
+        return FREQUENCIES[self.frequency]
 
     def with_freq(self, freq: str) -> PanelSpec:
         """This spec with the frequency set (e.g. the one inferred from the dates)."""

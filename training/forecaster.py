@@ -338,7 +338,7 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
     return forecast_frame(
         store.keys,
         store.dates,
-        store.spec.freq,
+        store.spec.frequency,
         series.cpu().numpy(),
         origins.cpu().numpy(),
         quantiles,
