@@ -84,7 +84,7 @@ def open_model(
 
 def smallest_inputs(session: ort.InferenceSession) -> dict[str, Any]:
     """Zeros (empty strings) of every input with dynamic axes set to 1."""
-    feeds = {}
+    feeds: dict[str, Any] = {}
     for arg in session.get_inputs():
         shape = [d if isinstance(d, int) else 1 for d in arg.shape]
         dtype = _DTYPES.get(arg.type, np.float32)
