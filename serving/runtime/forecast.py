@@ -9,6 +9,7 @@ chunks of windows.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,25 @@ from forecasting.validate import validate_panel
 from kernels.io import read_table
 from serving.package import read_package
 from serving.runtime.session import OnnxModel, open_model
+
+
+@dataclass
+class ForecastJob:
+    """A validated table cut into windows: the graph's ``feeds`` and how to read its output."""
+
+    grid: PanelGrid
+    series: np.ndarray
+    origins: np.ndarray
+    cumulative: int | None
+    feeds: dict[str, np.ndarray]
+
+    @property
+    def n_windows(self) -> int:
+        return len(self.series)
+
+    @property
+    def output(self) -> str:
+        return "cumulative" if self.cumulative else "quantiles"
 
 
 class ForecastPackage:
@@ -81,6 +101,19 @@ class ForecastPackage:
     ) -> pd.DataFrame:
         """Forecast the horizon after each series' last observed period (new series with only
         future rows from their first row), as :meth:`forecasting.Forecaster.predict` does."""
+        job = self.prepare(data, cumulative)
+        parts = []
+        chunks = range(0, job.n_windows, batch_size)
+        for lo in tqdm(chunks, desc="forecast", disable=not progress or len(chunks) < 2):
+            feeds = {k: v[lo : lo + batch_size] for k, v in job.feeds.items()}
+            parts.append(self.model.run(feeds)[job.output])
+        return self.finish(job, parts)
+
+    def prepare(
+        self, data: pd.DataFrame | str | Path, cumulative: int | None = None
+    ) -> ForecastJob:
+        """Validate a table and cut its windows into the graph's inputs (no inference yet);
+        the service batches the feeds of several requests into one run."""
         if cumulative is not None and not 1 <= cumulative <= self.horizon:
             raise ValueError(
                 f"cumulative: expected 1..{self.horizon} (the model's horizon), got {cumulative}"
@@ -109,19 +142,22 @@ class ForecastPackage:
             cutoff=int(origins.max()) if len(origins) else None,
             fallback=float(self.pre["prior_scale"]),
         )
-        name = "cumulative" if cumulative else "quantiles"
-        parts = []
-        chunks = range(0, len(series), batch_size)
-        for lo in tqdm(chunks, desc="forecast", disable=not progress or len(chunks) < 2):
-            feeds = self._windows(grid, features, prior, series[lo : lo + batch_size],
-                                  origins[lo : lo + batch_size])  # fmt: skip
-            parts.append(self.model.run(feeds)[name])
+        feeds = self._windows(grid, features, prior, series, origins)
+        return ForecastJob(grid, series, origins, cumulative, feeds)
+
+    def finish(self, job: ForecastJob, outputs: list[np.ndarray]) -> pd.DataFrame:
+        """The forecast table from the graph's outputs for ``job``'s windows (in order)."""
         q = len(self.quantiles)
-        values = np.concatenate(parts) if parts else np.zeros((0, self.horizon, q), np.float32)
-        if cumulative:
-            return cumulative_frame(grid.keys, series, values[:, :cumulative], self.quantiles)
+        values = np.concatenate(outputs) if outputs else np.zeros((0, self.horizon, q), np.float32)
+        grid = job.grid
+        if job.cumulative:
+            return cumulative_frame(
+                grid.keys, job.series, values[:, : job.cumulative], self.quantiles
+            )
         freq = self.spec.frequency
-        return forecast_frame(grid.keys, grid.dates, freq, series, origins, values, self.quantiles)
+        return forecast_frame(
+            grid.keys, grid.dates, freq, job.series, job.origins, values, self.quantiles
+        )
 
     def _features(self, grid: PanelGrid) -> dict:
         """Real covariates as the store processes them, and how far the known ones reach."""
