@@ -27,3 +27,18 @@ def small_network():
     from forecasting.synthetic import generate_network
 
     return generate_network(n_items=24, n_locations=3, n_days=240, seed=7, future_days=14)
+
+
+@pytest.fixture(scope="session")
+def lstm_package(small_network, tmp_path_factory):
+    """A small LSTM run on the synthetic network and its ONNX package (exported once)."""
+    from forecasting import Forecaster
+    from serving.export import export_run
+    from training import TrainConfig
+
+    root = tmp_path_factory.mktemp("lstm_package")
+    train = TrainConfig(max_epochs=2, batches_per_epoch=3, batch_size=32, progress_bar=False)
+    forecaster = Forecaster("lstm", 7, spec=small_network.spec, train=train, hidden_size=8)
+    forecaster.fit(small_network.to_frame(), run_dir=root / "runs" / "lstm")
+    package = export_run(root / "runs" / "lstm", root / "repo")
+    return forecaster, package, root

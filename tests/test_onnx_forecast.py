@@ -35,11 +35,15 @@ def fitted_run(network, model: str, folder):
 
 
 @pytest.fixture(scope="module")
-def lstm(small_network, tmp_path_factory):
+def lstm(lstm_package, tmp_path_factory):
+    """The shared LSTM package, copied: these tests add versions to its repository."""
+    import shutil
+
+    forecaster, _, source = lstm_package
     root = tmp_path_factory.mktemp("onnx")
-    forecaster = fitted_run(small_network, "lstm", root / "runs" / "lstm")
-    package = export_run(root / "runs" / "lstm", root / "repo")
-    return forecaster, package, root
+    shutil.copytree(source / "runs", root / "runs")
+    shutil.copytree(source / "repo", root / "repo")
+    return forecaster, root / "repo" / "lstm" / "1", root
 
 
 def assert_same_table(torch_table: pd.DataFrame, onnx_table: pd.DataFrame) -> None:

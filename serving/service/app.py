@@ -1,0 +1,586 @@
+"""The inference service: forecasts, plans and inspection verdicts over HTTP.
+
+* Open Inference Protocol v2: ``/v2/health/live``, ``/v2/health/ready``, ``/v2/models/{name}``
+  (metadata from the manifest), ``/v2/models/{name}[/versions/{v}]/infer``;
+* typed endpoints: ``POST /v1/forecast``, ``POST /v1/plan``, ``POST /v1/inspect`` (multipart);
+* ``/metrics`` for Prometheus.
+
+Models come from a repository folder (:mod:`serving.service.repository`), reloaded while the
+service runs. Each model version batches the requests that arrive within a few milliseconds
+(:mod:`serving.service.batching`); inference runs in a thread pool, off the event loop. Bad
+input is a 4xx naming the field; a full queue is 503 with ``Retry-After``; a request that takes
+too long is 504; nothing a client sends makes a 5xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextvars
+import hmac
+import json
+import logging
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from serving.service.batching import Batcher, Overloaded
+from serving.service.config import ServiceConfig
+from serving.service.repository import Loaded, ModelRepository
+from serving.service.schemas import (
+    ForecastRequest,
+    ForecastResponse,
+    ForecastRow,
+    InferRequest,
+    InferResponse,
+    InspectResponse,
+    ModelMetadata,
+    PlanRequest,
+    PlanResponse,
+    Tensor,
+    TensorMeta,
+)
+
+log = logging.getLogger("stockcast.service")
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+DATATYPES = {
+    "tensor(float)": "FP32",
+    "tensor(double)": "FP64",
+    "tensor(int64)": "INT64",
+    "tensor(int32)": "INT32",
+    "tensor(uint8)": "UINT8",
+    "tensor(bool)": "BOOL",
+    "tensor(string)": "BYTES",
+}
+NUMPY = {"FP32": np.float32, "FP64": np.float64, "INT64": np.int64, "INT32": np.int32,
+         "UINT8": np.uint8, "BOOL": np.bool_, "BYTES": object}  # fmt: skip
+OPEN_PATHS = ("/v2/health/live", "/v2/health/ready", "/metrics", "/docs", "/openapi.json")
+
+
+class JsonLogs(logging.Formatter):
+    """One JSON object per line with the request id and any ``extra`` fields."""
+
+    skip = set(vars(logging.makeLogRecord({})))
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "message": record.getMessage(),
+            "request_id": request_id.get(),
+        }
+        entry.update({k: v for k, v in vars(record).items() if k not in self.skip})
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogs())
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+class Metrics:
+    """The service's Prometheus metrics, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "stockcast_requests",
+            "requests by endpoint and status",
+            ["endpoint", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "stockcast_request_seconds", "request latency", ["endpoint"], registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )  # fmt: skip
+        self.batch = Histogram(
+            "stockcast_batch_rows", "rows (windows or items) per batch", ["model"], registry=r,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+        )  # fmt: skip
+        self.queue = Gauge("stockcast_queue_depth", "requests waiting", ["model"], registry=r)
+        self.provider = Gauge(
+            "stockcast_model_provider", "1 for the provider each model version runs on",
+            ["model", "version", "provider"], registry=r,
+        )  # fmt: skip
+
+
+def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI:
+    """The service over the model repository ``repo``."""
+    config = config or ServiceConfig()
+    configure_logging()
+    metrics = Metrics()
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inference")
+    token = _read_token(config.token_file)
+    repository = ModelRepository(repo)
+    state: dict[str, Any] = {"ready": False}
+
+    def attach(added: list[Loaded], removed: list[Loaded]) -> None:
+        for loaded in added:
+            loaded.batcher = Batcher(
+                _runner(loaded, config),
+                max_batch=config.max_batch,
+                wait_s=config.batch_wait_ms / 1000.0,
+                queue_size=config.queue_size,
+                executor=executor,
+                on_batch=metrics.batch.labels(loaded.name).observe,
+            )
+            metrics.provider.labels(loaded.name, loaded.version, loaded.provider).set(1)
+        for loaded in removed:
+            metrics.provider.labels(loaded.name, loaded.version, loaded.provider).set(0)
+
+    repository.on_change = attach
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await asyncio.get_running_loop().run_in_executor(executor, repository.scan)
+        repository.watch(config.reload_s)
+        state["ready"] = True
+        log.info("service ready", extra={"models": sorted(repository.snapshot.models)})
+        yield
+        repository.close()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(
+        title="stockcast",
+        description="Demand forecasts, replenishment plans and inspection verdicts.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.repository, app.state.metrics, app.state.config = repository, metrics, config
+    if config.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST"]
+        )
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        request_id.set(rid)
+        started = time.perf_counter()
+        endpoint = _endpoint(request)
+        try:
+            response = await _guarded(request, call_next)
+        except Exception:  # a bug: answered 500, logged with its traceback
+            log.exception("unhandled error", extra={"path": request.url.path})
+            response = JSONResponse({"detail": "internal error"}, status_code=500)
+        elapsed = time.perf_counter() - started
+        response.headers["x-request-id"] = rid
+        metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        metrics.latency.labels(endpoint).observe(elapsed)
+        log.info(
+            "request",
+            extra={"method": request.method, "path": request.url.path,
+                   "status": response.status_code, "ms": round(1000 * elapsed, 2)},
+        )  # fmt: skip
+        return response
+
+    async def _guarded(request: Request, call_next):
+        if token and not request.url.path.startswith(OPEN_PATHS):
+            sent = request.headers.get("authorization", "")
+            if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+                return JSONResponse(
+                    {"detail": "missing or wrong bearer token"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > config.max_body_bytes):
+            return JSONResponse(
+                {"detail": f"body larger than {config.max_body_mb:g} MiB"}, status_code=413
+            )
+        if length is None and request.method == "POST":
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > config.max_body_bytes:
+                    return JSONResponse(
+                        {"detail": f"body larger than {config.max_body_mb:g} MiB"}, status_code=413
+                    )
+            request._body = body  # the handler reads the bytes already received
+        try:
+            return await asyncio.wait_for(call_next(request), timeout=config.timeout_s)
+        except TimeoutError:
+            return JSONResponse(
+                {"detail": f"the request took longer than {config.timeout_s:g} s"}, status_code=504
+            )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(request: Request, exc: Overloaded):
+        return JSONResponse(
+            {"detail": "too many requests waiting; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(ValueError)
+    async def bad_input(request: Request, exc: ValueError):
+        # Validation errors of the packages (PanelError, FileError...) name the field and rows.
+        return JSONResponse({"detail": " ".join(str(exc).split())}, status_code=422)
+
+    def model(name: str | None, version: str | None, task: str) -> Loaded:
+        snapshot = repository.snapshot
+        if name is None:
+            names = snapshot.of_task(task)
+            if len(names) != 1:
+                raise HTTPException(422, f"model: name one of the {task} models {names}")
+            name = names[0]
+        try:
+            loaded = snapshot.get(name, version)
+        except KeyError as exc:
+            raise HTTPException(404, str(exc.args[0])) from None
+        if loaded.task != task:
+            raise HTTPException(422, f"model {name!r} is a {loaded.task} model, not {task}")
+        return loaded
+
+    async def offload(fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+
+    async def batched(loaded: Loaded, job: Any, size: int) -> Any:
+        metrics.queue.labels(loaded.name).set(loaded.batcher.depth())
+        return await loaded.batcher.submit(job, size)
+
+    # ------------------------------------------------------------------ health and metadata
+
+    @app.get("/v2/health/live", tags=["health"])
+    async def live() -> dict[str, bool]:
+        return {"live": True}
+
+    @app.get("/v2/health/ready", tags=["health"])
+    async def ready() -> JSONResponse:
+        ok = state["ready"] and bool(repository.snapshot.models)
+        return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
+
+    @app.get("/v2/models/{name}", response_model=ModelMetadata, tags=["oip"])
+    async def metadata(name: str) -> ModelMetadata:
+        return _metadata(model_any(name, None), repository)
+
+    @app.get("/v2/models/{name}/versions/{version}", response_model=ModelMetadata, tags=["oip"])
+    async def metadata_version(name: str, version: str) -> ModelMetadata:
+        return _metadata(model_any(name, version), repository)
+
+    def model_any(name: str, version: str | None) -> Loaded:
+        try:
+            return repository.snapshot.get(name, version)
+        except KeyError as exc:
+            raise HTTPException(404, str(exc.args[0])) from None
+
+    @app.get("/metrics", tags=["health"])
+    async def prometheus() -> Response:
+        for name, versions in repository.snapshot.models.items():
+            depth = sum(v.batcher.depth() for v in versions.values() if v.batcher)
+            metrics.queue.labels(name).set(depth)
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    # ------------------------------------------------------------------ OIP v2 inference
+
+    async def infer(name: str, version: str | None, body: InferRequest) -> InferResponse:
+        loaded = model_any(name, version)
+        session = loaded.runtime.model
+        expected = {i.name: i for i in session.session.get_inputs()}
+        feeds = {}
+        for tensor in body.inputs:
+            if tensor.name not in expected:
+                raise HTTPException(422, f"inputs.{tensor.name}: not an input of {name}")
+            feeds[tensor.name] = _to_array(tensor, expected[tensor.name])
+        missing = sorted(set(expected) - set(feeds))
+        if missing:
+            raise HTTPException(422, f"inputs: missing {missing}")
+        outputs = await offload(_run_checked, session, feeds)
+        return InferResponse(
+            model_name=name,
+            model_version=loaded.version,
+            id=body.id,
+            outputs=[_to_tensor(k, v) for k, v in outputs.items()],
+        )
+
+    @app.post("/v2/models/{name}/infer", response_model=InferResponse, tags=["oip"])
+    async def infer_latest(name: str, body: InferRequest) -> InferResponse:
+        return await infer(name, None, body)
+
+    @app.post("/v2/models/{name}/versions/{version}/infer", response_model=InferResponse,
+              tags=["oip"])  # fmt: skip
+    async def infer_version(name: str, version: str, body: InferRequest) -> InferResponse:
+        return await infer(name, version, body)
+
+    # ------------------------------------------------------------------ domain endpoints
+
+    @app.post("/v1/forecast", response_model=ForecastResponse, tags=["forecast"])
+    async def forecast(body: ForecastRequest) -> ForecastResponse:
+        loaded = model(body.model, body.version, "forecast")
+        table = await _forecast_table(loaded, body.rows, body.cumulative)
+        runtime = loaded.runtime
+        return ForecastResponse(
+            model=loaded.name,
+            version=loaded.version,
+            provider=loaded.provider,
+            quantiles=list(runtime.quantiles),
+            rows=_forecast_rows(table),
+        )
+
+    async def _forecast_table(loaded: Loaded, rows: list[dict], cumulative: int | None):
+        frame = pd.DataFrame.from_records(rows)
+        _check_series(frame, loaded, config)
+        job = await offload(loaded.runtime.prepare, frame, cumulative)
+        if job.n_windows == 0:
+            return await offload(loaded.runtime.finish, job, [])
+        output = await batched(loaded, job, job.n_windows)
+        return await offload(loaded.runtime.finish, job, [output[job.output]])
+
+    @app.post("/v1/plan", response_model=PlanResponse, tags=["plan"])
+    async def plan(body: PlanRequest) -> PlanResponse:
+        if (body.forecast is None) == (body.series is None):
+            raise HTTPException(422, "give either forecast (a forecast table) or series")
+        used = None
+        if body.series is not None:
+            loaded = model(body.model, body.version, "forecast")
+            horizon = loaded.runtime.horizon
+            forecast_table = await _forecast_table(loaded, body.series, horizon)
+            used = f"{loaded.name}/{loaded.version}"
+        else:
+            forecast_table = pd.DataFrame.from_records(body.forecast)
+        return await offload(_plan, body, forecast_table, used)
+
+    @app.post("/v1/inspect", response_model=InspectResponse, tags=["inspect"])
+    async def inspect(request: Request) -> InspectResponse:
+        try:
+            form = await request.form(
+                max_files=64, max_fields=16, max_part_size=config.max_body_bytes
+            )
+        except Exception as exc:  # not multipart, too many parts: the client's request
+            raise HTTPException(422, f"expected a multipart form of view images ({exc})") from None
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        views = {}
+        for key, value in form.multi_items():
+            if not isinstance(value, str):
+                views[key] = await value.read()
+        if not views:
+            raise HTTPException(422, "views: no image parts in the form (one part per view)")
+        unknown = sorted(set(fields) - {"model", "version", "product_id", "item_id", "heatmaps"})
+        if unknown:
+            raise HTTPException(422, f"{unknown[0]}: unknown form field")
+        loaded = model(fields.get("model"), fields.get("version"), "inspection")
+        runtime = loaded.runtime
+        heatmaps = fields.get("heatmaps", "false").lower() in ("1", "true", "yes")
+        job = await offload(
+            runtime.prepare_item,
+            views,
+            fields.get("product_id"),
+            fields.get("item_id") or "item",
+            config.max_pixels,
+        )
+        output = await batched(loaded, job, 1)
+        result = await offload(runtime.finish_item, job, output, heatmaps)
+        for view in result["views"]:
+            if view.get("heatmap_png") is not None:
+                view["heatmap_png"] = base64.b64encode(view["heatmap_png"]).decode()
+        return InspectResponse(
+            model=loaded.name, version=loaded.version, provider=loaded.provider, **result
+        )
+
+    return app
+
+
+def _runner(loaded: Loaded, config: ServiceConfig):
+    """The batch function of a model version: one session run over the jobs' feeds (each job
+    has ``feeds`` and ``n_windows`` rows; it gets its slice of every output back)."""
+    runtime = loaded.runtime
+
+    def run(jobs: list[Any]) -> list[Any]:
+        feeds = {k: np.concatenate([job.feeds[k] for job in jobs]) for k in jobs[0].feeds}
+        outputs = runtime.model.run(feeds)
+        results, start = [], 0
+        for job in jobs:
+            stop = start + job.n_windows
+            results.append({name: value[start:stop] for name, value in outputs.items()})
+            start = stop
+        return results
+
+    return run
+
+
+def _run_checked(session, feeds):
+    try:
+        return session.run(feeds)
+    except Exception as exc:  # onnxruntime's shape and type errors: the client's tensors
+        if type(exc).__module__.startswith("onnxruntime"):
+            raise ValueError(f"inputs: {str(exc).splitlines()[0]}") from None
+        raise
+
+
+def _to_array(tensor: Tensor, expected) -> np.ndarray:
+    dtype = NUMPY[tensor.datatype]
+    want = DATATYPES.get(expected.type)
+    if want != tensor.datatype:
+        raise HTTPException(
+            422, f"inputs.{tensor.name}: datatype {tensor.datatype}, expected {want}"
+        )
+    size = int(np.prod(tensor.shape)) if tensor.shape else 1
+    if any(d < 0 for d in tensor.shape) or size != len(tensor.data):
+        raise HTTPException(
+            422,
+            f"inputs.{tensor.name}: shape {tensor.shape} does not hold {len(tensor.data)} values",
+        )
+    rank = len(expected.shape)
+    if len(tensor.shape) != rank:
+        raise HTTPException(422, f"inputs.{tensor.name}: expected {rank} dimensions")
+    for axis, (got, want_dim) in enumerate(zip(tensor.shape, expected.shape, strict=True)):
+        if isinstance(want_dim, int) and got != want_dim:
+            raise HTTPException(422, f"inputs.{tensor.name}: axis {axis} must be {want_dim}")
+    try:
+        values: np.ndarray = np.asarray(tensor.data, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        raise HTTPException(
+            422, f"inputs.{tensor.name}: values are not {tensor.datatype}"
+        ) from None
+    if dtype is object:
+        values = values.astype(str).astype(object)
+    return values.reshape(tensor.shape)
+
+
+def _to_tensor(name: str, value: np.ndarray) -> Tensor:
+    if value.dtype == np.int64:
+        return Tensor(
+            name=name, shape=list(value.shape), datatype="INT64", data=value.ravel().tolist()
+        )
+    data = value.astype(np.float32).ravel().tolist()
+    return Tensor(name=name, shape=list(value.shape), datatype="FP32", data=data)
+
+
+def _metadata(loaded: Loaded, repository: ModelRepository) -> ModelMetadata:
+    model = loaded.manifest["model"]
+
+    def meta(entries):
+        return [
+            TensorMeta(name=e["name"], datatype=DATATYPES.get(e["dtype"], e["dtype"]),
+                       shape=[d if isinstance(d, int) else -1 for d in e["shape"]])
+            for e in entries
+        ]  # fmt: skip
+
+    versions = sorted(repository.snapshot.models.get(loaded.name, {}), key=int)
+    return ModelMetadata(
+        name=loaded.name,
+        versions=versions,
+        inputs=meta(model["inputs"]),
+        outputs=meta(model["outputs"]),
+    )
+
+
+def _check_series(frame: pd.DataFrame, loaded: Loaded, config: ServiceConfig) -> None:
+    spec = loaded.runtime.spec
+    keys = [spec.item_col, spec.location_col]
+    if all(k in frame.columns for k in keys):
+        n_series = len(frame[keys].drop_duplicates())
+        if n_series > config.max_series:
+            raise HTTPException(413, f"rows: {n_series} series, more than {config.max_series}")
+
+
+def _forecast_rows(table: pd.DataFrame) -> list[ForecastRow]:
+    qcols = [c for c in table.columns if c.startswith("q")]
+    records = table.to_dict(orient="records")
+    rows = []
+    for r in records:
+        rows.append(
+            ForecastRow(
+                item_id=str(r["item_id"]),
+                location_id=str(r["location_id"]),
+                date=str(pd.Timestamp(r["date"]).date()) if "date" in r else None,
+                step=int(r["step"]) if "step" in r else None,
+                horizon=int(r["horizon"]) if "horizon" in r else None,
+                quantiles={c: float(r[c]) for c in qcols},
+            )
+        )
+    return rows
+
+
+def _plan(body: PlanRequest, forecast: pd.DataFrame, used: str | None) -> PlanResponse:
+    from kernels import Policy, allocate, plan
+
+    try:
+        policy = Policy(**(body.policy or {}))
+    except TypeError as exc:
+        raise ValueError(f"policy: {exc}") from None
+    inventory = pd.DataFrame.from_records(body.inventory)
+    lead_times = pd.DataFrame.from_records(body.lead_times) if body.lead_times else None
+    rows = plan(forecast, inventory, policy=policy, lead_times=lead_times)
+    allocation = None
+    if body.allocation is not None:
+        a = body.allocation
+        allocation = allocate(
+            pd.DataFrame.from_records(a.demand),
+            pd.DataFrame.from_records(a.stock),
+            pd.DataFrame.from_records(a.supply),
+            objective=a.objective,
+        )
+    return PlanResponse(
+        rows=_records(rows),
+        allocation=_records(allocation) if allocation is not None else None,
+        forecast_model=used,
+    )
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows with NaN as null, NumPy scalars as plain numbers."""
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
+def _endpoint(request: Request) -> str:
+    path = request.url.path
+    if path.startswith("/v2/models/"):
+        return "/v2/models/infer" if path.endswith("/infer") else "/v2/models"
+    return path if path in ("/v1/forecast", "/v1/plan", "/v1/inspect", "/metrics") else "other"
+
+
+def _read_token(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        token = Path(path).read_text().strip()
+    except OSError as exc:
+        raise ValueError(f"--token-file {path}: {exc.strerror}") from None
+    if not token:
+        raise ValueError(f"--token-file {path}: the file is empty")
+    return token
+
+
+def factory() -> FastAPI:
+    """The app of a worker process started by ``stockcast serve --workers N`` (settings come
+    through the environment, as uvicorn starts workers by import path)."""
+    import os
+
+    settings = json.loads(os.environ["STOCKCAST_SERVICE_CONFIG"])
+    return create_app(os.environ["STOCKCAST_REPO"], ServiceConfig(**settings))

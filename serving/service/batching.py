@@ -1,0 +1,102 @@
+"""Dynamic batching: requests that arrive within a few milliseconds run as one batch.
+
+Each model version has one :class:`Batcher`: a bounded queue (a full queue is an immediate
+:class:`Overloaded`, which the service answers with 503 and ``Retry-After``, so memory stays
+bounded) and one worker that takes the first waiting request, gathers more for up to
+``wait_s`` or until ``max_batch`` rows, and runs them together in a thread, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+
+class Overloaded(Exception):
+    """The model's queue is full: try again shortly."""
+
+
+@dataclass
+class _Pending:
+    job: Any
+    size: int
+    future: asyncio.Future
+
+
+class Batcher:
+    """Runs ``run(jobs) -> results`` (one result per job, in order) on batches of jobs.
+
+    ``on_batch(rows)`` is told each batch's size (for metrics); ``depth()`` is the queue length.
+    """
+
+    def __init__(
+        self,
+        run: Callable[[list[Any]], list[Any]],
+        *,
+        max_batch: int,
+        wait_s: float,
+        queue_size: int,
+        executor: Executor,
+        on_batch: Callable[[int], None] | None = None,
+    ):
+        self.run = run
+        self.max_batch = max_batch
+        self.wait_s = wait_s
+        self.queue: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=queue_size)
+        self.executor = executor
+        self.on_batch = on_batch
+        self._worker: asyncio.Task | None = None
+
+    def depth(self) -> int:
+        return self.queue.qsize()
+
+    async def submit(self, job: Any, size: int) -> Any:
+        """Queue ``job`` (``size`` rows) and wait for its result."""
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._loop())
+        future = asyncio.get_running_loop().create_future()
+        try:
+            self.queue.put_nowait(_Pending(job, size, future))
+        except asyncio.QueueFull:
+            raise Overloaded from None
+        return await future
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self.queue.get()
+            batch, rows = [first], first.size
+            deadline = time.monotonic() + self.wait_s
+            while rows < self.max_batch:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    pending = await asyncio.wait_for(self.queue.get(), remaining)
+                except TimeoutError:
+                    break
+                batch.append(pending)
+                rows += pending.size
+            live = [p for p in batch if not p.future.cancelled()]  # timed out while waiting
+            if not live:
+                continue
+            if self.on_batch:
+                self.on_batch(rows)
+            try:
+                results = await loop.run_in_executor(self.executor, self.run, [p.job for p in live])
+            except Exception as exc:  # one bad batch fails its requests, not the worker
+                for p in live:
+                    if not p.future.done():
+                        p.future.set_exception(exc)
+                continue
+            for p, result in zip(live, results, strict=True):
+                if not p.future.done():
+                    p.future.set_result(result)
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()

@@ -1,0 +1,155 @@
+"""Typed requests and responses of the service (pydantic; shown on the OpenAPI page)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Cell = str | float | int | bool | None
+Row = dict[str, Cell]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- forecasts
+
+
+class ForecastRequest(Strict):
+    """Series to forecast: their history and the known covariates of the horizon, one row per
+    (item, location, period) in the column names the model was trained with."""
+
+    model: str | None = Field(None, description="package name (default: the only forecast model)")
+    version: str | None = Field(None, description="package version (default: the latest)")
+    rows: list[Row] = Field(..., min_length=1, description="the table, one object per row")
+    cumulative: int | None = Field(
+        None, ge=1, description="quantiles of demand summed over the next 1..K periods"
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "rows": [
+                        {"item_id": "SKU1", "location_id": "FC1", "date": "2024-01-01",
+                         "demand": 3, "price": 9.99},
+                        {"item_id": "SKU1", "location_id": "FC1", "date": "2024-01-02",
+                         "demand": None, "price": 9.99},
+                    ],
+                    "cumulative": None,
+                }
+            ]
+        },
+    )  # fmt: skip
+
+
+class ForecastRow(BaseModel):
+    item_id: str
+    location_id: str
+    date: str | None = Field(None, description="the period (per-step forecasts)")
+    step: int | None = Field(None, description="1 = the first forecast period")
+    horizon: int | None = Field(None, description="periods summed (cumulative forecasts)")
+    quantiles: dict[str, float] = Field(..., description="quantile column -> demand")
+
+
+class ForecastResponse(BaseModel):
+    model: str
+    version: str
+    provider: str
+    quantiles: list[float]
+    rows: list[ForecastRow]
+
+
+# --------------------------------------------------------------------------- plans
+
+
+class Allocation(Strict):
+    """Scarce supply to split across locations (see ``kernels.allocate``)."""
+
+    demand: list[Row] = Field(..., min_length=1, description="item_id, location_id, sample, demand")
+    stock: list[Row] = Field(..., min_length=1, description="item_id, location_id, on_hand[, cap]")
+    supply: list[Row] = Field(..., min_length=1, description="item_id, supply[, reserve]")
+    objective: Literal["sales", "margin"] = "sales"
+
+
+class PlanRequest(Strict):
+    """Inventory positions and either a forecast (cumulative quantiles, sample paths or
+    demand_mean / demand_std rows) or series to forecast with a model package first."""
+
+    inventory: list[Row] = Field(..., min_length=1, description="one row per item x location")
+    forecast: list[Row] | None = Field(None, description="a forecast table in kernels' forms")
+    series: list[Row] | None = Field(None, description="history to forecast with `model`")
+    model: str | None = Field(None, description="forecast package for `series`")
+    version: str | None = None
+    lead_times: list[Row] | None = Field(None, description="observed lead times per key")
+    policy: dict[str, Any] | None = Field(None, description="kernels.Policy fields")
+    allocation: Allocation | None = None
+
+
+class PlanResponse(BaseModel):
+    rows: list[dict[str, Any]]
+    allocation: list[dict[str, Any]] | None = None
+    forecast_model: str | None = None
+
+
+# --------------------------------------------------------------------------- inspection
+
+
+class ViewResult(BaseModel):
+    view: str
+    status: str
+    error: str | None = None
+    scores: dict[str, float] = Field(default_factory=dict)
+    heatmap_png: str | None = Field(None, description="base64 PNG, on request")
+
+
+class InspectResponse(BaseModel):
+    model: str
+    version: str
+    provider: str
+    item_id: str
+    verdict: Literal["pass", "review", "reject"]
+    status: str
+    reasons: list[str]
+    scores: dict[str, float]
+    views: list[ViewResult]
+
+
+# --------------------------------------------------------------------------- OIP v2
+
+
+class Tensor(BaseModel):
+    name: str
+    shape: list[int] = Field(..., max_length=8)
+    datatype: Literal["FP32", "FP64", "INT64", "INT32", "UINT8", "BOOL", "BYTES"]
+    data: list[Any]
+
+
+class InferRequest(BaseModel):
+    id: str | None = None
+    inputs: list[Tensor] = Field(..., min_length=1)
+    outputs: list[dict[str, Any]] | None = None
+
+
+class InferResponse(BaseModel):
+    model_name: str
+    model_version: str
+    id: str | None = None
+    outputs: list[Tensor]
+
+
+class TensorMeta(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int | str]
+
+
+class ModelMetadata(BaseModel):
+    name: str
+    versions: list[str]
+    platform: str = "onnxruntime_onnx"
+    inputs: list[TensorMeta]
+    outputs: list[TensorMeta]
