@@ -14,7 +14,7 @@
 
 Prints a table and writes ``benchmarks/results/kernels.json``. Timings are the best of
 ``--repeats`` runs after a warm-up (compilation excluded). The machine may be shared: compare the
-ratios, not the absolute times. Quick smoke run: ``python benchmarks/kernels.py --rows 200000
+ratios, not the absolute times. Quick smoke run: ``python benchmarks/planning_kernels.py --rows 200000
 --skus 20 --fcs 300``.
 """
 
@@ -331,7 +331,7 @@ def main(argv=None) -> int:
             "load_average": list(os.getloadavg()),
             "repeats": args.repeats,
             "seed": args.seed,
-            "command": "python benchmarks/kernels.py " + " ".join(argv or sys.argv[1:]),
+            "command": "python benchmarks/planning_kernels.py " + " ".join(argv or sys.argv[1:]),
         },
     }
     write_json(result, args.out)
