@@ -40,11 +40,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-# Run as a script, this folder is first on sys.path, and benchmarks/kernels.py would hide the
-# ``kernels`` package that vision builds on: put the repository root there instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(_HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != _HERE)]
-
 RESULT = Path(__file__).parent / "results" / "vision_elpv.json"
 PUBLISHED_ACCURACY = 0.8842
 LEVELS = np.array([0.0, 1 / 3, 2 / 3, 1.0])

@@ -24,15 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-# Run as a script, this folder is first on sys.path, and benchmarks/kernels.py would hide the
-# ``kernels`` package that vision builds on: put the repository root there instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(_HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != _HERE)]
-
-from kernels.io import write_json  # noqa: E402
-from vision.catalog import REF_DIM  # noqa: E402
-from vision.model import InspectionNet, ModelSpec  # noqa: E402
-from vision.schema import BACKBONES  # noqa: E402
+from kernels.io import write_json
+from vision.catalog import REF_DIM
+from vision.model import InspectionNet, ModelSpec
+from vision.schema import BACKBONES
 
 RESULT = Path(__file__).parent / "results" / "vision_speed.json"
 VIEWS, CLASSES, BATCH_ITEMS = 6, 4, 8

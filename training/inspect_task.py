@@ -286,7 +286,7 @@ def fit_inspector(
     cfg: TrainConfig,
     run_dir: str | Path,
     augment: AugmentSpec | None = None,
-    pos_weight: Sequence[float] | None = None,
+    pos_weight: Sequence[float] | np.ndarray | None = None,
     view_loss_weight: float = 0.5,
     pretrained: str | None = None,
 ) -> InspectorFit:

@@ -127,14 +127,11 @@ class Inspector:
         **settings: Any,
     ):
         routed = _route(settings)
-        given = {"model": model, "data": data, "calibration": calibration}
-        values = {
-            name: {**(given[name].to_dict() if given[name] is not None else {}), **routed[name]}
-            for name in SETTINGS
-        }
-        self.model: ModelSpec = ModelSpec.from_dict(values["model"])
-        self.data: DataConfig = DataConfig.from_dict(values["data"])
-        self.calibration: CalibrationConfig = CalibrationConfig.from_dict(values["calibration"])
+        self.model = ModelSpec.from_dict({**(model or ModelSpec()).to_dict(), **routed["model"]})
+        self.data = DataConfig.from_dict({**(data or DataConfig()).to_dict(), **routed["data"]})
+        self.calibration = CalibrationConfig.from_dict(
+            {**(calibration or CalibrationConfig()).to_dict(), **routed["calibration"]}
+        )
         self.train: TrainConfig = train if train is not None else ImageTrainConfig()
         self.augment = augment
         self.fitted_: RunModel | None = None

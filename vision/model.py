@@ -1,5 +1,7 @@
 """Multi-view inspection network: a shared backbone, per-view defect logits, fusion over views.
 
+Its architecture is a :class:`~vision.config.ModelSpec` (torch-free, imported here too).
+
 Inputs (fixed names, plain tensors, so the forward exports with a dynamic batch dimension):
 
 * ``images`` ``float32 (batch, views, 3, H, W)`` in [0, 1], one slot per view name of the model;

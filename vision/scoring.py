@@ -1,6 +1,8 @@
-"""Scoring items with a run folder, calibrating its thresholds, and counting rejected units.
+"""Scoring items with a fitted model, calibrating its thresholds, and counting rejected units.
 
-Scored tables (CSV or Parquet):
+:class:`Scorer` is the model-level engine behind :class:`vision.Inspector`;
+:class:`ScoreOutputs` writes the tables and heatmaps together or not at all. Scored tables (CSV
+or Parquet):
 
 *items* — one row per item: ``item_id``, ``product_id``, ``location_id``, ``verdict``
 (``pass``/``reject``/``review``), ``reasons`` (classes that fired, ``;``-separated), ``status``
@@ -9,7 +11,8 @@ when no view could be read), ``views_scored``, ``missing_views``, ``errors``, an
 ``score_<class>`` (probability) for every class of the model.
 
 *views* — one row per item and view slot: ``item_id``, ``view``, ``status`` (``ok``, ``missing``,
-``unreadable``), ``error``, ``score_<class>``, ``heatmap`` (PNG path of the class-activation
+``unreadable``: corrupt, truncated, of a wrong mode or smaller than the minimum view size),
+``error``, ``score_<class>``, ``heatmap`` (PNG path of the class-activation
 overlay for ``heatmap_class``, the view's highest-scoring class) and the item's ``verdict``.
 
 Models that use a catalog also report what they measured: ``measured_color`` (``#RRGGBB``) and
@@ -146,7 +149,7 @@ class Scorer:
         view_errors: list[dict[str, str]] = []
         heatmaps: list[dict[str, tuple[str, str]]] = []
         views = self.run.view_names
-        heatmap_name = heatmap_name if heatmap_name is not None else heatmap_dir
+        shown = Path(heatmap_name if heatmap_name is not None else heatmap_dir or ".")
         for batch in tqdm(loader, desc="scoring items", unit="batch", disable=not progress):
             images = batch["images"].to(self.device).float().div_(255)
             mask = batch["view_mask"].to(self.device)
@@ -184,7 +187,7 @@ class Scorer:
                         k = int(np.argmax(candidates if fired.any() else p_view[b, v]))
                         name = Path(_safe_name(item_id)) / f"{view}.png"
                         save_overlay(Path(heatmap_dir) / name, pixels[b, v], maps_np[b, v, k])
-                        drawn[view] = (str(Path(heatmap_name) / name), self.class_names[k])
+                        drawn[view] = (str(shown / name), self.class_names[k])
                 heatmaps.append(drawn)
         n_classes, n_views = len(self.class_names), len(views)
         return Predictions(
@@ -314,8 +317,7 @@ def calibration_metrics(probs: np.ndarray, labels: np.ndarray, thresholds: Thres
             for name, value in per_class_auroc(labels, probs, thresholds.class_names).items()
         },
     }
-    verdict, _ = verdicts(probs, thresholds)
-    verdict = np.array(verdict)
+    verdict = np.array(verdicts(probs, thresholds)[0])
     catch = {}
     for k, name in enumerate(thresholds.class_names):
         pos = labels[:, k] >= 0.5
@@ -443,9 +445,10 @@ def rejected_units(
     ``passed_units``. Subtract ``rejected_units`` from ``on_hand``; ``review_units`` are held
     until a person decides.
     """
-    is_file = isinstance(scored, str | Path)
-    frame = read_table(scored, **READ_OPTIONS) if is_file else scored
-    where = str(scored) if is_file else "scored table"
+    if isinstance(scored, str | Path):
+        frame, where = read_table(scored, **READ_OPTIONS), str(scored)
+    else:
+        frame, where = scored, "scored table"
     for column in ("verdict", sku_column):
         if column not in frame.columns:
             raise ValueError(f"{where}: missing column {column!r}")

@@ -44,7 +44,7 @@ from vision.config import (
 )
 
 #: The sections of ``inspect train --config``, keyed like :class:`vision.Inspector`'s settings.
-SECTIONS: dict[str, type] = {
+SECTIONS: dict[str, Any] = {
     "model": ModelSpec,
     "data": DataConfig,
     "calibration": CalibrationConfig,
