@@ -78,6 +78,7 @@ FORECAST_TRAIN += ["--epochs", "1", "--batches-per-epoch", "1", "--batch-size", 
 FORECAST_TRAIN += ["--hidden-size", "4", "--no-progress", "--gaps", "zero"]
 
 
+@pytest.mark.slow
 @settings(
     max_examples=12,
     deadline=None,

@@ -46,6 +46,7 @@ def test_new_items_start_from_their_peers_level(store):
     assert peer_error < global_error
 
 
+@pytest.mark.slow
 def test_cold_start_backtest_scores_hidden_items(store):
     train = TrainConfig(max_epochs=6, batches_per_epoch=20, batch_size=64, progress_bar=False)
     lstm = NeuralForecaster(ForecastConfig("lstm", H, hidden_size=32), train)

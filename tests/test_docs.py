@@ -13,6 +13,7 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 PUBLIC_MODULES = ["training.forecaster"]
 
 
+@pytest.mark.slow
 def test_readme_examples(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples write runs/... relative to where they run
     result = doctest.testfile(str(ROOT / "README.md"), module_relative=False, optionflags=FLAGS)

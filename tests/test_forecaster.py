@@ -41,6 +41,7 @@ def fitted(store, tmp_path_factory):
     return forecaster, run
 
 
+@pytest.mark.slow
 def test_same_seed_same_forecasts(store, fitted):
     again = tiny_forecaster().fit(store)
     other = tiny_forecaster(seed=1).fit(store)

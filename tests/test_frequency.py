@@ -109,6 +109,7 @@ def test_filling_many_gaps_needs_to_be_asked_for():
     assert report.gap_periods == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("dates", "season", "horizon"),
     [
