@@ -41,6 +41,9 @@ Modules:
 * :mod:`kernels.reference` -- plain NumPy/SciPy references of every kernel (tests, benchmarks).
 * :mod:`kernels.tables` -- the pandas layer behind :func:`plan`, :func:`allocate` and
   :func:`position`.
+* :mod:`kernels.simulate` -- a plan, and a weeks-of-supply rule holding the same average
+  inventory, replayed day by day against realized demand (``from kernels.simulate import
+  simulate, compare``; Numba core in ``kernels._simulate``).
 * :mod:`kernels.io`, :mod:`kernels.settings`, :mod:`kernels.runfolder` -- files, settings
   dataclasses and run folders for every stockcast package.
 """
