@@ -41,9 +41,9 @@ Modules:
 * :mod:`kernels.reference` -- plain NumPy/SciPy references of every kernel (tests, benchmarks).
 * :mod:`kernels.tables` -- the pandas layer behind :func:`plan`, :func:`allocate` and
   :func:`position`.
-* :mod:`kernels.simulate` -- a plan, and a weeks-of-supply rule holding the same average
-  inventory, replayed day by day against realized demand (``from kernels.simulate import
-  simulate, compare``; Numba core in ``kernels._simulate``).
+* :mod:`kernels.simulation` -- a plan, and a weeks-of-supply rule holding the same average
+  inventory, replayed day by day against realized demand (``simulate``, ``compare``; Numba
+  core in ``kernels._simulate``).
 * :mod:`kernels.io`, :mod:`kernels.settings`, :mod:`kernels.runfolder` -- files, settings
   dataclasses and run folders for every stockcast package.
 """
@@ -55,18 +55,21 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kernels.config import Policy
+    from kernels.simulation import compare, simulate
     from kernels.tables import abc_segments, allocate, plan, position
 
 # Name -> module that defines it; imported on first access (PEP 562).
 _EXPORTS = {
     "Policy": "kernels.config",
     "plan": "kernels.tables",
+    "simulate": "kernels.simulation",
+    "compare": "kernels.simulation",
     "allocate": "kernels.tables",
     "position": "kernels.tables",
     "abc_segments": "kernels.tables",
 }
 
-__all__ = ["Policy", "abc_segments", "allocate", "plan", "position"]
+__all__ = ["Policy", "abc_segments", "allocate", "compare", "plan", "position", "simulate"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""The Numba core of :mod:`kernels.simulate`: day-by-day inventory, batched over rows (``prange``).
+"""The Numba core of :mod:`kernels.simulation`: day-by-day inventory, batched over rows.
 
 One row is one (item, location). Each simulated day ``t`` of a row:
 

@@ -1,4 +1,4 @@
-"""kernels.simulate: the Numba day-by-day simulation against a plain-Python reference, worked
+"""kernels.simulation: the Numba day-by-day simulation against a plain-Python reference, worked
 examples, the weeks-of-supply rule's calibration, a textbook fill-rate check and bad input."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import kernels.simulate as sim
+import kernels.simulation as sim
 from kernels import Policy, plan
 from kernels import _simulate as core
 from kernels.config import RULE_RQ, RULE_RS, RULE_SS
 from kernels.policies import order_quantities
-from kernels.simulate import WeeksOfSupply, compare, simulate, weeks_of_supply_rule
+from kernels.simulation import WeeksOfSupply, compare, simulate, weeks_of_supply_rule
 
 ROOT = Path(__file__).resolve().parents[1]
 

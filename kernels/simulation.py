@@ -67,7 +67,7 @@ consecutive days, the same days for every key; keys not in the plan are ignored.
 >>> import numpy as np
 >>> import pandas as pd
 >>> from kernels import Policy, plan
->>> from kernels.simulate import compare, simulate
+>>> from kernels.simulation import compare, simulate
 >>> forecast = pd.DataFrame({"item_id": ["sku1", "sku2"], "location_id": "FC1",
 ...                          "demand_mean": [10.0, 4.0], "demand_std": [3.0, 2.0]})
 >>> inventory = forecast[["item_id", "location_id"]].assign(
