@@ -492,13 +492,13 @@ def test_daily_overall_and_plot(tmp_path):
 
 def test_no_module_level_import_of_matplotlib_or_torch():
     # kernels never imports torch; matplotlib is imported inside plot() only.
-    for name in ("simulate.py", "_simulate.py"):
+    for name in ("simulation.py", "_simulate.py"):
         tree = ast.parse((ROOT / "kernels" / name).read_text(encoding="utf-8"))
         top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
         modules = [a.name for n in top if isinstance(n, ast.Import) for a in n.names]
         modules += [n.module or "" for n in top if isinstance(n, ast.ImportFrom)]
         assert not [m for m in modules if m.split(".")[0] in ("matplotlib", "torch")], name
-    every = ast.walk(ast.parse((ROOT / "kernels" / "simulate.py").read_text(encoding="utf-8")))
+    every = ast.walk(ast.parse((ROOT / "kernels" / "simulation.py").read_text(encoding="utf-8")))
     assert not any(isinstance(n, ast.Import) and n.names[0].name == "torch" for n in every)
 
 
