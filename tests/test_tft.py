@@ -138,3 +138,180 @@ def test_tft_exports_to_onnx_with_a_dynamic_batch(store, tmp_path):
         expected = net(*(batch[k] for k in BATCH_KEYS))
     np.testing.assert_allclose(steps, expected[0].numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(cumulative, expected[1].numpy(), rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------------- the same function as pytorch-forecasting's
+
+
+def _pf_vsn_into_ours(pf, ours, real_names, cat_names) -> None:
+    """Copy the weights of pytorch-forecasting's VariableSelectionNetwork into ours."""
+    with torch.no_grad():
+        for k, name in enumerate(real_names):
+            prescale, grn = pf.prescalers[name], pf.single_variable_grns[name]
+            ours.prescale_weight[k] = prescale.weight[:, 0]
+            ours.prescale_bias[k] = prescale.bias
+            ours.fc1[k], ours.fc1_bias[k] = grn.fc1.weight.t(), grn.fc1.bias
+            ours.fc2[k], ours.fc2_bias[k] = grn.fc2.weight.t(), grn.fc2.bias
+            gate = grn.gate_norm.glu.fc
+            ours.gate[k], ours.gate_bias[k] = gate.weight.t(), gate.bias
+            norm = grn.gate_norm.add_norm.norm
+            ours.norm_weight[k], ours.norm_bias[k] = norm.weight, norm.bias
+            if hasattr(grn, "resample_norm"):
+                ours.residual_mask[k] = grn.resample_norm.mask
+                ours.residual_weight[k] = grn.resample_norm.norm.weight
+                ours.residual_bias[k] = grn.resample_norm.norm.bias
+        for j, name in enumerate(cat_names):
+            resample = pf.single_variable_grns[name]
+            ours.cat_mask[j] = resample.mask
+            ours.cat_norm_weight[j] = resample.norm.weight
+            ours.cat_norm_bias[j] = resample.norm.bias
+        if len(real_names) + len(cat_names) > 1:
+            flat = pf.flattened_grn
+            ours.flat_fc1.load_state_dict(flat.fc1.state_dict())
+            ours.flat_fc2.load_state_dict(flat.fc2.state_dict())
+            if ours.flat_context is not None:
+                ours.flat_context.load_state_dict(flat.context.state_dict())
+            ours.flat_gate.load_state_dict(flat.gate_norm.glu.fc.state_dict())
+            ours.flat_norm.load_state_dict(flat.gate_norm.add_norm.norm.state_dict())
+            ours.flat_mask.copy_(flat.resample_norm.mask)
+            ours.flat_residual_norm.load_state_dict(flat.resample_norm.norm.state_dict())
+
+
+@pytest.mark.parametrize(
+    "n_real, cards, real_size, hidden, context, lead",
+    [
+        (3, (6, 3, 8, 32, 13), 8, 32, 32, (4, 6)),  # the encoder of m5: reals and categoricals
+        (1, (6, 3, 8, 32, 13), 8, 32, 32, (4, 6)),  # the decoder
+        (1, (29, 11, 8), 8, 32, None, (5,)),  # static: no time axis, no context
+        (0, (6, 3), 8, 16, 16, (3, 7)),  # only categoricals
+        (2, (), 8, 32, 32, (4, 6)),  # only reals
+        (1, (), 8, 32, None, (4, 6)),  # one variable: no selection
+        (3, (6, 3), 32, 32, 32, (4, 6)),  # real size = hidden: no resampled residual
+    ],
+)
+def test_variable_selection_equals_pytorch_forecasting(
+    n_real, cards, real_size, hidden, context, lead
+):
+    """The batched selection network computes pytorch-forecasting's VariableSelectionNetwork:
+    same outputs and weights from the same parameters (randomized away from their init)."""
+    from pytorch_forecasting.models.temporal_fusion_transformer.sub_modules import (
+        VariableSelectionNetwork,
+    )
+
+    from forecasting.models.inputs import embedding_size
+    from forecasting.models.selection import CategoricalTables, VariableSelection
+
+    torch.manual_seed(0)
+    sizes = [embedding_size(c) for c in cards]
+    reals = [f"real{k}" for k in range(n_real)]
+    cats = [f"cat{j}" for j in range(len(cards))]
+    inputs = {**dict.fromkeys(reals, real_size), **dict(zip(cats, sizes, strict=True))}
+    pf = VariableSelectionNetwork(inputs, hidden, dict.fromkeys(cats, True), 0.1, context)
+    with torch.no_grad():
+        for p in pf.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    ours = VariableSelection(n_real, sizes, hidden, real_size, 0.1, context)
+    _pf_vsn_into_ours(pf, ours, reals, cats)
+    pf.eval(), ours.eval()
+    tables = CategoricalTables(cards, sizes)
+    x = 3 * torch.randn(*lead, n_real)
+    codes = torch.stack([torch.randint(0, c, lead) for c in cards], -1) if cards else None
+    codes = codes if codes is not None else torch.zeros(*lead, 0, dtype=torch.long)
+    c = torch.randn(lead[0], context) if context else None
+    embedded = {n: x[..., k : k + 1] for k, n in enumerate(reals)}
+    embedded.update({n: tables.embeddings[j](codes[..., j]) for j, n in enumerate(cats)})
+    expanded = None if c is None else c.view(lead[0], *[1] * (len(lead) - 1), -1).expand(*lead, -1)
+    with torch.no_grad():
+        expected, expected_weights = pf(embedded, expanded)
+        table, rows = tables()
+        got, weights = ours(x, tables.index(codes), table, rows, c)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(weights, expected_weights.squeeze(-2), rtol=1e-5, atol=1e-5)
+
+
+def test_gating_blocks_equal_pytorch_forecasting():
+    from pytorch_forecasting.models.temporal_fusion_transformer import sub_modules as pf
+
+    from forecasting.models.blocks import GateAddNorm, GatedResidualNetwork
+
+    torch.manual_seed(0)
+    theirs = pf.GatedResidualNetwork(16, 16, 16, 0.1, context_size=8).eval()
+    ours = GatedResidualNetwork(16, 0.1, context_size=8).eval()
+    ours.load_state_dict({k.replace("add_norm.", ""): v for k, v in theirs.state_dict().items()})
+    x, context = torch.randn(4, 9, 16), torch.randn(4, 8)
+    with torch.no_grad():
+        expected = theirs(x, context[:, None].expand(4, 9, 8))
+        torch.testing.assert_close(ours(x, context), expected)
+        torch.testing.assert_close(ours(x), theirs(x))
+    theirs = pf.GateAddNorm(16, dropout=0.1).eval()
+    ours = GateAddNorm(16, dropout=0.1).eval()
+    ours.load_state_dict({k.replace("add_norm.", ""): v for k, v in theirs.state_dict().items()})
+    skip = torch.randn(4, 9, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x, skip), theirs(x, skip))
+
+
+def test_attention_equals_pytorch_forecasting_and_the_fused_kernel(store):
+    """Fused heads compute pytorch-forecasting's InterpretableMultiHeadAttention; without the
+    weights (``forward``), scaled_dot_product_attention gives the same output."""
+    from pytorch_forecasting.models.temporal_fusion_transformer.sub_modules import (
+        InterpretableMultiHeadAttention,
+    )
+
+    from forecasting.models.tft import InterpretableAttention
+
+    torch.manual_seed(0)
+    theirs = InterpretableMultiHeadAttention(2, 16, 0.1, mask_bias=float("-inf")).eval()
+    ours = InterpretableAttention(2, 16, 0.1).eval()
+    with torch.no_grad():
+        ours.q_layer.weight.copy_(torch.cat([q.weight for q in theirs.q_layers]))
+        ours.q_layer.bias.copy_(torch.cat([q.bias for q in theirs.q_layers]))
+        ours.k_layer.weight.copy_(torch.cat([k.weight for k in theirs.k_layers]))
+        ours.k_layer.bias.copy_(torch.cat([k.bias for k in theirs.k_layers]))
+        ours.v_layer.load_state_dict(theirs.v_layer.state_dict())
+        ours.w_h.load_state_dict(theirs.w_h.state_dict())
+    series = torch.arange(8)
+    batch = make_batch(store, series, torch.full_like(series, 20), 28, H, 1.0)  # short history
+    mask = TemporalFusionTransformer._attention_mask(batch["encoder_mask"], H)
+    x = torch.randn(8, 28 + H, 16)
+    with torch.no_grad():
+        expected, expected_weights = theirs(x[:, 28:], x, x, mask)
+        out, weights = ours(x[:, 28:], x, x, mask)
+        fused, none = ours(x[:, 28:], x, x, mask, need_weights=False)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(weights, expected_weights)
+    torch.testing.assert_close(fused, out, rtol=1e-5, atol=1e-5)
+    assert none is None
+
+
+def test_cpu_dropout_drops_at_its_rate_and_keeps_the_mean():
+    from forecasting.models.dropout import Dropout
+
+    torch.manual_seed(0)
+    layer = Dropout(0.1)
+    x = torch.ones(1_000_003)
+    y = layer(x)
+    assert abs((y == 0).float().mean().item() - 0.1) < 0.002
+    assert abs(y.mean().item() - 1.0) < 0.005
+    assert torch.unique(y).tolist() == [0.0, pytest.approx(1 / 0.9, rel=1e-4)]
+    x.requires_grad_(True)
+    layer(x).sum().backward()
+    assert ((x.grad == 0) | (x.grad > 1)).all()
+    layer.eval()
+    assert layer(x) is x
+
+
+def test_interpret_and_forward_agree(store):
+    dims = InputDims.from_store(store)
+    net = TemporalFusionTransformer(dims, H, DEFAULT_QUANTILES, hidden_size=16).eval()
+    series = torch.arange(6)
+    batch = make_batch(store, series, torch.full_like(series, 20), 28, H, 1.0)
+    inputs = [batch[k] for k in BATCH_KEYS]
+    with torch.no_grad():
+        steps, cumulative = net(*inputs)
+        out = net.interpret(*inputs)
+    torch.testing.assert_close(out["quantiles"], steps, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(out["cumulative"], cumulative, rtol=1e-5, atol=1e-5)
+    assert out["encoder_weights"].shape == (6, 28, len(net.encoder_names))
+    assert out["decoder_weights"].shape == (6, H, len(net.decoder_names))
+    assert out["static_weights"].shape == (6, len(net.static_names))

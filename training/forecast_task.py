@@ -137,8 +137,14 @@ class ForecastTask(pl.LightningModule):
         return self.data.val_batches(self.device, self.global_rank, self.trainer.world_size)
 
     def configure_optimizers(self):
+        # On CPU the fused AdamW is one kernel per step instead of a loop over ~170 tensors
+        # (a tenth of a TFT step); CUDA keeps the default (foreach), which Lightning's fp16
+        # gradient scaling can clip (a fused optimizer unscales inside its step).
         optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            self.parameters(),
+            lr=self.learning_rate,
+            weight_decay=self.weight_decay,
+            fused=True if self.device.type == "cpu" else None,
         )
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
         return {
