@@ -43,7 +43,11 @@ def _contents(folder: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     base = tmp_path_factory.mktemp("inspect_cli")
-    for name, items, seed, rate in (("tunnel", 24, 21, 0.3), ("good", 16, 22, 0.0)):
+    for name, items, seed, rate in (
+        ("tunnel", 24, 21, 0.3),
+        ("good", 16, 22, 0.0),
+        ("few", 3, 23, 0.3),
+    ):
         argv = ["inspect", "generate", "--out", str(base / name), "--items", str(items)]
         argv += ["--seed", str(seed), "--image-size", str(SIZE), "--defect-rate", str(rate)]
         assert main([*argv, "--no-progress"]) == 0
@@ -54,7 +58,9 @@ def tiny(tmp_path_factory):
     assert main(argv) == 0
     argv = ["inspect", "calibrate", "--run", str(base / "run"), "--data", str(base / "good")]
     assert main([*argv, "--target-frr", "0.2", "--no-progress"]) == 0
-    return SimpleNamespace(base=base, run=base / "run", tunnel=base / "tunnel", good=base / "good")
+    return SimpleNamespace(
+        base=base, run=base / "run", tunnel=base / "tunnel", good=base / "good", few=base / "few"
+    )
 
 
 def test_train_config_of_two_keys_keeps_the_image_defaults(tiny):
@@ -97,7 +103,7 @@ def test_train_refuses_an_existing_run_folder(tiny, capsys):
 
 
 def test_a_tiny_view_is_a_view_problem(tiny, tmp_path, capsys):
-    items = shutil.copytree(tiny.tunnel, tmp_path / "items")
+    items = shutil.copytree(tiny.few, tmp_path / "items")
     item_id = pd.read_csv(items / "labels.csv", dtype=str).item_id[0]
     Image.new("RGB", (1, 1), (200, 40, 40)).save(items / "items" / item_id / "front.png")
     out = tmp_path / "scores.csv"
@@ -125,7 +131,7 @@ def test_score_checks_its_outputs_before_any_work(tiny, tmp_path, capsys):
 
 
 def test_score_replaces_earlier_outputs_only_with_overwrite(tiny, tmp_path, capsys):
-    argv = ("score", "--run", tiny.run, "--items", tiny.tunnel, "--out", tmp_path / "s.csv")
+    argv = ("score", "--run", tiny.run, "--items", tiny.few, "--out", tmp_path / "s.csv")
     assert _run(capsys, *argv)[0] == 0
     assert _contents(tmp_path) == ["s.csv", "s.views.csv", "s_heatmaps"]
     assert "s_heatmaps: heatmap folder exists" in _error(capsys, *argv)
@@ -140,7 +146,7 @@ def test_an_interrupted_score_leaves_nothing(tiny, tmp_path, capsys, monkeypatch
 
     def interrupt(*args):
         calls.append(args)
-        if len(calls) == 35:
+        if len(calls) == 10:
             raise KeyboardInterrupt  # Ctrl-C while the heatmaps are being written
 
     monkeypatch.setattr(vision.scoring, "save_overlay", interrupt)
@@ -149,7 +155,7 @@ def test_an_interrupted_score_leaves_nothing(tiny, tmp_path, capsys, monkeypatch
             ["inspect", "score", "--run", str(tiny.run), "--items", str(tiny.tunnel)]
             + ["--out", str(tmp_path / "scores.csv"), "--no-progress"]
         )
-    assert len(calls) == 35 and _contents(tmp_path) == []
+    assert len(calls) == 10 and _contents(tmp_path) == []
 
 
 def test_a_changed_run_file_is_named(tiny, tmp_path, capsys):
