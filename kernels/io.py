@@ -106,6 +106,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    # mkstemp creates the file owner-only; the output gets the permissions of a normal file.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -124,7 +128,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a DataFrame as CSV or parquet (by suffix), atomically, without the index."""
     if table_kind(path) == "csv":
-        return atomic_write(path, lambda p: frame.to_csv(p, index=False))
+        # The temporary name hides the suffix pandas would infer the compression from.
+        compression = "gzip" if str(path).lower().endswith(".gz") else None
+        return atomic_write(path, lambda p: frame.to_csv(p, index=False, compression=compression))
     return atomic_write(path, lambda p: frame.to_parquet(p, index=False))
 
 

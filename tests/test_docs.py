@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-PUBLIC_MODULES = ["training.forecaster"]
+PUBLIC_MODULES = ["training.forecaster", "kernels.simulation", "serving.report"]
 
 
 @pytest.mark.slow
