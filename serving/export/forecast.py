@@ -235,8 +235,7 @@ def export_forecaster(forecaster, folder: Path, batch_sizes=(1, 16)) -> dict[str
     )
     rng = np.random.default_rng(0)
     sample = codes_of(example_inputs(pre, 3, rng), pre)
-    batch = torch.export.Dim("batch", min=1)
-    dynamic = {name: {0: batch} for name in GRAPH_INPUTS}
+    dynamic = {name: {0: "batch"} for name in GRAPH_INPUTS}
     path = folder / "model.onnx"
     onnx_model = onnx_io.export(graph, sample, OUTPUTS, dynamic, path)
     if pre["known_categoricals"]:
