@@ -90,23 +90,3 @@ class ImageTrainConfig(TrainConfig):
     early_stopping_patience: int | None = setting(
         6, "epochs without validation improvement before stopping", min=1, flag="patience"
     )
-
-
-@dataclass
-class DemoConfig:
-    """The embedded default network of ``stockcast demo``, how long to train on it, and where
-    the results go."""
-
-    out: str = setting("runs/demo", "folder for the demo's results")
-    items: int = setting(200, "items (SKUs)", min=1)
-    locations: int = setting(5, "fulfillment centers", min=1)
-    days: int = setting(730, "days of history", min=90)
-    horizon: int = setting(28, "forecast horizon in days", min=1)
-    origins: int = setting(3, "backtest origins", min=1)
-    epochs: int = setting(15, "maximum training epochs", min=1)
-    batches_per_epoch: int = setting(40, "batches per epoch", min=1)
-    seed: int = setting(0, "random seed of the data and the training")
-    progress: bool = setting(True, "progress bars")
-
-    def __post_init__(self) -> None:
-        check_settings(self)

@@ -1,31 +1,35 @@
-"""``stockcast demo``: the main job on the embedded synthetic network."""
+"""``stockcast demo``: the whole loop on the embedded network (see :mod:`serving.demo`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from forecasting.spec import PanelSpec
 from serving.cli._options import add_settings, given
-from training.config import DemoConfig
+from serving.demo.config import DemoConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     demo = subparsers.add_parser(
         "demo",
-        help="generate a synthetic network, backtest the LSTM against baselines, forecast",
+        help="the whole loop: forecast, export, inspect, plan, simulate, monitor, report",
     )
     add_settings(demo, DemoConfig)
+    data = demo.add_argument_group("a user's table instead of the embedded network")
+    data.add_argument("--data", type=Path, help="daily panel (.csv or .parquet)")
+    add_settings(data, PanelSpec, skip=("freq",))
     demo.set_defaults(handler=demo_command)
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    from serving.cli.forecast import print_summary
-    from training.demo import run_demo
+    from serving.demo import run_demo
 
     config = DemoConfig(**given(args, DemoConfig))
-    result, paths = run_demo(config.out, config)
-    print_summary(result)
-    print(f"\nresults in {Path(config.out).resolve()}")
+    spec = PanelSpec.from_dict(given(args, PanelSpec)) if args.data else None
+    paths = run_demo(config, data=args.data, spec=spec)
+    print(f"report: {Path(paths['report']).resolve()}")
     for name, path in paths.items():
-        print(f"  {name:<17} {path}")
+        if name != "report":
+            print(f"  {name:<13} {path}")
     return 0

@@ -1,0 +1,65 @@
+"""Settings of ``stockcast demo`` (torch-free: the command line derives its flags from them)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from kernels.settings import check_settings, setting
+
+
+@dataclass
+class DemoConfig:
+    """The embedded default network, how long to train on it, and where the results go.
+
+    ``quick`` shrinks everything (a smaller network, one backtest origin, a few epochs) so the
+    whole loop runs in about two minutes; the defaults take under ten on two CPU cores.
+    """
+
+    out: str = setting("runs/demo", "folder for the demo's results")
+    items: int = setting(200, "items (SKUs)", min=1)
+    locations: int = setting(8, "fulfillment centers under the DC", min=1)
+    days: int = setting(730, "days of history before the held-back weeks", min=120)
+    holdout_weeks: int = setting(8, "weeks held back to simulate the plan and monitor", min=2)
+    horizon: int = setting(28, "forecast horizon in days", min=7)
+    origins: int = setting(3, "backtest origins", min=1)
+    epochs: int = setting(10, "maximum training epochs of the forecasting networks", min=1)
+    batches_per_epoch: int = setting(40, "batches per epoch", min=1)
+    tunnel_items: int = setting(400, "items photographed to train the inspection model", min=20)
+    inbound_items: int = setting(120, "a day of inbound items through the tunnel", min=5)
+    image_size: int = setting(64, "pixels per side of the tunnel images", min=32)
+    inspect_epochs: int = setting(8, "epochs of the inspection model", min=1)
+    drift: float = setting(
+        1.6, "demand of one category in the held-back weeks x this (what the monitor finds)", min=0
+    )
+    seed: int = setting(0, "random seed of the data and the training")
+    progress: bool = setting(True, "progress bars")
+    quick: bool = setting(False, "a small network and short training: about two minutes")
+    overwrite: bool = setting(False, "replace an existing results folder")
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+
+    def effective(self) -> DemoConfig:
+        """The settings the demo runs with: ``quick`` replaces the sizes by small ones."""
+        if not self.quick:
+            return self
+        return dataclasses.replace(
+            self,
+            items=24,
+            locations=3,
+            days=365,
+            holdout_weeks=4,
+            horizon=14,
+            origins=1,
+            epochs=2,
+            batches_per_epoch=8,
+            tunnel_items=60,
+            inbound_items=24,
+            image_size=32,
+            inspect_epochs=1,
+        )
+
+    @property
+    def holdout_days(self) -> int:
+        return 7 * self.holdout_weeks

@@ -1,0 +1,95 @@
+"""The demo's data: the embedded synthetic network (or a user's table), split at a cutoff.
+
+Everything before the cutoff trains and backtests the models; the weeks after it are held
+back: the plan is simulated on their real demand and the monitor scores the forecasts on them.
+On the embedded network one category's demand steps up in the held-back weeks (a competitor
+closed, say), so the monitor has a drift to find and retraining something to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecasting.io import map_columns
+from forecasting.spec import DATE, DEMAND, ITEM, LOCATION, PanelSpec
+from forecasting.validate import validate_panel
+from kernels.io import read_table
+from serving.demo.config import DemoConfig
+
+KEYS = [ITEM, LOCATION]
+
+
+@dataclass
+class DemoData:
+    """The panel around its cutoff (canonical column names)."""
+
+    spec: PanelSpec
+    frame: pd.DataFrame  # every observed row, history and held-back weeks
+    cutoff: pd.Timestamp  # the first held-back day
+    lead_times: pd.DataFrame | None  # item_id, location_id, order_date, lead_time_days
+    drifted: tuple[str, str] | None  # (column, level) whose held-back demand was scaled
+    segments: tuple[str, ...]  # static categoricals to report and monitor by
+
+    @property
+    def train(self) -> pd.DataFrame:
+        return self.frame[self.frame[DATE] < self.cutoff]
+
+    @property
+    def holdout(self) -> pd.DataFrame:
+        return self.frame[self.frame[DATE] >= self.cutoff]
+
+    def forecast_table(self, origin: pd.Timestamp, horizon: int) -> pd.DataFrame:
+        """History before ``origin`` and the ``horizon`` days after it as future rows: known
+        covariates kept, demand left empty (what a forecast at ``origin`` may know)."""
+        end = origin + pd.Timedelta(days=horizon)
+        rows = self.frame[self.frame[DATE] < end].copy()
+        rows.loc[rows[DATE] >= origin, DEMAND] = np.nan
+        return rows
+
+    def actuals(self, start: pd.Timestamp, days: int) -> pd.DataFrame:
+        """Realized demand of ``days`` days from ``start``, with the segment columns."""
+        end = start + pd.Timedelta(days=days)
+        rows = self.frame[(self.frame[DATE] >= start) & (self.frame[DATE] < end)]
+        return rows[[*KEYS, DATE, DEMAND, *self.segments]].reset_index(drop=True)
+
+
+def embedded(config: DemoConfig) -> DemoData:
+    """The synthetic network: ``items`` x ``locations`` daily series, ``days`` of history and
+    the held-back weeks, with prices, promotions, events and FC weather forecasts."""
+    from forecasting.synthetic import generate_network
+
+    total = config.days + config.holdout_days
+    network = generate_network(config.items, config.locations, total, seed=config.seed)
+    frame = network.to_frame(include_future=False)
+    spec = network.spec
+    cutoff = frame[DATE].max() - pd.Timedelta(days=config.holdout_days - 1)
+    drifted = None
+    if config.drift != 1.0:
+        # The category with most items steps up in the held-back weeks.
+        category = str(frame.groupby("category")[ITEM].nunique().idxmax())
+        later = (frame[DATE] >= cutoff) & (frame["category"].astype(str) == category)
+        frame.loc[later, DEMAND] = np.round(frame.loc[later, DEMAND] * config.drift)
+        drifted = ("category", category)
+    return DemoData(
+        spec, frame, cutoff, network.lead_times, drifted, tuple(spec.static_categoricals)
+    )
+
+
+def users_table(path: str | Path, spec: PanelSpec, config: DemoConfig) -> DemoData:
+    """A user's panel (their column names, mapped by ``spec``); the last ``holdout_weeks`` are
+    held back. Without lead-time records, planning uses the inventory defaults."""
+    frame = map_columns(read_table(path), spec, require_target=True)
+    clean, report = validate_panel(frame, spec)
+    spec = spec.with_freq(report.freq)
+    if spec.freq != "D":
+        raise ValueError(f"{path}: the demo plans and simulates days; this panel is {spec.freq}")
+    observed = clean[clean[DEMAND].notna()]
+    cutoff = observed[DATE].max() - pd.Timedelta(days=config.holdout_days - 1)
+    if (observed[DATE] < cutoff).sum() == 0:
+        raise ValueError(f"{path}: no history before the {config.holdout_weeks} held-back weeks")
+    return DemoData(spec, observed.reset_index(drop=True), cutoff, None, None,
+                    tuple(spec.static_categoricals))  # fmt: skip

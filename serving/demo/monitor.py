@@ -1,0 +1,98 @@
+"""The demo's monitoring step: score the champion on the held-back weeks, and when segments
+drifted, train a challenger on the newer data and keep it only if it forecasts better.
+
+The held-back weeks are split in two. The monitor scores the champion's forecast from the
+cutoff against the first half, per segment, against its backtest (WAPE worse by more than 15%
+flags a segment). If anything is flagged, a challenger of the same kind is trained on all data
+up to the second half, and both forecast the second half from the same origin (data neither
+trained on): the challenger's package replaces the champion's only with a lower scaled quantile
+loss. Both are recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from forecasting import Forecaster
+from forecasting.metrics import aggregate, window_scores
+from forecasting.monitor import MonitorReport, monitor
+from forecasting.spec import DATE, DEMAND, ITEM, LOCATION, quantile_column
+from kernels.io import write_json
+from serving.demo.config import DemoConfig
+from serving.demo.data import DemoData
+from serving.demo.forecast import ForecastOutcome
+from serving.export import export_run
+from serving.runtime import ForecastPackage
+
+KEYS = [ITEM, LOCATION]
+
+
+@dataclass
+class MonitorOutcome:
+    report: MonitorReport
+    retrained: bool
+    decision: dict[str, Any]
+    package: Path  # the package serving after the step
+
+
+def monitoring_step(
+    data: DemoData, outcome: ForecastOutcome, forecast: pd.DataFrame, config: DemoConfig, out: Path
+) -> MonitorOutcome:
+    half = config.holdout_days // 2
+    first = data.actuals(data.cutoff, half)
+    reference = outcome.backtest.metrics
+    reference = reference[reference["model"] == outcome.champion]
+    report = monitor(forecast, first, segments=list(data.segments), reference=reference)
+    report.save(out / "monitor")
+    champion = outcome.champion_package
+    decision: dict[str, Any] = {
+        "champion": {"package": f"{champion.parent.name}/{champion.name}"},
+        "flagged": [f"{r.segment_type}={r.segment}" for r in report.flagged.itertuples()],
+    }
+    retrained, package = False, champion
+    if len(report.flagged):
+        origin = data.cutoff + pd.Timedelta(days=half)
+        horizon = min(config.horizon, config.holdout_days - half)
+        table = data.forecast_table(origin, config.horizon)
+        actual = data.actuals(origin, horizon)
+        old = ForecastPackage(champion).predict(table)
+        decision["champion"]["sql"] = _sql(old, actual, horizon)
+        challenger = Forecaster.from_config(
+            outcome.forecasters[outcome.champion].config, data.spec,
+            outcome.forecasters[outcome.champion].train,
+        )  # fmt: skip
+        run = out / "runs" / f"{outcome.champion}_challenger"
+        challenger.fit(data.frame[data.frame[DATE] < origin], run_dir=run)
+        new = challenger.predict(table)
+        decision["challenger"] = {"sql": _sql(new, actual, horizon), "trained_until": str(origin)}
+        retrained = decision["challenger"]["sql"] < decision["champion"]["sql"]
+        if retrained:
+            package = export_run(run, out / "models", outcome.champion)
+            decision["challenger"]["package"] = f"{package.parent.name}/{package.name}"
+        decision["kept"] = "challenger" if retrained else "champion"
+    else:
+        decision["kept"] = "champion"
+    write_json(decision, out / "monitor" / "champion_challenger.json")
+    return MonitorOutcome(report, retrained, decision, package)
+
+
+def _sql(forecast: pd.DataFrame, actual: pd.DataFrame, horizon: int) -> float:
+    """Scaled quantile loss of per-step forecasts against realized demand (the same scoring as
+    the backtest, with the in-sample scale of each series' own history)."""
+    joined = forecast[forecast["step"] <= horizon].merge(
+        actual[[*KEYS, DATE, DEMAND]], on=[*KEYS, DATE], how="inner"
+    )
+    complete = joined.groupby(KEYS, observed=True)["step"].transform("size") == horizon
+    joined = joined[complete]  # series observed on every day of the horizon
+    keys = joined[KEYS].drop_duplicates()
+    levels = sorted(float(c[1:]) for c in forecast.columns if c.startswith("q"))
+    joined = joined.sort_values([*KEYS, "step"])
+    n = len(keys)
+    quantiles = joined[[quantile_column(q) for q in levels]].to_numpy().reshape(n, horizon, -1)
+    values = joined[DEMAND].to_numpy().reshape(n, horizon)
+    scale = values.mean(axis=1).clip(min=1e-3)  # mean demand: a scale shared by both models
+    return float(aggregate(window_scores(values, quantiles, levels, scale))["sql"])

@@ -1,0 +1,153 @@
+"""The demo's report: one self-contained HTML page of everything the loop did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from forecasting.spec import DEMAND, ITEM, LOCATION
+from serving.demo.config import DemoConfig
+from serving.demo.data import DemoData
+from serving.demo.forecast import ForecastOutcome
+from serving.demo.inspect import InspectionOutcome
+from serving.demo.monitor import MonitorOutcome
+from serving.demo.plan import PlanOutcome
+from serving.report import Report
+
+SECTIONS = (
+    "The network",
+    "Forecast backtest",
+    "TFT variable importance",
+    "Model packages",
+    "Inspection",
+    "Replenishment plan",
+    "Simulation against a weeks-of-supply rule",
+    "Monitoring and retraining",
+)
+METRICS = ["wape", "mase", "sql", "bias", "coverage_80", "coverage_90", "n_windows"]
+
+
+def write_report(
+    out: Path,
+    config: DemoConfig,
+    data: DemoData,
+    forecast: ForecastOutcome,
+    inspection: InspectionOutcome | None,
+    planning: PlanOutcome,
+    monitoring: MonitorOutcome,
+) -> Path:
+    report = Report("stockcast: forecast, inspect, plan, simulate, monitor",
+                    f"{config.items} SKUs x {config.locations} FCs, cutoff "
+                    f"{data.cutoff.date()}, {config.holdout_weeks} held-back weeks")  # fmt: skip
+    _network(report, data, config)
+    _backtest(report, forecast, out)
+    report.section(SECTIONS[2], "Variable-selection weights and attention by lag of the TFT.")
+    report.image(forecast.paths["interpretation"], caption="TFT interpretation")
+    report.section(SECTIONS[3], "ONNX packages, checked against PyTorch before they were written.")
+    report.table(forecast.parity(), caption=f"served on {planning.provider}")
+    _inspection(report, inspection)
+    _plan(report, planning)
+    _simulation(report, planning, out)
+    _monitoring(report, monitoring, out)
+    return report.write(out / "report.html")
+
+
+def _network(report: Report, data: DemoData, config: DemoConfig) -> None:
+    frame = data.frame
+    series = frame[[ITEM, LOCATION]].drop_duplicates()
+    report.section(SECTIONS[0], "Daily demand per SKU x FC with prices, promotions, events and "
+                   "FC weather forecasts; FCs are replenished from one DC.")  # fmt: skip
+    summary = pd.DataFrame(
+        {"value": [len(series), frame[ITEM].nunique(), frame[LOCATION].nunique(),
+                   str(frame["date"].min().date()), str(data.cutoff.date()),
+                   str(frame["date"].max().date()), f"{frame[DEMAND].sum():,.0f}"]},
+        index=pd.Index(["series", "SKUs", "FCs", "first day", "cutoff (first held-back day)",
+                        "last day", "units demanded"], name="the panel"),
+    )  # fmt: skip
+    report.table(summary)
+    if data.drifted:
+        column, level = data.drifted
+        report.text(f"In the held-back weeks the demand of {column} '{level}' is "
+                    f"{config.drift:g} times what it was: the drift the monitor should find.",
+                    css="note")  # fmt: skip
+
+
+def _backtest(report: Report, forecast: ForecastOutcome, out: Path) -> None:
+    report.section(SECTIONS[1], f"Rolling-origin backtest; the champion is "
+                   f"{forecast.champion} (lowest scaled quantile loss).")  # fmt: skip
+    overall = forecast.backtest.overall()
+    report.table(overall[[c for c in METRICS if c in overall.columns]], caption="all series")
+    metrics = forecast.backtest.metrics
+    segments = metrics[metrics["segment_type"] != "all"]
+    pivot = segments.pivot_table(index=["segment_type", "segment"], columns="model", values="wape")
+    report.table(pivot, caption="WAPE by segment")
+    if "bias" in segments.columns:
+        bias = segments.pivot_table(index=["segment_type", "segment"], columns="model",
+                                    values="bias")  # fmt: skip
+        report.table(bias, caption="bias (mean forecast error / demand) by segment")
+    for png in sorted((out / "backtest" / "plots").glob("fan_*.png")):
+        report.image(png, caption=png.stem.replace("fan_", "fan chart: "))
+
+
+def _inspection(report: Report, inspection: InspectionOutcome | None) -> None:
+    report.section(SECTIONS[4])
+    if inspection is None:
+        report.text("No tunnel images with a user's table: inspection is skipped.", css="note")
+        return
+    items = inspection.items
+    counts = items["verdict"].value_counts().reindex(["pass", "review", "reject"]).fillna(0)
+    report.text(f"A day of {len(items)} inbound units through the camera tunnel: "
+                f"{int(counts['pass'])} pass, {int(counts['review'])} wait for review, "
+                f"{int(counts['reject'])} are rejected and leave sellable stock.")  # fmt: skip
+    views = inspection.views
+    shown = items[items["verdict"] != "pass"].head(4)
+    for row in shown.itertuples(index=False):
+        for view in views[(views["item_id"] == row.item_id) & (views["heatmap"] != "")].head(2)[
+            "heatmap"
+        ]:
+            path = Path(view)
+            if path.is_file():
+                report.image(path, caption=f"{row.item_id} ({row.verdict}: {row.reasons})")
+    queue = pd.DataFrame(inspection.store.queue(limit=20))
+    if len(queue):
+        queue = queue[["item_id", "sku", "location_id", "queued"]]
+    report.table(queue, caption="review queue, oldest first")
+    report.table(inspection.rejected.head(15), caption="units taken out of sellable stock")
+
+
+def _plan(report: Report, planning: PlanOutcome) -> None:
+    report.section(SECTIONS[5], "Lead-time demand from the champion's ONNX package; service "
+                   "levels by ABC segment (A 98%, B 95%, C 90%).")  # fmt: skip
+    columns = [ITEM, LOCATION, "review", "service_level", "safety_stock", "reorder_point",
+               "order_up_to", "order_qty", "expected_fill_rate"]  # fmt: skip
+    plan = planning.plan.sort_values("demand_mean", ascending=False)
+    report.table(plan[[c for c in columns if c in plan.columns]].head(15), caption="top SKU x FC")
+    report.table(planning.dc_plan.head(10), caption="the DC: service time quoted to FCs and stock")
+    if len(planning.allocation):
+        report.table(planning.allocation.head(12), caption="scarce inbound split across FCs")
+
+
+def _simulation(report: Report, planning: PlanOutcome, out: Path) -> None:
+    comparison = planning.simulation
+    report.section(SECTIONS[6], "The plan's order rule and a weeks-of-supply rule holding the "
+                   "same average stock, replayed on the held-back weeks' real demand with the "
+                   "same transit-time draws (lost sales).")  # fmt: skip
+    report.table(comparison.summary, caption="all SKU x FC")
+    top = planning.plan.sort_values("demand_mean", ascending=False).head(4)
+    keys = list(zip(top[ITEM], top[LOCATION], strict=True))
+    path = comparison.plot(keys, out / "simulation" / "inventory.png")
+    report.image(path, caption="on hand over the held-back weeks (markers: stockout days)")
+
+
+def _monitoring(report: Report, monitoring: MonitorOutcome, out: Path) -> None:
+    report.section(SECTIONS[7], monitoring.report.recommendation())
+    checks = monitoring.report.checks
+    columns = ["segment_type", "segment", "wape", "reference_wape", "wape_change", "flagged"]
+    report.table(checks[[c for c in columns if c in checks.columns]])
+    plot = out / "monitor" / "monitor.png"
+    if plot.is_file():
+        report.image(plot, caption="WAPE by segment")
+    decision = monitoring.decision
+    rows = [{"model": k, **v} for k, v in decision.items() if isinstance(v, dict)]
+    report.table(pd.DataFrame(rows), caption=f"kept: {decision['kept']}")

@@ -1,0 +1,183 @@
+"""The review queue: inspected items a person must decide, and their decisions, in SQLite.
+
+An item scored ``review`` waits in the queue (oldest first) with its scores, reasons and the
+paths of its view images and heatmaps. A person marks it ``pass`` or ``reject`` (with the
+defect class); the decision is stored with who and when. Units waiting for review are held out
+of sellable stock; a rejected unit stays out, a passed one goes back, and
+:meth:`ReviewStore.stock_adjustments` gives the next plan those counts. Decided items become
+labels for retraining (``stockcast inspect train --feedback DB``).
+
+The database is a setting: a path, or a ``sqlite:///path`` URL (SQLite is the embedded
+default; the schema is plain SQL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vision.schema import CLASS_NAMES
+
+DECISIONS = ("pass", "reject")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    item_id TEXT PRIMARY KEY,
+    sku TEXT NOT NULL,
+    location_id TEXT NOT NULL,
+    product_id TEXT,
+    scores TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    views TEXT NOT NULL,
+    queued TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending'
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    item_id TEXT PRIMARY KEY REFERENCES items(item_id),
+    decision TEXT NOT NULL CHECK (decision IN ('pass', 'reject')),
+    defect TEXT,
+    reviewer TEXT NOT NULL,
+    decided TEXT NOT NULL
+);
+"""
+
+
+class ReviewError(ValueError):
+    """A decision that cannot be recorded (unknown item, already decided, bad class)."""
+
+
+def _path(url: str | Path) -> Path:
+    text = str(url)
+    return Path(text[len("sqlite:///") :] if text.startswith("sqlite:///") else text)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class ReviewStore:
+    """The queue and the decisions in one SQLite database (created on first use)."""
+
+    def __init__(self, url: str | Path):
+        self.path = _path(url)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()  # one writer at a time from the service's threads
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.row_factory = sqlite3.Row
+        return db
+
+    def enqueue(self, items: pd.DataFrame, views: dict[str, dict[str, dict[str, str]]]) -> int:
+        """Queue scored ``review`` items (``item_id, sku, location_id, product_id, reasons``
+        and ``score_*`` columns); ``views[item_id][view]`` holds ``image`` and ``heatmap``
+        paths. Items already queued are left as they are. Returns the number added."""
+        scores = [c for c in items.columns if c.startswith("score_")]
+        added = 0
+        with self._lock, self._connect() as db:
+            for row in items.to_dict(orient="records"):
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO items (item_id, sku, location_id, product_id, scores, "
+                    "reasons, views, queued) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        str(row["item_id"]),
+                        str(row["sku"]),
+                        str(row["location_id"]),
+                        None if pd.isna(row.get("product_id")) else str(row.get("product_id")),
+                        json.dumps({c[len("score_") :]: _number(row[c]) for c in scores}),
+                        str(row.get("reasons") or ""),
+                        json.dumps(views.get(str(row["item_id"]), {})),
+                        _now(),
+                    ),
+                )
+                added += cursor.rowcount
+        return added
+
+    def queue(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Pending items, oldest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM items WHERE state = 'pending' ORDER BY queued, item_id LIMIT ?",
+                (int(limit),),
+            ).fetchall()
+        return [_item(row) for row in rows]
+
+    def item(self, item_id: str) -> dict[str, Any]:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM items WHERE item_id = ?", (item_id,)).fetchone()
+        if row is None:
+            raise ReviewError(f"item_id: {item_id!r} is not in the review queue")
+        return _item(row)
+
+    def decide(
+        self, item_id: str, decision: str, reviewer: str, defect: str | None = None
+    ) -> dict[str, Any]:
+        """Record a person's decision; ``reject`` names the defect class."""
+        if decision not in DECISIONS:
+            raise ReviewError(f"decision: expected one of {list(DECISIONS)}, got {decision!r}")
+        if decision == "reject" and defect not in CLASS_NAMES:
+            raise ReviewError(f"defect: a reject names one of {list(CLASS_NAMES)}, got {defect!r}")
+        if not reviewer or not reviewer.strip():
+            raise ReviewError("reviewer: who decided must be recorded")
+        with self._lock, self._connect() as db:
+            row = db.execute("SELECT state FROM items WHERE item_id = ?", (item_id,)).fetchone()
+            if row is None:
+                raise ReviewError(f"item_id: {item_id!r} is not in the review queue")
+            if row["state"] != "pending":
+                raise ReviewError(f"item_id: {item_id!r} was already decided")
+            record = {
+                "item_id": item_id,
+                "decision": decision,
+                "defect": defect if decision == "reject" else None,
+                "reviewer": reviewer.strip(),
+                "decided": _now(),
+            }
+            db.execute(
+                "INSERT INTO decisions (item_id, decision, defect, reviewer, decided) "
+                "VALUES (:item_id, :decision, :defect, :reviewer, :decided)",
+                record,
+            )
+            db.execute("UPDATE items SET state = 'decided' WHERE item_id = ?", (item_id,))
+        return record
+
+    def decisions(self) -> pd.DataFrame:
+        """Every decision with its item's SKU, location and view images."""
+        with self._connect() as db:
+            return pd.read_sql_query(
+                "SELECT d.*, i.sku, i.location_id, i.product_id, i.views FROM decisions d "
+                "JOIN items i USING (item_id) ORDER BY d.decided",
+                db,
+            )
+
+    def stock_adjustments(self) -> pd.DataFrame:
+        """Per (SKU, location): units out of sellable stock for the next plan: ``review_units``
+        still waiting, ``rejected_units`` rejected by a person (``item_id`` is the SKU, as
+        ``kernels.plan(rejected=...)`` reads it)."""
+        with self._connect() as db:
+            frame = pd.read_sql_query(
+                "SELECT i.sku AS item_id, i.location_id, "
+                "SUM(i.state = 'pending') AS review_units, "
+                "SUM(COALESCE(d.decision = 'reject', 0)) AS rejected_units "
+                "FROM items i LEFT JOIN decisions d USING (item_id) "
+                "GROUP BY i.sku, i.location_id ORDER BY i.sku, i.location_id",
+                db,
+            )
+        return frame.astype({"review_units": int, "rejected_units": int})
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _item(row: sqlite3.Row) -> dict[str, Any]:
+    item = dict(row)
+    item["scores"] = json.loads(item["scores"])
+    item["views"] = json.loads(item["views"])
+    return item
