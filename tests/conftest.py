@@ -42,3 +42,13 @@ def lstm_package(small_network, tmp_path_factory):
     forecaster.fit(small_network.to_frame(), run_dir=root / "runs" / "lstm")
     package = export_run(root / "runs" / "lstm", root / "repo")
     return forecaster, package, root
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """``stockcast demo --quick`` once per session (the report, packages, plan, review queue)."""
+    from serving.cli import main
+
+    out = tmp_path_factory.mktemp("demo") / "run"
+    assert main(["demo", "--quick", "--out", str(out), "--no-progress"]) == 0
+    return out

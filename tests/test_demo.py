@@ -8,16 +8,13 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from serving.cli import main
 from serving.demo.report import SECTIONS
 from serving.package import read_package
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "run"
-    assert main(["demo", "--quick", "--out", str(out), "--no-progress"]) == 0
-    return out
+def demo(demo_run):
+    return demo_run
 
 
 @pytest.mark.slow

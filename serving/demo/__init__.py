@@ -69,7 +69,7 @@ def run_demo(
         monitoring = monitoring_step(panel, forecast, planning.forecast, config, out)
         bar.update()
         bar.set_postfix_str("report")
-        _write_tables(out, planning)
+        _write_tables(out, panel, planning)
         write_report(out, config, panel, forecast, inspection, planning, monitoring)
         bar.update()
     bar.close()
@@ -85,9 +85,19 @@ def run_demo(
     return paths
 
 
-def _write_tables(out: Path, planning) -> None:
+def _write_tables(out: Path, panel, planning) -> None:
+    """The tables the report and the service's forecast page read."""
+    import pandas as pd
+
     from kernels.io import write_table
 
+    write_table(panel.frame, out / "data" / "panel.parquet")
+    write_table(planning.forecast, out / "plan" / "forecast.parquet")
+    daily = pd.concat(
+        [planning.simulation.plan.daily().assign(rule="plan"),
+         planning.simulation.rule.daily().assign(rule="weeks_of_supply")]
+    )  # fmt: skip
+    write_table(daily, out / "plan" / "simulation_daily.parquet")
     write_table(planning.plan, out / "plan" / "plan.parquet")
     write_table(planning.cumulative, out / "plan" / "lead_time_demand.parquet")
     write_table(planning.dc_plan, out / "plan" / "dc.csv")

@@ -74,6 +74,7 @@ DATATYPES = {
 NUMPY = {"FP32": np.float32, "FP64": np.float64, "INT64": np.int64, "INT32": np.int32,
          "UINT8": np.uint8, "BOOL": np.bool_, "BYTES": object}  # fmt: skip
 OPEN_PATHS = ("/v2/health/live", "/v2/health/ready", "/metrics", "/docs", "/openapi.json")
+PAGES = ("/", "/station", "/review", "/forecast")  # HTML only: their data calls need the token
 
 
 class JsonLogs(logging.Formatter):
@@ -202,7 +203,8 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         return response
 
     async def _guarded(request: Request, call_next):
-        if token and not request.url.path.startswith(OPEN_PATHS):
+        path = request.url.path
+        if token and not (path.startswith(OPEN_PATHS) or path in PAGES):
             sent = request.headers.get("authorization", "")
             if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
                 return JSONResponse(
@@ -230,6 +232,10 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             return JSONResponse(
                 {"detail": f"the request took longer than {config.timeout_s:g} s"}, status_code=504
             )
+
+    from serving.service.pages import pages_router
+
+    app.include_router(pages_router(config.review_db, config.workspace))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):

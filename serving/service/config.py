@@ -25,6 +25,10 @@ class ServiceConfig:
     max_pixels: int = setting(4096 * 4096, "most pixels in one uploaded image", min=1)
     token_file: str | None = setting(None, "file holding the bearer token clients must send")
     cors_origins: tuple[str, ...] = setting((), "origins allowed by CORS (none: CORS off)")
+    workspace: str | None = setting(None, "a demo results folder for the forecast page")
+    review_db: str | None = setting(
+        None, "review queue database: a path or sqlite:///path (default: the workspace's)"
+    )
     reload_s: float = setting(
         2.0, "seconds between scans of the repository for new versions", min=0, open_min=True
     )

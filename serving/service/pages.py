@@ -1,0 +1,211 @@
+"""The pages people use, served by ``stockcast serve``: the station, the review queue, forecasts.
+
+* ``/station``: drop an item's view images, see the verdict, the scores and a heatmap per view
+  (it calls ``POST /v1/inspect``);
+* ``/review``: the items waiting for a person, oldest first, with their views and heatmaps;
+  marking one ``pass`` or ``reject`` (with the defect class) stores the decision with who and
+  when and takes it out of the queue (``/v1/review/...``, a :class:`serving.review.ReviewStore`);
+* ``/forecast``: pick a SKU and FC of a demo results folder (``--workspace``), see its fan
+  chart, its plan and its simulated inventory.
+
+Plain HTML and a little JavaScript, nothing loaded from elsewhere. Files shown by the review
+page are served only from inside the workspace or the review database's folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from serving.review import ReviewError, ReviewStore
+from vision.schema import CLASS_NAMES
+
+STATIC = Path(__file__).parent / "static"
+NAV = (
+    '<nav><a href="/station">Station</a><a href="/review">Review</a>'
+    '<a href="/forecast">Forecast</a></nav>'
+)
+TITLES = {"station": "Inspection station", "review": "Review queue", "forecast": "Forecast"}
+
+
+def _page(name: str, replace: dict[str, str] | None = None) -> HTMLResponse:
+    """A page: its HTML body and script from ``static/`` with the shared style and helpers."""
+    title = TITLES.get(name, "stockcast")
+    body = (
+        (STATIC / f"{name}.html").read_text()
+        if name in TITLES
+        else ("<p>The inspection station, the review queue and forecasts.</p>")
+    )
+    script = (STATIC / "common.js").read_text()
+    if name in TITLES:
+        script += (STATIC / f"{name}.js").read_text()
+    for key, value in (replace or {}).items():
+        script = script.replace(key, value)
+    style = (STATIC / "pages.css").read_text()
+    return HTMLResponse(
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{style}</style></head><body>{NAV}<h1>{title}</h1>{body}"
+        f'<p><a href="#" onclick="setToken(); return false;">set token</a></p>'
+        f"<script>{script}</script></body></html>"
+    )
+
+
+class Decision(BaseModel):
+    decision: Literal["pass", "reject"]
+    defect: str | None = Field(None, description=f"for a reject, one of {list(CLASS_NAMES)}")
+    reviewer: str = Field(..., min_length=1, max_length=100)
+
+
+def pages_router(review_db: str | None, workspace: str | None) -> APIRouter:
+    """The pages and the JSON endpoints they call."""
+    router = APIRouter()
+    root = Path(workspace).resolve() if workspace else None
+    db = review_db or (str(root / "review.db") if root and (root / "review.db").exists() else None)
+    store = ReviewStore(db) if db else None
+    allowed = [p for p in (root, Path(db).resolve().parent if db else None) if p is not None]
+
+    def require_store() -> ReviewStore:
+        if store is None:
+            raise HTTPException(404, "no review database (start the service with --review-db)")
+        return store
+
+    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return _page("index")
+
+    @router.get("/station", response_class=HTMLResponse, tags=["pages"])
+    async def station() -> HTMLResponse:
+        return _page("station")
+
+    @router.get("/review", response_class=HTMLResponse, tags=["pages"])
+    async def review() -> HTMLResponse:
+        return _page("review", {"%CLASSES%": json.dumps(list(CLASS_NAMES))})
+
+    @router.get("/forecast", response_class=HTMLResponse, tags=["pages"])
+    async def forecast() -> HTMLResponse:
+        return _page("forecast")
+
+    @router.get("/v1/review/queue", tags=["review"])
+    async def queue(limit: int = 100) -> list[dict[str, Any]]:
+        if not 1 <= limit <= 1000:
+            raise HTTPException(422, "limit: expected 1..1000")
+        return require_store().queue(limit)
+
+    @router.get("/v1/review/items/{item_id}/views/{view}/{kind}", tags=["review"])
+    async def view_file(item_id: str, view: str, kind: Literal["image", "heatmap"]) -> FileResponse:
+        try:
+            item = require_store().item(item_id)
+        except ReviewError as exc:
+            raise HTTPException(404, str(exc)) from None
+        path_text = item["views"].get(view, {}).get(kind)
+        if not path_text:
+            raise HTTPException(404, f"{item_id}: no {kind} for view {view!r}")
+        path = Path(path_text).resolve()
+        if not any(path.is_relative_to(folder) for folder in allowed) or not path.is_file():
+            raise HTTPException(404, f"{item_id}: the {kind} of view {view!r} is not available")
+        return FileResponse(path, media_type="image/png")
+
+    @router.post("/v1/review/items/{item_id}/decision", tags=["review"])
+    async def decide(item_id: str, body: Decision) -> dict[str, Any]:
+        try:
+            return require_store().decide(item_id, body.decision, body.reviewer, body.defect)
+        except ReviewError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    def workspace_tables() -> dict[str, pd.DataFrame]:
+        if root is None:
+            raise HTTPException(404, "no workspace (start the service with --workspace RUN_DIR)")
+        names = {
+            "plan": "plan/plan.parquet",
+            "forecast": "plan/forecast.parquet",
+            "daily": "plan/simulation_daily.parquet",
+            "panel": "data/panel.parquet",
+        }
+        missing = [p for p in names.values() if not (root / p).is_file()]
+        if missing:
+            raise HTTPException(404, f"workspace {root}: missing {missing} (a demo results folder)")
+        return {k: pd.read_parquet(root / p) for k, p in names.items()}
+
+    @router.get("/v1/workspace/series", tags=["forecast"])
+    async def series() -> list[dict[str, str]]:
+        plan = (await asyncio.to_thread(workspace_tables))["plan"]
+        ranked = plan.sort_values("demand_mean", ascending=False)
+        return [{"item_id": str(r.item_id), "location_id": str(r.location_id)}
+                for r in ranked.itertuples(index=False)]  # fmt: skip
+
+    def one(tables: dict[str, pd.DataFrame], item_id: str, location_id: str) -> dict:
+        out = {}
+        for name, frame in tables.items():
+            rows = frame[(frame["item_id"].astype(str) == item_id)
+                         & (frame["location_id"].astype(str) == location_id)]  # fmt: skip
+            out[name] = rows
+        if out["plan"].empty:
+            raise HTTPException(404, f"no plan for {item_id} at {location_id}")
+        return out
+
+    @router.get("/v1/workspace/series/{item_id}/{location_id}", tags=["forecast"])
+    async def series_detail(item_id: str, location_id: str) -> dict[str, Any]:
+        rows = one(await asyncio.to_thread(workspace_tables), item_id, location_id)
+        plan = rows["plan"].iloc[0]
+        shown = ["review", "service_level", "safety_stock", "reorder_point", "order_up_to",
+                 "order_qty", "expected_fill_rate"]  # fmt: skip
+        return {"plan": {k: _plain(plan[k]) for k in shown if k in plan.index}}
+
+    @router.get("/v1/workspace/series/{item_id}/{location_id}/chart.png", tags=["forecast"])
+    async def chart(item_id: str, location_id: str) -> Response:
+        rows = one(await asyncio.to_thread(workspace_tables), item_id, location_id)
+        png = await asyncio.to_thread(_chart, rows, item_id, location_id)
+        return Response(png, media_type="image/png")
+
+    return router
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
+
+
+def _chart(rows: dict[str, pd.DataFrame], item_id: str, location_id: str) -> bytes:
+    """History and fan chart above, simulated on-hand (plan vs rule) below, as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 6.5))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    forecast = rows["forecast"].sort_values("date")
+    dates = pd.to_datetime(forecast["date"])
+    panel = rows["panel"].sort_values("date")
+    history = panel[pd.to_datetime(panel["date"]) < dates.min()].tail(90)
+    actual = panel[pd.to_datetime(panel["date"]) >= dates.min()]
+    top.plot(pd.to_datetime(history["date"]), history["demand"], color="#333", lw=1, label="demand")
+    top.plot(pd.to_datetime(actual["date"]), actual["demand"], color="#333", lw=1, ls=":",
+             label="held-back demand")  # fmt: skip
+    for lo, hi, alpha in (("q0.05", "q0.95", 0.2), ("q0.25", "q0.75", 0.35)):
+        if lo in forecast and hi in forecast:
+            top.fill_between(dates, forecast[lo], forecast[hi], color="C0", alpha=alpha, lw=0)
+    top.plot(dates, forecast["q0.5"], color="C0", lw=1.5, label="forecast median")
+    top.set_title(f"{item_id} @ {location_id}")
+    top.legend(fontsize=8)
+    for rule, frame in rows["daily"].groupby("rule"):
+        bottom.plot(pd.to_datetime(frame["date"]), frame["on_hand"], lw=1.3, label=str(rule))
+        out = frame[frame["unmet"] > 0]
+        bottom.plot(pd.to_datetime(out["date"]), out["on_hand"], "v", ms=5)
+    bottom.set_ylabel("on hand")
+    bottom.legend(fontsize=8)
+    fig.autofmt_xdate()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return buffer.getvalue()

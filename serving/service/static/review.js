@@ -1,0 +1,39 @@
+const CLASSES = %CLASSES%;
+async function load() {
+  const response = await fetch('/v1/review/queue', {headers: headers()});
+  const queue = document.getElementById('queue');
+  if (!response.ok) { queue.textContent = 'cannot load the queue (' + response.status + ')'; return; }
+  const items = await response.json();
+  if (!items.length) { queue.innerHTML = '<p id="empty">Nothing waits for review.</p>'; return; }
+  queue.innerHTML = '';
+  for (const item of items) {
+    const card = document.createElement('div');
+    card.className = 'card'; card.id = 'item-' + item.item_id; card.dataset.item = item.item_id;
+    let html = '<b>' + escapeHtml(item.item_id) + '</b> SKU ' + escapeHtml(item.sku) + ' at ' + escapeHtml(item.location_id)
+      + ' (queued ' + escapeHtml(item.queued) + ')<br>' + escapeHtml(item.reasons) + '<br>';
+    for (const [view, files] of Object.entries(item.views)) {
+      const base = '/v1/review/items/' + encodeURIComponent(item.item_id) + '/views/' + encodeURIComponent(view);
+      if (files.image) html += '<img class="view" alt="' + escapeHtml(view) + '" src="' + base + '/image">';
+      if (files.heatmap) html += '<img class="view" alt="' + escapeHtml(view) + ' heatmap" src="' + base + '/heatmap">';
+    }
+    html += '<br><button class="pass">Pass</button> <button class="reject">Reject as</button> <select class="defect">'
+      + CLASSES.map(c => '<option>' + c + '</option>').join('') + '</select>';
+    card.innerHTML = html;
+    card.querySelector('.pass').onclick = () => decide(item.item_id, 'pass', null);
+    card.querySelector('.reject').onclick = () => decide(item.item_id, 'reject', card.querySelector('.defect').value);
+    queue.appendChild(card);
+  }
+}
+async function decide(item, decision, defect) {
+  const reviewer = document.getElementById('reviewer').value;
+  const response = await fetch('/v1/review/items/' + encodeURIComponent(item) + '/decision', {
+    method: 'POST', headers: {...headers(), 'Content-Type': 'application/json'},
+    body: JSON.stringify({decision: decision, defect: defect, reviewer: reviewer})});
+  const body = await response.json();
+  const status = document.getElementById('status');
+  if (!response.ok) { status.className = 'error'; status.textContent = JSON.stringify(body.detail); return; }
+  status.className = ''; status.textContent = item + ': ' + decision + (defect ? ' (' + defect + ')' : '') + ' by ' + reviewer;
+  document.getElementById('item-' + item).remove();
+  if (!document.querySelector('#queue .card')) document.getElementById('queue').innerHTML = '<p id="empty">Nothing waits for review.</p>';
+}
+load();

@@ -1,0 +1,33 @@
+document.getElementById('form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const data = new FormData();
+  for (const file of document.getElementById('views').files) {
+    data.append(file.name.replace(/\.[^.]*$/, ''), file);
+  }
+  const product = document.getElementById('product').value;
+  if (product) data.append('product_id', product);
+  data.append('item_id', document.getElementById('item').value || 'station-item');
+  data.append('heatmaps', 'true');
+  const result = document.getElementById('result');
+  result.textContent = 'inspecting...';
+  const response = await fetch('/v1/inspect', {method: 'POST', body: data, headers: headers()});
+  const body = await response.json();
+  if (!response.ok) {
+    result.innerHTML = '<p class="error" id="error">' + escapeHtml(JSON.stringify(body.detail)) + '</p>';
+    return;
+  }
+  let html = '<div id="verdict" class="' + body.verdict + '">' + body.verdict + '</div>';
+  html += '<p id="reasons">' + escapeHtml(body.reasons.join('; ') || 'no defect found') + '</p>';
+  html += '<table id="scores"><tr><th>class</th><th>score</th></tr>';
+  for (const [name, score] of Object.entries(body.scores)) {
+    html += '<tr><td>' + escapeHtml(name) + '</td><td>' + score.toFixed(3) + '</td></tr>';
+  }
+  html += '</table>';
+  for (const view of body.views) {
+    html += '<div class="card"><b>' + escapeHtml(view.view) + '</b> ' + escapeHtml(view.status);
+    if (view.error) html += ' <span class="error">' + escapeHtml(view.error) + '</span>';
+    if (view.heatmap_png) html += '<br><img class="view heatmap" src="data:image/png;base64,' + view.heatmap_png + '">';
+    html += '</div>';
+  }
+  result.innerHTML = html;
+});
