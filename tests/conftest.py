@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
+from PIL import Image
+
+from serving.review import ReviewStore
 
 # Two cores on CI: one intra-op thread per process keeps parallel tools from oversubscribing.
 torch.set_num_threads(int(os.environ.get("STOCKCAST_TEST_THREADS", "2")))
@@ -52,3 +58,69 @@ def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "run"
     assert main(["demo", "--quick", "--out", str(out), "--no-progress"]) == 0
     return out
+
+
+def png(path, colour=(200, 30, 30)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (16, 16), colour).save(path)
+    return str(path)
+
+
+def queued_items(workspace):
+    items = pd.DataFrame(
+        {"item_id": ["A1", "B2", "C3"], "sku": ["SKU1", "SKU1", "SKU2"],
+         "location_id": ["FC1", "FC1", "FC2"], "product_id": ["P1", "P1", "P2"],
+         "reasons": ["damage 0.61 > review 0.40"] * 3, "score_damage": [0.61, 0.55, np.nan]}
+    )  # fmt: skip
+    views = {
+        item: {"front": {"image": png(workspace / "items" / item / "front.png"),
+                         "heatmap": png(workspace / "heat" / item / "front.png", (0, 0, 200))}}
+        for item in items["item_id"]
+    }  # fmt: skip
+    views["C3"]["front"]["image"] = "/etc/passwd"  # outside the workspace: never served
+    return items, views
+
+
+@pytest.fixture()
+def workspace(lstm_package, tmp_path):
+    _, _, root = lstm_package
+    shutil.copytree(root / "repo", tmp_path / "models")
+    items, views = queued_items(tmp_path)
+    ReviewStore(tmp_path / "review.db").enqueue(items, views)
+    dates = pd.date_range("2024-03-01", periods=14)
+    keys = {"item_id": "SKU1", "location_id": "FC1"}
+    (tmp_path / "plan").mkdir()
+    (tmp_path / "data").mkdir()
+    pd.DataFrame([{**keys, "demand_mean": 5.0, "review": "continuous", "reorder_point": 20.0,
+                   "safety_stock": 6.0, "order_qty": 40.0}]).to_parquet(
+        tmp_path / "plan" / "plan.parquet")  # fmt: skip
+    forecast = pd.DataFrame({**keys, "date": dates[7:], "step": range(1, 8)})
+    for q in (0.05, 0.25, 0.5, 0.75, 0.95):
+        forecast[f"q{q:g}"] = 5.0 * (0.5 + q)
+    forecast.to_parquet(tmp_path / "plan" / "forecast.parquet")
+    panel = pd.DataFrame({**keys, "date": dates, "demand": np.arange(14.0)})
+    panel.to_parquet(tmp_path / "data" / "panel.parquet")
+    rules = ["plan"] * 7 + ["weeks_of_supply"] * 7
+    daily = pd.DataFrame({**keys, "date": list(dates[7:]) * 2, "on_hand": np.arange(14.0),
+                          "unmet": [0.0] * 13 + [2.0], "rule": rules})  # fmt: skip
+    daily.to_parquet(tmp_path / "plan" / "simulation_daily.parquet")
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def inspection_repo(tmp_path_factory):
+    """A tiny inspection run exported as a package in a repository, and one item's views."""
+    from serving.export import export_run
+    from training import ImageTrainConfig
+    from vision import Inspector
+    from vision.synthetic import write_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("inspection_repo")
+    tunnel = write_synthetic_dataset(root / "tunnel", 24, image_size=32, progress=False)
+    fast = ImageTrainConfig(max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False)
+    Inspector(width=8, image_size=32, head_dim=16, target_frr=0.2, train=fast).fit(
+        tunnel, run_dir=root / "run"
+    )
+    export_run(root / "run", root / "repo", "inspection")
+    item = sorted((tunnel / "items").iterdir())[0]
+    return root / "repo", sorted(item.glob("*.png"))

@@ -5,38 +5,14 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 
 import httpx
-import numpy as np
-import pandas as pd
 import pytest
-from PIL import Image
 
 from serving.review import ReviewError, ReviewStore
+from tests.conftest import queued_items
 from tests.test_service import running
-
-
-def png(path, colour=(200, 30, 30)):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (16, 16), colour).save(path)
-    return str(path)
-
-
-def queued_items(workspace):
-    items = pd.DataFrame(
-        {"item_id": ["A1", "B2", "C3"], "sku": ["SKU1", "SKU1", "SKU2"],
-         "location_id": ["FC1", "FC1", "FC2"], "product_id": ["P1", "P1", "P2"],
-         "reasons": ["damage 0.61 > review 0.40"] * 3, "score_damage": [0.61, 0.55, np.nan]}
-    )  # fmt: skip
-    views = {
-        item: {"front": {"image": png(workspace / "items" / item / "front.png"),
-                         "heatmap": png(workspace / "heat" / item / "front.png", (0, 0, 200))}}
-        for item in items["item_id"]
-    }  # fmt: skip
-    views["C3"]["front"]["image"] = "/etc/passwd"  # outside the workspace: never served
-    return items, views
 
 
 def test_the_store_queues_decides_and_adjusts_stock(tmp_path):
@@ -57,32 +33,6 @@ def test_the_store_queues_decides_and_adjusts_stock(tmp_path):
     assert adjustments.loc[("SKU1", "FC1")].tolist() == [0, 1]  # one waits no more, one rejected
     assert adjustments.loc[("SKU2", "FC2")].tolist() == [1, 0]
     assert store.decisions()["decision"].tolist() == ["reject", "pass"]
-
-
-@pytest.fixture()
-def workspace(lstm_package, tmp_path):
-    _, _, root = lstm_package
-    shutil.copytree(root / "repo", tmp_path / "models")
-    items, views = queued_items(tmp_path)
-    ReviewStore(tmp_path / "review.db").enqueue(items, views)
-    dates = pd.date_range("2024-03-01", periods=14)
-    keys = {"item_id": "SKU1", "location_id": "FC1"}
-    (tmp_path / "plan").mkdir()
-    (tmp_path / "data").mkdir()
-    pd.DataFrame([{**keys, "demand_mean": 5.0, "review": "continuous", "reorder_point": 20.0,
-                   "safety_stock": 6.0, "order_qty": 40.0}]).to_parquet(
-        tmp_path / "plan" / "plan.parquet")  # fmt: skip
-    forecast = pd.DataFrame({**keys, "date": dates[7:], "step": range(1, 8)})
-    for q in (0.05, 0.25, 0.5, 0.75, 0.95):
-        forecast[f"q{q:g}"] = 5.0 * (0.5 + q)
-    forecast.to_parquet(tmp_path / "plan" / "forecast.parquet")
-    panel = pd.DataFrame({**keys, "date": dates, "demand": np.arange(14.0)})
-    panel.to_parquet(tmp_path / "data" / "panel.parquet")
-    rules = ["plan"] * 7 + ["weeks_of_supply"] * 7
-    daily = pd.DataFrame({**keys, "date": list(dates[7:]) * 2, "on_hand": np.arange(14.0),
-                          "unmet": [0.0] * 13 + [2.0], "rule": rules})  # fmt: skip
-    daily.to_parquet(tmp_path / "plan" / "simulation_daily.parquet")
-    return tmp_path
 
 
 def test_review_endpoints_and_the_forecast_chart(workspace):
