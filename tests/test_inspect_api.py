@@ -148,10 +148,10 @@ def test_score_writes_tables_and_heatmaps_together(tiny, tmp_path):
 
 
 def test_an_interrupted_score_leaves_nothing(tiny, tmp_path, monkeypatch):
-    import vision.scoring
+    import vision.tables
 
     calls = []
-    real = vision.scoring.save_overlay
+    real = vision.tables.save_overlay
 
     def interrupt_on_the_fifth(*args):
         calls.append(args[0])
@@ -159,7 +159,7 @@ def test_an_interrupted_score_leaves_nothing(tiny, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(vision.scoring, "save_overlay", interrupt_on_the_fifth)
+    monkeypatch.setattr(vision.tables, "save_overlay", interrupt_on_the_fifth)
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(KeyboardInterrupt):

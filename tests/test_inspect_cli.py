@@ -140,7 +140,7 @@ def test_score_replaces_earlier_outputs_only_with_overwrite(tiny, tmp_path, caps
 
 
 def test_an_interrupted_score_leaves_nothing(tiny, tmp_path, capsys, monkeypatch):
-    import vision.scoring
+    import vision.tables
 
     calls = []
 
@@ -149,7 +149,7 @@ def test_an_interrupted_score_leaves_nothing(tiny, tmp_path, capsys, monkeypatch
         if len(calls) == 10:
             raise KeyboardInterrupt  # Ctrl-C while the heatmaps are being written
 
-    monkeypatch.setattr(vision.scoring, "save_overlay", interrupt)
+    monkeypatch.setattr(vision.tables, "save_overlay", interrupt)
     with pytest.raises(KeyboardInterrupt):
         main(
             ["inspect", "score", "--run", str(tiny.run), "--items", str(tiny.tunnel)]

@@ -38,6 +38,11 @@ REFERENCE_FIELDS: tuple[str, ...] = (
 )
 REF_DIM = len(REFERENCE_FIELDS)
 
+#: What the model measures of an item (its ``attributes`` output): colour as RGB in [0, 1] and
+#: dimensions divided by the catalog size scale, the units of the reference input.
+MEASURED_FIELDS: tuple[str, ...] = ("red", "green", "blue", "width", "height", "depth")
+ATTRIBUTES = len(MEASURED_FIELDS)
+
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 

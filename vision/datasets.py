@@ -1,372 +1,64 @@
-"""Dataset layouts on disk and the torch datasets that batch them.
+"""The torch datasets that batch camera-tunnel items.
 
-**Tunnel layout** (one folder per item, one image per named view)::
-
-    ROOT/
-      items/<item_id>/<view>.png      any number of views, named by the file stem
-      labels.csv                      item_id[,product_id][,location_id]
-                                      [,damage,wrong_color,wrong_size,packaging]  (0/1)
-      catalog.csv                     optional, see vision.catalog
-      masks/<item_id>/<view>.png      optional per-view defect bits (schema.MASK_BITS)
-
-Label columns are needed to train or calibrate, not to score. ``product_id`` ties an item to its
-catalog row; ``location_id`` is passed through to scored tables so rejected units can be taken
-off the right inventory position.
-
-**Class-folder layout** (single-view defect datasets from elsewhere)::
-
-    ROOT/<class>/*.png                one folder per class; ``good`` holds defect-free items
-
-Every defect folder becomes a class of a multi-label model (one positive per image).
-
-**Plain images** (``ROOT/*.png``) can be scored as single-view items without labels.
-
-Problems with a whole table (a missing column, a label that is not 0/1, a duplicate id) raise
-``ValueError`` naming the file, column and rows. Problems with one item (a missing folder or view,
-an unreadable image, an unknown product) are recorded on that item and never stop the others.
+The dataset layouts, :class:`Item` and :class:`ItemSet`, the readers and the per-item loading
+into NumPy arrays are torch-free and live in :mod:`vision.items` (they are re-exported here);
+:class:`ItemDataset` turns what :class:`~vision.items.ItemLoader` loads into tensors, with an
+optional in-memory cache, and :func:`collate_items` batches them.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from kernels.io import read_table
-from vision.catalog import REF_DIM, Catalog, no_reference
-from vision.images import ImageLoadError, load_image, load_mask, peek_mode
-from vision.schema import (
-    CATALOG_FILE,
-    CLASS_NAMES,
-    IMAGE_SUFFIXES,
-    ITEMS_DIR,
-    LABELS_FILE,
-    LAYOUTS,
-    MASK_BITS,
-    MASKS_DIR,
-    SINGLE_VIEW,
-    VIEW_NAMES,
+from vision.catalog import REF_DIM
+from vision.items import (
+    CatalogHandling,
+    Item,
+    ItemLoader,
+    ItemSet,
+    detect_layout,
+    load_views,
+    majority_mode,
+    read_class_folders,
+    read_items,
+    read_plain_images,
+    read_tunnel,
+    stratified_split,
 )
 
-
-@dataclass
-class Item:
-    """One physical unit: its view images, catalog product, labels and any problems found."""
-
-    item_id: str
-    views: dict[str, Path]
-    product_id: str | None = None
-    location_id: str | None = None
-    labels: np.ndarray | None = None
-    masks: dict[str, Path] = field(default_factory=dict)
-    issues: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ItemSet:
-    """Items read from one dataset root, with the class and view vocabularies they use."""
-
-    root: Path
-    layout: str
-    items: list[Item]
-    class_names: tuple[str, ...]
-    view_names: tuple[str, ...]
-    catalog: Catalog | None = None
-    good_class: str | None = None
-
-    @property
-    def labeled(self) -> bool:
-        return bool(self.items) and all(item.labels is not None for item in self.items)
-
-    def label_matrix(self) -> np.ndarray:
-        """``(items, classes)`` float labels; raises if any item has none."""
-        missing = [item.item_id for item in self.items if item.labels is None]
-        if missing:
-            raise ValueError(f"{self.root}: items without labels: {_preview(missing)}")
-        return np.stack([item.labels for item in self.items]).astype(np.float32)
-
-    def subset(self, indices: Sequence[int]) -> ItemSet:
-        return ItemSet(
-            self.root,
-            self.layout,
-            [self.items[i] for i in indices],
-            self.class_names,
-            self.view_names,
-            self.catalog,
-            self.good_class,
-        )
-
-    def issues(self) -> list[str]:
-        return [f"item {item.item_id}: {msg}" for item in self.items for msg in item.issues]
+__all__ = [
+    "CatalogHandling",
+    "Item",
+    "ItemDataset",
+    "ItemLoader",
+    "ItemSet",
+    "TensorItems",
+    "collate_items",
+    "detect_layout",
+    "load_views",
+    "majority_mode",
+    "read_class_folders",
+    "read_items",
+    "read_plain_images",
+    "read_tunnel",
+    "stratified_split",
+]
 
 
-def _preview(values: Sequence[object], limit: int = 5) -> str:
-    values = [str(v) for v in values]
-    more = f" (+{len(values) - limit} more)" if len(values) > limit else ""
-    return ", ".join(values[:limit]) + more
-
-
-def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def detect_layout(root: str | Path) -> str:
-    """``tunnel`` if ``ROOT/items`` exists, ``classes`` if sub-folders hold images, else
-    ``images``."""
-    root = Path(root)
-    if not root.is_dir():
-        raise ValueError(f"{root}: dataset folder not found")
-    if (root / ITEMS_DIR).is_dir():
-        return "tunnel"
-    if any(d.is_dir() and _image_files(d) for d in root.iterdir()):
-        return "classes"
-    if _image_files(root):
-        return "images"
-    raise ValueError(
-        f"{root}: no dataset found: expected {ITEMS_DIR}/<item_id>/<view>.png (tunnel layout), "
-        "<class>/*.png folders, or image files"
-    )
-
-
-def read_items(
-    root: str | Path, layout: str = "auto", good_class: str = "good", require_labels: bool = False
-) -> ItemSet:
-    """Read a dataset root in any supported layout (``auto`` detects it)."""
-    if layout == "auto":
-        layout = detect_layout(root)
-    if layout == "tunnel":
-        return read_tunnel(root, require_labels=require_labels)
-    if layout == "classes":
-        return read_class_folders(root, good_class=good_class)
-    if layout == "images":
-        if require_labels:
-            raise ValueError(
-                f"{root}: plain images carry no labels; use the tunnel or class layout"
-            )
-        return read_plain_images(root)
-    raise ValueError(f"layout: expected 'auto' or one of {LAYOUTS}, got {layout!r}")
-
-
-def _read_labels(path: Path, require_labels: bool) -> pd.DataFrame | None:
-    if not path.is_file():
-        if require_labels:
-            raise ValueError(
-                f"{path}: labels table not found (needed for training and calibration)"
-            )
-        return None
-    frame = read_table(path, dtype=str, keep_default_na=False)
-    if "item_id" not in frame.columns:
-        raise ValueError(f"{path}: missing column 'item_id'")
-    frame["item_id"] = frame["item_id"].str.strip()
-    empty = frame["item_id"] == ""
-    if empty.any():
-        rows = [str(i + 2) for i in np.flatnonzero(empty.to_numpy())]
-        raise ValueError(f"{path}: column 'item_id' is empty on lines {_preview(rows)}")
-    dup = frame["item_id"].duplicated(keep=False)
-    if dup.any():
-        raise ValueError(f"{path}: duplicate item_id {_preview(sorted(set(frame.item_id[dup])))}")
-    present = [c for c in CLASS_NAMES if c in frame.columns]
-    if (present and len(present) != len(CLASS_NAMES)) or (require_labels and not present):
-        missing = [c for c in CLASS_NAMES if c not in frame.columns]
-        raise ValueError(f"{path}: missing label columns {missing}")
-    for column in present:
-        bad = ~frame[column].str.strip().isin(["0", "1"])
-        if bad.any():
-            raise ValueError(
-                f"{path}: column '{column}' must be 0 or 1; bad values for items "
-                f"{_preview(frame.item_id[bad].tolist())}"
-            )
-    for column in ("product_id", "location_id"):
-        if column in frame.columns:
-            frame[column] = frame[column].str.strip()
-    return frame
-
-
-def read_tunnel(root: str | Path, require_labels: bool = False) -> ItemSet:
-    """Read the tunnel layout (see module docstring)."""
-    root = Path(root)
-    items_dir = root / ITEMS_DIR
-    if not items_dir.is_dir():
-        raise ValueError(f"{root}: folder '{ITEMS_DIR}/' not found (tunnel layout)")
-    labels = _read_labels(root / LABELS_FILE, require_labels)
-    catalog = Catalog.read(root / CATALOG_FILE) if (root / CATALOG_FILE).is_file() else None
-    has_labels = labels is not None and CLASS_NAMES[0] in labels.columns
-
-    folders = {d.name: d for d in sorted(items_dir.iterdir()) if d.is_dir()}
-    order = list(labels["item_id"]) if labels is not None else []
-    listed = set(order)
-    order += [name for name in folders if name not in listed]
-    rows = labels.set_index("item_id") if labels is not None else None
-
-    items: list[Item] = []
-    view_counts: Counter[str] = Counter()
-    for item_id in order:
-        item = Item(item_id=item_id, views={})
-        folder = folders.get(item_id)
-        if folder is None:
-            item.issues.append(f"folder {ITEMS_DIR}/{item_id}/ not found")
-        else:
-            for path in _image_files(folder):
-                if path.stem in item.views:
-                    item.issues.append(
-                        f"view '{path.stem}' has two files; using {item.views[path.stem].name}"
-                    )
-                    continue
-                item.views[path.stem] = path
-            if not item.views:
-                item.issues.append(f"folder {ITEMS_DIR}/{item_id}/ holds no images")
-            mask_dir = root / MASKS_DIR / item_id
-            if mask_dir.is_dir():
-                item.masks = {p.stem: p for p in _image_files(mask_dir)}
-        if rows is not None and item_id in rows.index:
-            row = rows.loc[item_id]
-            item.product_id = row.get("product_id") or None
-            item.location_id = row.get("location_id") or None
-            if has_labels:
-                item.labels = np.array([float(row[c]) for c in CLASS_NAMES], dtype=np.float32)
-        elif rows is not None:
-            item.issues.append(f"not listed in {LABELS_FILE}")
-        view_counts.update(list(item.views))
-        items.append(item)
-    if not items:
-        raise ValueError(f"{root}: no items found in {ITEMS_DIR}/")
-    if require_labels:
-        unlabeled = [item.item_id for item in items if item.labels is None]
-        if unlabeled:
-            raise ValueError(f"{root}: item folders not in {LABELS_FILE}: {_preview(unlabeled)}")
-    # Views the model gets a slot for: those that at least half the items have, in the usual
-    # tunnel order and then by name, so the order does not depend on which items lack a view.
-    # A stray view that few items have is reported on those items and not used.
-    with_views = sum(1 for item in items if item.views)
-    common = [name for name, count in view_counts.items() if 2 * count >= with_views]
-
-    def view_order(name: str) -> tuple:
-        return (VIEW_NAMES.index(name) if name in VIEW_NAMES else len(VIEW_NAMES), name)
-
-    view_names = tuple(sorted(common, key=view_order))
-    return ItemSet(root, "tunnel", items, CLASS_NAMES, view_names, catalog)
-
-
-def read_class_folders(root: str | Path, good_class: str = "good") -> ItemSet:
-    """Read ``ROOT/<class>/*.png``; ``good_class`` holds defect-free images."""
-    root = Path(root)
-    if not root.is_dir():
-        raise ValueError(f"{root}: dataset folder not found")
-    folders = sorted(d for d in root.iterdir() if d.is_dir() and _image_files(d))
-    names = [d.name for d in folders]
-    if good_class not in names:
-        raise ValueError(
-            f"{root}: no '{good_class}/' folder of defect-free images; found class folders {names} "
-            "(choose the good class with --good-class)"
-        )
-    class_names = tuple(n for n in names if n != good_class)
-    if not class_names:
-        raise ValueError(
-            f"{root}: only the '{good_class}/' folder found; need at least one defect class"
-        )
-    items = []
-    for folder in folders:
-        labels = np.array([float(folder.name == c) for c in class_names], dtype=np.float32)
-        for path in _image_files(folder):
-            items.append(
-                Item(item_id=f"{folder.name}/{path.stem}", views={SINGLE_VIEW: path}, labels=labels)
-            )
-    return ItemSet(root, "classes", items, class_names, (SINGLE_VIEW,), None, good_class)
-
-
-def read_plain_images(root: str | Path) -> ItemSet:
-    """Every image directly under ``root`` as an unlabeled single-view item."""
-    root = Path(root)
-    files = _image_files(root)
-    if not files:
-        raise ValueError(f"{root}: no image files")
-    items = [Item(item_id=p.stem, views={SINGLE_VIEW: p}) for p in files]
-    return ItemSet(root, "images", items, (), (SINGLE_VIEW,), None)
-
-
-def majority_mode(item_set: ItemSet, limit: int = 200) -> str:
-    """``L`` when most images are 8-bit grey, else ``RGB`` (read from file headers only)."""
-    modes = Counter()
-    for item in item_set.items:
-        for path in item.views.values():
-            mode = peek_mode(path)
-            if mode is not None:
-                modes["L" if mode == "L" else "RGB"] += 1
-            if sum(modes.values()) >= limit:
-                break
-        if sum(modes.values()) >= limit:
-            break
-    return "L" if modes["L"] > modes["RGB"] else "RGB"
-
-
-def stratified_split(
-    labels: np.ndarray, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split rows into (keep, held_out), holding out ``fraction`` of every label combination.
-
-    Each stratum contributes ``round(fraction * n)`` rows; strata of one row stay in ``keep``.
-    """
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"fraction: expected 0 < fraction < 1, got {fraction!r}")
-    rng = np.random.default_rng(seed)
-    labels = np.asarray(labels)
-    keys = (
-        [tuple(row) for row in (labels.reshape(len(labels), -1) >= 0.5).astype(int)]
-        if labels.ndim > 1
-        else list(labels)
-    )
-    strata: dict[object, list[int]] = {}
-    for index, key in enumerate(keys):
-        strata.setdefault(key, []).append(index)
-    held: list[int] = []
-    for key in sorted(strata, key=str):
-        members = np.array(strata[key])
-        rng.shuffle(members)
-        take = int(round(fraction * len(members))) if len(members) > 1 else 0
-        held.extend(members[:take].tolist())
-    held_arr = np.array(sorted(held), dtype=int)
-    keep = np.setdiff1d(np.arange(len(keys)), held_arr)
-    return keep, held_arr
-
-
-@dataclass
-class CatalogHandling:
-    """How items get their catalog input: from a catalog (``reference``) or not (``none``)."""
-
-    mode: str = "none"
-    catalog: Catalog | None = None
-    size_scale: float = 1.0
-
-    def reference(self, item: Item) -> tuple[np.ndarray, str | None]:
-        """The catalog input of ``item`` and, when it cannot be built, the reason."""
-        if self.mode != "reference":
-            return no_reference(), None
-        if not item.product_id:
-            return no_reference(), "no product_id, so colour and size cannot be checked"
-        if self.catalog is None or item.product_id not in self.catalog:
-            return no_reference(), (
-                f"product '{item.product_id}' not in the catalog, so colour and size cannot be "
-                "checked"
-            )
-        return self.catalog.reference(item.product_id, self.size_scale), None
-
-
-class ItemDataset(Dataset):
+class ItemDataset(ItemLoader, Dataset):
     """Items of an :class:`ItemSet` as model inputs, one view slot per name in ``view_names``.
 
-    A sample holds ``images`` (``uint8``, views x 3 x S x S), ``view_mask`` (1 = view present),
-    ``catalog`` (the reference input), ``labels`` (NaN when unknown), ``view_labels`` from masks
-    with ``view_label_mask`` (1 where a view label is known), ``view_bits`` (the masks' defect
-    bits per pixel, ``uint8`` views x S x S, zero without masks), the item ``index`` and its
-    ``errors`` (item problems and view problems as text) with ``view_errors`` (view -> reason).
-    Images that fail to load (or are smaller than ``min_view_size`` pixels per side) leave their
-    slot masked; nothing here raises for one bad item.
+    A sample holds what :meth:`ItemLoader.load` loads, as tensors: ``images`` (``uint8``,
+    views x 3 x S x S), ``view_mask`` (1 = view present), ``catalog`` (the reference input),
+    ``labels`` (NaN when unknown), ``view_labels`` from masks with ``view_label_mask`` (1 where
+    a view label is known), ``view_bits`` (the masks' defect bits per pixel, ``uint8``
+    views x S x S, zero without masks), the item ``index`` and its ``errors`` (item problems and
+    view problems as text) with ``view_errors`` (view -> reason). Images that fail to load (or
+    are smaller than ``min_view_size`` pixels per side) leave their slot masked; nothing here
+    raises for one bad item.
     """
 
     def __init__(
@@ -380,19 +72,10 @@ class ItemDataset(Dataset):
         cache: bool = False,
         min_view_size: int = 1,
     ):
-        self.items = item_set.items
-        self.view_names = tuple(view_names)
-        self.image_size = int(image_size)
-        self.image_mode = image_mode
-        self.catalog = catalog or CatalogHandling()
-        self.min_view_size = int(min_view_size)
-        self.class_names = tuple(class_names if class_names is not None else item_set.class_names)
+        super().__init__(
+            item_set, view_names, image_size, image_mode, catalog, class_names, min_view_size
+        )
         self._cache: dict[int, dict] | None = {} if cache else None
-        # Dense mask targets only when the dataset has masks (they cost views x S x S bytes).
-        self.has_masks = any(item.masks for item in self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
 
     def __getitem__(self, index: int) -> dict:
         if self._cache is not None and index in self._cache:
@@ -415,59 +98,19 @@ class ItemDataset(Dataset):
         return self
 
     def _load(self, index: int) -> dict:
-        item = self.items[index]
-        size, n_views, n_classes = self.image_size, len(self.view_names), len(self.class_names)
-        images = np.zeros((n_views, size, size, 3), dtype=np.uint8)
-        view_mask = np.zeros(n_views, dtype=np.float32)
-        view_labels = np.zeros((n_views, n_classes), dtype=np.float32)
-        view_label_mask = np.zeros(n_views, dtype=np.float32)
-        mask_size = size if self.has_masks else 1
-        bit_masks = np.zeros((n_views, mask_size, mask_size), dtype=np.uint8)
-        errors = list(item.issues)
-        view_errors: dict[str, str] = {}
-        for slot, view in enumerate(self.view_names):
-            path = item.views.get(view)
-            if path is None:
-                view_errors[view] = "missing"
-                errors.append(f"view '{view}': missing")
-                continue
-            try:
-                images[slot] = load_image(path, size, self.image_mode, self.min_view_size)
-            except ImageLoadError as exc:
-                view_errors[view] = f"{path.name}: {exc}"
-                errors.append(f"view '{view}' ({path.name}): {exc}")
-                continue
-            view_mask[slot] = 1.0
-            mask_path = item.masks.get(view)
-            if mask_path is not None and n_classes and self.has_masks:
-                try:
-                    bit_masks[slot] = load_mask(mask_path, size)
-                except ImageLoadError:
-                    continue  # a bad mask only costs this view's auxiliary labels
-                bits = int(np.bitwise_or.reduce(bit_masks[slot], axis=None))
-                view_labels[slot] = [
-                    float(bool(bits & MASK_BITS.get(c, 0))) for c in self.class_names
-                ]
-                view_label_mask[slot] = 1.0
-        extra = sorted(set(item.views) - set(self.view_names))
-        if extra:
-            errors.append(f"views {extra} are not views of this model; ignored")
-        reference, why = self.catalog.reference(item)
-        if why:
-            errors.append(why)
-        labels = item.labels if item.labels is not None else np.full(n_classes, np.nan, np.float32)
-        return {
-            "images": torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
-            "view_mask": torch.from_numpy(view_mask),
-            "catalog": torch.from_numpy(reference),
-            "labels": torch.from_numpy(np.asarray(labels, dtype=np.float32)),
-            "view_labels": torch.from_numpy(view_labels),
-            "view_label_mask": torch.from_numpy(view_label_mask),
-            "view_bits": torch.from_numpy(bit_masks),
-            "index": index,
-            "errors": errors,
-            "view_errors": view_errors,
-        }
+        arrays = self.load(index)
+        sample = {"images": torch.from_numpy(arrays["images"]).permute(0, 3, 1, 2).contiguous()}
+        for key in (
+            "view_mask",
+            "catalog",
+            "labels",
+            "view_labels",
+            "view_label_mask",
+            "view_bits",
+        ):
+            sample[key] = torch.from_numpy(arrays[key])
+        sample.update(index=index, errors=arrays["errors"], view_errors=arrays["view_errors"])
+        return sample
 
 
 class TensorItems(Dataset):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -41,3 +42,10 @@ def save_overlay(path: str | Path, image: np.ndarray, logits: np.ndarray) -> Pat
     """Write :func:`overlay` to ``path`` as PNG (atomically)."""
     picture = overlay(image, logits)
     return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
+
+
+def overlay_png(image: np.ndarray, logits: np.ndarray) -> bytes:
+    """:func:`overlay` as PNG bytes (for a response rather than a file)."""
+    buffer = io.BytesIO()
+    overlay(image, logits).save(buffer, format="PNG")
+    return buffer.getvalue()

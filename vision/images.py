@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,10 @@ from vision.schema import IMAGE_MODES
 #: 16-bit, float, bilevel) means the camera or the export is misconfigured, so it is reported
 #: rather than coerced.
 ACCEPTED_MODES: dict[str, tuple[str, ...]] = dict(zip(IMAGE_MODES, (("RGB", "RGBA", "P"), ("L",))))
+
+
+#: How every view is resized to the model's input size (Pillow; antialiased when shrinking).
+RESIZE_FILTER = Image.Resampling.BILINEAR
 
 
 class ImageLoadError(Exception):
@@ -35,18 +40,30 @@ def peek_mode(path: str | Path) -> str | None:
 
 
 def load_image(
-    path: str | Path, size: int, image_mode: str = "RGB", min_size: int = 1
+    source: str | Path | bytes,
+    size: int,
+    image_mode: str = "RGB",
+    min_size: int = 1,
+    max_pixels: int | None = None,
 ) -> np.ndarray:
-    """Decode ``path``, check its mode and size, and resize it to ``size`` x ``size``.
+    """Decode ``source`` (a file, or the bytes of one, e.g. an upload), check its mode and size,
+    and resize it to ``size`` x ``size``.
 
     Returns ``uint8`` of shape ``(size, size, 3)``; grey (``L``) sources are replicated to three
     channels so every backbone sees RGB input. Raises :class:`ImageLoadError` with the reason,
     also for an image narrower or lower than ``min_size`` pixels: upscaled, a thumbnail or a
-    1x1 placeholder would be scored as if it showed the item.
+    1x1 placeholder would be scored as if it showed the item; and for one of more than
+    ``max_pixels`` pixels, refused from its header before it is decoded.
     """
     accepted = ACCEPTED_MODES[check_image_mode(image_mode)]
     try:
-        with Image.open(path) as image:
+        opened = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+        with opened as image:
+            if max_pixels is not None and image.width * image.height > max_pixels:
+                raise ImageLoadError(
+                    f"image is {image.width}x{image.height} = {image.width * image.height} "
+                    f"pixels, more than the limit of {max_pixels}"
+                )
             # load() decodes the whole file: truncated or corrupt data fails here, not later.
             image.load()
             if image.mode not in accepted:
@@ -72,7 +89,7 @@ def load_image(
         raise ImageLoadError(f"cannot decode image ({exc})") from exc
     if rgb.size != (size, size):
         # Pillow's resampling filters are antialiased when shrinking.
-        rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
+        rgb = rgb.resize((size, size), RESIZE_FILTER)
     return np.asarray(rgb, dtype=np.uint8)
 
 

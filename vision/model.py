@@ -36,13 +36,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from vision.backbones import build_backbone
-from vision.catalog import REF_DIM
+from vision.catalog import ATTRIBUTES, REF_DIM
 from vision.config import ModelSpec
 
 INPUT_NAMES = ("images", "view_mask", "catalog")
 OUTPUT_NAMES = ("item_logits", "view_logits", "heatmaps", "attributes")
-#: Measured colour (RGB in [0, 1]) and dimensions (width, height, depth / size scale).
-ATTRIBUTES = 6
 OBJECT_MAPS = 4
 _MASKED = -1.0e4  # below any real logit; finite so fp16/bf16 and ONNX handle it
 

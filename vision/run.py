@@ -27,8 +27,8 @@ import torch
 from kernels.io import FileError, atomic_write
 from vision.calibration import Thresholds
 from vision.catalog import REFERENCE_FIELDS, Catalog
-from vision.datasets import CatalogHandling
 from vision.images import ACCEPTED_MODES
+from vision.items import CatalogHandling
 from vision.model import (
     ATTRIBUTES,
     INPUT_NAMES,

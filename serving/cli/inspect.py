@@ -6,6 +6,7 @@
     stockcast inspect train --data DATA --out RUN_DIR [--backbone resnet18 --width 64 ...]
     stockcast inspect calibrate --run RUN_DIR --data LABELLED_DATA --target-frr 0.01
     stockcast inspect score --run RUN_DIR --items ROOT --out scores.csv
+    stockcast inspect score --package models/inspect/1 --items ROOT --out scores.csv  # no torch
     stockcast inspect rejected --scores scores.csv --out rejected.csv
 
 Every flag is derived from a settings dataclass (:class:`~vision.config.ModelSpec`,
@@ -99,7 +100,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score = sub.add_parser(
         "score", help="score items: per-item verdicts, per-view scores, heatmaps"
     )
-    score.add_argument("--run", required=True, type=Path, help="run folder")
+    source = score.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", type=Path, help="run folder from `train` (PyTorch)")
+    source.add_argument(
+        "--package", type=Path, help="model package from `export` (onnxruntime, no torch)"
+    )
+    score.add_argument(
+        "--int8",
+        action="store_true",
+        help="with --package: score with its int8 graph (`export --quantize`; CPU)",
+    )
     score.add_argument(
         "--items",
         required=True,
@@ -258,22 +268,41 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score(args: argparse.Namespace) -> int:
-    from vision.scoring import ScoreOutputs
+def _load_package(args: argparse.Namespace):
+    """The package of ``--package`` with the flags that override how it reads data; an
+    ``--accelerator cpu`` keeps it on the CPU provider."""
+    from serving.runtime import InspectionPackage
 
+    requested = ["CPUExecutionProvider"] if args.accelerator == "cpu" else None
+    package = InspectionPackage(args.package, requested=requested, quantized=args.int8)
+    try:
+        read = given(args, DataConfig, {"layout": DataConfig().layout})
+        package.data = dataclasses.replace(package.data, **read)
+    except (TypeError, ValueError) as exc:
+        raise CliError(f"settings: {exc}") from None
+    return package
+
+
+def _score(args: argparse.Namespace) -> int:
+    from vision.tables import ScoreOutputs
+
+    if args.int8 and args.package is None:
+        raise CliError("--int8: only with --package (a run scores with PyTorch)")
     settings = given(args, ScoreConfig)
     outputs = ScoreOutputs.plan(
         args.out, args.heatmap_dir, ScoreConfig.from_dict(settings).heatmaps
     )
-    outputs.check(args.overwrite)  # before the run is loaded and any item is scored
-    inspector = _load_run(args)
-    items, _ = inspector.score(
+    outputs.check(args.overwrite)  # before the model is loaded and any item is scored
+    scorer = _load_package(args) if args.package is not None else _load_run(args)
+    items, _ = scorer.score(
         args.items,
         args.out,
         heatmap_dir=args.heatmap_dir,
         overwrite=args.overwrite,
         **settings,
     )
+    if args.package is not None:
+        print(f"onnxruntime on {scorer.provider}" + (" (int8)" if args.int8 else ""))
     counts = items["verdict"].value_counts().to_dict()
     print(
         f"scored {len(items)} items: "
@@ -296,7 +325,7 @@ def _score(args: argparse.Namespace) -> int:
 
 def _rejected(args: argparse.Namespace) -> int:
     from kernels.io import write_table
-    from vision.scoring import rejected_units
+    from vision.tables import rejected_units
 
     counts = rejected_units(args.scores)
     write_table(counts, args.out)

@@ -115,6 +115,9 @@ class InspectResponse(BaseModel):
     status: str
     reasons: list[str]
     scores: dict[str, float]
+    errors: list[str] = Field(
+        default_factory=list, description="why the inspection is incomplete, if it is"
+    )
     views: list[ViewResult]
 
 
