@@ -315,3 +315,25 @@ def test_interpret_and_forward_agree(store):
     assert out["encoder_weights"].shape == (6, 28, len(net.encoder_names))
     assert out["decoder_weights"].shape == (6, H, len(net.decoder_names))
     assert out["static_weights"].shape == (6, len(net.static_names))
+
+
+def test_training_and_evaluation_paths_agree_without_dropout(store, monkeypatch):
+    """Evaluation multiplies layers that dropout separates in training, and lookups replace
+    gathers outside exports: with the dropout masks switched off, all paths agree."""
+    from forecasting.models import dropout, selection
+
+    dims = InputDims.from_store(store)
+    torch.manual_seed(0)
+    net = TemporalFusionTransformer(dims, H, DEFAULT_QUANTILES, hidden_size=16)
+    series = torch.arange(6)
+    batch = make_batch(store, series, torch.full_like(series, 40), 28, H, 1.0)
+    inputs = [batch[k] for k in BATCH_KEYS]
+    with torch.no_grad():
+        expected = net.eval()(*inputs)
+        monkeypatch.setattr(dropout.Dropout, "forward", lambda self, x: x)
+        trained = net.train()(*inputs)
+        monkeypatch.setattr(selection.torch.compiler, "is_exporting", lambda: True)
+        exported = net.eval()(*inputs)
+    for got in (trained, exported):
+        torch.testing.assert_close(got[0], expected[0], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(got[1], expected[1], rtol=1e-5, atol=1e-5)

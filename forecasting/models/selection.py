@@ -15,8 +15,8 @@ for all variables:
 * categorical variables: everything the network does with a categorical input before the softmax
   weighing depends on its code only (the embedding, its ``ResampleNorm``, its share of the
   flattened GRN's first layer and residual), so those are computed once per step for each level
-  (a table of ``sum(cardinalities)`` rows) and looked up with one ``index_select`` for all
-  categorical variables;
+  (a table of ``sum(cardinalities)`` rows), looked up and weighed with one ``embedding_bag``
+  for all categorical variables;
 * the context (static covariates) enters the flattened GRN once per series, broadcast over time,
   instead of being expanded to every time step first.
 
@@ -34,7 +34,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from forecasting.models.blocks import glu
 from forecasting.models.dropout import Dropout
 
 
@@ -58,6 +57,20 @@ def _xavier(n: int, size_in: int, size_out: int) -> nn.Parameter:
 def _norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """Layer norm over the last axis with one (weight, bias) per variable (axis -2)."""
     return F.layer_norm(x, x.shape[-1:]) * weight + bias
+
+
+def _bag_sum(
+    table: torch.Tensor, codes: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``sum_j weights[:, j] * table[codes[:, j]]`` for (R, C) codes: rows of ``table`` looked up
+    and summed in one ``embedding_bag``, without the (R, C, D) tensor a gather would make. An
+    export (ONNX) gets the gather: exporters turn ``embedding_bag`` into a loop over rows."""
+    if torch.compiler.is_exporting():
+        picked = table.index_select(0, codes.reshape(-1)).view(*codes.shape, -1)
+        if weights is not None:
+            picked = picked * weights.unsqueeze(-1)
+        return picked.sum(dim=1)
+    return F.embedding_bag(codes, table, per_sample_weights=weights, mode="sum")
 
 
 class VariableSelection(nn.Module):
@@ -187,15 +200,20 @@ class VariableSelection(nn.Module):
 
     def _real_outputs(self, x: torch.Tensor) -> torch.Tensor:
         """The real variables' GRNs, x (r, R) -> (r, R, hidden), variable-major so that each
-        per-variable layer is one batched product with its bias fused. The prescaling
-        ``Linear(1, d)`` is folded into the first layer (a scalar input times a vector)."""
+        per-variable layer is one batched product. The prescaling ``Linear(1, d)`` is folded
+        into the first layer (a scalar input times a vector), and without dropout the second
+        layer into the gate's."""
         w, b = self.prescale_weight.unsqueeze(1), self.prescale_bias.unsqueeze(1)  # (r, 1, real)
         first = (w @ self.fc1).squeeze(1)  # (r, rh): prescaled x through fc1
         first_bias = (b @ self.fc1).squeeze(1) + self.fc1_bias
-        h = torch.addcmul(first_bias.unsqueeze(1), x.unsqueeze(-1), first.unsqueeze(1))
-        h = torch.baddbmm(self.fc2_bias.unsqueeze(1), F.elu(h), self.fc2)
-        h = torch.baddbmm(self.gate_bias.unsqueeze(1), self.dropout(h), self.gate)
-        h = glu(h) + self._real_residual(x)
+        h = F.elu(torch.addcmul(first_bias.unsqueeze(1), x.unsqueeze(-1), first.unsqueeze(1)))
+        if self.training and self.dropout.p > 0:
+            h = torch.bmm(h, self.fc2).add_(self.fc2_bias.unsqueeze(1))
+            h = torch.bmm(self.dropout(h), self.gate).add_(self.gate_bias.unsqueeze(1))
+        else:
+            gate_bias = (self.fc2_bias.unsqueeze(1) @ self.gate).squeeze(1) + self.gate_bias
+            h = torch.bmm(h, self.fc2 @ self.gate).add_(gate_bias.unsqueeze(1))
+        h = F.glu(h, dim=-1) + self._real_residual(x)
         return _norm(h, self.norm_weight.unsqueeze(1), self.norm_bias.unsqueeze(1))
 
     def _real_flat(self, x: torch.Tensor) -> torch.Tensor:
@@ -222,24 +240,26 @@ class VariableSelection(nn.Module):
         several = self.n_inputs > 1
         # Variable-major (n, R, ...) layouts: per-variable layers are batched products, and the
         # weighted sum over variables adds whole contiguous slices.
-        real_out = cat_out = flat = None
+        real_out = flat = None
         if n_real:
             x = reals.reshape(-1, n_real).t().contiguous()  # (r, R)
             real_out = self._real_outputs(x)
             if several:
                 flat = self._real_flat(x)
+        cat_codes = out_table = None
         if n_cat:
             assert embedded is not None and rows is not None
             out_table, flat_table = self._cat_tables(embedded, rows)
-            index = codes.reshape(-1, n_cat).t().reshape(-1)  # (c * R,)
-            cat_out = out_table.index_select(0, index).view(n_cat, -1, hidden)
+            cat_codes = codes.reshape(-1, n_cat)
             if flat_table is not None:
-                shares = flat_table.index_select(0, index).view(n_cat, -1, flat_table.shape[1])
-                flat = shares.sum(0) if flat is None else flat + shares.sum(0)
+                shares = _bag_sum(flat_table, cat_codes)
+                flat = shares if flat is None else flat + shares
         if not several:
-            single = real_out if real_out is not None else cat_out
-            assert single is not None
-            return single[0].view(*lead, hidden), single.new_ones(*lead, 1)
+            if real_out is not None:
+                return real_out[0].view(*lead, hidden), real_out.new_ones(*lead, 1)
+            assert out_table is not None and cat_codes is not None
+            single = out_table.index_select(0, cat_codes[:, 0])
+            return single.view(*lead, hidden), single.new_ones(*lead, 1)
         assert flat is not None
         fh = self.flat_hidden
         h = (flat[:, :fh] + self.flat_fc1.bias).view(*lead, fh)
@@ -247,17 +267,18 @@ class VariableSelection(nn.Module):
             c = self.flat_context(context)
             h = h + c.view(c.shape[0], *([1] * (h.ndim - 2)), fh)
         h = self.flat_fc2(F.elu(h))
-        h = glu(self.flat_gate(self.dropout(h)))
+        h = F.glu(self.flat_gate(self.dropout(h)), dim=-1)
         residual = flat[:, fh:].view(*lead, -1)
         if self.flat_resample:
             residual = self.flat_residual_norm(residual * (2.0 * torch.sigmoid(self.flat_mask)))
         weights = torch.softmax(self.flat_norm(h + residual), dim=-1)  # (..., n)
-        by_variable = weights.reshape(-1, self.n_inputs).t().contiguous().unsqueeze(-1)
+        by_row = weights.reshape(-1, self.n_inputs)
         selected = None
         if real_out is not None:
-            selected = (real_out * by_variable[:n_real]).sum(0)
-        if cat_out is not None:
-            part = (cat_out * by_variable[n_real:]).sum(0)
+            by_variable = by_row[:, :n_real].t().contiguous().unsqueeze(-1)  # (r, R, 1)
+            selected = (real_out * by_variable).sum(0)
+        if out_table is not None and cat_codes is not None:
+            part = _bag_sum(out_table, cat_codes, by_row[:, n_real:].contiguous())
             selected = part if selected is None else selected + part
         assert selected is not None
         return selected.view(*lead, hidden), weights

@@ -16,9 +16,10 @@ with the same parametrization, computed for speed. What differs from its model c
 * the attention heads are fused (one query and one key projection), and ``forward`` uses
   ``scaled_dot_product_attention``; :meth:`TemporalFusionTransformer.interpret` computes the
   attention weights explicitly;
-* the gates are ``a * sigmoid(b)`` (cheaper to differentiate than ``glu`` on CPUs), static
-  contexts are broadcast over time instead of expanded, the post-LSTM gate runs once over encoder
-  and decoder, and CPU dropout draws 16 bits per element (:mod:`forecasting.models.dropout`);
+* static contexts are broadcast over time instead of expanded, the post-LSTM gate runs once
+  over encoder and decoder, a GRN's last two layers are one product when there is no dropout
+  between them (evaluation), and CPU dropout draws 16 bits per element
+  (:mod:`forecasting.models.dropout`);
 * the windows come from the compact store instead of a TimeSeriesDataSet (see benchmarks).
 
 ``tests/test_tft.py`` loads pytorch-forecasting's blocks' weights into these and checks they give
