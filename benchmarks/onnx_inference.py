@@ -2,6 +2,7 @@
 
     python benchmarks/onnx_inference.py              # writes results/onnx_inference.json
     python benchmarks/onnx_inference.py --repeats 3  # a quick look
+    python benchmarks/onnx_inference.py --models inspection --out /tmp/x.json  # one model
 
 For each model the same exported graph runs on the same inputs in both engines, alternating
 repeats of the two sides (so the load of a shared machine falls on both) and reporting medians:
@@ -11,8 +12,16 @@ repeats of the two sides (so the load of a shared machine falls on both) and rep
 * for the forecasting models also the whole table path on m5_tiny (validate, grid, windows,
   inference, table): ``Forecaster.predict`` in torch against ``ForecastPackage.predict``.
 
-PyTorch runs the graph module the export traced (``ForecastGraph``: preprocessing + network) in
-``torch.inference_mode`` with the same thread count as onnxruntime's session.
+PyTorch runs the graph module the export traced (``ForecastGraph`` / ``InspectionGraph``:
+preprocessing + network) in ``torch.inference_mode`` with the same thread count as onnxruntime's
+session.
+
+The inspection CNN (the default ``InspectionNet``: resnet18, 128 px, 6 views) is trained briefly
+on a synthetic tunnel and exported with its int8 graph (static quantization calibrated on the
+run's data); fp32 and int8 onnxruntime run against PyTorch on real items of a fresh held-out
+tunnel, and the int8 accuracy change is reported twice: from the package manifest (the run's
+validation split) and on the held-out tunnel (per-class AUROC, any-defect accuracy with the
+calibrated thresholds, verdict agreement with fp32).
 """
 
 from __future__ import annotations
@@ -118,6 +127,107 @@ def forecast_model(name: str, frame, args) -> dict:
     }
 
 
+def inspection_model(args) -> dict:
+    """Train the default inspection network briefly, export it with int8, time the engines."""
+    import torch
+
+    from serving.export import export_run
+    from serving.export.inspection import InspectionGraph
+    from serving.package import read_package
+    from serving.runtime import InspectionPackage
+    from training import ImageTrainConfig
+    from vision import Inspector
+    from vision.items import ItemLoader
+    from vision.metrics import per_class_auroc
+    from vision.schema import score_column
+    from vision.synthetic import write_synthetic_dataset
+
+    work = Path(tempfile.mkdtemp(prefix="bench-inspection-"))
+    size = args.image_size
+    tunnel = write_synthetic_dataset(
+        work / "tunnel", args.vision_items, seed=1, image_size=size, defect_rate=0.3,
+        progress=False,
+    )  # fmt: skip
+    heldout = write_synthetic_dataset(
+        work / "heldout", args.heldout_items, seed=2, image_size=size, defect_rate=0.3,
+        progress=False,
+    )  # fmt: skip
+    started = time.perf_counter()
+    train = ImageTrainConfig(max_epochs=args.epochs, accelerator="cpu", progress_bar=False, seed=0)
+    inspector = Inspector(image_size=size, train=train, target_frr=0.05, review_rate=0.05)
+    inspector.fit(tunnel, run_dir=work / "run")
+    train_minutes = (time.perf_counter() - started) / 60
+    package_dir = export_run(work / "run", work / "repo", "inspect", quantize=True)
+    manifest = read_package(package_dir)
+    engines = {
+        "onnxruntime": InspectionPackage(package_dir, threads=args.threads),
+        "onnxruntime_int8": InspectionPackage(package_dir, threads=args.threads, quantized=True),
+    }
+    graph = InspectionGraph(inspector.net.cpu()).eval()
+    fp32 = engines["onnxruntime"]
+    loader = ItemLoader(
+        fp32.items(heldout), fp32.view_names, size, fp32.image_mode,
+        fp32.catalog.for_items(None), fp32.class_names, fp32.data.min_view_size,
+    )  # fmt: skip
+    samples = [loader.load(i % len(loader)) for i in range(args.vision_batch)]
+    feeds = {k: np.stack([s[k] for s in samples]) for k in ("images", "view_mask", "catalog")}
+    one = {k: v[:1] for k, v in feeds.items()}
+    tensors = {k: torch.from_numpy(v) for k, v in feeds.items()}
+    tensors_one = {k: v[:1] for k, v in tensors.items()}
+
+    def torch_run(t) -> None:
+        with torch.inference_mode():
+            graph(**t)
+
+    sides = {"pytorch": lambda: torch_run(tensors)}
+    sides.update({name: (lambda e=e: e.model.run(feeds)) for name, e in engines.items()})
+    throughput = interleave(sides, args.repeats)
+    sides_one = {"pytorch": lambda: torch_run(tensors_one)}
+    sides_one.update({name: (lambda e=e: e.model.run(one)) for name, e in engines.items()})
+    lat = latency(sides_one, args.latency_calls)
+    rates = {k: args.vision_batch / statistics.median(v) for k, v in throughput.items()}
+
+    # Accuracy on the fresh held-out tunnel: PyTorch, fp32 and int8 through the same tables.
+    tables = {"pytorch": inspector.score(heldout, progress=False, heatmaps=False)[0]}
+    for name, engine in engines.items():
+        tables[name] = engine.score(heldout, progress=False, heatmaps=False)[0]
+    labels = fp32.items(heldout).label_matrix()
+    defect = (labels >= 0.5).any(axis=1)
+    columns = [score_column(c) for c in fp32.class_names]
+    accuracy = {}
+    for name, table in tables.items():
+        probs = table[columns].to_numpy(dtype=float)
+        accuracy[name] = {
+            "auroc": per_class_auroc(labels, probs, fp32.class_names),
+            "any_defect_accuracy": float(((table["verdict"] == "reject") == defect).mean()),
+            "verdict_agreement_with_pytorch": float(
+                (table["verdict"] == tables["pytorch"]["verdict"]).mean()
+            ),
+        }
+    points = 100 * (
+        accuracy["onnxruntime_int8"]["any_defect_accuracy"]
+        - accuracy["onnxruntime"]["any_defect_accuracy"]
+    )
+    return {
+        "throughput_rows_per_s": rates,
+        "throughput_ratio": rates["onnxruntime"] / rates["pytorch"],
+        "throughput_ratio_int8": rates["onnxruntime_int8"] / rates["pytorch"],
+        "latency_batch1": lat,
+        "int8_accuracy_change_points": points,
+        "accuracy_heldout": accuracy,
+        "int8_manifest_evaluation": manifest["quantized"]["evaluation"],
+        "parity_max_relative_error": manifest["parity"]["max_relative_error"],
+        "batch": args.vision_batch,
+        "rows": "items (6 views each)",
+        "model": {"backbone": "resnet18", "width": 64, "image_size": size, "views": 6},
+        "training": {"items": args.vision_items, "epochs": args.epochs,
+                     "minutes": round(train_minutes, 2),
+                     "best_val_loss": inspector.metrics.get("best_val_loss")},
+        "heldout_items": args.heldout_items,
+        "provider": fp32.provider,
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=2)
@@ -125,6 +235,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7, help="interleaved repeats per side")
     parser.add_argument("--latency-calls", type=int, default=200)
     parser.add_argument("--steps", type=int, default=20, help="training batches before export")
+    parser.add_argument(
+        "--models", default="lstm,tft,inspection", help="comma-separated: lstm, tft, inspection"
+    )
+    parser.add_argument("--vision-items", type=int, default=400, help="inspection training items")
+    parser.add_argument("--heldout-items", type=int, default=300, help="fresh items scored")
+    parser.add_argument("--epochs", type=int, default=4, help="inspection training epochs")
+    parser.add_argument("--image-size", type=int, default=128, help="inspection input size")
+    parser.add_argument("--vision-batch", type=int, default=32, help="items per throughput call")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     import onnxruntime
@@ -134,16 +252,30 @@ def main() -> None:
     from kernels.io import read_table
 
     torch.set_num_threads(args.threads)
-    if not M5.exists():
-        sys.exit(f"{M5}: the shared m5_tiny data is needed")
-    frame = read_table(M5)
-    # The last 28 days become the forecast's future rows: prices known, demand not.
-    dates = pd.to_datetime(frame["date"])
-    frame.loc[dates > dates.max() - pd.Timedelta(days=HORIZON), "sales"] = np.nan
+    wanted = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(wanted) - {"lstm", "tft", "inspection"})
+    if unknown:
+        sys.exit(f"--models: unknown {unknown}; choose from lstm, tft, inspection")
     models = {}
-    for name in ("lstm", "tft"):
-        models[name] = forecast_model(name, frame, args)
-        print(f"{name}: {models[name]['throughput_ratio']:.2f}x throughput", flush=True)
+    forecast_models = [m for m in wanted if m in ("lstm", "tft")]
+    if forecast_models:
+        if not M5.exists():
+            sys.exit(f"{M5}: the shared m5_tiny data is needed")
+        frame = read_table(M5)
+        # The last 28 days become the forecast's future rows: prices known, demand not.
+        dates = pd.to_datetime(frame["date"])
+        frame.loc[dates > dates.max() - pd.Timedelta(days=HORIZON), "sales"] = np.nan
+        for name in forecast_models:
+            models[name] = forecast_model(name, frame, args)
+            print(f"{name}: {models[name]['throughput_ratio']:.2f}x throughput", flush=True)
+    if "inspection" in wanted:
+        models["inspection"] = r = inspection_model(args)
+        print(
+            f"inspection: {r['throughput_ratio']:.2f}x throughput fp32, "
+            f"{r['throughput_ratio_int8']:.2f}x int8 "
+            f"({r['int8_accuracy_change_points']:+.1f} points any-defect accuracy)",
+            flush=True,
+        )
     results = {
         "models": models,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
@@ -156,14 +288,23 @@ def main() -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, r in results["models"].items():
-        t, lat, tab = r["throughput_rows_per_s"], r["latency_batch1"], r["table_series_per_s"]
+        t, lat = r["throughput_rows_per_s"], r["latency_batch1"]
+        tab = r.get("table_series_per_s")
         pt, ort = lat["pytorch"], lat["onnxruntime"]
+        table = f"{tab['pytorch']:.0f} / {tab['onnxruntime']:.0f}" if tab else "-"
         print(
             f"| {name} | {t['pytorch']:.0f} | {t['onnxruntime']:.0f} | "
             f"**{r['throughput_ratio']:.1f}x** | {pt['p50_ms']:.2f} / {ort['p50_ms']:.2f} | "
-            f"{pt['p99_ms']:.2f} / {ort['p99_ms']:.2f} | {tab['pytorch']:.0f} / "
-            f"{tab['onnxruntime']:.0f} |"
+            f"{pt['p99_ms']:.2f} / {ort['p99_ms']:.2f} | {table} |"
         )
+        if "onnxruntime_int8" in t:
+            q = lat["onnxruntime_int8"]
+            print(
+                f"| {name} int8 | {t['pytorch']:.0f} | {t['onnxruntime_int8']:.0f} | "
+                f"**{r['throughput_ratio_int8']:.1f}x** | {pt['p50_ms']:.2f} / {q['p50_ms']:.2f} "
+                f"| {pt['p99_ms']:.2f} / {q['p99_ms']:.2f} | "
+                f"{r['int8_accuracy_change_points']:+.1f} points any-defect accuracy |"
+            )
     print(f"\nwrote {args.out}")
 
 

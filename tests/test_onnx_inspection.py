@@ -265,7 +265,17 @@ def test_cli_export_then_score_from_the_package(tiny, tmp_path, capsys):
     counts = tmp_path / "rejected.csv"
     argv = ["inspect", "rejected", "--scores", str(tmp_path / "scorespackage.csv")]
     assert main([*argv, "--out", str(counts)]) == 0
-    assert pd.read_csv(counts)["inspected_units"].sum() == 24
+    rejected = pd.read_csv(counts)
+    assert rejected["inspected_units"].sum() == 24
+    skus = pd.DataFrame({"item_id": rejected["item_id"], "location_id": "FC1"})
+    skus.assign(demand_mean=5.0, demand_std=2.0).to_csv(tmp_path / "f.csv", index=False)
+    skus.assign(on_hand=50.0, lead_time_mean=3.0, lead_time_std=0.0).to_csv(
+        tmp_path / "inv.csv", index=False
+    )
+    argv = ["plan", "--forecast", str(tmp_path / "f.csv"), "--inventory", str(tmp_path / "inv.csv")]
+    assert main([*argv, "--rejected", str(counts), "--out", str(tmp_path / "plan.csv")]) == 0
+    held = pd.read_csv(tmp_path / "plan.csv").set_index("item_id")["inspection_held"]
+    assert held.to_dict() == rejected.set_index("item_id")["rejected_units"].to_dict()
     argv = ["inspect", "score", "--run", str(tiny.run), "--int8", "--items", str(tiny.tunnel)]
     assert main([*argv, "--out", str(tmp_path / "x.csv")]) == 2
     assert "--int8: only with --package" in capsys.readouterr().err
