@@ -210,8 +210,9 @@ def export_inspection(
     }
     if quantize is not False and quantize is not None:
         source = None if quantize is True else quantize
+        scopes = [name for name, _ in net.backbone.named_children()]
         entries["quantized"] = quantize_package(
-            folder, run_dir, run_manifest, model.catalog, source
+            folder, run_dir, run_manifest, model.catalog, source, scopes
         )
     return entries
 
@@ -333,12 +334,25 @@ def _feeds(loader: ItemLoader, indices: np.ndarray, batch: int) -> Iterator[dict
         }
 
 
+def _backbone_nodes(model: onnx.ModelProto, scopes: Sequence[str]) -> tuple[list[str], str]:
+    """The nodes of the backbone (named ``/net/<backbone child>/...`` by the exporter) and what
+    is quantized: the backbone, where the heads, the fusion and the scores stay in float (8-bit
+    scores could not sit between calibrated thresholds); every Conv when the names are not
+    the exporter's usual ones."""
+    wanted = {f"/net/{scope}/" for scope in scopes}
+    nodes = [n.name for n in model.graph.node if any(n.name.startswith(w) for w in wanted)]
+    if nodes:
+        return nodes, "the backbone's operators; heads, fusion and scores in float"
+    return [], "every Conv operator"
+
+
 def quantize_package(
     folder: Path,
     run_dir: Path,
     run_manifest: dict[str, Any],
     catalog: CatalogHandling,
     data: str | Path | ItemSet | None = None,
+    backbone_scopes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Write ``folder/model.int8.onnx`` from ``folder/model.onnx`` and measure it; returns the
     manifest's ``quantized`` entry.
@@ -398,6 +412,7 @@ def quantize_package(
     prepared = folder / ".model.prepared.onnx"
     try:
         quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
+        nodes, scope = _backbone_nodes(onnx.load(str(prepared)), backbone_scopes)
         quantize_static(
             str(prepared),
             str(int8),
@@ -407,6 +422,8 @@ def quantize_package(
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
+            nodes_to_quantize=nodes,
+            op_types_to_quantize=None if nodes else ["Conv"],
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
     finally:
@@ -460,6 +477,7 @@ def quantize_package(
         "file": INT8_FILE,
         "method": "onnxruntime static quantization: QDQ, int8 weights per channel "
         "(symmetric), uint8 activations, MinMax calibration",
+        "quantized": scope,
         "onnxruntime": ort.__version__,
         "providers": ["CPUExecutionProvider"],
         "calibration": {"items": int(len(calibration)), "source": source},
