@@ -175,13 +175,14 @@ class VariableSelection(nn.Module):
             return out, None
         return out, embedded @ self._flat_weight()[self.n_real * self.real_size :]
 
-    def _real_residual(self, x: torch.Tensor) -> torch.Tensor:
-        """The real GRNs' residual branch, ``LayerNorm(interpolate(prescaled x) * gate)``, for
-        x (r, R) -> (r, R, hidden). The normed vector is ``x * d + e`` for a scalar x, so its
-        mean and variance are closed forms in x: no (r, R, hidden) tensor is normed."""
+    def _real_residual(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The real GRNs' residual branch, ``LayerNorm(interpolate(prescaled x) * gate)`` for
+        x (r, R), as coefficients (r, R, k) and vectors (r, k, hidden) whose product it is. The
+        normed vector is ``x * d + e`` for a scalar x, so its mean and variance are closed forms
+        in x, and the result ``(x * s) * d' + s * e' + bias`` is a product with k = 3."""
         w, b = self.prescale_weight, self.prescale_bias
         if not self.resample:  # sizes agree: the residual is the prescaled input itself
-            return torch.addcmul(b.unsqueeze(1), x.unsqueeze(-1), w.unsqueeze(1))
+            return torch.stack([x, torch.ones_like(x)], dim=-1), torch.stack([w, b], dim=1)
         gate = 2.0 * torch.sigmoid(self.residual_mask)
         d = w @ self.real_interp * gate  # (r, hidden)
         e = b @ self.real_interp * gate
@@ -192,29 +193,34 @@ class VariableSelection(nn.Module):
         shift = de / dd.clamp(min=1e-12)
         floor = (ee - de * shift).clamp(min=0.0)
         scale = torch.rsqrt(dd[:, None] * (x + shift[:, None]).square() + floor[:, None] + 1e-5)
-        weight = self.residual_weight.unsqueeze(1)
-        out = torch.addcmul(
-            self.residual_bias.unsqueeze(1), (x * scale).unsqueeze(-1), d.unsqueeze(1) * weight
-        )
-        return out.addcmul_(scale.unsqueeze(-1), e.unsqueeze(1) * weight)
+        coefficients = torch.stack([x * scale, scale, torch.ones_like(x)], dim=-1)
+        weight = self.residual_weight
+        vectors = torch.stack([d * weight, e * weight, self.residual_bias], dim=1)
+        return coefficients, vectors
 
-    def _real_outputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The real variables' GRNs, x (r, R) -> (r, R, hidden), variable-major so that each
-        per-variable layer is one batched product. The prescaling ``Linear(1, d)`` is folded
-        into the first layer (a scalar input times a vector), and without dropout the second
-        layer into the gate's."""
+    def _real_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The real variables' GRNs, x (r, R) -> r outputs (R, hidden), computed
+        variable-major so that each per-variable layer is one batched product. The prescaling
+        ``Linear(1, d)`` is folded into the first layer (a scalar input times a vector), without
+        dropout the second layer into the gate's, the gate's bias rides on a column of ones and
+        the residual is added by the product that makes it."""
         w, b = self.prescale_weight.unsqueeze(1), self.prescale_bias.unsqueeze(1)  # (r, 1, real)
         first = (w @ self.fc1).squeeze(1)  # (r, rh): prescaled x through fc1
         first_bias = (b @ self.fc1).squeeze(1) + self.fc1_bias
         h = F.elu(torch.addcmul(first_bias.unsqueeze(1), x.unsqueeze(-1), first.unsqueeze(1)))
         if self.training and self.dropout.p > 0:
-            h = torch.bmm(h, self.fc2).add_(self.fc2_bias.unsqueeze(1))
-            h = torch.bmm(self.dropout(h), self.gate).add_(self.gate_bias.unsqueeze(1))
+            h = self.dropout(torch.bmm(h, self.fc2).add_(self.fc2_bias.unsqueeze(1)))
+            gate, gate_bias = self.gate, self.gate_bias
         else:
+            gate = self.fc2 @ self.gate
             gate_bias = (self.fc2_bias.unsqueeze(1) @ self.gate).squeeze(1) + self.gate_bias
-            h = torch.bmm(h, self.fc2 @ self.gate).add_(gate_bias.unsqueeze(1))
-        h = F.glu(h, dim=-1) + self._real_residual(x)
-        return _norm(h, self.norm_weight.unsqueeze(1), self.norm_bias.unsqueeze(1))
+        h = torch.bmm(F.pad(h, (0, 1), value=1.0), torch.cat([gate, gate_bias.unsqueeze(1)], 1))
+        h = torch.baddbmm(F.glu(h, dim=-1), *self._real_residual(x))  # (r, R, hidden)
+        hidden = (self.hidden_size,)
+        return [
+            F.layer_norm(h[k], hidden, self.norm_weight[k], self.norm_bias[k])
+            for k in range(self.n_real)
+        ]
 
     def _real_flat(self, x: torch.Tensor) -> torch.Tensor:
         """The real variables' share of the flattened GRN's first layer and residual, x (r, R)
@@ -256,7 +262,7 @@ class VariableSelection(nn.Module):
                 flat = shares if flat is None else flat + shares
         if not several:
             if real_out is not None:
-                return real_out[0].view(*lead, hidden), real_out.new_ones(*lead, 1)
+                return real_out[0].view(*lead, hidden), real_out[0].new_ones(*lead, 1)
             assert out_table is not None and cat_codes is not None
             single = out_table.index_select(0, cat_codes[:, 0])
             return single.view(*lead, hidden), single.new_ones(*lead, 1)
@@ -276,7 +282,9 @@ class VariableSelection(nn.Module):
         selected = None
         if real_out is not None:
             by_variable = by_row[:, :n_real].t().contiguous().unsqueeze(-1)  # (r, R, 1)
-            selected = (real_out * by_variable).sum(0)
+            selected = real_out[0] * by_variable[0]
+            for k in range(1, n_real):
+                selected = selected.addcmul(real_out[k], by_variable[k])
         if out_table is not None and cat_codes is not None:
             part = _bag_sum(out_table, cat_codes, by_row[:, n_real:].contiguous())
             selected = part if selected is None else selected + part
