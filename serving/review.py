@@ -13,6 +13,7 @@ default; the schema is plain SQL).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import sqlite3
@@ -20,8 +21,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from vision.items import Item, ItemSet
 from vision.schema import CLASS_NAMES
 
 DECISIONS = ("pass", "reject")
@@ -181,3 +184,33 @@ def _item(row: sqlite3.Row) -> dict[str, Any]:
     item["scores"] = json.loads(item["scores"])
     item["views"] = json.loads(item["views"])
     return item
+
+
+def with_feedback(item_set: ItemSet, store: ReviewStore) -> tuple[ItemSet, int]:
+    """``item_set`` plus the items a person decided, labelled by the decision (``pass``: no
+    defect; ``reject``: its defect class), for retraining. Items whose view images are gone are
+    left out. Returns the set and how many decided items it added."""
+    classes = list(item_set.class_names)
+    added = []
+    for row in store.decisions().itertuples(index=False):
+        views = {
+            view: Path(files["image"])
+            for view, files in json.loads(row.views).items()
+            if files.get("image") and Path(files["image"]).is_file()
+        }
+        if not views:
+            continue
+        labels = np.zeros(len(classes), dtype=np.float32)
+        if row.decision == "reject" and row.defect in classes:
+            labels[classes.index(row.defect)] = 1.0
+        added.append(
+            Item(
+                item_id=f"review-{row.item_id}",
+                views=views,
+                product_id=row.product_id,
+                location_id=row.location_id,
+                labels=labels,
+            )
+        )
+    merged = dataclasses.replace(item_set, items=[*item_set.items, *added])
+    return merged, len(added)

@@ -70,3 +70,22 @@ def test_without_a_workspace_the_pages_say_so(lstm_package):
         assert httpx.get(f"{url}/station").status_code == 200
         assert httpx.get(f"{url}/v1/review/queue").status_code == 404
         assert "workspace" in httpx.get(f"{url}/v1/workspace/series").json()["detail"]
+
+
+def test_decided_items_become_training_labels(tmp_path):
+    from serving.review import with_feedback
+    from vision.items import ItemSet
+    from vision.schema import CLASS_NAMES, VIEW_NAMES
+
+    store = ReviewStore(tmp_path / "review.db")
+    items, views = queued_items(tmp_path)
+    views["C3"]["front"]["image"] = str(tmp_path / "gone.png")
+    store.enqueue(items, views)
+    store.decide("A1", "reject", "ana", defect="packaging")
+    store.decide("B2", "pass", "bo")
+    store.decide("C3", "pass", "bo")  # its image path is not a file here: left out
+    base = ItemSet(tmp_path, "tunnel", [], tuple(CLASS_NAMES), tuple(VIEW_NAMES))
+    merged, added = with_feedback(base, store)
+    assert added == 2 and [i.item_id for i in merged.items] == ["review-A1", "review-B2"]
+    assert merged.items[0].labels.tolist() == [0.0, 0.0, 0.0, 1.0]  # packaging
+    assert merged.items[1].labels.sum() == 0 and set(merged.items[0].views) == {"front"}
