@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 
 import httpx
+import pandas as pd
 import pytest
 
 from serving.review import ReviewError, ReviewStore
@@ -89,3 +90,24 @@ def test_decided_items_become_training_labels(tmp_path):
     assert added == 2 and [i.item_id for i in merged.items] == ["review-A1", "review-B2"]
     assert merged.items[0].labels.tolist() == [0.0, 0.0, 0.0, 1.0]  # packaging
     assert merged.items[1].labels.sum() == 0 and set(merged.items[0].views) == {"front"}
+
+
+def test_the_next_plan_reads_the_review_decisions(tmp_path, capsys):
+    from serving.cli import main
+
+    store = ReviewStore(tmp_path / "review.db")
+    items, views = queued_items(tmp_path)
+    store.enqueue(items, views)
+    store.decide("A1", "reject", "ana", defect="damage")
+    store.decide("B2", "pass", "bo")  # back onto sellable stock; C3 still waits
+    keys = pd.DataFrame({"item_id": ["SKU1", "SKU2"], "location_id": ["FC1", "FC2"]})
+    keys.assign(demand_mean=5.0, demand_std=2.0).to_csv(tmp_path / "f.csv", index=False)
+    keys.assign(on_hand=10.0, lead_time_mean=3.0).to_csv(tmp_path / "inv.csv", index=False)
+    out = tmp_path / "plan.csv"
+    args = ["plan", "--forecast", str(tmp_path / "f.csv"), "--inventory", str(tmp_path / "inv.csv")]
+    assert main([*args, "--review-db", str(tmp_path / "review.db"), "--out", str(out)]) == 0
+    held = pd.read_csv(out).set_index("item_id")["inspection_held"]
+    assert held.to_dict() == {"SKU1": 1.0, "SKU2": 1.0}  # A1 rejected; C3 waiting
+    capsys.readouterr()
+    assert main([*args, "--review-db", str(tmp_path / "nope.db"), "--out", str(out)]) == 2
+    assert "--review-db" in capsys.readouterr().err

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 
 from kernels.config import Policy
 from serving.cli import CliError
@@ -87,6 +88,12 @@ def register(subparsers) -> None:
         action="store_true",
         help="with --rejected: units waiting for review are not sellable either",
     )
+    files.add_argument(
+        "--review-db",
+        help="the review queue (`stockcast serve` pages): units a person rejected leave on_hand, "
+        "units still waiting are held, passed ones count as stock again; with --rejected, "
+        "its review counts are replaced by the queue's",
+    )
     policy = p.add_argument_group("policy (where the inventory table does not set it)")
     add_settings(policy, Policy)
     policy.add_argument(
@@ -109,6 +116,24 @@ def _name_file(message: str, paths: dict[str, str]) -> str:
     return message
 
 
+def _with_review_queue(rejected, review_db: str):
+    """Inspection holds with the review queue's decisions: automatic rejects from the scored
+    table, plus the units a person rejected; held: the units still waiting for a person."""
+    import pandas as pd
+
+    from serving.review import ReviewStore
+
+    keys = ["item_id", "location_id"]
+    queue = ReviewStore(review_db).stock_adjustments()
+    if rejected is None:
+        return queue
+    scored = rejected[[*keys, "rejected_units"]].astype({k: str for k in keys})
+    merged = pd.merge(scored, queue.astype({k: str for k in keys}), on=keys, how="outer")
+    merged = merged.fillna(0)
+    merged["rejected_units"] = merged["rejected_units_x"] + merged["rejected_units_y"]
+    return merged[[*keys, "rejected_units", "review_units"]]
+
+
 def run(args: argparse.Namespace) -> int:
     """Check the output, read the tables, plan, write the plan atomically; print a summary."""
     from kernels.io import FileError, check_writable, read_table, table_kind, write_table
@@ -120,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--out {exc}") from None
     if args.hold_review and not args.rejected:
         raise CliError("--hold-review needs --rejected")
+    if args.review_db is not None and not Path(args.review_db).is_file():
+        raise CliError(f"--review-db {args.review_db}: no such file")
     values = given(args, Policy)
     if args.segment_service_levels is not None:
         values["segment_service_levels"] = args.segment_service_levels
@@ -138,14 +165,17 @@ def run(args: argparse.Namespace) -> int:
 
     from kernels import plan
 
+    rejected, hold_review = tables.get("rejected"), args.hold_review
+    if args.review_db is not None:
+        rejected, hold_review = _with_review_queue(rejected, args.review_db), True
     try:
         result = plan(
             tables["forecast"],
             tables["inventory"],
             policy,
             lead_times=tables.get("lead_times"),
-            rejected=tables.get("rejected"),
-            hold_review=args.hold_review,
+            rejected=rejected,
+            hold_review=hold_review,
         )
     except ValueError as exc:
         raise CliError(_name_file(str(exc), paths)) from None
