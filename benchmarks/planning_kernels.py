@@ -14,8 +14,8 @@
 
 Prints a table and writes ``benchmarks/results/kernels.json``. Timings are the best of
 ``--repeats`` runs after a warm-up (compilation excluded). The machine may be shared: compare the
-ratios, not the absolute times. Quick smoke run: ``python benchmarks/planning_kernels.py --rows 200000
---skus 20 --fcs 300``.
+ratios, not the absolute times. Quick smoke run:
+``python benchmarks/planning_kernels.py --rows 200000 --skus 20 --fcs 300``.
 """
 
 from __future__ import annotations
