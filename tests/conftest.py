@@ -117,10 +117,13 @@ def inspection_repo(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("inspection_repo")
     tunnel = write_synthetic_dataset(root / "tunnel", 24, image_size=32, progress=False)
-    fast = ImageTrainConfig(max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False)
-    Inspector(width=8, image_size=32, head_dim=16, target_frr=0.2, train=fast).fit(
-        tunnel, run_dir=root / "run"
+    # A split of 24 items may hold too few good ones to calibrate on: calibrate on fresh ones.
+    good = write_synthetic_dataset(
+        root / "good", 16, seed=22, image_size=32, defect_rate=0.0, progress=False
     )
+    fast = ImageTrainConfig(max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False)
+    inspector = Inspector(width=8, image_size=32, head_dim=16, target_frr=0.2, train=fast)
+    inspector.fit(tunnel, run_dir=root / "run").calibrate(good, progress=False)
     export_run(root / "run", root / "repo", "inspection")
     item = sorted((tunnel / "items").iterdir())[0]
     return root / "repo", sorted(item.glob("*.png"))
