@@ -238,9 +238,9 @@ def main() -> None:
     parser.add_argument(
         "--models", default="lstm,tft,inspection", help="comma-separated: lstm, tft, inspection"
     )
-    parser.add_argument("--vision-items", type=int, default=400, help="inspection training items")
-    parser.add_argument("--heldout-items", type=int, default=300, help="fresh items scored")
-    parser.add_argument("--epochs", type=int, default=4, help="inspection training epochs")
+    parser.add_argument("--vision-items", type=int, default=300, help="inspection training items")
+    parser.add_argument("--heldout-items", type=int, default=200, help="fresh items scored")
+    parser.add_argument("--epochs", type=int, default=3, help="inspection training epochs")
     parser.add_argument("--image-size", type=int, default=128, help="inspection input size")
     parser.add_argument("--vision-batch", type=int, default=32, help="items per throughput call")
     parser.add_argument("--out", type=Path, default=RESULTS)

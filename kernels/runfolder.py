@@ -139,6 +139,17 @@ def _staging(target: Path) -> tuple[Path, Path]:
     return target.parent / f".{target.name}.partial", target.parent / f".{target.name}.lock"
 
 
+def interrupted_folder(folder: str | Path) -> Path | None:
+    """Where a run interrupted while staged in ``folder`` keeps its checkpoint to resume from:
+    ``<target>.interrupted`` beside the target of the staging folder :func:`building` gave (the
+    staging folder itself is removed); None for any other folder, which keeps its own files."""
+    folder = Path(folder)
+    name = folder.name
+    if name.startswith(".") and name.endswith(".partial"):
+        return folder.parent / f"{name[1 : -len('.partial')]}.interrupted"
+    return None
+
+
 def _lock_is_stale(lock: Path) -> bool:
     try:
         pid = int(lock.read_text().strip() or 0)
@@ -180,8 +191,9 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     An existing ``target`` is an error unless ``overwrite`` (then it is replaced whole, never
     mixed with the new files); a second writer is refused while the first holds the lock; on
     any failure, Ctrl-C included, the staging folder and the lock are removed and ``target`` is
-    left as it was. DDP worker processes get the main process's staging folder and leave the
-    publishing to it.
+    left as it was (an interrupted training run keeps a checkpoint in the sibling
+    :func:`interrupted_folder`, removed when the target is published). DDP worker processes
+    get the main process's staging folder and leave the publishing to it.
     """
     target = Path(target)
     staging, lock = _staging(target)
@@ -206,6 +218,8 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(staging, target)
+        # A checkpoint an earlier interrupted run left for this target is stale now.
+        shutil.rmtree(target.parent / f"{target.name}.interrupted", ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         lock.unlink(missing_ok=True)

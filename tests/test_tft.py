@@ -198,8 +198,8 @@ def test_variable_selection_equals_pytorch_forecasting(
         VariableSelectionNetwork,
     )
 
-    from forecasting.models.inputs import embedding_size
-    from forecasting.models.selection import CategoricalTables, VariableSelection
+    from forecasting.models.inputs import CategoricalTables, embedding_size
+    from forecasting.models.selection import VariableSelection
 
     torch.manual_seed(0)
     sizes = [embedding_size(c) for c in cards]
@@ -266,9 +266,9 @@ def test_attention_equals_pytorch_forecasting_and_the_fused_kernel(store):
     with torch.no_grad():
         ours.q_layer.weight.copy_(torch.cat([q.weight for q in theirs.q_layers]))
         ours.q_layer.bias.copy_(torch.cat([q.bias for q in theirs.q_layers]))
-        ours.k_layer.weight.copy_(torch.cat([k.weight for k in theirs.k_layers]))
-        ours.k_layer.bias.copy_(torch.cat([k.bias for k in theirs.k_layers]))
-        ours.v_layer.load_state_dict(theirs.v_layer.state_dict())
+        keys_and_values = [*theirs.k_layers, theirs.v_layer]
+        ours.kv_layer.weight.copy_(torch.cat([k.weight for k in keys_and_values]))
+        ours.kv_layer.bias.copy_(torch.cat([k.bias for k in keys_and_values]))
         ours.w_h.load_state_dict(theirs.w_h.state_dict())
     series = torch.arange(8)
     batch = make_batch(store, series, torch.full_like(series, 20), 28, H, 1.0)  # short history
@@ -320,7 +320,7 @@ def test_interpret_and_forward_agree(store):
 def test_training_and_evaluation_paths_agree_without_dropout(store, monkeypatch):
     """Evaluation multiplies layers that dropout separates in training, and lookups replace
     gathers outside exports: with the dropout masks switched off, all paths agree."""
-    from forecasting.models import dropout, selection
+    from forecasting.models import dropout
 
     dims = InputDims.from_store(store)
     torch.manual_seed(0)
@@ -332,7 +332,7 @@ def test_training_and_evaluation_paths_agree_without_dropout(store, monkeypatch)
         expected = net.eval()(*inputs)
         monkeypatch.setattr(dropout.Dropout, "forward", lambda self, x: x)
         trained = net.train()(*inputs)
-        monkeypatch.setattr(selection.torch.compiler, "is_exporting", lambda: True)
+        monkeypatch.setattr(torch.compiler, "is_exporting", lambda: True)
         exported = net.eval()(*inputs)
     for got in (trained, exported):
         torch.testing.assert_close(got[0], expected[0], rtol=1e-5, atol=1e-5)

@@ -131,7 +131,9 @@ class ForecastTask(pl.LightningModule):
         )
 
     def train_dataloader(self):
-        return self.data.train_batches(self.device, self.global_rank, self.trainer.world_size)
+        batches = self.data.train_batches(self.device, self.global_rank, self.trainer.world_size)
+        batches.epoch = self.current_epoch  # a resumed run draws the windows of its epoch
+        return batches
 
     def val_dataloader(self):
         return self.data.val_batches(self.device, self.global_rank, self.trainer.world_size)

@@ -1,8 +1,14 @@
 """Lightning trainer assembly: one place that turns a ``TrainConfig`` into a ``Trainer``.
 
 Every task (forecasting, inspection) fits through :func:`fit`, so device choice, precision,
-gradient clipping, early stopping, checkpoints, seeding and multi-GPU / multi-node DDP behave the
-same everywhere.
+gradient clipping, early stopping, checkpoints, seeding, multi-GPU / multi-node DDP and what an
+interrupted run leaves behave the same everywhere.
+
+Interrupted (Ctrl-C, or SIGTERM as ``docker stop`` and Kubernetes send it; the command line turns
+both into an exception that is not an ``Exception``), a run saves a resumable checkpoint
+(weights, optimizer, loop state) before it stops: ``last.ckpt`` in the run's ``checkpoints/``,
+or, for a run staged by :func:`kernels.runfolder.building` (whose staging folder is removed),
+in ``<target>.interrupted/`` beside its target. ``fit(..., ckpt_path=...)`` resumes from it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.strategies import DDPStrategy
 
+from kernels.runfolder import interrupted_folder
 from training.config import TrainConfig
 from training.devices import (
     distributed_backend,
@@ -47,6 +54,36 @@ class FitResult:
     is_global_zero: bool
 
 
+class InterruptCheckpoint(pl.Callback):
+    """On an interrupt (an exception that is not an ``Exception``: KeyboardInterrupt, the
+    command line's SIGINT / SIGTERM), write ``folder / "last.ckpt"`` atomically from rank zero
+    and name it on the exception (``exception.checkpoint``). Errors save nothing: a checkpoint
+    of a run that failed is not one to resume; nor does a run interrupted before its first step.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module, exception: BaseException) -> None:
+        if isinstance(exception, Exception) or not trainer.is_global_zero:
+            return
+        if trainer.global_step == 0:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path, partial = self.folder / "last.ckpt", self.folder / ".last.ckpt.partial"
+        # No barrier (trainer.save_checkpoint has one): other ranks may be stopping too.
+        checkpoint = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
+        try:
+            trainer.strategy.checkpoint_io.save_checkpoint(checkpoint, partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+        try:
+            exception.checkpoint = path  # type: ignore[attr-defined]
+        except AttributeError:  # an exception type without a __dict__
+            pass
+
+
 def _world_size(cfg: TrainConfig, accelerator: str) -> int:
     if cfg.devices == "auto":
         devices = torch.cuda.device_count() if accelerator == "cuda" else 1
@@ -68,7 +105,8 @@ def build_trainer(
     * accelerator ``auto`` -> CUDA when present; precision ``auto`` -> bf16-mixed on GPUs with
       bf16, 16-mixed on older GPUs, 32-true on CPU;
     * more than one device or node -> DDP (NCCL on GPUs, gloo on CPU);
-    * early stopping and best/last checkpoints on ``monitor``.
+    * early stopping and best/last checkpoints on ``monitor``;
+    * a resumable ``last.ckpt`` when the run is interrupted (see the module's doc).
     """
     run_dir = Path(run_dir)
     accelerator = resolve_accelerator(cfg.accelerator)
@@ -93,6 +131,8 @@ def build_trainer(
         all_callbacks.append(
             EarlyStopping(monitor=monitor, mode="min", patience=cfg.early_stopping_patience)
         )
+    interrupted = interrupted_folder(run_dir) or run_dir / "checkpoints"
+    all_callbacks.append(InterruptCheckpoint(interrupted))
     all_callbacks.extend(callbacks or [])
     return pl.Trainer(
         accelerator=accelerator,
@@ -134,11 +174,19 @@ def fit(
     val_dataloaders=None,
     monitor: str = "val_loss",
     callbacks: list[pl.Callback] | None = None,
+    ckpt_path: str | Path | None = None,
 ) -> FitResult:
-    """Seed, fit ``module`` and load the best validation weights back into it."""
+    """Seed, fit ``module`` and load the best validation weights back into it; ``ckpt_path``
+    resumes from a checkpoint (weights, optimizer, epoch and step), such as the ``last.ckpt``
+    an interrupted run saved."""
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     trainer = build_trainer(cfg, run_dir, monitor=monitor, callbacks=callbacks)
-    trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders)
+    trainer.fit(
+        module,
+        train_dataloaders=train_dataloaders,
+        val_dataloaders=val_dataloaders,
+        ckpt_path=None if ckpt_path is None else str(ckpt_path),
+    )
     checkpoint = trainer.checkpoint_callback
     best_path = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None
     if best_path is not None and best_path.exists():

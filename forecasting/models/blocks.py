@@ -79,3 +79,37 @@ class GatedResidualNetwork(nn.Module):
         weight = gate.fc.weight @ self.fc2.weight
         bias = torch.addmv(gate.fc.bias, gate.fc.weight, self.fc2.bias)
         return self.gate_norm.norm(F.glu(F.linear(h, weight, bias), dim=-1) + x)
+
+
+class GatedResidualNetworks(nn.Module):
+    """``n`` :class:`GatedResidualNetwork` s of one input, (B, size) -> (n, B, size), each layer
+    one batched product for all ``n`` (the TFT's four static contexts: a few rows each, where
+    the cost is the number of operations, not their size)."""
+
+    def __init__(self, n: int, size: int, dropout: float = 0.1):
+        super().__init__()
+
+        def kaiming() -> nn.Parameter:
+            return nn.Parameter(torch.randn(n, size, size) * (2.0 / size) ** 0.5)
+
+        bound = (6.0 / (3 * size)) ** 0.5  # xavier_uniform of a Linear(size, 2 * size)
+        self.fc1, self.fc2 = kaiming(), kaiming()
+        self.fc1_bias = nn.Parameter(torch.zeros(n, size))
+        self.fc2_bias = nn.Parameter(torch.zeros(n, size))
+        self.gate = nn.Parameter(torch.empty(n, size, 2 * size).uniform_(-bound, bound))
+        self.gate_bias = nn.Parameter(torch.zeros(n, 2 * size))
+        self.norm_weight = nn.Parameter(torch.ones(n, size))
+        self.norm_bias = nn.Parameter(torch.zeros(n, size))
+        self.dropout = Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.elu(torch.matmul(x, self.fc1) + self.fc1_bias.unsqueeze(1))  # (n, B, size)
+        if self.training and self.dropout.p > 0:
+            h = self.dropout(torch.bmm(h, self.fc2) + self.fc2_bias.unsqueeze(1))
+            gate, gate_bias = self.gate, self.gate_bias
+        else:  # fc2 and the gate's layer are one linear map
+            gate = self.fc2 @ self.gate
+            gate_bias = (self.fc2_bias.unsqueeze(1) @ self.gate).squeeze(1) + self.gate_bias
+        h = F.glu(torch.baddbmm(gate_bias.unsqueeze(1), h, gate), dim=-1) + x
+        h = F.layer_norm(h, h.shape[-1:])
+        return torch.addcmul(self.norm_bias.unsqueeze(1), h, self.norm_weight.unsqueeze(1))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from forecasting.store import PanelStore
@@ -57,15 +59,57 @@ def embedding_size(cardinality: int) -> int:
     return max(2, min(32, round(1.6 * cardinality**0.56)))
 
 
-class CategoricalEmbeddings(nn.Module):
-    """One embedding per categorical column of (..., C) integer codes, concatenated."""
+def lookup_sum(
+    table: torch.Tensor, codes: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``sum_j weights[:, j] * table[codes[:, j]]`` for (R, C) codes: rows of ``table`` looked up
+    and summed in one ``embedding_bag``, without the (R, C, D) tensor a gather would make. An
+    export (ONNX) gets the gather: exporters turn ``embedding_bag`` into a loop over rows."""
+    if torch.compiler.is_exporting():
+        picked = table.index_select(0, codes.reshape(-1)).view(*codes.shape, -1)
+        if weights is not None:
+            picked = picked * weights.unsqueeze(-1)
+        return picked.sum(dim=1)
+    return F.embedding_bag(codes, table, per_sample_weights=weights, mode="sum")
 
-    def __init__(self, cardinalities: tuple[int, ...]):
+
+class CategoricalTables(nn.Module):
+    """One embedding per categorical column, their tables side by side as one block-diagonal
+    matrix (a level's row holds its embedding in its column's slot, zeros elsewhere): every
+    categorical input is then one row lookup (see the TFT's variable selection), and
+    ``lookup_sum`` of a row's codes is their embeddings concatenated (:meth:`embed`)."""
+
+    def __init__(self, cardinalities: Sequence[int], sizes: Sequence[int]):
         super().__init__()
-        self.embeddings = nn.ModuleList(nn.Embedding(c, embedding_size(c)) for c in cardinalities)
-        self.output_size = sum(e.embedding_dim for e in self.embeddings)
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(c, s) for c, s in zip(cardinalities, sizes, strict=True)
+        )
+        offsets = torch.tensor([0, *cardinalities], dtype=torch.long).cumsum(0)[:-1]
+        self.register_buffer("offsets", offsets, persistent=False)
+        counts = torch.tensor(list(cardinalities), dtype=torch.long)
+        rows = torch.repeat_interleave(torch.arange(len(counts)), counts)
+        self.register_buffer("rows", rows, persistent=False)
+        self.sizes = tuple(sizes)
 
-    def forward(self, codes: torch.Tensor) -> torch.Tensor:
-        if not self.embeddings:
+    def forward(self) -> tuple[torch.Tensor, torch.Tensor] | tuple[None, None]:
+        """(levels, sum of sizes) block-diagonal table and the column each level belongs to."""
+        if not len(self.embeddings):
+            return None, None
+        total, before, blocks = sum(self.sizes), 0, []
+        for embedding, size in zip(self.embeddings, self.sizes, strict=True):
+            blocks.append(F.pad(embedding.weight, (before, total - before - size)))
+            before += size
+        return torch.cat(blocks), self.rows
+
+    def index(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes (..., C) per column -> rows of the side-by-side table."""
+        return codes + self.offsets
+
+    def embed(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes (..., C) -> the columns' embeddings side by side (..., sum of sizes), as one
+        lookup: each level's row is zero outside its column's slot, so the sum concatenates."""
+        if not len(self.embeddings):
             return codes.new_zeros((*codes.shape[:-1], 0), dtype=torch.float32)
-        return torch.cat([e(codes[..., i]) for i, e in enumerate(self.embeddings)], dim=-1)
+        table, _ = self()
+        rows = self.index(codes).reshape(-1, codes.shape[-1])
+        return lookup_sum(table, rows).view(*codes.shape[:-1], -1)

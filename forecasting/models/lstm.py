@@ -17,9 +17,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from forecasting.models.dropout import Dropout
 from forecasting.models.heads import QuantileHeads
-from forecasting.models.inputs import CategoricalEmbeddings, InputDims
-from forecasting.models.recurrent import LSTM
+from forecasting.models.inputs import CategoricalTables, InputDims, embedding_size
+from forecasting.models.recurrent import StackedLSTM
 
 
 class QuantileLSTM(nn.Module):
@@ -39,31 +40,21 @@ class QuantileLSTM(nn.Module):
         self.dims = dims
         self.horizon = horizon
         self.quantiles = tuple(quantiles)
-        self.static_embeddings = CategoricalEmbeddings(dims.static_cat_cards)
-        self.known_embeddings = CategoricalEmbeddings(dims.known_cat_cards)
+        # Each group's embeddings side by side: one lookup gives a row's columns concatenated.
+        static_sizes = [embedding_size(c) for c in dims.static_cat_cards]
+        known_sizes = [embedding_size(c) for c in dims.known_cat_cards]
+        self.static_embeddings = CategoricalTables(dims.static_cat_cards, static_sizes)
+        self.known_embeddings = CategoricalTables(dims.known_cat_cards, known_sizes)
         self.static_context = nn.Sequential(
-            nn.Linear(self.static_embeddings.output_size + dims.n_static_real, hidden_size),
-            nn.ELU(),
+            nn.Linear(sum(static_sizes) + dims.n_static_real, hidden_size), nn.ELU()
         )
-        known_size = dims.n_known_real + self.known_embeddings.output_size
-        lstm_dropout = dropout if num_layers > 1 else 0.0
-        self.encoder = LSTM(
-            2 + known_size + dims.n_observed_real + hidden_size,
-            hidden_size,
-            num_layers,
-            batch_first=True,
-            dropout=lstm_dropout,
-        )
-        self.decoder = LSTM(
-            known_size + hidden_size,
-            hidden_size,
-            num_layers,
-            batch_first=True,
-            dropout=lstm_dropout,
-        )
+        known_size = dims.n_known_real + sum(known_sizes)
+        encoder_size = 2 + known_size + dims.n_observed_real + hidden_size
+        self.encoder = StackedLSTM(encoder_size, hidden_size, num_layers, dropout)
+        self.decoder = StackedLSTM(known_size + hidden_size, hidden_size, num_layers, dropout)
         self.horizon_embedding = nn.Embedding(horizon, 8)
         self.head = nn.Sequential(
-            nn.Linear(2 * hidden_size + 8, hidden_size), nn.ELU(), nn.Dropout(dropout)
+            nn.Linear(2 * hidden_size + 8, hidden_size), nn.ELU(), Dropout(dropout)
         )
         self.heads = QuantileHeads(hidden_size, self.quantiles)
 
@@ -80,14 +71,16 @@ class QuantileLSTM(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         batch, length = encoder_target.shape
         static = self.static_context(
-            torch.cat([self.static_embeddings(static_cat), static_real], dim=-1)
+            torch.cat([self.static_embeddings.embed(static_cat), static_real], dim=-1)
         )
+        # The known categoricals of encoder and decoder in one lookup.
+        known = self.known_embeddings.embed(torch.cat([encoder_cat, decoder_cat], dim=1))
         encoder_input = torch.cat(
             [
                 encoder_target.unsqueeze(-1),
                 encoder_mask.unsqueeze(-1),
                 encoder_real,
-                self.known_embeddings(encoder_cat),
+                known[:, :length],
                 static.unsqueeze(1).expand(batch, length, static.shape[-1]),
             ],
             dim=-1,
@@ -96,7 +89,7 @@ class QuantileLSTM(nn.Module):
         decoder_input = torch.cat(
             [
                 decoder_real,
-                self.known_embeddings(decoder_cat),
+                known[:, length:],
                 static.unsqueeze(1).expand(batch, self.horizon, static.shape[-1]),
             ],
             dim=-1,

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from forecasting.models.dropout import Dropout
+from forecasting.models.inputs import lookup_sum
 
 
 def interpolation_matrix(size_in: int, size_out: int) -> torch.Tensor:
@@ -59,20 +60,6 @@ def _norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Te
     return F.layer_norm(x, x.shape[-1:]) * weight + bias
 
 
-def _bag_sum(
-    table: torch.Tensor, codes: torch.Tensor, weights: torch.Tensor | None = None
-) -> torch.Tensor:
-    """``sum_j weights[:, j] * table[codes[:, j]]`` for (R, C) codes: rows of ``table`` looked up
-    and summed in one ``embedding_bag``, without the (R, C, D) tensor a gather would make. An
-    export (ONNX) gets the gather: exporters turn ``embedding_bag`` into a loop over rows."""
-    if torch.compiler.is_exporting():
-        picked = table.index_select(0, codes.reshape(-1)).view(*codes.shape, -1)
-        if weights is not None:
-            picked = picked * weights.unsqueeze(-1)
-        return picked.sum(dim=1)
-    return F.embedding_bag(codes, table, per_sample_weights=weights, mode="sum")
-
-
 class VariableSelection(nn.Module):
     """Variable selection over ``n_real`` real inputs and categorical inputs of embedding sizes
     ``cat_sizes``: (..., hidden) selected features and (..., n) softmax weights, variables in the
@@ -80,8 +67,8 @@ class VariableSelection(nn.Module):
 
     ``forward(reals, codes, embedded, context)``: ``reals`` (..., n_real); ``codes`` (..., n_cat)
     row indices into ``embedded`` (the categoricals' embedding tables side by side, see
-    :class:`CategoricalTables`); ``context`` (B, context_size) per series, broadcast over the
-    time axis of (B, T, ...) inputs.
+    :class:`~forecasting.models.inputs.CategoricalTables`); ``context`` (B, context_size) per
+    series, broadcast over the time axis of (B, T, ...) inputs.
     """
 
     def __init__(
@@ -240,7 +227,8 @@ class VariableSelection(nn.Module):
         context: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``codes`` are rows of ``embedded`` (levels, sum of embedding sizes), and ``rows``
-        (levels,) the variable each level belongs to, as :class:`CategoricalTables` gives them."""
+        (levels,) the variable each level belongs to, as
+        :class:`~forecasting.models.inputs.CategoricalTables` gives them."""
         lead = reals.shape[:-1]
         hidden, n_real, n_cat = self.hidden_size, self.n_real, len(self.cat_sizes)
         several = self.n_inputs > 1
@@ -258,7 +246,7 @@ class VariableSelection(nn.Module):
             out_table, flat_table = self._cat_tables(embedded, rows)
             cat_codes = codes.reshape(-1, n_cat)
             if flat_table is not None:
-                shares = _bag_sum(flat_table, cat_codes)
+                shares = lookup_sum(flat_table, cat_codes)
                 flat = shares if flat is None else flat + shares
         if not several:
             if real_out is not None:
@@ -286,39 +274,7 @@ class VariableSelection(nn.Module):
             for k in range(1, n_real):
                 selected = selected.addcmul(real_out[k], by_variable[k])
         if out_table is not None and cat_codes is not None:
-            part = _bag_sum(out_table, cat_codes, by_row[:, n_real:].contiguous())
+            part = lookup_sum(out_table, cat_codes, by_row[:, n_real:].contiguous())
             selected = part if selected is None else selected + part
         assert selected is not None
         return selected.view(*lead, hidden), weights
-
-
-class CategoricalTables(nn.Module):
-    """One embedding per categorical column, their tables side by side as one block-diagonal
-    matrix (a level's row holds its embedding in its column's slot, zeros elsewhere), so that
-    :class:`VariableSelection` turns every categorical input into one row lookup."""
-
-    def __init__(self, cardinalities: Sequence[int], sizes: Sequence[int]):
-        super().__init__()
-        self.embeddings = nn.ModuleList(
-            nn.Embedding(c, s) for c, s in zip(cardinalities, sizes, strict=True)
-        )
-        offsets = torch.tensor([0, *cardinalities], dtype=torch.long).cumsum(0)[:-1]
-        self.register_buffer("offsets", offsets, persistent=False)
-        counts = torch.tensor(list(cardinalities), dtype=torch.long)
-        rows = torch.repeat_interleave(torch.arange(len(counts)), counts)
-        self.register_buffer("rows", rows, persistent=False)
-        self.sizes = tuple(sizes)
-
-    def forward(self) -> tuple[torch.Tensor, torch.Tensor] | tuple[None, None]:
-        """(levels, sum of sizes) block-diagonal table and the column each level belongs to."""
-        if not len(self.embeddings):
-            return None, None
-        total, before, blocks = sum(self.sizes), 0, []
-        for embedding, size in zip(self.embeddings, self.sizes, strict=True):
-            blocks.append(F.pad(embedding.weight, (before, total - before - size)))
-            before += size
-        return torch.cat(blocks), self.rows
-
-    def index(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes (..., C) per column -> rows of the side-by-side table."""
-        return codes + self.offsets

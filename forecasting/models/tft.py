@@ -37,12 +37,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from forecasting.models.blocks import GateAddNorm, GatedResidualNetwork
+from forecasting.models.blocks import GateAddNorm, GatedResidualNetwork, GatedResidualNetworks
 from forecasting.models.dropout import Dropout
 from forecasting.models.heads import QuantileHeads
-from forecasting.models.inputs import InputDims, embedding_size
+from forecasting.models.inputs import CategoricalTables, InputDims, embedding_size
 from forecasting.models.recurrent import LSTM
-from forecasting.models.selection import CategoricalTables, VariableSelection
+from forecasting.models.selection import VariableSelection
 
 
 class InterpretableAttention(nn.Module):
@@ -58,15 +58,13 @@ class InterpretableAttention(nn.Module):
         self.mask_bias = mask_bias
         self.dropout = Dropout(dropout)
         self.q_layer = nn.Linear(d_model, n_head * self.d_k)
-        self.k_layer = nn.Linear(d_model, n_head * self.d_k)
-        self.v_layer = nn.Linear(d_model, self.d_k)
+        # Keys of every head and the shared values from one product: (heads + 1) blocks.
+        self.kv_layer = nn.Linear(d_model, (n_head + 1) * self.d_k)
         self.w_h = nn.Linear(self.d_k, d_model, bias=False)
-        for layer in (self.q_layer, self.k_layer):  # xavier per head, as the per-head layers
+        for layer in (self.q_layer, self.kv_layer):  # xavier per block, as per-head layers
             for block in layer.weight.data.split(self.d_k):
                 nn.init.xavier_uniform_(block)
-        for layer in (self.q_layer, self.k_layer, self.v_layer):
             nn.init.zeros_(layer.bias)
-        nn.init.xavier_uniform_(self.v_layer.weight)
         nn.init.xavier_uniform_(self.w_h.weight)
 
     def forward(
@@ -83,8 +81,14 @@ class InterpretableAttention(nn.Module):
         batch, n_query, _ = q.shape
         heads, d_k = self.n_head, self.d_k
         queries = self.q_layer(q).view(batch, n_query, heads, d_k).transpose(1, 2)
-        keys = self.k_layer(k).view(batch, k.shape[1], heads, d_k).transpose(1, 2)
-        values = self.v_layer(v).unsqueeze(1)  # (B, 1, K, d_k), shared by the heads
+        if k is v:
+            keys, values = self.kv_layer(k).split([heads * d_k, d_k], dim=-1)
+        else:
+            weight, bias = self.kv_layer.weight, self.kv_layer.bias
+            keys = F.linear(k, weight[: heads * d_k], bias[: heads * d_k])
+            values = F.linear(v, weight[heads * d_k :], bias[heads * d_k :])
+        keys = keys.reshape(batch, k.shape[1], heads, d_k).transpose(1, 2)
+        values = values.unsqueeze(1)  # (B, 1, K, d_k), shared by the heads
         attention = None
         if need_weights:
             scores = torch.matmul(queries, keys.transpose(-1, -2)) / math.sqrt(d_k)
@@ -150,10 +154,8 @@ class TemporalFusionTransformer(nn.Module):
         def grn() -> GatedResidualNetwork:
             return GatedResidualNetwork(hidden_size, dropout)
 
-        self.static_context_selection = grn()
-        self.static_context_enrichment = grn()
-        self.static_context_hidden = grn()
-        self.static_context_cell = grn()
+        # The four static contexts (selection, enrichment, LSTM hidden and cell state) at once.
+        self.static_contexts = GatedResidualNetworks(4, hidden_size, dropout)
 
         self.lstm_layers = lstm_layers
         lstm_dropout = dropout if lstm_layers > 1 else 0.0
@@ -242,7 +244,7 @@ class TemporalFusionTransformer(nn.Module):
         static, static_weights = self.static_selection(
             static_real, self.static_embeddings.index(static_cat), table, rows
         )
-        selection_context = self.static_context_selection(static)
+        selection_context, enrichment, hidden, cell = self.static_contexts(static).unbind(0)
 
         table, rows = self.known_embeddings()
         encoder_reals = torch.cat(
@@ -255,8 +257,8 @@ class TemporalFusionTransformer(nn.Module):
             decoder_real, self.known_embeddings.index(decoder_cat), table, rows, selection_context
         )
 
-        hidden = self.static_context_hidden(static).unsqueeze(0).repeat(self.lstm_layers, 1, 1)
-        cell = self.static_context_cell(static).unsqueeze(0).repeat(self.lstm_layers, 1, 1)
+        hidden = hidden.unsqueeze(0).repeat(self.lstm_layers, 1, 1)
+        cell = cell.unsqueeze(0).repeat(self.lstm_layers, 1, 1)
         encoder_out, (hidden, cell) = self.lstm_encoder(embedded_encoder, (hidden, cell))
         decoder_out, _ = self.lstm_decoder(embedded_decoder, (hidden, cell))
         lstm_out = self.post_lstm_gate_norm(
@@ -265,7 +267,7 @@ class TemporalFusionTransformer(nn.Module):
         )
 
         # The static context enters once per series, broadcast over the time steps.
-        enriched = self.static_enrichment(lstm_out, self.static_context_enrichment(static))
+        enriched = self.static_enrichment(lstm_out, enrichment)
         query = enriched[:, length:]
         attended, attention = self.attention(
             query, enriched, enriched, self._attention_mask(encoder_mask, horizon), need_weights

@@ -69,7 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Interrupted as stop:
         name = signal.Signals(stop.signum).name
-        print(f"stockcast: interrupted ({name}); unfinished outputs were removed", file=sys.stderr)
+        # An interrupted training run saved where it stood (training.trainer.InterruptCheckpoint).
+        kept = getattr(stop, "checkpoint", None)
+        resume = f"; checkpoint to resume from: {kept}" if kept else ""
+        print(
+            f"stockcast: interrupted ({name}); unfinished outputs were removed{resume}",
+            file=sys.stderr,
+        )
         return 128 + stop.signum
     finally:
         for s, handler in previous.items():

@@ -13,7 +13,6 @@ graph's outputs for it into a verdict, so the feeds of several requests can run 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,9 +298,3 @@ class InspectionPackage:
                 }
             )
         return result
-
-    def with_data(self, **changes: Any) -> InspectionPackage:
-        """This package reading datasets with other :class:`~vision.config.DataConfig`
-        settings (``layout``, ``good_class``, ``min_view_size``); returns ``self``."""
-        self.data = dataclasses.replace(self.data, **changes)
-        return self

@@ -1,0 +1,64 @@
+"""Blocks the networks share compute what the layers they replace compute."""
+
+from __future__ import annotations
+
+import torch
+
+from forecasting.models.inputs import CategoricalTables
+from forecasting.models.recurrent import StackedLSTM
+
+
+def test_stacked_lstm_equals_a_multi_layer_lstm():
+    torch.manual_seed(0)
+    reference = torch.nn.LSTM(5, 8, 3, batch_first=True, dropout=0.1).eval()
+    stacked = StackedLSTM(5, 8, 3, dropout=0.1).eval()
+    with torch.no_grad():
+        for i, layer in enumerate(stacked.layers):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(layer, f"{name}_l0").copy_(getattr(reference, f"{name}_l{i}"))
+    x, state = torch.randn(4, 6, 5), (torch.randn(3, 4, 8), torch.randn(3, 4, 8))
+    with torch.no_grad():
+        expected, (h, c) = reference(x, state)
+        got, (h2, c2) = stacked(x, state)
+    for a, b in ((got, expected), (h2, h), (c2, c)):
+        torch.testing.assert_close(a, b)
+
+
+def test_categorical_tables_embed_is_the_embeddings_side_by_side(monkeypatch):
+    torch.manual_seed(0)
+    tables = CategoricalTables((4, 7, 3), (2, 5, 3))
+    codes = torch.stack([torch.randint(0, c, (6, 9)) for c in (4, 7, 3)], dim=-1)
+    expected = torch.cat([e(codes[..., i]) for i, e in enumerate(tables.embeddings)], dim=-1)
+    torch.testing.assert_close(tables.embed(codes), expected)
+    monkeypatch.setattr(torch.compiler, "is_exporting", lambda: True)  # the gather path
+    torch.testing.assert_close(tables.embed(codes), expected)
+    assert CategoricalTables((), ()).embed(codes[..., :0]).shape == (6, 9, 0)
+
+
+def test_batched_grns_equal_one_grn_each():
+    """The TFT's four static contexts in one batched block compute what four GRNs compute, in
+    evaluation (fc2 and the gate multiplied into one map) and in training without dropout."""
+    from forecasting.models.blocks import GatedResidualNetwork, GatedResidualNetworks
+
+    torch.manual_seed(0)
+    singles = [GatedResidualNetwork(6, dropout=0.0) for _ in range(4)]
+    batched = GatedResidualNetworks(4, 6, dropout=0.0)
+    with torch.no_grad():
+        for k, grn in enumerate(singles):
+            grn.gate_norm.norm.weight.uniform_(0.5, 1.5)  # non-trivial affine norms
+            grn.gate_norm.norm.bias.uniform_(-0.5, 0.5)
+            grn.fc1.bias.uniform_(-0.5, 0.5)
+            batched.fc1[k].copy_(grn.fc1.weight.T)
+            batched.fc1_bias[k].copy_(grn.fc1.bias)
+            batched.fc2[k].copy_(grn.fc2.weight.T)
+            batched.fc2_bias[k].copy_(grn.fc2.bias)
+            batched.gate[k].copy_(grn.gate_norm.glu.fc.weight.T)
+            batched.gate_bias[k].copy_(grn.gate_norm.glu.fc.bias)
+            batched.norm_weight[k].copy_(grn.gate_norm.norm.weight)
+            batched.norm_bias[k].copy_(grn.gate_norm.norm.bias)
+    x = torch.randn(5, 6)
+    for mode in ("eval", "train"):
+        with torch.no_grad():
+            expected = torch.stack([getattr(g, mode)()(x) for g in singles])
+            got = getattr(batched, mode)()(x)
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)

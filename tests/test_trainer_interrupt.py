@@ -1,0 +1,94 @@
+"""An interrupted fit saves a checkpoint to resume from, where its run folder's staging cannot
+take it; an error saves none; ``fit(ckpt_path=...)`` resumes where the run stopped."""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+import pytest
+import torch
+
+from forecasting.models import InputDims, build_network
+from forecasting.windows import group_prior_scale
+from kernels.runfolder import building, interrupted_folder
+from training.config import TrainConfig
+from training.forecast_task import ForecastData, ForecastTask
+from training.trainer import fit
+
+H = 7
+CFG = TrainConfig(
+    max_epochs=2, batches_per_epoch=4, batch_size=16, early_stopping_patience=None,
+    progress_bar=False, accelerator="cpu",
+)  # fmt: skip
+
+
+class Stop(BaseException):
+    """What the command line raises on SIGINT / SIGTERM: not an ``Exception``."""
+
+
+class StopAt(pl.Callback):
+    def __init__(self, step: int, error: type[BaseException] = Stop):
+        self.step, self.error = step, error
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if trainer.global_step >= self.step:
+            raise self.error("stop")
+
+
+class CountSteps(pl.Callback):
+    def __init__(self):
+        self.steps = 0
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        self.steps += 1
+
+
+@pytest.fixture(scope="module")
+def store(small_network):
+    return small_network.to_store()
+
+
+def task(store) -> ForecastTask:
+    torch.manual_seed(0)
+    origin = int(store.end.max()) - H
+    net = build_network("lstm", InputDims.from_store(store), H, (0.1, 0.5, 0.9), hidden_size=8)
+    data = ForecastData(store, 28, H, 16, 4, origin, group_prior_scale(store, origin))
+    return ForecastTask(net, (0.1, 0.5, 0.9), data)
+
+
+def test_a_staged_run_keeps_its_checkpoint_beside_its_target_and_resumes(store, tmp_path):
+    staging = tmp_path / ".run.partial"
+    with pytest.raises(Stop) as stopped:
+        fit(task(store), CFG, staging, callbacks=[StopAt(5)])
+    kept = tmp_path / "run.interrupted" / "last.ckpt"
+    assert interrupted_folder(staging) == kept.parent
+    assert stopped.value.checkpoint == kept  # the command line names it
+    checkpoint = torch.load(kept, map_location="cpu", weights_only=False)
+    assert checkpoint["global_step"] == 5 and checkpoint["optimizer_states"]
+
+    counter = CountSteps()
+    result = fit(task(store), CFG, tmp_path / "again", callbacks=[counter], ckpt_path=kept)
+    assert counter.steps == 2 * 4 - 5  # only the steps the interrupted run had left
+    assert result.epochs == 2 and result.best_checkpoint is not None
+
+
+def test_a_plain_run_folder_keeps_its_last_checkpoint(store, tmp_path):
+    with pytest.raises(Stop):
+        fit(task(store), CFG, tmp_path / "run", callbacks=[StopAt(3)])
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 3
+    assert interrupted_folder(tmp_path / "run") is None
+
+
+def test_an_error_saves_no_checkpoint(store, tmp_path):
+    with pytest.raises(RuntimeError):
+        fit(task(store), CFG, tmp_path / ".run.partial", callbacks=[StopAt(3, RuntimeError)])
+    assert not (tmp_path / "run.interrupted").exists()
+
+
+def test_publishing_the_run_removes_a_stale_interrupted_checkpoint(tmp_path):
+    stale = tmp_path / "run.interrupted"
+    stale.mkdir()
+    (stale / "last.ckpt").write_bytes(b"old")
+    with building(tmp_path / "run") as folder:
+        (folder / "model.pt").write_bytes(b"new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
