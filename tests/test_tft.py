@@ -113,22 +113,20 @@ def test_tft_exports_to_onnx_with_a_dynamic_batch(store, tmp_path):
     import onnxruntime as ort
 
     from forecasting.models import build_network
+    from serving.export.onnx import export
 
     net = build_network("tft", InputDims.from_store(store), H, DEFAULT_QUANTILES, hidden_size=16)
     net.eval()
     series = torch.arange(4)
     batch = make_batch(store, series, torch.full_like(series, 30), 28, H, 1.0)
     path = tmp_path / "tft.onnx"
-    size = torch.export.Dim("batch", min=1)
-    torch.onnx.export(
+    export(  # the fast (TorchScript) exporter, without falling back to the dynamo one
         net,
-        tuple(batch[k] for k in BATCH_KEYS),
-        str(path),
-        input_names=list(BATCH_KEYS),
-        output_names=["quantiles", "cumulative"],
-        dynamic_shapes={k: {0: size} for k in BATCH_KEYS},
-        dynamo=True,
-        verbose=False,
+        {k: batch[k] for k in BATCH_KEYS},
+        ["quantiles", "cumulative"],
+        {k: {0: "batch"} for k in BATCH_KEYS},
+        path,
+        fallback=False,
     )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     other = torch.arange(11)  # another batch size than the one exported with

@@ -77,7 +77,7 @@ class GatedResidualNetwork(nn.Module):
             return self.gate_norm(self.fc2(h), x)
         # Without dropout between them, fc2 and the gate's layer are one linear map.
         weight = gate.fc.weight @ self.fc2.weight
-        bias = torch.addmv(gate.fc.bias, gate.fc.weight, self.fc2.bias)
+        bias = gate.fc.bias + gate.fc.weight @ self.fc2.bias  # (ONNX has no addmv)
         return self.gate_norm.norm(F.glu(F.linear(h, weight, bias), dim=-1) + x)
 
 
@@ -101,6 +101,7 @@ class GatedResidualNetworks(nn.Module):
         self.norm_weight = nn.Parameter(torch.ones(n, size))
         self.norm_bias = nn.Parameter(torch.zeros(n, size))
         self.dropout = Dropout(dropout)
+        self.size = size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = F.elu(torch.matmul(x, self.fc1) + self.fc1_bias.unsqueeze(1))  # (n, B, size)
@@ -111,5 +112,5 @@ class GatedResidualNetworks(nn.Module):
             gate = self.fc2 @ self.gate
             gate_bias = (self.fc2_bias.unsqueeze(1) @ self.gate).squeeze(1) + self.gate_bias
         h = F.glu(torch.baddbmm(gate_bias.unsqueeze(1), h, gate), dim=-1) + x
-        h = F.layer_norm(h, h.shape[-1:])
+        h = F.layer_norm(h, (self.size,))  # a constant shape, as ONNX tracing needs
         return torch.addcmul(self.norm_bias.unsqueeze(1), h, self.norm_weight.unsqueeze(1))

@@ -65,7 +65,7 @@ def lookup_sum(
     """``sum_j weights[:, j] * table[codes[:, j]]`` for (R, C) codes: rows of ``table`` looked up
     and summed in one ``embedding_bag``, without the (R, C, D) tensor a gather would make. An
     export (ONNX) gets the gather: exporters turn ``embedding_bag`` into a loop over rows."""
-    if torch.compiler.is_exporting():
+    if torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export():
         picked = table.index_select(0, codes.reshape(-1)).view(*codes.shape, -1)
         if weights is not None:
             picked = picked * weights.unsqueeze(-1)

@@ -55,9 +55,10 @@ def _xavier(n: int, size_in: int, size_out: int) -> nn.Parameter:
     return nn.Parameter(torch.empty(n, size_in, size_out).uniform_(-bound, bound))
 
 
-def _norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """Layer norm over the last axis with one (weight, bias) per variable (axis -2)."""
-    return F.layer_norm(x, x.shape[-1:]) * weight + bias
+def _norm(x: torch.Tensor, size: int, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Layer norm over the last axis (``size``, a Python int: the TorchScript ONNX exporter
+    needs it constant) with one (weight, bias) per variable (axis -2)."""
+    return F.layer_norm(x, (size,)) * weight + bias
 
 
 class VariableSelection(nn.Module):
@@ -156,7 +157,10 @@ class VariableSelection(nn.Module):
         with several variables, its share of the flattened GRN's first layer and residual."""
         gate = 2.0 * torch.sigmoid(self.cat_mask)[rows]
         out = _norm(
-            embedded @ self.cat_interp * gate, self.cat_norm_weight[rows], self.cat_norm_bias[rows]
+            embedded @ self.cat_interp * gate,
+            self.hidden_size,
+            self.cat_norm_weight[rows],
+            self.cat_norm_bias[rows],
         )
         if self.n_inputs == 1:
             return out, None

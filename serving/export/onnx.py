@@ -22,13 +22,15 @@ def export(
     output_names: Sequence[str],
     dynamic: dict[str, dict[int, str]],
     path: str | Path,
+    fallback: bool = True,
 ) -> onnx.ModelProto:
     """Export ``module(**inputs)`` with fixed input/output names and the ``dynamic`` axes
     (``{input: {axis: name}}``); returns the loaded ModelProto.
 
     The TorchScript-based exporter runs first: on these graphs it takes under a second where
     the ``torch.export`` (dynamo) exporter takes tens of seconds. Where it cannot trace a
-    module, the dynamo exporter is the fallback. Either way the parity check decides.
+    module, the dynamo exporter is the fallback (unless not ``fallback``: then the first
+    exporter's error is raised). Either way the parity check decides.
     """
     module.eval()
     names = list(inputs)
@@ -46,6 +48,8 @@ def export(
             dynamo=False,
         )
     except Exception:  # an op the tracer cannot export: the slower exporter handles more
+        if not fallback:
+            raise
         dims = {n: {axis: torch.export.Dim(label, min=1) for axis, label in d.items()}
                 for n, d in outputs.items()}  # fmt: skip
         torch.onnx.export(
