@@ -70,8 +70,11 @@ class ReviewStore:
         self.path = _path(url)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # one writer at a time from the service's threads
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+        try:
+            with self._connect() as db:
+                db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:  # another kind of file, or a damaged database
+            raise ReviewError(f"{self.path}: not a review database ({exc})") from None
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)

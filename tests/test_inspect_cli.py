@@ -193,3 +193,37 @@ def test_generate_and_rejected_errors_are_named(tiny, tmp_path, capsys):
     line = _error(capsys, "rejected", "--scores", table, "--out", tmp_path / "r.csv")
     assert f"{table}: missing column 'product_id'" in line
     assert _contents(tmp_path) == ["scores.csv"]
+
+
+def test_train_with_review_feedback_adds_the_decided_items(tiny, tmp_path, capsys):
+    """Items people decided in the review queue join the training data with their decisions as
+    labels; a file that is not a review database is named, and nothing is written."""
+    from serving.review import ReviewStore
+
+    items = sorted((tiny.good / "items").iterdir())[:2]
+    store = ReviewStore(tmp_path / "review.db")
+    queued = pd.DataFrame(
+        {"item_id": [i.name for i in items], "sku": "S", "location_id": "FC1",
+         "product_id": "P", "reasons": "review"}
+    )  # fmt: skip
+    views = {i.name: {v.stem: {"image": str(v)} for v in sorted(i.glob("*.png"))} for i in items}
+    store.enqueue(queued, views)
+    store.decide(items[0].name, "reject", "ana", defect="damage")
+    store.decide(items[1].name, "pass", "bo")
+    config = tiny.base / "inspect.yaml"
+    argv = ["train", "--data", tiny.tunnel, "--config", config, "--accelerator", "cpu"]
+    rc, out, err = _run(
+        capsys, *argv, "--feedback", tmp_path / "review.db", "--out", tmp_path / "run",
+        "--no-progress",
+    )  # fmt: skip
+    assert rc == 0, err
+    assert "2 reviewed items from" in out and "join 24 labelled ones" in out
+    data = read_json(tmp_path / "run" / "manifest.json")["training"]["data"]
+    assert data["n_train"] + data["n_val"] == 26
+
+    (tmp_path / "notes.db").write_text("not a database")
+    line = _error(capsys, *argv, "--feedback", tmp_path / "notes.db", "--out", tmp_path / "b")
+    assert "notes.db: not a review database" in line
+    line = _error(capsys, *argv, "--feedback", tmp_path / "none.db", "--out", tmp_path / "b")
+    assert "--feedback" in line and "no such file" in line
+    assert not (tmp_path / "b").exists()

@@ -84,6 +84,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--config", type=Path, help="YAML config with sections model / data / calibration / train"
     )
+    train.add_argument(
+        "--feedback",
+        type=Path,
+        metavar="DB",
+        help="review database (`serve --review-db`, `demo`): the items people decided join the "
+        "training data, labelled by their decisions",
+    )
     add_settings(train.add_argument_group("model"), ModelSpec)
     add_settings(train.add_argument_group("data"), DataConfig)
     add_settings(train.add_argument_group("calibration"), CalibrationConfig)
@@ -219,7 +226,16 @@ def _train(args: argparse.Namespace) -> int:
 
     settings = resolve_settings(args)
     inspector = Inspector(**settings)
-    inspector.fit(args.data, run_dir=args.out, overwrite=args.overwrite)
+    data = args.data
+    if args.feedback is not None:
+        from serving.review import ReviewStore, with_feedback
+
+        if not args.feedback.is_file():
+            raise CliError(f"--feedback {args.feedback}: no such file")
+        items = inspector.items(args.data, require_labels=True)
+        data, added = with_feedback(items, ReviewStore(args.feedback))
+        print(f"{added} reviewed items from {args.feedback} join {len(items.items)} labelled ones")
+    inspector.fit(data, run_dir=args.out, overwrite=args.overwrite)
     if not is_main_process():
         return 0  # DDP workers: the main process writes the run folder
     data = inspector.training.get("data", {})
