@@ -1,7 +1,14 @@
-"""Load on the live service: 2,000 requests at 32 concurrent, with and without dynamic batching.
+"""Load on the live service: 2,000 requests at 32 concurrent, with and without dynamic batching,
+for ``/v1/forecast`` and ``/v1/inspect``.
 
     python benchmarks/serving_load.py                # writes results/serving_load.json
     python benchmarks/serving_load.py --requests 200 # a quick look
+
+``/v1/forecast`` requests carry one series each (its encoder history and the horizon's future
+rows) for a small LSTM package; ``/v1/inspect`` requests carry one item's six 128 px PNG views
+for an inspection package with the ``mobilenet_v3_small`` backbone (the station's choice for
+speed, see ``vision_speed.py``), both trained briefly on synthetic data: the figures are about
+the service, not the models' accuracy.
 
 The service runs in its own process (``stockcast serve`` on 127.0.0.1, a free port) so its peak
 RSS is its own; an asyncio client sends a fixed number of requests with a fixed concurrency
@@ -66,6 +73,27 @@ def build_repo(work: Path) -> tuple[Path, list[dict]]:
     return work / "repo", bodies
 
 
+def build_inspection(work: Path, repo: Path) -> list[dict[str, bytes]]:
+    """A small inspection package in ``repo`` and one multipart body (view -> PNG) per item."""
+    from serving.export import export_run
+    from training import ImageTrainConfig
+    from vision import Inspector
+    from vision.synthetic import write_synthetic_dataset
+
+    tunnel = write_synthetic_dataset(
+        work / "tunnel", 48, seed=5, image_size=128, defect_rate=0.3, progress=False
+    )
+    good = write_synthetic_dataset(
+        work / "good", 24, seed=6, image_size=128, defect_rate=0.0, progress=False
+    )
+    fast = ImageTrainConfig(max_epochs=1, batch_size=8, progress_bar=False)
+    inspector = Inspector(backbone="mobilenet_v3_small", image_size=128, target_frr=0.2, train=fast)
+    inspector.fit(tunnel, run_dir=work / "inspect_run").calibrate(good, progress=False)
+    export_run(work / "inspect_run", repo, "inspect")
+    items = sorted((tunnel / "items").iterdir())
+    return [{png.stem: png.read_bytes() for png in sorted(item.glob("*.png"))} for item in items]
+
+
 class Server:
     """``stockcast serve`` in a subprocess; its peak RSS sampled by a thread."""
 
@@ -109,7 +137,11 @@ class Server:
         self.proc.wait(timeout=30)
 
 
-async def load(url: str, bodies: list[dict], requests: int, concurrency: int) -> dict:
+async def load(
+    url: str, bodies: list[dict], requests: int, concurrency: int, endpoint: str = "forecast"
+) -> dict:
+    """``requests`` POSTs to ``/v1/<endpoint>`` from ``concurrency`` clients: JSON bodies for
+    ``forecast``, multipart view images for ``inspect``."""
     import httpx
 
     latencies: list[float] = []
@@ -128,7 +160,12 @@ async def load(url: str, bodies: list[dict], requests: int, concurrency: int) ->
                 return
             start = time.perf_counter()
             try:
-                response = await http.post(f"{url}/v1/forecast", json=bodies[k % len(bodies)])
+                body = bodies[k % len(bodies)]
+                if endpoint == "inspect":
+                    files = [(v, (f"{v}.png", png, "image/png")) for v, png in body.items()]
+                    response = await http.post(f"{url}/v1/inspect", files=files)
+                else:
+                    response = await http.post(f"{url}/v1/forecast", json=body)
                 status = response.status_code
                 retry_after += status == 503 and response.headers.get("retry-after") == "1"
             except httpx.HTTPError:
@@ -158,23 +195,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per config")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds per config")
+    parser.add_argument("--endpoints", default="forecast,inspect", help="comma-separated")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="serving-load-"))
     repo, bodies = build_repo(work)
-    runs: dict[str, list[dict]] = {name: [] for name in CONFIGS}
+    payloads = {"forecast": bodies, "inspect": build_inspection(work, repo)}
+    endpoints = args.endpoints.split(",")
+    runs: dict[str, list[dict]] = {f"{e}/{c}": [] for e in endpoints for c in CONFIGS}
     for _ in range(args.rounds):
         for name, flags in CONFIGS.items():
             server = Server(repo, flags)
             try:
-                result = asyncio.run(load(server.url, bodies, args.requests, args.concurrency))
+                for endpoint in endpoints:
+                    result = asyncio.run(
+                        load(server.url, payloads[endpoint], args.requests, args.concurrency,
+                             endpoint)
+                    )  # fmt: skip
+                    result["peak_rss_mb"] = server.peak  # so far: both models loaded
+                    runs[f"{endpoint}/{name}"].append(result)
+                    print(f"/v1/{endpoint} {name}: {result['throughput_rps']:.1f} req/s, "
+                          f"{result['errors']} errors", flush=True)  # fmt: skip
             finally:
                 server.close()
-            result["peak_rss_mb"] = server.peak
-            runs[name].append(result)
-            print(f"{name}: {result['throughput_rps']:.1f} req/s, {result['errors']} errors",
-                  flush=True)  # fmt: skip
     summary = {}
     for name, results in runs.items():
         summary[name] = {
@@ -190,7 +234,10 @@ def main() -> None:
         server.close()
     overload["peak_rss_mb"] = server.peak
     results = {
-        "endpoint": "/v1/forecast (one series per request)",
+        "endpoints": {
+            "forecast": "/v1/forecast, one series per request (LSTM package)",
+            "inspect": "/v1/inspect, one item of 6 PNG views per request (mobilenet_v3_small)",
+        },
         "summary": summary,
         "runs": runs,
         "overload": overload,
@@ -198,7 +245,7 @@ def main() -> None:
         "cpus": len(os.sched_getaffinity(0)),
     }
     harness.write_json(results, args.out)
-    print("\n| /v1/forecast | req/s | p50 ms | p99 ms | errors | peak RSS MB |")
+    print("\n| endpoint / config | req/s | p50 ms | p99 ms | errors | peak RSS MB |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, s in summary.items():
         print(f"| {name.replace('_', ' ')} | {s['throughput_rps']:.1f} | {s['p50_ms']:.1f} | "
