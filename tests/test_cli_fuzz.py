@@ -152,3 +152,39 @@ def test_a_valid_table_passes_the_same_path(tmp_path, capsys, suffix):
         panel().to_parquet(path, index=False)
     args = ["forecast", "train", "--data", str(path), *FORECAST_TRAIN, "--out", str(tmp_path / "r")]
     assert outcome(capsys, args) == 0
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_inspect_score_on_malformed_tables(data, inspection_repo, tmp_path_factory, capsys):
+    """A tunnel's labels.csv and catalog.csv broken as exports break: ``inspect score`` scores
+    (items, views table and heatmaps all written) or refuses with nothing written."""
+    import shutil
+
+    repo, _ = inspection_repo
+    tunnel = repo.parent / "tunnel"
+    folder = tmp_path_factory.mktemp("fuzz")
+    items = folder / "inbound"
+    for item in sorted((tunnel / "items").iterdir())[:3]:
+        shutil.copytree(item, items / "items" / item.name)
+    labels = pd.read_csv(tunnel / "labels.csv", dtype=str)
+    labels = labels[labels["item_id"].isin([p.name for p in (items / "items").iterdir()])]
+    data.draw(broken(labels)).to_csv(items / "labels.csv", index=False)
+    if (tunnel / "catalog.csv").exists():
+        catalog = pd.read_csv(tunnel / "catalog.csv", dtype=str)
+        data.draw(broken(catalog)).to_csv(items / "catalog.csv", index=False)
+    out = folder / "scores" / "scores.csv"
+    args = ["inspect", "score", "--package", str(repo / "inspection" / "1")]
+    args += ["--items", str(items), "--out", str(out), "--no-progress"]
+    code = outcome(capsys, args)
+    written = sorted(p.name for p in out.parent.iterdir()) if out.parent.exists() else []
+    if code == 0:
+        assert written == ["scores.csv", "scores.views.csv", "scores_heatmaps"]
+        assert len(pd.read_csv(out)) == 3
+    else:
+        assert written == []
+    assert not [p for p in folder.rglob("*") if p.name.startswith(".")]

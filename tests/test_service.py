@@ -252,3 +252,20 @@ def test_batcher_groups_requests_and_bounds_its_queue():
     assert sizes[0] == 4  # the first four ran as one batch
     assert any(isinstance(o, Overloaded) for o in outcomes)
     assert [o for o in outcomes if not isinstance(o, Exception)]
+
+
+def test_a_request_is_refused_before_it_is_prepared_when_every_place_is_taken():
+    """The bound covers preparation (a table's validation, an item's decoding), not only the
+    queue in front of the session: under overload a 503 costs nothing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batcher = Batcher(lambda jobs: jobs, max_batch=1, wait_s=0, queue_size=2,
+                      executor=ThreadPoolExecutor(1))  # fmt: skip
+    prepared = []
+    with batcher.admitted(), batcher.admitted():
+        with pytest.raises(Overloaded), batcher.admitted():
+            prepared.append("third")
+        assert batcher.in_flight == 2
+    with batcher.admitted():  # places are given back, errors included
+        prepared.append("next")
+    assert prepared == ["next"] and batcher.in_flight == 0

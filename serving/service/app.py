@@ -361,11 +361,12 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     async def _forecast_table(loaded: Loaded, rows: list[dict], cumulative: int | None):
         frame = pd.DataFrame.from_records(rows)
         _check_series(frame, loaded, config)
-        job = await offload(loaded.runtime.prepare, frame, cumulative)
-        if job.n_windows == 0:
-            return await offload(loaded.runtime.finish, job, [])
-        output = await batched(loaded, job, job.n_windows)
-        return await offload(loaded.runtime.finish, job, [output[job.output]])
+        with loaded.batcher.admitted():
+            job = await offload(loaded.runtime.prepare, frame, cumulative)
+            if job.n_windows == 0:
+                return await offload(loaded.runtime.finish, job, [])
+            output = await batched(loaded, job, job.n_windows)
+            return await offload(loaded.runtime.finish, job, [output[job.output]])
 
     @app.post("/v1/plan", response_model=PlanResponse, tags=["plan"])
     async def plan(body: PlanRequest) -> PlanResponse:
@@ -402,15 +403,16 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         loaded = model(fields.get("model"), fields.get("version"), "inspection")
         runtime = loaded.runtime
         heatmaps = fields.get("heatmaps", "false").lower() in ("1", "true", "yes")
-        job = await offload(
-            runtime.prepare_item,
-            views,
-            fields.get("product_id"),
-            fields.get("item_id") or "item",
-            config.max_pixels,
-        )
-        output = await batched(loaded, job, 1)
-        result = await offload(runtime.finish_item, job, output, heatmaps)
+        with loaded.batcher.admitted():
+            job = await offload(
+                runtime.prepare_item,
+                views,
+                fields.get("product_id"),
+                fields.get("item_id") or "item",
+                config.max_pixels,
+            )
+            output = await batched(loaded, job, 1)
+            result = await offload(runtime.finish_item, job, output, heatmaps)
         for view in result["views"]:
             if view.get("heatmap_png") is not None:
                 view["heatmap_png"] = base64.b64encode(view["heatmap_png"]).decode()

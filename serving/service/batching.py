@@ -9,8 +9,9 @@ bounded) and one worker that takes the first waiting request, gathers more for u
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -50,9 +51,25 @@ class Batcher:
         self.executor = executor
         self.on_batch = on_batch
         self._worker: asyncio.Task | None = None
+        self.in_flight = 0
 
     def depth(self) -> int:
         return self.queue.qsize()
+
+    @contextlib.contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Hold one of the model's ``queue_size`` places from a request's preparation to its
+        answer. With every place taken it raises :class:`Overloaded` at once, before the
+        request costs anything: preparing a request (validating its table, decoding its
+        images) costs more than running it, so the bound must cover that stage too. Used on
+        the event loop only, so the count needs no lock."""
+        if self.in_flight >= self.queue.maxsize:
+            raise Overloaded
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
 
     async def submit(self, job: Any, size: int) -> Any:
         """Queue ``job`` (``size`` rows) and wait for its result."""

@@ -16,7 +16,7 @@ class ServiceConfig:
     workers: int = setting(1, "server processes (each loads every model)", min=1)
     max_batch: int = setting(64, "most windows or items run as one batch", min=1)
     batch_wait_ms: float = setting(5.0, "how long a batch waits for more requests", min=0)
-    queue_size: int = setting(256, "requests waiting per model before 503", min=1)
+    queue_size: int = setting(256, "requests per model in flight before 503", min=1)
     timeout_s: float = setting(30.0, "seconds a request may take before 504", min=0, open_min=True)
     max_body_mb: float = setting(
         16.0, "largest request body in MiB (413 above)", min=0, open_min=True
