@@ -133,16 +133,20 @@ def test_integer_dates_are_read_as_yyyymmdd_and_a_date_typo_is_caught(sales, tmp
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_training_run_stops_and_leaves_only_its_checkpoint(sales, tmp_path, stop):
+def test_an_interrupted_training_run_stops_and_leaves_only_its_checkpoint(
+    sales, tmp_path, stop, capsys
+):
     """Ctrl-C, or SIGTERM as docker stop and Kubernetes send it: the run stops at once with
     128 + the signal, removes its staging folder, and keeps a checkpoint to resume from (weights,
-    optimizer, loop state) in ``<out>.interrupted/last.ckpt``, not in a folder taken for a run."""
+    optimizer, loop state) in ``<out>.interrupted/last.ckpt``, not in a folder taken for a run;
+    ``--resume`` continues from it (another network's settings are refused, naming it)."""
     out = tmp_path / "run"
-    command = [
-        sys.executable, "-m", "serving.cli", "forecast", "train", "--data", str(sales), *MAPPING,
-        "--horizon", "7", "--epochs", "50", "--batches-per-epoch", "200", "--batch-size", "8",
-        "--hidden-size", "8", "--patience", "50", "--no-progress", "--out", str(out),
+    train = [
+        "forecast", "train", "--data", str(sales), *MAPPING, "--horizon", "7",
+        "--batches-per-epoch", "200", "--batch-size", "8", "--patience", "50", "--no-progress",
+        "--out", str(out),
     ]  # fmt: skip
+    command = [sys.executable, "-m", "serving.cli", *train, "--epochs", "50", "--hidden-size", "8"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     staging = tmp_path / ".run.partial"
@@ -160,9 +164,19 @@ def test_an_interrupted_training_run_stops_and_leaves_only_its_checkpoint(sales,
     assert f"checkpoint to resume from: {kept}" in err
     nothing_left(tmp_path, "run.interrupted")
     assert [p.name for p in kept.parent.iterdir()] == ["last.ckpt"]
-    checkpoint = torch.load(kept, map_location="cpu", weights_only=False)
+    checkpoint = torch.load(kept, map_location="cpu", weights_only=True)
     assert checkpoint["global_step"] >= 200 and checkpoint["optimizer_states"]  # an epoch or more
     assert any(k.startswith("net.") for k in checkpoint["state_dict"])
+    if stop != signal.SIGINT:
+        return  # resuming once is enough
+
+    fails(capsys, [*train, "--hidden-size", "16", "--resume", str(kept)], "last.ckpt", "another")
+    assert kept.exists() and not out.exists()
+    epochs = checkpoint["epoch"] + 2  # the epoch it stopped in, and one more
+    resumed = [*train, "--epochs", str(epochs), "--hidden-size", "8", "--resume", str(kept)]
+    assert main(resumed) == 0, capsys.readouterr().err
+    assert f"after {epochs} epochs" in capsys.readouterr().out
+    nothing_left(tmp_path, "run")  # the interrupted checkpoint went when the run was published
 
 
 def test_a_failure_after_validation_leaves_no_folder(sales, tmp_path, capsys):

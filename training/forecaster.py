@@ -114,9 +114,12 @@ class NeuralForecaster:
         store: PanelStore,
         cutoff: int | None = None,
         run_dir: str | Path | None = None,
+        resume: str | Path | None = None,
     ) -> NeuralForecaster:
         """Train on periods before ``cutoff`` (default: all); the last horizon before the cutoff
-        is the validation window that drives early stopping and checkpoint selection."""
+        is the validation window that drives early stopping and checkpoint selection.
+        ``resume`` continues from a training checkpoint of the same settings (the
+        ``last.ckpt`` an interrupted run kept)."""
         cutoff = int(store.end.max().item()) if cutoff is None else int(cutoff)
         val_origin = cutoff - self.horizon
         if val_origin < 1:
@@ -154,7 +157,7 @@ class NeuralForecaster:
             scratch = tempfile.TemporaryDirectory(prefix="stockcast-fit-")
             run_dir = scratch.name
         try:
-            result = fit(task, self.train, run_dir)
+            result = fit(task, self.train, run_dir, ckpt_path=resume)
         finally:
             if scratch is not None:
                 scratch.cleanup()
@@ -428,22 +431,27 @@ class Forecaster:
         run_dir: str | Path | None = None,
         *,
         overwrite: bool = False,
+        resume: str | Path | None = None,
     ) -> Forecaster:
         """Fit on the whole table (the last horizon before its end validates the network).
 
         With ``run_dir``, training writes its checkpoints and logs there and the fitted model is
         saved there too; the folder appears whole when fitting succeeds and not at all when it
-        fails or is interrupted (an existing one is an error unless ``overwrite``).
+        fails or is interrupted (an existing one is an error unless ``overwrite``; an
+        interrupted network keeps ``<run_dir>.interrupted/last.ckpt``, which ``resume``
+        continues from, given the same data and settings).
         """
         store = data if isinstance(data, PanelStore) else self.store(data)
         self.spec = store.spec
         model = self._model(store.spec.season)
+        if resume is not None and not isinstance(model, NeuralForecaster):
+            raise ValueError(f"resume: {self.config.model} is not a network, nothing to resume")
         if run_dir is None:
-            self.model_ = model.fit(store)
+            self.model_ = model.fit(store, resume=resume) if resume else model.fit(store)
             return self
         with building(run_dir, overwrite=overwrite) as folder:
             if isinstance(model, NeuralForecaster):
-                model.fit(store, run_dir=folder)
+                model.fit(store, run_dir=folder, resume=resume)
             else:
                 model.fit(store)
             self.model_ = model

@@ -84,6 +84,30 @@ class InterruptCheckpoint(pl.Callback):
             pass
 
 
+def check_resumable(path: str | Path, module: torch.nn.Module) -> None:
+    """A ``ValueError`` naming ``path`` unless it is a training checkpoint whose weights have
+    ``module``'s names and shapes (a checkpoint of another model or size cannot resume it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such checkpoint file")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        saved = checkpoint["state_dict"]
+        _ = checkpoint["optimizer_states"], checkpoint["loops"]
+    except Exception as exc:  # not a checkpoint, a truncated file, pickled objects
+        raise ValueError(f"{path}: not a resumable training checkpoint ({exc})") from None
+    expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in saved.items()}
+    if expected != found:
+        differs = sorted(set(expected) ^ set(found)) or sorted(
+            k for k in expected if expected[k] != found[k]
+        )
+        raise ValueError(
+            f"{path}: the checkpoint is of another network than this run's settings build "
+            f"(first difference: {differs[0]}); resume with the settings it was trained with"
+        )
+
+
 def _world_size(cfg: TrainConfig, accelerator: str) -> int:
     if cfg.devices == "auto":
         devices = torch.cuda.device_count() if accelerator == "cuda" else 1
@@ -178,7 +202,10 @@ def fit(
 ) -> FitResult:
     """Seed, fit ``module`` and load the best validation weights back into it; ``ckpt_path``
     resumes from a checkpoint (weights, optimizer, epoch and step), such as the ``last.ckpt``
-    an interrupted run saved."""
+    an interrupted run saved: read as tensors and plain data only (no pickled objects), and
+    a ``ValueError`` naming it when it does not fit ``module``."""
+    if ckpt_path is not None:
+        check_resumable(ckpt_path, module)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     trainer = build_trainer(cfg, run_dir, monitor=monitor, callbacks=callbacks)
     trainer.fit(
@@ -186,6 +213,7 @@ def fit(
         train_dataloaders=train_dataloaders,
         val_dataloaders=val_dataloaders,
         ckpt_path=None if ckpt_path is None else str(ckpt_path),
+        weights_only=True,
     )
     checkpoint = trainer.checkpoint_callback
     best_path = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None

@@ -51,6 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_model_flags(train)
     train.add_argument("--out", required=True, type=Path, help="run folder to create")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    train.add_argument(
+        "--resume",
+        type=Path,
+        metavar="CKPT",
+        help="continue an interrupted run from the checkpoint it named (<out>.interrupted/"
+        "last.ckpt), with the same data and settings",
+    )
     train.set_defaults(handler=train_command)
 
     predict = commands.add_parser(
@@ -177,7 +184,7 @@ def train_command(args: argparse.Namespace) -> int:
     forecaster = _forecaster(settings)
     store = forecaster.store(args.data)
     _print_panel(forecaster)
-    forecaster.fit(store, run_dir=args.out, overwrite=args.overwrite)
+    forecaster.fit(store, run_dir=args.out, overwrite=args.overwrite, resume=args.resume)
     if not is_main_process():
         return 0  # DDP workers: the main process writes the run folder
     info = forecaster.model_.info if hasattr(forecaster.model_, "info") else {}
