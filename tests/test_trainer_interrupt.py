@@ -92,3 +92,14 @@ def test_publishing_the_run_removes_a_stale_interrupted_checkpoint(tmp_path):
     with building(tmp_path / "run") as folder:
         (folder / "model.pt").write_bytes(b"new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_only_a_checkpoint_of_the_same_network_resumes(store, tmp_path):
+    from training.trainer import check_resumable
+
+    (tmp_path / "notes.ckpt").write_text("not a checkpoint")
+    with pytest.raises(ValueError, match="notes.ckpt: not a resumable training checkpoint"):
+        fit(task(store), CFG, tmp_path / "run", ckpt_path=tmp_path / "notes.ckpt")
+    with pytest.raises(ValueError, match="no such checkpoint"):
+        check_resumable(tmp_path / "none.ckpt", task(store))
+    assert not (tmp_path / "run").exists()

@@ -95,7 +95,8 @@ def check_resumable(path: str | Path, module: torch.nn.Module) -> None:
         saved = checkpoint["state_dict"]
         _ = checkpoint["optimizer_states"], checkpoint["loops"]
     except Exception as exc:  # not a checkpoint, a truncated file, pickled objects
-        raise ValueError(f"{path}: not a resumable training checkpoint ({exc})") from None
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"{path}: not a resumable training checkpoint ({first})") from None
     expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in saved.items()}
     if expected != found:
