@@ -32,6 +32,8 @@ def test_the_loop_leaves_packages_a_plan_a_simulation_and_a_queue(demo):
     for name in ("lstm", "tft"):
         manifest = read_package(demo / "models" / name / "1", task="forecast")
         assert max(manifest["parity"]["max_relative_error"].values()) <= 1e-4
+    # The station page of `serve --repo <demo>/models` scores with the demo's inspection model.
+    assert read_package(demo / "models" / "inspect" / "1", task="inspection")["thresholds"]
     plan = pd.read_parquet(demo / "plan" / "plan.parquet")
     assert {"safety_stock", "reorder_point", "order_qty", "inspection_held"} <= set(plan.columns)
     simulation = pd.read_csv(demo / "plan" / "simulation.csv").set_index("metric")

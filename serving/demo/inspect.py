@@ -16,6 +16,7 @@ import pandas as pd
 from forecasting.spec import DEMAND, ITEM, LOCATION
 from serving.demo.config import DemoConfig
 from serving.demo.data import DemoData
+from serving.export import export_run
 from serving.review import ReviewStore
 from training import ImageTrainConfig
 from vision import Inspector
@@ -45,6 +46,8 @@ def inspection_step(data: DemoData, config: DemoConfig, out: Path) -> Inspection
     inspector = Inspector(width=16, image_size=config.image_size, train=train)
     run = out / "runs" / "inspect"
     inspector.fit(tunnel, run_dir=run)
+    # The package beside the forecast ones, so `serve --repo <out>/models` runs the station too.
+    export_run(run, out / "models", "inspect")
     inbound = write_synthetic_dataset(
         out / "data" / "inbound", config.inbound_items, seed=config.seed + 1,
         image_size=config.image_size, defect_rate=0.2, progress=config.progress,
