@@ -195,7 +195,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds per config")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per config")
     parser.add_argument("--endpoints", default="forecast,inspect", help="comma-separated")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()

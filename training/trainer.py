@@ -92,11 +92,13 @@ def check_resumable(path: str | Path, module: torch.nn.Module) -> None:
         raise ValueError(f"{path}: no such checkpoint file")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        saved = checkpoint["state_dict"]
-        _ = checkpoint["optimizer_states"], checkpoint["loops"]
+        missing = {"state_dict", "optimizer_states", "loops"} - set(checkpoint)
     except Exception as exc:  # not a checkpoint, a truncated file, pickled objects
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ValueError(f"{path}: not a resumable training checkpoint ({first})") from None
+    if missing:
+        raise ValueError(f"{path}: not a resumable training checkpoint (no {sorted(missing)[0]})")
+    saved = checkpoint["state_dict"]
     expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in saved.items()}
     if expected != found:
