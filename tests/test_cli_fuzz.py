@@ -184,7 +184,15 @@ def test_inspect_score_on_malformed_tables(data, inspection_repo, tmp_path_facto
     written = sorted(p.name for p in out.parent.iterdir()) if out.parent.exists() else []
     if code == 0:
         assert written == ["scores.csv", "scores.views.csv", "scores_heatmaps"]
-        assert len(pd.read_csv(out)) == 3
+        # Every item folder is scored; a labels row whose folder is missing is reported too
+        # (never passed), not dropped.
+        scored = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("item_id")
+        folders = {p.name for p in (items / "items").iterdir()}
+        assert folders <= set(scored.index)
+        written_labels = pd.read_csv(items / "labels.csv", dtype=str, keep_default_na=False)
+        listed = set(written_labels.get("item_id", pd.Series(dtype=str)).str.strip())
+        assert set(scored.index) - folders <= listed
+        assert (scored.drop(index=list(folders))["verdict"] != "pass").all()
     else:
         assert written == []
     assert not [p for p in folder.rglob("*") if p.name.startswith(".")]
