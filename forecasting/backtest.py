@@ -64,6 +64,16 @@ class BacktestResult:
         rows = self.metrics[self.metrics["segment_type"] == "all"]
         return rows.drop(columns=["segment_type", "segment"]).set_index("model")
 
+    def bias_by_segment(self) -> pd.DataFrame:
+        """The median's bias, sum(median - actual) / sum(actual), per segment (rows) and model
+        (columns): a forecast that runs low on one demand class or category shows here even
+        when the overall bias is small. Positive: over-forecast."""
+        rows = self.metrics[self.metrics["segment_type"] != "all"]
+        table = rows.pivot_table(
+            index=["segment_type", "segment"], columns="model", values="bias", sort=False
+        )
+        return table[list(dict.fromkeys(rows["model"]))]
+
     def save(
         self, out_dir: str | Path, store: PanelStore | None = None, plot_series: int | None = None
     ) -> dict[str, Path]:

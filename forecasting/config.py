@@ -13,7 +13,8 @@ from kernels.settings import check_settings, setting, settings_from_dict, settin
 
 NETWORK_NAMES = ("lstm", "tft")
 BASELINE_NAMES = ("seasonal_naive", "moving_average")
-MODEL_NAMES = (*NETWORK_NAMES, *BASELINE_NAMES)
+AUTO = "auto"
+MODEL_NAMES = (*NETWORK_NAMES, *BASELINE_NAMES, AUTO)
 
 
 @dataclass
@@ -25,7 +26,9 @@ class ForecastConfig:
     ``model_params`` holds any other argument of the network class; ``cold_start_rate`` is the
     share of training windows whose history is hidden so the network learns to forecast new
     items; ``min_encoder_length`` the observed periods a training window needs (default: one
-    season).
+    season). ``ensemble`` trains that many networks from successive seeds and averages their
+    quantiles. ``auto`` fits every network and baseline and forecasts each demand class with
+    the one that scored best on the validation window (:mod:`forecasting.auto`).
     """
 
     model: str = setting("lstm", "model to train", choices=MODEL_NAMES)
@@ -40,6 +43,9 @@ class ForecastConfig:
     )
     min_encoder_length: int | None = setting(
         None, "observed periods a training window needs (none: one season)", min=1
+    )
+    ensemble: int = setting(
+        1, "networks trained from successive seeds, their quantiles averaged", min=1
     )
     model_params: dict[str, Any] = setting(
         default_factory=dict, help="other network arguments", cli=False

@@ -66,7 +66,15 @@ def test_backtest_writes_metrics_and_plots(user_csv, tmp_path, capsys):
     assert {"wape", "mase", "sql", "bias", "coverage_90"} <= set(metrics.columns)
     assert json.loads((out / "metrics.json").read_text())["metrics"]
     assert (out / "plots" / "fan_seasonal_naive.png").stat().st_size > 10_000
-    assert "seasonal_naive" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "seasonal_naive" in printed and "bias of the median by segment" in printed
+    # Each segment's bias is the windows' sum(median - actual) / sum(actual), recomputed here.
+    windows = pd.read_parquet(out / "windows.parquet")
+    for (model, label), part in windows.groupby(["model", "demand_class"]):
+        row = metrics[(metrics["model"] == model) & (metrics["segment"] == label)]
+        expected = part["signed_error"].sum() / part["actual"].sum()
+        assert row["bias"].item() == pytest.approx(expected, rel=1e-6)
+        assert f"{expected:+.3f}" in printed
 
 
 def test_bad_input_exits_2_naming_the_users_column(user_csv, tmp_path, capsys):

@@ -62,3 +62,29 @@ def test_batched_grns_equal_one_grn_each():
             expected = torch.stack([getattr(g, mode)()(x) for g in singles])
             got = getattr(batched, mode)()(x)
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_seasonal_inputs_are_the_demand_one_season_back():
+    """Against a loop over periods: encoder period t reads t - season; forecast step h reads
+    the last observed cycle (the seasonal-naive forecast); nothing reached is unobserved."""
+    from forecasting.models.inputs import seasonal_inputs
+
+    torch.manual_seed(0)
+    for length, horizon, season in ((10, 8, 3), (12, 6, 12), (5, 4, 7), (14, 30, 7)):
+        target = torch.rand(3, length)
+        mask = (torch.rand(3, length) > 0.3).float()
+        target = target * mask
+        encoder, decoder = seasonal_inputs(target, mask, horizon, season)
+        assert encoder.shape == (3, length, 2) and decoder.shape == (3, horizon, 2)
+        for t in range(length):
+            back = t - season
+            expected = (target[:, back], mask[:, back]) if back >= 0 else (0.0, 0.0)
+            torch.testing.assert_close(encoder[:, t, 0], torch.as_tensor(expected[0]).expand(3))
+            torch.testing.assert_close(encoder[:, t, 1], torch.as_tensor(expected[1]).expand(3))
+        for h in range(horizon):
+            back = length + h - season * (h // season + 1)
+            if season > length:  # the encoder holds no whole season: nothing to read
+                assert decoder[:, h].abs().sum() == 0
+                continue
+            torch.testing.assert_close(decoder[:, h, 0], target[:, back])
+            torch.testing.assert_close(decoder[:, h, 1], mask[:, back])

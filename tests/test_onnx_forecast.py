@@ -155,3 +155,21 @@ def test_tft_package_equals_the_torch_forecasts(small_network, tmp_path):
     frame = small_network.to_frame()
     assert max(read_package(package)["parity"]["max_relative_error"].values()) <= 1e-4
     assert_same_table(forecaster.predict(frame), ForecastPackage(package).predict(frame))
+
+
+def test_an_ensemble_exports_as_one_graph(small_network, tmp_path):
+    """Two LSTMs from two seeds: one package whose forecasts are the ensemble's, and an auto
+    run is refused with what to do instead."""
+    train = TrainConfig(max_epochs=1, batches_per_epoch=2, batch_size=32, progress_bar=False)
+    forecaster = Forecaster(
+        "lstm", H, spec=small_network.spec, train=train, hidden_size=8, ensemble=2
+    )
+    frame = small_network.to_frame()
+    forecaster.fit(frame, run_dir=tmp_path / "runs" / "pair")
+    package = export_run(tmp_path / "runs" / "pair", tmp_path / "repo")
+    assert max(read_package(package)["parity"]["max_relative_error"].values()) <= 1e-4
+    assert_same_table(forecaster.predict(frame), ForecastPackage(package).predict(frame))
+    auto = Forecaster("auto", H, spec=small_network.spec, train=train, hidden_size=8)
+    auto.fit(frame, run_dir=tmp_path / "runs" / "auto")
+    with pytest.raises(FileError, match="export an lstm or tft run"):
+        export_run(tmp_path / "runs" / "auto", tmp_path / "repo")

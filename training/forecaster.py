@@ -14,6 +14,7 @@ holds ``model.pt`` (a state dict, loaded with ``weights_only=True``), the traine
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import pickle
 import tempfile
@@ -27,10 +28,17 @@ import pandas as pd
 import torch
 
 from forecasting.backtest import BacktestResult, backtest
-from forecasting.config import BASELINE_NAMES, NETWORK_NAMES, BacktestConfig, ForecastConfig
+from forecasting.config import (
+    AUTO,
+    BASELINE_NAMES,
+    NETWORK_NAMES,
+    BacktestConfig,
+    ForecastConfig,
+)
 from forecasting.interpret import interpret_windows
 from forecasting.io import map_columns
 from forecasting.models import InputDims, MovingAverage, SeasonalNaive, build_network
+from forecasting.models.ensemble import EnsembleNet
 from forecasting.spec import PanelSpec
 from forecasting.store import PanelStore
 from forecasting.tables import cumulative_frame, forecast_frame
@@ -43,6 +51,7 @@ from forecasting.windows import (
 )
 from kernels.io import FileError, atomic_write, read_table
 from kernels.runfolder import building, is_main_process, read_manifest, write_manifest
+from training.auto import AutoForecaster
 from training.config import TrainConfig
 from training.devices import resolve_precision, select_device
 from training.forecast_task import ForecastData, ForecastTask
@@ -133,10 +142,6 @@ class NeuralForecaster:
         self.dims = InputDims.from_store(store)
         self.prior_scale = default_prior_scale(store, val_origin)
         priors = group_prior_scale(store, val_origin, fallback=self.prior_scale)
-        torch.manual_seed(self.train.seed)  # weights initialise identically for a seed
-        net = build_network(
-            self.name, self.dims, self.horizon, self.quantiles, **self.config.network_params()
-        )
         data = ForecastData(
             store=store,
             encoder_length=encoder_length,
@@ -149,22 +154,41 @@ class NeuralForecaster:
             seed=self.train.seed,
             cold_start_rate=self.config.cold_start_rate,
         )
-        task = ForecastTask(
-            net, self.quantiles, data, self.train.learning_rate, self.train.weight_decay
-        )
+        members = self.config.ensemble
+        if resume is not None and members > 1:
+            raise ValueError("resume: an ensemble is trained member by member; retrain it")
         scratch = None
         if run_dir is None:
             scratch = tempfile.TemporaryDirectory(prefix="stockcast-fit-")
             run_dir = scratch.name
+        nets, results = [], []
         try:
-            result = fit(task, self.train, run_dir, ckpt_path=resume)
+            for k in range(members):
+                # Member k draws its weights and windows from seed + k; members after the
+                # first keep their checkpoints and logs in members/<k>/ of the run.
+                seed = self.train.seed + k
+                folder = Path(run_dir) if k == 0 else Path(run_dir) / "members" / str(k)
+                torch.manual_seed(seed)  # weights initialise identically for a seed
+                net = self._network()
+                task = ForecastTask(
+                    net,
+                    self.quantiles,
+                    dataclasses.replace(data, seed=seed),
+                    self.train.learning_rate,
+                    self.train.weight_decay,
+                )
+                train = dataclasses.replace(self.train, seed=seed)
+                results.append(fit(task, train, folder, ckpt_path=resume))
+                nets.append(task.net.cpu().eval())
         finally:
             if scratch is not None:
                 scratch.cleanup()
-        self.net = task.net.cpu().eval()
+        result = results[0]
+        self.net = nets[0] if members == 1 else EnsembleNet(nets).eval()
         self.info = {
             "cutoff": str(store.dates[cutoff - 1].date()),
             "best_val_loss": result.best_score,
+            **({"member_val_losses": [r.best_score for r in results]} if members > 1 else {}),
             "epochs": result.epochs,
             "stopped_early": result.stopped_early,
             "data_fingerprint": store_fingerprint(store, cutoff),
@@ -263,6 +287,20 @@ class NeuralForecaster:
             "prior_scale": self.prior_scale,
         }
 
+    def _network(self) -> torch.nn.Module:
+        """A fresh network of this config for the inputs ``self.dims``."""
+        if self.dims is None:
+            raise RuntimeError("this forecaster is not fitted: call fit() or load() first")
+        config = self.config
+        return build_network(
+            config.model, self.dims, config.horizon, config.quantiles, **config.network_params()
+        )
+
+    def build(self) -> torch.nn.Module:
+        """A fresh network, an :class:`EnsembleNet` of ``ensemble`` members if more than one."""
+        nets = [self._network() for _ in range(self.config.ensemble)]
+        return nets[0] if len(nets) == 1 else EnsembleNet(nets)
+
     def save_weights(self, path: str | Path) -> Path:
         net, _, _ = self._require_fitted()
         state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
@@ -285,9 +323,7 @@ class NeuralForecaster:
         model.dims = InputDims.from_dict(state["dims"])
         model.prior_scale = state["prior_scale"]
         model.info = dict(info or {})
-        net = build_network(
-            config.model, model.dims, config.horizon, config.quantiles, **config.network_params()
-        )
+        net = model.build()
         try:
             weights_state = torch.load(weights, map_location="cpu", weights_only=True)
             net.load_state_dict(weights_state)
@@ -323,7 +359,7 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
     """The forecast of every series from its last observation, as a table (see
     :meth:`Forecaster.predict`); ``model`` is a network or a baseline fitted on the panel."""
     if cumulative is not None:
-        if not isinstance(model, NeuralForecaster):
+        if not isinstance(model, NeuralForecaster | AutoForecaster):
             raise ValueError(f"cumulative: the {model.name} baseline has no lead-time head")
         if not 1 <= cumulative <= model.horizon:
             raise ValueError(
@@ -389,7 +425,7 @@ class Forecaster:
         self.config = ForecastConfig.from_dict(settings)
         self.spec = spec or PanelSpec()
         self.train = train or TrainConfig()
-        self.model_: NeuralForecaster | SeasonalNaive | MovingAverage | None = None
+        self.model_: NeuralForecaster | AutoForecaster | SeasonalNaive | MovingAverage | None = None
         self.report: ValidationReport | None = None
 
     @classmethod
@@ -421,6 +457,8 @@ class Forecaster:
     def _model(self, season: int):
         if self.config.is_network:
             return NeuralForecaster(self.config, self.train)
+        if self.config.model == AUTO:
+            return AutoForecaster(self.config, self.train)
         return baseline(self.config.model, self.config, season)
 
     # --------------------------------------------------------------- fitting
@@ -452,6 +490,8 @@ class Forecaster:
         with building(run_dir, overwrite=overwrite) as folder:
             if isinstance(model, NeuralForecaster):
                 model.fit(store, run_dir=folder, resume=resume)
+            elif isinstance(model, AutoForecaster):
+                model.fit(store, run_dir=folder)
             else:
                 model.fit(store)
             self.model_ = model
@@ -555,6 +595,13 @@ class Forecaster:
         if isinstance(model, NeuralForecaster):
             model.save_weights(folder / WEIGHTS_FILE)
             extra["model"] = {**model.state(), "weights": WEIGHTS_FILE}
+        elif isinstance(model, AutoForecaster):
+            state = model.state()
+            for name, network in model.networks.items():
+                weights = f"model.{name}.pt"
+                network.save_weights(folder / weights)
+                state["networks"][name]["weights"] = weights
+            extra["model"] = state
         write_manifest(
             folder,
             "forecast",
@@ -588,6 +635,15 @@ class Forecaster:
                 forecaster.spec,
                 state,
                 Path(run_dir) / state["weights"],
+                info=manifest.get("training"),
+            )
+        elif forecaster.config.model == AUTO:
+            forecaster.model_ = AutoForecaster.restore(
+                forecaster.config,
+                forecaster.train,
+                forecaster.spec,
+                manifest["model"],
+                Path(run_dir),
                 info=manifest.get("training"),
             )
         else:

@@ -27,6 +27,14 @@ class InputDims:
     known_real_names: tuple[str, ...] = ()
     observed_real_names: tuple[str, ...] = ()
     static_real_names: tuple[str, ...] = ()
+    season: int = 0
+    """Periods per season: the networks read the demand one season earlier as an input
+    (:func:`seasonal_inputs`); 0 (runs saved before it existed) reads none."""
+
+    @property
+    def seasonal_names(self) -> tuple[str, ...]:
+        """The derived inputs that :func:`seasonal_inputs` adds to encoder and decoder."""
+        return SEASONAL_NAMES if self.season else ()
 
     @classmethod
     def from_store(cls, store: PanelStore) -> InputDims:
@@ -42,6 +50,7 @@ class InputDims:
             known_real_names=tuple(n for b in store.known_real for n in b.names),
             observed_real_names=tuple(n for b in store.observed_real for n in b.names),
             static_real_names=(*spec.static_reals, "log_scale"),
+            season=spec.season,
         )
 
     def to_dict(self) -> dict:
@@ -52,6 +61,30 @@ class InputDims:
     @classmethod
     def from_dict(cls, values: dict) -> InputDims:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+SEASONAL_NAMES = ("seasonal_lag", "seasonal_lag_observed")
+
+
+def seasonal_inputs(
+    encoder_target: torch.Tensor, encoder_mask: torch.Tensor, horizon: int, season: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scaled demand one season earlier and whether it was observed, for every encoder
+    period (B, L, 2) and every forecast step (B, H, 2).
+
+    A forecast step ``h`` reads the last observed cycle (``t - season``, ``t - 2 season``...,
+    the seasonal-naive forecast), so the network starts from what seasonal naive knows and
+    learns what to change: without it an LSTM or attention has to find the yearly peak of a
+    monthly series among 48 inputs, and monthly networks fell behind seasonal naive. Periods
+    the encoder does not reach read 0, flagged unobserved.
+    """
+    batch, length = encoder_target.shape
+    values = torch.stack([encoder_target, encoder_mask], dim=-1)  # (B, L, 2)
+    if season > length:
+        return values.new_zeros(batch, length, 2), values.new_zeros(batch, horizon, 2)
+    encoder = F.pad(values[:, : length - season], (0, 0, season, 0))
+    steps = length - season + torch.arange(horizon, device=values.device) % season
+    return encoder, values.index_select(1, steps)
 
 
 def embedding_size(cardinality: int) -> int:

@@ -19,7 +19,12 @@ from torch import nn
 
 from forecasting.models.dropout import Dropout
 from forecasting.models.heads import QuantileHeads
-from forecasting.models.inputs import CategoricalTables, InputDims, embedding_size
+from forecasting.models.inputs import (
+    CategoricalTables,
+    InputDims,
+    embedding_size,
+    seasonal_inputs,
+)
 from forecasting.models.recurrent import StackedLSTM
 
 
@@ -48,7 +53,7 @@ class QuantileLSTM(nn.Module):
         self.static_context = nn.Sequential(
             nn.Linear(sum(static_sizes) + dims.n_static_real, hidden_size), nn.ELU()
         )
-        known_size = dims.n_known_real + sum(known_sizes)
+        known_size = len(dims.seasonal_names) + dims.n_known_real + sum(known_sizes)
         encoder_size = 2 + known_size + dims.n_observed_real + hidden_size
         self.encoder = StackedLSTM(encoder_size, hidden_size, num_layers, dropout)
         self.decoder = StackedLSTM(known_size + hidden_size, hidden_size, num_layers, dropout)
@@ -73,6 +78,12 @@ class QuantileLSTM(nn.Module):
         static = self.static_context(
             torch.cat([self.static_embeddings.embed(static_cat), static_real], dim=-1)
         )
+        if self.dims.season:
+            encoder_lag, decoder_lag = seasonal_inputs(
+                encoder_target, encoder_mask, self.horizon, self.dims.season
+            )
+            encoder_real = torch.cat([encoder_lag, encoder_real], dim=-1)
+            decoder_real = torch.cat([decoder_lag, decoder_real], dim=-1)
         # The known categoricals of encoder and decoder in one lookup.
         known = self.known_embeddings.embed(torch.cat([encoder_cat, decoder_cat], dim=1))
         encoder_input = torch.cat(

@@ -40,7 +40,12 @@ from torch import nn
 from forecasting.models.blocks import GateAddNorm, GatedResidualNetwork, GatedResidualNetworks
 from forecasting.models.dropout import Dropout
 from forecasting.models.heads import QuantileHeads
-from forecasting.models.inputs import CategoricalTables, InputDims, embedding_size
+from forecasting.models.inputs import (
+    CategoricalTables,
+    InputDims,
+    embedding_size,
+    seasonal_inputs,
+)
 from forecasting.models.recurrent import LSTM
 from forecasting.models.selection import VariableSelection
 
@@ -127,20 +132,24 @@ class TemporalFusionTransformer(nn.Module):
         self.hidden_size = hidden_size
         # Variables in the order of the selection weights: reals first, then categoricals.
         self.static_names = (*dims.static_real_names, *dims.static_cat_names)
+        # The seasonal inputs lead the known reals of encoder and decoder.
+        seasonal = dims.seasonal_names
         self.encoder_names = (
             "target",
             "observed",
+            *seasonal,
             *dims.known_real_names,
             *dims.observed_real_names,
             *dims.known_cat_names,
         )
-        self.decoder_names = (*dims.known_real_names, *dims.known_cat_names)
+        self.decoder_names = (*seasonal, *dims.known_real_names, *dims.known_cat_names)
 
         static_sizes = [embedding_size(c) for c in dims.static_cat_cards]
         known_sizes = [embedding_size(c) for c in dims.known_cat_cards]
         self.static_embeddings = CategoricalTables(dims.static_cat_cards, static_sizes)
         self.known_embeddings = CategoricalTables(dims.known_cat_cards, known_sizes)
-        n_encoder_real = 2 + dims.n_known_real + dims.n_observed_real
+        n_known_real = len(seasonal) + dims.n_known_real
+        n_encoder_real = 2 + n_known_real + dims.n_observed_real
 
         def vsn(n_real: int, cat_sizes: list[int], context: int | None) -> VariableSelection:
             return VariableSelection(
@@ -149,7 +158,7 @@ class TemporalFusionTransformer(nn.Module):
 
         self.static_selection = vsn(dims.n_static_real, static_sizes, None)
         self.encoder_selection = vsn(n_encoder_real, known_sizes, hidden_size)
-        self.decoder_selection = vsn(dims.n_known_real, known_sizes, hidden_size)
+        self.decoder_selection = vsn(n_known_real, known_sizes, hidden_size)
 
         def grn() -> GatedResidualNetwork:
             return GatedResidualNetwork(hidden_size, dropout)
@@ -246,6 +255,12 @@ class TemporalFusionTransformer(nn.Module):
         )
         selection_context, enrichment, hidden, cell = self.static_contexts(static).unbind(0)
 
+        if self.dims.season:
+            encoder_lag, decoder_lag = seasonal_inputs(
+                encoder_target, encoder_mask, horizon, self.dims.season
+            )
+            encoder_real = torch.cat([encoder_lag, encoder_real], dim=-1)
+            decoder_real = torch.cat([decoder_lag, decoder_real], dim=-1)
         table, rows = self.known_embeddings()
         encoder_reals = torch.cat(
             [encoder_target.unsqueeze(-1), encoder_mask.unsqueeze(-1), encoder_real], dim=-1

@@ -347,3 +347,7 @@ def print_summary(result) -> None:
     overall = result.overall()
     with pd_options():
         print(overall[[c for c in columns if c in overall.columns]].to_string())
+        bias = result.bias_by_segment()
+        if len(bias):
+            print("\nbias of the median by segment (+ over-forecast, - under):")
+            print(bias.to_string(float_format=lambda v: f"{v:+.3f}"))

@@ -71,6 +71,11 @@ def _forecast_entries(run_dir: Path, folder: Path) -> dict[str, Any]:
     from serving.export.forecast import export_forecaster
 
     forecaster = Forecaster.load(run_dir)
+    if forecaster.config.model == "auto":
+        raise FileError(
+            f"{run_dir}: an auto run forecasts each demand class with another model; export "
+            f"an lstm or tft run (its choice per class is in the run's manifest)"
+        )
     if not forecaster.config.is_network:
         raise FileError(f"{run_dir}: a {forecaster.config.model} baseline has no network to export")
     return export_forecaster(forecaster, folder)

@@ -1,0 +1,211 @@
+"""``auto``: fit every network and baseline, forecast each demand class with the best of them.
+
+No single model wins everywhere: on intermittent items a moving average or seasonal naive can
+beat a network that shines on smooth ones, and on a short monthly panel the networks may not
+learn the season at all. ``auto`` fits the LSTM and the TFT (each an ensemble when ``ensemble``
+is set), takes seasonal naive and the moving average beside them, and the average of the two
+networks' quantiles (``lstm+tft``), scores them all on the validation window (the last horizon
+before the cutoff, which no network trained on: it only chose their checkpoints) and keeps,
+per demand class (smooth / intermittent / lumpy / erratic, from each series' own history), the
+candidate with the lowest scaled quantile loss. A class the validation window did not have
+goes to the best candidate overall. The table of validation scores is kept (``scores``) and
+saved with the run, so a user sees what was chosen and by how much.
+
+Lead-time (cumulative) quantiles come from the networks' average for every series: the
+baselines have no cumulative head.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from forecasting.config import BASELINE_NAMES, NETWORK_NAMES, ForecastConfig
+from forecasting.metrics import aggregate, demand_classes, mase_scale, window_scores
+from forecasting.spec import PanelSpec
+from forecasting.store import PanelStore
+from forecasting.windows import evaluation_windows
+from training.config import TrainConfig
+
+COMBINED = "lstm+tft"
+"""The candidate that averages the two networks' quantiles level by level."""
+
+
+class AutoForecaster:
+    """Per demand class, the best of the networks, their average and the baselines."""
+
+    name = "auto"
+
+    def __init__(self, config: ForecastConfig, train: TrainConfig):
+        from training.forecaster import NeuralForecaster, baseline  # the module that uses this
+
+        self.config, self.train = config, train
+        self.networks: dict[str, NeuralForecaster] = {
+            name: NeuralForecaster(dataclasses.replace(config, model=name), train)
+            for name in NETWORK_NAMES
+        }
+        self._baseline = baseline
+        self.baselines: dict[str, Any] = {}
+        self.choice: dict[str, str] = {}
+        self.fallback = COMBINED
+        self.scores = pd.DataFrame()
+        self.info: dict[str, Any] = {}
+
+    @property
+    def horizon(self) -> int:
+        return self.config.horizon
+
+    @property
+    def quantiles(self) -> tuple[float, ...]:
+        return self.config.quantiles
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        return (*NETWORK_NAMES, COMBINED, *BASELINE_NAMES)
+
+    def _set_baselines(self, season: int) -> None:
+        self.baselines = {
+            name: self._baseline(name, self.config, season) for name in BASELINE_NAMES
+        }
+
+    # ----------------------------------------------------------------- fitting
+
+    def fit(
+        self, store: PanelStore, cutoff: int | None = None, run_dir: str | Path | None = None
+    ) -> AutoForecaster:
+        """Fit both networks on periods before ``cutoff`` (their checkpoints and logs in
+        ``run_dir/<network>/``), then choose per demand class on the validation window."""
+        cutoff = int(store.end.max().item()) if cutoff is None else int(cutoff)
+        for name, network in self.networks.items():
+            network.fit(store, cutoff, run_dir=None if run_dir is None else Path(run_dir) / name)
+        self._set_baselines(store.spec.season)
+        self.choose(store, cutoff - self.horizon)
+        first = self.networks[NETWORK_NAMES[0]].info
+        self.info = {
+            "cutoff": first.get("cutoff"),
+            "data_fingerprint": first.get("data_fingerprint"),
+            "best_val_loss": {n: m.info.get("best_val_loss") for n, m in self.networks.items()},
+            "choice": dict(self.choice),
+            "fallback": self.fallback,
+            "is_global_zero": first.get("is_global_zero", True),
+        }
+        return self
+
+    def choose(self, store: PanelStore, origin: int) -> pd.DataFrame:
+        """Score every candidate on the windows forecast from ``origin`` and keep the best per
+        demand class (lowest mean scaled quantile loss; WAPE breaks ties)."""
+        season = store.spec.season
+        series = evaluation_windows(store, origin, self.horizon, min_history=season)
+        if len(series) == 0:
+            self.choice, self.fallback, self.scores = {}, COMBINED, pd.DataFrame()
+            return self.scores
+        origins = torch.full_like(series, origin)
+        actual = store.target[series, origin : origin + self.horizon].cpu().numpy()
+        scale = mase_scale(store, series, origins, season)
+        classes = demand_classes(store, series, origins)
+        rows = []
+        for name, forecast in self._candidate_forecasts(store, series, origins).items():
+            scores = window_scores(actual, forecast, self.quantiles, scale)
+            scores["demand_class"] = classes
+            rows.append({"model": name, "demand_class": "all", **aggregate(scores)})
+            for label, part in scores.groupby("demand_class"):
+                rows.append({"model": name, "demand_class": label, **aggregate(part)})
+        table = pd.DataFrame(rows)
+        ranked = table.sort_values(["sql", "wape"], na_position="last")
+        best = ranked.groupby("demand_class", sort=True).first()["model"].to_dict()
+        self.fallback = best.pop("all")
+        self.choice = best
+        self.scores = table
+        return table
+
+    # --------------------------------------------------------------- predicting
+
+    def _candidate_forecasts(
+        self, store: PanelStore, series: torch.Tensor, origins: torch.Tensor, only=None
+    ) -> dict[str, np.ndarray]:
+        wanted = set(self.candidates if only is None else only)
+        if COMBINED in wanted:
+            wanted |= set(NETWORK_NAMES)
+        out = {
+            name: model.predict_windows(store, series, origins)
+            for name, model in {**self.networks, **self.baselines}.items()
+            if name in wanted
+        }
+        if COMBINED in wanted:
+            out[COMBINED] = np.mean([out[name] for name in NETWORK_NAMES], axis=0)
+        return out
+
+    def route(self, store: PanelStore, series: torch.Tensor, origins: torch.Tensor) -> np.ndarray:
+        """The candidate each window is forecast with (by its demand class)."""
+        classes = demand_classes(store, series, origins)
+        return np.array([self.choice.get(c, self.fallback) for c in classes], dtype=object)
+
+    def predict_windows(
+        self,
+        store: PanelStore,
+        series: torch.Tensor,
+        origins: torch.Tensor,
+        cumulative: bool = False,
+    ) -> np.ndarray:
+        """Quantiles (N, horizon, Q), each window from its demand class's model; with
+        ``cumulative``, the networks' average lead-time quantiles."""
+        if not self.baselines:
+            raise RuntimeError("this forecaster is not fitted: call fit() or load() first")
+        if cumulative:
+            parts = [
+                m.predict_windows(store, series, origins, cumulative=True)
+                for m in self.networks.values()
+            ]
+            return np.mean(parts, axis=0)
+        chosen = self.route(store, series, origins)
+        out = np.zeros((len(series), self.horizon, len(self.quantiles)), dtype=np.float32)
+        forecasts = self._candidate_forecasts(store, series, origins, only=set(chosen))
+        for name in set(chosen):
+            rows = chosen == name
+            out[rows] = forecasts[name][rows]
+        return out
+
+    # ------------------------------------------------------------ persistence
+
+    def state(self) -> dict[str, Any]:
+        """Each network's state, the choice per demand class and the validation scores."""
+        return {
+            "networks": {name: model.state() for name, model in self.networks.items()},
+            "choice": self.choice,
+            "fallback": self.fallback,
+            "scores": self.scores.to_dict(orient="records"),
+        }
+
+    @classmethod
+    def restore(
+        cls,
+        config: ForecastConfig,
+        train: TrainConfig,
+        spec: PanelSpec,
+        state: dict[str, Any],
+        folder: Path,
+        info: dict[str, Any] | None = None,
+    ) -> AutoForecaster:
+        """Rebuild from :meth:`state` and the networks' weights files in ``folder``."""
+        from training.forecaster import NeuralForecaster
+
+        model = cls(config, train)
+        for name in NETWORK_NAMES:
+            network_state = state["networks"][name]
+            model.networks[name] = NeuralForecaster.restore(
+                dataclasses.replace(config, model=name),
+                train,
+                spec,
+                network_state,
+                folder / network_state["weights"],
+            )
+        model._set_baselines(spec.season)
+        model.choice, model.fallback = dict(state["choice"]), state["fallback"]
+        model.scores = pd.DataFrame(state.get("scores", []))
+        model.info = dict(info or {})
+        return model
