@@ -303,7 +303,9 @@ def run_grain(freq: str, args) -> dict:
     torch.set_num_threads(args.threads)
     clean, store, spec = panel(freq)
     horizon = HORIZONS[freq]
-    config = ForecastConfig("auto", horizon, ensemble=args.ensemble)
+    config = ForecastConfig(
+        "auto", horizon, ensemble=args.ensemble, volume_weight=args.volume_weight
+    )
     train = TrainConfig(max_epochs=args.epochs, seed=args.seed, progress_bar=False)
     auto = Timed(AutoForecaster(config, train))
     models = [auto]
@@ -366,7 +368,7 @@ def run_grain(freq: str, args) -> dict:
     return out
 
 
-def print_table(results: dict) -> None:
+def print_table(results: dict, flush: bool = False) -> None:
     for freq, grain in results.items():
         print(f"\n{freq}: {grain['n_series_scored']} series, horizon {grain['horizon']}")
         print("| model | SQL | WAPE | MASE | bias | 80% coverage |")
@@ -379,7 +381,7 @@ def print_table(results: dict) -> None:
             print(f"best vs pf_tft: SQL {100 * gains['sql_gain']:+.1f}%, "
                   f"WAPE {100 * gains['wape_gain']:+.1f}%")  # fmt: skip
         print(f"auto worse than seasonal naive on {len(grain['auto_worse_than_seasonal_naive'])}"
-              " segment metrics; choice:", grain["auto_choice"])  # fmt: skip
+              " segment metrics; choice:", grain["auto_choice"], flush=flush)  # fmt: skip
 
 
 def main() -> None:
@@ -387,14 +389,19 @@ def main() -> None:
     parser.add_argument("--grains", default="D,W,M", help="comma-separated of D, W, M")
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs, both sides")
     parser.add_argument("--ensemble", type=int, default=1, help="seeds per stockcast network")
+    parser.add_argument(
+        "--volume-weight", type=float, default=0.5, help="ForecastConfig.volume_weight"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-peer", action="store_true", help="skip pytorch-forecasting")
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args()
     start = time.perf_counter()
-    results = {freq: run_grain(freq, args) for freq in args.grains.split(",")}
-    print_table(results)
+    results = {}
+    for freq in args.grains.split(","):
+        results[freq] = run_grain(freq, args)
+        print_table({freq: results[freq]}, flush=True)
     summary = {
         "grains": results,
         "targets": {
@@ -408,6 +415,7 @@ def main() -> None:
             ),
         },
         "settings": {
+            "volume_weight": args.volume_weight,
             "epochs": args.epochs,
             "ensemble": args.ensemble,
             "seed": args.seed,

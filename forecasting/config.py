@@ -44,6 +44,13 @@ class ForecastConfig:
     min_encoder_length: int | None = setting(
         None, "observed periods a training window needs (none: one season)", min=1
     )
+    volume_weight: float = setting(
+        0.5,
+        "exponent of a window's level in its loss weight: 0 weighs every series alike "
+        "(scaled errors, as SQL and MASE do), 1 by its volume (as WAPE does)",
+        min=0,
+        max=1,
+    )
     ensemble: int = setting(
         1, "networks trained from successive seeds, their quantiles averaged", min=1
     )

@@ -108,3 +108,66 @@ def test_auto_routes_each_demand_class_to_its_choice(store):
     np.testing.assert_allclose(
         every[COMBINED], (every["lstm"] + every["tft"]) / 2, rtol=1e-6, atol=1e-6
     )
+
+
+def test_auto_never_picks_what_lost_to_seasonal_naive_on_either_metric(store):
+    """A candidate with the better quantile loss but the worse median (WAPE) is not shipped;
+    one better on both is; with none, seasonal naive is."""
+    from forecasting.config import ForecastConfig
+    from training.auto import AutoForecaster
+
+    auto = AutoForecaster(ForecastConfig("auto", H), FAST)
+    origin = 200
+    series, origins = windows(store, origin)
+    actual = store.target[:, origin : origin + H].numpy()
+    median = auto.quantiles.index(0.5)
+
+    def flat(factor):
+        return np.repeat((factor * actual)[..., None], len(auto.quantiles), axis=2)
+
+    sharp_but_low = flat(1.0)
+    sharp_but_low[..., median] = 0.7 * actual  # every level exact but a low median
+    forecasts = {
+        "seasonal_naive": flat(0.8),
+        "lstm": sharp_but_low,
+        "tft": flat(0.9),
+        COMBINED: flat(0.5),
+        "moving_average": flat(0.5),
+    }
+    auto._candidate_forecasts = lambda *args, **kwargs: forecasts
+    table = auto.choose(store, origin).set_index(["model", "demand_class"])
+    assert table.loc[("lstm", "all"), "sql"] < table.loc[("seasonal_naive", "all"), "sql"]
+    assert table.loc[("lstm", "all"), "wape"] > table.loc[("seasonal_naive", "all"), "wape"]
+    assert set(auto.choice.values()) == {"tft"} and auto.fallback == "tft"
+
+    forecasts["tft"] = flat(0.5)
+    auto.choose(store, origin)
+    assert set(auto.choice.values()) == {"seasonal_naive"} and auto.fallback == "seasonal_naive"
+
+
+def test_volume_weight_weighs_each_windows_loss_by_a_power_of_its_level():
+    """0: every window's scaled loss counts alike; 1: in proportion to its level, which is the
+    pinball loss in demand units (what WAPE weighs), up to a constant."""
+    from training.forecast_task import ForecastTask
+
+    torch.manual_seed(0)
+    steps = torch.rand(2, 4, 3).cumsum(dim=-1)
+    cumulative = torch.rand(2, 4, 3).cumsum(dim=-1).cumsum(dim=1)
+
+    batch = {
+        "target": torch.rand(2, 4) * 3,
+        "target_mask": torch.ones(2, 4),
+        "scale": torch.tensor([1.0, 9.0]),
+    }
+    per_window = []
+    for b in range(2):
+        one = {k: v[b : b + 1] for k, v in batch.items()}
+        task = ForecastTask(torch.nn.Identity(), (0.1, 0.5, 0.9), data=None, volume_weight=0.0)
+        task.forward = lambda _, b=b: (steps[b : b + 1], cumulative[b : b + 1])
+        per_window.append(task._loss(one))
+    for power in (0.0, 0.5, 1.0):
+        task = ForecastTask(torch.nn.Identity(), (0.1, 0.5, 0.9), data=None, volume_weight=power)
+        task.forward = lambda _: (steps, cumulative)
+        weight = batch["scale"] ** power
+        expected = (weight * torch.stack(per_window)).sum() / weight.sum()
+        torch.testing.assert_close(task._loss(batch), expected)

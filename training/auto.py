@@ -7,8 +7,11 @@ is set), takes seasonal naive and the moving average beside them, and the averag
 networks' quantiles (``lstm+tft``), scores them all on the validation window (the last horizon
 before the cutoff, which no network trained on: it only chose their checkpoints) and keeps,
 per demand class (smooth / intermittent / lumpy / erratic, from each series' own history), the
-candidate with the lowest scaled quantile loss. A class the validation window did not have
-goes to the best candidate overall. The table of validation scores is kept (``scores``) and
+candidate with the best mean of its scaled quantile loss and its WAPE relative to seasonal
+naive's, among those no worse than seasonal naive on either (seasonal naive itself when none
+is): the quantiles and the median both count, and nothing that lost to the simplest forecast
+on a class is shipped for it. A class the validation window did not have goes to the best
+candidate overall. The table of validation scores is kept (``scores``) and
 saved with the run, so a user sees what was chosen and by how much.
 
 Lead-time (cumulative) quantiles come from the networks' average for every series: the
@@ -98,7 +101,7 @@ class AutoForecaster:
 
     def choose(self, store: PanelStore, origin: int) -> pd.DataFrame:
         """Score every candidate on the windows forecast from ``origin`` and keep the best per
-        demand class (lowest mean scaled quantile loss; WAPE breaks ties)."""
+        demand class (see the module docstring); the table has every candidate's scores."""
         season = store.spec.season
         series = evaluation_windows(store, origin, self.horizon, min_history=season)
         if len(series) == 0:
@@ -116,7 +119,21 @@ class AutoForecaster:
             for label, part in scores.groupby("demand_class"):
                 rows.append({"model": name, "demand_class": label, **aggregate(part)})
         table = pd.DataFrame(rows)
-        ranked = table.sort_values(["sql", "wape"], na_position="last")
+        naive = table[table["model"] == "seasonal_naive"].set_index("demand_class")
+        reference = (
+            table["demand_class"].map(naive["sql"]),
+            table["demand_class"].map(naive["wape"]),
+        )
+        table["relative_sql"] = table["sql"] / reference[0]
+        table["relative_wape"] = table["wape"] / reference[1]
+        table["score"] = (table["relative_sql"] + table["relative_wape"]) / 2
+        # A candidate worse than seasonal naive on either metric is not eligible; seasonal
+        # naive itself always is (score 1), so every class gets a model.
+        eligible = table[
+            (table["model"] == "seasonal_naive")
+            | ((table["relative_sql"] <= 1) & (table["relative_wape"] <= 1))
+        ]
+        ranked = eligible.sort_values(["score", "sql"], na_position="last")
         best = ranked.groupby("demand_class", sort=True).first()["model"].to_dict()
         self.fallback = best.pop("all")
         self.choice = best

@@ -90,12 +90,14 @@ class ForecastTask(pl.LightningModule):
         data: ForecastData,
         learning_rate: float = 3e-3,
         weight_decay: float = 0.0,
+        volume_weight: float = 0.0,
     ):
         super().__init__()
         self.net = net
         self.data = data
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.volume_weight = volume_weight
         self.register_buffer("levels", torch.tensor(quantiles, dtype=torch.float32))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,11 +106,18 @@ class ForecastTask(pl.LightningModule):
     def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         steps, cumulative = self(batch)
         target, mask = batch["target"], batch["target_mask"]
-        step_loss = pinball_loss(steps.float(), target, self.levels, mask)
+        weight = torch.ones_like(target[:, :1])
+        if self.volume_weight:
+            # Errors on scaled demand weigh every series alike; a power of the window's level
+            # moves the weight toward high-volume series (what WAPE and the units lost in a
+            # stockout count). Normalized over the batch, so the learning rate keeps its meaning.
+            level = batch["scale"].float() ** self.volume_weight
+            weight = (level / level.mean().clamp(min=1e-12))[:, None]
+        step_loss = pinball_loss(steps.float(), target, self.levels, mask * weight)
         # Running means (sum / h) keep late horizons from dominating the cumulative loss.
         h = torch.arange(1, target.shape[1] + 1, device=target.device, dtype=target.dtype)
         running = torch.cumsum(target, dim=1) / h
-        cumulative_mask = torch.cumprod(mask, dim=1)
+        cumulative_mask = torch.cumprod(mask, dim=1) * weight
         cumulative_loss = pinball_loss(
             cumulative.float() / h[:, None], running, self.levels, cumulative_mask
         )

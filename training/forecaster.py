@@ -176,6 +176,7 @@ class NeuralForecaster:
                     dataclasses.replace(data, seed=seed),
                     self.train.learning_rate,
                     self.train.weight_decay,
+                    volume_weight=self.config.volume_weight,
                 )
                 train = dataclasses.replace(self.train, seed=seed)
                 results.append(fit(task, train, folder, ckpt_path=resume))
