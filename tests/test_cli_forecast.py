@@ -56,6 +56,22 @@ def test_train_then_predict(user_csv, tmp_path, capsys):
     assert table["step"].max() == 7
 
 
+def test_auto_trains_says_what_it_chose_and_predicts(user_csv, tmp_path, capsys):
+    run = tmp_path / "auto"
+    args = ["forecast", "train", *mapping(user_csv), *FAST, "--model", "auto", "--no-progress"]
+    assert main([*args, "--out", str(run)]) == 0
+    printed = capsys.readouterr().out
+    assert "auto: the model per demand class" in printed and "seasonal_naive_wape" in printed
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["model"]["fallback"] in ("lstm", "tft", "lstm+tft", "seasonal_naive",
+                                              "moving_average")  # fmt: skip
+    assert {"model.lstm.pt", "model.tft.pt", "lstm", "tft"} <= {p.name for p in run.iterdir()}
+    out = tmp_path / "forecast.csv"
+    command = ["forecast", "predict", "--run", str(run), "--data", str(user_csv)]
+    assert main([*command, "--out", str(out)]) == 0
+    assert pd.read_csv(out)["step"].max() == 7
+
+
 def test_backtest_writes_metrics_and_plots(user_csv, tmp_path, capsys):
     out = tmp_path / "bt"
     args = ["forecast", "backtest", *mapping(user_csv), "--models", "seasonal_naive,moving_average"]

@@ -140,6 +140,27 @@ class AutoForecaster:
         self.scores = table
         return table
 
+    def summary(self) -> pd.DataFrame:
+        """Per demand class (and ``all``, the fallback): the model chosen and its validation
+        SQL and WAPE beside seasonal naive's."""
+        if self.scores.empty:
+            return pd.DataFrame(columns=["demand_class", "model"])
+        scores = self.scores.set_index(["model", "demand_class"])
+        rows = []
+        for label, name in [*sorted(self.choice.items()), ("all", self.fallback)]:
+            rows.append(
+                {
+                    "demand_class": label,
+                    "model": name,
+                    "sql": scores.loc[(name, label), "sql"],
+                    "wape": scores.loc[(name, label), "wape"],
+                    "seasonal_naive_sql": scores.loc[("seasonal_naive", label), "sql"],
+                    "seasonal_naive_wape": scores.loc[("seasonal_naive", label), "wape"],
+                    "n_windows": int(scores.loc[(name, label), "n_windows"]),
+                }
+            )
+        return pd.DataFrame(rows)
+
     # --------------------------------------------------------------- predicting
 
     def _candidate_forecasts(

@@ -188,7 +188,11 @@ def train_command(args: argparse.Namespace) -> int:
     if not is_main_process():
         return 0  # DDP workers: the main process writes the run folder
     info = forecaster.model_.info if hasattr(forecaster.model_, "info") else {}
-    if info.get("best_val_loss") is not None:
+    if forecaster.config.model == "auto":
+        with pd_options():
+            print("auto: the model per demand class, by its validation scores")
+            print(forecaster.model_.summary().to_string(index=False, float_format="%.3f"))
+    elif info.get("best_val_loss") is not None:
         print(
             f"trained {forecaster.config.model}: best validation loss "
             f"{info['best_val_loss']:.4f} after {info['epochs']} epochs"
