@@ -304,7 +304,11 @@ def run_grain(freq: str, args) -> dict:
     clean, store, spec = panel(freq)
     horizon = HORIZONS[freq]
     config = ForecastConfig(
-        "auto", horizon, ensemble=args.ensemble, volume_weight=args.volume_weight
+        "auto",
+        horizon,
+        ensemble=args.ensemble,
+        volume_weight=args.volume_weight,
+        encoder_length=args.encoder_length,
     )
     train = TrainConfig(max_epochs=args.epochs, seed=args.seed, progress_bar=False)
     auto = Timed(AutoForecaster(config, train))
@@ -392,6 +396,9 @@ def main() -> None:
     parser.add_argument(
         "--volume-weight", type=float, default=0.5, help="ForecastConfig.volume_weight"
     )
+    parser.add_argument(
+        "--encoder-length", type=int, default=None, help="stockcast's (default: its own rule)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-peer", action="store_true", help="skip pytorch-forecasting")
@@ -416,6 +423,7 @@ def main() -> None:
         },
         "settings": {
             "volume_weight": args.volume_weight,
+            "encoder_length": args.encoder_length,
             "epochs": args.epochs,
             "ensemble": args.ensemble,
             "seed": args.seed,
