@@ -45,14 +45,13 @@ class AutoForecaster:
     name = "auto"
 
     def __init__(self, config: ForecastConfig, train: TrainConfig):
-        from training.forecaster import NeuralForecaster, baseline  # the module that uses this
+        from training.forecaster import NeuralForecaster  # the module that uses this one
 
         self.config, self.train = config, train
         self.networks: dict[str, NeuralForecaster] = {
             name: NeuralForecaster(dataclasses.replace(config, model=name), train)
             for name in NETWORK_NAMES
         }
-        self._baseline = baseline
         self.baselines: dict[str, Any] = {}
         self.choice: dict[str, str] = {}
         self.fallback = COMBINED
@@ -72,9 +71,9 @@ class AutoForecaster:
         return (*NETWORK_NAMES, COMBINED, *BASELINE_NAMES)
 
     def _set_baselines(self, season: int) -> None:
-        self.baselines = {
-            name: self._baseline(name, self.config, season) for name in BASELINE_NAMES
-        }
+        from training.forecaster import baseline
+
+        self.baselines = {name: baseline(name, self.config, season) for name in BASELINE_NAMES}
 
     # ----------------------------------------------------------------- fitting
 
@@ -202,10 +201,25 @@ class AutoForecaster:
             return np.mean(parts, axis=0)
         chosen = self.route(store, series, origins)
         out = np.zeros((len(series), self.horizon, len(self.quantiles)), dtype=np.float32)
-        forecasts = self._candidate_forecasts(store, series, origins, only=set(chosen))
+        # Each model forecasts only the windows routed to it (a network also those of the
+        # average it is part of).
+        network_rows = {name: np.isin(chosen, [name, COMBINED]) for name in NETWORK_NAMES}
+        network_out = {
+            name: self.networks[name].predict_windows(store, *_rows(series, origins, rows))
+            for name, rows in network_rows.items()
+            if rows.any()
+        }
         for name in set(chosen):
             rows = chosen == name
-            out[rows] = forecasts[name][rows]
+            if name in self.baselines:
+                out[rows] = self.baselines[name].predict_windows(
+                    store, *_rows(series, origins, rows)
+                )
+            elif name == COMBINED:
+                parts = [network_out[n][rows[network_rows[n]]] for n in NETWORK_NAMES]
+                out[rows] = np.mean(parts, axis=0)
+            else:
+                out[rows] = network_out[name][rows[network_rows[name]]]
         return out
 
     # ------------------------------------------------------------ persistence
@@ -247,3 +261,10 @@ class AutoForecaster:
         model.scores = pd.DataFrame(state.get("scores", []))
         model.info = dict(info or {})
         return model
+
+
+def _rows(
+    series: torch.Tensor, origins: torch.Tensor, rows: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor]:
+    keep = torch.from_numpy(rows).to(series.device)
+    return series[keep], origins[keep]

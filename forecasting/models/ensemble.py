@@ -23,6 +23,10 @@ class EnsembleNet(nn.Module):
         if not members:
             raise ValueError("an ensemble needs at least one member network")
         self.members = nn.ModuleList(members)
+        # The variable names an interpretation reads (TFT members) are the members' own.
+        for name in ("static_names", "encoder_names", "decoder_names"):
+            if hasattr(members[0], name):
+                setattr(self, name, getattr(members[0], name))
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # Each member's forecast is floored at zero demand (as a single network's is when it is
@@ -36,15 +40,3 @@ class EnsembleNet(nn.Module):
         """The members' forecasts, variable weights and attention, averaged (TFT members)."""
         outputs = [member.interpret(*inputs) for member in self.members]
         return {key: torch.stack([o[key] for o in outputs]).mean(dim=0) for key in outputs[0]}
-
-    def __getattr__(self, name: str):
-        # Names the interpretation reads (encoder_names...) are the members' own.
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            members = super().__getattr__("members")
-            if name in ("static_names", "encoder_names", "decoder_names") and hasattr(
-                members[0], name
-            ):
-                return getattr(members[0], name)
-            raise

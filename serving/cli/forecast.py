@@ -21,7 +21,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from forecasting.config import MODEL_NAMES, BacktestConfig, ForecastConfig, MonitorConfig
+from forecasting.config import AUTO, MODEL_NAMES, BacktestConfig, ForecastConfig, MonitorConfig
 from forecasting.spec import PanelSpec
 from serving.cli import CliError
 from serving.cli._options import add_settings, comma_list, given
@@ -188,7 +188,7 @@ def train_command(args: argparse.Namespace) -> int:
     if not is_main_process():
         return 0  # DDP workers: the main process writes the run folder
     info = forecaster.model_.info if hasattr(forecaster.model_, "info") else {}
-    if forecaster.config.model == "auto":
+    if forecaster.config.model == AUTO:
         with pd_options():
             print("auto: the model per demand class, by its validation scores")
             print(forecaster.model_.summary().to_string(index=False, float_format="%.3f"))

@@ -68,10 +68,11 @@ def export_run(
 
 def _forecast_entries(run_dir: Path, folder: Path) -> dict[str, Any]:
     from forecasting import Forecaster
+    from forecasting.config import AUTO
     from serving.export.forecast import export_forecaster
 
     forecaster = Forecaster.load(run_dir)
-    if forecaster.config.model == "auto":
+    if forecaster.config.model == AUTO:
         raise FileError(
             f"{run_dir}: an auto run forecasts each demand class with another model; export "
             f"an lstm or tft run (its choice per class is in the run's manifest)"
