@@ -222,7 +222,7 @@ def inspection_model(args) -> dict:
         "model": {"backbone": "resnet18", "width": 64, "image_size": size, "views": 6},
         "training": {"items": args.vision_items, "epochs": args.epochs,
                      "minutes": round(train_minutes, 2),
-                     "best_val_loss": inspector.metrics.get("best_val_loss")},
+                     "best_validation": inspector.metrics.get("best_validation")},
         "heldout_items": args.heldout_items,
         "provider": fp32.provider,
     }  # fmt: skip

@@ -81,6 +81,16 @@ def ordinal_level(outputs: np.ndarray) -> np.ndarray:
     return np.argmax(cumulative[:, :-1] - cumulative[:, 1:], axis=1)
 
 
+def choose_threshold(predicted: np.ndarray, defective: np.ndarray) -> float:
+    """The cut on the predicted defect probability with the best validation accuracy (the
+    midpoint between neighbouring scores; ties go to the cut nearest 0.5)."""
+    order = np.unique(predicted)
+    cuts = np.concatenate([[0.5], (order[1:] + order[:-1]) / 2])
+    accuracy = np.array([((predicted >= c) == defective).mean() for c in cuts])
+    best = np.flatnonzero(accuracy >= accuracy.max() - 1e-12)
+    return float(cuts[best[np.argmin(np.abs(cuts[best] - 0.5))]])
+
+
 def dihedral_predict(model, images: torch.Tensor, batch_size: int = 64) -> np.ndarray:
     """Mean sigmoid outputs over the 8 flips/quarter turns of each image."""
     model.eval()
@@ -114,6 +124,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-stride", type=int, choices=(16, 32), default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--accelerator", default="cpu")
+    parser.add_argument(
+        "--target",
+        choices=("ordinal", "regression"),
+        default="ordinal",
+        help="three cumulative ordinal outputs, or one output fitted to p (BCE on soft targets)",
+    )
+    parser.add_argument("--ema", type=float, default=None, help="EMA decay of the weights")
+    parser.add_argument("--weight-decay", type=float, default=5e-4)
+    parser.add_argument("--rotate", type=float, default=0.0, help="small rotations, degrees")
+    parser.add_argument("--balanced", action="store_true", help="level-balanced batches")
+    parser.add_argument("--ensemble", type=int, default=1, help="seeds averaged")
+    parser.add_argument("--dump", type=Path, help="save test predictions (npz)")
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args(argv)
     try:
@@ -136,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     train_all, test = stratified_split(strata, 0.25, seed=args.seed)
     fit_part, val_part = stratified_split(strata[train_all], 0.15, seed=args.seed + 1)
     train, val = train_all[fit_part], train_all[val_part]
-    targets = ordinal_targets(probs)
+    if args.target == "ordinal":
+        targets, class_names = ordinal_targets(probs), CLASS_NAMES
+    else:
+        targets, class_names = probs[:, None].astype(np.float32), ("defect_probability",)
     tensor = torch.from_numpy(images).view(len(images), 1, 1, args.image_size, args.image_size)
 
     def subset(index):
@@ -148,17 +173,6 @@ def main(argv: list[str] | None = None) -> int:
         f"{torch.get_num_threads()} CPU threads)",
         flush=True,
     )
-    cfg = TrainConfig(
-        max_epochs=args.epochs,
-        batches_per_epoch=None,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        weight_decay=5e-4,
-        early_stopping_patience=args.patience or args.epochs,
-        accelerator=args.accelerator,
-        seed=args.seed,
-        progress_bar=sys.stderr.isatty(),
-    )
     spec = ModelSpec(
         backbone=args.backbone,
         width=args.width,
@@ -166,42 +180,100 @@ def main(argv: list[str] | None = None) -> int:
         output_stride=args.output_stride,
         head_dim=64,
     )
+    augment = AugmentSpec(
+        hflip=0.5,
+        vflip=0.5,
+        rot90=True,
+        rotate_deg=args.rotate,
+        brightness=0.1,
+        contrast=0.1,
+        noise=0.01,
+    )
+    sample_weights = None
+    if args.balanced:
+        # Each defect level drawn as often as the others (the intermediate levels are rare).
+        counts = np.bincount(level[train], minlength=4)
+        sample_weights = 1.0 / counts[level[train]]
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="elpv-run-") as run_dir:
-        fitted = fit_inspector(
-            subset(train),
-            subset(val),
-            spec=spec,
-            class_names=CLASS_NAMES,
-            view_names=("image",),
-            cfg=cfg,
-            run_dir=run_dir,
-            augment=AugmentSpec.symmetric_cells(),
-            pos_weight=None,
+    val_outputs, test_outputs, fits = [], [], []
+    for member in range(args.ensemble):
+        cfg = TrainConfig(
+            max_epochs=args.epochs,
+            batches_per_epoch=None,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            weight_decay=args.weight_decay,
+            early_stopping_patience=args.patience or args.epochs,
+            accelerator=args.accelerator,
+            seed=args.seed + member,
+            progress_bar=sys.stderr.isatty(),
+        )
+        with tempfile.TemporaryDirectory(prefix="elpv-run-") as run_dir:
+            fitted = fit_inspector(
+                subset(train),
+                subset(val),
+                spec=spec,
+                class_names=class_names,
+                view_names=("image",),
+                cfg=cfg,
+                run_dir=run_dir,
+                augment=augment,
+                pos_weight=None,
+                sample_weights=sample_weights,
+                ema_decay=args.ema,
+                val_labels=(targets[val] >= 0.5).astype(np.float32),
+            )
+        fits.append(fitted)
+        val_outputs.append(dihedral_predict(fitted.model, tensor[val]))
+        test_outputs.append(dihedral_predict(fitted.model, tensor[test]))
+        member_test = test_outputs[-1].mean(axis=1)
+        print(
+            f"member {member}: {fitted.result.epochs} epochs, test binary accuracy "
+            f"{((member_test >= 0.5) == (probs[test] >= 0.5)).mean():.2%} "
+            f"({(time.perf_counter() - start) / 60:.1f} min so far)",
+            flush=True,
         )
     train_minutes = (time.perf_counter() - start) / 60
+    fitted = fits[0]
 
-    outputs = dihedral_predict(fitted.model, tensor[test])
-    predicted = outputs.mean(axis=1)  # E[p] = mean of P(p >= k/3), k = 1..3
-    level = ordinal_level(outputs)
+    outputs = np.mean(test_outputs, axis=0)
+    predicted = outputs.mean(axis=1)  # E[p] = mean of P(p >= k/3), k = 1..3 (or p itself)
+    val_predicted = np.mean(val_outputs, axis=0).mean(axis=1)
+    threshold = choose_threshold(val_predicted, probs[val] >= 0.5)
+    if args.target == "ordinal":
+        level_pred = ordinal_level(outputs)
+    else:
+        level_pred = np.rint(predicted * 3).astype(int)
     truth = probs[test]
     true_level = np.rint(truth * 3).astype(int)
     defective = truth >= 0.5
-    binary = float(((predicted >= 0.5) == defective).mean())
-    four = float((level == true_level).mean())
+    binary = float(((predicted >= threshold) == defective).mean())
+    binary_at_half = float(((predicted >= 0.5) == defective).mean())
+    four = float((level_pred == true_level).mean())
     area = auroc(defective, predicted)
+    by_level = {
+        f"p={k}/3": round(float(((predicted[true_level == k] >= threshold) == (k >= 2)).mean()), 4)
+        for k in range(4)
+    }
+    if args.dump:
+        np.savez(args.dump, predicted=predicted, truth=truth, types=types[test])
     by_type = {}
     for cell_type in ("mono", "poly"):
         sel = types[test] == cell_type
         by_type[cell_type] = {
             "n": int(sel.sum()),
-            "binary_accuracy": round(float(((predicted[sel] >= 0.5) == defective[sel]).mean()), 4),
-            "four_class_accuracy": round(float((level[sel] == true_level[sel]).mean()), 4),
+            "binary_accuracy": round(
+                float(((predicted[sel] >= threshold) == defective[sel]).mean()), 4
+            ),
+            "four_class_accuracy": round(float((level_pred[sel] == true_level[sel]).mean()), 4),
         }
     result = {
         "binary_accuracy": round(binary, 4),
         "four_class_accuracy": round(four, 4),
         "auroc": round(area, 4),
+        "binary_accuracy_at_0.5": round(binary_at_half, 4),
+        "threshold": round(float(threshold), 4),
+        "accuracy_by_level": by_level,
         "train_minutes": round(train_minutes, 2),
         "published_accuracy_deitsch_2019": PUBLISHED_ACCURACY,
         "meets_published": bool(binary >= PUBLISHED_ACCURACY),
@@ -209,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         "n_train": int(len(train)),
         "n_validation": int(len(val)),
         "n_test": int(len(test)),
-        "epochs": fitted.result.epochs + 1,
-        "stopped_early": fitted.result.stopped_early,
+        "epochs": [f.result.epochs for f in fits],
+        "stopped_early": [f.result.stopped_early for f in fits],
         "setup": {
             "image_size": args.image_size,
             "backbone": args.backbone,
@@ -220,6 +292,13 @@ def main(argv: list[str] | None = None) -> int:
             "patience": args.patience,
             "batch_size": args.batch_size,
             "learning_rate": args.lr,
+            "weight_decay": args.weight_decay,
+            "target": args.target,
+            "ema_decay": args.ema,
+            "rotate_deg": args.rotate,
+            "balanced": args.balanced,
+            "ensemble": args.ensemble,
+            "augment": augment.to_dict(),
             "seed": args.seed,
             "device": "cpu",
             "threads": torch.get_num_threads(),
@@ -231,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'binary accuracy':<22} {binary:>11.2%} {PUBLISHED_ACCURACY:>20.2%}")
     print(f"{'4-class accuracy':<22} {four:>11.2%} {'-':>20}")
     print(f"{'AUROC':<22} {area:>11.4f} {'-':>20}")
+    print(f"{'accuracy at 0.5':<22} {binary_at_half:>11.2%} {'-':>20}")
+    print(f"threshold chosen on validation: {threshold:.3f}; accuracy by level {by_level}")
     print(f"{'train minutes (CPU)':<22} {train_minutes:>11.1f} {'-':>20}")
     for cell_type, row in by_type.items():
         print(

@@ -71,7 +71,7 @@ def test_train_config_of_two_keys_keeps_the_image_defaults(tiny):
     # the rest: ImageTrainConfig's defaults, not the forecasting ones (50 batches of 128)
     assert train["batches_per_epoch"] is None and train["batch_size"] == 16
     assert train["learning_rate"] == 2e-3 and train["weight_decay"] == 1e-4
-    assert train["early_stopping_patience"] == 6
+    assert train["early_stopping_patience"] == 15 and train["select_on"] == "auroc"
     assert config["model"]["width"] == 8 and config["model"]["image_size"] == SIZE
     assert config["calibration"]["target_frr"] == 0.2  # calibrate --target-frr
 

@@ -79,14 +79,27 @@ class TrainConfig:
 @dataclass
 class ImageTrainConfig(TrainConfig):
     """:class:`TrainConfig` with the defaults of image training: an epoch is one pass over the
-    items (image sets are finite), small batches of multi-view items, weight decay, a little
-    more patience."""
+    items (image sets are finite), small batches of multi-view items, weight decay, a schedule
+    long enough for small real image sets to converge (early stopping follows the validation
+    AUROC, so patience ends runs that stopped improving), and a moving average of the weights."""
 
-    max_epochs: int = setting(30, "maximum epochs", min=1, flag="epochs")
+    max_epochs: int = setting(60, "maximum epochs", min=1, flag="epochs")
     batches_per_epoch: int | None = setting(None, "batches per epoch (default: one pass)", min=1)
     batch_size: int = setting(16, "items per batch", min=1)
     learning_rate: float = setting(2e-3, "peak learning rate", min=0, open_min=True, flag="lr")
     weight_decay: float = setting(1e-4, "AdamW weight decay", min=0)
     early_stopping_patience: int | None = setting(
-        6, "epochs without validation improvement before stopping", min=1, flag="patience"
+        15, "epochs without validation improvement before stopping", min=1, flag="patience"
+    )
+    ema_decay: float = setting(
+        0.998,
+        "decay of the moving average of the weights that validation and the result use (0: off)",
+        min=0,
+        max=0.99999,
+    )
+    select_on: str = setting(
+        "auroc",
+        "what checkpoints and early stopping follow: auroc (the any-defect validation AUROC; "
+        "the loss when validation lacks good or defective items) or loss",
+        choices=("auroc", "loss"),
     )

@@ -4,7 +4,9 @@
 per-class ``pos_weight`` (negatives / positives) against class imbalance; where per-view defect
 masks exist, class-balanced BCE on the per-view logits and on the class-activation cells (defect
 cells are rare, so positives and negatives are averaged separately). On-device augmentation that
-moves masks with the pixels, AdamW with a one-cycle schedule, per-class validation AUROC. It
+moves masks with the pixels, AdamW with a one-cycle schedule, optional class-balanced sampling,
+an exponential moving average (EMA) of the weights that validation and the result use, and
+per-class plus any-defect validation AUROC (what checkpoints and early stopping follow). It
 builds its own data loaders so that under DDP each rank reads its shard.
 
 :func:`fit_inspector` fits a model on torch datasets (used by the benchmarks and by
@@ -13,6 +15,7 @@ builds its own data loaders so that under DDP each rank reads its shard.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import time
@@ -24,13 +27,19 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
+from torch.utils.data import (
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    RandomSampler,
+    WeightedRandomSampler,
+)
 
 from training.config import TrainConfig
 from training.trainer import FitResult, fit
 from vision.augment import AugmentSpec, augment_batch
 from vision.datasets import ItemSet, collate_items
-from vision.metrics import per_class_auroc
+from vision.metrics import any_defect, auroc, per_class_auroc
 from vision.model import InspectionNet, ModelSpec
 from vision.run import build_net
 from vision.schema import IMBALANCE_MODES, MASK_BITS
@@ -46,7 +55,7 @@ def imbalance_weights(
     """
     if mode not in IMBALANCE_MODES:
         raise ValueError(f"imbalance: expected one of {IMBALANCE_MODES}, got {mode!r}")
-    if mode == "none":
+    if mode in ("none", "balanced"):  # balanced: the batches are balanced instead
         return None
     labels = np.asarray(labels) >= 0.5
     pos = labels.sum(axis=0).astype(np.float64)
@@ -55,6 +64,14 @@ def imbalance_weights(
     if mode == "sqrt_pos_weight":
         ratio = np.sqrt(ratio)
     return np.clip(ratio, 1.0, max_weight).astype(np.float32)
+
+
+def balanced_sample_weights(labels: np.ndarray) -> np.ndarray:
+    """One sampling weight per item so that every label combination (good, each defect class,
+    each combination that occurs) is drawn equally often: 1 / its count."""
+    keys = np.packbits(np.asarray(labels) >= 0.5, axis=1)
+    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    return 1.0 / counts[inverse.ravel()]
 
 
 def channels_last(images: torch.Tensor) -> torch.Tensor:
@@ -99,9 +116,27 @@ class InspectionTask(pl.LightningModule):
         augment: AugmentSpec,
         pos_weight: Sequence[float] | None = None,
         view_loss_weight: float = 0.5,
+        sample_weights: Sequence[float] | np.ndarray | None = None,
+        ema_decay: float | None = None,
     ):
         super().__init__()
         self.model = model.to(memory_format=torch.channels_last)
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ValueError(f"ema_decay: expected a value in (0, 1), got {ema_decay}")
+        self.ema_decay = ema_decay
+        # The EMA copy is a submodule, so checkpoints carry it and the best one is restored.
+        self.ema = None
+        if ema_decay is not None:
+            self.ema = copy.deepcopy(self.model).requires_grad_(False)
+        self.sample_weights = None
+        if sample_weights is not None:
+            weights = torch.as_tensor(np.asarray(sample_weights, dtype=np.float64))
+            if weights.shape != (len(train_set),) or not bool((weights >= 0).all()):
+                raise ValueError(
+                    f"sample_weights: expected {len(train_set)} non-negative weights, got "
+                    f"shape {tuple(weights.shape)}"
+                )
+            self.sample_weights = weights
         self.class_names = tuple(class_names)
         self.train_set, self.val_set = train_set, val_set
         self.cfg = cfg
@@ -119,6 +154,23 @@ class InspectionTask(pl.LightningModule):
     def forward(self, images: torch.Tensor, view_mask: torch.Tensor, catalog: torch.Tensor):
         return self.model(images, view_mask, catalog)
 
+    @property
+    def scoring_model(self) -> InspectionNet:
+        """The network validation and the fitted result use: the EMA copy when there is one."""
+        return self.ema if self.ema is not None else self.model
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if self.ema is None:
+            return
+        # Warm-up: early on the average follows the weights closely (decay grows with steps).
+        step = self.global_step
+        decay = min(float(self.ema_decay), (1.0 + step) / (10.0 + step))
+        with torch.no_grad():
+            for ema_p, p in zip(self.ema.parameters(), self.model.parameters()):
+                ema_p.lerp_(p.detach(), 1.0 - decay)
+            for ema_b, b in zip(self.ema.buffers(), self.model.buffers()):
+                ema_b.copy_(b)
+
     def _loss(self, batch: dict, train: bool):
         images = batch["images"].float().div_(255)
         bits = batch["view_bits"]
@@ -126,7 +178,8 @@ class InspectionTask(pl.LightningModule):
             images, bits = augment_batch(images, self.augment, masks=bits)
         elif train:
             images = augment_batch(images, self.augment)
-        item_logits, view_logits, maps, attributes = self.model(
+        net = self.model if train else self.scoring_model
+        item_logits, view_logits, maps, attributes = net(
             channels_last(images), batch["view_mask"], batch["catalog"]
         )
         labels = batch["labels"]
@@ -207,20 +260,38 @@ class InspectionTask(pl.LightningModule):
         if self.trainer.world_size > 1:
             probs = self.all_gather(probs).flatten(0, 1)
             labels = self.all_gather(labels).flatten(0, 1)
-        aurocs = per_class_auroc(labels.cpu().numpy(), probs.cpu().numpy(), self.class_names)
+        probs_np, labels_np = probs.cpu().numpy(), labels.cpu().numpy()
+        aurocs = per_class_auroc(labels_np, probs_np, self.class_names)
         finite = [v for v in aurocs.values() if math.isfinite(v)]
         for name, value in aurocs.items():
             if math.isfinite(value):
                 self.log(f"val_auroc_{name}", value, sync_dist=False)
         if finite:
             self.log("val_auroc_mean", float(np.mean(finite)), prog_bar=True, sync_dist=False)
+        any_auroc = auroc((labels_np >= 0.5).any(axis=1), any_defect(probs_np))
+        if math.isfinite(any_auroc):
+            self.log("val_auroc_any", any_auroc, prog_bar=True, sync_dist=False)
+            # What checkpoints follow: the any-defect AUROC, ties (a separable validation set
+            # reads 1.0 for many epochs) broken towards the lower item loss.
+            clipped = np.clip(probs_np, 1e-6, 1 - 1e-6)
+            bce = -np.mean(labels_np * np.log(clipped) + (1 - labels_np) * np.log1p(-clipped))
+            self.log("val_selection", any_auroc - 1e-3 * min(float(bce), 1.0), sync_dist=False)
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
         world = self.trainer.world_size if self.trainer is not None else 1
         rank = self.trainer.global_rank if self.trainer is not None else 0
         generator = torch.Generator().manual_seed(self.cfg.seed + 7919 * rank)
         sampler = None
-        if train and self.cfg.batches_per_epoch:
+        if train and self.sample_weights is not None:
+            # Class-balanced batches: rare defect classes are drawn as often as common ones;
+            # each rank draws its own share.
+            per_rank = (self.cfg.batches_per_epoch or 0) * self.cfg.batch_size
+            if not per_rank:
+                per_rank = math.ceil(len(dataset) / world)
+            sampler = WeightedRandomSampler(
+                self.sample_weights, per_rank, replacement=True, generator=generator
+            )
+        elif train and self.cfg.batches_per_epoch:
             # A fixed number of batches per epoch, drawn with replacement (each rank its own).
             sampler = RandomSampler(
                 dataset,
@@ -274,6 +345,7 @@ class InspectorFit:
     result: FitResult
     pos_weight: list[float] | None
     train_minutes: float
+    monitor: str = "val_loss"
 
 
 def fit_inspector(
@@ -289,11 +361,21 @@ def fit_inspector(
     pos_weight: Sequence[float] | np.ndarray | None = None,
     view_loss_weight: float = 0.5,
     pretrained: str | None = None,
+    sample_weights: Sequence[float] | np.ndarray | None = None,
+    ema_decay: float | None = None,
+    val_labels: np.ndarray | None = None,
+    initial_state: dict[str, torch.Tensor] | None = None,
+    select_on: str = "auroc",
 ) -> InspectorFit:
     """Fit a fresh :class:`InspectionNet` through ``training.trainer.fit``.
 
     The trainer seeds everything from ``cfg.seed`` before the model is built, so the same seed
-    and data give the same weights on the same machine. The best validation weights are loaded.
+    and data give the same weights on the same machine. Checkpoints and early stopping follow
+    the any-defect validation AUROC (``select_on="auroc"``) when ``val_labels`` (the validation
+    items' label matrix) hold both good and defective items, else the validation loss; the best
+    validation weights (of the EMA copy, with ``ema_decay``) are loaded. ``sample_weights``
+    (one per training item) draw class-balanced batches; ``initial_state`` starts the backbone
+    from weights such as those of :func:`training.pretrain.pretrain_backbone`.
     """
     if len(train_set) == 0 or len(val_set) == 0:
         raise ValueError(
@@ -301,6 +383,8 @@ def fit_inspector(
         )
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_net(spec, class_names, view_names, pretrained)
+    if initial_state is not None:
+        model.backbone.load_state_dict(initial_state)
     task = InspectionTask(
         model,
         class_names=class_names,
@@ -310,15 +394,27 @@ def fit_inspector(
         augment=augment or AugmentSpec.tunnel(),
         pos_weight=pos_weight,
         view_loss_weight=view_loss_weight,
+        sample_weights=sample_weights,
+        ema_decay=ema_decay,
     )
+    monitor, mode = "val_loss", "min"
+    if select_on not in ("auroc", "loss"):
+        raise ValueError(f"select_on: expected 'auroc' or 'loss', got {select_on!r}")
+    if val_labels is not None and select_on == "auroc":
+        defective = (np.asarray(val_labels) >= 0.5).any(axis=1)
+        if defective.any() and not defective.all():
+            monitor, mode = "val_selection", "max"
     start = time.perf_counter()
-    result = fit(task, cfg, run_dir, monitor="val_loss")
+    result = fit(task, cfg, run_dir, monitor=monitor, mode=mode)
     minutes = (time.perf_counter() - start) / 60
+    if task.ema is not None:
+        model.load_state_dict(task.ema.state_dict())
     return InspectorFit(
         model.cpu().eval(),
         result,
         None if pos_weight is None else [float(w) for w in pos_weight],
         minutes,
+        monitor,
     )
 
 

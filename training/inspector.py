@@ -36,7 +36,12 @@ from kernels.runfolder import (
 )
 from training.config import ImageTrainConfig, TrainConfig
 from training.devices import select_device
-from training.inspect_task import data_fingerprint, fit_inspector, imbalance_weights
+from training.inspect_task import (
+    balanced_sample_weights,
+    data_fingerprint,
+    fit_inspector,
+    imbalance_weights,
+)
 from vision.augment import AugmentSpec
 from vision.calibration import Thresholds
 from vision.config import CalibrationConfig, DataConfig, ModelSpec, ScoreConfig
@@ -44,6 +49,7 @@ from vision.datasets import (
     CatalogHandling,
     ItemDataset,
     ItemSet,
+    choose_image_size,
     majority_mode,
     read_items,
     stratified_split,
@@ -65,6 +71,19 @@ SETTINGS: dict[str, type] = {
     "calibration": CalibrationConfig,
 }
 VALIDATION_SOURCE = "validation split"
+
+
+def resolve_model_spec(
+    spec: ModelSpec, item_set: ItemSet, augment: AugmentSpec, max_image_size: int
+) -> ModelSpec:
+    """``spec`` with its data-dependent settings fixed: ``image_size`` 0 -> from the images
+    (:func:`vision.items.choose_image_size`), ``tta`` auto -> the augmentation's symmetry."""
+    changes: dict[str, Any] = {}
+    if spec.image_size == 0:
+        changes["image_size"] = choose_image_size(item_set, max_image_size)
+    if spec.tta == "auto":
+        changes["tta"] = augment.symmetry
+    return dataclasses.replace(spec, **changes) if changes else spec
 
 
 def _route(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -243,6 +262,10 @@ class Inspector:
         image_mode = settings.image_mode
         if image_mode == "auto":
             image_mode = "RGB" if item_set.layout == "tunnel" else majority_mode(item_set)
+        augment = self.augment
+        if augment is None:
+            augment = AugmentSpec.tunnel() if item_set.layout == "tunnel" else AugmentSpec.parts()
+        self.model = resolve_model_spec(self.model, item_set, augment, settings.max_image_size)
         catalog = CatalogHandling()
         if item_set.catalog is not None:
             catalog = CatalogHandling("reference", item_set.catalog, item_set.catalog.size_scale())
@@ -255,6 +278,7 @@ class Inspector:
             item_set.class_names,
             cache=True,
             min_view_size=settings.min_view_size,
+            resize=self.model.resize,
         ).preload(progress=progress)
         issues = item_set.issues()
         usable = []
@@ -275,14 +299,12 @@ class Inspector:
                 f"{settings.val_fraction:.0%} for validation"
             )
         train_idx, val_idx = usable_arr[keep], usable_arr[held]
-        weights = imbalance_weights(labels[keep], settings.imbalance)
-        augment = self.augment
-        if augment is None:
-            augment = (
-                AugmentSpec.tunnel()
-                if item_set.layout == "tunnel"
-                else AugmentSpec(hflip=0.5, translate=0.04, brightness=0.05)
-            )
+        imbalance = settings.imbalance
+        if imbalance == "auto":
+            imbalance = "balanced" if item_set.layout == "classes" else "pos_weight"
+        weights = imbalance_weights(labels[keep], imbalance)
+        sample_weights = balanced_sample_weights(labels[keep]) if imbalance == "balanced" else None
+        ema_decay = getattr(self.train, "ema_decay", 0.0) or None
         fitted = fit_inspector(
             Subset(full, train_idx.tolist()),
             Subset(full, val_idx.tolist()),
@@ -295,6 +317,10 @@ class Inspector:
             pos_weight=weights,
             view_loss_weight=settings.view_loss_weight,
             pretrained=settings.pretrained,
+            sample_weights=sample_weights,
+            ema_decay=ema_decay,
+            val_labels=labels[held],
+            select_on=getattr(self.train, "select_on", "auroc"),
         )
         self.fitted_ = RunModel(
             fitted.model, item_set.class_names, item_set.view_names, image_mode, catalog, None, None
@@ -305,7 +331,7 @@ class Inspector:
             # Under DDP every rank fits; only rank zero calibrates and writes.
             return False
         self.data_fingerprint = data_fingerprint(item_set)
-        self.metrics = {"best_val_loss": fitted.result.best_score}
+        self.metrics = {"best_validation": {fitted.monitor: fitted.result.best_score}}
         self.training = {
             "data": {
                 "root": str(Path(item_set.root).resolve()),
@@ -321,10 +347,13 @@ class Inspector:
                 "n_issues": len(issues),
             },
             "pos_weight": fitted.pos_weight,
+            "imbalance": imbalance,
+            "ema_decay": ema_decay,
             "augment": augment.to_dict(),
+            "selected_on": fitted.monitor,
             "epochs": fitted.result.epochs,
             "stopped_early": fitted.result.stopped_early,
-            "best_val_loss": fitted.result.best_score,
+            "best_validation": {fitted.monitor: fitted.result.best_score},
             "train_minutes": round(fitted.train_minutes, 3),
         }
         try:

@@ -126,13 +126,15 @@ def build_trainer(
     run_dir: str | Path,
     monitor: str = "val_loss",
     callbacks: list[pl.Callback] | None = None,
+    mode: str = "min",
 ) -> pl.Trainer:
     """Assemble a Lightning ``Trainer`` for ``cfg`` that writes logs and checkpoints to ``run_dir``.
 
     * accelerator ``auto`` -> CUDA when present; precision ``auto`` -> bf16-mixed on GPUs with
       bf16, 16-mixed on older GPUs, 32-true on CPU;
     * more than one device or node -> DDP (NCCL on GPUs, gloo on CPU);
-    * early stopping and best/last checkpoints on ``monitor``;
+    * early stopping and best/last checkpoints on ``monitor`` (``mode`` "min" for a loss, "max"
+      for a score such as an AUROC);
     * a resumable ``last.ckpt`` when the run is interrupted (see the module's doc).
     """
     run_dir = Path(run_dir)
@@ -149,14 +151,14 @@ def build_trainer(
             dirpath=run_dir / "checkpoints",
             filename="best",
             monitor=monitor,
-            mode="min",
+            mode=mode,
             save_last=True,
             save_weights_only=False,
         )
     ]
     if cfg.early_stopping_patience:
         all_callbacks.append(
-            EarlyStopping(monitor=monitor, mode="min", patience=cfg.early_stopping_patience)
+            EarlyStopping(monitor=monitor, mode=mode, patience=cfg.early_stopping_patience)
         )
     interrupted = interrupted_folder(run_dir) or run_dir / "checkpoints"
     all_callbacks.append(InterruptCheckpoint(interrupted))
@@ -202,6 +204,7 @@ def fit(
     monitor: str = "val_loss",
     callbacks: list[pl.Callback] | None = None,
     ckpt_path: str | Path | None = None,
+    mode: str = "min",
 ) -> FitResult:
     """Seed, fit ``module`` and load the best validation weights back into it; ``ckpt_path``
     resumes from a checkpoint (weights, optimizer, epoch and step), such as the ``last.ckpt``
@@ -210,7 +213,7 @@ def fit(
     if ckpt_path is not None:
         check_resumable(ckpt_path, module)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    trainer = build_trainer(cfg, run_dir, monitor=monitor, callbacks=callbacks)
+    trainer = build_trainer(cfg, run_dir, monitor=monitor, callbacks=callbacks, mode=mode)
     trainer.fit(
         module,
         train_dataloaders=train_dataloaders,

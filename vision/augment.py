@@ -49,6 +49,34 @@ class AugmentSpec:
         """Square, symmetric parts (solar cells): all eight flips/quarter turns, light changes."""
         return cls(hflip=0.5, vflip=0.5, rot90=True, brightness=0.1, contrast=0.1, noise=0.01)
 
+    @classmethod
+    def parts(cls) -> AugmentSpec:
+        """Class-folder default (photos of parts, cells, surfaces): all eight flips and quarter
+        turns, small rotations and shifts, brightness and contrast, a little sensor noise.
+        A defect is a defect in any orientation; pass another spec for objects whose
+        orientation carries meaning (printed text, a label's position)."""
+        return cls(
+            hflip=0.5,
+            vflip=0.5,
+            rot90=True,
+            rotate_deg=8.0,
+            translate=0.03,
+            brightness=0.1,
+            contrast=0.1,
+            noise=0.01,
+        )
+
+    @property
+    def symmetry(self) -> str:
+        """The test-time augmentation (``schema.TTA_MODES``) these transforms make label-safe."""
+        if self.rot90 and self.hflip > 0:
+            return "dihedral"
+        if self.hflip > 0 and self.vflip > 0:
+            return "flips"
+        if self.hflip > 0:
+            return "hflip"
+        return "none"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from kernels.settings import check_settings, setting, settings_from_dict, settings_to_dict
-from vision.schema import BACKBONES, IMAGE_MODES, IMBALANCE_MODES, LAYOUTS, OUTPUT_STRIDES
+from vision.schema import (
+    BACKBONES,
+    IMAGE_MODES,
+    IMBALANCE_MODES,
+    LAYOUTS,
+    OUTPUT_STRIDES,
+    RESIZE_MODES,
+    TTA_MODES,
+)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -33,7 +41,23 @@ class ModelSpec:
     backbone: str = setting("resnet18", "image backbone shared across views", choices=BACKBONES)
     width: int = setting(64, "resnet18 first-stage channels (64 = torchvision resnet18)", min=8)
     output_stride: int = setting(16, "backbone output stride", choices=OUTPUT_STRIDES)
-    image_size: int = setting(128, "model input size, pixels per side", min=32, max=1024)
+    image_size: int = setting(
+        0,
+        "model input size, pixels per side (0: chosen from the data's image sizes)",
+        min=0,
+        max=1024,
+    )
+    resize: str = setting(
+        "pad",
+        "how a view becomes square: pad keeps its aspect ratio, squash stretches it",
+        choices=RESIZE_MODES,
+    )
+    tta: str = setting(
+        "auto",
+        "test-time augmentation: logits averaged over flips/quarter turns "
+        "(auto: the symmetries the training augmentation uses)",
+        choices=TTA_MODES,
+    )
     head_dim: int = setting(128, "channels of the defect and attribute heads", min=1)
     embed_dim: int = setting(32, "size of the catalog and view embeddings", min=1)
     mean: tuple[float, float, float] = setting(
@@ -46,6 +70,8 @@ class ModelSpec:
     def __post_init__(self) -> None:
         _check_integers(self, ("width", "output_stride", "image_size", "head_dim", "embed_dim"))
         check_settings(self)
+        if 0 < self.image_size < 32:
+            raise ValueError(f"image_size: expected 0 (auto) or >= 32, got {self.image_size}")
         if self.backbone != "resnet18" and self.width != 64:
             raise ValueError(
                 f"width: only resnet18 has a width option, got {self.width} for {self.backbone}"
@@ -85,7 +111,18 @@ class DataConfig:
         open_min=True,
         max=0.9,
     )
-    imbalance: str = setting("pos_weight", "class-imbalance handling", choices=IMBALANCE_MODES)
+    imbalance: str = setting(
+        "auto",
+        "class-imbalance handling (auto: balanced batches for class folders, pos_weight for "
+        "tunnels)",
+        choices=IMBALANCE_MODES,
+    )
+    max_image_size: int = setting(
+        256,
+        "largest model input chosen from the data when image_size is 0 (auto)",
+        min=32,
+        max=1024,
+    )
     view_loss_weight: float = setting(0.5, "weight of the per-view loss", min=0)
     pretrained: str | None = setting(
         None, "local torchvision state_dict for the backbone (nothing is downloaded)"
@@ -97,7 +134,7 @@ class DataConfig:
     )
 
     def __post_init__(self) -> None:
-        _check_integers(self, ("min_view_size",))
+        _check_integers(self, ("min_view_size", "max_image_size"))
         check_settings(self)
 
     def to_dict(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from vision.items import (
     Item,
     ItemLoader,
     ItemSet,
+    choose_image_size,
     detect_layout,
     load_views,
     majority_mode,
@@ -36,6 +37,7 @@ __all__ = [
     "ItemLoader",
     "ItemSet",
     "TensorItems",
+    "choose_image_size",
     "collate_items",
     "detect_layout",
     "load_views",
@@ -71,9 +73,17 @@ class ItemDataset(ItemLoader, Dataset):
         class_names: Sequence[str] | None = None,
         cache: bool = False,
         min_view_size: int = 1,
+        resize: str = "squash",
     ):
         super().__init__(
-            item_set, view_names, image_size, image_mode, catalog, class_names, min_view_size
+            item_set,
+            view_names,
+            image_size,
+            image_mode,
+            catalog,
+            class_names,
+            min_view_size,
+            resize,
         )
         self._cache: dict[int, dict] | None = {} if cache else None
 

@@ -39,15 +39,39 @@ def peek_mode(path: str | Path) -> str | None:
         return None
 
 
+def letterbox_box(width: int, height: int, size: int) -> tuple[int, int, int, int]:
+    """``(left, top, new_width, new_height)`` of an image scaled so its longer side is ``size``
+    and centred on a ``size`` x ``size`` canvas."""
+    scale = size / max(width, height)
+    new_w = min(size, max(1, round(width * scale)))
+    new_h = min(size, max(1, round(height * scale)))
+    return (size - new_w) // 2, (size - new_h) // 2, new_w, new_h
+
+
+def letterbox(image: Image.Image, size: int) -> np.ndarray:
+    """``image`` (RGB) scaled to fit ``size`` x ``size`` with its aspect ratio kept; the margin
+    takes the mean colour of the image's border, so it reads as background, not as a dark
+    defect or an edge."""
+    left, top, new_w, new_h = letterbox_box(image.width, image.height, size)
+    pixels = np.asarray(image.resize((new_w, new_h), RESIZE_FILTER), dtype=np.uint8)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    canvas = np.empty((size, size, 3), dtype=np.uint8)
+    canvas[:] = np.rint(border.mean(axis=0)).astype(np.uint8)
+    canvas[top : top + new_h, left : left + new_w] = pixels
+    return canvas
+
+
 def load_image(
     source: str | Path | bytes,
     size: int,
     image_mode: str = "RGB",
     min_size: int = 1,
     max_pixels: int | None = None,
+    resize: str = "squash",
 ) -> np.ndarray:
     """Decode ``source`` (a file, or the bytes of one, e.g. an upload), check its mode and size,
-    and resize it to ``size`` x ``size``.
+    and make it ``size`` x ``size``: ``resize="pad"`` keeps the aspect ratio (see
+    :func:`letterbox`), ``"squash"`` stretches.
 
     Returns ``uint8`` of shape ``(size, size, 3)``; grey (``L``) sources are replicated to three
     channels so every backbone sees RGB input. Raises :class:`ImageLoadError` with the reason,
@@ -87,15 +111,44 @@ def load_image(
         raise ImageLoadError("not a readable image (corrupt or unknown format)") from exc
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageLoadError(f"cannot decode image ({exc})") from exc
+    if resize == "pad" and rgb.width != rgb.height:
+        return letterbox(rgb, size)
+    if resize not in ("pad", "squash"):
+        raise ValueError(f"resize: expected 'pad' or 'squash', got {resize!r}")
     if rgb.size != (size, size):
         # Pillow's resampling filters are antialiased when shrinking.
         rgb = rgb.resize((size, size), RESIZE_FILTER)
     return np.asarray(rgb, dtype=np.uint8)
 
 
-def load_mask(path: str | Path, size: int) -> np.ndarray:
-    """A per-view defect-bit mask (``schema.MASK_BITS``) at ``size`` x ``size``; bits survive
-    shrinking (a cell keeps every bit of the pixels it covers)."""
+def image_size(source: str | Path) -> tuple[int, int] | None:
+    """``(width, height)`` of an image file from its header, ``None`` when unreadable."""
+    try:
+        with Image.open(source) as image:
+            return int(image.width), int(image.height)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+def _resize_bits(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bit mask to ``height`` x ``width``: nearest neighbour when enlarging, OR of the covered
+    pixels when shrinking (a cell keeps every bit of the pixels it covers)."""
+    if mask.shape == (height, width):
+        return mask
+    if mask.shape[0] < height or mask.shape[1] < width:
+        return mask[np.arange(height) * mask.shape[0] // height][
+            :, np.arange(width) * mask.shape[1] // width
+        ]
+    rows = np.arange(mask.shape[0]) * height // mask.shape[0]
+    cols = np.arange(mask.shape[1]) * width // mask.shape[1]
+    out = np.zeros((height, width), dtype=np.uint8)
+    np.bitwise_or.at(out, (rows[:, None], cols[None, :]), mask)
+    return out
+
+
+def load_mask(path: str | Path, size: int, resize: str = "squash") -> np.ndarray:
+    """A per-view defect-bit mask (``schema.MASK_BITS``) at ``size`` x ``size``, placed as
+    :func:`load_image` places its view (``resize``); bits survive shrinking."""
     try:
         with Image.open(path) as image:
             image.load()
@@ -106,16 +159,9 @@ def load_mask(path: str | Path, size: int) -> np.ndarray:
         raise
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageLoadError(f"cannot decode mask ({exc})") from exc
-    if mask.shape != (size, size):
-        rows = np.arange(mask.shape[0]) * size // mask.shape[0]
-        cols = np.arange(mask.shape[1]) * size // mask.shape[1]
-        if mask.shape[0] < size or mask.shape[1] < size:
-            # Enlarging: nearest neighbour.
-            mask = mask[np.arange(size) * mask.shape[0] // size][
-                :, np.arange(size) * mask.shape[1] // size
-            ]
-        else:
-            out = np.zeros((size, size), dtype=np.uint8)
-            np.bitwise_or.at(out, (rows[:, None], cols[None, :]), mask)
-            mask = out
-    return mask
+    if resize == "pad" and mask.shape[0] != mask.shape[1]:
+        left, top, new_w, new_h = letterbox_box(mask.shape[1], mask.shape[0], size)
+        canvas = np.zeros((size, size), dtype=np.uint8)
+        canvas[top : top + new_h, left : left + new_w] = _resize_bits(mask, new_h, new_w)
+        return canvas
+    return _resize_bits(mask, size, size)

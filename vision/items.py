@@ -43,7 +43,7 @@ import pandas as pd
 
 from kernels.io import read_table
 from vision.catalog import Catalog, no_reference
-from vision.images import ImageLoadError, load_image, load_mask, peek_mode
+from vision.images import ImageLoadError, image_size, load_image, load_mask, peek_mode
 from vision.schema import (
     CATALOG_FILE,
     CLASS_NAMES,
@@ -308,6 +308,26 @@ def majority_mode(item_set: ItemSet, limit: int = 200) -> str:
     return "L" if modes["L"] > modes["RGB"] else "RGB"
 
 
+def choose_image_size(item_set: ItemSet, max_size: int = 256, limit: int = 400) -> int:
+    """A model input size from the data: the median longer side of (up to ``limit``) view
+    images, rounded up to a multiple of 32, between 64 and ``max_size``.
+
+    Keeping the native resolution where the compute budget allows keeps thin cracks and small
+    pits several pixels wide; ``max_size`` bounds the cost of very large photos.
+    """
+    sides = []
+    step = max(1, len(item_set.items) // limit)  # spread over classes (folders come in order)
+    for item in item_set.items[::step]:
+        for path in list(item.views.values())[:2]:
+            size = image_size(path)
+            if size is not None:
+                sides.append(max(size))
+    if not sides:
+        return min(128, max_size)
+    side = int(np.ceil(float(np.median(sides)) / 32) * 32)
+    return int(min(max(side, 64), max_size))
+
+
 def stratified_split(
     labels: np.ndarray, fraction: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -385,6 +405,7 @@ def load_views(
     image_mode: str = "RGB",
     min_size: int = 1,
     max_pixels: int | None = None,
+    resize: str = "squash",
 ) -> LoadedViews:
     """Decode one item's views (files or uploaded bytes) into the slots of ``view_names``.
 
@@ -405,7 +426,7 @@ def load_views(
             errors.append(f"view '{view}': missing")
             continue
         try:
-            images[slot] = load_image(source, size, image_mode, min_size, max_pixels)
+            images[slot] = load_image(source, size, image_mode, min_size, max_pixels, resize)
         except ImageLoadError as exc:
             if isinstance(source, bytes):
                 view_errors[view] = str(exc)
@@ -439,8 +460,10 @@ class ItemLoader:
         catalog: CatalogHandling | None = None,
         class_names: Sequence[str] | None = None,
         min_view_size: int = 1,
+        resize: str = "squash",
     ):
         self.items = item_set.items
+        self.resize = resize
         self.view_names = tuple(view_names)
         self.image_size = int(image_size)
         self.image_mode = image_mode
@@ -462,7 +485,14 @@ class ItemLoader:
         ``view_errors`` (view -> reason)."""
         item = self.items[index]
         size, n_views, n_classes = self.image_size, len(self.view_names), len(self.class_names)
-        views = load_views(item.views, self.view_names, size, self.image_mode, self.min_view_size)
+        views = load_views(
+            item.views,
+            self.view_names,
+            size,
+            self.image_mode,
+            self.min_view_size,
+            resize=self.resize,
+        )
         view_labels = np.zeros((n_views, n_classes), dtype=np.float32)
         view_label_mask = np.zeros(n_views, dtype=np.float32)
         mask_size = size if self.has_masks else 1
@@ -473,7 +503,7 @@ class ItemLoader:
                 if mask_path is None or not views.mask[slot]:
                     continue
                 try:
-                    bit_masks[slot] = load_mask(mask_path, size)
+                    bit_masks[slot] = load_mask(mask_path, size, self.resize)
                 except ImageLoadError:
                     continue  # a bad mask only costs this view's auxiliary labels
                 bits = int(np.bitwise_or.reduce(bit_masks[slot], axis=None))

@@ -20,6 +20,14 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def any_defect(probs: np.ndarray) -> np.ndarray:
+    """The probability that an item has at least one defect, from its per-class scores
+    ``(items, classes)``: ``1 - prod(1 - p_k)`` (noisy-OR). It is what a station decides on
+    (reject or not), whatever the defect; NaN rows (items not inspected) stay NaN."""
+    probs = np.clip(np.asarray(probs, dtype=np.float64), 0.0, 1.0)
+    return -np.expm1(np.log1p(-np.minimum(probs, 1 - 1e-15)).sum(axis=-1))
+
+
 def per_class_auroc(labels: np.ndarray, scores: np.ndarray, class_names) -> dict[str, float]:
     """:func:`auroc` for every column, keyed by class name."""
     labels = np.asarray(labels)

@@ -125,6 +125,27 @@ class InspectionNet(nn.Module):
         nn.init.zeros_(self.compare[2].bias)
 
     def forward(self, images: torch.Tensor, view_mask: torch.Tensor, catalog: torch.Tensor):
+        transforms = tta_transforms(self.spec.tta)
+        if self.training or len(transforms) == 1:
+            return self._forward(images, view_mask, catalog)
+        # Test-time augmentation: every transform of the batch in one pass, logits averaged,
+        # heatmaps turned back to the view's orientation before they are averaged.
+        n = len(transforms)
+        stacked = torch.cat([apply_transform(images, k, f) for k, f in transforms], dim=0)
+        item_logits, view_logits, maps, attributes = self._forward(
+            stacked, view_mask.repeat(n, 1), catalog.repeat(n, 1)
+        )
+        chunks = maps.chunk(n, dim=0)
+        maps = torch.stack(
+            [invert_transform(m, k, f) for m, (k, f) in zip(chunks, transforms)]
+        ).mean(dim=0)
+
+        def mean(x: torch.Tensor) -> torch.Tensor:
+            return x.reshape(n, -1, *x.shape[1:]).mean(dim=0)
+
+        return mean(item_logits), mean(view_logits), maps, mean(attributes)
+
+    def _forward(self, images: torch.Tensor, view_mask: torch.Tensor, catalog: torch.Tensor):
         batch, views = images.shape[0], images.shape[1]
         x = images.flatten(0, 1)
         x = (x - self.pixel_mean) / self.pixel_std
@@ -175,6 +196,44 @@ class InspectionNet(nn.Module):
         size_error = (attributes[:, 3:] - reference[:, 3:]) / reference[:, 3:].clamp_min(0.02)
         terms = self.compare(torch.cat([color_error, size_error.abs(), size_error], dim=-1))
         return has_reference * (terms @ self.catalog_onehot)
+
+
+def tta_transforms(mode: str) -> list[tuple[int, bool]]:
+    """``(quarter turns, horizontal flip)`` pairs of a ``schema.TTA_MODES`` mode (``auto`` and
+    ``none``: the identity only)."""
+    if mode == "hflip":
+        return [(0, False), (0, True)]
+    if mode == "flips":  # a half turn of a mirrored image is its vertical flip
+        return [(0, False), (0, True), (2, False), (2, True)]
+    if mode == "dihedral":
+        return [(k, f) for f in (False, True) for k in range(4)]
+    return [(0, False)]
+
+
+def quarter_turns(x: torch.Tensor, turns: int) -> torch.Tensor:
+    """``torch.rot90(x, turns, (-2, -1))`` from flips and a transpose, which export to ONNX
+    (``aten::rot90`` does not)."""
+    turns %= 4
+    if turns == 1:
+        return x.flip(-1).transpose(-2, -1)
+    if turns == 2:
+        return x.flip(-2, -1)
+    if turns == 3:
+        return x.flip(-2).transpose(-2, -1)
+    return x
+
+
+def apply_transform(x: torch.Tensor, turns: int, flip: bool) -> torch.Tensor:
+    """Mirror (last axis), then turn by ``turns`` quarter turns in the last two axes."""
+    if flip:
+        x = x.flip(-1)
+    return quarter_turns(x, turns)
+
+
+def invert_transform(x: torch.Tensor, turns: int, flip: bool) -> torch.Tensor:
+    """The inverse of :func:`apply_transform`."""
+    x = quarter_turns(x, -turns)
+    return x.flip(-1) if flip else x
 
 
 def cell_coordinates(features: torch.Tensor) -> torch.Tensor:

@@ -140,6 +140,8 @@ def manifest_entries(folder: Path, model: RunModel, min_view_size: int) -> dict[
             "min_view_size": min_view_size,
             "channels": "RGB; grey sources replicated to 3 channels",
             "resize": [spec.image_size, spec.image_size],
+            "resize_mode": spec.resize,
+            "test_time_augmentation": spec.tta,
             "interpolation": "bilinear (Pillow, antialiased)",
             "scale": "uint8 / 255 -> [0, 1]",
             "normalization": {
@@ -180,6 +182,9 @@ def read_model(folder: str | Path, manifest: dict[str, Any]) -> RunModel:
         entry = dict(manifest["model"])
         image_mode = entry.pop("image_mode")
         weights = folder / entry.pop("weights", WEIGHTS)
+        # Runs written before letterboxing and test-time augmentation squashed and ran once.
+        entry.setdefault("resize", "squash")
+        entry.setdefault("tta", "none")
         spec = ModelSpec.from_dict(entry)
         class_names = tuple(manifest["classes"])
         view_names = tuple(manifest["views"])

@@ -39,8 +39,20 @@ BACKBONES: tuple[str, ...] = (
 #: Output strides of the backbone's last stage (16 gives heatmaps more cells).
 OUTPUT_STRIDES: tuple[int, ...] = (16, 32)
 
-#: Class-imbalance handling of the item loss (``training.inspect_task.imbalance_weights``).
-IMBALANCE_MODES: tuple[str, ...] = ("pos_weight", "sqrt_pos_weight", "none")
+#: Class-imbalance handling (``training.inspect_task.imbalance_weights``): BCE ``pos_weight``
+#: per class (or its square root), ``balanced`` batches that draw every label combination
+#: (good, each defect class) equally often, or nothing; ``auto``: balanced for class folders
+#: (one label per image), pos_weight for tunnels (multi-label items).
+IMBALANCE_MODES: tuple[str, ...] = ("auto", "pos_weight", "sqrt_pos_weight", "balanced", "none")
+
+#: How a view image becomes the model's square input: ``pad`` keeps its aspect ratio (scaled so
+#: its longer side fits, the rest filled with its border colour); ``squash`` stretches it.
+RESIZE_MODES: tuple[str, ...] = ("pad", "squash")
+
+#: Test-time augmentation inside the network (eval mode): logits averaged over the identity and
+#: its horizontal flip (``hflip``), all four flips (``flips``), or all eight flips and quarter
+#: turns (``dihedral``); ``auto`` follows the training augmentation's symmetries.
+TTA_MODES: tuple[str, ...] = ("auto", "none", "hflip", "flips", "dihedral")
 
 LABELS_FILE = "labels.csv"
 CATALOG_FILE = "catalog.csv"

@@ -20,9 +20,9 @@ from torch.utils.data import DataLoader
 from vision.calibration import Thresholds, calibrate_thresholds, verdicts
 from vision.catalog import Catalog
 from vision.datasets import CatalogHandling, ItemDataset, ItemSet, collate_items
-from vision.metrics import per_class_auroc
+from vision.metrics import any_defect, auroc, per_class_auroc
 from vision.run import RunModel
-from vision.schema import REJECT, REVIEW
+from vision.schema import PASS, REJECT, REVIEW
 from vision.tables import (
     READ_OPTIONS,
     PredictionCollector,
@@ -86,6 +86,7 @@ class Scorer:
             self.run.class_names,
             cache=cache,
             min_view_size=self.min_view_size,
+            resize=self.model.spec.resize,
         )
 
     @torch.inference_mode()
@@ -200,7 +201,9 @@ def check_classes(item_set: ItemSet, class_names: tuple[str, ...]) -> None:
 
 
 def calibration_metrics(probs: np.ndarray, labels: np.ndarray, thresholds: Thresholds) -> dict:
-    """AUROC per class, and per class the share of its positives rejected / flagged."""
+    """AUROC per class and of the any-defect score, per class the share of its positives
+    rejected / flagged, and what a station sees: the share of defective items that pass and of
+    good items that are rejected."""
     keep = np.isfinite(probs).all(axis=1)
     probs, labels = probs[keep], labels[keep]
     out: dict[str, Any] = {
@@ -211,7 +214,14 @@ def calibration_metrics(probs: np.ndarray, labels: np.ndarray, thresholds: Thres
             for name, value in per_class_auroc(labels, probs, thresholds.class_names).items()
         },
     }
+    defective = (labels >= 0.5).any(axis=1)
+    area = auroc(defective, any_defect(probs))
+    out["any_defect_auroc"] = area if np.isfinite(area) else None
     verdict = np.array(verdicts(probs, thresholds)[0])
+    out["defects_passed"] = float((verdict[defective] == PASS).mean()) if defective.any() else None
+    out["good_rejected"] = (
+        float((verdict[~defective] == REJECT).mean()) if (~defective).any() else None
+    )
     catch = {}
     for k, name in enumerate(thresholds.class_names):
         pos = labels[:, k] >= 0.5

@@ -10,7 +10,8 @@ was not inspected and draws the heatmap overlays); :func:`score_tables` makes th
 (``pass``/``reject``/``review``), ``reasons`` (classes that fired, ``;``-separated), ``status``
 (``ok``; ``partial`` when a view, the catalog reference or a label row is missing; ``failed``
 when no view could be read), ``views_scored``, ``missing_views``, ``errors``, and
-``score_<class>`` (probability) for every class of the model.
+``any_defect`` (the probability of at least one defect, ``1 - prod(1 - p_k)``: what a station
+decides on, whatever the defect) and ``score_<class>`` (probability) for every class.
 
 *views* — one row per item and view slot: ``item_id``, ``view``, ``status`` (``ok``, ``missing``,
 ``unreadable``: corrupt, truncated, of a wrong mode or smaller than the minimum view size),
@@ -44,6 +45,7 @@ from vision.calibration import Thresholds, verdicts
 from vision.catalog import ATTRIBUTES, rgb_to_hex
 from vision.heatmap import save_overlay
 from vision.items import CatalogHandling, Item
+from vision.metrics import any_defect
 from vision.schema import score_column
 
 
@@ -205,6 +207,7 @@ def score_tables(
             "errors": [" | ".join(e) for e in pred.errors],
         }
     )
+    table["any_defect"] = any_defect(pred.item_probs)
     for k, name in enumerate(class_names):
         table[score_column(name)] = pred.item_probs[:, k]
     if catalog.mode == "reference":

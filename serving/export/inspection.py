@@ -73,6 +73,13 @@ class InspectionGraph(nn.Module):
         return torch.sigmoid(item_logits), torch.sigmoid(view_logits), heatmaps, attributes
 
 
+RESIZE_NOTES = {
+    "pad": "scaled so the longer side is image_size, centred, the margin filled with the mean "
+    "colour of the scaled image's border pixels",
+    "squash": "stretched to image_size x image_size",
+}
+
+
 def example_inputs(size: int, views: int, batch: int, rng: np.random.Generator) -> dict:
     """Fresh valid inputs: random pictures (smooth colour fields with pixel noise, as photos
     are), random subsets of the view slots (the first item has every view, each item at least
@@ -179,6 +186,8 @@ def export_inspection(
             "accepted_source_modes": list(ACCEPTED_MODES[image_mode]),
             "channels": "RGB, channels last; grey sources replicated to 3 channels",
             "resize": [size, size],
+            "resize_mode": f"{net.spec.resize}: " + RESIZE_NOTES[net.spec.resize],
+            "test_time_augmentation": net.spec.tta,
             "resize_filter": "bilinear (Pillow Image.Resampling.BILINEAR, antialiased when "
             "shrinking)",
             "dtype": "uint8; / 255 in the graph",
@@ -394,6 +403,7 @@ def quantize_package(
         catalog.for_items(item_set.catalog),
         classes,
         int(run_manifest["preprocessing"]["min_view_size"]),
+        run_manifest["model"].get("resize", "squash"),
     )
     candidates, evaluation, held_out = _split(item_set, loader, run_manifest, own)
     labels = item_set.label_matrix() if item_set.labeled else None

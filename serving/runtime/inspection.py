@@ -75,6 +75,8 @@ class InspectionPackage:
             self.view_names: tuple[str, ...] = tuple(manifest["views"])
             self.pre: dict[str, Any] = manifest["preprocessing"]
             self.image_size = int(self.pre["image_size"])
+            # Packages written before letterboxing squashed every view.
+            self.resize = str(self.pre.get("resize_mode", "squash")).split(":")[0]
             self.image_mode = str(self.pre["image_mode"])
             self.thresholds = Thresholds.from_dict(manifest["thresholds"], self.class_names)
             cat = manifest["catalog"]
@@ -166,6 +168,7 @@ class InspectionPackage:
             catalog,
             self.class_names,
             self.data.min_view_size,
+            self.resize,
         )
         collector = PredictionCollector(
             self.class_names, self.view_names, heatmap_dir, heatmap_name, thresholds
@@ -218,6 +221,7 @@ class InspectionPackage:
             self.image_mode,
             self.data.min_view_size,
             max_pixels,
+            self.resize,
         )
         if not loaded.mask.any():
             problems = [
@@ -248,8 +252,9 @@ class InspectionPackage:
         self, job: InspectionJob, outputs: Mapping[str, np.ndarray], heatmaps: bool = False
     ) -> dict[str, Any]:
         """The verdict of ``job``'s item from the graph's outputs for it (batch of one):
-        ``item_id``, ``verdict``, ``status``, ``reasons``, ``scores`` (class -> probability),
-        ``errors`` and ``views`` (``view``, ``status``, ``error``, ``scores`` and, with
+        ``item_id``, ``verdict``, ``status``, ``reasons``, ``any_defect`` (the probability of
+        at least one defect), ``scores`` (class -> probability), ``errors`` and ``views``
+        (``view``, ``status``, ``error``, ``scores`` and, with
         ``heatmaps``, ``heatmap_png``: the overlay of the class that explains the verdict)."""
         collector = PredictionCollector(
             self.class_names, self.view_names, thresholds=self.thresholds
@@ -275,6 +280,7 @@ class InspectionPackage:
             "verdict": str(row["verdict"]),
             "status": str(row["status"]),
             "reasons": [r for r in str(row["reasons"]).split(";") if r],
+            "any_defect": float(row["any_defect"]),
             "scores": {c: float(row[col]) for c, col in zip(self.class_names, columns)},
             "errors": list(job.errors),
             "views": [],

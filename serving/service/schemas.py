@@ -114,6 +114,9 @@ class InspectResponse(BaseModel):
     verdict: Literal["pass", "review", "reject"]
     status: str
     reasons: list[str]
+    any_defect: float = Field(
+        ..., description="probability of at least one defect: 1 - prod(1 - p_class)"
+    )
     scores: dict[str, float]
     errors: list[str] = Field(
         default_factory=list, description="why the inspection is incomplete, if it is"

@@ -1,0 +1,201 @@
+"""The class-folder training recipe: letterboxing, a size from the data, balanced batches, EMA,
+test-time augmentation, and the any-defect score, on grey part photos of varying sizes.
+
+One tiny model is fitted per module (parts of 40-96 px, resnet18 width 8, two epochs); what a
+full-size recipe achieves is measured by ``benchmarks/vision_realistic.py``.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from serving.export import export_run
+from serving.runtime import InspectionPackage
+from training import ImageTrainConfig
+from training.inspect_task import InspectionTask, balanced_sample_weights
+from vision import Inspector
+from vision.augment import AugmentSpec
+from vision.config import ModelSpec
+from vision.datasets import TensorItems, read_items
+from vision.images import load_image, load_mask
+from vision.items import choose_image_size
+from vision.metrics import any_defect
+from vision.model import apply_transform, quarter_turns, tta_transforms
+from vision.run import build_net, read_model
+from vision.schema import score_column
+from vision.synthetic_parts import DEFECT_CLASSES, GOOD_CLASS, write_parts_dataset
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    base = tmp_path_factory.mktemp("recipe")
+    train = write_parts_dataset(base / "train", 48, seed=3, min_side=40, max_side=96)
+    test = write_parts_dataset(base / "test", 18, seed=4, min_side=40, max_side=96)
+    fast = ImageTrainConfig(max_epochs=2, batch_size=8, accelerator="cpu", progress_bar=False)
+    inspector = Inspector(
+        width=8, head_dim=16, target_frr=0.2, review_rate=0.1, val_fraction=0.3, train=fast
+    )
+    inspector.fit(train, run_dir=base / "run")
+    items, views = inspector.score(test, progress=False, heatmaps=False)
+    return SimpleNamespace(
+        base=base, train=train, test=test, inspector=inspector, items=items, views=views
+    )
+
+
+def test_grey_photos_of_varying_sizes_train_and_score(parts):
+    model = parts.inspector.model
+    # Photos of 40-96 px: the input keeps their resolution (median longer side, up to /32).
+    assert model.image_size in (64, 96) and model.resize == "pad" and model.tta == "dihedral"
+    assert parts.inspector.fitted_.image_mode == "L"
+    training = parts.inspector.training
+    assert training["imbalance"] == "balanced" and training["ema_decay"] == 0.998
+    assert training["selected_on"] == "val_selection"
+    assert set(parts.inspector.class_names) == set(DEFECT_CLASSES)
+    items = parts.items
+    assert len(items) == 18 and (items["status"] == "ok").all()
+    assert items["verdict"].isin(["pass", "review", "reject"]).all()
+    calibration = parts.inspector.metrics["calibration"]
+    assert {"any_defect_auroc", "defects_passed", "good_rejected"} <= set(calibration)
+
+
+def test_the_any_defect_score_is_in_the_items_table(parts):
+    items = parts.items
+    scores = items[[score_column(c) for c in parts.inspector.class_names]].to_numpy()
+    expected = 1 - np.prod(1 - scores, axis=1)
+    np.testing.assert_allclose(items["any_defect"], expected, rtol=1e-9, atol=1e-12)
+    assert items["any_defect"].between(0, 1).all()
+    # At least as high as any single class score: one defect is enough.
+    assert (items["any_defect"].to_numpy() >= scores.max(axis=1) - 1e-12).all()
+
+
+def test_any_defect_against_a_brute_force_and_nan_rows():
+    rng = np.random.default_rng(0)
+    probs = rng.uniform(size=(50, 4))
+    probs[0] = [0, 0, 0, 1]
+    probs[1] = np.nan
+    brute = np.array([1 - np.prod([1 - p for p in row]) for row in probs])
+    got = any_defect(probs)
+    np.testing.assert_allclose(got[2:], brute[2:], rtol=1e-12)
+    assert got[0] == pytest.approx(1.0) and np.isnan(got[1])
+
+
+def test_a_saved_run_and_its_package_score_the_same(parts, tmp_path):
+    loaded = Inspector.load(parts.base / "run")
+    assert loaded.model.resize == "pad" and loaded.model.tta == "dihedral"
+    items, _ = loaded.score(parts.test, progress=False, heatmaps=False)
+    np.testing.assert_allclose(items["any_defect"], parts.items["any_defect"], rtol=1e-6)
+    package = InspectionPackage(export_run(parts.base / "run", tmp_path / "repo", "parts"))
+    assert package.resize == "pad"
+    got, _ = package.score(parts.test, progress=False, batch_size=4)
+    np.testing.assert_allclose(got["any_defect"], parts.items["any_defect"], atol=1e-4)
+    assert list(got["verdict"]) == list(parts.items["verdict"])
+
+
+def test_letterbox_keeps_the_aspect_ratio_and_masks_follow(tmp_path):
+    # A 120 x 60 grey photo: a bright 40 x 20 block in the middle, a defect bit on it.
+    pixels = np.full((60, 120), 40, np.uint8)
+    pixels[20:40, 40:80] = 220
+    Image.fromarray(pixels, "L").save(tmp_path / "wide.png")
+    bits = np.zeros((60, 120), np.uint8)
+    bits[20:40, 40:80] = 1
+    Image.fromarray(bits, "L").save(tmp_path / "wide_mask.png")
+    padded = load_image(tmp_path / "wide.png", 64, "L", resize="pad")[..., 0]
+    squashed = load_image(tmp_path / "wide.png", 64, "L", resize="squash")[..., 0]
+    mask = load_mask(tmp_path / "wide_mask.png", 64, resize="pad")
+    # Scaled by 64/120: 32 rows of image centred on 64 (rows 16..47), margin of the border colour.
+    assert (padded[:16] == 40).all() and (padded[48:] == 40).all()
+    block = np.argwhere(padded > 130)
+    height, width = np.ptp(block, axis=0) + 1
+    assert width == pytest.approx(2 * height, abs=2)  # the block stays twice as wide as high
+    squashed_block = np.argwhere(squashed > 130)
+    assert np.ptp(squashed_block[:, 0]) + 1 > 1.5 * height  # squashing stretches it
+    # The mask lands on the block.
+    assert ((mask > 0) == (padded > 130)).mean() > 0.97 and mask.sum() > 0
+
+
+def test_image_size_is_chosen_from_the_data(tmp_path):
+    for k, (w, h) in enumerate([(300, 200), (310, 310), (90, 300), (500, 400), (250, 120)]):
+        folder = tmp_path / ("good" if k % 2 else "dent")
+        folder.mkdir(exist_ok=True)
+        Image.new("L", (w, h), 128).save(folder / f"{k}.png")
+    items = read_items(tmp_path, layout="classes", good_class="good")
+    # Longer sides 300, 310, 300, 500, 250: median 300, rounded up to 320, capped.
+    assert choose_image_size(items, max_size=512) == 320
+    assert choose_image_size(items, max_size=256) == 256
+
+
+def test_dihedral_tta_is_invariant_to_flips_and_quarter_turns():
+    torch.manual_seed(0)
+    grid = torch.rand(2, 3, 5, 5)
+    for turns in range(-3, 5):  # the exportable quarter turn is torch's rot90
+        assert torch.equal(quarter_turns(grid, turns), torch.rot90(grid, turns, (-2, -1)))
+    net = build_net(ModelSpec(width=8, image_size=32, head_dim=16, tta="dihedral"), "ab", ["v"])
+    net.eval()
+    x = torch.rand(3, 1, 3, 32, 32)
+    ones, catalog = torch.ones(3, 1), torch.zeros(3, 7)
+    reference = net(x, ones, catalog)[0]
+    for turns, flip in tta_transforms("dihedral"):
+        moved = net(apply_transform(x, turns, flip), ones, catalog)[0]
+        torch.testing.assert_close(moved, reference, rtol=1e-4, atol=1e-5)
+    # Without TTA the network is not invariant (so the check above can fail).
+    plain = build_net(ModelSpec(width=8, image_size=32, head_dim=16, tta="none"), "ab", ["v"])
+    plain.load_state_dict(net.state_dict())
+    plain.eval()
+    turned = plain(apply_transform(x, 1, True), ones, catalog)[0]
+    assert (turned - plain(x, ones, catalog)[0]).abs().max() > 1e-3
+
+
+def test_balanced_weights_draw_every_label_combination_equally():
+    labels = np.zeros((20, 3))
+    labels[:3, 0] = 1  # 3 of class 0, 1 of class 2, 16 good
+    labels[3, 2] = 1
+    weights = balanced_sample_weights(labels)
+    totals = [weights[:3].sum(), weights[3], weights[4:].sum()]
+    np.testing.assert_allclose(totals, 1.0)
+
+
+def test_ema_follows_the_weights_with_its_decay():
+    torch.manual_seed(0)
+    net = build_net(ModelSpec(width=8, image_size=32, head_dim=16), ["a"], ["v"])
+    data = TensorItems(torch.zeros(4, 1, 1, 32, 32, dtype=torch.uint8), torch.zeros(4, 1))
+    task = InspectionTask(
+        net,
+        class_names=["a"],
+        train_set=data,
+        val_set=data,
+        cfg=ImageTrainConfig(),
+        augment=AugmentSpec(),
+        ema_decay=0.5,
+    )
+    before = [p.detach().clone() for p in task.ema.parameters()]
+    with torch.no_grad():
+        for p in task.model.parameters():
+            p.add_(1.0)
+    task.on_train_batch_end(None, None, 0)  # step 0: decay min(0.5, 1/10) = 0.1
+    for old, new, live in zip(before, task.ema.parameters(), task.model.parameters()):
+        torch.testing.assert_close(new, 0.1 * old + 0.9 * live)
+    assert task.scoring_model is task.ema
+
+
+def test_runs_written_before_the_recipe_read_as_squashed(parts):
+    from kernels.runfolder import read_manifest
+
+    manifest = read_manifest(parts.base / "run")
+    for key in ("resize", "tta"):
+        manifest["model"].pop(key)
+    model = read_model(parts.base / "run", manifest)
+    assert model.net.spec.resize == "squash" and model.net.spec.tta == "none"
+
+
+def test_the_parts_generator_writes_class_folders_of_varying_sizes(parts):
+    sizes = {Image.open(p).size for p in parts.train.rglob("*.png")}
+    assert len(sizes) > 10 and all(max(s) <= 96 and min(s) >= 16 for s in sizes)
+    folders = sorted(p.name for p in parts.train.iterdir())
+    assert folders == sorted((GOOD_CLASS, *DEFECT_CLASSES))
+    modes = {Image.open(p).mode for p in parts.train.rglob("*.png")}
+    assert modes == {"L"}
