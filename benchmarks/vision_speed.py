@@ -36,7 +36,7 @@ VIEWS, CLASSES, BATCH_ITEMS = 6, 4, 8
 def measure(backbone: str, image_size: int, repeats: int) -> dict[str, float]:
     torch.manual_seed(0)
     model = InspectionNet(
-        ModelSpec(backbone=backbone, image_size=image_size), CLASSES, VIEWS
+        ModelSpec(backbone=backbone, width=64, image_size=image_size), CLASSES, VIEWS
     ).eval()
 
     def inputs(items: int):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -18,6 +19,7 @@ from serving.export import export_run
 from serving.runtime import InspectionPackage
 from training import ImageTrainConfig
 from training.inspect_task import InspectionTask, balanced_sample_weights
+from training.pretrain import nt_xent, pretrain_backbone
 from vision import Inspector
 from vision.augment import AugmentSpec
 from vision.config import ModelSpec
@@ -199,3 +201,59 @@ def test_the_parts_generator_writes_class_folders_of_varying_sizes(parts):
     assert folders == sorted((GOOD_CLASS, *DEFECT_CLASSES))
     modes = {Image.open(p).mode for p in parts.train.rglob("*.png")}
     assert modes == {"L"}
+
+
+def test_nt_xent_against_a_brute_force():
+    torch.manual_seed(0)
+    z1, z2 = torch.randn(5, 4), torch.randn(5, 4)
+    z = torch.nn.functional.normalize(torch.cat([z1, z2]), dim=1)
+    terms = []
+    for i in range(10):
+        positive = (i + 5) % 10
+        sims = [float(z[i] @ z[j]) / 0.2 for j in range(10) if j != i]
+        terms.append(-(float(z[i] @ z[positive]) / 0.2 - np.log(np.sum(np.exp(sims)))))
+    assert nt_xent(z1, z2, 0.2).item() == pytest.approx(np.mean(terms), rel=1e-5)
+
+
+def test_self_supervised_pretraining_starts_the_backbone(parts, tmp_path):
+    from torch.utils.data import Subset
+
+    from vision.datasets import ItemDataset
+
+    item_set = read_items(parts.train, layout="classes", good_class="good")
+    data = ItemDataset(item_set, item_set.view_names, 32, "L", cache=True, resize="pad")
+    spec = ModelSpec(width=8, image_size=32, head_dim=16)
+    state, losses = pretrain_backbone(
+        Subset(data, range(32)), spec, 10, batch_size=16, learning_rate=3e-3, progress=False
+    )
+    # The two views of an image come together: the contrastive loss falls (chance: ln 31).
+    assert len(losses) == 10 and np.mean(losses[-3:]) < np.mean(losses[:3])
+    again, _ = pretrain_backbone(Subset(data, range(32)), spec, 10, batch_size=16,
+                                 learning_rate=3e-3, progress=False)  # fmt: skip
+    assert all(torch.equal(state[k], again[k]) for k in state)  # same seed, same weights
+    build_net(spec, ["a"], ["image"]).backbone.load_state_dict(state)
+    fast = ImageTrainConfig(max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False)
+    inspector = Inspector(width=8, head_dim=16, image_size=32, ssl_epochs=1, train=fast)
+    inspector.fit(parts.train)
+    assert len(inspector.training["ssl_loss_by_epoch"]) == 1
+    with pytest.raises(ValueError, match="choose one start"):
+        Inspector(ssl_epochs=2, pretrained=str(tmp_path / "weights.pt"))
+
+
+def test_cli_generates_parts_trains_on_class_folders_and_scores(tmp_path, capsys):
+    from serving.cli import main
+
+    data, run, scores = tmp_path / "parts", tmp_path / "run", tmp_path / "scores.csv"
+    assert main(["inspect", "generate", "--kind", "parts", "--out", str(data), "--items", "36",
+                 "--seed", "5", "--no-progress"]) == 0  # fmt: skip
+    sizes = {Image.open(p).size for p in data.rglob("*.png")}
+    assert len(sizes) > 5  # photos of varying sizes, as a user's would be
+    assert main(["inspect", "train", "--data", str(data), "--good-class", "good", "--out",
+                 str(run), "--epochs", "1", "--width", "8", "--head-dim", "16",
+                 "--max-image-size", "64", "--batch-size", "8", "--target-frr", "0.2",
+                 "--no-progress"]) == 0  # fmt: skip
+    assert main(["inspect", "score", "--run", str(run), "--items", str(data), "--out",
+                 str(scores), "--no-heatmaps", "--no-progress"]) == 0  # fmt: skip
+    items = pd.read_csv(scores)
+    assert len(items) == 36 and items["any_defect"].between(0, 1).all()
+    assert items.columns.get_loc("any_defect") < items.columns.get_loc("score_crack")

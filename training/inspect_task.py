@@ -178,8 +178,11 @@ class InspectionTask(pl.LightningModule):
             images, bits = augment_batch(images, self.augment, masks=bits)
         elif train:
             images = augment_batch(images, self.augment)
+        # Validation runs the network once per view (no test-time augmentation): checkpoint
+        # choice needs a ranking, not the last fraction of a point, and TTA would multiply its
+        # cost by up to eight every epoch.
         net = self.model if train else self.scoring_model
-        item_logits, view_logits, maps, attributes = net(
+        item_logits, view_logits, maps, attributes = net._forward(
             channels_last(images), batch["view_mask"], batch["catalog"]
         )
         labels = batch["labels"]

@@ -42,6 +42,7 @@ from training.inspect_task import (
     fit_inspector,
     imbalance_weights,
 )
+from training.pretrain import pretrain_backbone
 from vision.augment import AugmentSpec
 from vision.calibration import Thresholds
 from vision.config import CalibrationConfig, DataConfig, ModelSpec, ScoreConfig
@@ -305,6 +306,17 @@ class Inspector:
         weights = imbalance_weights(labels[keep], imbalance)
         sample_weights = balanced_sample_weights(labels[keep]) if imbalance == "balanced" else None
         ema_decay = getattr(self.train, "ema_decay", 0.0) or None
+        initial_state, ssl_losses = None, None
+        if settings.ssl_epochs:
+            initial_state, ssl_losses = pretrain_backbone(
+                Subset(full, train_idx.tolist()),
+                self.model,
+                settings.ssl_epochs,
+                batch_size=max(self.train.batch_size, 16),
+                seed=self.train.seed,
+                device=select_device(self.train.accelerator),
+                progress=progress,
+            )
         fitted = fit_inspector(
             Subset(full, train_idx.tolist()),
             Subset(full, val_idx.tolist()),
@@ -321,6 +333,7 @@ class Inspector:
             ema_decay=ema_decay,
             val_labels=labels[held],
             select_on=getattr(self.train, "select_on", "auroc"),
+            initial_state=initial_state,
         )
         self.fitted_ = RunModel(
             fitted.model, item_set.class_names, item_set.view_names, image_mode, catalog, None, None
@@ -351,6 +364,7 @@ class Inspector:
             "ema_decay": ema_decay,
             "augment": augment.to_dict(),
             "selected_on": fitted.monitor,
+            "ssl_loss_by_epoch": None if ssl_losses is None else [round(v, 4) for v in ssl_losses],
             "epochs": fitted.result.epochs,
             "stopped_early": fitted.result.stopped_early,
             "best_validation": {fitted.monitor: fitted.result.best_score},

@@ -20,13 +20,17 @@ Modules, from the data inwards:
 * :mod:`vision.catalog` — what each product should look like (colour, dimensions);
 * :mod:`vision.datasets` — the tunnel and class-folder layouts, torch datasets and batching;
 * :mod:`vision.synthetic` — a deterministic synthetic camera tunnel rendered with numpy/PIL;
+* :mod:`vision.synthetic_parts` — grey part photos of varying sizes with small defects, in
+  class folders (the tunnel's single-view counterpart);
 * :mod:`vision.backbones`, :mod:`vision.model` — torchvision backbones and multi-view fusion;
 * :mod:`vision.augment` — label-preserving batch augmentation on the training device;
-* :mod:`vision.calibration`, :mod:`vision.metrics` — thresholds for a false-reject rate, verdicts;
+* :mod:`vision.calibration`, :mod:`vision.metrics` — thresholds for a false-reject rate, verdicts,
+  AUROC and the any-defect score;
 * :mod:`vision.heatmap`, :mod:`vision.scoring`, :mod:`vision.run` — scoring, overlays, the
   inspection entries of a run folder.
 
-``training.inspector`` holds ``Inspector``; ``stockcast inspect`` drives it.
+``training.inspector`` holds ``Inspector``; ``stockcast inspect`` drives it;
+``training.pretrain`` pretrains a backbone self-supervised (``DataConfig.ssl_epochs``).
 """
 
 from vision.config import (

@@ -157,8 +157,9 @@ def load_pretrained(backbone: nn.Module, name: str, path: str | Path) -> None:
     unexpected = sorted(set(state) - set(own))
     mismatched = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
     if missing or unexpected or mismatched:
+        hint = " (torchvision's resnet18 weights need width 64)" if name == "resnet18" else ""
         raise ValueError(
-            f"pretrained: {path} does not fit backbone {name!r}: "
+            f"pretrained: {path} does not fit backbone {name!r}{hint}: "
             f"{len(missing)} missing keys {missing[:3]}, {len(unexpected)} unexpected keys "
             f"{unexpected[:3]}, {len(mismatched)} shape mismatches {mismatched[:3]}"
         )

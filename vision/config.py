@@ -39,7 +39,11 @@ class ModelSpec:
     """Architecture and preprocessing of an inspection model (stored in the run manifest)."""
 
     backbone: str = setting("resnet18", "image backbone shared across views", choices=BACKBONES)
-    width: int = setting(64, "resnet18 first-stage channels (64 = torchvision resnet18)", min=8)
+    width: int = setting(
+        32,
+        "resnet18 first-stage channels (64 = torchvision resnet18, needed for --pretrained)",
+        min=8,
+    )
     output_stride: int = setting(16, "backbone output stride", choices=OUTPUT_STRIDES)
     image_size: int = setting(
         0,
@@ -72,7 +76,9 @@ class ModelSpec:
         check_settings(self)
         if 0 < self.image_size < 32:
             raise ValueError(f"image_size: expected 0 (auto) or >= 32, got {self.image_size}")
-        if self.backbone != "resnet18" and self.width != 64:
+        # 32 is today's default and 64 the default runs were saved with; other values would
+        # suggest a knob the torchvision feature extractors do not have.
+        if self.backbone != "resnet18" and self.width not in (32, 64):
             raise ValueError(
                 f"width: only resnet18 has a width option, got {self.width} for {self.backbone}"
             )
@@ -127,6 +133,12 @@ class DataConfig:
     pretrained: str | None = setting(
         None, "local torchvision state_dict for the backbone (nothing is downloaded)"
     )
+    ssl_epochs: int = setting(
+        0,
+        "epochs of self-supervised (SimCLR) pretraining of the backbone on the training images "
+        "before training (0: off)",
+        min=0,
+    )
     min_view_size: int = setting(
         16,
         "smallest usable view image, pixels per side; a smaller one is reported as unreadable",
@@ -134,8 +146,13 @@ class DataConfig:
     )
 
     def __post_init__(self) -> None:
-        _check_integers(self, ("min_view_size", "max_image_size"))
+        _check_integers(self, ("min_view_size", "max_image_size", "ssl_epochs"))
         check_settings(self)
+        if self.ssl_epochs and self.pretrained:
+            raise ValueError(
+                "ssl_epochs and pretrained: choose one start for the backbone (self-supervised "
+                "pretraining on the training images, or weights from a file)"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return settings_to_dict(self)

@@ -163,10 +163,12 @@ def write_parts_dataset(
     min_side: int = 192,
     max_side: int = 448,
     classes: tuple[str, ...] = DEFECT_CLASSES,
+    overwrite: bool = False,
 ) -> Path:
     """Write ``n_items`` part photos as class folders ``root/<class>/<index>.png`` (``good/``
     plus one folder per defect class); ``defect_share`` of the parts have a defect, spread
-    evenly over ``classes``. The folder appears whole or not at all."""
+    evenly over ``classes``. The folder appears whole or not at all; an existing one is an
+    error unless ``overwrite``."""
     if n_items < 1:
         raise ValueError(f"n_items: expected >= 1, got {n_items}")
     if not 0 <= defect_share <= 1:
@@ -182,7 +184,7 @@ def write_parts_dataset(
         classes[k % len(classes)] for k in range(n_defects)
     ]
     labels = [labels[i] for i in labels_rng.permutation(n_items)]
-    with building(root) as folder:
+    with building(root, overwrite=overwrite) as folder:
         for name in (GOOD_CLASS, *classes):
             (folder / name).mkdir()
         for index, label in enumerate(labels):

@@ -65,8 +65,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = parser.add_subparsers(dest="inspect_command", required=True, metavar="ACTION")
 
-    gen = sub.add_parser("generate", help="write a synthetic tunnel dataset (tunnel layout)")
+    gen = sub.add_parser(
+        "generate", help="write a synthetic dataset (a camera tunnel, or part photos in folders)"
+    )
     gen.add_argument("--out", required=True, type=Path, help="new dataset folder")
+    gen.add_argument(
+        "--kind",
+        choices=("tunnel", "parts"),
+        help="tunnel (when not given): 6-view items with a catalog (tunnel layout); parts: "
+        "grey part photos of "
+        "varying sizes with small defects, half of them defective (class folders; uses "
+        "--items and --seed)",
+    )
     gen.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     add_settings(gen, SyntheticConfig)
     gen.set_defaults(handler=_generate)
@@ -215,6 +225,14 @@ def _generate(args: argparse.Namespace) -> int:
     from vision.synthetic import write_synthetic_dataset
 
     config = SyntheticConfig.from_dict(given(args, SyntheticConfig))
+    if args.kind == "parts":
+        from vision.synthetic_parts import write_parts_dataset
+
+        root = write_parts_dataset(
+            args.out, config.items, seed=config.seed, overwrite=args.overwrite
+        )
+        print(f"wrote {config.items} part photos in class folders to {root}")
+        return 0
     root = write_synthetic_dataset(args.out, config=config, overwrite=args.overwrite)
     print(f"wrote {config.items} items x 6 views to {root}")
     return 0
