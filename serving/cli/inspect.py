@@ -72,10 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument(
         "--kind",
         choices=("tunnel", "parts"),
-        help="tunnel (when not given): 6-view items with a catalog (tunnel layout); parts: "
-        "grey part photos of "
-        "varying sizes with small defects, half of them defective (class folders; uses "
-        "--items and --seed)",
+        help="tunnel (when not given): 6-view items with a catalog (tunnel layout); parts: grey "
+        "part photos of varying sizes with small defects, half of them defective (class "
+        "folders; uses --items and --seed)",
     )
     gen.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     add_settings(gen, SyntheticConfig)
