@@ -248,7 +248,6 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     train_minutes = (time.perf_counter() - start) / 60
-    fitted = fits[0]
 
     outputs = np.mean(test_outputs, axis=0)
     predicted = outputs.mean(axis=1)  # E[p] = mean of P(p >= k/3), k = 1..3 (or p itself)

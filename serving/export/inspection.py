@@ -186,7 +186,8 @@ def export_inspection(
             "accepted_source_modes": list(ACCEPTED_MODES[image_mode]),
             "channels": "RGB, channels last; grey sources replicated to 3 channels",
             "resize": [size, size],
-            "resize_mode": f"{net.spec.resize}: " + RESIZE_NOTES[net.spec.resize],
+            "resize_mode": net.spec.resize,
+            "resize_mode_note": RESIZE_NOTES[net.spec.resize],
             "test_time_augmentation": net.spec.tta,
             "resize_filter": "bilinear (Pillow Image.Resampling.BILINEAR, antialiased when "
             "shrinking)",

@@ -76,7 +76,7 @@ class InspectionPackage:
             self.pre: dict[str, Any] = manifest["preprocessing"]
             self.image_size = int(self.pre["image_size"])
             # Packages written before letterboxing squashed every view.
-            self.resize = str(self.pre.get("resize_mode", "squash")).split(":")[0]
+            self.resize = str(self.pre.get("resize_mode", "squash"))
             self.image_mode = str(self.pre["image_mode"])
             self.thresholds = Thresholds.from_dict(manifest["thresholds"], self.class_names)
             cat = manifest["catalog"]
