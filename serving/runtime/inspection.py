@@ -30,7 +30,7 @@ from vision.catalog import Catalog
 from vision.config import DataConfig, ScoreConfig
 from vision.heatmap import overlay_png
 from vision.items import CatalogHandling, Item, ItemLoader, ItemSet, load_views, read_items
-from vision.schema import score_column
+from vision.schema import RESIZE_MODES, score_column
 from vision.tables import PredictionCollector, ScoreOutputs, heatmap_class, score_tables
 
 OUTPUTS = ("item_scores", "view_scores", "heatmaps", "attributes")
@@ -77,6 +77,10 @@ class InspectionPackage:
             self.image_size = int(self.pre["image_size"])
             # Packages written before letterboxing squashed every view.
             self.resize = str(self.pre.get("resize_mode", "squash"))
+            if self.resize not in RESIZE_MODES:
+                raise ValueError(
+                    f"preprocessing.resize_mode {self.resize!r} is not one of {RESIZE_MODES}"
+                )
             self.image_mode = str(self.pre["image_mode"])
             self.thresholds = Thresholds.from_dict(manifest["thresholds"], self.class_names)
             cat = manifest["catalog"]
