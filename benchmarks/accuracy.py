@@ -412,10 +412,12 @@ def main() -> None:
     summary = {
         "grains": results,
         "targets": {
-            "best_beats_peer_by_5pct": all(
+            # None without the peer: nothing was compared.
+            "best_beats_peer_by_5pct": None
+            if args.no_peer
+            else all(
                 g["vs_peer"]["sql_gain"] >= 0.05 and g["vs_peer"]["wape_gain"] >= 0.05
                 for g in results.values()
-                if "vs_peer" in g
             ),
             "auto_never_worse_than_seasonal_naive": all(
                 not g["auto_worse_than_seasonal_naive"] for g in results.values()

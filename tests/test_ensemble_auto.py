@@ -3,6 +3,8 @@ model that lost to seasonal naive on validation, and both survive a run folder."
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -143,6 +145,47 @@ def test_auto_never_picks_what_lost_to_seasonal_naive_on_either_metric(store):
     forecasts["tft"] = flat(0.5)
     auto.choose(store, origin)
     assert set(auto.choice.values()) == {"seasonal_naive"} and auto.fallback == "seasonal_naive"
+
+
+def test_auto_overrides_a_segment_where_its_class_choice_lost_to_seasonal_naive(store):
+    """The per-class winner loses to seasonal naive on one location's windows: those windows
+    get the candidate that wins there, the rest keep the class choice, and it round-trips."""
+    from forecasting.config import ForecastConfig
+    from training.auto import AutoForecaster
+
+    auto = AutoForecaster(ForecastConfig("auto", H), FAST)
+    origin = 200
+    series, origins = windows(store, origin)
+    actual = store.target[:, origin : origin + H].numpy()
+    bad = (store.keys["location_id"] == "FC000").to_numpy()
+
+    def flat(factor):
+        return np.repeat((np.asarray(factor) * actual)[..., None], len(auto.quantiles), axis=2)
+
+    forecasts = {
+        "seasonal_naive": flat(0.8),
+        "tft": flat(np.where(bad, 0.7, 1.0)[:, None]),  # exact, but 30% low at FC000
+        "lstm": flat(np.where(bad, 0.9, 0.4)[:, None]),  # best at FC000 only
+        COMBINED: flat(0.3),
+        "moving_average": flat(0.3),
+    }
+    auto._candidate_forecasts = lambda *args, **kwargs: forecasts
+    auto.choose(store, origin)
+    assert set(auto.choice.values()) == {"tft"}  # it wins every class overall
+    assert [(o["segment_type"], o["segment"], o["model"]) for o in auto.overrides] == [
+        ("location_id", "FC000", "lstm")
+    ]
+    override = auto.overrides[0]
+    assert override["routed_wape"] > override["seasonal_naive_wape"] > override["wape"]
+    np.testing.assert_array_equal(
+        auto.route(store, series, origins), np.where(bad, "lstm", "tft").astype(object)
+    )
+    restored = AutoForecaster(ForecastConfig("auto", H), FAST)
+    restored.overrides = json.loads(json.dumps(auto.overrides))  # as the manifest keeps them
+    restored.choice, restored.fallback = auto.choice, auto.fallback
+    np.testing.assert_array_equal(
+        restored.route(store, series, origins), auto.route(store, series, origins)
+    )
 
 
 def test_volume_weight_weighs_each_windows_loss_by_a_power_of_its_level():

@@ -11,8 +11,16 @@ candidate with the best mean of its scaled quantile loss and its WAPE relative t
 naive's, among those no worse than seasonal naive on either (seasonal naive itself when none
 is): the quantiles and the median both count, and nothing that lost to the simplest forecast
 on a class is shipped for it. A class the validation window did not have goes to the best
-candidate overall. The table of validation scores is kept (``scores``) and
-saved with the run, so a user sees what was chosen and by how much.
+candidate overall.
+
+A choice per demand class can still lose to seasonal naive on a segment that cuts across the
+classes (a department of seasonal items, one state): so the routed forecast is then checked on
+every segment of the static categoricals and the location with at least
+:data:`MIN_SEGMENT_WINDOWS` validation windows, finest segmentation first, and where it lost to
+seasonal naive on either metric, that segment's windows get the candidate that scores best
+there by the same rule (``overrides``; a finer segment's override wins over a coarser one's).
+The tables of validation scores are kept (``scores``, ``overrides``) and saved with the run,
+so a user sees what was chosen and by how much.
 
 Lead-time (cumulative) quantiles come from the networks' average for every series: the
 baselines have no cumulative head.
@@ -30,13 +38,17 @@ import torch
 
 from forecasting.config import BASELINE_NAMES, NETWORK_NAMES, ForecastConfig
 from forecasting.metrics import aggregate, demand_classes, mase_scale, window_scores
-from forecasting.spec import PanelSpec
+from forecasting.spec import LOCATION, PanelSpec
 from forecasting.store import PanelStore
 from forecasting.windows import evaluation_windows
 from training.config import TrainConfig
 
 COMBINED = "lstm+tft"
 """The candidate that averages the two networks' quantiles level by level."""
+
+MIN_SEGMENT_WINDOWS = 20
+"""Validation windows a segment needs before ``auto`` overrides the per-class choice on it:
+fewer, and a difference between candidates is mostly the noise of a few series."""
 
 
 class AutoForecaster:
@@ -55,6 +67,7 @@ class AutoForecaster:
         self.baselines: dict[str, Any] = {}
         self.choice: dict[str, str] = {}
         self.fallback = COMBINED
+        self.overrides: list[dict[str, Any]] = []
         self.scores = pd.DataFrame()
         self.info: dict[str, Any] = {}
 
@@ -94,6 +107,7 @@ class AutoForecaster:
             "best_val_loss": {n: m.info.get("best_val_loss") for n, m in self.networks.items()},
             "choice": dict(self.choice),
             "fallback": self.fallback,
+            "overrides": [dict(o) for o in self.overrides],
             "is_global_zero": first.get("is_global_zero", True),
         }
         return self
@@ -105,14 +119,17 @@ class AutoForecaster:
         series = evaluation_windows(store, origin, self.horizon, min_history=season)
         if len(series) == 0:
             self.choice, self.fallback, self.scores = {}, COMBINED, pd.DataFrame()
+            self.overrides = []
             return self.scores
         origins = torch.full_like(series, origin)
         actual = store.target[series, origin : origin + self.horizon].cpu().numpy()
         scale = mase_scale(store, series, origins, season)
         classes = demand_classes(store, series, origins)
         rows = []
+        per_window = {}
         for name, forecast in self._candidate_forecasts(store, series, origins).items():
             scores = window_scores(actual, forecast, self.quantiles, scale)
+            per_window[name] = scores.copy()
             scores["demand_class"] = classes
             rows.append({"model": name, "demand_class": "all", **aggregate(scores)})
             for label, part in scores.groupby("demand_class"):
@@ -137,6 +154,9 @@ class AutoForecaster:
         self.fallback = best.pop("all")
         self.choice = best
         self.scores = table
+        routed = np.array([self.choice.get(c, self.fallback) for c in classes], dtype=object)
+        keys = store.keys.iloc[series.cpu().numpy()].reset_index(drop=True)
+        self.overrides = _segment_overrides(per_window, routed, keys, _segment_columns(store))
         return table
 
     def summary(self) -> pd.DataFrame:
@@ -180,7 +200,15 @@ class AutoForecaster:
     def route(self, store: PanelStore, series: torch.Tensor, origins: torch.Tensor) -> np.ndarray:
         """The candidate each window is forecast with (by its demand class)."""
         classes = demand_classes(store, series, origins)
-        return np.array([self.choice.get(c, self.fallback) for c in classes], dtype=object)
+        chosen = np.array([self.choice.get(c, self.fallback) for c in classes], dtype=object)
+        if self.overrides:
+            keys = store.keys.iloc[series.cpu().numpy()].reset_index(drop=True)
+            # Coarsest first, so a finer segment's override is the one that stays.
+            for override in reversed(self.overrides):
+                if override["segment_type"] in keys.columns:
+                    rows = (keys[override["segment_type"]] == override["segment"]).to_numpy()
+                    chosen[rows] = override["model"]
+        return chosen
 
     def predict_windows(
         self,
@@ -230,6 +258,7 @@ class AutoForecaster:
             "networks": {name: model.state() for name, model in self.networks.items()},
             "choice": self.choice,
             "fallback": self.fallback,
+            "overrides": self.overrides,
             "scores": self.scores.to_dict(orient="records"),
         }
 
@@ -258,6 +287,7 @@ class AutoForecaster:
             )
         model._set_baselines(spec.season)
         model.choice, model.fallback = dict(state["choice"]), state["fallback"]
+        model.overrides = [dict(o) for o in state.get("overrides", [])]  # older runs: none
         model.scores = pd.DataFrame(state.get("scores", []))
         model.info = dict(info or {})
         return model
@@ -268,3 +298,92 @@ def _rows(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     keep = torch.from_numpy(rows).to(series.device)
     return series[keep], origins[keep]
+
+
+def _segment_columns(store: PanelStore) -> list[str]:
+    """The location and the static categoricals, the finest (most levels) first."""
+    columns = [c for c in (LOCATION, *store.spec.static_categoricals) if c in store.keys.columns]
+    return sorted(columns, key=lambda c: (-store.keys[c].nunique(), c))
+
+
+def _segment_overrides(
+    per_window: dict[str, pd.DataFrame],
+    routed: np.ndarray,
+    keys: pd.DataFrame,
+    columns: list[str],
+) -> list[dict[str, Any]]:
+    """Where the routed forecast loses to seasonal naive on a segment's validation windows,
+    the best eligible candidate for that segment (see the module docstring).
+
+    ``per_window``: every candidate's :func:`window_scores` on the same windows; ``routed``:
+    the candidate each window gets from its demand class. Returns the overrides in order of
+    precedence (finest segmentation first), each with its validation figures.
+    """
+    names = list(per_window)
+    columns_of = list(per_window[names[0]].columns)
+    stacked = np.stack([per_window[n][columns_of].to_numpy(dtype=np.float64) for n in names])
+    index = {name: k for k, name in enumerate(names)}
+    route = np.array([index[n] for n in routed])
+    decided = np.zeros(len(route), dtype=bool)  # windows a finer segment already overrode
+
+    def scores(rows: np.ndarray, pick: np.ndarray) -> dict[str, float]:
+        frame = pd.DataFrame(stacked[pick, rows], columns=columns_of)
+        return aggregate(frame)
+
+    overrides: list[dict[str, Any]] = []
+    for column in columns:
+        values = keys[column].astype(str).to_numpy()
+        overridden = np.zeros(len(route), dtype=bool)
+        for value in np.unique(values):
+            rows = np.flatnonzero(values == value)
+            if len(rows) < MIN_SEGMENT_WINDOWS:
+                continue
+            naive = scores(rows, np.full(len(rows), index["seasonal_naive"]))
+            before = scores(rows, route[rows])
+            if _no_worse(before, naive):
+                continue
+            free = ~decided[rows]
+            options = {n: scores(rows, np.where(free, index[n], route[rows])) for n in names}
+            eligible = [n for n in names if _no_worse(options[n], naive)]
+            # With none eligible (a finer override there lost), seasonal naive on the rest.
+            best = min(
+                eligible or ["seasonal_naive"],
+                key=lambda n: (_relative(options[n], naive), options[n]["sql"]),
+            )
+            best_scores = options[best]
+            route[rows[free]] = index[best]
+            overridden[rows[free]] = True
+            overrides.append(
+                {
+                    "segment_type": column,
+                    "segment": str(value),
+                    "model": best,
+                    "n_windows": len(rows),
+                    "sql": best_scores["sql"],
+                    "wape": best_scores["wape"],
+                    "routed_sql": before["sql"],
+                    "routed_wape": before["wape"],
+                    "seasonal_naive_sql": naive["sql"],
+                    "seasonal_naive_wape": naive["wape"],
+                }
+            )
+        decided |= overridden
+    return overrides
+
+
+def _no_worse(scores: dict[str, float], naive: dict[str, float]) -> bool:
+    """No worse than seasonal naive on SQL and on WAPE (a metric it cannot score is a tie)."""
+    return all(
+        not (np.isfinite(scores[m]) and np.isfinite(naive[m])) or scores[m] <= naive[m]
+        for m in ("sql", "wape")
+    )
+
+
+def _relative(scores: dict[str, float], naive: dict[str, float]) -> float:
+    """Mean of SQL and WAPE relative to seasonal naive's (1: as good as seasonal naive)."""
+    parts = [
+        scores[m] / naive[m]
+        for m in ("sql", "wape")
+        if np.isfinite(scores[m]) and np.isfinite(naive[m]) and naive[m] > 0
+    ]
+    return float(np.mean(parts)) if parts else 1.0

@@ -178,6 +178,8 @@ def _print_panel(forecaster) -> None:
 
 
 def train_command(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from kernels.runfolder import is_main_process
 
     settings = resolve_settings(args)
@@ -192,6 +194,10 @@ def train_command(args: argparse.Namespace) -> int:
         with pd_options():
             print("auto: the model per demand class, by its validation scores")
             print(forecaster.model_.summary().to_string(index=False, float_format="%.3f"))
+            overrides = pd.DataFrame(forecaster.model_.overrides)
+            if not overrides.empty:
+                print("auto: segments where that lost to seasonal naive, and their model")
+                print(overrides.to_string(index=False, float_format="%.3f"))
     elif info.get("best_val_loss") is not None:
         print(
             f"trained {forecaster.config.model}: best validation loss "
