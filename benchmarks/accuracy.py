@@ -354,6 +354,11 @@ def run_grain(freq: str, args) -> dict:
         "models": table,
         "by_segment": metrics.to_dict(orient="records"),
         "auto_choice": {**auto.inner.choice, "(fallback)": auto.inner.fallback},
+        "auto_overrides": auto.inner.overrides,
+        "network_epochs": {
+            name: {k: net.info.get(k) for k in ("epochs", "stopped_early", "best_val_loss")}
+            for name, net in auto.inner.networks.items()
+        },
         "auto_validation_scores": auto.inner.scores.to_dict(orient="records"),
         "auto_worse_than_seasonal_naive": losses,
         "best": {"sql": best_sql, "wape": best_wape},
@@ -386,6 +391,10 @@ def print_table(results: dict, flush: bool = False) -> None:
                   f"WAPE {100 * gains['wape_gain']:+.1f}%")  # fmt: skip
         print(f"auto worse than seasonal naive on {len(grain['auto_worse_than_seasonal_naive'])}"
               " segment metrics; choice:", grain["auto_choice"], flush=flush)  # fmt: skip
+        for o in grain.get("auto_overrides", []):
+            print(f"  override {o['segment_type']}={o['segment']}: {o['model']} (validation "
+                  f"WAPE {o['routed_wape']:.3f} -> {o['wape']:.3f}, seasonal naive "
+                  f"{o['seasonal_naive_wape']:.3f})")  # fmt: skip
 
 
 def main() -> None:
