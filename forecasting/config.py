@@ -21,8 +21,10 @@ MODEL_NAMES = (*NETWORK_NAMES, *BASELINE_NAMES, AUTO)
 class ForecastConfig:
     """What to forecast and with which model.
 
-    ``encoder_length`` defaults to ``max(2 * horizon, 4 * season)`` capped at the longest
-    history; ``hidden_size`` is the network width (``None``: the network's own default);
+    ``encoder_length`` defaults to four seasons but no more than 56 periods (or a season plus
+    a horizon), at least two horizons, capped at the longest history
+    (:func:`training.forecaster.default_encoder_length`); ``hidden_size`` is the network
+    width (``None``: the network's own default);
     ``model_params`` holds any other argument of the network class; ``cold_start_rate`` is the
     share of training windows whose history is hidden so the network learns to forecast new
     items; ``min_encoder_length`` the observed periods a training window needs (default: one
@@ -34,7 +36,7 @@ class ForecastConfig:
     model: str = setting("lstm", "model to train", choices=MODEL_NAMES)
     horizon: int = setting(28, "periods forecast at once", min=1)
     encoder_length: int | None = setting(
-        None, "history periods the network reads (none: 2 horizons or 4 seasons)", min=1
+        None, "history periods the network reads (none: up to 4 seasons, see the docs)", min=1
     )
     hidden_size: int | None = setting(None, "network width (none: the network's default)", min=1)
     quantiles: tuple[float, ...] = setting(DEFAULT_QUANTILES, "quantile levels forecast")

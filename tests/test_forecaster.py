@@ -145,3 +145,18 @@ def test_cumulative_quantiles_are_calibrated_on_m5_tiny(m5_run):
     q90 = calibration[calibration["level"] == 0.9].set_index("horizon")["coverage"]
     assert calibration["n"].min() == 3 * 280
     assert 0.85 <= q90[7] <= 0.95 and 0.85 <= q90[28] <= 0.95
+
+
+def test_the_default_encoder_sees_a_season_and_stays_short():
+    """Daily, weekly and monthly get 56 days, 60 weeks, 48 months; for any horizon and season
+    the encoder covers two horizons and a whole season (the seasonal lag needs one)."""
+    from training.forecaster import default_encoder_length
+
+    assert default_encoder_length(28, 7) == 56
+    assert default_encoder_length(8, 52) == 60
+    assert default_encoder_length(6, 12) == 48
+    for horizon in range(1, 60, 7):
+        for season in (1, 4, 7, 12, 13, 24, 52, 364):
+            encoder = default_encoder_length(horizon, season)
+            assert encoder >= 2 * horizon and encoder >= season
+            assert encoder <= max(2 * horizon, 4 * season)
