@@ -309,6 +309,7 @@ def run_grain(freq: str, args) -> dict:
         ensemble=args.ensemble,
         volume_weight=args.volume_weight,
         encoder_length=args.encoder_length,
+        target_transform=args.target_transform,
     )
     train = TrainConfig(max_epochs=args.epochs, seed=args.seed, progress_bar=False)
     auto = Timed(AutoForecaster(config, train))
@@ -408,6 +409,9 @@ def main() -> None:
     parser.add_argument(
         "--encoder-length", type=int, default=None, help="stockcast's (default: its own rule)"
     )
+    parser.add_argument(
+        "--target-transform", default="none", help="ForecastConfig.target_transform"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-peer", action="store_true", help="skip pytorch-forecasting")
@@ -435,6 +439,7 @@ def main() -> None:
         "settings": {
             "volume_weight": args.volume_weight,
             "encoder_length": args.encoder_length,
+            "target_transform": args.target_transform,
             "epochs": args.epochs,
             "ensemble": args.ensemble,
             "seed": args.seed,

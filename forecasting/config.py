@@ -14,6 +14,8 @@ from kernels.settings import check_settings, setting, settings_from_dict, settin
 NETWORK_NAMES = ("lstm", "tft")
 BASELINE_NAMES = ("seasonal_naive", "moving_average")
 AUTO = "auto"
+TARGET_TRANSFORMS = ("none", "log1p")
+"""How the networks' step quantiles are fitted (:mod:`forecasting.models.heads`)."""
 MODEL_NAMES = (*NETWORK_NAMES, *BASELINE_NAMES, AUTO)
 
 
@@ -56,6 +58,12 @@ class ForecastConfig:
     ensemble: int = setting(
         1, "networks trained from successive seeds, their quantiles averaged", min=1
     )
+    target_transform: str = setting(
+        "none",
+        "fit the step quantiles on the scaled demand (none) or on its log1p, where a spike "
+        "weighs as a ratio instead of in units",
+        choices=TARGET_TRANSFORMS,
+    )
     model_params: dict[str, Any] = setting(
         default_factory=dict, help="other network arguments", cli=False
     )
@@ -72,10 +80,13 @@ class ForecastConfig:
         return self.model in NETWORK_NAMES
 
     def network_params(self) -> dict[str, Any]:
-        """The network class's own arguments: ``model_params`` plus ``hidden_size`` if set."""
+        """The network class's own arguments: ``model_params`` plus ``hidden_size`` and
+        ``target_transform`` if set."""
         params = dict(self.model_params)
         if self.hidden_size is not None:
             params["hidden_size"] = self.hidden_size
+        if self.target_transform != "none":  # runs saved before the setting build as they were
+            params["target_transform"] = self.target_transform
         return params
 
     @classmethod

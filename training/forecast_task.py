@@ -80,7 +80,8 @@ class ForecastData:
 
 
 class ForecastTask(pl.LightningModule):
-    """Pinball loss on scaled demand, per step and cumulated over steps; AdamW, learning rate
+    """Pinball loss on scaled demand (on its log1p for the step quantiles with
+    ``target_transform="log1p"``), per step and cumulated over steps; AdamW, learning rate
     halved on plateaus."""
 
     def __init__(
@@ -91,6 +92,7 @@ class ForecastTask(pl.LightningModule):
         learning_rate: float = 3e-3,
         weight_decay: float = 0.0,
         volume_weight: float = 0.0,
+        target_transform: str = "none",
     ):
         super().__init__()
         self.net = net
@@ -98,6 +100,7 @@ class ForecastTask(pl.LightningModule):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.volume_weight = volume_weight
+        self.target_transform = target_transform
         self.register_buffer("levels", torch.tensor(quantiles, dtype=torch.float32))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -113,7 +116,13 @@ class ForecastTask(pl.LightningModule):
             # stockout count). Normalized over the batch, so the learning rate keeps its meaning.
             level = batch["scale"].float() ** self.volume_weight
             weight = (level / level.mean().clamp(min=1e-12))[:, None]
-        step_loss = pinball_loss(steps.float(), target, self.levels, mask * weight)
+        steps = steps.float()
+        if self.target_transform == "log1p":
+            # The heads returned expm1 of what they fit (> -1): the loss is on that scale.
+            steps, step_target = torch.log1p(steps.clamp(min=-1 + 1e-6)), torch.log1p(target)
+        else:
+            step_target = target
+        step_loss = pinball_loss(steps, step_target, self.levels, mask * weight)
         # Running means (sum / h) keep late horizons from dominating the cumulative loss.
         h = torch.arange(1, target.shape[1] + 1, device=target.device, dtype=target.dtype)
         running = torch.cumsum(target, dim=1) / h

@@ -194,6 +194,7 @@ class NeuralForecaster:
                     self.train.learning_rate,
                     self.train.weight_decay,
                     volume_weight=self.config.volume_weight,
+                    target_transform=self.config.target_transform,
                 )
                 train = dataclasses.replace(self.train, seed=seed)
                 results.append(fit(task, train, folder, ckpt_path=resume))

@@ -40,6 +40,7 @@ class QuantileLSTM(nn.Module):
         hidden_size: int = 64,
         num_layers: int = 2,
         dropout: float = 0.1,
+        target_transform: str = "none",
     ):
         super().__init__()
         self.dims = dims
@@ -61,7 +62,7 @@ class QuantileLSTM(nn.Module):
         self.head = nn.Sequential(
             nn.Linear(2 * hidden_size + 8, hidden_size), nn.ELU(), Dropout(dropout)
         )
-        self.heads = QuantileHeads(hidden_size, self.quantiles)
+        self.heads = QuantileHeads(hidden_size, self.quantiles, target_transform)
 
     def forward(
         self,

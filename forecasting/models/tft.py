@@ -124,6 +124,7 @@ class TemporalFusionTransformer(nn.Module):
         dropout: float = 0.1,
         hidden_continuous_size: int = 8,
         lstm_layers: int = 1,
+        target_transform: str = "none",
     ):
         super().__init__()
         self.dims = dims
@@ -183,7 +184,7 @@ class TemporalFusionTransformer(nn.Module):
         self.post_attention_gate_norm = GateAddNorm(hidden_size, dropout=dropout)
         self.positionwise = grn()
         self.pre_output_gate_norm = GateAddNorm(hidden_size, dropout=None)
-        self.heads = QuantileHeads(hidden_size, self.quantiles)
+        self.heads = QuantileHeads(hidden_size, self.quantiles, target_transform)
 
     # ----------------------------------------------------------------- forward
 

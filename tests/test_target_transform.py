@@ -1,0 +1,86 @@
+"""``target_transform="log1p"``: the step quantiles are fitted on log1p of the scaled demand and
+come back as quantiles of demand everywhere (predict, a reloaded run, the ONNX package)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from forecasting import ForecastConfig, Forecaster
+from forecasting.models.heads import QuantileHeads
+from forecasting.spec import quantile_column
+from training.config import TrainConfig
+
+FAST = TrainConfig(max_epochs=2, batches_per_epoch=4, batch_size=32, progress_bar=False, seed=3)
+
+
+def test_the_log1p_head_is_expm1_of_the_plain_head_and_stays_ordered():
+    torch.manual_seed(0)
+    plain = QuantileHeads(6, (0.1, 0.5, 0.9))
+    logged = QuantileHeads(6, (0.1, 0.5, 0.9), transform="log1p")
+    logged.load_state_dict(plain.state_dict())
+    features = torch.randn(4, 5, 6) * 3
+    steps, cumulative = plain(features)
+    log_steps, log_cumulative = logged(features)
+    torch.testing.assert_close(log_steps, torch.expm1(steps))
+    torch.testing.assert_close(log_cumulative, cumulative)  # the lead-time head is unchanged
+    assert (log_steps.diff(dim=-1) >= 0).all() and (log_steps > -1).all()
+
+
+def test_the_log1p_loss_is_the_pinball_loss_of_the_logs():
+    """The step loss compares log1p of the quantiles with log1p of the target (what the heads
+    fit); the lead-time loss is the same as without the transform."""
+    from forecasting.quantiles import pinball_loss
+    from training.forecast_task import ForecastTask
+
+    torch.manual_seed(0)
+    levels = (0.1, 0.5, 0.9)
+    steps = torch.rand(3, 4, 3).cumsum(dim=-1)
+    cumulative = torch.rand(3, 4, 3).cumsum(dim=-1).cumsum(dim=1)
+    batch = {"target": torch.rand(3, 4) * 5, "target_mask": torch.ones(3, 4), "scale": None}
+    losses = {}
+    for transform in ("none", "log1p"):
+        task = ForecastTask(torch.nn.Identity(), levels, data=None, target_transform=transform)
+        task.forward = lambda _: (steps, cumulative)
+        losses[transform] = task._loss(batch)
+    tensor = torch.tensor(levels)
+    plain = pinball_loss(steps, batch["target"], tensor)
+    logged = pinball_loss(torch.log1p(steps), torch.log1p(batch["target"]), tensor)
+    torch.testing.assert_close(losses["log1p"] - logged, losses["none"] - plain)
+
+
+def test_an_unknown_transform_is_refused_by_name():
+    with pytest.raises(ValueError, match="target_transform"):
+        ForecastConfig("lstm", 7, target_transform="sqrt")
+    with pytest.raises(ValueError, match="target_transform"):
+        QuantileHeads(6, (0.5,), transform="sqrt")
+
+
+@pytest.mark.parametrize("model", ["lstm", "tft"])
+def test_a_log1p_run_forecasts_demand_round_trips_and_exports(small_network, tmp_path, model):
+    from serving.export import export_run
+    from serving.runtime import ForecastPackage
+
+    frame = small_network.to_frame()
+    forecaster = Forecaster(
+        model, 7, spec=small_network.spec, train=FAST, hidden_size=8, target_transform="log1p"
+    )
+    forecaster.fit(frame, run_dir=tmp_path / "run")
+    assert forecaster.model_.net.heads.transform == "log1p"
+    table = forecaster.predict(frame)
+    levels = [quantile_column(q) for q in forecaster.config.quantiles]
+    values = table[levels].to_numpy()
+    assert np.isfinite(values).all() and (values >= 0).all()
+    assert (np.diff(values, axis=1) >= -1e-6).all()
+
+    loaded = Forecaster.load(tmp_path / "run")
+    assert loaded.config.target_transform == "log1p"
+    np.testing.assert_array_equal(loaded.predict(frame)[levels].to_numpy(), values)
+
+    package = ForecastPackage(export_run(tmp_path / "run", tmp_path / "repo"))
+    served = package.predict(frame).sort_values(["item_id", "location_id", "step"])
+    ours = table.sort_values(["item_id", "location_id", "step"])
+    np.testing.assert_allclose(
+        served[levels].to_numpy(), ours[levels].to_numpy(), rtol=1e-4, atol=1e-4
+    )
