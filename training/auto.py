@@ -198,7 +198,8 @@ class AutoForecaster:
         return out
 
     def route(self, store: PanelStore, series: torch.Tensor, origins: torch.Tensor) -> np.ndarray:
-        """The candidate each window is forecast with (by its demand class)."""
+        """The candidate each window is forecast with: its demand class's, or its segment's
+        where an override holds (a segment value not seen in validation has none)."""
         classes = demand_classes(store, series, origins)
         chosen = np.array([self.choice.get(c, self.fallback) for c in classes], dtype=object)
         if self.overrides:
