@@ -25,6 +25,7 @@ Models:
 * ``lstm``, ``tft``: stockcast's networks with their defaults (``Forecaster("lstm")``), as
   fitted inside ``auto``;
 * ``lstm+tft``: the two networks' quantiles averaged (an ensemble of models);
+* ``lstm+tft+seasonal_naive``: those two and seasonal naive's quantiles averaged;
 * ``auto``: per demand class, the best of all of the above but the peer on the validation
   window (:mod:`training.auto`).
 
@@ -297,7 +298,7 @@ def run_grain(freq: str, args) -> dict:
 
     from forecasting.backtest import backtest
     from forecasting.config import ForecastConfig
-    from training.auto import COMBINED, AutoForecaster
+    from training.auto import BLEND, COMBINED, AutoForecaster
     from training.config import TrainConfig
 
     torch.set_num_threads(args.threads)
@@ -314,7 +315,7 @@ def run_grain(freq: str, args) -> dict:
     train = TrainConfig(max_epochs=args.epochs, seed=args.seed, progress_bar=False)
     auto = Timed(AutoForecaster(config, train))
     models = [auto]
-    models += [Candidate(auto.inner, name) for name in ("lstm", "tft", COMBINED)]
+    models += [Candidate(auto.inner, name) for name in ("lstm", "tft", COMBINED, BLEND)]
     models += [Candidate(auto.inner, name) for name in ("seasonal_naive", "moving_average")]
     peer = None
     if not args.no_peer:

@@ -13,7 +13,7 @@ import torch
 from forecasting import Forecaster, PanelSpec
 from forecasting.metrics import demand_classes
 from forecasting.models.ensemble import EnsembleNet
-from training.auto import COMBINED
+from training.auto import BLEND, COMBINED
 from training.config import TrainConfig
 
 H = 7
@@ -97,7 +97,7 @@ def test_auto_routes_each_demand_class_to_its_choice(store):
     auto = Forecaster("auto", H, spec=store.spec, train=FAST, hidden_size=8).fit(store)
     model = auto.model_
     # Whatever it chose, a class's windows get exactly that candidate's quantiles.
-    model.choice = {"smooth": "moving_average", "intermittent": "lstm", "lumpy": COMBINED}
+    model.choice = {"smooth": BLEND, "intermittent": "lstm", "lumpy": COMBINED}
     model.fallback = "seasonal_naive"
     series, origins = windows(store, 200)
     routed = model.predict_windows(store, series, origins)
@@ -109,6 +109,12 @@ def test_auto_routes_each_demand_class_to_its_choice(store):
         np.testing.assert_allclose(routed[rows], expected, rtol=1e-6)
     np.testing.assert_allclose(
         every[COMBINED], (every["lstm"] + every["tft"]) / 2, rtol=1e-6, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        every[BLEND],
+        (every["lstm"] + every["tft"] + every["seasonal_naive"]) / 3,
+        rtol=1e-6,
+        atol=1e-6,
     )
 
 

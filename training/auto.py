@@ -3,14 +3,15 @@
 No single model wins everywhere: on intermittent items a moving average or seasonal naive can
 beat a network that shines on smooth ones, and on a short monthly panel the networks may not
 learn the season at all. ``auto`` fits the LSTM and the TFT (each an ensemble when ``ensemble``
-is set), takes seasonal naive and the moving average beside them, and the average of the two
-networks' quantiles (``lstm+tft``), scores them all on the validation window (the last horizon
-before the cutoff, which no network trained on: it only chose their checkpoints) and keeps,
-per demand class (smooth / intermittent / lumpy / erratic, from each series' own history), the
+is set), takes seasonal naive and the moving average beside them, the average of the two
+networks' quantiles (``lstm+tft``) and of theirs and seasonal naive's
+(``lstm+tft+seasonal_naive``), scores them all on the validation window (the last horizon
+before the cutoff, which no network trained on: it only chose their checkpoints) and keeps, per
+demand class (smooth / intermittent / lumpy / erratic, from each series' own history), the
 candidate with the best mean of its scaled quantile loss and its WAPE relative to seasonal
 naive's, among those no worse than seasonal naive on either (seasonal naive itself when none
-is): the quantiles and the median both count, and nothing that lost to the simplest forecast
-on a class is shipped for it. A class the validation window did not have goes to the best
+is): the quantiles and the median both count, and nothing that lost to the simplest forecast on
+a class is shipped for it. A class the validation window did not have goes to the best
 candidate overall.
 
 A choice per demand class can still lose to seasonal naive on a segment that cuts across the
@@ -45,6 +46,14 @@ from training.config import TrainConfig
 
 COMBINED = "lstm+tft"
 """The candidate that averages the two networks' quantiles level by level."""
+
+BLEND = "lstm+tft+seasonal_naive"
+"""The candidate that averages the two networks' and seasonal naive's quantiles: where a
+yearly pattern is strong but the networks only half learned it, a third of seasonal naive
+keeps it in the forecast."""
+
+COMPOSITES = {COMBINED: NETWORK_NAMES, BLEND: (*NETWORK_NAMES, "seasonal_naive")}
+"""The candidates that average others' quantiles, and their parts."""
 
 MIN_SEGMENT_WINDOWS = 20
 """Validation windows a segment needs before ``auto`` overrides the per-class choice on it:
@@ -81,7 +90,7 @@ class AutoForecaster:
 
     @property
     def candidates(self) -> tuple[str, ...]:
-        return (*NETWORK_NAMES, COMBINED, *BASELINE_NAMES)
+        return (*NETWORK_NAMES, *COMPOSITES, *BASELINE_NAMES)
 
     def _set_baselines(self, season: int) -> None:
         from training.forecaster import baseline
@@ -186,15 +195,17 @@ class AutoForecaster:
         self, store: PanelStore, series: torch.Tensor, origins: torch.Tensor, only=None
     ) -> dict[str, np.ndarray]:
         wanted = set(self.candidates if only is None else only)
-        if COMBINED in wanted:
-            wanted |= set(NETWORK_NAMES)
+        for composite, parts in COMPOSITES.items():
+            if composite in wanted:
+                wanted |= set(parts)
         out = {
             name: model.predict_windows(store, series, origins)
             for name, model in {**self.networks, **self.baselines}.items()
             if name in wanted
         }
-        if COMBINED in wanted:
-            out[COMBINED] = np.mean([out[name] for name in NETWORK_NAMES], axis=0)
+        for composite, parts in COMPOSITES.items():
+            if composite in wanted:
+                out[composite] = np.mean([out[name] for name in parts], axis=0)
         return out
 
     def route(self, store: PanelStore, series: torch.Tensor, origins: torch.Tensor) -> np.ndarray:
@@ -230,25 +241,21 @@ class AutoForecaster:
             return np.mean(parts, axis=0)
         chosen = self.route(store, series, origins)
         out = np.zeros((len(series), self.horizon, len(self.quantiles)), dtype=np.float32)
-        # Each model forecasts only the windows routed to it (a network also those of the
-        # average it is part of).
-        network_rows = {name: np.isin(chosen, [name, COMBINED]) for name in NETWORK_NAMES}
-        network_out = {
-            name: self.networks[name].predict_windows(store, *_rows(series, origins, rows))
-            for name, rows in network_rows.items()
+        # Each model forecasts only the windows routed to it or to an average it is part of.
+        models = {**self.networks, **self.baselines}
+        needed = {
+            name: np.isin(chosen, [name, *(c for c, p in COMPOSITES.items() if name in p)])
+            for name in models
+        }
+        single = {
+            name: models[name].predict_windows(store, *_rows(series, origins, rows))
+            for name, rows in needed.items()
             if rows.any()
         }
         for name in set(chosen):
             rows = chosen == name
-            if name in self.baselines:
-                out[rows] = self.baselines[name].predict_windows(
-                    store, *_rows(series, origins, rows)
-                )
-            elif name == COMBINED:
-                parts = [network_out[n][rows[network_rows[n]]] for n in NETWORK_NAMES]
-                out[rows] = np.mean(parts, axis=0)
-            else:
-                out[rows] = network_out[name][rows[network_rows[name]]]
+            parts = COMPOSITES.get(name, (name,))
+            out[rows] = np.mean([single[n][rows[needed[n]]] for n in parts], axis=0)
         return out
 
     # ------------------------------------------------------------ persistence
