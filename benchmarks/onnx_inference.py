@@ -27,7 +27,7 @@ any-defect accuracy with the calibrated thresholds, verdict agreement with fp32)
 For the inspection CNN the run also reads how close each engine comes to the machine's limit:
 the convolutions' arithmetic per item (counted with hooks) times each engine's items/s, as a
 share of what a large fp32 matrix product reaches on the same threads (``compute``). A
-convolution engine cannot run faster than that rate, so it bounds the fp32 speedup any engine
+convolution engine does not run far above that rate, so it bounds the fp32 speedup any engine
 can have over PyTorch here.
 """
 
@@ -78,9 +78,10 @@ def latency(sides: dict, calls: int) -> dict[str, dict[str, float]]:
 
 
 def gemm_rate(repeats: int = 7, size: int = 2048) -> float:
-    """GFLOP/s of a large fp32 matrix product in PyTorch on this process's threads: the
-    fastest dense fp32 arithmetic this machine gives, against which a convolution engine's
-    rate is read (no engine runs a network's convolutions faster than that)."""
+    """GFLOP/s of a large fp32 matrix product in PyTorch on this process's threads: the best
+    dense fp32 rate a tuned library reaches on this machine, against which a convolution
+    engine's rate is read (convolutions, lowered to the same multiply-adds, do not run far
+    above it)."""
     import torch
 
     a, b = torch.randn(size, size), torch.randn(size, size)
