@@ -16,6 +16,8 @@ BASELINE_NAMES = ("seasonal_naive", "moving_average")
 AUTO = "auto"
 TARGET_TRANSFORMS = ("none", "log1p")
 """How the networks' step quantiles are fitted (:mod:`forecasting.models.heads`)."""
+DISTRIBUTIONS = ("quantile", "negative_binomial")
+"""What a network's step head predicts (:mod:`forecasting.models.heads`)."""
 MODEL_NAMES = (*NETWORK_NAMES, *BASELINE_NAMES, AUTO)
 
 
@@ -64,6 +66,12 @@ class ForecastConfig:
         "weighs as a ratio instead of in units",
         choices=TARGET_TRANSFORMS,
     )
+    distribution: str = setting(
+        "quantile",
+        "what the step head predicts: quantiles directly (pinball loss), or a negative "
+        "binomial per step of the demand count (likelihood), its quantiles taken from it",
+        choices=DISTRIBUTIONS,
+    )
     model_params: dict[str, Any] = setting(
         default_factory=dict, help="other network arguments", cli=False
     )
@@ -74,19 +82,26 @@ class ForecastConfig:
         qs = self.quantiles
         if not qs or any(not 0 < q < 1 for q in qs) or list(qs) != sorted(set(qs)):
             raise ValueError(f"quantiles: expected increasing levels in (0, 1), got {list(qs)}")
+        if self.distribution == "negative_binomial" and self.target_transform != "none":
+            raise ValueError(
+                "target_transform: a negative binomial head fits the counts themselves; "
+                "use target_transform='none' with distribution='negative_binomial'"
+            )
 
     @property
     def is_network(self) -> bool:
         return self.model in NETWORK_NAMES
 
     def network_params(self) -> dict[str, Any]:
-        """The network class's own arguments: ``model_params`` plus ``hidden_size`` and
-        ``target_transform`` if set."""
+        """The network class's own arguments: ``model_params`` plus ``hidden_size``,
+        ``target_transform`` and ``distribution`` if set."""
         params = dict(self.model_params)
         if self.hidden_size is not None:
             params["hidden_size"] = self.hidden_size
         if self.target_transform != "none":  # runs saved before the setting build as they were
             params["target_transform"] = self.target_transform
+        if self.distribution != "quantile":
+            params["distribution"] = self.distribution
         return params
 
     @classmethod

@@ -21,8 +21,9 @@ def test_the_log1p_head_is_expm1_of_the_plain_head_and_stays_ordered():
     logged = QuantileHeads(6, (0.1, 0.5, 0.9), transform="log1p")
     logged.load_state_dict(plain.state_dict())
     features = torch.randn(4, 5, 6) * 3
-    steps, cumulative = plain(features)
-    log_steps, log_cumulative = logged(features)
+    log_scale = torch.zeros(4)
+    steps, cumulative = plain(features, log_scale)
+    log_steps, log_cumulative = logged(features, log_scale)
     torch.testing.assert_close(log_steps, torch.expm1(steps))
     torch.testing.assert_close(log_cumulative, cumulative)  # the lead-time head is unchanged
     assert (log_steps.diff(dim=-1) >= 0).all() and (log_steps > -1).all()

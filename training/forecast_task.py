@@ -8,6 +8,7 @@ import lightning.pytorch as pl
 import torch
 from torch import nn
 
+from forecasting.negbin import negative_binomial_nll
 from forecasting.quantiles import pinball_loss
 from forecasting.store import PanelStore
 from forecasting.windows import BATCH_KEYS, WindowList, WindowSampler, evaluation_windows
@@ -81,8 +82,9 @@ class ForecastData:
 
 class ForecastTask(pl.LightningModule):
     """Pinball loss on scaled demand (on its log1p for the step quantiles with
-    ``target_transform="log1p"``), per step and cumulated over steps; AdamW, learning rate
-    halved on plateaus."""
+    ``target_transform="log1p"``), per step and cumulated over steps; with
+    ``distribution="negative_binomial"`` the steps' loss is the negative log-likelihood of the
+    demand counts instead. AdamW, learning rate halved on plateaus."""
 
     def __init__(
         self,
@@ -93,6 +95,7 @@ class ForecastTask(pl.LightningModule):
         weight_decay: float = 0.0,
         volume_weight: float = 0.0,
         target_transform: str = "none",
+        distribution: str = "quantile",
     ):
         super().__init__()
         self.net = net
@@ -101,14 +104,19 @@ class ForecastTask(pl.LightningModule):
         self.weight_decay = weight_decay
         self.volume_weight = volume_weight
         self.target_transform = target_transform
+        self.distribution = distribution
         self.register_buffer("levels", torch.tensor(quantiles, dtype=torch.float32))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         return self.net(*(batch[key] for key in BATCH_KEYS))
 
     def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        steps, cumulative = self(batch)
         target, mask = batch["target"], batch["target_mask"]
+        if self.distribution == "negative_binomial":
+            features = self.net.features(*(batch[key] for key in BATCH_KEYS))
+            cumulative = self.net.heads.cumulative_quantiles(features)
+        else:
+            steps, cumulative = self(batch)
         weight = torch.ones_like(target[:, :1])
         if self.volume_weight:
             # Errors on scaled demand weigh every series alike; a power of the window's level
@@ -116,13 +124,23 @@ class ForecastTask(pl.LightningModule):
             # stockout count). Normalized over the batch, so the learning rate keeps its meaning.
             level = batch["scale"].float() ** self.volume_weight
             weight = (level / level.mean().clamp(min=1e-12))[:, None]
-        steps = steps.float()
-        if self.target_transform == "log1p":
-            # The heads returned expm1 of what they fit (> -1): the loss is on that scale.
-            steps, step_target = torch.log1p(steps.clamp(min=-1 + 1e-6)), torch.log1p(target)
+        if self.distribution == "negative_binomial":
+            mean, dispersion = self.net.heads.distribution(features, batch["static_real"][:, -1])
+            # The likelihood of the counts (scaled demand times the level); masked periods
+            # read 0, so their NLL is computed on a valid count and then weighed out.
+            counts = (target * batch["scale"][:, None]).float().clamp(min=0)
+            nll = negative_binomial_nll(counts, mean, dispersion)
+            step_weight = mask * weight
+            step_loss = (nll * step_weight).sum() / step_weight.sum().clamp(min=1.0)
         else:
-            step_target = target
-        step_loss = pinball_loss(steps, step_target, self.levels, mask * weight)
+            steps = steps.float()
+            if self.target_transform == "log1p":
+                # The heads returned expm1 of what they fit (> -1): the loss is on that scale.
+                steps = torch.log1p(steps.clamp(min=-1 + 1e-6))
+                step_target = torch.log1p(target)
+            else:
+                step_target = target
+            step_loss = pinball_loss(steps, step_target, self.levels, mask * weight)
         # Running means (sum / h) keep late horizons from dominating the cumulative loss.
         h = torch.arange(1, target.shape[1] + 1, device=target.device, dtype=target.dtype)
         running = torch.cumsum(target, dim=1) / h

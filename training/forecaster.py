@@ -196,6 +196,7 @@ class NeuralForecaster:
                     self.train.weight_decay,
                     volume_weight=self.config.volume_weight,
                     target_transform=self.config.target_transform,
+                    distribution=self.config.distribution,
                 )
                 train = dataclasses.replace(self.train, seed=seed)
                 results.append(fit(task, train, folder, ckpt_path=resume))

@@ -11,6 +11,11 @@ With ``transform="log1p"`` the step head is fitted on ``log1p`` of the scaled de
 so every consumer (prediction, ensembles, the ONNX graph) sees quantiles of demand, and the
 loss maps them forward again. Quantiles commute with a monotone map, so the levels keep their
 meaning; what changes is that a spike weighs in the fit as a ratio, not in units.
+
+With ``distribution="negative_binomial"`` (:class:`NegativeBinomialHeads`) the step head
+predicts a negative binomial mean and dispersion of each step's demand count instead, fitted by
+likelihood; its quantiles come from that distribution (:mod:`forecasting.negbin`), so every
+consumer still reads quantiles. The cumulative head is the same quantile head in both.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from forecasting.config import TARGET_TRANSFORMS
+from forecasting.config import DISTRIBUTIONS, TARGET_TRANSFORMS
+from forecasting.negbin import MIN_DISPERSION, NegativeBinomialQuantiles
 from forecasting.quantiles import median_index, monotone_quantiles
 
 
@@ -39,9 +45,66 @@ class QuantileHeads(nn.Module):
         self.step = nn.Linear(input_size, len(quantiles))
         self.cumulative = nn.Linear(input_size, len(quantiles))
 
-    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, features: torch.Tensor, log_scale: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step and cumulative quantiles of scaled demand (``log_scale``, (B,) ``log1p`` of
+        each window's level, is what the negative binomial head needs; unused here)."""
         steps = monotone_quantiles(self.step(features), self.anchor)
         if self.transform == "log1p":
             steps = torch.expm1(steps)
+        return steps, self.cumulative_quantiles(features)
+
+    def cumulative_quantiles(self, features: torch.Tensor) -> torch.Tensor:
         increments = torch.cumsum(F.softplus(self.cumulative(features)), dim=-1)
-        return steps, torch.cumsum(increments, dim=1)
+        return torch.cumsum(increments, dim=1)
+
+
+class NegativeBinomialHeads(QuantileHeads):
+    """(B, H, D) features -> a negative binomial per step, given as its quantiles (B, H, Q)
+    of scaled demand, and the cumulative quantiles (B, H, Q) of :class:`QuantileHeads`.
+
+    The distribution is of the count itself (scaled demand times the window's level): a mean
+    of 0.3 units has most of its mass at 0, a mean of 300 is nearly symmetric, and a scaled
+    distribution could not tell the two apart. The dispersion is free per step and window.
+    """
+
+    def __init__(self, input_size: int, quantiles: Sequence[float]):
+        super().__init__(input_size, quantiles)
+        self.step = nn.Linear(input_size, 2)
+        self.quantile_of = NegativeBinomialQuantiles(quantiles)
+
+    def distribution(
+        self, features: torch.Tensor, log_scale: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and dispersion (B, H) of each step's demand count."""
+        raw = self.step(features).float()
+        scale = torch.expm1(log_scale.float())[:, None]
+        mean = F.softplus(raw[..., 0]) * scale
+        return mean, F.softplus(raw[..., 1]) + MIN_DISPERSION
+
+    def forward(
+        self, features: torch.Tensor, log_scale: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, dispersion = self.distribution(features, log_scale)
+        scale = torch.expm1(log_scale.float()).clamp(min=1e-6)[:, None, None]
+        steps = self.quantile_of(mean, dispersion) / scale
+        return steps.to(features.dtype), self.cumulative_quantiles(features)
+
+
+def make_heads(
+    input_size: int, quantiles: Sequence[float], transform: str, distribution: str
+) -> QuantileHeads:
+    """The output heads a network's settings ask for."""
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(
+            f"distribution: expected one of {list(DISTRIBUTIONS)}, got {distribution!r}"
+        )
+    if distribution == "negative_binomial":
+        if transform != "none":
+            raise ValueError(
+                "target_transform: a negative binomial head fits counts, not a transform of "
+                f"them; use target_transform='none' with it (got {transform!r})"
+            )
+        return NegativeBinomialHeads(input_size, quantiles)
+    return QuantileHeads(input_size, quantiles, transform)

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from forecasting.models.dropout import Dropout
-from forecasting.models.heads import QuantileHeads
+from forecasting.models.heads import make_heads
 from forecasting.models.inputs import (
     CategoricalTables,
     InputDims,
@@ -41,6 +41,7 @@ class QuantileLSTM(nn.Module):
         num_layers: int = 2,
         dropout: float = 0.1,
         target_transform: str = "none",
+        distribution: str = "quantile",
     ):
         super().__init__()
         self.dims = dims
@@ -62,7 +63,7 @@ class QuantileLSTM(nn.Module):
         self.head = nn.Sequential(
             nn.Linear(2 * hidden_size + 8, hidden_size), nn.ELU(), Dropout(dropout)
         )
-        self.heads = QuantileHeads(hidden_size, self.quantiles, target_transform)
+        self.heads = make_heads(hidden_size, self.quantiles, target_transform, distribution)
 
     def forward(
         self,
@@ -75,6 +76,30 @@ class QuantileLSTM(nn.Module):
         static_cat: torch.Tensor,  # (B, static categoricals)
         static_real: torch.Tensor,  # (B, static reals + 1)
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.features(
+            encoder_target,
+            encoder_mask,
+            encoder_real,
+            encoder_cat,
+            decoder_real,
+            decoder_cat,
+            static_cat,
+            static_real,
+        )
+        return self.heads(features, static_real[:, -1])
+
+    def features(
+        self,
+        encoder_target: torch.Tensor,
+        encoder_mask: torch.Tensor,
+        encoder_real: torch.Tensor,
+        encoder_cat: torch.Tensor,
+        decoder_real: torch.Tensor,
+        decoder_cat: torch.Tensor,
+        static_cat: torch.Tensor,
+        static_real: torch.Tensor,
+    ) -> torch.Tensor:
+        """What the heads read: (B, H, hidden) per forecast step."""
         batch, length = encoder_target.shape
         static = self.static_context(
             torch.cat([self.static_embeddings.embed(static_cat), static_real], dim=-1)
@@ -109,4 +134,4 @@ class QuantileLSTM(nn.Module):
         decoded, _ = self.decoder(decoder_input, (hidden, cell))
         summary = hidden[-1].unsqueeze(1).expand(batch, self.horizon, hidden.shape[-1])
         steps = self.horizon_embedding.weight.unsqueeze(0).expand(batch, -1, -1)
-        return self.heads(self.head(torch.cat([decoded, summary, steps], dim=-1)))
+        return self.head(torch.cat([decoded, summary, steps], dim=-1))

@@ -39,7 +39,7 @@ from torch import nn
 
 from forecasting.models.blocks import GateAddNorm, GatedResidualNetwork, GatedResidualNetworks
 from forecasting.models.dropout import Dropout
-from forecasting.models.heads import QuantileHeads
+from forecasting.models.heads import make_heads
 from forecasting.models.inputs import (
     CategoricalTables,
     InputDims,
@@ -125,6 +125,7 @@ class TemporalFusionTransformer(nn.Module):
         hidden_continuous_size: int = 8,
         lstm_layers: int = 1,
         target_transform: str = "none",
+        distribution: str = "quantile",
     ):
         super().__init__()
         self.dims = dims
@@ -184,7 +185,7 @@ class TemporalFusionTransformer(nn.Module):
         self.post_attention_gate_norm = GateAddNorm(hidden_size, dropout=dropout)
         self.positionwise = grn()
         self.pre_output_gate_norm = GateAddNorm(hidden_size, dropout=None)
-        self.heads = QuantileHeads(hidden_size, self.quantiles, target_transform)
+        self.heads = make_heads(hidden_size, self.quantiles, target_transform, distribution)
 
     # ----------------------------------------------------------------- forward
 
@@ -199,6 +200,30 @@ class TemporalFusionTransformer(nn.Module):
         static_cat: torch.Tensor,
         static_real: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.features(
+            encoder_target,
+            encoder_mask,
+            encoder_real,
+            encoder_cat,
+            decoder_real,
+            decoder_cat,
+            static_cat,
+            static_real,
+        )
+        return self.heads(features, static_real[:, -1])
+
+    def features(
+        self,
+        encoder_target: torch.Tensor,
+        encoder_mask: torch.Tensor,
+        encoder_real: torch.Tensor,
+        encoder_cat: torch.Tensor,
+        decoder_real: torch.Tensor,
+        decoder_cat: torch.Tensor,
+        static_cat: torch.Tensor,
+        static_real: torch.Tensor,
+    ) -> torch.Tensor:
+        """What the heads read: (B, H, hidden) per forecast step."""
         out = self._run(
             encoder_target,
             encoder_mask,
@@ -210,7 +235,7 @@ class TemporalFusionTransformer(nn.Module):
             static_real,
             need_weights=False,
         )
-        return out["quantiles"], out["cumulative"]
+        return out["features"]
 
     def interpret(
         self,
@@ -224,7 +249,7 @@ class TemporalFusionTransformer(nn.Module):
         static_real: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
         """Forecasts plus variable weights (static, encoder, decoder) and attention."""
-        return self._run(
+        out = self._run(
             encoder_target,
             encoder_mask,
             encoder_real,
@@ -235,6 +260,8 @@ class TemporalFusionTransformer(nn.Module):
             static_real,
             need_weights=True,
         )
+        quantiles, cumulative = self.heads(out.pop("features"), static_real[:, -1])
+        return {"quantiles": quantiles, "cumulative": cumulative, **out}
 
     def _run(
         self,
@@ -290,11 +317,8 @@ class TemporalFusionTransformer(nn.Module):
         )
         attended = self.post_attention_gate_norm(attended, query)
         output = self.positionwise(attended)
-        output = self.pre_output_gate_norm(output, lstm_out[:, length:])
-        quantiles, cumulative = self.heads(output)
         return {
-            "quantiles": quantiles,
-            "cumulative": cumulative,
+            "features": self.pre_output_gate_norm(output, lstm_out[:, length:]),
             "static_weights": static_weights,
             "encoder_weights": encoder_weights,
             "decoder_weights": decoder_weights,

@@ -1,0 +1,115 @@
+"""The negative binomial distribution of demand counts: its likelihood and its quantiles.
+
+Retail demand is counts, and for slow movers mostly zeros with the odd burst. A network can
+forecast it as a distribution instead of as quantiles: a mean ``mu`` and a dispersion ``alpha``
+per step, with variance ``mu + alpha * mu**2`` (``alpha -> 0`` is Poisson), fitted by maximum
+likelihood (DeepAR's choice for intermittent series). Its quantiles then come from the exact
+distribution, so the levels the planner reads (0, 1, 2 units...) are those of a count.
+
+Everything a forecast needs is built from operations an ONNX graph has (no ``lgamma``, no
+incomplete beta function): the probabilities of 0..K-1 units are a running product of their
+ratios, their running sum is the distribution function, and a quantile is the first count at
+which it reaches the level: an integer, which is what the pinball loss of integer demand
+rewards (spreading each unit's probability over ``(k - 1, k]`` would put a median of 0.33
+where 1 loses less). Only where the level falls within :data:`RAMP` of a unit's probability
+above the count below it does the quantile slide from ``k - 1`` to ``k``: so it moves
+continuously with ``mu`` and ``alpha``, and an exported graph cannot disagree with PyTorch by a
+whole unit where the two round a sum differently. The slide costs little: the expected pinball
+loss there exceeds that of ``k`` by at most ``RAMP * p(k) / 4``.
+
+Where the support of :data:`SUPPORT` units does not reach a level (high sellers), the quantile
+is that of a gamma distribution of the same mean and variance (Wilson-Hilferty), which a count
+of hundreds follows closely: within 0.1% at the median of levels, up to 4% from the 10% level
+up, and up to 15% at the 5% level where the dispersion is near 1 (a gamma of shape near 1,
+Wilson-Hilferty's weak spot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from statistics import NormalDist
+
+import torch
+
+MIN_DISPERSION = 1e-3
+"""Floor of ``alpha``: keeps ``lgamma(y + 1/alpha) - lgamma(1/alpha)`` accurate in float32."""
+
+RAMP = 0.1
+"""Share of a unit's probability over which a quantile slides from the count below to it."""
+
+SUPPORT = 512
+"""Units whose probabilities are summed exactly (beyond: the gamma approximation)."""
+
+
+def negative_binomial_nll(
+    target: torch.Tensor, mean: torch.Tensor, dispersion: torch.Tensor
+) -> torch.Tensor:
+    """Negative log-likelihood of counts ``target`` under NB(``mean``, ``dispersion``),
+    elementwise. Non-integer targets get the continuous extension through ``lgamma``."""
+    r = 1.0 / dispersion
+    am = dispersion * mean
+    return -(
+        torch.lgamma(target + r)
+        - torch.lgamma(r)
+        - torch.lgamma(target + 1.0)
+        - r * torch.log1p(am)
+        + target * (torch.log(am.clamp(min=1e-12)) - torch.log1p(am))
+    )
+
+
+class NegativeBinomialQuantiles(torch.nn.Module):
+    """Quantiles (..., Q) of NB(``mean``, ``dispersion``) given elementwise (...,) tensors."""
+
+    def __init__(self, quantiles: Sequence[float], support: int = SUPPORT):
+        super().__init__()
+        self.levels = tuple(float(q) for q in quantiles)
+        self.register_buffer(
+            "normal_quantiles",
+            torch.tensor([NormalDist().inv_cdf(q) for q in self.levels]),
+            persistent=False,
+        )
+        self.register_buffer("units", torch.arange(support, dtype=torch.float32), persistent=False)
+
+    def forward(self, mean: torch.Tensor, dispersion: torch.Tensor) -> torch.Tensor:
+        # In float64: log p(k) is a large first term plus a running sum of ratios that nearly
+        # cancels it (both ~ -mean), and float32 left the distribution function ~1e-5 off,
+        # enough for an exported graph and PyTorch to place a quantile differently.
+        shape = mean.shape
+        mean = mean.reshape(-1, 1).double()
+        dispersion = dispersion.reshape(-1, 1).double()
+        units = self.units[None, :].double()
+        am = dispersion * mean
+        r = 1.0 / dispersion
+        # log p(k) = -r log(1 + am) + sum_{j<k} log((j + r) / (j + 1) * am / (1 + am))
+        log_ratio = (
+            torch.log(units + r)
+            - torch.log(units + 1.0)
+            + torch.log(am.clamp(min=1e-12))
+            - torch.log1p(am)
+        )
+        log_p = -r * torch.log1p(am) + torch.cumsum(log_ratio, dim=1) - log_ratio
+        p = torch.exp(log_p)
+        cdf = torch.cumsum(p, dim=1)
+        reached = cdf[:, -1:]
+        # The gamma of the same mean and variance: shape a, scale var / mean.
+        variance = mean + dispersion * mean * mean
+        shape_a = (mean * mean / variance.clamp(min=1e-12)).clamp(min=1e-6)
+        columns = []
+        for i, level in enumerate(self.levels):
+            below = (cdf < level).sum(dim=1, keepdim=True)  # first unit with cdf >= level
+            k = below.clamp(max=cdf.shape[1] - 1)
+            before = torch.where(
+                k > 0, cdf.gather(1, (k - 1).clamp(min=0)), torch.zeros_like(p[:, :1])
+            )
+            share = (level - before) / p.gather(1, k).clamp(min=1e-30)
+            exact = k.double() - (1.0 - share / RAMP).clamp(min=0.0)
+            z = self.normal_quantiles[i].double()
+            c = 1.0 / (9.0 * shape_a)
+            wilson = (
+                variance
+                / mean.clamp(min=1e-12)
+                * shape_a
+                * (1.0 - c + z * c.sqrt()).clamp(min=0.0) ** 3
+            )
+            columns.append(torch.where(reached >= level, exact, wilson).clamp(min=0.0))
+        return torch.cat(columns, dim=1).float().reshape(*shape, len(self.levels))

@@ -1,0 +1,133 @@
+"""``distribution="negative_binomial"``: a network's step head is a negative binomial of the
+demand count, fitted by likelihood, and every consumer still reads its quantiles (predict, a
+reloaded run, the ONNX package)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from forecasting import ForecastConfig, Forecaster
+from forecasting.negbin import NegativeBinomialQuantiles, negative_binomial_nll
+from forecasting.spec import quantile_column
+from training.config import TrainConfig
+
+LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+FAST = TrainConfig(max_epochs=2, batches_per_epoch=4, batch_size=32, progress_bar=False, seed=3)
+
+
+def _random_parameters(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Means from 0.05 to 8,000 units and dispersions from Poisson-like to very lumpy."""
+    g = torch.Generator().manual_seed(seed)
+    mean = torch.exp(torch.rand(n, generator=g) * 12 - 3)
+    dispersion = torch.exp(torch.rand(n, generator=g) * 7 - 5).clamp(min=1e-3)
+    return mean, dispersion
+
+
+def _scipy_ppf(mean: torch.Tensor, dispersion: torch.Tensor) -> np.ndarray:
+    r = 1.0 / dispersion.double().numpy()
+    p = r / (r + mean.double().numpy())
+    return stats.nbinom.ppf(np.array(LEVELS)[None], r[:, None], p[:, None])
+
+
+def test_quantiles_are_scipys_counts_where_the_support_reaches():
+    mean, dispersion = _random_parameters(20_000)
+    ours = NegativeBinomialQuantiles(LEVELS)(mean, dispersion).numpy()
+    reference = _scipy_ppf(mean, dispersion)
+    exact = reference[:, -1] < 400  # every level inside the 512 units summed exactly
+    assert exact.sum() > 5_000
+    difference = reference[exact] - ours[exact]
+    # A quantile is scipy's count k, or on its way from k - 1 to k where the level falls in
+    # the first 10% of k's probability (continuity for exported graphs); a float32 running sum
+    # lands one unit high where the level and the distribution function agree to ~1e-5.
+    assert (np.abs(difference) <= 1 + 1e-4).all()
+    assert (np.abs(difference) < 1e-4).mean() > 0.9
+    assert (np.ceil(ours[exact] - 1e-3) != reference[exact]).mean() < 1e-3
+
+
+def test_quantiles_of_high_sellers_follow_the_gamma_of_the_same_moments():
+    mean, dispersion = _random_parameters(20_000, seed=1)
+    ours = NegativeBinomialQuantiles(LEVELS)(mean, dispersion).numpy()
+    reference = _scipy_ppf(mean, dispersion)
+    far = reference[:, 0] >= 512  # even the lowest level lies beyond the exact support
+    assert far.sum() > 1_000
+    relative = np.abs(ours[far] - reference[far]) / reference[far]
+    assert np.median(relative) < 0.001
+    # Wilson-Hilferty is weakest in the low tail of a shape near 1 (dispersion near 1).
+    assert relative[:, 1:].max() < 0.05 and relative.max() < 0.2
+    assert (np.diff(ours, axis=1) >= -1e-3).all()  # ordered across levels everywhere
+
+
+def test_a_zero_mean_puts_every_quantile_at_zero():
+    quantiles = NegativeBinomialQuantiles(LEVELS)(torch.zeros(3), torch.tensor([1e-3, 1.0, 50.0]))
+    assert (quantiles == 0).all()
+
+
+def test_the_likelihood_is_scipys_and_its_maximum_recovers_the_parameters():
+    rng = np.random.default_rng(0)
+    for mean, dispersion in ((0.4, 2.0), (6.0, 0.3), (150.0, 0.05)):
+        r = 1.0 / dispersion
+        counts = rng.negative_binomial(r, r / (r + mean), size=20_000).astype(np.float32)
+        y = torch.from_numpy(counts[:50])
+        nll = negative_binomial_nll(y, torch.tensor(mean), torch.tensor(dispersion))
+        expected = -stats.nbinom.logpmf(counts[:50], r, r / (r + mean))
+        np.testing.assert_allclose(nll.numpy(), expected, rtol=1e-4, atol=1e-4)
+
+        raw = torch.zeros(2, requires_grad=True)  # log mean, log dispersion
+        optimizer = torch.optim.Adam([raw], lr=0.1)
+        y = torch.from_numpy(counts)
+        for _ in range(1500):
+            optimizer.zero_grad()
+            negative_binomial_nll(y, raw[0].exp(), raw[1].exp()).mean().backward()
+            optimizer.step()
+        assert raw[0].exp().item() == pytest.approx(counts.mean(), rel=0.02)
+        assert raw[1].exp().item() == pytest.approx(dispersion, rel=0.15)
+
+
+def test_settings_that_do_not_go_together_are_refused_by_name():
+    with pytest.raises(ValueError, match="target_transform"):
+        ForecastConfig("lstm", 7, distribution="negative_binomial", target_transform="log1p")
+    with pytest.raises(ValueError, match="distribution"):
+        ForecastConfig("lstm", 7, distribution="tweedie")
+
+
+@pytest.mark.parametrize("model", ["lstm", "tft"])
+def test_a_negative_binomial_run_forecasts_counts_round_trips_and_exports(
+    small_network, tmp_path, model
+):
+    from serving.export import export_run
+    from serving.runtime import ForecastPackage
+
+    frame = small_network.to_frame()
+    forecaster = Forecaster(
+        model,
+        7,
+        spec=small_network.spec,
+        train=FAST,
+        hidden_size=8,
+        distribution="negative_binomial",
+    )
+    forecaster.fit(frame, run_dir=tmp_path / "run")
+    assert np.isfinite(forecaster.model_.info["best_val_loss"])
+    table = forecaster.predict(frame)
+    levels = [quantile_column(q) for q in forecaster.config.quantiles]
+    values = table[levels].to_numpy()
+    assert np.isfinite(values).all() and (values >= 0).all()
+    assert (np.diff(values, axis=1) >= -1e-4).all()
+    # Counts: below 512 units a quantile is a whole number (or within 10% of a unit's
+    # probability of becoming the next one).
+    small = values < 400
+    assert (np.abs(values[small] - np.round(values[small])) < 1e-3).mean() > 0.85
+
+    loaded = Forecaster.load(tmp_path / "run")
+    assert loaded.config.distribution == "negative_binomial"
+    np.testing.assert_array_equal(loaded.predict(frame)[levels].to_numpy(), values)
+
+    package = ForecastPackage(export_run(tmp_path / "run", tmp_path / "repo"))
+    served = package.predict(frame).sort_values(["item_id", "location_id", "step"])
+    ours = table.sort_values(["item_id", "location_id", "step"])
+    np.testing.assert_allclose(
+        served[levels].to_numpy(), ours[levels].to_numpy(), rtol=1e-4, atol=1e-3
+    )
