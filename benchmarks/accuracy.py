@@ -23,8 +23,9 @@ Models:
   change: a fixed encoder length (56 days, 52 weeks, the tutorial's 24 months), its fast path
   on CPU (variable lengths pack the sequences, which is many times slower here);
 * ``lstm``, ``tft``: stockcast's networks with their defaults (``Forecaster("lstm")``), as
-  fitted inside ``auto``;
-* ``lstm+tft``: the two networks' quantiles averaged (an ensemble of models);
+  fitted inside ``auto``; ``lstm_nb``, ``tft_nb``: the same with a negative binomial step
+  head (``distribution="negative_binomial"``);
+* ``lstm+tft``, ``lstm_nb+tft_nb``: each pair's quantiles averaged (an ensemble of models);
 * ``lstm+tft+seasonal_naive``: those two and seasonal naive's quantiles averaged;
 * ``auto``: per demand class, the best of all of the above but the peer on the validation
   window (:mod:`training.auto`).
@@ -298,7 +299,7 @@ def run_grain(freq: str, args) -> dict:
 
     from forecasting.backtest import backtest
     from forecasting.config import ForecastConfig
-    from training.auto import BLEND, COMBINED, AutoForecaster
+    from training.auto import AutoForecaster
     from training.config import TrainConfig
 
     torch.set_num_threads(args.threads)
@@ -311,12 +312,12 @@ def run_grain(freq: str, args) -> dict:
         volume_weight=args.volume_weight,
         encoder_length=args.encoder_length,
         target_transform=args.target_transform,
+        auto_distributions=tuple(args.auto_distributions.split(",")),
     )
     train = TrainConfig(max_epochs=args.epochs, seed=args.seed, progress_bar=False)
     auto = Timed(AutoForecaster(config, train))
     models = [auto]
-    models += [Candidate(auto.inner, name) for name in ("lstm", "tft", COMBINED, BLEND)]
-    models += [Candidate(auto.inner, name) for name in ("seasonal_naive", "moving_average")]
+    models += [Candidate(auto.inner, name) for name in auto.inner.candidates]
     peer = None
     if not args.no_peer:
         peer = PytorchForecastingTFT(clean, freq, horizon, config.quantiles, args.epochs)
@@ -399,32 +400,10 @@ def print_table(results: dict, flush: bool = False) -> None:
                   f"{o['seasonal_naive_wape']:.3f})")  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--grains", default="D,W,M", help="comma-separated of D, W, M")
-    parser.add_argument("--epochs", type=int, default=30, help="maximum epochs, both sides")
-    parser.add_argument("--ensemble", type=int, default=1, help="seeds per stockcast network")
-    parser.add_argument(
-        "--volume-weight", type=float, default=0.5, help="ForecastConfig.volume_weight"
-    )
-    parser.add_argument(
-        "--encoder-length", type=int, default=None, help="stockcast's (default: its own rule)"
-    )
-    parser.add_argument(
-        "--target-transform", default="none", help="ForecastConfig.target_transform"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--no-peer", action="store_true", help="skip pytorch-forecasting")
-    parser.add_argument("--out", type=Path, default=RESULT)
-    args = parser.parse_args()
-    start = time.perf_counter()
-    results = {}
-    for freq in args.grains.split(","):
-        results[freq] = run_grain(freq, args)
-        print_table({freq: results[freq]}, flush=True)
-    summary = {
+def _summary(results: dict, args, start: float, complete: bool) -> dict:
+    return {
         "grains": results,
+        "complete": complete,
         "targets": {
             # None without the peer: nothing was compared.
             "best_beats_peer_by_5pct": None
@@ -441,6 +420,7 @@ def main() -> None:
             "volume_weight": args.volume_weight,
             "encoder_length": args.encoder_length,
             "target_transform": args.target_transform,
+            "auto_distributions": args.auto_distributions,
             "epochs": args.epochs,
             "ensemble": args.ensemble,
             "seed": args.seed,
@@ -449,7 +429,41 @@ def main() -> None:
         },  # fmt: skip
         "minutes": (time.perf_counter() - start) / 60,
     }
-    harness.write_json(summary, args.out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--grains", default="D,W,M", help="comma-separated of D, W, M")
+    parser.add_argument("--epochs", type=int, default=30, help="maximum epochs, both sides")
+    parser.add_argument("--ensemble", type=int, default=1, help="seeds per stockcast network")
+    parser.add_argument(
+        "--volume-weight", type=float, default=0.5, help="ForecastConfig.volume_weight"
+    )
+    parser.add_argument(
+        "--encoder-length", type=int, default=None, help="stockcast's (default: its own rule)"
+    )
+    parser.add_argument(
+        "--target-transform", default="none", help="ForecastConfig.target_transform"
+    )
+    parser.add_argument(
+        "--auto-distributions",
+        default="quantile,negative_binomial",
+        help="ForecastConfig.auto_distributions (comma-separated)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-peer", action="store_true", help="skip pytorch-forecasting")
+    parser.add_argument("--out", type=Path, default=RESULT)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    results: dict = {}
+    grains = args.grains.split(",")
+    for freq in grains:
+        results[freq] = run_grain(freq, args)
+        print_table({freq: results[freq]}, flush=True)
+        # Written after every grain (atomically): a stopped run keeps the grains it finished.
+        summary = _summary(results, args, start, complete=len(results) == len(grains))
+        harness.write_json(summary, args.out)
     print(f"\nwrote {args.out} ({summary['minutes']:.1f} min); targets: {summary['targets']}")
 
 

@@ -72,6 +72,11 @@ class ForecastConfig:
         "binomial per step of the demand count (likelihood), its quantiles taken from it",
         choices=DISTRIBUTIONS,
     )
+    auto_distributions: tuple[str, ...] = setting(
+        DISTRIBUTIONS,
+        "the step heads auto fits each network with (one more LSTM and TFT per head); "
+        "its validation window picks among them",
+    )
     model_params: dict[str, Any] = setting(
         default_factory=dict, help="other network arguments", cli=False
     )
@@ -79,9 +84,16 @@ class ForecastConfig:
     def __post_init__(self) -> None:
         self.quantiles = tuple(float(q) for q in self.quantiles)
         check_settings(self)
+        self.auto_distributions = tuple(self.auto_distributions)
         qs = self.quantiles
         if not qs or any(not 0 < q < 1 for q in qs) or list(qs) != sorted(set(qs)):
             raise ValueError(f"quantiles: expected increasing levels in (0, 1), got {list(qs)}")
+        heads = self.auto_distributions
+        if not heads or len(set(heads)) < len(heads) or set(heads) - set(DISTRIBUTIONS):
+            raise ValueError(
+                f"auto_distributions: expected distinct names of {list(DISTRIBUTIONS)}, "
+                f"got {list(heads)}"
+            )
         if self.distribution == "negative_binomial" and self.target_transform != "none":
             raise ValueError(
                 "target_transform: a negative binomial head fits the counts themselves; "

@@ -220,3 +220,46 @@ def test_volume_weight_weighs_each_windows_loss_by_a_power_of_its_level():
         weight = batch["scale"] ** power
         expected = (weight * torch.stack(per_window)).sum() / weight.sum()
         torch.testing.assert_close(task._loss(batch), expected)
+
+
+def test_auto_fits_both_step_heads_and_restores_each_network_with_its_own(store, tmp_path):
+    """With the default ``auto_distributions`` every network comes with a quantile and a
+    negative binomial step head, all are candidates, and a reloaded run rebuilds each with
+    the head it was trained with; a run of quantile heads only has no negative binomial
+    candidates."""
+    from forecasting.models.heads import NegativeBinomialHeads
+    from training.auto import NB_COMBINED
+
+    auto = Forecaster("auto", H, spec=store.spec, train=FAST, hidden_size=8)
+    auto.fit(store, run_dir=tmp_path / "auto")
+    model = auto.model_
+    assert set(model.networks) == {"lstm", "tft", "lstm_nb", "tft_nb"}
+    assert {"lstm_nb", "tft_nb", NB_COMBINED, COMBINED} <= set(model.candidates)
+    assert set(model.scores["model"]) == set(model.candidates)
+    series, origins = windows(store, 200)
+    every = model._candidate_forecasts(store, series, origins)
+    np.testing.assert_allclose(
+        every[NB_COMBINED], (every["lstm_nb"] + every["tft_nb"]) / 2, rtol=1e-6, atol=1e-6
+    )
+    loaded = Forecaster.load(tmp_path / "auto").model_
+    for name, network in loaded.networks.items():
+        is_nb = isinstance(network.net.heads, NegativeBinomialHeads)
+        assert is_nb == name.endswith("_nb"), name
+    np.testing.assert_array_equal(
+        loaded.predict_windows(store, series, origins),
+        model.predict_windows(store, series, origins),
+    )
+
+    quantile_only = Forecaster(
+        "auto", H, spec=store.spec, train=FAST, hidden_size=8, auto_distributions=("quantile",)
+    ).fit(store)
+    assert set(quantile_only.model_.networks) == {"lstm", "tft"}
+    assert NB_COMBINED not in quantile_only.model_.candidates
+
+
+def test_auto_distributions_must_be_known_and_distinct():
+    from forecasting.config import ForecastConfig
+
+    for bad in ((), ("quantile", "quantile"), ("poisson",)):
+        with pytest.raises(ValueError, match="auto_distributions"):
+            ForecastConfig("auto", H, auto_distributions=bad)

@@ -3,9 +3,12 @@
 No single model wins everywhere: on intermittent items a moving average or seasonal naive can
 beat a network that shines on smooth ones, and on a short monthly panel the networks may not
 learn the season at all. ``auto`` fits the LSTM and the TFT (each an ensemble when ``ensemble``
-is set), takes seasonal naive and the moving average beside them, the average of the two
-networks' quantiles (``lstm+tft``) and of theirs and seasonal naive's
-(``lstm+tft+seasonal_naive``), scores them all on the validation window (the last horizon
+is set) with each step head of ``auto_distributions``: quantiles (``lstm``, ``tft``) and a
+negative binomial of the count (``lstm_nb``, ``tft_nb``), which fits some panels better and
+others worse (on monthly m5_tiny it won, on weekly it lost), so the validation window decides.
+It takes seasonal naive and the moving average beside them, the average of each pair of
+networks' quantiles (``lstm+tft``, ``lstm_nb+tft_nb``) and of the quantile pair's and seasonal
+naive's (``lstm+tft+seasonal_naive``), scores them all on the validation window (the last horizon
 before the cutoff, which no network trained on: it only chose their checkpoints) and keeps, per
 demand class (smooth / intermittent / lumpy / erratic, from each series' own history), the
 candidate with the best mean of its scaled quantile loss and its WAPE relative to seasonal
@@ -52,8 +55,24 @@ BLEND = "lstm+tft+seasonal_naive"
 yearly pattern is strong but the networks only half learned it, a third of seasonal naive
 keeps it in the forecast."""
 
-COMPOSITES = {COMBINED: NETWORK_NAMES, BLEND: (*NETWORK_NAMES, "seasonal_naive")}
-"""The candidates that average others' quantiles, and their parts."""
+NB_SUFFIX = "_nb"
+"""Names the networks with a negative binomial step head (``lstm_nb``, ``tft_nb``)."""
+
+NB_COMBINED = f"lstm{NB_SUFFIX}+tft{NB_SUFFIX}"
+"""The candidate that averages the two negative binomial networks' quantiles."""
+
+COMPOSITES = {
+    COMBINED: NETWORK_NAMES,
+    BLEND: (*NETWORK_NAMES, "seasonal_naive"),
+    NB_COMBINED: tuple(n + NB_SUFFIX for n in NETWORK_NAMES),
+}
+"""The candidates that average others' quantiles, and their parts (a composite whose networks
+were not fitted is not a candidate)."""
+
+
+def network_name(model: str, distribution: str) -> str:
+    """``auto``'s name of network ``model`` with step head ``distribution``."""
+    return model if distribution == "quantile" else model + NB_SUFFIX
 
 MIN_SEGMENT_WINDOWS = 20
 """Validation windows a segment needs before ``auto`` overrides the per-class choice on it:
@@ -70,12 +89,15 @@ class AutoForecaster:
 
         self.config, self.train = config, train
         self.networks: dict[str, NeuralForecaster] = {
-            name: NeuralForecaster(dataclasses.replace(config, model=name), train)
+            network_name(name, head): NeuralForecaster(
+                dataclasses.replace(config, model=name, distribution=head), train
+            )
+            for head in config.auto_distributions
             for name in NETWORK_NAMES
         }
         self.baselines: dict[str, Any] = {}
         self.choice: dict[str, str] = {}
-        self.fallback = COMBINED
+        self.fallback = self._default_fallback()
         self.overrides: list[dict[str, Any]] = []
         self.scores = pd.DataFrame()
         self.info: dict[str, Any] = {}
@@ -89,8 +111,18 @@ class AutoForecaster:
         return self.config.quantiles
 
     @property
+    def composites(self) -> dict[str, tuple[str, ...]]:
+        """The averaging candidates whose networks this forecaster has."""
+        have = {*self.networks, *BASELINE_NAMES}
+        return {name: parts for name, parts in COMPOSITES.items() if set(parts) <= have}
+
+    @property
     def candidates(self) -> tuple[str, ...]:
-        return (*NETWORK_NAMES, *COMPOSITES, *BASELINE_NAMES)
+        return (*self.networks, *self.composites, *BASELINE_NAMES)
+
+    def _default_fallback(self) -> str:
+        """Before any validation: the first average of two networks."""
+        return next(iter(self.composites), next(iter(self.networks)))
 
     def _set_baselines(self, season: int) -> None:
         from training.forecaster import baseline
@@ -102,14 +134,14 @@ class AutoForecaster:
     def fit(
         self, store: PanelStore, cutoff: int | None = None, run_dir: str | Path | None = None
     ) -> AutoForecaster:
-        """Fit both networks on periods before ``cutoff`` (their checkpoints and logs in
+        """Fit every network on periods before ``cutoff`` (their checkpoints and logs in
         ``run_dir/<network>/``), then choose per demand class on the validation window."""
         cutoff = int(store.end.max().item()) if cutoff is None else int(cutoff)
         for name, network in self.networks.items():
             network.fit(store, cutoff, run_dir=None if run_dir is None else Path(run_dir) / name)
         self._set_baselines(store.spec.season)
         self.choose(store, cutoff - self.horizon)
-        first = self.networks[NETWORK_NAMES[0]].info
+        first = next(iter(self.networks.values())).info
         self.info = {
             "cutoff": first.get("cutoff"),
             "data_fingerprint": first.get("data_fingerprint"),
@@ -127,7 +159,8 @@ class AutoForecaster:
         season = store.spec.season
         series = evaluation_windows(store, origin, self.horizon, min_history=season)
         if len(series) == 0:
-            self.choice, self.fallback, self.scores = {}, COMBINED, pd.DataFrame()
+            self.choice, self.fallback = {}, self._default_fallback()
+            self.scores = pd.DataFrame()
             self.overrides = []
             return self.scores
         origins = torch.full_like(series, origin)
@@ -195,7 +228,8 @@ class AutoForecaster:
         self, store: PanelStore, series: torch.Tensor, origins: torch.Tensor, only=None
     ) -> dict[str, np.ndarray]:
         wanted = set(self.candidates if only is None else only)
-        for composite, parts in COMPOSITES.items():
+        composites = self.composites
+        for composite, parts in composites.items():
             if composite in wanted:
                 wanted |= set(parts)
         out = {
@@ -203,7 +237,7 @@ class AutoForecaster:
             for name, model in {**self.networks, **self.baselines}.items()
             if name in wanted
         }
-        for composite, parts in COMPOSITES.items():
+        for composite, parts in composites.items():
             if composite in wanted:
                 out[composite] = np.mean([out[name] for name in parts], axis=0)
         return out
@@ -243,8 +277,9 @@ class AutoForecaster:
         out = np.zeros((len(series), self.horizon, len(self.quantiles)), dtype=np.float32)
         # Each model forecasts only the windows routed to it or to an average it is part of.
         models = {**self.networks, **self.baselines}
+        composites = self.composites
         needed = {
-            name: np.isin(chosen, [name, *(c for c, p in COMPOSITES.items() if name in p)])
+            name: np.isin(chosen, [name, *(c for c, p in composites.items() if name in p)])
             for name in models
         }
         single = {
@@ -254,7 +289,7 @@ class AutoForecaster:
         }
         for name in set(chosen):
             rows = chosen == name
-            parts = COMPOSITES.get(name, (name,))
+            parts = composites.get(name, (name,))
             out[rows] = np.mean([single[n][rows[needed[n]]] for n in parts], axis=0)
         return out
 
@@ -284,10 +319,13 @@ class AutoForecaster:
         from training.forecaster import NeuralForecaster
 
         model = cls(config, train)
-        for name in NETWORK_NAMES:
-            network_state = state["networks"][name]
+        # The networks the run has (runs saved before the negative binomial heads: two).
+        model.networks = {}
+        for name, network_state in state["networks"].items():
+            head = "negative_binomial" if name.endswith(NB_SUFFIX) else "quantile"
+            network = name.removesuffix(NB_SUFFIX)
             model.networks[name] = NeuralForecaster.restore(
-                dataclasses.replace(config, model=name),
+                dataclasses.replace(config, model=network, distribution=head),
                 train,
                 spec,
                 network_state,
