@@ -74,6 +74,7 @@ def network_name(model: str, distribution: str) -> str:
     """``auto``'s name of network ``model`` with step head ``distribution``."""
     return model if distribution == "quantile" else model + NB_SUFFIX
 
+
 MIN_SEGMENT_WINDOWS = 20
 """Validation windows a segment needs before ``auto`` overrides the per-class choice on it:
 fewer, and a difference between candidates is mostly the noise of a few series."""
