@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import tempfile
 import time
@@ -319,10 +318,8 @@ def run_grain(freq: str, args) -> dict:
     auto = Timed(AutoForecaster(config, train))
     models = [auto]
     models += [Candidate(auto.inner, name) for name in auto.inner.candidates]
-    peer, reused = None, None
-    if args.peer_from is not None:
-        reused = json.loads(args.peer_from.read_text())["grains"].get(freq)
-    if not args.no_peer and reused is None:
+    peer = None
+    if not args.no_peer:
         peer = PytorchForecastingTFT(clean, freq, horizon, config.quantiles, args.epochs)
         models.append(peer)
     min_history = max(2 * spec.season, PF_ENCODER[freq])
@@ -337,10 +334,6 @@ def run_grain(freq: str, args) -> dict:
         progress=False,
     )
     metrics = result.metrics
-    if reused is not None:
-        # The peer's scores from an earlier run of this script on the same windows.
-        rows = [r for r in reused["by_segment"] if r["model"] == "pf_tft"]
-        metrics = pd.concat([metrics, pd.DataFrame(rows)], ignore_index=True)
     overall = metrics[metrics["segment_type"] == "all"].set_index("model")
     table = {m: {k: float(overall.loc[m, k]) for k in METRICS} for m in overall.index}
 
@@ -374,7 +367,7 @@ def run_grain(freq: str, args) -> dict:
         "best": {"sql": best_sql, "wape": best_wape},
         "seconds": {"stockcast_auto_fit_predict": auto.seconds},
     }
-    if "pf_tft" in table:
+    if peer is not None:
         pf = table["pf_tft"]
         out["vs_peer"] = {
             "sql_gain": 1 - table[best_sql]["sql"] / pf["sql"],
@@ -382,13 +375,8 @@ def run_grain(freq: str, args) -> dict:
             "auto_sql_gain": 1 - table["auto"]["sql"] / pf["sql"],
             "auto_wape_gain": 1 - table["auto"]["wape"] / pf["wape"],
         }
-        if peer is not None:
-            out["seconds"]["pf_tft_fit_predict"] = peer.seconds
-            out["pf_epochs"] = int(getattr(peer, "epochs_run", 0))
-        else:
-            out["seconds"]["pf_tft_fit_predict"] = reused["seconds"].get("pf_tft_fit_predict")
-            out["pf_epochs"] = reused.get("pf_epochs")
-            out["peer_from"] = str(args.peer_from)
+        out["seconds"]["pf_tft_fit_predict"] = peer.seconds
+        out["pf_epochs"] = int(getattr(peer, "epochs_run", 0))
     return out
 
 
@@ -419,7 +407,7 @@ def _summary(results: dict, args, start: float, complete: bool) -> dict:
         "targets": {
             # None without the peer: nothing was compared.
             "best_beats_peer_by_5pct": None
-            if any("vs_peer" not in g for g in results.values())
+            if args.no_peer
             else all(
                 g["vs_peer"]["sql_gain"] >= 0.05 and g["vs_peer"]["wape_gain"] >= 0.05
                 for g in results.values()
@@ -438,7 +426,6 @@ def _summary(results: dict, args, start: float, complete: bool) -> dict:
             "seed": args.seed,
             "threads": args.threads,
             "peer": not args.no_peer,
-            "peer_from": None if args.peer_from is None else str(args.peer_from),
         },  # fmt: skip
         "minutes": (time.perf_counter() - start) / 60,
     }
@@ -466,14 +453,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-peer", action="store_true", help="skip pytorch-forecasting")
-    parser.add_argument(
-        "--peer-from",
-        type=Path,
-        default=None,
-        help="an earlier accuracy.json whose pytorch-forecasting scores are reused for the "
-        "grains it has (same data and windows: the peer's setup does not change with "
-        "stockcast's; saves its ~35 minutes of daily fitting)",
-    )
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args()
     start = time.perf_counter()

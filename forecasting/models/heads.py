@@ -92,6 +92,25 @@ class NegativeBinomialHeads(QuantileHeads):
         return steps.to(features.dtype), self.cumulative_quantiles(features)
 
 
+class ForecastNetwork(nn.Module):
+    """A network whose :meth:`features` (B, H, D) per forecast step are read by ``self.heads``.
+
+    The inputs are the tensors of :data:`forecasting.windows.BATCH_KEYS`, ``static_real``
+    last, whose last column is ``log1p`` of each window's level (what the negative binomial
+    head scales its counts by). Training with a likelihood calls :meth:`features` and the
+    heads' distribution directly; everything else calls the network for its quantiles.
+    """
+
+    heads: QuantileHeads
+
+    def features(self, *inputs: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step and cumulative quantiles (B, H, Q) of scaled demand."""
+        return self.heads(self.features(*inputs), inputs[-1][:, -1])
+
+
 def make_heads(
     input_size: int, quantiles: Sequence[float], transform: str, distribution: str
 ) -> QuantileHeads:

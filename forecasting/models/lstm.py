@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from forecasting.models.dropout import Dropout
-from forecasting.models.heads import make_heads
+from forecasting.models.heads import ForecastNetwork, make_heads
 from forecasting.models.inputs import (
     CategoricalTables,
     InputDims,
@@ -28,7 +28,7 @@ from forecasting.models.inputs import (
 from forecasting.models.recurrent import StackedLSTM
 
 
-class QuantileLSTM(nn.Module):
+class QuantileLSTM(ForecastNetwork):
     """Quantiles (B, H, Q) of the scaled demand of each of the next ``horizon`` periods, and of
     the demand summed over steps 1..h."""
 
@@ -65,7 +65,7 @@ class QuantileLSTM(nn.Module):
         )
         self.heads = make_heads(hidden_size, self.quantiles, target_transform, distribution)
 
-    def forward(
+    def features(
         self,
         encoder_target: torch.Tensor,  # (B, L)
         encoder_mask: torch.Tensor,  # (B, L)
@@ -75,29 +75,6 @@ class QuantileLSTM(nn.Module):
         decoder_cat: torch.Tensor,  # (B, H, known categoricals)
         static_cat: torch.Tensor,  # (B, static categoricals)
         static_real: torch.Tensor,  # (B, static reals + 1)
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.features(
-            encoder_target,
-            encoder_mask,
-            encoder_real,
-            encoder_cat,
-            decoder_real,
-            decoder_cat,
-            static_cat,
-            static_real,
-        )
-        return self.heads(features, static_real[:, -1])
-
-    def features(
-        self,
-        encoder_target: torch.Tensor,
-        encoder_mask: torch.Tensor,
-        encoder_real: torch.Tensor,
-        encoder_cat: torch.Tensor,
-        decoder_real: torch.Tensor,
-        decoder_cat: torch.Tensor,
-        static_cat: torch.Tensor,
-        static_real: torch.Tensor,
     ) -> torch.Tensor:
         """What the heads read: (B, H, hidden) per forecast step."""
         batch, length = encoder_target.shape

@@ -39,7 +39,7 @@ from torch import nn
 
 from forecasting.models.blocks import GateAddNorm, GatedResidualNetwork, GatedResidualNetworks
 from forecasting.models.dropout import Dropout
-from forecasting.models.heads import make_heads
+from forecasting.models.heads import ForecastNetwork, make_heads
 from forecasting.models.inputs import (
     CategoricalTables,
     InputDims,
@@ -111,7 +111,7 @@ class InterpretableAttention(nn.Module):
         return self.dropout(self.w_h(out)), attention
 
 
-class TemporalFusionTransformer(nn.Module):
+class TemporalFusionTransformer(ForecastNetwork):
     """Quantiles (B, H, Q) of scaled demand per step and cumulated over steps."""
 
     def __init__(
@@ -189,78 +189,14 @@ class TemporalFusionTransformer(nn.Module):
 
     # ----------------------------------------------------------------- forward
 
-    def forward(
-        self,
-        encoder_target: torch.Tensor,
-        encoder_mask: torch.Tensor,
-        encoder_real: torch.Tensor,
-        encoder_cat: torch.Tensor,
-        decoder_real: torch.Tensor,
-        decoder_cat: torch.Tensor,
-        static_cat: torch.Tensor,
-        static_real: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.features(
-            encoder_target,
-            encoder_mask,
-            encoder_real,
-            encoder_cat,
-            decoder_real,
-            decoder_cat,
-            static_cat,
-            static_real,
-        )
-        return self.heads(features, static_real[:, -1])
+    def features(self, *inputs: torch.Tensor) -> torch.Tensor:
+        """What the heads read: (B, H, hidden) per forecast step (inputs: see :meth:`_run`)."""
+        return self._run(*inputs, need_weights=False)["features"]
 
-    def features(
-        self,
-        encoder_target: torch.Tensor,
-        encoder_mask: torch.Tensor,
-        encoder_real: torch.Tensor,
-        encoder_cat: torch.Tensor,
-        decoder_real: torch.Tensor,
-        decoder_cat: torch.Tensor,
-        static_cat: torch.Tensor,
-        static_real: torch.Tensor,
-    ) -> torch.Tensor:
-        """What the heads read: (B, H, hidden) per forecast step."""
-        out = self._run(
-            encoder_target,
-            encoder_mask,
-            encoder_real,
-            encoder_cat,
-            decoder_real,
-            decoder_cat,
-            static_cat,
-            static_real,
-            need_weights=False,
-        )
-        return out["features"]
-
-    def interpret(
-        self,
-        encoder_target: torch.Tensor,
-        encoder_mask: torch.Tensor,
-        encoder_real: torch.Tensor,
-        encoder_cat: torch.Tensor,
-        decoder_real: torch.Tensor,
-        decoder_cat: torch.Tensor,
-        static_cat: torch.Tensor,
-        static_real: torch.Tensor,
-    ) -> dict[str, torch.Tensor]:
+    def interpret(self, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         """Forecasts plus variable weights (static, encoder, decoder) and attention."""
-        out = self._run(
-            encoder_target,
-            encoder_mask,
-            encoder_real,
-            encoder_cat,
-            decoder_real,
-            decoder_cat,
-            static_cat,
-            static_real,
-            need_weights=True,
-        )
-        quantiles, cumulative = self.heads(out.pop("features"), static_real[:, -1])
+        out = self._run(*inputs, need_weights=True)
+        quantiles, cumulative = self.heads(out.pop("features"), inputs[-1][:, -1])
         return {"quantiles": quantiles, "cumulative": cumulative, **out}
 
     def _run(
