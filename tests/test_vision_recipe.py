@@ -21,7 +21,7 @@ from training import ImageTrainConfig
 from training.inspect_task import InspectionTask, balanced_sample_weights
 from training.pretrain import nt_xent, pretrain_backbone
 from vision import Inspector
-from vision.augment import AugmentSpec
+from vision.augment import AugmentSpec, dominant_axis
 from vision.config import ModelSpec
 from vision.datasets import TensorItems, read_items
 from vision.images import load_image, load_mask
@@ -150,6 +150,50 @@ def test_dihedral_tta_is_invariant_to_flips_and_quarter_turns():
     plain.eval()
     turned = plain(apply_transform(x, 1, True), ones, catalog)[0]
     assert (turned - plain(x, ones, catalog)[0]).abs().max() > 1e-3
+
+
+def striped_cells(n: int, size: int = 48, seed: int = 0) -> torch.Tensor:
+    """Grey "solar cells": two dark horizontal busbars at varying rows on a textured
+    background, as (n, 1, size, size) uint8."""
+    g = torch.Generator().manual_seed(seed)
+    x = 150 + 40 * torch.rand(n, 1, size, size, generator=g)
+    for i in range(n):
+        for row in torch.randint(4, size - 6, (2,), generator=g).tolist():
+            x[i, :, row : row + 2] -= 90
+    return x.clamp(0, 255).to(torch.uint8)
+
+
+def test_dominant_axis_finds_a_shared_direction_and_only_then():
+    cells = striped_cells(60)
+    assert dominant_axis(cells) == "horizontal"
+    assert dominant_axis(cells.transpose(-2, -1)) == "vertical"
+    assert dominant_axis(cells.flip(-1).flip(-2)) == "horizontal"  # flips keep the direction
+    # Half of them turned a quarter: no direction is shared, nor is there one in plain texture.
+    mixed = torch.cat([cells[:30], cells[30:].transpose(-2, -1)])
+    assert dominant_axis(mixed) == "none"
+    assert (
+        dominant_axis(torch.rand(60, 3, 48, 48, generator=torch.Generator().manual_seed(1)))
+        == "none"
+    )
+    assert dominant_axis(torch.zeros(0, 1, 8, 8)) == "none"
+
+
+def test_oriented_class_folders_train_without_quarter_turns(tmp_path, parts):
+    cells = striped_cells(32, seed=2).numpy()
+    for i, cell in enumerate(cells):
+        image = cell[0].copy()
+        folder = tmp_path / "cells" / ("good" if i % 2 else "crack")
+        if i % 2 == 0:  # a dark vertical scratch
+            image[10:30, 20:22] = 20
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"cell_{i}.png")
+    fast = ImageTrainConfig(max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False)
+    inspector = Inspector(width=8, head_dim=16, val_fraction=0.25, train=fast)
+    inspector.fit(tmp_path / "cells")
+    # Busbars stay horizontal under flips, not under quarter turns: flips only, in training
+    # and in test-time augmentation; the part photos (any direction) keep all eight.
+    assert inspector.training["augment"]["rot90"] is False and inspector.model.tta == "flips"
+    assert parts.inspector.training["augment"]["rot90"] is True
 
 
 def test_balanced_weights_draw_every_label_combination_equally():

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from torch.utils.data import Subset
 
 from kernels.io import FileError
@@ -43,7 +44,7 @@ from training.inspect_task import (
     imbalance_weights,
 )
 from training.pretrain import pretrain_backbone
-from vision.augment import AugmentSpec
+from vision.augment import AugmentSpec, dominant_axis
 from vision.calibration import Thresholds
 from vision.config import CalibrationConfig, DataConfig, ModelSpec, ScoreConfig
 from vision.datasets import (
@@ -85,6 +86,18 @@ def resolve_model_spec(
     if spec.tta == "auto":
         changes["tta"] = augment.symmetry
     return dataclasses.replace(spec, **changes) if changes else spec
+
+
+def default_augment(layout: str, dataset: ItemDataset, index: np.ndarray) -> AugmentSpec:
+    """The layout's augmentation; for class folders without quarter turns when the training
+    images share a direction of structure (:func:`vision.augment.dominant_axis`)."""
+    if layout == "tunnel":
+        return AugmentSpec.tunnel()
+    sample = index[:: max(1, len(index) // 400)]  # a few hundred images decide
+    views = [dataset[int(i)] for i in sample]
+    images = [v["images"][v["view_mask"] > 0] for v in views]
+    stack = torch.cat(images) if images else torch.zeros(0)
+    return AugmentSpec.parts(quarter_turns=dominant_axis(stack) == "none")
 
 
 def _route(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -263,10 +276,10 @@ class Inspector:
         image_mode = settings.image_mode
         if image_mode == "auto":
             image_mode = "RGB" if item_set.layout == "tunnel" else majority_mode(item_set)
-        augment = self.augment
-        if augment is None:
-            augment = AugmentSpec.tunnel() if item_set.layout == "tunnel" else AugmentSpec.parts()
-        self.model = resolve_model_spec(self.model, item_set, augment, settings.max_image_size)
+        if self.model.image_size == 0:
+            self.model = dataclasses.replace(
+                self.model, image_size=choose_image_size(item_set, settings.max_image_size)
+            )
         catalog = CatalogHandling()
         if item_set.catalog is not None:
             catalog = CatalogHandling("reference", item_set.catalog, item_set.catalog.size_scale())
@@ -300,6 +313,8 @@ class Inspector:
                 f"{settings.val_fraction:.0%} for validation"
             )
         train_idx, val_idx = usable_arr[keep], usable_arr[held]
+        augment = self.augment or default_augment(item_set.layout, full, train_idx)
+        self.model = resolve_model_spec(self.model, item_set, augment, settings.max_image_size)
         imbalance = settings.imbalance
         if imbalance == "auto":
             imbalance = "balanced" if item_set.layout == "classes" else "pos_weight"

@@ -50,15 +50,17 @@ class AugmentSpec:
         return cls(hflip=0.5, vflip=0.5, rot90=True, brightness=0.1, contrast=0.1, noise=0.01)
 
     @classmethod
-    def parts(cls) -> AugmentSpec:
-        """Class-folder default (photos of parts, cells, surfaces): all eight flips and quarter
-        turns, small rotations and shifts, brightness and contrast, a little sensor noise.
-        A defect is a defect in any orientation; pass another spec for objects whose
-        orientation carries meaning (printed text, a label's position)."""
+    def parts(cls, quarter_turns: bool = True) -> AugmentSpec:
+        """Class-folder default (photos of parts, cells, surfaces): flips, quarter turns unless
+        ``quarter_turns`` is off, small rotations and shifts, brightness and contrast, a little
+        sensor noise. A defect is a defect in any orientation; images whose structure has one
+        direction (a solar cell's busbars, see :func:`dominant_axis`) keep it under flips but
+        not under quarter turns, which would show the network layouts it never scores. Pass
+        another spec for objects whose orientation carries more meaning (printed text)."""
         return cls(
             hflip=0.5,
             vflip=0.5,
-            rot90=True,
+            rot90=quarter_turns,
             rotate_deg=8.0,
             translate=0.03,
             brightness=0.1,
@@ -87,6 +89,27 @@ class AugmentSpec:
         if unknown:
             raise ValueError(f"augment: unknown keys {unknown}; known keys: {sorted(known)}")
         return cls(**values)
+
+
+def dominant_axis(images: torch.Tensor, share: float = 0.85, strength: float = 1.25) -> str:
+    """``"horizontal"``, ``"vertical"`` or ``"none"``: the direction of structure that the
+    images ``(N, ..., H, W)`` (one image per leading index, channels averaged) have in common.
+
+    Horizontal lines (busbars, rails, seams) make the image's row means vary more than its
+    column means. The collection is oriented when at least ``share`` of its images lean the
+    same way and their median ratio of the two variances is at least ``strength``; photos of
+    parts lying in any direction lean both ways about equally and give ``"none"``.
+    """
+    if images.ndim < 3 or images.shape[0] == 0:
+        return "none"
+    x = images.float().reshape(images.shape[0], -1, *images.shape[-2:]).mean(dim=1)
+    rows = x.mean(dim=2).var(dim=1)
+    cols = x.mean(dim=1).var(dim=1)
+    ratio = (rows + 1e-6) / (cols + 1e-6)
+    for name, lean in (("horizontal", ratio), ("vertical", 1.0 / ratio)):
+        if float((lean > 1).float().mean()) >= share and float(lean.median()) >= strength:
+            return name
+    return "none"
 
 
 def augment_batch(images: torch.Tensor, spec: AugmentSpec, masks: torch.Tensor | None = None):
