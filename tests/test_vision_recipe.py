@@ -189,11 +189,16 @@ def test_oriented_class_folders_train_without_quarter_turns(tmp_path, parts):
         Image.fromarray(image).save(folder / f"cell_{i}.png")
     fast = ImageTrainConfig(max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False)
     inspector = Inspector(width=8, head_dim=16, val_fraction=0.25, train=fast)
-    inspector.fit(tmp_path / "cells")
+    inspector.fit(tmp_path / "cells", run_dir=tmp_path / "run")
     # Busbars stay horizontal under flips, not under quarter turns: flips only, in training
     # and in test-time augmentation; the part photos (any direction) keep all eight.
     assert inspector.training["augment"]["rot90"] is False and inspector.model.tta == "flips"
     assert parts.inspector.training["augment"]["rot90"] is True
+    # The four-view averaging is part of the exported graph: the package scores the same.
+    items, _ = inspector.score(tmp_path / "cells", progress=False, heatmaps=False)
+    package = InspectionPackage(export_run(tmp_path / "run", tmp_path / "repo", "cells"))
+    got, _ = package.score(tmp_path / "cells", progress=False, batch_size=4)
+    np.testing.assert_allclose(got["any_defect"], items["any_defect"], atol=1e-4)
 
 
 def test_balanced_weights_draw_every_label_combination_equally():
