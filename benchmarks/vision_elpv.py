@@ -109,9 +109,12 @@ def symmetric_predict(
 ) -> np.ndarray:
     """Mean sigmoid outputs over the flips (and, with ``quarter_turns``, the quarter turns) of
     each image: the 8 views of the square's symmetries, or the 4 that keep the busbars
-    horizontal."""
+    horizontal (the transforms of the model's own test-time augmentation, whose logit mean
+    this probability mean stands beside)."""
+    from vision.model import apply_transform, tta_transforms
+
     model.eval()
-    turns = range(4) if quarter_turns else (0, 2)
+    transforms = tta_transforms("dihedral" if quarter_turns else "flips")
     outputs = []
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
@@ -119,12 +122,10 @@ def symmetric_predict(
             mask = torch.ones(x.shape[0], 1)
             catalog = torch.zeros(x.shape[0], 7)
             total = 0
-            for flip in (False, True):
-                for turn in turns:
-                    view = x.flip(-1) if flip else x
-                    view = view.rot90(turn, (-2, -1))
-                    total = total + torch.sigmoid(model(view.contiguous(), mask, catalog)[0])
-            outputs.append((total / (2 * len(turns))).numpy())
+            for turns, flip in transforms:
+                view = apply_transform(x, turns, flip).contiguous()
+                total = total + torch.sigmoid(model(view, mask, catalog)[0])
+            outputs.append((total / len(transforms)).numpy())
     return np.concatenate(outputs)
 
 

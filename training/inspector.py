@@ -76,14 +76,15 @@ VALIDATION_SOURCE = "validation split"
 
 
 def resolve_model_spec(
-    spec: ModelSpec, item_set: ItemSet, augment: AugmentSpec, max_image_size: int
+    spec: ModelSpec, item_set: ItemSet, augment: AugmentSpec | None, max_image_size: int
 ) -> ModelSpec:
     """``spec`` with its data-dependent settings fixed: ``image_size`` 0 -> from the images
-    (:func:`vision.items.choose_image_size`), ``tta`` auto -> the augmentation's symmetry."""
+    (:func:`vision.items.choose_image_size`), ``tta`` auto -> the augmentation's symmetry
+    (left for later when ``augment`` is not chosen yet)."""
     changes: dict[str, Any] = {}
     if spec.image_size == 0:
         changes["image_size"] = choose_image_size(item_set, max_image_size)
-    if spec.tta == "auto":
+    if spec.tta == "auto" and augment is not None:
         changes["tta"] = augment.symmetry
     return dataclasses.replace(spec, **changes) if changes else spec
 
@@ -276,10 +277,9 @@ class Inspector:
         image_mode = settings.image_mode
         if image_mode == "auto":
             image_mode = "RGB" if item_set.layout == "tunnel" else majority_mode(item_set)
-        if self.model.image_size == 0:
-            self.model = dataclasses.replace(
-                self.model, image_size=choose_image_size(item_set, settings.max_image_size)
-            )
+        # The size first (loading needs it); the augmentation, and with it the TTA, once the
+        # training images are loaded (class folders look at their orientation).
+        self.model = resolve_model_spec(self.model, item_set, self.augment, settings.max_image_size)
         catalog = CatalogHandling()
         if item_set.catalog is not None:
             catalog = CatalogHandling("reference", item_set.catalog, item_set.catalog.size_scale())
