@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from forecasting.models.inputs import CategoricalTables
+from forecasting.models.inputs import DENSE_LOOKUP_LEVELS, CategoricalTables, lookup_sum
 from forecasting.models.recurrent import StackedLSTM
 
 
@@ -33,6 +34,30 @@ def test_categorical_tables_embed_is_the_embeddings_side_by_side(monkeypatch):
     monkeypatch.setattr(torch.compiler, "is_exporting", lambda: True)  # the gather path
     torch.testing.assert_close(tables.embed(codes), expected)
     assert CategoricalTables((), ()).embed(codes[..., :0]).shape == (6, 9, 0)
+
+
+@pytest.mark.parametrize("levels", [7, DENSE_LOOKUP_LEVELS, DENSE_LOOKUP_LEVELS + 1])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_lookup_sum_and_its_gradients_equal_a_gather(levels, weighted):
+    """Small tables (a one-hot product on CPU) and large ones (embedding_bag) give the sum of
+    the looked-up rows and the same gradients for table and weights, repeated codes included."""
+    torch.manual_seed(0)
+    table = torch.randn(levels, 5, requires_grad=True)
+    codes = torch.randint(0, levels, (40, 4))
+    codes[0] = codes[0, 0]  # one row reads the same level four times
+    weights = torch.rand(40, 4, requires_grad=True) if weighted else None
+    grad = torch.randn(40, 5)
+
+    def gradients(out):
+        inputs = [table] + ([weights] if weighted else [])
+        return torch.autograd.grad(out, inputs, grad)
+
+    reference = table[codes] * (weights.unsqueeze(-1) if weighted else 1.0)
+    expected = reference.sum(dim=1)
+    got = lookup_sum(table, codes, weights)
+    torch.testing.assert_close(got, expected)
+    for a, b in zip(gradients(got), gradients(expected)):
+        torch.testing.assert_close(a, b)
 
 
 def test_batched_grns_equal_one_grn_each():
