@@ -66,6 +66,17 @@ def test_run_folder_round_trip(store, fitted):
     assert loaded.spec == forecaster.spec and loaded.config == forecaster.config
 
 
+def test_the_run_logs_each_epochs_mean_training_loss(fitted):
+    import pandas as pd
+
+    _, run = fitted
+    metrics = pd.read_csv(run / "logs" / "metrics.csv")
+    train = metrics.dropna(subset=["train_loss"])
+    assert list(train["epoch"]) == [0, 1]  # one row per epoch, as many as were trained
+    assert np.isfinite(train["train_loss"]).all() and (train["train_loss"] > 0).all()
+    assert metrics["val_loss"].notna().sum() == 2
+
+
 def test_load_refuses_a_folder_that_is_not_a_run(tmp_path):
     with pytest.raises(FileError, match="no manifest.json"):
         Forecaster.load(tmp_path)

@@ -106,6 +106,8 @@ class ForecastTask(pl.LightningModule):
         self.target_transform = target_transform
         self.distribution = distribution
         self.register_buffer("levels", torch.tensor(quantiles, dtype=torch.float32))
+        self._loss_sum: torch.Tensor | float = 0.0
+        self._loss_batches = 0
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         return self.net(*(batch[key] for key in BATCH_KEYS))
@@ -152,8 +154,19 @@ class ForecastTask(pl.LightningModule):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        # The epoch's mean loss is summed here and logged once at the epoch's end: a
+        # ``self.log`` per step costs Lightning about 2 ms (3% of an LSTM step on a CPU).
+        # (Reset at the end, not the start, of an epoch: a run resumed mid-epoch skips the
+        # start; its first mean then covers the steps it ran.)
+        self._loss_sum = self._loss_sum + loss.detach()
+        self._loss_batches += 1
         return loss
+
+    def on_train_epoch_end(self) -> None:
+        if self._loss_batches:
+            mean = self._loss_sum / self._loss_batches
+            self.log("train_loss", mean, prog_bar=True, sync_dist=True)
+        self._loss_sum, self._loss_batches = 0.0, 0
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         loss = self._loss(batch)
