@@ -155,7 +155,7 @@ class ForecastTask(pl.LightningModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)
         # The epoch's mean loss is summed here and logged once at the epoch's end: a
-        # ``self.log`` per step costs Lightning about 2 ms (3% of an LSTM step on a CPU).
+        # ``self.log`` per step costs Lightning a few percent of an LSTM step on a CPU.
         # (Reset at the end, not the start, of an epoch: a run resumed mid-epoch skips the
         # start; its first mean then covers the steps it ran.)
         self._loss_sum = self._loss_sum + loss.detach()
