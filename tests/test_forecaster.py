@@ -171,3 +171,33 @@ def test_the_default_encoder_sees_a_season_and_stays_short():
             encoder = default_encoder_length(horizon, season)
             assert encoder >= 2 * horizon and encoder >= season
             assert encoder <= max(2 * horizon, 4 * season)
+
+
+@pytest.mark.parametrize(
+    ("model", "distribution", "given", "expected"),
+    [
+        ("tft", "quantile", None, 1e-2),
+        ("tft", "negative_binomial", None, 3e-3),
+        ("lstm", "quantile", None, 3e-3),
+        ("tft", "quantile", 5e-4, 5e-4),  # a given rate is used as given
+    ],
+)
+def test_each_network_trains_at_its_own_learning_rate_unless_one_is_given(
+    store, monkeypatch, model, distribution, given, expected
+):
+    """Without ``--lr`` the TFT with quantiles steps at 1e-2 and the others at 3e-3 (what each
+    trained best at on m5_tiny); the optimizer the fit builds gets that rate."""
+    rates = []
+
+    class Recording(torch.optim.AdamW):
+        def __init__(self, params, lr, **kwargs):
+            rates.append(lr)
+            super().__init__(params, lr=lr, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "AdamW", Recording)
+    train = TrainConfig(
+        max_epochs=1, batches_per_epoch=1, batch_size=8, learning_rate=given, progress_bar=False
+    )
+    config = ForecastConfig(model, H, encoder_length=28, hidden_size=8, distribution=distribution)
+    NeuralForecaster(config, train).fit(store)
+    assert rates == [expected]

@@ -35,7 +35,13 @@ class TrainConfig:
     max_epochs: int = setting(30, "maximum epochs", min=1, flag="epochs")
     batches_per_epoch: int | None = setting(50, "batches per epoch", min=1)
     batch_size: int = setting(128, "windows per batch", min=1)
-    learning_rate: float = setting(3e-3, "peak learning rate", min=0, open_min=True, flag="lr")
+    learning_rate: float | None = setting(
+        None,
+        "peak learning rate (none: the network's own, 1e-2 for the TFT with quantiles, else 3e-3)",
+        min=0,
+        open_min=True,
+        flag="lr",
+    )
     weight_decay: float = setting(0.0, "AdamW weight decay", min=0)
     gradient_clip_val: float | None = setting(1.0, "gradient norm clip", min=0, open_min=True)
     early_stopping_patience: int | None = setting(
