@@ -427,6 +427,7 @@ def _summary(results: dict, args, start: float, complete: bool) -> dict:
             "threads": args.threads,
             "peer": not args.no_peer,
         },  # fmt: skip
+        "versions": harness.versions("torch", "lightning", "pytorch-forecasting"),
         "minutes": (time.perf_counter() - start) / 60,
     }
 
