@@ -39,17 +39,3 @@ def write_json(obj: dict, path: Path) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(obj, indent=2) + "\n")
     os.replace(tmp, path)
-
-
-def versions(*packages: str) -> dict[str, str | None]:
-    """Installed versions of ``packages`` (None where one is missing): a peer's result can move
-    with its release, so a result file says which it measured."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found: dict[str, str | None] = {}
-    for name in packages:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
-    return found

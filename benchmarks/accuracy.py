@@ -314,7 +314,9 @@ def run_grain(freq: str, args) -> dict:
         target_transform=args.target_transform,
         auto_distributions=tuple(args.auto_distributions.split(",")),
     )
-    train = TrainConfig(max_epochs=args.epochs, seed=args.seed, progress_bar=False)
+    train = TrainConfig(
+        max_epochs=args.epochs, seed=args.seed, learning_rate=args.lr, progress_bar=False
+    )
     auto = Timed(AutoForecaster(config, train))
     models = [auto]
     models += [Candidate(auto.inner, name) for name in auto.inner.candidates]
@@ -401,6 +403,8 @@ def print_table(results: dict, flush: bool = False) -> None:
 
 
 def _summary(results: dict, args, start: float, complete: bool) -> dict:
+    from kernels.runfolder import library_versions
+
     return {
         "grains": results,
         "complete": complete,
@@ -424,10 +428,11 @@ def _summary(results: dict, args, start: float, complete: bool) -> dict:
             "epochs": args.epochs,
             "ensemble": args.ensemble,
             "seed": args.seed,
+            "lr": args.lr,
             "threads": args.threads,
             "peer": not args.no_peer,
         },  # fmt: skip
-        "versions": harness.versions("torch", "lightning", "pytorch-forecasting"),
+        "versions": library_versions(extra=("pytorch-forecasting",)),
         "minutes": (time.perf_counter() - start) / 60,
     }
 
@@ -452,6 +457,9 @@ def main() -> None:
         help="ForecastConfig.auto_distributions (comma-separated)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--lr", type=float, default=None, help="every network's (default: each its own)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-peer", action="store_true", help="skip pytorch-forecasting")
     parser.add_argument("--out", type=Path, default=RESULT)

@@ -17,7 +17,7 @@ import datetime as dt
 import os
 import platform
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -31,10 +31,11 @@ PACKAGE_FORMAT = "stockcast.package/1"  # an exported model package (ONNX), see 
 _LIBRARIES = ("stockcast", "torch", "torchvision", "lightning", "numpy", "pandas", "numba")
 
 
-def library_versions() -> dict[str, str]:
-    """Versions of Python and of the installed libraries a run depends on (nothing imported)."""
+def library_versions(extra: Sequence[str] = ()) -> dict[str, str]:
+    """Versions of Python and of the installed libraries a run depends on, and of ``extra``
+    ones (a benchmark's peer), nothing imported; a library not installed is left out."""
     versions = {"python": platform.python_version()}
-    for name in _LIBRARIES:
+    for name in (*_LIBRARIES, *extra):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

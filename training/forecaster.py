@@ -93,7 +93,7 @@ def default_learning_rate(config: ForecastConfig) -> float:
     Why they differ: the pinball loss's gradient is bounded (each quantile's by ``max(q, 1 - q)``
     per unit of scaled demand) and the TFT's gates and layer norms keep its activations in
     range, so it takes larger steps; at 3e-3 it was still improving when its 30 epochs ran
-    out on weekly data. On m5_tiny (``benchmarks/accuracy.py`` protocol, seeds 0 and 1) the TFT
+    out on weekly data. On m5_tiny (``benchmarks/accuracy.py --lr R``, seeds 0 and 1) the TFT
     at 1e-2 against 3e-3 scored WAPE 0.273 / 0.267 against 0.308 / 0.286 weekly and 0.302 /
     0.295 against 0.321 / 0.307 monthly, SQL lower too, and daily level (0.467 against 0.469).
     The LSTM at 1e-2 lost (weekly WAPE 0.340 against 0.287), and so did the TFT's negative
