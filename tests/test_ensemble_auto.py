@@ -153,6 +153,55 @@ def test_auto_never_picks_what_lost_to_seasonal_naive_on_either_metric(store):
     assert set(auto.choice.values()) == {"seasonal_naive"} and auto.fallback == "seasonal_naive"
 
 
+def test_a_class_leaves_the_overall_best_only_for_a_winner_that_resampling_confirms(store):
+    """On one class's windows ``lstm`` equals the overall best (``tft``, which leads on the
+    other classes) but for a single window where it is exact: ahead on the validation sample,
+    yet in about e^-1 of resamples that window is absent and they tie, so the class stays with
+    ``tft``. Exact on every window of the class, ``lstm`` wins every resample and gets the
+    class."""
+    from forecasting.config import ForecastConfig
+    from training.auto import SPECIALIZE_CONFIDENCE, AutoForecaster
+
+    auto = AutoForecaster(ForecastConfig("auto", H), FAST)
+    origin = 200
+    series, origins = windows(store, origin)
+    actual = store.target[:, origin : origin + H].numpy()
+    classes = demand_classes(store, series, origins)
+    label = pd.Series(classes).value_counts().index[0]  # the largest class
+    in_class = np.flatnonzero(classes == label)
+    assert len(in_class) >= 10
+
+    def flat(factor):
+        return np.repeat((np.asarray(factor) * actual)[..., None], len(auto.quantiles), axis=2)
+
+    elsewhere = np.where(classes == label, 0.9, 0.8)  # behind tft on the other classes
+    lucky = elsewhere.copy()
+    lucky[in_class[np.argmax(actual[in_class].sum(axis=1))]] = 1.0  # exact on one window
+    forecasts = {
+        "seasonal_naive": flat(0.6),
+        "tft": flat(0.9),
+        "lstm": flat(lucky[:, None]),
+        COMBINED: flat(0.5),
+        "moving_average": flat(0.5),
+    }
+    auto._candidate_forecasts = lambda *args, **kwargs: forecasts
+    table = auto.choose(store, origin).set_index(["model", "demand_class"])
+    assert table.loc[("lstm", label), "score"] < table.loc[("tft", label), "score"]
+    # The resamples without that window (Poisson count 0: e^-1 of them) tie, the rest win.
+    assert 1 - np.exp(-1) - 0.05 < table.loc[("lstm", label), "p_better"] < SPECIALIZE_CONFIDENCE
+    assert auto.fallback == "tft" and auto.choice[label] == "tft"
+    assert auto.summary().set_index("demand_class").loc[label, "model"] == "tft"
+
+    clear = elsewhere.copy()
+    clear[in_class] = 1.0
+    forecasts["lstm"] = flat(clear[:, None])
+    table = auto.choose(store, origin).set_index(["model", "demand_class"])
+    assert table.loc[("lstm", label), "p_better"] == 1.0
+    assert auto.choice[label] == "lstm"
+    others = {c: m for c, m in auto.choice.items() if c != label}
+    assert set(others.values()) <= {"tft"}
+
+
 def test_auto_overrides_a_segment_where_its_class_choice_lost_to_seasonal_naive(store):
     """The per-class winner loses to seasonal naive on one location's windows: those windows
     get the candidate that wins there, the rest keep the class choice, and it round-trips."""
