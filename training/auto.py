@@ -315,10 +315,10 @@ class AutoForecaster:
             for name, rows in needed.items()
             if rows.any()
         }
-        for name in set(chosen):
-            rows = chosen == name
-            parts = composites.get(name, (name,))
-            out[rows] = np.mean([single[n][rows[needed[n]]] for n in parts], axis=0)
+        for name in {str(c) for c in chosen}:
+            routed = chosen == name
+            members = composites.get(name, (name,))
+            out[routed] = np.mean([single[n][routed[needed[n]]] for n in members], axis=0)
         return out
 
     # ------------------------------------------------------------ persistence
