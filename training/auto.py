@@ -481,8 +481,8 @@ def _p_better(
     """
     rng = np.random.default_rng(seed)
     names = list(per_window)
-    labels = ["all", *sorted(set(classes))]
-    sums = {label: np.zeros((len(names), 2, BOOTSTRAP_RESAMPLES)) for label in labels}
+    classes = np.asarray(classes)
+    sums = {label: np.zeros((len(names), 2, BOOTSTRAP_RESAMPLES)) for label in sorted(set(classes))}
     chunk = max(1, 2_000_000 // BOOTSTRAP_RESAMPLES)
     values = np.stack(
         [
@@ -491,15 +491,17 @@ def _p_better(
         ]
     )  # (candidates, windows, 2)
     for start in range(0, values.shape[1], chunk):
-        part = slice(start, start + chunk)
-        counts = rng.poisson(1.0, size=(BOOTSTRAP_RESAMPLES, values[:, part].shape[1]))
-        for label in labels:
-            rows = np.ones(counts.shape[1], bool) if label == "all" else classes[part] == label
+        part = values[:, start : start + chunk]
+        counts = rng.poisson(1.0, size=(BOOTSTRAP_RESAMPLES, part.shape[1]))
+        in_chunk = classes[start : start + chunk]
+        for label in sums:
+            rows = in_chunk == label
             if rows.any():
-                sums[label] += np.einsum("cwm,bw->cmb", values[:, part][:, rows], counts[:, rows])
+                sums[label] += np.einsum("cwm,bw->cmb", part[:, rows], counts[:, rows])
+    sums["all"] = np.sum(list(sums.values()), axis=0)  # the classes partition the windows
     naive, best = names.index("seasonal_naive"), names.index(fallback)
     out = np.full(len(table), np.nan)
-    for label in labels:
+    for label in sums:
         with np.errstate(invalid="ignore", divide="ignore"):
             relative = sums[label] / sums[label][naive]  # (candidates, 2, resamples)
         finite = np.isfinite(relative)
