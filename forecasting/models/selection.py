@@ -208,9 +208,13 @@ class VariableSelection(nn.Module):
         h = torch.bmm(F.pad(h, (0, 1), value=1.0), torch.cat([gate, gate_bias.unsqueeze(1)], 1))
         h = torch.baddbmm(F.glu(h, dim=-1), *self._real_residual(x))  # (r, R, hidden)
         hidden = (self.hidden_size,)
+        # ``unbind``, not ``h[k]``: the backward of each of n selects writes a zero tensor of
+        # h's full size and adds them up (12% of a TFT training step); unbind's stacks once.
         return [
-            F.layer_norm(h[k], hidden, self.norm_weight[k], self.norm_bias[k])
-            for k in range(self.n_real)
+            F.layer_norm(part, hidden, weight, bias)
+            for part, weight, bias in zip(
+                h.unbind(0), self.norm_weight.unbind(0), self.norm_bias.unbind(0)
+            )
         ]
 
     def _real_flat(self, x: torch.Tensor) -> torch.Tensor:
@@ -273,8 +277,8 @@ class VariableSelection(nn.Module):
         by_row = weights.reshape(-1, self.n_inputs)
         selected = None
         if real_out is not None:
-            by_variable = by_row[:, :n_real].t().contiguous().unsqueeze(-1)  # (r, R, 1)
-            selected = real_out[0] * by_variable[0]
+            by_variable = by_row[:, :n_real].t().contiguous().unsqueeze(-1).unbind(0)
+            selected = real_out[0] * by_variable[0]  # by_variable: r of (R, 1)
             for k in range(1, n_real):
                 selected = selected.addcmul(real_out[k], by_variable[k])
         if out_table is not None and cat_codes is not None:
