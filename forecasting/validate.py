@@ -134,19 +134,20 @@ def infer_frequency(dates: pd.Series | pd.DatetimeIndex) -> str | None:
     alias = pd.infer_freq(unique) if len(unique) >= 3 else None
     if alias is not None:
         base = alias.lstrip("0123456789")
-        if alias == "D":
+        if base == "D":  # every k-th day too: gap filling counts (and refuses) the skipped days
             return "D"
         if alias.startswith("W-"):
             return "W"
         if alias in ("MS", "ME", "M"):
             return "M"
-        if base == "D" or base.startswith("W-") or base in ("MS", "ME", "M"):
-            return None  # every k-th period: the step rule below reads it as gaps
-        raise PanelError(
-            DATE,
-            f"the dates are spaced by pandas frequency {alias!r}; stockcast models daily (D), "
-            f"weekly (W) and monthly (M) panels",
-        )
+        if not (base == "D" or base.startswith("W-") or base in ("MS", "ME", "M")):
+            raise PanelError(
+                DATE,
+                f"the dates are spaced by pandas frequency {alias!r}; stockcast models daily "
+                f"(D), weekly (W) and monthly (M) panels",
+            )
+        # Every k-th week or month (2W-SUN, 2MS): the step rule below names the base
+        # frequency, and gap filling then counts (and refuses) the skipped periods.
     step = int(np.diff(unique.to_numpy(dtype="datetime64[D]").astype(np.int64)).min())
     if step == 1:
         return "D"

@@ -53,6 +53,10 @@ SPEC = PanelSpec(known_reals=("price",))
         (pd.date_range("2024-01-01", periods=30, freq="D").delete([3, 4, 17]), "D"),
         (pd.date_range("2020-01-01", periods=30, freq="MS").delete([5, 6]), "M"),
         (pd.date_range("2024-01-03", periods=30, freq="W-WED").delete([2]), "W"),
+        # Every k-th period: the base frequency, whose skipped periods gap filling then counts.
+        (pd.date_range("2024-01-01", periods=30, freq="2D"), "D"),
+        (pd.date_range("2024-01-03", periods=30, freq="2W-WED"), "W"),
+        (pd.date_range("2020-01-01", periods=30, freq="2MS"), "M"),
     ],
 )
 def test_frequency_inferred_from_the_dates(dates, expected):
@@ -154,4 +158,37 @@ def test_predict_flags_that_disagree_with_the_run_are_named(tmp_path, capsys):
     assert "--item-col 'product' disagrees with the run" in capsys.readouterr().err
     assert main([*predict, "--freq", "W"]) == 2
     assert "--freq 'W' disagrees" in capsys.readouterr().err
+    # The same disagreement read from a --config file is named the same way.
+    config = tmp_path / "predict.yaml"
+    config.write_text("spec:\n  calendar: false\n")
+    assert main([*predict, "--config", str(config)]) == 2
+    assert "calendar False disagrees with the run" in capsys.readouterr().err
     assert not out.exists()
+    # How gaps in the table to forecast are read is a choice per call, not part of the model:
+    # a sparse table is refused by the run's `auto` rule and forecast when the fill is asked for.
+    sparse_path = tmp_path / "sparse.csv"
+    longer = pd.date_range(dates[0], periods=len(dates) + 3, freq="MS")
+    sparse = seasonal_panel(longer, 12, future=3)
+    sparse[(sparse.groupby("sku").cumcount() % 2 == 0) | (sparse["sku"] == "sku0")].to_csv(
+        sparse_path, index=False
+    )
+    sparse_predict = [*predict[:-2], "--out", str(out)]
+    sparse_predict[sparse_predict.index(str(path))] = str(sparse_path)
+    assert main(sparse_predict) == 2
+    assert "--gaps zero" in capsys.readouterr().err
+    assert main([*sparse_predict, "--gaps", "zero"]) == 0
+    assert pd.read_csv(out)["item_id"].nunique() == 4
+
+
+def test_cli_names_a_frequency_the_dates_contradict(tmp_path, capsys):
+    path = tmp_path / "daily.csv"
+    seasonal_panel(pd.date_range("2024-01-01", periods=60, freq="D"), 7).to_csv(path, index=False)
+    mapping = ["--data", str(path), "--item-col", "sku", "--location-col", "fc"]
+    mapping += ["--date-col", "period", "--target-col", "units", "--known-reals", "price"]
+    run = tmp_path / "run"
+    train = ["forecast", "train", *mapping, "--freq", "M", "--no-progress", "--out", str(run)]
+    assert main(train) == 2
+    err = capsys.readouterr().err
+    assert "dates are daily (D) but the frequency was given as M" in err
+    assert "Traceback" not in err
+    assert not run.exists()

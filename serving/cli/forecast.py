@@ -28,6 +28,9 @@ from serving.cli._options import add_settings, comma_list, given
 from training.config import TrainConfig
 
 SECTIONS = {"spec": PanelSpec, "forecast": ForecastConfig, "train": TrainConfig}
+# Spec fields that say how to read one table rather than what the model is: a prediction may
+# choose them anew (a panel with more gaps than `auto` allows can still be forecast).
+PER_CALL = ("gaps",)
 
 
 def _add_data_flags(parser: argparse.ArgumentParser, what: str = "the panel") -> None:
@@ -207,8 +210,12 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_spec_agrees(args: argparse.Namespace, run_spec: PanelSpec) -> None:
-    """The mapping a user repeats at prediction must be the one the run was trained with."""
+def check_spec_agrees(args: argparse.Namespace, run_spec: PanelSpec) -> PanelSpec:
+    """The mapping a user repeats at prediction must be the one the run was trained with.
+
+    Returns the spec to read this table with: the run's, with ``--gaps`` applied, because how
+    missing periods of *this* table are treated is a choice per call, not part of the model.
+    """
     import dataclasses
 
     from serving.cli._options import flag_name
@@ -216,7 +223,7 @@ def check_spec_agrees(args: argparse.Namespace, run_spec: PanelSpec) -> None:
     config = read_config(args, (*SECTIONS, "backtest"))
     wanted = given(args, PanelSpec, config.get("spec"))
     for field in dataclasses.fields(PanelSpec):
-        if field.name not in wanted:
+        if field.name not in wanted or field.name in PER_CALL:
             continue
         value, expected = wanted[field.name], getattr(run_spec, field.name)
         if isinstance(expected, tuple):
@@ -226,6 +233,7 @@ def check_spec_agrees(args: argparse.Namespace, run_spec: PanelSpec) -> None:
                 f"{flag_name(field)} {value!r} disagrees with the run, which was trained with "
                 f"{field.name}={expected!r}; leave it out to use the run's"
             )
+    return dataclasses.replace(run_spec, **{k: wanted[k] for k in PER_CALL if k in wanted})
 
 
 def predict_command(args: argparse.Namespace) -> int:
@@ -236,14 +244,14 @@ def predict_command(args: argparse.Namespace) -> int:
         from serving.runtime import ForecastPackage
 
         package = ForecastPackage(args.package)
-        check_spec_agrees(args, package.spec)
+        package.spec = check_spec_agrees(args, package.spec)
         table = package.predict(args.data, cumulative=args.cumulative, progress=True)
         print(f"onnxruntime on {package.provider}")
     else:
         from forecasting import Forecaster
 
         forecaster = Forecaster.load(args.run)
-        check_spec_agrees(args, forecaster.spec)
+        forecaster.spec = check_spec_agrees(args, forecaster.spec)
         if args.accelerator:
             forecaster.train.accelerator = args.accelerator
         table = forecaster.predict(args.data, cumulative=args.cumulative)
