@@ -61,9 +61,11 @@ def write_manifest(
     data_fingerprint: str | None = None,
     metrics: dict[str, Any] | None = None,
     format: str = FORMAT,
+    libraries: Sequence[str] = (),
     **extra: Any,
 ) -> dict[str, Any]:
-    """Hash every file in ``folder`` and write its manifest (last, atomically); return it."""
+    """Hash every file in ``folder`` and write its manifest (last, atomically); return it.
+    ``libraries``: versions to record beyond the training stack's (a package's onnxruntime)."""
     manifest = {
         "format": format,
         "task": task,
@@ -72,7 +74,7 @@ def write_manifest(
         "data_fingerprint": data_fingerprint,
         "metrics": metrics or {},
         **extra,
-        "versions": library_versions(),
+        "versions": library_versions(extra=libraries),
         "files": file_hashes(folder),
     }
     write_json(manifest, Path(folder) / MANIFEST)

@@ -74,6 +74,7 @@ def test_package_holds_what_a_caller_needs(tiny):
     manifest = read_package(tiny.package, task="inspection")
     files = {"model.onnx", "model.int8.onnx", "catalog.csv"}
     assert manifest["files"].keys() == files
+    assert {"torch", "onnx", "onnxruntime"} <= manifest["versions"].keys()
     assert {p.name for p in tiny.package.iterdir()} == files | {"manifest.json"}
     inputs = {i["name"]: i for i in manifest["model"]["inputs"]}
     assert inputs["images"]["shape"] == ["batch", 6, SIZE, SIZE, 3]

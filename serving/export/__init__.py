@@ -58,6 +58,8 @@ def export_run(
             data_fingerprint=run.get("data_fingerprint"),
             metrics=run.get("metrics", {}),
             format=PACKAGE_FORMAT,
+            # What exported and checked the graph: a package may fail to load on other versions.
+            libraries=("onnx", "onnxruntime"),
             name=name,
             version=str(version),
             source={"run": str(run_dir.resolve()), "created": run.get("created")},
