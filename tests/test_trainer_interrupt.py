@@ -103,3 +103,35 @@ def test_only_a_checkpoint_of_the_same_network_resumes(store, tmp_path):
     with pytest.raises(ValueError, match="no such checkpoint"):
         check_resumable(tmp_path / "none.ckpt", task(store))
     assert not (tmp_path / "run").exists()
+
+
+class Scores(pl.Callback):
+    """Logs a made-up validation score per epoch, so which epoch is best is known."""
+
+    def __init__(self, scores):
+        self.scores = scores
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        pl_module.log("score", self.scores[trainer.current_epoch])
+
+
+@pytest.mark.parametrize(
+    ("scores", "reads_back"), [((3.0, 1.0, 2.0), True), ((3.0, 2.0, 1.0), False)]
+)
+def test_a_fit_ends_with_its_best_weights(store, tmp_path, monkeypatch, scores, reads_back):
+    # The best epoch's weights are read back from its checkpoint, except when the last epoch
+    # was the best: then the module already holds them and reading them again is skipped.
+    import training.trainer as trainer_module
+
+    reads = []
+    load = trainer_module.load_state_dict
+    monkeypatch.setattr(trainer_module, "load_state_dict", lambda p: reads.append(p) or load(p))
+    fitted = task(store)
+    cfg = TrainConfig(**{**CFG.__dict__, "max_epochs": 3})
+    result = fit(fitted, cfg, tmp_path / "run", callbacks=[Scores(scores)], monitor="score")
+    assert result.best_score == min(scores)
+    best = torch.load(result.best_checkpoint, map_location="cpu", weights_only=True)
+    assert best["epoch"] == scores.index(min(scores))
+    for name, value in fitted.state_dict().items():
+        assert torch.equal(value, best["state_dict"][name]), name
+    assert bool(reads) == reads_back
