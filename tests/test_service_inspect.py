@@ -127,6 +127,18 @@ def test_a_request_whose_only_image_is_bad_is_4xx_naming_the_view(server, repo, 
     assert _post(server, {"front": good}).status_code == 200  # still serving
 
 
+def test_the_openapi_page_shows_the_multipart_form(server):
+    """/docs (and the fuzz test) see the form: a file part per view, the text fields."""
+    body = httpx.get(f"{server}/openapi.json", timeout=30).json()["paths"]["/v1/inspect"]["post"]
+    form = body["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert body["requestBody"]["required"] is True
+    for view in VIEW_NAMES:
+        assert form["properties"][view]["format"] == "binary"
+    assert form["additionalProperties"]["format"] == "binary"  # views of other names
+    for field in ("model", "version", "product_id", "item_id", "heatmaps"):
+        assert form["properties"][field]["type"] == "string"
+
+
 def test_malformed_inspect_requests_are_4xx(server, repo):
     good = _views(repo[2], "s31-00001")["front"]
     cases = [
@@ -139,6 +151,8 @@ def test_malformed_inspect_requests_are_4xx(server, repo):
     assert [c.status_code for c in cases] == [422, 422, 422, 404, 422], [c.text for c in cases]
     assert "frnt: not a view of this model" in cases[4].json()["detail"]
     assert "colour" in cases[2].json()["detail"]
+    blank = _post(server, {"front": good}, model="", product_id="")  # as a browser form sends
+    assert blank.status_code == 200, blank.text
     metrics = httpx.get(f"{server}/metrics", timeout=30).text
     assert 'stockcast_requests_total{endpoint="/v1/inspect",status="422"}' in metrics
     assert 'endpoint="/v1/inspect",status="500"' not in metrics

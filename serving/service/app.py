@@ -25,6 +25,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ from serving.service.schemas import (
     Tensor,
     TensorMeta,
 )
+from vision.schema import VIEW_NAMES
 
 log = logging.getLogger("stockcast.service")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -75,6 +77,34 @@ NUMPY = {"FP32": np.float32, "FP64": np.float64, "INT64": np.int64, "INT32": np.
          "UINT8": np.uint8, "BOOL": np.bool_, "BYTES": object}  # fmt: skip
 OPEN_PATHS = ("/v2/health/live", "/v2/health/ready", "/metrics", "/docs", "/openapi.json")
 PAGES = ("/", "/station", "/review", "/forecast")  # HTML only: their data calls need the token
+PLAN_KEYS = ("item_id", "location_id")
+INSPECT_FIELDS = {
+    "model": "inspection package name (default: the only inspection model)",
+    "version": "package version (default: the latest)",
+    "product_id": "the item's product in the package's catalog, if it has one",
+    "item_id": "an id echoed in the answer (default: item)",
+    "heatmaps": "true: a base64 heatmap PNG per view",
+}
+_VIEW_PART = {"type": "string", "format": "binary"}
+INSPECT_FORM = {
+    "required": True,
+    "description": "One image file part per view, named by the view (the package's views, "
+    "front/back/left/right/top/bottom by default; a name it does not know is a 422 naming "
+    "it); the text fields are optional.",
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    **{v: {**_VIEW_PART, "description": f"the {v} view's image"}
+                       for v in VIEW_NAMES},
+                    **{k: {"type": "string", "description": d} for k, d in INSPECT_FIELDS.items()},
+                },
+                "additionalProperties": {**_VIEW_PART, "description": "a view of another name"},
+            }
+        }
+    },
+}  # fmt: skip
 
 
 class JsonLogs(logging.Formatter):
@@ -138,27 +168,45 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inference")
     token = _read_token(config.token_file)
     repository = ModelRepository(repo)
-    state: dict[str, Any] = {"ready": False}
+    state: dict[str, Any] = {"ready": False, "loop": None, "closing": set()}
 
-    def attach(added: list[Loaded], removed: list[Loaded]) -> None:
-        for loaded in added:
-            loaded.batcher = Batcher(
-                _runner(loaded, config),
-                max_batch=config.max_batch,
-                wait_s=config.batch_wait_ms / 1000.0,
-                queue_size=config.queue_size,
-                executor=executor,
-                on_batch=metrics.batch.labels(loaded.name).observe,
-            )
-            metrics.provider.labels(loaded.name, loaded.version, loaded.provider).set(1)
+    def attach(loaded: Loaded) -> None:
+        """A new version's batcher, made before the version is served."""
+        loaded.batcher = Batcher(
+            _runner(loaded),
+            max_batch=config.max_batch,
+            wait_s=config.batch_wait_ms / 1000.0,
+            queue_size=config.queue_size,
+            executor=executor,
+            on_batch=metrics.batch.labels(loaded.name).observe,
+        )
+
+    def swapped(added: list[Loaded], removed: list[Loaded]) -> None:
+        """After a scan (in the watch thread): the provider gauge, and the batchers of removed
+        or replaced versions closed on the event loop once their requests have answers."""
         for loaded in removed:
             metrics.provider.labels(loaded.name, loaded.version, loaded.provider).set(0)
+        for loaded in added:
+            metrics.provider.labels(loaded.name, loaded.version, loaded.provider).set(1)
+        loop = state["loop"]
+        if loop is None or loop.is_closed():
+            return
+        for loaded in removed:
+            if loaded.batcher is not None:
+                loop.call_soon_threadsafe(close_batcher, loaded.batcher)
 
-    repository.on_change = attach
+    def close_batcher(batcher: Batcher) -> None:
+        task = asyncio.get_running_loop().create_task(batcher.close(config.timeout_s + 1.0))
+        state["closing"].add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(state["closing"].discard)
+
+    repository.on_load = attach
+    repository.on_change = swapped
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await asyncio.get_running_loop().run_in_executor(executor, repository.scan)
+        state["loop"] = asyncio.get_running_loop()
+        await state["loop"].run_in_executor(executor, repository.scan)
         repository.watch(config.reload_s)
         state["ready"] = True
         log.info("service ready", extra={"models": sorted(repository.snapshot.models)})
@@ -315,23 +363,23 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     # ------------------------------------------------------------------ OIP v2 inference
 
     async def infer(name: str, version: str | None, body: InferRequest) -> InferResponse:
+        """Tensors in, tensors out, through the version's bounded queue and dynamic batcher
+        (requests of the same shapes run as one batch, with the domain endpoints' too)."""
         loaded = model_any(name, version)
-        session = loaded.runtime.model
-        expected = {i.name: i for i in session.session.get_inputs()}
-        feeds = {}
-        for tensor in body.inputs:
-            if tensor.name not in expected:
-                raise HTTPException(422, f"inputs.{tensor.name}: not an input of {name}")
-            feeds[tensor.name] = _to_array(tensor, expected[tensor.name])
-        missing = sorted(set(expected) - set(feeds))
-        if missing:
-            raise HTTPException(422, f"inputs: missing {missing}")
-        outputs = await offload(_run_checked, session, feeds)
+        session = loaded.runtime.model.session
+        with loaded.batcher.admitted():
+            job = _oip_job(body, session, name)
+            wanted = [o.get("name") for o in body.outputs or []]
+            known = [o.name for o in session.get_outputs()]
+            unknown = [w for w in wanted if w not in known]
+            if unknown:
+                raise HTTPException(422, f"outputs.{unknown[0]}: not an output of {name} {known}")
+            outputs = await batched(loaded, job, max(job.n_windows, 1))
         return InferResponse(
             model_name=name,
             model_version=loaded.version,
             id=body.id,
-            outputs=[_to_tensor(k, v) for k, v in outputs.items()],
+            outputs=[_to_tensor(k, v) for k, v in outputs.items() if not wanted or k in wanted],
         )
 
     @app.post("/v2/models/{name}/infer", response_model=InferResponse, tags=["oip"])
@@ -358,9 +406,12 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             rows=_forecast_rows(table),
         )
 
-    async def _forecast_table(loaded: Loaded, rows: list[dict], cumulative: int | None):
+    async def _forecast_table(
+        loaded: Loaded, rows: list[dict], cumulative: int | None, field: str = "rows"
+    ):
         frame = pd.DataFrame.from_records(rows)
-        _check_series(frame, loaded, config)
+        spec = loaded.runtime.spec
+        _check_series(frame, [spec.item_col, spec.location_col], field, config.max_series)
         with loaded.batcher.admitted():
             job = await offload(loaded.runtime.prepare, frame, cumulative)
             if job.n_windows == 0:
@@ -372,32 +423,48 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     async def plan(body: PlanRequest) -> PlanResponse:
         if (body.forecast is None) == (body.series is None):
             raise HTTPException(422, "give either forecast (a forecast table) or series")
+        tables = {"inventory": body.inventory, "forecast": body.forecast}
+        if body.allocation is not None:
+            tables.update({"allocation.demand": body.allocation.demand,
+                           "allocation.stock": body.allocation.stock})  # fmt: skip
+        for field, records in tables.items():
+            if records is not None:  # kernels' tables are keyed by item and location
+                frame = pd.DataFrame.from_records(records)
+                _check_series(frame, list(PLAN_KEYS), field, config.max_series)
         used = None
         if body.series is not None:
             loaded = model(body.model, body.version, "forecast")
             horizon = loaded.runtime.horizon
-            forecast_table = await _forecast_table(loaded, body.series, horizon)
+            forecast_table = await _forecast_table(loaded, body.series, horizon, "series")
             used = f"{loaded.name}/{loaded.version}"
         else:
             forecast_table = pd.DataFrame.from_records(body.forecast)
         return await offload(_plan, body, forecast_table, used)
 
-    @app.post("/v1/inspect", response_model=InspectResponse, tags=["inspect"])
+    @app.post(
+        "/v1/inspect",
+        response_model=InspectResponse,
+        tags=["inspect"],
+        openapi_extra={"requestBody": INSPECT_FORM},
+    )
     async def inspect(request: Request) -> InspectResponse:
+        """One item's view images (one multipart file part per view, named by the view) and
+        optional fields -> the item's verdict, per-class scores, reasons and view statuses."""
         try:
             form = await request.form(
                 max_files=64, max_fields=16, max_part_size=config.max_body_bytes
             )
         except Exception as exc:  # not multipart, too many parts: the client's request
             raise HTTPException(422, f"expected a multipart form of view images ({exc})") from None
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        # An empty text field (as an HTML form sends it) is a field not given.
+        fields = {k: v for k, v in form.items() if isinstance(v, str) and v}
         views = {}
         for key, value in form.multi_items():
             if not isinstance(value, str):
                 views[key] = await value.read()
         if not views:
             raise HTTPException(422, "views: no image parts in the form (one part per view)")
-        unknown = sorted(set(fields) - {"model", "version", "product_id", "item_id", "heatmaps"})
+        unknown = sorted(set(fields) - set(INSPECT_FIELDS))
         if unknown:
             raise HTTPException(422, f"{unknown[0]}: unknown form field")
         loaded = model(fields.get("model"), fields.get("version"), "inspection")
@@ -423,29 +490,100 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     return app
 
 
-def _runner(loaded: Loaded, config: ServiceConfig):
-    """The batch function of a model version: one session run over the jobs' feeds (each job
-    has ``feeds`` and ``n_windows`` rows; it gets its slice of every output back)."""
-    runtime = loaded.runtime
+@dataclass
+class OipJob:
+    """The tensors of one OIP v2 request: ``n_windows`` rows along the batch axis, or
+    ``batchable`` false when the graph or the tensors have none (it then runs alone)."""
+
+    feeds: dict[str, np.ndarray]
+    n_windows: int
+    batchable: bool
+
+
+def _oip_job(body: InferRequest, session, name: str) -> OipJob:
+    """The request's tensors checked against the graph's inputs (4xx naming the tensor)."""
+    expected = {i.name: i for i in session.get_inputs()}
+    feeds = {}
+    for tensor in body.inputs:
+        if tensor.name not in expected:
+            raise HTTPException(422, f"inputs.{tensor.name}: not an input of {name}")
+        if tensor.name in feeds:
+            raise HTTPException(422, f"inputs.{tensor.name}: given twice")
+        feeds[tensor.name] = _to_array(tensor, expected[tensor.name])
+    missing = sorted(set(expected) - set(feeds))
+    if missing:
+        raise HTTPException(422, f"inputs: missing {missing}")
+    graph = list(session.get_inputs()) + list(session.get_outputs())
+    dynamic = all(g.shape and not isinstance(g.shape[0], int) for g in graph)
+    rows = {v.shape[0] if v.ndim else None for v in feeds.values()}
+    n_windows = next(iter(rows)) if len(rows) == 1 else None
+    if n_windows is None:
+        return OipJob(feeds, 1, False)
+    return OipJob(feeds, int(n_windows), dynamic)
+
+
+def _runner(loaded: Loaded):
+    """The batch function of a model version: each job has ``feeds`` and ``n_windows`` rows
+    and gets its slice of every output back. Jobs whose tensors agree (names, dtypes, shapes
+    past the batch axis) run as one session run; a job that cannot join one (an OIP request
+    with its own shapes) runs alone, and a batch that fails is run again one job at a time, so
+    a client's bad tensors fail its own request only (its onnxruntime error as a 422)."""
+    model = loaded.runtime.model
 
     def run(jobs: list[Any]) -> list[Any]:
-        feeds = {k: np.concatenate([job.feeds[k] for job in jobs]) for k in jobs[0].feeds}
-        outputs = runtime.model.run(feeds)
-        results, start = [], 0
-        for job in jobs:
-            stop = start + job.n_windows
-            results.append({name: value[start:stop] for name, value in outputs.items()})
-            start = stop
+        groups: dict[Any, list[int]] = {}
+        for i, job in enumerate(jobs):
+            groups.setdefault(_signature(job) or ("alone", i), []).append(i)
+        results: list[Any] = [None] * len(jobs)
+        for members in groups.values():
+            if len(members) > 1:
+                try:
+                    together = _run_together(model, [jobs[i] for i in members])
+                except Exception:  # run them one by one: the error is one job's
+                    log.warning("batch failed; running its jobs one by one", exc_info=True)
+                else:
+                    for i, result in zip(members, together, strict=True):
+                        results[i] = result
+                    continue
+            for i in members:
+                try:
+                    results[i] = _run_checked(model, jobs[i])
+                except Exception as exc:  # handed to that job's request
+                    results[i] = exc
         return results
 
     return run
 
 
-def _run_checked(session, feeds):
+def _signature(job: Any) -> tuple | None:
+    """What jobs must share to run as one batch; ``None`` for a job that runs alone."""
+    if not getattr(job, "batchable", True):
+        return None
+    n = job.n_windows
+    if any(v.ndim == 0 or v.shape[0] != n for v in job.feeds.values()):
+        return None
+    return tuple(sorted((k, v.dtype.str, v.shape[1:]) for k, v in job.feeds.items()))
+
+
+def _run_together(model, jobs: list[Any]) -> list[dict[str, np.ndarray]]:
+    feeds = {k: np.concatenate([job.feeds[k] for job in jobs]) for k in jobs[0].feeds}
+    outputs = model.run(feeds)
+    total = sum(job.n_windows for job in jobs)
+    if any(v.ndim == 0 or v.shape[0] != total for v in outputs.values()):
+        raise ValueError("an output has no batch axis: the jobs cannot share a run")
+    results, start = [], 0
+    for job in jobs:
+        stop = start + job.n_windows
+        results.append({name: value[start:stop] for name, value in outputs.items()})
+        start = stop
+    return results
+
+
+def _run_checked(model, job: Any) -> dict[str, np.ndarray]:
     try:
-        return session.run(feeds)
-    except Exception as exc:  # onnxruntime's shape and type errors: the client's tensors
-        if type(exc).__module__.startswith("onnxruntime"):
+        return model.run(job.feeds)
+    except Exception as exc:  # onnxruntime's shape and type errors on a client's tensors
+        if isinstance(job, OipJob) and type(exc).__module__.startswith("onnxruntime"):
             raise ValueError(f"inputs: {str(exc).splitlines()[0]}") from None
         raise
 
@@ -508,13 +646,13 @@ def _metadata(loaded: Loaded, repository: ModelRepository) -> ModelMetadata:
     )
 
 
-def _check_series(frame: pd.DataFrame, loaded: Loaded, config: ServiceConfig) -> None:
-    spec = loaded.runtime.spec
-    keys = [spec.item_col, spec.location_col]
+def _check_series(frame: pd.DataFrame, keys: list[str], field: str, limit: int) -> None:
+    """413 naming ``field`` when its rows hold more than ``limit`` distinct keys (a table
+    without the key columns is left to the validation that names them)."""
     if all(k in frame.columns for k in keys):
         n_series = len(frame[keys].drop_duplicates())
-        if n_series > config.max_series:
-            raise HTTPException(413, f"rows: {n_series} series, more than {config.max_series}")
+        if n_series > limit:
+            raise HTTPException(413, f"{field}: {n_series} series, more than {limit}")
 
 
 def _forecast_rows(table: pd.DataFrame) -> list[ForecastRow]:

@@ -4,6 +4,8 @@ Each model version has one :class:`Batcher`: a bounded queue (a full queue is an
 :class:`Overloaded`, which the service answers with 503 and ``Retry-After``, so memory stays
 bounded) and one worker that takes the first waiting request, gathers more for up to
 ``wait_s`` or until ``max_batch`` rows, and runs them together in a thread, off the event loop.
+A version that is replaced or removed is closed: its worker stops once the requests it has
+admitted have their answers.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ class _Pending:
 class Batcher:
     """Runs ``run(jobs) -> results`` (one result per job, in order) on batches of jobs.
 
-    ``on_batch(rows)`` is told each batch's size (for metrics); ``depth()`` is the queue length.
+    A result that is an exception is raised to that job's caller alone (``run`` can fail one
+    job of a batch without failing the others). ``on_batch(rows)`` is told each batch's size
+    (for metrics); ``depth()`` is the queue length.
     """
 
     def __init__(
@@ -51,6 +55,7 @@ class Batcher:
         self.executor = executor
         self.on_batch = on_batch
         self._worker: asyncio.Task | None = None
+        self._running = 0  # jobs taken off the queue whose batch has not finished
         self.in_flight = 0
 
     def depth(self) -> int:
@@ -103,17 +108,31 @@ class Batcher:
                 continue
             if self.on_batch:
                 self.on_batch(rows)
+            self._running = len(live)
             try:
                 results = await loop.run_in_executor(self.executor, self.run, [p.job for p in live])
             except Exception as exc:  # one bad batch fails its requests, not the worker
-                for p in live:
-                    if not p.future.done():
-                        p.future.set_exception(exc)
-                continue
+                results = [exc] * len(live)
+            finally:
+                self._running = 0
             for p, result in zip(live, results, strict=True):
-                if not p.future.done():
+                if p.future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    p.future.set_exception(result)
+                else:
                     p.future.set_result(result)
 
-    async def close(self) -> None:
+    def busy(self) -> bool:
+        """Whether any request is admitted, queued or running."""
+        return bool(self.in_flight or self.queue.qsize() or self._running)
+
+    async def close(self, grace_s: float = 0.0) -> None:
+        """Stop the worker once every admitted, queued or running request has its answer
+        (waiting at most ``grace_s`` seconds: past the service's timeout nobody waits)."""
+        deadline = time.monotonic() + grace_s
+        while self.busy() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
         if self._worker is not None:
             self._worker.cancel()
+            self._worker = None

@@ -3,8 +3,12 @@
 A scan loads every complete version it has not loaded yet (checking every file's sha256),
 drops versions that disappeared, and swaps the whole table of models in one assignment:
 requests already running keep the version they started with, new ones see the new table.
-A version that fails to load (a changed file, a broken graph) is refused and logged, and the
-versions already loaded keep serving.
+A version that fails to load (a changed file, a broken graph, a folder still being copied) is
+refused and logged, and the versions already loaded keep serving. A refusal holds for the
+folder as it was (its files' names, sizes and modification times): once any of them changes,
+the next scan tries again, so a version copied in file by file is served once it is complete.
+A loaded version whose files change is loaded again and swapped in if it verifies; if it does
+not, the loaded one keeps serving.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from serving.package import read_package, versions
 log = logging.getLogger("stockcast.service")
 
 
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
 @dataclass
 class Loaded:
     """One loaded package version and what serves it."""
@@ -32,6 +39,7 @@ class Loaded:
     manifest: dict[str, Any]
     runtime: Any  # ForecastPackage or InspectionPackage
     batcher: Any = None  # set by the app: one dynamic batcher per version
+    fingerprint: Fingerprint = ()  # the folder's files when it was loaded
 
     @property
     def provider(self) -> str:
@@ -60,6 +68,22 @@ class Snapshot:
         )
 
 
+def fingerprint(folder: Path) -> Fingerprint | None:
+    """Every file under ``folder``: (relative path, size, mtime in ns), sorted; ``None`` when
+    the folder changes while it is read (a file removed between listing and stat)."""
+    try:
+        entries = []
+        for path in folder.rglob("*"):
+            if path.is_file():
+                stat = path.stat()
+                entries.append(
+                    (path.relative_to(folder).as_posix(), stat.st_size, stat.st_mtime_ns)
+                )
+    except OSError:
+        return None
+    return tuple(sorted(entries))
+
+
 def open_runtime(folder: Path, manifest: dict[str, Any]):
     """The runtime class of a package's task, opened (session created and warmed up)."""
     if manifest["task"] == "forecast":
@@ -76,62 +100,91 @@ def open_runtime(folder: Path, manifest: dict[str, Any]):
 class ModelRepository:
     """Scans ``root`` for packages and keeps the loaded ones in a :class:`Snapshot`."""
 
-    def __init__(self, root: str | Path, on_change=None):
+    def __init__(self, root: str | Path, on_change=None, on_load=None):
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileError(f"{self.root}: no such model repository folder")
         self.snapshot = Snapshot()
-        self.refused: dict[tuple[str, str], str] = {}
-        self.on_change = on_change  # called with (added, removed) Loaded lists
+        # (name, version) -> (the folder's fingerprint when it was refused, why)
+        self.refused: dict[tuple[str, str], tuple[Fingerprint, str]] = {}
+        self.on_load = on_load  # called with each new Loaded before it is served
+        self.on_change = on_change  # called with (added, removed) Loaded lists after the swap
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def scan(self) -> Snapshot:
-        """Load new complete versions, drop vanished ones, swap the snapshot."""
+        """Load new complete versions and changed ones, drop vanished ones, swap the snapshot."""
         with self._lock:
             old = self.snapshot.models
             new: dict[str, dict[str, Loaded]] = {}
             added: list[Loaded] = []
+            replaced: list[Loaded] = []
             for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
                 if folder.name.startswith("."):
                     continue
                 for number in versions(self.root, folder.name):
                     version = str(number)
                     current = old.get(folder.name, {}).get(version)
-                    if current is not None:
-                        new.setdefault(folder.name, {})[version] = current
+                    loaded = self._scan_version(folder.name, version, folder / version, current)
+                    if loaded is None:
                         continue
-                    if (folder.name, version) in self.refused:
-                        continue
-                    loaded = self._load(folder.name, version, folder / version)
-                    if loaded is not None:
-                        new.setdefault(folder.name, {})[version] = loaded
+                    new.setdefault(folder.name, {})[version] = loaded
+                    if loaded is not current:
                         added.append(loaded)
-            removed = [
+                        if current is not None:
+                            replaced.append(current)
+            removed = replaced + [
                 v for name, vs in old.items() for key, v in vs.items()
                 if key not in new.get(name, {})
             ]  # fmt: skip
+            for key in [k for k in self.refused if k[1] not in new.get(k[0], {})]:
+                if not (self.root / key[0] / key[1]).is_dir():
+                    del self.refused[key]  # gone: a folder of that number later starts afresh
             self.snapshot = Snapshot(new)
         if self.on_change and (added or removed):
             self.on_change(added, removed)
         return self.snapshot
 
-    def _load(self, name: str, version: str, folder: Path) -> Loaded | None:
+    def _scan_version(
+        self, name: str, version: str, folder: Path, current: Loaded | None
+    ) -> Loaded | None:
+        """The version to serve: ``current`` while its folder is unchanged (or changed into
+        something that does not load), a new :class:`Loaded` when one loads, else ``None``."""
+        files = fingerprint(folder)
+        if files is None:  # changing under our feet: look again next scan
+            return current
+        if current is not None and files == current.fingerprint:
+            return current
+        refused = self.refused.get((name, version))
+        if refused is not None and refused[0] == files:
+            return current
         try:
             manifest = read_package(folder)
+            if current is not None and manifest == current.manifest:
+                current.fingerprint = files  # touched, or files the manifest does not list
+                self.refused.pop((name, version), None)
+                return current
             runtime = open_runtime(folder, manifest)
         except (OSError, ValueError) as exc:  # FileError, a broken graph, an unknown task
-            self.refused[(name, version)] = str(exc)
+            self.refused[(name, version)] = (files, str(exc))
             log.error(
-                "refused package", extra={"model": name, "version": version, "error": str(exc)}
-            )
-            return None
+                "refused package",
+                extra={"model": name, "version": version, "error": str(exc),
+                       "serving": current is not None},
+            )  # fmt: skip
+            return current
+        self.refused.pop((name, version), None)
+        loaded = Loaded(name, version, manifest["task"], folder, manifest, runtime)
+        loaded.fingerprint = files
+        if self.on_load:
+            self.on_load(loaded)
         log.info(
             "loaded package",
-            extra={"model": name, "version": version, "provider": runtime.provider},
-        )
-        return Loaded(name, version, manifest["task"], folder, manifest, runtime)
+            extra={"model": name, "version": version, "provider": runtime.provider,
+                   "replaces": current is not None},
+        )  # fmt: skip
+        return loaded
 
     def watch(self, interval_s: float) -> None:
         """Rescan every ``interval_s`` seconds in a background thread until :meth:`close`."""
