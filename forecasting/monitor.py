@@ -116,6 +116,31 @@ def _metrics(rows: pd.DataFrame, levels: dict[float, str]) -> dict[str, float]:
     return out
 
 
+REFERENCE_COLUMNS = ("segment_type", "segment", "wape")
+"""The columns of a reference metrics table that :func:`monitor` reads (a backtest's
+``metrics.json`` rows have them, and ``coverage_*`` columns it compares when present)."""
+
+
+def check_reference(reference: pd.DataFrame) -> pd.DataFrame:
+    """The reference metrics table with its scores as numbers; a :class:`PanelError` naming
+    the missing or non-numeric columns otherwise."""
+    missing = [c for c in REFERENCE_COLUMNS if c not in reference.columns]
+    if missing:
+        raise PanelError(
+            ", ".join(missing),
+            f"missing in the reference metrics (a backtest metrics.json has "
+            f"{', '.join(REFERENCE_COLUMNS)}); columns present: "
+            f"{list(map(str, reference.columns))}",
+        )
+    reference = reference.copy()
+    for column in ["wape", *(c for c in reference.columns if str(c).startswith("coverage_"))]:
+        values = pd.to_numeric(reference[column], errors="coerce")
+        if (values.isna() & reference[column].notna()).any():
+            raise PanelError(column, "non-numeric values in the reference metrics")
+        reference[column] = values.astype(float)
+    return reference
+
+
 def monitor(
     forecasts: pd.DataFrame,
     actuals: pd.DataFrame,
@@ -138,6 +163,8 @@ def monitor(
         missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise PanelError(missing[0], f"missing column in the {name} table")
+    if reference is not None:
+        reference = check_reference(reference)
     levels = _quantile_columns(forecasts)
     if 0.5 not in levels:
         # WAPE and bias score the median; another quantile would read as a drift.

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -72,7 +73,12 @@ def read_table(path: str | Path, columns: list[str] | None = None, **csv: Any) -
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    # pyarrow names the file it was handed, a buffer: "Could not open Parquet input source
+    # '<Buffer>': Parquet magic bytes not found..." (the path is already at the front).
+    line = re.sub(r"Could not open Parquet input source '<[^>]*>': ", "", text[0])
+    return line.replace(" '<Buffer>'", "")
 
 
 def check_writable(path: str | Path, *, folder: bool = False) -> Path:

@@ -17,7 +17,7 @@ import datetime as dt
 import os
 import platform
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -109,9 +109,12 @@ def read_manifest(
         }.get(str(found), "")
         raise FileError(f"{path}: format {found!r}, expected {format!r}{hint}")
     if task is not None and manifest.get("task") != task:
-        raise FileError(f"{folder}: a {manifest.get('task')!r} run, not a {task!r} run")
+        raise FileError(f"{folder}: {_a(manifest.get('task'))} run, not {_a(task)} run")
+    # Entries every loader reads: malformed ones are named here, not met as a KeyError later.
+    manifest_entry(manifest, folder, "config")
+    files = manifest_entry(manifest, folder, "files")
     if verify:
-        for name, expected in manifest.get("files", {}).items():
+        for name, expected in files.items():
             file = folder / name
             if not file.is_file():
                 raise FileError(f"{file}: missing (the manifest lists it)")
@@ -121,6 +124,61 @@ def read_manifest(
                     f"the run was written"
                 )
     return manifest
+
+
+def _article(word: str) -> str:
+    """``an`` before a vowel, else ``a``."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _a(value: Any) -> str:
+    """``an 'inspection'``, ``a 'forecast'``."""
+    return f"{_article(str(value))} {value!r}"
+
+
+_TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a string", type(None): "null"}
+
+
+def _kind(of: type) -> str:
+    """``a mapping``, ``a string``, ``an int``."""
+    return _TYPE_NAMES.get(of) or f"{_article(of.__name__)} {of.__name__}"
+
+
+def manifest_entry(
+    manifest: Mapping[str, Any], folder: str | Path, name: str, kind: type | None = dict
+) -> Any:
+    """The entry ``name`` (dotted: ``config.spec``) of a run's manifest, of type ``kind``
+    (``None``: any). Raises :class:`FileError` naming ``<folder>/manifest.json`` and the entry
+    when it is missing or of another type (a manifest edited by hand, or of another version)."""
+    path = Path(folder) / MANIFEST
+    value: Any = manifest
+    for depth, key in enumerate(name.split(".")):
+        if not isinstance(value, Mapping):
+            parent = ".".join(name.split(".")[:depth])
+            raise FileError(f"{path}: entry {parent!r} is {_kind(type(value))}, expected a mapping")
+        if key not in value:
+            raise FileError(f"{path}: no entry {'.'.join(name.split('.')[: depth + 1])!r}")
+        value = value[key]
+    if kind is not None and not isinstance(value, kind):
+        raise FileError(f"{path}: entry {name!r} is {_kind(type(value))}, expected {_kind(kind)}")
+    return value
+
+
+@contextmanager
+def reading_entry(folder: str | Path, name: str) -> Iterator[None]:
+    """Turn a failure to rebuild an object from the manifest entry ``name`` (a missing key, a
+    value of the wrong type or range) into a :class:`FileError` naming the manifest and the
+    entry; a :class:`FileError` raised inside (weights naming their file) passes unchanged."""
+    try:
+        yield
+    except FileError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:
+        what = f"missing key {exc}" if isinstance(exc, KeyError) else f"{exc}"
+        raise FileError(
+            f"{Path(folder) / MANIFEST}: entry {name!r} not readable ({type(exc).__name__}: "
+            f"{' '.join(what.split())})"
+        ) from None
 
 
 def update_manifest(folder: str | Path, **changes: Any) -> dict[str, Any]:

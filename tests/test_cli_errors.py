@@ -1,7 +1,8 @@
 """Bad input is one line and exit 2; interrupted or failed runs leave nothing half-written.
 
 Each group of the contract through the command line: the exit code, the named file, column or
-flag in the message, no traceback, and no output left behind (not even a staging folder).
+flag in the message, no traceback, and no output left behind (not even a staging folder). Every
+group has a case run as a real process (:func:`clitools.refused`); the variations run in-process.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from clitools import refused
 
 from serving.cli import main
 
@@ -81,13 +83,46 @@ def test_new_item_with_only_future_rows_is_forecast_from_its_peers(sales, run, t
 
 
 @pytest.mark.parametrize("step", ["-7", "0"])
-def test_backtest_step_must_be_positive(sales, tmp_path, capsys, step):
-    args = ["forecast", "backtest", "--data", str(sales), *MAPPING, "--step", step]
-    with pytest.raises(SystemExit) as info:
-        main([*args, "--out", str(tmp_path / "bt")])
-    assert info.value.code == 2
-    assert f"argument --step: expected >= 1, got {step}" in capsys.readouterr().err
-    nothing_left(tmp_path)
+def test_backtest_step_must_be_positive(sales, tmp_path, step):
+    args = ["forecast", "backtest", "--data", sales, *MAPPING, "--step", step, "--out", "bt"]
+    prog = "stockcast forecast backtest"
+    refused(args, tmp_path, f"argument --step: expected >= 1, got {step}", prog=prog)
+
+
+def monitor_tables(folder: Path, **names: str) -> list[str]:
+    """A forecasts and an actuals table in ``folder``; the monitor command's arguments."""
+    forecasts = pd.DataFrame(
+        {"item_id": ["a", "a"], "location_id": ["x", "x"], "date": ["2024-01-01", "2024-01-02"],
+         "step": [1, 2], "q0.1": [1.0, 1.0], "q0.5": [2.0, 2.0], "q0.9": [3.0, 3.0]}
+    )  # fmt: skip
+    actuals = forecasts[["item_id", "location_id", "date"]].assign(demand=2.0)
+    forecasts.to_csv(folder / "f.csv", index=False)
+    actuals.rename(columns=names).to_csv(folder / "a.csv", index=False)
+    return ["forecast", "monitor", "--forecasts", "f.csv", "--actuals", "a.csv", "--out", "m"]
+
+
+def test_monitor_names_the_users_target_column(tmp_path, capsys, monkeypatch):
+    monitor = monitor_tables(tmp_path, demand="units")
+    refused([*monitor, "--target-col", "sales"], tmp_path, "sales (demand): missing column")
+    monkeypatch.chdir(tmp_path)
+    fails(capsys, [*monitor, "--item-col", "sku"], "sku (item_id): missing column", "a.csv")
+    assert main([*monitor, "--target-col", "units"]) == 0
+    nothing_left(tmp_path, "f.csv", "a.csv", "m")
+
+
+def test_monitor_names_a_reference_without_the_metrics_it_compares(tmp_path, capsys, monkeypatch):
+    monitor = monitor_tables(tmp_path)
+    reference = tmp_path / "metrics.json"
+    reference.write_text(json.dumps({"metrics": [{"a": 1}]}))
+    named = ("--reference metrics.json", "segment_type, segment, wape: missing")
+    refused([*monitor, "--reference", "metrics.json"], tmp_path, *named)
+    monkeypatch.chdir(tmp_path)
+    rows = [{"segment_type": "all", "segment": "all", "wape": 0.3, "coverage_80": "high"}]
+    reference.write_text(json.dumps({"metrics": rows}))
+    fails(capsys, [*monitor, "--reference", "metrics.json"], "coverage_80: non-numeric")
+    reference.write_text(json.dumps({"metrics": [1, 2]}))
+    fails(capsys, [*monitor, "--reference", "metrics.json"], "metrics must be a list of rows")
+    nothing_left(tmp_path, "f.csv", "a.csv", "metrics.json")
 
 
 def test_monitor_without_the_median_names_it(tmp_path, capsys):
@@ -105,6 +140,22 @@ def test_monitor_without_the_median_names_it(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------ limits that protect
+
+
+def test_a_grid_larger_than_the_memory_is_refused_before_it_is_built(monkeypatch):
+    import forecasting.grid
+    from forecasting.spec import PanelSpec
+    from forecasting.validate import PanelError
+
+    monkeypatch.setattr(forecasting.grid, "available_memory", lambda: 64 << 20)  # 64 MiB
+    dates = pd.Series(pd.to_datetime(["2024-01-01", "2124-01-01"]))
+    spec = PanelSpec(known_reals=("price",))
+    with pytest.raises(PanelError, match=r"^date: the panel spans 36,525 periods") as info:
+        forecasting.grid.check_memory(100, 36_525, spec, dates)
+    message = str(info.value)
+    assert "2024-01-01 .. 2124-01-01" in message and "for 100 series" in message
+    assert "0.1 GiB available" in message and "check the dates and the frequency" in message
+    forecasting.grid.check_memory(100, 365, spec, dates)  # 0.8 MiB fits
 
 
 def test_an_encoder_longer_than_any_history_is_refused(sales, tmp_path, capsys):
@@ -240,7 +291,8 @@ def test_files_that_cannot_be_read_are_named(run, sales, tmp_path, capsys):
     (tmp_path / "empty.csv").write_text("")
     fails(capsys, [*train, "--data", str(tmp_path / "empty.csv")], "empty.csv", "empty")
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really parquet")
-    fails(capsys, [*train, "--data", str(tmp_path / "broken.parquet")], "broken.parquet")
+    err = fails(capsys, [*train, "--data", str(tmp_path / "broken.parquet")], "broken.parquet")
+    assert "Buffer" not in err and "magic bytes" in err
     (tmp_path / "bad.yaml").write_text("spec: [unclosed\n")
     fails(
         capsys,
@@ -250,7 +302,7 @@ def test_files_that_cannot_be_read_are_named(run, sales, tmp_path, capsys):
     )
     header_only = tmp_path / "header.csv"
     pd.read_csv(sales).head(0).to_csv(header_only, index=False)
-    fails(capsys, [*train, "--data", str(header_only)], "no rows")
+    fails(capsys, [*train, "--data", str(header_only)], f"{header_only}: the panel has no rows")
     no_target = tmp_path / "no_target.csv"
     pd.read_csv(sales).drop(columns="sales").to_csv(no_target, index=False)
     fails(capsys, [*train, "--data", str(no_target)], "sales", "--target-col")
@@ -290,8 +342,121 @@ def test_row_examples_use_the_users_column_names(sales, tmp_path, capsys):
 
 def test_a_traceback_never_reaches_the_user(tmp_path):
     """The same refusals from a real process: one line on stderr, no traceback."""
-    command = [sys.executable, "-m", "serving.cli", "forecast", "predict", "--run", str(tmp_path)]
-    command += ["--data", str(tmp_path / "x.csv"), "--out", str(tmp_path / "f.csv")]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    predict = ["forecast", "predict", "--run", tmp_path, "--data", "x.csv", "--out", "f.csv"]
+    refused(predict, tmp_path, "no manifest.json")
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really parquet")
+    plan = ["plan", "--forecast", "broken.parquet", "--inventory", "i.csv", "--out", "p.csv"]
+    err = refused(plan, tmp_path, "--forecast broken.parquet: not a readable parquet file")
+    assert "Buffer" not in err
+
+
+def tampered(run: Path, copy: Path, name: str, content: bytes) -> Path:
+    """A copy of ``run`` whose file ``name`` holds ``content`` and whose manifest lists its new
+    sha256 (so the check of the files passes and loading meets the content)."""
+    import shutil
+
+    from kernels.io import sha256_file
+
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(run, copy)
+    (copy / name).write_bytes(content)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"][name] = sha256_file(copy / name)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
+# Files the weights-only unpickler fails on with other exceptions than UnpicklingError.
+NOT_WEIGHTS = {
+    "pop from an empty stack": b"\x80\x02.",  # IndexError
+    "a pickled int": b"\x80\x02K\x05.",
+    "an unknown pickle protocol": b"\x80\x8a" + bytes(range(40)),  # warns, then fails
+    "random bytes": bytes((i * 37 + 11) % 256 for i in range(256)),
+}
+
+
+def test_weights_that_are_not_this_models_are_named(run, sales, tmp_path, capsys, monkeypatch):
+    """``model.pt`` replaced (and the manifest's sha256 updated to match): the file is named,
+    never a traceback, and weights_only=False is never suggested."""
+    copy = tampered(run, tmp_path / "copy", "model.pt", NOT_WEIGHTS["pop from an empty stack"])
+    predict = ["forecast", "predict", "--run", "copy", "--data", sales, "--out", "f.csv"]
+    err = refused(predict, tmp_path, "copy/model.pt: not weights of this model")
+    assert "weights_only" not in err
+    monkeypatch.chdir(tmp_path)
+    for content in NOT_WEIGHTS.values():
+        tampered(run, copy, "model.pt", content)
+        err = fails(capsys, list(map(str, predict)))
+        assert "model.pt: not weights of this model" in err and "weights_only" not in err
+    nothing_left(tmp_path, "copy")
+
+
+def test_load_weights_names_the_file_and_stays_silent(tmp_path):
+    import warnings
+
+    from kernels.io import FileError
+    from training.forecaster import load_weights
+
+    net = torch.nn.Linear(2, 1)
+    for what, content in NOT_WEIGHTS.items():
+        path = tmp_path / "w.pt"
+        path.write_bytes(content)
+        with warnings.catch_warnings(record=True) as caught, pytest.raises(FileError) as info:
+            warnings.simplefilter("always")
+            load_weights(net, path)
+        assert str(info.value).startswith(f"{path}: not weights of this model"), what
+        assert "weights_only" not in str(info.value) and not caught, what
+    torch.save(torch.nn.Linear(3, 1).state_dict(), path)  # another network's weights
+    with pytest.raises(FileError, match="not weights of this model"):
+        load_weights(net, path)
+
+
+def test_an_auto_run_names_weights_that_are_not_its_networks(run, tmp_path):
+    from forecasting.config import ForecastConfig
+    from forecasting.spec import PanelSpec
+    from kernels.io import FileError
+    from training import TrainConfig
+    from training.auto import AutoForecaster
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    (tmp_path / "model.lstm.pt").write_bytes(NOT_WEIGHTS["pop from an empty stack"])
+    state = {"networks": {"lstm": {**manifest["model"], "weights": "model.lstm.pt"}}}
+    state |= {"choice": {}, "fallback": "lstm"}
+    config = ForecastConfig.from_dict({**manifest["config"]["forecast"], "model": "auto"})
+    spec = PanelSpec.from_dict(manifest["config"]["spec"])
+    with pytest.raises(FileError, match=r"model\.lstm\.pt: not weights of this model"):
+        AutoForecaster.restore(config, TrainConfig(), spec, state, tmp_path)
+
+
+def edited(run: Path, copy: Path, edit) -> Path:
+    """A copy of ``run`` whose manifest ``edit(manifest)`` changed (files untouched)."""
+    import shutil
+
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(run, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    edit(manifest)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
+def test_a_manifest_without_an_entry_a_loader_reads_is_named(
+    run, sales, tmp_path, capsys, monkeypatch
+):
+    copy = edited(run, tmp_path / "copy", lambda m: m["config"].pop("spec"))
+    predict = ["forecast", "predict", "--run", "copy", "--data", sales, "--out", "f.csv"]
+    refused(predict, tmp_path, "copy/manifest.json: no entry 'config.spec'")
+    monkeypatch.chdir(tmp_path)
+    cases = {
+        "entry 'config' is a string, expected a mapping": lambda m: m.update(config="tft"),
+        "no entry 'config'": lambda m: m.pop("config"),
+        "entry 'config.train' is a list": lambda m: m["config"].update(train=[1]),
+        "entry 'config.spec' not readable": lambda m: m["config"]["spec"].update(freq=7),
+        "entry 'files' is a string": lambda m: m.update(files="x"),
+        "no entry 'model'": lambda m: m.pop("model"),
+        "entry 'model.weights' is an int": lambda m: m["model"].update(weights=3),
+        "entry 'model' not readable": lambda m: m["model"].update(dims="x"),
+    }
+    for named, edit in cases.items():
+        edited(run, copy, edit)
+        fails(capsys, list(map(str, predict)), f"copy/manifest.json: {named}")
+    nothing_left(tmp_path, "copy")

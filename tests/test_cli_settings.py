@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from clitools import refused
 
 from serving.cli import build_parser
 from serving.cli._options import default_of, flag_name, show_default
@@ -64,15 +65,45 @@ def test_no_flag_has_a_default_of_its_own():
             )
 
 
-@pytest.mark.parametrize("flag", ["--horizon 0", "--epochs -1", "--encoder-length 0"])
-def test_zero_and_negative_settings_are_refused_naming_the_flag(flag, capsys):
-    name, value = flag.split()
-    with pytest.raises(SystemExit) as exit_info:
-        build_parser().parse_args(
-            ["forecast", "train", "--data", "x.csv", "--out", "r", name, value]
-        )
-    assert exit_info.value.code == 2
-    assert f"argument {name}: expected >= 1, got {value}" in capsys.readouterr().err
+TRAIN = ["forecast", "train", "--data", "x.csv", "--out", "r"]
+
+
+@pytest.mark.parametrize(
+    "command, flag, value, expected",
+    [
+        (TRAIN, "--horizon", "0", "expected >= 1, got 0"),
+        (TRAIN, "--epochs", "-1", "expected >= 1, got -1"),
+        (TRAIN, "--encoder-length", "0", "expected >= 1, got 0"),
+        (TRAIN, "--hidden-size", "0", "expected >= 1, got 0"),
+        (["plan", "--forecast", "f.csv", "--inventory", "i.csv", "--out", "p.csv"],
+         "--service-level", "2", "expected < 1, got 2.0"),
+        (["plan"], "--cycle-days", "-3", "expected > 0, got -3.0"),
+    ],
+)  # fmt: skip
+def test_zero_and_negative_settings_are_refused_naming_the_flag(
+    command, flag, value, expected, tmp_path
+):
+    """One line from the parser of the command (not argparse's usage block), exit 2."""
+    prog = "stockcast " + " ".join(c for c in command[:2] if not c.startswith("-"))
+    line = refused([*command, flag, value], tmp_path, prog=prog)
+    assert line == f"{prog}: error: argument {flag}: {expected} (see --help)"
+
+
+def test_every_parser_error_is_one_line(capsys):
+    """Missing arguments, unknown choices and commands: one line naming them, exit 2."""
+    cases = {
+        ("forecast", "train"): "stockcast forecast train: error: the following arguments are "
+        "required: --data, --out (see --help)",
+        ("forecast",): "stockcast forecast: error: the following arguments are required: ACTION",
+        ("bogus",): "stockcast: error: argument COMMAND: invalid choice: 'bogus'",
+        ("plan", "--shape", "x"): "stockcast plan: error: argument --shape: expected one of",
+    }
+    for argv, expected in cases.items():
+        with pytest.raises(SystemExit) as exit_info:
+            build_parser().parse_args(list(argv))
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith(expected) and err.count("\n") == 1, err
 
 
 def test_help_loads_neither_torch_nor_numba():

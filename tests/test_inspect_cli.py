@@ -7,12 +7,14 @@ training defaults for everything else.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from clitools import refused
 from PIL import Image
 
 from kernels.io import read_json
@@ -167,6 +169,55 @@ def test_a_changed_run_file_is_named(tiny, tmp_path, capsys):
     assert not out.parent.exists()
     line = _error(capsys, "calibrate", "--run", run, "--data", tiny.good)
     assert "model.pt" in line
+
+
+def test_items_given_as_a_file_is_named(tiny, tmp_path):
+    (tmp_path / "items.csv").write_text("item_id\n1\n")
+    argv = ["inspect", "score", "--run", tiny.run, "--items", "items.csv", "--out", "s.csv"]
+    refused(argv, tmp_path, "items.csv: is a file, expected a dataset folder")
+
+
+def _tampered_run(tiny, folder: Path, edit=None, weights: bytes | None = None) -> Path:
+    """A copy of the run with its manifest edited or its weights replaced, the manifest's
+    sha256 updated to match (so loading, not the file check, meets the change)."""
+    from kernels.io import sha256_file
+
+    run = shutil.copytree(tiny.run, folder, dirs_exist_ok=True)
+    manifest = read_json(run / "manifest.json")
+    if weights is not None:
+        (run / "model.pt").write_bytes(weights)
+        manifest["files"]["model.pt"] = sha256_file(run / "model.pt")
+    if edit is not None:
+        edit(manifest)
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    return run
+
+
+def test_a_run_that_cannot_be_loaded_is_named(tiny, tmp_path, capsys):
+    """Weights that are not the model's and manifest entries that are missing or malformed:
+    one line naming the file (and the entry), for scoring and calibrating alike."""
+    out = tmp_path / "out" / "scores.csv"
+    score = ("score", "--items", tiny.tunnel, "--out", out, "--run")
+    run = _tampered_run(tiny, tmp_path / "run", weights=b"\x80\x02.")  # an IndexError in torch
+    line = _error(capsys, *score, run)
+    assert f"{run / 'model.pt'}: not weights of this model" in line
+    assert "weights_only" not in line
+    assert "model.pt: not weights" in _error(capsys, "calibrate", "--run", run, "--data", tiny.good)
+    cases = {
+        "entry 'config' is a string, expected a mapping": lambda m: m.update(config="x"),
+        "no entry 'config.model'": lambda m: m["config"].pop("model"),
+        "entry 'classes' is a string, expected a list": lambda m: m.update(classes="damage"),
+        "no entry 'catalog'": lambda m: m.pop("catalog"),
+        "entry 'model' not readable": lambda m: m["model"].update(width=-3),
+    }
+    for named, edit in cases.items():
+        run = _tampered_run(tiny, tmp_path / "run", edit)
+        assert f"{run / 'manifest.json'}: {named}" in _error(capsys, *score, run)
+    assert not out.parent.exists()
+    # Another task's run, named with the right article.
+    predict = ["forecast", "predict", "--run", str(tiny.run), "--data", "x.csv", "--out", str(out)]
+    assert main(predict) == 2
+    assert "an 'inspection' run, not a 'forecast' run" in capsys.readouterr().err
 
 
 def test_calibrate_needs_labels_and_sane_rates(tiny, tmp_path, capsys):

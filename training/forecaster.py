@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import pickle
 import tempfile
+import warnings
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -50,7 +50,14 @@ from forecasting.windows import (
     group_prior_scale,
 )
 from kernels.io import FileError, atomic_write, read_table
-from kernels.runfolder import building, is_main_process, read_manifest, write_manifest
+from kernels.runfolder import (
+    building,
+    is_main_process,
+    manifest_entry,
+    read_manifest,
+    reading_entry,
+    write_manifest,
+)
 from training.auto import AutoForecaster
 from training.config import TrainConfig
 from training.devices import resolve_precision, select_device
@@ -370,15 +377,31 @@ class NeuralForecaster:
         model.prior_scale = state["prior_scale"]
         model.info = dict(info or {})
         net = model.build()
-        try:
-            weights_state = torch.load(weights, map_location="cpu", weights_only=True)
-            net.load_state_dict(weights_state)
-        except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
-            # Truncated, foreign or mismatched weights: name the file, never suggest unpickling.
-            problem = f"not weights of this model ({type(exc).__name__})"
-            raise FileError(f"{weights}: {problem}") from None
+        load_weights(net, weights)
         model.net = net.eval()
         return model
+
+
+def load_weights(net: torch.nn.Module, path: str | Path) -> None:
+    """Load the state dict in ``path`` into ``net`` (``weights_only``: no code runs).
+
+    A file that is not a state dict of this network (truncated, random bytes, another model)
+    is a :class:`FileError` naming it. The weights-only unpickler fails on garbage with many
+    exception types (IndexError, KeyError, struct.error, UnicodeDecodeError...) and warnings,
+    and its own message advises ``weights_only=False``, which must never be suggested for a
+    file of unknown origin: only the type is reported.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict):
+            raise TypeError(f"holds a {type(state).__name__}, not a state dict")
+        net.load_state_dict(state)
+    except Exception as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise FileError(f"{path}: no such file") from None
+        raise FileError(f"{path}: not weights of this model ({type(exc).__name__})") from None
 
 
 def baseline(name: str, config: ForecastConfig, season: int):
@@ -489,7 +512,11 @@ class Forecaster:
     def panel(self, data: pd.DataFrame | str | Path, training: bool = False) -> pd.DataFrame:
         """The table in canonical column names (read from a path, mapped by the spec); a
         training table must have the demand column."""
-        frame = read_table(data) if isinstance(data, str | Path) else data
+        if not isinstance(data, str | Path):
+            return map_columns(data, self.spec, require_target=training)
+        frame = read_table(data)
+        if len(frame) == 0:
+            raise FileError(f"{data}: the panel has no rows (only a header)")
         return map_columns(frame, self.spec, require_target=training)
 
     def store(self, data: pd.DataFrame | str | Path) -> PanelStore:
@@ -667,31 +694,37 @@ class Forecaster:
         """Load a forecast run folder; every file's sha256 is checked against its manifest and
         weights are read with ``weights_only=True`` (no pickles)."""
         manifest = read_manifest(run_dir, task="forecast")
-        config = manifest["config"]
-        forecaster = cls(
-            spec=PanelSpec.from_dict(config["spec"]),
-            train=TrainConfig.from_dict(config["train"]),
-            **config["forecast"],
-        )
+        # Each entry read is checked: a hand-edited or foreign manifest is named, entry and all.
+        sections = {
+            name: manifest_entry(manifest, run_dir, f"config.{name}")
+            for name in ("forecast", "spec", "train")
+        }
+        with reading_entry(run_dir, "config.spec"):
+            spec = PanelSpec.from_dict(sections["spec"])
+        with reading_entry(run_dir, "config.train"):
+            train = TrainConfig.from_dict(sections["train"])
+        with reading_entry(run_dir, "config.forecast"):
+            forecaster = cls(spec=spec, train=train, **sections["forecast"])
+        info = manifest.get("training")
+        info = info if isinstance(info, dict) else None
         if forecaster.config.is_network:
-            state = manifest["model"]
-            forecaster.model_ = NeuralForecaster.restore(
-                forecaster.config,
-                forecaster.train,
-                forecaster.spec,
-                state,
-                Path(run_dir) / state["weights"],
-                info=manifest.get("training"),
-            )
+            state = manifest_entry(manifest, run_dir, "model")
+            weights = Path(run_dir) / manifest_entry(manifest, run_dir, "model.weights", str)
+            with reading_entry(run_dir, "model"):
+                forecaster.model_ = NeuralForecaster.restore(
+                    forecaster.config, forecaster.train, forecaster.spec, state, weights, info=info
+                )
         elif forecaster.config.model == AUTO:
-            forecaster.model_ = AutoForecaster.restore(
-                forecaster.config,
-                forecaster.train,
-                forecaster.spec,
-                manifest["model"],
-                Path(run_dir),
-                info=manifest.get("training"),
-            )
+            state = manifest_entry(manifest, run_dir, "model")
+            with reading_entry(run_dir, "model"):
+                forecaster.model_ = AutoForecaster.restore(
+                    forecaster.config,
+                    forecaster.train,
+                    forecaster.spec,
+                    state,
+                    Path(run_dir),
+                    info=info,
+                )
         else:
             forecaster.model_ = baseline(
                 forecaster.config.model, forecaster.config, forecaster.spec.season

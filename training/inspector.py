@@ -27,11 +27,12 @@ import pandas as pd
 import torch
 from torch.utils.data import Subset
 
-from kernels.io import FileError
 from kernels.runfolder import (
     building,
     is_main_process,
+    manifest_entry,
     read_manifest,
+    reading_entry,
     update_manifest,
     write_manifest,
 )
@@ -527,23 +528,25 @@ class Inspector:
         (a changed or missing file is a :class:`~kernels.io.FileError` naming it) and the
         weights are read with ``weights_only=True`` (no pickles)."""
         manifest = read_manifest(run_dir, task=TASK)
-        try:
-            config = manifest["config"]
+        sections = {
+            name: manifest_entry(manifest, run_dir, f"config.{name}")
+            for name in ("model", "data", "calibration", "train")
+        }
+        augment = manifest["config"].get("augment")
+        with reading_entry(run_dir, "config"):
             inspector = cls(
-                model=ModelSpec.from_dict(config["model"]),
-                data=DataConfig.from_dict(config["data"]),
-                calibration=CalibrationConfig.from_dict(config["calibration"]),
-                train=ImageTrainConfig.from_dict(config["train"]),
-                augment=AugmentSpec.from_dict(config["augment"]) if config.get("augment") else None,
+                model=ModelSpec.from_dict(sections["model"]),
+                data=DataConfig.from_dict(sections["data"]),
+                calibration=CalibrationConfig.from_dict(sections["calibration"]),
+                train=ImageTrainConfig.from_dict(sections["train"]),
+                augment=AugmentSpec.from_dict(augment) if augment else None,
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise FileError(
-                f"{Path(run_dir) / 'manifest.json'}: settings not readable ({exc})"
-            ) from None
         inspector.fitted_ = read_model(run_dir, manifest)
         inspector.run_dir = Path(run_dir)
-        inspector.training = dict(manifest.get("training") or {})
-        inspector.metrics = dict(manifest.get("metrics") or {})
+        with reading_entry(run_dir, "training"):
+            inspector.training = dict(manifest.get("training") or {})
+            inspector.issues = list(inspector.training.get("data", {}).get("issues", []))
+        with reading_entry(run_dir, "metrics"):
+            inspector.metrics = dict(manifest.get("metrics") or {})
         inspector.data_fingerprint = manifest.get("data_fingerprint")
-        inspector.issues = list(inspector.training.get("data", {}).get("issues", []))
         return inspector

@@ -13,6 +13,7 @@ Pretrained weights are never downloaded: pass a local file holding a torchvision
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -143,9 +144,14 @@ def load_pretrained(backbone: nn.Module, name: str, path: str | Path) -> None:
     if not path.is_file():
         raise ValueError(f"pretrained: {path} not found (weights are only read from local files)")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # random bytes warn of an unknown pickle protocol
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a file that is not a state dict
-        raise ValueError(f"pretrained: {path} is not a readable weights file ({exc})") from exc
+        # Only the type: torch's message advises weights_only=False, never to be suggested.
+        raise ValueError(
+            f"pretrained: {path} is not a readable weights file ({type(exc).__name__})"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, dict):

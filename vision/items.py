@@ -119,12 +119,21 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def _dataset_folder(root: str | Path) -> Path:
+    """``root`` as a path, or a ValueError naming it: a file where a folder is expected, or
+    nothing there."""
+    root = Path(root)
+    if root.is_file():
+        raise ValueError(f"{root}: is a file, expected a dataset folder")
+    if not root.is_dir():
+        raise ValueError(f"{root}: dataset folder not found")
+    return root
+
+
 def detect_layout(root: str | Path) -> str:
     """``tunnel`` if ``ROOT/items`` exists, ``classes`` if sub-folders hold images, else
     ``images``."""
-    root = Path(root)
-    if not root.is_dir():
-        raise ValueError(f"{root}: dataset folder not found")
+    root = _dataset_folder(root)
     if (root / ITEMS_DIR).is_dir():
         return "tunnel"
     if any(d.is_dir() and _image_files(d) for d in root.iterdir()):
@@ -141,6 +150,7 @@ def read_items(
     root: str | Path, layout: str = "auto", good_class: str = "good", require_labels: bool = False
 ) -> ItemSet:
     """Read a dataset root in any supported layout (``auto`` detects it)."""
+    root = _dataset_folder(root)
     if layout == "auto":
         layout = detect_layout(root)
     if layout == "tunnel":
@@ -193,7 +203,7 @@ def _read_labels(path: Path, require_labels: bool) -> pd.DataFrame | None:
 
 def read_tunnel(root: str | Path, require_labels: bool = False) -> ItemSet:
     """Read the tunnel layout (see module docstring)."""
-    root = Path(root)
+    root = _dataset_folder(root)
     items_dir = root / ITEMS_DIR
     if not items_dir.is_dir():
         raise ValueError(f"{root}: folder '{ITEMS_DIR}/' not found (tunnel layout)")
@@ -258,9 +268,7 @@ def read_tunnel(root: str | Path, require_labels: bool = False) -> ItemSet:
 
 def read_class_folders(root: str | Path, good_class: str = "good") -> ItemSet:
     """Read ``ROOT/<class>/*.png``; ``good_class`` holds defect-free images."""
-    root = Path(root)
-    if not root.is_dir():
-        raise ValueError(f"{root}: dataset folder not found")
+    root = _dataset_folder(root)
     folders = sorted(d for d in root.iterdir() if d.is_dir() and _image_files(d))
     names = [d.name for d in folders]
     if good_class not in names:

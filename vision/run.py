@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from kernels.io import FileError, atomic_write
+from kernels.runfolder import manifest_entry, reading_entry
 from vision.calibration import Thresholds
 from vision.catalog import REFERENCE_FIELDS, Catalog
 from vision.images import ACCEPTED_MODES
@@ -178,32 +179,36 @@ def read_model(folder: str | Path, manifest: dict[str, Any]) -> RunModel:
     :class:`~kernels.io.FileError` naming the file.
     """
     folder = Path(folder)
-    try:
-        entry = dict(manifest["model"])
+    entry = dict(manifest_entry(manifest, folder, "model"))
+    classes = manifest_entry(manifest, folder, "classes", list)
+    views = manifest_entry(manifest, folder, "views", list)
+    cat = manifest_entry(manifest, folder, "catalog")
+    stored = manifest.get("thresholds")
+    with reading_entry(folder, "model"):
         image_mode = entry.pop("image_mode")
         weights = folder / entry.pop("weights", WEIGHTS)
         # Runs written before letterboxing and test-time augmentation squashed and ran once.
         entry.setdefault("resize", "squash")
         entry.setdefault("tta", "none")
         spec = ModelSpec.from_dict(entry)
-        class_names = tuple(manifest["classes"])
-        view_names = tuple(manifest["views"])
-        cat = manifest["catalog"]
+        class_names, view_names = tuple(map(str, classes)), tuple(map(str, views))
+        net = build_net(spec, class_names, view_names)
+    with reading_entry(folder, "catalog"):
         catalog = Catalog.read(folder / cat["file"]) if cat.get("file") else None
         handling = CatalogHandling(cat["mode"], catalog, float(cat["size_scale_cm"]))
-        stored = manifest.get("thresholds")
+    with reading_entry(folder, "thresholds"):
         thresholds = Thresholds.from_dict(stored, class_names) if stored else None
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, FileError):
-            raise
-        raise FileError(
-            f"{folder / 'manifest.json'}: not an inspection manifest ({type(exc).__name__}: {exc})"
-        ) from None
-    net = build_net(spec, class_names, view_names)
     try:
-        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
-        # Truncated, foreign or mismatched weights: name the file, never suggest unpickling.
+        with warnings.catch_warnings():  # random bytes warn of an unknown pickle protocol
+            warnings.simplefilter("ignore")
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict):
+            raise TypeError(f"holds a {type(state).__name__}, not a state dict")
+        net.load_state_dict(state)
+    except Exception as exc:
+        # Truncated, random or foreign weights: the weights-only unpickler fails with many
+        # exception types (IndexError, KeyError, struct.error...). Name the file and only the
+        # type: torch's own message advises weights_only=False, never to be suggested here.
         raise FileError(f"{weights}: not weights of this model ({type(exc).__name__})") from None
     return RunModel(
         net.eval(),

@@ -14,6 +14,7 @@ import pkgutil
 import signal
 import sys
 import threading
+from typing import NoReturn
 
 
 class CliError(Exception):
@@ -34,12 +35,24 @@ def _interrupt(signum, frame) -> None:
     raise Interrupted(signum)
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, ``stockcast <cmd>: error: <msg> (see
+    --help)``, exit 2, like every other bad input (argparse prints the whole usage block,
+    10-45 lines for the larger commands, above the line that matters)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="stockcast",
         description="Forecast demand, inspect items, plan inventory and serve models.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Subparsers (and theirs: argparse makes them of their parent's class) are Parsers too.
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=Parser
+    )
     # Every public module of this package is a subcommand group with ``register(subparsers)``.
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if not info.name.startswith("_"):

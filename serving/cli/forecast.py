@@ -322,20 +322,40 @@ def interpret_command(args: argparse.Namespace) -> int:
 def monitor_command(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from forecasting.monitor import monitor
+    from forecasting.monitor import check_reference, monitor
+    from forecasting.validate import PanelError
     from kernels.io import read_json, read_table
     from kernels.runfolder import building
 
     spec = PanelSpec.from_dict(given(args, PanelSpec))
     settings = MonitorConfig(**given(args, MonitorConfig))
     forecasts = read_table(args.forecasts)
-    actuals = read_table(args.actuals).rename(columns=spec.rename_map())
+    actuals = read_table(args.actuals)
+    # The actuals' key columns as the user named them (``sales (demand)``), as training does.
+    for name, canonical, flag in (
+        (spec.item_col, "item_id", "--item-col"),
+        (spec.location_col, "location_id", "--location-col"),
+        (spec.date_col, "date", "--date-col"),
+        (spec.target_col, "demand", "--target-col"),
+    ):
+        if name not in actuals.columns:
+            raise PanelError(
+                name if name == canonical else f"{name} ({canonical})",
+                f"missing column in the actuals table {args.actuals} (mapped with {flag}); "
+                f"columns present: {list(actuals.columns)}",
+            )
+    actuals = actuals.rename(columns=spec.rename_map())
     reference = None
     if args.reference:
         payload = read_json(args.reference)
         if not isinstance(payload, dict) or not isinstance(payload.get("metrics"), list):
             raise CliError(f"--reference {args.reference}: not a backtest metrics.json")
-        reference = pd.DataFrame(payload["metrics"])
+        if not all(isinstance(row, dict) for row in payload["metrics"]):
+            raise CliError(f"--reference {args.reference}: metrics must be a list of rows")
+        try:
+            reference = check_reference(pd.DataFrame(payload["metrics"]))
+        except PanelError as error:
+            raise CliError(f"--reference {args.reference}: {error}") from None
     report = monitor(
         forecasts,
         actuals,
