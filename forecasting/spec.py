@@ -116,6 +116,18 @@ class PanelSpec:
         """This spec with the frequency set (e.g. the one inferred from the dates)."""
         return dataclasses.replace(self, freq=freq)
 
+    def canonical(self) -> PanelSpec:
+        """This spec for a table whose key columns are already renamed to the canonical names
+        (what :func:`forecasting.io.map_columns` returns).
+
+        Code that maps a user's table once and hands the frame on (the demo) must hand on this
+        spec too: the original one would map again and look for the user's names, which the
+        renamed frame no longer has.
+        """
+        return dataclasses.replace(
+            self, item_col=ITEM, location_col=LOCATION, date_col=DATE, target_col=DEMAND
+        )
+
     def roles(self) -> dict[str, tuple[str, ...]]:
         return {
             "static_categoricals": self.static_categoricals,

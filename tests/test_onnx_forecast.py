@@ -173,3 +173,33 @@ def test_an_ensemble_exports_as_one_graph(small_network, tmp_path):
     auto.fit(frame, run_dir=tmp_path / "runs" / "auto")
     with pytest.raises(FileError, match="export an lstm or tft run"):
         export_run(tmp_path / "runs" / "auto", tmp_path / "repo")
+
+
+@pytest.mark.parametrize(
+    "model, settings",
+    [("lstm", {}), ("tft", {"calendar": False, "key_embeddings": False})],
+    ids=["lstm-keys-and-calendar", "tft-demand-only"],
+)
+def test_a_run_without_covariates_exports_and_serves(model, settings, tmp_path):
+    """A table of keys, dates and demand only (what `demo --data` gets from many users): no
+    known or static categoricals, no reals. The package takes the same numeric inputs as any
+    other (the empty code tensors are made inside the graph, unread inputs stay declared),
+    passes parity and forecasts what the torch path forecasts."""
+    from forecasting import PanelSpec
+    from forecasting.synthetic import generate_network
+
+    network = generate_network(n_items=6, n_locations=2, n_days=120, seed=3, future_days=H)
+    frame = network.to_frame()[["item_id", "location_id", "date", "demand"]]
+    train = TrainConfig(max_epochs=1, batches_per_epoch=2, batch_size=32, progress_bar=False)
+    forecaster = Forecaster(model, H, spec=PanelSpec(**settings), train=train, hidden_size=8)
+    forecaster.fit(frame, run_dir=tmp_path / "run")
+    package = export_run(tmp_path / "run", tmp_path / "repo")
+    manifest = read_package(package, task="forecast")
+    assert max(manifest["parity"]["max_relative_error"].values()) <= 1e-4
+    names = [i["name"] for i in manifest["model"]["inputs"]]
+    numeric = ["history", "prior", "days", "known_real", "observed_real", "static_real"]
+    keys = [] if settings else ["static.item_id", "static.location_id"]
+    assert names == numeric + keys  # no int64 code tensor for a caller to build
+    runtime = ForecastPackage(package)
+    assert_same_table(forecaster.predict(frame), runtime.predict(frame))
+    assert_same_table(forecaster.predict(frame, cumulative=3), runtime.predict(frame, cumulative=3))

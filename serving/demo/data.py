@@ -81,10 +81,16 @@ def embedded(config: DemoConfig) -> DemoData:
 
 def users_table(path: str | Path, spec: PanelSpec, config: DemoConfig) -> DemoData:
     """A user's panel (their column names, mapped by ``spec``); the last ``holdout_weeks`` are
-    held back. Without lead-time records, planning uses the inventory defaults."""
+    held back. Without lead-time records, planning uses the inventory defaults.
+
+    The frame comes back with canonical key columns, so the spec does too: every later step
+    (the forecasters' backtest, fit and predict) maps its tables again, and with the user's
+    ``--item-col``... it would look for names the frame no longer has. Validation still runs
+    with the user's spec, so its errors name their columns.
+    """
     frame = map_columns(read_table(path), spec, require_target=True)
     clean, report = validate_panel(frame, spec)
-    spec = spec.with_freq(report.freq)
+    spec = spec.with_freq(report.freq).canonical()
     if spec.freq != "D":
         raise ValueError(f"{path}: the demo plans and simulates days; this panel is {spec.freq}")
     observed = clean[clean[DEMAND].notna()]

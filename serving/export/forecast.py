@@ -238,12 +238,14 @@ def export_forecaster(forecaster, folder: Path, batch_sizes=(1, 16)) -> dict[str
     dynamic = {name: {0: "batch"} for name in GRAPH_INPUTS}
     path = folder / "model.onnx"
     onnx_model = onnx_io.export(graph, sample, OUTPUTS, dynamic, path)
-    if pre["known_categoricals"]:
-        columns = [(n, pre["vocab"][n]) for n in pre["known_categoricals"]]
-        onnx_io.lookup_inputs(onnx_model, "known_cat", columns, axis=2, prefix="known.")
-    if pre["static_categoricals"]:
-        columns = [(n, pre["vocab"][n]) for n in pre["static_categoricals"]]
-        onnx_io.lookup_inputs(onnx_model, "static_cat", columns, axis=1, prefix="static.")
+    # Every package takes the same numeric inputs, read by its network or not, and a string
+    # input per categorical; a run without categoricals of a kind gets its (empty) code tensor
+    # from inside the graph, shaped like one column: ``days`` (B, W) or ``prior`` (B,).
+    onnx_io.declare_inputs(onnx_model, sample, dynamic)
+    known = [(n, pre["vocab"][n]) for n in pre["known_categoricals"]]
+    onnx_io.lookup_inputs(onnx_model, "known_cat", known, 2, "known.", shape_of="days")
+    static = [(n, pre["vocab"][n]) for n in pre["static_categoricals"]]
+    onnx_io.lookup_inputs(onnx_model, "static_cat", static, 1, "static.", shape_of="prior")
     onnx.checker.check_model(onnx_model)
     onnx.save(onnx_model, str(path))
 

@@ -70,21 +70,64 @@ def opset(model: onnx.ModelProto) -> int:
     return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
 
 
+def declare_inputs(
+    model: onnx.ModelProto,
+    inputs: dict[str, torch.Tensor],
+    dynamic: dict[str, dict[int, str]],
+) -> None:
+    """Make the graph's inputs exactly ``inputs``, in their order (in place).
+
+    The exporter leaves out inputs the traced graph never reads (a TFT without calendar
+    features never reads the dates); onnxruntime then refuses them as unknown names. Declared
+    again (unread), every package of a kind takes the same inputs, so a caller builds one set
+    of feeds whatever the run's covariates.
+    """
+    graph = model.graph
+    present = {i.name: i for i in graph.input}
+    declared = []
+    for name, tensor in inputs.items():
+        if name in present:
+            declared.append(present[name])
+            continue
+        axes = dynamic.get(name, {})
+        shape = [axes.get(k, size) for k, size in enumerate(tensor.shape)]
+        dtype = helper.np_dtype_to_tensor_dtype(tensor.detach().numpy().dtype)
+        declared.append(helper.make_tensor_value_info(name, dtype, shape))
+    extra = [i for i in graph.input if i.name not in inputs]  # initializers listed as inputs
+    del graph.input[:]
+    graph.input.extend([*declared, *extra])
+
+
 def lookup_inputs(
     model: onnx.ModelProto,
     codes_input: str,
     columns: Sequence[tuple[str, Sequence[str]]],
     axis: int,
     prefix: str,
+    shape_of: str | None = None,
 ) -> None:
     """Replace the int64 input ``codes_input`` by one string input per column (in place).
 
     Column ``k`` (``(name, levels)``) becomes input ``<prefix><name>``; an ``ai.onnx.ml``
     LabelEncoder maps its levels to codes 1..n and anything else to 0 (the unknown bucket),
     and the codes are stacked along ``axis`` into the tensor the network reads.
+
+    Without columns (a run with no categoricals of this kind) the network still reads a code
+    tensor with nothing along ``axis``; it is made inside the graph, shaped from the input
+    ``shape_of`` (one that has the shape a single column would have), so callers feed nothing
+    for it: the graph's inputs stay what a caller has, never an empty int64 tensor to build.
+    An input the exporter left out (the network never reads it) needs nothing either.
     """
     graph = model.graph
-    original = next(i for i in graph.input if i.name == codes_input)
+    original = next((i for i in graph.input if i.name == codes_input), None)
+    if original is None:
+        return
+    if not columns:
+        if shape_of is None:
+            raise ValueError(f"{codes_input}: no columns; name an input to take the shape of")
+        graph.input.remove(original)
+        _empty_codes(model, codes_input, axis, shape_of)
+        return
     dims = [d for d in original.type.tensor_type.shape.dim]
     column_dims = dims[:axis] + dims[axis + 1 :]
     graph.input.remove(original)
@@ -122,6 +165,29 @@ def lookup_inputs(
         graph.node.insert(0, node)
     if not any(o.domain == ML_DOMAIN for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid(ML_DOMAIN, 2))
+
+
+def _empty_codes(model: onnx.ModelProto, codes: str, axis: int, shape_of: str) -> None:
+    """Nodes making ``codes``: int64 zeros shaped like ``shape_of`` with a 0 inserted at
+    ``axis`` (e.g. (batch, W) -> (batch, W, 0))."""
+    zero = f"{codes}__zero"
+    shape = f"{codes}__shape"
+    nodes = [
+        helper.make_node("Shape", [shape_of], [f"{shape}_head"], end=axis),
+        helper.make_node("Shape", [shape_of], [f"{shape}_tail"], start=axis),
+        helper.make_node(
+            "Constant", [], [zero], value=helper.make_tensor(zero, TensorProto.INT64, [1], [0])
+        ),
+        helper.make_node("Concat", [f"{shape}_head", zero, f"{shape}_tail"], [shape], axis=0),
+        helper.make_node(
+            "ConstantOfShape",
+            [shape],
+            [codes],
+            value=helper.make_tensor(f"{codes}__fill", TensorProto.INT64, [1], [0]),
+        ),
+    ]
+    for node in reversed(nodes):
+        model.graph.node.insert(0, node)
 
 
 def max_relative_error(expected: np.ndarray, actual: np.ndarray) -> float:
