@@ -13,6 +13,10 @@ from kernels.io import atomic_write
 
 #: Overlays are written at least this many pixels wide so small model inputs stay legible.
 MIN_OVERLAY_SIZE = 192
+#: zlib level of the PNGs. Scoring writes one overlay per view of every item, so encoding is
+#: most of its time: level 1 encodes a 192-pixel overlay in a third of the default level's
+#: time (3 against 9.5 ms) for files about 15% larger.
+PNG_COMPRESSION = 1
 
 
 def overlay(image: np.ndarray, logits: np.ndarray, colormap: str = "inferno") -> Image.Image:
@@ -41,11 +45,13 @@ def overlay(image: np.ndarray, logits: np.ndarray, colormap: str = "inferno") ->
 def save_overlay(path: str | Path, image: np.ndarray, logits: np.ndarray) -> Path:
     """Write :func:`overlay` to ``path`` as PNG (atomically)."""
     picture = overlay(image, logits)
-    return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
+    return atomic_write(
+        path, lambda tmp: picture.save(tmp, format="PNG", compress_level=PNG_COMPRESSION)
+    )
 
 
 def overlay_png(image: np.ndarray, logits: np.ndarray) -> bytes:
     """:func:`overlay` as PNG bytes (for a response rather than a file)."""
     buffer = io.BytesIO()
-    overlay(image, logits).save(buffer, format="PNG")
+    overlay(image, logits).save(buffer, format="PNG", compress_level=PNG_COMPRESSION)
     return buffer.getvalue()

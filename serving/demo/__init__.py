@@ -69,7 +69,7 @@ def run_demo(
         monitoring = monitoring_step(panel, forecast, planning.forecast, config, out)
         bar.update()
         bar.set_postfix_str("report")
-        _write_tables(out, panel, planning)
+        _write_tables(out, panel, planning, inspection)
         write_report(out, config, panel, forecast, inspection, planning, monitoring)
         bar.update()
     bar.close()
@@ -85,8 +85,9 @@ def run_demo(
     return paths
 
 
-def _write_tables(out: Path, panel, planning) -> None:
-    """The tables the report and the service's forecast page read."""
+def _write_tables(out: Path, panel, planning, inspection) -> None:
+    """The tables the report and the service's forecast page read, and the plan's inputs:
+    with them (and the review queue once people decided) `stockcast plan` plans again."""
     import pandas as pd
 
     from kernels.io import write_table
@@ -100,6 +101,10 @@ def _write_tables(out: Path, panel, planning) -> None:
     write_table(daily, out / "plan" / "simulation_daily.parquet")
     write_table(planning.plan, out / "plan" / "plan.parquet")
     write_table(planning.cumulative, out / "plan" / "lead_time_demand.parquet")
+    write_table(planning.inventory, out / "plan" / "inventory.csv")
+    write_table(planning.transit, out / "plan" / "transit_times.csv")
+    if inspection is not None:
+        write_table(inspection.rejected, out / "inspection" / "rejected.csv")
     write_table(planning.dc_plan, out / "plan" / "dc.csv")
     write_table(planning.allocation, out / "plan" / "allocation.csv")
     write_table(planning.simulation.summary.reset_index(names="metric"),

@@ -111,8 +111,10 @@ def _inspection(report: Report, inspection: InspectionOutcome | None) -> None:
                 report.image(path, caption=f"{row.item_id} ({row.verdict}: {row.reasons})")
     queue = pd.DataFrame(inspection.store.queue(limit=20))
     if len(queue):
-        queue = queue[["item_id", "sku", "location_id", "queued"]]
-    report.table(queue, caption="review queue, oldest first")
+        report.table(queue[["item_id", "sku", "location_id", "queued"]],
+                     caption="review queue, oldest first")  # fmt: skip
+    else:  # an empty frame has no columns either: say so rather than draw an empty table
+        report.text("The review queue is empty: no unit scored in the review band.", css="note")
     report.table(inspection.rejected.head(15), caption="units taken out of sellable stock")
 
 
