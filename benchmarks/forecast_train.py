@@ -61,6 +61,8 @@ import numpy as np
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(_HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != _HERE)]
 
+from training.config import ACCELERATORS  # noqa: E402  (torch-free)
+
 ROOT = harness.ROOT
 RESULTS = ROOT / "benchmarks" / "results" / "forecast_train.json"
 M5 = ROOT.parent / "shared" / "data" / "m5_tiny.parquet"
@@ -380,9 +382,16 @@ def main() -> None:
         help="torch threads per side [1: on a shared machine, OpenMP threads that wait for a "
         "busy core slow both sides by an order of magnitude]",
     )  # fmt: skip
-    parser.add_argument("--accelerator", default="cpu", choices=("cpu", "cuda", "gpu"))
+    parser.add_argument(
+        "--accelerator", default="cpu", choices=ACCELERATORS,
+        help="device of both sides [cpu; auto: CUDA when present]",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, help="JSON to write [results/forecast_train*.json]")
     args = parser.parse_args()
+    if args.accelerator == "auto":  # one device for every side, recorded as such
+        import torch
+
+        args.accelerator = "cuda" if torch.cuda.is_available() else "cpu"
     if args.part:
         Path(args.part_out).write_text(json.dumps(PARTS[args.part](args)))
         return

@@ -21,18 +21,15 @@ SERVICE_TYPE_NAMES = ("cycle", "fill_rate", "newsvendor")
 CYCLE = 0
 FILL_RATE = 1
 
-# Distributions fitted by moments to parametric demand, and their kernel codes.
+# Distributions fitted by moments to parametric demand; a name's kernel code is its position.
 SHAPE_NAMES = ("normal", "gamma", "negbin")
-NORMAL = 0
-GAMMA = 1
-NEGBIN = 2
-SHAPES = {"normal": NORMAL, "gamma": GAMMA, "negbin": NEGBIN}
+SHAPES: dict[str, int] = {name: code for code, name in enumerate(SHAPE_NAMES)}
+NORMAL, GAMMA, NEGBIN = (SHAPES[name] for name in SHAPE_NAMES)
 
-# Order rules (see kernels.policies.orders.order_quantities) and their kernel codes.
-RULE_RQ = 0
-RULE_SS = 1
-RULE_RS = 2
-ORDER_RULES = {"rQ": RULE_RQ, "sS": RULE_SS, "RS": RULE_RS}
+# Order rules (see kernels.policies.orders.order_quantities); a rule's kernel code is its position.
+ORDER_RULE_NAMES = ("rQ", "sS", "RS")
+ORDER_RULES: dict[str, int] = {name: code for code, name in enumerate(ORDER_RULE_NAMES)}
+RULE_RQ, RULE_SS, RULE_RS = (ORDER_RULES[name] for name in ORDER_RULE_NAMES)
 
 
 @dataclass(frozen=True)

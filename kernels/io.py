@@ -133,11 +133,20 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a DataFrame as CSV or parquet (by suffix), atomically, without the index."""
-    if table_kind(path) == "csv":
+    return atomic_write(path, lambda tmp: write_table_as(frame, tmp, like=path))
+
+
+def write_table_as(frame: pd.DataFrame, path: str | Path, like: str | Path) -> Path:
+    """Write a DataFrame to ``path`` in the format ``like``'s suffix names (CSV, gzipped CSV or
+    parquet), without the index. Not atomic by itself: ``path`` is the temporary file of
+    :func:`atomic_path` when a caller publishes several files together."""
+    if table_kind(like) == "csv":
         # The temporary name hides the suffix pandas would infer the compression from.
-        compression = "gzip" if str(path).lower().endswith(".gz") else None
-        return atomic_write(path, lambda p: frame.to_csv(p, index=False, compression=compression))
-    return atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+        compression = "gzip" if str(like).lower().endswith(".gz") else None
+        frame.to_csv(path, index=False, compression=compression)
+    else:
+        frame.to_parquet(path, index=False)
+    return Path(path)
 
 
 def write_json(obj: Any, path: str | Path) -> Path:

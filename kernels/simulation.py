@@ -113,6 +113,7 @@ import pandas as pd
 
 from . import _simulate as core
 from .config import RULE_RQ, RULE_RS
+from .io import atomic_write
 from .tables import (
     KEYS,
     _check_unique,
@@ -944,12 +945,4 @@ def plot(
     axes[0].legend(fontsize=7, ncol=3, loc="upper right")
     if title:
         fig.suptitle(title)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        fig.savefig(tmp, format=fmt, dpi=110)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return out
+    return atomic_write(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=110))

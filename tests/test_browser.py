@@ -33,6 +33,7 @@ def browser():
         chromium.close()
 
 
+@pytest.mark.slow
 def test_a_reviewer_decides_an_item_and_it_leaves_the_queue(browser, workspace):
     from tests.test_service import running
 

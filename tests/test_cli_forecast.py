@@ -56,6 +56,7 @@ def test_train_then_predict(user_csv, tmp_path, capsys):
     assert table["step"].max() == 7
 
 
+@pytest.mark.slow
 def test_auto_trains_says_what_it_chose_and_predicts(user_csv, tmp_path, capsys):
     run = tmp_path / "auto"
     args = ["forecast", "train", *mapping(user_csv), *FAST, "--model", "auto", "--no-progress"]

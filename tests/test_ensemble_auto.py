@@ -30,6 +30,7 @@ def windows(store, origin: int):
     return series, torch.full_like(series, origin)
 
 
+@pytest.mark.slow
 def test_an_ensemble_is_the_mean_of_its_members_and_round_trips(store, tmp_path):
     forecaster = Forecaster("lstm", H, spec=store.spec, train=FAST, hidden_size=8, ensemble=3)
     forecaster.fit(store, run_dir=tmp_path / "run")
@@ -72,6 +73,7 @@ def seasonal_panel(n_series: int = 12, n_days: int = 160) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+@pytest.mark.slow
 def test_auto_keeps_seasonal_naive_where_it_wins(tmp_path):
     panel = seasonal_panel()
     spec = PanelSpec(freq="D")
@@ -93,6 +95,7 @@ def test_auto_keeps_seasonal_naive_where_it_wins(tmp_path):
     assert lead["horizon"].max() == H and len(lead) == 12 * H
 
 
+@pytest.mark.slow
 def test_auto_routes_each_demand_class_to_its_choice(store):
     auto = Forecaster("auto", H, spec=store.spec, train=FAST, hidden_size=8).fit(store)
     model = auto.model_
@@ -271,6 +274,7 @@ def test_volume_weight_weighs_each_windows_loss_by_a_power_of_its_level():
         torch.testing.assert_close(task._loss(batch), expected)
 
 
+@pytest.mark.slow
 def test_auto_fits_both_step_heads_and_restores_each_network_with_its_own(store, tmp_path):
     """With the default ``auto_distributions`` every network comes with a quantile and a
     negative binomial step head, all are candidates, and a reloaded run rebuilds each with

@@ -52,6 +52,7 @@ def test_same_seed_same_forecasts(store, fitted):
     assert not np.array_equal(first, other.predict_windows(store, series, origins))
 
 
+@pytest.mark.slow
 def test_run_folder_round_trip(store, fitted):
     forecaster, run = fitted
     assert {"manifest.json", "model.pt", "checkpoints", "logs"} <= {p.name for p in run.iterdir()}
@@ -66,6 +67,7 @@ def test_run_folder_round_trip(store, fitted):
     assert loaded.spec == forecaster.spec and loaded.config == forecaster.config
 
 
+@pytest.mark.slow
 def test_the_run_logs_each_epochs_mean_training_loss(fitted):
     import pandas as pd
 
@@ -82,6 +84,7 @@ def test_load_refuses_a_folder_that_is_not_a_run(tmp_path):
         Forecaster.load(tmp_path)
 
 
+@pytest.mark.slow
 def test_load_refuses_an_altered_file(fitted, tmp_path):
     import shutil
 
@@ -98,6 +101,7 @@ def test_load_refuses_an_altered_file(fitted, tmp_path):
         Forecaster.load(run)
 
 
+@pytest.mark.slow
 def test_predict_contract(small_network, fitted):
     forecaster, _ = fitted
     frame = small_network.to_frame()  # carries 14 future days of known covariates
@@ -111,12 +115,14 @@ def test_predict_contract(small_network, fitted):
     assert (values >= 0).all() and (np.diff(values, axis=1) >= 0).all()
 
 
+@pytest.mark.slow
 def test_predict_without_future_covariates_is_a_clear_error(small_network, fitted):
     history_only = small_network.to_frame(include_future=False)
     with pytest.raises(PanelError, match="price, temperature: the horizon of 14"):
         fitted[0].predict(history_only)
 
 
+@pytest.mark.slow
 def test_unknown_items_get_forecasts_with_a_warning(small_network, fitted):
     frame = small_network.to_frame()
     frame["item_id"] = frame["item_id"].astype(str).str.replace("SKU", "NEW")

@@ -27,6 +27,9 @@ from vision.synthetic import write_synthetic_dataset
 
 SIZE = 32
 
+# Each test fits an inspector or reads the module's fitted one (20 s in all).
+pytestmark = pytest.mark.slow
+
 
 def _fast(seed: int = 0) -> ImageTrainConfig:
     return ImageTrainConfig(

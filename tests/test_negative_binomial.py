@@ -65,16 +65,34 @@ def test_a_zero_mean_puts_every_quantile_at_zero():
     assert (quantiles == 0).all()
 
 
-def test_the_likelihood_is_scipys_and_its_maximum_recovers_the_parameters():
+NB_PARAMETERS = ((0.4, 2.0), (6.0, 0.3), (150.0, 0.05))  # (mean, dispersion)
+
+
+def _draws() -> list[tuple[float, float, np.ndarray]]:
+    """20,000 counts for each of NB_PARAMETERS, drawn in turn from one seeded generator."""
     rng = np.random.default_rng(0)
-    for mean, dispersion in ((0.4, 2.0), (6.0, 0.3), (150.0, 0.05)):
+    return [
+        (mean, dispersion, rng.negative_binomial(r, r / (r + mean), size=20_000))
+        for mean, dispersion in NB_PARAMETERS
+        for r in [1.0 / dispersion]
+    ]
+
+
+def test_the_likelihood_is_scipys():
+    for mean, dispersion, draws in _draws():
         r = 1.0 / dispersion
-        counts = rng.negative_binomial(r, r / (r + mean), size=20_000).astype(np.float32)
-        y = torch.from_numpy(counts[:50])
-        nll = negative_binomial_nll(y, torch.tensor(mean), torch.tensor(dispersion))
-        expected = -stats.nbinom.logpmf(counts[:50], r, r / (r + mean))
+        counts = draws[:50].astype(np.float32)
+        nll = negative_binomial_nll(
+            torch.from_numpy(counts), torch.tensor(mean), torch.tensor(dispersion)
+        )
+        expected = -stats.nbinom.logpmf(counts, r, r / (r + mean))
         np.testing.assert_allclose(nll.numpy(), expected, rtol=1e-4, atol=1e-4)
 
+
+@pytest.mark.slow
+def test_the_likelihoods_maximum_recovers_the_parameters():
+    for _, dispersion, draws in _draws():
+        counts = draws.astype(np.float32)
         raw = torch.zeros(2, requires_grad=True)  # log mean, log dispersion
         optimizer = torch.optim.Adam([raw], lr=0.1)
         y = torch.from_numpy(counts)
@@ -93,6 +111,7 @@ def test_settings_that_do_not_go_together_are_refused_by_name():
         ForecastConfig("lstm", 7, distribution="tweedie")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["lstm", "tft"])
 def test_a_negative_binomial_run_forecasts_counts_round_trips_and_exports(
     small_network, tmp_path, model

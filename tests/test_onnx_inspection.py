@@ -37,6 +37,9 @@ SIZE = 32
 SCORES = [f"score_{c}" for c in CLASS_NAMES]
 MEASURED = ["measured_width_cm", "measured_height_cm", "measured_depth_cm"]
 
+# Every test reads the module's fitted and exported run (about 20 s to build, 70 s in all).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):

@@ -58,6 +58,7 @@ def test_an_unknown_transform_is_refused_by_name():
         QuantileHeads(6, (0.5,), transform="sqrt")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["lstm", "tft"])
 def test_a_log1p_run_forecasts_demand_round_trips_and_exports(small_network, tmp_path, model):
     from serving.export import export_run

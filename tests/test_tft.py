@@ -39,12 +39,14 @@ def result(store):
     return forecaster, forecaster.backtest(store, only_naive, progress=False)
 
 
+@pytest.mark.slow
 def test_tft_beats_seasonal_naive(result):
     overall = result[1].overall()
     assert overall.loc["tft", "sql"] < overall.loc["seasonal_naive", "sql"]
     assert overall.loc["tft", "wape"] < overall.loc["seasonal_naive", "wape"]
 
 
+@pytest.mark.slow
 def test_step_and_cumulative_quantiles_do_not_cross(result, small_network):
     model = result[0]
     frame = small_network.to_frame()
@@ -59,6 +61,7 @@ def test_step_and_cumulative_quantiles_do_not_cross(result, small_network):
         model.predict(frame, cumulative=H + 1)
 
 
+@pytest.mark.slow
 def test_unknown_categories_do_not_crash(result, small_network):
     frame = small_network.to_frame()
     frame["item_id"] = frame["item_id"].astype(str) + "-new"
@@ -68,6 +71,7 @@ def test_unknown_categories_do_not_crash(result, small_network):
     assert np.isfinite(table[Q].to_numpy()).all()
 
 
+@pytest.mark.slow
 def test_interpretation_weights(result, small_network):
     importance, attention = result[0].interpret(small_network.to_frame())
     sums = importance.groupby("kind")["importance"].sum()

@@ -55,6 +55,7 @@ def task(store) -> ForecastTask:
     return ForecastTask(net, (0.1, 0.5, 0.9), data)
 
 
+@pytest.mark.slow
 def test_a_staged_run_keeps_its_checkpoint_beside_its_target_and_resumes(store, tmp_path):
     staging = tmp_path / ".run.partial"
     with pytest.raises(Stop) as stopped:
@@ -71,6 +72,7 @@ def test_a_staged_run_keeps_its_checkpoint_beside_its_target_and_resumes(store, 
     assert result.epochs == 2 and result.best_checkpoint is not None
 
 
+@pytest.mark.slow
 def test_a_plain_run_folder_keeps_its_last_checkpoint(store, tmp_path):
     with pytest.raises(Stop):
         fit(task(store), CFG, tmp_path / "run", callbacks=[StopAt(3)])
@@ -115,6 +117,7 @@ class Scores(pl.Callback):
         pl_module.log("score", self.scores[trainer.current_epoch])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("scores", "reads_back"), [((3.0, 1.0, 2.0), True), ((3.0, 2.0, 1.0), False)]
 )

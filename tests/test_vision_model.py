@@ -67,6 +67,7 @@ def test_catalog_reference_enters_the_output(net):
     assert not torch.allclose(a, b)
 
 
+@pytest.mark.slow
 def test_forward_exports_with_a_dynamic_batch(net):
     images, mask, catalog = _inputs(batch=2)
     batch = torch.export.Dim("batch", min=1, max=64)
@@ -83,7 +84,9 @@ def test_forward_exports_with_a_dynamic_batch(net):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["mobilenet_v3_small", "efficientnet_b0"])
+@pytest.mark.parametrize(
+    "name", ["mobilenet_v3_small", pytest.param("efficientnet_b0", marks=pytest.mark.slow)]
+)
 def test_other_backbones_run(name):
     model = InspectionNet(ModelSpec(backbone=name, image_size=SIZE, head_dim=16), 2, 3).eval()
     images, mask, catalog = _inputs(batch=1, views=3)

@@ -49,6 +49,7 @@ def parts(tmp_path_factory):
     )
 
 
+@pytest.mark.slow
 def test_grey_photos_of_varying_sizes_train_and_score(parts):
     model = parts.inspector.model
     # Photos of 40-96 px: the input keeps their resolution (median longer side, up to /32).
@@ -65,6 +66,7 @@ def test_grey_photos_of_varying_sizes_train_and_score(parts):
     assert {"any_defect_auroc", "defects_passed", "good_rejected"} <= set(calibration)
 
 
+@pytest.mark.slow
 def test_the_any_defect_score_is_in_the_items_table(parts):
     items = parts.items
     scores = items[[score_column(c) for c in parts.inspector.class_names]].to_numpy()
@@ -86,6 +88,7 @@ def test_any_defect_against_a_brute_force_and_nan_rows():
     assert got[0] == pytest.approx(1.0) and np.isnan(got[1])
 
 
+@pytest.mark.slow
 def test_a_saved_run_and_its_package_score_the_same(parts, tmp_path):
     loaded = Inspector.load(parts.base / "run")
     assert loaded.model.resize == "pad" and loaded.model.tta == "dihedral"
@@ -131,6 +134,7 @@ def test_image_size_is_chosen_from_the_data(tmp_path):
     assert choose_image_size(items, max_size=256) == 256
 
 
+@pytest.mark.slow
 def test_dihedral_tta_is_invariant_to_flips_and_quarter_turns():
     torch.manual_seed(0)
     grid = torch.rand(2, 3, 5, 5)
@@ -178,6 +182,7 @@ def test_dominant_axis_finds_a_shared_direction_and_only_then():
     assert dominant_axis(torch.zeros(0, 1, 8, 8)) == "none"
 
 
+@pytest.mark.slow
 def test_oriented_class_folders_train_without_quarter_turns(tmp_path, parts):
     cells = striped_cells(32, seed=2).numpy()
     for i, cell in enumerate(cells):
@@ -233,6 +238,7 @@ def test_ema_follows_the_weights_with_its_decay():
     assert task.scoring_model is task.ema
 
 
+@pytest.mark.slow
 def test_runs_written_before_the_recipe_read_as_squashed(parts):
     from kernels.runfolder import read_manifest
 
@@ -243,6 +249,7 @@ def test_runs_written_before_the_recipe_read_as_squashed(parts):
     assert model.net.spec.resize == "squash" and model.net.spec.tta == "none"
 
 
+@pytest.mark.slow
 def test_the_parts_generator_writes_class_folders_of_varying_sizes(parts):
     sizes = {Image.open(p).size for p in parts.train.rglob("*.png")}
     assert len(sizes) > 10 and all(max(s) <= 96 and min(s) >= 16 for s in sizes)
@@ -264,6 +271,7 @@ def test_nt_xent_against_a_brute_force():
     assert nt_xent(z1, z2, 0.2).item() == pytest.approx(np.mean(terms), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_self_supervised_pretraining_starts_the_backbone(parts, tmp_path):
     from torch.utils.data import Subset
 
@@ -289,6 +297,7 @@ def test_self_supervised_pretraining_starts_the_backbone(parts, tmp_path):
         Inspector(ssl_epochs=2, pretrained=str(tmp_path / "weights.pt"))
 
 
+@pytest.mark.slow
 def test_cli_generates_parts_trains_on_class_folders_and_scores(tmp_path, capsys):
     from serving.cli import main
 

@@ -25,6 +25,11 @@ IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".ti
 #: Dataset layouts on disk (see :mod:`vision.datasets`); ``auto`` detects one of them.
 LAYOUTS: tuple[str, ...] = ("tunnel", "classes", "images")
 
+#: Synthetic datasets ``stockcast inspect generate`` writes, the first when none is asked for: a
+#: camera tunnel (:mod:`vision.synthetic`, tunnel layout) or part photos in class folders
+#: (:mod:`vision.synthetic_parts`).
+SYNTHETIC_KINDS: tuple[str, ...] = ("tunnel", "parts")
+
 #: Image modes a model reads: 3-channel colour or 8-bit grey (replicated to 3 channels).
 IMAGE_MODES: tuple[str, ...] = ("RGB", "L")
 

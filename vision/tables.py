@@ -39,7 +39,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kernels.io import FileError, atomic_path, check_writable, read_table, table_kind
+from kernels.io import (
+    FileError,
+    atomic_path,
+    check_writable,
+    read_table,
+    table_kind,
+    write_table_as,
+)
 from kernels.runfolder import building
 from vision.calibration import Thresholds, verdicts
 from vision.catalog import ATTRIBUTES, rgb_to_hex
@@ -270,15 +277,6 @@ def default_heatmap_dir(out: str | Path) -> Path:
     return out.with_name(f"{_split_suffix(out)[0]}_heatmaps")
 
 
-def _write_frame(frame: pd.DataFrame, path: Path, like: Path) -> None:
-    """Write ``frame`` to the temporary ``path`` in the format of its target ``like``."""
-    if table_kind(like) == "parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        gzip = str(like).lower().endswith(".gz")
-        frame.to_csv(path, index=False, compression="gzip" if gzip else None)
-
-
 @dataclass
 class ScoreOutputs:
     """Where scoring writes: an items table, the views table beside it, a heatmap folder.
@@ -338,7 +336,7 @@ class ScoreOutputs:
             def write(items: pd.DataFrame, views: pd.DataFrame) -> None:
                 for frame, path in ((views, self.views), (items, self.items)):
                     if path is not None:
-                        _write_frame(frame, stack.enter_context(atomic_path(path)), path)
+                        write_table_as(frame, stack.enter_context(atomic_path(path)), path)
 
             yield staging, write
 

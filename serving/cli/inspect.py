@@ -43,6 +43,7 @@ from vision.config import (
     ScoreConfig,
     SyntheticConfig,
 )
+from vision.schema import SYNTHETIC_KINDS
 
 #: The sections of ``inspect train --config``, keyed like :class:`vision.Inspector`'s settings.
 SECTIONS: dict[str, Any] = {
@@ -69,12 +70,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "generate", help="write a synthetic dataset (a camera tunnel, or part photos in folders)"
     )
     gen.add_argument("--out", required=True, type=Path, help="new dataset folder")
+    tunnel, parts = SYNTHETIC_KINDS
     gen.add_argument(
         "--kind",
-        choices=("tunnel", "parts"),
-        help="tunnel (when not given): 6-view items with a catalog (tunnel layout); parts: grey "
-        "part photos of varying sizes with small defects, half of them defective (class "
-        "folders; uses --items and --seed)",
+        choices=SYNTHETIC_KINDS,
+        help=f"{tunnel}: 6-view items with a catalog (tunnel layout); {parts}: grey part photos "
+        "of varying sizes with small defects, half of them defective (class folders; uses "
+        f"--items and --seed) [{tunnel}]",
     )
     gen.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     add_settings(gen, SyntheticConfig)
@@ -224,7 +226,7 @@ def _generate(args: argparse.Namespace) -> int:
     from vision.synthetic import write_synthetic_dataset
 
     config = SyntheticConfig.from_dict(given(args, SyntheticConfig))
-    if args.kind == "parts":
+    if (args.kind or SYNTHETIC_KINDS[0]) == "parts":
         from vision.synthetic_parts import write_parts_dataset
 
         root = write_parts_dataset(
