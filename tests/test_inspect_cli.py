@@ -171,6 +171,7 @@ def test_a_changed_run_file_is_named(tiny, tmp_path, capsys):
     assert "model.pt" in line
 
 
+@pytest.mark.slow
 def test_items_given_as_a_file_is_named(tiny, tmp_path):
     (tmp_path / "items.csv").write_text("item_id\n1\n")
     argv = ["inspect", "score", "--run", tiny.run, "--items", "items.csv", "--out", "s.csv"]
