@@ -101,6 +101,7 @@ def monitor_tables(folder: Path, **names: str) -> list[str]:
     return ["forecast", "monitor", "--forecasts", "f.csv", "--actuals", "a.csv", "--out", "m"]
 
 
+@pytest.mark.slow
 def test_monitor_names_the_users_target_column(tmp_path, capsys, monkeypatch):
     monitor = monitor_tables(tmp_path, demand="units")
     refused([*monitor, "--target-col", "sales"], tmp_path, "sales (demand): missing column")
@@ -110,6 +111,7 @@ def test_monitor_names_the_users_target_column(tmp_path, capsys, monkeypatch):
     nothing_left(tmp_path, "f.csv", "a.csv", "m")
 
 
+@pytest.mark.slow
 def test_monitor_names_a_reference_without_the_metrics_it_compares(tmp_path, capsys, monkeypatch):
     monitor = monitor_tables(tmp_path)
     reference = tmp_path / "metrics.json"
@@ -183,6 +185,7 @@ def test_integer_dates_are_read_as_yyyymmdd_and_a_date_typo_is_caught(sales, tmp
 # ------------------------------------------------------------------ interrupted, failed, concurrent
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_training_run_stops_and_leaves_only_its_checkpoint(
     sales, tmp_path, stop, capsys
@@ -340,6 +343,7 @@ def test_row_examples_use_the_users_column_names(sales, tmp_path, capsys):
     assert "item_id=" not in err
 
 
+@pytest.mark.slow
 def test_a_traceback_never_reaches_the_user(tmp_path):
     """The same refusals from a real process: one line on stderr, no traceback."""
     predict = ["forecast", "predict", "--run", tmp_path, "--data", "x.csv", "--out", "f.csv"]
@@ -375,6 +379,7 @@ NOT_WEIGHTS = {
 }
 
 
+@pytest.mark.slow
 def test_weights_that_are_not_this_models_are_named(run, sales, tmp_path, capsys, monkeypatch):
     """``model.pt`` replaced (and the manifest's sha256 updated to match): the file is named,
     never a traceback, and weights_only=False is never suggested."""
@@ -439,6 +444,7 @@ def edited(run: Path, copy: Path, edit) -> Path:
     return copy
 
 
+@pytest.mark.slow
 def test_a_manifest_without_an_entry_a_loader_reads_is_named(
     run, sales, tmp_path, capsys, monkeypatch
 ):

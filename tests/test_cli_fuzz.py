@@ -154,6 +154,7 @@ def test_a_valid_table_passes_the_same_path(tmp_path, capsys, suffix):
     assert outcome(capsys, args) == 0
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25,
     deadline=None,

@@ -84,6 +84,7 @@ def test_the_plan_is_reproduced_from_the_tables_the_demo_writes(demo, tmp_path):
     pd.testing.assert_frame_equal(again, planned, check_dtype=False)
 
 
+@pytest.mark.slow
 def test_demo_runs_on_a_users_table_in_their_column_names(tmp_path, capsys):
     """`demo --quick --data FILE` with the mapping flags, on a table of keys, dates and demand
     only (renamed columns, no covariates: nothing categorical for the packages' lookups). The

@@ -157,6 +157,7 @@ def test_tft_package_equals_the_torch_forecasts(small_network, tmp_path):
     assert_same_table(forecaster.predict(frame), ForecastPackage(package).predict(frame))
 
 
+@pytest.mark.slow
 def test_an_ensemble_exports_as_one_graph(small_network, tmp_path):
     """Two LSTMs from two seeds: one package whose forecasts are the ensemble's, and an auto
     run is refused with what to do instead."""

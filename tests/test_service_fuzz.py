@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
@@ -12,6 +13,7 @@ from tests.test_service import running
 EXAMPLES = 20  # per operation
 
 
+@pytest.mark.slow
 def test_no_request_from_the_schema_makes_a_server_error(lstm_package, inspection_repo, tmp_path):
     """Every operation, /v1/inspect's multipart form of view images included (an inspection
     package is served next to the forecast one)."""

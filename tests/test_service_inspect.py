@@ -65,6 +65,7 @@ def _png(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 def test_inspect_round_trip_equals_the_runtime(server, repo):
     folder, package, tunnel = repo
     views = _views(tunnel, "s31-00002")

@@ -14,14 +14,13 @@ import pandas as pd
 
 from forecasting import BacktestConfig, Forecaster
 from forecasting.backtest import BacktestResult
+from forecasting.config import NETWORK_NAMES
 from forecasting.interpret import plot_interpretation
 from serving.demo.config import DemoConfig
 from serving.demo.data import DemoData
 from serving.export import export_run
 from serving.package import read_package
 from training import TrainConfig
-
-NETWORKS = ("lstm", "tft")
 
 
 @dataclass
@@ -55,7 +54,8 @@ def forecasting_step(data: DemoData, config: DemoConfig, out: Path) -> ForecastO
         progress_bar=config.progress,
     )
     forecasters = {
-        name: Forecaster(name, config.horizon, spec=data.spec, train=train) for name in NETWORKS
+        name: Forecaster(name, config.horizon, spec=data.spec, train=train)
+        for name in NETWORK_NAMES
     }
     first, *others = forecasters.values()
     result = first.backtest(
@@ -63,7 +63,7 @@ def forecasting_step(data: DemoData, config: DemoConfig, out: Path) -> ForecastO
     )
     paths = result.save(out / "backtest")
     overall = result.overall()
-    champion = min(NETWORKS, key=lambda name: overall.loc[name, "sql"])
+    champion = min(NETWORK_NAMES, key=lambda name: overall.loc[name, "sql"])
     packages = {}
     for name, forecaster in forecasters.items():
         run = forecaster.save(out / "runs" / name)

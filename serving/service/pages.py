@@ -25,6 +25,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from kernels.io import read_table
 from serving.review import ReviewError, ReviewStore
 from vision.schema import CLASS_NAMES
 
@@ -132,7 +133,7 @@ def pages_router(review_db: str | None, workspace: str | None) -> APIRouter:
         missing = [p for p in names.values() if not (root / p).is_file()]
         if missing:
             raise HTTPException(404, f"workspace {root}: missing {missing} (a demo results folder)")
-        return {k: pd.read_parquet(root / p) for k, p in names.items()}
+        return {k: read_table(root / p) for k, p in names.items()}
 
     @router.get("/v1/workspace/series", tags=["forecast"])
     async def series() -> list[dict[str, str]]:
