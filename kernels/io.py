@@ -149,6 +149,33 @@ def write_table_as(frame: pd.DataFrame, path: str | Path, like: str | Path) -> P
     return Path(path)
 
 
+def load_weights(net: Any, path: str | Path) -> None:
+    """Load the state dict in ``path`` into the torch module ``net`` (``weights_only``: no
+    code runs); torch is imported here, so this module stays importable without it.
+
+    A file that is not a state dict of this network (truncated, random bytes, another model)
+    is a :class:`FileError` naming it. The weights-only unpickler fails on garbage with many
+    exception types (IndexError, KeyError, struct.error, UnicodeDecodeError...) and warnings,
+    and its own message advises ``weights_only=False``, which must never be suggested for a
+    file of unknown origin: only the type is reported.
+    """
+    import warnings
+
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict):
+            raise TypeError(f"holds a {type(state).__name__}, not a state dict")
+        net.load_state_dict(state)
+    except Exception as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise FileError(f"{path}: no such file") from None
+        raise FileError(f"{path}: not weights of this model ({type(exc).__name__})") from None
+
+
 def write_json(obj: Any, path: str | Path) -> Path:
     """Write JSON atomically; NaN and infinities become null, NumPy scalars plain numbers."""
     text = json.dumps(_finite(obj), indent=2, default=_json_default, allow_nan=False)

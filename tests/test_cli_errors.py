@@ -398,8 +398,7 @@ def test_weights_that_are_not_this_models_are_named(run, sales, tmp_path, capsys
 def test_load_weights_names_the_file_and_stays_silent(tmp_path):
     import warnings
 
-    from kernels.io import FileError
-    from training.forecaster import load_weights
+    from kernels.io import FileError, load_weights
 
     net = torch.nn.Linear(2, 1)
     for what, content in NOT_WEIGHTS.items():

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import tempfile
-import warnings
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -49,7 +48,7 @@ from forecasting.windows import (
     default_prior_scale,
     group_prior_scale,
 )
-from kernels.io import FileError, atomic_write, read_table
+from kernels.io import FileError, atomic_write, load_weights, read_table
 from kernels.runfolder import (
     building,
     is_main_process,
@@ -380,28 +379,6 @@ class NeuralForecaster:
         load_weights(net, weights)
         model.net = net.eval()
         return model
-
-
-def load_weights(net: torch.nn.Module, path: str | Path) -> None:
-    """Load the state dict in ``path`` into ``net`` (``weights_only``: no code runs).
-
-    A file that is not a state dict of this network (truncated, random bytes, another model)
-    is a :class:`FileError` naming it. The weights-only unpickler fails on garbage with many
-    exception types (IndexError, KeyError, struct.error, UnicodeDecodeError...) and warnings,
-    and its own message advises ``weights_only=False``, which must never be suggested for a
-    file of unknown origin: only the type is reported.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict):
-            raise TypeError(f"holds a {type(state).__name__}, not a state dict")
-        net.load_state_dict(state)
-    except Exception as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise FileError(f"{path}: no such file") from None
-        raise FileError(f"{path}: not weights of this model ({type(exc).__name__})") from None
 
 
 def baseline(name: str, config: ForecastConfig, season: int):

@@ -17,14 +17,13 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from kernels.io import FileError, atomic_write
+from kernels.io import atomic_write, load_weights
 from kernels.runfolder import manifest_entry, reading_entry
 from vision.calibration import Thresholds
 from vision.catalog import REFERENCE_FIELDS, Catalog
@@ -198,18 +197,7 @@ def read_model(folder: str | Path, manifest: dict[str, Any]) -> RunModel:
         handling = CatalogHandling(cat["mode"], catalog, float(cat["size_scale_cm"]))
     with reading_entry(folder, "thresholds"):
         thresholds = Thresholds.from_dict(stored, class_names) if stored else None
-    try:
-        with warnings.catch_warnings():  # random bytes warn of an unknown pickle protocol
-            warnings.simplefilter("ignore")
-            state = torch.load(weights, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict):
-            raise TypeError(f"holds a {type(state).__name__}, not a state dict")
-        net.load_state_dict(state)
-    except Exception as exc:
-        # Truncated, random or foreign weights: the weights-only unpickler fails with many
-        # exception types (IndexError, KeyError, struct.error...). Name the file and only the
-        # type: torch's own message advises weights_only=False, never to be suggested here.
-        raise FileError(f"{weights}: not weights of this model ({type(exc).__name__})") from None
+    load_weights(net, weights)
     return RunModel(
         net.eval(),
         class_names,
