@@ -27,21 +27,14 @@ def map_columns(frame: pd.DataFrame, spec: PanelSpec, require_target: bool = Fal
     A prediction table may leave out the demand column (every row is then a future row);
     ``require_target`` (training) makes that an error naming the column.
     """
-    flags = {
-        spec.item_col: "item",
-        spec.location_col: "location",
-        spec.date_col: "date",
-        spec.target_col: "target",
-    }
-    for column, flag in flags.items():
+    for column, canonical, flag in spec.key_columns():
         if column not in frame.columns:
-            if flag == "target" and DEMAND not in frame.columns and not require_target:
+            if canonical == DEMAND and DEMAND not in frame.columns and not require_target:
                 # Prediction-only tables may omit demand entirely: every row is a future row.
                 continue
             raise PanelError(
                 column,
-                f"column not found (mapped with --{flag}-col); columns present: "
-                f"{list(frame.columns)}",
+                f"column not found (mapped with {flag}); columns present: {list(frame.columns)}",
             )
     renamed = frame.rename(columns=spec.rename_map())
     if DEMAND not in renamed.columns:

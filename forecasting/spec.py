@@ -140,14 +140,18 @@ class PanelSpec:
     def covariates(self) -> list[str]:
         return [column for columns in self.roles().values() for column in columns]
 
+    def key_columns(self) -> tuple[tuple[str, str, str], ...]:
+        """(the user's name, the canonical name, the flag that maps it) of the key columns."""
+        return (
+            (self.item_col, ITEM, "--item-col"),
+            (self.location_col, LOCATION, "--location-col"),
+            (self.date_col, DATE, "--date-col"),
+            (self.target_col, DEMAND, "--target-col"),
+        )
+
     def rename_map(self) -> dict[str, str]:
         """User column name -> canonical name, for the four key columns."""
-        return {
-            self.item_col: ITEM,
-            self.location_col: LOCATION,
-            self.date_col: DATE,
-            self.target_col: DEMAND,
-        }
+        return {name: canonical for name, canonical, _ in self.key_columns()}
 
     def to_dict(self) -> dict[str, Any]:
         return settings_to_dict(self)

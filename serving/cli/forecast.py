@@ -332,12 +332,7 @@ def monitor_command(args: argparse.Namespace) -> int:
     forecasts = read_table(args.forecasts)
     actuals = read_table(args.actuals)
     # The actuals' key columns as the user named them (``sales (demand)``), as training does.
-    for name, canonical, flag in (
-        (spec.item_col, "item_id", "--item-col"),
-        (spec.location_col, "location_id", "--location-col"),
-        (spec.date_col, "date", "--date-col"),
-        (spec.target_col, "demand", "--target-col"),
-    ):
+    for name, canonical, flag in spec.key_columns():
         if name not in actuals.columns:
             raise PanelError(
                 name if name == canonical else f"{name} ({canonical})",

@@ -226,7 +226,7 @@ def _generate(args: argparse.Namespace) -> int:
     from vision.synthetic import write_synthetic_dataset
 
     config = SyntheticConfig.from_dict(given(args, SyntheticConfig))
-    if (args.kind or SYNTHETIC_KINDS[0]) == "parts":
+    if (args.kind or SYNTHETIC_KINDS[0]) == SYNTHETIC_KINDS[1]:  # parts
         from vision.synthetic_parts import write_parts_dataset
 
         root = write_parts_dataset(
