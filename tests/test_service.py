@@ -290,6 +290,8 @@ def test_bad_requests_are_4xx_and_the_server_keeps_serving(server, rows):
     assert "no version '9'" in cases[8].json()["detail"]
     assert "item_id" in named  # the missing column is named
     assert "cumulative" in json.dumps(cases[3].json())
+    # A body that is not JSON is named as the body, not by pydantic's character offset.
+    assert cases[0].json()["detail"][0]["field"] == "body"
     assert httpx.post(f"{server}/v1/forecast", json={"rows": rows}, timeout=60).status_code == 200
 
 

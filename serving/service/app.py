@@ -287,11 +287,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]}
-            for e in exc.errors()
-        ]
-        return JSONResponse({"detail": problems}, status_code=422)
+        return JSONResponse({"detail": [_problem(e) for e in exc.errors()]}, status_code=422)
 
     @app.exception_handler(Overloaded)
     async def overloaded(request: Request, exc: Overloaded):
@@ -644,6 +640,16 @@ def _metadata(loaded: Loaded, repository: ModelRepository) -> ModelMetadata:
         inputs=meta(model["inputs"]),
         outputs=meta(model["outputs"]),
     )
+
+
+def _problem(error: dict[str, Any]) -> dict[str, str]:
+    """A validation error as the field it names and what is wrong with it. The body itself is
+    ``body``: for JSON that does not parse, pydantic's location is the character offset."""
+    if error.get("type") == "json_invalid":
+        offset = error["loc"][-1] if len(error["loc"]) > 1 else "?"
+        return {"field": "body", "problem": f"{error['msg']} at character {offset}"}
+    field = ".".join(str(p) for p in error["loc"] if p != "body")
+    return {"field": field or "body", "problem": error["msg"]}
 
 
 def _check_series(frame: pd.DataFrame, keys: list[str], field: str, limit: int) -> None:
