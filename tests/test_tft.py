@@ -3,6 +3,8 @@ fp16 attention masks and unknown categories, and tells what it looked at."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -303,8 +305,9 @@ def test_cpu_dropout_drops_at_its_rate_and_keeps_the_mean():
     assert layer(x) is x
 
 
-def test_interpret_and_forward_agree(store):
-    dims = InputDims.from_store(store)
+@pytest.mark.parametrize("flags_as_levels", [True, False])
+def test_interpret_and_forward_agree(store, flags_as_levels):
+    dims = dataclasses.replace(InputDims.from_store(store), flags_as_levels=flags_as_levels)
     net = TemporalFusionTransformer(dims, H, DEFAULT_QUANTILES, hidden_size=16).eval()
     series = torch.arange(6)
     batch = make_batch(store, series, torch.full_like(series, 20), 28, H, 1.0)
@@ -317,14 +320,44 @@ def test_interpret_and_forward_agree(store):
     assert out["encoder_weights"].shape == (6, 28, len(net.encoder_names))
     assert out["decoder_weights"].shape == (6, H, len(net.decoder_names))
     assert out["static_weights"].shape == (6, len(net.static_names))
+    # Every input is named once, the observation flags among them.
+    assert len(set(net.encoder_names)) == len(net.encoder_names)
+    assert {"observed", "seasonal_lag_observed"} <= set(net.encoder_names)
+    assert "seasonal_lag_observed" in net.decoder_names
 
 
-def test_training_and_evaluation_paths_agree_without_dropout(store, monkeypatch):
+def test_runs_saved_with_flags_as_reals_still_load(store):
+    """Runs saved before the flags became levels have no ``flags_as_levels`` in their dims and
+    weights for a real GRN per flag: they rebuild that network and load."""
+    saved = InputDims.from_store(store).to_dict()
+    assert saved.pop("flags_as_levels") is True
+    old = InputDims.from_dict(saved)
+    assert old.flags_as_levels is False
+    torch.manual_seed(0)
+    net = TemporalFusionTransformer(old, H, DEFAULT_QUANTILES, hidden_size=16)
+    assert net.encoder_names[:2] == ("target", "observed")
+    reloaded = TemporalFusionTransformer(
+        InputDims.from_dict(saved), H, DEFAULT_QUANTILES, hidden_size=16
+    )
+    reloaded.load_state_dict(net.state_dict())
+    new = TemporalFusionTransformer(InputDims.from_store(store), H, DEFAULT_QUANTILES, 16)
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        new.load_state_dict(net.state_dict())
+    series = torch.arange(4)
+    batch = make_batch(store, series, torch.full_like(series, 40), 28, H, 1.0)
+    with torch.no_grad():
+        a = net.eval()(*(batch[k] for k in BATCH_KEYS))
+        b = reloaded.eval()(*(batch[k] for k in BATCH_KEYS))
+    torch.testing.assert_close(a[0], b[0])
+
+
+@pytest.mark.parametrize("flags_as_levels", [True, False])
+def test_training_and_evaluation_paths_agree_without_dropout(store, monkeypatch, flags_as_levels):
     """Evaluation multiplies layers that dropout separates in training, and lookups replace
     gathers outside exports: with the dropout masks switched off, all paths agree."""
     from forecasting.models import dropout
 
-    dims = InputDims.from_store(store)
+    dims = dataclasses.replace(InputDims.from_store(store), flags_as_levels=flags_as_levels)
     torch.manual_seed(0)
     net = TemporalFusionTransformer(dims, H, DEFAULT_QUANTILES, hidden_size=16)
     series = torch.arange(6)

@@ -30,6 +30,9 @@ class InputDims:
     season: int = 0
     """Periods per season: the networks read the demand one season earlier as an input
     (:func:`seasonal_inputs`); 0 (runs saved before it existed) reads none."""
+    flags_as_levels: bool = False
+    """The TFT reads its 0/1 observation flags (``observed``, ``seasonal_lag_observed``) as
+    two-level categoricals; False (runs saved before) reads them as real inputs."""
 
     @property
     def seasonal_names(self) -> tuple[str, ...]:
@@ -51,6 +54,7 @@ class InputDims:
             observed_real_names=tuple(n for b in store.observed_real for n in b.names),
             static_real_names=(*spec.static_reals, "log_scale"),
             season=spec.season,
+            flags_as_levels=True,
         )
 
     def to_dict(self) -> dict:
@@ -149,8 +153,16 @@ class CategoricalTables(nn.Module):
         return torch.cat(blocks), self.rows
 
     def index(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes (..., C) per column -> rows of the side-by-side table."""
-        return codes + self.offsets
+        """Codes (..., C) of the first C columns -> rows of the side-by-side table."""
+        return codes + self.offsets[: codes.shape[-1]]
+
+    def leading(
+        self, table: torch.Tensor, rows: torch.Tensor, columns: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The part of :meth:`forward`'s table and rows that holds the first ``columns``
+        columns (their levels come first and use the leading embedding slots)."""
+        levels = sum(e.num_embeddings for e in self.embeddings[:columns])
+        return table[:levels, : sum(self.sizes[:columns])], rows[:levels]
 
     def embed(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes (..., C) -> the columns' embeddings side by side (..., sum of sizes), as one

@@ -13,6 +13,9 @@ with the same parametrization, computed for speed. What differs from its model c
 * variable selection runs over all variables at once (:mod:`forecasting.models.selection`):
   one batched product per layer for the real inputs and one table lookup for all categoricals,
   instead of a Python loop of small networks, one per variable;
+* the 0/1 observation flags (the demand's and the seasonal lag's) are two-level categorical
+  inputs, not real ones: a level's output is computed once per step, a real input's GRN at
+  every time step of every window (runs saved before read them as reals, and still load);
 * the attention heads are fused (one query and one key projection), and ``forward`` uses
   ``scaled_dot_product_attention``; :meth:`TemporalFusionTransformer.interpret` computes the
   attention weights explicitly;
@@ -134,24 +137,35 @@ class TemporalFusionTransformer(ForecastNetwork):
         self.hidden_size = hidden_size
         # Variables in the order of the selection weights: reals first, then categoricals.
         self.static_names = (*dims.static_real_names, *dims.static_cat_names)
-        # The seasonal inputs lead the known reals of encoder and decoder.
+        # The seasonal lag leads the known reals of encoder and decoder. The 0/1 observation
+        # flags enter as two-level categoricals (a level's output is computed once per step,
+        # where a real input runs its own GRN at every time step: with two flags among the
+        # encoder's five reals that was a third of the encoder's selection network); the
+        # decoder's flag comes first, so its table is a leading part of the encoder's.
         seasonal = dims.seasonal_names
+        if dims.flags_as_levels:
+            lead, reals, flags = ("target",), seasonal[:1], (*seasonal[1:], "observed")
+        else:  # runs saved before: the flags are real inputs
+            lead, reals, flags = ("target", "observed"), seasonal, ()
+        known_reals = (*reals, *dims.known_real_names)
         self.encoder_names = (
-            "target",
-            "observed",
-            *seasonal,
-            *dims.known_real_names,
+            *lead,
+            *known_reals,
             *dims.observed_real_names,
             *dims.known_cat_names,
+            *flags,
         )
-        self.decoder_names = (*seasonal, *dims.known_real_names, *dims.known_cat_names)
+        self.decoder_names = (*known_reals, *dims.known_cat_names, *flags[:-1])
+        self.n_flags = len(flags)
 
         static_sizes = [embedding_size(c) for c in dims.static_cat_cards]
-        known_sizes = [embedding_size(c) for c in dims.known_cat_cards]
+        known_cards = [*dims.known_cat_cards, *[2] * self.n_flags]
+        known_sizes = [embedding_size(c) for c in known_cards]
         self.static_embeddings = CategoricalTables(dims.static_cat_cards, static_sizes)
-        self.known_embeddings = CategoricalTables(dims.known_cat_cards, known_sizes)
-        n_known_real = len(seasonal) + dims.n_known_real
-        n_encoder_real = 2 + n_known_real + dims.n_observed_real
+        self.known_embeddings = CategoricalTables(known_cards, known_sizes)
+        n_known_real = len(known_reals)
+        n_encoder_real = len(lead) + n_known_real + dims.n_observed_real
+        self.n_decoder_cat = len(known_cards) - (1 if self.n_flags else 0)
 
         def vsn(n_real: int, cat_sizes: list[int], context: int | None) -> VariableSelection:
             return VariableSelection(
@@ -160,7 +174,7 @@ class TemporalFusionTransformer(ForecastNetwork):
 
         self.static_selection = vsn(dims.n_static_real, static_sizes, None)
         self.encoder_selection = vsn(n_encoder_real, known_sizes, hidden_size)
-        self.decoder_selection = vsn(n_known_real, known_sizes, hidden_size)
+        self.decoder_selection = vsn(n_known_real, known_sizes[: self.n_decoder_cat], hidden_size)
 
         def grn() -> GatedResidualNetwork:
             return GatedResidualNetwork(hidden_size, dropout)
@@ -219,19 +233,32 @@ class TemporalFusionTransformer(ForecastNetwork):
         )
         selection_context, enrichment, hidden, cell = self.static_contexts(static).unbind(0)
 
+        encoder_flags, decoder_flags = [encoder_mask], []
         if self.dims.season:
             encoder_lag, decoder_lag = seasonal_inputs(
                 encoder_target, encoder_mask, horizon, self.dims.season
             )
+            if self.n_flags:  # the lag's value a real input, its flag a level
+                encoder_flags.insert(0, encoder_lag[..., 1])
+                decoder_flags.append(decoder_lag[..., 1])
+                encoder_lag, decoder_lag = encoder_lag[..., :1], decoder_lag[..., :1]
             encoder_real = torch.cat([encoder_lag, encoder_real], dim=-1)
             decoder_real = torch.cat([decoder_lag, decoder_real], dim=-1)
         table, rows = self.known_embeddings()
-        encoder_reals = torch.cat(
-            [encoder_target.unsqueeze(-1), encoder_mask.unsqueeze(-1), encoder_real], dim=-1
-        )
+        if self.n_flags:
+            encoder_reals = torch.cat([encoder_target.unsqueeze(-1), encoder_real], dim=-1)
+            encoder_cat = torch.cat([encoder_cat, self._levels(encoder_flags)], dim=-1)
+            if decoder_flags:
+                decoder_cat = torch.cat([decoder_cat, self._levels(decoder_flags)], dim=-1)
+        else:
+            encoder_reals = torch.cat(
+                [encoder_target.unsqueeze(-1), encoder_mask.unsqueeze(-1), encoder_real], dim=-1
+            )
         embedded_encoder, encoder_weights = self.encoder_selection(
             encoder_reals, self.known_embeddings.index(encoder_cat), table, rows, selection_context
         )
+        if table is not None and rows is not None:
+            table, rows = self.known_embeddings.leading(table, rows, self.n_decoder_cat)
         embedded_decoder, decoder_weights = self.decoder_selection(
             decoder_real, self.known_embeddings.index(decoder_cat), table, rows, selection_context
         )
@@ -260,6 +287,11 @@ class TemporalFusionTransformer(ForecastNetwork):
             "decoder_weights": decoder_weights,
             "attention": attention,  # (B, H, heads, L + H)
         }
+
+    @staticmethod
+    def _levels(flags: list[torch.Tensor]) -> torch.Tensor:
+        """0/1 flags (..., T) each -> codes (..., T, flags)."""
+        return (torch.stack(flags, dim=-1) > 0.5).long()
 
     @staticmethod
     def _attention_mask(encoder_mask: torch.Tensor, horizon: int) -> torch.Tensor:
