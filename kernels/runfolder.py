@@ -200,6 +200,17 @@ def _staging(target: Path) -> tuple[Path, Path]:
     return target.parent / f".{target.name}.partial", target.parent / f".{target.name}.lock"
 
 
+def published_path(path: str | Path) -> Path:
+    """Where ``path`` will be once every staging folder of :func:`building` on it is published
+    (``a/.b.partial/c`` -> ``a/b/c``): what a manifest should record, the staging name being
+    gone by the time anyone reads it."""
+    parts = [
+        part[1 : -len(".partial")] if part.startswith(".") and part.endswith(".partial") else part
+        for part in Path(path).parts
+    ]
+    return Path(*parts)
+
+
 def interrupted_folder(folder: str | Path) -> Path | None:
     """Where a run interrupted while staged in ``folder`` keeps its checkpoint to resume from:
     ``<target>.interrupted`` beside the target of the staging folder :func:`building` gave (the

@@ -116,6 +116,22 @@ def test_versions_count_up_and_a_run_is_not_a_package(lstm):
         ForecastPackage(root / "runs" / "lstm")
 
 
+def test_a_package_names_its_run_where_it_is_published(lstm, tmp_path):
+    """A demo exports its runs while its output folder is staged (``.out.partial``): the
+    manifest names the run's published path, not the staging one that is gone afterwards."""
+    import shutil
+
+    from kernels.runfolder import building
+
+    _, _, root = lstm
+    with building(tmp_path / "out") as staged:
+        shutil.copytree(root / "runs" / "lstm", staged / "runs" / "lstm")
+        package = export_run(staged / "runs" / "lstm", staged / "models")
+        recorded = read_package(package)["source"]["run"]
+    assert recorded == str((tmp_path / "out" / "runs" / "lstm").resolve())
+    assert (tmp_path / "out" / "runs" / "lstm" / "manifest.json").exists()
+
+
 def test_the_runtime_imports_no_torch(lstm, small_network, tmp_path):
     _, package, _ = lstm
     data = tmp_path / "panel.parquet"

@@ -150,3 +150,24 @@ def given(args: argparse.Namespace, cls: type, base: dict[str, Any] | None = Non
         if value is not None and field.metadata.get("cli", True):
             values[field.name] = value
     return values
+
+
+def read_config(
+    args: argparse.Namespace, sections: Iterable[str], hint: str = ""
+) -> dict[str, Any]:
+    """The YAML ``--config`` as a mapping of sections (empty without one); a section not in
+    ``sections``, or one that is not a mapping, is a :class:`~serving.cli.CliError`."""
+    from kernels.io import read_yaml
+    from serving.cli import CliError
+
+    if getattr(args, "config", None) is None:
+        return {}
+    config = read_yaml(args.config)
+    known = list(sections)
+    unknown = sorted(set(config) - set(known))
+    if unknown:
+        raise CliError(f"--config {args.config}: unknown sections {unknown}; known: {known}{hint}")
+    for name, values in config.items():
+        if values is not None and not isinstance(values, dict):
+            raise CliError(f"--config {args.config}: section {name!r} must be a mapping")
+    return config

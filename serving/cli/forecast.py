@@ -24,7 +24,7 @@ from typing import Any
 from forecasting.config import AUTO, MODEL_NAMES, BacktestConfig, ForecastConfig, MonitorConfig
 from forecasting.spec import PanelSpec
 from serving.cli import CliError
-from serving.cli._options import add_settings, comma_list, given
+from serving.cli._options import add_settings, comma_list, given, read_config
 from training.config import TrainConfig
 
 SECTIONS = {"spec": PanelSpec, "forecast": ForecastConfig, "train": TrainConfig}
@@ -126,22 +126,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # --------------------------------------------------------------------------- settings
-
-
-def read_config(args: argparse.Namespace, sections: tuple[str, ...]) -> dict[str, Any]:
-    """The YAML ``--config`` as a mapping of sections (empty without one)."""
-    from kernels.io import read_yaml
-
-    if getattr(args, "config", None) is None:
-        return {}
-    config = read_yaml(args.config)
-    unknown = sorted(set(config) - set(sections))
-    if unknown:
-        raise CliError(f"--config {args.config}: unknown sections {unknown}; known: {sections}")
-    for name, values in config.items():
-        if values is not None and not isinstance(values, dict):
-            raise CliError(f"--config {args.config}: section {name!r} must be a mapping")
-    return config
 
 
 def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:

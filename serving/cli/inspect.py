@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from serving.cli import CliError
-from serving.cli._options import add_settings, given
+from serving.cli._options import add_settings, given, read_config
 from training.config import ImageTrainConfig
 from vision.config import (
     CalibrationConfig,
@@ -173,28 +173,9 @@ def _add_run_settings(parser: argparse.ArgumentParser, *extra: type) -> None:
 # --------------------------------------------------------------------------- settings
 
 
-def read_config(args: argparse.Namespace) -> dict[str, Any]:
-    """The YAML ``--config`` as a mapping of sections (empty without one)."""
-    from kernels.io import read_yaml
-
-    if getattr(args, "config", None) is None:
-        return {}
-    config = read_yaml(args.config)
-    unknown = sorted(set(config) - set(SECTIONS))
-    if unknown:
-        raise CliError(
-            f"--config {args.config}: unknown sections {unknown}; known: {list(SECTIONS)} "
-            "(training settings go under train:)"
-        )
-    for name, values in config.items():
-        if values is not None and not isinstance(values, dict):
-            raise CliError(f"--config {args.config}: section {name!r} must be a mapping")
-    return config
-
-
 def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The YAML config merged with the flags (flags win), as the settings dataclasses."""
-    config = read_config(args)
+    config = read_config(args, SECTIONS, " (training settings go under train:)")
     settings: dict[str, Any] = {}
     for name, cls in SECTIONS.items():
         try:

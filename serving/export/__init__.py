@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from kernels.io import FileError
-from kernels.runfolder import PACKAGE_FORMAT, building, read_manifest, write_manifest
+from kernels.runfolder import (
+    PACKAGE_FORMAT,
+    building,
+    published_path,
+    read_manifest,
+    write_manifest,
+)
 from serving.package import next_version
 
 
@@ -62,7 +68,8 @@ def export_run(
             libraries=("onnx", "onnxruntime"),
             name=name,
             version=str(version),
-            source={"run": str(run_dir.resolve()), "created": run.get("created")},
+            # The run's final path: a demo or pipeline may export it while both are staged.
+            source={"run": str(published_path(run_dir.resolve())), "created": run.get("created")},
             **entries,
         )
     return target
