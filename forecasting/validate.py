@@ -41,6 +41,24 @@ MISSING_LEVEL = "<NA>"
 MAX_GAP_SHARE = 0.05
 
 
+def as_text(values: pd.Series, missing: str | None = None) -> pd.Series:
+    """``values.astype(str)`` (missing values as ``missing`` when given), converting each
+    distinct value once: a categorical's categories, or the uniques of anything else. On a
+    527,800-row M5 column that is 5 ms where ``astype(str)`` takes 60-100 ms."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        uniques = values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.Index(uniques).astype(str)
+    if missing is not None and (codes < 0).any():
+        text = text.append(pd.Index([missing], dtype=text.dtype))
+        codes = np.where(codes < 0, len(text) - 1, codes)
+    elif (codes < 0).any():  # no stand-in asked for: as astype(str) writes a missing value
+        return values.astype(str)
+    return pd.Series(text.take(codes), index=values.index, name=values.name)
+
+
 class PanelError(ValueError):
     """Bad input in a demand panel; ``column`` names the field and ``rows`` the offending rows."""
 
@@ -266,7 +284,7 @@ def _validate(
         missing = frame[column].isna()
         if missing.any():
             _fail(frame, column, "missing key values", missing)
-        frame[column] = frame[column].astype(str)
+        frame[column] = as_text(frame[column])
 
     raw_dates = frame[DATE]
     dates = _parse_dates(frame, raw_dates)
@@ -294,13 +312,23 @@ def _validate(
         _fail(frame, DEMAND, "negative values", negative)
     frame[DEMAND] = demand.astype("float32")
 
-    duplicated = frame.duplicated(subset=list(KEYS), keep=False)
-    if duplicated.any():
+    # Sorted by item, location, date through integer codes (factorized in sorted order): the
+    # duplicates are then neighbours and a series is a run of rows.
+    item = pd.factorize(frame[ITEM], sort=True)[0]
+    location = pd.factorize(frame[LOCATION], sort=True)[0]
+    day = frame[DATE].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    order = np.lexsort((day, location, item))  # stable
+    item, location, day = item[order], location[order], day[order]
+    same_series = (item[1:] == item[:-1]) & (location[1:] == location[:-1])
+    repeated = same_series & (day[1:] == day[:-1])
+    if repeated.any():
+        duplicated = np.zeros(len(frame), dtype=bool)
+        duplicated[order[1:][repeated]] = duplicated[order[:-1][repeated]] = True
         _fail(frame, DATE, "duplicate (item_id, location_id, date) keys", duplicated)
 
     _check_grid(frame, freq)
-    frame = frame.sort_values([ITEM, LOCATION, DATE], kind="stable")
-    series = frame.groupby([ITEM, LOCATION], sort=False, observed=True).ngroup().to_numpy()
+    frame = frame.iloc[order]
+    series = np.cumsum(np.r_[True, ~same_series]) - 1
 
     # Empty demand is allowed only after a series' last observed demand (future rows).
     observed = frame[DEMAND].notna().to_numpy()
@@ -318,15 +346,15 @@ def _validate(
     no_history = last_observed.to_numpy() < 0
     report.future_rows = int((~observed).sum())
 
-    frame, dropped = _drop_prelaunch(frame, spec, series, observed)
-    report.prelaunch_rows_dropped = dropped
-    series = frame.groupby([ITEM, LOCATION], sort=False, observed=True).ngroup().to_numpy()
+    frame, kept = _drop_prelaunch(frame, spec, series, observed)
+    report.prelaunch_rows_dropped = len(kept) - len(frame)
+    series = renumber(series[kept])
     observed = frame[DEMAND].notna().to_numpy()
 
     _check_static(frame, spec, series)
     for column in spec.static_categoricals + spec.known_categoricals:
         values = frame[column]
-        frame[column] = values.astype(object).where(values.notna(), MISSING_LEVEL).astype(str)
+        frame[column] = as_text(values, MISSING_LEVEL)
     for column in spec.static_reals + spec.known_reals + spec.observed_reals:
         values = pd.to_numeric(frame[column], errors="coerce")
         non_numeric = values.isna() & frame[column].notna()
@@ -385,11 +413,19 @@ def _gap_hint(frame: pd.DataFrame, series: np.ndarray, observed: np.ndarray, fre
     return text
 
 
+def renumber(series: np.ndarray) -> np.ndarray:
+    """Series numbers of rows in runs (a series' rows together) -> 0, 1, ... in order."""
+    if len(series) == 0:
+        return series
+    return np.cumsum(np.r_[True, series[1:] != series[:-1]]) - 1
+
+
 def _drop_prelaunch(
     frame: pd.DataFrame, spec: PanelSpec, series: np.ndarray, observed: np.ndarray
-) -> tuple[pd.DataFrame, int]:
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The frame without its pre-launch history, and which rows it kept (a mask)."""
     if not spec.known_reals:
-        return frame, 0
+        return frame, np.ones(len(frame), dtype=bool)
     present = frame[list(spec.known_reals)].notna().all(axis=1).to_numpy()
     launched = pd.Series(present).groupby(series).cummax().to_numpy()
     before = ~launched
@@ -401,7 +437,7 @@ def _drop_prelaunch(
         )
     # Future rows before launch are not "pre-launch history": leave them for the horizon check.
     drop = before & observed
-    return frame.loc[~drop], int(drop.sum())
+    return frame.loc[~drop], ~drop
 
 
 def _check_static(frame: pd.DataFrame, spec: PanelSpec, series: np.ndarray) -> None:
@@ -410,7 +446,8 @@ def _check_static(frame: pd.DataFrame, spec: PanelSpec, series: np.ndarray) -> N
         if missing.any():
             _fail(frame, column, "static real missing", missing)
     for column in spec.static_categoricals + spec.static_reals:
-        values = frame[column].astype(object).where(frame[column].notna(), MISSING_LEVEL)
-        varies = pd.Series(values.to_numpy()).groupby(series).transform("nunique").to_numpy() > 1
+        codes = pd.Series(pd.factorize(frame[column], use_na_sentinel=False)[0])  # NaN a level
+        by_series = codes.groupby(series)
+        varies = (by_series.transform("min") != by_series.transform("max")).to_numpy()
         if varies.any():
             _fail(frame, column, "static covariate changes within a series", varies)

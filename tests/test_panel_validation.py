@@ -194,3 +194,58 @@ def test_unknown_categories_warn_and_map_to_unknown():
         other = PanelStore.from_frame(clean_new, SPEC, vocab=store.vocab)
     item, location, category = other.static_cat[0].tolist()
     assert (item, location, category) == (0, 1, 0)  # unseen item and category, known FC
+
+
+def test_sorting_numbering_and_text_equal_plain_pandas_on_awkward_keys():
+    """Validation sorts and numbers series through integer codes and converts each distinct
+    value to text once; plain pandas (``astype(str)``, ``sort_values``, ``ngroup``) is the
+    reference, on keys where orders differ: case, digits as text, accents, categoricals,
+    integers, and a categorical covariate with missing values."""
+    from forecasting.grid import series_numbers
+    from forecasting.validate import MISSING_LEVEL, as_text
+
+    rng = np.random.default_rng(0)
+    items = np.array(["b", "B", "a", "10", "9", "é", "e", "Z", "item 1", "item_1"], dtype=object)
+    locations = np.array(["FC2", "fc1", "FC10", "ü"], dtype=object)
+    pairs = [(i, loc) for i in items for loc in locations if rng.random() < 0.7]
+    dates = pd.date_range("2024-01-01", periods=12, freq="D")
+    frame = pd.DataFrame(
+        [{"item_id": i, "location_id": loc, "date": d} for i, loc in pairs for d in dates]
+    )
+    frame["demand"] = rng.integers(0, 5, len(frame)).astype(float)
+    frame["price"] = 1.5
+    frame["category"] = frame["item_id"].str.upper()
+    frame["event"] = pd.Categorical(
+        rng.choice(["sale", "holiday", None], len(frame)), categories=["sale", "holiday", "x"]
+    )
+    frame = frame.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    frame["location_id"] = frame["location_id"].astype("category")
+    spec = PanelSpec(
+        static_categoricals=("category",), known_reals=("price",), known_categoricals=("event",)
+    )
+    clean, report = validate_panel(frame, spec)
+
+    reference = frame.assign(
+        item_id=frame["item_id"].astype(str), location_id=frame["location_id"].astype(str)
+    ).sort_values(["item_id", "location_id", "date"], kind="stable")
+    assert clean["item_id"].tolist() == reference["item_id"].tolist()
+    assert clean["location_id"].tolist() == reference["location_id"].tolist()
+    assert clean["date"].tolist() == reference["date"].tolist()
+    expected_event = reference["event"].astype(object).where(reference["event"].notna(), None)
+    assert clean["event"].tolist() == expected_event.fillna(MISSING_LEVEL).astype(str).tolist()
+    assert report.n_series == len(pairs)
+    ngroup = clean.groupby(["item_id", "location_id"], sort=False).ngroup().to_numpy()
+    np.testing.assert_array_equal(series_numbers(clean), ngroup)
+    shuffled = clean.sample(frac=1.0, random_state=2)  # any order, as ngroup numbers it
+    np.testing.assert_array_equal(
+        series_numbers(shuffled),
+        shuffled.groupby(["item_id", "location_id"], sort=False).ngroup().to_numpy(),
+    )
+    for values in (
+        pd.Series([3, 1, 3, 2]),
+        pd.Series([1.5, 2.0, 1.5]),
+        pd.Series(["x", 1, 2.5, "x"], dtype=object),
+        pd.Series([True, False, True]),
+        frame["location_id"],
+    ):
+        assert as_text(values).tolist() == values.astype(str).tolist()
