@@ -51,11 +51,12 @@ def as_text(values: pd.Series, missing: str | None = None) -> pd.Series:
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     text = pd.Index(uniques).astype(str)
-    if missing is not None and (codes < 0).any():
+    absent = codes < 0
+    if absent.any():
+        if missing is None:  # no stand-in asked for: as astype(str) writes a missing value
+            return values.astype(str)
         text = text.append(pd.Index([missing], dtype=text.dtype))
-        codes = np.where(codes < 0, len(text) - 1, codes)
-    elif (codes < 0).any():  # no stand-in asked for: as astype(str) writes a missing value
-        return values.astype(str)
+        codes = np.where(absent, len(text) - 1, codes)
     return pd.Series(text.take(codes), index=values.index, name=values.name)
 
 

@@ -200,15 +200,18 @@ def _staging(target: Path) -> tuple[Path, Path]:
     return target.parent / f".{target.name}.partial", target.parent / f".{target.name}.lock"
 
 
+def _published_name(name: str) -> str | None:
+    """The target's name of a staging folder named by :func:`_staging`, else None."""
+    if name.startswith(".") and name.endswith(".partial"):
+        return name[1 : -len(".partial")]
+    return None
+
+
 def published_path(path: str | Path) -> Path:
     """Where ``path`` will be once every staging folder of :func:`building` on it is published
     (``a/.b.partial/c`` -> ``a/b/c``): what a manifest should record, the staging name being
     gone by the time anyone reads it."""
-    parts = [
-        part[1 : -len(".partial")] if part.startswith(".") and part.endswith(".partial") else part
-        for part in Path(path).parts
-    ]
-    return Path(*parts)
+    return Path(*(_published_name(part) or part for part in Path(path).parts))
 
 
 def interrupted_folder(folder: str | Path) -> Path | None:
@@ -216,10 +219,8 @@ def interrupted_folder(folder: str | Path) -> Path | None:
     ``<target>.interrupted`` beside the target of the staging folder :func:`building` gave (the
     staging folder itself is removed); None for any other folder, which keeps its own files."""
     folder = Path(folder)
-    name = folder.name
-    if name.startswith(".") and name.endswith(".partial"):
-        return folder.parent / f"{name[1 : -len('.partial')]}.interrupted"
-    return None
+    target = _published_name(folder.name)
+    return None if target is None else folder.parent / f"{target}.interrupted"
 
 
 def _lock_is_stale(lock: Path) -> bool:

@@ -165,7 +165,7 @@ class TemporalFusionTransformer(ForecastNetwork):
         self.known_embeddings = CategoricalTables(known_cards, known_sizes)
         n_known_real = len(known_reals)
         n_encoder_real = len(lead) + n_known_real + dims.n_observed_real
-        self.n_decoder_cat = len(known_cards) - (1 if self.n_flags else 0)
+        self.n_decoder_cat = len(dims.known_cat_cards) + len(flags[:-1])
 
         def vsn(n_real: int, cat_sizes: list[int], context: int | None) -> VariableSelection:
             return VariableSelection(

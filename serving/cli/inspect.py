@@ -74,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument(
         "--kind",
         choices=SYNTHETIC_KINDS,
+        default=tunnel,
         help=f"{tunnel}: 6-view items with a catalog (tunnel layout); {parts}: grey part photos "
         "of varying sizes with small defects, half of them defective (class folders; uses "
         f"--items and --seed) [{tunnel}]",
@@ -207,7 +208,7 @@ def _generate(args: argparse.Namespace) -> int:
     from vision.synthetic import write_synthetic_dataset
 
     config = SyntheticConfig.from_dict(given(args, SyntheticConfig))
-    if (args.kind or SYNTHETIC_KINDS[0]) == SYNTHETIC_KINDS[1]:  # parts
+    if args.kind == "parts":
         from vision.synthetic_parts import write_parts_dataset
 
         root = write_parts_dataset(
