@@ -74,7 +74,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument(
         "--kind",
         choices=SYNTHETIC_KINDS,
-        default=tunnel,
         help=f"{tunnel}: 6-view items with a catalog (tunnel layout); {parts}: grey part photos "
         "of varying sizes with small defects, half of them defective (class folders; uses "
         f"--items and --seed) [{tunnel}]",
@@ -208,7 +207,7 @@ def _generate(args: argparse.Namespace) -> int:
     from vision.synthetic import write_synthetic_dataset
 
     config = SyntheticConfig.from_dict(given(args, SyntheticConfig))
-    if args.kind == "parts":
+    if args.kind == "parts":  # not given: the tunnel
         from vision.synthetic_parts import write_parts_dataset
 
         root = write_parts_dataset(
