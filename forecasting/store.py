@@ -176,11 +176,12 @@ class PanelStore:
         encoder = _Encoder(vocab)
         known_cat = []
         if grid.spec.known_categoricals:
-            codes = np.zeros(grid.known_cat.shape, dtype=np.int32)
+            codes = np.zeros(grid.known_cat_codes.shape, dtype=np.int32)
             for k, column in enumerate(grid.spec.known_categoricals):
-                levels = grid.known_cat[:, :, k]
-                present = levels != None  # noqa: E711 - an object grid; None = no row
-                codes[:, :, k][present] = encoder.encode(column, pd.Series(levels[present]))
+                # Each level is encoded once, then looked up; a cell with no row stays 0.
+                encoded = encoder.encode(column, pd.Series(grid.known_cat_levels[k]))
+                cells = grid.known_cat_codes[:, :, k]
+                codes[:, :, k] = np.where(cells >= 0, encoded[cells.clip(min=0)], 0)
             known_cat = [(codes, None)]
         store = cls.from_arrays(
             grid.spec,

@@ -249,3 +249,67 @@ def test_sorting_numbering_and_text_equal_plain_pandas_on_awkward_keys():
         frame["location_id"],
     ):
         assert as_text(values).tolist() == values.astype(str).tolist()
+
+
+def test_clean_panel_equals_a_plain_pandas_reference_on_a_messy_panel():
+    """The run-based repairs (launch, forward fills, gaps) equal pandas' ``groupby`` on a
+    shuffled panel with late launches, missing prices, future rows, observed reals with holes,
+    a categorical with missing values and gaps."""
+    from forecasting.validate import MISSING_LEVEL
+
+    rng = np.random.default_rng(3)
+    dates = pd.date_range("2024-01-01", periods=40, freq="D")
+    rows = []
+    for s in range(30):
+        launch, last = rng.integers(0, 15), rng.integers(25, 40)
+        for t, date in enumerate(dates[: last + 1]):
+            future = t > last - 4 and s % 3 == 0
+            rows.append(
+                {
+                    "item_id": f"i{s % 7}",
+                    "location_id": f"L{s // 7}",
+                    "date": date,
+                    "demand": np.nan if future else (0.0 if t < launch else float(rng.poisson(2))),
+                    "price": np.nan if t < launch or (t > launch + 2 and rng.random() < 0.1) else float(t),
+                    "temp": np.nan if rng.random() < 0.3 else rng.normal(),
+                    "event": rng.choice(["a", "b", None]),
+                    "size": float(s % 4),
+                    "category": f"c{s % 7}",
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame = frame.drop(index=frame.index[rng.random(len(frame)) < 0.01])  # a few gaps
+    frame = frame.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    spec = PanelSpec(
+        static_categoricals=("category",),
+        static_reals=("size",),
+        known_reals=("price",),
+        known_categoricals=("event",),
+        observed_reals=("temp",),
+    )
+    clean, report = validate_panel(frame, spec, gaps="zero")
+
+    ref = frame.sort_values(["item_id", "location_id", "date"], kind="stable")
+    series = ref.groupby(["item_id", "location_id"], sort=False).ngroup().to_numpy()
+    observed = ref["demand"].notna().to_numpy()
+    launched = ref["price"].notna().groupby(series).cummax().to_numpy()
+    keep = launched | ~observed
+    ref, series, observed = ref[keep], series[keep], observed[keep]
+    filled = ref["price"].groupby(series).ffill()
+    ref = ref.assign(
+        price=ref["price"].where(~observed, filled),
+        temp=ref["temp"].groupby(series).ffill().fillna(0.0),
+        event=ref["event"].fillna(MISSING_LEVEL),
+    )
+    assert report.prelaunch_rows_dropped == int((~keep).sum())
+    assert report.n_series == len(np.unique(series)) and report.n_rows == len(ref)
+    for column in ("item_id", "location_id", "event", "category"):
+        assert clean[column].tolist() == ref[column].astype(str).tolist(), column
+    assert clean["date"].tolist() == ref["date"].tolist()
+    for column in ("demand", "price", "temp", "size"):
+        np.testing.assert_array_equal(
+            clean[column].to_numpy(), ref[column].to_numpy(dtype=np.float32), err_msg=column
+        )
+    days = ref["date"].where(observed).groupby(series)
+    span = ((days.max() - days.min()).dt.days + 1).fillna(0)
+    assert report.gap_periods == int((span - days.count()).sum()) > 0

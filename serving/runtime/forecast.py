@@ -197,8 +197,7 @@ class ForecastPackage:
             "static_real": features["static_real"][series].astype(np.float32),
         }
         for k, name in enumerate(self.pre["known_categoricals"]):
-            levels = grid.known_cat[rows, safe, k]
-            feeds[f"known.{name}"] = np.where(levels == None, NO_ROW, levels).astype(object)  # noqa: E711
+            feeds[f"known.{name}"] = grid.known_levels(k, (rows, safe), no_row=NO_ROW)
         for name in self.pre["static_categoricals"]:
             feeds[f"static.{name}"] = grid.keys[name].to_numpy(dtype=object)[series]
         return feeds
@@ -212,8 +211,7 @@ class ForecastPackage:
             if values:
                 unseen[name] = sorted(values)
         for k, name in enumerate(self.pre["known_categoricals"]):
-            levels = grid.known_cat[:, :, k]
-            values = {str(v) for v in pd.unique(levels[levels != None])} - set(vocab[name])  # noqa: E711
+            values = {str(v) for v in grid.known_cat_levels[k]} - set(vocab[name])
             if values:
                 unseen[name] = sorted(values)
         if unseen:
