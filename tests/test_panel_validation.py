@@ -264,13 +264,14 @@ def test_clean_panel_equals_a_plain_pandas_reference_on_a_messy_panel():
         launch, last = rng.integers(0, 15), rng.integers(25, 40)
         for t, date in enumerate(dates[: last + 1]):
             future = t > last - 4 and s % 3 == 0
+            unpriced = t < launch or (t > launch + 2 and rng.random() < 0.1)
             rows.append(
                 {
                     "item_id": f"i{s % 7}",
                     "location_id": f"L{s // 7}",
                     "date": date,
                     "demand": np.nan if future else (0.0 if t < launch else float(rng.poisson(2))),
-                    "price": np.nan if t < launch or (t > launch + 2 and rng.random() < 0.1) else float(t),
+                    "price": np.nan if unpriced else float(t),
                     "temp": np.nan if rng.random() < 0.3 else rng.normal(),
                     "event": rng.choice(["a", "b", None]),
                     "size": float(s % 4),
