@@ -77,7 +77,8 @@ def ffill_time(values: np.ndarray, limit: np.ndarray | None = None) -> np.ndarra
     index = np.where(finite, np.arange(t)[None, :, None], 0)
     np.maximum.accumulate(index, axis=1, out=index)
     filled = np.take_along_axis(values, index, axis=1)
-    filled[~np.take_along_axis(finite, index, axis=1)] = np.nan
+    # Index 0 with no finite value there yet: nothing to carry (leading NaN or infinity).
+    filled[(index == 0) & ~finite[:, :1]] = np.nan
     if limit is not None:
         beyond = np.arange(t)[None, :] >= limit[:, None]
         filled[beyond] = values[beyond]
@@ -199,9 +200,16 @@ def series_numbers(frame: pd.DataFrame) -> np.ndarray:
         # Sorted keys put each series' rows together: a new run is a new series.
         new = (item[1:] != item[:-1]) | (location[1:] != location[:-1])
         return np.cumsum(np.r_[True, np.asarray(new, dtype=bool)]) - 1
-    item_codes = pd.factorize(frame[ITEM])[0].astype(np.int64)
-    location_codes, levels = pd.factorize(frame[LOCATION])
-    return pd.factorize(item_codes * max(len(levels), 1) + location_codes)[0]
+    item_codes = _codes(frame[ITEM]).astype(np.int64)
+    location_codes = _codes(frame[LOCATION])
+    return pd.factorize(item_codes * (int(location_codes.max()) + 1) + location_codes)[0]
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    """Integer codes of a column's values (a categorical's own codes)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy()
+    return pd.factorize(values)[0]
 
 
 def _in_key_order(item, location) -> bool:
@@ -253,12 +261,15 @@ def build_grid(frame: pd.DataFrame, spec: PanelSpec, extra_periods: int = 0) -> 
         levels.append(np.asarray(uniques, dtype=object))
     if spec.known_categoricals:
         # Gap periods (no row inside the history) repeat the level of the period before.
+        # (Periods before a series' first row have no level to repeat: they stay -1.)
         row = known_codes[:, :, 0] >= 0
         row_index = np.where(row, np.arange(n_periods), 0)
         np.maximum.accumulate(row_index, axis=1, out=row_index)
-        gap = ~row & (np.arange(n_periods) < end[:, None])
-        filled = np.take_along_axis(known_codes, row_index[:, :, None], axis=1)
-        known_codes[gap] = filled[gap]
+        t = np.arange(n_periods)
+        first_rows = t_index[first]
+        gap = ~row & (t < end[:, None]) & (t > first_rows[:, None])
+        s_gap, t_gap = np.nonzero(gap)
+        known_codes[s_gap, t_gap] = known_codes[s_gap, row_index[s_gap, t_gap]]
     static_real = None
     if spec.static_reals:
         static_real = frame.loc[first, list(spec.static_reals)].to_numpy(dtype=np.float32)

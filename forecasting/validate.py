@@ -71,6 +71,19 @@ def _take_text(text: pd.Index, codes: np.ndarray, missing: str | None) -> pd.Ind
     return text.take(codes)
 
 
+def _text_column(
+    text: pd.Index, codes: np.ndarray, missing: str | None, categories: bool
+) -> pd.Index | pd.Categorical:
+    """``text[codes]`` (code -1: ``missing``), as text or as a categorical of that text."""
+    if not categories:
+        return _take_text(text, codes, missing)
+    if (codes < 0).any():
+        text = text.append(pd.Index([missing], dtype=text.dtype))
+        codes = np.where(codes < 0, len(text) - 1, codes)
+    merged, distinct = pd.factorize(text)  # two values may read the same as text
+    return pd.Categorical.from_codes(merged[codes], categories=pd.Index(distinct))
+
+
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Codes of a key column (no missing values) numbering its text in sorted order, and that
     text: distinct values whose text is the same (``1`` and ``"1"``) are one key."""
@@ -96,6 +109,8 @@ class PanelError(ValueError):
 def _parse_dates(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
     """Dates from strings, datetimes or integers written as YYYYMMDD (pandas would read an
     integer as nanoseconds after 1970)."""
+    if isinstance(raw.dtype, np.dtype) and raw.dtype.kind == "M":
+        return raw  # already dates (time zone free): nothing to parse
     if pd.api.types.is_integer_dtype(raw) or pd.api.types.is_float_dtype(raw):
         numbers = pd.to_numeric(raw, errors="coerce")
         looks = numbers.between(1_000_01_01, 9_999_12_31) & (numbers % 1 == 0)
@@ -196,9 +211,9 @@ def infer_frequency(dates: pd.Series | pd.DatetimeIndex) -> str | None:
     return None
 
 
-def _resolve_freq(frame: pd.DataFrame, spec: PanelSpec, report: ValidationReport) -> str:
-    """The spec's frequency checked against the dates, or the one they show."""
-    inferred = infer_frequency(frame[DATE])
+def _resolve_freq(dates: pd.DatetimeIndex, spec: PanelSpec, report: ValidationReport) -> str:
+    """The spec's frequency checked against the (distinct) dates, or the one they show."""
+    inferred = infer_frequency(dates)
     given = spec.freq
     if given is None:
         if inferred is None:
@@ -255,7 +270,7 @@ def _irregular(frame: pd.DataFrame, mask: pd.Series, problem: str) -> None:
 
 
 def validate_panel(
-    frame: pd.DataFrame, spec: PanelSpec, gaps: str | None = None
+    frame: pd.DataFrame, spec: PanelSpec, gaps: str | None = None, categories: bool = False
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Check a canonical-named panel and return a clean copy sorted by item, location, date.
 
@@ -263,10 +278,12 @@ def validate_panel(
     one inferred from the dates) is ``report.freq``; build the store with
     ``spec.with_freq(report.freq)``. Raises :class:`PanelError` naming the column and rows for
     every rule in this module's doc; key columns are named as the user's table names them
-    (``sales (demand)``).
+    (``sales (demand)``). With ``categories``, the keys and categorical covariates come as
+    pandas categoricals of their text instead of text: the same values, a fraction of the cost
+    to build and to group (what :func:`forecasting.grid.build_grid` is given internally).
     """
     try:
-        return _validate(frame, spec, spec.gaps if gaps is None else gaps)
+        return _validate(frame, spec, spec.gaps if gaps is None else gaps, categories)
     except PanelError as error:
         # Name columns and example rows as the user's table names them.
         user = {canonical: name for name, canonical in spec.rename_map().items()}
@@ -283,7 +300,7 @@ def validate_panel(
 
 
 def _validate(
-    frame: pd.DataFrame, spec: PanelSpec, gaps: str
+    frame: pd.DataFrame, spec: PanelSpec, gaps: str, categories: bool
 ) -> tuple[pd.DataFrame, ValidationReport]:
     if gaps not in ("auto", "zero", "error"):
         raise ValueError(f"gaps: expected 'auto', 'zero' or 'error', got {gaps!r}")
@@ -320,7 +337,10 @@ def _validate(
     off_midnight = day.view(np.int64) % DAY_NS != 0
     if off_midnight.any():
         _fail(frame, DATE, "times of day found; dates must be whole days", off_midnight)
-    freq = _resolve_freq(frame, spec, report)
+    days = (day.view(np.int64) - day.view(np.int64).min()) // DAY_NS
+    seen = np.zeros(int(days.max()) + 1, dtype=bool)
+    seen[days] = True  # the distinct dates, without hashing every row
+    freq = _resolve_freq(pd.DatetimeIndex(day.min() + np.flatnonzero(seen) * DAY_NS), spec, report)
 
     raw_demand = frame[DEMAND]
     demand = pd.to_numeric(raw_demand, errors="coerce")
@@ -340,7 +360,6 @@ def _validate(
     # run of rows. A stable sort of one combined integer key; already-sorted input (the usual
     # case) costs one linear pass.
     item, location = keys[ITEM][0], keys[LOCATION][0]
-    days = (day.view(np.int64) - day.view(np.int64).min()) // DAY_NS
     order = _sort_order(item, location, days, len(keys[LOCATION][1]))
     item, location, days = item[order], location[order], days[order]
     same_series = (item[1:] == item[:-1]) & (location[1:] == location[:-1])
@@ -374,17 +393,24 @@ def _validate(
     if not kept.all():  # a series whose rows all went is gone: the runs are renumbered
         order, observed, series = order[kept], observed[kept], runs.series[kept]
         runs = Runs(np.r_[True, series[1:] != series[:-1]] if len(series) else series)
-    identity = len(order) == len(frame) and bool((order == np.arange(len(order))).all())
-    clean = frame if identity else frame.iloc[order]
-    for column in (ITEM, LOCATION):
-        codes, text = keys[column]
-        clean[column] = text.take(codes[order])
-    clean[DEMAND] = demand[order]
+    # The clean frame, in its final order; rows keep their labels (errors name them).
+    built = {}
+    for column in frame.columns:
+        if column in keys:
+            codes, text = keys[column]
+            built[column] = _text_column(text, codes[order], None, categories)
+        elif column == DATE:
+            built[column] = day[order]
+        elif column == DEMAND:
+            built[column] = demand[order]
+        else:
+            built[column] = frame[column].array.take(order)
+    clean = pd.DataFrame(built, index=pd.Index(order))
 
     _check_static(clean, spec, runs)
     for column in spec.static_categoricals + spec.known_categoricals:
         codes, text = text_levels(clean[column])
-        clean[column] = _take_text(text, codes, MISSING_LEVEL)
+        clean[column] = _text_column(text, codes, MISSING_LEVEL, categories)
     for column in spec.static_reals + spec.known_reals + spec.observed_reals:
         values = pd.to_numeric(clean[column], errors="coerce")
         non_numeric = values.isna() & clean[column].notna()
@@ -502,7 +528,8 @@ def _prelaunch_kept(
     its first row with every known real present (they must have no demand)."""
     if not spec.known_reals:
         return np.ones(len(order), dtype=bool)
-    present = frame[list(spec.known_reals)].notna().all(axis=1).to_numpy()[order]
+    present = np.logical_and.reduce([frame[c].notna().to_numpy() for c in spec.known_reals])
+    present = present[order]
     position = np.arange(len(order))
     latest = np.maximum.accumulate(np.where(present, position, -1))
     before = latest < runs.row_start  # no priced row yet in this series

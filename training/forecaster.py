@@ -499,7 +499,7 @@ class Forecaster:
     def store(self, data: pd.DataFrame | str | Path) -> PanelStore:
         """Load, validate and build the store of a training table; ``self.report`` says what
         validation did (frequency, pre-launch rows, gaps)."""
-        clean, report = validate_panel(self.panel(data, training=True), self.spec)
+        clean, report = validate_panel(self.panel(data, training=True), self.spec, categories=True)
         self.report = report
         self.spec = self.spec.with_freq(report.freq)
         return PanelStore.from_frame(clean, self.spec)
@@ -572,7 +572,7 @@ class Forecaster:
 
     def _store_for(self, data: pd.DataFrame | str | Path) -> PanelStore:
         """A prediction table's store in the training vocabulary, one horizon past its end."""
-        clean, _ = validate_panel(self.panel(data), self.spec)
+        clean, _ = validate_panel(self.panel(data), self.spec, categories=True)
         vocab = getattr(self.model_, "vocab", None) or None
         return PanelStore.from_frame(
             clean, self.spec, vocab=vocab, extra_periods=self.config.horizon

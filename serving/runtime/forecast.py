@@ -119,7 +119,7 @@ class ForecastPackage:
                 f"cumulative: expected 1..{self.horizon} (the model's horizon), got {cumulative}"
             )
         frame = read_table(data) if isinstance(data, str | Path) else data
-        clean, _ = validate_panel(map_columns(frame, self.spec), self.spec)
+        clean, _ = validate_panel(map_columns(frame, self.spec), self.spec, categories=True)
         grid = build_grid(clean, self.spec, extra_periods=self.horizon)
         self._warn_unknown(grid)
         start = forecast_origins(grid.end, grid.first_row)
