@@ -192,17 +192,11 @@ class PanelGrid:
 
 def series_numbers(frame: pd.DataFrame) -> np.ndarray:
     """Per row, its (item, location) series numbered in order of first appearance, as
-    ``groupby([item, location], sort=False).ngroup()`` numbers them: from the runs of a frame
-    in key order (a validated one), else from integer codes (a third of the time of ``ngroup``
-    on string keys)."""
-    item, location = frame[ITEM].array, frame[LOCATION].array
-    if len(frame) > 1 and _in_key_order(item, location):
-        # Sorted keys put each series' rows together: a new run is a new series.
-        new = (item[1:] != item[:-1]) | (location[1:] != location[:-1])
-        return np.cumsum(np.r_[True, np.asarray(new, dtype=bool)]) - 1
-    item_codes = _codes(frame[ITEM]).astype(np.int64)
-    location_codes = _codes(frame[LOCATION])
-    return pd.factorize(item_codes * (int(location_codes.max()) + 1) + location_codes)[0]
+    ``groupby([item, location], sort=False).ngroup()`` numbers them, from integer codes (a
+    third of the time on string keys; categoricals bring their own)."""
+    item = _codes(frame[ITEM]).astype(np.int64)
+    location = _codes(frame[LOCATION])
+    return pd.factorize(item * (int(location.max(initial=0)) + 1) + location)[0]
 
 
 def _codes(values: pd.Series) -> np.ndarray:
@@ -210,19 +204,6 @@ def _codes(values: pd.Series) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return values.cat.codes.to_numpy()
     return pd.factorize(values)[0]
-
-
-def _in_key_order(item, location) -> bool:
-    """Whether rows are sorted by (item, location), for text keys without missing values
-    (Arrow-backed text compares in a millisecond; anything else is left to factorizing)."""
-    text = pd.StringDtype
-    if not (isinstance(item.dtype, text) and isinstance(location.dtype, text)):
-        return False
-    if item.isna().any() or location.isna().any():
-        return False
-    later = item[1:] > item[:-1]
-    tied = item[1:] == item[:-1]
-    return bool(np.asarray(later | (tied & (location[1:] >= location[:-1])), dtype=bool).all())
 
 
 def build_grid(frame: pd.DataFrame, spec: PanelSpec, extra_periods: int = 0) -> PanelGrid:

@@ -202,7 +202,7 @@ def test_sorting_numbering_and_text_equal_plain_pandas_on_awkward_keys():
     reference, on keys where orders differ: case, digits as text, accents, categoricals,
     integers, and a categorical covariate with missing values."""
     from forecasting.grid import series_numbers
-    from forecasting.validate import MISSING_LEVEL, as_text
+    from forecasting.validate import MISSING_LEVEL, text_levels
 
     rng = np.random.default_rng(0)
     items = np.array(["b", "B", "a", "10", "9", "é", "e", "Z", "item 1", "item_1"], dtype=object)
@@ -248,7 +248,8 @@ def test_sorting_numbering_and_text_equal_plain_pandas_on_awkward_keys():
         pd.Series([True, False, True]),
         frame["location_id"],
     ):
-        assert as_text(values).tolist() == values.astype(str).tolist()
+        codes, text = text_levels(values)
+        assert text.take(codes).tolist() == values.astype(str).tolist()
 
 
 def test_clean_panel_equals_a_plain_pandas_reference_on_a_messy_panel():
@@ -314,3 +315,13 @@ def test_clean_panel_equals_a_plain_pandas_reference_on_a_messy_panel():
     days = ref["date"].where(observed).groupby(series)
     span = ((days.max() - days.min()).dt.days + 1).fillna(0)
     assert report.gap_periods == int((span - days.count()).sum()) > 0
+
+
+def test_dates_with_a_time_zone_are_their_local_days():
+    local = pd.date_range("2024-01-01", periods=10, freq="D", tz="Europe/Paris")
+    frame = panel().assign(date=np.tile(local, 2))
+    clean, report = validate_panel(frame, SPEC)
+    assert report.freq == "D" and clean["date"].dt.tz is None
+    assert clean["date"].iloc[0] == pd.Timestamp("2024-01-01")
+    as_text, _ = validate_panel(frame.assign(date=frame["date"].astype(str)), SPEC)
+    assert as_text["date"].equals(clean["date"])
