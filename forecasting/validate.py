@@ -74,7 +74,7 @@ def _text_column(
         text = text.append(pd.Index([missing], dtype=text.dtype))
         codes = np.where(codes < 0, len(text) - 1, codes)
     merged, distinct = pd.factorize(text)  # two values may read the same as text
-    return pd.Categorical.from_codes(merged[codes], categories=pd.Index(distinct))
+    return pd.Categorical.from_codes(merged[codes], categories=pd.Index(distinct), validate=False)
 
 
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -343,13 +343,14 @@ def _validate(
     if non_numeric.any():
         examples = raw_demand[non_numeric].astype(str).head(3).tolist()
         _fail(frame, DEMAND, f"non-numeric values, e.g. {examples}", non_numeric)
-    infinite = ~np.isfinite(demand.fillna(0.0).to_numpy(dtype=float))
+    values = demand.to_numpy(dtype=np.float64, na_value=np.nan)
+    infinite = np.isinf(values)
     if infinite.any():
         _fail(frame, DEMAND, "infinite values", infinite)
-    negative = demand < 0
+    negative = values < 0
     if negative.any():
         _fail(frame, DEMAND, "negative values", negative)
-    demand = demand.to_numpy(dtype=np.float32, na_value=np.nan)
+    demand = values.astype(np.float32)
 
     # Sorted by item, location, date: the duplicates are then neighbours and a series is a
     # run of rows. A stable sort of one combined integer key; already-sorted input (the usual
@@ -400,12 +401,19 @@ def _validate(
             built[column] = demand[order]
         else:
             built[column] = frame[column].array.take(order)
-    clean = pd.DataFrame(built, index=pd.Index(order))
+    clean = pd.DataFrame(built, index=pd.Index(order), copy=False)
 
-    _check_static(clean, spec, runs)
+    for column in spec.static_reals:
+        missing = clean[column].isna()
+        if missing.any():
+            _fail(clean, column, "static real missing", missing)
     for column in spec.static_categoricals + spec.known_categoricals:
-        codes, text = text_levels(clean[column])
+        codes, text = text_levels(clean[column])  # missing: code -1, a level of its own
+        if column in spec.static_categoricals:
+            _check_constant(clean, column, codes, runs)
         clean[column] = _text_column(text, codes, MISSING_LEVEL, categories)
+    for column in spec.static_reals:
+        _check_constant(clean, column, pd.factorize(clean[column])[0], runs)
     for column in spec.static_reals + spec.known_reals + spec.observed_reals:
         values = pd.to_numeric(clean[column], errors="coerce")
         non_numeric = values.isna() & clean[column].notna()
@@ -539,13 +547,8 @@ def _prelaunch_kept(
     return ~(before & observed)
 
 
-def _check_static(frame: pd.DataFrame, spec: PanelSpec, runs: Runs) -> None:
-    for column in spec.static_reals:
-        missing = frame[column].isna()
-        if missing.any():
-            _fail(frame, column, "static real missing", missing)
-    for column in spec.static_categoricals + spec.static_reals:
-        codes = text_levels(frame[column])[0]  # missing: code -1, a level of its own
-        varies = runs.varies(codes)
-        if varies.any():
-            _fail(frame, column, "static covariate changes within a series", varies)
+def _check_constant(frame: pd.DataFrame, column: str, codes: np.ndarray, runs: Runs) -> None:
+    """A static covariate (its values as ``codes``) must not change within a series."""
+    varies = runs.varies(codes)
+    if varies.any():
+        _fail(frame, column, "static covariate changes within a series", varies)
