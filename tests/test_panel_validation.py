@@ -325,3 +325,34 @@ def test_dates_with_a_time_zone_are_their_local_days():
     assert clean["date"].iloc[0] == pd.Timestamp("2024-01-01")
     as_text, _ = validate_panel(frame.assign(date=frame["date"].astype(str)), SPEC)
     assert as_text["date"].equals(clean["date"])
+
+
+def test_categorical_clean_frame_holds_the_same_values_and_grid():
+    """``categories=True`` (what the store and the package use) gives the text frame's values as
+    categoricals, and the same grid."""
+    from forecasting.grid import build_grid
+
+    spec = PanelSpec(
+        static_categoricals=("category",), known_reals=("price",), known_categoricals=("event",)
+    )
+    frame = panel(n_days=12, items=("b", "A", "10", "9")).assign(
+        event=lambda f: np.where(f["date"].dt.day % 3 == 0, "sale", None),
+        category=lambda f: f["item_id"].str.lower(),
+    )
+    frame.loc[frame["date"] < "2024-01-03", "price"] = np.nan  # late launches dropped
+    frame.loc[frame["date"] < "2024-01-03", "demand"] = 0.0
+    frame = frame.drop(index=[5, 30]).sample(frac=1.0, random_state=0)  # gaps, any order
+    text, report = validate_panel(frame, spec, gaps="zero")
+    cats, same = validate_panel(frame, spec, gaps="zero", categories=True)
+    assert report == same and report.gap_periods == 2
+    for column in ("item_id", "location_id", "category", "event"):
+        assert isinstance(cats[column].dtype, pd.CategoricalDtype)
+        assert cats[column].astype(str).tolist() == text[column].tolist()
+    a, b = build_grid(text, spec.with_freq("D")), build_grid(cats, spec.with_freq("D"))
+    pd.testing.assert_frame_equal(a.keys, b.keys)
+    for k in range(len(spec.known_categoricals)):
+        np.testing.assert_array_equal(a.known_levels(k), b.known_levels(k))
+    np.testing.assert_array_equal(a.target, b.target)
+    levels, dates = b.known_levels(0), list(b.dates)
+    s, t = list(b.keys["item_id"]).index("b"), dates.index(pd.Timestamp("2024-01-06"))
+    assert levels[s, t] == levels[s, t - 1] == "<NA>"  # the dropped row 5 repeats Jan 5
