@@ -34,7 +34,8 @@ def map_columns(frame: pd.DataFrame, spec: PanelSpec, require_target: bool = Fal
                 continue
             raise PanelError(
                 column,
-                f"column not found (mapped with {flag}); columns present: {list(frame.columns)}",
+                f"column not found; columns present: {list(frame.columns)}",
+                hint=f"mapped with {flag}",
             )
     renamed = frame.rename(columns=spec.rename_map())
     if DEMAND not in renamed.columns:

@@ -30,6 +30,7 @@ Rules (documented here because users rely on them):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,17 +87,37 @@ def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
 
 class PanelError(ValueError):
-    """Bad input in a demand panel; ``column`` names the field and ``rows`` the offending rows."""
+    """Bad input in a demand panel; ``column`` names the field and ``rows`` the offending rows.
 
-    def __init__(self, column: str, problem: str, rows: list | None = None, detail: str = ""):
+    ``hint`` says how a command line maps the column (``mapped with --location-col``); it is
+    part of the message, but not of :meth:`for_request`, which words the error for a caller
+    that sent the rows as a list (the HTTP service).
+    """
+
+    def __init__(
+        self, column: str, problem: str, rows: list | None = None, detail: str = "", hint: str = ""
+    ):
         self.column = column
         self.problem = problem
         self.detail = detail
+        self.hint = hint
         self.rows = list(rows) if rows is not None else []
         message = f"{column}: {problem}"
+        if hint:
+            message += f" ({hint})"
         if detail:
             message += f" ({detail})"
         super().__init__(message)
+
+    def for_request(self) -> str:
+        """The message for rows sent as a list: row numbers are list positions (no CSV lines)
+        and no command-line hint."""
+        message = f"{self.column}: {self.problem}"
+        detail = _CSV_LINE.sub("", self.detail)  # the examples' "row 3 (CSV line 5)" -> "row 3"
+        return message + (f" ({detail})" if detail else "")
+
+
+_CSV_LINE = re.compile(r" \(CSV line \d+\)")
 
 
 def _parse_dates(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
@@ -289,7 +310,7 @@ def validate_panel(
             named = f"{user[error.column]} ({error.column})"
         if (named, detail) == (error.column, error.detail):
             raise
-        raise PanelError(named, error.problem, error.rows, detail) from None
+        raise PanelError(named, error.problem, error.rows, detail, error.hint) from None
 
 
 def _validate(

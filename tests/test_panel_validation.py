@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from forecasting.io import load_panel
+from forecasting.io import load_panel, map_columns
 from forecasting.spec import PanelSpec
 from forecasting.store import PanelStore
 from forecasting.validate import PanelError, validate_panel
@@ -64,6 +64,16 @@ def test_duplicate_keys_name_both_rows():
     frame = pd.concat([panel(), panel().iloc[[4]]], ignore_index=True)
     error = error_of(frame)
     assert "duplicate" in str(error) and error.rows == [4, 20]
+
+
+def test_errors_worded_for_a_request_name_list_positions_and_no_flags():
+    frame = panel()
+    error = error_of(pd.concat([frame, frame.iloc[[3]]], ignore_index=True))
+    assert "CSV line 5" in str(error) and "row 3" in str(error)
+    assert "CSV" not in error.for_request() and "row 3" in error.for_request()
+    with pytest.raises(PanelError) as info:
+        map_columns(frame.drop(columns="location_id"), SPEC)
+    assert "--location-col" in str(info.value) and "--" not in info.value.for_request()
 
 
 def test_negative_demand():

@@ -289,6 +289,7 @@ def test_bad_requests_are_4xx_and_the_server_keeps_serving(server, rows):
     named = cases[4].json()["detail"]
     assert "no version '9'" in cases[8].json()["detail"]
     assert "item_id" in named  # the missing column is named
+    assert "--" not in named  # ... as a request's field, not through a command-line flag
     assert "cumulative" in json.dumps(cases[3].json())
     # A body that is not JSON is named as the body, not by pydantic's character offset.
     assert cases[0].json()["detail"][0]["field"] == "body"
@@ -486,3 +487,12 @@ def test_a_request_is_refused_before_it_is_prepared_when_every_place_is_taken():
     with batcher.admitted():  # places are given back, errors included
         prepared.append("next")
     assert prepared == ["next"] and batcher.in_flight == 0
+
+
+def test_a_bad_row_is_named_by_its_position_in_the_request(server, rows):
+    """A validation error names rows as positions of the request's list, not CSV lines."""
+    reply = httpx.post(f"{server}/v1/forecast", json={"rows": [*rows, rows[0]]}, timeout=60)
+    assert reply.status_code == 422
+    detail = reply.json()["detail"]
+    assert "duplicate" in detail and "row 0" in detail and f"row {len(rows)}" in detail
+    assert "CSV" not in detail

@@ -43,6 +43,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from forecasting.validate import PanelError
 from serving.service.batching import Batcher, Overloaded
 from serving.service.config import ServiceConfig
 from serving.service.repository import Loaded, ModelRepository
@@ -299,8 +300,10 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
 
     @app.exception_handler(ValueError)
     async def bad_input(request: Request, exc: ValueError):
-        # Validation errors of the packages (PanelError, FileError...) name the field and rows.
-        return JSONResponse({"detail": " ".join(str(exc).split())}, status_code=422)
+        # Validation errors of the packages (PanelError, FileError...) name the field and rows;
+        # a panel's are worded for a request (list positions, no command-line flags).
+        text = exc.for_request() if isinstance(exc, PanelError) else str(exc)
+        return JSONResponse({"detail": " ".join(text.split())}, status_code=422)
 
     def model(name: str | None, version: str | None, task: str) -> Loaded:
         snapshot = repository.snapshot
