@@ -217,6 +217,7 @@ def build_grid(frame: pd.DataFrame, spec: PanelSpec, extra_periods: int = 0) -> 
 
     periods = period_index(frame[DATE], spec.freq)
     t_index = periods - periods.min()
+    first_row = t_index[first].astype(np.int64)  # (S,) first period with a row
     n_periods = int(t_index.max()) + 1 + extra_periods
     check_memory(n_series, n_periods, spec, frame[DATE])
     month_end = spec.freq == "M" and bool(frame[DATE].dt.is_month_end.all())
@@ -247,8 +248,7 @@ def build_grid(frame: pd.DataFrame, spec: PanelSpec, extra_periods: int = 0) -> 
         row_index = np.where(row, np.arange(n_periods), 0)
         np.maximum.accumulate(row_index, axis=1, out=row_index)
         t = np.arange(n_periods)
-        first_rows = t_index[first]
-        gap = ~row & (t < end[:, None]) & (t > first_rows[:, None])
+        gap = ~row & (t < end[:, None]) & (t > first_row[:, None])
         s_gap, t_gap = np.nonzero(gap)
         known_codes[s_gap, t_gap] = known_codes[s_gap, row_index[s_gap, t_gap]]
     static_real = None
@@ -261,7 +261,7 @@ def build_grid(frame: pd.DataFrame, spec: PanelSpec, extra_periods: int = 0) -> 
         target=target,
         start=start,
         end=end,
-        first_row=t_index[first].astype(np.int64),
+        first_row=first_row,
         known_real=grid(spec.known_reals, np.float32, np.nan),
         known_cat_codes=known_codes,
         known_cat_levels=tuple(levels),

@@ -56,24 +56,16 @@ def text_levels(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques).astype(str)
 
 
-def _take_text(text: pd.Index, codes: np.ndarray, missing: str | None) -> pd.Index:
-    """``text[codes]``, code -1 written as ``missing``."""
-    absent = codes < 0
-    if absent.any():
-        text = text.append(pd.Index([missing], dtype=text.dtype))
-        codes = np.where(absent, len(text) - 1, codes)
-    return text.take(codes)
-
-
 def _text_column(
     text: pd.Index, codes: np.ndarray, missing: str | None, categories: bool
 ) -> pd.Index | pd.Categorical:
     """``text[codes]`` (code -1: ``missing``), as text or as a categorical of that text."""
-    if not categories:
-        return _take_text(text, codes, missing)
-    if (codes < 0).any():
+    absent = codes < 0
+    if absent.any():
         text = text.append(pd.Index([missing], dtype=text.dtype))
-        codes = np.where(codes < 0, len(text) - 1, codes)
+        codes = np.where(absent, len(text) - 1, codes)
+    if not categories:
+        return text.take(codes)
     merged, distinct = pd.factorize(text)  # two values may read the same as text
     return pd.Categorical.from_codes(merged[codes], categories=pd.Index(distinct), validate=False)
 
@@ -407,9 +399,8 @@ def _validate(
 
     kept = _prelaunch_kept(frame, spec, order, runs, observed, demand[order])
     report.prelaunch_rows_dropped = int(len(kept) - kept.sum())
-    if not kept.all():  # a series whose rows all went is gone: the runs are renumbered
-        order, observed, series = order[kept], observed[kept], runs.series[kept]
-        runs = Runs(np.r_[True, series[1:] != series[:-1]] if len(series) else series)
+    if not kept.all():
+        order, observed, runs = order[kept], observed[kept], runs.subset(kept)
     # The clean frame, in its final order; rows keep their labels (errors name them).
     built = {}
     for column in frame.columns:
@@ -502,6 +493,11 @@ class Runs:
         self.series = np.cumsum(starts_run) - 1  # each row's run
         self.n = len(self.starts)
         self.row_start = self.starts[self.series] if self.n else self.starts
+
+    def subset(self, kept: np.ndarray) -> Runs:
+        """The runs of the rows ``kept`` (a mask); a run with no row left is gone."""
+        series = self.series[kept]
+        return Runs(np.r_[True, series[1:] != series[:-1]][: len(series)])
 
     def reduce(self, ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
         """``ufunc`` over each run's rows: one value per run."""
