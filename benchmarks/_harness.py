@@ -26,7 +26,9 @@ def run_part(script: str, name: str, flags: list[str]) -> dict:
     command = [sys.executable, script, "--part", name, "--part-out", out, *flags]
     print(f"running {name} ...", flush=True)
     try:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # The caller's own PYTHONPATH (packages installed to a side folder) stays behind ROOT.
+        paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         subprocess.run(command, check=True, cwd=ROOT, env=env)
         return json.loads(Path(out).read_text())
     finally:

@@ -106,7 +106,11 @@ def choose_threshold(predicted: np.ndarray, defective: np.ndarray) -> float:
 
 
 def symmetric_predict(
-    model, images: torch.Tensor, quarter_turns: bool = True, batch_size: int = 64
+    model,
+    images: torch.Tensor,
+    quarter_turns: bool = True,
+    batch_size: int = 64,
+    device: str = "cpu",
 ) -> np.ndarray:
     """Mean sigmoid outputs over the flips (and, with ``quarter_turns``, the quarter turns) of
     each image: the 8 views of the square's symmetries, or the 4 that keep the busbars
@@ -114,19 +118,21 @@ def symmetric_predict(
     this probability mean stands beside)."""
     from vision.model import apply_transform, tta_transforms
 
-    model.eval()
+    model.to(device).eval()
     transforms = tta_transforms("dihedral" if quarter_turns else "flips")
     outputs = []
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
-            x = images[start : start + batch_size].float().div(255).expand(-1, -1, 3, -1, -1)
-            mask = torch.ones(x.shape[0], 1)
-            catalog = torch.zeros(x.shape[0], 7)
+            x = images[start : start + batch_size].to(device).float().div(255)
+            x = x.expand(-1, -1, 3, -1, -1)
+            mask = torch.ones(x.shape[0], 1, device=device)
+            catalog = torch.zeros(x.shape[0], 7, device=device)
             total = 0
             for turns, flip in transforms:
                 view = apply_transform(x, turns, flip).contiguous()
-                total = total + torch.sigmoid(model(view, mask, catalog)[0])
-            outputs.append((total / len(transforms)).numpy())
+                total = total + torch.sigmoid(model(view, mask, catalog)[0].float())
+            outputs.append((total / len(transforms)).cpu().numpy())
+    model.cpu()
     return np.concatenate(outputs)
 
 
@@ -179,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from kernels.io import write_json
     from training.config import TrainConfig
+    from training.devices import select_device
     from training.inspect_task import fit_inspector
     from training.pretrain import pretrain_backbone
     from vision.augment import AugmentSpec
@@ -279,9 +286,11 @@ def main(argv: list[str] | None = None) -> int:
                 initial_state=initial_state,
             )
         fits.append(fitted)
-        train_outputs.append(symmetric_predict(fitted.model, tensor[train], args.quarter_turns))
-        val_outputs.append(symmetric_predict(fitted.model, tensor[val], args.quarter_turns))
-        test_outputs.append(symmetric_predict(fitted.model, tensor[test], args.quarter_turns))
+        device = select_device(args.accelerator).type
+        for outputs, index in ((train_outputs, train), (val_outputs, val), (test_outputs, test)):
+            outputs.append(
+                symmetric_predict(fitted.model, tensor[index], args.quarter_turns, device=device)
+            )
         member_test = test_outputs[-1].mean(axis=1)
         member_accuracy.append(float(((member_test >= 0.5) == (probs[test] >= 0.5)).mean()))
         print(
@@ -365,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
             "ssl_epochs": args.ssl_epochs,
             "augment": augment.to_dict(),
             "seed": args.seed,
-            "device": "cpu",
+            "device": select_device(args.accelerator).type,
             "threads": torch.get_num_threads(),
             "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         },

@@ -98,13 +98,21 @@ class InterpretableAttention(nn.Module):
         keys = keys.reshape(batch, k.shape[1], heads, d_k).transpose(1, 2)
         values = values.unsqueeze(1)  # (B, 1, K, d_k), shared by the heads
         attention = None
-        if need_weights:
+        # The fused kernel's backward on CUDA (cuDNN attention) is not deterministic (PyTorch
+        # warned so on an H200), so a run that asks for repeatable kernels takes the explicit
+        # product there, which computes the same output.
+        explicit = need_weights or (
+            queries.is_cuda
+            and torch.is_grad_enabled()
+            and torch.are_deterministic_algorithms_enabled()
+        )
+        if explicit:
             scores = torch.matmul(queries, keys.transpose(-1, -2)) / math.sqrt(d_k)
             if mask is not None:
                 scores = scores.masked_fill(mask.unsqueeze(1), self.mask_bias)
-            attention = torch.softmax(scores, dim=-1)  # (B, heads, Q, K)
-            out = torch.matmul(attention, values)
-            attention = attention.transpose(1, 2)
+            weights = torch.softmax(scores, dim=-1)  # (B, heads, Q, K)
+            out = torch.matmul(weights, values)
+            attention = weights.transpose(1, 2) if need_weights else None
         else:
             allowed = None if mask is None else ~mask.unsqueeze(1)
             out = F.scaled_dot_product_attention(
