@@ -81,9 +81,9 @@ def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
 class PanelError(ValueError):
     """Bad input in a demand panel; ``column`` names the field and ``rows`` the offending rows.
 
-    ``hint`` says how a command line maps the column (``mapped with --location-col``); it is
-    part of the message, but not of :meth:`for_request`, which words the error for a caller
-    that sent the rows as a list (the HTTP service).
+    ``hint`` says what a command line can do about it (``mapped with --location-col``,
+    ``--gaps zero``); it is part of the message, but not of :meth:`for_request`, which words
+    the error for a caller that sent the rows as a list and has no flags (the HTTP service).
     """
 
     def __init__(
@@ -148,9 +148,9 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def _fail(frame: pd.DataFrame, column: str, problem: str, mask) -> None:
+def _fail(frame: pd.DataFrame, column: str, problem: str, mask, hint: str = "") -> None:
     rows, detail = _rows_detail(frame, mask)
-    raise PanelError(column, problem, rows, detail)
+    raise PanelError(column, problem, rows, detail, hint)
 
 
 @dataclass
@@ -226,7 +226,8 @@ def _resolve_freq(dates: pd.DatetimeIndex, spec: PanelSpec, report: ValidationRe
             raise PanelError(
                 DATE,
                 "cannot infer the frequency from the dates (too few distinct dates or an "
-                "irregular spacing); give it (--freq D, W or M)",
+                "irregular spacing)",
+                hint="give it with --freq D, W or M",
             )
         report.freq, report.freq_inferred = inferred, True
         report.notes.append(f"frequency {inferred} ({FREQ_NAMES[inferred]}) inferred from dates")
@@ -235,7 +236,8 @@ def _resolve_freq(dates: pd.DatetimeIndex, spec: PanelSpec, report: ValidationRe
         raise PanelError(
             DATE,
             f"the dates are {FREQ_NAMES[inferred]} ({inferred}) but the frequency was given as "
-            f"{given} ({FREQ_NAMES[given]}); leave it out to infer it, or give --freq {inferred}",
+            f"{given} ({FREQ_NAMES[given]})",
+            hint=f"leave it out to infer it, or give --freq {inferred}",
         )
     report.freq = given
     return given
@@ -458,9 +460,9 @@ def _validate(
             f"gaps: {report.gap_periods} {FREQ_NAMES[freq]} periods are missing inside "
             f"{report.series_with_gaps} series; filling them with zero demand would add "
             f"{report.gap_periods / max(n_observed, 1):.0%} to the {n_observed} observed rows "
-            f"({_gap_hint(clean, runs.series, observed, freq)}). If a missing period means no "
-            f"sales, ask for the fill (--gaps zero)",
+            f"({_gap_hint(clean, runs.series, observed, freq)})",
             with_gaps,
+            hint="if a missing period means no sales, ask for the fill with --gaps zero",
         )
 
     if no_history.all():
@@ -480,7 +482,7 @@ def _gap_hint(frame: pd.DataFrame, series: np.ndarray, observed: np.ndarray, fre
     suggest = "D" if typical < 4 else "W" if typical < 20 else "M"
     text = f"a series' rows are typically {typical:g} day{'' if typical == 1 else 's'} apart"
     if suggest != freq:
-        text += f": is the panel {FREQ_NAMES[suggest]}? (--freq {suggest})"
+        text += f": is the panel {FREQ_NAMES[suggest]}?"
     return text
 
 

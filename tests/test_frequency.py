@@ -93,8 +93,11 @@ def test_a_frequency_the_dates_contradict_is_an_error():
     with pytest.raises(PanelError, match=r"dates are daily \(D\) but .* given as M"):
         validate_panel(daily, PanelSpec(freq="M", known_reals=("price",)))
     monthly = canonical(seasonal_panel(pd.date_range("2019-01-01", periods=30, freq="MS"), 12))
-    with pytest.raises(PanelError, match=r"dates are monthly \(M\) but .* given as D"):
+    with pytest.raises(PanelError, match=r"dates are monthly \(M\) but .* given as D") as info:
         validate_panel(monthly, PanelSpec(freq="D", known_reals=("price",)))
+    # The service's caller cannot pass a flag: its wording keeps the problem, not the advice.
+    assert "--freq M" in str(info.value) and "--" not in info.value.for_request()
+    assert "monthly (M)" in info.value.for_request()
 
 
 def test_filling_many_gaps_needs_to_be_asked_for():
@@ -105,6 +108,9 @@ def test_filling_many_gaps_needs_to_be_asked_for():
     with pytest.raises(PanelError, match=r"missing inside 3 series.*--gaps zero") as info:
         validate_panel(sparse, SPEC)
     assert "2 days apart" in str(info.value)
+    request = info.value.for_request()
+    assert "missing inside 3 series" in request and "2 days apart" in request
+    assert "--" not in request
     clean, report = validate_panel(sparse, SPEC, gaps="zero")
     assert report.gap_periods == 3 * 39
     # A few missing days (under 5% of the rows) are filled without being asked.

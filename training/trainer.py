@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,6 +214,31 @@ def build_trainer(
     return trainer
 
 
+@contextmanager
+def torch_flags_restored():
+    """Give back torch's process-wide kernel settings when the block ends.
+
+    Lightning's ``deterministic`` setting and :func:`build_trainer` change global flags
+    (deterministic algorithms, cuDNN's choice, the memory fill) and leave them set. A caller
+    that fits a model and then runs its own torch code in the same process would otherwise
+    inherit them: slower kernels, or errors from operations with no deterministic version.
+    """
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+        torch.utils.deterministic.fill_uninitialized_memory,
+    )
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        torch.backends.cudnn.deterministic = saved[2]
+        torch.backends.cudnn.benchmark = saved[3]
+        torch.utils.deterministic.fill_uninitialized_memory = saved[4]
+
+
 def is_rank_zero() -> bool:
     """False in the worker processes a DDP launcher starts (they set RANK / LOCAL_RANK)."""
     return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
@@ -242,14 +268,15 @@ def fit(
     if ckpt_path is not None:
         check_resumable(ckpt_path, module)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    trainer = build_trainer(cfg, run_dir, monitor=monitor, callbacks=callbacks, mode=mode)
-    trainer.fit(
-        module,
-        train_dataloaders=train_dataloaders,
-        val_dataloaders=val_dataloaders,
-        ckpt_path=None if ckpt_path is None else str(ckpt_path),
-        weights_only=True,
-    )
+    with torch_flags_restored():
+        trainer = build_trainer(cfg, run_dir, monitor=monitor, callbacks=callbacks, mode=mode)
+        trainer.fit(
+            module,
+            train_dataloaders=train_dataloaders,
+            val_dataloaders=val_dataloaders,
+            ckpt_path=None if ckpt_path is None else str(ckpt_path),
+            weights_only=True,
+        )
     checkpoint = trainer.checkpoint_callback
     best_path = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None
     ended_on_best = getattr(checkpoint, "best_step", None) == trainer.global_step
