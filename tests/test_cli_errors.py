@@ -465,3 +465,24 @@ def test_a_manifest_without_an_entry_a_loader_reads_is_named(
         edited(run, copy, edit)
         fails(capsys, list(map(str, predict)), f"copy/manifest.json: {named}")
     nothing_left(tmp_path, "copy")
+
+
+@pytest.mark.parametrize(
+    "argv, command",
+    [
+        (["forecast", "train", "--data", "d.csv", "--out", "r", "--no-such"], "forecast train"),
+        (["plan", "--forecast", "f", "--inventory", "i", "--out", "o", "--zz"], "plan"),
+        (["inspect", "score", "--run", "r", "--items", "i", "--out", "o", "x"], "inspect score"),
+    ],
+)
+def test_an_unknown_flag_is_named_by_the_command_whose_help_lists_the_right_ones(
+    argv, command, capsys
+):
+    # argparse reports unknown arguments from the root parser ("stockcast: error"), whose
+    # --help does not list the command's flags.
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"stockcast {command}: error: unrecognized arguments: ")
+    assert argv[-1] in err and err.count("\n") == 1

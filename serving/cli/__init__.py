@@ -64,7 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. Exit status: 0 done, 2 the input is wrong (one line on stderr naming the
     file, column, flag or row), 130 interrupted (143 for SIGTERM); a traceback is a bug."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # argparse reports them from the root parser ("stockcast: error"), whose --help does
+        # not list the command's flags; the command's own parser names itself.
+        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     handled = (signal.SIGINT, signal.SIGTERM)
     in_main = threading.current_thread() is threading.main_thread()  # signals need the main one
     previous = {s: signal.signal(s, _interrupt) for s in handled} if in_main else {}
@@ -94,6 +98,16 @@ def main(argv: list[str] | None = None) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     return int(result or 0)
+
+
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The (sub)parser of the command ``args`` were parsed for (``stockcast forecast train``)."""
+    while True:
+        groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        chosen = getattr(args, groups[0].dest, None) if groups else None
+        if chosen is None or chosen not in groups[0].choices:
+            return parser
+        parser = groups[0].choices[chosen]
 
 
 def _one_line(exc: BaseException) -> str:
