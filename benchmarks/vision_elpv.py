@@ -1,8 +1,11 @@
 """Real-data check of the inspection model: ELPV solar-cell defects, trained from scratch on CPU.
 
 Data: the 2,624 electroluminescence images of the ``elpv-dataset`` package (optional extra
-``pip install 'stockcast[elpv]'``; CC-BY-NC-SA-4.0, read from the installed package, never copied).
-Each cell has a defect probability in {0, 1/3, 2/3, 1} and a type (mono/poly).
+``pip install 'stockcast[elpv]'``; CC-BY-NC-SA-4.0, read from the installed package, never copied
+into this tree). Each cell has a defect probability in {0, 1/3, 2/3, 1} and a type (mono/poly).
+``--save-images FILE`` writes the resized cells to an npz and ``--images FILE`` reads them back,
+for a machine without the package (the GPU runs of ``results/vision_elpv_h200.json``:
+``--accelerator cuda``).
 
 Protocol (as in Deitsch et al., Solar Energy 2019): a stratified 75/25 train/test split (by
 defect probability and cell type, seed 0). The 75% part is split again (85/15, stratified) into
@@ -175,13 +178,25 @@ def main(argv: list[str] | None = None) -> int:
         help="SimCLR pretraining of the backbone on the training images first (0: off)",
     )
     parser.add_argument("--dump", type=Path, help="save test predictions (npz)")
+    parser.add_argument(
+        "--save-images",
+        type=Path,
+        help="write the resized cells, their defect probabilities and types to this npz and stop",
+    )
+    parser.add_argument(
+        "--images",
+        type=Path,
+        help="read the cells from an npz of --save-images (at --image-size) instead of the "
+        "elpv-dataset package: for a machine without it, such as a GPU machine with no network",
+    )
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args(argv)
-    try:
-        import elpv_dataset  # noqa: F401
-    except ImportError:
-        print("skipped: elpv-dataset is not installed (pip install 'stockcast[elpv]')")
-        return 0
+    if args.images is None:
+        try:
+            import elpv_dataset  # noqa: F401
+        except ImportError:
+            print("skipped: elpv-dataset is not installed (pip install 'stockcast[elpv]')")
+            return 0
 
     from kernels.io import write_json
     from training.config import TrainConfig
@@ -193,7 +208,20 @@ def main(argv: list[str] | None = None) -> int:
     from vision.metrics import auroc
     from vision.model import ModelSpec
 
-    images, probs, types = load_elpv(args.image_size)
+    if args.images is not None:
+        with np.load(args.images, allow_pickle=False) as saved:
+            images, probs, types = saved["images"], saved["probs"], saved["types"]
+        if images.shape[1:] != (args.image_size, args.image_size):
+            sys.exit(
+                f"{args.images}: cells of {images.shape[1]} x {images.shape[2]} px, but "
+                f"--image-size is {args.image_size}"
+            )
+    else:
+        images, probs, types = load_elpv(args.image_size)
+    if args.save_images is not None:
+        np.savez_compressed(args.save_images, images=images, probs=probs, types=types)
+        print(f"wrote {len(images)} cells to {args.save_images}")
+        return 0
     level = np.rint(probs * 3).astype(int)
     strata = np.array([f"{lv}-{t}" for lv, t in zip(level, types)])
     train_all, test = stratified_split(strata, 0.25, seed=args.seed)
