@@ -454,15 +454,17 @@ def _validate(
         _fail(clean, DATE, "gaps: periods missing inside the series", with_gaps)
     n_observed = int(observed.sum())
     if gaps == "auto" and report.gap_periods > MAX_GAP_SHARE * n_observed:
+        spacing, suggest = _gap_hint(clean, runs.series, observed, freq)
         _fail(
             clean,
             DATE,
             f"gaps: {report.gap_periods} {FREQ_NAMES[freq]} periods are missing inside "
             f"{report.series_with_gaps} series; filling them with zero demand would add "
             f"{report.gap_periods / max(n_observed, 1):.0%} to the {n_observed} observed rows "
-            f"({_gap_hint(clean, runs.series, observed, freq)})",
+            f"({spacing})",
             with_gaps,
-            hint="if a missing period means no sales, ask for the fill with --gaps zero",
+            hint=(f"if it is, give --freq {suggest}; " if suggest else "")
+            + "if a missing period means no sales, ask for the fill with --gaps zero",
         )
 
     if no_history.all():
@@ -472,18 +474,21 @@ def _validate(
     return clean.reset_index(drop=True), report
 
 
-def _gap_hint(frame: pd.DataFrame, series: np.ndarray, observed: np.ndarray, freq: str) -> str:
-    """What the typical step between a series' rows suggests about the frequency."""
+def _gap_hint(
+    frame: pd.DataFrame, series: np.ndarray, observed: np.ndarray, freq: str
+) -> tuple[str, str | None]:
+    """What the typical step between a series' rows suggests about the frequency, and the
+    frequency it suggests where that is not ``freq``."""
     days = frame[DATE].to_numpy(dtype="datetime64[D]").astype(np.int64)[observed]
     steps = np.diff(days)[np.diff(series[observed]) == 0]
     if len(steps) == 0:
-        return f"the panel was read as {FREQ_NAMES[freq]}"
+        return f"the panel was read as {FREQ_NAMES[freq]}", None
     typical = float(np.median(steps))
     suggest = "D" if typical < 4 else "W" if typical < 20 else "M"
     text = f"a series' rows are typically {typical:g} day{'' if typical == 1 else 's'} apart"
-    if suggest != freq:
-        text += f": is the panel {FREQ_NAMES[suggest]}?"
-    return text
+    if suggest == freq:
+        return text, None
+    return f"{text}: is the panel {FREQ_NAMES[suggest]}?", suggest
 
 
 class Runs:

@@ -111,6 +111,17 @@ def test_filling_many_gaps_needs_to_be_asked_for():
     request = info.value.for_request()
     assert "missing inside 3 series" in request and "2 days apart" in request
     assert "--" not in request
+    # Rows a week apart in most series of a daily panel: the flag that reads them as weekly
+    # is offered on the command line, the question alone to a caller that has no flags.
+    # One daily series (the dates read as daily) and 12 with a row a week.
+    weekly = frame[(frame["date"].dt.dayofyear % 7 == 0) & (frame["item_id"] != "sku0")]
+    copies = [weekly.assign(item_id=weekly["item_id"] + f"-{k}") for k in range(4)]
+    mostly_weekly = pd.concat([frame[frame["item_id"] == "sku0"], *copies])
+    with pytest.raises(PanelError, match=r"7 days apart: is the panel weekly\?") as weekly_info:
+        validate_panel(mostly_weekly, SPEC)
+    assert "give --freq W" in str(weekly_info.value)
+    assert "--" not in weekly_info.value.for_request()
+    assert "is the panel weekly?" in weekly_info.value.for_request()
     clean, report = validate_panel(sparse, SPEC, gaps="zero")
     assert report.gap_periods == 3 * 39
     # A few missing days (under 5% of the rows) are filled without being asked.
