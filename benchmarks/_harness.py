@@ -18,6 +18,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def env_with_root() -> dict[str, str]:
+    """This environment with the repository first on ``PYTHONPATH``, for a subprocess; the
+    caller's own entries (packages installed to a side folder) stay behind it."""
+    paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 def run_part(script: str, name: str, flags: list[str]) -> dict:
     """Run ``script --part NAME FLAGS`` in a fresh interpreter, so the part's peak RSS is its
     own, and return the JSON it writes to ``--part-out``."""
@@ -26,10 +33,7 @@ def run_part(script: str, name: str, flags: list[str]) -> dict:
     command = [sys.executable, script, "--part", name, "--part-out", out, *flags]
     print(f"running {name} ...", flush=True)
     try:
-        # The caller's own PYTHONPATH (packages installed to a side folder) stays behind ROOT.
-        paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-        subprocess.run(command, check=True, cwd=ROOT, env=env)
+        subprocess.run(command, check=True, cwd=ROOT, env=env_with_root())
         return json.loads(Path(out).read_text())
     finally:
         os.unlink(out)

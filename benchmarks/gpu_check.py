@@ -14,7 +14,10 @@ figures, and one failing check does not stop the others:
    torch forecasts on the CPU within the export's tolerance.
 3. ``inspection``: the inspector fits on a small synthetic tunnel on the GPU, twice with one
    seed, scores items on the GPU, and exports with its parity check.
-4. ``onnxruntime``: the providers installed and the one the runtime's session factory uses.
+
+Beside the checks: the onnxruntime providers installed and the order the runtime asks for them
+in; the forecast checks fail where a package's session runs on another provider than the first
+asked for (onnxruntime falls back to the CPU silently).
 
     python benchmarks/gpu_check.py --out gpu_check.json
 """
@@ -31,6 +34,7 @@ import time
 import traceback
 from pathlib import Path
 
+import _harness as harness  # benchmarks/ is on sys.path when run as a script
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,10 +48,13 @@ def check_kernels(rows: int) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
     from test_kernels_cuda import SCRIPT
 
-    env = dict(os.environ)  # NUMBA_ENABLE_CUDASIM=1 passes through: a dry run on a CPU
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    # NUMBA_ENABLE_CUDASIM=1 passes through the environment: a dry run on a CPU.
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        env=harness.env_with_root(),
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
@@ -104,6 +111,7 @@ def check_forecast(model: str, work: Path, epochs: int, accelerator: str) -> dic
     from forecasting.spec import M5_SPEC
     from serving.export import export_run
     from serving.runtime import ForecastPackage
+    from serving.runtime.session import providers
     from training import TrainConfig
     from training.devices import resolve_precision
 
@@ -152,10 +160,12 @@ def check_forecast(model: str, work: Path, epochs: int, accelerator: str) -> dic
         "export_parity": manifest["parity"],
         "package_vs_torch_cpu_max_abs_difference": onnx_difference,
         "package_provider": runtime.provider,
+        "provider_requested_first": providers()[0],
         "finite": bool(np.isfinite(table_gpu[quantiles].to_numpy()).all()),
         "passed": bool(
             np.isfinite(table_gpu[quantiles].to_numpy()).all()
             and same_seed_difference == 0.0
+            and runtime.provider == providers()[0]  # no silent fallback to a later provider
             and onnx_difference <= 1e-4 * max(scale, 1.0)
             and gpu_cpu / scale < 0.05
         ),
@@ -207,7 +217,8 @@ def check_inspection(work: Path, epochs: int, accelerator: str) -> dict:
     }
 
 
-def check_onnxruntime() -> dict:
+def onnxruntime_providers() -> dict:
+    """The installed onnxruntime's providers and the order the runtime's factory asks for."""
     import onnxruntime as ort
 
     from serving.runtime.session import providers
@@ -216,7 +227,6 @@ def check_onnxruntime() -> dict:
         "version": ort.__version__,
         "available_providers": ort.get_available_providers(),
         "requested": providers(),
-        "passed": True,
     }
 
 
@@ -236,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         "cuda": torch.version.cuda,
         "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "bf16": bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported()),
+        "onnxruntime": onnxruntime_providers(),
         "checks": {},
     }
     from kernels.io import write_json
@@ -247,7 +258,6 @@ def main(argv: list[str] | None = None) -> int:
             "forecast_lstm": lambda: check_forecast("lstm", work, args.epochs, args.accelerator),
             "forecast_tft": lambda: check_forecast("tft", work, args.epochs, args.accelerator),
             "inspection": lambda: check_inspection(work, args.epochs, args.accelerator),
-            "onnxruntime": check_onnxruntime,
         }
         for name, run in checks.items():
             if args.only and name not in args.only:

@@ -80,6 +80,17 @@ def load_elpv(image_size: int):
     return resized, probs.astype(np.float64), np.asarray(types)
 
 
+def write_npz(path: Path, **arrays: np.ndarray) -> None:
+    """``np.savez_compressed`` through a temporary file: never a partial file at ``path``."""
+    from kernels.io import atomic_write
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # a handle: savez would append ".npz" to a name
+            np.savez_compressed(handle, **arrays)
+
+    atomic_write(path, write)
+
+
 def ordinal_targets(probs: np.ndarray) -> np.ndarray:
     level = np.rint(probs * 3).astype(int)
     return np.stack([level >= k for k in (1, 2, 3)], axis=1).astype(np.float32)
@@ -219,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         images, probs, types = load_elpv(args.image_size)
     if args.save_images is not None:
-        np.savez_compressed(args.save_images, images=images, probs=probs, types=types)
+        write_npz(args.save_images, images=images, probs=probs, types=types)
         print(f"wrote {len(images)} cells to {args.save_images}")
         return 0
     level = np.rint(probs * 3).astype(int)
@@ -263,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         # Each defect level drawn as often as the others (the intermediate levels are rare).
         counts = np.bincount(level[train], minlength=4)
         sample_weights = 1.0 / counts[level[train]]
+    device = select_device(args.accelerator).type
     start = time.perf_counter()
     train_outputs, val_outputs, test_outputs, fits, member_accuracy = [], [], [], [], []
     for member in range(args.ensemble):
@@ -314,7 +326,6 @@ def main(argv: list[str] | None = None) -> int:
                 initial_state=initial_state,
             )
         fits.append(fitted)
-        device = select_device(args.accelerator).type
         for outputs, index in ((train_outputs, train), (val_outputs, val), (test_outputs, test)):
             outputs.append(
                 symmetric_predict(fitted.model, tensor[index], args.quarter_turns, device=device)
@@ -353,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in range(4)
     }
     if args.dump:
-        np.savez(args.dump, predicted=predicted, truth=truth, types=types[test])
+        write_npz(args.dump, predicted=predicted, truth=truth, types=types[test])
     by_type = {}
     for cell_type in ("mono", "poly"):
         sel = types[test] == cell_type
@@ -402,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             "ssl_epochs": args.ssl_epochs,
             "augment": augment.to_dict(),
             "seed": args.seed,
-            "device": select_device(args.accelerator).type,
+            "device": device,
             "threads": torch.get_num_threads(),
             "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         },
