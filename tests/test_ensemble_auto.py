@@ -109,7 +109,9 @@ def test_auto_routes_each_demand_class_to_its_choice(store):
     for label in set(classes):
         rows = classes == label
         expected = every[model.choice.get(label, "seasonal_naive")][rows]
-        np.testing.assert_allclose(routed[rows], expected, rtol=1e-6)
+        # The routed path runs each network on other batches than this call does, and on
+        # AVX-512 a product's rounding depends on the batch: float noise, not another choice.
+        np.testing.assert_allclose(routed[rows], expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(
         every[COMBINED], (every["lstm"] + every["tft"]) / 2, rtol=1e-6, atol=1e-6
     )
