@@ -344,6 +344,7 @@ def run_seed(freq: str, args, seed: int) -> dict:
     out = {
         "seed": seed,
         "by_segment": result.metrics.to_dict(orient="records"),
+        "auto_worse_than_seasonal_naive": auto_losses(result.metrics),
         "auto_choice": {**auto.inner.choice, "(fallback)": auto.inner.fallback},
         "auto_overrides": auto.inner.overrides,
         "network_epochs": {
@@ -379,8 +380,6 @@ def combine(freq: str, runs: list[dict]) -> dict:
     ours = [m for m in table if m != "pf_tft"]
     best_sql = min(ours, key=lambda m: table[m]["sql"])
     best_wape = min(ours, key=lambda m: table[m]["wape"])
-    for run in runs:
-        run["auto_worse_than_seasonal_naive"] = auto_losses(pd.DataFrame(run["by_segment"]))
     out = {
         "freq": freq,
         "horizon": HORIZONS[freq],
