@@ -15,10 +15,10 @@ repeats of the two sides (so the load of a shared machine falls on both) and rep
 PyTorch runs the graph module the export traced (``ForecastGraph`` / ``InspectionGraph``:
 preprocessing + network) in ``torch.inference_mode``. Each engine runs at every thread count from
 1 to ``--threads`` (interleaved with the others) and is reported at its best count, which the
-JSON records beside every count's figures: on the 2-core AMD EPYC machine PyTorch ran the small
-forecasting networks faster on one thread than on two (LSTM 14,900 against 10,100-12,400
-windows/s, batch-1 p99 1.1 against 9.7 ms), so one fixed count for both sides would not show
-either at its best.
+JSON records beside every count's figures: on the 2-core AMD EPYC machine PyTorch answered a
+single forecasting window faster on one thread than on two (LSTM p50 0.70 against 1.10 ms)
+and a batch of 256 faster on two, and onnxruntime's TFT ran a batch as fast on one thread as on
+two, so one fixed count for both sides would not show either at its best.
 
 The inspection CNN (the default ``InspectionNet``: resnet18, 128 px, 6 views) is trained on 300
 items of a synthetic tunnel for 10 epochs (3 gave a model worse than passing every item, on
@@ -65,7 +65,8 @@ def turn(setup, fn) -> None:
 
     Both engines keep their worker threads spinning for a while after a call, so a call timed
     right after the other engine's shares the cores with those spinning threads (on 2 cores
-    PyTorch's LSTM ran at 10,000 windows/s right after onnxruntime, 14,000-25,000 on its own).
+    PyTorch's LSTM graph ran at 10,100-17,200 windows/s timed right after onnxruntime's calls,
+    at 22,800-27,600 in turns of its own).
     The untimed call lets the other engine go quiet and warms this one, as in a process that
     runs one engine."""
     if setup is not None:
