@@ -43,7 +43,8 @@ Settings tried on a CPU (test split, seed 0): 128 px / 40 epochs 81.4%, 224 px /
 ``results/vision_elpv_80.json``, 11.4 minutes); regression + EMA 0.998 + weight decay 0.05 +
 5-degree rotations + output stride 32, 32 epochs: 80.6% for one seed (18.5 minutes). 128 px /
 300 epochs, the default since 2026-12-04: 85.0% at the validation cut (85.2% at 0.5) in 44
-minutes on the project's 2-core AMD EPYC machine (``results/vision_elpv.json``). The 2-core Xeon
+minutes on the project's 2-core AMD EPYC machine (``results/vision_elpv.json``); with ``--seed
+1`` (another split) 80.7% (``results/vision_elpv_seed1.json``). The 2-core Xeon
 of 2026-12-03 was about 3.4x slower (40 epochs at output stride 32: 15.8 minutes there, 4.6
 on the EPYC), so there this default needs well over the hour.
 """
