@@ -304,8 +304,12 @@ def inspection_model(args) -> dict:
 
     counts = range(1, args.threads + 1)
     sessions = {
-        (name, t): InspectionPackage(package_dir, threads=t, quantized=name.endswith("int8")).model
-        for name in engines
+        (name, t): (
+            engine
+            if t == args.threads
+            else InspectionPackage(package_dir, threads=t, quantized=name.endswith("int8"))
+        ).model
+        for name, engine in engines.items()
         for t in counts
     }
 
