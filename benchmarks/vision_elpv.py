@@ -169,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--accelerator", default="cpu")
     parser.add_argument(
+        "--precision",
+        default="auto",
+        help="training precision (TrainConfig.precision; bf16-mixed: autocast, also on a CPU)",
+    )
+    parser.add_argument(
         "--target",
         choices=("ordinal", "regression"),
         default="ordinal",
@@ -306,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             weight_decay=args.weight_decay,
             early_stopping_patience=args.patience or args.epochs,
             accelerator=args.accelerator,
+            precision=args.precision,
             seed=args.seed + member,
             progress_bar=sys.stderr.isatty(),
         )
@@ -417,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
             "ssl_epochs": args.ssl_epochs,
             "augment": augment.to_dict(),
             "seed": args.seed,
+            "precision": args.precision,
             "device": device,
             "threads": torch.get_num_threads(),
             "load_average_1min_at_end": round(os.getloadavg()[0], 2),

@@ -92,7 +92,9 @@ def recipe_settings(name: str, width: int, epochs: int | None, max_image_size: i
     common = {"accelerator": "cpu", "progress_bar": sys.stderr.isatty(), "seed": 0}
     if name == "before":
         return {
-            "model": ModelSpec(width=width, image_size=128, resize="squash", tta="none"),
+            "model": ModelSpec(
+                width=width, image_size=128, resize="squash", tta="none", contrast=0
+            ),
             "data": DataConfig(imbalance="pos_weight"),
             "train": ImageTrainConfig(
                 max_epochs=epochs or 30,

@@ -71,6 +71,7 @@ def test_fit_writes_a_complete_run_folder(tiny):
     manifest = read_manifest(tiny.run, task="inspection")
     assert set(manifest["config"]) >= {"model", "data", "calibration", "train"}
     assert manifest["config"]["model"]["width"] == 8
+    assert manifest["config"]["model"]["contrast"] == 0  # auto: off for the tunnel
     assert manifest["config"]["train"]["batch_size"] == 8
     assert manifest["classes"] == list(CLASS_NAMES) and manifest["views"] == list(VIEW_NAMES)
     assert [i["name"] for i in manifest["inputs"]] == ["images", "view_mask", "catalog"]

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from scipy import ndimage
 
 from vision.augment import AugmentSpec, augment_batch
 from vision.backbones import build_backbone
 from vision.calibration import calibrate_thresholds, verdicts
 from vision.catalog import REF_DIM
-from vision.model import InspectionNet, ModelSpec
+from vision.model import CONTRAST_GAIN, InspectionNet, ModelSpec, top_hats
 
 SIZE = 64
 
@@ -93,6 +94,49 @@ def test_other_backbones_run(name):
     with torch.no_grad():
         item, view, maps, _ = model(images, mask, catalog)
     assert item.shape == (1, 2) and view.shape == (1, 3, 2) and maps.shape[:3] == (1, 3, 2)
+
+
+def test_top_hats_against_scipy_grey_morphology():
+    rng = np.random.default_rng(0)
+    grey = rng.uniform(size=(3, 1, 41, 36))
+    got = top_hats(torch.from_numpy(grey), 7).numpy()
+    for image, (black, white) in zip(grey[:, 0], got):
+        # Outside the frame nothing constrains the result, as max-pooling's -inf padding does.
+        def dilate(a):
+            return ndimage.grey_dilation(a, size=(7, 7), mode="constant", cval=-np.inf)
+
+        def erode(a):
+            return ndimage.grey_erosion(a, size=(7, 7), mode="constant", cval=np.inf)
+
+        np.testing.assert_allclose(black, erode(dilate(image)) - image, atol=1e-12)
+        np.testing.assert_allclose(white, image - dilate(erode(image)), atol=1e-12)
+
+
+def test_the_contrast_path_puts_a_small_dark_mark_in_its_cell():
+    torch.manual_seed(0)
+    net = InspectionNet(ModelSpec(width=8, image_size=SIZE, head_dim=16, contrast=7), 2, 1)
+    net.eval()
+    images = torch.full((2, 1, 3, SIZE, SIZE), 0.7)
+    images[:, :, :, 32:, :] = 0.2  # an edge across the frame: no mark
+    images[1, 0, :, 20:23, 41:44] = 0.3  # a 3 px pit, 0.4 deep, in cell (1, 2) of 16 px
+    mask, catalog = torch.ones(2, 1), torch.zeros(2, REF_DIM)
+
+    def heatmaps(black_weight: float) -> torch.Tensor:
+        # Class 0 reads the black top-hat alone, class 1 nothing.
+        with torch.no_grad():
+            net.contrast_head.weight.zero_()
+            net.contrast_head.bias.zero_()
+            net.contrast_head.weight[0, 0] = black_weight
+            return net(images, mask, catalog)[2][:, 0]
+
+    path = heatmaps(1.0) - heatmaps(0.0)
+    expected = torch.zeros_like(path)
+    expected[1, 0, 1, 2] = CONTRAST_GAIN * 0.4
+    torch.testing.assert_close(path, expected, atol=1e-5, rtol=1e-5)
+    # A model saved before the option (no "contrast" in its manifest) has no such path.
+    assert InspectionNet(ModelSpec.from_dict({"width": 8}), 2, 1).contrast_head is None
+    with pytest.raises(ValueError, match="contrast: expected -1 .auto., 0 .off. or an odd size"):
+        ModelSpec(contrast=4)
 
 
 def test_pretrained_weights_load_only_from_a_local_file(tmp_path):

@@ -54,6 +54,7 @@ def test_grey_photos_of_varying_sizes_train_and_score(parts):
     model = parts.inspector.model
     # Photos of 40-96 px: the input keeps their resolution (median longer side, up to /32).
     assert model.image_size in (64, 96) and model.resize == "pad" and model.tta == "dihedral"
+    assert model.contrast == 7 and parts.inspector.fitted_.net.contrast_head is not None
     assert parts.inspector.fitted_.image_mode == "L"
     training = parts.inspector.training
     assert training["imbalance"] == "balanced" and training["ema_decay"] == 0.998

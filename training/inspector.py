@@ -74,17 +74,22 @@ SETTINGS: dict[str, type] = {
     "calibration": CalibrationConfig,
 }
 VALIDATION_SOURCE = "validation split"
+CLASS_FOLDER_CONTRAST = 7  # top-hat size: marks up to about 6 px across at the model's input
 
 
 def resolve_model_spec(
     spec: ModelSpec, item_set: ItemSet, augment: AugmentSpec | None, max_image_size: int
 ) -> ModelSpec:
     """``spec`` with its data-dependent settings fixed: ``image_size`` 0 -> from the images
-    (:func:`vision.items.choose_image_size`), ``tta`` auto -> the augmentation's symmetry
+    (:func:`vision.items.choose_image_size`), ``contrast`` auto -> on for class folders (their
+    photos show one part each, where defects are small marks; the tunnel's defects are not),
+    ``tta`` auto -> the augmentation's symmetry
     (left for later when ``augment`` is not chosen yet)."""
     changes: dict[str, Any] = {}
     if spec.image_size == 0:
         changes["image_size"] = choose_image_size(item_set, max_image_size)
+    if spec.contrast == -1:
+        changes["contrast"] = CLASS_FOLDER_CONTRAST if item_set.layout == "classes" else 0
     if spec.tta == "auto" and augment is not None:
         changes["tta"] = augment.symmetry
     return dataclasses.replace(spec, **changes) if changes else spec

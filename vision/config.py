@@ -62,6 +62,14 @@ class ModelSpec:
         "(auto: the symmetries the training augmentation uses)",
         choices=TTA_MODES,
     )
+    contrast: int = setting(
+        -1,
+        "structuring size in pixels of the top-hat contrast path, which makes small dark and "
+        "bright marks (pits, thin cracks, scratches) per-cell evidence; 0: off; "
+        "-1 (auto): 7 for class-folder data, off for the tunnel",
+        min=-1,
+        max=31,
+    )
     head_dim: int = setting(128, "channels of the defect and attribute heads", min=1)
     embed_dim: int = setting(32, "size of the catalog and view embeddings", min=1)
     mean: tuple[float, float, float] = setting(
@@ -72,8 +80,14 @@ class ModelSpec:
     )
 
     def __post_init__(self) -> None:
-        _check_integers(self, ("width", "output_stride", "image_size", "head_dim", "embed_dim"))
+        _check_integers(
+            self, ("width", "output_stride", "image_size", "contrast", "head_dim", "embed_dim")
+        )
         check_settings(self)
+        if self.contrast > 0 and self.contrast % 2 == 0 or self.contrast == 1:
+            raise ValueError(
+                f"contrast: expected -1 (auto), 0 (off) or an odd size >= 3, got {self.contrast}"
+            )
         if 0 < self.image_size < 32:
             raise ValueError(f"image_size: expected 0 (auto) or >= 32, got {self.image_size}")
         # 32 is today's default and 64 the default runs were saved with; other values would
