@@ -166,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--output-stride", type=int, choices=(16, 32), default=16)
+    parser.add_argument(
+        "--contrast", type=int, default=0, help="top-hat contrast path size (ModelSpec.contrast)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--accelerator", default="cpu")
     parser.add_argument(
@@ -267,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         width=args.width,
         image_size=args.image_size,
         output_stride=args.output_stride,
+        contrast=args.contrast,
         head_dim=64,
     )
     augment = AugmentSpec(
@@ -409,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             "backbone": args.backbone,
             "width": args.width,
             "output_stride": args.output_stride,
+            "contrast": args.contrast,
             "max_epochs": args.epochs,
             "patience": args.patience,
             "batch_size": args.batch_size,

@@ -18,10 +18,11 @@ folder, as a user would hand them to ``stockcast inspect train --data ROOT``:
 Recipes (the same backbone width on both sides, ``--width``, to fit a CPU budget):
 
 * ``before``: the class-folder defaults up to this recipe: every image squashed to 128 x 128,
-  per-class BCE ``pos_weight``, mirror/shift/brightness augmentation, 30 epochs with
-  checkpoints on the validation loss (patience 6), no weight averaging, no test-time
-  augmentation;
-* ``after``: today's defaults: letterboxed to a size chosen from the data, class-balanced
+  no top-hat contrast path, per-class BCE ``pos_weight``, mirror/shift/brightness
+  augmentation, 30 epochs with checkpoints on the validation loss (patience 6), no weight
+  averaging, no test-time augmentation;
+* ``after``: today's defaults: letterboxed to a size chosen from the data, the top-hat
+  contrast path for small marks (``ModelSpec.contrast``, since 2026-12-04), class-balanced
   batches, flips/quarter turns/small rotations/brightness/contrast, up to 60 epochs with
   checkpoints and early stopping on the any-defect validation AUROC (patience 15), an
   exponential moving average of the weights, test-time augmentation over the eight
@@ -83,13 +84,20 @@ def write_elpv_folders(root: Path, limit: int | None) -> None:
         Image.fromarray(images[i]).save(root / names[int(level[i])] / f"cell_{i:04d}.png")
 
 
-def recipe_settings(name: str, width: int, epochs: int | None, max_image_size: int) -> dict:
+def recipe_settings(
+    name: str,
+    width: int,
+    epochs: int | None,
+    max_image_size: int,
+    contrast: int = -1,
+    seed: int = 0,
+) -> dict:
     """``Inspector`` keyword arguments of a recipe."""
     from training.config import ImageTrainConfig
     from vision.augment import AugmentSpec
     from vision.config import DataConfig, ModelSpec
 
-    common = {"accelerator": "cpu", "progress_bar": sys.stderr.isatty(), "seed": 0}
+    common = {"accelerator": "cpu", "progress_bar": sys.stderr.isatty(), "seed": seed}
     if name == "before":
         return {
             "model": ModelSpec(
@@ -109,7 +117,7 @@ def recipe_settings(name: str, width: int, epochs: int | None, max_image_size: i
     if epochs is not None:
         train = ImageTrainConfig(max_epochs=epochs, **common)
     return {
-        "model": ModelSpec(width=width),
+        "model": ModelSpec(width=width, contrast=contrast),
         "data": DataConfig(max_image_size=max_image_size),
         "train": train,
     }
@@ -163,7 +171,12 @@ def run_dataset(name: str, args, scratch: Path) -> dict:
     out = {}
     for recipe in args.recipes:
         settings = recipe_settings(
-            recipe, args.width, args.epochs if recipe == "after" else None, args.max_image_size
+            recipe,
+            args.width,
+            args.epochs if recipe == "after" else None,
+            args.max_image_size,
+            args.contrast,
+            args.seed,
         )
         start = time.perf_counter()
         inspector = Inspector(**settings).fit(train_root)
@@ -198,8 +211,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=16, help="resnet18 width, both recipes")
     parser.add_argument("--epochs", type=int, help="maximum epochs of the new recipe")
     parser.add_argument("--max-image-size", type=int, default=256)
+    parser.add_argument(
+        "--contrast",
+        type=int,
+        default=-1,
+        help="the new recipe's top-hat contrast path (ModelSpec.contrast; -1: its default)",
+    )
     parser.add_argument("--parts-items", type=int, default=800)
     parser.add_argument("--elpv-items", type=int, help="a random subset of ELPV cells")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (the split stays)")
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args(argv)
     if "elpv" in args.datasets:
@@ -216,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             "max_image_size": args.max_image_size,
             "parts_items": args.parts_items,
             "elpv_items": args.elpv_items,
+            "contrast": args.contrast,
+            "seed": args.seed,
             "threads": torch.get_num_threads(),
             "target_frr": 0.01,
             "test_split": "stratified quarter per class folder, seed 0",
