@@ -84,7 +84,7 @@ class ModelSpec:
             self, ("width", "output_stride", "image_size", "contrast", "head_dim", "embed_dim")
         )
         check_settings(self)
-        if self.contrast > 0 and self.contrast % 2 == 0 or self.contrast == 1:
+        if self.contrast == 1 or (self.contrast > 0 and self.contrast % 2 == 0):
             raise ValueError(
                 f"contrast: expected -1 (auto), 0 (off) or an odd size >= 3, got {self.contrast}"
             )

@@ -17,9 +17,11 @@ input (RGB in [0, 1], dimensions / the catalog size scale).
 
 Defects (damage, packaging): per view, the backbone's feature map is projected, modulated (FiLM)
 by an embedding of (catalog reference, view slot) and turned into per-cell logits, pooled with
-mean + max so a small defect counts; a global head on the pooled features adds whole-view
-evidence. Items fuse their valid views with a learned per-class mix of max (a dent seen once is
-enough) and mean.
+mean + max so a small defect counts; with ``ModelSpec.contrast`` each cell's logits also get
+the cell's maximum of a 1x1 convolution of the grey image's black and white top-hats (small
+dark and bright marks: pits, thin cracks, scratches); a global head on the pooled features adds
+whole-view evidence. Items fuse their valid views with a learned per-class mix of max (a dent
+seen once is enough) and mean.
 
 Colour and size are measured, then compared, as a tunnel's colour sensor and dimensioner would:
 an attribute head that never sees the catalog estimates colour and dimensions from each view
