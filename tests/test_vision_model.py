@@ -12,7 +12,7 @@ from vision.augment import AugmentSpec, augment_batch
 from vision.backbones import build_backbone
 from vision.calibration import calibrate_thresholds, verdicts
 from vision.catalog import REF_DIM
-from vision.model import CONTRAST_GAIN, InspectionNet, ModelSpec, top_hats
+from vision.model import CONTRAST_GAIN, RMS_FLOOR, InspectionNet, ModelSpec, top_hats
 
 SIZE = 64
 
@@ -112,31 +112,62 @@ def test_top_hats_against_scipy_grey_morphology():
         np.testing.assert_allclose(white, image - dilate(erode(image)), atol=1e-12)
 
 
-def test_the_contrast_path_puts_a_small_dark_mark_in_its_cell():
+@pytest.mark.parametrize("marks", ["rms", "gain"])
+def test_the_contrast_path_puts_a_small_dark_mark_in_its_cell(marks):
     torch.manual_seed(0)
-    net = InspectionNet(ModelSpec(width=8, image_size=SIZE, head_dim=16, contrast=7), 2, 1)
+    spec = ModelSpec(width=8, image_size=SIZE, head_dim=16, contrast=7, marks=marks)
+    net = InspectionNet(spec, 2, 1)
     net.eval()
     images = torch.full((2, 1, 3, SIZE, SIZE), 0.7)
     images[:, :, :, 32:, :] = 0.2  # an edge across the frame: no mark
     images[1, 0, :, 20:23, 41:44] = 0.3  # a 3 px pit, 0.4 deep, in cell (1, 2) of 16 px
     mask, catalog = torch.ones(2, 1), torch.zeros(2, REF_DIM)
+    # "rms" reads softplus of the stored weights: -1e4 is a weight of 0, log(e - 1) one of 1.
+    zero, one = (-1.0e4, float(np.log(np.e - 1))) if marks == "rms" else (0.0, 1.0)
 
     def heatmaps(black_weight: float) -> torch.Tensor:
         # Class 0 reads the black top-hat alone, class 1 nothing.
         with torch.no_grad():
-            net.contrast_head.weight.zero_()
+            net.contrast_head.weight.fill_(zero)
             net.contrast_head.bias.zero_()
             net.contrast_head.weight[0, 0] = black_weight
             return net(images, mask, catalog)[2][:, 0]
 
-    path = heatmaps(1.0) - heatmaps(0.0)
+    path = heatmaps(one) - heatmaps(zero)
     expected = torch.zeros_like(path)
-    expected[1, 0, 1, 2] = CONTRAST_GAIN * 0.4
-    torch.testing.assert_close(path, expected, atol=1e-5, rtol=1e-5)
+    if marks == "gain":
+        expected[1, 0, 1, 2] = CONTRAST_GAIN * 0.4
+    else:
+        # In units of the image's root mean square black top-hat: 9 pixels of 0.4 in 64 x 64.
+        expected[1, 0, 1, 2] = 0.4 / (0.4 * 3 / SIZE + RMS_FLOOR)
+    torch.testing.assert_close(path, expected, atol=1e-4, rtol=1e-5)
     # A model saved before the option (no "contrast" in its manifest) has no such path.
     assert InspectionNet(ModelSpec.from_dict({"width": 8}), 2, 1).contrast_head is None
     with pytest.raises(ValueError, match="contrast: expected -1 .auto., 0 .off. or an odd size"):
         ModelSpec(contrast=4)
+
+
+def test_rms_marks_read_a_mark_as_evidence_whatever_the_stored_weight():
+    # Signed weights let a class settle where the cell maximum sits on flat ground, with no
+    # gradient back to the mark; under "rms" a brighter mark never lowers any class's evidence.
+    torch.manual_seed(0)
+    net = InspectionNet(ModelSpec(width=8, image_size=SIZE, head_dim=16, contrast=7), 3, 1)
+    net.eval()
+    plain = torch.rand(1, 1, 3, SIZE, SIZE) * 0.05 + 0.6  # a faint texture
+    marked = plain.clone()
+    marked[0, 0, :, 40:42, 10:12] += 0.3  # a bright 2 px mark in cell (2, 0)
+    mask, catalog = torch.ones(1, 1), torch.zeros(1, REF_DIM)
+
+    def change(stored: list[float]) -> torch.Tensor:
+        """What the mark changes in cell (2, 0) of each class's heatmap."""
+        with torch.no_grad():
+            net.contrast_head.weight.copy_(torch.tensor(stored).view(3, 1, 1, 1))
+            maps = [net(x, mask, catalog)[2][0, 0, :, 2, 0] for x in (marked, plain)]
+        return maps[0] - maps[1]
+
+    # Less what the rest of the network makes of the mark (contrast weights of 0).
+    rise = change([-3.0, 0.5, 2.0]) - change([-1.0e4] * 3)
+    assert (rise > 0).all() and rise[2] > rise[1] > rise[0]
 
 
 def test_pretrained_weights_load_only_from_a_local_file(tmp_path):

@@ -244,10 +244,13 @@ def test_runs_written_before_the_recipe_read_as_squashed(parts):
     from kernels.runfolder import read_manifest
 
     manifest = read_manifest(parts.base / "run")
-    for key in ("resize", "tta"):
+    assert manifest["model"]["marks"] == "rms"
+    for key in ("resize", "tta", "marks"):
         manifest["model"].pop(key)
     model = read_model(parts.base / "run", manifest)
     assert model.net.spec.resize == "squash" and model.net.spec.tta == "none"
+    # Its contrast path read the top-hats times a fixed gain, with signed weights.
+    assert model.net.spec.marks == "gain"
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from vision.schema import (
     IMAGE_MODES,
     IMBALANCE_MODES,
     LAYOUTS,
+    MARK_SCALES,
     OUTPUT_STRIDES,
     RESIZE_MODES,
     TTA_MODES,
@@ -69,6 +70,13 @@ class ModelSpec:
         "-1 (auto): 7 for class-folder data, off for the tunnel",
         min=-1,
         max=31,
+    )
+    marks: str = setting(
+        "rms",
+        "how the contrast path scales the top-hats: rms (by each image's root mean square, so a "
+        "mark reads in units of the image's own texture; class weights kept non-negative) or "
+        "gain (times 10, signed weights: runs saved before 2026-12-05)",
+        choices=MARK_SCALES,
     )
     head_dim: int = setting(128, "channels of the defect and attribute heads", min=1)
     embed_dim: int = setting(32, "size of the catalog and view embeddings", min=1)

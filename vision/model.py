@@ -19,9 +19,9 @@ Defects (damage, packaging): per view, the backbone's feature map is projected, 
 by an embedding of (catalog reference, view slot) and turned into per-cell logits, pooled with
 mean + max so a small defect counts; with ``ModelSpec.contrast`` each cell's logits also get
 the cell's maximum of a 1x1 convolution of the grey image's black and white top-hats (small
-dark and bright marks: pits, thin cracks, scratches); a global head on the pooled features adds
-whole-view evidence. Items fuse their valid views with a learned per-class mix of max (a dent
-seen once is enough) and mean.
+dark and bright marks: pits, thin cracks, scratches; see :func:`mark_evidence`); a global
+head on the pooled features adds whole-view evidence. Items fuse their valid views with a
+learned per-class mix of max (a dent seen once is enough) and mean.
 
 Colour and size are measured, then compared, as a tunnel's colour sensor and dimensioner would:
 an attribute head that never sees the catalog estimates colour and dimensions from each view
@@ -45,9 +45,12 @@ INPUT_NAMES = ("images", "view_mask", "catalog")
 OUTPUT_NAMES = ("item_logits", "view_logits", "heatmaps", "attributes")
 OBJECT_MAPS = 4
 _MASKED = -1.0e4  # below any real logit; finite so fp16/bf16 and ONNX handle it
-# Top-hat values are fractions of the pixel range: a pit 0.3 deep reads 3 to the contrast head,
-# so its default initialization gives it logits of the order of the other heads'.
+# ModelSpec.marks == "gain": top-hat values are fractions of the pixel range; a pit 0.3 deep
+# reads 3 to the contrast head, so its default initialization gives it logits of the order of
+# the other heads'.
 CONTRAST_GAIN = 10.0
+# ModelSpec.marks == "rms": keeps a flat image (no texture at all) from dividing by zero.
+RMS_FLOOR = 1e-3
 
 
 def catalog_class_indices(class_names) -> tuple[int, int]:
@@ -173,7 +176,7 @@ class InspectionNet(nn.Module):
         if self.contrast_head is not None:
             grey = pixels.mean(dim=1, keepdim=True).to(x.dtype)  # x: after the buffers' promotion
             marks = top_hats(grey, self.spec.contrast)
-            evidence = self.contrast_head(CONTRAST_GAIN * marks)
+            evidence = mark_evidence(self.contrast_head, marks, self.spec.marks)
             maps = maps + cell_max(evidence, maps, self.spec.output_stride)
         local = 0.5 * (maps.mean(dim=(2, 3)) + maps.amax(dim=(2, 3)))
         glob = self.global_head(torch.cat([z.mean(dim=(2, 3)), cond], dim=-1))
@@ -277,6 +280,25 @@ def top_hats(grey: torch.Tensor, size: int) -> torch.Tensor:
     closing = -grey_dilate(-grey_dilate(grey, size), size)
     opening = grey_dilate(-grey_dilate(-grey, size), size)
     return torch.cat([closing - grey, grey - opening], dim=1)
+
+
+def mark_evidence(head: nn.Conv2d, marks: torch.Tensor, scale: str) -> torch.Tensor:
+    """Per-class evidence ``(N, K, H, W)`` of the top-hats ``marks`` ``(N, 2, H, W)`` through
+    the 1x1 convolution ``head``, as ``ModelSpec.marks`` says.
+
+    ``"rms"`` divides each image's black and white top-hat by its root mean square and keeps the
+    class weights non-negative (softplus of the stored ones). In units of the image's own
+    texture a thin scratch reads several times its surroundings from the first step; as raw
+    fractions of the pixel range (``"gain"``) it read about 0.1, and the cell maximum over
+    flat ground, which every texture has, left the weights too little gradient to grow that in
+    a short schedule. Signed weights also let a class settle on a negative one, where the cell
+    maximum sits on flat ground and its gradient is zero: on the synthetic parts the scratch
+    class's bright-mark weight ended at -0.45 and never read bright lines.
+    """
+    if scale == "gain":
+        return head(CONTRAST_GAIN * marks)
+    rms = marks.square().mean(dim=(2, 3), keepdim=True).sqrt()
+    return F.conv2d(marks / (rms + RMS_FLOOR), F.softplus(head.weight), head.bias)
 
 
 def cell_max(evidence: torch.Tensor, maps: torch.Tensor, stride: int) -> torch.Tensor:
