@@ -170,6 +170,35 @@ def test_rms_marks_read_a_mark_as_evidence_whatever_the_stored_weight():
     assert (rise > 0).all() and rise[2] > rise[1] > rise[0]
 
 
+def test_a_faint_blotch_wider_than_the_top_hat_reads_at_the_coarse_scales():
+    torch.manual_seed(0)
+    net = InspectionNet(ModelSpec(width=8, image_size=SIZE, head_dim=16, contrast=7), 1, 1)
+    net.eval()
+    texture = torch.rand(1, 1, 1, SIZE, SIZE).expand(1, 1, 3, SIZE, SIZE) * 0.04 + 0.6
+    blotch = texture.clone()
+    blotch[0, 0, :, 36:48, 4:16] -= 0.08  # 12 px across, 0.08 deep, in cell (2, 0)
+    mask, catalog = torch.ones(1, 1), torch.zeros(1, REF_DIM)
+    heads = (net.contrast_head, *net.coarse_heads)
+    assert len(heads) == 3
+
+    def rise(level: int) -> float:
+        """What the blotch adds to its cell with only head ``level`` reading dark marks."""
+        with torch.no_grad():
+            for k, head in enumerate(heads):
+                head.bias.zero_()
+                head.weight.fill_(-1.0e4)  # softplus: 0
+                if k == level:
+                    head.weight[0, 0] = 0.0
+            maps = [net(x, mask, catalog)[2][0, 0, 0, 2, 0] for x in (blotch, texture)]
+            return float(maps[0] - maps[1])
+
+    full, half, quarter = rise(0), rise(1), rise(2)
+    # At full resolution the blotch is wider than 7 px and its flat floor is no mark; at a
+    # quarter it is 3 px across and stands out of the averaged texture.
+    assert quarter > 1 and quarter > 10 * abs(full)
+    assert half > 10 * abs(full)
+
+
 def test_pretrained_weights_load_only_from_a_local_file(tmp_path):
     reference = torchvision.models.resnet18(weights=None)
     torch.save(reference.state_dict(), tmp_path / "resnet18.pt")

@@ -7,6 +7,7 @@ full-size recipe achieves is measured by ``benchmarks/vision_realistic.py``.
 
 from __future__ import annotations
 
+import shutil
 from types import SimpleNamespace
 
 import numpy as np
@@ -244,13 +245,30 @@ def test_runs_written_before_the_recipe_read_as_squashed(parts):
     from kernels.runfolder import read_manifest
 
     manifest = read_manifest(parts.base / "run")
-    assert manifest["model"]["marks"] == "rms"
-    for key in ("resize", "tta", "marks"):
+    assert manifest["model"]["marks"] == "rms" and manifest["model"]["mark_scales"] == 3
+    for key in ("resize", "tta"):
         manifest["model"].pop(key)
     model = read_model(parts.base / "run", manifest)
     assert model.net.spec.resize == "squash" and model.net.spec.tta == "none"
-    # Its contrast path read the top-hats times a fixed gain, with signed weights.
-    assert model.net.spec.marks == "gain"
+
+
+@pytest.mark.slow
+def test_runs_written_before_the_mark_scales_keep_their_contrast_path(parts, tmp_path):
+    from kernels.runfolder import read_manifest
+
+    # Such a run has the full-resolution head alone, which read the top-hats times a gain.
+    old = tmp_path / "run"
+    shutil.copytree(parts.base / "run", old)
+    state = parts.inspector.fitted_.net.state_dict()
+    kept = {k: v for k, v in state.items() if not k.startswith("coarse_heads.")}
+    torch.save(kept, old / "old.pt")
+    manifest = read_manifest(old)
+    for key in ("marks", "mark_scales"):
+        manifest["model"].pop(key)
+    manifest["model"]["weights"] = "old.pt"
+    net = read_model(old, manifest).net
+    assert net.spec.marks == "gain" and net.spec.mark_scales == 1 and len(net.coarse_heads) == 0
+    torch.testing.assert_close(net.contrast_head.weight, state["contrast_head.weight"])
 
 
 @pytest.mark.slow

@@ -78,6 +78,13 @@ class ModelSpec:
         "gain (times 10, signed weights: runs saved before 2026-12-05)",
         choices=MARK_SCALES,
     )
+    mark_scales: int = setting(
+        3,
+        "scales of the contrast path: the top-hats of the grey image and of its 2x2, 4x4, ... "
+        "averages, one head each (1: the image only, what runs saved before 2026-12-05 read)",
+        min=1,
+        max=4,  # an 8x8 average still fits in a cell of the smallest output stride, 16
+    )
     head_dim: int = setting(128, "channels of the defect and attribute heads", min=1)
     embed_dim: int = setting(32, "size of the catalog and view embeddings", min=1)
     mean: tuple[float, float, float] = setting(
@@ -89,7 +96,16 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         _check_integers(
-            self, ("width", "output_stride", "image_size", "contrast", "head_dim", "embed_dim")
+            self,
+            (
+                "width",
+                "output_stride",
+                "image_size",
+                "contrast",
+                "mark_scales",
+                "head_dim",
+                "embed_dim",
+            ),
         )
         check_settings(self)
         if self.contrast == 1 or (self.contrast > 0 and self.contrast % 2 == 0):

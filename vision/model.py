@@ -19,8 +19,9 @@ Defects (damage, packaging): per view, the backbone's feature map is projected, 
 by an embedding of (catalog reference, view slot) and turned into per-cell logits, pooled with
 mean + max so a small defect counts; with ``ModelSpec.contrast`` each cell's logits also get
 the cell's maximum of a 1x1 convolution of the grey image's black and white top-hats (small
-dark and bright marks: pits, thin cracks, scratches; see :func:`mark_evidence`); a global
-head on the pooled features adds whole-view evidence. Items fuse their valid views with a
+dark and bright marks: pits, thin cracks, scratches; see :func:`mark_evidence`), and of its
+2x2 and 4x4 averages (faint blotches: ``ModelSpec.mark_scales``); a global head on the pooled
+features adds whole-view evidence. Items fuse their valid views with a
 learned per-class mix of max (a dent seen once is enough) and mean.
 
 Colour and size are measured, then compared, as a tunnel's colour sensor and dimensioner would:
@@ -116,6 +117,11 @@ class InspectionNet(nn.Module):
         # transforms of the grey image make small dark and bright marks stand out, and their
         # per-cell maximum gives each class a short path from such a mark to its cell logit.
         self.contrast_head = nn.Conv2d(2, num_classes, 1) if spec.contrast > 0 else None
+        # Coarser scales: the top-hats of the grey image averaged over 2x2, 4x4, ... pixels,
+        # where a faint blotch wider than the structuring element is a mark, and the averaging
+        # has smoothed away the texture and noise it hides in at full resolution.
+        coarse = spec.mark_scales - 1 if spec.contrast > 0 else 0
+        self.coarse_heads = nn.ModuleList([nn.Conv2d(2, num_classes, 1) for _ in range(coarse)])
         self.global_head = nn.Sequential(
             nn.Linear(d + 2 * e, d), nn.ReLU(), nn.Linear(d, num_classes)
         )
@@ -175,9 +181,12 @@ class InspectionNet(nn.Module):
         maps = self.local_head(z)
         if self.contrast_head is not None:
             grey = pixels.mean(dim=1, keepdim=True).to(x.dtype)  # x: after the buffers' promotion
-            marks = top_hats(grey, self.spec.contrast)
-            evidence = mark_evidence(self.contrast_head, marks, self.spec.marks)
-            maps = maps + cell_max(evidence, maps, self.spec.output_stride)
+            for level, head in enumerate((self.contrast_head, *self.coarse_heads)):
+                scale = 2**level
+                view = grey if scale == 1 else F.avg_pool2d(grey, scale, ceil_mode=True)
+                marks = top_hats(view, self.spec.contrast)
+                evidence = mark_evidence(head, marks, self.spec.marks)
+                maps = maps + cell_max(evidence, maps, self.spec.output_stride // scale)
         local = 0.5 * (maps.mean(dim=(2, 3)) + maps.amax(dim=(2, 3)))
         glob = self.global_head(torch.cat([z.mean(dim=(2, 3)), cond], dim=-1))
         view_logits = (local + glob).view(batch, views, -1)

@@ -189,8 +189,10 @@ def read_model(folder: str | Path, manifest: dict[str, Any]) -> RunModel:
         # Runs written before letterboxing and test-time augmentation squashed and ran once.
         entry.setdefault("resize", "squash")
         entry.setdefault("tta", "none")
-        # Runs written before the choice read their top-hats times a fixed gain.
+        # Runs written before the choices read their top-hats at full resolution only, times a
+        # fixed gain.
         entry.setdefault("marks", "gain")
+        entry.setdefault("mark_scales", 1)
         spec = ModelSpec.from_dict(entry)
         class_names, view_names = tuple(map(str, classes)), tuple(map(str, views))
         net = build_net(spec, class_names, view_names)
