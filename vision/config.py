@@ -18,7 +18,7 @@ from vision.schema import (
     IMAGE_MODES,
     IMBALANCE_MODES,
     LAYOUTS,
-    MARK_SCALES,
+    MARK_MODES,
     OUTPUT_STRIDES,
     RESIZE_MODES,
     TTA_MODES,
@@ -76,7 +76,7 @@ class ModelSpec:
         "how the contrast path scales the top-hats: rms (by each image's root mean square, so a "
         "mark reads in units of the image's own texture; class weights kept non-negative) or "
         "gain (times 10, signed weights: runs saved before 2026-12-05)",
-        choices=MARK_SCALES,
+        choices=MARK_MODES,
     )
     mark_scales: int = setting(
         3,

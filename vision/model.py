@@ -21,8 +21,8 @@ mean + max so a small defect counts; with ``ModelSpec.contrast`` each cell's log
 the cell's maximum of a 1x1 convolution of the grey image's black and white top-hats (small
 dark and bright marks: pits, thin cracks, scratches; see :func:`mark_evidence`), and of its
 2x2 and 4x4 averages (faint blotches: ``ModelSpec.mark_scales``); a global head on the pooled
-features adds whole-view evidence. Items fuse their valid views with a
-learned per-class mix of max (a dent seen once is enough) and mean.
+features adds whole-view evidence. Items fuse their valid views with a learned per-class mix
+of max (a dent seen once is enough) and mean.
 
 Colour and size are measured, then compared, as a tunnel's colour sensor and dimensioner would:
 an attribute head that never sees the catalog estimates colour and dimensions from each view
@@ -291,7 +291,7 @@ def top_hats(grey: torch.Tensor, size: int) -> torch.Tensor:
     return torch.cat([closing - grey, grey - opening], dim=1)
 
 
-def mark_evidence(head: nn.Conv2d, marks: torch.Tensor, scale: str) -> torch.Tensor:
+def mark_evidence(head: nn.Conv2d, marks: torch.Tensor, mode: str) -> torch.Tensor:
     """Per-class evidence ``(N, K, H, W)`` of the top-hats ``marks`` ``(N, 2, H, W)`` through
     the 1x1 convolution ``head``, as ``ModelSpec.marks`` says.
 
@@ -304,16 +304,16 @@ def mark_evidence(head: nn.Conv2d, marks: torch.Tensor, scale: str) -> torch.Ten
     maximum sits on flat ground and its gradient is zero: on the synthetic parts the scratch
     class's bright-mark weight ended at -0.45 and never read bright lines.
     """
-    if scale == "gain":
+    if mode == "gain":
         return head(CONTRAST_GAIN * marks)
     rms = marks.square().mean(dim=(2, 3), keepdim=True).sqrt()
     return F.conv2d(marks / (rms + RMS_FLOOR), F.softplus(head.weight), head.bias)
 
 
 def cell_max(evidence: torch.Tensor, maps: torch.Tensor, stride: int) -> torch.Tensor:
-    """The maximum of full-resolution ``evidence`` over each cell of ``maps``, the backbone's
-    grid at ``stride`` (every stage rounds up, so the grid is the input over the stride,
-    rounded up)."""
+    """The maximum of ``evidence`` over each cell of ``maps``, the backbone's grid, whose cells
+    are ``stride`` pixels of ``evidence`` across (every stage rounds up, so the grid is the
+    evidence's size over the stride, rounded up)."""
     pooled = F.max_pool2d(evidence, stride, stride=stride, ceil_mode=True)
     return pooled[..., : maps.shape[-2], : maps.shape[-1]]
 

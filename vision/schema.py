@@ -61,7 +61,7 @@ TTA_MODES: tuple[str, ...] = ("auto", "none", "hflip", "flips", "dihedral")
 # How the contrast path reads the top-hats: "rms", each image's marks over their root mean
 # square with non-negative class weights; "gain", times a fixed gain with signed weights (runs
 # saved before the choice existed).
-MARK_SCALES: tuple[str, ...] = ("rms", "gain")
+MARK_MODES: tuple[str, ...] = ("rms", "gain")
 
 LABELS_FILE = "labels.csv"
 CATALOG_FILE = "catalog.csv"
