@@ -91,6 +91,8 @@ def recipe_settings(
     max_image_size: int,
     contrast: int = -1,
     seed: int = 0,
+    marks: str = "rms",
+    mark_scales: int = 3,
 ) -> dict:
     """``Inspector`` keyword arguments of a recipe."""
     from training.config import ImageTrainConfig
@@ -117,7 +119,7 @@ def recipe_settings(
     if epochs is not None:
         train = ImageTrainConfig(max_epochs=epochs, **common)
     return {
-        "model": ModelSpec(width=width, contrast=contrast),
+        "model": ModelSpec(width=width, contrast=contrast, marks=marks, mark_scales=mark_scales),
         "data": DataConfig(max_image_size=max_image_size),
         "train": train,
     }
@@ -177,6 +179,8 @@ def run_dataset(name: str, args, scratch: Path) -> dict:
             args.max_image_size,
             args.contrast,
             args.seed,
+            args.marks,
+            args.mark_scales,
         )
         start = time.perf_counter()
         inspector = Inspector(**settings).fit(train_root)
@@ -217,6 +221,15 @@ def main(argv: list[str] | None = None) -> int:
         default=-1,
         help="the new recipe's top-hat contrast path (ModelSpec.contrast; -1: its default)",
     )
+    parser.add_argument(
+        "--marks",
+        choices=("rms", "gain"),
+        default="rms",
+        help="the new recipe's ModelSpec.marks (gain: the contrast path's first version)",
+    )
+    parser.add_argument(
+        "--mark-scales", type=int, default=3, help="the new recipe's ModelSpec.mark_scales"
+    )
     parser.add_argument("--parts-items", type=int, default=800)
     parser.add_argument("--elpv-items", type=int, help="a random subset of ELPV cells")
     parser.add_argument("--seed", type=int, default=0, help="training seed (the split stays)")
@@ -237,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             "parts_items": args.parts_items,
             "elpv_items": args.elpv_items,
             "contrast": args.contrast,
+            "marks": args.marks,
+            "mark_scales": args.mark_scales,
             "seed": args.seed,
             "threads": torch.get_num_threads(),
             "target_frr": 0.01,
