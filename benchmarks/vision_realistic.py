@@ -43,6 +43,9 @@ from pathlib import Path
 import _harness as harness  # benchmarks/ is on sys.path when run as a script
 import numpy as np
 
+from vision.config import ModelSpec
+from vision.schema import MARK_MODES
+
 sys.path.insert(0, str(harness.ROOT))
 
 RESULT = Path(__file__).parent / "results" / "vision_realistic.json"
@@ -89,10 +92,10 @@ def recipe_settings(
     width: int,
     epochs: int | None,
     max_image_size: int,
-    contrast: int = -1,
-    seed: int = 0,
-    marks: str = "rms",
-    mark_scales: int = 3,
+    contrast: int,
+    seed: int,
+    marks: str,
+    mark_scales: int,
 ) -> dict:
     """``Inspector`` keyword arguments of a recipe."""
     from training.config import ImageTrainConfig
@@ -223,12 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--marks",
-        choices=("rms", "gain"),
-        default="rms",
+        choices=MARK_MODES,
+        default=ModelSpec.marks,
         help="the new recipe's ModelSpec.marks (gain: the contrast path's first version)",
     )
     parser.add_argument(
-        "--mark-scales", type=int, default=3, help="the new recipe's ModelSpec.mark_scales"
+        "--mark-scales",
+        type=int,
+        default=ModelSpec.mark_scales,
+        help="the new recipe's ModelSpec.mark_scales",
     )
     parser.add_argument("--parts-items", type=int, default=800)
     parser.add_argument("--elpv-items", type=int, help="a random subset of ELPV cells")
