@@ -23,7 +23,7 @@ import pandas as pd
 
 from forecasting.plots import plt, save_figure
 from forecasting.spec import DATE, DEMAND, ITEM, LOCATION
-from forecasting.validate import PanelError
+from forecasting.validate import PanelError, infer_frequency, period_index
 from kernels.io import write_json
 
 KEY = [ITEM, LOCATION, DATE]
@@ -195,10 +195,15 @@ def monitor(
         frame[ITEM] = frame[ITEM].astype(str)
         frame[LOCATION] = frame[LOCATION].astype(str)
         frame[DATE] = pd.to_datetime(frame[DATE])
-    # A row's origin is the date of its step 1: same item, location and forecast run.
-    step_one = forecasts["step"] == 1
-    forecasts["origin"] = forecasts[DATE].where(step_one)
-    forecasts["origin"] = forecasts.groupby([ITEM, LOCATION])["origin"].ffill()
+    # A row's origin is the date of its step 1: same item, location and forecast run. A run
+    # is told by its first period (the row's period less step - 1), not by the row order:
+    # runs whose horizons overlap may come sorted by date.
+    freq = infer_frequency(forecasts[DATE]) or "D"
+    steps = forecasts["step"].to_numpy(dtype=np.int64)
+    forecasts["_run"] = period_index(forecasts[DATE], freq) - (steps - 1)
+    forecasts["origin"] = forecasts[DATE].where(steps == 1)
+    forecasts["origin"] = forecasts.groupby([ITEM, LOCATION, "_run"])["origin"].transform("first")
+    forecasts = forecasts.drop(columns="_run")
     joined = forecasts.merge(actuals, on=KEY, how="inner")
     notes = []
     unmatched = len(forecasts) - len(joined)
@@ -259,9 +264,11 @@ def _checks(
             "reference_wape": np.nan if base is None else float(base["wape"]),
             "baseline": source if base is not None else "none",
         }
-        change = (row["wape"] - row["reference_wape"]) / row["reference_wape"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            change = np.float64(row["wape"] - row["reference_wape"]) / row["reference_wape"]
         row["wape_change"] = change
-        row["wape_flag"] = bool(np.isfinite(change) and change > wape_threshold)
+        # From an exact reference (WAPE 0) any error is an infinite relative worsening.
+        row["wape_flag"] = bool(not np.isnan(change) and change > wape_threshold)
         drifted = []
         for column in coverage:
             nominal = int(column.split("_")[1]) / 100

@@ -11,9 +11,12 @@ import pytest
 import torch
 
 from forecasting import Forecaster, PanelSpec
+from forecasting.config import ForecastConfig
 from forecasting.metrics import demand_classes
 from forecasting.models.ensemble import EnsembleNet
-from training.auto import BLEND, COMBINED
+from forecasting.store import PanelStore
+from forecasting.validate import validate_panel
+from training.auto import BLEND, COMBINED, AutoForecaster
 from training.config import TrainConfig
 
 H = 7
@@ -318,3 +321,70 @@ def test_auto_distributions_must_be_known_and_distinct():
     for bad in ((), ("quantile", "quantile"), ("poisson",)):
         with pytest.raises(ValueError, match="auto_distributions"):
             ForecastConfig("auto", H, auto_distributions=bad)
+
+
+def _panel_store(values: dict[str, np.ndarray], freq: str) -> PanelStore:
+    alias = {"D": "D", "M": "MS"}[freq]
+    frame = pd.concat(
+        pd.DataFrame({"item_id": name, "location_id": "FC", "demand": y,
+                      "date": pd.date_range("2024-01-01", periods=len(y), freq=alias)})
+        for name, y in values.items()
+    )  # fmt: skip
+    spec = PanelSpec(calendar=False, freq=freq)
+    return PanelStore.from_frame(validate_panel(frame, spec)[0], spec)
+
+
+def _choose(store, origin, horizon, forecast_of):
+    auto = AutoForecaster(ForecastConfig("auto", horizon), FAST)
+    actual = store.target[:, origin : origin + horizon].numpy()
+    forecasts = {
+        name: np.repeat(forecast_of(name, actual)[..., None], len(auto.quantiles), axis=2)
+        for name in auto.candidates
+    }
+    auto._candidate_forecasts = lambda *args, **kwargs: forecasts
+    return auto, auto.choose(store, origin).set_index(["model", "demand_class"])
+
+
+def test_a_metric_no_candidate_can_score_is_a_tie_not_a_loss():
+    """Monthly series with exactly one season before the validation origin have no MASE
+    scale, so no SQL: ``lstm+tft``, 5% off where seasonal naive is 40% off on every window,
+    must not lose the choice to seasonal naive for want of a SQL (``_no_worse`` and
+    ``_relative``, the same rule for segment overrides, call such a metric a tie)."""
+    rng = np.random.default_rng(0)
+    store = _panel_store({f"s{i}": rng.poisson(20, 15).astype(float) + 1 for i in range(30)}, "M")
+    factor = {"seasonal_naive": 0.6, "lstm+tft": 0.95}
+    auto, table = _choose(store, 12, 3, lambda n, a: factor.get(n, 0.5) * a)
+    assert np.isnan(table.loc[("seasonal_naive", "all"), "sql"])
+    assert auto.fallback == "lstm+tft"
+    assert set(auto.choice.values()) == {"lstm+tft"}
+    # SQL unscorable: the score is the WAPE ratio, 0.05 / 0.40
+    assert table.loc[("lstm+tft", "all"), "score"] == pytest.approx(0.125, rel=1e-4)
+
+
+def test_a_class_that_sold_nothing_in_validation_still_gets_the_better_candidate():
+    """Intermittent series that sold nothing in the validation week: WAPE is undefined on
+    the class, and ``lstm+tft`` (0.2 a day) beats seasonal naive (2 a day) on every window's
+    quantile loss: the class must not be handed to seasonal naive."""
+    rng = np.random.default_rng(0)
+    values = {f"s{i}": rng.poisson(20, 47).astype(float) + 1 for i in range(20)}
+    for i in range(6):
+        y = np.where(rng.random(47) < 0.25, rng.poisson(5, 47) + 1, 0).astype(float)
+        y[-7:] = 0
+        values[f"z{i}"] = y
+    store = _panel_store(values, "D")
+    silent = (store.target[:, 40:47].nan_to_num().sum(dim=1) == 0).numpy()[:, None]
+
+    def forecast_of(name, actual):
+        if name == "seasonal_naive":
+            return 0.8 * actual + 2.0 * silent
+        if name == "lstm+tft":
+            return 0.9 * actual + 0.2 * silent
+        return 0.5 * actual + 3.0 * silent
+
+    auto, table = _choose(store, 40, 7, forecast_of)
+    assert np.isnan(table.loc[("seasonal_naive", "intermittent"), "wape"])
+    assert (
+        table.loc[("lstm+tft", "intermittent"), "sql"]
+        < table.loc[("seasonal_naive", "intermittent"), "sql"]
+    )
+    assert auto.choice["intermittent"] == "lstm+tft"

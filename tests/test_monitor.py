@@ -85,3 +85,50 @@ def test_monitor_cli(tmp_path, capsys):
     assert report["retrain"] and "toys" in report["recommendation"]
     assert (tmp_path / "mon" / "monitor.png").stat().st_size > 5_000
     assert "retrain" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("freq", ["D", "W-MON", "MS", "ME"])
+def test_each_row_is_scored_with_its_own_forecast_run_whatever_the_row_order(freq):
+    """Two runs one period apart whose 4-step horizons overlap, the table sorted by date
+    (as a database query or a partitioned parquet returns it): every row belongs to the run
+    whose step 1 is ``step - 1`` periods before it, not to the last step-1 row above it."""
+    dates = pd.date_range("2024-01-01", periods=8, freq=freq)
+    rows, actuals = [], []
+    for k in range(2):
+        for step in range(1, 5):
+            median = 10.0 + 10.0 * k  # run 0 is exact, run 1 is 100% high
+            rows.append(
+                {
+                    "item_id": "A",
+                    "location_id": "FC",
+                    "date": dates[k + step - 1],
+                    "step": step,
+                    "q0.1": median - 1,
+                    "q0.5": median,
+                    "q0.9": median + 1,
+                }
+            )
+    for date in dates:
+        actuals.append({"item_id": "A", "location_id": "FC", "date": date, "demand": 10.0})
+    forecasts = pd.DataFrame(rows).sort_values(["date", "step"], kind="stable")
+    table = monitor(forecasts, pd.DataFrame(actuals), segments=[]).table.set_index("origin")
+    assert table.loc[dates[0], "wape"] == pytest.approx(0.0)
+    assert table.loc[dates[1], "wape"] == pytest.approx(1.0)
+    assert table.loc[dates[0], "coverage_80"] == pytest.approx(1.0)
+    assert table.loc[dates[1], "coverage_80"] == pytest.approx(0.0)
+    assert (table["n_rows"] == 4).all()
+
+
+def test_a_segment_that_was_exact_and_now_misses_by_100_percent_is_flagged():
+    dates = pd.date_range("2024-01-01", periods=14)
+    rows = [
+        {"item_id": "A", "location_id": "FC", "date": origin + pd.Timedelta(days=step - 1),
+         "step": step, "q0.1": median - 1, "q0.5": median, "q0.9": median + 1}
+        for origin, median in ((dates[0], 10.0), (dates[7], 20.0))
+        for step in range(1, 8)
+    ]  # fmt: skip
+    actuals = pd.DataFrame({"item_id": "A", "location_id": "FC", "date": dates, "demand": 10.0})
+    report = monitor(pd.DataFrame(rows), actuals, segments=[], coverage_tolerance=1.0)
+    check = report.checks.iloc[0]
+    assert check["reference_wape"] == 0.0 and check["wape"] == 1.0
+    assert check["wape_flag"] and check["flagged"]

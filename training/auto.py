@@ -195,19 +195,19 @@ class AutoForecaster:
                 rows.append({"model": name, "demand_class": label, **aggregate(part)})
         table = pd.DataFrame(rows)
         naive = table[table["model"] == "seasonal_naive"].set_index("demand_class")
-        reference = (
-            table["demand_class"].map(naive["sql"]),
-            table["demand_class"].map(naive["wape"]),
-        )
-        table["relative_sql"] = table["sql"] / reference[0]
-        table["relative_wape"] = table["wape"] / reference[1]
-        table["score"] = (table["relative_sql"] + table["relative_wape"]) / 2
+        no_worse = pd.Series(True, index=table.index)
+        for metric in ("sql", "wape"):
+            reference = table["demand_class"].map(naive[metric])
+            table[f"relative_{metric}"] = table[metric] / reference
+            # A metric seasonal naive or the candidate cannot score on a class (no MASE
+            # scale, no demand) is a tie, as in _no_worse and _relative.
+            scored = np.isfinite(table[metric]) & np.isfinite(reference)
+            no_worse &= ~scored | (table[metric] <= reference)
+        relative = table[["relative_sql", "relative_wape"]]
+        table["score"] = relative.where(np.isfinite(relative)).mean(axis=1).fillna(1.0)
         # A candidate worse than seasonal naive on either metric is not eligible; seasonal
         # naive itself always is (score 1), so every class gets a model.
-        eligible = table[
-            (table["model"] == "seasonal_naive")
-            | ((table["relative_sql"] <= 1) & (table["relative_wape"] <= 1))
-        ]
+        eligible = table[(table["model"] == "seasonal_naive") | no_worse]
         ranked = eligible.sort_values(["score", "sql"], na_position="last")
         best = ranked.groupby("demand_class", sort=True).first()["model"].to_dict()
         self.fallback = fallback = best.pop("all")
