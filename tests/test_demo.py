@@ -52,7 +52,7 @@ def test_the_loop_leaves_packages_a_plan_a_simulation_and_a_queue(demo):
     )
     assert queue is not None and queue.group(1).count("<tr>") == min(waiting, 20)
     thresholds = read_package(demo / "models" / "inspect" / "1")["thresholds"]
-    assert thresholds["n_good"] >= 99 and thresholds["achievable"]  # 1% false rejects resolved
+    assert thresholds["n_good"] >= 499 and thresholds["achievable"]  # 1% resolved over 4 classes
     decision = (demo / "monitor" / "champion_challenger.json").read_text()
     assert '"kept"' in decision
     assert not [p for p in demo.parent.iterdir() if p.name.startswith(".")]  # no staging left

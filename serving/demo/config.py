@@ -33,9 +33,9 @@ class DemoConfig:
     batches_per_epoch: int = setting(40, "batches per epoch", min=1)
     tunnel_items: int = setting(400, "items photographed to train the inspection model", min=20)
     calibration_items: int = setting(
-        120,
-        "fresh defect-free items photographed to calibrate the inspection thresholds (99 "
-        "resolve the 1% false-reject rate, 19 the 5% review band)",
+        500,
+        "fresh defect-free items photographed to calibrate the inspection thresholds (499 "
+        "resolve the 1% false-reject rate over the tunnel's four classes, 99 the 5% review band)",
         min=20,
     )
     inbound_items: int = setting(120, "a day of inbound items through the tunnel", min=5)

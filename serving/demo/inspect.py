@@ -48,9 +48,10 @@ def inspection_step(data: DemoData, config: DemoConfig, out: Path) -> Inspection
     inspector.fit(tunnel, run_dir=run)
     # The thresholds come from fresh good units only (calibration reads nothing else): the
     # tunnel set's validation split (a fifth of it, two thirds of those with some defect)
-    # holds too few good units to resolve a 1% false-reject rate (99 needed) or, in --quick
-    # (2 good units), even the 5% review band (19); the review thresholds then fall on the
-    # reject ones and nothing reaches the review queue.
+    # holds too few good units to resolve a 1% false-reject rate over the four classes (499:
+    # vision.calibration.good_items_needed) or, in --quick (2 good units), even the 5% review
+    # band (99); the review thresholds then fall on the reject ones and nothing reaches the
+    # review queue.
     calibration = write_synthetic_dataset(
         out / "data" / "calibration", config.calibration_items, seed=config.seed + 2,
         image_size=config.image_size, defect_rate=0.0, progress=config.progress,
