@@ -6,7 +6,9 @@ without recomputing.
 
 * WAPE = sum |y - median| / sum y
 * MASE = mean over windows of mean_h |y - median| / scale, with scale = in-sample mean absolute
-  seasonal difference (M5 convention)
+  difference at the seasonal lag (7 days, 52 weeks, 12 months: Hyndman's seasonal MASE; M5
+  scales by lag-1 differences); a window whose scale is 0 or undefined is left out of MASE and
+  SQL (it still counts in WAPE, coverage and bias)
 * SQL = mean over windows of mean_{h, q} 2 * pinball_q / scale
 * coverage_XX = share of actuals inside the central XX% interval (0.05-0.95 is 90%)
 * bias = sum (median - y) / sum y (positive: over-forecast)
