@@ -121,9 +121,14 @@ REFERENCE_COLUMNS = ("segment_type", "segment", "wape")
 ``metrics.json`` rows have them, and ``coverage_*`` columns it compares when present)."""
 
 
-def check_reference(reference: pd.DataFrame) -> pd.DataFrame:
-    """The reference metrics table with its scores as numbers; a :class:`PanelError` naming
-    the missing or non-numeric columns otherwise."""
+def check_reference(reference: pd.DataFrame, model: str | None = None) -> pd.DataFrame:
+    """The reference metrics table with its scores as numbers, the rows of ``model`` only; a
+    :class:`PanelError` naming the missing or non-numeric columns otherwise.
+
+    A backtest's metrics hold a row per model and segment: its own model first, then the
+    baselines or the other models it compared. ``model`` picks the monitored one's rows; by
+    default the first model's (the backtest's own), never a mixture of several.
+    """
     missing = [c for c in REFERENCE_COLUMNS if c not in reference.columns]
     if missing:
         raise PanelError(
@@ -132,6 +137,14 @@ def check_reference(reference: pd.DataFrame) -> pd.DataFrame:
             f"{', '.join(REFERENCE_COLUMNS)}); columns present: "
             f"{list(map(str, reference.columns))}",
         )
+    if "model" in reference.columns:
+        names = reference["model"].astype(str)
+        models = list(dict.fromkeys(names))
+        if model is not None and model not in models:
+            raise PanelError("model", f"no {model!r} rows in the reference metrics: {models}")
+        reference = reference[names == (models[0] if model is None else model)]
+    elif model is not None:
+        raise PanelError("model", f"the reference metrics have no model column to find {model!r}")
     reference = reference.copy()
     for column in ["wape", *(c for c in reference.columns if str(c).startswith("coverage_"))]:
         values = pd.to_numeric(reference[column], errors="coerce")
@@ -148,11 +161,13 @@ def monitor(
     reference: pd.DataFrame | None = None,
     wape_threshold: float = 0.15,
     coverage_tolerance: float = 0.10,
+    reference_model: str | None = None,
 ) -> MonitorReport:
     """Score ``forecasts`` against ``actuals`` per segment and flag drifted segments.
 
     ``actuals`` has ``item_id, location_id, date, demand`` and the segment columns;
-    ``reference`` is a backtest metrics table (``segment_type, segment, wape, coverage_*``).
+    ``reference`` is a backtest metrics table (``segment_type, segment, wape, coverage_*``,
+    and ``model``: ``reference_model`` picks the monitored model's rows where it holds several).
     """
     if wape_threshold <= 0:
         raise ValueError(f"wape_threshold: expected > 0, got {wape_threshold}")
@@ -164,7 +179,7 @@ def monitor(
         if missing:
             raise PanelError(missing[0], f"missing column in the {name} table")
     if reference is not None:
-        reference = check_reference(reference)
+        reference = check_reference(reference, reference_model)
     levels = _quantile_columns(forecasts)
     if 0.5 not in levels:
         # WAPE and bias score the median; another quantile would read as a drift.
@@ -206,6 +221,8 @@ def monitor(
     forecasts = forecasts.drop(columns="_run")
     joined = forecasts.merge(actuals, on=KEY, how="inner")
     notes = []
+    if reference is not None and "model" in reference.columns and len(reference):
+        notes.append(f"compared with the reference metrics of {reference['model'].iloc[0]!r}")
     unmatched = len(forecasts) - len(joined)
     if unmatched:
         notes.append(f"{unmatched} forecast rows have no actual yet and are not scored")

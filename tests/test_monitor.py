@@ -65,6 +65,31 @@ def test_reference_metrics_and_threshold():
         monitor(forecasts, actuals, wape_threshold=0)
 
 
+def test_a_backtest_reference_compares_with_the_monitored_model_only():
+    """A backtest's metrics list its own model first, then the baselines (or other models):
+    each segment is compared with one model's row, the first by default or the one named,
+    never with whichever model's row a segment happens to list first."""
+    forecasts, actuals = forecasts_and_actuals(drift=0.0)
+    rows = [
+        {"model": model, "segment_type": "category", "segment": segment, "wape": wape}
+        for model, wape in (("lstm", 0.01), ("tft", 5.0))
+        for segment in ("food", "toys")
+    ]
+    # food's first row is lstm's, toys' first row tft's (before: a mixture of the two)
+    reference = pd.DataFrame([rows[0], rows[3], rows[2], rows[1]])
+    report = monitor(forecasts, actuals, segments=["category"], reference=reference)
+    checks = report.checks.set_index("segment").loc[["food", "toys"]]
+    assert (checks["reference_wape"] == 0.01).all() and checks["wape_flag"].all()  # lstm's
+    assert "'lstm'" in report.notes[0]
+    report = monitor(
+        forecasts, actuals, segments=["category"], reference=reference, reference_model="tft"
+    )
+    checks = report.checks.set_index("segment").loc[["food", "toys"]]
+    assert (checks["reference_wape"] == 5.0).all() and not checks["wape_flag"].any()
+    with pytest.raises(PanelError, match="no 'moving_average' rows"):
+        monitor(forecasts, actuals, reference=reference, reference_model="moving_average")
+
+
 def test_missing_columns_are_named():
     forecasts, actuals = forecasts_and_actuals()
     with pytest.raises(PanelError, match="demand"):

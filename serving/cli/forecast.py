@@ -101,6 +101,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     monitor.add_argument("--out", required=True, type=Path, help="folder for JSON and plot")
     monitor.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     monitor.add_argument("--reference", type=Path, help="backtest metrics.json to compare with")
+    monitor.add_argument(
+        "--reference-model",
+        help="the monitored model's rows of --reference (default: the first model there, "
+        "the backtest's own; its baselines follow it)",
+    )
     monitor.add_argument("--segments", type=comma_list, help="segment columns of the actuals")
     add_settings(
         monitor.add_argument_group("actuals' columns"),
@@ -325,6 +330,8 @@ def monitor_command(args: argparse.Namespace) -> int:
             )
     actuals = actuals.rename(columns=spec.rename_map())
     reference = None
+    if args.reference_model and not args.reference:
+        raise CliError("--reference-model: needs --reference")
     if args.reference:
         payload = read_json(args.reference)
         if not isinstance(payload, dict) or not isinstance(payload.get("metrics"), list):
@@ -332,7 +339,7 @@ def monitor_command(args: argparse.Namespace) -> int:
         if not all(isinstance(row, dict) for row in payload["metrics"]):
             raise CliError(f"--reference {args.reference}: metrics must be a list of rows")
         try:
-            reference = check_reference(pd.DataFrame(payload["metrics"]))
+            reference = check_reference(pd.DataFrame(payload["metrics"]), args.reference_model)
         except PanelError as error:
             raise CliError(f"--reference {args.reference}: {error}") from None
     report = monitor(
