@@ -146,13 +146,22 @@ def lead_time_pmf(mean, std, max_days: int) -> np.ndarray:
 
 
 def empirical_lead_time_pmf(samples: list[np.ndarray], max_days: int) -> np.ndarray:
-    """P(L = l), l = 0..max_days, from observed lead times per row, rounded to whole days."""
+    """P(L = l), l = 0..max_days, from observed lead times per row.
+
+    A fractional record is split between its two neighbouring whole days so that the mean is kept
+    (as :func:`lead_time_pmf` does for a deterministic lead time); mass beyond ``max_days`` is not
+    included (see :func:`horizon_weights`).
+    """
     out = np.zeros((len(samples), max_days + 1))
     for i, s in enumerate(samples):
         s = np.asarray(s, dtype=np.float64)
-        days = np.rint(s).astype(np.int64)
-        days = days[days <= max_days]
-        np.add.at(out[i], days, 1.0 / s.shape[0])
+        lo = np.floor(s).astype(np.int64)
+        frac = s - lo
+        w = 1.0 / s.shape[0]
+        keep = lo <= max_days
+        np.add.at(out[i], lo[keep], w * (1.0 - frac[keep]))
+        up = keep & (lo + 1 <= max_days) & (frac > 0)
+        np.add.at(out[i], lo[up] + 1, w * frac[up])
     return out
 
 

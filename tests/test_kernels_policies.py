@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -658,3 +660,18 @@ def test_newsvendor_inputs_of_the_wrong_length_or_without_an_optimum_are_named()
         mean=[100.0, 100.0], std=20.0, underage_cost=[0.0, 1.0], overage_cost=1.0
     )
     np.testing.assert_allclose(q, [0.0, 100.0])
+
+
+def test_an_rq_order_of_more_lots_than_float64_counts_is_refused_not_looped():
+    """(r - position) / Q >= 2**52: the kernel's lot count stops growing when 1 is added, so
+    its loop would never end; the row is refused by name first (in a subprocess with a time
+    limit, so that a regression fails instead of hanging the suite)."""
+    code = (
+        "from kernels.policies import order_quantities\n"
+        "try:\n"
+        "    order_quantities([0.0], rule='rQ', reorder_point=[2.0**53], lot_size=[1.0])\n"
+        "except ValueError as e:\n"
+        "    print('error', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.startswith("error") and "reorder_point" in out.stdout

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
 from kernels import Policy, abc_segments, allocate, plan, position
 
@@ -444,3 +444,32 @@ def test_planning_never_imports_torch_and_plan_help_loads_no_kernel(tmp_path):
     # kernels' light modules and `stockcast plan --help` load no kernel; a plan never loads
     # torch, nor the GPU kernels (kernels.cuda is imported only where a GPU is wanted).
     assert res == {"rc": 0, "torch": False, "light": [], "help": [], "cuda": []}
+
+
+def test_fractional_lead_time_records_keep_their_mean_with_cumulative_quantiles():
+    """Records of 2.5 days: the lead-time distribution splits each record between days 2 and
+    3 (as a fixed 2.5-day lead time does), so the plan protects the lead time the row reports.
+    Rounding to whole days planned for 2: demand_mean 20.0 and a reorder point 18% short."""
+    levels = [0.05, 0.25, 0.5, 0.75, 0.95]
+    cum = pd.DataFrame(
+        [("a", "F", h, *stats.norm.ppf(levels, 10.0 * h, 3.0 * np.sqrt(h))) for h in range(1, 11)],
+        columns=["item_id", "location_id", "horizon"] + [f"q{lv}" for lv in levels],
+    )
+    inv = pd.DataFrame(
+        {"item_id": ["a"], "location_id": ["F"], "on_hand": [0.0], "service_level": [0.95]}
+    )
+    records = pd.DataFrame({"item_id": "a", "location_id": "F", "lead_time_days": [2.5] * 4})
+    from_records = plan(cum, inv, lead_times=records)
+    from_mean = plan(cum, inv.assign(lead_time_mean=2.5, lead_time_std=0.0))
+
+    # Independent reference: the 50/50 mixture of N(20, 3 sqrt 2) and N(30, 3 sqrt 3) demand.
+    def cdf(x):
+        return 0.5 * stats.norm.cdf(x, 20, 3 * np.sqrt(2)) + 0.5 * stats.norm.cdf(
+            x, 30, 3 * np.sqrt(3)
+        )
+
+    rop = optimize.brentq(lambda x: cdf(x) - 0.95, 0, 100)
+    assert from_records["lead_time_mean"][0] == 2.5
+    assert from_records["demand_mean"][0] == pytest.approx(25.0, rel=1e-6)
+    assert from_records["reorder_point"][0] == pytest.approx(rop, rel=1e-6)
+    assert from_records["reorder_point"][0] == pytest.approx(from_mean["reorder_point"][0])

@@ -212,6 +212,11 @@ def order_quantities(
     bad = ss & (s < r)
     if bad.any():
         v.fail("order_up_to", "below the reorder point", bad)
+    # The kernel counts lots in float64: beyond 2**52 lots n + 1 == n and its loops never end.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bad = rq & (ip <= r) & ((r - ip) / np.where(rq, q, 1.0) >= 2.0**52)
+    if bad.any():
+        v.fail("reorder_point", "more than 2**52 lots above the inventory position", bad)
     qty = np.empty(n)
     _order_kernel(code, r, s, q, ip, pack, mo, qty)
     return qty
