@@ -14,7 +14,7 @@ from kernels.settings import check_settings, setting, settings_from_dict, settin
 NETWORK_NAMES = ("lstm", "tft")
 BASELINE_NAMES = ("seasonal_naive", "moving_average")
 AUTO = "auto"
-TARGET_TRANSFORMS = ("none", "log1p")
+TARGET_TRANSFORMS = ("none", "log1p", "softplus")
 """How the networks' step quantiles are fitted (:mod:`forecasting.models.heads`)."""
 DISTRIBUTIONS = ("quantile", "negative_binomial")
 """What a network's step head predicts (:mod:`forecasting.models.heads`)."""
@@ -62,8 +62,9 @@ class ForecastConfig:
     )
     target_transform: str = setting(
         "none",
-        "fit the step quantiles on the scaled demand (none) or on its log1p, where a spike "
-        "weighs as a ratio instead of in units",
+        "fit the step quantiles on the scaled demand (none), on its log1p, where a spike "
+        "weighs as a ratio instead of in units, or on the scaled demand through a softplus "
+        "output, which keeps them positive (pytorch-forecasting's softplus normalizer)",
         choices=TARGET_TRANSFORMS,
     )
     distribution: str = setting(

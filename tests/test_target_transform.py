@@ -1,5 +1,6 @@
 """``target_transform="log1p"``: the step quantiles are fitted on log1p of the scaled demand and
-come back as quantiles of demand everywhere (predict, a reloaded run, the ONNX package)."""
+come back as quantiles of demand everywhere (predict, a reloaded run, the ONNX package);
+``"softplus"``: they pass through a softplus and are fitted on the scaled demand."""
 
 from __future__ import annotations
 
@@ -29,6 +30,20 @@ def test_the_log1p_head_is_expm1_of_the_plain_head_and_stays_ordered():
     assert (log_steps.diff(dim=-1) >= 0).all() and (log_steps > -1).all()
 
 
+def test_the_softplus_head_is_softplus_of_the_plain_head_positive_and_ordered():
+    torch.manual_seed(0)
+    plain = QuantileHeads(6, (0.1, 0.5, 0.9))
+    soft = QuantileHeads(6, (0.1, 0.5, 0.9), transform="softplus")
+    soft.load_state_dict(plain.state_dict())
+    features = torch.randn(4, 5, 6) * 3
+    steps, cumulative = plain(features, torch.zeros(4))
+    soft_steps, soft_cumulative = soft(features, torch.zeros(4))
+    assert (steps < 0).any()  # the plain head can go below zero here; the softplus one cannot
+    torch.testing.assert_close(soft_steps, torch.log1p(torch.exp(steps)))
+    torch.testing.assert_close(soft_cumulative, cumulative)
+    assert (soft_steps.diff(dim=-1) >= 0).all() and (soft_steps > 0).all()
+
+
 def test_the_log1p_loss_is_the_pinball_loss_of_the_logs():
     """The step loss compares log1p of the quantiles with log1p of the target (what the heads
     fit); the lead-time loss is the same as without the transform."""
@@ -41,7 +56,7 @@ def test_the_log1p_loss_is_the_pinball_loss_of_the_logs():
     cumulative = torch.rand(3, 4, 3).cumsum(dim=-1).cumsum(dim=1)
     batch = {"target": torch.rand(3, 4) * 5, "target_mask": torch.ones(3, 4), "scale": None}
     losses = {}
-    for transform in ("none", "log1p"):
+    for transform in ("none", "log1p", "softplus"):
         task = ForecastTask(torch.nn.Identity(), levels, data=None, target_transform=transform)
         task.forward = lambda _: (steps, cumulative)
         losses[transform] = task._loss(batch)
@@ -49,6 +64,8 @@ def test_the_log1p_loss_is_the_pinball_loss_of_the_logs():
     plain = pinball_loss(steps, batch["target"], tensor)
     logged = pinball_loss(torch.log1p(steps), torch.log1p(batch["target"]), tensor)
     torch.testing.assert_close(losses["log1p"] - logged, losses["none"] - plain)
+    # The softplus heads' outputs are quantiles of the scaled demand itself: the same loss.
+    torch.testing.assert_close(losses["softplus"], losses["none"])
 
 
 def test_an_unknown_transform_is_refused_by_name():
@@ -59,17 +76,21 @@ def test_an_unknown_transform_is_refused_by_name():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["lstm", "tft"])
-def test_a_log1p_run_forecasts_demand_round_trips_and_exports(small_network, tmp_path, model):
+@pytest.mark.parametrize(
+    ("model", "transform"), [("lstm", "log1p"), ("tft", "log1p"), ("tft", "softplus")]
+)
+def test_a_transformed_run_forecasts_demand_round_trips_and_exports(
+    small_network, tmp_path, model, transform
+):
     from serving.export import export_run
     from serving.runtime import ForecastPackage
 
     frame = small_network.to_frame()
     forecaster = Forecaster(
-        model, 7, spec=small_network.spec, train=FAST, hidden_size=8, target_transform="log1p"
+        model, 7, spec=small_network.spec, train=FAST, hidden_size=8, target_transform=transform
     )
     forecaster.fit(frame, run_dir=tmp_path / "run")
-    assert forecaster.model_.net.heads.transform == "log1p"
+    assert forecaster.model_.net.heads.transform == transform
     table = forecaster.predict(frame)
     levels = [quantile_column(q) for q in forecaster.config.quantiles]
     values = table[levels].to_numpy()
@@ -77,7 +98,7 @@ def test_a_log1p_run_forecasts_demand_round_trips_and_exports(small_network, tmp
     assert (np.diff(values, axis=1) >= -1e-6).all()
 
     loaded = Forecaster.load(tmp_path / "run")
-    assert loaded.config.target_transform == "log1p"
+    assert loaded.config.target_transform == transform
     np.testing.assert_array_equal(loaded.predict(frame)[levels].to_numpy(), values)
 
     package = ForecastPackage(export_run(tmp_path / "run", tmp_path / "repo"))

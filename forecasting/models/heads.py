@@ -12,6 +12,12 @@ so every consumer (prediction, ensembles, the ONNX graph) sees quantiles of dema
 loss maps them forward again. Quantiles commute with a monotone map, so the levels keep their
 meaning; what changes is that a spike weighs in the fit as a ratio, not in units.
 
+With ``transform="softplus"`` the step quantiles pass through a softplus, a monotone map onto
+positive values, and are fitted on the scaled demand as without a transform. This is the output
+side of pytorch-forecasting's ``GroupNormalizer(transformation="softplus")``: no quantile is
+negative, so none is floored after the fact, and a quantile near 0 moves gently instead of
+crossing into negative demand.
+
 With ``distribution="negative_binomial"`` (:class:`NegativeBinomialHeads`) the step head
 predicts a negative binomial mean and dispersion of each step's demand count instead, fitted by
 likelihood; its quantiles come from that distribution (:mod:`forecasting.negbin`), so every
@@ -53,6 +59,8 @@ class QuantileHeads(nn.Module):
         steps = monotone_quantiles(self.step(features), self.anchor)
         if self.transform == "log1p":
             steps = torch.expm1(steps)
+        elif self.transform == "softplus":
+            steps = F.softplus(steps)
         return steps, self.cumulative_quantiles(features)
 
     def cumulative_quantiles(self, features: torch.Tensor) -> torch.Tensor:
