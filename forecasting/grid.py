@@ -100,10 +100,15 @@ def standardize(values: np.ndarray, history: int) -> np.ndarray:
     return values
 
 
-def known_until(values: np.ndarray) -> np.ndarray:
-    """Per row, one past the last period where every feature is present."""
+def known_until(values: np.ndarray, origins: np.ndarray | None = None) -> np.ndarray:
+    """Per row, one past the last period where every feature is present; with ``origins``
+    (one per row), one past the unbroken run of present periods from the row's origin: a
+    period missing inside the horizon ends what is known, whatever later rows hold."""
     present = np.isfinite(values).all(axis=2) if values.ndim == 3 else np.isfinite(values)
     t = present.shape[1]
+    if origins is not None:
+        missing = ~present & (np.arange(t)[None, :] >= np.asarray(origins)[:, None])
+        return np.where(missing.any(axis=1), np.argmax(missing, axis=1), t)
     last = t - np.argmax(present[:, ::-1], axis=1)
     return np.where(present.any(axis=1), last, 0)
 
@@ -278,6 +283,14 @@ def forecast_origins(end: np.ndarray, first_row: np.ndarray | None) -> np.ndarra
     return np.where(end > 0, end, first_row)
 
 
+def known_rows_until(grid: PanelGrid) -> np.ndarray:
+    """Per series, one past the unbroken run of periods the table has a row for from its
+    forecast origin: how far its known categoricals reach (a missing value on a row is a level
+    of its own; a period with no row has none)."""
+    rows = np.where((grid.known_cat_codes >= 0).all(axis=2), 0.0, np.nan)
+    return known_until(rows, forecast_origins(grid.end, grid.first_row))
+
+
 def check_horizon(
     keys: pd.DataFrame,
     until: np.ndarray | None,
@@ -286,6 +299,7 @@ def check_horizon(
     series: np.ndarray,
     origins: np.ndarray,
     horizon: int,
+    columns: str | None = None,
 ) -> None:
     """Raise if known covariates (``until``: one past each series' last period with every known
     real present; ``None`` without known reals) do not cover ``horizon`` periods from each
@@ -297,7 +311,7 @@ def check_horizon(
     if short.any():
         bad = series[short]
         names = ", ".join(f"{keys[ITEM].iat[i]}@{keys[LOCATION].iat[i]}" for i in bad[:5])
-        columns = ", ".join(spec.known_reals) or DATE
+        columns = columns or ", ".join(spec.known_reals) or DATE
         raise PanelError(
             columns,
             f"the horizon of {horizon} periods is longer than the known covariates for "

@@ -32,6 +32,8 @@ from forecasting.grid import (
     check_horizon,
     ffill_time,
     fill_gaps,
+    forecast_origins,
+    known_rows_until,
     process_reals,
     standardize,
     standardize_static,
@@ -90,6 +92,9 @@ class PanelStore:
     first_row: torch.Tensor | None = None
     """(S,) the first period the table had a row for: where a series with no history (a new
     item that has only future rows) is forecast from. ``None`` for stores built from arrays."""
+    rows_until: torch.Tensor | None = None
+    """(S,) one past the unbroken run of periods with a row from each series' forecast origin:
+    how far its known categoricals reach. ``None`` for stores built from arrays."""
 
     @property
     def n_series(self) -> int:
@@ -154,6 +159,17 @@ class PanelStore:
             origins.cpu().numpy(),
             horizon,
         )
+        if self.rows_until is not None and self.spec.known_categoricals:
+            check_horizon(
+                self.keys,
+                self.rows_until.cpu().numpy(),
+                self.n_periods,
+                self.spec,
+                series.cpu().numpy(),
+                origins.cpu().numpy(),
+                horizon,
+                columns=", ".join(self.spec.known_categoricals),
+            )
 
     # ------------------------------------------------------------------ builders
 
@@ -193,8 +209,11 @@ class PanelStore:
             observed_real=[(grid.observed_real, None)] if grid.spec.observed_reals else [],
             static_real=grid.static_real,
             encoder=encoder,
+            first_row=grid.first_row,
         )
         store.first_row = torch.from_numpy(grid.first_row)
+        if grid.spec.known_categoricals:
+            store.rows_until = torch.from_numpy(known_rows_until(grid))
         return store
 
     @classmethod
@@ -211,6 +230,7 @@ class PanelStore:
         vocab: dict[str, list[str]] | None = None,
         learn_vocab: bool | None = None,
         encoder: _Encoder | None = None,
+        first_row: np.ndarray | None = None,
     ) -> PanelStore:
         """Build a store from (series x time) arrays without a long table.
 
@@ -226,12 +246,13 @@ class PanelStore:
             encoder = _Encoder(vocab, learn=vocab is None if learn_vocab is None else learn_vocab)
         n_series, n_periods = target.shape
         start, end = fill_gaps(target)
+        origins = forecast_origins(end, first_row)  # where each series' forecast starts
 
         real_blocks, known_until = [], np.full(n_series, n_periods, dtype=np.int64)
         names = iter(spec.known_reals)
         for values, rows in known_real:
             values = ffill_time(values, limit=end if rows is None else None)
-            until = grid_known_until(values)
+            until = grid_known_until(values, origins if rows is None else None)
             known_until = np.minimum(known_until, until if rows is None else until[rows])
             values = standardize(values, n_periods)
             block_names = tuple(next(names) for _ in range(values.shape[2]))

@@ -186,9 +186,11 @@ def test_predict_flags_that_disagree_with_the_run_are_named(tmp_path, capsys):
     sparse_path = tmp_path / "sparse.csv"
     longer = pd.date_range(dates[0], periods=len(dates) + 3, freq="MS")
     sparse = seasonal_panel(longer, 12, future=3)
-    sparse[(sparse.groupby("sku").cumcount() % 2 == 0) | (sparse["sku"] == "sku0")].to_csv(
-        sparse_path, index=False
-    )
+    # Every other month of history is missing; the last month and the 3 future rows are kept
+    # (a future period without its price is not forecast: the horizon check names it).
+    period = sparse.groupby("sku").cumcount()
+    keep = (period % 2 == 0) | (period >= len(dates) - 1) | (sparse["sku"] == "sku0")
+    sparse[keep].to_csv(sparse_path, index=False)
     sparse_predict = [*predict[:-2], "--out", str(out)]
     sparse_predict[sparse_predict.index(str(path))] = str(sparse_path)
     assert main(sparse_predict) == 2

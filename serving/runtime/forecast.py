@@ -24,6 +24,7 @@ from forecasting.grid import (
     ffill_time,
     forecast_origins,
     group_prior,
+    known_rows_until,
     known_until,
     process_reals,
     standardize,
@@ -135,6 +136,17 @@ class ForecastPackage:
             origins,
             cumulative or self.horizon,
         )
+        if self.spec.known_categoricals:
+            check_grid_horizon(
+                grid.keys,
+                known_rows_until(grid),
+                grid.target.shape[1],
+                self.spec,
+                series,
+                origins,
+                cumulative or self.horizon,
+                columns=", ".join(self.spec.known_categoricals),
+            )
         prior = group_prior(
             grid.target,
             grid.keys,
@@ -165,7 +177,7 @@ class ForecastPackage:
         known = grid.known_real
         if known.shape[2]:
             filled = ffill_time(known, limit=grid.end)
-            out["until"] = known_until(filled)
+            out["until"] = known_until(filled, forecast_origins(grid.end, grid.first_row))
             known = standardize(filled, filled.shape[1])
         out["known_real"] = known
         observed = grid.observed_real
