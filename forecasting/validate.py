@@ -53,7 +53,21 @@ def text_levels(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         uniques = values.cat.categories
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.int64), pd.Index(uniques).astype(str)
+    return np.asarray(codes, dtype=np.int64), _as_text(pd.Index(uniques))
+
+
+def _as_text(uniques: pd.Index) -> pd.Index:
+    """Distinct values as text. A float column whose values are all whole numbers is an
+    integer column that a missing cell made float (JSON rows with a null, a CSV's blank
+    cell): its values are written as the integers they are, ``1.0`` as ``"1"``, the level the
+    integer column gives (and the model learnt)."""
+    if uniques.dtype.kind != "f":
+        return uniques.astype(str)
+    values = uniques.to_numpy(dtype=np.float64)
+    if not (np.isfinite(values).all() and (values == np.round(values)).all()
+            and (np.abs(values) < 2**53).all()):  # fmt: skip
+        return uniques.astype(str)
+    return pd.Index(values.astype(np.int64)).astype(str)
 
 
 def _text_column(

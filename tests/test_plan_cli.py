@@ -17,6 +17,7 @@ from scipy import stats
 
 from kernels import Policy, plan
 from serving.cli import main
+from serving.review import ReviewStore
 
 LEVELS = [0.05, 0.25, 0.5, 0.75, 0.95]
 
@@ -217,3 +218,42 @@ def test_forecast_and_lead_time_rows_are_named_by_their_keys():
     records = keys.assign(lead_time_days=[3.0, -1.0])
     with pytest.raises(ValueError, match=r"^lead_time_days: .* at key \(sku1, FC1\)$"):
         plan(forms["parametric"], inventory, lead_times=records)
+
+
+def test_review_db_with_a_location_less_rejected_table_is_a_clean_error(tmp_path, capsys):
+    store = ReviewStore(tmp_path / "review.db")
+    store.enqueue(
+        pd.DataFrame(
+            {
+                "item_id": ["A1"],
+                "sku": ["SKU1"],
+                "location_id": ["FC1"],
+                "product_id": ["SKU1"],
+                "reasons": [""],
+                "score_damage": [0.5],
+            }
+        ),
+        {},
+    )
+    keys = pd.DataFrame({"item_id": ["SKU1", "SKU2"], "location_id": ["FC1", "FC2"]})
+    keys.assign(demand_mean=5.0, demand_std=2.0).to_csv(tmp_path / "f.csv", index=False)
+    keys.assign(on_hand=10.0, lead_time_mean=3.0).to_csv(tmp_path / "inv.csv", index=False)
+    pd.DataFrame({"item_id": ["SKU1"], "rejected_units": [2], "review_units": [1]}).to_csv(
+        tmp_path / "rej.csv", index=False
+    )
+    args = [
+        "plan",
+        "--forecast",
+        str(tmp_path / "f.csv"),
+        "--inventory",
+        str(tmp_path / "inv.csv"),
+        "--out",
+        str(tmp_path / "p.csv"),
+        "--rejected",
+        str(tmp_path / "rej.csv"),
+        "--review-db",
+        str(tmp_path / "review.db"),
+    ]
+    assert main(args) == 2  # before: an uncaught KeyError "['location_id'] not in index"
+    assert "--rejected" in capsys.readouterr().err
+    assert not (tmp_path / "p.csv").exists()

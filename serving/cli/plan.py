@@ -127,6 +127,11 @@ def _with_review_queue(rejected, review_db: str):
     queue = ReviewStore(review_db).stock_adjustments()
     if rejected is None:
         return queue
+    if "location_id" not in rejected.columns:
+        raise CliError(
+            "--rejected: with --review-db the rejected table needs a location_id column (the "
+            "review queue counts units per SKU and location)"
+        )
     scored = rejected[[*keys, "rejected_units"]].astype({k: str for k in keys})
     merged = pd.merge(scored, queue.astype({k: str for k in keys}), on=keys, how="outer")
     merged = merged.fillna(0)

@@ -55,8 +55,8 @@ def planning_step(
         cumulative, inventory, policy, lead_times=transit, rejected=rejected, hold_review=True
     )
     dc_plan, fc_position = _positioning(data, cumulative, inventory)
-    allocation = _allocation(cumulative, planned, inventory, config, rng)
     sellable = inventory.assign(on_hand=inventory["on_hand"] - planned.get("inspection_held", 0))
+    allocation = _allocation(cumulative, planned, sellable, config, rng)
     actual = data.actuals(data.cutoff, config.holdout_days)[[*KEYS, DATE, DEMAND]]
     simulation = compare(planned, actual, transit, inventory=sellable, seed=config.seed)
     return PlanOutcome(forecast, cumulative, inventory, transit, planned, dc_plan, fc_position,

@@ -691,6 +691,11 @@ def _plan(body: PlanRequest, forecast: pd.DataFrame, used: str | None) -> PlanRe
         raise ValueError(f"policy: {exc}") from None
     inventory = pd.DataFrame.from_records(body.inventory)
     lead_times = pd.DataFrame.from_records(body.lead_times) if body.lead_times else None
+    if used is not None:
+        # A forecast made from ``series`` is keyed by the keys' text (item 7 is "7"), as every
+        # forecast table is: key the tables planned against it the same way.
+        inventory = _text_keys(inventory)
+        lead_times = _text_keys(lead_times) if lead_times is not None else None
     rows = plan(forecast, inventory, policy=policy, lead_times=lead_times)
     allocation = None
     if body.allocation is not None:
@@ -706,6 +711,19 @@ def _plan(body: PlanRequest, forecast: pd.DataFrame, used: str | None) -> PlanRe
         allocation=_records(allocation) if allocation is not None else None,
         forecast_model=used,
     )
+
+
+def _text_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its item and location keys as the text a forecast table keys them by."""
+    from forecasting.validate import text_levels
+
+    frame = frame.copy()
+    for key in PLAN_KEYS:
+        if key in frame.columns:
+            codes, text = text_levels(frame[key])
+            # code -1 (a missing key) picks None: it stays missing, for kernels to name
+            frame[key] = np.append(text.to_numpy(dtype=object), None)[codes]
+    return frame
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
