@@ -277,7 +277,8 @@ def build_grid(frame: pd.DataFrame, spec: PanelSpec, extra_periods: int = 0) -> 
 
 def forecast_origins(end: np.ndarray, first_row: np.ndarray | None) -> np.ndarray:
     """Per series, the period its forecast starts: after its last observation, or at its first
-    row for a series with no history (a new item with only future rows). 0: nothing to do."""
+    row for a series with no history (a new item with only future rows; 0 where that row is the
+    table's first period). Without ``first_row`` (arrays), 0 means no data."""
     if first_row is None:
         return end
     return np.where(end > 0, end, first_row)

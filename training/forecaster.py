@@ -395,10 +395,12 @@ def forecast_origins(store: PanelStore) -> tuple[torch.Tensor, torch.Tensor]:
     history (a new item with only future rows) from its first row, from its peers (cold start).
     """
     origins = store.end
-    if store.first_row is not None:
-        origins = torch.where(store.end > 0, store.end, store.first_row.to(store.end.device))
-    series = torch.nonzero(origins > 0).squeeze(1)
-    return series, origins[series]
+    if store.first_row is None:  # a store built from arrays: a series with no data has none
+        series = torch.nonzero(origins > 0).squeeze(1)
+        return series, origins[series]
+    # Every series of a table has a row; a new item's first row may be the table's first period.
+    origins = torch.where(store.end > 0, store.end, store.first_row.to(store.end.device))
+    return torch.arange(store.n_series, device=origins.device), origins
 
 
 def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> pd.DataFrame:

@@ -123,9 +123,10 @@ class ForecastPackage:
         clean, _ = validate_panel(map_columns(frame, self.spec), self.spec, categories=True)
         grid = build_grid(clean, self.spec, extra_periods=self.horizon)
         self._warn_unknown(grid)
-        start = forecast_origins(grid.end, grid.first_row)
-        series = np.flatnonzero(start > 0)
-        origins = start[series]
+        # Every series of the table is forecast, a new item whose first row is the table's
+        # first period too (its origin is 0).
+        origins = forecast_origins(grid.end, grid.first_row)
+        series = np.arange(len(origins))
         features = self._features(grid)
         check_grid_horizon(
             grid.keys,
