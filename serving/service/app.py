@@ -722,7 +722,7 @@ def _text_keys(frame: pd.DataFrame) -> pd.DataFrame:
         if key in frame.columns:
             codes, text = text_levels(frame[key])
             # code -1 (a missing key) picks None: it stays missing, for kernels to name
-            frame[key] = np.append(text.to_numpy(dtype=object), None)[codes]
+            frame[key] = np.array([*text, None], dtype=object)[codes]
     return frame
 
 
