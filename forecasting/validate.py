@@ -138,7 +138,13 @@ def _parse_dates(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
             _fail(frame, DATE, "numeric dates must be written YYYYMMDD (e.g. 20240131)", ~looks)
         text = numbers.astype("int64").astype(str)
         return pd.to_datetime(text, format="%Y%m%d", errors="coerce")
-    return pd.to_datetime(raw, errors="coerce")
+    try:
+        return pd.to_datetime(raw, errors="coerce")
+    except ValueError:
+        # UTC offsets that differ between rows (daylight saving): pandas refuses to mix them.
+        # A date with a time zone is its local calendar day, so the offsets can go.
+        local = raw.astype("string").str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
+        return pd.to_datetime(local, errors="coerce")
 
 
 def _rows_detail(frame: pd.DataFrame, mask: np.ndarray | pd.Series, limit: int = 5) -> tuple:

@@ -111,6 +111,17 @@ def test_unparseable_dates():
     assert error.column == "date" and error.rows == [7] and "not a date" in str(error)
 
 
+def test_dates_whose_utc_offset_changes_with_daylight_saving_are_their_local_days():
+    """Written with offsets that change across daylight saving (-05:00, then -04:00), the
+    dates are the local calendar days, as dates of one time zone are (pandas refuses to mix
+    offsets: this raised its own error before)."""
+    dates = [f"2024-03-{d:02d}T00:00:00{o}" for d, o in ((9, "-05:00"), (10, "-05:00"),
+             (11, "-04:00"), (12, "-04:00"))]  # fmt: skip
+    frame = pd.DataFrame({"item_id": "a", "location_id": "L", "date": dates, "demand": 1.0})
+    clean, _ = validate_panel(frame, PanelSpec(freq="D"))
+    assert clean["date"].tolist() == list(pd.date_range("2024-03-09", periods=4))
+
+
 def test_irregular_weekly_dates():
     frame = panel(n_days=5)
     frame["date"] = pd.Timestamp("2024-01-07") + pd.to_timedelta(7 * (frame.index % 5), unit="D")
