@@ -211,7 +211,6 @@ class PanelStore:
             encoder=encoder,
             first_row=grid.first_row,
         )
-        store.first_row = torch.from_numpy(grid.first_row)
         if grid.spec.known_categoricals:
             store.rows_until = torch.from_numpy(known_rows_until(grid))
         return store
@@ -240,7 +239,9 @@ class PanelStore:
         unknown) in the order of ``spec.known_categoricals`` and ``vocab``. ``keys`` holds
         ``item_id``, ``location_id`` and the static categoricals of each series. Levels of
         categoricals missing from ``vocab`` are learned when ``learn_vocab`` (default: when no
-        ``vocab`` is given).
+        ``vocab`` is given). ``first_row`` (S,) is each series' first period with a row in a
+        table: where a series without history is forecast from, and where its known covariates
+        are counted from.
         """
         if encoder is None:
             encoder = _Encoder(vocab, learn=vocab is None if learn_vocab is None else learn_vocab)
@@ -315,6 +316,7 @@ class PanelStore:
             cardinalities=cardinalities,
             static_cat_names=tuple(static_names),
             known_cat_names=known_cat_names,
+            first_row=None if first_row is None else torch.from_numpy(first_row),
         )
 
 

@@ -16,28 +16,26 @@ from training.config import TrainConfig
 FAST = TrainConfig(max_epochs=2, batches_per_epoch=4, batch_size=32, progress_bar=False, seed=3)
 
 
-def test_the_log1p_head_is_expm1_of_the_plain_head_and_stays_ordered():
+def plain_and_transformed(transform: str):
+    """Step and cumulative quantiles of a plain head and of the same weights under
+    ``transform``, on features large enough to take the plain head below zero."""
     torch.manual_seed(0)
     plain = QuantileHeads(6, (0.1, 0.5, 0.9))
-    logged = QuantileHeads(6, (0.1, 0.5, 0.9), transform="log1p")
-    logged.load_state_dict(plain.state_dict())
-    features = torch.randn(4, 5, 6) * 3
-    log_scale = torch.zeros(4)
-    steps, cumulative = plain(features, log_scale)
-    log_steps, log_cumulative = logged(features, log_scale)
+    other = QuantileHeads(6, (0.1, 0.5, 0.9), transform=transform)
+    other.load_state_dict(plain.state_dict())
+    features, log_scale = torch.randn(4, 5, 6) * 3, torch.zeros(4)
+    return plain(features, log_scale), other(features, log_scale)
+
+
+def test_the_log1p_head_is_expm1_of_the_plain_head_and_stays_ordered():
+    (steps, cumulative), (log_steps, log_cumulative) = plain_and_transformed("log1p")
     torch.testing.assert_close(log_steps, torch.expm1(steps))
     torch.testing.assert_close(log_cumulative, cumulative)  # the lead-time head is unchanged
     assert (log_steps.diff(dim=-1) >= 0).all() and (log_steps > -1).all()
 
 
 def test_the_softplus_head_is_softplus_of_the_plain_head_positive_and_ordered():
-    torch.manual_seed(0)
-    plain = QuantileHeads(6, (0.1, 0.5, 0.9))
-    soft = QuantileHeads(6, (0.1, 0.5, 0.9), transform="softplus")
-    soft.load_state_dict(plain.state_dict())
-    features = torch.randn(4, 5, 6) * 3
-    steps, cumulative = plain(features, torch.zeros(4))
-    soft_steps, soft_cumulative = soft(features, torch.zeros(4))
+    (steps, cumulative), (soft_steps, soft_cumulative) = plain_and_transformed("softplus")
     assert (steps < 0).any()  # the plain head can go below zero here; the softplus one cannot
     torch.testing.assert_close(soft_steps, torch.log1p(torch.exp(steps)))
     torch.testing.assert_close(soft_cumulative, cumulative)

@@ -127,7 +127,7 @@ class ForecastPackage:
         # first period too (its origin is 0).
         origins = forecast_origins(grid.end, grid.first_row)
         series = np.arange(len(origins))
-        features = self._features(grid)
+        features = self._features(grid, origins)
         check_grid_horizon(
             grid.keys,
             features["until"],
@@ -172,13 +172,14 @@ class ForecastPackage:
             grid.keys, grid.dates, freq, job.series, job.origins, values, self.quantiles
         )
 
-    def _features(self, grid: PanelGrid) -> dict:
-        """Real covariates as the store processes them, and how far the known ones reach."""
+    def _features(self, grid: PanelGrid, origins: np.ndarray) -> dict:
+        """Real covariates as the store processes them, and how far the known ones reach from
+        each series' forecast start (``origins``)."""
         out: dict = {"until": None}
         known = grid.known_real
         if known.shape[2]:
             filled = ffill_time(known, limit=grid.end)
-            out["until"] = known_until(filled, forecast_origins(grid.end, grid.first_row))
+            out["until"] = known_until(filled, origins)
             known = standardize(filled, filled.shape[1])
         out["known_real"] = known
         observed = grid.observed_real
