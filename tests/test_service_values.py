@@ -140,3 +140,38 @@ def test_a_new_item_whose_first_row_opens_the_table_is_forecast_on_both_paths(
             ours.sort_values(["item_id", "step"])["q0.5"].to_numpy(),
             rtol=1e-4, atol=1e-4,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("datatype", "onnx_type", "data", "ok"),
+    [
+        ("INT64", "tensor(int64)", [1, 2], True),
+        ("INT64", "tensor(int64)", [1.0, 2.0], True),
+        ("INT64", "tensor(int64)", [1.5, 2.0], False),  # NumPy truncates it to 1
+        ("INT64", "tensor(int64)", [float("nan"), 1.0], False),
+        ("UINT8", "tensor(uint8)", [300.0, 1.0], False),  # NumPy wraps it to 44
+        ("BOOL", "tensor(bool)", [2, 0], False),  # NumPy reads it as True
+        ("BOOL", "tensor(bool)", [1, 0], True),
+    ],
+)
+def test_oip_integer_tensors_refuse_values_they_cannot_hold(datatype, onnx_type, data, ok):
+    """An OIP tensor's values are taken only when its datatype holds them exactly: a
+    fractional INT64 was truncated and answered as if the client had sent the whole number."""
+    from types import SimpleNamespace
+
+    from fastapi import HTTPException
+
+    from serving.service.app import _to_array
+    from serving.service.schemas import Tensor
+
+    tensor = Tensor(name="codes", shape=[2], datatype=datatype, data=data)
+    expected = SimpleNamespace(type=onnx_type, shape=[None])
+    if ok:
+        np.testing.assert_array_equal(
+            _to_array(tensor, expected),
+            np.asarray(data).astype(bool if datatype == "BOOL" else np.int64),
+        )
+        return
+    with pytest.raises(HTTPException) as raised:
+        _to_array(tensor, expected)
+    assert raised.value.status_code == 422 and "inputs.codes" in raised.value.detail

@@ -607,14 +607,36 @@ def _to_array(tensor: Tensor, expected) -> np.ndarray:
         if isinstance(want_dim, int) and got != want_dim:
             raise HTTPException(422, f"inputs.{tensor.name}: axis {axis} must be {want_dim}")
     try:
+        if dtype not in (object, np.float32, np.float64):
+            _check_whole(tensor)  # NumPy would truncate 1.5 to 1 and read 2 as True
         values: np.ndarray = np.asarray(tensor.data, dtype=dtype)
     except (TypeError, ValueError, OverflowError):
+        exact = "" if dtype in (object, np.float32, np.float64) else " (whole, in range)"
         raise HTTPException(
-            422, f"inputs.{tensor.name}: values are not {tensor.datatype}"
+            422, f"inputs.{tensor.name}: values are not {tensor.datatype}{exact}"
         ) from None
     if dtype is object:
         values = values.astype(str).astype(object)
     return values.reshape(tensor.shape)
+
+
+def _check_whole(tensor: Tensor) -> None:
+    """Refuses values an integer or boolean tensor cannot hold exactly (a ValueError)."""
+    raw = np.asarray(tensor.data)
+    if raw.size == 0:
+        return
+    if tensor.datatype == "BOOL":
+        if raw.dtype.kind != "b" and not np.isin(raw, (0, 1)).all():
+            raise ValueError(tensor.name)
+        return
+    if raw.dtype.kind == "f":
+        if not (np.isfinite(raw).all() and (raw == np.round(raw)).all()):
+            raise ValueError(tensor.name)
+    elif raw.dtype.kind not in "iub":
+        raise ValueError(tensor.name)
+    info = np.iinfo(NUMPY[tensor.datatype])
+    if raw.min() < info.min or raw.max() > info.max:
+        raise ValueError(tensor.name)
 
 
 def _to_tensor(name: str, value: np.ndarray) -> Tensor:
