@@ -174,6 +174,10 @@ class Inspector:
         )
         self.train: TrainConfig = train if train is not None else ImageTrainConfig()
         self.augment = augment
+        # The model settings as asked for (``image_size`` 0, ``contrast`` -1 and ``tta`` auto
+        # are chosen from each dataset fitted) and as the last fit resolved them.
+        self._asked_model: ModelSpec = self.model
+        self._resolved_model: ModelSpec | None = None
         self.fitted_: RunModel | None = None
         #: The run folder this inspector was fitted into, saved to or loaded from.
         self.run_dir: Path | None = None
@@ -283,28 +287,35 @@ class Inspector:
         image_mode = settings.image_mode
         if image_mode == "auto":
             image_mode = "RGB" if item_set.layout == "tunnel" else majority_mode(item_set)
+        # What a fit chose from its data is chosen again from this data; a spec set since the
+        # last fit is taken as asked.
+        if self._resolved_model is None or self.model != self._resolved_model:
+            self._asked_model = self.model
         # The size first (loading needs it); the augmentation, and with it the TTA, once the
         # training images are loaded (class folders look at their orientation).
-        self.model = resolve_model_spec(self.model, item_set, self.augment, settings.max_image_size)
+        spec = resolve_model_spec(
+            self._asked_model, item_set, self.augment, settings.max_image_size
+        )
         catalog = CatalogHandling()
         if item_set.catalog is not None:
             catalog = CatalogHandling("reference", item_set.catalog, item_set.catalog.size_scale())
         full = ItemDataset(
             item_set,
             item_set.view_names,
-            self.model.image_size,
+            spec.image_size,
             image_mode,
             catalog,
             item_set.class_names,
             cache=True,
             min_view_size=settings.min_view_size,
-            resize=self.model.resize,
+            resize=spec.resize,
         ).preload(progress=progress)
         issues = item_set.issues()
         usable = []
         for index in range(len(full)):
             sample, item = full[index], item_set.items[index]
             new = [e for e in sample["errors"] if e not in item.issues]
+            new += sample.get("mask_errors", [])
             issues += [f"item {item.item_id}: {e}" for e in new]
             if sample["view_mask"].sum() > 0:
                 usable.append(index)
@@ -320,7 +331,8 @@ class Inspector:
             )
         train_idx, val_idx = usable_arr[keep], usable_arr[held]
         augment = self.augment or default_augment(item_set.layout, full, train_idx)
-        self.model = resolve_model_spec(self.model, item_set, augment, settings.max_image_size)
+        spec = resolve_model_spec(spec, item_set, augment, settings.max_image_size)
+        self.model = self._resolved_model = spec
         imbalance = settings.imbalance
         if imbalance == "auto":
             imbalance = "balanced" if item_set.layout == "classes" else "pos_weight"

@@ -119,7 +119,12 @@ class ItemDataset(ItemLoader, Dataset):
             "view_bits",
         ):
             sample[key] = torch.from_numpy(arrays[key])
-        sample.update(index=index, errors=arrays["errors"], view_errors=arrays["view_errors"])
+        sample.update(
+            index=index,
+            errors=arrays["errors"],
+            view_errors=arrays["view_errors"],
+            mask_errors=arrays["mask_errors"],
+        )
         return sample
 
 

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vision.schema import IMAGE_MODES
 
@@ -18,6 +18,18 @@ ACCEPTED_MODES: dict[str, tuple[str, ...]] = dict(zip(IMAGE_MODES, (("RGB", "RGB
 
 #: How every view is resized to the model's input size (Pillow; antialiased when shrinking).
 RESIZE_FILTER = Image.Resampling.BILINEAR
+
+
+#: EXIF tag of the orientation a camera stored its sensor pixels in (1: as displayed).
+EXIF_ORIENTATION = 0x0112
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """``image`` turned as its EXIF orientation says it is displayed (cameras and phones store
+    the sensor's pixels and a tag); unchanged without the tag."""
+    if image.getexif().get(EXIF_ORIENTATION, 1) in (None, 1):
+        return image
+    return ImageOps.exif_transpose(image)
 
 
 class ImageLoadError(Exception):
@@ -102,7 +114,7 @@ def load_image(
                     f"image is {image.width}x{image.height} pixels, below the minimum of "
                     f"{min_size} per side"
                 )
-            rgb = image.convert("RGB")
+            rgb = upright(image).convert("RGB")
     except ImageLoadError:
         raise
     except FileNotFoundError as exc:
@@ -122,9 +134,12 @@ def load_image(
 
 
 def image_size(source: str | Path) -> tuple[int, int] | None:
-    """``(width, height)`` of an image file from its header, ``None`` when unreadable."""
+    """``(width, height)`` of an image file as displayed (EXIF orientation), from its header;
+    ``None`` when unreadable."""
     try:
         with Image.open(source) as image:
+            if image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # a quarter turn
+                return int(image.height), int(image.width)
             return int(image.width), int(image.height)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
@@ -154,7 +169,7 @@ def load_mask(path: str | Path, size: int, resize: str = "squash") -> np.ndarray
             image.load()
             if image.mode != "L":
                 raise ImageLoadError(f"mask mode {image.mode!r}; expected 8-bit grey 'L'")
-            mask = np.asarray(image, dtype=np.uint8)
+            mask = np.asarray(upright(image), dtype=np.uint8)
     except ImageLoadError:
         raise
     except (OSError, SyntaxError, ValueError) as exc:

@@ -119,6 +119,14 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def _item_names(files: Sequence[Path]) -> list[str]:
+    """An item name per image file: its stem, or its whole name where two files of the folder
+    share a stem (``a.png`` and ``a.jpg`` are two photos, and two items need two ids)."""
+    stems = Counter(p.stem for p in files)
+    names = {p.name for p in files}
+    return [p.name if stems[p.stem] > 1 or p.stem in names else p.stem for p in files]
+
+
 def _dataset_folder(root: str | Path) -> Path:
     """``root`` as a path, or a ValueError naming it: a file where a folder is expected, or
     nothing there."""
@@ -270,6 +278,20 @@ def read_class_folders(root: str | Path, good_class: str = "good") -> ItemSet:
     """Read ``ROOT/<class>/*.png``; ``good_class`` holds defect-free images."""
     root = _dataset_folder(root)
     folders = sorted(d for d in root.iterdir() if d.is_dir() and _image_files(d))
+    # A folder whose images all sit in sub-folders (damage/lot1/*.png) would vanish as a class.
+    nested = sorted(
+        d.name
+        for d in root.iterdir()
+        if d.is_dir()
+        and not d.name.startswith(".")
+        and d not in folders
+        and any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in d.rglob("*"))
+    )
+    if nested:
+        raise ValueError(
+            f"{root}: folders {nested} hold images only in sub-folders, which are not read; "
+            "class folders hold their images directly (ROOT/<class>/*.png)"
+        )
     names = [d.name for d in folders]
     if good_class not in names:
         raise ValueError(
@@ -284,9 +306,10 @@ def read_class_folders(root: str | Path, good_class: str = "good") -> ItemSet:
     items = []
     for folder in folders:
         labels = np.array([float(folder.name == c) for c in class_names], dtype=np.float32)
-        for path in _image_files(folder):
+        files = _image_files(folder)
+        for path, name in zip(files, _item_names(files)):
             items.append(
-                Item(item_id=f"{folder.name}/{path.stem}", views={SINGLE_VIEW: path}, labels=labels)
+                Item(item_id=f"{folder.name}/{name}", views={SINGLE_VIEW: path}, labels=labels)
             )
     return ItemSet(root, "classes", items, class_names, (SINGLE_VIEW,), None, good_class)
 
@@ -297,7 +320,10 @@ def read_plain_images(root: str | Path) -> ItemSet:
     files = _image_files(root)
     if not files:
         raise ValueError(f"{root}: no image files")
-    items = [Item(item_id=p.stem, views={SINGLE_VIEW: p}) for p in files]
+    items = [
+        Item(item_id=name, views={SINGLE_VIEW: path})
+        for path, name in zip(files, _item_names(files))
+    ]
     return ItemSet(root, "images", items, (), (SINGLE_VIEW,), None)
 
 
@@ -490,7 +516,8 @@ class ItemLoader:
         ``view_labels`` from masks with ``view_label_mask`` (1 where a view label is known),
         ``view_bits`` (the masks' defect bits per pixel, ``uint8`` views x S x S, zero without
         masks), the ``index`` and its ``errors`` (item problems and view problems as text) with
-        ``view_errors`` (view -> reason)."""
+        ``view_errors`` (view -> reason), and ``mask_errors``: masks that could not be read,
+        which cost only their views' auxiliary labels (training reports them)."""
         item = self.items[index]
         size, n_views, n_classes = self.image_size, len(self.view_names), len(self.class_names)
         views = load_views(
@@ -505,6 +532,7 @@ class ItemLoader:
         view_label_mask = np.zeros(n_views, dtype=np.float32)
         mask_size = size if self.has_masks else 1
         bit_masks = np.zeros((n_views, mask_size, mask_size), dtype=np.uint8)
+        mask_errors: list[str] = []
         if n_classes and self.has_masks:
             for slot, view in enumerate(self.view_names):
                 mask_path = item.masks.get(view)
@@ -512,8 +540,11 @@ class ItemLoader:
                     continue
                 try:
                     bit_masks[slot] = load_mask(mask_path, size, self.resize)
-                except ImageLoadError:
-                    continue  # a bad mask only costs this view's auxiliary labels
+                except ImageLoadError as exc:
+                    # A bad mask only costs this view's auxiliary labels, but it is named: a
+                    # mask set in another mode would otherwise drop all supervision unseen.
+                    mask_errors.append(f"mask of view '{view}' ({Path(mask_path).name}): {exc}")
+                    continue
                 bits = int(np.bitwise_or.reduce(bit_masks[slot], axis=None))
                 view_labels[slot] = [
                     float(bool(bits & MASK_BITS.get(c, 0))) for c in self.class_names
@@ -535,4 +566,5 @@ class ItemLoader:
             "index": index,
             "errors": errors,
             "view_errors": views.view_errors,
+            "mask_errors": mask_errors,
         }

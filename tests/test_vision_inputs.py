@@ -1,0 +1,148 @@
+"""Inspection inputs read as a user's files mean: file names, EXIF orientation, nested class
+folders, unreadable masks, and an inspector fitted again on other data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import training.inspector as inspector_module
+from training import ImageTrainConfig
+from vision import Inspector
+from vision.datasets import (
+    ItemDataset,
+    read_class_folders,
+    read_items,
+    read_plain_images,
+    read_tunnel,
+)
+from vision.images import image_size, load_image, load_mask
+from vision.synthetic import write_synthetic_dataset
+
+ORIENTATION = 0x0112
+
+
+def _photo(path, value=120, size=24):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((size, size, 3), value, np.uint8)).save(path)
+
+
+def test_files_sharing_a_stem_get_distinct_item_ids(tmp_path):
+    for name in ("good", "dent"):
+        (tmp_path / name).mkdir()
+    _photo(tmp_path / "good" / "a.png", 10)
+    _photo(tmp_path / "good" / "a.jpg", 200)
+    _photo(tmp_path / "good" / "b.png", 50)
+    _photo(tmp_path / "dent" / "a.png", 90)
+    items = read_class_folders(tmp_path)
+    ids = [item.item_id for item in items.items]
+    assert len(set(ids)) == len(ids), ids
+    by_id = {item.item_id: item.views["image"].name for item in items.items}
+    # each id names its own file; a stem used once keeps the short id
+    assert by_id["good/b"] == "b.png" and by_id["dent/a"] == "a.png"
+    assert sorted(v for k, v in by_id.items() if k.startswith("good/a")) == ["a.jpg", "a.png"]
+
+    plain = read_plain_images(tmp_path / "good")
+    ids = [item.item_id for item in plain.items]
+    assert len(set(ids)) == len(ids), ids
+
+
+def test_exif_orientation_is_applied_so_pixels_and_mask_agree(tmp_path):
+    # As displayed: 60 wide x 90 high, a bright defect in the top-left corner, annotated there.
+    shown = np.full((90, 60, 3), 100, np.uint8)
+    shown[5:15, 5:15] = 250
+    # What the camera writes: its sensor's landscape pixels and "rotate 90 degrees clockwise to
+    # display" (orientation 6).
+    raw = Image.fromarray(shown).transpose(Image.Transpose.ROTATE_90)
+    exif = raw.getexif()
+    exif[ORIENTATION] = 6
+    raw.save(tmp_path / "view.jpg", exif=exif, quality=95)
+    mask = np.zeros((90, 60), np.uint8)
+    mask[5:15, 5:15] = 1
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+
+    assert image_size(tmp_path / "view.jpg") == (60, 90)
+    pixels = load_image(tmp_path / "view.jpg", 64, resize="pad")[..., 0]
+    bits = load_mask(tmp_path / "mask.png", 64, "pad")
+    bright = np.argwhere(pixels > 200).mean(axis=0)
+    marked = np.argwhere(bits > 0).mean(axis=0)
+    assert np.abs(bright - marked).max() < 2, (bright, marked)
+    # and a file without the tag is untouched
+    Image.fromarray(shown).save(tmp_path / "plain.png")
+    plain = load_image(tmp_path / "plain.png", 64, resize="pad")[..., 0]
+    assert np.abs(np.argwhere(plain > 200).mean(axis=0) - marked).max() < 2
+
+
+def test_a_class_folder_with_images_only_in_sub_folders_is_named(tmp_path):
+    _photo(tmp_path / "good" / "g0.png")
+    _photo(tmp_path / "crack" / "c0.png")
+    _photo(tmp_path / "dent" / "lot1" / "d0.png")
+    _photo(tmp_path / "dent" / "lot2" / "d1.png")
+    with pytest.raises(ValueError, match=r"dent.*sub-folders"):
+        read_class_folders(tmp_path)
+    with pytest.raises(ValueError, match=r"dent.*sub-folders"):
+        read_items(tmp_path)
+
+
+def test_folders_without_images_are_still_ignored(tmp_path):
+    _photo(tmp_path / "good" / "g0.png")
+    _photo(tmp_path / "crack" / "c0.png")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("no images here")
+    assert read_class_folders(tmp_path).class_names == ("crack",)
+
+
+def test_masks_in_another_mode_are_reported_per_view(tmp_path):
+    root = write_synthetic_dataset(
+        tmp_path / "tunnel", 4, seed=1, image_size=32, defect_rate=1.0, progress=False
+    )
+    items = read_tunnel(root)
+    good = ItemDataset(items, items.view_names, 32)
+    assert good[0]["view_label_mask"].sum() == len(items.view_names)
+    assert good[0]["mask_errors"] == []
+    # the same bits written as a palette PNG, as many annotation tools save masks
+    first = items.items[0]
+    for path in first.masks.values():
+        Image.open(path).convert("P").save(path)
+    sample = ItemDataset(items, items.view_names, 32)[0]
+    assert sample["view_label_mask"].sum() == 0  # the masks are not used ...
+    assert len(sample["mask_errors"]) == len(items.view_names)  # ... and each is named
+    assert all("mode 'P'" in e and ".png" in e for e in sample["mask_errors"])
+    # a mask problem is a training note, not an inspection problem of the item
+    assert sample["errors"] == []
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_refit_resolves_image_size_contrast_and_tta_from_the_new_data(tmp_path, monkeypatch):
+    specs = []
+
+    def record(*args, spec, **kwargs):  # the spec each fit would train
+        specs.append(spec)
+        raise _Stop
+
+    monkeypatch.setattr(inspector_module, "fit_inspector", record)
+    rng = np.random.default_rng(0)
+    for name in ("good", "crack"):
+        (tmp_path / "parts" / name).mkdir(parents=True)
+        for i in range(6):
+            pixels = rng.integers(0, 255, (200, 200, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "parts" / name / f"{i}.png")
+    tunnel = write_synthetic_dataset(tmp_path / "tunnel", 12, image_size=48, progress=False)
+    quick = ImageTrainConfig(max_epochs=1, accelerator="cpu", progress_bar=False)
+
+    inspector = Inspector(width=8, head_dim=8, train=quick)
+    for data in (tmp_path / "parts", tunnel):
+        with pytest.raises(_Stop):
+            inspector.fit(data)
+    with pytest.raises(_Stop):
+        Inspector(width=8, head_dim=8, train=quick).fit(tunnel)
+    parts, refit, fresh = specs
+    assert (parts.image_size, parts.contrast, parts.tta) == (224, 7, "dihedral")
+    # the tunnel fitted second gets what a fresh inspector picks for it: its own input size,
+    # no contrast path and the mirror TTA of the tunnel augmentation
+    assert (refit.image_size, refit.contrast, refit.tta) == (fresh.image_size, 0, "hflip")
+    assert refit.image_size == fresh.image_size == 64
