@@ -8,7 +8,9 @@ from here, the table API and the command line the names and :class:`Policy`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -85,8 +87,27 @@ class Policy:
         min=0.0,
         max=1.0,
     )
+    step_days: float = setting(
+        1.0,
+        "days per forecast step (7 for a weekly forecast, 30.4375 for a monthly one): the "
+        "inventory's lead times and review periods are in days, the forecast's horizons and "
+        "steps (and per-step demand_mean / demand_std) in steps",
+        min=0.0,
+        open_min=True,
+    )
 
     def __post_init__(self) -> None:
+        # check_settings leaves text alone; a Policy built from JSON or YAML must hold numbers
+        # where the kernels compute with them ("0.9" failed inside numpy, a 500 in /v1/plan).
+        for f in dataclasses.fields(self):
+            if isinstance(f.default, bool) or not isinstance(f.default, int | float):
+                continue
+            value, whole = getattr(self, f.name), isinstance(f.default, int)
+            if isinstance(value, bool) or not isinstance(
+                value, numbers.Integral if whole else numbers.Real
+            ):
+                kind = "a whole number" if whole else "a number"
+                raise ValueError(f"Policy.{f.name}: expected {kind}, got {value!r}")
         try:
             check_settings(self)
         except ValueError as exc:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 from numba.extending import register_jitable
 
 from ._special import norm_cdf, norm_pdf, norm_ppf, norm_sf
@@ -195,3 +196,25 @@ def table_mean(q, kc):
         return total + q[0] * p0
     zs = z0 - q[0] / b
     return total + (q[0] - b * z0) * (p0 - norm_cdf(zs)) + b * (norm_pdf(zs) - kc[1, 0])
+
+
+def quantile_draws(values: np.ndarray, levels: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Demand at probabilities ``u`` (rows x samples, in (0, 1)) of quantile rows ``values``
+    (rows x K at ``levels``) under the rules above: repaired, normal-score interpolation, the
+    outer segments continued beyond the outer levels (so draws reach past the 5% / 95% values,
+    as the plan's distribution does)."""
+    levels = np.asarray(levels, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    u = np.asarray(u, dtype=np.float64)
+    return _draws(values, levels, knot_constants(levels), u)
+
+
+@njit(cache=True)
+def _draws(values, levels, kc, u):
+    out = np.empty(u.shape)
+    q = np.empty(values.shape[1])
+    for r in range(values.shape[0]):
+        repair_row(values[r], q)
+        for s in range(u.shape[1]):
+            out[r, s] = table_ppf(q, levels, kc, u[r, s], norm_ppf(u[r, s]))
+    return out

@@ -24,7 +24,9 @@ over steps.
 
 **Inventory** (one row per key): ``on_hand`` (required), ``on_order``, ``backorders`` (default 0),
 ``lead_time_mean``/``lead_time_std`` (days; required unless lead-time records are given),
-``review_period`` (0 = continuous review), ``service_level``, ``service_type`` (``cycle``,
+``review_period`` (days; 0 = continuous review; the forecast's steps are ``Policy.step_days``
+days each, 1 by default: a weekly forecast needs ``step_days=7``),
+``service_level``, ``service_type`` (``cycle``,
 ``fill_rate`` or ``newsvendor``), ``segment``, ``holding_cost``, ``margin`` (both needed by
 ``newsvendor`` rows, both > 0: their cycle service level is the critical ratio
 ``margin / (margin + holding_cost * max(review_period, 1))``, which must lie strictly inside
@@ -61,6 +63,30 @@ KEYS = ["item_id", "location_id"]
 
 
 # --- validation helpers ------------------------------------------------------------------------
+
+
+def _key_text(values: pd.Series) -> np.ndarray:
+    """Key values as the text forecast tables key series by (``forecast predict`` writes item 7
+    as ``"7"``): ``7``, ``"7"`` and ``7.0`` (an integer column a missing cell made float) are one
+    key, whatever the dtype each table was read with; a missing value stays missing (None)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniques = pd.Index(np.asarray(uniques))
+    text = uniques.astype(str)
+    if uniques.dtype.kind == "f":
+        v = uniques.to_numpy(dtype=np.float64)
+        if np.isfinite(v).all() and (v == np.round(v)).all() and (np.abs(v) < 2**53).all():
+            text = pd.Index(v.astype(np.int64)).astype(str)
+    return np.array([*text, None], dtype=object)[codes]
+
+
+def _text_keyed(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its key columns as :func:`_key_text`, so tables read with different dtypes
+    (a parquet forecast's text ids, a CSV's numbers) match key for key."""
+    out = df.copy(deep=False)
+    for key in KEYS:
+        if key in out.columns:
+            out[key] = _key_text(out[key])
+    return out
 
 
 def _labels(keys: pd.DataFrame) -> list[str]:
@@ -139,11 +165,13 @@ def _quantile_columns(df: pd.DataFrame) -> list[tuple[float, str]]:
 
 def _prepare_inventory(inventory: pd.DataFrame, policy: Policy) -> dict:
     _require_columns(inventory, "inventory", KEYS + ["on_hand"])
-    _check_unique(inventory, "inventory", KEYS)
     inv = inventory.reset_index(drop=True)
+    match = _text_keyed(inv[KEYS])
+    _check_unique(match, "inventory", KEYS)
     labels = _labels(inv)
     n = len(inv)
-    out: dict = {"keys": inv[KEYS].copy(), "labels": labels}
+    # "keys": the inventory's own, for the plan; "match": as text, to find the other tables' rows
+    out: dict = {"keys": inv[KEYS].copy(), "match": match, "labels": labels}
     for col, default in (("on_hand", None), ("on_order", 0.0), ("backorders", 0.0)):
         vals = _numeric(inv, col, labels, default=default)
         _nonnegative(col, vals, labels)
@@ -176,7 +204,11 @@ def _prepare_inventory(inventory: pd.DataFrame, policy: Policy) -> dict:
         _fail_rows("service_type", f"must be one of {', '.join(SERVICE_TYPE_NAMES)}", bad, labels)
     level = np.full(n, policy.service_level)
     if "segment" in inv.columns and policy.segment_service_levels:
-        seg = inv["segment"].map(dict(policy.segment_service_levels)).to_numpy(dtype=np.float64)
+        # Matched as text: a CSV's segment 1 (or 1.0) is the flag's or JSON's "1".
+        levels = dict(policy.segment_service_levels)
+        names = _key_text(pd.Series(list(levels), dtype=object))
+        by_text = dict(zip(names, levels.values(), strict=True))
+        seg = pd.Series(_key_text(inv["segment"])).map(by_text).to_numpy(dtype=np.float64)
         level = np.where(np.isnan(seg), level, seg)
     if "service_level" in inv.columns:
         own = _numeric(inv, "service_level", labels, default=np.nan, allow_missing=True)
@@ -241,7 +273,7 @@ def _lead_time_records(lead_times: pd.DataFrame | None, keys: pd.DataFrame) -> l
             bad,
             _labels(lead_times.reset_index(drop=True)),
         )
-    lt = lead_times.assign(lead_time_days=days)
+    lt = _text_keyed(lead_times).assign(lead_time_days=days)
     groups = lt.groupby(KEYS, sort=False)["lead_time_days"]
     by_key = {k: g.to_numpy() for k, g in groups}
     for i, k in enumerate(zip(keys["item_id"], keys["location_id"])):
@@ -372,9 +404,10 @@ def _sample_paths_array(forecast: pd.DataFrame, keys, labels):
     return paths
 
 
-def _lot_sizes(inv: dict, daily_mean: np.ndarray, policy: Policy) -> np.ndarray:
+def _lot_sizes(inv: dict, step_mean: np.ndarray, policy: Policy) -> np.ndarray:
+    # step_mean: mean demand per forecast step; the default lot is cycle_days of demand.
     lot = inv["lot_size"]
-    q = np.where(np.isnan(lot), daily_mean * policy.default_cycle_days, lot)
+    q = np.where(np.isnan(lot), step_mean / policy.step_days * policy.default_cycle_days, lot)
     return round_lot_size(q, inv["case_pack"], inv["moq"])
 
 
@@ -417,7 +450,7 @@ def _inspection_holds(inspected: pd.DataFrame, keys: pd.DataFrame, hold_review: 
     """
     columns = ["rejected_units"] + (["review_units"] if hold_review else [])
     _require_columns(inspected, "rejected", ["item_id", *columns])
-    table = inspected.reset_index(drop=True)
+    table = _text_keyed(inspected.reset_index(drop=True))
     if "location_id" not in table.columns:
         per_item = keys.groupby("item_id", sort=False)["location_id"].nunique()
         shared = table["item_id"].map(per_item).fillna(0).to_numpy() > 1
@@ -451,7 +484,7 @@ def _plan_parametric(forecast: pd.DataFrame, inv: dict, policy: Policy) -> tuple
     ``(L + R) sd^2 + d^2 sL^2``, fitted to ``policy.shape``. Returns the policy kernel's result
     and the (r, Q) lot sizes.
     """
-    keys, labels, periodic = inv["keys"], inv["labels"], inv["periodic"]
+    keys, labels, periodic = inv["match"], inv["labels"], inv["periodic"]
     _check_unique(forecast, "forecast", KEYS)
     pos = _align(forecast, keys, labels)
     f = forecast.drop_duplicates(KEYS).reset_index(drop=True).iloc[pos]
@@ -460,7 +493,7 @@ def _plan_parametric(forecast: pd.DataFrame, inv: dict, policy: Policy) -> tuple
     _nonnegative("demand_mean", d, labels)
     _nonnegative("demand_std", sd, labels)
     mom = leadtime.lead_time_demand_moments(
-        d, sd, inv["lt_mean"], inv["lt_std"], inv["review_period"]
+        d, sd, inv["lt_mean_steps"], inv["lt_std_steps"], inv["review_steps"]
     )
     lot = _lot_sizes(inv, d, policy)
     res = _run_policy(
@@ -485,10 +518,10 @@ def _plan_cumulative_quantiles(
 
     A random lead time mixes the horizons' distributions with the lead-time probabilities
     (observed records, else a discretized gamma with the inventory's mean/std); quantiles are
-    never added. The review period must be a whole number of steps.
+    never added. The review period must be a whole number of steps (of ``policy.step_days``).
     """
-    keys, labels, periodic = inv["keys"], inv["labels"], inv["periodic"]
-    review, records = inv["review_period"], inv["lt_records"]
+    keys, labels, periodic = inv["match"], inv["labels"], inv["periodic"]
+    review, records = inv["review_steps"], inv["lt_records_steps"]
     cum, levels = _cumulative_array(forecast, keys, labels)
     n_h = cum.shape[1]
     pmf = np.zeros((len(keys), n_h + 1))
@@ -496,7 +529,9 @@ def _plan_cumulative_quantiles(
     if have.any():
         pmf[have] = leadtime.empirical_lead_time_pmf([r for r in records if r is not None], n_h)
     if (~have).any():
-        pmf[~have] = leadtime.lead_time_pmf(inv["lt_mean"][~have], inv["lt_std"][~have], n_h)
+        pmf[~have] = leadtime.lead_time_pmf(
+            inv["lt_mean_steps"][~have], inv["lt_std_steps"][~have], n_h
+        )
     bad = (review != np.floor(review)) & periodic
     if bad.any():
         _fail_rows("review_period", "must be whole forecast steps", bad, labels)
@@ -529,8 +564,8 @@ def _plan_sample_paths(
     the inventory's mean/std, seeded by ``policy.seed``) and contributes the sum of its first
     L (+ R) steps.
     """
-    keys, labels, periodic = inv["keys"], inv["labels"], inv["periodic"]
-    review = inv["review_period"]
+    keys, labels, periodic = inv["match"], inv["labels"], inv["periodic"]
+    review = inv["review_steps"]
     paths = _sample_paths_array(forecast, keys, labels)
     n_paths, n_steps = paths.shape[1], paths.shape[2]
     rng = np.random.default_rng(policy.seed)
@@ -539,7 +574,14 @@ def _plan_sample_paths(
     if bad.any():
         _fail_rows("review_period", "longer than the forecast's sample paths", bad, labels)
     draws = _draw_lead_times(
-        inv, inv["lt_records"], inv["lt_mean"], inv["lt_std"], n_paths, max_days, rng, policy
+        inv,
+        inv["lt_records_steps"],
+        inv["lt_mean_steps"],
+        inv["lt_std_steps"],
+        n_paths,
+        max_days,
+        rng,
+        policy,
     )
     a, b = leadtime.lead_time_demand_samples(paths, draws, review)
     lot = _lot_sizes(inv, paths.mean(axis=(1, 2)), policy)
@@ -622,18 +664,26 @@ def plan(
         raise ValueError("plan: forecast and inventory must be pandas DataFrames")
     kind = _forecast_kind(forecast)
     _require_columns(forecast, "forecast", KEYS)
+    forecast = _text_keyed(forecast)
     inv = _prepare_inventory(inventory, policy)
     keys, labels = inv["keys"], inv["labels"]
     held = None
     if rejected is not None:
-        held = _inspection_holds(rejected, keys, hold_review)
+        held = _inspection_holds(rejected, inv["match"], hold_review)
         short = held > inv["on_hand"]
         if short.any():
             _fail_rows("rejected_units", "more units held by inspection than on_hand", short,
                        labels)  # fmt: skip
-    inv["lt_records"] = _lead_time_records(lead_times, keys)
+    inv["lt_records"] = _lead_time_records(lead_times, inv["match"])
     inv["lt_mean"], inv["lt_std"] = _lead_time_moments(inv, inv["lt_records"])
     inv["periodic"] = periodic = inv["review_period"] > 0
+    # Lead times and review periods are in days, the forecast in steps of policy.step_days.
+    step = policy.step_days
+    inv["lt_mean_steps"], inv["lt_std_steps"] = inv["lt_mean"] / step, inv["lt_std"] / step
+    inv["lt_records_steps"] = [None if r is None else r / step for r in inv["lt_records"]]
+    review = inv["review_period"] / step
+    whole = np.abs(review - np.round(review)) < 1e-9  # 14 days of a weekly forecast: 2 steps
+    inv["review_steps"] = np.where(whole, np.round(review), review)
     if len(keys):
         res, lot = _FORMS[kind](forecast, inv, policy)
     else:  # nothing to plan: the plan's columns without rows

@@ -16,6 +16,7 @@ import pandas as pd
 
 from forecasting.spec import DATE, DEMAND, ITEM, LOCATION, quantile_column
 from kernels import Policy, abc_segments, allocate, compare, plan, position
+from kernels.quantiles import quantile_draws
 from kernels.simulation import Comparison
 from serving.demo.config import DemoConfig
 from serving.demo.data import DemoData
@@ -151,9 +152,8 @@ def _allocation(
     horizon = min(14, config.horizon)
     rows = cumulative[(cumulative["horizon"] == horizon) & cumulative[ITEM].isin(short.index)]
     levels = sorted(float(c[1:]) for c in rows.columns if c.startswith("q"))
-    values = rows[[quantile_column(q) for q in levels]].to_numpy()
-    draws = rng.uniform(size=(len(rows), samples))
-    demand = np.stack([np.interp(draws[i], levels, values[i]) for i in range(len(rows))])
+    values = rows[[quantile_column(q) for q in levels]].to_numpy(dtype=np.float64)
+    demand = quantile_draws(values, np.array(levels), rng.uniform(size=(len(rows), samples)))
     long = pd.DataFrame(
         {ITEM: np.repeat(rows[ITEM].to_numpy(), samples),
          LOCATION: np.repeat(rows[LOCATION].to_numpy(), samples),

@@ -430,15 +430,16 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             if records is not None:  # kernels' tables are keyed by item and location
                 frame = pd.DataFrame.from_records(records)
                 _check_series(frame, list(PLAN_KEYS), field, config.max_series)
-        used = None
+        used, step_days = None, None
         if body.series is not None:
             loaded = model(body.model, body.version, "forecast")
             horizon = loaded.runtime.horizon
             forecast_table = await _forecast_table(loaded, body.series, horizon, "series")
             used = f"{loaded.name}/{loaded.version}"
+            step_days = STEP_DAYS[loaded.runtime.spec.frequency]
         else:
             forecast_table = pd.DataFrame.from_records(body.forecast)
-        return await offload(_plan, body, forecast_table, used)
+        return await offload(_plan, body, forecast_table, used, step_days)
 
     @app.post(
         "/v1/inspect",
@@ -704,11 +705,20 @@ def _forecast_rows(table: pd.DataFrame) -> list[ForecastRow]:
     return rows
 
 
-def _plan(body: PlanRequest, forecast: pd.DataFrame, used: str | None) -> PlanResponse:
+# Days per step of a model's frequency: the inventory's lead times are in days.
+STEP_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
+
+
+def _plan(
+    body: PlanRequest, forecast: pd.DataFrame, used: str | None, step_days: float | None = None
+) -> PlanResponse:
     from kernels import Policy, allocate, plan
 
+    settings = dict(body.policy or {})
+    if step_days is not None:  # a forecast made here: its steps are the model's periods
+        settings.setdefault("step_days", step_days)
     try:
-        policy = Policy(**(body.policy or {}))
+        policy = Policy(**settings)
     except TypeError as exc:
         raise ValueError(f"policy: {exc}") from None
     inventory = pd.DataFrame.from_records(body.inventory)

@@ -1,0 +1,222 @@
+"""Tables that reach the planning kernels: forecast steps longer than a day, keys read with
+other dtypes, numeric segments, text settings, and the demo's demand draws."""
+
+from __future__ import annotations
+
+import math
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import serving.demo.plan as demo_plan
+from kernels import Policy, plan
+from serving.cli import main
+
+LEVELS = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
+QCOLS = [f"q{lv}" for lv in LEVELS]
+
+
+def _steps_cumulative(step_days, horizons, d=10.0, sd=3.0):
+    # iid daily demand N(d, sd^2): a step of k days sums k of them
+    rows = []
+    for h in range(1, horizons + 1):
+        t = h * step_days
+        rows.append(["sku0", "FC1", h, *stats.norm.ppf(LEVELS, d * t, sd * math.sqrt(t))])
+    return pd.DataFrame(rows, columns=["item_id", "location_id", "horizon", *QCOLS])
+
+
+def _paths(step_days, rng, n_paths=4000, steps=8, d=10.0, sd=3.0):
+    demand = rng.normal(d * step_days, sd * math.sqrt(step_days), size=(n_paths, steps)).clip(0)
+    return pd.DataFrame(
+        {
+            "item_id": "sku0",
+            "location_id": "FC1",
+            "sample": np.repeat(np.arange(n_paths), steps),
+            "step": np.tile(np.arange(1, steps + 1), n_paths),
+            "demand": demand.ravel(),
+        }
+    )
+
+
+def test_a_weekly_forecast_plans_lead_times_given_in_days():
+    inventory = pd.DataFrame(
+        {"item_id": ["sku0"], "location_id": ["FC1"], "on_hand": [0.0],
+         "lead_time_mean": [14.0], "review_period": [0.0], "lot_size": [1.0]}
+    )  # fmt: skip
+    expected = stats.norm.ppf(0.95, 10.0 * 14, 3.0 * math.sqrt(14))  # 14 days of demand
+    daily = plan(_steps_cumulative(1, 28), inventory)
+    weekly = plan(_steps_cumulative(7, 8), inventory, Policy(step_days=7.0))
+    np.testing.assert_allclose(daily["reorder_point"], expected, rtol=1e-9)
+    np.testing.assert_allclose(weekly["reorder_point"], expected, rtol=1e-9)
+    parametric = pd.DataFrame(
+        {"item_id": ["sku0"], "location_id": ["FC1"], "demand_mean": [70.0],
+         "demand_std": [3.0 * math.sqrt(7)]}
+    )  # fmt: skip
+    weekly = plan(parametric, inventory, Policy(step_days=7.0))
+    np.testing.assert_allclose(weekly["reorder_point"], expected, rtol=1e-9)
+    paths = plan(_paths(7, np.random.default_rng(0)), inventory, Policy(step_days=7.0))
+    np.testing.assert_allclose(paths["reorder_point"], expected, rtol=0.02)
+    # the lead time is reported in the inventory's days
+    assert weekly["lead_time_mean"].iloc[0] == 14.0
+
+
+def test_a_weekly_review_of_a_weekly_forecast_is_one_step():
+    inventory = pd.DataFrame(
+        {"item_id": ["sku0"], "location_id": ["FC1"], "on_hand": [0.0],
+         "lead_time_mean": [7.0], "review_period": [7.0]}
+    )  # fmt: skip
+    expected = stats.norm.ppf(0.95, 10.0 * 14, 3.0 * math.sqrt(14))
+    weekly = plan(_steps_cumulative(7, 8), inventory, Policy(step_days=7.0))
+    np.testing.assert_allclose(weekly["reorder_point"], expected, rtol=1e-9)
+    # default lot of continuous rows: default_cycle_days (7) of demand, not 7 weeks
+    inventory = inventory.assign(review_period=0.0)
+    weekly = plan(_steps_cumulative(7, 8), inventory, Policy(step_days=7.0))
+    assert weekly["lot_size"].iloc[0] == 70.0
+
+
+KEY_LEVELS = [0.05, 0.25, 0.5, 0.75, 0.95]
+
+
+def _keyed_cumulative(items, locations, horizons=30, d=10.0, sd=3.0):
+    rows = []
+    for item, loc in zip(items, locations, strict=True):
+        for h in range(1, horizons + 1):
+            rows.append([item, loc, h, *stats.norm.ppf(KEY_LEVELS, d * h, sd * math.sqrt(h))])
+    return pd.DataFrame(rows, columns=["item_id", "location_id", "horizon",
+                                       *[f"q{lv}" for lv in KEY_LEVELS]])  # fmt: skip
+
+
+def test_numeric_lead_time_records_apply_to_text_keyed_inventory():
+    # `forecast predict` writes text keys; a lead-time CSV read back has numbers
+    forecast = _keyed_cumulative(["7", "8"], ["3", "3"])
+    inventory = pd.DataFrame(
+        {
+            "item_id": ["7", "8"],
+            "location_id": ["3", "3"],
+            "on_hand": 0.0,
+            "lead_time_mean": 4.0,
+            "lead_time_std": 0.0,
+        }
+    )
+    records = pd.DataFrame({"item_id": [7] * 5, "location_id": [3] * 5,
+                            "lead_time_days": [10.0, 12.0, 14.0, 9.0, 11.0]})  # fmt: skip
+    text = records.astype({"item_id": str, "location_id": str})
+    got = plan(forecast, inventory, lead_times=records)
+    expected = plan(forecast, inventory, lead_times=text)
+    assert got["lead_time_mean"].tolist() == [11.2, 4.0]  # the records of item 7 are used
+    np.testing.assert_allclose(got["reorder_point"], expected["reorder_point"])
+
+
+def test_numeric_inventory_ids_find_a_text_keyed_forecast():
+    forecast = _keyed_cumulative(["7", "8"], ["3", "3"])
+    inventory = pd.DataFrame({"item_id": [8, 7], "location_id": [3.0, 3.0], "on_hand": 0.0,
+                              "lead_time_mean": [4.0, 9.0]})  # fmt: skip
+    got = plan(forecast, inventory)
+    assert got["item_id"].tolist() == [8, 7]  # the inventory's own keys, in its order
+    expected = [stats.norm.ppf(0.95, 10.0 * t, 3.0 * math.sqrt(t)) for t in (4.0, 9.0)]
+    np.testing.assert_allclose(got["reorder_point"], expected, rtol=1e-9)
+
+
+def test_review_queue_holds_apply_to_numeric_inventory_ids(tmp_path, capsys):
+    from serving.cli import main
+    from serving.review import ReviewStore
+
+    store = ReviewStore(tmp_path / "review.db")  # keeps every key as text
+    store.enqueue(
+        pd.DataFrame({"item_id": ["u1", "u2"], "sku": [101, 101], "location_id": [1, 1],
+                      "product_id": ["p", "p"], "reasons": ["", ""], "score_damage": 0.5}),
+        {},
+    )  # fmt: skip
+    keys = pd.DataFrame({"item_id": [101, 102], "location_id": [1, 1]})
+    keys.assign(demand_mean=5.0, demand_std=2.0).to_csv(tmp_path / "f.csv", index=False)
+    keys.assign(on_hand=10.0, lead_time_mean=3.0).to_csv(tmp_path / "inv.csv", index=False)
+    out = tmp_path / "plan.csv"
+    code = main(["plan", "--forecast", str(tmp_path / "f.csv"), "--inventory",
+                 str(tmp_path / "inv.csv"), "--review-db", str(tmp_path / "review.db"),
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert pd.read_csv(out)["inspection_held"].tolist() == [2.0, 0.0]
+
+
+def test_numeric_segments_get_their_levels(tmp_path, capsys):
+    keys = pd.DataFrame({"item_id": ["a", "b", "c"], "location_id": "x"})
+    keys.assign(demand_mean=5.0, demand_std=2.0).to_csv(tmp_path / "f.csv", index=False)
+    inventory = keys.assign(on_hand=0.0, lead_time_mean=4.0, segment=[1, 3, None])
+    inventory.to_csv(tmp_path / "inv.csv", index=False)  # segment reads back as 1.0, 3.0, NaN
+    out = tmp_path / "plan.csv"
+    code = main(["plan", "--forecast", str(tmp_path / "f.csv"), "--inventory",
+                 str(tmp_path / "inv.csv"), "--out", str(out), "--segment-levels",
+                 "1=0.99,3=0.8"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert pd.read_csv(out)["service_level"].tolist() == [0.99, 0.8, 0.95]
+    result = plan(
+        keys.assign(demand_mean=5.0, demand_std=2.0),
+        inventory.assign(segment=[1, 3, 2]),
+        Policy(segment_service_levels={"1": 0.99, "3": 0.8}),
+    )
+    assert result["service_level"].tolist() == [0.99, 0.8, 0.95]
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("service_level", "0.9"),
+        ("default_cycle_days", "7"),
+        ("seed", "3"),
+        ("seed", 1.5),
+        ("horizon_tolerance", True),
+    ],  # fmt: skip
+)
+def test_policy_refuses_text_and_booleans_for_numbers(field, value):
+    with pytest.raises(ValueError, match=rf"^Policy\.{field}: expected a"):
+        Policy(**{field: value})
+
+
+def test_the_plan_endpoint_answers_422_for_a_text_service_level(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from serving.service.app import create_app
+
+    (tmp_path / "repo").mkdir()
+    body = {
+        "forecast": [{"item_id": "a", "location_id": "x", "demand_mean": 5, "demand_std": 2}],
+        "inventory": [{"item_id": "a", "location_id": "x", "on_hand": 12, "lead_time_mean": 4}],
+        "policy": {"service_level": "0.9"},
+    }
+    with TestClient(create_app(tmp_path / "repo"), raise_server_exceptions=False) as client:
+        response = client.post("/v1/plan", json=body)
+    assert response.status_code == 422, response.text
+    assert "Policy.service_level" in response.json()["detail"]
+
+
+def test_allocation_demand_has_the_tails_of_its_quantiles(monkeypatch):
+    levels = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
+    cumulative = pd.DataFrame(
+        [
+            dict(item_id="sku1", location_id=loc, horizon=h,
+                 **{f"q{p}": stats.norm.ppf(p, 10.0 * h, 3.0 * np.sqrt(h)) for p in levels})
+            for loc in ("FC1", "FC2")
+            for h in range(1, 15)
+        ]
+    )  # fmt: skip
+    planned = pd.DataFrame({"item_id": "sku1", "location_id": ["FC1", "FC2"], "order_qty": 50.0})
+    stock = planned[["item_id", "location_id"]].assign(on_hand=0.0)
+    seen = {}
+
+    def fake_allocate(demand, stock, supply):
+        seen["demand"] = demand
+        return pd.DataFrame(columns=["item_id", "location_id", "allocation", "expected_sales"])
+
+    monkeypatch.setattr(demo_plan, "allocate", fake_allocate)
+    config = types.SimpleNamespace(horizon=14)
+    demo_plan._allocation(
+        cumulative, planned, stock, config, np.random.default_rng(0), samples=20_000
+    )
+    d = seen["demand"]["demand"].to_numpy()
+    mean, sd = 140.0, 3.0 * np.sqrt(14)  # 14 days of N(10, 3^2) demand
+    assert abs(d.std() / sd - 1) < 0.03
+    assert abs((d > stats.norm.ppf(0.95, mean, sd) + 1e-9).mean() - 0.05) < 0.006
+    assert abs((d < stats.norm.ppf(0.05, mean, sd) - 1e-9).mean() - 0.05) < 0.006
