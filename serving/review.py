@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +67,22 @@ def _now() -> str:
 class ReviewStore:
     """The queue and the decisions in one SQLite database (created on first use)."""
 
-    def __init__(self, url: str | Path):
+    def __init__(self, url: str | Path, create: bool = True):
+        """``create=False`` for readers (``plan --review-db``, ``inspect train --feedback``):
+        the file must already be a review database, and nothing is written to it."""
         self.path = _path(url)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # one writer at a time from the service's threads
         try:
             with self._connect() as db:
-                db.executescript(SCHEMA)
+                if create:
+                    db.executescript(SCHEMA)
+                missing = _missing_columns(db)
         except sqlite3.DatabaseError as exc:  # another kind of file, or a damaged database
             raise ReviewError(f"{self.path}: not a review database ({exc})") from None
+        if missing:  # another application's SQLite file, or an empty one
+            raise ReviewError(f"{self.path}: not a review database ({missing})")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -99,7 +107,7 @@ class ReviewStore:
                         None if pd.isna(row.get("product_id")) else str(row.get("product_id")),
                         json.dumps({c[len("score_") :]: _number(row[c]) for c in scores}),
                         str(row.get("reasons") or ""),
-                        json.dumps(views.get(str(row["item_id"]), {})),
+                        json.dumps(self._stored(views.get(str(row["item_id"]), {}))),
                         _now(),
                     ),
                 )
@@ -113,14 +121,14 @@ class ReviewStore:
                 "SELECT * FROM items WHERE state = 'pending' ORDER BY queued, item_id LIMIT ?",
                 (int(limit),),
             ).fetchall()
-        return [_item(row) for row in rows]
+        return [self._item(row) for row in rows]
 
     def item(self, item_id: str) -> dict[str, Any]:
         with self._connect() as db:
             row = db.execute("SELECT * FROM items WHERE item_id = ?", (item_id,)).fetchone()
         if row is None:
             raise ReviewError(f"item_id: {item_id!r} is not in the review queue")
-        return _item(row)
+        return self._item(row)
 
     def decide(
         self, item_id: str, decision: str, reviewer: str, defect: str | None = None
@@ -133,6 +141,10 @@ class ReviewStore:
         if not reviewer or not reviewer.strip():
             raise ReviewError("reviewer: who decided must be recorded")
         with self._lock, self._connect() as db:
+            # The check and the write are one transaction that holds the write lock from the
+            # start: the lock above only orders this process's threads, and another process
+            # (`serve --workers N`) could otherwise decide the item between them.
+            db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT state FROM items WHERE item_id = ?", (item_id,)).fetchone()
             if row is None:
                 raise ReviewError(f"item_id: {item_id!r} is not in the review queue")
@@ -154,13 +166,43 @@ class ReviewStore:
         return record
 
     def decisions(self) -> pd.DataFrame:
-        """Every decision with its item's SKU, location and view images."""
+        """Every decision with its item's SKU, location and view images (``views``: JSON,
+        the paths as :meth:`item` gives them)."""
         with self._connect() as db:
-            return pd.read_sql_query(
+            frame = pd.read_sql_query(
                 "SELECT d.*, i.sku, i.location_id, i.product_id, i.views FROM decisions d "
                 "JOIN items i USING (item_id) ORDER BY d.decided",
                 db,
             )
+        frame["views"] = [json.dumps(self._found(json.loads(v))) for v in frame["views"]]
+        return frame
+
+    # View files inside the database's folder are stored relative to it, so a folder built
+    # under a temporary name and renamed into place (the demo) or moved keeps its images.
+    def _stored(self, views: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        base = self.path.resolve().parent
+        out: dict[str, dict[str, str]] = {}
+        for view, files in views.items():
+            out[view] = {}
+            for kind, text in files.items():
+                path = Path(text).resolve() if text else None
+                if path is not None and path.is_relative_to(base):
+                    text = path.relative_to(base).as_posix()
+                out[view][kind] = text
+        return out
+
+    def _found(self, views: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        base = self.path.resolve().parent
+        return {
+            view: {kind: str(base / text) if text else text for kind, text in files.items()}
+            for view, files in views.items()
+        }  # an absolute path stays as it is: base / "/abs" is "/abs"
+
+    def _item(self, row: sqlite3.Row) -> dict[str, Any]:
+        item = dict(row)
+        item["scores"] = json.loads(item["scores"])
+        item["views"] = self._found(json.loads(item["views"]))
+        return item
 
     def stock_adjustments(self) -> pd.DataFrame:
         """Per (SKU, location): units out of sellable stock for the next plan: ``review_units``
@@ -178,23 +220,34 @@ class ReviewStore:
         return frame.astype({"review_units": int, "rejected_units": int})
 
 
+def _missing_columns(db: sqlite3.Connection) -> str:
+    """What the review tables lack in ``db`` ("" when both are complete)."""
+    wanted = {
+        "items": ("item_id", "sku", "location_id", "product_id", "scores", "reasons", "views",
+                  "queued", "state"),
+        "decisions": ("item_id", "decision", "defect", "reviewer", "decided"),
+    }  # fmt: skip
+    problems = []
+    for table, columns in wanted.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if not have:
+            problems.append(f"no table {table!r}")
+        elif lacking := [c for c in columns if c not in have]:
+            problems.append(f"table {table!r} lacks {lacking}")
+    return "; ".join(problems)
+
+
 def _number(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
-
-
-def _item(row: sqlite3.Row) -> dict[str, Any]:
-    item = dict(row)
-    item["scores"] = json.loads(item["scores"])
-    item["views"] = json.loads(item["views"])
-    return item
 
 
 def with_feedback(item_set: ItemSet, store: ReviewStore) -> tuple[ItemSet, int]:
     """``item_set`` plus the items a person decided, labelled by the decision (``pass``: no
     defect; ``reject``: its defect class), for retraining. Items whose view images are gone are
-    left out. Returns the set and how many decided items it added."""
+    left out, and so are rejects of a class the training data lacks (a warning counts them).
+    Returns the set and how many decided items it added."""
     classes = list(item_set.class_names)
-    added = []
+    added, unknown = [], []
     for row in store.decisions().itertuples(index=False):
         views = {
             view: Path(files["image"])
@@ -204,7 +257,10 @@ def with_feedback(item_set: ItemSet, store: ReviewStore) -> tuple[ItemSet, int]:
         if not views:
             continue
         labels = np.zeros(len(classes), dtype=np.float32)
-        if row.decision == "reject" and row.defect in classes:
+        if row.decision == "reject":
+            if row.defect not in classes:  # all zeros would teach the model it is good
+                unknown.append(str(row.item_id))
+                continue
             labels[classes.index(row.defect)] = 1.0
         added.append(
             Item(
@@ -214,6 +270,12 @@ def with_feedback(item_set: ItemSet, store: ReviewStore) -> tuple[ItemSet, int]:
                 location_id=row.location_id,
                 labels=labels,
             )
+        )
+    if unknown:
+        warnings.warn(
+            f"{store.path}: {len(unknown)} rejected items name a defect class the training data "
+            f"does not have ({classes}) and are left out, first {unknown[0]!r}",
+            stacklevel=2,
         )
     merged = dataclasses.replace(item_set, items=[*item_set.items, *added])
     return merged, len(added)

@@ -87,3 +87,39 @@ def test_the_station_shows_the_verdict_of_an_uploaded_item(browser, inspection_r
         assert page.locator("img.heatmap").count() == len(item_views)
         assert re.search(r"\w", page.inner_text("#reasons"))
         page.close()
+
+
+@pytest.mark.slow
+def test_the_review_page_fetches_the_rest_of_a_queue_longer_than_it_shows(browser, tmp_path):
+    """The page shows the oldest 100 waiting items; deciding them all must bring the next ones
+    up, not announce an empty queue while one still waits."""
+    import pandas as pd
+
+    from serving.review import ReviewStore
+    from tests.test_service import running
+
+    store = ReviewStore(tmp_path / "review.db")
+    ids = [f"u{i:03d}" for i in range(101)]
+    store.enqueue(
+        pd.DataFrame({"item_id": ids, "sku": "S1", "location_id": "F1", "reasons": "damage"}), {}
+    )
+    (tmp_path / "models").mkdir()
+    models, db = tmp_path / "models", str(tmp_path / "review.db")
+    with running(models, health="/v2/health/live", review_db=db) as url:
+        page = browser.new_page()
+        page.goto(f"{url}/review")
+        page.wait_for_selector("#queue .card")
+        assert page.locator("#queue .card").count() == 100
+        page.fill("#reviewer", "ana")
+        for left in range(99, -1, -1):
+            page.locator("#queue .card").first.locator("button.pass").click()
+            page.wait_for_function(
+                f"document.querySelectorAll('#queue .card').length == {left}"
+                " || document.querySelector('#item-u100') !== null"
+            )
+            if page.locator("#item-u100").count():
+                break
+        page.wait_for_selector("#item-u100")
+        assert page.locator("#empty").count() == 0
+        page.close()
+    assert [item["item_id"] for item in store.queue()] == ["u100"]

@@ -38,8 +38,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(repo, apps: list | None = None, **settings):
-    """A live server on a free port; yields its base URL (and appends its app to ``apps``)."""
+def running(repo, apps: list | None = None, health: str = "/v2/health/ready", **settings):
+    """A live server on a free port; yields its base URL (and appends its app to ``apps``) once
+    ``health`` answers (readiness needs a model; ``/v2/health/live`` serves pages without)."""
     config = ServiceConfig(port=free_port(), reload_s=0.2, **settings)
     app = create_app(repo, config)
     if apps is not None:
@@ -53,7 +54,7 @@ def running(repo, apps: list | None = None, **settings):
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{health}", timeout=2).status_code == 200:
                 break
         except httpx.HTTPError:
             pass

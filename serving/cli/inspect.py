@@ -233,7 +233,11 @@ def _train(args: argparse.Namespace) -> int:
         if not args.feedback.is_file():
             raise CliError(f"--feedback {args.feedback}: no such file")
         items = inspector.items(args.data, require_labels=True)
-        data, added = with_feedback(items, ReviewStore(args.feedback))
+        try:
+            store = ReviewStore(args.feedback, create=False)
+        except ValueError as exc:
+            raise CliError(f"--feedback {exc}") from None
+        data, added = with_feedback(items, store)
         print(f"{added} reviewed items from {args.feedback} join {len(items.items)} labelled ones")
     inspector.fit(data, run_dir=args.out, overwrite=args.overwrite)
     if not is_main_process():

@@ -121,10 +121,13 @@ def _with_review_queue(rejected, review_db: str):
     table, plus the units a person rejected; held: the units still waiting for a person."""
     import pandas as pd
 
-    from serving.review import ReviewStore
+    from serving.review import ReviewError, ReviewStore
 
     keys = ["item_id", "location_id"]
-    queue = ReviewStore(review_db).stock_adjustments()
+    try:
+        queue = ReviewStore(review_db, create=False).stock_adjustments()
+    except ReviewError as exc:
+        raise CliError(f"--review-db {exc}") from None
     if rejected is None:
         return queue
     if "location_id" not in rejected.columns:

@@ -71,7 +71,9 @@ def pages_router(review_db: str | None, workspace: str | None) -> APIRouter:
     root = Path(workspace).resolve() if workspace else None
     db = review_db or (str(root / "review.db") if root and (root / "review.db").exists() else None)
     store = ReviewStore(db) if db else None
-    allowed = [p for p in (root, Path(db).resolve().parent if db else None) if p is not None]
+    # the store's own path: ``db`` may be a ``sqlite:///path`` URL
+    folder = store.path.resolve().parent if store is not None else None
+    allowed = [p for p in (root, folder) if p is not None]
 
     def require_store() -> ReviewStore:
         if store is None:

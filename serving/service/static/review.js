@@ -34,6 +34,7 @@ async function decide(item, decision, defect) {
   if (!response.ok) { status.className = 'error'; status.textContent = JSON.stringify(body.detail); return; }
   status.className = ''; status.textContent = item + ': ' + decision + (defect ? ' (' + defect + ')' : '') + ' by ' + reviewer;
   document.getElementById('item-' + item).remove();
-  if (!document.querySelector('#queue .card')) document.getElementById('queue').innerHTML = '<p id="empty">Nothing waits for review.</p>';
+  // the queue shows its oldest 100 items: when they are done, fetch the next ones (or none)
+  if (!document.querySelector('#queue .card')) load();
 }
 load();
