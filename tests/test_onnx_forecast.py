@@ -8,6 +8,7 @@ categories unseen in training, per step and cumulative.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -21,6 +22,7 @@ from serving.cli import main
 from serving.export import export_run
 from serving.package import read_package, versions
 from serving.runtime import ForecastPackage
+from serving.service.repository import ModelRepository
 from training import TrainConfig
 
 H = 7
@@ -220,3 +222,37 @@ def test_a_run_without_covariates_exports_and_serves(model, settings, tmp_path):
     runtime = ForecastPackage(package)
     assert_same_table(forecaster.predict(frame), runtime.predict(frame))
     assert_same_table(forecaster.predict(frame, cumulative=3), runtime.predict(frame, cumulative=3))
+
+
+def _edited(package, folder, edit):
+    copy = shutil.copytree(package, folder)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    edit(manifest)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
+def test_a_manifest_that_does_not_fit_the_graph_is_refused(lstm_package, tmp_path):
+    _, package, _ = lstm_package
+    median_only = _edited(
+        package, tmp_path / "q", lambda m: m["preprocessing"].update(quantiles=[0.5])
+    )
+    with pytest.raises(FileError, match=r"manifest\.json: quantiles of the graph"):
+        ForecastPackage(median_only)
+    shorter = _edited(
+        package, tmp_path / "l", lambda m: m["preprocessing"].update(encoder_length=3)
+    )
+    with pytest.raises(FileError, match=r"manifest\.json: history of the graph"):
+        ForecastPackage(shorter)
+    bare = _edited(package, tmp_path / "p", lambda m: m.pop("preprocessing"))
+    with pytest.raises(FileError, match=r"manifest\.json: not a forecast package"):
+        ForecastPackage(bare)
+
+
+def test_a_service_scan_refuses_a_malformed_package_and_serves_the_others(lstm_package, tmp_path):
+    _, package, _ = lstm_package
+    repo = tmp_path / "repo"
+    _edited(package, repo / "broken" / "1", lambda m: m.pop("preprocessing"))
+    shutil.copytree(package, repo / "good" / "1")
+    snapshot = ModelRepository(repo).scan()
+    assert sorted(snapshot.models) == ["good"]

@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from kernels.io import FileError, read_json
@@ -283,3 +284,53 @@ def test_cli_export_then_score_from_the_package(tiny, tmp_path, capsys):
     argv = ["inspect", "score", "--run", str(tiny.run), "--int8", "--items", str(tiny.tunnel)]
     assert main([*argv, "--out", str(tmp_path / "x.csv")]) == 2
     assert "--int8: only with --package" in capsys.readouterr().err
+
+
+def _confident_cells(root):
+    rng = np.random.default_rng(0)
+    for cls in ("good", "spot", "streak"):
+        (root / cls).mkdir(parents=True)
+        for i in range(14 if cls == "good" else 8):
+            pixels = rng.integers(90, 110, size=(36, 48), dtype=np.uint8)
+            if cls == "spot":
+                pixels[10:18, 10:18] = 10
+            elif cls == "streak":
+                pixels[:, 25:28] = 240
+            Image.fromarray(pixels, "L").save(root / cls / f"{cls}_{i}.png")
+    return root
+
+
+def _logit(p):
+    p = np.asarray(p, dtype=np.float64)
+    return np.log(p) - np.log1p(-p)
+
+
+def test_a_confident_model_gets_the_torch_verdicts_from_its_package(tmp_path):
+    cells = _confident_cells(tmp_path / "cells")
+    fast = ImageTrainConfig(max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False)
+    inspector = Inspector(
+        width=8, image_size=32, head_dim=16, target_frr=0.3, review_rate=0.1,
+        val_fraction=0.5, train=fast,
+    )  # fmt: skip
+    inspector.fit(cells, run_dir=tmp_path / "run")
+    scores = [f"score_{c}" for c in inspector.class_names]
+    first, _ = inspector.score(cells, progress=False, heatmaps=False)
+    # An over-confident head (what long training on easy data gives): item logits near 20.
+    with torch.no_grad():
+        inspector.net.fusion_bias += float(20.0 - np.median(_logit(first[scores])))
+    inspector.calibrate(cells, update_run=False, progress=False)
+    inspector.save(tmp_path / "confident")
+    package = export_run(tmp_path / "confident", tmp_path / "repo", "cells")
+
+    expected, _ = inspector.score(cells, progress=False, heatmaps=False)
+    got, _ = InspectionPackage(package).score(cells, progress=False, heatmaps=False)
+    assert (expected[scores].to_numpy(np.float32) == 1.0).any()  # saturated in float32
+    thresholds = inspector.thresholds
+    margin = np.minimum(
+        np.abs(_logit(expected[scores]) - _logit(thresholds.reject)),
+        np.abs(_logit(expected[scores]) - _logit(thresholds.review)),
+    ).min(axis=1)
+    clear = margin > 1e-3  # not a tie at a threshold, which float rounding may break
+    assert clear.sum() >= len(expected) // 2
+    assert list(got["verdict"][clear]) == list(expected["verdict"][clear])
+    np.testing.assert_allclose(_logit(got[scores]), _logit(expected[scores]), rtol=1e-4, atol=1e-4)

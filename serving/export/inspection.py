@@ -11,7 +11,8 @@ Inputs (B items, V the model's named view slots, S its image size):
 
 In the graph: uint8 -> float / 255, channels first, the network's normalization, the shared
 backbone and per-view heads, the fusion over the views present and sigmoid scores. Outputs:
-``item_scores`` ``(B, K)`` and ``view_scores`` ``(B, V, K)`` (probabilities), ``heatmaps``
+``item_scores`` ``(B, K)`` and ``view_scores`` ``(B, V, K)`` (probabilities, float64 as the
+PyTorch path computes them), ``heatmaps``
 ``(B, V, K, h, w)`` (class-activation logits per cell) and ``attributes`` ``(B, 6)`` (measured
 colour and dimensions). The batch is dynamic; the views axis is the model's slots.
 
@@ -70,7 +71,11 @@ class InspectionGraph(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         pixels = images.permute(0, 1, 4, 2, 3).to(torch.float32) / 255.0
         item_logits, view_logits, heatmaps, attributes = self.net(pixels, view_mask, catalog)
-        return torch.sigmoid(item_logits), torch.sigmoid(view_logits), heatmaps, attributes
+        # In float64, as the PyTorch path scores (vision.scoring): a float32 sigmoid is 1.0 for
+        # every logit above ~17, so thresholds calibrated between confident scores would reject
+        # every confident item here and only some of them there.
+        scores = (torch.sigmoid(item_logits.double()), torch.sigmoid(view_logits.double()))
+        return *scores, heatmaps, attributes
 
 
 RESIZE_NOTES = {

@@ -35,7 +35,7 @@ from forecasting.io import map_columns
 from forecasting.spec import PanelSpec
 from forecasting.tables import cumulative_frame, forecast_frame
 from forecasting.validate import validate_panel
-from kernels.io import read_table
+from kernels.io import FileError, read_table
 from serving.package import read_package
 from serving.runtime.session import OnnxModel, open_model
 
@@ -75,11 +75,37 @@ class ForecastPackage:
     ):
         self.folder = Path(folder)
         self.manifest = read_package(self.folder, task="forecast")
-        self.pre = self.manifest["preprocessing"]
-        self.spec = PanelSpec.from_dict(self.pre["spec"])
-        self.model: OnnxModel = open_model(
-            self.folder / self.manifest["model"]["file"], requested=requested, threads=threads
-        )
+        where = self.folder / "manifest.json"
+        try:
+            self.pre = self.manifest["preprocessing"]
+            self.spec = PanelSpec.from_dict(self.pre["spec"])
+            file = self.manifest["model"]["file"]
+            expected = {
+                "history": [int(self.pre["encoder_length"])],
+                "quantiles": [int(self.pre["horizon"]), len(self.pre["quantiles"])],
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FileError(
+                f"{where}: not a forecast package ({type(exc).__name__}: {exc})"
+            ) from None
+        if file not in self.manifest["files"]:
+            raise FileError(f"{where}: model file {file!r} is not among the files it checks")
+        self.model: OnnxModel = open_model(self.folder / file, requested=requested, threads=threads)
+        # The graph's fixed sizes must be what the manifest says the table is read and labelled
+        # with (an encoder length, a horizon and quantile levels edited there would cut the
+        # windows wrong or name each quantile column after another level).
+        session = self.model.session
+        args = [*session.get_inputs(), *session.get_outputs()]
+        shapes = {a.name: list(a.shape[1:]) for a in args}
+        for name, sizes in expected.items():
+            found = shapes.get(name, sizes)
+            # An axis the exporter left symbolic (a name, not a number) is not checked.
+            wrong = [a != b for a, b in zip(found, sizes, strict=False) if isinstance(a, int)]
+            if len(found) != len(sizes) or any(wrong):
+                raise FileError(
+                    f"{where}: {name} of the graph is {found} per window, the manifest's "
+                    f"preprocessing says {sizes} (encoder_length; horizon, quantiles)"
+                )
 
     @property
     def provider(self) -> str:

@@ -645,6 +645,9 @@ def _to_tensor(name: str, value: np.ndarray) -> Tensor:
         return Tensor(
             name=name, shape=list(value.shape), datatype="INT64", data=value.ravel().tolist()
         )
+    if value.dtype == np.float64:  # an inspection package's scores, as its metadata says
+        data = value.ravel().tolist()
+        return Tensor(name=name, shape=list(value.shape), datatype="FP64", data=data)
     data = value.astype(np.float32).ravel().tolist()
     return Tensor(name=name, shape=list(value.shape), datatype="FP32", data=data)
 
