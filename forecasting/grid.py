@@ -40,10 +40,11 @@ def calendar_features(dates: pd.DatetimeIndex, freq: str) -> tuple[np.ndarray, d
         }
         sizes = {"day_of_week": 8, "day_of_month": 32, "month": 13}
     elif freq == "W":
-        columns = {
-            "week_of_year": dates.isocalendar().week.to_numpy(dtype=np.int64),
-            "month": dates.month.to_numpy(),
-        }
+        # ISO week 53 exists in one year of five or six (2015, 2020, 2026...): a history
+        # without one would forecast it from an embedding that never trained. It is the last
+        # week of its year, so it reads week 52's level (the size stays 54 for saved runs).
+        week = dates.isocalendar().week.to_numpy(dtype=np.int64)
+        columns = {"week_of_year": np.minimum(week, 52), "month": dates.month.to_numpy()}
         sizes = {"week_of_year": 54, "month": 13}
     else:
         columns = {"month": dates.month.to_numpy()}
@@ -136,9 +137,27 @@ def process_reals(values: np.ndarray, end: np.ndarray | None) -> np.ndarray:
     return standardize(ffill_time(values, limit=end), values.shape[1])
 
 
-def standardize_static(values: np.ndarray) -> np.ndarray:
-    """Static reals z-scored across series (S, R)."""
-    return standardize(values.T[:, :, None].copy(), values.shape[0])[:, :, 0].T
+def static_stats(values: np.ndarray) -> dict[str, list[float]]:
+    """The mean and standard deviation across series of each static real (S, R), as
+    :func:`standardize_static` uses them: a run keeps its training table's, so a prediction
+    table of other (or fewer) series is scaled as training was."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nan_to_num(np.nanmean(values, axis=0))
+        std = np.nanstd(values, axis=0)
+    std = np.where(np.isfinite(std) & (std > 1e-6), std, 1.0)
+    return {"mean": mean.astype(float).tolist(), "std": std.astype(float).tolist()}
+
+
+def standardize_static(
+    values: np.ndarray, stats: dict[str, list[float]] | None = None
+) -> np.ndarray:
+    """Static reals z-scored across series (S, R), with ``stats`` (:func:`static_stats` of the
+    training table) where given, else with this table's own."""
+    stats = static_stats(values) if stats is None else stats
+    mean = np.asarray(stats["mean"], dtype=np.float32)
+    std = np.asarray(stats["std"], dtype=np.float32)
+    return np.nan_to_num((values - mean) / std, nan=0.0).astype(np.float32)
 
 
 def available_memory() -> int:

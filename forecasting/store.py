@@ -39,6 +39,7 @@ from forecasting.grid import (
     standardize_static,
 )
 from forecasting.grid import known_until as grid_known_until
+from forecasting.grid import static_stats as grid_static_stats
 from forecasting.spec import ITEM, LOCATION, PanelSpec
 
 
@@ -95,6 +96,9 @@ class PanelStore:
     rows_until: torch.Tensor | None = None
     """(S,) one past the unbroken run of periods with a row from each series' forecast origin:
     how far its known categoricals reach. ``None`` for stores built from arrays."""
+    static_stats: dict[str, list[float]] | None = None
+    """Mean and std across series the static reals were z-scored with (the training table's
+    where a run gave them): a run saves them and predicts with them."""
 
     @property
     def n_series(self) -> int:
@@ -180,12 +184,14 @@ class PanelStore:
         spec: PanelSpec,
         vocab: dict[str, list[str]] | None = None,
         extra_periods: int = 0,
+        static_stats: dict[str, list[float]] | None = None,
     ) -> PanelStore:
         """Build a store from a panel checked by :func:`forecasting.validate.validate_panel`.
 
         ``vocab`` maps each categorical to its levels (from training); without it the levels are
         learned from ``frame``. Levels not in ``vocab`` get code 0 (unknown) with a warning.
         ``extra_periods`` extends the grid past the last row (calendar features stay known).
+        ``static_stats`` (from training) z-score the static reals; without them, this table's.
         A spec without a frequency gets the one the dates show.
         """
         grid = build_grid(frame, spec, extra_periods)
@@ -210,6 +216,7 @@ class PanelStore:
             static_real=grid.static_real,
             encoder=encoder,
             first_row=grid.first_row,
+            static_stats=static_stats,
         )
         if grid.spec.known_categoricals:
             store.rows_until = torch.from_numpy(known_rows_until(grid))
@@ -230,6 +237,7 @@ class PanelStore:
         learn_vocab: bool | None = None,
         encoder: _Encoder | None = None,
         first_row: np.ndarray | None = None,
+        static_stats: dict[str, list[float]] | None = None,
     ) -> PanelStore:
         """Build a store from (series x time) arrays without a long table.
 
@@ -297,7 +305,8 @@ class PanelStore:
         if static_real is None:
             static_real = np.zeros((n_series, 0), dtype=np.float32)
         else:
-            static_real = standardize_static(static_real)
+            static_stats = static_stats or grid_static_stats(static_real)
+            static_real = standardize_static(static_real, static_stats)
         encoder.warn_unknown()
         return cls(
             spec=spec,
@@ -317,6 +326,7 @@ class PanelStore:
             static_cat_names=tuple(static_names),
             known_cat_names=known_cat_names,
             first_row=None if first_row is None else torch.from_numpy(first_row),
+            static_stats=static_stats if spec.static_reals else None,
         )
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
+from forecasting.grid import calendar_features, days_since_epoch
 from forecasting.spec import PanelSpec
 from forecasting.store import PanelStore
 from forecasting.validate import PanelError, infer_frequency, validate_panel
 from serving.cli import main
+from serving.export.forecast import calendar_codes
 
 
 def seasonal_panel(dates: pd.DatetimeIndex, season: int, n_series: int = 4, future: int = 0):
@@ -211,3 +214,27 @@ def test_cli_names_a_frequency_the_dates_contradict(tmp_path, capsys):
     assert "dates are daily (D) but the frequency was given as M" in err
     assert "Traceback" not in err
     assert not run.exists()
+
+
+def test_a_forecast_into_iso_week_53_reads_a_week_code_the_history_had():
+    history = pd.date_range("2021-01-10", "2026-12-13", freq="W-SUN")  # no ISO week 53
+    future = pd.date_range("2026-12-20", periods=8, freq="W-SUN")  # crosses 2026-W53
+    assert 53 in set(future.isocalendar().week) and 53 not in set(history.isocalendar().week)
+    seen = set(calendar_features(history, "W")[0][:, 0].tolist())
+    forecast = set(calendar_features(future, "W")[0][:, 0].tolist())
+    assert forecast <= seen, sorted(forecast - seen)
+
+
+def test_week_53_reads_week_52_and_other_weeks_keep_their_iso_number():
+    dates = pd.date_range("2014-12-01", "2033-01-31", freq="W-MON")
+    codes, sizes = calendar_features(dates, "W")
+    iso = dates.isocalendar().week.to_numpy(dtype=np.int64)
+    np.testing.assert_array_equal(codes[:, 0], np.where(iso == 53, 52, iso))
+    assert codes[:, 0].max() < sizes["week_of_year"]
+
+
+def test_the_graph_computes_the_stores_weekly_codes():
+    dates = pd.date_range("2014-12-01", "2033-01-31", freq="D")
+    expected, _ = calendar_features(dates, "W")
+    got = calendar_codes(torch.from_numpy(days_since_epoch(dates)), "W").numpy()
+    np.testing.assert_array_equal(got, expected)

@@ -128,6 +128,15 @@ class AutoForecaster:
         return self.config.quantiles
 
     @property
+    def vocab(self) -> dict[str, list[str]]:
+        """The categorical vocabularies the networks were trained with (one store, so one
+        vocabulary): a prediction table is encoded with them, never with its own levels."""
+        for network in self.networks.values():
+            if network.vocab:
+                return network.vocab
+        return {}
+
+    @property
     def composites(self) -> dict[str, tuple[str, ...]]:
         """The averaging candidates whose networks this forecaster has."""
         have = {*self.networks, *BASELINE_NAMES}
@@ -136,6 +145,14 @@ class AutoForecaster:
     @property
     def candidates(self) -> tuple[str, ...]:
         return (*self.networks, *self.composites, *BASELINE_NAMES)
+
+    @property
+    def static_stats(self) -> dict[str, list[float]] | None:
+        """The static reals' training mean and std (the networks share one store)."""
+        for network in self.networks.values():
+            if network.static_stats:
+                return network.static_stats
+        return None
 
     def _default_fallback(self) -> str:
         """Before any validation: the first average of two networks."""

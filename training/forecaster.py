@@ -130,6 +130,7 @@ class NeuralForecaster:
         self.vocab: dict[str, list[str]] = {}
         self.dims: InputDims | None = None
         self.prior_scale: float = 1.0
+        self.static_stats: dict[str, list[float]] | None = None
         self.info: dict[str, Any] = {}
 
     @property
@@ -188,6 +189,7 @@ class NeuralForecaster:
         encoder_length, min_encoder = self._lengths(store, val_origin)
         self.encoder_length = encoder_length
         self.spec, self.vocab = store.spec, store.vocab
+        self.static_stats = store.static_stats
         self.dims = InputDims.from_store(store)
         self.prior_scale = default_prior_scale(store, val_origin)
         priors = group_prior_scale(store, val_origin, fallback=self.prior_scale)
@@ -337,6 +339,7 @@ class NeuralForecaster:
             "vocab": self.vocab,
             "dims": dims.to_dict(),
             "prior_scale": self.prior_scale,
+            **({"static_stats": self.static_stats} if self.static_stats else {}),
         }
 
     def _network(self) -> torch.nn.Module:
@@ -374,6 +377,7 @@ class NeuralForecaster:
         model.encoder_length = state["encoder_length"]
         model.dims = InputDims.from_dict(state["dims"])
         model.prior_scale = state["prior_scale"]
+        model.static_stats = state.get("static_stats")  # runs saved before: the table's own
         model.info = dict(info or {})
         net = model.build()
         load_weights(net, weights)
@@ -577,7 +581,11 @@ class Forecaster:
         clean, _ = validate_panel(self.panel(data), self.spec, categories=True)
         vocab = getattr(self.model_, "vocab", None) or None
         return PanelStore.from_frame(
-            clean, self.spec, vocab=vocab, extra_periods=self.config.horizon
+            clean,
+            self.spec,
+            vocab=vocab,
+            extra_periods=self.config.horizon,
+            static_stats=getattr(self.model_, "static_stats", None),
         )
 
     def interpret(self, data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -74,7 +74,7 @@ def calendar_codes(days: torch.Tensor, freq: str) -> torch.Tensor:
         thursday = days - torch.remainder(days + 3, 7) + 3  # ISO weeks belong to their Thursday
         year, _, _ = civil_from_days(thursday)
         week = torch.div(thursday - days_from_january_first(year), 7, rounding_mode="floor") + 1
-        return torch.stack([week, month], dim=-1)
+        return torch.stack([week.clamp(max=52), month], dim=-1)  # week 53 reads week 52
     return month.unsqueeze(-1)
 
 
@@ -209,6 +209,7 @@ def preprocessing(forecaster) -> dict[str, Any]:
         "known_reals": list(spec.known_reals),
         "observed_reals": list(spec.observed_reals),
         "static_reals": list(spec.static_reals),
+        **({"static_stats": model.static_stats} if model.static_stats else {}),
         "known_categoricals": known_names,
         "static_categoricals": static_names,
         "calendar": calendar if spec.calendar else [],

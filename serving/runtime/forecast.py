@@ -212,7 +212,7 @@ class ForecastPackage:
         out["observed_real"] = process_reals(observed, grid.end) if observed.shape[2] else observed
         statics = grid.static_real
         out["static_real"] = (
-            standardize_static(statics)
+            standardize_static(statics, self.pre.get("static_stats"))
             if statics is not None
             else np.zeros((grid.n_series, 0), np.float32)
         )
