@@ -26,6 +26,12 @@ from forecasting.store import UNKNOWN, PanelStore
 from forecasting.windows import evaluation_windows
 from kernels.io import write_json, write_table
 
+WINDOW_COLUMNS = (
+    "model", "origin", ITEM, LOCATION, "demand_class", "history",
+    "abs_error", "actual", "signed_error", "mase", "sql", "n_steps",
+)  # fmt: skip
+"""Columns of the window table besides the segments (and ``coverage_*``)."""
+
 
 def rolling_origins(
     store: PanelStore, horizon: int, n_origins: int, step: int | None = None
@@ -131,8 +137,32 @@ def hide_items(
     static_cat = store.static_cat.clone()
     if ITEM in store.static_cat_names:
         static_cat[hidden, store.static_cat_names.index(ITEM)] = UNKNOWN
+    # Observed-only reals (page views...) are history too: a new item has none. Standardized
+    # values are 0 where nothing was observed; a shared row is blanked when only hidden
+    # series read it.
+    observed = []
+    is_hidden = torch.zeros(store.n_series, dtype=torch.bool)
+    is_hidden[hidden] = True
+    for block in store.observed_real:
+        if block.rows is None:
+            blank = is_hidden
+        else:
+            blank = torch.ones(block.values.shape[0], dtype=torch.bool)
+            blank[block.rows.cpu()[~is_hidden]] = False
+        values = block.values.clone()
+        values[blank.to(values.device)] = 0.0
+        raw = None
+        if block.raw is not None:
+            raw = block.raw.clone()
+            raw[blank.to(raw.device)] = float("nan")
+        observed.append(dataclasses.replace(block, values=values, raw=raw))
     hidden_store = dataclasses.replace(
-        store, target=target, start=start, end=end, static_cat=static_cat
+        store,
+        target=target,
+        start=start,
+        end=end,
+        static_cat=static_cat,
+        observed_real=observed,
     )
     return hidden_store, hidden
 
@@ -156,6 +186,12 @@ def backtest(
     ``cold_start`` hides that fraction of items' history (and identity) from fitting and
     forecasting; their forecasts are scored like the others, in the segment ``history=cold``.
     """
+    names = [f.name for f in forecasters]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        # Windows and metrics are keyed by the model's name: two models of one name would be
+        # scored as one (and only the first of them fitted).
+        raise ValueError(f"forecasters: each needs its own name, {repeated} given twice or more")
     origins = rolling_origins(store, horizon, n_origins, step)
     seen, hidden = store, torch.zeros(0, dtype=torch.long)
     if cold_start:
@@ -163,22 +199,42 @@ def backtest(
     season = store.spec.season
     min_history = min_history if min_history is not None else 2 * season
     segments = list(segments if segments is not None else store.spec.static_categoricals)
+    own = {*WINDOW_COLUMNS, "segment_type", "segment"}
     for segment in segments:
         if segment not in store.keys.columns:
             raise ValueError(f"segments: {segment!r} is not a static categorical of the panel")
+        if segment in own or segment.startswith("coverage_"):
+            # The window table has a column of that name: the segment would overwrite it (or
+            # be overwritten), and windows or metrics would go to the wrong model or segment.
+            raise ValueError(
+                f"segments: the static categorical {segment!r} has the name of a column of "
+                f"the backtest's own tables; rename it"
+            )
     for forecaster in forecasters:
         if forecaster.horizon < horizon:
             raise ValueError(
                 f"{forecaster.name}: forecasts {forecaster.horizon} periods, "
                 f"the backtest needs {horizon}"
             )
+        if not np.isclose(np.asarray(forecaster.quantiles), 0.5).any():
+            # Refused before any fitting: WAPE, MASE and bias score the median.
+            raise ValueError(
+                f"{forecaster.name}: quantiles {list(forecaster.quantiles)} lack the median "
+                "(0.5), which the backtest scores"
+            )
 
     parts, forecasts = [], {}
     fitted_at: dict[str, int] = {}
+    as_of: dict[int, PanelStore] = {}
     work = [(o, f) for o in origins for f in forecasters]
     for origin, forecaster in tqdm(work, desc="backtest", disable=not progress):
+        # Observed-only reals are standardized over the periods before the origin, as a
+        # table ending there would have them: nothing from the origin on reaches the model.
+        if origin not in as_of:
+            as_of = {origin: seen.as_of(origin)}  # origins come in order: keep the latest
+        known = as_of[origin]
         if refit or forecaster.name not in fitted_at:
-            forecaster.fit(seen, cutoff=origin)
+            forecaster.fit(known, cutoff=origin)
             fitted_at[forecaster.name] = origin
         series = evaluation_windows(seen, origin, horizon, min_history)
         cold = _cold_windows(store, hidden, origin, horizon)
@@ -186,7 +242,7 @@ def backtest(
         if len(series) == 0:
             continue
         starts = torch.full_like(series, origin)
-        predicted = forecaster.predict_windows(seen, series, starts)[:, :horizon]
+        predicted = forecaster.predict_windows(known, series, starts)[:, :horizon]
         actual = _actuals(store, series, origin, horizon)
         scale = mase_scale(store, series, starts, season)
         scores = window_scores(actual, predicted, forecaster.quantiles, scale)
@@ -208,6 +264,12 @@ def backtest(
                 "quantiles": predicted,
                 "levels": forecaster.quantiles,
             }
+    if not parts:
+        raise ValueError(
+            f"nothing to score: no series has {min_history} periods of history before an "
+            f"origin ({store.dates[origins[0]].date()} .. {store.dates[origins[-1]].date()}) "
+            f"and {horizon} observed periods from it"
+        )
     windows = pd.concat(parts, ignore_index=True)
     columns = [*segments, "demand_class", *(["history"] if cold_start else [])]
     return BacktestResult(windows, metrics_table(windows, columns), forecasts)

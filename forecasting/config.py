@@ -142,7 +142,7 @@ class BacktestConfig:
     cold_start_seed: int = setting(0, "seed of the draw of cold-start items")
 
     def __post_init__(self) -> None:
-        self.baselines = tuple(self.baselines)
+        self.baselines = tuple(dict.fromkeys(self.baselines))  # one of each, in order
         check_settings(self)
         unknown = [b for b in self.baselines if b not in BASELINE_NAMES]
         if unknown:

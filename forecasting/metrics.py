@@ -52,7 +52,13 @@ def window_scores(
 ) -> pd.DataFrame:
     """Per-window components of every metric: actual (N, H), quantiles (N, H, Q), scale (N,)."""
     levels = np.asarray(levels, dtype=np.float64)
-    median = quantiles[..., int(np.argmin(np.abs(levels - 0.5)))]
+    middle = np.flatnonzero(np.isclose(levels, 0.5))
+    if len(middle) == 0:
+        # WAPE, MASE and bias score the median; another quantile would pass for it.
+        raise ValueError(
+            f"quantiles: scoring needs the median (0.5) among the levels, got {levels.tolist()}"
+        )
+    median = quantiles[..., int(middle[0])]
     abs_error = np.abs(actual - median).sum(axis=1)
     error = actual[..., None] - quantiles
     pinball = np.maximum(levels * error, (levels - 1) * error).mean(axis=(1, 2))

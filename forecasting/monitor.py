@@ -23,7 +23,14 @@ import pandas as pd
 
 from forecasting.plots import plt, save_figure
 from forecasting.spec import DATE, DEMAND, ITEM, LOCATION
-from forecasting.validate import PanelError, infer_frequency, period_index
+from forecasting.validate import (
+    MISSING_LEVEL,
+    PanelError,
+    _text_column,
+    infer_frequency,
+    period_index,
+    text_levels,
+)
 from kernels.io import write_json
 
 KEY = [ITEM, LOCATION, DATE]
@@ -206,6 +213,12 @@ def monitor(
 
     forecasts = forecasts.copy()
     actuals = actuals[[*KEY, DEMAND, *segments]].copy()
+    # Segment levels as text by the rule training and backtests use (a float column of whole
+    # numbers reads 1.0 as "1", a missing cell is a level of its own), so that they match a
+    # backtest's metrics.json.
+    for column in segments:
+        codes, text = text_levels(actuals[column])
+        actuals[column] = np.asarray(_text_column(text, codes, MISSING_LEVEL, False), dtype=object)
     for frame in (forecasts, actuals):
         frame[ITEM] = frame[ITEM].astype(str)
         frame[LOCATION] = frame[LOCATION].astype(str)

@@ -34,7 +34,6 @@ from forecasting.grid import (
     fill_gaps,
     forecast_origins,
     known_rows_until,
-    process_reals,
     standardize,
     standardize_static,
 )
@@ -50,10 +49,14 @@ class Block:
     values: torch.Tensor
     rows: torch.Tensor | None = None
     names: tuple[str, ...] = ()
+    raw: torch.Tensor | None = None
+    """Observed reals only: the forward-filled values before standardization (NaN where
+    nothing was observed), so that a backtest can standardize them as of an origin."""
 
     def to(self, device: torch.device) -> Block:
         rows = None if self.rows is None else self.rows.to(device)
-        return Block(self.values.to(device), rows, self.names)
+        raw = None if self.raw is None else self.raw.to(device)
+        return Block(self.values.to(device), rows, self.names, raw)
 
     def gather(self, series: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Values at ``positions`` (B, W) of ``series`` (B,) -> (B, W, F)."""
@@ -142,6 +145,26 @@ class PanelStore:
         for name in ("known_real", "known_cat", "observed_real"):
             moved[name] = [block.to(device) for block in getattr(self, name)]
         return dataclasses.replace(self, **moved)
+
+    def as_of(self, cutoff: int) -> PanelStore:
+        """The store as a table that ends before period ``cutoff`` would give it: observed-only
+        reals (known up to a forecast origin) standardized over the periods before ``cutoff``
+        and blank from it on, so that nothing observed from the origin on reaches a model."""
+        if not self.observed_real:
+            return self
+        blocks = []
+        for block in self.observed_real:
+            if block.raw is None:
+                blocks.append(block)
+                continue
+            values = block.raw.cpu().numpy().copy()
+            values[:, cutoff:] = np.nan
+            values = standardize(values, max(int(cutoff), 1))
+            blocks.append(
+                Block(torch.from_numpy(values).to(block.values.device), block.rows, block.names,
+                      block.raw)
+            )  # fmt: skip
+        return dataclasses.replace(self, observed_real=blocks)
 
     def pin_memory(self) -> PanelStore:
         """Page-lock the host tensors so batches cut on the host copy to a GPU asynchronously."""
@@ -269,9 +292,12 @@ class PanelStore:
         observed_blocks = []
         names = iter(spec.observed_reals)
         for values, rows in observed_real:
-            values = process_reals(values, end if rows is None else None)
+            raw = ffill_time(values, limit=end if rows is None else None)
+            values = standardize(raw.copy(), n_periods)
             block_names = tuple(next(names) for _ in range(values.shape[2]))
-            observed_blocks.append(_block(values, rows, block_names))
+            block = _block(values, rows, block_names)
+            block.raw = torch.from_numpy(raw)
+            observed_blocks.append(block)
 
         cardinalities: dict[str, int] = {}
         cat_blocks = []

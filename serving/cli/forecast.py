@@ -261,6 +261,7 @@ def backtest_command(args: argparse.Namespace) -> int:
     primary = settings["forecast"]
     also = []
     if args.models:
+        args.models = list(dict.fromkeys(args.models))  # a model named twice is scored once
         unknown = [m for m in args.models if m not in MODEL_NAMES]
         if unknown:
             raise CliError(f"--models: unknown {unknown}; choose from {list(MODEL_NAMES)}")
