@@ -18,7 +18,7 @@ are multiplied back by the scale.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -215,6 +215,9 @@ class WindowSampler:
         self.seed, self.rank, self.world_size = seed, rank, world_size
         self.device = device or store.device
         self.epoch = 0
+        # A trainer that resumes a run sets these: the epoch being trained and the batches
+        # of it already done (read when a pass starts; see ForecastTask.train_dataloader).
+        self.position: Callable[[], tuple[int, int]] | None = None
         first, count = valid_origin_range(store, horizon, cutoff, min_encoder_length)
         self.first = first
         self.cumulative = torch.cumsum(count, dim=0)
@@ -240,11 +243,12 @@ class WindowSampler:
         return series, origins
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        epoch, done = (self.epoch, 0) if self.position is None else self.position()
         generator = torch.Generator().manual_seed(
-            self.seed * 1_000_003 + self.epoch * self.world_size + self.rank
+            self.seed * 1_000_003 + epoch * self.world_size + self.rank
         )
-        self.epoch += 1
-        for _ in range(self.batches_per_epoch):
+        self.epoch = epoch + 1
+        for index in range(self.batches_per_epoch):
             series, origins = self.sample(generator)
             hidden = unknown = None
             if self.cold_start_rate > 0:
@@ -252,6 +256,8 @@ class WindowSampler:
                 draw = torch.rand(self.batch_size, 2, generator=generator).to(series.device)
                 hidden = draw[:, 0] < self.cold_start_rate
                 unknown = hidden & (draw[:, 1] < 0.5)
+            if index < done:  # drawn before the run was interrupted: trained on already
+                continue
             batch = make_batch(
                 self.store,
                 series,

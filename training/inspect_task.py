@@ -261,8 +261,13 @@ class InspectionTask(pl.LightningModule):
         labels = torch.cat([y for _, y in self._val_outputs])
         self._val_outputs.clear()
         if self.trainer.world_size > 1:
-            probs = self.all_gather(probs).flatten(0, 1)
-            labels = self.all_gather(labels).flatten(0, 1)
+            # DistributedSampler (no shuffling) hands rank r the items r, r + W, r + 2W... of
+            # the validation set padded with repeats of its first items to a multiple of W:
+            # interleaving the ranks' rows restores that order, and the first len(val_set)
+            # rows are each validation item once (the repeats would count twice).
+            n = len(self.val_set)
+            probs = self.all_gather(probs).transpose(0, 1).flatten(0, 1)[:n]
+            labels = self.all_gather(labels).transpose(0, 1).flatten(0, 1)[:n]
         probs_np, labels_np = probs.cpu().numpy(), labels.cpu().numpy()
         aurocs = per_class_auroc(labels_np, probs_np, self.class_names)
         finite = [v for v in aurocs.values() if math.isfinite(v)]
@@ -313,6 +318,10 @@ class InspectionTask(pl.LightningModule):
             )
         elif train:
             sampler = RandomSampler(dataset, generator=generator)
+        # A short last batch is dropped only when this rank has more than one batch's worth:
+        # under DDP a rank holds its shard, not the dataset (25 items on two ranks, batches of
+        # 16: 13 items each, and dropping them left nothing to train on).
+        samples = len(sampler) if sampler is not None else len(dataset)
         return DataLoader(
             dataset,
             batch_size=self.cfg.batch_size,
@@ -320,7 +329,7 @@ class InspectionTask(pl.LightningModule):
             collate_fn=collate_items,
             num_workers=self.cfg.num_workers,
             persistent_workers=self.cfg.num_workers > 0,
-            drop_last=train and len(dataset) > self.cfg.batch_size,
+            drop_last=train and samples > self.cfg.batch_size,
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,6 +80,17 @@ class InterruptCheckpoint(pl.Callback):
             os.replace(partial, path)
         finally:
             partial.unlink(missing_ok=True)
+        # A staged run's folder (and its best checkpoint with it) is removed: keep the best
+        # weights beside last.ckpt, so that a resumed run can still end on them.
+        best = trainer.checkpoint_callback
+        best_path = Path(best.best_model_path) if best and best.best_model_path else None
+        if best_path is not None and best_path.is_file() and best_path.parent != self.folder:
+            partial = self.folder / ".best.ckpt.partial"
+            try:
+                shutil.copyfile(best_path, partial)
+                os.replace(partial, self.folder / "best.ckpt")
+            finally:
+                partial.unlink(missing_ok=True)
         try:
             exception.checkpoint = path  # type: ignore[attr-defined]
         except AttributeError:  # an exception type without a __dict__
@@ -90,6 +102,33 @@ class BestCheckpoint(ModelCheckpoint):
     (``best_step``; None until it saves one, and after a resume until it saves again)."""
 
     best_step: int | None = None
+    kept_best: Path | None = None  # the best checkpoint an interrupted run kept (see fit)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        # Lightning keeps the best score of a resumed run only when its checkpoint folder has
+        # the same name, and never checks that the best file is still there (a staged run's
+        # folder is removed when it is interrupted). Bring the best checkpoint into this run's
+        # folder so that its score and its weights stay the run's best.
+        recorded = state_dict.get("best_model_path") or ""
+        same_folder = state_dict.get("dirpath", self.dirpath) == self.dirpath
+        if recorded and not (same_folder and Path(recorded).is_file()):
+            source = Path(recorded) if Path(recorded).is_file() else self.kept_best
+            if source is not None and source.is_file() and self.dirpath:
+                target = Path(self.dirpath) / Path(recorded).name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if source.resolve() != target.resolve():
+                    shutil.copyfile(source, target)
+                score = state_dict.get("best_model_score")
+                state_dict = {
+                    **state_dict,
+                    "dirpath": self.dirpath,
+                    "best_model_path": str(target),
+                    "best_k_models": {str(target): score},
+                    "kth_best_model_path": str(target),
+                    "kth_value": score,
+                    "last_model_path": "",
+                }
+        super().load_state_dict(state_dict)
 
     def _track(self, trainer: pl.Trainer, save) -> None:
         before = self.best_model_score
@@ -270,6 +309,8 @@ def fit(
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     with torch_flags_restored():
         trainer = build_trainer(cfg, run_dir, monitor=monitor, callbacks=callbacks, mode=mode)
+        if ckpt_path is not None:
+            trainer.checkpoint_callback.kept_best = Path(ckpt_path).parent / "best.ckpt"
         trainer.fit(
             module,
             train_dataloaders=train_dataloaders,

@@ -1,0 +1,184 @@
+"""Training under DDP (two gloo processes on the CPU): the validation loss and the selection
+AUROC count each validation item once, each rank trains on its shard even when it is smaller
+than a batch, and too few validation series for the ranks is a clear error."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from forecasting.synthetic import generate_network
+from forecasting.windows import group_prior_scale
+from training.forecast_task import ForecastData
+
+ROOT = Path(__file__).resolve().parents[1]
+H = 7
+
+
+LOSS_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import torch
+    from forecasting.models import InputDims, build_network
+    from forecasting.synthetic import generate_network
+    from forecasting.windows import group_prior_scale
+    from training.config import TrainConfig
+    from training.forecast_task import ForecastData, ForecastTask
+    from training.trainer import fit
+
+    torch.set_num_threads(1)
+    H, out, devices = 7, sys.argv[1], int(sys.argv[2])
+    # 7 items x 3 FCs: 21 validation windows, 11 on rank 0 and 10 on rank 1.
+    store = generate_network(n_items=7, n_locations=3, n_days=120, seed=7).to_store()
+    origin = int(store.end.max()) - H
+    torch.manual_seed(0)
+    net = build_network("lstm", InputDims.from_store(store), H, (0.1, 0.5, 0.9), hidden_size=8)
+    data = ForecastData(store, 14, H, 8, 1, origin, group_prior_scale(store, origin))
+    task = ForecastTask(net, (0.1, 0.5, 0.9), data)
+    cfg = TrainConfig(max_epochs=1, batches_per_epoch=1, batch_size=8, devices=devices,
+                      early_stopping_patience=None, progress_bar=False, accelerator="cpu")
+    result = fit(task, cfg, out + "/run")
+    if result.is_global_zero:
+        task.eval()
+        with torch.no_grad():
+            losses = [float(task._loss({k: v[i : i + 1] for k, v in b.items()}))
+                      for b in data.val_batches(torch.device("cpu"), 0, 1)
+                      for i in range(b["target"].shape[0])]
+        with open(out + "/result.json", "w") as fh:
+            json.dump({"best": result.best_score, "windows": len(losses),
+                       "mean": sum(losses) / len(losses)}, fh)
+    """
+)
+
+
+@pytest.mark.slow
+def test_the_ddp_validation_loss_is_the_mean_over_all_windows(tmp_path):
+    script = tmp_path / "ddp_fit.py"
+    script.write_text(LOSS_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_PORT"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "2"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["windows"] == 21
+    # The best (only) epoch's score is the restored weights' loss over all 21 windows.
+    assert result["best"] == pytest.approx(result["mean"], rel=1e-5)
+
+
+AUROC_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import torch
+    import training.inspect_task as inspect_task
+    from training import ImageTrainConfig
+    from vision import Inspector
+    from vision.synthetic import write_synthetic_dataset
+
+    torch.set_num_threads(1)
+    out, devices = sys.argv[1], int(sys.argv[2])
+    sizes = []
+    plain = inspect_task.auroc
+    inspect_task.auroc = lambda labels, scores: sizes.append(len(labels)) or plain(labels, scores)
+    tunnel = write_synthetic_dataset(out + "/tunnel", 30, seed=21, image_size=32,
+                                     defect_rate=0.3, progress=False)
+    cfg = ImageTrainConfig(max_epochs=1, batch_size=4, accelerator="cpu", devices=devices,
+                           progress_bar=False)
+    inspector = Inspector(width=8, image_size=32, head_dim=16, target_frr=0.2,
+                          review_rate=0.1, train=cfg)
+    inspector.fit(tunnel, run_dir=out + "/run")
+    if inspector.training:
+        with open(out + "/result.json", "w") as fh:
+            json.dump({"sizes": sizes, "n_val": inspector.training["data"]["n_val"]}, fh)
+    """
+)
+
+
+@pytest.mark.slow
+def test_the_ddp_selection_auroc_sees_each_validation_item_once(tmp_path):
+    script = tmp_path / "ddp_inspect.py"
+    script.write_text(AUROC_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_PORT"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "2"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["n_val"] % 2 == 1  # an odd number: the sampler pads one shard
+    assert result["sizes"] and set(result["sizes"]) == {result["n_val"]}
+
+
+SHARD_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    import torch
+    import training.inspect_task as inspect_task
+    from training import ImageTrainConfig
+    from vision import Inspector
+    from vision.synthetic import write_synthetic_dataset
+
+    torch.set_num_threads(1)
+    out, devices = sys.argv[1], int(sys.argv[2])
+    steps = []
+    plain = inspect_task.InspectionTask.training_step
+
+    def counted(self, batch, batch_idx):
+        steps.append(int(batch["labels"].shape[0]))
+        return plain(self, batch, batch_idx)
+
+    inspect_task.InspectionTask.training_step = counted
+    # 30 items: 25 train, 13 per rank, fewer than a batch of 16.
+    tunnel = write_synthetic_dataset(out + "/tunnel", 30, seed=21, image_size=32,
+                                     defect_rate=0.3, progress=False)
+    cfg = ImageTrainConfig(max_epochs=1, batch_size=16, accelerator="cpu", devices=devices,
+                           progress_bar=False)
+    inspector = Inspector(width=8, image_size=32, head_dim=16, target_frr=0.2,
+                          review_rate=0.1, train=cfg)
+    inspector.fit(tunnel, run_dir=out + "/run")
+    rank = os.environ.get("LOCAL_RANK", "0")
+    with open(out + f"/steps{rank}.json", "w") as fh:
+        json.dump({"steps": steps, "best": inspector.metrics.get("best_validation")}, fh)
+    """
+)
+
+
+@pytest.mark.slow
+def test_each_ddp_rank_trains_on_a_shard_smaller_than_a_batch(tmp_path):
+    script = tmp_path / "ddp_small.py"
+    script.write_text(SHARD_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_PORT"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "2"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    for rank in (0, 1):
+        steps = json.loads((tmp_path / f"steps{rank}.json").read_text())["steps"]
+        assert steps == [13], (rank, steps)
+    best = json.loads((tmp_path / "steps0.json").read_text())["best"]
+    assert best and all(value is not None for value in best.values())
+
+
+def test_fewer_validation_series_than_ranks_is_a_clear_error():
+    store = generate_network(n_items=1, n_locations=1, n_days=120, seed=7).to_store()
+    origin = int(store.end.max()) - H
+    data = ForecastData(store, 14, H, 8, 1, origin, group_prior_scale(store, origin))
+    assert len(list(data.val_batches(torch.device("cpu"), 0, 1))) == 1
+    for rank in (0, 1):
+        with pytest.raises(ValueError, match="1 series .* fewer than the 2 training processes"):
+            data.val_batches(torch.device("cpu"), rank, 2)
