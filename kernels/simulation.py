@@ -57,7 +57,7 @@ location_id``, ``review`` (``continuous``/``periodic``; without it, ``review_per
 periodic), ``reorder_point`` and ``lot_size`` (continuous rows), ``order_up_to`` (periodic rows)
 and ``lead_time_mean``/``lead_time_std`` (keys without lead-time records). ``review_period``
 (periodic rows, whole days), ``case_pack`` (default 1), ``moq`` (default 0), ``on_hand``
-(default: the plan's order-up-to level), ``on_order`` (default 0; it arrives one lead time after
+(default: the plan's order-up-to level; the inventory's less the plan's ``inspection_held``), ``on_order`` (default 0; it arrives one lead time after
 the day before day 0) and ``daily_demand`` come from the plan or, when it lacks them, from the
 ``inventory`` table (the one given to :func:`kernels.plan`). ``demand``: ``item_id,
 location_id, date`` (whole days, or an integer ``day``), ``demand`` -- one row per key and day,
@@ -385,6 +385,11 @@ def _prepare(
     elif "on_hand" in source:
         start_stock = _numeric(source["on_hand"], "on_hand", labels)
         _nonnegative("on_hand", start_stock, labels)
+        if "inspection_held" in p.columns and source["on_hand"] is not p:
+            # The plan took the units inspection holds off on_hand; the inventory still has
+            # them, and they are not there to sell.
+            held = _numeric(p, "inspection_held", labels)
+            start_stock = np.maximum(start_stock - np.nan_to_num(held), 0.0)
     else:
         start_stock = np.maximum(order_up_to, 0.0)
     on_order = column("on_order", 0.0)

@@ -308,6 +308,21 @@ def test_initial_on_order_and_lead_time_records():
     assert res.metrics["ending_on_hand"].iloc[0] == 25.0
 
 
+def test_units_held_by_inspection_do_not_start_the_replay_as_stock():
+    """A plan made with inspection holds replayed against its inventory starts from the sellable
+    units: the inventory's on_hand still counts the held ones."""
+    keys = pd.DataFrame({"item_id": ["a", "b"], "location_id": ["FC1", "FC1"]})
+    forecast = keys.assign(demand_mean=5.0, demand_std=2.0)
+    inventory = keys.assign(on_hand=[40.0, 12.0], lead_time_mean=3.0)
+    rejected = keys.assign(rejected_units=[30, 0])
+    planned = plan(forecast, inventory, rejected=rejected)
+    demand = _demand_table(np.full((2, 10), 5.0), keys)
+    held = simulate(planned, demand, inventory=inventory)
+    sellable = simulate(planned, demand, on_hand=[10.0, 12.0])
+    pd.testing.assert_frame_equal(held.metrics, sellable.metrics)
+    assert held.paths["on_hand"][0, 0] < 10.0  # day 0 sold from the 10 sellable units
+
+
 def test_gamma_lead_times_are_seeded_whole_days():
     demand = _constant(3, 200)
     table = _one(reorder_point=10.0, lot_size=9.0, lead_time_mean=5.0, lead_time_std=2.0)
