@@ -84,10 +84,16 @@ class MonitorReport:
         flagged = set(zip(self.flagged["segment_type"], self.flagged["segment"], strict=True))
         for ax, kind in zip(axes[0], types, strict=True):
             part = self.table[self.table["segment_type"] == kind]
-            for segment, rows in part.groupby("segment", sort=True):
-                style = "-o" if (kind, segment) in flagged else "-"
-                label = f"{segment} (drift)" if (kind, segment) in flagged else str(segment)
-                ax.plot(rows["origin"], rows["wape"], style, label=label, lw=1.5, ms=4)
+            groups = list(part.groupby("segment", sort=True))
+            # One colour per segment (past 10 segments tab10 repeats: two lines would read as
+            # one), and a marker on every line: a single origin is a single point, which a line
+            # without markers does not draw. Drifted segments get a larger, filled marker.
+            colors = plt.get_cmap("tab10" if len(groups) <= 10 else "tab20")
+            for k, (segment, rows) in enumerate(groups):
+                drift = (kind, segment) in flagged
+                label = f"{segment} (drift)" if drift else str(segment)
+                ax.plot(rows["origin"], rows["wape"], "-o" if drift else "-s", label=label,
+                        lw=1.5, ms=5 if drift else 3, color=colors(k % colors.N))  # fmt: skip
             ax.set_title(f"WAPE by {kind}")
             ax.set_ylabel("WAPE")
             ax.tick_params(axis="x", labelsize=7, rotation=30)

@@ -56,13 +56,13 @@ rule see the same lead time for an order placed on the same day.
 location_id``, ``review`` (``continuous``/``periodic``; without it, ``review_period > 0`` means
 periodic), ``reorder_point`` and ``lot_size`` (continuous rows), ``order_up_to`` (periodic rows)
 and ``lead_time_mean``/``lead_time_std`` (keys without lead-time records). ``review_period``
-(periodic rows, whole days), ``case_pack`` (default 1), ``moq`` (default 0), ``on_hand``
-(default: the plan's order-up-to level; the inventory's less the plan's ``inspection_held``), ``on_order`` (default 0; it arrives one lead time after
-the day before day 0) and ``daily_demand`` come from the plan or, when it lacks them, from the
-``inventory`` table (the one given to :func:`kernels.plan`). ``demand``: ``item_id,
-location_id, date`` (whole days, or an integer ``day``), ``demand`` -- one row per key and day,
-consecutive days, the same days for every key; keys not in the plan are ignored. Bad input is a
-``ValueError`` naming the table or column and the (item, location) keys.
+(periodic rows, whole days), ``case_pack`` (default 1), ``moq`` (default 0), ``on_hand`` (default:
+the plan's order-up-to level; the inventory's less the plan's ``inspection_held``), ``on_order``
+(default 0; it arrives one lead time after the day before day 0) and ``daily_demand`` come from the
+plan or, when it lacks them, from the ``inventory`` table (the one given to :func:`kernels.plan`).
+``demand``: ``item_id, location_id, date`` (whole days, or an integer ``day``), ``demand`` -- one
+row per key and day, consecutive days, the same days for every key; keys not in the plan are
+ignored. Bad input is a ``ValueError`` naming the table or column and the (item, location) keys.
 
 >>> import numpy as np
 >>> import pandas as pd

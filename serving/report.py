@@ -70,9 +70,12 @@ class Report:
         return self
 
     def table(self, frame: pd.DataFrame, caption: str = "", digits: int = 3) -> Report:
-        """A table (numbers rounded to ``digits``); the index is kept when it is named."""
+        """A table (numbers rounded to ``digits``); the index is kept when it is named or holds
+        labels (text), such as the metric names of a summary table."""
         shown = frame.round(digits) if len(frame) else frame
-        index = any(name is not None for name in frame.index.names)
+        index = any(name is not None for name in frame.index.names) or not (
+            pd.api.types.is_numeric_dtype(frame.index.dtype)
+        )
         body = shown.to_html(index=index, border=0, na_rep="", escape=True)
         cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
         self._current().parts.append(f"<figure>{body}{cap}</figure>")

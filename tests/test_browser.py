@@ -123,3 +123,23 @@ def test_the_review_page_fetches_the_rest_of_a_queue_longer_than_it_shows(browse
         assert page.locator("#empty").count() == 0
         page.close()
     assert [item["item_id"] for item in store.queue()] == ["u100"]
+
+
+@pytest.mark.slow
+def test_with_a_token_the_review_page_shows_its_images(browser, workspace):
+    """An <img src> request carries no Authorization header: with a bearer token the service
+    answers 401, so the page fetches its images with the token it holds."""
+    from tests.test_service import running
+
+    (workspace / "token").write_text("s3cret\n")
+    settings = dict(workspace=str(workspace), token_file=str(workspace / "token"))
+    with running(workspace / "models", **settings) as url:
+        page = browser.new_page()
+        page.goto(f"{url}/review")
+        page.evaluate("localStorage.setItem('stockcast-token', 's3cret')")
+        page.reload()
+        page.wait_for_selector("#item-A1 img.view")
+        page.wait_for_function(
+            "[...document.querySelectorAll('#item-A1 img.view')].every(i => i.naturalWidth > 0)"
+        )
+        page.close()

@@ -141,3 +141,61 @@ def test_an_empty_review_queue_is_a_note_not_an_empty_table(tmp_path):
     assert "The review queue is empty" in page and "0 wait for review" in page
     assert "review queue, oldest first" not in page
     assert page.count("<table") == 1  # only the units taken out of sellable stock
+
+
+def test_a_table_indexed_by_labels_keeps_its_row_labels():
+    from serving.report import Report
+
+    # What kernels.simulation.compare returns as ``summary`` (an unnamed index of metric
+    # names), and what the demo's report shows under "Simulation against a weeks-of-supply rule".
+    summary = pd.DataFrame(
+        {"plan": [0.87, 126.0], "weeks_of_supply": [0.812, 166.0]},
+        index=["fill_rate", "stockout_days"],
+    )
+    page = Report("t").section("Simulation").table(summary).html()
+    assert "fill_rate" in page and "stockout_days" in page
+    # A default (numbered) index still stays out of the table.
+    plain = Report("t").section("s").table(pd.DataFrame({"wape": [0.4, 0.5]})).html()
+    assert "<th>0</th>" not in plain and "<th>1</th>" not in plain
+
+
+def test_a_segment_flagged_for_coverage_says_so(tmp_path):
+    from types import SimpleNamespace
+
+    from forecasting.monitor import monitor
+    from serving.demo.report import _monitoring
+    from serving.report import Report
+
+    dates = pd.date_range("2024-01-01", periods=7)
+    forecasts = pd.DataFrame(
+        {
+            "item_id": "i",
+            "location_id": "L",
+            "date": dates,
+            "step": range(1, 8),
+            "q0.1": 9.0,
+            "q0.5": 10.0,
+            "q0.9": 11.0,
+        }
+    )
+    actuals = pd.DataFrame(
+        {
+            "item_id": "i",
+            "location_id": "L",
+            "date": dates,
+            "demand": [10.0, 20.0, 0.0, 10.0, 20.0, 0.0, 10.0],
+            "segment": "a",
+        }
+    )
+    # WAPE as in the reference (no WAPE flag); the 80% interval held 3 of 7 days (was 0.8).
+    wape = 40.0 / 70.0
+    reference = pd.DataFrame({"segment_type": ["all", "segment"], "segment": ["all", "a"],
+                              "wape": [wape, wape], "coverage_80": [0.8, 0.8]})  # fmt: skip
+    report = monitor(forecasts, actuals, segments=["segment"], reference=reference)
+    row = report.checks.set_index("segment").loc["a"]
+    assert row["flagged"] and not row["wape_flag"] and row["coverage_drifted"] == "coverage_80"
+    page = Report("t")
+    outcome = SimpleNamespace(report=report, decision={"kept": "champion"})
+    _monitoring(page, outcome, tmp_path)
+    html = page.html()
+    assert "coverage_80" in html  # the reason a reader needs for the flag

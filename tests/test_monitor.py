@@ -157,3 +157,43 @@ def test_a_segment_that_was_exact_and_now_misses_by_100_percent_is_flagged():
     check = report.checks.iloc[0]
     assert check["reference_wape"] == 0.0 and check["wape"] == 1.0
     assert check["wape_flag"] and check["flagged"]
+
+
+def _segment_frames(n_segments: int, origins: int):
+    rows, actual = [], []
+    dates = pd.date_range("2024-01-01", periods=7 * origins)
+    for s in range(n_segments):
+        for o in range(origins):
+            for step in range(1, 8):
+                date = dates[7 * o + step - 1]
+                rows.append({"item_id": f"i{s}", "location_id": "L", "date": date, "step": step,
+                             "q0.1": 5.0, "q0.5": 10.0, "q0.9": 15.0})  # fmt: skip
+                demand = 100.0 if step == 7 else 10.0
+                actual.append({"item_id": f"i{s}", "location_id": "L", "date": date,
+                               "demand": demand, "segment": f"s{s:02d}"})  # fmt: skip
+    return pd.DataFrame(rows), pd.DataFrame(actual)
+
+
+def test_every_segment_is_visible_and_distinct_with_one_origin(tmp_path, monkeypatch):
+    forecasts, actuals = _segment_frames(n_segments=13, origins=1)  # the demo monitors one origin
+    report = monitor(forecasts, actuals, segments=["segment"])
+    assert not report.checks["flagged"].any()  # 6 of 7 days inside the 80% interval
+    figures = []
+
+    def keep(fig, path):
+        figures.append(fig)
+        return path
+
+    from matplotlib.colors import to_rgba
+
+    import forecasting.monitor as monitor_module
+
+    monkeypatch.setattr(monitor_module, "save_figure", keep)
+    report.plot(tmp_path / "monitor.png")
+    ax = figures[0].axes[1]  # "WAPE by segment"
+    lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert len(lines) == 13
+    for line in lines:  # one point per segment: drawn only with a marker
+        assert len(line.get_xdata()) == 1 and line.get_marker() not in ("None", "", None)
+    colors = {tuple(np.round(to_rgba(line.get_color()), 3)) for line in lines}
+    assert len(colors) == 13  # no two segments share a colour in the legend

@@ -135,7 +135,7 @@ def _simulation(report: Report, planning: PlanOutcome, out: Path) -> None:
     report.section(SECTIONS[6], "The plan's order rule and a weeks-of-supply rule holding the "
                    "same average stock, replayed on the held-back weeks' real demand with the "
                    "same transit-time draws (lost sales).")  # fmt: skip
-    report.table(comparison.summary, caption="all SKU x FC")
+    report.table(comparison.summary.rename_axis("metric"), caption="all SKU x FC")
     top = planning.plan.sort_values("demand_mean", ascending=False).head(4)
     keys = list(zip(top[ITEM], top[LOCATION], strict=True))
     path = comparison.plot(keys, out / "simulation" / "inventory.png")
@@ -145,7 +145,11 @@ def _simulation(report: Report, planning: PlanOutcome, out: Path) -> None:
 def _monitoring(report: Report, monitoring: MonitorOutcome, out: Path) -> None:
     report.section(SECTIONS[7], monitoring.report.recommendation())
     checks = monitoring.report.checks
-    columns = ["segment_type", "segment", "wape", "reference_wape", "wape_change", "flagged"]
+    # Why a segment is flagged: its WAPE (wape_flag) or the coverage of an interval drifted
+    # (coverage_drifted names which); without them a flagged row whose WAPE improved reads
+    # as a contradiction.
+    columns = ["segment_type", "segment", "wape", "reference_wape", "wape_change", "wape_flag",
+               "coverage_drifted", "flagged"]  # fmt: skip
     report.table(checks[[c for c in columns if c in checks.columns]])
     plot = out / "monitor" / "monitor.png"
     if plot.is_file():

@@ -16,6 +16,6 @@ async function show() {
   let html = '<table id="plan-row">';
   for (const [k, v] of Object.entries(body.plan)) html += '<tr><th>' + escapeHtml(k) + '</th><td>' + escapeHtml(v) + '</td></tr>';
   document.getElementById('plan').innerHTML = html + '</table>';
-  document.getElementById('chart').src = base + '/chart.png';
+  await authorizedImage(document.getElementById('chart'), base + '/chart.png');
 }
 load();

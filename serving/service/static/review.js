@@ -13,8 +13,8 @@ async function load() {
       + ' (queued ' + escapeHtml(item.queued) + ')<br>' + escapeHtml(item.reasons) + '<br>';
     for (const [view, files] of Object.entries(item.views)) {
       const base = '/v1/review/items/' + encodeURIComponent(item.item_id) + '/views/' + encodeURIComponent(view);
-      if (files.image) html += '<img class="view" alt="' + escapeHtml(view) + '" src="' + base + '/image">';
-      if (files.heatmap) html += '<img class="view" alt="' + escapeHtml(view) + ' heatmap" src="' + base + '/heatmap">';
+      if (files.image) html += '<img class="view" alt="' + escapeHtml(view) + '" data-src="' + base + '/image">';
+      if (files.heatmap) html += '<img class="view" alt="' + escapeHtml(view) + ' heatmap" data-src="' + base + '/heatmap">';
     }
     html += '<br><button class="pass">Pass</button> <button class="reject">Reject as</button> <select class="defect">'
       + CLASSES.map(c => '<option>' + c + '</option>').join('') + '</select>';
@@ -22,6 +22,7 @@ async function load() {
     card.querySelector('.pass').onclick = () => decide(item.item_id, 'pass', null);
     card.querySelector('.reject').onclick = () => decide(item.item_id, 'reject', card.querySelector('.defect').value);
     queue.appendChild(card);
+    for (const img of card.querySelectorAll('img[data-src]')) authorizedImage(img, img.dataset.src);
   }
 }
 async function decide(item, decision, defect) {
