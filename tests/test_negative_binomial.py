@@ -10,7 +10,7 @@ import torch
 from scipy import stats
 
 from forecasting import ForecastConfig, Forecaster
-from forecasting.negbin import NegativeBinomialQuantiles, negative_binomial_nll
+from forecasting.negbin import SUPPORT, NegativeBinomialQuantiles, negative_binomial_nll
 from forecasting.spec import quantile_column
 from training.config import TrainConfig
 
@@ -150,3 +150,40 @@ def test_a_negative_binomial_run_forecasts_counts_round_trips_and_exports(
     np.testing.assert_allclose(
         served[levels].to_numpy(), ours[levels].to_numpy(), rtol=1e-4, atol=1e-3
     )
+
+
+def test_quantiles_beyond_the_support_stay_above_it_and_ordered():
+    mean = torch.tensor([220.5, 8000.0, 1e6, 1e6, 440.7])
+    dispersion = torch.tensor([30.0, 100.0, 3.0, 10.0, 24.5])
+    ours = NegativeBinomialQuantiles(LEVELS)(mean, dispersion).double().numpy()
+    r = 1.0 / dispersion.double().numpy()
+    p = r / (r + mean.double().numpy())
+    reference = stats.nbinom.ppf(np.array(LEVELS)[None], r[:, None], p[:, None])
+    assert (np.diff(ours, axis=1) >= -1e-3).all(), ours
+    beyond = reference >= SUPPORT
+    # A level the exact support does not reach has a quantile of at least SUPPORT units.
+    assert (ours[beyond] >= SUPPORT - 1e-3).all(), ours
+    # Where the support does reach, the quantile is still scipy's count (or on its way to it).
+    assert (np.abs(ours[~beyond] - reference[~beyond]) <= 1 + 1e-4).all()
+
+
+def test_lumpy_counts_over_a_grid_of_means_never_cross():
+    mean = torch.exp(torch.linspace(0.0, np.log(1e5), 200)).repeat_interleave(60)
+    dispersion = torch.exp(torch.linspace(np.log(0.01), np.log(100.0), 60)).repeat(200)
+    ours = NegativeBinomialQuantiles(LEVELS)(mean, dispersion).numpy()
+    assert np.isfinite(ours).all()
+    assert (np.diff(ours, axis=1) >= -1e-3).all()
+
+
+def test_upper_quantiles_of_lumpy_counts_beyond_the_support_are_within_four_percent():
+    mean = torch.tensor([500.0, 1000.0, 8000.0, 3000.0])
+    dispersion = torch.tensor([5.0, 10.0, 3.0, 2.0])
+    ours = NegativeBinomialQuantiles(LEVELS)(mean, dispersion).double().numpy()
+    r = 1.0 / dispersion.double().numpy()
+    p = r / (r + mean.double().numpy())
+    reference = stats.nbinom.ppf(np.array(LEVELS)[None], r[:, None], p[:, None])
+    beyond = reference >= SUPPORT
+    beyond[:, 0] = False  # the 5% level has its own, looser bound
+    relative = np.abs(ours - reference) / np.maximum(reference, 1.0)
+    assert beyond.sum() >= 8
+    assert relative[beyond].max() < 0.04, np.round(relative, 3)
