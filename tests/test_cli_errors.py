@@ -192,7 +192,8 @@ def test_an_interrupted_training_run_stops_and_leaves_only_its_checkpoint(
 ):
     """Ctrl-C, or SIGTERM as docker stop and Kubernetes send it: the run stops at once with
     128 + the signal, removes its staging folder, and keeps a checkpoint to resume from (weights,
-    optimizer, loop state) in ``<out>.interrupted/last.ckpt``, not in a folder taken for a run;
+    optimizer, loop state) in ``<out>.interrupted/last.ckpt`` beside the best weights so far,
+    not in a folder taken for a run;
     ``--resume`` continues from it (another network's settings are refused, naming it)."""
     out = tmp_path / "run"
     train = [
@@ -217,7 +218,8 @@ def test_an_interrupted_training_run_stops_and_leaves_only_its_checkpoint(
     assert f"stockcast: interrupted ({stop.name})" in err
     assert f"checkpoint to resume from: {kept}" in err
     nothing_left(tmp_path, "run.interrupted")
-    assert [p.name for p in kept.parent.iterdir()] == ["last.ckpt"]
+    # the resumable state, and the best weights so far (their staging folder is gone)
+    assert sorted(p.name for p in kept.parent.iterdir()) == ["best.ckpt", "last.ckpt"]
     checkpoint = torch.load(kept, map_location="cpu", weights_only=True)
     assert checkpoint["global_step"] >= 200 and checkpoint["optimizer_states"]  # an epoch or more
     assert any(k.startswith("net.") for k in checkpoint["state_dict"])
