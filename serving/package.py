@@ -19,14 +19,18 @@ TASKS = ("forecast", "inspection")
 
 
 def versions(repo: str | Path, name: str) -> list[int]:
-    """The complete versions of ``name`` in ``repo``, oldest first (staging folders ignored)."""
+    """The complete versions of ``name`` in ``repo``, oldest first (staging folders ignored).
+    A version folder is named by its number as written in decimal (``2``, not ``02``): the
+    number is how the folder is found again (``REPO/name/str(version)``)."""
     folder = Path(repo) / name
     if not folder.is_dir():
         return []
     found = []
     for child in folder.iterdir():
-        if child.is_dir() and child.name.isdigit() and (child / "manifest.json").is_file():
-            found.append(int(child.name))
+        number = child.name
+        canonical = number.isascii() and number.isdigit() and number == str(int(number))
+        if child.is_dir() and canonical and (child / "manifest.json").is_file():
+            found.append(int(number))
     return sorted(found)
 
 

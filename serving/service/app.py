@@ -266,21 +266,29 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             return JSONResponse(
                 {"detail": f"body larger than {config.max_body_mb:g} MiB"}, status_code=413
             )
+        timed_out = JSONResponse(
+            {"detail": f"the request took longer than {config.timeout_s:g} s"}, status_code=504
+        )
+        deadline = time.monotonic() + config.timeout_s
         if length is None and request.method == "POST":
-            body = b""
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > config.max_body_bytes:
-                    return JSONResponse(
-                        {"detail": f"body larger than {config.max_body_mb:g} MiB"}, status_code=413
-                    )
+            # A body sent in chunks is read here, under the same deadline as the request (a
+            # client that stops sending gets its 504, as one with a content-length does).
+            try:
+                body = await asyncio.wait_for(
+                    _read_body(request, config.max_body_bytes), timeout=config.timeout_s
+                )
+            except TimeoutError:
+                return timed_out
+            if body is None:
+                return JSONResponse(
+                    {"detail": f"body larger than {config.max_body_mb:g} MiB"}, status_code=413
+                )
             request._body = body  # the handler reads the bytes already received
         try:
-            return await asyncio.wait_for(call_next(request), timeout=config.timeout_s)
+            remaining = max(deadline - time.monotonic(), 0.0)
+            return await asyncio.wait_for(call_next(request), timeout=remaining)
         except TimeoutError:
-            return JSONResponse(
-                {"detail": f"the request took longer than {config.timeout_s:g} s"}, status_code=504
-            )
+            return timed_out
 
     from serving.service.pages import pages_router
 
@@ -771,6 +779,16 @@ def _endpoint(request: Request) -> str:
     if path.startswith("/v2/models/"):
         return "/v2/models/infer" if path.endswith("/infer") else "/v2/models"
     return path if path in ("/v1/forecast", "/v1/plan", "/v1/inspect", "/metrics") else "other"
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The whole body of a request sent without a content-length; ``None`` past ``limit``."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return body
 
 
 def _read_token(path: str | None) -> str | None:

@@ -56,10 +56,12 @@ class Batcher:
         self.on_batch = on_batch
         self._worker: asyncio.Task | None = None
         self._running = 0  # jobs taken off the queue whose batch has not finished
+        self._carry: _Pending | None = None  # taken off the queue, too big for the last batch
+        self._batch: list[_Pending] = []  # jobs taken off the queue, not yet answered
         self.in_flight = 0
 
     def depth(self) -> int:
-        return self.queue.qsize()
+        return self.queue.qsize() + (self._carry is not None)
 
     @contextlib.contextmanager
     def admitted(self) -> Iterator[None]:
@@ -90,8 +92,12 @@ class Batcher:
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            first = await self.queue.get()
+            if self._carry is not None:  # the job that did not fit starts this batch
+                first, self._carry = self._carry, None
+            else:
+                first = await self.queue.get()
             batch, rows = [first], first.size
+            self._batch = batch  # taken off the queue: close() answers them if it must
             deadline = time.monotonic() + self.wait_s
             while rows < self.max_batch:
                 remaining = deadline - time.monotonic()
@@ -101,20 +107,24 @@ class Batcher:
                     pending = await asyncio.wait_for(self.queue.get(), remaining)
                 except TimeoutError:
                     break
+                if rows + pending.size > self.max_batch:  # it would pass max_batch: next batch
+                    self._carry = pending
+                    break
                 batch.append(pending)
                 rows += pending.size
             live = [p for p in batch if not p.future.cancelled()]  # timed out while waiting
             if not live:
+                self._batch = []
                 continue
             if self.on_batch:
                 self.on_batch(rows)
-            self._running = len(live)
+            self._running, self._batch = len(live), live
             try:
                 results = await loop.run_in_executor(self.executor, self.run, [p.job for p in live])
             except Exception as exc:  # one bad batch fails its requests, not the worker
                 results = [exc] * len(live)
             finally:
-                self._running = 0
+                self._running, self._batch = 0, []
             for p, result in zip(live, results, strict=True):
                 if p.future.done():
                     continue
@@ -125,7 +135,7 @@ class Batcher:
 
     def busy(self) -> bool:
         """Whether any request is admitted, queued or running."""
-        return bool(self.in_flight or self.queue.qsize() or self._running)
+        return bool(self.in_flight or self.depth() or self._running)
 
     async def close(self, grace_s: float = 0.0) -> None:
         """Stop the worker once every admitted, queued or running request has its answer
@@ -136,3 +146,12 @@ class Batcher:
         if self._worker is not None:
             self._worker.cancel()
             self._worker = None
+        # Past the grace the worker is gone: the jobs it was running or had yet to take get an
+        # answer (nobody reads it any more), so no request's handler waits on them forever.
+        stranded = list(self._batch) + ([self._carry] if self._carry is not None else [])
+        self._carry = None
+        while not self.queue.empty():
+            stranded.append(self.queue.get_nowait())
+        for pending in stranded:
+            if not pending.future.done():
+                pending.future.set_exception(Overloaded())

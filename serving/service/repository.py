@@ -166,7 +166,9 @@ class ModelRepository:
                 self.refused.pop((name, version), None)
                 return current
             runtime = open_runtime(folder, manifest)
-        except (OSError, ValueError) as exc:  # FileError, a broken graph, an unknown task
+        except Exception as exc:  # FileError, an unknown task, a graph onnxruntime cannot load
+            # (its errors are plain Exceptions: an unknown opset, a CUDA provider out of
+            # memory, a failed warm-up): one version's failure must not abort the scan
             self.refused[(name, version)] = (files, str(exc))
             log.error(
                 "refused package",
