@@ -17,7 +17,7 @@ def load_panel(path: str | Path, spec: PanelSpec) -> pd.DataFrame:
     Only the key columns and the covariates the spec declares are read. The result still needs
     :func:`forecasting.validate.validate_panel`.
     """
-    frame = read_table(path)
+    frame = read_table(path, text=(spec.item_col, spec.location_col))
     return map_columns(frame, spec)
 
 

@@ -40,6 +40,7 @@ from forecasting.grid import (
 from forecasting.grid import known_until as grid_known_until
 from forecasting.grid import static_stats as grid_static_stats
 from forecasting.spec import ITEM, LOCATION, PanelSpec
+from forecasting.validate import missing_as_saved
 
 
 @dataclass
@@ -366,6 +367,8 @@ class _Encoder:
 
     def encode(self, column: str, values: pd.Series) -> np.ndarray:
         values = values.astype(str)
+        if column in self.vocab:
+            values = pd.Series(missing_as_saved(values.to_numpy(), self.vocab[column]))
         if column not in self.vocab:
             if not self.learn:
                 raise ValueError(f"{column}: no vocabulary was saved for this categorical")

@@ -56,6 +56,15 @@ def text_levels(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return np.asarray(codes, dtype=np.int64), _as_text(pd.Index(uniques))
 
 
+def missing_as_saved(values: np.ndarray, vocab: list[str]) -> np.ndarray:
+    """Levels as a saved vocabulary knows them: a run saved before empty text and missing
+    values became one level learnt the empty text as ``""``; its missing level reads as that."""
+    if MISSING_LEVEL in vocab or "" not in vocab:
+        return values
+    values = np.asarray(values, dtype=object)
+    return np.where(values == MISSING_LEVEL, "", values)
+
+
 def _as_text(uniques: pd.Index) -> pd.Index:
     """Distinct values as text. A float column whose values are all whole numbers is an
     integer column that a missing cell made float (JSON rows with a null, a CSV's blank
@@ -443,6 +452,11 @@ def _validate(
             _fail(clean, column, "static real missing", missing)
     for column in spec.static_categoricals + spec.known_categoricals:
         codes, text = text_levels(clean[column])  # missing: code -1, a level of its own
+        # An empty text is a missing level too: a CSV cannot tell them apart (its empty cell
+        # reads as missing), so a table must not forecast otherwise once saved as CSV.
+        blank = np.flatnonzero(np.asarray(text == "", dtype=bool))
+        if len(blank):
+            codes = np.where(np.isin(codes, blank), -1, codes)
         if column in spec.static_categoricals:
             _check_constant(clean, column, codes, runs)
         clean[column] = _text_column(text, codes, MISSING_LEVEL, categories)

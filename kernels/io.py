@@ -15,7 +15,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,8 +50,13 @@ def _existing_file(path: str | Path) -> Path:
     return path
 
 
-def read_table(path: str | Path, columns: list[str] | None = None, **csv: Any) -> pd.DataFrame:
+def read_table(
+    path: str | Path, columns: list[str] | None = None, text: Iterable[str] = (), **csv: Any
+) -> pd.DataFrame:
     """Read a CSV or parquet table (by suffix); ``csv`` holds extra ``pandas.read_csv`` options.
+
+    ``text`` names key columns read from a CSV as text, as a parquet file keeps them: an id
+    such as ``0007`` or ``01`` is not the number 7 or 1 (an empty cell stays missing).
 
     Raises :class:`FileError` naming the file when it is missing, a folder, empty, of another
     type or unreadable (truncated parquet, malformed CSV).
@@ -60,6 +65,8 @@ def read_table(path: str | Path, columns: list[str] | None = None, **csv: Any) -
     kind = table_kind(path)
     try:
         if kind == "csv":
+            if text:
+                csv["dtype"] = {**{c: str for c in text}, **(csv.get("dtype") or {})}
             return pd.read_csv(path, usecols=columns, **csv)
         return pd.read_parquet(path, columns=columns)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

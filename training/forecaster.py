@@ -497,7 +497,7 @@ class Forecaster:
         training table must have the demand column."""
         if not isinstance(data, str | Path):
             return map_columns(data, self.spec, require_target=training)
-        frame = read_table(data)
+        frame = read_table(data, text=(self.spec.item_col, self.spec.location_col))
         if len(frame) == 0:
             raise FileError(f"{data}: the panel has no rows (only a header)")
         return map_columns(frame, self.spec, require_target=training)

@@ -14,6 +14,7 @@ import pkgutil
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import NoReturn
 
 
@@ -88,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         name = signal.Signals(stop.signum).name
         # An interrupted training run saved where it stood (training.trainer.InterruptCheckpoint).
         kept = getattr(stop, "checkpoint", None)
+        # A fit without a run folder of its own (a backtest's, the demo's, a challenger's)
+        # trains in a scratch folder that is removed on the way out: nothing to resume from.
+        kept = kept if kept is not None and Path(kept).is_file() else None
         resume = f"; checkpoint to resume from: {kept}" if kept else ""
         print(
             f"stockcast: interrupted ({name}); unfinished outputs were removed{resume}",

@@ -319,8 +319,8 @@ def monitor_command(args: argparse.Namespace) -> int:
 
     spec = PanelSpec.from_dict(given(args, PanelSpec))
     settings = MonitorConfig(**given(args, MonitorConfig))
-    forecasts = read_table(args.forecasts)
-    actuals = read_table(args.actuals)
+    forecasts = read_table(args.forecasts, text=("item_id", "location_id"))
+    actuals = read_table(args.actuals, text=(spec.item_col, spec.location_col))
     # The actuals' key columns as the user named them (``sales (demand)``), as training does.
     for name, canonical, flag in spec.key_columns():
         if name not in actuals.columns:

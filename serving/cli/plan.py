@@ -163,7 +163,8 @@ def run(args: argparse.Namespace) -> int:
     tables = {}
     for table, path in paths.items():
         try:
-            tables[table] = read_table(path)
+            # Keys as text, as every table stockcast writes holds them (SKU 0007 is not 7).
+            tables[table] = read_table(path, text=("item_id", "location_id"))
         except FileError as exc:
             raise CliError(f"{_flag(table)} {exc}") from None
     if tables["inventory"].empty:

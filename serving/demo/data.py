@@ -88,7 +88,9 @@ def users_table(path: str | Path, spec: PanelSpec, config: DemoConfig) -> DemoDa
     ``--item-col``... it would look for names the frame no longer has. Validation still runs
     with the user's spec, so its errors name their columns.
     """
-    frame = map_columns(read_table(path), spec, require_target=True)
+    frame = map_columns(
+        read_table(path, text=(spec.item_col, spec.location_col)), spec, require_target=True
+    )
     clean, report = validate_panel(frame, spec)
     spec = spec.with_freq(report.freq).canonical()
     if spec.freq != "D":

@@ -60,7 +60,8 @@ def monitoring_step(
         table = data.forecast_table(origin, config.horizon)
         actual = data.actuals(origin, horizon)
         old = ForecastPackage(champion).predict(table)
-        decision["champion"]["sql"] = _sql(old, actual, horizon)
+        scale = _history_scale(data.frame[data.frame[DATE] < origin])
+        decision["champion"]["sql"] = _sql(old, actual, horizon, scale)
         challenger = Forecaster.from_config(
             outcome.forecasters[outcome.champion].config, data.spec,
             outcome.forecasters[outcome.champion].train,
@@ -68,7 +69,10 @@ def monitoring_step(
         run = out / "runs" / f"{outcome.champion}_challenger"
         challenger.fit(data.frame[data.frame[DATE] < origin], run_dir=run)
         new = challenger.predict(table)
-        decision["challenger"] = {"sql": _sql(new, actual, horizon), "trained_until": str(origin)}
+        decision["challenger"] = {
+            "sql": _sql(new, actual, horizon, scale),
+            "trained_until": str(origin),
+        }
         retrained = decision["challenger"]["sql"] < decision["champion"]["sql"]
         if retrained:
             package = export_run(run, out / "models", outcome.champion)
@@ -80,19 +84,37 @@ def monitoring_step(
     return MonitorOutcome(report, retrained, decision, package)
 
 
-def _sql(forecast: pd.DataFrame, actual: pd.DataFrame, horizon: int) -> float:
-    """Scaled quantile loss of per-step forecasts against realized demand (the same scoring as
-    the backtest, with the in-sample scale of each series' own history)."""
+# The season of the demo's daily panels (users' tables are refused unless daily).
+SEASON_DAYS = 7
+
+
+def _history_scale(history: pd.DataFrame, season: int = SEASON_DAYS) -> pd.Series:
+    """Each series' in-sample mean absolute ``season``-day difference of its demand before the
+    origin (Hyndman's seasonal MASE scale, the backtest's), indexed by the keys; series with no
+    such difference, or only zero ones, are left out (their windows score no SQL)."""
+    rows = history[[*KEYS, DATE, DEMAND]].astype({k: str for k in KEYS})
+    earlier = rows.assign(**{DATE: rows[DATE] + pd.Timedelta(days=season)})
+    pairs = rows.merge(earlier, on=[*KEYS, DATE], suffixes=("", "_before"))
+    difference = (pairs[DEMAND] - pairs[f"{DEMAND}_before"]).abs()
+    scale = difference.groupby([pairs[k] for k in KEYS]).mean()
+    return scale[scale > 0]
+
+
+def _sql(forecast: pd.DataFrame, actual: pd.DataFrame, horizon: int, scale: pd.Series) -> float:
+    """Scaled quantile loss of per-step forecasts against realized demand: the backtest's
+    scoring, each series scaled by its own history before the origin (``_history_scale``),
+    never by the demand being forecast (a series that sold nothing in those days would be
+    divided by almost nothing and outweigh every other)."""
     joined = forecast[forecast["step"] <= horizon].merge(
         actual[[*KEYS, DATE, DEMAND]], on=[*KEYS, DATE], how="inner"
     )
     complete = joined.groupby(KEYS, observed=True)["step"].transform("size") == horizon
     joined = joined[complete]  # series observed on every day of the horizon
-    keys = joined[KEYS].drop_duplicates()
     levels = sorted(float(c[1:]) for c in forecast.columns if c.startswith("q"))
     joined = joined.sort_values([*KEYS, "step"])
+    keys = joined[KEYS].drop_duplicates().astype(str)
     n = len(keys)
     quantiles = joined[[quantile_column(q) for q in levels]].to_numpy().reshape(n, horizon, -1)
     values = joined[DEMAND].to_numpy().reshape(n, horizon)
-    scale = values.mean(axis=1).clip(min=1e-3)  # mean demand: a scale shared by both models
-    return float(aggregate(window_scores(values, quantiles, levels, scale))["sql"])
+    scales = scale.reindex(pd.MultiIndex.from_frame(keys)).to_numpy(dtype=float)
+    return float(aggregate(window_scores(values, quantiles, levels, scales))["sql"])

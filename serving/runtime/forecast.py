@@ -34,7 +34,7 @@ from forecasting.grid import check_horizon as check_grid_horizon
 from forecasting.io import map_columns
 from forecasting.spec import PanelSpec
 from forecasting.tables import cumulative_frame, forecast_frame
-from forecasting.validate import validate_panel
+from forecasting.validate import missing_as_saved, validate_panel
 from kernels.io import FileError, read_table
 from serving.package import read_package
 from serving.runtime.session import OnnxModel, open_model
@@ -145,7 +145,10 @@ class ForecastPackage:
             raise ValueError(
                 f"cumulative: expected 1..{self.horizon} (the model's horizon), got {cumulative}"
             )
-        frame = read_table(data) if isinstance(data, str | Path) else data
+        if isinstance(data, str | Path):
+            frame = read_table(data, text=(self.spec.item_col, self.spec.location_col))
+        else:
+            frame = data
         clean, _ = validate_panel(map_columns(frame, self.spec), self.spec, categories=True)
         grid = build_grid(clean, self.spec, extra_periods=self.horizon)
         self._warn_unknown(grid)
@@ -236,10 +239,13 @@ class ForecastPackage:
             "observed_real": features["observed_real"][rows, safe[:, :length]].astype(np.float32),
             "static_real": features["static_real"][series].astype(np.float32),
         }
+        vocab = self.pre["vocab"]
         for k, name in enumerate(self.pre["known_categoricals"]):
-            feeds[f"known.{name}"] = grid.known_levels(k, (rows, safe), no_row=NO_ROW)
+            levels = grid.known_levels(k, (rows, safe), no_row=NO_ROW)
+            feeds[f"known.{name}"] = missing_as_saved(levels, vocab[name]).astype(levels.dtype)
         for name in self.pre["static_categoricals"]:
-            feeds[f"static.{name}"] = grid.keys[name].to_numpy(dtype=object)[series]
+            levels = grid.keys[name].to_numpy(dtype=object)[series]
+            feeds[f"static.{name}"] = missing_as_saved(levels, vocab[name])
         return feeds
 
     def _warn_unknown(self, grid: PanelGrid) -> None:
@@ -247,11 +253,13 @@ class ForecastPackage:
         vocab = self.pre["vocab"]
         unseen = {}
         for name in self.pre["static_categoricals"]:
-            values = set(grid.keys[name].unique()) - set(vocab[name])
+            values = set(missing_as_saved(grid.keys[name].unique(), vocab[name])) - set(vocab[name])
             if values:
                 unseen[name] = sorted(values)
         for k, name in enumerate(self.pre["known_categoricals"]):
-            values = {str(v) for v in grid.known_cat_levels[k]} - set(vocab[name])
+            known = [str(v) for v in grid.known_cat_levels[k]]
+            levels = missing_as_saved(np.asarray(known, dtype=object), vocab[name])
+            values = set(levels) - set(vocab[name])
             if values:
                 unseen[name] = sorted(values)
         if unseen:
