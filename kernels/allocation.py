@@ -96,10 +96,12 @@ def allocate_one(samples, stock, cap, value, budget, reserve_value, x, iscratch,
             d = float(row[k])
             hi_sample = d if d > hi_sample else hi_sample
         # Units past the largest sample are worth nothing, so the search can stop there.
+        # Compared as floats first: math.ceil of a room of 2**63 units or more overflowed int64
+        # (to a negative count, so the FC with the most demand got nothing).
         lim = cap[j]
-        top = math.ceil(hi_sample - stock[j])
-        if top < lim:
-            lim = max(top, 0)
+        room = hi_sample - stock[j]
+        if room < lim:
+            lim = math.ceil(room) if room > 0.0 else 0
         c, _, v_before = _first_at_or_below(row, stock[j], value[j], reserve_value, 0, lim)
         iscratch[j, 0] = 0
         iscratch[j, 1] = c

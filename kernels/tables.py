@@ -142,6 +142,11 @@ def _numeric(
     return vals
 
 
+def _blank_as_zero(vals: np.ndarray) -> np.ndarray:
+    """Missing values (NaN) as 0; infinities stay, for the kernels to refuse."""
+    return np.where(np.isnan(vals), 0.0, vals)
+
+
 def _nonnegative(column: str, vals: np.ndarray, labels: list[str]) -> None:
     bad = vals < 0
     if bad.any():
@@ -816,6 +821,19 @@ def allocate(
 
     d = demand
     if "step" in d.columns:
+        # Each step is checked before the sum: pandas' sum skips a missing step (it counted as
+        # 0), a negative step cancelled another's demand, and text steps were concatenated.
+        step_vals = pd.to_numeric(d["demand"], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(step_vals) | (step_vals < 0)
+        if bad.any():
+            keys = d.loc[bad, KEYS].drop_duplicates()
+            _fail_rows(
+                "demand",
+                "missing, non-numeric or negative demand",
+                np.ones(len(keys), dtype=bool),
+                _labels(keys),
+            )
+        d = d.assign(demand=step_vals)
         d = d.groupby(KEYS + ["sample"], sort=False, as_index=False)["demand"].sum()
     _check_unique(d, "demand", KEYS + ["sample"])
     codes = _key_codes(d, st[KEYS])
@@ -846,14 +864,14 @@ def allocate(
     bad = ~np.isfinite(s_units) | (s_units < 0) | (s_units != np.floor(s_units))
     if bad.any():
         fail("supply", "must be a whole number of units >= 0", bad, sup_labels)
+    # A blank reserve (or reserve value) is none; text that is not a number is an error (it
+    # read as 0, and the DC's reserve went out to the FCs).
     reserve = np.zeros(len(sup))
     if "reserve" in sup.columns:
-        reserve = pd.to_numeric(sup["reserve"], errors="coerce").fillna(0).to_numpy(dtype=float)
+        reserve = _blank_as_zero(_numeric(sup, "reserve", sup_labels, allow_missing=True))
     rvalue = np.zeros(len(sup))
     if "reserve_value" in sup.columns:
-        rvalue = (
-            pd.to_numeric(sup["reserve_value"], errors="coerce").fillna(0).to_numpy(dtype=float)
-        )
+        rvalue = _blank_as_zero(_numeric(sup, "reserve_value", sup_labels, allow_missing=True))
 
     item_codes, items = pd.factorize(st["item_id"], sort=False)
     sup_pos = pd.Index(sup["item_id"]).get_indexer(items)

@@ -365,8 +365,20 @@ def rejected_units(
             f"{frame.loc[missing, 'item_id'].astype(str).head(5).tolist()}"
         )
     keys = [sku_column]
-    if "location_id" in frame.columns and frame["location_id"].notna().any():
-        keys.append("location_id")
+    if "location_id" in frame.columns:
+        no_location = frame["location_id"].isna() | (
+            frame["location_id"].astype(str).str.strip() == ""
+        )
+        if not no_location.all():
+            # Counted per (SKU, location): a unit without one cannot be placed, and grouping
+            # would drop it without a word (its rejected units stayed sellable).
+            if no_location.any():
+                raise ValueError(
+                    f"{where}: column 'location_id' is empty for items "
+                    f"{frame.loc[no_location, 'item_id'].astype(str).head(5).tolist()} while "
+                    "other items have one; give every item its location"
+                )
+            keys.append("location_id")
     counts = pd.crosstab([frame[k].astype(str) for k in keys], frame["verdict"])
     out = pd.DataFrame(index=counts.index)
     out["inspected_units"] = counts.sum(axis=1)

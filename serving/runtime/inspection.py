@@ -242,6 +242,8 @@ class InspectionPackage:
                 + ("; ".join(problems) if problems else "none sent")
                 + ")"
             )
+        # As a labels table's product_id is read: surrounding spaces are not part of the id.
+        product_id = product_id.strip() if isinstance(product_id, str) else product_id
         item = Item(item_id=item_id, views={}, product_id=product_id or None)
         reference, why = self.catalog.reference(item)
         feeds = {

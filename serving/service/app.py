@@ -469,6 +469,8 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         views = {}
         for key, value in form.multi_items():
             if not isinstance(value, str):
+                if key in views:  # one of them would be scored without a word (the last)
+                    raise HTTPException(422, f"{key}: two image parts for one view")
                 views[key] = await value.read()
         if not views:
             raise HTTPException(422, "views: no image parts in the form (one part per view)")

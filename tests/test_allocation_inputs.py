@@ -1,0 +1,105 @@
+"""What reaches the allocation kernels: per-step demand checked before it is summed, reserves
+that are numbers, and demands past the int64 range allocated as the greedy reference does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kernels import allocate, reference
+from kernels.allocation import allocate_samples
+
+
+def _tables1(step_demand):
+    demand = pd.DataFrame(
+        {
+            "item_id": "a",
+            "location_id": ["F1"] * 4 + ["F2"] * 4,
+            "sample": [0, 0, 1, 1] * 2,
+            "step": [1, 2] * 4,
+            "demand": step_demand,
+        }
+    )
+    stock = pd.DataFrame({"item_id": "a", "location_id": ["F1", "F2"], "on_hand": 0.0})
+    supply = pd.DataFrame({"item_id": ["a"], "supply": [8]})
+    return demand, stock, supply
+
+
+@pytest.mark.parametrize(
+    "step_demand",
+    [
+        [5.0, np.nan, 5.0, np.nan, 3.0, 3.0, 3.0, 3.0],  # a missing step read as 0
+        [5.0, -5.0, 5.0, -5.0, 3.0, 3.0, 3.0, 3.0],  # a negative step cancelled the other
+    ],
+)
+def test_allocate_refuses_a_bad_step_as_it_refuses_a_bad_sample(step_demand):
+    demand, stock, supply = _tables1(step_demand)
+    with pytest.raises(
+        ValueError, match=r"demand: missing, non-numeric or negative demand at key \(a, F1\)"
+    ):
+        allocate(demand, stock, supply)
+    # The same rows without the step column were already refused.
+    no_step = demand.drop(columns="step").assign(sample=[0, 1, 2, 3] * 2)
+    with pytest.raises(ValueError, match=r"demand: missing, non-numeric or negative demand"):
+        allocate(no_step, stock, supply)
+
+
+def test_allocate_sums_numeric_text_steps_as_numbers():
+    # "5" and "1" are 6 units, not the 51 that pandas' sum of strings gave ("3" + "3": 33).
+    demand, stock, supply = _tables1(["5", "1", "5", "1", "3", "3", "3", "3"])
+    out = allocate(demand, stock, supply.assign(supply=20))
+    assert out["allocation"].tolist() == [6, 6]
+    assert out["expected_sales"].tolist() == [6.0, 6.0]
+
+
+def _tables2():
+    demand = pd.DataFrame(
+        {
+            "item_id": "a",
+            "location_id": ["F1"] * 2 + ["F2"] * 2,
+            "sample": [0, 1] * 2,
+            "demand": [10.0, 10.0, 10.0, 10.0],
+        }
+    )
+    stock = pd.DataFrame({"item_id": "a", "location_id": ["F1", "F2"], "on_hand": 0.0})
+    return demand, stock
+
+
+@pytest.mark.parametrize("column", ["reserve", "reserve_value"])
+def test_allocate_refuses_a_reserve_that_is_not_a_number(column):
+    demand, stock = _tables2()
+    supply = pd.DataFrame({"item_id": ["a"], "supply": [8], column: ["3 units"]})
+    with pytest.raises(ValueError, match=rf"{column}: not a number at key a"):
+        allocate(demand, stock, supply)
+
+
+def test_allocate_reads_a_blank_reserve_as_none_and_holds_back_a_numeric_one():
+    demand, stock = _tables2()
+    blank = pd.DataFrame({"item_id": ["a"], "supply": [8], "reserve": [np.nan]})
+    assert allocate(demand, stock, blank)["allocation"].sum() == 8
+    text = pd.DataFrame({"item_id": ["a"], "supply": [8], "reserve": ["3"]})
+    assert allocate(demand, stock, text)["allocation"].sum() == 5
+    with pytest.raises(ValueError, match="reserve"):
+        allocate(demand, stock, blank.assign(reserve=np.inf))
+
+
+@pytest.mark.parametrize("big", [1e15, 1e19, 1e30])
+def test_allocation_with_demand_beyond_int64_matches_the_greedy(big):
+    samples = np.array([[[big, big], [1.0, 1.0]]])
+    stock = np.zeros((1, 2))
+    out = allocate_samples(samples, stock, [5])
+    # Every unit is worth 1 at either FC: the tie is spread evenly, as with small demand.
+    assert out["allocation"][0].tolist() == [4, 1]
+    assert out["held_back"][0] == 0
+    want = reference.allocate_greedy(samples[0], stock[0], 5, [5, 5], [1.0, 1.0])
+    value = np.ones(2)
+    assert reference.allocation_objective(samples[0], stock[0], out["allocation"][0], value) == (
+        reference.allocation_objective(samples[0], stock[0], want, value)
+    )
+
+
+def test_allocation_with_stock_beyond_int64_sends_nothing_there():
+    samples = np.array([[[3.0, 3.0], [1.0, 1.0]]])
+    out = allocate_samples(samples, np.array([[1e30, 0.0]]), [5])
+    assert out["allocation"][0].tolist() == [0, 1]
