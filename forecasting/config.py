@@ -83,6 +83,8 @@ class ForecastConfig:
     )
 
     def __post_init__(self) -> None:
+        if not isinstance(self.quantiles, tuple | list):
+            raise ValueError(f"quantiles: expected a list of levels, got {self.quantiles!r}")
         self.quantiles = tuple(float(q) for q in self.quantiles)
         check_settings(self)
         self.auto_distributions = tuple(self.auto_distributions)

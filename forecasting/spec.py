@@ -87,6 +87,8 @@ class PanelSpec:
             value = getattr(self, role)
             if isinstance(value, str):
                 value = (value,)
+            if not isinstance(value, tuple | list):
+                raise ValueError(f"{role}: expected a list of column names, got {value!r}")
             object.__setattr__(self, role, tuple(value))
         check_settings(self)
         seen: dict[str, str] = {}

@@ -198,13 +198,29 @@ def read_json(path: str | Path) -> Any:
         raise FileError(f"{path}: not valid JSON ({_first_line(exc)})") from None
 
 
+# YAML 1.1 (PyYAML) reads a number written with an exponent but no dot or exponent sign as text
+# (``1e-3``, ``5e2``, ``1.0e3``); YAML 1.2 and every user read it as a number.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+
+
+def _yaml_loader():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
+    return Loader
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Parse a YAML mapping (``yaml.safe_load``); errors name the file."""
+    """Parse a YAML mapping (``yaml.safe_load``, with ``1e-3`` read as a number); errors name
+    the file."""
     import yaml
 
     path = _existing_file(path)
     try:
-        values = yaml.safe_load(path.read_text())
+        values = yaml.load(path.read_text(), Loader=_yaml_loader())  # a SafeLoader subclass
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise FileError(f"{path}: not valid YAML ({_first_line(exc)})") from None
     if values is None:

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+import numbers
+import os
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -69,10 +73,80 @@ def bound_problem(meta: dict[str, Any], value: Any) -> str | None:
     return None
 
 
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+def _kind(hint: Any) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_kind(a) for a in typing.get_args(hint))
+    if hint is type(None):
+        return "none"
+    if typing.get_origin(hint) is tuple:
+        args = typing.get_args(hint)
+        return f"a list of {_kind(args[0])}" if args else "a list"
+    if hint in (dict, Mapping) or typing.get_origin(hint) in (dict, Mapping):
+        return "a mapping"
+    return _KINDS.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _has_type(hint: Any, value: Any) -> bool:
+    """Whether ``value`` is of the annotated type (int for float and paths for text allowed;
+    a bool is neither a number nor text, a float never a whole number)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_has_type(a, value) for a in typing.get_args(hint))
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str | os.PathLike)
+    if origin is tuple:
+        if not isinstance(value, tuple | list):
+            return False
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_has_type(args[0], v) for v in value)
+        return len(args) != len(value) or all(map(_has_type, args, value))
+    if hint in (dict, Mapping) or origin in (dict, Mapping):
+        return isinstance(value, Mapping)
+    return True
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved field annotations of a settings class (computed once per class)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def type_problem(hint: Any, value: Any) -> str | None:
+    """Why ``value`` is not of the field's annotated type (``None`` when it is): ``"0.9"`` is
+    not a number, ``"false"`` not a bool, ``7.0`` not a whole number."""
+    if _has_type(hint, value):
+        return None
+    return f"expected {_kind(hint)}, got {value!r}"
+
+
 def check_settings(obj: Any) -> None:
-    """Raise ``ValueError('field: problem')`` for the first field outside its bounds/choices."""
+    """Raise ``ValueError('field: problem')`` for the first field of the wrong type or outside
+    its bounds/choices."""
+    hints = _hints(type(obj))
     for f in dataclasses.fields(obj):
-        problem = bound_problem(dict(f.metadata), getattr(obj, f.name))
+        value, meta = getattr(obj, f.name), dict(f.metadata)
+        # A value outside the choices is named with them; anything else by its type first.
+        problem = (meta.get("choices") is not None and bound_problem(meta, value)) or (
+            type_problem(hints.get(f.name, Any), value) or bound_problem(meta, value)
+        )
         if problem:
             raise ValueError(f"{f.name}: {problem}")
 

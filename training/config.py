@@ -68,6 +68,10 @@ class TrainConfig:
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError(f"{name}: expected an integer, got {value!r}")
         check_settings(self)
+        if self.extra:
+            # No task reads options from here: a YAML ``extra:`` would be saved with the run
+            # and change nothing.
+            raise ValueError(f"extra: no task reads these options, got {sorted(self.extra)}")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> TrainConfig:

@@ -119,6 +119,20 @@ def _route(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return routed
 
 
+def _image_train(train: TrainConfig | None) -> ImageTrainConfig:
+    """``train`` as the :class:`ImageTrainConfig` a run saves and loads: a plain
+    :class:`TrainConfig` trains without a moving average of the weights, selects on the AUROC and
+    (learning rate none) at the image-training rate, and its run says so when loaded."""
+    if train is None:
+        return ImageTrainConfig()
+    if isinstance(train, ImageTrainConfig):
+        return train
+    values = train.to_dict()
+    if values["learning_rate"] is None:
+        values["learning_rate"] = ImageTrainConfig().learning_rate
+    return ImageTrainConfig(**{**values, "ema_decay": 0.0, "select_on": "auroc"})
+
+
 class Inspector:
     """Per-item inspection verdicts from camera-tunnel images: fit, calibrate, score, save.
 
@@ -172,7 +186,7 @@ class Inspector:
         self.calibration = CalibrationConfig.from_dict(
             {**(calibration or CalibrationConfig()).to_dict(), **routed["calibration"]}
         )
-        self.train: TrainConfig = train if train is not None else ImageTrainConfig()
+        self.train: TrainConfig = _image_train(train)
         self.augment = augment
         # The model settings as asked for (``image_size`` 0, ``contrast`` -1 and ``tta`` auto
         # are chosen from each dataset fitted) and as the last fit resolved them.

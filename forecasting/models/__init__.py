@@ -23,4 +23,14 @@ def build_network(name: str, dims: InputDims, horizon: int, quantiles, **params)
     """Instantiate the network ``name`` for inputs ``dims``."""
     if name not in NETWORKS:
         raise ValueError(f"model: expected one of {sorted(NETWORKS)}, got {name!r}")
+    import inspect
+
+    accepted = inspect.signature(NETWORKS[name]).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        known = [k for k in accepted if k not in ("dims", "horizon", "quantiles")]
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(
+                f"model_params: {name} has no argument {unknown}; its arguments: {known}"
+            )
     return NETWORKS[name](dims, horizon, quantiles, **params)

@@ -211,12 +211,15 @@ def check_spec_agrees(args: argparse.Namespace, run_spec: PanelSpec) -> PanelSpe
 
     config = read_config(args, (*SECTIONS, "backtest"))
     wanted = given(args, PanelSpec, config.get("spec"))
+    try:
+        # The values as training read them (a YAML ``known_reals: price`` is ``("price",)``).
+        asked = PanelSpec.from_dict({**run_spec.to_dict(), **wanted})
+    except (TypeError, ValueError) as exc:
+        raise CliError(f"spec settings: {exc}") from None
     for field in dataclasses.fields(PanelSpec):
         if field.name not in wanted or field.name in PER_CALL:
             continue
-        value, expected = wanted[field.name], getattr(run_spec, field.name)
-        if isinstance(expected, tuple):
-            value = tuple(value)
+        value, expected = getattr(asked, field.name), getattr(run_spec, field.name)
         if value != expected:
             raise CliError(
                 f"{flag_name(field)} {value!r} disagrees with the run, which was trained with "
