@@ -22,6 +22,21 @@ ROOT = Path(__file__).resolve().parents[1]
 H = 7
 
 
+def _on_two_ranks(script: str, folder: Path) -> None:
+    """Run ``script`` (its arguments: ``folder`` and 2 devices) in a fresh process, where
+    Lightning starts the second rank itself; it must exit 0."""
+    path = folder / "ddp_script.py"
+    path.write_text(script)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_PORT"):
+        env.pop(name, None)  # set in this process when it runs under a launcher itself
+    done = subprocess.run(
+        [sys.executable, str(path), str(folder), "2"],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 LOSS_SCRIPT = textwrap.dedent(
     """
     import json, sys
@@ -60,16 +75,7 @@ LOSS_SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_the_ddp_validation_loss_is_the_mean_over_all_windows(tmp_path):
-    script = tmp_path / "ddp_fit.py"
-    script.write_text(LOSS_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_PORT"):
-        env.pop(name, None)
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path), "2"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
+    _on_two_ranks(LOSS_SCRIPT, tmp_path)
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["windows"] == 21
     # The best (only) epoch's score is the restored weights' loss over all 21 windows.
@@ -106,16 +112,7 @@ AUROC_SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_the_ddp_selection_auroc_sees_each_validation_item_once(tmp_path):
-    script = tmp_path / "ddp_inspect.py"
-    script.write_text(AUROC_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_PORT"):
-        env.pop(name, None)
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path), "2"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
+    _on_two_ranks(AUROC_SCRIPT, tmp_path)
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["n_val"] % 2 == 1  # an odd number: the sampler pads one shard
     assert result["sizes"] and set(result["sizes"]) == {result["n_val"]}
@@ -157,16 +154,7 @@ SHARD_SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_each_ddp_rank_trains_on_a_shard_smaller_than_a_batch(tmp_path):
-    script = tmp_path / "ddp_small.py"
-    script.write_text(SHARD_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_PORT"):
-        env.pop(name, None)
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path), "2"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
+    _on_two_ranks(SHARD_SCRIPT, tmp_path)
     for rank in (0, 1):
         steps = json.loads((tmp_path / f"steps{rank}.json").read_text())["steps"]
         assert steps == [13], (rank, steps)

@@ -3,6 +3,8 @@ take it; an error saves none; ``fit(ckpt_path=...)`` resumes where the run stopp
 
 from __future__ import annotations
 
+import dataclasses
+
 import lightning.pytorch as pl
 import pytest
 import torch
@@ -47,11 +49,13 @@ def store(small_network):
     return small_network.to_store()
 
 
-def task(store) -> ForecastTask:
+def task(store, batches_per_epoch: int = 4, **network) -> ForecastTask:
     torch.manual_seed(0)
     origin = int(store.end.max()) - H
-    net = build_network("lstm", InputDims.from_store(store), H, (0.1, 0.5, 0.9), hidden_size=8)
-    data = ForecastData(store, 28, H, 16, 4, origin, group_prior_scale(store, origin))
+    dims = InputDims.from_store(store)
+    net = build_network("lstm", dims, H, (0.1, 0.5, 0.9), hidden_size=8, **network)
+    priors = group_prior_scale(store, origin)
+    data = ForecastData(store, 28, H, 16, batches_per_epoch, origin, priors)
     return ForecastTask(net, (0.1, 0.5, 0.9), data)
 
 
@@ -138,3 +142,75 @@ def test_a_fit_ends_with_its_best_weights(store, tmp_path, monkeypatch, scores, 
     for name, value in fitted.state_dict().items():
         assert torch.equal(value, best["state_dict"][name]), name
     assert bool(reads) == reads_back
+
+
+SCORED_CFG = dataclasses.replace(CFG, max_epochs=4, batches_per_epoch=2)
+SCORES = (1.0, 3.0, 2.0, 2.5)  # epoch 0 is the best
+
+
+def _fit(module, folder, *callbacks, **kwargs):
+    """``module`` fitted on SCORED_CFG, its epochs scored by SCORES."""
+    callbacks = [Scores(SCORES), *callbacks]
+    return fit(module, SCORED_CFG, folder, monitor="score", callbacks=callbacks, **kwargs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("staged", [True, False])
+def test_a_resumed_run_ends_on_the_best_epoch_before_its_interruption(store, tmp_path, staged):
+    reference = _fit(task(store, batches_per_epoch=2), tmp_path / "reference")
+    best = torch.load(reference.best_checkpoint, map_location="cpu", weights_only=True)
+    assert best["epoch"] == 0 and reference.best_score == 1.0
+
+    target = tmp_path / "run"
+    with pytest.raises(Stop) as stopped:
+        with building(target) as folder:
+            _fit(task(store, batches_per_epoch=2), folder, StopAt(3))
+    kept = stopped.value.checkpoint
+    assert kept == tmp_path / "run.interrupted" / "last.ckpt"
+
+    resumed = task(store, batches_per_epoch=2)
+    if staged:  # the command line's --resume: the same staging folder name again
+        with building(target) as folder:
+            result = _fit(resumed, folder, ckpt_path=kept)
+            assert result.best_checkpoint is not None and result.best_checkpoint.is_file()
+    else:  # the Python API into another folder
+        result = _fit(resumed, tmp_path / "other", ckpt_path=kept)
+        assert result.best_checkpoint is not None and result.best_checkpoint.is_file()
+    assert result.best_score == 1.0
+    for name, value in resumed.state_dict().items():
+        assert torch.equal(value, best["state_dict"][name]), name
+
+
+WINDOWS_CFG = dataclasses.replace(CFG, max_epochs=3)
+
+
+class Windows(pl.Callback):
+    """The demand each training step saw, by global step."""
+
+    def __init__(self):
+        self.seen: dict[int, float] = {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.seen[trainer.global_step] = float(batch["target"].sum())
+
+
+def windows_task(store) -> ForecastTask:
+    # No dropout: its masks come from torch's global generator, which checkpoints do not keep.
+    return task(store, dropout=0.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [4, 5])  # after an epoch's last batch; inside an epoch
+def test_a_resumed_run_draws_the_windows_of_the_uninterrupted_one(store, tmp_path, stop):
+    whole, seen = windows_task(store), Windows()
+    fit(whole, WINDOWS_CFG, tmp_path / "whole", callbacks=[seen])
+    with pytest.raises(Stop):
+        fit(windows_task(store), WINDOWS_CFG, tmp_path / "run", callbacks=[StopAt(stop)])
+    kept = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    resumed, seen_again = windows_task(store), Windows()
+    fit(resumed, WINDOWS_CFG, tmp_path / "again", callbacks=[seen_again], ckpt_path=kept)
+    assert seen_again.seen == {step: seen.seen[step] for step in range(stop, 12)}
+    last = torch.load(tmp_path / "whole" / "checkpoints" / "last.ckpt", weights_only=True)
+    again = torch.load(tmp_path / "again" / "checkpoints" / "last.ckpt", weights_only=True)
+    for name, value in last["state_dict"].items():
+        assert torch.equal(value, again["state_dict"][name]), name
