@@ -217,7 +217,9 @@ def monitor(
         if segment not in actuals.columns:
             raise PanelError(segment, "segment column not found in the actuals table")
 
-    forecasts = forecasts.copy()
+    # The segments are the actuals' (a forecasts table carrying a column of the same name
+    # would leave two suffixed copies and neither).
+    forecasts = forecasts.drop(columns=[c for c in segments if c in forecasts.columns])
     actuals = actuals[[*KEY, DEMAND, *segments]].copy()
     # Segment levels as text by the rule training and backtests use (a float column of whole
     # numbers reads 1.0 as "1", a missing cell is a level of its own), so that they match a
@@ -232,20 +234,26 @@ def monitor(
     # A row's origin is the date of its step 1: same item, location and forecast run. A run
     # is told by its first period (the row's period less step - 1), not by the row order:
     # runs whose horizons overlap may come sorted by date.
-    freq = infer_frequency(forecasts[DATE]) or "D"
-    steps = forecasts["step"].to_numpy(dtype=np.int64)
-    forecasts["_run"] = period_index(forecasts[DATE], freq) - (steps - 1)
-    forecasts["origin"] = forecasts[DATE].where(steps == 1)
-    forecasts["origin"] = forecasts.groupby([ITEM, LOCATION, "_run"])["origin"].transform("first")
-    forecasts = forecasts.drop(columns="_run")
+    # The origin is computed from the row itself, so a run whose step-1 row is missing (a file
+    # trimmed to the days still ahead) keeps its other rows.
+    forecasts["origin"] = _origins(forecasts)
+    for name, frame, key in (("forecasts", forecasts, [*KEY, "step"]), ("actuals", actuals, KEY)):
+        repeated = frame.duplicated(key, keep=False)
+        if repeated.any():
+            first = frame.loc[repeated, key].iloc[0].to_dict()
+            raise PanelError(
+                DATE,
+                f"{int(repeated.sum())} rows of the {name} table repeat a "
+                f"({', '.join(key)}) key, e.g. {first}: each would be scored twice",
+            )
     joined = forecasts.merge(actuals, on=KEY, how="inner")
     notes = []
     if reference is not None and "model" in reference.columns and len(reference):
         notes.append(f"compared with the reference metrics of {reference['model'].iloc[0]!r}")
+    joined = joined[joined[DEMAND].notna()]
     unmatched = len(forecasts) - len(joined)
     if unmatched:
         notes.append(f"{unmatched} forecast rows have no actual yet and are not scored")
-    joined = joined[joined[DEMAND].notna()]
     if joined.empty:
         raise PanelError(DATE, "no forecast row matches an actual (item_id, location_id, date)")
 
@@ -267,6 +275,39 @@ def monitor(
     table = pd.DataFrame(rows)
     checks = _checks(table, reference, wape_threshold, coverage_tolerance)
     return MonitorReport(table, checks, wape_threshold, coverage_tolerance, notes)
+
+
+def _origins(forecasts: pd.DataFrame) -> pd.Series:
+    """The date of each row's step 1: the row's date less ``step - 1`` periods, at the frequency
+    of the forecasts (of each series when the series do not share one grid, e.g. weeks ending on
+    different weekdays)."""
+    dates = forecasts[DATE]
+    steps = forecasts["step"].to_numpy(dtype=np.int64) - 1
+    freq = infer_frequency(dates)
+    if freq is None and dates.nunique() > 1:
+        freqs = forecasts.groupby([ITEM, LOCATION], sort=False)[DATE].transform(
+            lambda d: infer_frequency(d) or "D"
+        )
+    else:
+        freqs = pd.Series(freq or "D", index=forecasts.index)
+    origin = pd.Series(pd.NaT, index=forecasts.index, dtype="datetime64[ns]")
+    for f in freqs.unique():
+        rows = (freqs == f).to_numpy()
+        d, k = dates[rows], steps[rows]
+        if f in ("D", "W"):
+            origin[rows] = d - pd.to_timedelta(k * (7 if f == "W" else 1), unit="D")
+            continue
+        month = period_index(d, "M") - k
+        first = pd.to_datetime(
+            pd.DataFrame({"year": month // 12, "month": month % 12 + 1, "day": 1}).set_index(
+                d.index
+            )
+        )
+        same_day = first + pd.to_timedelta(
+            np.minimum(d.dt.day - 1, first.dt.days_in_month - 1), unit="D"
+        )
+        origin[rows] = same_day.where(~d.dt.is_month_end, first + pd.offsets.MonthEnd(0))
+    return origin
 
 
 def _checks(

@@ -40,7 +40,7 @@ from forecasting.grid import (
 from forecasting.grid import known_until as grid_known_until
 from forecasting.grid import static_stats as grid_static_stats
 from forecasting.spec import ITEM, LOCATION, PanelSpec
-from forecasting.validate import missing_as_saved
+from forecasting.validate import PanelError, missing_as_saved
 
 
 @dataclass
@@ -311,6 +311,16 @@ class PanelStore:
         known_cat_names = tuple(spec.known_categoricals)
         if spec.calendar:
             cal, sizes = calendar_features(dates, spec.freq)
+            clash = [name for name in sizes if name in known_cat_names]
+            if clash:
+                # Two inputs of one name: the calendar's size would replace the column's (its
+                # codes past it reading the next variable's embeddings) and the importances
+                # would list the name twice.
+                raise PanelError(
+                    clash[0],
+                    f"a known categorical has the name of a derived calendar feature "
+                    f"({', '.join(sizes)}): rename the column, or set calendar false",
+                )
             cat_blocks.append(
                 Block(
                     torch.from_numpy(cal.astype(np.int32))[None],

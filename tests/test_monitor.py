@@ -197,3 +197,53 @@ def test_every_segment_is_visible_and_distinct_with_one_origin(tmp_path, monkeyp
         assert len(line.get_xdata()) == 1 and line.get_marker() not in ("None", "", None)
     colors = {tuple(np.round(to_rgba(line.get_color()), 3)) for line in lines}
     assert len(colors) == 13  # no two segments share a colour in the legend
+
+
+# Each forecast row is scored once, whatever the table repeats or leaves out.
+def test_repeated_actual_or_forecast_keys_are_refused():
+    forecasts, actuals = forecasts_and_actuals()
+    again = pd.concat([actuals, actuals[actuals["item_id"] == "I0"]])  # 21 rows twice
+    with pytest.raises(PanelError, match="repeat"):
+        monitor(forecasts, again)  # was: I0 scored twice and "-21 forecast rows have no actual"
+    with pytest.raises(PanelError, match="repeat"):
+        monitor(pd.concat([forecasts, forecasts[forecasts["item_id"] == "I0"]]), actuals)
+
+
+def test_unscored_rows_are_counted_whatever_the_reason():
+    forecasts, actuals = forecasts_and_actuals()
+    actuals.loc[actuals.index[:5], "demand"] = float("nan")
+    report = monitor(forecasts, actuals)
+    assert any(note.startswith("5 forecast rows") for note in report.notes)
+
+
+def test_a_segment_column_in_the_forecasts_is_the_actuals_one():
+    forecasts, actuals = forecasts_and_actuals()
+    report = monitor(forecasts.assign(category="food"), actuals, segments=["category"])
+    assert set(report.checks["segment"]) == {"all", "food", "toys"}
+
+
+def test_a_run_without_its_step_1_row_keeps_its_other_rows():
+    forecasts, actuals = forecasts_and_actuals()
+    last = forecasts["date"].max() - pd.Timedelta(days=6)
+    gone = (forecasts["item_id"] == "I0") & (forecasts["date"] == last) & (forecasts["step"] == 1)
+    report = monitor(forecasts[~gone], actuals)
+    rows = report.table.query("segment_type == 'all' and origin == @last")["n_rows"]
+    assert rows.tolist() == [40 * 7 - 1]  # was 40 * 7 - 7: I0's six later rows dropped
+
+
+def test_forecasts_without_any_step_1_are_scored():
+    forecasts, actuals = forecasts_and_actuals()
+    report = monitor(forecasts[forecasts["step"] > 1], actuals)  # was a KeyError
+    assert report.table.query("segment_type == 'all'")["n_rows"].tolist() == [240, 240, 240]
+
+
+def test_weekly_series_on_different_weekdays():
+    rows, actual = [], []
+    for s, start in enumerate(["2024-01-01", "2024-01-03"]):
+        for k in range(3):
+            date = pd.Timestamp(start) + pd.Timedelta(weeks=k)
+            rows.append({"item_id": f"I{s}", "location_id": "L", "date": date, "step": k + 1,
+                         "q0.1": 5.0, "q0.5": 10.0, "q0.9": 15.0})  # fmt: skip
+            actual.append({"item_id": f"I{s}", "location_id": "L", "date": date, "demand": 9.0})
+    report = monitor(pd.DataFrame(rows), pd.DataFrame(actual))
+    assert report.table["n_rows"].sum() == 6  # was 2: steps 2 and 3 had no origin

@@ -377,3 +377,19 @@ def test_categorical_clean_frame_holds_the_same_values_and_grid():
     levels, dates = b.known_levels(0), list(b.dates)
     s, t = list(b.keys["item_id"]).index("b"), dates.index(pd.Timestamp("2024-01-06"))
     assert levels[s, t] == levels[s, t - 1] == "<NA>"  # the dropped row 5 repeats Jan 5
+
+
+def test_a_known_categorical_named_like_a_calendar_feature_is_refused():
+    from forecasting import Forecaster
+
+    dates = pd.date_range("2024-01-01", periods=60)
+    frame = pd.DataFrame({"item_id": "I", "location_id": "L", "date": dates, "demand": 1.0,
+                          "month": [f"m{d % 40}" for d in range(60)]})  # fmt: skip
+    # It was merged with the calendar's month: 41 levels in a 13-row embedding (codes past 13
+    # read day_of_week's rows) and two 'month' rows in the importances.
+    spec = PanelSpec(known_categoricals=("month",))
+    with pytest.raises(PanelError, match="calendar"):
+        Forecaster("tft", horizon=7, spec=spec).store(frame)
+    spec = PanelSpec(known_categoricals=("month",), calendar=False)
+    store = Forecaster("tft", horizon=7, spec=spec).store(frame)
+    assert store.known_cat_names == ("month",) and store.cardinalities["month"] == 41
