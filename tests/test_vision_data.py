@@ -21,6 +21,7 @@ from vision.datasets import (
     stratified_split,
 )
 from vision.images import ImageLoadError, load_image
+from vision.items import Item
 from vision.schema import CLASS_NAMES, MASK_BITS, VIEW_NAMES
 from vision.synthetic import (
     generate_items,
@@ -234,3 +235,36 @@ def test_stratified_split_holds_out_each_label_combination():
     assert 70 in keep  # a single-member stratum stays in training
     again = stratified_split(labels, 0.25, seed=0)
     assert (again[1] == held).all()
+
+
+# Catalog product ids are read as text, as the labels table reads them.
+def _catalog(path, ids):
+    pd.DataFrame(
+        {
+            "product_id": ids,
+            "color": ["#C82828"] * len(ids),
+            "width_cm": [10.0] * len(ids),
+            "height_cm": [8.0] * len(ids),
+            "depth_cm": [6.0] * len(ids),
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+def test_product_ids_that_look_missing_are_products(tmp_path):
+    catalog = Catalog.read(_catalog(tmp_path / "catalog.csv", ["NA", "null", "P3"]))
+    assert catalog.product_ids == ["NA", "null", "P3"]
+    handling = CatalogHandling("reference", catalog, 15.0)
+    reference, why = handling.reference(Item("i1", {}, product_id="NA"))
+    assert why is None and reference[0] == 1.0
+
+
+@pytest.mark.parametrize("ids", [["", "P2", "P3"], ["", "", "P3"]])
+def test_empty_product_ids_are_an_error_naming_the_column(tmp_path, ids):
+    with pytest.raises(ValueError, match="column 'product_id' is empty in"):
+        Catalog.read(_catalog(tmp_path / "catalog.csv", ids))
+
+
+def test_duplicate_ids_are_named(tmp_path):
+    with pytest.raises(ValueError, match="duplicate product_id in rows P2, P2"):
+        Catalog.read(_catalog(tmp_path / "catalog.csv", ["P2", "P2", "P3"]))

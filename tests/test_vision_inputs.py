@@ -4,6 +4,7 @@ folders, unreadable masks, and an inspector fitted again on other data."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -146,3 +147,53 @@ def test_refit_resolves_image_size_contrast_and_tta_from_the_new_data(tmp_path, 
     # no contrast path and the mirror TTA of the tunnel augmentation
     assert (refit.image_size, refit.contrast, refit.tta) == (fresh.image_size, 0, "hflip")
     assert refit.image_size == fresh.image_size == 64
+
+
+# A tunnel folder named with surrounding spaces is the labelled item, not a second row.
+def _plain_view(path, value):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((24, 24, 3), value, np.uint8)).save(path)
+
+
+def test_folder_named_with_spaces_is_the_labelled_item(tmp_path):
+    for item_id, value in (("a", 10), ("b ", 90), (" c", 160)):
+        for view in ("front", "top"):
+            _plain_view(tmp_path / "items" / item_id / f"{view}.png", value)
+    # masks follow the folder's own name
+    (tmp_path / "masks" / "b ").mkdir(parents=True)
+    Image.fromarray(np.zeros((24, 24), np.uint8), "L").save(tmp_path / "masks" / "b " / "front.png")
+    # the labels table lists every id exactly as its folder is named
+    pd.DataFrame(
+        {
+            "item_id": ["a", "b ", " c"],
+            "product_id": ["p1", "p2", "p3"],
+            "damage": [0, 1, 0],
+            "wrong_color": [0, 0, 0],
+            "wrong_size": [0, 0, 1],
+            "packaging": [0, 0, 0],
+        }
+    ).to_csv(tmp_path / "labels.csv", index=False)
+
+    items = read_tunnel(tmp_path, require_labels=True)
+
+    assert [item.item_id for item in items.items] == ["a", "b", "c"]
+    by_id = {item.item_id: item for item in items.items}
+    for item_id, product in (("b", "p2"), ("c", "p3")):
+        item = by_id[item_id]
+        assert item.issues == []
+        assert sorted(item.views) == ["front", "top"]
+        assert item.product_id == product
+        assert item.labels is not None
+    assert by_id["b"].labels[0] == 1.0 and by_id["c"].labels[2] == 1.0
+    assert sorted(by_id["b"].masks) == ["front"]
+
+
+def test_exact_folder_name_wins_over_a_spaced_one(tmp_path):
+    _plain_view(tmp_path / "items" / "a" / "front.png", 10)
+    _plain_view(tmp_path / "items" / "a " / "front.png", 200)
+    pd.DataFrame({"item_id": ["a"]}).to_csv(tmp_path / "labels.csv", index=False)
+    items = read_tunnel(tmp_path)
+    ids = [item.item_id for item in items.items]
+    assert ids == ["a", "a "]
+    assert items.items[0].views["front"].parent.name == "a"
+    assert items.items[1].issues == ["not listed in labels.csv"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -333,3 +335,54 @@ def test_a_class_constant_on_good_items_does_not_freeze_the_other_thresholds():
     fresh = np.column_stack([rng.random(20000), np.full(20000, 0.02)])
     rejected = (np.array(verdicts(fresh, th)[0]) == "reject").mean()
     assert 0.03 < rejected < 0.065
+
+
+# Heatmaps of the contrast path under test-time augmentation land in the mark's own cell.
+def _mark_heatmap(spec: ModelSpec, y: int, x: int) -> np.ndarray:
+    torch.manual_seed(0)
+    net = InspectionNet(spec, 1, 1).eval()
+    with torch.no_grad():  # the heatmap is the contrast path's black top-hat alone
+        net.local_head.weight.zero_()
+        net.local_head.bias.zero_()
+        net.contrast_head.weight.copy_(torch.tensor([5.0, -20.0]).view(1, 2, 1, 1))
+        net.contrast_head.bias.zero_()
+        size = spec.image_size
+        images = torch.full((1, 1, 3, size, size), 0.7)
+        images[..., y : y + 1, x : x + 1] = 0.1
+        return net(images, torch.ones(1, 1), torch.zeros(1, REF_DIM))[2][0, 0, 0].numpy()
+
+
+@pytest.mark.parametrize("tta", ["hflip", "flips", "dihedral"])
+@pytest.mark.parametrize("size,stride", [(64, 32), (48, 16), (96, 32)])
+def test_a_mark_lights_its_own_cell_under_tta(tta, size, stride):
+    spec = ModelSpec(
+        width=8,
+        image_size=size,
+        output_stride=stride,
+        head_dim=8,
+        contrast=5,
+        tta=tta,
+        mark_scales=1,
+    )
+    for y, x in ((3, size - 5), (size // 2 + 3, 5), (stride + 2, stride - 3)):
+        heat = _mark_heatmap(spec, y, x)
+        top = np.argwhere(np.isclose(heat, heat.max(), rtol=1e-5))
+        assert top.tolist() == [[y // stride, x // stride]], (y, x, heat.round(2))
+
+
+@pytest.mark.parametrize("size,stride", [(48, 32), (80, 32), (40, 16)])
+def test_sizes_whose_cells_flips_would_split_are_refused(size, stride):
+    # 48 px at stride 32: cells cover 0-31 and 32-47, mirrored 16-47 and 0-15, so a mark at
+    # x = 20 would light both cells of its row equally.
+    from training.inspector import resolve_model_spec
+    from vision.augment import AugmentSpec
+
+    flips = AugmentSpec(hflip=0.5, vflip=0.5)
+    spec = ModelSpec(width=8, image_size=size, output_stride=stride, contrast=7)
+    with pytest.raises(ValueError, match="not a multiple of the output stride"):
+        resolve_model_spec(spec, None, flips, 256)  # tta auto -> flips
+    # Without test-time augmentation or without the contrast path nothing is split; a saved
+    # run with such a spec still loads (the check is made when a run is fitted).
+    resolve_model_spec(dataclasses.replace(spec, tta="none"), None, flips, 256)
+    resolve_model_spec(dataclasses.replace(spec, contrast=0), None, flips, 256)
+    ModelSpec(width=8, image_size=size, output_stride=stride, contrast=7, tta="flips")

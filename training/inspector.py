@@ -92,7 +92,23 @@ def resolve_model_spec(
         changes["contrast"] = CLASS_FOLDER_CONTRAST if item_set.layout == "classes" else 0
     if spec.tta == "auto" and augment is not None:
         changes["tta"] = augment.symmetry
-    return dataclasses.replace(spec, **changes) if changes else spec
+    resolved = dataclasses.replace(spec, **changes) if changes else spec
+    if (
+        resolved.contrast > 0
+        and resolved.tta not in ("none", "auto")
+        and resolved.image_size % resolved.output_stride
+    ):
+        # The contrast path takes its maximum over cells counted from the top-left corner;
+        # with a partial last cell a flipped view's cells cover other pixels, and the averaged
+        # heatmap splits a mark between the cell that holds it and its mirror. Checked when a
+        # run is fitted, so runs saved before still load.
+        raise ValueError(
+            f"image_size: {resolved.image_size} is not a multiple of the output stride "
+            f"{resolved.output_stride}, so the contrast path's cells do not survive the flips "
+            f"of tta {resolved.tta!r}; choose a multiple of {resolved.output_stride}, tta "
+            "'none' or contrast 0"
+        )
+    return resolved
 
 
 def default_augment(layout: str, dataset: ItemDataset, index: np.ndarray) -> AugmentSpec:

@@ -47,7 +47,7 @@ _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def _rows(frame: pd.DataFrame, mask) -> str:
-    ids = frame.loc[mask, "product_id"].astype(str).tolist() if "product_id" in frame else []
+    ids = [str(v) for v in frame.loc[mask, "product_id"]] if "product_id" in frame else []
     shown = ", ".join(ids[:5]) + (f" (+{len(ids) - 5} more)" if len(ids) > 5 else "")
     return f"rows {shown}" if shown else "some rows"
 
@@ -81,8 +81,11 @@ class Catalog:
             )
         # Extra columns (a name, the synthetic shape) are kept and written back unchanged.
         frame = frame.copy()
+        # A missing id stays missing through astype(str) with pandas' string dtype (pandas 3),
+        # so it is looked for before the conversion, not only as the text "nan".
+        missing = frame["product_id"].isna().to_numpy()
         frame["product_id"] = frame["product_id"].astype(str).str.strip()
-        empty = frame["product_id"].isin(["", "nan"])
+        empty = missing | frame["product_id"].isin(["", "nan"]).to_numpy()
         if empty.any():
             raise ValueError(
                 f"{self.source}: column 'product_id' is empty in {int(empty.sum())} rows"
@@ -110,7 +113,10 @@ class Catalog:
     @classmethod
     def read(cls, path: str | Path) -> Catalog:
         """Read and validate a ``catalog.csv``."""
-        frame = read_table(path, dtype={"product_id": str, "color": str})
+        # Ids are text as the labels table reads them: "NA" or "null" is a product, not missing.
+        frame = read_table(
+            path, dtype={"product_id": str, "color": str}, keep_default_na=False, na_values=[""]
+        )
         return cls(frame, source=str(path))
 
     def write(self, path: str | Path) -> None:

@@ -221,8 +221,14 @@ def read_tunnel(root: str | Path, require_labels: bool = False) -> ItemSet:
 
     folders = {d.name: d for d in sorted(items_dir.iterdir()) if d.is_dir()}
     order = list(labels["item_id"]) if labels is not None else []
-    listed = set(order)
-    order += [name for name in folders if name not in listed]
+    # The labels table's ids are read stripped of surrounding spaces, so a folder named with
+    # them is found by its stripped name too (an exact name wins); otherwise one unit became
+    # two rows: its labels with "folder not found" and its images "not listed".
+    for name in list(folders):
+        folders.setdefault(name.strip(), folders[name])
+    listed = {folders[item_id].name for item_id in order if item_id in folders}
+    listed.update(order)
+    order += [d.name for name, d in folders.items() if name == d.name and name not in listed]
     rows = labels.set_index("item_id") if labels is not None else None
 
     items: list[Item] = []
@@ -242,7 +248,7 @@ def read_tunnel(root: str | Path, require_labels: bool = False) -> ItemSet:
                 item.views[path.stem] = path
             if not item.views:
                 item.issues.append(f"folder {ITEMS_DIR}/{item_id}/ holds no images")
-            mask_dir = root / MASKS_DIR / item_id
+            mask_dir = root / MASKS_DIR / folder.name
             if mask_dir.is_dir():
                 item.masks = {p.stem: p for p in _image_files(mask_dir)}
         if rows is not None and item_id in rows.index:
