@@ -134,6 +134,7 @@ def test_image_size_is_chosen_from_the_data(tmp_path):
     # Longer sides 300, 310, 300, 500, 250: median 300, rounded up to 320, capped.
     assert choose_image_size(items, max_size=512) == 320
     assert choose_image_size(items, max_size=256) == 256
+    assert choose_image_size(items, max_size=250) == 224  # on the 32 grid the cells tile
 
 
 @pytest.mark.slow

@@ -350,7 +350,9 @@ def majority_mode(item_set: ItemSet, limit: int = 200) -> str:
 
 def choose_image_size(item_set: ItemSet, max_size: int = 256, limit: int = 400) -> int:
     """A model input size from the data: the median longer side of (up to ``limit``) view
-    images, rounded up to a multiple of 32, between 64 and ``max_size``.
+    images, rounded up to a multiple of 32, between 64 and ``max_size`` (rounded down to a
+    multiple of 32: the backbone's cells then tile the image exactly, as the contrast path's
+    test-time flips need).
 
     Keeping the native resolution where the compute budget allows keeps thin cracks and small
     pits several pixels wide; ``max_size`` bounds the cost of very large photos.
@@ -362,10 +364,11 @@ def choose_image_size(item_set: ItemSet, max_size: int = 256, limit: int = 400) 
             size = image_size(path)
             if size is not None:
                 sides.append(max(size))
+    cap = max(32, max_size // 32 * 32)
     if not sides:
-        return min(128, max_size)
+        return min(128, cap)
     side = int(np.ceil(float(np.median(sides)) / 32) * 32)
-    return int(min(max(side, 64), max_size))
+    return int(min(max(side, 64), cap))
 
 
 def stratified_split(
