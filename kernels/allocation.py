@@ -195,7 +195,10 @@ def allocate_one(samples, stock, cap, value, budget, reserve_value, x, iscratch,
         x[j] = iscratch[j, 0]
 
 
-@njit(parallel=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+# No "arcp": it turns the mean's division by the sample count into a multiplication by its
+# reciprocal, which rounds 3 / 5 up, so a unit worth exactly the reserve value (or exactly as
+# much as another FC's) was compared off by an ulp, and the CUDA kernel decided otherwise.
+@njit(parallel=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
 def _allocate_kernel(samples, stock, cap, value, budget, reserve_value, x, sales):
     n_skus, n_fcs, _ = samples.shape
     for k in prange(n_skus):

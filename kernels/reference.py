@@ -191,6 +191,12 @@ def policy_from_samples(a, b, shift, service_level, service_type):
                 s = 0.0
             else:
                 s = optimize.brentq(lambda x, g=target: short(x) - g, 0.0, ra.max(), xtol=1e-12)
+                whole = (
+                    c == np.floor(c) and (ra == np.floor(ra)).all() and (rb == np.floor(rb)).all()
+                )
+                if whole:  # whole units: the smallest whole level that meets the target
+                    k = np.floor(s)
+                    s = k if short(k) <= target else k + 1.0
         out["level"][i] = s
         out["mean"][i] = ra.mean()
         out["cycle_service"][i] = np.mean(ra <= s) if s == s else np.nan

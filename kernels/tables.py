@@ -416,10 +416,21 @@ def _lot_sizes(inv: dict, step_mean: np.ndarray, policy: Policy) -> np.ndarray:
     return round_lot_size(q, inv["case_pack"], inv["moq"])
 
 
-def _draw_lead_times(inv, records, mean, std, n_paths, max_days, rng, policy):
+def _key_rng(seed: int, item, location) -> np.random.Generator:
+    """A row's own generator, from the seed and its key: a row's draws do not depend on which
+    other rows the inventory holds or in what order."""
+    import hashlib
+
+    digest = hashlib.blake2b(f"{item}\x1f{location}".encode(), digest_size=16).digest()
+    return np.random.default_rng([seed, int.from_bytes(digest, "little")])
+
+
+def _draw_lead_times(inv, records, mean, std, n_paths, max_days, policy):
     draws = np.empty((len(records), n_paths))
     too_long = np.zeros(len(records), dtype=bool)
+    keys = inv["match"]
     for i, r in enumerate(records):
+        rng = _key_rng(policy.seed, keys["item_id"].iat[i], keys["location_id"].iat[i])
         if r is not None:
             draws[i] = rng.choice(r, size=n_paths, replace=True)
             too_long[i] = (r > max_days[i]).mean() > policy.horizon_tolerance
@@ -573,7 +584,6 @@ def _plan_sample_paths(
     review = inv["review_steps"]
     paths = _sample_paths_array(forecast, keys, labels)
     n_paths, n_steps = paths.shape[1], paths.shape[2]
-    rng = np.random.default_rng(policy.seed)
     max_days = n_steps - review
     bad = max_days < 0
     if bad.any():
@@ -585,7 +595,6 @@ def _plan_sample_paths(
         inv["lt_std_steps"],
         n_paths,
         max_days,
-        rng,
         policy,
     )
     a, b = leadtime.lead_time_demand_samples(paths, draws, review)
@@ -709,6 +718,11 @@ def plan(
         case_pack=inv["case_pack"],
         moq=inv["moq"],
     )
+    # A continuous-review row with no demand at all (reorder point 0) whose position is not
+    # short needs nothing: the (r, Q) trigger "at or below r" would order a case pack or the
+    # MOQ for it at every plan, for a position that never falls.
+    idle = ~periodic & (res["mean"] == 0) & (level == 0) & (position >= 0)
+    qty = np.where(idle, 0.0, qty)
     out = keys.reset_index(drop=True).copy()
     out["review"] = np.where(periodic, "periodic", "continuous")
     out["service_type"] = inv["service_type"]

@@ -103,3 +103,32 @@ def test_allocation_with_stock_beyond_int64_sends_nothing_there():
     samples = np.array([[[3.0, 3.0], [1.0, 1.0]]])
     out = allocate_samples(samples, np.array([[1e30, 0.0]]), [5])
     assert out["allocation"][0].tolist() == [0, 1]
+
+
+# A unit worth exactly the reserve value stays at the DC (the rule is "above", strictly).
+#
+# With integer demand samples a unit's marginal value is an exact fraction k / n. The CPU kernel's
+# fast-math flags let the mean be computed as k * (1 / n), which rounds 3 / 5 up to
+# 0.6000000000000001, so units worth exactly 0.6 were sent against a reserve value of 0.6 (and the
+# CUDA kernel, compiled without fast-math, kept them).
+@pytest.mark.parametrize("n_samples", [3, 5, 7, 10, 49])
+def test_units_worth_exactly_the_reserve_value_stay_at_the_dc(n_samples):
+    rng = np.random.default_rng(n_samples)
+    for _ in range(20):
+        samples = rng.integers(0, 6, size=(1, 3, n_samples)).astype(float)
+        stock = rng.integers(0, 3, size=(1, 3)).astype(float)
+        k = int(rng.integers(1, n_samples))
+        reserve_value = k / n_samples
+        res = allocate_samples(samples, stock, [20], reserve_value=[reserve_value])
+        want = reference.allocate_greedy(samples[0], stock[0], 20, [20] * 3, np.ones(3),
+                                         reserve_value)  # fmt: skip
+        np.testing.assert_array_equal(res["allocation"][0], want)
+
+
+def test_reserve_value_tie_example():
+    samples = np.array([[[4.0, 5.0, 4.0, 2.0, 0.0]]])  # units 1 and 2 above stock sell 3 in 5
+    res = allocate_samples(samples, [[2.0]], [10], reserve_value=[0.6])
+    assert res["allocation"].tolist() == [[0]]
+    assert res["held_back"].tolist() == [10]
+    res = allocate_samples(samples, [[2.0]], [10], reserve_value=[0.59])
+    assert res["allocation"].tolist() == [[2]]

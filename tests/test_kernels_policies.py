@@ -7,13 +7,15 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 from scipy import stats
 
-from kernels import leadtime, policies, reference
+from kernels import Policy, leadtime, plan, policies, reference
+from kernels.policies import FILL_RATE, policy_from_samples
 
 LEVELS = np.array([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
 FAST = settings(max_examples=40, deadline=None)
@@ -675,3 +677,59 @@ def test_an_rq_order_of_more_lots_than_float64_counts_is_refused_not_looped():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.stdout.startswith("error") and "reorder_point" in out.stdout
+
+
+# A fill-rate row planned from whole-unit demand samples gets a whole reorder level.
+#
+# Stock positions move in whole units when demand does, so an (r, Q) reorder point between two
+# integers acts as the integer below it: a level of 2.7 with Q = 3 keeps the position in {3, 4, 5}
+# and serves 88% of demand, while the plan reported the 95% target met.
+def _short(a, b, s, c):
+    return np.maximum(a - s, 0).mean() - np.maximum(b - s - c, 0).mean()
+
+
+@pytest.mark.parametrize("target", [0.8, 0.9, 0.95, 0.99])
+def test_whole_unit_samples_give_the_smallest_whole_level_that_meets_the_fill_rate(target):
+    rng = np.random.default_rng(0)
+    paths = rng.binomial(1, 0.5, size=(3, 2000, 8)).astype(float)
+    a = paths[:, :, :4].sum(axis=2)  # D_L, L = 4
+    ap = paths[:, :, :6].sum(axis=2)  # D_{L+R}, R = 2
+    q = 3.0
+    for args, shift in (((a,), q), ((ap, a), 0.0)):
+        res = policy_from_samples(*args, shift=shift, service_level=target, service_type=FILL_RATE)
+        for i in range(3):
+            ra, rb = args[0][i], args[-1][i]
+            per_cycle = ra.mean() - rb.mean() + shift
+            level = res["level"][i]
+            assert level == np.floor(level)
+            fill = 1 - _short(ra, rb, level, shift) / per_cycle
+            assert fill >= target
+            assert res["fill_rate"][i] == pytest.approx(fill, abs=1e-12)
+            if level > 0:  # one unit less misses the target
+                assert 1 - _short(ra, rb, level - 1, shift) / per_cycle < target
+
+
+def test_plan_from_whole_unit_sample_paths_meets_the_fill_rate_it_reports():
+    rng = np.random.default_rng(0)
+    n_paths, steps = 2000, 8
+    x = rng.binomial(1, 0.5, size=(n_paths, steps)).astype(float)
+    forecast = pd.DataFrame(
+        {
+            "item_id": "sku",
+            "location_id": "FC",
+            "sample": np.repeat(np.arange(n_paths), steps),
+            "step": np.tile(np.arange(1, steps + 1), n_paths),
+            "demand": x.ravel(),
+        }
+    )
+    inventory = pd.DataFrame(
+        {"item_id": ["sku"], "location_id": "FC", "on_hand": [5.0], "lead_time_mean": 4.0,
+         "lot_size": 3.0, "service_type": "fill_rate", "service_level": 0.95}
+    )  # fmt: skip
+    row = plan(forecast, inventory, Policy()).iloc[0]
+    # Whole-unit positions: the (r, Q) rule keeps the position in floor(r) + 1 .. floor(r) + Q.
+    d = x[:, :4].sum(axis=1)
+    r, q = np.floor(row["reorder_point"]), row["lot_size"]
+    achieved = 1 - (np.maximum(d - r, 0).mean() - np.maximum(d - r - q, 0).mean()) / q
+    assert achieved >= 0.95
+    assert row["expected_fill_rate"] == pytest.approx(achieved, abs=1e-9)

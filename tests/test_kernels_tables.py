@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import optimize, stats
+from scipy import integrate, optimize, stats
 
-from kernels import Policy, abc_segments, allocate, plan, position
+from kernels import Policy, abc_segments, allocate, leadtime, plan, position
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
@@ -473,3 +473,49 @@ def test_fractional_lead_time_records_keep_their_mean_with_cumulative_quantiles(
     assert from_records["demand_mean"][0] == pytest.approx(25.0, rel=1e-6)
     assert from_records["reorder_point"][0] == pytest.approx(rop, rel=1e-6)
     assert from_records["reorder_point"][0] == pytest.approx(from_mean["reorder_point"][0])
+
+
+# A random lead time keeps its mean when it is put on whole forecast steps.
+#
+# The gamma lead time was rounded to the nearest step: with a weekly forecast a 2-day lead time
+# with a 0.1-day spread became 0 weeks (no lead-time demand, reorder point 0, no order for an FC
+# with 10 units against 70 a week), while the same lead time without spread was split 5/7 : 2/7
+# between 0 and 1 week (mean kept). Each lead time is now split that way.
+@pytest.mark.parametrize(
+    "mean, std", [(2 / 7, 0.1 / 7), (0.3, 0.2), (5.0, 2.0), (4.4, 0.3), (3.0, 3.0)]
+)
+def test_gamma_lead_time_pmf_keeps_the_mean_and_splits_each_time_linearly(mean, std):
+    pmf = leadtime.lead_time_pmf([mean], [std], 80)[0]
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-6)
+    assert pmf @ np.arange(81) == pytest.approx(mean, rel=1e-6)
+    g = stats.gamma((mean / std) ** 2, scale=std**2 / mean)
+    for day in range(6):
+        want = integrate.quad(
+            lambda t, d=day: max(0.0, 1.0 - abs(t - d)) * g.pdf(t),
+            max(0.0, day - 1.0),
+            day + 1.0,
+            points=[day],
+        )[0]
+        assert pmf[day] == pytest.approx(want, abs=1e-9)
+
+
+def test_weekly_plan_does_not_drop_a_short_lead_time_with_some_spread():
+    levels = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
+    forecast = pd.DataFrame(
+        [
+            {"item_id": "sku", "location_id": "FC", "horizon": h,
+             **{f"q{p}": stats.norm.ppf(p, 70 * h, 15 * np.sqrt(h)) for p in levels}}
+            for h in range(1, 9)
+        ]
+    )  # fmt: skip
+    out = {}
+    for std in (0.0, 0.1, 0.5):
+        inventory = pd.DataFrame(
+            {"item_id": ["sku"], "location_id": "FC", "on_hand": [10.0], "lead_time_mean": [2.0],
+             "lead_time_std": [std]}
+        )  # fmt: skip
+        out[std] = plan(forecast, inventory, Policy(step_days=7)).iloc[0]
+    for std in (0.1, 0.5):
+        assert out[std]["demand_mean"] == pytest.approx(20.0, rel=1e-6)
+        assert out[std]["reorder_point"] == pytest.approx(out[0.0]["reorder_point"], rel=0.02)
+        assert out[std]["order_qty"] > 0

@@ -257,3 +257,48 @@ def test_review_db_with_a_location_less_rejected_table_is_a_clean_error(tmp_path
     assert main(args) == 2  # before: an uncaught KeyError "['location_id'] not in index"
     assert "--rejected" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
+
+
+# ``stockcast plan --rejected ... --review-db ...`` checks the rejected counts as plan() does.
+#
+# With the review queue, the counts were merged (and blanks filled with 0) before plan() saw them:
+# a missing ``rejected_units`` column was an uncaught KeyError, text an uncaught TypeError, and a
+# blank count silently held nothing (without ``--review-db`` each is exit 2 naming the key).
+def _args(tmp_path, rejected: str) -> list[str]:
+    ReviewStore(tmp_path / "review.db")
+    keys = pd.DataFrame({"item_id": ["SKU1", "SKU2"], "location_id": ["FC1", "FC2"]})
+    keys.assign(demand_mean=5.0, demand_std=2.0).to_csv(tmp_path / "f.csv", index=False)
+    keys.assign(on_hand=10.0, lead_time_mean=3.0).to_csv(tmp_path / "inv.csv", index=False)
+    (tmp_path / "rej.csv").write_text(rejected)
+    return [
+        "plan",
+        "--forecast", str(tmp_path / "f.csv"),
+        "--inventory", str(tmp_path / "inv.csv"),
+        "--out", str(tmp_path / "p.csv"),
+        "--rejected", str(tmp_path / "rej.csv"),
+        "--review-db", str(tmp_path / "review.db"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "table, named",
+    [
+        ("item_id,location_id,rejected\nSKU1,FC1,2\n", "rejected_units"),
+        ("item_id,location_id,rejected_units\nSKU1,FC1,two\n", "(SKU1, FC1)"),
+        ("item_id,location_id,rejected_units\nSKU1,FC1,\n", "(SKU1, FC1)"),
+        ("item_id,location_id,rejected_units\nSKU1,FC1,-2\n", "(SKU1, FC1)"),
+    ],
+)
+def test_bad_rejected_counts_with_a_review_queue_are_a_clean_error(tmp_path, capsys, table, named):
+    assert main(_args(tmp_path, table)) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert "--rejected" in err and named in err
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_good_rejected_counts_with_a_review_queue_still_leave_stock(tmp_path, capsys):
+    assert main(_args(tmp_path, "item_id,location_id,rejected_units\nSKU1,FC1,2\n")) == 0
+    out = pd.read_csv(tmp_path / "p.csv")
+    assert out["inspection_held"].tolist() == [2.0, 0.0]
+    assert out["inventory_position"].tolist() == [8.0, 10.0]

@@ -220,3 +220,90 @@ def test_allocation_demand_has_the_tails_of_its_quantiles(monkeypatch):
     assert abs(d.std() / sd - 1) < 0.03
     assert abs((d > stats.norm.ppf(0.95, mean, sd) + 1e-9).mean() - 0.05) < 0.006
     assert abs((d < stats.norm.ppf(0.05, mean, sd) - 1e-9).mean() - 0.05) < 0.006
+
+
+# A row planned from sample paths does not depend on the other inventory rows.
+#
+# The lead-time draws came from one generator shared by all rows in inventory order, so a SKU's
+# reorder point changed when another SKU was added, removed or the table was sorted differently.
+def _poisson_paths(key, rate, rng, n_paths=300, steps=20):
+    x = rng.poisson(rate, size=(n_paths, steps)).astype(float)
+    return pd.DataFrame(
+        {
+            "item_id": key,
+            "location_id": "FC1",
+            "sample": np.repeat(np.arange(n_paths), steps),
+            "step": np.tile(np.arange(1, steps + 1), n_paths),
+            "demand": x.ravel(),
+        }
+    )
+
+
+def test_sample_path_plan_of_a_row_does_not_depend_on_the_other_rows():
+    rng = np.random.default_rng(0)
+    forecast = pd.concat(
+        [
+            _poisson_paths("a", 3.0, rng),
+            _poisson_paths("b", 5.0, rng),
+            _poisson_paths("c", 1.0, rng),
+        ]
+    )
+    inventory = pd.DataFrame(
+        {
+            "item_id": ["a", "b", "c"],
+            "location_id": "FC1",
+            "on_hand": 0.0,
+            "lead_time_mean": [5.0, 4.0, 6.0],
+            "lead_time_std": [2.0, 1.0, 2.0],
+            "review_period": [0.0, 7.0, 0.0],
+        }
+    )
+    policy = Policy(seed=3)
+    whole = plan(forecast, inventory, policy).set_index("item_id")
+    shuffled = plan(forecast, inventory.iloc[[2, 1, 0]], policy).set_index("item_id")
+    pd.testing.assert_frame_equal(shuffled.loc[whole.index], whole)
+    for key in "abc":
+        alone = plan(forecast, inventory[inventory["item_id"] == key], policy)
+        assert alone["reorder_point"].iat[0] == whole.loc[key, "reorder_point"]
+    # The seed still decides the draws.
+    other = plan(forecast, inventory, Policy(seed=4)).set_index("item_id")
+    assert not np.allclose(other["reorder_point"], whole["reorder_point"])
+
+
+# A continuous-review row whose forecast has no demand at all orders nothing.
+#
+# Its reorder point is 0, and the (r, Q) rule orders "at or below r", so a SKU with no demand and
+# no stock ordered a whole case pack, or the MOQ, at every plan (the same SKU under periodic
+# review ordered nothing, and the plan reports it "planned to 0 with fill rate 1").
+def _forms(keys, n_steps=10, n_paths=20):
+    parametric = keys.assign(demand_mean=0.0, demand_std=0.0)
+    quantiles = pd.DataFrame(
+        [[i, loc, h, 0.0, 0.0, 0.0] for i, loc in keys.itertuples(index=False)
+         for h in range(1, n_steps + 1)],
+        columns=["item_id", "location_id", "horizon", "q0.1", "q0.5", "q0.9"],
+    )  # fmt: skip
+    samples = pd.DataFrame(
+        [[i, loc, s, t, 0.0] for i, loc in keys.itertuples(index=False)
+         for s in range(n_paths) for t in range(1, n_steps + 1)],
+        columns=["item_id", "location_id", "sample", "step", "demand"],
+    )  # fmt: skip
+    return {"parametric": parametric, "quantiles": quantiles, "samples": samples}
+
+
+@pytest.mark.parametrize("form", ["parametric", "quantiles", "samples"])
+def test_no_demand_and_no_stock_orders_nothing(form):
+    keys = pd.DataFrame({"item_id": ["a", "b", "c", "d"], "location_id": "FC1"})
+    inventory = keys.assign(
+        on_hand=[0.0, 0.0, 0.0, 0.0],
+        backorders=[0.0, 0.0, 0.0, 3.0],
+        lead_time_mean=3.0,
+        review_period=[0.0, 0.0, 7.0, 0.0],
+        case_pack=[12.0, 1.0, 12.0, 1.0],
+        moq=[0.0, 50.0, 0.0, 0.0],
+    )
+    out = plan(_forms(keys)[form], inventory, Policy())
+    assert out["reorder_point"].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert out["expected_fill_rate"].tolist() == [1.0, 1.0, 1.0, 1.0]
+    np.testing.assert_array_equal(
+        out["order_qty"], [0.0, 0.0, 0.0, 4.0]
+    )  # backorders: into (r, r + Q]

@@ -105,6 +105,15 @@ def _policy_samples_kernel(a, b, shift, service_level, service_type, level, mean
             mean_b /= rb.shape[0]
             m, flat, none = _cycle_demand(mean_a, mean_b, sh)
             bad[i] = flat and not none and service_type[i] == FILL_RATE
+            # Whole-unit demand (and lot): stock positions move in whole units, so a level
+            # between two integers acts as the integer below it.
+            whole = sh == math.floor(sh)
+            for j in range(ns):
+                if ra[j] != math.floor(ra[j]):
+                    whole = False
+            for j in range(rb.shape[0]):
+                if rb[j] != math.floor(rb[j]):
+                    whole = False
             if service_type[i] == CYCLE:
                 s = sample_quantile(ra, service_level[i], buf)
             elif flat:
@@ -125,6 +134,10 @@ def _policy_samples_kernel(a, b, shift, service_level, service_type, level, mean
                         if hi - lo <= _REL_TOL * max(hi, 1.0):
                             break
                     s = hi
+                    if whole:
+                        # Count demand: the smallest whole level that meets the target.
+                        k = math.floor(s)
+                        s = k if _short_samples(ra, rb, k, sh) <= target else k + 1.0
             level[i] = s
             mean[i] = mean_a
             if s == s:

@@ -116,9 +116,10 @@ def _name_file(message: str, paths: dict[str, str]) -> str:
     return message
 
 
-def _with_review_queue(rejected, review_db: str):
+def _with_review_queue(rejected, review_db: str, rejected_path: str | None = None):
     """Inspection holds with the review queue's decisions: automatic rejects from the scored
     table, plus the units a person rejected; held: the units still waiting for a person."""
+    import numpy as np
     import pandas as pd
 
     from serving.review import ReviewError, ReviewStore
@@ -135,7 +136,21 @@ def _with_review_queue(rejected, review_db: str):
             "--rejected: with --review-db the rejected table needs a location_id column (the "
             "review queue counts units per SKU and location)"
         )
-    scored = rejected[[*keys, "rejected_units"]].astype({k: str for k in keys})
+    if "rejected_units" not in rejected.columns:
+        raise CliError(f"--rejected {rejected_path}: missing column(s) rejected_units")
+    # Checked before the merge, as plan() checks the table without a queue: the merge's fill
+    # of the queue-only keys read a blank count as 0 and text as an uncaught TypeError.
+    units = pd.to_numeric(rejected["rejected_units"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(units) | (units < 0)
+    if bad.any():
+        shown = ", ".join(
+            f"({i}, {loc})" for i, loc in rejected.loc[bad, keys].head(5).itertuples(index=False)
+        )
+        raise CliError(
+            f"--rejected {rejected_path}: rejected_units: missing, non-numeric or negative value "
+            f"at key(s) {shown}"
+        )
+    scored = rejected[keys].assign(rejected_units=units).astype({k: str for k in keys})
     merged = pd.merge(scored, queue.astype({k: str for k in keys}), on=keys, how="outer")
     merged = merged.fillna(0)
     merged["rejected_units"] = merged["rejected_units_x"] + merged["rejected_units_y"]
@@ -176,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
 
     rejected, hold_review = tables.get("rejected"), args.hold_review
     if args.review_db is not None:
-        rejected, hold_review = _with_review_queue(rejected, args.review_db), True
+        rejected, hold_review = _with_review_queue(rejected, args.review_db, args.rejected), True
     try:
         result = plan(
             tables["forecast"],
