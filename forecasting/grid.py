@@ -294,6 +294,30 @@ def build_grid(frame: pd.DataFrame, spec: PanelSpec, extra_periods: int = 0) -> 
     )
 
 
+def horizon_rows(frame: pd.DataFrame, spec: PanelSpec, horizon: int) -> pd.DataFrame:
+    """The rows of a prediction table checked by :func:`forecasting.validate.validate_panel`
+    that a forecast of ``horizon`` periods reads: each series' history and its rows up to
+    ``horizon`` periods past its forecast origin (the period after its last observed demand;
+    a series with no history, its first row). Known and observed reals are z-scored over
+    every period of the table, so rows further ahead (a price plan longer than the horizon)
+    would move the forecast of periods they are not part of."""
+    if len(frame) == 0:
+        return frame
+    spec = resolve_spec(frame, spec)
+    codes = series_numbers(frame)
+    periods = period_index(frame[DATE], spec.freq)
+    observed = frame[DEMAND].notna().to_numpy()
+    n_series = int(codes.max()) + 1
+    none = np.iinfo(np.int64).min
+    last = np.full(n_series, none, dtype=np.int64)
+    np.maximum.at(last, codes[observed], periods[observed])
+    first = np.full(n_series, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, codes, periods)
+    origin = np.where(last > none, last + 1, first)
+    keep = periods < origin[codes] + horizon
+    return frame if keep.all() else frame.loc[keep].reset_index(drop=True)
+
+
 def forecast_origins(end: np.ndarray, first_row: np.ndarray | None) -> np.ndarray:
     """Per series, the period its forecast starts: after its last observation, or at its first
     row for a series with no history (a new item with only future rows; 0 where that row is the

@@ -8,7 +8,32 @@ import pandas as pd
 
 from forecasting.spec import DEMAND, PanelSpec
 from forecasting.validate import PanelError
-from kernels.io import read_table
+from kernels.io import read_table, table_kind
+
+_FLOAT = r"[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)"
+_NUMBER = rf"[+-]?\d+|{_FLOAT}"
+
+
+def read_panel(path: str | Path, spec: PanelSpec) -> pd.DataFrame:
+    """Read a panel file in the user's column names, its keys and categorical covariates as
+    the text the file holds, as a parquet file keeps them: a level ``01`` or ``007`` is not the
+    number 1 or 7, which the CSV reader would make of it (a categorical's levels are its
+    values as text). A CSV column of whole numbers written as floats (``1.0``, as a CSV of an
+    integer column with an empty cell has them) still reads as those integers, ``1``."""
+    categoricals = (*spec.static_categoricals, *spec.known_categoricals)
+    frame = read_table(path, text=(spec.item_col, spec.location_col, *categoricals))
+    if table_kind(Path(path)) != "csv":
+        return frame
+    for column in categoricals:
+        if column not in frame.columns:
+            continue  # validation names it
+        text = frame[column].dropna().astype(str).str.strip()
+        # Numbers with a decimal point or an exponent are read as the numbers the CSV reader
+        # made of them before (validation writes a whole 1.0 as "1"); integer literals keep
+        # their text.
+        if text.str.fullmatch(_NUMBER).all() and text.str.fullmatch(_FLOAT).any():
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
 
 
 def load_panel(path: str | Path, spec: PanelSpec) -> pd.DataFrame:
@@ -17,8 +42,7 @@ def load_panel(path: str | Path, spec: PanelSpec) -> pd.DataFrame:
     Only the key columns and the covariates the spec declares are read. The result still needs
     :func:`forecasting.validate.validate_panel`.
     """
-    frame = read_table(path, text=(spec.item_col, spec.location_col))
-    return map_columns(frame, spec)
+    return map_columns(read_panel(path, spec), spec)
 
 
 def map_columns(frame: pd.DataFrame, spec: PanelSpec, require_target: bool = False) -> pd.DataFrame:
@@ -37,7 +61,16 @@ def map_columns(frame: pd.DataFrame, spec: PanelSpec, require_target: bool = Fal
                 f"column not found; columns present: {list(frame.columns)}",
                 hint=f"mapped with {flag}",
             )
-    renamed = frame.rename(columns=spec.rename_map())
+    mapping = spec.rename_map()
+    # A column of the table that is named like a canonical key another column is mapped onto
+    # (an unused `item_id` beside `--item-col sku`) is not read: kept, it would stand beside
+    # the mapped one under the same name.
+    shadowed = [
+        c
+        for c in frame.columns
+        if c in mapping.values() and c not in mapping and c not in spec.covariates()
+    ]
+    renamed = frame.drop(columns=shadowed).rename(columns=mapping)
     if DEMAND not in renamed.columns:
         renamed[DEMAND] = float("nan")
     missing = [c for c in spec.covariates() if c not in renamed.columns]

@@ -59,10 +59,42 @@ def text_levels(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
 def missing_as_saved(values: np.ndarray, vocab: list[str]) -> np.ndarray:
     """Levels as a saved vocabulary knows them: a run saved before empty text and missing
     values became one level learnt the empty text as ``""``; its missing level reads as that."""
+    values = _whole_as_saved(values, vocab)
     if MISSING_LEVEL in vocab or "" not in vocab:
         return values
     values = np.asarray(values, dtype=object)
     return np.where(values == MISSING_LEVEL, "", values)
+
+
+def _whole_as_saved(values: np.ndarray, vocab: list[str]) -> np.ndarray:
+    """A whole number as the vocabulary spells it. A float column's whole values read as
+    integers (``1``) when all of a table's values are whole and as ``1.0`` when it also holds
+    a fraction, so one level has two spellings across tables: a prediction table without the
+    training table's fractions (or with a new item's fraction) reads ``1`` for a ``1.0`` the
+    model learnt, or the reverse. A level the vocabulary lacks reads as its other spelling
+    where the vocabulary has that one."""
+    values = np.asarray(values, dtype=object)
+    known = set(vocab)
+    alias = {}
+    for level in pd.unique(values.reshape(-1)):
+        if not isinstance(level, str) or level in known:
+            continue
+        other = level[:-2] if level.endswith(".0") else level + ".0"
+        if other in known and _is_number(level):
+            alias[level] = other
+    if not alias:
+        return values
+    flat = values.reshape(-1)
+    out = np.array([alias.get(v, v) if isinstance(v, str) else v for v in flat], dtype=object)
+    return out.reshape(values.shape)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _as_text(uniques: pd.Index) -> pd.Index:

@@ -18,6 +18,7 @@ from forecasting.store import PanelStore
 from forecasting.validate import validate_panel
 from training.auto import BLEND, COMBINED, AutoForecaster
 from training.config import TrainConfig
+from training.forecaster import forecast_origins
 
 H = 7
 FAST = TrainConfig(max_epochs=1, batches_per_epoch=3, batch_size=32, progress_bar=False)
@@ -388,3 +389,59 @@ def test_a_class_that_sold_nothing_in_validation_still_gets_the_better_candidate
         < table.loc[("seasonal_naive", "intermittent"), "sql"]
     )
     assert auto.choice["intermittent"] == "lstm+tft"
+
+
+# auto forecasts a series with no history (a new item) with a network, never with a baseline
+# that has no history to repeat (its forecast would be 0 at every quantile).
+def weekly_pattern_panel(n_days: int = 140) -> pd.DataFrame:
+    """Every series repeats one week exactly: seasonal naive wins validation everywhere."""
+    dates = pd.date_range("2024-01-01", periods=n_days, freq="D")
+    week = np.array([10, 12, 14, 16, 30, 40, 5], dtype=float)
+    frames = []
+    for i in range(8):
+        for location in ("FC1", "FC2"):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "item_id": f"I{i}",
+                        "location_id": location,
+                        "date": dates,
+                        "demand": (1 + i % 3) * week[dates.dayofweek],
+                        "category": f"c{i % 2}",
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_auto_forecasts_a_new_item_with_the_networks_not_a_baseline():
+    panel = weekly_pattern_panel()
+    spec = PanelSpec(static_categoricals=("category",))
+    auto = Forecaster(
+        "auto", H, spec=spec, train=FAST, hidden_size=8, auto_distributions=("quantile",)
+    )
+    auto.fit(panel)
+    model = auto.model_
+    # Whatever validation chose, warm series go to a baseline here; so does FC1 by override.
+    model.choice, model.fallback = {}, "seasonal_naive"
+    model.scores = pd.DataFrame()  # no validation scores: the first average of two networks
+    model.overrides = [{"segment_type": "location_id", "segment": "FC1", "model": "moving_average"}]
+    future = pd.date_range(panel["date"].max() + pd.Timedelta(days=1), periods=H, freq="D")
+    new = pd.DataFrame(
+        {"item_id": "NEW", "location_id": "FC1", "date": future, "demand": np.nan,
+         "category": "c0"}
+    )  # fmt: skip
+    table = pd.concat([panel, new], ignore_index=True)
+    forecast = auto.predict(table)
+    got = forecast[forecast["item_id"] == "NEW"].filter(like="q").to_numpy()
+
+    store = auto._store_for(table)
+    series, origins = forecast_origins(store)
+    k = int(np.flatnonzero(store.keys["item_id"].to_numpy() == "NEW")[0])
+    one = (series[k : k + 1], origins[k : k + 1])
+    pair = model._candidate_forecasts(store, *one, only=[COMBINED])[COMBINED]
+    np.testing.assert_allclose(got, pair[0], rtol=1e-5, atol=1e-5)
+    assert got[:, -1].max() > 0  # the peers sell 30 units a day: not a forecast of nothing
+    # Warm series keep their routing: I0 at FC1 gets the moving average, a flat forecast.
+    warm = forecast[(forecast["item_id"] == "I0") & (forecast["location_id"] == "FC1")]
+    assert warm["q0.5"].nunique() == 1

@@ -299,7 +299,34 @@ class AutoForecaster:
                 if override["segment_type"] in keys.columns:
                     rows = (keys[override["segment_type"]] == override["segment"]).to_numpy()
                     chosen[rows] = override["model"]
+        # A series with no history (a new item or item x FC pair) was in no validation window
+        # and its class or segment says nothing about it: a baseline repeats or averages a
+        # history it does not have (a forecast of 0), so it gets the networks' cold start.
+        cold = classes == "no_history"
+        if cold.any():
+            chosen[cold] = self.cold_start_model()
         return chosen
+
+    def cold_start_model(self) -> str:
+        """The candidate a series with no history is forecast with: the fallback when no
+        baseline is part of it, else the network-only candidate that scored best overall on
+        the validation window (the networks start a new item from its peers' level)."""
+        baselines = set(BASELINE_NAMES)
+        composites = self.composites
+
+        def networks_only(name: str) -> bool:
+            return name in self.networks or (
+                name in composites and not set(composites[name]) & baselines
+            )
+
+        if networks_only(self.fallback):
+            return self.fallback
+        table = self.scores
+        if not table.empty and {"model", "demand_class", "score"} <= set(table.columns):
+            rows = table[(table["demand_class"] == "all") & table["model"].map(networks_only)]
+            if len(rows):
+                return str(rows.sort_values(["score", "sql"]).iloc[0]["model"])
+        return next(n for n in (*composites, *self.networks) if networks_only(n))
 
     def predict_windows(
         self,

@@ -34,8 +34,9 @@ from forecasting.config import (
     BacktestConfig,
     ForecastConfig,
 )
+from forecasting.grid import horizon_rows
 from forecasting.interpret import interpret_windows
-from forecasting.io import map_columns
+from forecasting.io import map_columns, read_panel
 from forecasting.models import InputDims, MovingAverage, SeasonalNaive, build_network
 from forecasting.models.ensemble import EnsembleNet
 from forecasting.spec import PanelSpec
@@ -48,7 +49,7 @@ from forecasting.windows import (
     default_prior_scale,
     group_prior_scale,
 )
-from kernels.io import FileError, atomic_write, load_weights, read_table
+from kernels.io import FileError, atomic_write, load_weights
 from kernels.runfolder import (
     building,
     is_main_process,
@@ -497,7 +498,7 @@ class Forecaster:
         training table must have the demand column."""
         if not isinstance(data, str | Path):
             return map_columns(data, self.spec, require_target=training)
-        frame = read_table(data, text=(self.spec.item_col, self.spec.location_col))
+        frame = read_panel(data, self.spec)
         if len(frame) == 0:
             raise FileError(f"{data}: the panel has no rows (only a header)")
         return map_columns(frame, self.spec, require_target=training)
@@ -508,7 +509,8 @@ class Forecaster:
         clean, report = validate_panel(self.panel(data, training=True), self.spec, categories=True)
         self.report = report
         self.spec = self.spec.with_freq(report.freq)
-        return PanelStore.from_frame(clean, self.spec)
+        # As a prediction table is read: future rows past the horizon do not move the z-scores.
+        return PanelStore.from_frame(horizon_rows(clean, self.spec, self.config.horizon), self.spec)
 
     def _model(self, season: int):
         if self.config.is_network:
@@ -579,6 +581,7 @@ class Forecaster:
     def _store_for(self, data: pd.DataFrame | str | Path) -> PanelStore:
         """A prediction table's store in the training vocabulary, one horizon past its end."""
         clean, _ = validate_panel(self.panel(data), self.spec, categories=True)
+        clean = horizon_rows(clean, self.spec, self.config.horizon)
         vocab = getattr(self.model_, "vocab", None) or None
         return PanelStore.from_frame(
             clean,

@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecasting.io import map_columns
+from forecasting.io import map_columns, read_panel
 from forecasting.spec import DATE, DEMAND, ITEM, LOCATION, PanelSpec
 from forecasting.validate import validate_panel
-from kernels.io import read_table
 from serving.demo.config import DemoConfig
 
 KEYS = [ITEM, LOCATION]
@@ -88,9 +87,7 @@ def users_table(path: str | Path, spec: PanelSpec, config: DemoConfig) -> DemoDa
     ``--item-col``... it would look for names the frame no longer has. Validation still runs
     with the user's spec, so its errors name their columns.
     """
-    frame = map_columns(
-        read_table(path, text=(spec.item_col, spec.location_col)), spec, require_target=True
-    )
+    frame = map_columns(read_panel(path, spec), spec, require_target=True)
     clean, report = validate_panel(frame, spec)
     spec = spec.with_freq(report.freq).canonical()
     if spec.freq != "D":

@@ -24,6 +24,7 @@ from forecasting.grid import (
     ffill_time,
     forecast_origins,
     group_prior,
+    horizon_rows,
     known_rows_until,
     known_until,
     process_reals,
@@ -31,11 +32,11 @@ from forecasting.grid import (
     standardize_static,
 )
 from forecasting.grid import check_horizon as check_grid_horizon
-from forecasting.io import map_columns
+from forecasting.io import map_columns, read_panel
 from forecasting.spec import PanelSpec
 from forecasting.tables import cumulative_frame, forecast_frame
 from forecasting.validate import missing_as_saved, validate_panel
-from kernels.io import FileError, read_table
+from kernels.io import FileError
 from serving.package import read_package
 from serving.runtime.session import OnnxModel, open_model
 
@@ -146,10 +147,11 @@ class ForecastPackage:
                 f"cumulative: expected 1..{self.horizon} (the model's horizon), got {cumulative}"
             )
         if isinstance(data, str | Path):
-            frame = read_table(data, text=(self.spec.item_col, self.spec.location_col))
+            frame = read_panel(data, self.spec)
         else:
             frame = data
         clean, _ = validate_panel(map_columns(frame, self.spec), self.spec, categories=True)
+        clean = horizon_rows(clean, self.spec, self.horizon)
         grid = build_grid(clean, self.spec, extra_periods=self.horizon)
         self._warn_unknown(grid)
         # Every series of the table is forecast, a new item whose first row is the table's
