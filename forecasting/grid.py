@@ -133,8 +133,21 @@ def fill_gaps(target: np.ndarray, chunk: int = 65536) -> tuple[np.ndarray, np.nd
 
 
 def process_reals(values: np.ndarray, end: np.ndarray | None) -> np.ndarray:
-    """Forward-fill inside the history (up to ``end``; all of it for shared rows) and z-score."""
-    return standardize(ffill_time(values, limit=end), values.shape[1])
+    """Forward-fill inside the history (up to ``end``; all of it for shared rows) and z-score
+    observed-only reals over that history alone (see :func:`observed_until`)."""
+    filled = ffill_time(values, limit=end)
+    if end is not None:
+        filled = observed_until(filled, end)
+    return standardize(filled, values.shape[1])
+
+
+def observed_until(values: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """A copy of observed-only reals (S, T[, F]) blank from each series' ``end`` (its forecast
+    origin) on: they are known only up to the origin, so a value a table holds on a future row
+    must not reach the forecast, not even through the series' z-score."""
+    blanked = np.array(values, dtype=np.float32, copy=True)
+    blanked[np.arange(values.shape[1])[None, :] >= np.asarray(end)[:, None]] = np.nan
+    return blanked
 
 
 def static_stats(values: np.ndarray) -> dict[str, list[float]]:

@@ -34,6 +34,7 @@ from forecasting.grid import (
     fill_gaps,
     forecast_origins,
     known_rows_until,
+    observed_until,
     standardize,
     standardize_static,
 )
@@ -294,7 +295,9 @@ class PanelStore:
         names = iter(spec.observed_reals)
         for values, rows in observed_real:
             raw = ffill_time(values, limit=end if rows is None else None)
-            values = standardize(raw.copy(), n_periods)
+            # Scaled over the history alone: nothing observed from an origin on reaches it.
+            values = standardize(observed_until(raw, end) if rows is None else raw.copy(),
+                                 n_periods)  # fmt: skip
             block_names = tuple(next(names) for _ in range(values.shape[2]))
             block = _block(values, rows, block_names)
             block.raw = torch.from_numpy(raw)

@@ -9,7 +9,7 @@ chunks of windows.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,7 @@ class ForecastJob:
     origins: np.ndarray
     cumulative: int | None
     feeds: dict[str, np.ndarray]
+    warnings: list[str] = field(default_factory=list)  # e.g. levels unseen in training
 
     @property
     def n_windows(self) -> int:
@@ -153,7 +154,7 @@ class ForecastPackage:
         clean, _ = validate_panel(map_columns(frame, self.spec), self.spec, categories=True)
         clean = horizon_rows(clean, self.spec, self.horizon)
         grid = build_grid(clean, self.spec, extra_periods=self.horizon)
-        self._warn_unknown(grid)
+        unseen = self._warn_unknown(grid)
         # Every series of the table is forecast, a new item whose first row is the table's
         # first period too (its origin is 0).
         origins = forecast_origins(grid.end, grid.first_row)
@@ -187,7 +188,7 @@ class ForecastPackage:
             fallback=float(self.pre["prior_scale"]),
         )
         feeds = self._windows(grid, features, prior, series, origins)
-        return ForecastJob(grid, series, origins, cumulative, feeds)
+        return ForecastJob(grid, series, origins, cumulative, feeds, [unseen] if unseen else [])
 
     def finish(self, job: ForecastJob, outputs: list[np.ndarray]) -> pd.DataFrame:
         """The forecast table from the graph's outputs for ``job``'s windows (in order)."""
@@ -250,8 +251,9 @@ class ForecastPackage:
             feeds[f"static.{name}"] = missing_as_saved(levels, vocab[name])
         return feeds
 
-    def _warn_unknown(self, grid: PanelGrid) -> None:
-        """Name levels unseen in training, as the PyTorch path does (they get the unknown code)."""
+    def _warn_unknown(self, grid: PanelGrid) -> str | None:
+        """Name levels unseen in training, as the PyTorch path does (they get the unknown code);
+        the message, for a caller that answers a client (the service), or ``None``."""
         vocab = self.pre["vocab"]
         unseen = {}
         for name in self.pre["static_categoricals"]:
@@ -264,10 +266,9 @@ class ForecastPackage:
             values = set(levels) - set(vocab[name])
             if values:
                 unseen[name] = sorted(values)
-        if unseen:
-            listed = "; ".join(f"{c}: {v[:10]}" for c, v in unseen.items())
-            warnings.warn(
-                f"categories unseen in training map to the unknown embedding: {listed}",
-                UserWarning,
-                stacklevel=3,
-            )
+        if not unseen:
+            return None
+        listed = "; ".join(f"{c}: {v[:10]}" for c, v in unseen.items())
+        message = f"categories unseen in training map to the unknown embedding: {listed}"
+        warnings.warn(message, UserWarning, stacklevel=3)
+        return message

@@ -403,7 +403,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     @app.post("/v1/forecast", response_model=ForecastResponse, tags=["forecast"])
     async def forecast(body: ForecastRequest) -> ForecastResponse:
         loaded = model(body.model, body.version, "forecast")
-        table = await _forecast_table(loaded, body.rows, body.cumulative)
+        table, notes = await _forecast_table(loaded, body.rows, body.cumulative)
         runtime = loaded.runtime
         return ForecastResponse(
             model=loaded.name,
@@ -411,20 +411,26 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             provider=loaded.provider,
             quantiles=list(runtime.quantiles),
             rows=_forecast_rows(table),
+            warnings=notes,
         )
 
     async def _forecast_table(
         loaded: Loaded, rows: list[dict], cumulative: int | None, field: str = "rows"
-    ):
+    ) -> tuple[pd.DataFrame, list[str]]:
+        """The forecast table of ``rows`` and what the client should read it with (levels
+        unseen in training: the Python API warns of them, a client reads them here)."""
         frame = pd.DataFrame.from_records(rows)
         spec = loaded.runtime.spec
         _check_series(frame, [spec.item_col, spec.location_col], field, config.max_series)
         with loaded.batcher.admitted():
             job = await offload(loaded.runtime.prepare, frame, cumulative)
+            if job.warnings:
+                log.warning("forecast request", extra={"warnings": job.warnings})
             if job.n_windows == 0:
-                return await offload(loaded.runtime.finish, job, [])
+                return await offload(loaded.runtime.finish, job, []), job.warnings
             output = await batched(loaded, job, job.n_windows)
-            return await offload(loaded.runtime.finish, job, [output[job.output]])
+            table = await offload(loaded.runtime.finish, job, [output[job.output]])
+            return table, job.warnings
 
     @app.post("/v1/plan", response_model=PlanResponse, tags=["plan"])
     async def plan(body: PlanRequest) -> PlanResponse:
@@ -438,16 +444,18 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             if records is not None:  # kernels' tables are keyed by item and location
                 frame = pd.DataFrame.from_records(records)
                 _check_series(frame, list(PLAN_KEYS), field, config.max_series)
-        used, step_days = None, None
+        used, step_days, notes = None, None, []
         if body.series is not None:
             loaded = model(body.model, body.version, "forecast")
             horizon = loaded.runtime.horizon
-            forecast_table = await _forecast_table(loaded, body.series, horizon, "series")
+            forecast_table, notes = await _forecast_table(loaded, body.series, horizon, "series")
             used = f"{loaded.name}/{loaded.version}"
             step_days = STEP_DAYS[loaded.runtime.spec.frequency]
         else:
             forecast_table = pd.DataFrame.from_records(body.forecast)
-        return await offload(_plan, body, forecast_table, used, step_days)
+        answer = await offload(_plan, body, forecast_table, used, step_days)
+        answer.warnings = notes
+        return answer
 
     @app.post(
         "/v1/inspect",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Cell = str | float | int | bool | None
 Row = dict[str, Cell]
@@ -27,6 +27,15 @@ class ForecastRequest(Strict):
     cumulative: int | None = Field(
         None, ge=1, description="quantiles of demand summed over the next 1..K periods"
     )
+
+    @field_validator("cumulative", mode="before")
+    @classmethod
+    def _periods_not_a_switch(cls, value: Any) -> Any:
+        # pydantic reads JSON true as 1: a client taking "cumulative" for a switch would get
+        # the one-period sums only, with a 200
+        if isinstance(value, bool):
+            raise ValueError("expected a number of periods 1..horizon, not true/false")
+        return value
 
     model_config = ConfigDict(
         extra="forbid",
@@ -61,6 +70,10 @@ class ForecastResponse(BaseModel):
     provider: str
     quantiles: list[float]
     rows: list[ForecastRow]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="levels unseen in training (they map to the unknown embedding), by column",
+    )
 
 
 # --------------------------------------------------------------------------- plans
@@ -93,6 +106,9 @@ class PlanResponse(BaseModel):
     rows: list[dict[str, Any]]
     allocation: list[dict[str, Any]] | None = None
     forecast_model: str | None = None
+    warnings: list[str] = Field(
+        default_factory=list, description="about the forecast made from `series`, if any"
+    )
 
 
 # --------------------------------------------------------------------------- inspection
