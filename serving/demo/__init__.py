@@ -52,6 +52,7 @@ def run_demo(
             if data is not None
             else demo_data.embedded(config)
         )
+        demo_data.check_horizon(panel, config)
         bar.update()
         bar.set_postfix_str("forecasting")
         forecast = forecasting_step(panel, config, out)

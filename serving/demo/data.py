@@ -20,6 +20,7 @@ from forecasting.validate import validate_panel
 from serving.demo.config import DemoConfig
 
 KEYS = [ITEM, LOCATION]
+RECENT_DAYS = 28  # the days before the cutoff that size the stock planned (demo.plan)
 
 
 @dataclass
@@ -89,6 +90,7 @@ def users_table(path: str | Path, spec: PanelSpec, config: DemoConfig) -> DemoDa
     """
     frame = map_columns(read_panel(path, spec), spec, require_target=True)
     clean, report = validate_panel(frame, spec)
+    named = spec  # the user's column names, for the errors below
     spec = spec.with_freq(report.freq).canonical()
     if spec.freq != "D":
         raise ValueError(f"{path}: the demo plans and simulates days; this panel is {spec.freq}")
@@ -96,5 +98,37 @@ def users_table(path: str | Path, spec: PanelSpec, config: DemoConfig) -> DemoDa
     cutoff = observed[DATE].max() - pd.Timedelta(days=config.holdout_days - 1)
     if (observed[DATE] < cutoff).sum() == 0:
         raise ValueError(f"{path}: no history before the {config.holdout_weeks} held-back weeks")
+    # The series sold in the weeks before the cutoff are planned, and the plan is replayed on
+    # every held-back day: one whose rows stop early (a discontinued SKU) cannot be replayed.
+    before = observed[DATE] < cutoff
+    recent = observed[before & (observed[DATE] >= cutoff - pd.Timedelta(days=RECENT_DAYS))]
+    planned = recent[KEYS].drop_duplicates()
+    held = observed[~before].groupby(KEYS, observed=True)[DATE].nunique()
+    days = held.reindex(pd.MultiIndex.from_frame(planned)).fillna(0).to_numpy()
+    short = planned[days < config.holdout_days]
+    if len(short):
+        pairs = ", ".join(f"({i}, {loc})" for i, loc in short.head(5).itertuples(index=False))
+        raise ValueError(
+            f"{path}: ({named.item_col}, {named.location_col}) {pairs}: no row on some of the "
+            f"{config.holdout_days} held-back days from {cutoff.date()}, which the demo replays "
+            "its plan on (give those days, with demand 0 where nothing sold)"
+        )
     return DemoData(spec, observed.reset_index(drop=True), cutoff, None, None,
                     tuple(spec.static_categoricals))  # fmt: skip
+
+
+def check_horizon(data: DemoData, config: DemoConfig) -> None:
+    """Before any training: the forecasts the loop makes need the known covariates of every
+    period forecast, and the table ends with the held-back weeks. The plan forecasts
+    ``horizon`` days from the cutoff, the monitor's champion and challenger the same from the
+    middle of the held-back weeks, so the horizon must fit in their second half."""
+    if not (data.spec.known_reals or data.spec.known_categoricals):
+        return  # nothing known to run out of: a forecast reaches past the table's end
+    second = config.holdout_days - config.holdout_days // 2
+    if config.horizon > second:
+        raise ValueError(
+            f"--horizon {config.horizon}: longer than the second half of the held-back weeks "
+            f"({second} days of --holdout-weeks {config.holdout_weeks}), which the monitor "
+            "forecasts from its start with the known covariates the table has; give a shorter "
+            f"--horizon or --holdout-weeks {-(-2 * config.horizon // 7)} or more"
+        )

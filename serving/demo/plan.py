@@ -19,7 +19,7 @@ from kernels import Policy, abc_segments, allocate, compare, plan, position
 from kernels.quantiles import quantile_draws
 from kernels.simulation import Comparison
 from serving.demo.config import DemoConfig
-from serving.demo.data import DemoData
+from serving.demo.data import RECENT_DAYS, DemoData
 from serving.runtime import ForecastPackage
 
 KEYS = [ITEM, LOCATION]
@@ -50,7 +50,9 @@ def planning_step(
     cumulative = package.predict(table, cumulative=config.horizon)
     rng = np.random.default_rng(config.seed)
     inventory = _inventory(data, rejected, config, rng)
-    transit = _transit_records(inventory[KEYS], rng)
+    # Whole days within what the forecast covers: lead time plus review period <= horizon.
+    longest = config.horizon - inventory["review_period"].to_numpy(dtype=float)
+    transit = _transit_records(inventory[KEYS], rng, longest)
     policy = Policy(segment_service_levels=SERVICE)
     planned = plan(
         cumulative, inventory, policy, lead_times=transit, rejected=rejected, hold_review=True
@@ -59,7 +61,9 @@ def planning_step(
     sellable = inventory.assign(on_hand=inventory["on_hand"] - planned.get("inspection_held", 0))
     allocation = _allocation(cumulative, planned, sellable, config, rng)
     actual = data.actuals(data.cutoff, config.holdout_days)[[*KEYS, DATE, DEMAND]]
-    simulation = compare(planned, actual, transit, inventory=sellable, seed=config.seed)
+    # The inventory as planned: the simulation itself takes the plan's inspection_held off its
+    # on_hand (given `sellable`, the held units would leave stock twice).
+    simulation = compare(planned, actual, transit, inventory=inventory, seed=config.seed)
     return PlanOutcome(forecast, cumulative, inventory, transit, planned, dc_plan, fc_position,
                        allocation, simulation, package.provider)  # fmt: skip
 
@@ -69,7 +73,7 @@ def _inventory(
 ) -> pd.DataFrame:
     """Stock at the cutoff: a few days to two weeks of recent demand per SKU x FC, ABC segments
     by revenue (A continuous review; B, C reviewed weekly when the horizon allows)."""
-    recent = data.train[data.train[DATE] >= data.cutoff - pd.Timedelta(days=28)]
+    recent = data.train[data.train[DATE] >= data.cutoff - pd.Timedelta(days=RECENT_DAYS)]
     daily = recent.groupby(KEYS, observed=True)[DEMAND].mean().rename("daily").reset_index()
     if "price" in recent.columns:
         sales = recent.assign(revenue=recent[DEMAND] * recent["price"].fillna(0))
@@ -91,12 +95,17 @@ def _inventory(
     return inventory
 
 
-def _transit_records(keys: pd.DataFrame, rng: np.random.Generator, orders: int = 8) -> pd.DataFrame:
-    """Observed DC -> FC transit times: gamma around the FC's distance band, whole days."""
+def _transit_records(
+    keys: pd.DataFrame, rng: np.random.Generator, longest: np.ndarray, orders: int = 8
+) -> pd.DataFrame:
+    """Observed DC -> FC transit times: gamma around the FC's distance band, whole days, at
+    most ``longest`` per key (what its plan's forecast reaches: a short horizon would
+    otherwise meet the gamma's tail and the plan refuse the key)."""
     locations = sorted(keys[LOCATION].unique())
     band = {loc: TRANSIT_DAYS[k % len(TRANSIT_DAYS)] for k, loc in enumerate(locations)}
     mean = np.repeat(keys[LOCATION].map(band).to_numpy(dtype=float), orders)
     days = np.maximum(1, np.round(rng.gamma(9.0, mean / 9.0)))  # cv 1/3
+    days = np.minimum(days, np.repeat(np.floor(longest), orders))
     return pd.DataFrame(
         {ITEM: np.repeat(keys[ITEM].to_numpy(), orders),
          LOCATION: np.repeat(keys[LOCATION].to_numpy(), orders),
