@@ -444,7 +444,8 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             if records is not None:  # kernels' tables are keyed by item and location
                 frame = pd.DataFrame.from_records(records)
                 _check_series(frame, list(PLAN_KEYS), field, config.max_series)
-        used, step_days, notes = None, None, []
+        used, step_days = None, None
+        notes: list[str] = []
         if body.series is not None:
             loaded = model(body.model, body.version, "forecast")
             horizon = loaded.runtime.horizon
