@@ -338,3 +338,45 @@ def test_cli_generates_parts_trains_on_class_folders_and_scores(tmp_path, capsys
     items = pd.read_csv(scores)
     assert len(items) == 36 and items["any_defect"].between(0, 1).all()
     assert items.columns.get_loc("any_defect") < items.columns.get_loc("score_crack")
+
+
+# Checkpoint selection follows the any-defect validation AUROC first and the item loss only
+# between equal AUROCs (README: "ties broken by the validation loss").
+def _selection(probs, labels) -> float:
+    """``val_selection`` as on_validation_epoch_end logs it for these validation outputs."""
+    net = build_net(ModelSpec(width=8, image_size=32, head_dim=16), ["a"], ["v"])
+    data = TensorItems(torch.zeros(2, 1, 1, 32, 32, dtype=torch.uint8), torch.zeros(2, 1))
+    task = InspectionTask(
+        net,
+        class_names=["a"],
+        train_set=data,
+        val_set=data,
+        cfg=ImageTrainConfig(),
+        augment=AugmentSpec(),
+    )
+    logged: dict[str, float] = {}
+    task._trainer = SimpleNamespace(world_size=1)
+    task.log = lambda name, value, **kwargs: logged.__setitem__(name, float(value))
+    task._val_outputs = [
+        (torch.tensor(probs, dtype=torch.float32)[:, None], torch.tensor(labels)[:, None])
+    ]
+    task.on_validation_epoch_end()
+    return logged["val_selection"]
+
+
+def test_a_higher_auroc_is_never_outranked_by_a_lower_loss():
+    # 100 defective and 100 good items.
+    labels = [1.0] * 100 + [0.0] * 100
+    # Epoch A ranks every pair right but is unsure (low probabilities): AUROC 1, BCE 0.83.
+    sure_not = [0.25] * 100 + [0.24] * 100
+    # Epoch B is confident but ranks one pair wrong: AUROC 1 - 1/10000, BCE 0.05.
+    confident = [0.99] * 99 + [0.02] + [0.03] + [0.01] * 99
+    assert _selection(sure_not, labels) > _selection(confident, labels)
+
+
+def test_equal_aurocs_prefer_the_lower_loss_also_above_one():
+    labels = [1.0] * 4 + [0.0] * 4
+    # Both rank every pair right (AUROC 1) and both are badly calibrated (BCE > 1).
+    worse = [0.03] * 4 + [0.02] * 4  # BCE 1.76
+    better = [0.1] * 4 + [0.05] * 4  # BCE 1.18
+    assert _selection(better, labels) > _selection(worse, labels)
