@@ -6,6 +6,7 @@ functions, so both give the same columns in the same order.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -44,6 +45,20 @@ def forecast_frame(
     for k, level in enumerate(levels):
         frame[quantile_column(level)] = flat[:, k].astype(np.float32)
     return frame
+
+
+def check_cumulative(cumulative: object, horizon: int) -> None:
+    """``cumulative`` must be a whole number of periods 1..``horizon``: ``True`` is not a switch
+    (it would read as 1 and give the one-period sums alone), ``7.0`` is not a count."""
+    if (
+        isinstance(cumulative, bool | np.bool_)
+        or not isinstance(cumulative, numbers.Integral)
+        or not 1 <= cumulative <= horizon
+    ):
+        raise ValueError(
+            f"cumulative: expected 1..{horizon} (the model's horizon), a whole number of "
+            f"periods, got {cumulative!r}"
+        )
 
 
 def cumulative_frame(

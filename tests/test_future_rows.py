@@ -57,3 +57,51 @@ def test_a_new_item_reads_its_first_horizon_only(fitted):
     with pytest.warns(UserWarning, match="unseen in training"):
         got = fitted.predict(pd.concat([table, new, extra], ignore_index=True))
     pd.testing.assert_frame_equal(got, expected)
+
+
+# A cumulative forecast of K periods reads K periods past each origin: rows further ahead (the
+# rest of a horizon's price plan) do not move the lead-time quantiles of the periods it sums.
+K = 3
+
+
+def _with_new_item(table: pd.DataFrame) -> pd.DataFrame:
+    """A new item (no history) whose price plan drops on the horizon's last days."""
+    future = table[table["demand"].isna() & (table["item_id"] == "i0")]
+    new = future.assign(item_id="i9")
+    new.loc[new["date"] > new["date"].min() + pd.Timedelta(days=K - 1), "price"] = 2.0
+    return pd.concat([table, new], ignore_index=True)
+
+
+def _first_periods(table: pd.DataFrame, periods: int) -> pd.DataFrame:
+    last = table.loc[table["demand"].notna(), "date"].max()
+    return table[table["date"] <= last + pd.Timedelta(days=periods)].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    train = TrainConfig(max_epochs=1, batches_per_epoch=2, batch_size=16, progress_bar=False)
+    run = tmp_path_factory.mktemp("cumulative_rows") / "run"
+    forecaster = Forecaster("lstm", H, spec=SPEC, train=train, hidden_size=8)
+    return forecaster.fit(_panel(), run_dir=run), run
+
+
+@pytest.mark.filterwarnings("ignore:categories unseen")
+def test_rows_past_the_summed_periods_do_not_move_a_cumulative_forecast(saved):
+    forecaster, _ = saved
+    table = _with_new_item(_panel())
+    expected = forecaster.predict(_first_periods(table, K), cumulative=K)
+    got = forecaster.predict(table, cumulative=K)
+    pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.filterwarnings("ignore:categories unseen")
+def test_the_package_reads_the_summed_periods_alone_too(saved, tmp_path):
+    from serving.export import export_run
+    from serving.runtime import ForecastPackage
+
+    _, run = saved
+    runtime = ForecastPackage(export_run(run, tmp_path / "repo"))
+    table = _with_new_item(_panel())
+    expected = runtime.predict(_first_periods(table, K), cumulative=K)
+    got = runtime.predict(table, cumulative=K)
+    pd.testing.assert_frame_equal(got, expected)

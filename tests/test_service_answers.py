@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from serving.runtime import ForecastPackage
 from serving.service.app import create_app
 from serving.service.config import ServiceConfig
 
@@ -73,3 +75,27 @@ def test_a_plan_from_series_of_an_unseen_item_says_so(client, small_network):
     response = client.post("/v1/plan", json={"series": rows, "inventory": inventory})
     assert response.status_code == 200, response.text[:300]
     assert any("NEW-SKU" in w for w in response.json()["warnings"])
+
+
+# cumulative is a number of periods in the Python API and the package runtime too: True is not
+# a switch that quietly returns the one-period sums, and 7.0 gets the same one-line error as 0.
+@pytest.mark.parametrize("value", [True, False, np.True_, 7.0, 2.5])
+def test_the_python_api_refuses_a_cumulative_that_is_no_number_of_periods(
+    lstm_package, small_network, value
+):
+    forecaster, _, _ = lstm_package
+    with pytest.raises(ValueError, match="cumulative: expected 1..7"):
+        forecaster.predict(small_network.to_frame(), cumulative=value)
+
+
+@pytest.mark.parametrize("value", [True, 7.0])
+def test_the_package_refuses_it_too(lstm_package, small_network, value):
+    _, package, _ = lstm_package
+    with pytest.raises(ValueError, match="cumulative: expected 1..7"):
+        ForecastPackage(package).predict(small_network.to_frame(), cumulative=value)
+
+
+def test_a_whole_number_of_any_integer_type_still_works(lstm_package, small_network):
+    forecaster, _, _ = lstm_package
+    table = forecaster.predict(small_network.to_frame(), cumulative=np.int64(3))
+    assert sorted(table["horizon"].unique()) == [1, 2, 3]

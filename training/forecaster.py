@@ -41,7 +41,7 @@ from forecasting.models import InputDims, MovingAverage, SeasonalNaive, build_ne
 from forecasting.models.ensemble import EnsembleNet
 from forecasting.spec import PanelSpec
 from forecasting.store import PanelStore
-from forecasting.tables import cumulative_frame, forecast_frame
+from forecasting.tables import check_cumulative, cumulative_frame, forecast_frame
 from forecasting.validate import ValidationReport, validate_panel
 from forecasting.windows import (
     BATCH_KEYS,
@@ -414,10 +414,7 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
     if cumulative is not None:
         if not isinstance(model, NeuralForecaster | AutoForecaster):
             raise ValueError(f"cumulative: the {model.name} baseline has no lead-time head")
-        if not 1 <= cumulative <= model.horizon:
-            raise ValueError(
-                f"cumulative: expected 1..{model.horizon} (the model's horizon), got {cumulative}"
-            )
+        check_cumulative(cumulative, model.horizon)
     series, origins = forecast_origins(store)
     steps = cumulative or model.horizon
     store.check_horizon(series, origins, steps)
@@ -575,13 +572,15 @@ class Forecaster:
         as ``item_id, location_id, horizon, q...`` (the lead-time demand planning reads).
         """
         model = self._require_fitted()
-        store = data if isinstance(data, PanelStore) else self._store_for(data)
+        store = data if isinstance(data, PanelStore) else self._store_for(data, cumulative)
         return forecast_table(model, store, cumulative)
 
-    def _store_for(self, data: pd.DataFrame | str | Path) -> PanelStore:
-        """A prediction table's store in the training vocabulary, one horizon past its end."""
+    def _store_for(self, data: pd.DataFrame | str | Path, periods: int | None = None) -> PanelStore:
+        """A prediction table's store in the training vocabulary, one horizon past its end;
+        only the ``periods`` a cumulative forecast sums are read past each origin (rows further
+        ahead would move the z-scores of the periods it sums)."""
         clean, _ = validate_panel(self.panel(data), self.spec, categories=True)
-        clean = horizon_rows(clean, self.spec, self.config.horizon)
+        clean = horizon_rows(clean, self.spec, periods or self.config.horizon)
         vocab = getattr(self.model_, "vocab", None) or None
         return PanelStore.from_frame(
             clean,

@@ -34,7 +34,7 @@ from forecasting.grid import (
 from forecasting.grid import check_horizon as check_grid_horizon
 from forecasting.io import map_columns, read_panel
 from forecasting.spec import PanelSpec
-from forecasting.tables import cumulative_frame, forecast_frame
+from forecasting.tables import check_cumulative, cumulative_frame, forecast_frame
 from forecasting.validate import missing_as_saved, validate_panel
 from kernels.io import FileError
 from serving.package import read_package
@@ -143,16 +143,14 @@ class ForecastPackage:
     ) -> ForecastJob:
         """Validate a table and cut its windows into the graph's inputs (no inference yet);
         the service batches the feeds of several requests into one run."""
-        if cumulative is not None and not 1 <= cumulative <= self.horizon:
-            raise ValueError(
-                f"cumulative: expected 1..{self.horizon} (the model's horizon), got {cumulative}"
-            )
+        if cumulative is not None:
+            check_cumulative(cumulative, self.horizon)
         if isinstance(data, str | Path):
             frame = read_panel(data, self.spec)
         else:
             frame = data
         clean, _ = validate_panel(map_columns(frame, self.spec), self.spec, categories=True)
-        clean = horizon_rows(clean, self.spec, self.horizon)
+        clean = horizon_rows(clean, self.spec, cumulative or self.horizon)
         grid = build_grid(clean, self.spec, extra_periods=self.horizon)
         unseen = self._warn_unknown(grid)
         # Every series of the table is forecast, a new item whose first row is the table's
