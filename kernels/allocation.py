@@ -234,6 +234,11 @@ def prepare_allocation_inputs(samples, stock, supply, caps, value, reserve, rese
     sup = v.broadcast_rows("supply", supply, n_skus)
     v.check_nonnegative("supply", sup)
     _check_whole("supply", sup)
+    # The budget and held_back are int64: a supply of 2**63 units or more (a large number meant
+    # as "unlimited") wrapped to a negative budget, and nothing was allocated.
+    too_big = sup >= 2.0**63
+    if too_big.any():
+        v.fail("supply", "must be below 2**63 units", too_big)
     res = v.broadcast_rows("reserve", reserve, n_skus)
     v.check_nonnegative("reserve", res)
     _check_whole("reserve", res)

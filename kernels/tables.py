@@ -876,8 +876,9 @@ def allocate(
     from .validate import fail
 
     bad = ~np.isfinite(s_units) | (s_units < 0) | (s_units != np.floor(s_units))
+    bad |= s_units >= 2.0**63  # the kernels count units in int64
     if bad.any():
-        fail("supply", "must be a whole number of units >= 0", bad, sup_labels)
+        fail("supply", "must be a whole number of units >= 0 (below 2**63)", bad, sup_labels)
     # A blank reserve (or reserve value) is none; text that is not a number is an error (it
     # read as 0, and the DC's reserve went out to the FCs).
     reserve = np.zeros(len(sup))

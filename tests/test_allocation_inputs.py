@@ -3,6 +3,8 @@ that are numbers, and demands past the int64 range allocated as the greedy refer
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -132,3 +134,37 @@ def test_reserve_value_tie_example():
     assert res["held_back"].tolist() == [10]
     res = allocate_samples(samples, [[2.0]], [10], reserve_value=[0.59])
     assert res["allocation"].tolist() == [[2]]
+
+
+# A supply of 2**63 units or more: the int64 budget wrapped negative and nothing was allocated.
+INT64_SAMPLES = np.array([[[3.0, 5.0, 4.0], [1.0, 2.0, 0.0]]])
+
+
+def test_large_supply_below_int64_range_allocates_every_useful_unit():
+    out = allocate_samples(INT64_SAMPLES, 0, [2**62])
+    np.testing.assert_array_equal(out["allocation"], [[5, 2]])
+    assert out["held_back"][0] == 2**62 - 7
+
+
+@pytest.mark.parametrize("supply", [2**63, 1e19])
+def test_supply_beyond_int64_is_refused_not_allocated_as_zero(supply):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the cast that wrapped
+        with pytest.raises(ValueError, match=r"supply: .*2\*\*63.* at row 0"):
+            allocate_samples(INT64_SAMPLES, 0, [supply])
+
+
+def test_allocate_table_refuses_supply_beyond_int64_by_item():
+    demand = pd.DataFrame(
+        {
+            "item_id": "sku1",
+            "location_id": ["FC1"] * 3 + ["FC2"] * 3,
+            "sample": [0, 1, 2] * 2,
+            "demand": [3.0, 5.0, 4.0, 1.0, 2.0, 0.0],
+        }
+    )
+    stock = pd.DataFrame({"item_id": "sku1", "location_id": ["FC1", "FC2"], "on_hand": 0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError, match=r"supply: .*2\*\*63.*sku1"):
+            allocate(demand, stock, pd.DataFrame({"item_id": ["sku1"], "supply": [1e19]}))
