@@ -225,14 +225,17 @@ def backtest(
 
     parts, forecasts = [], {}
     fitted_at: dict[str, int] = {}
-    as_of: dict[int, PanelStore] = {}
+    as_of: dict[tuple[int, int], PanelStore] = {}
     work = [(o, f) for o in origins for f in forecasters]
     for origin, forecaster in tqdm(work, desc="backtest", disable=not progress):
         # Observed-only reals are standardized over the periods before the origin, as a
         # table ending there would have them: nothing from the origin on reaches the model.
-        if origin not in as_of:
-            as_of = {origin: seen.as_of(origin)}  # origins come in order: keep the latest
-        known = as_of[origin]
+        # Known reals as a table holding the forecaster's horizon of future rows has them.
+        key = (origin, forecaster.horizon)
+        if key not in as_of:
+            as_of = {k: v for k, v in as_of.items() if k[0] == origin}  # origins come in order
+            as_of[key] = seen.as_of(origin, forecaster.horizon)
+        known = as_of[key]
         if refit or forecaster.name not in fitted_at:
             forecaster.fit(known, cutoff=origin)
             fitted_at[forecaster.name] = origin

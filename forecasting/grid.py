@@ -64,6 +64,15 @@ def date_grid(first: pd.Timestamp, periods: int, freq: str, month_end: bool = Fa
     return pd.DatetimeIndex([first + pd.DateOffset(months=int(k)) for k in range(periods)])
 
 
+def dates_before(first: pd.Timestamp, periods: int, freq: str) -> pd.DatetimeIndex:
+    """The dates of the ``periods`` periods before ``first``, oldest first: where an encoder
+    longer than the table's history reaches (their calendar is known, nothing else is)."""
+    steps = np.arange(-periods, 0)
+    if freq in ("D", "W"):
+        return pd.DatetimeIndex(first + pd.to_timedelta((7 if freq == "W" else 1) * steps, "D"))
+    return pd.DatetimeIndex([first + pd.DateOffset(months=int(k)) for k in steps])
+
+
 def days_since_epoch(dates: pd.DatetimeIndex) -> np.ndarray:
     """Dates as int64 days since 1970-01-01: how a model package takes them."""
     return dates.to_numpy(dtype="datetime64[D]").astype(np.int64)

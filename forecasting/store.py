@@ -52,8 +52,8 @@ class Block:
     rows: torch.Tensor | None = None
     names: tuple[str, ...] = ()
     raw: torch.Tensor | None = None
-    """Observed reals only: the forward-filled values before standardization (NaN where
-    nothing was observed), so that a backtest can standardize them as of an origin."""
+    """Reals: the forward-filled values before standardization (NaN where nothing was
+    recorded), so that a backtest can standardize them as of an origin."""
 
     def to(self, device: torch.device) -> Block:
         rows = None if self.rows is None else self.rows.to(device)
@@ -148,12 +148,25 @@ class PanelStore:
             moved[name] = [block.to(device) for block in getattr(self, name)]
         return dataclasses.replace(self, **moved)
 
-    def as_of(self, cutoff: int) -> PanelStore:
+    def as_of(self, cutoff: int, horizon: int = 0) -> PanelStore:
         """The store as a table that ends before period ``cutoff`` would give it: observed-only
         reals (known up to a forecast origin) standardized over the periods before ``cutoff``
-        and blank from it on, so that nothing observed from the origin on reaches a model."""
+        and blank from it on, so that nothing observed from the origin on reaches a model;
+        known reals standardized over the periods before ``cutoff + horizon``, as a table
+        holding the ``horizon`` future rows of a forecast from ``cutoff`` has them (a price
+        further ahead is not known at the origin, and must not move its z-score)."""
+        known = []
+        for block in self.known_real:
+            if block.raw is None:
+                known.append(block)
+                continue
+            values = standardize(block.raw.cpu().numpy().copy(), max(int(cutoff + horizon), 1))
+            known.append(
+                Block(torch.from_numpy(values).to(block.values.device), block.rows, block.names,
+                      block.raw)
+            )  # fmt: skip
         if not self.observed_real:
-            return self
+            return dataclasses.replace(self, known_real=known)
         blocks = []
         for block in self.observed_real:
             if block.raw is None:
@@ -166,7 +179,7 @@ class PanelStore:
                 Block(torch.from_numpy(values).to(block.values.device), block.rows, block.names,
                       block.raw)
             )  # fmt: skip
-        return dataclasses.replace(self, observed_real=blocks)
+        return dataclasses.replace(self, known_real=known, observed_real=blocks)
 
     def pin_memory(self) -> PanelStore:
         """Page-lock the host tensors so batches cut on the host copy to a GPU asynchronously."""
@@ -288,9 +301,12 @@ class PanelStore:
             values = ffill_time(values, limit=end if rows is None else None)
             until = grid_known_until(values, origins if rows is None else None)
             known_until = np.minimum(known_until, until if rows is None else until[rows])
+            raw = values.copy()  # as_of standardizes them again as of an origin
             values = standardize(values, n_periods)
             block_names = tuple(next(names) for _ in range(values.shape[2]))
-            real_blocks.append(_block(values, rows, block_names))
+            block = _block(values, rows, block_names)
+            block.raw = torch.from_numpy(raw)
+            real_blocks.append(block)
         observed_blocks = []
         names = iter(spec.observed_reals)
         for values, rows in observed_real:

@@ -19,11 +19,14 @@ are multiplied back by the scale.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 
+import numpy as np
+import pandas as pd
 import torch
 
-from forecasting.grid import group_prior
-from forecasting.spec import ITEM
+from forecasting.grid import calendar_features, dates_before, group_prior
+from forecasting.spec import ITEM, LOCATION
 from forecasting.store import UNKNOWN, PanelStore, gather_rows
 
 BATCH_KEYS = (
@@ -71,13 +74,55 @@ def group_prior_scale(
     return torch.from_numpy(prior).to(store.device)
 
 
+class OriginPrior:
+    """Per window, :func:`group_prior_scale` as of the window's own origin: the mean demand per
+    period of its peers before that origin (then of its location, then of the panel), so that
+    a training window's level, the whole scale of a window whose history is hidden, never
+    reads the demand it forecasts or any later. Cumulative sums per group and period, cut
+    at ``cutoff``; called with ``(series, origins)``."""
+
+    def __init__(self, store: PanelStore, cutoff: int, fallback: float = 1.0):
+        target = store.target[:, :cutoff].cpu().numpy()
+        observed = np.isfinite(target)
+        values = np.where(observed, target, 0.0)
+        self.cutoff, self.fallback = int(cutoff), float(fallback)
+        self.levels = []
+        keys = store.keys
+        for columns in ([], [LOCATION], [LOCATION, *store.spec.static_categoricals]):
+            if columns:
+                groups = keys.groupby(columns, sort=False).ngroup().to_numpy()
+            else:
+                groups = np.zeros(len(keys), dtype=np.int64)
+            n_groups = int(groups.max()) + 1 if len(groups) else 1
+            sums = np.zeros((n_groups, self.cutoff + 1), dtype=np.float64)
+            counts = np.zeros_like(sums)
+            np.add.at(sums[:, 1:], groups, values)
+            np.add.at(counts[:, 1:], groups, observed)
+            np.cumsum(sums, axis=1, out=sums)
+            np.cumsum(counts, axis=1, out=counts)
+            # Kept in float32 (summed in float64): a (groups x periods) table per level.
+            sums, counts = sums.astype(np.float32), counts.astype(np.float32)
+            self.levels.append(
+                tuple(torch.from_numpy(a).to(store.device) for a in (groups, sums, counts))
+            )
+
+    def __call__(self, series: torch.Tensor, origins: torch.Tensor) -> torch.Tensor:
+        at = origins.clamp(0, self.cutoff)
+        prior = torch.full(series.shape, self.fallback, device=series.device)
+        for groups, sums, counts in self.levels:  # finer levels overwrite
+            rows = groups[series]
+            count = counts[rows, at]
+            prior = torch.where(count > 0, sums[rows, at] / count.clamp(min=1), prior)
+        return prior.float()
+
+
 def make_batch(
     store: PanelStore,
     series: torch.Tensor,
     origins: torch.Tensor,
     encoder_length: int,
     horizon: int,
-    prior_scale: torch.Tensor | float,
+    prior_scale: torch.Tensor | float | Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     with_target: bool = True,
     hide_history: torch.Tensor | None = None,
     unknown_item: torch.Tensor | None = None,
@@ -86,8 +131,9 @@ def make_batch(
 
     Returns the tensors of :data:`BATCH_KEYS` plus ``scale`` (B,) and, ``with_target``,
     ``target`` (B, H) scaled and ``target_mask`` (B, H). ``hide_history`` (B,) bool blanks the
-    encoder's demand of those windows and ``unknown_item`` gives them the unknown item code:
-    training on such windows teaches the cold-start path (a new item or item x FC pair).
+    encoder's demand and observed-only reals of those windows and ``unknown_item`` gives them
+    the unknown item code: training on such windows teaches the cold-start path (a new item or
+    item x FC pair).
     """
     device = store.device
     steps = torch.arange(-encoder_length, horizon, device=device)
@@ -105,21 +151,41 @@ def make_batch(
     zero = torch.zeros((), device=device, dtype=values.dtype)
     encoder_values = torch.where(encoder_mask, encoder_values, zero)
 
-    prior = torch.as_tensor(prior_scale, dtype=values.dtype, device=device)
-    if prior.ndim == 1:
-        prior = prior[series]
+    if callable(prior_scale):  # a level as of each window's origin (OriginPrior)
+        prior = prior_scale(series, origins).to(values.dtype)
+    else:
+        prior = torch.as_tensor(prior_scale, dtype=values.dtype, device=device)
+        if prior.ndim == 1:
+            prior = prior[series]
     count = encoder_mask.sum(dim=1).to(values.dtype)
     scale = (encoder_values.sum(dim=1) + prior) / (count + 1.0)
     scale = scale.clamp(min=1e-3)
 
     # Known covariates are cut once over encoder + decoder, observed ones over the encoder only.
+    # Positions off the grid (an encoder reaching before the table's first period) have no
+    # row: no covariate, as before a series' first row, and the calendar of their own dates.
     known_real = _gather(store.known_real, series, safe, torch.float32)
+    known_real = known_real * inside[:, :, None]
     known_cat = _gather(store.known_cat, series, safe, torch.long)
+    n_own = len(store.spec.known_categoricals)
+    if n_own:
+        known_cat[:, :, :n_own] = known_cat[:, :, :n_own] * inside[:, :, None]
+    if store.spec.calendar and known_cat.shape[2] > n_own and encoder_length > 0:
+        before = _calendar_before(store.dates[0], encoder_length, store.spec.frequency)
+        before = torch.from_numpy(before).to(device)  # (L, K) codes of periods -L .. -1
+        index = (positions + encoder_length).clamp(0, encoder_length - 1)
+        known_cat[:, :, n_own:] = torch.where(
+            (positions < 0)[:, :, None], before[index], known_cat[:, :, n_own:]
+        )
     encoder_real = known_real[:, :encoder_length]
     if store.observed_real:
         observed_real = _gather(
             store.observed_real, series, safe[:, :encoder_length], torch.float32
         )
+        observed_real = observed_real * inside[:, :encoder_length, None]
+        if hide_history is not None:
+            # Observed-only reals (page views) are history too: a new item has none.
+            observed_real = observed_real * ~hide_history[:, None, None]
         encoder_real = torch.cat([encoder_real, observed_real], dim=2)
     batch = {
         "encoder_target": encoder_values / scale[:, None],
@@ -139,6 +205,13 @@ def make_batch(
         )
         batch["target_mask"] = decoder_mask.to(values.dtype)
     return batch
+
+
+@lru_cache(maxsize=64)
+def _calendar_before(first: pd.Timestamp, periods: int, freq: str) -> np.ndarray:
+    """Calendar codes (periods, K) of the ``periods`` periods before ``first``."""
+    codes, _ = calendar_features(dates_before(first, periods, freq), freq)
+    return codes
 
 
 def _static_codes(
@@ -211,7 +284,9 @@ class WindowSampler:
         self.batch_size = batch_size
         self.batches_per_epoch = batches_per_epoch
         self.cold_start_rate = cold_start_rate
-        self.prior_scale = torch.as_tensor(prior_scale, device=store.device)
+        if not callable(prior_scale):
+            prior_scale = torch.as_tensor(prior_scale, device=store.device)
+        self.prior_scale = prior_scale
         self.seed, self.rank, self.world_size = seed, rank, world_size
         self.device = device or store.device
         self.epoch = 0

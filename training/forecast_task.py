@@ -11,7 +11,13 @@ from torch import nn
 from forecasting.negbin import negative_binomial_nll
 from forecasting.quantiles import pinball_loss
 from forecasting.store import PanelStore
-from forecasting.windows import BATCH_KEYS, WindowList, WindowSampler, evaluation_windows
+from forecasting.windows import (
+    BATCH_KEYS,
+    OriginPrior,
+    WindowList,
+    WindowSampler,
+    evaluation_windows,
+)
 
 
 @dataclass
@@ -34,6 +40,8 @@ class ForecastData:
     seed: int = 0
     store_on_device: bool = True
     cold_start_rate: float = 0.1
+    prior_fallback: float = 1.0
+    """The level of a training window with no demand before its origin anywhere in the panel."""
 
     def _placed(self, device: torch.device) -> PanelStore:
         if self.store_on_device:
@@ -41,13 +49,16 @@ class ForecastData:
         return self.store.pin_memory() if device.type == "cuda" else self.store
 
     def train_batches(self, device: torch.device, rank: int, world_size: int) -> WindowSampler:
+        store = self._placed(device)
+        # Each training window's fallback level as of its own origin (``prior_scale`` is as
+        # of the validation origin: it holds the demand training windows forecast).
         return WindowSampler(
-            self._placed(device),
+            store,
             self.encoder_length,
             self.horizon,
             self.batch_size,
             self.batches_per_epoch,
-            self.prior_scale,
+            OriginPrior(store, self.val_origin, self.prior_fallback),
             cutoff=self.val_origin,
             min_encoder_length=self.min_encoder_length,
             seed=self.seed,

@@ -205,6 +205,7 @@ class NeuralForecaster:
             min_encoder_length=min_encoder,
             seed=self.train.seed,
             cold_start_rate=self.config.cold_start_rate,
+            prior_fallback=self.prior_scale,
         )
         members = self.config.ensemble
         if resume is not None and members > 1:

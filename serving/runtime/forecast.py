@@ -20,6 +20,7 @@ from forecasting.grid import (
     NO_ROW,
     PanelGrid,
     build_grid,
+    dates_before,
     days_since_epoch,
     ffill_time,
     forecast_origins,
@@ -232,17 +233,28 @@ class ForecastPackage:
         rows = series[:, None]
         history = grid.target[rows, safe[:, :length]].astype(np.float32)
         history[~inside[:, :length]] = np.nan
+        # Positions before the table's first period: the calendar of their own dates, no
+        # covariates (as the store cuts them).
+        days = features["days"]
+        if length:
+            before = dates_before(grid.dates[0], length, self.spec.frequency)
+            days = np.concatenate([days_since_epoch(before), days])
+        known_real = features["known_real"][rows, safe].astype(np.float32)
+        known_real[~inside] = 0.0
+        observed_real = features["observed_real"][rows, safe[:, :length]].astype(np.float32)
+        observed_real[~inside[:, :length]] = 0.0
         feeds = {
             "history": history,
             "prior": prior[series].astype(np.float32),
-            "days": features["days"][safe],
-            "known_real": features["known_real"][rows, safe].astype(np.float32),
-            "observed_real": features["observed_real"][rows, safe[:, :length]].astype(np.float32),
+            "days": days[(positions + length).clip(0, len(days) - 1)],
+            "known_real": known_real,
+            "observed_real": observed_real,
             "static_real": features["static_real"][series].astype(np.float32),
         }
         vocab = self.pre["vocab"]
         for k, name in enumerate(self.pre["known_categoricals"]):
             levels = grid.known_levels(k, (rows, safe), no_row=NO_ROW)
+            levels[~inside] = NO_ROW
             feeds[f"known.{name}"] = missing_as_saved(levels, vocab[name]).astype(levels.dtype)
         for name in self.pre["static_categoricals"]:
             levels = grid.keys[name].to_numpy(dtype=object)[series]
