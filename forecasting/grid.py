@@ -7,7 +7,8 @@ exactly the inputs the PyTorch model saw:
 
 * the target, NaN where unobserved, gaps inside a series' history filled with 0;
 * known and observed reals forward-filled inside the history, then z-scored per series over
-  every period of the table (NaN -> 0);
+  its history (a series without history: over the rows a forecast reads; NaN -> 0), so rows
+  past the origin never move the scaling;
 * categorical levels as strings, gap periods repeating the level of the period before
   (a level unseen in training maps to the unknown code when it is encoded, never to a neighbour);
 * dates on the panel's own calendar, extended past the last row for the forecast horizon.
@@ -98,6 +99,36 @@ def ffill_time(values: np.ndarray, limit: np.ndarray | None = None) -> np.ndarra
 def standardize(values: np.ndarray, history: int) -> np.ndarray:
     """Per-row z-score over the first ``history`` periods (in place); NaN afterwards -> 0."""
     window = values[:, :history]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(window, axis=1, keepdims=True)
+        std = np.nanstd(window, axis=1, keepdims=True)
+    mean = np.nan_to_num(mean)
+    std = np.where(np.isfinite(std) & (std > 1e-6), std, 1.0)
+    values -= mean
+    values /= std
+    np.nan_to_num(values, copy=False, nan=0.0)
+    return values
+
+
+def history_stop(end: np.ndarray, fallback: int) -> np.ndarray:
+    """Per series, one past the periods its known reals are z-scored over: its history (up to
+    ``end``, one past its last observed period), or ``fallback`` periods for a series without
+    one (a new item: the rows a forecast reads)."""
+    end = np.asarray(end, dtype=np.int64)
+    return np.where(end > 0, end, fallback)
+
+
+def standardize_history(values: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """Per-row z-score over the periods before ``stop[row]`` (in place); NaN -> 0.
+
+    A known real (a price) is scaled by its series' history alone, so rows a table holds past
+    the origin (a longer price plan, the periods a cumulative forecast does not sum) never move
+    the scaling of the periods a forecast reads, and a backtest at an origin scales as a table
+    ending there does."""
+    t = values.shape[1]
+    inside = np.arange(t)[None, :] < np.asarray(stop)[:, None]
+    window = np.where(inside[..., None] if values.ndim == 3 else inside, values, np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(window, axis=1, keepdims=True)
@@ -320,9 +351,9 @@ def horizon_rows(frame: pd.DataFrame, spec: PanelSpec, horizon: int) -> pd.DataF
     """The rows of a prediction table checked by :func:`forecasting.validate.validate_panel`
     that a forecast of ``horizon`` periods reads: each series' history and its rows up to
     ``horizon`` periods past its forecast origin (the period after its last observed demand;
-    a series with no history, its first row). Known and observed reals are z-scored over
-    every period of the table, so rows further ahead (a price plan longer than the horizon)
-    would move the forecast of periods they are not part of."""
+    a series with no history, its first row). A series with history scales its reals by that
+    history alone; one without (a new item) scales them over the rows read, so rows further
+    ahead (a price plan longer than the horizon) would move its forecast."""
     if len(frame) == 0:
         return frame
     spec = resolve_spec(frame, spec)

@@ -33,9 +33,11 @@ from forecasting.grid import (
     ffill_time,
     fill_gaps,
     forecast_origins,
+    history_stop,
     known_rows_until,
     observed_until,
     standardize,
+    standardize_history,
     standardize_static,
 )
 from forecasting.grid import known_until as grid_known_until
@@ -160,7 +162,12 @@ class PanelStore:
             if block.raw is None:
                 known.append(block)
                 continue
-            values = standardize(block.raw.cpu().numpy().copy(), max(int(cutoff + horizon), 1))
+            values = block.raw.cpu().numpy().copy()
+            if block.rows is None:
+                ended = np.minimum(self.end.cpu().numpy(), int(cutoff))
+                values = standardize_history(values, history_stop(ended, int(cutoff + horizon)))
+            else:
+                values = standardize(values, max(int(cutoff + horizon), 1))
             known.append(
                 Block(torch.from_numpy(values).to(block.values.device), block.rows, block.names,
                       block.raw)
@@ -302,7 +309,10 @@ class PanelStore:
             until = grid_known_until(values, origins if rows is None else None)
             known_until = np.minimum(known_until, until if rows is None else until[rows])
             raw = values.copy()  # as_of standardizes them again as of an origin
-            values = standardize(values, n_periods)
+            if rows is None:
+                values = standardize_history(values, history_stop(end, n_periods))
+            else:  # shared rows (a calendar, a price per item) have no one history
+                values = standardize(values, n_periods)
             block_names = tuple(next(names) for _ in range(values.shape[2]))
             block = _block(values, rows, block_names)
             block.raw = torch.from_numpy(raw)

@@ -105,3 +105,14 @@ def test_the_package_reads_the_summed_periods_alone_too(saved, tmp_path):
     expected = runtime.predict(_first_periods(table, K), cumulative=K)
     got = runtime.predict(table, cumulative=K)
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_a_series_known_reals_are_scaled_by_its_history_alone(fitted):
+    # The first K periods of a lead-time table over the whole horizon are the K-period table:
+    # the horizon's later prices (here tripled) do not move the scaling of the first K.
+    table = _panel()
+    late = table["date"] > table.loc[table["demand"].notna(), "date"].max() + pd.Timedelta(days=K)
+    table.loc[late, "price"] *= 3.0
+    whole = fitted.predict(table, cumulative=H)
+    first = whole[whole["horizon"] <= K].reset_index(drop=True)
+    pd.testing.assert_frame_equal(fitted.predict(table, cumulative=K), first)

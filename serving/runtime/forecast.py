@@ -25,11 +25,12 @@ from forecasting.grid import (
     ffill_time,
     forecast_origins,
     group_prior,
+    history_stop,
     horizon_rows,
     known_rows_until,
     known_until,
     process_reals,
-    standardize,
+    standardize_history,
     standardize_static,
 )
 from forecasting.grid import check_horizon as check_grid_horizon
@@ -211,7 +212,7 @@ class ForecastPackage:
         if known.shape[2]:
             filled = ffill_time(known, limit=grid.end)
             out["until"] = known_until(filled, origins)
-            known = standardize(filled, filled.shape[1])
+            known = standardize_history(filled, history_stop(grid.end, filled.shape[1]))
         out["known_real"] = known
         observed = grid.observed_real
         out["observed_real"] = process_reals(observed, grid.end) if observed.shape[2] else observed
