@@ -77,6 +77,17 @@ def gather_rows(values: torch.Tensor, rows: torch.Tensor, positions: torch.Tenso
     return picked.reshape(*positions.shape, *values.shape[2:])
 
 
+def _row_stop(end: np.ndarray, rows: np.ndarray | None, n_rows: int, fallback: int) -> np.ndarray:
+    """:func:`forecasting.grid.history_stop` per row of a feature block: a shared row (a price
+    per item) is scaled over the longest history of the series that read it."""
+    if rows is None:
+        return history_stop(end, fallback)
+    rows = np.asarray(rows, dtype=np.int64)
+    longest = np.zeros(n_rows, dtype=np.int64)
+    np.maximum.at(longest, rows, np.asarray(end, dtype=np.int64))
+    return history_stop(longest, fallback)
+
+
 @dataclass
 class PanelStore:
     """A panel as tensors, ready to be windowed on CPU or GPU (see :mod:`forecasting.windows`)."""
@@ -163,11 +174,10 @@ class PanelStore:
                 known.append(block)
                 continue
             values = block.raw.cpu().numpy().copy()
-            if block.rows is None:
-                ended = np.minimum(self.end.cpu().numpy(), int(cutoff))
-                values = standardize_history(values, history_stop(ended, int(cutoff + horizon)))
-            else:
-                values = standardize(values, max(int(cutoff + horizon), 1))
+            ended = np.minimum(self.end.cpu().numpy(), int(cutoff))
+            rows = None if block.rows is None else block.rows.cpu().numpy()
+            stop = _row_stop(ended, rows, len(values), int(cutoff + horizon))
+            values = standardize_history(values, stop)
             known.append(
                 Block(torch.from_numpy(values).to(block.values.device), block.rows, block.names,
                       block.raw)
@@ -309,10 +319,7 @@ class PanelStore:
             until = grid_known_until(values, origins if rows is None else None)
             known_until = np.minimum(known_until, until if rows is None else until[rows])
             raw = values.copy()  # as_of standardizes them again as of an origin
-            if rows is None:
-                values = standardize_history(values, history_stop(end, n_periods))
-            else:  # shared rows (a calendar, a price per item) have no one history
-                values = standardize(values, n_periods)
+            values = standardize_history(values, _row_stop(end, rows, len(values), n_periods))
             block_names = tuple(next(names) for _ in range(values.shape[2]))
             block = _block(values, rows, block_names)
             block.raw = torch.from_numpy(raw)
