@@ -227,10 +227,11 @@ def monitor(
     for column in segments:
         codes, text = text_levels(actuals[column])
         actuals[column] = np.asarray(_text_column(text, codes, MISSING_LEVEL, False), dtype=object)
-    for frame in (forecasts, actuals):
+    for name, frame in (("forecasts", forecasts), ("actuals", actuals)):
         frame[ITEM] = frame[ITEM].astype(str)
         frame[LOCATION] = frame[LOCATION].astype(str)
-        frame[DATE] = pd.to_datetime(frame[DATE])
+        frame[DATE] = _dates(frame[DATE], name)
+    _check_values(forecasts, actuals, levels)
     # A row's origin is the date of its step 1: same item, location and forecast run. A run
     # is told by its first period (the row's period less step - 1), not by the row order:
     # runs whose horizons overlap may come sorted by date.
@@ -275,6 +276,54 @@ def monitor(
     table = pd.DataFrame(rows)
     checks = _checks(table, reference, wape_threshold, coverage_tolerance)
     return MonitorReport(table, checks, wape_threshold, coverage_tolerance, notes)
+
+
+def _dates(raw: pd.Series, name: str) -> pd.Series:
+    """A table's dates as naive days; one that cannot be read is named (a bare
+    ``pd.to_datetime`` raised pandas' own message, and a zoned column failed the merge)."""
+    try:
+        dates = pd.to_datetime(raw, errors="coerce")
+    except (TypeError, ValueError):  # mixed time zones, unhashable cells...
+        dates = pd.Series(pd.NaT, index=raw.index)
+    bad = dates.isna() & raw.notna()
+    if bad.any():
+        raise PanelError(
+            DATE,
+            f"unparseable dates in the {name} table, e.g. {raw[bad].astype(str).head(3).tolist()}",
+        )
+    if isinstance(dates.dtype, pd.DatetimeTZDtype):
+        dates = dates.dt.tz_localize(None)  # its local calendar day, as a panel reads it
+    return dates
+
+
+def _check_values(forecasts: pd.DataFrame, actuals: pd.DataFrame, levels: dict[float, str]) -> None:
+    """Actual demand numeric, finite and >= 0 where given (an empty cell is a period not yet
+    observed); forecast quantiles numeric and finite. One bad cell otherwise made the WAPE of
+    its whole segment NaN (never flagged) or moved it without a word."""
+    raw = actuals[DEMAND]
+    values = pd.to_numeric(raw, errors="coerce")
+    for problem, bad in (
+        ("non-numeric values", values.isna() & raw.notna()),
+        ("infinite values", np.isinf(values.to_numpy(dtype=float, na_value=np.nan))),
+        ("negative values", (values < 0).to_numpy()),
+    ):
+        if bad.any():
+            first = actuals.loc[np.asarray(bad), [*KEY, DEMAND]].iloc[0].to_dict()
+            raise PanelError(
+                DEMAND, f"{problem} in the actuals table ({int(bad.sum())} rows, e.g. {first})"
+            )
+    actuals[DEMAND] = values.astype(float)
+    for column in levels.values():
+        quantile = pd.to_numeric(forecasts[column], errors="coerce")
+        bad = ~np.isfinite(quantile.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            first = forecasts.loc[bad, [*KEY, "step"]].iloc[0].to_dict()
+            raise PanelError(
+                column,
+                f"missing, non-numeric or infinite values in the forecasts table "
+                f"({int(bad.sum())} rows, e.g. {first})",
+            )
+        forecasts[column] = quantile.astype(float)
 
 
 def _origins(forecasts: pd.DataFrame) -> pd.Series:

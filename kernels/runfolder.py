@@ -277,8 +277,16 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     check_writable(target, folder=True)
     if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
         raise FileError(f"{target}: exists; choose a new folder or overwrite it (--overwrite)")
+    # The folders created for the target are removed again when it is not published (a failed
+    # command leaves nothing behind), unless something else was put in them meanwhile.
+    created = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
-    _acquire(lock, target)
+    published = False
+    try:
+        _acquire(lock, target)
+    except BaseException:
+        _remove_empty(created)
+        raise
     try:
         shutil.rmtree(staging, ignore_errors=True)  # left by a process that was killed
         staging.mkdir()
@@ -291,8 +299,20 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(staging, target)
+        published = True
         # A checkpoint an earlier interrupted run left for this target is stale now.
         shutil.rmtree(target.parent / f"{target.name}.interrupted", ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         lock.unlink(missing_ok=True)
+        if not published:
+            _remove_empty(created)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) while they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return

@@ -66,6 +66,9 @@ def bound_problem(meta: dict[str, Any], value: Any) -> str | None:
         return None
     if not isinstance(value, int | float) or (isinstance(value, float) and math.isnan(value)):
         return f"expected a number, got {value!r}"
+    if isinstance(value, float) and math.isinf(value):
+        # A bound is a finite range: --step-days inf planned no orders, --lr inf a NaN model.
+        return f"expected a finite number, got {value!r}"
     if lo is not None and (value <= lo if meta.get("open_min") else value < lo):
         return f"expected {'>' if meta.get('open_min') else '>='} {lo:g}, got {value!r}"
     if hi is not None and (value >= hi if meta.get("open_max") else value > hi):

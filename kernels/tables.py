@@ -142,6 +142,15 @@ def _numeric(
     return vals
 
 
+def _finite_or_missing(field: str, vals: np.ndarray, labels: list[str]) -> None:
+    """A column that may be blank (a default or the lead-time records fill it) holds no
+    infinity: one reached the kernels, which named their own arrays (``std_a``,
+    ``weights_a``) by row index and warned of overflows on stderr."""
+    bad = np.isinf(vals)
+    if bad.any():
+        _fail_rows(field, "missing or non-finite value", bad, labels)
+
+
 def _blank_as_zero(vals: np.ndarray) -> np.ndarray:
     """Missing values (NaN) as 0; infinities stay, for the kernels to refuse."""
     return np.where(np.isnan(vals), 0.0, vals)
@@ -190,12 +199,14 @@ def _prepare_inventory(inventory: pd.DataFrame, policy: Policy) -> dict:
     out["moq"] = _numeric(inv, "moq", labels, default=0.0)
     _nonnegative("moq", out["moq"], labels)
     lot = _numeric(inv, "lot_size", labels, default=np.nan, allow_missing=True)
+    _finite_or_missing("lot_size", lot, labels)
     bad = lot <= 0
     if bad.any():
         _fail_rows("lot_size", "must be > 0", bad, labels)
     out["lot_size"] = lot
     for col in ("lead_time_mean", "lead_time_std"):
         vals = _numeric(inv, col, labels, default=np.nan, allow_missing=True)
+        _finite_or_missing(col, vals, labels)
         _nonnegative(col, vals, labels)
         out[col] = vals
 

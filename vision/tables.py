@@ -358,12 +358,26 @@ def rejected_units(
     for column in ("verdict", sku_column):
         if column not in frame.columns:
             raise ValueError(f"{where}: missing column {column!r}")
+    # Items are named by item_id where the table has one, else by row (a hand-made table).
+    names = np.asarray(
+        frame["item_id"].astype(str)
+        if "item_id" in frame.columns
+        else [f"row {row}" for row in range(len(frame))],
+        dtype=object,
+    )
     missing = frame[sku_column].isna() | (frame[sku_column].astype(str).str.strip() == "")
     if missing.any():
         raise ValueError(
             f"{where}: column {sku_column!r} is empty for items "
-            f"{frame.loc[missing, 'item_id'].astype(str).head(5).tolist()}"
+            f"{names[missing.to_numpy()][:5].tolist()}"
         )
+    # Every unit is counted as one of the three verdicts: another spelling ("Reject") or a blank
+    # was inspected but neither rejected, held nor passed, or (blank) not counted at all.
+    unknown = ~frame["verdict"].isin(("pass", "review", "reject")).to_numpy()
+    if unknown.any():
+        verdicts = frame["verdict"].to_numpy(dtype=object)[unknown][:5]
+        shown = ", ".join(f"{n}: {v!r}" for n, v in zip(names[unknown][:5], verdicts))
+        raise ValueError(f"{where}: column 'verdict' must be pass, review or reject; found {shown}")
     keys = [sku_column]
     if "location_id" in frame.columns:
         no_location = frame["location_id"].isna() | (
@@ -375,7 +389,7 @@ def rejected_units(
             if no_location.any():
                 raise ValueError(
                     f"{where}: column 'location_id' is empty for items "
-                    f"{frame.loc[no_location, 'item_id'].astype(str).head(5).tolist()} while "
+                    f"{names[no_location.to_numpy()][:5].tolist()} while "
                     "other items have one; give every item its location"
                 )
             keys.append("location_id")
