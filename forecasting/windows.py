@@ -90,7 +90,8 @@ class OriginPrior:
         keys = store.keys
         for columns in ([], [LOCATION], [LOCATION, *store.spec.static_categoricals]):
             if columns:
-                groups = keys.groupby(columns, sort=False).ngroup().to_numpy()
+                # A copy: pandas hands out a read-only view, which torch warns of.
+                groups = keys.groupby(columns, sort=False).ngroup().to_numpy().copy()
             else:
                 groups = np.zeros(len(keys), dtype=np.int64)
             n_groups = int(groups.max()) + 1 if len(groups) else 1
