@@ -231,3 +231,23 @@ def test_a_file_that_is_not_a_checkpoint_is_named_without_unsafe_advice(tmp_path
     message = str(error.value)
     assert message.startswith(f"{path}: not a resumable training checkpoint")
     assert "weights_only" not in message and "\n" not in message
+
+
+def test_a_demo_error_starts_its_own_line(tmp_path, capsys):
+    # The loop's progress bar was left open, and the error was glued to its last line.
+    args = ["demo", "--out", str(tmp_path / "demo"), "--items", "2", "--locations", "1",
+            "--days", "120", "--holdout-weeks", "2", "--horizon", "28"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert any(line.startswith("stockcast: error: --horizon 28") for line in err.splitlines())
+    assert not (tmp_path / "demo").exists()
+
+
+def test_predict_names_an_output_suffix_it_cannot_write_before_any_work(tmp_path, capsys):
+    # The run does not exist: the suffix is named first (it was named after predicting).
+    out = tmp_path / "forecast.txt"
+    args = ["forecast", "predict", "--run", str(tmp_path / "no-run"), "--data",
+            str(tmp_path / "no-data.csv"), "--out", str(out)]  # fmt: skip
+    assert main(args) == 2
+    assert "forecast.txt: unsupported table type" in capsys.readouterr().err
+    assert not out.exists()

@@ -229,9 +229,10 @@ def check_spec_agrees(args: argparse.Namespace, run_spec: PanelSpec) -> PanelSpe
 
 
 def predict_command(args: argparse.Namespace) -> int:
-    from kernels.io import check_writable, write_table
+    from kernels.io import check_writable, table_kind, write_table
 
     check_writable(args.out)
+    table_kind(args.out)  # a suffix it cannot write is named before any work
     if args.package:
         from serving.runtime import ForecastPackage
 

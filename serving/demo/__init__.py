@@ -34,6 +34,21 @@ def run_demo(
     """Run the loop into ``config.out``; with ``data`` (and its ``spec``) on a user's table:
     forecasting, planning, simulation and monitoring (no tunnel images). Returns the paths of
     what it wrote (report, packages, review queue...)."""
+    config = (config or DemoConfig()).effective()
+    target = Path(config.out)
+    steps = ["data", "forecasting", "inspection", "planning", "monitoring", "report"]
+    bar = tqdm(steps, desc="demo", disable=not config.progress, leave=True)
+    try:
+        paths = _run_steps(bar, target, config, data, spec)
+    finally:
+        bar.close()  # an error's message starts its own line, not the bar's
+    return paths
+
+
+def _run_steps(
+    bar: tqdm, target: Path, config: DemoConfig, data: str | Path | None, spec: PanelSpec | None
+) -> dict[str, Path]:
+    """The loop's steps into ``target``, ticking ``bar``."""
     from serving.demo import data as demo_data
     from serving.demo.forecast import forecasting_step
     from serving.demo.inspect import REVIEW_DB, inspection_step
@@ -41,10 +56,6 @@ def run_demo(
     from serving.demo.plan import planning_step
     from serving.demo.report import write_report
 
-    config = (config or DemoConfig()).effective()
-    target = Path(config.out)
-    steps = ["data", "forecasting", "inspection", "planning", "monitoring", "report"]
-    bar = tqdm(steps, desc="demo", disable=not config.progress, leave=True)
     with building(target, overwrite=config.overwrite) as out:
         bar.set_postfix_str("data")
         panel = (
@@ -73,7 +84,6 @@ def run_demo(
         _write_tables(out, panel, planning, inspection)
         write_report(out, config, panel, forecast, inspection, planning, monitoring)
         bar.update()
-    bar.close()
     paths = {
         "report": target / "report.html",
         "models": target / "models",
