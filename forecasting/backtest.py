@@ -230,7 +230,8 @@ def backtest(
     for origin, forecaster in tqdm(work, desc="backtest", disable=not progress):
         # Observed-only reals are standardized over the periods before the origin, as a
         # table ending there would have them: nothing from the origin on reaches the model.
-        # Known reals as a table holding the forecaster's horizon of future rows has them.
+        # Known reals by each series' history before the origin (a series without history:
+        # over the forecaster's horizon of rows), as a table at the origin has them.
         key = (origin, forecaster.horizon)
         if key not in as_of:
             as_of = {k: v for k, v in as_of.items() if k[0] == origin}  # origins come in order

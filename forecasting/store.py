@@ -165,9 +165,10 @@ class PanelStore:
         """The store as a table that ends before period ``cutoff`` would give it: observed-only
         reals (known up to a forecast origin) standardized over the periods before ``cutoff``
         and blank from it on, so that nothing observed from the origin on reaches a model;
-        known reals standardized over the periods before ``cutoff + horizon``, as a table
-        holding the ``horizon`` future rows of a forecast from ``cutoff`` has them (a price
-        further ahead is not known at the origin, and must not move its z-score)."""
+        known reals standardized by each series' history before ``cutoff`` (a series without
+        one: over the periods before ``cutoff + horizon``, the rows a forecast from ``cutoff``
+        reads), as a table at the origin has them (a price published later must not move its
+        z-score)."""
         known = []
         for block in self.known_real:
             if block.raw is None:
