@@ -355,7 +355,11 @@ def _origins(forecasts: pd.DataFrame) -> pd.Series:
         same_day = first + pd.to_timedelta(
             np.minimum(d.dt.day - 1, first.dt.days_in_month - 1), unit="D"
         )
-        origin[rows] = same_day.where(~d.dt.is_month_end, first + pd.offsets.MonthEnd(0))
+        # A series forecast on month ends keeps month ends; one on a fixed day (the 28th) keeps
+        # its day, also on a row that happens to be a month end (28 February).
+        keys = [forecasts.loc[rows, ITEM], forecasts.loc[rows, LOCATION]]
+        month_end = d.dt.is_month_end.groupby(keys, sort=False).transform("all")
+        origin[rows] = same_day.where(~month_end, first + pd.offsets.MonthEnd(0))
     return origin
 
 

@@ -12,6 +12,8 @@ from scipy import stats
 from forecasting import ForecastConfig, Forecaster
 from forecasting.negbin import SUPPORT, NegativeBinomialQuantiles, negative_binomial_nll
 from forecasting.spec import quantile_column
+from serving.export import export_run
+from serving.runtime import ForecastPackage
 from training.config import TrainConfig
 
 LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -187,3 +189,38 @@ def test_upper_quantiles_of_lumpy_counts_beyond_the_support_are_within_four_perc
     relative = np.abs(ours - reference) / np.maximum(reference, 1.0)
     assert beyond.sum() >= 8
     assert relative[beyond].max() < 0.04, np.round(relative, 3)
+
+
+# Negative binomial step quantiles are whole counts after unscaling, on both paths: the head
+# divides its integer quantiles by the level in float32 and the caller multiplies them back
+# (7 units came back as 6.9999995 or 7.0000005).
+def _off_whole(values: np.ndarray) -> int:
+    """Values a float rounding away from a whole number (not a count, not a slide)."""
+    off = np.abs(values - np.round(values))
+    return int(((off > 0) & (off <= 1e-5 * np.maximum(np.abs(values), 1.0))).sum())
+
+
+def test_negative_binomial_quantiles_stay_whole(small_network, tmp_path):
+    train = TrainConfig(max_epochs=2, batches_per_epoch=3, batch_size=32, progress_bar=False)
+    forecaster = Forecaster(
+        "lstm",
+        7,
+        spec=small_network.spec,
+        train=train,
+        hidden_size=8,
+        distribution="negative_binomial",
+    )
+    frame = small_network.to_frame()
+    # Levels that are not powers of two: k / level * level rounds off k in float32.
+    frame["demand"] = frame["demand"] * 3.0
+    forecaster.fit(frame, run_dir=tmp_path / "runs" / "nb")
+    table = forecaster.predict(frame)
+    columns = [c for c in table.columns if c.startswith("q")]
+    values = table[columns].to_numpy(np.float64)
+    assert (values == np.round(values)).mean() > 0.5  # mostly whole counts
+    assert _off_whole(values) == 0
+
+    package = ForecastPackage(export_run(tmp_path / "runs" / "nb", tmp_path / "repo"))
+    served = package.predict(frame)[columns].to_numpy(np.float64)
+    assert _off_whole(served) == 0
+    np.testing.assert_allclose(served, values, rtol=1e-4, atol=1e-4)

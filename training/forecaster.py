@@ -39,6 +39,7 @@ from forecasting.interpret import interpret_windows
 from forecasting.io import map_columns, read_panel
 from forecasting.models import InputDims, MovingAverage, SeasonalNaive, build_network
 from forecasting.models.ensemble import EnsembleNet
+from forecasting.models.heads import gives_counts, snap_counts
 from forecasting.spec import PanelSpec
 from forecasting.store import PanelStore
 from forecasting.tables import check_cumulative, cumulative_frame, forecast_frame
@@ -292,11 +293,13 @@ class NeuralForecaster:
             else nullcontext()
         )
         outputs = []
+        counts = gives_counts(net) and not cumulative
         with torch.inference_mode(), autocast:
             for batch in windows:
                 steps, summed = net(*(batch[key] for key in BATCH_KEYS))
                 scaled = (summed if cumulative else steps).float()
-                outputs.append((scaled * batch["scale"][:, None, None]).clamp(min=0).cpu())
+                values = (scaled * batch["scale"][:, None, None]).clamp(min=0)
+                outputs.append((snap_counts(values) if counts else values).cpu())
         self.net = net.cpu()
         if not outputs:
             return np.zeros((0, self.horizon, len(self.quantiles)), dtype=np.float32)

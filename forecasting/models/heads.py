@@ -119,6 +119,25 @@ class ForecastNetwork(nn.Module):
         return self.heads(self.features(*inputs), inputs[-1][:, -1])
 
 
+def gives_counts(net: nn.Module) -> bool:
+    """Whether ``net``'s step quantiles are whole counts (a negative binomial head)."""
+    return isinstance(getattr(net, "heads", None), NegativeBinomialHeads)
+
+
+def snap_counts(values: torch.Tensor, tolerance: float = 1e-5) -> torch.Tensor:
+    """Whole counts back from step quantiles multiplied by their window's level.
+
+    :class:`NegativeBinomialHeads` returns counts divided by ``expm1(log_scale)`` in float32
+    and the caller multiplies by the float32 level: ``7`` comes back as ``6.9999995`` or
+    ``7.0000005``, which ``int()`` truncates and ``ceil`` rounds up a unit. A value within
+    ``tolerance`` (relative) of a whole number is that number; a quantile sliding between two
+    counts moves by at most that much.
+    """
+    whole = torch.round(values)
+    close = (values - whole).abs() <= tolerance * whole.abs().clamp(min=1.0)
+    return torch.where(close, whole, values)
+
+
 def make_heads(
     input_size: int, quantiles: Sequence[float], transform: str, distribution: str
 ) -> QuantileHeads:

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from forecasting.grid import calendar_features
+from forecasting.models.heads import gives_counts, snap_counts
 from serving.export import onnx as onnx_io
 
 OUTPUTS = ("quantiles", "cumulative")
@@ -118,7 +119,10 @@ class ForecastGraph(nn.Module):
             torch.cat([static_real, torch.log1p(scale)[:, None]], dim=1),
         )
         factor = scale[:, None, None]
-        return (steps * factor).clamp(min=0.0), (cumulative * factor).clamp(min=0.0)
+        steps = (steps * factor).clamp(min=0.0)
+        if gives_counts(self.net):  # whole counts stay whole (see snap_counts)
+            steps = snap_counts(steps)
+        return steps, (cumulative * factor).clamp(min=0.0)
 
 
 def example_inputs(
