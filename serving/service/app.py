@@ -222,12 +222,6 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         lifespan=lifespan,
     )
     app.state.repository, app.state.metrics, app.state.config = repository, metrics, config
-    if config.cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
-
-        app.add_middleware(
-            CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST"]
-        )
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -289,6 +283,20 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             return await asyncio.wait_for(call_next(request), timeout=remaining)
         except TimeoutError:
             return timed_out
+
+    if config.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        # Added after ``guard``, so it wraps it: a preflight (which never carries the token) is
+        # answered here, and guard's own answers (401, 413, 504) carry the CORS headers a
+        # browser needs to read them. A token is sent as ``Authorization``: allowed here.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+            expose_headers=["X-Request-Id", "Retry-After"],
+        )
 
     from serving.service.pages import pages_router
 
@@ -444,6 +452,11 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             if records is not None:  # kernels' tables are keyed by item and location
                 frame = pd.DataFrame.from_records(records)
                 _check_series(frame, list(PLAN_KEYS), field, config.max_series)
+        if body.allocation is not None:
+            _check_allocation(
+                pd.DataFrame.from_records(body.allocation.demand),
+                pd.DataFrame.from_records(body.allocation.stock),
+            )
         used, step_days = None, None
         notes: list[str] = []
         if body.series is not None:
@@ -707,6 +720,36 @@ def _check_series(frame: pd.DataFrame, keys: list[str], field: str, limit: int) 
         n_series = len(frame[keys].drop_duplicates())
         if n_series > limit:
             raise HTTPException(413, f"{field}: {n_series} series, more than {limit}")
+
+
+# The allocation kernels hold demand samples as a dense (items x most FCs of one item x
+# samples) array of float64, and three (items x FCs) ones: 2**25 cells is 256 MiB.
+MAX_ALLOCATION_CELLS = 2**25
+
+
+def _check_allocation(demand: pd.DataFrame, stock: pd.DataFrame) -> None:
+    """413 when the allocation's dense arrays would exceed :data:`MAX_ALLOCATION_CELLS`: the
+    series limit bounds items and FCs one by one, not their product (5,000 items at one FC and
+    one item at 5,000 FCs are 10,000 series and 25 million cells per sample). Tables without
+    the columns are left to the validation that names them."""
+    if not all(k in stock.columns for k in PLAN_KEYS) or not all(
+        k in demand.columns for k in PLAN_KEYS
+    ):
+        return
+    per_item = stock.groupby("item_id", sort=False).size()
+    if per_item.empty or demand.empty:
+        return
+    grouped = demand.groupby(list(PLAN_KEYS), sort=False)
+    samples = grouped["sample"].nunique() if "sample" in demand.columns else grouped.size()
+    n_items, n_fcs = len(per_item), int(per_item.max())
+    n_samples = max(int(samples.max()) if len(samples) else 1, 1)
+    cells = n_items * n_fcs * n_samples
+    if cells > MAX_ALLOCATION_CELLS:
+        raise HTTPException(
+            413,
+            f"allocation: {n_items} items x {n_fcs} FCs (the most of one item) x {n_samples} "
+            f"samples = {cells} cells, more than {MAX_ALLOCATION_CELLS}",
+        )
 
 
 def _forecast_rows(table: pd.DataFrame) -> list[ForecastRow]:

@@ -102,7 +102,9 @@ def pages_router(review_db: str | None, workspace: str | None) -> APIRouter:
             raise HTTPException(422, "limit: expected 1..1000")
         return require_store().queue(limit)
 
-    @router.get("/v1/review/items/{item_id}/views/{view}/{kind}", tags=["review"])
+    # ``:path``: an item id may hold "/" (the page sends it as %2F, which is decoded before
+    # routing); the segments after it are fixed, so the id is everything before them.
+    @router.get("/v1/review/items/{item_id:path}/views/{view}/{kind}", tags=["review"])
     async def view_file(item_id: str, view: str, kind: Literal["image", "heatmap"]) -> FileResponse:
         try:
             item = require_store().item(item_id)
@@ -116,7 +118,7 @@ def pages_router(review_db: str | None, workspace: str | None) -> APIRouter:
             raise HTTPException(404, f"{item_id}: the {kind} of view {view!r} is not available")
         return FileResponse(path, media_type="image/png")
 
-    @router.post("/v1/review/items/{item_id}/decision", tags=["review"])
+    @router.post("/v1/review/items/{item_id:path}/decision", tags=["review"])
     async def decide(item_id: str, body: Decision) -> dict[str, Any]:
         try:
             return require_store().decide(item_id, body.decision, body.reviewer, body.defect)
@@ -200,7 +202,8 @@ def _chart(rows: dict[str, pd.DataFrame], item_id: str, location_id: str) -> byt
         if lo in forecast and hi in forecast:
             top.fill_between(dates, forecast[lo], forecast[hi], color="C0", alpha=alpha, lw=0)
     top.plot(dates, forecast["q0.5"], color="C0", lw=1.5, label="forecast median")
-    top.set_title(f"{item_id} @ {location_id}")
+    # ids are text, not TeX: a "$" in an id would start math mode (or fail to parse)
+    top.set_title(f"{item_id} @ {location_id}", parse_math=False)
     top.legend(fontsize=8)
     for rule, frame in rows["daily"].groupby("rule"):
         bottom.plot(pd.to_datetime(frame["date"]), frame["on_hand"], lw=1.3, label=str(rule))

@@ -1,0 +1,113 @@
+"""The service as a browser and an operator meet it: a token and CORS work together (the
+preflight got a 401), an allocation too large to pad is a 413 (a 12 MiB request could take
+5 GB), a review item whose id holds "/" can be opened and decided (it stayed held), and a "$"
+in an id is text in a chart title, not TeX."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+from fastapi.testclient import TestClient
+
+from serving.review import ReviewStore
+from serving.service.app import create_app
+from serving.service.config import ServiceConfig
+from serving.service.pages import _chart
+from tests.conftest import png
+
+ORIGIN = "https://shop.example"
+
+
+def test_cors_preflight_and_errors_work_with_a_token(tmp_path):
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "token").write_text("s3cret\n")
+    config = ServiceConfig(token_file=str(tmp_path / "token"), cors_origins=(ORIGIN,))
+    with TestClient(create_app(tmp_path / "repo", config)) as client:
+        # The preflight of a fetch() sending the token carries no token itself.
+        preflight = client.options(
+            "/v1/forecast",
+            headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "authorization,content-type"},
+        )  # fmt: skip
+        assert preflight.status_code == 200, preflight.text
+        assert preflight.headers["access-control-allow-origin"] == ORIGIN
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+        # The token is still required, and the browser may read the 401.
+        missing = client.post("/v1/forecast", json={"rows": []}, headers={"Origin": ORIGIN})
+        assert missing.status_code == 401
+        assert missing.headers.get("access-control-allow-origin") == ORIGIN
+        sent = {"Origin": ORIGIN, "Authorization": "Bearer s3cret"}
+        answered = client.post("/v1/forecast", json={"rows": []}, headers=sent)
+        assert answered.status_code == 422
+        assert answered.headers.get("access-control-allow-origin") == ORIGIN
+        assert client.get("/v1/review/queue", headers={"Origin": ORIGIN}).status_code == 401
+
+
+def _body(k: int, samples: int) -> dict:
+    # k items at one FC each and one item at k FCs: 2k series, under the series limit, but the
+    # kernels pad every item to the most FCs of one item: (k + 1) x k x samples cells.
+    keys = [(f"i{j}", "F0") for j in range(k)] + [("BIG", f"F{j}") for j in range(k)]
+    return {
+        "forecast": [{"item_id": "i0", "location_id": "F0", "demand_mean": 1.0, "demand_std": 1.0}],
+        "inventory": [{"item_id": "i0", "location_id": "F0", "on_hand": 5.0,
+                       "lead_time_mean": 2.0}],
+        "allocation": {
+            "demand": [{"item_id": i, "location_id": loc, "sample": s, "demand": 1}
+                       for i, loc in keys for s in range(samples)],
+            "stock": [{"item_id": i, "location_id": loc, "on_hand": 0} for i, loc in keys],
+            "supply": [{"item_id": f"i{j}", "supply": 1} for j in range(k)]
+            + [{"item_id": "BIG", "supply": 1}],
+        },
+    }  # fmt: skip
+
+
+def test_an_allocation_too_large_to_pad_is_413(tmp_path):
+    with TestClient(create_app(tmp_path, ServiceConfig(timeout_s=120))) as client:
+        small = client.post("/v1/plan", json=_body(20, 4))
+        assert small.status_code == 200, small.text
+        assert len(small.json()["allocation"]) == 40
+        # 2,400 series and a 4 MiB body, but 1201 x 1200 x 24 = 34.6 million cells (277 MiB
+        # of samples alone; 5,000 + 5,000 series of 25 samples would be 5 GB).
+        big = client.post("/v1/plan", json=_body(1200, 24))
+        assert big.status_code == 413, big.text[:200]
+        assert "allocation" in big.json()["detail"]
+
+
+def test_an_item_id_with_a_slash_is_reviewable(tmp_path):
+    (tmp_path / "repo").mkdir()
+    ids = ["lot/7", "A1"]
+    items = pd.DataFrame({"item_id": ids, "sku": ["S1", "S1"], "location_id": ["FC1", "FC1"],
+                          "product_id": ["P1", "P1"], "reasons": ["r", "r"],
+                          "score_damage": [0.5, 0.5]})  # fmt: skip
+    views = {i: {"front": {"image": png(tmp_path / "items" / str(k) / "front.png")}}
+             for k, i in enumerate(ids)}  # fmt: skip
+    store = ReviewStore(tmp_path / "review.db")
+    store.enqueue(items, views)
+    config = ServiceConfig(review_db=str(tmp_path / "review.db"))
+    with TestClient(create_app(tmp_path / "repo", config)) as client:
+        assert sorted(i["item_id"] for i in client.get("/v1/review/queue").json()) == sorted(ids)
+        for item in ids:
+            base = f"/v1/review/items/{quote(item, safe='')}"  # as encodeURIComponent sends it
+            image = client.get(f"{base}/views/front/image")
+            assert image.status_code == 200 and image.content[:4] == b"\x89PNG", item
+            decided = client.post(f"{base}/decision", json={"decision": "pass", "reviewer": "a"})
+            assert decided.status_code == 200 and decided.json()["item_id"] == item
+        assert client.get("/v1/review/queue").json() == []
+        assert store.stock_adjustments()["review_units"].tolist() == [0]
+
+
+def test_chart_of_an_id_with_dollar_signs():
+    dates = pd.date_range("2024-03-01", periods=14)
+    keys = {"item_id": "$\\frac$", "location_id": "F1"}
+    rows = {
+        "forecast": pd.DataFrame({**keys, "date": dates[7:], "q0.5": 5.0}),
+        "panel": pd.DataFrame({**keys, "date": dates, "demand": np.arange(14.0)}),
+        "daily": pd.DataFrame(
+            {**keys, "date": dates[7:], "on_hand": 1.0, "unmet": 0.0, "rule": "plan"}
+        ),  # fmt: skip
+    }
+    # Parsed as math, "$\frac$" raised ValueError (the page got a 422 instead of its chart).
+    png = _chart(rows, "$\\frac$", "F1")
+    assert png[:4] == b"\x89PNG"
