@@ -251,7 +251,7 @@ def test_an_export_that_fails_parity_is_not_written(tiny, tmp_path, monkeypatch)
     monkeypatch.setattr(onnx_io, "PARITY_RTOL", 0.0)
     with pytest.raises(ExportError, match="not written"):
         export_run(tiny.run, tmp_path / "repo", "inspect")
-    assert sorted(p.name for p in (tmp_path / "repo" / "inspect").iterdir()) == []
+    assert not (tmp_path / "repo").exists()  # nor the folders made for it
 
 
 def test_cli_export_then_score_from_the_package(tiny, tmp_path, capsys):
