@@ -38,6 +38,8 @@ days each, 1 by default: a weekly forecast needs ``step_days=7``),
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -430,8 +432,6 @@ def _lot_sizes(inv: dict, step_mean: np.ndarray, policy: Policy) -> np.ndarray:
 def _key_rng(seed: int, item, location) -> np.random.Generator:
     """A row's own generator, from the seed and its key: a row's draws do not depend on which
     other rows the inventory holds or in what order."""
-    import hashlib
-
     digest = hashlib.blake2b(f"{item}\x1f{location}".encode(), digest_size=16).digest()
     return np.random.default_rng([seed, int.from_bytes(digest, "little")])
 
