@@ -98,7 +98,12 @@ def ffill_time(values: np.ndarray, limit: np.ndarray | None = None) -> np.ndarra
 
 def standardize(values: np.ndarray, history: int) -> np.ndarray:
     """Per-row z-score over the first ``history`` periods (in place); NaN afterwards -> 0."""
-    window = values[:, :history]
+    return _zscore(values, values[:, :history])
+
+
+def _zscore(values: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """``values`` z-scored per row (in place) with the mean and standard deviation of
+    ``window`` (NaN ignored; a flat or empty window scales by 1); NaN afterwards -> 0."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(window, axis=1, keepdims=True)
@@ -129,16 +134,7 @@ def standardize_history(values: np.ndarray, stop: np.ndarray) -> np.ndarray:
     t = values.shape[1]
     inside = np.arange(t)[None, :] < np.asarray(stop)[:, None]
     window = np.where(inside[..., None] if values.ndim == 3 else inside, values, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(window, axis=1, keepdims=True)
-        std = np.nanstd(window, axis=1, keepdims=True)
-    mean = np.nan_to_num(mean)
-    std = np.where(np.isfinite(std) & (std > 1e-6), std, 1.0)
-    values -= mean
-    values /= std
-    np.nan_to_num(values, copy=False, nan=0.0)
-    return values
+    return _zscore(values, window)
 
 
 def known_until(values: np.ndarray, origins: np.ndarray | None = None) -> np.ndarray:

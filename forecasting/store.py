@@ -88,6 +88,17 @@ def _row_stop(end: np.ndarray, rows: np.ndarray | None, n_rows: int, fallback: i
     return history_stop(longest, fallback)
 
 
+def _rescaled(block: Block, scale) -> Block:
+    """``block`` with its values scaled again from its raw ones by ``scale(values, rows)`` (a
+    block without raw values, a shared calendar, unchanged)."""
+    if block.raw is None:
+        return block
+    rows = None if block.rows is None else block.rows.cpu().numpy()
+    values = scale(block.raw.cpu().numpy().copy(), rows)
+    return Block(torch.from_numpy(values).to(block.values.device), block.rows, block.names,
+                 block.raw)  # fmt: skip
+
+
 @dataclass
 class PanelStore:
     """A panel as tensors, ready to be windowed on CPU or GPU (see :mod:`forecasting.windows`)."""
@@ -169,35 +180,21 @@ class PanelStore:
         one: over the periods before ``cutoff + horizon``, the rows a forecast from ``cutoff``
         reads), as a table at the origin has them (a price published later must not move its
         z-score)."""
-        known = []
-        for block in self.known_real:
-            if block.raw is None:
-                known.append(block)
-                continue
-            values = block.raw.cpu().numpy().copy()
-            ended = np.minimum(self.end.cpu().numpy(), int(cutoff))
-            rows = None if block.rows is None else block.rows.cpu().numpy()
+        ended = np.minimum(self.end.cpu().numpy(), int(cutoff))
+
+        def known(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
             stop = _row_stop(ended, rows, len(values), int(cutoff + horizon))
-            values = standardize_history(values, stop)
-            known.append(
-                Block(torch.from_numpy(values).to(block.values.device), block.rows, block.names,
-                      block.raw)
-            )  # fmt: skip
-        if not self.observed_real:
-            return dataclasses.replace(self, known_real=known)
-        blocks = []
-        for block in self.observed_real:
-            if block.raw is None:
-                blocks.append(block)
-                continue
-            values = block.raw.cpu().numpy().copy()
+            return standardize_history(values, stop)
+
+        def observed(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
             values[:, cutoff:] = np.nan
-            values = standardize(values, max(int(cutoff), 1))
-            blocks.append(
-                Block(torch.from_numpy(values).to(block.values.device), block.rows, block.names,
-                      block.raw)
-            )  # fmt: skip
-        return dataclasses.replace(self, known_real=known, observed_real=blocks)
+            return standardize(values, max(int(cutoff), 1))
+
+        return dataclasses.replace(
+            self,
+            known_real=[_rescaled(block, known) for block in self.known_real],
+            observed_real=[_rescaled(block, observed) for block in self.observed_real],
+        )
 
     def pin_memory(self) -> PanelStore:
         """Page-lock the host tensors so batches cut on the host copy to a GPU asynchronously."""

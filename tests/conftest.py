@@ -58,6 +58,21 @@ def lstm_package(small_network, tmp_path_factory):
     return forecaster, package, root
 
 
+@pytest.fixture(scope="module")
+def lstm_client(lstm_package, tmp_path_factory):
+    """The service over a copy of :func:`lstm_package`'s repository (one per test module)."""
+    from fastapi.testclient import TestClient
+
+    from serving.service.app import create_app
+    from serving.service.config import ServiceConfig
+
+    _, _, root = lstm_package
+    repo = tmp_path_factory.mktemp("service") / "repo"
+    shutil.copytree(root / "repo", repo)
+    with TestClient(create_app(repo, ServiceConfig(reload_s=60))) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory):
     """``stockcast demo --quick`` once per session (the report, packages, plan, review queue)."""

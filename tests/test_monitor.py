@@ -250,34 +250,32 @@ def test_weekly_series_on_different_weekdays():
 
 
 # A monthly forecast run on a fixed day keeps one origin, also across 28 February.
+def _monthly_origins(runs: list[pd.DatetimeIndex]) -> pd.DataFrame:
+    """The monitor's overall rows for one series forecast on ``runs`` (the dates of each run,
+    steps 1, 2...), every forecast exact."""
+    forecasts = pd.DataFrame(
+        [{"item_id": "A", "location_id": "FC1", "date": date, "step": k + 1,
+          "q0.1": 5.0, "q0.5": 10.0, "q0.9": 15.0}
+         for dates in runs for k, date in enumerate(dates)]
+    )  # fmt: skip
+    actuals = forecasts[["item_id", "location_id", "date"]].assign(demand=10.0)
+    table = monitor(forecasts, actuals).table
+    return table[table["segment"] == "all"]
+
+
 def test_a_run_on_the_28th_keeps_its_origin_across_a_february_month_end():
     # Two runs of a panel dated the 28th of each month: 2023-02-28 is also a month end, but it
     # is step 2 of the run from 2023-01-28, not a run of its own from 2023-01-31.
-    rows = []
-    for origin in (pd.Timestamp("2023-01-28"), pd.Timestamp("2023-04-28")):
-        for k in range(3):
-            rows.append(
-                {"item_id": "A", "location_id": "FC1", "date": origin + pd.DateOffset(months=k),
-                 "step": k + 1, "q0.1": 5.0, "q0.5": 10.0, "q0.9": 15.0}
-            )  # fmt: skip
-    forecasts = pd.DataFrame(rows)
-    actuals = forecasts[["item_id", "location_id", "date"]].assign(demand=10.0)
-    table = monitor(forecasts, actuals).table
-    runs = table[table["segment"] == "all"]
+    runs = _monthly_origins(
+        [pd.DatetimeIndex([pd.Timestamp(o) + pd.DateOffset(months=k) for k in range(3)])
+         for o in ("2023-01-28", "2023-04-28")]
+    )  # fmt: skip
     assert list(runs["origin"].dt.strftime("%Y-%m-%d")) == ["2023-01-28", "2023-04-28"]
     assert list(runs["n_rows"]) == [3, 3]
 
 
 def test_month_end_runs_still_read_month_ends():
-    rows = []
-    for origin in (pd.Timestamp("2024-01-31"), pd.Timestamp("2024-04-30")):
-        for k, date in enumerate(pd.date_range(origin, periods=3, freq="ME")):
-            rows.append(
-                {"item_id": "A", "location_id": "FC1", "date": date, "step": k + 1,
-                 "q0.1": 5.0, "q0.5": 10.0, "q0.9": 15.0}
-            )  # fmt: skip
-    forecasts = pd.DataFrame(rows)
-    actuals = forecasts[["item_id", "location_id", "date"]].assign(demand=10.0)
-    runs = monitor(forecasts, actuals).table
-    runs = runs[runs["segment"] == "all"]
+    runs = _monthly_origins(
+        [pd.date_range(o, periods=3, freq="ME") for o in ("2024-01-31", "2024-04-30")]
+    )
     assert list(runs["origin"].dt.strftime("%Y-%m-%d")) == ["2024-01-31", "2024-04-30"]

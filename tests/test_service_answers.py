@@ -7,45 +7,11 @@ the Python API warns of it."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 from serving.runtime import ForecastPackage
-from serving.service.app import create_app
-from serving.service.config import ServiceConfig
-
-
-@pytest.fixture(scope="module")
-def client(lstm_package, tmp_path_factory):
-    _, _, root = lstm_package
-    repo = tmp_path_factory.mktemp("cumulative") / "repo"
-    shutil.copytree(root / "repo", repo)
-    with TestClient(create_app(repo, ServiceConfig(reload_s=60))) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def rows(small_network):
-    frame = small_network.to_frame()
-    one = frame[frame["item_id"] == frame["item_id"].iloc[0]]
-    one = one.assign(date=one["date"].dt.strftime("%Y-%m-%d"))
-    return json.loads(one.to_json(orient="records"))
-
-
-@pytest.mark.parametrize("value", [True, False, 2.5])
-def test_cumulative_must_be_a_whole_number_of_periods(client, rows, value):
-    response = client.post("/v1/forecast", json={"rows": rows, "cumulative": value})
-    assert response.status_code == 422, response.text[:300]
-    assert response.json()["detail"][0]["field"] == "cumulative"
-
-
-def test_a_whole_cumulative_gives_its_horizons(client, rows):
-    response = client.post("/v1/forecast", json={"rows": rows, "cumulative": 7})
-    assert response.status_code == 200, response.text[:300]
-    assert sorted({r["horizon"] for r in response.json()["rows"]}) == list(range(1, 8))
 
 
 def _rows(small_network, item=None):
@@ -57,22 +23,40 @@ def _rows(small_network, item=None):
     return [dict(r, item_id=item) for r in rows] if item else rows
 
 
+@pytest.fixture(scope="module")
+def rows(small_network):
+    return _rows(small_network)
+
+
+@pytest.mark.parametrize("value", [True, False, 2.5])
+def test_cumulative_must_be_a_whole_number_of_periods(lstm_client, rows, value):
+    response = lstm_client.post("/v1/forecast", json={"rows": rows, "cumulative": value})
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["detail"][0]["field"] == "cumulative"
+
+
+def test_a_whole_cumulative_gives_its_horizons(lstm_client, rows):
+    response = lstm_client.post("/v1/forecast", json={"rows": rows, "cumulative": 7})
+    assert response.status_code == 200, response.text[:300]
+    assert sorted({r["horizon"] for r in response.json()["rows"]}) == list(range(1, 8))
+
+
 @pytest.mark.filterwarnings("ignore:categories unseen")
-def test_a_forecast_of_an_unseen_item_says_so(client, small_network):
-    known = client.post("/v1/forecast", json={"rows": _rows(small_network)})
+def test_a_forecast_of_an_unseen_item_says_so(lstm_client, small_network):
+    known = lstm_client.post("/v1/forecast", json={"rows": _rows(small_network)})
     assert known.status_code == 200 and known.json()["warnings"] == []
-    new = client.post("/v1/forecast", json={"rows": _rows(small_network, "NEW-SKU")})
+    new = lstm_client.post("/v1/forecast", json={"rows": _rows(small_network, "NEW-SKU")})
     assert new.status_code == 200, new.text[:300]
     warnings = new.json()["warnings"]
     assert len(warnings) == 1 and "unknown embedding" in warnings[0] and "NEW-SKU" in warnings[0]
 
 
 @pytest.mark.filterwarnings("ignore:categories unseen")
-def test_a_plan_from_series_of_an_unseen_item_says_so(client, small_network):
+def test_a_plan_from_series_of_an_unseen_item_says_so(lstm_client, small_network):
     rows = _rows(small_network, "NEW-SKU")
     inventory = [{"item_id": "NEW-SKU", "location_id": rows[0]["location_id"], "on_hand": 5,
                   "lead_time_mean": 3}]  # fmt: skip
-    response = client.post("/v1/plan", json={"series": rows, "inventory": inventory})
+    response = lstm_client.post("/v1/plan", json={"series": rows, "inventory": inventory})
     assert response.status_code == 200, response.text[:300]
     assert any("NEW-SKU" in w for w in response.json()["warnings"])
 

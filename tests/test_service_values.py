@@ -5,32 +5,19 @@ known real missing inside the horizon."""
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 
 from forecasting.validate import PanelError
 from serving.runtime import ForecastPackage
-from serving.service.app import create_app
-from serving.service.config import ServiceConfig
 
 
 def _rows(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.assign(date=frame["date"].dt.strftime("%Y-%m-%d")).to_json(
         orient="records"))  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def client(lstm_package, tmp_path_factory):
-    _, _, root = lstm_package
-    repo = tmp_path_factory.mktemp("audit") / "repo"
-    shutil.copytree(root / "repo", repo)
-    with TestClient(create_app(repo, ServiceConfig(reload_s=60))) as c:
-        yield c
 
 
 def _table(body: dict) -> pd.DataFrame:
@@ -39,7 +26,7 @@ def _table(body: dict) -> pd.DataFrame:
 
 
 def test_an_integer_categorical_with_a_missing_cell_keeps_its_training_levels(
-    client, small_network
+    lstm_client, small_network
 ):
     """JSON rows whose promo column has one null (pandas then reads it as float) or whose
     promo is written 0.0 are the same levels "0"/"1" the model was trained on: a null in one
@@ -47,17 +34,17 @@ def test_an_integer_categorical_with_a_missing_cell_keeps_its_training_levels(
     frame = small_network.to_frame()
     few = frame[frame["item_id"].isin(frame["item_id"].unique()[:2])]
     rows = _rows(few)
-    base = _table(client.post("/v1/forecast", json={"rows": rows}).json())
+    base = _table(lstm_client.post("/v1/forecast", json={"rows": rows}).json())
     other = rows[-1]["item_id"]
     changed = [dict(r) for r in rows]
     changed[[i for i, r in enumerate(changed) if r["item_id"] == other][5]]["promo"] = None
-    response = client.post("/v1/forecast", json={"rows": changed})
+    response = lstm_client.post("/v1/forecast", json={"rows": changed})
     assert response.status_code == 200, response.text
     got = _table(response.json())
     first = base["item_id"] == rows[0]["item_id"]
     np.testing.assert_allclose(got.loc[first, "q0.5"], base.loc[first, "q0.5"], rtol=1e-6)
     as_float = json.dumps({"rows": [dict(r, promo=float(r["promo"])) for r in rows]})
-    response = client.post("/v1/forecast", content=as_float,
+    response = lstm_client.post("/v1/forecast", content=as_float,
                            headers={"content-type": "application/json"})  # fmt: skip
     assert '"promo": 0.0' in as_float and response.status_code == 200
     np.testing.assert_allclose(_table(response.json())["q0.5"], base["q0.5"], rtol=1e-6)
@@ -90,7 +77,7 @@ def test_a_known_real_missing_inside_the_horizon_is_refused_as_at_its_end(
         assert len(runtime.predict(beyond)) == 7
 
 
-def test_plan_from_series_with_numeric_ids_matches_the_inventory(client, small_network):
+def test_plan_from_series_with_numeric_ids_matches_the_inventory(lstm_client, small_network):
     """Series and inventory both keyed by JSON numbers plan as the same keys written as text."""
     frame = small_network.to_frame()
     few = frame[frame["item_id"].isin(frame["item_id"].unique()[:2])].copy()
@@ -100,10 +87,10 @@ def test_plan_from_series_with_numeric_ids_matches_the_inventory(client, small_n
     inventory = keys.assign(on_hand=3.0, lead_time_mean=3.0, lead_time_std=0.5)
     records = json.loads(inventory.to_json(orient="records"))
     assert isinstance(records[0]["item_id"], int)
-    response = client.post("/v1/plan", json={"series": rows, "inventory": records})
+    response = lstm_client.post("/v1/plan", json={"series": rows, "inventory": records})
     assert response.status_code == 200, response.text
     text = [dict(r, item_id=str(r["item_id"])) for r in rows]
-    expected = client.post(
+    expected = lstm_client.post(
         "/v1/plan",
         json={"series": text, "inventory": [dict(r, item_id=str(r["item_id"])) for r in records]},
     )

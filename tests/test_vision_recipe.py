@@ -218,19 +218,26 @@ def test_balanced_weights_draw_every_label_combination_equally():
     np.testing.assert_allclose(totals, 1.0)
 
 
-def test_ema_follows_the_weights_with_its_decay():
-    torch.manual_seed(0)
+def _tiny_task(n_items: int, **options) -> InspectionTask:
+    """An :class:`InspectionTask` of a one-class, one-view 32 px network on blank items."""
     net = build_net(ModelSpec(width=8, image_size=32, head_dim=16), ["a"], ["v"])
-    data = TensorItems(torch.zeros(4, 1, 1, 32, 32, dtype=torch.uint8), torch.zeros(4, 1))
-    task = InspectionTask(
+    data = TensorItems(
+        torch.zeros(n_items, 1, 1, 32, 32, dtype=torch.uint8), torch.zeros(n_items, 1)
+    )
+    return InspectionTask(
         net,
         class_names=["a"],
         train_set=data,
         val_set=data,
         cfg=ImageTrainConfig(),
         augment=AugmentSpec(),
-        ema_decay=0.5,
+        **options,
     )
+
+
+def test_ema_follows_the_weights_with_its_decay():
+    torch.manual_seed(0)
+    task = _tiny_task(4, ema_decay=0.5)
     before = [p.detach().clone() for p in task.ema.parameters()]
     with torch.no_grad():
         for p in task.model.parameters():
@@ -344,16 +351,7 @@ def test_cli_generates_parts_trains_on_class_folders_and_scores(tmp_path, capsys
 # between equal AUROCs (README: "ties broken by the validation loss").
 def _selection(probs, labels) -> float:
     """``val_selection`` as on_validation_epoch_end logs it for these validation outputs."""
-    net = build_net(ModelSpec(width=8, image_size=32, head_dim=16), ["a"], ["v"])
-    data = TensorItems(torch.zeros(2, 1, 1, 32, 32, dtype=torch.uint8), torch.zeros(2, 1))
-    task = InspectionTask(
-        net,
-        class_names=["a"],
-        train_set=data,
-        val_set=data,
-        cfg=ImageTrainConfig(),
-        augment=AugmentSpec(),
-    )
+    task = _tiny_task(2)
     logged: dict[str, float] = {}
     task._trainer = SimpleNamespace(world_size=1)
     task.log = lambda name, value, **kwargs: logged.__setitem__(name, float(value))

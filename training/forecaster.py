@@ -510,7 +510,8 @@ class Forecaster:
         clean, report = validate_panel(self.panel(data, training=True), self.spec, categories=True)
         self.report = report
         self.spec = self.spec.with_freq(report.freq)
-        # As a prediction table is read: future rows past the horizon do not move the z-scores.
+        # As a prediction table is read: a series without history (a new item) scales its
+        # reals over the rows a forecast reads, not a longer price plan.
         return PanelStore.from_frame(horizon_rows(clean, self.spec, self.config.horizon), self.spec)
 
     def _model(self, season: int):
