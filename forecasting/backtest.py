@@ -75,10 +75,11 @@ class BacktestResult:
         (columns): a forecast that runs low on one demand class or category shows here even
         when the overall bias is small. Positive: over-forecast."""
         rows = self.metrics[self.metrics["segment_type"] != "all"]
-        table = rows.pivot_table(
-            index=["segment_type", "segment"], columns="model", values="bias", sort=False
-        )
-        return table[list(dict.fromkeys(rows["model"]))]
+        # Every segment keeps its row: one without demand over its windows has no bias (NaN)
+        # but is where a forecast of positive demand ran highest (pivot_table dropped it).
+        order = pd.MultiIndex.from_frame(rows[["segment_type", "segment"]].drop_duplicates())
+        table = rows.set_index(["segment_type", "segment", "model"])["bias"].unstack("model")
+        return table.reindex(index=order, columns=list(dict.fromkeys(rows["model"])))
 
     def save(
         self, out_dir: str | Path, store: PanelStore | None = None, plot_series: int | None = None
@@ -203,6 +204,13 @@ def backtest(
     for segment in segments:
         if segment not in store.keys.columns:
             raise ValueError(f"segments: {segment!r} is not a static categorical of the panel")
+        if segment == "all":
+            # The metrics' overall rows are segment_type "all": this segment's rows would be
+            # read as more overall rows of each model (overall(), a monitor's reference).
+            raise ValueError(
+                "segments: the static categorical 'all' has the name the backtest gives its "
+                "overall rows; rename it"
+            )
         if segment in own or segment.startswith("coverage_"):
             # The window table has a column of that name: the segment would overwrite it (or
             # be overwritten), and windows or metrics would go to the wrong model or segment.
@@ -247,6 +255,18 @@ def backtest(
             continue
         starts = torch.full_like(series, origin)
         predicted = forecaster.predict_windows(known, series, starts)[:, :horizon]
+        missing = np.isnan(predicted).any(axis=(1, 2))
+        if missing.any():
+            # Pandas' sums skip NaN: a window without a forecast would drop out of the error
+            # sums while its demand stays in the denominator, and WAPE and bias would improve.
+            keys = store.keys.iloc[series.cpu().numpy()[missing]]
+            named = zip(keys[ITEM][:3], keys[LOCATION][:3], strict=True)
+            first = ", ".join(f"{item} @ {location}" for item, location in named)
+            raise ValueError(
+                f"{forecaster.name}: NaN quantiles for {int(missing.sum())} of {len(series)} "
+                f"windows from {store.dates[origin].date()} (e.g. {first}); a backtest scores "
+                "only complete forecasts"
+            )
         actual = _actuals(store, series, origin, horizon)
         scale = mase_scale(store, series, starts, season)
         scores = window_scores(actual, predicted, forecaster.quantiles, scale)
@@ -323,7 +343,11 @@ def cumulative_calibration(
     for origin in origins:
         series = evaluation_windows(store, origin, longest, min_history)
         starts = torch.full_like(series, origin)
-        predicted = forecaster.predict_windows(store, series, starts, cumulative=True)
+        # As the backtest forecasts: observed reals blank from the origin on and real
+        # covariates scaled by the history before it, so nothing recorded from the origin on
+        # (page views, a later price) reaches the forecast being calibrated.
+        known = store.as_of(origin, forecaster.horizon)
+        predicted = forecaster.predict_windows(known, series, starts, cumulative=True)
         actual = np.cumsum(_actuals(store, series, origin, longest), axis=1)
         for k in horizons:
             below = actual[:, k - 1, None] <= predicted[:, k - 1, :]

@@ -257,6 +257,12 @@ def _acquire(lock: Path, target: Path) -> None:
     raise FileError(f"{target}: cannot lock the run folder ({lock})")
 
 
+def _refuse_existing(target: Path, overwrite: bool) -> None:
+    """An error for a ``target`` that exists and is not an empty folder, unless ``overwrite``."""
+    if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
+        raise FileError(f"{target}: exists; choose a new folder or overwrite it (--overwrite)")
+
+
 @contextmanager
 def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a staging folder that becomes ``target`` when the block succeeds.
@@ -275,8 +281,7 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         yield staging
         return
     check_writable(target, folder=True)
-    if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
-        raise FileError(f"{target}: exists; choose a new folder or overwrite it (--overwrite)")
+    _refuse_existing(target, overwrite)
     # The folders created for the target are removed again when it is not published (a failed
     # command leaves nothing behind), unless something else was put in them meanwhile.
     created = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
@@ -288,6 +293,9 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         _remove_empty(created)
         raise
     try:
+        # Checked again under the lock: a writer that held it may have published ``target``
+        # after the check above, and it would be replaced below as if ``overwrite`` were given.
+        _refuse_existing(target, overwrite)
         shutil.rmtree(staging, ignore_errors=True)  # left by a process that was killed
         staging.mkdir()
         yield staging

@@ -37,7 +37,11 @@ def versions(repo: str | Path, name: str) -> list[int]:
 def next_version(repo: str | Path, name: str) -> str:
     """One past the highest version folder of ``name`` (complete or not), as a string."""
     folder = Path(repo) / name
-    taken = [int(c.name) for c in folder.iterdir() if c.name.isdigit()] if folder.is_dir() else []
+    taken = (
+        [int(c.name) for c in folder.iterdir() if c.name.isascii() and c.name.isdigit()]
+        if folder.is_dir()
+        else []
+    )
     return str(max(taken, default=0) + 1)
 
 

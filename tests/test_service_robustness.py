@@ -11,6 +11,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import onnx
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +19,8 @@ from test_service import running
 
 from kernels.runfolder import file_hashes
 from serving.package import latest, versions
-from serving.service.app import create_app
+from serving.runtime import ForecastPackage
+from serving.service.app import OipJob, _runner, create_app
 from serving.service.batching import Batcher, Overloaded
 from serving.service.config import ServiceConfig
 from serving.service.repository import ModelRepository
@@ -148,3 +150,29 @@ def test_batches_stop_at_max_batch_rows():
     assert results == [500, 500, 100, 400, 1000]  # each request its own answer
     assert sorted(job for batch in batches for job in batch) == [10, 40, 50, 50, 100]
     assert all(sum(batch) <= 64 or len(batch) == 1 for batch in batches), batches
+
+
+# An OIP request without rows gets the same answer whether or not another request shares its
+# batch (alone the graph refuses it: a 422; it must not become a 200 with empty outputs when a
+# request of the same shapes happens to arrive within the batch wait).
+
+
+def test_a_request_without_rows_is_answered_as_it_is_alone(lstm_package, small_network):
+    _, package, _ = lstm_package
+    runtime = ForecastPackage(package)
+    frame = small_network.to_frame()
+    one = frame[frame["item_id"] == frame["item_id"].iloc[0]]
+    job = runtime.prepare(one)
+    full = OipJob(dict(job.feeds), job.n_windows, True)
+    empty = OipJob({k: v[:0] for k, v in job.feeds.items()}, 0, True)
+    loaded = type("L", (), {"runtime": runtime})()
+    run = _runner(loaded)
+
+    alone = run([empty])[0]
+    together = run([empty, full])
+    assert type(together[0]) is type(alone)  # the same answer, batched or not
+    if isinstance(alone, Exception):
+        assert str(together[0]) == str(alone)
+    np.testing.assert_allclose(
+        together[1]["quantiles"], runtime.model.run(job.feeds)["quantiles"], rtol=1e-6
+    )

@@ -386,3 +386,39 @@ def test_sizes_whose_cells_flips_would_split_are_refused(size, stride):
     resolve_model_spec(dataclasses.replace(spec, tta="none"), None, flips, 256)
     resolve_model_spec(dataclasses.replace(spec, contrast=0), None, flips, 256)
     ModelSpec(width=8, image_size=size, output_stride=stride, contrast=7, tta="flips")
+
+
+# ``--pretrained`` with torchvision's published ResNet weights, which predate BatchNorm's
+# ``num_batches_tracked`` buffer (the file holds 102 tensors, the model's state 122).
+
+
+def test_pretrained_weights_without_num_batches_tracked_load_whole(tmp_path):
+    torch.manual_seed(0)
+    reference = torchvision.models.resnet18(weights=None)
+    with torch.no_grad():
+        for name, value in reference.state_dict().items():
+            if name.endswith("running_mean"):
+                value.normal_(0, 0.1)
+            elif name.endswith("running_var"):
+                value.uniform_(0.5, 2.0)
+    # As torchvision's resnet18-f37072fd.pth: a plain dict, no num_batches_tracked entries.
+    state = {
+        k: v for k, v in reference.state_dict().items() if not k.endswith("num_batches_tracked")
+    }
+    torch.save(state, tmp_path / "resnet18.pth")
+    fresh = torchvision.models.resnet18(weights=None)
+    fresh.load_state_dict(
+        torch.load(tmp_path / "resnet18.pth", weights_only=True)
+    )  # torch's own rule
+
+    backbone = build_backbone("resnet18", width=64, pretrained=tmp_path / "resnet18.pth")
+    own = backbone.state_dict()
+    loaded = [k for k in own if not k.endswith("num_batches_tracked")]
+    assert len(loaded) == len(state) - 2  # every tensor but fc.weight and fc.bias
+    for key in loaded:
+        torch.testing.assert_close(own[key], state[key], rtol=0, atol=0)  # BN stats included
+    # A file that really lacks a weight is still refused by name.
+    del state["layer2.0.bn1.running_var"]
+    torch.save(state, tmp_path / "short.pth")
+    with pytest.raises(ValueError, match=r"1 missing keys \['layer2.0.bn1.running_var'\]"):
+        build_backbone("resnet18", width=64, pretrained=tmp_path / "short.pth")

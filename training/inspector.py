@@ -474,8 +474,14 @@ class Inspector:
         calibration = CalibrationConfig.from_dict(values)
         item_set = self.items(data, require_labels=True)
         source = str(data) if isinstance(data, str | Path) else str(item_set.root)
-        self.calibration = calibration
-        self._calibrate(item_set, source, ScoreConfig.from_dict(settings))
+        # The settings change with the thresholds only: a calibration that fails (too few good
+        # items) keeps both, so a later save does not pair the new rates with the old thresholds.
+        previous, self.calibration = self.calibration, calibration
+        try:
+            self._calibrate(item_set, source, ScoreConfig.from_dict(settings))
+        except BaseException:
+            self.calibration = previous
+            raise
         if update_run and self.run_dir is not None and is_main_process():
             fitted = self._require_fitted()
             update_manifest(

@@ -159,6 +159,11 @@ def load_pretrained(backbone: nn.Module, name: str, path: str | Path) -> None:
     head = ("fc.",) if name == "resnet18" else ("classifier.",)
     state = {k: v for k, v in state.items() if not k.startswith(head)}
     own = backbone.state_dict()
+    # Files saved before BatchNorm counted its batches (torchvision's ImageNet ResNet weights
+    # among them) have no ``num_batches_tracked``; torch starts it at 0 for them, and so here.
+    for key in set(own) - set(state):
+        if key.rsplit(".", 1)[-1] == "num_batches_tracked":
+            state[key] = torch.zeros_like(own[key])
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     mismatched = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)

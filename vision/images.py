@@ -32,6 +32,18 @@ def upright(image: Image.Image) -> Image.Image:
     return ImageOps.exif_transpose(image)
 
 
+def opaque(image: Image.Image) -> Image.Image:
+    """``image`` with any transparency composited over black: what a pixel shows is its colour
+    times its opacity, never the colour stored under a transparent pixel, which encoders fill
+    as they like (the original photo, white, or black as lossless WebP does) and no viewer
+    shows. A palette image's transparent entry is transparency too."""
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode != "RGBA":
+        return image
+    return Image.alpha_composite(Image.new("RGBA", image.size, (0, 0, 0, 255)), image)
+
+
 class ImageLoadError(Exception):
     """An image that cannot be used: unreadable, truncated, empty or in a wrong mode."""
 
@@ -61,14 +73,25 @@ def letterbox_box(width: int, height: int, size: int) -> tuple[int, int, int, in
 
 
 def letterbox(image: Image.Image, size: int) -> np.ndarray:
-    """``image`` (RGB) scaled to fit ``size`` x ``size`` with its aspect ratio kept; the margin
-    takes the mean colour of the image's border, so it reads as background, not as a dark
-    defect or an edge."""
+    """``image`` (RGB) scaled to fit ``size`` x ``size`` with its aspect ratio kept; each margin
+    takes the mean colour of the image's edge beside it, so it reads as background, not as a
+    dark defect or an edge.
+
+    One colour for every margin (the mean of the whole border) would differ from the edge it
+    meets wherever the light falls off across the photo: a margin narrower than the contrast
+    path's top-hat (a near-square photo, or 5:4 at the coarse scales) then reads as a thin dark
+    or bright line the length of the image."""
     left, top, new_w, new_h = letterbox_box(image.width, image.height, size)
     pixels = np.asarray(image.resize((new_w, new_h), RESIZE_FILTER), dtype=np.uint8)
-    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     canvas = np.empty((size, size, 3), dtype=np.uint8)
-    canvas[:] = np.rint(border.mean(axis=0)).astype(np.uint8)
+
+    def colour(edge: np.ndarray) -> np.ndarray:
+        return np.rint(edge.mean(axis=0)).astype(np.uint8)
+
+    canvas[:top] = colour(pixels[0])
+    canvas[top + new_h :] = colour(pixels[-1])
+    canvas[:, :left] = colour(pixels[:, 0])
+    canvas[:, left + new_w :] = colour(pixels[:, -1])
     canvas[top : top + new_h, left : left + new_w] = pixels
     return canvas
 
@@ -114,7 +137,7 @@ def load_image(
                     f"image is {image.width}x{image.height} pixels, below the minimum of "
                     f"{min_size} per side"
                 )
-            rgb = upright(image).convert("RGB")
+            rgb = opaque(upright(image)).convert("RGB")
     except ImageLoadError:
         raise
     except FileNotFoundError as exc:

@@ -43,7 +43,14 @@ import pandas as pd
 
 from kernels.io import read_table
 from vision.catalog import Catalog, no_reference
-from vision.images import ImageLoadError, image_size, load_image, load_mask, peek_mode
+from vision.images import (
+    ACCEPTED_MODES,
+    ImageLoadError,
+    image_size,
+    load_image,
+    load_mask,
+    peek_mode,
+)
 from vision.schema import (
     CATALOG_FILE,
     CLASS_NAMES,
@@ -334,15 +341,19 @@ def read_plain_images(root: str | Path) -> ItemSet:
 
 
 def majority_mode(item_set: ItemSet, limit: int = 200) -> str:
-    """``L`` when most images are 8-bit grey, else ``RGB`` (read from file headers only)."""
+    """``L`` when most images are 8-bit grey, else ``RGB`` (read from file headers only).
+
+    Up to ``limit`` images are read, spread over the items (class folders come in order, so
+    the first ``limit`` would be one class's), and only images some model mode accepts vote:
+    a 16-bit, bilevel or CMYK file is refused either way."""
     modes = Counter()
-    for item in item_set.items:
+    step = max(1, len(item_set.items) // limit)
+    for item in item_set.items[::step]:
         for path in item.views.values():
             mode = peek_mode(path)
-            if mode is not None:
-                modes["L" if mode == "L" else "RGB"] += 1
-            if sum(modes.values()) >= limit:
-                break
+            for model_mode, accepted in ACCEPTED_MODES.items():
+                if mode in accepted:
+                    modes[model_mode] += 1
         if sum(modes.values()) >= limit:
             break
     return "L" if modes["L"] > modes["RGB"] else "RGB"

@@ -186,7 +186,10 @@ class Scorer:
             target_frr=target_frr,
             review_rate=review_rate,
         )
-        return thresholds, calibration_metrics(pred.item_probs, labels, thresholds)
+        # As the items table says: an item with a view, its catalog reference or a label row
+        # missing is at least review at the station, so it is not counted as passed here.
+        complete = (pred.view_mask.sum(1) > 0) & np.array([not e for e in pred.errors], bool)
+        return thresholds, calibration_metrics(pred.item_probs, labels, thresholds, complete)
 
 
 def check_classes(item_set: ItemSet, class_names: tuple[str, ...]) -> None:
@@ -200,12 +203,19 @@ def check_classes(item_set: ItemSet, class_names: tuple[str, ...]) -> None:
         )
 
 
-def calibration_metrics(probs: np.ndarray, labels: np.ndarray, thresholds: Thresholds) -> dict:
+def calibration_metrics(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    thresholds: Thresholds,
+    complete: np.ndarray | None = None,
+) -> dict:
     """AUROC per class and of the any-defect score, per class the share of its positives
     rejected / flagged, and what a station sees: the share of defective items that pass and of
-    good items that are rejected."""
+    good items that are rejected (``complete[i]`` False: item ``i`` was not fully inspected,
+    so its verdict is at least review, as :func:`~vision.calibration.verdicts` gives it)."""
     keep = np.isfinite(probs).all(axis=1)
-    probs, labels = probs[keep], labels[keep]
+    complete = np.ones(len(probs), bool) if complete is None else np.asarray(complete, bool)
+    probs, labels, complete = probs[keep], labels[keep], complete[keep]
     out: dict[str, Any] = {
         "n_items": int(len(probs)),
         # A class without positives (or negatives) here has no AUROC: null, not NaN, in JSON.
@@ -217,7 +227,7 @@ def calibration_metrics(probs: np.ndarray, labels: np.ndarray, thresholds: Thres
     defective = (labels >= 0.5).any(axis=1)
     area = auroc(defective, any_defect(probs))
     out["any_defect_auroc"] = area if np.isfinite(area) else None
-    verdict = np.array(verdicts(probs, thresholds)[0])
+    verdict = np.array(verdicts(probs, thresholds, complete)[0])
     out["defects_passed"] = float((verdict[defective] == PASS).mean()) if defective.any() else None
     out["good_rejected"] = (
         float((verdict[~defective] == REJECT).mean()) if (~defective).any() else None

@@ -371,6 +371,17 @@ def rejected_units(
             f"{where}: column {sku_column!r} is empty for items "
             f"{names[missing.to_numpy()][:5].tolist()}"
         )
+    # One unit, one count: an item inspected twice (tables of two passes put together) would
+    # leave stock twice, or be held and rejected at once; which of its rows is the latest the
+    # table does not say, so the caller keeps one.
+    if "item_id" in frame.columns:
+        twice = frame["item_id"].astype(str).duplicated(keep=False).to_numpy()
+        if twice.any():
+            shown = sorted(set(names[twice].tolist()))
+            raise ValueError(
+                f"{where}: item_id {shown[:5]} appear more than once; keep one row per unit "
+                "(its latest inspection)"
+            )
     # Every unit is counted as one of the three verdicts: another spelling ("Reject") or a blank
     # was inspected but neither rejected, held nor passed, or (blank) not counted at all.
     unknown = ~frame["verdict"].isin(("pass", "review", "reject")).to_numpy()

@@ -42,9 +42,14 @@ def export_run(
     name = name or run_dir.resolve().name
     if not name or "/" in name or name.startswith("."):
         raise FileError(f"--name {name!r}: not a usable package name")
-    version = version or next_version(repo, name)
-    if not str(version).isdigit():
-        raise FileError(f"--version {version!r}: expected a whole number")
+    version = next_version(repo, name) if version is None else str(version)
+    # The folder must be named as the repository finds it again (serving.package.versions):
+    # "02" or a non-ASCII digit would be written and then never listed, served or counted.
+    if not (version.isascii() and version.isdigit()) or version != str(int(version)):
+        raise FileError(
+            f"--version {version!r}: expected a whole number written without leading zeros "
+            f"(e.g. 2, not 02)"
+        )
     target = Path(repo) / name / str(version)
     with building(target) as folder, _quiet():
         if task == "forecast":

@@ -14,9 +14,11 @@ The graph holds the whole forward pass that happens around the network in torch:
 Inputs (B windows, L encoder periods, H horizon, W = L + H):
 ``history`` (B, L) float32 demand, NaN where not observed; ``prior`` (B,) float32 peer level;
 ``days`` (B, W) int64; ``known_real`` (B, W, Fk) and ``observed_real`` (B, L, Fo) float32, each
-series' values z-scored over its rows (as :func:`forecasting.grid.process_reals` does);
-``known.<name>`` (B, W) and ``static.<name>`` (B,) strings; ``static_real`` (B, R) float32
-z-scored across series. Outputs: ``quantiles`` and ``cumulative``, (B, H, Q) demand units.
+series' values z-scored over its history alone (:func:`forecasting.grid.standardize_history`,
+:func:`forecasting.grid.process_reals`: rows past the origin never move the scaling, and an
+observed real is blank from the origin on); ``known.<name>`` (B, W) and ``static.<name>`` (B,)
+strings; ``static_real`` (B, R) float32 z-scored with the training table's ``static_stats``.
+Outputs: ``quantiles`` and ``cumulative``, (B, H, Q) demand units.
 """
 
 from __future__ import annotations
@@ -218,8 +220,11 @@ def preprocessing(forecaster) -> dict[str, Any]:
         "static_categoricals": static_names,
         "calendar": calendar if spec.calendar else [],
         "vocab": {n: model.vocab[n] for n in (*known_names, *static_names)},
-        "real_covariates": "forward-filled inside each series' history, then z-scored per "
-        "series over its rows (known and observed) or across series (static); missing -> 0",
+        "real_covariates": "known and observed reals: forward-filled inside each series' "
+        "history, then z-scored per series with the mean and std of that history alone (rows "
+        "past the forecast origin never move them; a series without history: over the rows "
+        "its forecast reads); observed reals are blank from the origin on; static reals: "
+        "z-scored with static_stats (the training table's mean and std); missing -> 0",
         "dates": "int64 days since 1970-01-01",
     }
 

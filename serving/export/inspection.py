@@ -79,8 +79,8 @@ class InspectionGraph(nn.Module):
 
 
 RESIZE_NOTES = {
-    "pad": "scaled so the longer side is image_size, centred, the margin filled with the mean "
-    "colour of the scaled image's border pixels",
+    "pad": "scaled so the longer side is image_size, centred, each margin filled with the mean "
+    "colour of the scaled image's edge pixels beside it",
     "squash": "stretched to image_size x image_size",
 }
 

@@ -592,7 +592,10 @@ def _signature(job: Any) -> tuple | None:
     if not getattr(job, "batchable", True):
         return None
     n = job.n_windows
-    if any(v.ndim == 0 or v.shape[0] != n for v in job.feeds.values()):
+    # A job without rows runs alone: joined to others it would be answered (an empty slice of
+    # their outputs) where alone the graph may refuse it, so its answer would depend on
+    # whether another request happened to arrive in the same few milliseconds.
+    if n == 0 or any(v.ndim == 0 or v.shape[0] != n for v in job.feeds.values()):
         return None
     return tuple(sorted((k, v.dtype.str, v.shape[1:]) for k, v in job.feeds.items()))
 

@@ -1,0 +1,117 @@
+"""Package versions as the repository finds them, a published version never replaced by a
+second writer, and a manifest that says what the runtime does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kernels.runfolder as runfolder
+from forecasting.grid import standardize_history
+from kernels.io import FileError
+from serving.cli import main
+from serving.export import export_run
+from serving.package import latest, read_package, versions
+from serving.runtime import ForecastPackage
+
+# A package version the repository would never find again is refused, not written.
+
+
+@pytest.mark.parametrize(
+    "version", ["02", "007", "\uff13"], ids=["leading-zero", "zeros", "fullwidth"]
+)
+def test_a_version_spelt_otherwise_than_the_repository_reads_it_is_refused(
+    lstm_package, tmp_path, version
+):
+    """``versions`` lists only folders named by their number in decimal (``2``, not ``02``):
+    a package written as ``02`` would be reported exported, yet never served, never
+    ``latest`` and skipped by the next automatic version."""
+    _, _, root = lstm_package
+    run, repo = root / "runs" / "lstm", tmp_path / "repo"
+    with pytest.raises(FileError, match="--version"):
+        export_run(run, repo, version=version)
+    assert not (repo / "lstm").exists()
+    package = export_run(run, repo)
+    assert package.name == "1" and versions(repo, "lstm") == [1] and latest(repo, "lstm") == package
+
+
+def test_cli_export_refuses_a_zero_padded_version(lstm_package, tmp_path, capsys):
+    _, _, root = lstm_package
+    args = ["export", "--run", str(root / "runs" / "lstm"), "--repo", str(tmp_path / "repo")]
+    assert main([*args, "--version", "02"]) == 2
+    assert "--version '02'" in capsys.readouterr().err
+    assert not (tmp_path / "repo" / "lstm" / "02").exists()
+
+
+# A folder another writer publishes while this one waits for the lock is never replaced.
+
+
+def test_a_target_published_between_the_check_and_the_lock_is_kept(tmp_path, monkeypatch):
+    """Two exports of different runs both take the next version: the first publishes it just
+    after the second checked that it did not exist. The second must be refused, not replace
+    the first's package (without ``overwrite``) under the path the first reported."""
+    target = tmp_path / "repo" / "champion" / "3"
+    real = runfolder._acquire
+
+    def another_writer_finishes_first(lock, folder):
+        monkeypatch.setattr(runfolder, "_acquire", real)
+        with runfolder.building(target) as staged:
+            (staged / "model.onnx").write_text("first run")
+        return real(lock, folder)
+
+    monkeypatch.setattr(runfolder, "_acquire", another_writer_finishes_first)
+    with pytest.raises(FileError, match="exists"):
+        with runfolder.building(target) as staged:
+            (staged / "model.onnx").write_text("second run")
+    assert (target / "model.onnx").read_text() == "first run"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["3"]  # no staging, no lock
+
+
+def test_overwrite_still_replaces_a_folder_published_meanwhile(tmp_path, monkeypatch):
+    target = tmp_path / "run"
+    real = runfolder._acquire
+
+    def another_writer_finishes_first(lock, folder):
+        monkeypatch.setattr(runfolder, "_acquire", real)
+        with runfolder.building(target) as staged:
+            (staged / "a").write_text("first")
+        return real(lock, folder)
+
+    monkeypatch.setattr(runfolder, "_acquire", another_writer_finishes_first)
+    with runfolder.building(target, overwrite=True) as staged:
+        (staged / "a").write_text("second")
+    assert (target / "a").read_text() == "second"
+
+
+# The manifest tells a caller how to feed the graph: what it says must be what the runtime does.
+
+
+def test_the_manifest_describes_the_real_covariates_as_the_runtime_scales_them(
+    lstm_package, small_network
+):
+    """The runtime z-scores a known real by each series' history alone (rows past the origin
+    never move it) and static reals with the training table's stats; the manifest, which a
+    caller of the OIP endpoint builds its tensors from, said "z-scored per series over its
+    rows" and "across series", which moves every window's prices when a price plan is given."""
+    _, package, _ = lstm_package
+    text = read_package(package)["preprocessing"]["real_covariates"]
+    assert "over its rows" not in text and "history" in text and "static_stats" in text
+
+    runtime = ForecastPackage(package)
+    frame = small_network.to_frame()
+    future = frame["demand"].isna()
+    frame.loc[future, "price"] = frame.loc[future, "price"] * 0.5  # a price cut ahead
+    job = runtime.prepare(frame)
+    grid = job.grid
+    # What the manifest now says: the history's mean and std (forward-filled inside it).
+    from forecasting.grid import ffill_time
+
+    filled = ffill_time(grid.known_real, limit=grid.end)
+    expected = standardize_history(filled.copy(), grid.end)
+    length = runtime.pre["encoder_length"]
+    positions = job.origins[:, None] + np.arange(-length, runtime.horizon)[None, :]
+    inside = (positions >= 0) & (positions < filled.shape[1])
+    want = expected[job.series[:, None], positions.clip(0, filled.shape[1] - 1)]
+    want[~inside] = 0.0
+    np.testing.assert_allclose(job.feeds["known_real"], want, rtol=1e-5, atol=1e-5)
