@@ -119,6 +119,7 @@ from .tables import (
     _check_unique,
     _fail_rows,
     _key_codes,
+    _key_rng,
     _labels,
     _lead_time_records,
     _nonnegative,
@@ -524,25 +525,23 @@ def _lead_draws(lead_times, keys, labels, column, n_days: int, seed: int) -> np.
     bad = ~have & (std < 0)
     if bad.any():
         _fail_rows("lead_time_std", "negative value", bad, labels)
-    rng = np.random.default_rng(seed)
+    # Each key draws from its own generator (the seed and the key, as the plan's sample-path
+    # lead times do): a key's lead times do not depend on which other keys the plan holds, in
+    # what order, or which of them have lead-time records.
     width = n_days + 1
     draws = np.empty((n, width))
-    gamma = ~have & (std > 0) & (mean > 0)
-    fixed = ~have & ~gamma
-    draws[fixed] = mean[fixed, None]
-    if gamma.any():
-        shape = (mean[gamma] / std[gamma]) ** 2
-        scale = std[gamma] ** 2 / mean[gamma]
-        draws[gamma] = rng.gamma(shape[:, None], scale[:, None], size=(int(gamma.sum()), width))
-    if have.any():
-        pools = [records[i] for i in np.flatnonzero(have)]
-        sizes = np.array([len(r) for r in pools])
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        pool = np.concatenate(pools)
-        u = rng.random((len(pools), width))
-        slot = np.minimum((u * sizes[:, None]).astype(np.int64), sizes[:, None] - 1)
-        pick = offsets[:, None] + slot
-        draws[have] = pool[pick]
+    for i in range(n):
+        if not have[i] and not (std[i] > 0 and mean[i] > 0):
+            draws[i] = mean[i]
+            continue
+        rng = _key_rng(seed, keys[KEYS[0]].iat[i], keys[KEYS[1]].iat[i])
+        if have[i]:
+            pool = np.asarray(records[i], dtype=np.float64)
+            slot = np.minimum((rng.random(width) * len(pool)).astype(np.int64), len(pool) - 1)
+            draws[i] = pool[slot]
+        else:
+            shape = (mean[i] / std[i]) ** 2
+            draws[i] = rng.gamma(shape, std[i] ** 2 / mean[i], size=width)
     return _c(np.maximum(np.rint(draws), 0.0), dtype=np.int64)
 
 

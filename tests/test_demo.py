@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -199,3 +200,16 @@ def test_a_segment_flagged_for_coverage_says_so(tmp_path):
     _monitoring(page, outcome, tmp_path)
     html = page.html()
     assert "coverage_80" in html  # the reason a reader needs for the flag
+
+
+# The demo's per-view inspection table names heatmaps that exist once the demo is done (not
+# under the temporary folder the demo was built in, which is renamed away).
+
+
+def test_the_demo_views_table_names_heatmaps_that_exist(demo_run):
+    views = pd.read_parquet(demo_run / "inspection" / "scores.views.parquet")
+    heatmaps = views.loc[views["heatmap"] != "", "heatmap"]
+    assert len(heatmaps) > 0
+    missing = [p for p in heatmaps if not Path(p).is_file()]
+    assert not missing, f"{len(missing)} of {len(heatmaps)} heatmaps missing, e.g. {missing[0]}"
+    assert not any(".partial" in p for p in heatmaps)

@@ -612,3 +612,60 @@ def test_bad_arguments():
         simulate(table, demand, rule="weeks_of_supply")
     ok = simulate(table.assign(daily_demand=3.0), demand, rule="weeks_of_supply")
     assert ok.metrics["weeks"].notna().all()
+
+
+# kernels.simulation: a key's lead-time draws come from the seed and the key, so its simulated
+# metrics do not depend on the plan's row order, on which other keys it holds, or on which other
+# keys have lead-time records (as the plan's sample-path lead times).
+
+
+def _tables():
+    keys = pd.DataFrame({"item_id": ["A", "B", "C"], "location_id": "FC1"})
+    plan = keys.assign(
+        review="continuous", reorder_point=20.0, lot_size=30.0, lead_time_mean=5.0,
+        daily_demand=4.0, lead_time_std=2.0,
+    )  # fmt: skip
+    days = pd.date_range("2024-01-01", periods=60)
+    rng = np.random.default_rng(1)
+    demand = pd.DataFrame(
+        [{"item_id": k, "location_id": "FC1", "date": d, "demand": float(rng.poisson(4))}
+         for k in "ABC" for d in days]
+    )  # fmt: skip
+    return plan, demand
+
+
+def _metrics(result):
+    return result.metrics.set_index("item_id").sort_index()
+
+
+def test_a_keys_simulation_does_not_depend_on_the_other_rows():
+    plan, demand = _tables()
+    full = _metrics(simulate(plan, demand, seed=0))
+    reversed_rows = _metrics(simulate(plan.iloc[::-1].reset_index(drop=True), demand, seed=0))
+    pd.testing.assert_frame_equal(full, reversed_rows)
+    alone = _metrics(simulate(plan.iloc[[0]], demand[demand["item_id"] == "A"], seed=0))
+    pd.testing.assert_frame_equal(full.loc[["A"]], alone)
+    # Lead-time records for B change B only.
+    records = pd.DataFrame({"item_id": "B", "location_id": "FC1", "lead_time_days": [3, 4, 9]})
+    with_records = _metrics(simulate(plan, demand, records, seed=0))
+    pd.testing.assert_frame_equal(full.loc[["A", "C"]], with_records.loc[["A", "C"]])
+
+
+def test_the_seed_still_moves_the_draws_and_repeats():
+    plan, demand = _tables()
+    first = compare(plan, demand, seed=3).plan.metrics
+    again = compare(plan, demand, seed=3).plan.metrics
+    pd.testing.assert_frame_equal(first, again)
+    other = [simulate(plan, demand, seed=s).metrics["fill_rate"].to_numpy() for s in range(4)]
+    assert len({tuple(np.round(o, 9)) for o in other}) > 1
+
+
+def test_a_shorter_simulation_is_the_start_of_a_longer_one():
+    """An order placed on day t gets the same lead time whatever the number of days simulated,
+    so the first days of a longer simulation are a shorter one's."""
+    plan, demand = _tables()
+    short_demand = demand[demand["date"] < pd.Timestamp("2024-01-31")]
+    long = simulate(plan, demand, seed=0).daily()
+    short = simulate(plan, short_demand, seed=0).daily()
+    head = long[long["date"] < pd.Timestamp("2024-01-31")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(head, short.reset_index(drop=True))

@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 from clitools import refused
 
+from forecasting import Forecaster
 from forecasting.config import BacktestConfig, ForecastConfig
 from forecasting.models import InputDims, build_network
 from forecasting.spec import PanelSpec
+from forecasting.synthetic import generate_network
 from kernels.io import read_yaml
 from serving.cli import CliError, build_parser
 from serving.cli.forecast import check_spec_agrees
@@ -17,7 +19,7 @@ from serving.demo.config import DemoConfig
 from serving.service.config import ServiceConfig
 from training.config import ImageTrainConfig, TrainConfig
 from vision import Inspector
-from vision.config import CalibrationConfig, DataConfig, ScoreConfig
+from vision.config import CalibrationConfig, DataConfig, ScoreConfig, SyntheticConfig
 
 
 @pytest.mark.parametrize(
@@ -138,3 +140,47 @@ def test_an_unknown_network_argument_is_named(name):
     with pytest.raises(ValueError, match=r"model_params: .*\['bogus'\].*hidden_size"):
         build_network(name, dims, 7, (0.1, 0.5, 0.9), hidden_size=8, bogus=1)
     assert build_network(name, dims, 7, (0.1, 0.5, 0.9), hidden_size=8) is not None
+
+
+# Seeds the training, the demo and the generators can use are checked where they are set: a
+# negative seed, or one above what Lightning's ``seed_everything`` takes, is refused naming the
+# setting (not a bare "expected non-negative integer" or "-1 is not in bounds" from NumPy or
+# Lightning after the data was read), and an ensemble's last member's seed is checked before the
+# first member trains.
+
+
+@pytest.mark.parametrize("cls", [TrainConfig, ImageTrainConfig, DemoConfig])
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_out_of_range_is_refused_by_the_settings(cls, seed):
+    with pytest.raises(ValueError, match="seed"):
+        cls(seed=seed)
+
+
+@pytest.mark.parametrize("field", ["seed", "catalog_seed"])
+def test_a_negative_generator_seed_is_refused_by_the_settings(field):
+    with pytest.raises(ValueError, match=field):
+        SyntheticConfig(**{field: -1})
+
+
+def test_the_last_ensemble_members_seed_is_checked_before_training(tmp_path):
+    network = generate_network(n_items=4, n_locations=2, n_days=100, seed=3)
+    train = TrainConfig(max_epochs=1, batches_per_epoch=1, batch_size=8, progress_bar=False,
+                        seed=2**32 - 1)  # fmt: skip
+    forecaster = Forecaster("lstm", 7, spec=network.spec, train=train, hidden_size=8, ensemble=2)
+    with pytest.raises(ValueError, match="seed"):
+        forecaster.fit(network.to_store(), run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # refused before member 0 trained
+
+
+def test_cli_seed_flags_out_of_range_are_named(tmp_path):
+    refused(
+        ["demo", "--quick", "--out", "d", "--seed=-1"], tmp_path, "--seed", prog="stockcast demo"
+    )
+    generate = ["inspect", "generate", "--out", "g"]
+    refused([*generate, "--seed=-1"], tmp_path, "--seed", prog="stockcast inspect generate")
+    refused(
+        [*generate, "--catalog-seed=-1"],
+        tmp_path,
+        "--catalog-seed",
+        prog="stockcast inspect generate",
+    )

@@ -15,6 +15,8 @@ from kernels.settings import check_settings, setting, settings_from_dict, settin
 
 ACCELERATORS = ("auto", "cpu", "cuda", "gpu")
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
+MAX_SEED = 2**32 - 1
+"""The largest seed Lightning's ``seed_everything`` (and NumPy's legacy seeding) accepts."""
 
 
 def parse_devices(text: str | int) -> int | str:
@@ -55,7 +57,12 @@ class TrainConfig:
     precision: str = setting(
         "auto", "numeric precision (auto: bf16-mixed on GPUs that have it)", choices=PRECISIONS
     )
-    seed: int = setting(0, "random seed: the same seed repeats a run on the same machine")
+    seed: int = setting(
+        0,
+        "random seed: the same seed repeats a run on the same machine",
+        min=0,
+        max=MAX_SEED,
+    )
     deterministic: bool = setting(True, "deterministic kernels", cli=False)
     progress_bar: bool = setting(True, "progress bars", flag="progress")
     num_workers: int = setting(0, "data-loader worker processes", min=0)

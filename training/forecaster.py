@@ -60,7 +60,7 @@ from kernels.runfolder import (
     write_manifest,
 )
 from training.auto import AutoForecaster
-from training.config import TrainConfig
+from training.config import MAX_SEED, TrainConfig
 from training.devices import resolve_precision, select_device
 from training.forecast_task import ForecastData, ForecastTask
 from training.trainer import fit
@@ -181,6 +181,12 @@ class NeuralForecaster:
         is the validation window that drives early stopping and checkpoint selection.
         ``resume`` continues from a training checkpoint of the same settings (the
         ``last.ckpt`` an interrupted run kept)."""
+        if self.train.seed + self.config.ensemble - 1 > MAX_SEED:
+            # Member k trains from seed + k: refused before any member trains, not after.
+            raise ValueError(
+                f"seed: {self.train.seed} + ensemble {self.config.ensemble} - 1 is above the "
+                f"largest seed, {MAX_SEED}"
+            )
         cutoff = int(store.end.max().item()) if cutoff is None else int(cutoff)
         val_origin = cutoff - self.horizon
         if val_origin < 1:

@@ -253,11 +253,11 @@ class SyntheticConfig:
     """A synthetic camera tunnel (:mod:`vision.synthetic`): how many items, drawn how."""
 
     items: int = setting(600, "number of items", min=1)
-    seed: int = setting(0, "seed of the item draw")
+    seed: int = setting(0, "seed of the item draw", min=0)
     image_size: int = setting(128, "pixels per side", min=16)
     defect_rate: float = setting(0.2, "probability of each defect class per item", min=0, max=1)
     products: int = setting(12, "catalog size", min=1)
-    catalog_seed: int = setting(0, "seed of the catalog; sets sharing it share products")
+    catalog_seed: int = setting(0, "seed of the catalog; sets sharing it share products", min=0)
     progress: bool = setting(True, "progress bars")
 
     def __post_init__(self) -> None:

@@ -83,6 +83,8 @@ def _run_steps(
         bar.set_postfix_str("report")
         _write_tables(out, panel, planning, inspection)
         write_report(out, config, panel, forecast, inspection, planning, monitoring)
+        if inspection is not None:
+            _heatmaps_under(out, target)
         bar.update()
     paths = {
         "report": target / "report.html",
@@ -94,6 +96,23 @@ def _run_steps(
     if inspection is not None:
         paths["review_queue"] = target / REVIEW_DB
     return paths
+
+
+def _heatmaps_under(out: Path, target: Path) -> None:
+    """The views table names each heatmap under the staging folder the demo is built in, which
+    is renamed to ``target`` when the demo completes: name them where they will be."""
+    import pandas as pd
+
+    from kernels.io import write_table
+    from vision.tables import views_path
+
+    path = views_path(out / "inspection" / "scores.parquet")
+    views = pd.read_parquet(path)
+    heat = views["heatmap"].astype(str)
+    prefix = str(out)
+    inside = heat.str.startswith(prefix)
+    views.loc[inside, "heatmap"] = str(target) + heat[inside].str[len(prefix) :]
+    write_table(views, path)
 
 
 def _write_tables(out: Path, panel, planning, inspection) -> None:
