@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,11 +11,16 @@ import torch
 import torchvision
 from scipy import ndimage
 
+from training import ImageTrainConfig
+from training.inspect_task import InspectionTask
+from training.inspector import resolve_model_spec
 from vision.augment import AugmentSpec, augment_batch
 from vision.backbones import build_backbone
 from vision.calibration import calibrate_thresholds, good_items_needed, verdicts
 from vision.catalog import REF_DIM
+from vision.datasets import TensorItems
 from vision.model import CONTRAST_GAIN, RMS_FLOOR, InspectionNet, ModelSpec, top_hats
+from vision.run import build_net
 
 SIZE = 64
 
@@ -422,3 +428,110 @@ def test_pretrained_weights_without_num_batches_tracked_load_whole(tmp_path):
     torch.save(state, tmp_path / "short.pth")
     with pytest.raises(ValueError, match=r"1 missing keys \['layer2.0.bn1.running_var'\]"):
         build_backbone("resnet18", width=64, pretrained=tmp_path / "short.pth")
+
+
+# The validation AUROC that selects inspection checkpoints ranks confident items as the
+# scorer does: probabilities from float64, so logits above ~16.6 do not tie at exactly 1.
+
+
+def _rank_auroc(labels, scores) -> float:
+    """Brute force over all (defective, good) pairs; a tie counts one half."""
+    labels, scores = np.asarray(labels, bool), np.asarray(scores, float)
+    pos, neg = scores[labels], scores[~labels]
+    wins = sum(float((neg < p).sum()) + 0.5 * float((neg == p).sum()) for p in pos)
+    return wins / (len(pos) * len(neg))
+
+
+def _validate(logits: torch.Tensor, labels: torch.Tensor) -> dict:
+    net = build_net(ModelSpec(width=8, image_size=32, head_dim=16), ["a"], ["v"])
+    data = TensorItems(torch.zeros(2, 1, 1, 32, 32, dtype=torch.uint8), torch.zeros(2, 1))
+    task = InspectionTask(
+        net,
+        class_names=["a"],
+        train_set=data,
+        val_set=data,
+        cfg=ImageTrainConfig(),
+        augment=AugmentSpec(),
+    )
+    task._trainer = SimpleNamespace(world_size=1, global_rank=0)
+    logged: dict = {}
+    task.log = lambda name, value, **kw: logged.__setitem__(name, float(value))
+    task._loss = lambda batch, train: (torch.zeros(()), torch.zeros(()), logits)
+    task.validation_step({"labels": labels}, 0)
+    task.on_validation_epoch_end()
+    return logged
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_validation_auroc_of_confident_logits_matches_a_rank_reference(seed):
+    rng = np.random.default_rng(seed)
+    # Confident items: logits 15..30, where float32 sigmoids are all exactly 1.
+    logits = torch.from_numpy(rng.uniform(15.0, 30.0, (12, 1)).astype(np.float32))
+    labels = torch.from_numpy((rng.random((12, 1)) < 0.5).astype(np.float32))
+    labels[0, 0], labels[1, 0] = 0.0, 1.0
+    logged = _validate(logits, labels)
+    expected = _rank_auroc(labels[:, 0] >= 0.5, logits[:, 0].numpy())
+    assert logged["val_auroc_a"] == pytest.approx(expected, abs=1e-12)
+    assert logged["val_auroc_any"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_confident_false_positive_does_not_tie_with_the_defects():
+    logits = torch.tensor([[18.0], [20.0], [16.0], [-3.0]])
+    labels = torch.tensor([[0.0], [1.0], [1.0], [0.0]])
+    logged = _validate(logits, labels)
+    # Pairs: 20 > 18, 16 < 18, 20 > -3, 16 > -3 -> 3 of 4 (float32 read 0.625).
+    assert logged["val_auroc_any"] == pytest.approx(0.75)
+
+
+# The contrast path pools its evidence over the backbone's real cells: the torchvision feature
+# extractors are at stride 32 whatever ``output_stride`` (default 16) says, and a mark outside the
+# top-left quarter of the image must still reach its cell.
+
+
+def _contrast_only(backbone: str) -> InspectionNet:
+    torch.manual_seed(0)
+    width = 8 if backbone == "resnet18" else 32
+    spec = ModelSpec(
+        backbone=backbone,
+        width=width,
+        image_size=64,
+        head_dim=16,
+        contrast=7,
+        tta="none",
+        mark_scales=1,
+    )
+    net = InspectionNet(spec, 1, 1).eval()
+    with torch.no_grad():  # silence every head but the contrast path's
+        net.local_head.weight.zero_()
+        net.local_head.bias.zero_()
+        for layer in net.global_head:
+            if isinstance(layer, torch.nn.Linear):
+                layer.weight.zero_()
+                layer.bias.zero_()
+        net.contrast_head.weight.fill_(2.0)
+        net.contrast_head.bias.zero_()
+    return net
+
+
+@pytest.mark.parametrize("backbone", ["resnet18", "mobilenet_v3_small"])
+def test_a_pit_anywhere_lights_its_own_cell(backbone):
+    net = _contrast_only(backbone)
+    g = torch.Generator().manual_seed(1)
+    base = (0.6 + 0.02 * torch.rand(1, 1, 1, 64, 64, generator=g)).expand(1, 1, 3, 64, 64)
+    mask, catalog = torch.ones(1, 1), torch.zeros(1, 7)
+    with torch.no_grad():
+        clean = net(base.clone(), mask, catalog)[0].item()
+        for y, x in ((10, 10), (50, 50), (10, 50), (50, 10)):
+            image = base.clone()
+            image[..., y : y + 2, x : x + 2] = 0.0
+            item, _, maps, _ = net(image, mask, catalog)
+            h, w = maps.shape[-2:]
+            cell = divmod(int(maps[0, 0, 0].argmax()), w)
+            assert cell == (y * h // 64, x * w // 64), (y, x)
+            assert item.item() > clean + 10.0, (y, x)
+
+
+def test_sizes_that_split_the_real_cells_under_flips_are_refused():
+    spec = ModelSpec(backbone="mobilenet_v3_small", image_size=48, contrast=7, tta="flips")
+    with pytest.raises(ValueError, match="multiple of the output stride 32"):
+        resolve_model_spec(spec, None, None, 256)

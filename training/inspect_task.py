@@ -252,7 +252,11 @@ class InspectionTask(pl.LightningModule):
         size = batch["labels"].shape[0]
         self.log("val_loss", loss, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=size)
         self.log("val_item_loss", item_loss, on_epoch=True, sync_dist=True, batch_size=size)
-        self._val_outputs.append((torch.sigmoid(logits.float()).detach(), batch["labels"].detach()))
+        # float64, as vision.scoring computes them: float32 rounds the sigmoid of every logit
+        # above about 16.6 to exactly 1, and those items would tie in the AUROC that selects
+        # the checkpoint.
+        probs = torch.sigmoid(logits.detach().double())
+        self._val_outputs.append((probs, batch["labels"].detach()))
 
     def on_validation_epoch_end(self) -> None:
         if not self._val_outputs:

@@ -96,7 +96,7 @@ def resolve_model_spec(
     if (
         resolved.contrast > 0
         and resolved.tta not in ("none", "auto")
-        and resolved.image_size % resolved.output_stride
+        and resolved.image_size % resolved.feature_stride
     ):
         # The contrast path takes its maximum over cells counted from the top-left corner;
         # with a partial last cell a flipped view's cells cover other pixels, and the averaged
@@ -104,8 +104,8 @@ def resolve_model_spec(
         # run is fitted, so runs saved before still load.
         raise ValueError(
             f"image_size: {resolved.image_size} is not a multiple of the output stride "
-            f"{resolved.output_stride}, so the contrast path's cells do not survive the flips "
-            f"of tta {resolved.tta!r}; choose a multiple of {resolved.output_stride}, tta "
+            f"{resolved.feature_stride}, so the contrast path's cells do not survive the flips "
+            f"of tta {resolved.tta!r}; choose a multiple of {resolved.feature_stride}, tta "
             "'none' or contrast 0"
         )
     return resolved

@@ -124,6 +124,12 @@ class ModelSpec:
             if len(getattr(self, name)) != 3:
                 raise ValueError(f"{name}: expected 3 values, got {getattr(self, name)!r}")
 
+    @property
+    def feature_stride(self) -> int:
+        """Pixels per cell of the backbone's last feature map: ``output_stride`` for resnet18;
+        the torchvision feature extractors stay at 32 whatever ``output_stride`` says."""
+        return self.output_stride if self.backbone == "resnet18" else 32
+
     def to_dict(self) -> dict[str, Any]:
         return settings_to_dict(self)
 

@@ -186,7 +186,7 @@ class InspectionNet(nn.Module):
                 view = grey if scale == 1 else F.avg_pool2d(grey, scale, ceil_mode=True)
                 marks = top_hats(view, self.spec.contrast)
                 evidence = mark_evidence(head, marks, self.spec.marks)
-                maps = maps + cell_max(evidence, maps, self.spec.output_stride // scale)
+                maps = maps + cell_max(evidence, maps, self.spec.feature_stride // scale)
         local = 0.5 * (maps.mean(dim=(2, 3)) + maps.amax(dim=(2, 3)))
         glob = self.global_head(torch.cat([z.mean(dim=(2, 3)), cond], dim=-1))
         view_logits = (local + glob).view(batch, views, -1)
