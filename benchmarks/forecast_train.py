@@ -114,7 +114,12 @@ def load():
 
 
 def score(store, origin: int, quantiles: np.ndarray) -> dict:
-    """SQL / WAPE / MASE of (280, 28, 3) quantiles in the store's series order."""
+    """SQL / WAPE / MASE of (280, 28, 3) quantiles in the store's series order.
+
+    Quantiles below 0 are scored as 0 on every side, as ``accuracy.py`` scores the peer:
+    demand is never negative, stockcast's quantiles never are, and pytorch-forecasting's
+    ``GroupNormalizer`` without a transformation (and its auto normalizer on a target with
+    zeros) leaves a quarter of its quantiles below 0 here, which would be scored against it."""
     import torch
 
     from forecasting.metrics import aggregate, mase_scale, window_scores
@@ -123,7 +128,7 @@ def score(store, origin: int, quantiles: np.ndarray) -> dict:
     starts = torch.full_like(series, origin)
     actual = store.target[:, origin : origin + HORIZON].numpy()
     scale = mase_scale(store, series, starts, 7)
-    metrics = aggregate(window_scores(actual, quantiles, QUANTILES, scale))
+    metrics = aggregate(window_scores(actual, np.maximum(quantiles, 0.0), QUANTILES, scale))
     return {k: metrics[k] for k in ("sql", "wape", "mase")}
 
 

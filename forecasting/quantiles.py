@@ -33,9 +33,20 @@ def pinball_loss(
     mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean quantile (pinball) loss of ``prediction`` (B, H, Q) against ``target`` (B, H)."""
+    if mask is None:
+        error = target.unsqueeze(-1) - prediction
+        return torch.maximum(quantiles * error, (quantiles - 1) * error).mean()
+    total, weight = pinball_sums(prediction, target, quantiles, mask)
+    return total / weight.clamp(min=1.0)
+
+
+def pinball_sums(
+    prediction: torch.Tensor, target: torch.Tensor, quantiles: torch.Tensor, weight: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``weight`` (B, H)-weighted sum of the pinball terms and the sum of their weights:
+    :func:`pinball_loss` is the first over the second; sums over batches (or ranks) divided
+    once give the loss of all their windows together."""
     error = target.unsqueeze(-1) - prediction
     loss = torch.maximum(quantiles * error, (quantiles - 1) * error)
-    if mask is None:
-        return loss.mean()
-    weights = mask.unsqueeze(-1).expand_as(loss)
-    return (loss * weights).sum() / weights.sum().clamp(min=1.0)
+    weights = weight.unsqueeze(-1).expand_as(loss)
+    return (loss * weights).sum(), weights.sum()

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from forecasting.negbin import negative_binomial_nll
-from forecasting.quantiles import pinball_loss
+from forecasting.quantiles import pinball_sums
 from forecasting.store import PanelStore
 from forecasting.windows import (
     BATCH_KEYS,
@@ -133,6 +133,16 @@ class ForecastTask(pl.LightningModule):
         return self.net(*(batch[key] for key in BATCH_KEYS))
 
     def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return _combined(torch.stack(self._loss_sums(batch)), floor=1.0)
+
+    def _loss_sums(
+        self, batch: dict[str, torch.Tensor], normalized: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The weighted sums of the step and the cumulative losses and their weights: the
+        loss is ``step_sum / step_weight + cumulative_sum / cumulative_weight``. With
+        ``normalized=False`` the volume weights are the windows' levels to the power
+        ``volume_weight`` themselves, not relative to the batch's mean, so that sums over
+        batches and ranks give the loss of all their windows at once."""
         target, mask = batch["target"], batch["target_mask"]
         if self.distribution == "negative_binomial":
             features = self.net.features(*(batch[key] for key in BATCH_KEYS))
@@ -145,15 +155,17 @@ class ForecastTask(pl.LightningModule):
             # moves the weight toward high-volume series (what WAPE and the units lost in a
             # stockout count). Normalized over the batch, so the learning rate keeps its meaning.
             level = batch["scale"].float() ** self.volume_weight
-            weight = (level / level.mean().clamp(min=1e-12))[:, None]
+            if normalized:
+                level = level / level.mean().clamp(min=1e-12)
+            weight = level[:, None]
         if self.distribution == "negative_binomial":
             mean, dispersion = self.net.heads.distribution(features, batch["static_real"][:, -1])
             # The likelihood of the counts (scaled demand times the level); masked periods
             # read 0, so their NLL is computed on a valid count and then weighed out.
             counts = (target * batch["scale"][:, None]).float().clamp(min=0)
             nll = negative_binomial_nll(counts, mean, dispersion)
-            step_weight = mask * weight
-            step_loss = (nll * step_weight).sum() / step_weight.sum().clamp(min=1.0)
+            step_weights = mask * weight
+            step_sum, step_total = (nll * step_weights).sum(), step_weights.sum()
         else:
             steps = steps.float()
             if self.target_transform == "log1p":
@@ -162,15 +174,15 @@ class ForecastTask(pl.LightningModule):
                 step_target = torch.log1p(target)
             else:
                 step_target = target
-            step_loss = pinball_loss(steps, step_target, self.levels, mask * weight)
+            step_sum, step_total = pinball_sums(steps, step_target, self.levels, mask * weight)
         # Running means (sum / h) keep late horizons from dominating the cumulative loss.
         h = torch.arange(1, target.shape[1] + 1, device=target.device, dtype=target.dtype)
         running = torch.cumsum(target, dim=1) / h
         cumulative_mask = torch.cumprod(mask, dim=1) * weight
-        cumulative_loss = pinball_loss(
+        cumulative_sum, cumulative_total = pinball_sums(
             cumulative.float() / h[:, None], running, self.levels, cumulative_mask
         )
-        return step_loss + cumulative_loss
+        return step_sum, step_total, cumulative_sum, cumulative_total
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)
@@ -189,22 +201,38 @@ class ForecastTask(pl.LightningModule):
         self._loss_sum, self._loss_batches = 0.0, 0
 
     def on_validation_epoch_start(self) -> None:
-        self._val_totals = torch.zeros(2, dtype=torch.float64, device=self.device)
+        self._val_totals = torch.zeros(4, dtype=torch.float64, device=self.device)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        loss = self._loss(batch)
-        windows = batch["target"].shape[0]
-        self._val_totals[0] += loss.detach().double() * windows
-        self._val_totals[1] += windows
+        # The weighted sums, not the batch's mean: a volume weight relative to each batch's
+        # mean level would make the loss depend on how the windows fall into batches and ranks.
+        sums = self._loss_sums(batch, normalized=False)
+        self._val_totals += torch.stack([v.detach().double() for v in sums])
 
     def on_validation_epoch_end(self) -> None:
-        # The mean over every validation window of every rank: summed here, not through
+        # The loss of every validation window of every rank at once: summed here, not through
         # Lightning's ``sync_dist`` mean, which averages the ranks' window counts as integers
         # (11 and 10 windows read as 10 each under gloo: a loss 5% too high).
         totals = self._val_totals
         if self.trainer.world_size > 1:
             totals = self.trainer.strategy.reduce(totals.clone(), reduce_op="sum")
-        self.log("val_loss", (totals[0] / totals[1].clamp(min=1)).float(), prog_bar=True)
+        self.log("val_loss", _combined(totals).float(), prog_bar=True)
+
+    def validation_loss(self) -> float:
+        """The validation loss of the network as it is now, over every validation window on
+        this process's device (what ``val_loss`` logs for an epoch, computed outside a fit:
+        the score of an ensemble of fitted members)."""
+        totals = torch.zeros(4, dtype=torch.float64)
+        training = self.net.training
+        self.net.eval()
+        try:
+            with torch.inference_mode():
+                for batch in self.data.val_batches(self.device, 0, 1):
+                    sums = self._loss_sums(batch, normalized=False)
+                    totals += torch.stack([v.double().cpu() for v in sums])
+        finally:
+            self.net.train(training)
+        return float(_combined(totals))
 
     def train_dataloader(self):
         batches = self.data.train_batches(self.device, self.global_rank, self.trainer.world_size)
@@ -226,15 +254,27 @@ class ForecastTask(pl.LightningModule):
     def configure_optimizers(self):
         # On CPU the fused AdamW is one kernel per step instead of a loop over ~170 tensors
         # (a tenth of a TFT step); CUDA keeps the default (foreach), which Lightning's fp16
-        # gradient scaling can clip (a fused optimizer unscales inside its step).
+        # gradient scaling can clip (a fused optimizer unscales inside its step). Lightning
+        # refuses to clip the gradients of a fused optimizer under any mixed precision
+        # (bf16-mixed on a CPU too), so only a full-precision CPU fit fuses.
+        precision = str(self._trainer.precision) if self._trainer is not None else "32-true"
+        fused = self.device.type == "cpu" and "mixed" not in precision
         optimizer = torch.optim.AdamW(
             self.parameters(),
             lr=self.learning_rate,
             weight_decay=self.weight_decay,
-            fused=True if self.device.type == "cpu" else None,
+            fused=True if fused else None,
         )
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"},
         }
+
+
+def _combined(sums: torch.Tensor, floor: float | None = None) -> torch.Tensor:
+    """The loss from :meth:`ForecastTask._loss_sums`' four sums: the step and the cumulative
+    weighted means added. A batch's mean divides by at least ``floor`` (1: a batch of
+    relative weights with almost nothing observed); sums over whole sets by their weight."""
+    floor = torch.finfo(sums.dtype).tiny if floor is None else floor
+    return sums[0] / sums[1].clamp(min=floor) + sums[2] / sums[3].clamp(min=floor)

@@ -242,15 +242,31 @@ class NeuralForecaster:
                 )
                 train = dataclasses.replace(self.train, seed=seed)
                 results.append(fit(task, train, folder, ckpt_path=resume))
-                nets.append(task.net.cpu().eval())
+                # In float32 whatever the training precision: ``bf16-true`` leaves the
+                # weights in bfloat16, which float32 windows cannot be multiplied with.
+                nets.append(task.net.cpu().float().eval())
         finally:
             if scratch is not None:
                 scratch.cleanup()
         result = results[0]
         self.net = nets[0] if members == 1 else EnsembleNet(nets).eval()
+        best_val_loss = result.best_score
+        if members > 1:
+            # The run's score is the ensemble's, not its first member's (which is the single
+            # network of the same seed). Averaged quantiles have no likelihood: a negative
+            # binomial ensemble keeps its members' scores only.
+            best_val_loss = None
+            if self.config.distribution == "quantile":
+                best_val_loss = ForecastTask(
+                    self.net,
+                    self.quantiles,
+                    data,
+                    volume_weight=self.config.volume_weight,
+                    target_transform=self.config.target_transform,
+                ).validation_loss()
         self.info = {
             "cutoff": str(store.dates[cutoff - 1].date()),
-            "best_val_loss": result.best_score,
+            "best_val_loss": best_val_loss,
             **({"member_val_losses": [r.best_score for r in results]} if members > 1 else {}),
             "epochs": result.epochs,
             "stopped_early": result.stopped_early,

@@ -1,0 +1,212 @@
+"""What a fit reports and leaves: the validation loss of all windows whatever the batches and
+ranks (and an ensemble's own), and mixed or bfloat16 precision on a CPU that trains and then
+forecasts.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from forecasting import ForecastConfig, Forecaster
+from forecasting.models import InputDims, build_network
+from forecasting.windows import BATCH_KEYS, WindowList, evaluation_windows, group_prior_scale
+from training.config import TrainConfig
+from training.forecast_task import ForecastData, ForecastTask
+from training.forecaster import NeuralForecaster
+from training.trainer import fit
+
+# A forecasting fit in bf16 mixed precision on a CPU trains with gradient clipping (the
+# default) instead of failing in Lightning, which refuses to clip a fused optimizer's gradients
+# under mixed precision.
+
+
+H = 7
+
+
+@pytest.fixture(scope="module")
+def store(small_network):
+    return small_network.to_store()
+
+
+@pytest.mark.parametrize("precision", ["bf16-mixed", "32-true"])
+def test_a_cpu_fit_in_mixed_precision_clips_its_gradients(store, tmp_path, precision):
+    torch.manual_seed(0)
+    origin = int(store.end.max()) - H
+    net = build_network("lstm", InputDims.from_store(store), H, (0.1, 0.5, 0.9), hidden_size=8)
+    data = ForecastData(store, 28, H, 16, 2, origin, group_prior_scale(store, origin))
+    task = ForecastTask(net, (0.1, 0.5, 0.9), data, learning_rate=0.5)
+    norms = []
+    original = task.configure_optimizers
+
+    def recording():
+        config = original()
+        optimizer = config["optimizer"]
+        step = optimizer.step
+
+        def clipped_step(closure=None):
+            with torch.enable_grad():
+                closure()  # forward, backward and Lightning's clipping
+            grads = [p.grad.norm() for p in task.parameters() if p.grad is not None]
+            norms.append(torch.stack(grads).norm().item())
+            return step()
+
+        optimizer.step = clipped_step
+        return config
+
+    task.configure_optimizers = recording
+    cfg = TrainConfig(
+        max_epochs=1, batches_per_epoch=2, batch_size=16, early_stopping_patience=None,
+        progress_bar=False, accelerator="cpu", precision=precision, gradient_clip_val=0.01,
+    )  # fmt: skip
+    result = fit(task, cfg, tmp_path / "run")
+    assert result.best_score is not None and torch.isfinite(torch.tensor(result.best_score))
+    assert len(norms) == 2 and max(norms) <= 0.01 * 1.01
+
+
+# The validation loss with a volume weight is the weighted loss of all validation windows at
+# once: the same whatever batches and ranks the windows fall into, and equal to a plain
+# recomputation with the weights of the whole validation set.
+
+
+LEVELS = (0.1, 0.5, 0.9)
+
+
+def validation_loss(task: ForecastTask, world: int) -> float:
+    """What ``on_validation_epoch_end`` logs when ``world`` ranks validate their shards."""
+    totals = []
+    for rank in range(world):
+        task.on_validation_epoch_start()
+        with torch.no_grad():
+            for index, batch in enumerate(task.data.val_batches(torch.device("cpu"), rank, world)):
+                task.validation_step(batch, index)
+        totals.append(task._val_totals.clone())
+    summed = torch.stack(totals).sum(dim=0)
+    task._trainer = SimpleNamespace(
+        world_size=world, strategy=SimpleNamespace(reduce=lambda t, reduce_op: summed)
+    )
+    logged = {}
+    task.log = lambda name, value, **kwargs: logged.__setitem__(name, float(value))
+    if world == 1:
+        task._val_totals = summed
+    task.on_validation_epoch_end()
+    return logged["val_loss"]
+
+
+def reference_loss(task: ForecastTask, volume_weight: float) -> float:
+    """The volume-weighted pinball loss of every validation window, in numpy."""
+    data = task.data
+    series = evaluation_windows(data.store, data.val_origin, H, data.min_encoder_length)
+    origins = torch.full_like(series, data.val_origin)
+    windows = WindowList(
+        data.store, series, origins, data.encoder_length, H, len(series), data.prior_scale
+    )
+    (batch,) = list(windows)
+    with torch.no_grad():
+        steps, cumulative = task.net(*(batch[key] for key in BATCH_KEYS))
+    target = batch["target"].double().numpy()
+    weight = batch["scale"].double().numpy() ** volume_weight
+    q = np.array(LEVELS)
+
+    def pinball(prediction, actual):
+        error = actual[..., None] - prediction
+        return np.maximum(q * error, (q - 1) * error).mean(axis=-1)  # (N, H)
+
+    h = np.arange(1, H + 1)
+    step = pinball(steps.double().numpy(), target)
+    running = pinball(cumulative.double().numpy() / h[:, None], np.cumsum(target, axis=1) / h)
+    return float(((step + running) * weight[:, None]).sum() / (weight.sum() * H))
+
+
+@pytest.mark.parametrize("volume_weight", [0.0, 0.5, 1.0])
+def test_the_validation_loss_does_not_depend_on_batches_or_ranks(store, volume_weight):
+    torch.manual_seed(0)
+    origin = int(store.end.max()) - H
+    net = build_network("lstm", InputDims.from_store(store), H, LEVELS, hidden_size=8).eval()
+    # Validation batches of 4 x 4 windows: the 72 series fall into five batches.
+    data = ForecastData(store, 28, H, 4, 1, origin, group_prior_scale(store, origin), 7)
+    task = ForecastTask(net, LEVELS, data, volume_weight=volume_weight)
+    expected = reference_loss(task, volume_weight)
+    for world in (1, 2, 3):  # three ranks: one FC each
+        assert validation_loss(task, world) == pytest.approx(expected, rel=1e-5), world
+
+
+# An ensemble's run reports the ensemble's validation loss (a plain recomputation of the
+# averaged quantiles' loss on the validation windows), not its first member's, which is the
+# loss of the single network of the same seed.
+
+
+FAST = TrainConfig(
+    max_epochs=1, batches_per_epoch=2, batch_size=16, early_stopping_patience=None,
+    progress_bar=False, accelerator="cpu",
+)  # fmt: skip
+
+
+def ensemble_reference_loss(model: NeuralForecaster, store) -> float:
+    """The volume-weighted pinball loss of ``model.net`` on every validation window, in numpy."""
+    origin = int(store.end.max()) - H
+    _, min_encoder = model._lengths(store, origin)
+    series = evaluation_windows(store, origin, H, min_encoder)
+    priors = group_prior_scale(store, origin, fallback=model.prior_scale)
+    windows = WindowList(
+        store, series, torch.full_like(series, origin), model.encoder_length, H, len(series), priors
+    )
+    (batch,) = list(windows)
+    with torch.no_grad():
+        steps, cumulative = model.net(*(batch[key] for key in BATCH_KEYS))
+    target = batch["target"].double().numpy()
+    weight = batch["scale"].double().numpy() ** model.config.volume_weight
+    q = np.array(LEVELS)
+
+    def pinball(prediction, actual):
+        error = actual[..., None] - prediction
+        return np.maximum(q * error, (q - 1) * error).mean(axis=-1)
+
+    h = np.arange(1, H + 1)
+    step = pinball(steps.double().numpy(), target)
+    running = pinball(cumulative.double().numpy() / h[:, None], np.cumsum(target, axis=1) / h)
+    return float(((step + running) * weight[:, None]).sum() / (weight.sum() * H))
+
+
+@pytest.mark.slow
+def test_an_ensemble_reports_its_own_validation_loss(store):
+    config = ForecastConfig("lstm", H, hidden_size=8, quantiles=LEVELS, ensemble=2)
+    model = NeuralForecaster(config, FAST).fit(store)
+    first, second = model.info["member_val_losses"]
+    assert model.info["best_val_loss"] == pytest.approx(
+        ensemble_reference_loss(model, store), rel=1e-5
+    )
+    assert model.info["best_val_loss"] != pytest.approx(first, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_a_negative_binomial_ensemble_claims_no_loss_of_its_own(store):
+    config = ForecastConfig(
+        "lstm", H, hidden_size=8, quantiles=LEVELS, ensemble=2, distribution="negative_binomial"
+    )
+    model = NeuralForecaster(config, FAST).fit(store)
+    assert model.info["best_val_loss"] is None
+    assert len(model.info["member_val_losses"]) == 2
+
+
+# A network trained in ``bf16-true`` precision forecasts: the fitted weights come back in
+# float32, as the windows are, instead of a dtype error at the first prediction.
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["lstm", "tft"])
+def test_a_bf16_true_fit_forecasts_in_float32(small_network, model):
+    train = TrainConfig(
+        max_epochs=1, batches_per_epoch=2, batch_size=16, progress_bar=False,
+        accelerator="cpu", precision="bf16-true",
+    )  # fmt: skip
+    table = small_network.to_frame()
+    forecaster = Forecaster(model, 7, spec=small_network.spec, train=train, hidden_size=8)
+    forecast = forecaster.fit(table).predict(table)
+    assert all(v.dtype == torch.float32 for v in forecaster.model_.net.state_dict().values()
+               if v.is_floating_point())  # fmt: skip
+    values = forecast.filter(like="q").to_numpy()
+    assert len(forecast) and np.isfinite(values).all() and (values >= 0).all()
