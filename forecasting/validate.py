@@ -363,9 +363,12 @@ def validate_panel(
         named = error.column
         if user.get(error.column, error.column) != error.column:
             named = f"{user[error.column]} ({error.column})"
-        if (named, detail) == (error.column, error.detail):
+        # The key triple some problems name ("duplicate (item_id, location_id, date) keys").
+        triple = f"({', '.join(KEYS)})"
+        problem = error.problem.replace(triple, f"({', '.join(user.get(k, k) for k in KEYS)})")
+        if (named, detail, problem) == (error.column, error.detail, error.problem):
             raise
-        raise PanelError(named, error.problem, error.rows, detail, error.hint) from None
+        raise PanelError(named, problem, error.rows, detail, error.hint) from None
 
 
 def _validate(
@@ -530,7 +533,9 @@ def _validate(
             f"({spacing})",
             with_gaps,
             hint=(f"if it is, give --freq {suggest}; " if suggest else "")
-            + "if a missing period means no sales, ask for the fill with --gaps zero",
+            + "if a missing period means no sales, ask for the fill with --gaps zero (it "
+            "fills between a series' first and last row: a table of the days with sales must "
+            "also give each series a row, of 0, on the table's last date)",
         )
 
     if no_history.all():

@@ -255,9 +255,11 @@ def predict_command(args: argparse.Namespace) -> int:
 
 
 def backtest_command(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from forecasting import Forecaster
     from forecasting.config import BASELINE_NAMES
-    from kernels.runfolder import building
+    from kernels.runfolder import building, write_manifest
 
     settings = resolve_settings(args)
     config = read_config(args, (*SECTIONS, "backtest"))
@@ -289,6 +291,17 @@ def backtest_command(args: argparse.Namespace) -> int:
         _print_panel(forecaster)
         result = forecaster.backtest(store, backtest_config, also=also)
         paths = result.save(folder)
+        # Written last: the sha256 of every file, as every run folder has (README).
+        write_manifest(
+            folder,
+            "backtest",
+            config={
+                "forecast": primary.to_dict(),
+                "spec": settings["spec"].to_dict(),
+                "train": settings["train"].to_dict(),
+                "backtest": dataclasses.asdict(backtest_config),
+            },
+        )
     print_summary(result)
     plots = " and plots/" if "plots" in paths else ""
     print(f"metrics{plots} in {args.out.resolve()}")
@@ -299,7 +312,7 @@ def interpret_command(args: argparse.Namespace) -> int:
     from forecasting import Forecaster
     from forecasting.interpret import plot_interpretation
     from kernels.io import write_table
-    from kernels.runfolder import building
+    from kernels.runfolder import building, write_manifest
 
     forecaster = Forecaster.load(args.run)
     with building(args.out, overwrite=args.overwrite) as folder:
@@ -307,6 +320,7 @@ def interpret_command(args: argparse.Namespace) -> int:
         write_table(importance, folder / "variable_importance.csv")
         write_table(attention, folder / "attention.csv")
         plot = plot_interpretation(importance, attention, folder / "interpretation.png")
+        write_manifest(folder, "interpret", config={"run": str(args.run), "data": str(args.data)})
     with pd_options():
         print(importance.to_string(index=False))
     print(f"tables and plot in {args.out.resolve()} ({plot.name})")
@@ -319,7 +333,7 @@ def monitor_command(args: argparse.Namespace) -> int:
     from forecasting.monitor import check_reference, monitor
     from forecasting.validate import PanelError
     from kernels.io import read_json, read_table
-    from kernels.runfolder import building
+    from kernels.runfolder import building, write_manifest
 
     spec = PanelSpec.from_dict(given(args, PanelSpec))
     settings = MonitorConfig(**given(args, MonitorConfig))
@@ -338,6 +352,15 @@ def monitor_command(args: argparse.Namespace) -> int:
     if args.reference_model and not args.reference:
         raise CliError("--reference-model: needs --reference")
     if args.reference:
+        from kernels.io import FileError
+        from kernels.runfolder import MANIFEST, read_manifest
+
+        folder = Path(args.reference).parent
+        if (folder / MANIFEST).is_file():  # a backtest folder: its files are checked on load
+            try:
+                read_manifest(folder, task="backtest")
+            except FileError as exc:
+                raise CliError(f"--reference {args.reference}: {exc}") from None
         payload = read_json(args.reference)
         if not isinstance(payload, dict) or not isinstance(payload.get("metrics"), list):
             raise CliError(f"--reference {args.reference}: not a backtest metrics.json")
@@ -357,6 +380,17 @@ def monitor_command(args: argparse.Namespace) -> int:
     )
     with building(args.out, overwrite=args.overwrite) as folder:
         report.save(folder)
+        write_manifest(
+            folder,
+            "monitor",
+            config={
+                "forecasts": str(args.forecasts),
+                "actuals": str(args.actuals),
+                "reference": None if args.reference is None else str(args.reference),
+                "wape_threshold": settings.wape_threshold,
+                "coverage_tolerance": settings.coverage_tolerance,
+            },
+        )
     columns = ["segment_type", "segment", "wape", "reference_wape", "wape_change", "flagged"]
     with pd_options():
         print(report.checks[columns].to_string(index=False))

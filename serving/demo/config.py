@@ -53,22 +53,26 @@ class DemoConfig:
         check_settings(self)
 
     def effective(self) -> DemoConfig:
-        """The settings the demo runs with: ``quick`` replaces the sizes by small ones."""
+        """The settings the demo runs with: ``quick`` replaces the sizes left at their defaults
+        by small ones (a size given, ``--quick --holdout-weeks 2``, is kept)."""
         if not self.quick:
             return self
+        quick = {
+            "items": 24,
+            "locations": 3,
+            "days": 365,
+            "holdout_weeks": 4,
+            "horizon": 14,
+            "origins": 1,
+            "epochs": 2,
+            "batches_per_epoch": 8,
+            "tunnel_items": 60,
+            "image_size": 32,
+            "inspect_epochs": 1,
+        }
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
         return dataclasses.replace(
-            self,
-            items=24,
-            locations=3,
-            days=365,
-            holdout_weeks=4,
-            horizon=14,
-            origins=1,
-            epochs=2,
-            batches_per_epoch=8,
-            tunnel_items=60,
-            image_size=32,
-            inspect_epochs=1,
+            self, **{k: v for k, v in quick.items() if getattr(self, k) == defaults[k]}
         )
 
     @property
