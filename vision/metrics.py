@@ -22,8 +22,10 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def any_defect(probs: np.ndarray) -> np.ndarray:
     """The probability that an item has at least one defect, from its per-class scores
-    ``(items, classes)``: ``1 - prod(1 - p_k)`` (noisy-OR). It is what a station decides on
-    (reject or not), whatever the defect; NaN rows (items not inspected) stay NaN."""
+    ``(items, classes)``: ``1 - prod(1 - p_k)`` (noisy-OR): one score per item whatever the
+    defect, to rank items by and report an AUROC for (the station's verdict comes from the
+    per-class thresholds, :func:`vision.calibration.verdicts`); NaN rows (items not inspected)
+    stay NaN."""
     probs = np.clip(np.asarray(probs, dtype=np.float64), 0.0, 1.0)
     return -np.expm1(np.log1p(-np.minimum(probs, 1 - 1e-15)).sum(axis=-1))
 

@@ -10,8 +10,9 @@ was not inspected and draws the heatmap overlays); :func:`score_tables` makes th
 (``pass``/``reject``/``review``), ``reasons`` (classes that fired, ``;``-separated), ``status``
 (``ok``; ``partial`` when a view, the catalog reference or a label row is missing; ``failed``
 when no view could be read), ``views_scored``, ``missing_views``, ``errors``, and
-``any_defect`` (the probability of at least one defect, ``1 - prod(1 - p_k)``: what a station
-decides on, whatever the defect) and ``score_<class>`` (probability) for every class.
+``any_defect`` (the probability of at least one defect, ``1 - prod(1 - p_k)``: one score
+per item whatever the defect, for ranking and its AUROC; the verdict itself comes from the
+per-class thresholds) and ``score_<class>`` (probability) for every class.
 
 *views* — one row per item and view slot: ``item_id``, ``view``, ``status`` (``ok``, ``missing``,
 ``unreadable``: corrupt, truncated, of a wrong mode or smaller than the minimum view size),
