@@ -44,6 +44,17 @@ def small_network():
 
 
 @pytest.fixture(scope="session")
+def user_csv(small_network, tmp_path_factory):
+    """The synthetic panel as a user would export it: a CSV in their own column names."""
+    frame = small_network.to_frame().rename(
+        columns={"item_id": "sku", "location_id": "store_id", "date": "day", "demand": "sales"}
+    )
+    path = tmp_path_factory.mktemp("data") / "sales.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
 def lstm_package(small_network, tmp_path_factory):
     """A small LSTM run on the synthetic network and its ONNX package (exported once)."""
     from forecasting import Forecaster

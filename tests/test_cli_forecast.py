@@ -16,17 +16,6 @@ from serving.cli import main
 FAST = ["--epochs", "1", "--batches-per-epoch", "3", "--batch-size", "16", "--hidden-size", "8"]
 
 
-@pytest.fixture(scope="module")
-def user_csv(small_network, tmp_path_factory):
-    """The synthetic panel as a user would export it: their own column names."""
-    frame = small_network.to_frame().rename(
-        columns={"item_id": "sku", "location_id": "store_id", "date": "day", "demand": "sales"}
-    )
-    path = tmp_path_factory.mktemp("data") / "sales.csv"
-    frame.to_csv(path, index=False)
-    return path
-
-
 def mapping(path):
     return [
         "--data", str(path), "--item-col", "sku", "--location-col", "store_id",

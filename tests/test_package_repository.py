@@ -47,20 +47,26 @@ def test_cli_export_refuses_a_zero_padded_version(lstm_package, tmp_path, capsys
 # A folder another writer publishes while this one waits for the lock is never replaced.
 
 
-def test_a_target_published_between_the_check_and_the_lock_is_kept(tmp_path, monkeypatch):
-    """Two exports of different runs both take the next version: the first publishes it just
-    after the second checked that it did not exist. The second must be refused, not replace
-    the first's package (without ``overwrite``) under the path the first reported."""
-    target = tmp_path / "repo" / "champion" / "3"
+def _publish_while_waiting(monkeypatch, target, name: str, text: str) -> None:
+    """The next ``building`` publishes ``target`` (one file ``name`` holding ``text``) from
+    another writer just before it takes the lock, after its own check that ``target`` is new."""
     real = runfolder._acquire
 
     def another_writer_finishes_first(lock, folder):
         monkeypatch.setattr(runfolder, "_acquire", real)
         with runfolder.building(target) as staged:
-            (staged / "model.onnx").write_text("first run")
+            (staged / name).write_text(text)
         return real(lock, folder)
 
     monkeypatch.setattr(runfolder, "_acquire", another_writer_finishes_first)
+
+
+def test_a_target_published_between_the_check_and_the_lock_is_kept(tmp_path, monkeypatch):
+    """Two exports of different runs both take the next version: the first publishes it just
+    after the second checked that it did not exist. The second must be refused, not replace
+    the first's package (without ``overwrite``) under the path the first reported."""
+    target = tmp_path / "repo" / "champion" / "3"
+    _publish_while_waiting(monkeypatch, target, "model.onnx", "first run")
     with pytest.raises(FileError, match="exists"):
         with runfolder.building(target) as staged:
             (staged / "model.onnx").write_text("second run")
@@ -70,15 +76,7 @@ def test_a_target_published_between_the_check_and_the_lock_is_kept(tmp_path, mon
 
 def test_overwrite_still_replaces_a_folder_published_meanwhile(tmp_path, monkeypatch):
     target = tmp_path / "run"
-    real = runfolder._acquire
-
-    def another_writer_finishes_first(lock, folder):
-        monkeypatch.setattr(runfolder, "_acquire", real)
-        with runfolder.building(target) as staged:
-            (staged / "a").write_text("first")
-        return real(lock, folder)
-
-    monkeypatch.setattr(runfolder, "_acquire", another_writer_finishes_first)
+    _publish_while_waiting(monkeypatch, target, "a", "first")
     with runfolder.building(target, overwrite=True) as staged:
         (staged / "a").write_text("second")
     assert (target / "a").read_text() == "second"

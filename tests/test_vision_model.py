@@ -10,17 +10,14 @@ import pytest
 import torch
 import torchvision
 from scipy import ndimage
+from visiontools import tiny_task
 
-from training import ImageTrainConfig
-from training.inspect_task import InspectionTask
 from training.inspector import resolve_model_spec
 from vision.augment import AugmentSpec, augment_batch
 from vision.backbones import build_backbone
 from vision.calibration import calibrate_thresholds, good_items_needed, verdicts
 from vision.catalog import REF_DIM
-from vision.datasets import TensorItems
 from vision.model import CONTRAST_GAIN, RMS_FLOOR, InspectionNet, ModelSpec, top_hats
-from vision.run import build_net
 
 SIZE = 64
 
@@ -443,16 +440,7 @@ def _rank_auroc(labels, scores) -> float:
 
 
 def _validate(logits: torch.Tensor, labels: torch.Tensor) -> dict:
-    net = build_net(ModelSpec(width=8, image_size=32, head_dim=16), ["a"], ["v"])
-    data = TensorItems(torch.zeros(2, 1, 1, 32, 32, dtype=torch.uint8), torch.zeros(2, 1))
-    task = InspectionTask(
-        net,
-        class_names=["a"],
-        train_set=data,
-        val_set=data,
-        cfg=ImageTrainConfig(),
-        augment=AugmentSpec(),
-    )
+    task = tiny_task(2)
     task._trainer = SimpleNamespace(world_size=1, global_rank=0)
     logged: dict = {}
     task.log = lambda name, value, **kw: logged.__setitem__(name, float(value))

@@ -15,16 +15,17 @@ import pandas as pd
 import pytest
 import torch
 from PIL import Image
+from visiontools import tiny_task
 
 from serving.export import export_run
 from serving.runtime import InspectionPackage
 from training import ImageTrainConfig
-from training.inspect_task import InspectionTask, balanced_sample_weights
+from training.inspect_task import balanced_sample_weights
 from training.pretrain import nt_xent, pretrain_backbone
 from vision import Inspector
-from vision.augment import AugmentSpec, dominant_axis
+from vision.augment import dominant_axis
 from vision.config import ModelSpec
-from vision.datasets import TensorItems, read_items
+from vision.datasets import read_items
 from vision.images import load_image, load_mask
 from vision.items import choose_image_size
 from vision.metrics import any_defect
@@ -218,26 +219,9 @@ def test_balanced_weights_draw_every_label_combination_equally():
     np.testing.assert_allclose(totals, 1.0)
 
 
-def _tiny_task(n_items: int, **options) -> InspectionTask:
-    """An :class:`InspectionTask` of a one-class, one-view 32 px network on blank items."""
-    net = build_net(ModelSpec(width=8, image_size=32, head_dim=16), ["a"], ["v"])
-    data = TensorItems(
-        torch.zeros(n_items, 1, 1, 32, 32, dtype=torch.uint8), torch.zeros(n_items, 1)
-    )
-    return InspectionTask(
-        net,
-        class_names=["a"],
-        train_set=data,
-        val_set=data,
-        cfg=ImageTrainConfig(),
-        augment=AugmentSpec(),
-        **options,
-    )
-
-
 def test_ema_follows_the_weights_with_its_decay():
     torch.manual_seed(0)
-    task = _tiny_task(4, ema_decay=0.5)
+    task = tiny_task(4, ema_decay=0.5)
     before = [p.detach().clone() for p in task.ema.parameters()]
     with torch.no_grad():
         for p in task.model.parameters():
@@ -351,7 +335,7 @@ def test_cli_generates_parts_trains_on_class_folders_and_scores(tmp_path, capsys
 # between equal AUROCs (README: "ties broken by the validation loss").
 def _selection(probs, labels) -> float:
     """``val_selection`` as on_validation_epoch_end logs it for these validation outputs."""
-    task = _tiny_task(2)
+    task = tiny_task(2)
     logged: dict[str, float] = {}
     task._trainer = SimpleNamespace(world_size=1)
     task.log = lambda name, value, **kwargs: logged.__setitem__(name, float(value))

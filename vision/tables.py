@@ -376,7 +376,7 @@ def rejected_units(
     # leave stock twice, or be held and rejected at once; which of its rows is the latest the
     # table does not say, so the caller keeps one.
     if "item_id" in frame.columns:
-        twice = frame["item_id"].astype(str).duplicated(keep=False).to_numpy()
+        twice = pd.Series(names).duplicated(keep=False).to_numpy()
         if twice.any():
             shown = sorted(set(names[twice].tolist()))
             raise ValueError(

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from kernels.settings import check_settings, setting
+from training.config import MAX_SEED
 
 
 @dataclass
@@ -44,7 +45,7 @@ class DemoConfig:
     drift: float = setting(
         1.6, "demand of one category in the held-back weeks x this (what the monitor finds)", min=0
     )
-    seed: int = setting(0, "random seed of the data and the training", min=0, max=2**32 - 1)
+    seed: int = setting(0, "random seed of the data and the training", min=0, max=MAX_SEED)
     progress: bool = setting(True, "progress bars")
     quick: bool = setting(False, "a small network and short training: about two minutes")
     overwrite: bool = setting(False, "replace an existing results folder")
