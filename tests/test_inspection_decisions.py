@@ -11,16 +11,18 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from serving.cli import main
 from training import ImageTrainConfig
 from vision import Inspector
-from vision.calibration import verdicts
-from vision.items import Item, ItemSet
+from vision.calibration import Thresholds, calibrate_thresholds, verdicts
+from vision.items import CatalogHandling, Item, ItemLoader, ItemSet, read_tunnel
+from vision.metrics import auroc
 from vision.schema import CLASS_NAMES, PASS, VIEW_NAMES
 from vision.scoring import Scorer
 from vision.synthetic import write_synthetic_dataset
-from vision.tables import Predictions, rejected_units
+from vision.tables import PredictionCollector, Predictions, rejected_units, score_tables
 
 # A unit inspected twice leaves sellable stock once: ``inspect rejected`` does not count one
 # item_id twice (two passes of the tunnel put in one table), it names it.
@@ -133,3 +135,98 @@ def test_a_failed_calibration_keeps_the_settings_of_the_thresholds(tmp_path):
     assert (inspector.calibration.target_frr, inspector.calibration.review_rate) == (0.2, 0.1)
     manifest = json.loads((inspector.save(tmp_path / "run") / "manifest.json").read_text())
     assert manifest["config"]["calibration"]["target_frr"] == manifest["thresholds"]["target_frr"]
+
+
+VIEWS = ("front", "back")
+
+
+def test_an_extra_photo_does_not_make_a_complete_item_partial(tmp_path):
+    for i in range(3):
+        folder = tmp_path / "items" / f"u{i}"
+        folder.mkdir(parents=True)
+        for view in VIEWS:
+            Image.new("RGB", (32, 32), (100, 100, 100)).save(folder / f"{view}.png")
+    Image.new("RGB", (32, 32), (90, 90, 90)).save(tmp_path / "items" / "u0" / "barcode.png")
+    (tmp_path / "labels.csv").write_text(
+        "item_id,product_id,location_id\n" + "".join(f"u{i},sku,FC1\n" for i in range(3))
+    )
+    item_set = read_tunnel(tmp_path)
+    loader = ItemLoader(item_set, VIEWS, 32)
+    samples = [loader.load(i) for i in range(3)]
+    assert all(s["view_mask"].all() for s in samples)  # every model view was read
+    assert samples[0]["errors"]  # the extra photo is still reported on the item
+    thresholds = Thresholds(("damage",), np.array([0.5]), np.array([0.3]), 0.01, 0.04, 100, 0, 0)
+    collector = PredictionCollector(("damage",), VIEWS)
+    collector.add(
+        [item.item_id for item in item_set.items],
+        np.full((3, 1), 0.01),
+        np.full((3, 2, 1), 0.01),
+        np.stack([s["view_mask"] for s in samples]),
+        np.zeros((3, 6)),
+        [s["errors"] for s in samples],
+        [s["view_errors"] for s in samples],
+    )
+    items, _ = score_tables(
+        item_set.items, collector.result(), ("damage",), VIEWS, thresholds, CatalogHandling()
+    )
+    assert items["status"].tolist() == ["ok", "ok", "ok"]
+    assert items["verdict"].tolist() == ["pass", "pass", "pass"]
+    assert "barcode" in items.loc[0, "errors"]
+
+
+def test_a_missing_view_still_makes_the_item_partial(tmp_path):
+    folder = tmp_path / "items" / "u0"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (32, 32), (100, 100, 100)).save(folder / "front.png")
+    Image.new("RGB", (32, 32), (100, 100, 100)).save(folder / "barcode.png")
+    sample = ItemLoader(read_tunnel(tmp_path), VIEWS, 32).load(0)
+    thresholds = Thresholds(("damage",), np.array([0.5]), np.array([0.3]), 0.01, 0.04, 100, 0, 0)
+    collector = PredictionCollector(("damage",), VIEWS)
+    collector.add(
+        ["u0"], np.full((1, 1), 0.01), np.full((1, 2, 1), 0.01), sample["view_mask"][None],
+        np.zeros((1, 6)), [sample["errors"]], [sample["view_errors"]],
+    )  # fmt: skip
+    items, _ = score_tables(
+        read_tunnel(tmp_path).items, collector.result(), ("damage",), VIEWS, thresholds,
+        CatalogHandling(),
+    )  # fmt: skip
+    assert items["status"].tolist() == ["partial"]
+    assert items["verdict"].tolist() == ["review"]
+
+
+def _pairs(labels, scores):
+    pos = [s for y, s in zip(labels, scores) if y == 1]
+    neg = [s for y, s in zip(labels, scores) if y == 0]
+    won = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg)
+    return won / (len(pos) * len(neg))
+
+
+def test_an_unknown_label_is_not_a_defect_in_the_auroc():
+    labels = np.array([0.0, np.nan, 1.0])
+    scores = np.array([0.6, 0.1, 0.9])
+    assert auroc(labels, scores) == pytest.approx(_pairs([0, 1], [0.6, 0.9]))  # 1.0
+
+
+def test_an_infinite_score_still_counts_in_the_auroc():
+    labels = np.array([0, 0, 1, 1])
+    scores = np.array([0.1, 0.2, np.inf, 0.15])
+    assert auroc(labels, scores) == pytest.approx(_pairs(labels, scores))  # 0.75
+    assert auroc([0, 1], [-np.inf, np.inf]) == 1.0
+
+
+def test_items_of_unknown_label_do_not_set_the_thresholds():
+    rng = np.random.default_rng(0)
+    good = rng.random((99, 1))
+    unknown = 0.95 + 0.05 * rng.random((20, 1))  # unlabelled, in fact defective
+    scores = np.vstack([good, unknown])
+    labels = np.vstack([np.zeros((99, 1)), np.full((20, 1), np.nan)])
+    got = calibrate_thresholds(scores, labels, ("damage",), 0.05, 0.0)
+    ref = calibrate_thresholds(good, np.zeros_like(good), ("damage",), 0.05, 0.0)
+    assert got.n_good == 99
+    assert got.reject[0] == ref.reject[0] == np.sort(good[:, 0])[94]  # ceil(100 * 0.95) = 95th
+
+
+def test_a_nan_review_rate_is_refused():
+    good = np.random.default_rng(1).random((50, 2))
+    with pytest.raises(ValueError, match="review_rate"):
+        calibrate_thresholds(good, np.zeros_like(good), ("a", "b"), 0.1, float("nan"))

@@ -137,10 +137,10 @@ def calibrate_thresholds(
     """Thresholds from calibration ``scores`` ``(items, classes)`` and 0/1 ``labels``.
 
     Only items with no positive label (good items) set the thresholds. Items with non-finite
-    scores (not inspected) are left out.
+    scores (not inspected) or a NaN (unknown) label are left out: an unknown label is not good.
     """
     target_frr = _check_rate("target_frr", target_frr)
-    if review_rate < 0 or target_frr + review_rate >= 1:
+    if not (review_rate >= 0 and target_frr + review_rate < 1):
         raise ValueError(
             f"review_rate: expected >= 0 with target_frr + review_rate < 1, got {review_rate!r}"
         )
@@ -151,7 +151,8 @@ def calibrate_thresholds(
             f"scores {scores.shape} and labels {labels.shape} must both be "
             f"(items, {len(class_names)})"
         )
-    good = scores[(np.nan_to_num(labels) < 0.5).all(axis=1) & np.isfinite(scores).all(axis=1)]
+    # NaN < 0.5 is False: an item with an unknown label is not taken as good.
+    good = scores[(labels < 0.5).all(axis=1) & np.isfinite(scores).all(axis=1)]
     if len(good) < 2:
         raise ValueError(f"calibration needs good (defect-free) items; found {len(good)}")
     notes = []

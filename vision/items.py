@@ -442,6 +442,17 @@ class CatalogHandling:
         return CatalogHandling("reference", merged, self.size_scale)
 
 
+#: The end of the note :func:`load_views` adds for images under names the model has no slot
+#: for: reported on the item, but no gap in its inspection (every view of the model may be there).
+IGNORED_VIEWS = "are not views of this model; ignored"
+
+
+def inspected_completely(errors: Sequence[str]) -> bool:
+    """Whether an item with these ``errors`` was inspected completely: no errors, or only the
+    note that images under names the model does not use were ignored."""
+    return all(e.startswith("views [") and e.endswith(IGNORED_VIEWS) for e in errors)
+
+
 @dataclass
 class LoadedViews:
     """An item's view images in the model's slots, and what went wrong with the others."""
@@ -493,7 +504,7 @@ def load_views(
         mask[slot] = 1.0
     extra = sorted(set(sources) - set(view_names))
     if extra:
-        errors.append(f"views {extra} are not views of this model; ignored")
+        errors.append(f"views {extra} {IGNORED_VIEWS}")
     return LoadedViews(images, mask, view_errors, errors)
 
 

@@ -7,11 +7,16 @@ from scipy.stats import rankdata
 
 
 def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (Mann-Whitney U; ties count one half). NaN without both classes."""
-    labels = np.asarray(labels).astype(bool).ravel()
+    """Area under the ROC curve (Mann-Whitney U; ties count one half). NaN without both classes.
+
+    Items with a NaN score or a NaN (unknown) label are left out; an infinite score ranks as
+    the highest or lowest there is."""
+    labels = np.asarray(labels).ravel()
     scores = np.asarray(scores, dtype=np.float64).ravel()
-    keep = np.isfinite(scores)
-    labels, scores = labels[keep], scores[keep]
+    keep = ~np.isnan(scores)
+    if labels.dtype.kind == "f":
+        keep &= ~np.isnan(labels)
+    labels, scores = labels[keep].astype(bool), scores[keep]
     n_pos = int(labels.sum())
     n_neg = labels.size - n_pos
     if n_pos == 0 or n_neg == 0:

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader
 from vision.calibration import Thresholds, calibrate_thresholds, verdicts
 from vision.catalog import Catalog
 from vision.datasets import CatalogHandling, ItemDataset, ItemSet, collate_items
+from vision.items import inspected_completely
 from vision.metrics import any_defect, auroc, per_class_auroc
 from vision.run import RunModel
 from vision.schema import PASS, REJECT, REVIEW
@@ -188,7 +189,9 @@ class Scorer:
         )
         # As the items table says: an item with a view, its catalog reference or a label row
         # missing is at least review at the station, so it is not counted as passed here.
-        complete = (pred.view_mask.sum(1) > 0) & np.array([not e for e in pred.errors], bool)
+        complete = (pred.view_mask.sum(1) > 0) & np.array(
+            [inspected_completely(e) for e in pred.errors], bool
+        )
         return thresholds, calibration_metrics(pred.item_probs, labels, thresholds, complete)
 
 

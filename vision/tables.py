@@ -52,7 +52,7 @@ from kernels.runfolder import building
 from vision.calibration import Thresholds, verdicts
 from vision.catalog import ATTRIBUTES, rgb_to_hex
 from vision.heatmap import save_overlay
-from vision.items import CatalogHandling, Item
+from vision.items import CatalogHandling, Item, inspected_completely
 from vision.metrics import any_defect
 from vision.schema import score_column
 
@@ -197,7 +197,9 @@ def score_tables(
     """The items and views tables (see the module docstring) of ``items`` scored as ``pred``."""
     scored = pred.view_mask.sum(1).astype(int)
     status = np.where(
-        scored == 0, "failed", np.where([len(e) > 0 for e in pred.errors], "partial", "ok")
+        scored == 0,
+        "failed",
+        np.where([not inspected_completely(e) for e in pred.errors], "partial", "ok"),
     )
     verdict, reasons = verdicts(pred.item_probs, thresholds, complete=status == "ok")
     table = pd.DataFrame(

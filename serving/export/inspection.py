@@ -42,7 +42,14 @@ from serving.export.forecast import ExportError, io_description
 from vision.calibration import Thresholds, verdicts
 from vision.catalog import REF_DIM
 from vision.images import ACCEPTED_MODES
-from vision.items import CatalogHandling, ItemLoader, ItemSet, read_items, stratified_split
+from vision.items import (
+    CatalogHandling,
+    ItemLoader,
+    ItemSet,
+    inspected_completely,
+    read_items,
+    stratified_split,
+)
 from vision.metrics import per_class_auroc
 from vision.run import CATALOG, TASK, read_model
 
@@ -457,7 +464,7 @@ def quantize_package(
             scores[name].append(session.run(["item_scores"], feeds)[0].astype(np.float64))
     for i in evaluation:
         sample = loader.load(int(i))
-        complete.append(not sample["errors"])
+        complete.append(inspected_completely(sample["errors"]))
     probs = {name: np.concatenate(parts) for name, parts in scores.items()}
     thresholds = Thresholds.from_dict(run_manifest["thresholds"], classes)
     verdict = {
