@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from forecasting import ForecastConfig
+from forecasting import ForecastConfig, Forecaster, PanelSpec
 from forecasting.backtest import backtest, hide_items
 from forecasting.models import SeasonalNaive
 from forecasting.store import UNKNOWN
@@ -66,3 +69,40 @@ def test_cold_start_backtest_scores_hidden_items(store):
         (result.windows["history"] == "cold") & (result.windows["model"] == "lstm")
     ]
     assert np.isfinite(cold["sql"]).all()
+
+
+H = 7
+
+
+def test_item_without_history_in_training_table_forecasts_as_unseen_item():
+    sales = generate_network(
+        n_items=4, n_locations=2, n_days=100, future_days=H, seed=1, cold_start_fraction=0.0
+    ).to_frame()
+    last = sales.loc[sales["demand"].notna(), "date"].max()
+    proto = sales[(sales["item_id"] == "SKU000000") & (sales["location_id"] == "FC000")]
+    future = proto[proto["date"] > last].assign(item_id="NEW", demand=np.nan)
+    spec = PanelSpec(static_categoricals=("category", "region"), known_reals=("price",))
+    train = TrainConfig(
+        max_epochs=2, batches_per_epoch=4, batch_size=32, progress_bar=False, seed=0
+    )
+    forecaster = Forecaster("lstm", horizon=H, spec=spec, train=train, hidden_size=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        forecaster.fit(pd.concat([sales, future], ignore_index=True))
+        assert "NEW" in forecaster.model_.vocab["item_id"]
+        known = forecaster.predict(pd.concat([sales, future], ignore_index=True))
+        unseen = forecaster.predict(
+            pd.concat([sales, future.assign(item_id="NEW2")], ignore_index=True)
+        )
+    columns = [c for c in known.columns if c.startswith("q")]
+    a = known.loc[known["item_id"] == "NEW", columns].to_numpy()
+    b = unseen.loc[unseen["item_id"] == "NEW2", columns].to_numpy()
+    assert a.shape == b.shape == (H, len(columns))
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # The items with history keep their own forecasts.
+    np.testing.assert_allclose(
+        known.loc[known["item_id"] != "NEW", columns].to_numpy(),
+        unseen.loc[unseen["item_id"] != "NEW2", columns].to_numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )

@@ -279,3 +279,47 @@ def test_month_end_runs_still_read_month_ends():
         [pd.date_range(o, periods=3, freq="ME") for o in ("2024-01-31", "2024-04-30")]
     )
     assert list(runs["origin"].dt.strftime("%Y-%m-%d")) == ["2024-01-31", "2024-04-30"]
+
+
+def tables(medians, actuals):
+    day = pd.Timestamp("2024-01-01")
+    forecasts = pd.DataFrame(
+        [
+            {"item_id": f"I{i}", "location_id": "L", "date": day, "step": 1,
+             "q0.1": m * 0.5, "q0.5": m, "q0.9": m * 1.5}
+            for i, m in enumerate(medians)
+        ]
+    )  # fmt: skip
+    actual = pd.DataFrame(
+        [
+            {"item_id": f"I{i}", "location_id": "L", "date": day, "demand": a}
+            for i, a in enumerate(actuals)
+        ]
+    )
+    return forecasts, actual
+
+
+def test_coverage_exactly_at_the_tolerance_is_not_flagged():
+    reference = pd.DataFrame(
+        [{"segment_type": "all", "segment": "all", "wape": 100.0, "coverage_80": 0.8}]
+    )
+    # 7 of 10 inside: |0.7 - 0.8| is the tolerance, not further from it.
+    report = monitor(*tables([10.0] * 10, [10.0] * 7 + [100.0] * 3), reference=reference)
+    check = report.checks.iloc[0]
+    assert check["coverage_80"] == pytest.approx(0.7)
+    assert not check["coverage_flag"] and not report.to_dict()["retrain"]
+    # 6 of 10 inside is further: flagged.
+    report = monitor(*tables([10.0] * 10, [10.0] * 6 + [100.0] * 4), reference=reference)
+    assert report.checks.iloc[0]["coverage_flag"]
+
+
+def test_wape_exactly_at_the_threshold_is_not_flagged():
+    reference = pd.DataFrame([{"segment_type": "all", "segment": "all", "wape": 0.12}])
+    medians = [10.0] * 10
+    medians[0] = 10.0 + 13.8  # |error| 13.8 over 100 units: WAPE 0.138, 15% above 0.12
+    report = monitor(*tables(medians, [10.0] * 10), reference=reference)
+    check = report.checks.iloc[0]
+    assert check["wape"] == pytest.approx(0.138)
+    assert not check["wape_flag"] and not check["flagged"]
+    medians[0] = 10.0 + 14.0  # WAPE 0.14: 16.7% worse, flagged
+    assert monitor(*tables(medians, [10.0] * 10), reference=reference).checks.iloc[0]["wape_flag"]

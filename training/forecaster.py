@@ -41,7 +41,7 @@ from forecasting.models import InputDims, MovingAverage, SeasonalNaive, build_ne
 from forecasting.models.ensemble import EnsembleNet
 from forecasting.models.heads import gives_counts, snap_counts
 from forecasting.spec import PanelSpec
-from forecasting.store import PanelStore
+from forecasting.store import UNKNOWN, PanelStore
 from forecasting.tables import check_cumulative, cumulative_frame, forecast_frame
 from forecasting.validate import ValidationReport, validate_panel
 from forecasting.windows import (
@@ -244,7 +244,7 @@ class NeuralForecaster:
                 results.append(fit(task, train, folder, ckpt_path=resume))
                 # In float32 whatever the training precision: ``bf16-true`` leaves the
                 # weights in bfloat16, which float32 windows cannot be multiplied with.
-                nets.append(task.net.cpu().float().eval())
+                nets.append(untrained_as_unknown(task.net.cpu().float().eval(), store, cutoff))
         finally:
             if scratch is not None:
                 scratch.cleanup()
@@ -410,6 +410,26 @@ class NeuralForecaster:
         load_weights(net, weights)
         model.net = net.eval()
         return model
+
+
+def untrained_as_unknown(net: torch.nn.Module, store: PanelStore, cutoff: int) -> torch.nn.Module:
+    """``net`` with the embedding of every static level that no series observed before
+    ``cutoff`` (an item of the training table with only future rows, one launched after the
+    cutoff) set to its column's unknown embedding: no window trained such a row, and a new item
+    is forecast as an unseen one is (an item's unknown embedding is what the cold-start windows
+    trained), not from its random initialization."""
+    tables = getattr(net, "static_embeddings", None)
+    if tables is None or store.static_cat.shape[1] == 0:
+        return net
+    codes = store.static_cat.cpu()
+    observed = torch.isfinite(store.target[:, :cutoff]).any(dim=1).cpu()
+    with torch.no_grad():
+        for k, embedding in enumerate(tables.embeddings):
+            levels = torch.unique(codes[:, k])
+            seen = torch.unique(codes[observed, k])
+            untrained = levels[~torch.isin(levels, seen) & (levels != UNKNOWN)]
+            embedding.weight[untrained] = embedding.weight[UNKNOWN].clone()
+    return net
 
 
 def baseline(name: str, config: ForecastConfig, season: int):
