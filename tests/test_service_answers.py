@@ -83,3 +83,43 @@ def test_a_whole_number_of_any_integer_type_still_works(lstm_package, small_netw
     forecaster, _, _ = lstm_package
     table = forecaster.predict(small_network.to_frame(), cumulative=np.int64(3))
     assert sorted(table["horizon"].unique()) == [1, 2, 3]
+
+
+def _tensors(feeds):
+    out = []
+    for name, value in feeds.items():
+        datatype = (
+            "BYTES"
+            if value.dtype == object
+            else {"float32": "FP32", "int64": "INT64"}[str(value.dtype)]
+        )
+        data = value.ravel().tolist()
+        if datatype == "FP32":
+            data = [None if np.isnan(x) else x for x in data]
+        out.append({"name": name, "shape": list(value.shape), "datatype": datatype, "data": data})
+    return out
+
+
+@pytest.mark.parametrize("bad", [None, False, 0.0], ids=["null", "false", "fraction"])
+def test_bytes_tensors_refuse_values_that_are_not_text(
+    lstm_client, lstm_package, small_network, bad
+):
+    from serving.runtime import ForecastPackage
+
+    _, package, _ = lstm_package
+    frame = small_network.to_frame()
+    keys = frame[["item_id", "location_id"]].drop_duplicates().iloc[0]
+    one = frame[
+        (frame["item_id"] == keys["item_id"]) & (frame["location_id"] == keys["location_id"])
+    ]
+    feeds = ForecastPackage(package).prepare(one).feeds
+    good = lstm_client.post("/v2/models/lstm/infer", json={"inputs": _tensors(feeds)})
+    assert good.status_code == 200, good.text
+    promo = feeds["known.promo"].copy()
+    assert (promo == "0").any()
+    promo[promo == "0"] = bad
+    response = lstm_client.post(
+        "/v2/models/lstm/infer", json={"inputs": _tensors({**feeds, "known.promo": promo})}
+    )
+    assert response.status_code == 422, response.text
+    assert "known.promo" in response.text

@@ -107,6 +107,18 @@ def test_a_missing_or_corrupt_view_is_that_views_status_and_at_least_review(serv
     assert any("view 'top': missing" in e for e in body["errors"])
 
 
+def test_a_view_name_the_model_does_not_have_is_a_422_naming_it(server, repo):
+    """A misspelt view ("frnt") beside good ones is the client's error, not a silently
+    dropped photo."""
+    views = _views(repo[2], "s31-00003")
+    views["frnt"] = views["front"]
+    response = _post(server, views, product_id="P0001")
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith("frnt: not a view of tunnel")
+    views.pop("frnt")
+    assert _post(server, views, product_id="P0001").status_code == 200
+
+
 @pytest.mark.parametrize(
     "data, problem",
     [

@@ -501,6 +501,14 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             raise HTTPException(422, f"{unknown[0]}: unknown form field")
         loaded = model(fields.get("model"), fields.get("version"), "inspection")
         runtime = loaded.runtime
+        # A misspelt view would otherwise be dropped and the item scored without it.
+        strange = sorted(set(views) - set(runtime.view_names))
+        if strange:
+            raise HTTPException(
+                422,
+                f"{strange[0]}: not a view of {loaded.name} (its views: "
+                f"{', '.join(runtime.view_names)})",
+            )
         heatmaps = fields.get("heatmaps", "false").lower() in ("1", "true", "yes")
         with loaded.batcher.admitted():
             job = await offload(
@@ -642,6 +650,16 @@ def _to_array(tensor: Tensor, expected) -> np.ndarray:
     for axis, (got, want_dim) in enumerate(zip(tensor.shape, expected.shape, strict=True)):
         if isinstance(want_dim, int) and got != want_dim:
             raise HTTPException(422, f"inputs.{tensor.name}: axis {axis} must be {want_dim}")
+    if dtype is object and not all(
+        isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)) for v in tensor.data
+    ):
+        # str() would make null "None", false "False" and 1.0 "1.0": levels no vocabulary
+        # holds, each silently read as the unknown level
+        raise HTTPException(
+            422,
+            f"inputs.{tensor.name}: values are not BYTES (text; null, true/false and "
+            "fractions are not levels)",
+        )
     try:
         if dtype not in (object, np.float32, np.float64):
             _check_whole(tensor)  # NumPy would truncate 1.5 to 1 and read 2 as True
