@@ -180,15 +180,34 @@ def _betacf(a, b, x):
 
 
 @register_jitable
+def _lgamma_step(a, b):
+    # lgamma(a + b) - lgamma(a) for a >= b: the plain difference of two lgammas of a huge a loses
+    # |lgamma(a)| * eps (0.06 at a = 1e13, a near-Poisson negative binomial's r), so a large a
+    # takes the difference of the Stirling series term by term.
+    if a < 1e4:
+        return math.lgamma(a + b) - math.lgamma(a)
+    c = a + b
+    return (
+        (a - 0.5) * math.log1p(b / a)
+        + b * math.log(c)
+        - b
+        + (1.0 / c - 1.0 / a) / 12.0
+        - (1.0 / (c * c * c) - 1.0 / (a * a * a)) / 360.0
+    )
+
+
+@register_jitable
 def betainc_pq(a, b, x):
     """Regularized incomplete beta (I_x(a, b), 1 - I_x(a, b)), each accurate where small."""
     if x <= 0.0:
         return 0.0, 1.0
     if x >= 1.0:
         return 1.0, 0.0
-    log_bt = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
+    if a >= b:
+        log_b = _lgamma_step(a, b) - math.lgamma(b)
+    else:
+        log_b = _lgamma_step(b, a) - math.lgamma(a)
+    log_bt = log_b + a * math.log(x) + b * math.log1p(-x)
     if x < (a + 1.0) / (a + b + 2.0):
         i = math.exp(log_bt) * _betacf(a, b, x) / a
         if i > 1.0:
@@ -263,21 +282,35 @@ def gamma_loss(s, k, theta):
 
 # --- negative binomial (and its Poisson limit) with mean mu and variance var ---------------------
 
+# Below this relative excess variance the Poisson is used: it differs from the negative binomial
+# by about 0.1 * (var - mu) / mu in the CDF, less than the incomplete beta's rounding at r > 1e13.
+_POISSON_EPS = 1e-7
+
+
+@register_jitable
+def _negbin_pr(mu, var):
+    # (p, r) of the negative binomial with mean mu and variance var > mu. r is taken from the
+    # rounded p (r = mu p / (1 - p), 1 - p exact) so that the mean stays mu: near the Poisson
+    # limit 1 - p is tiny, and r = mu^2 / (var - mu) with p rounded on its own shifts the mean by
+    # mu * eps / (1 - p).
+    p = mu / var
+    return p, mu * p / (1.0 - p)
+
 
 @register_jitable
 def count_cdf_sf(k, mu, var):
     """(CDF, survival) at integer k of the count law with mean mu and variance var.
 
-    Negative binomial with r = mu^2 / (var - mu) when var > mu; Poisson(mu) otherwise (a count
-    law cannot be under-dispersed and stay in this family, so the Poisson is the closest).
+    Negative binomial with r = mu^2 / (var - mu) when var > mu (1 + 1e-7); Poisson(mu) otherwise
+    (a count law cannot be under-dispersed and stay in this family, so the Poisson is the
+    closest; a variance within 1e-7 of the mean leaves the negative binomial ~1e-8 from it).
     """
     if k < 0.0:
         return 0.0, 1.0
     if mu <= 0.0:
         return 1.0, 0.0
-    if var > mu * (1.0 + 1e-12):
-        r = mu * mu / (var - mu)
-        p = mu / var
+    if var > mu * (1.0 + _POISSON_EPS):
+        p, r = _negbin_pr(mu, var)
         return betainc_pq(r, k + 1.0, p)
     qp = gammainc_pq(k + 1.0, mu)
     return qp[1], qp[0]
@@ -291,9 +324,8 @@ def _count_sf_shifted(k, mu, var):
         return 1.0
     if mu <= 0.0:
         return 0.0
-    if var > mu * (1.0 + 1e-12):
-        r = mu * mu / (var - mu)
-        p = mu / var
+    if var > mu * (1.0 + _POISSON_EPS):
+        p, r = _negbin_pr(mu, var)
         return betainc_pq(r + 1.0, k + 1.0, p)[1]
     return gammainc_pq(k + 1.0, mu)[0]
 

@@ -162,9 +162,13 @@ def empirical_lead_time_pmf(samples: list[np.ndarray], max_days: int) -> np.ndar
     (as :func:`lead_time_pmf` does for a deterministic lead time); mass beyond ``max_days`` is not
     included (see :func:`horizon_weights`).
     """
-    out = np.zeros((len(samples), max_days + 1))
-    for i, s in enumerate(samples):
-        s = np.asarray(s, dtype=np.float64)
+    records = [v.as_float_array("samples", s) for s in samples]
+    bad = np.array([r.ndim != 1 or r.size == 0 or not (np.isfinite(r) & (r >= 0)).all()
+                    for r in records], dtype=bool)  # fmt: skip
+    if bad.any():
+        v.fail("samples", "need one or more finite lead times >= 0", bad)
+    out = np.zeros((len(records), max_days + 1))
+    for i, s in enumerate(records):
         lo = np.floor(s).astype(np.int64)
         frac = s - lo
         w = 1.0 / s.shape[0]

@@ -125,6 +125,7 @@ from .tables import (
     _nonnegative,
     _numeric,
     _require_columns,
+    _text_keyed,
 )
 
 __all__ = [
@@ -510,6 +511,9 @@ def _demand_matrix(
 def _lead_draws(lead_times, keys, labels, column, n_days: int, seed: int) -> np.ndarray:
     """(n, T + 1) whole-day lead times: column 0 for the initial on order, t + 1 for day t."""
     n = len(keys)
+    # Matched as text, as plan() matches them: the records are keyed by their text (item 7 is
+    # "7"), so numeric keys found none and every order drew from the gamma instead.
+    keys = _text_keyed(keys)
     records = _lead_time_records(lead_times, keys)
     have = np.array([r is not None for r in records], dtype=bool)
     mean = column("lead_time_mean", np.nan)

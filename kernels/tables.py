@@ -832,6 +832,11 @@ def allocate(
     _check_unique(supply, "supply", ["item_id"])
     st = stock.reset_index(drop=True)
     labels = _labels(st)
+    # A row without an item has no supply to draw from; its factorize code (-1) indexed the
+    # last item, whose first location then took that row's stock and demand.
+    blank = st[KEYS].isna().any(axis=1).to_numpy()
+    if blank.any():
+        _fail_rows("stock", "missing item_id or location_id", blank, labels)
     on_hand = _numeric(st, "on_hand", labels)
     _nonnegative("on_hand", on_hand, labels)
     cap = _numeric(st, "cap", labels, default=np.inf)
@@ -858,8 +863,23 @@ def allocate(
                 np.ones(len(keys), dtype=bool),
                 _labels(keys),
             )
+        # A repeated step was added twice and a missing one not at all: every sample of a
+        # stock key needs the same steps, once each.
+        _check_unique(d, "demand", KEYS + ["sample", "step"])
         d = d.assign(demand=step_vals)
-        d = d.groupby(KEYS + ["sample"], sort=False, as_index=False)["demand"].sum()
+        n_steps = d.loc[_key_codes(d, st[KEYS]) >= 0, "step"].nunique()
+        d = d.groupby(KEYS + ["sample"], sort=False, as_index=False).agg(
+            demand=("demand", "sum"), steps=("step", "size")
+        )
+        short = (_key_codes(d, st[KEYS]) >= 0) & (d["steps"].to_numpy() != n_steps)
+        if short.any():
+            keys = d.loc[short, KEYS].drop_duplicates()
+            _fail_rows(
+                "demand",
+                f"every sample needs the same {n_steps} steps",
+                np.ones(len(keys), dtype=bool),
+                _labels(keys),
+            )
     _check_unique(d, "demand", KEYS + ["sample"])
     codes = _key_codes(d, st[KEYS])
     present = np.zeros(len(st), dtype=bool)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kernels import reference
+from kernels import allocate, reference
 from kernels.allocation import allocate_samples, unit_gain
 
 
@@ -146,3 +147,77 @@ def test_allocation_errors_name_field_and_rows():
     bad[1, 2, 0] = np.nan
     with pytest.raises(ValueError, match=r"samples: missing or non-finite value at row 1"):
         allocate_samples(bad, np.zeros((2, 3)), [1, 1])
+
+
+def _tables():
+    demand = pd.DataFrame(
+        {
+            "item_id": ["sku1"] * 6 + [np.nan] * 3,
+            "location_id": ["FC1"] * 3 + ["FC2"] * 3 + ["FC1"] * 3,
+            "sample": [0, 1, 2] * 3,
+            "demand": [8.0, 10.0, 12.0, 2.0, 3.0, 4.0, 100.0, 100.0, 100.0],
+        }
+    )
+    stock = pd.DataFrame(
+        {"item_id": ["sku1", "sku1", np.nan], "location_id": ["FC1", "FC2", "FC1"],
+         "on_hand": [0.0, 1.0, 0.0]}
+    )  # fmt: skip
+    supply = pd.DataFrame({"item_id": ["sku1"], "supply": [10]})
+    return demand, stock, supply
+
+
+def test_stock_row_without_item_is_refused():
+    demand, stock, supply = _tables()
+    with pytest.raises(ValueError, match="missing item_id or location_id"):
+        allocate(demand, stock, supply)
+
+
+def test_valid_rows_unchanged():
+    demand, stock, supply = _tables()
+    out = allocate(demand.iloc[:6], stock.iloc[:2], supply)
+    assert out["allocation"].sum() <= 10
+    # FC1 demand 8/10/12 with 9 units: E[min(D, 9)] = (8 + 9 + 9) / 3
+    assert out["expected_sales"].iloc[0] == pytest.approx(26 / 3)
+
+
+STOCK = pd.DataFrame({"item_id": "sku1", "location_id": ["FC1", "FC2"], "on_hand": [0.0, 0.0]})
+SUPPLY = pd.DataFrame({"item_id": ["sku1"], "supply": [10]})
+
+
+def _demand():
+    rows = [
+        ("sku1", loc, sample, step, per_step)
+        for loc, per_step in (("FC1", 3.0), ("FC2", 2.0))
+        for sample in (0, 1)
+        for step in (1, 2)
+    ]
+    return pd.DataFrame(rows, columns=["item_id", "location_id", "sample", "step", "demand"])
+
+
+def test_complete_steps_are_summed():
+    out = allocate(_demand(), STOCK, SUPPLY)
+    assert out["allocation"].tolist() == [6, 4]
+    assert out["expected_sales"].tolist() == [6.0, 4.0]
+
+
+def test_duplicate_step_is_refused():
+    d = _demand()
+    dup = pd.concat([d, d[(d["location_id"] == "FC2") & (d["step"] == 1)]])
+    with pytest.raises(ValueError, match="duplicate"):
+        allocate(dup, STOCK, SUPPLY)
+
+
+def test_missing_step_is_refused():
+    d = _demand()
+    missing = d[~((d["location_id"] == "FC1") & (d["step"] == 2))]
+    with pytest.raises(ValueError, match="FC1"):
+        allocate(missing, STOCK, SUPPLY)
+
+
+def test_keys_outside_stock_may_have_other_steps():
+    d = _demand()
+    other = pd.DataFrame(
+        {"item_id": "sku9", "location_id": "FC1", "sample": [0, 1], "step": 5, "demand": 1.0}
+    )
+    out = allocate(pd.concat([d, other]), STOCK, SUPPLY)
+    assert out["allocation"].tolist() == [6, 4]

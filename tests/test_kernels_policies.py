@@ -15,6 +15,7 @@ from numba import njit
 from scipy import stats
 
 from kernels import Policy, leadtime, plan, policies, reference
+from kernels.leadtime import empirical_lead_time_pmf
 from kernels.policies import FILL_RATE, policy_from_samples
 
 LEVELS = np.array([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
@@ -733,3 +734,15 @@ def test_plan_from_whole_unit_sample_paths_meets_the_fill_rate_it_reports():
     achieved = 1 - (np.maximum(d - r, 0).mean() - np.maximum(d - r - q, 0).mean()) / q
     assert achieved >= 0.95
     assert row["expected_fill_rate"] == pytest.approx(achieved, abs=1e-9)
+
+
+def test_valid_records_split_between_neighbouring_days():
+    pmf = empirical_lead_time_pmf([np.array([2.0, 2.5, 3.0]), np.array([0.0])], 5)
+    np.testing.assert_allclose(pmf[0], [0, 0, 0.5, 0.5, 0, 0])
+    np.testing.assert_allclose(pmf[1], [1, 0, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("bad", [[-0.5, 3.0], [np.nan, 3.0], [np.inf], []])
+def test_negative_missing_or_empty_records_are_errors(bad):
+    with pytest.raises(ValueError, match="samples: .* at row 1"):
+        empirical_lead_time_pmf([np.array([3.0]), np.array(bad, dtype=float)], 5)

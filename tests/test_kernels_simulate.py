@@ -17,7 +17,7 @@ from kernels import Policy, plan
 from kernels import _simulate as core
 from kernels.config import RULE_RQ, RULE_RS, RULE_SS
 from kernels.policies import order_quantities
-from kernels.simulation import WeeksOfSupply, compare, simulate, weeks_of_supply_rule
+from kernels.simulation import WeeksOfSupply, _prepare, compare, simulate, weeks_of_supply_rule
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -669,3 +669,34 @@ def test_a_shorter_simulation_is_the_start_of_a_longer_one():
     short = simulate(plan, short_demand, seed=0).daily()
     head = long[long["date"] < pd.Timestamp("2024-01-31")].reset_index(drop=True)
     pd.testing.assert_frame_equal(head, short.reset_index(drop=True))
+
+
+def _keyed_tables(ids):
+    forecast = pd.DataFrame(
+        {"item_id": ids, "location_id": "FC1", "demand_mean": [10.0, 4.0], "demand_std": 3.0}
+    )
+    inventory = forecast[["item_id", "location_id"]].assign(on_hand=[30.0, 12.0])
+    records = pd.DataFrame(
+        {"item_id": np.repeat(ids, 4), "location_id": "FC1",
+         "lead_time_days": [1.0, 9.0, 1.0, 9.0] * 2}
+    )  # fmt: skip
+    rng = np.random.default_rng(0)
+    demand = pd.DataFrame(
+        {"item_id": np.repeat(ids, 40), "location_id": "FC1", "day": np.tile(np.arange(40), 2),
+         "demand": rng.poisson(np.repeat([10.0, 4.0], 40)).astype(float)}
+    )  # fmt: skip
+    p = plan(forecast, inventory, Policy(service_level=0.9), lead_times=records)
+    return p, demand, records, inventory
+
+
+def test_numeric_keys_bootstrap_their_records():
+    p, demand, records, inventory = _keyed_tables([7, 8])
+    setup = _prepare(p, demand, records, inventory, None, 0, True, None)
+    assert set(np.unique(setup.lead)) <= {1, 9}
+
+
+def test_numeric_and_text_keys_simulate_alike():
+    by_number = simulate(*_keyed_tables([7, 8])[:3], inventory=_keyed_tables([7, 8])[3])
+    by_text = simulate(*_keyed_tables(["7", "8"])[:3], inventory=_keyed_tables(["7", "8"])[3])
+    cols = ["served", "stockout_days", "avg_on_hand", "orders", "units_received"]
+    np.testing.assert_allclose(by_number.metrics[cols], by_text.metrics[cols])

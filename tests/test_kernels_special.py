@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from numba import njit
 from scipy import special, stats
 
 from kernels import _special as sf
+from kernels.policies import policy_parametric
 
 
 @njit(cache=False)
@@ -69,3 +72,47 @@ def test_count_law_cdf_quantile_and_loss(mean, var):
     for s in [0.0, 0.4, mean, mean + 2.7 * np.sqrt(var)]:
         want = np.sum(np.maximum(support - s, 0) * dist.pmf(support))
         assert sf.count_loss(s, mean, var) == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("eps", [1e-11, 1e-9, 1e-7, 1e-6])
+def test_count_law_near_poisson_limit(eps):
+    mu = 1e4
+    var = mu * (1.0 + eps)
+    # NB(r, p) differs from Poisson(mu) by about 0.12 * eps in the CDF.
+    ks = np.arange(9700.0, 10400.0, 50.0)
+    for k in ks:
+        cdf, sf_ = sf.count_cdf_sf(k, mu, var)
+        assert cdf == pytest.approx(stats.poisson.cdf(k, mu), abs=1e-6)
+        assert sf_ == pytest.approx(stats.poisson.sf(k, mu), abs=1e-6)
+    # E[(X - mu)+] of Poisson(mu) at an integer mean is mu * pmf(mu).
+    want = mu * stats.poisson.pmf(mu, mu)
+    assert sf.count_loss(mu, mu, var) == pytest.approx(want, rel=1e-4)
+    assert sf.count_ppf(0.95, mu, var) == stats.poisson.ppf(0.95, mu)
+
+
+def _poisson_loss(s, mu):
+    x = np.arange(0, int(mu + 40 * math.sqrt(mu)) + 50)
+    return float(np.sum(np.maximum(x - s, 0.0) * stats.poisson.pmf(x, mu)))
+
+
+def test_negbin_policy_near_poisson_limit():
+    mu_a, mu_b = 14000.0, 10000.0  # periodic review: A = D_{L+R}, B = D_L
+    std_a = math.sqrt(mu_a * (1.0 + 1e-10))
+    std_b = math.sqrt(mu_b * (1.0 + 1e-10))
+    out = policy_parametric(
+        [mu_a, mu_a], [std_a, std_a], [mu_b, mu_b], [std_b, std_b],
+        service_level=0.99, service_type=[0, 1], shape="negbin",
+    )  # fmt: skip
+    # Cycle service: the Poisson 99% quantile and its CDF.
+    assert out["level"][0] == stats.poisson.ppf(0.99, mu_a)
+    assert out["cycle_service"][0] == pytest.approx(stats.poisson.cdf(out["level"][0], mu_a),
+                                                    abs=1e-6)  # fmt: skip
+    # Fill rate: the smallest whole level whose shortage per cycle is at most 1% of mu_a - mu_b.
+    level = out["level"][1]
+    target = 0.01 * (mu_a - mu_b)
+
+    def short(s):
+        return _poisson_loss(s, mu_a) - _poisson_loss(s, mu_b)
+
+    assert short(level) <= target < short(level - 1)
+    assert out["fill_rate"][1] == pytest.approx(1.0 - short(level) / (mu_a - mu_b), abs=1e-6)
