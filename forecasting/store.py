@@ -345,14 +345,16 @@ class PanelStore:
         known_cat_names = tuple(spec.known_categoricals)
         if spec.calendar:
             cal, sizes = calendar_features(dates, spec.freq)
-            clash = [name for name in sizes if name in known_cat_names]
+            named = (*known_cat_names, *spec.static_categoricals)
+            clash = [name for name in sizes if name in named]
             if clash:
-                # Two inputs of one name: the calendar's size would replace the column's (its
-                # codes past it reading the next variable's embeddings) and the importances
-                # would list the name twice.
+                # Two inputs of one name: the calendar's size would replace the column's, or
+                # a static categorical's the calendar's (its codes past it reading the next
+                # variable's embeddings), and the importances would list the name twice.
+                role = "known" if clash[0] in known_cat_names else "static"
                 raise PanelError(
                     clash[0],
-                    f"a known categorical has the name of a derived calendar feature "
+                    f"a {role} categorical has the name of a derived calendar feature "
                     f"({', '.join(sizes)}): rename the column, or set calendar false",
                 )
             cat_blocks.append(

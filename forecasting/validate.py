@@ -42,6 +42,7 @@ MISSING_LEVEL = "<NA>"
 # Largest share of rows that gap filling may add under ``gaps="auto"``.
 MAX_GAP_SHARE = 0.05
 DAY_NS = 86_400 * 10**9
+_FIRST_DAY, _LAST_DAY = pd.Timestamp("1677-09-22"), pd.Timestamp("2262-04-11")
 
 
 def text_levels(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -254,7 +255,9 @@ def infer_frequency(dates: pd.Series | pd.DatetimeIndex) -> str | None:
     alias = pd.infer_freq(unique) if len(unique) >= 3 else None
     if alias is not None:
         base = alias.lstrip("0123456789")
-        if base == "D":  # every k-th day too: gap filling counts (and refuses) the skipped days
+        # Every k-th day too, and business days (daily dates without weekends): gap filling
+        # counts (and refuses, unless asked to fill) the skipped days.
+        if base in ("D", "B"):
             return "D"
         if alias.startswith("W-"):
             return "W"
@@ -271,10 +274,13 @@ def infer_frequency(dates: pd.Series | pd.DatetimeIndex) -> str | None:
     step = int(np.diff(unique.to_numpy(dtype="datetime64[D]").astype(np.int64)).min())
     if step == 1:
         return "D"
-    if step % 7 == 0 and unique.weekday.nunique() == 1:
-        return "W"
+    # Months before weeks: February 1 to March 1 (or January 31 to February 28) of a common
+    # year is 28 days between dates of one weekday, and dates on one day of the month are
+    # months, not every fourth week.
     if 28 <= step and (unique.day.nunique() == 1 or unique.is_month_end.all()):
         return "M"
+    if step % 7 == 0 and unique.weekday.nunique() == 1:
+        return "W"
     return None
 
 
@@ -406,6 +412,11 @@ def _validate(
         _fail(frame, DATE, f"unparseable or missing dates, e.g. {examples}", bad_dates)
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         dates = dates.dt.tz_localize(None)  # a date with a time zone is its local calendar day
+    # Nanoseconds span 1677-09-22 .. 2262-04-11; numpy's conversion wraps a date past them
+    # (a typo for the year, 2924) round to a time of day in 1754.
+    outside = (dates < _FIRST_DAY) | (dates > _LAST_DAY)
+    if outside.any():
+        _fail(frame, DATE, f"dates outside {_FIRST_DAY.date()} .. {_LAST_DAY.date()}", outside)
     day = dates.to_numpy().astype("datetime64[ns]")  # numpy converts units 20x faster
     frame[DATE] = day
     off_midnight = day.view(np.int64) % DAY_NS != 0

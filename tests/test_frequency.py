@@ -238,3 +238,84 @@ def test_the_graph_computes_the_stores_weekly_codes():
     expected, _ = calendar_features(dates, "W")
     got = calendar_codes(torch.from_numpy(days_since_epoch(dates)), "W").numpy()
     np.testing.assert_array_equal(got, expected)
+
+
+def weekday_panel(extra_saturday: bool = False) -> pd.DataFrame:
+    dates = pd.date_range("2024-01-01", periods=40, freq="B")  # Mon..Fri only
+    if extra_saturday:
+        dates = dates.append(pd.DatetimeIndex(["2024-01-06"])).sort_values()
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "item_id": "A",
+            "location_id": "FC1",
+            "date": dates,
+            "demand": rng.poisson(5, len(dates)).astype(float),
+        }
+    )
+
+
+def test_business_day_dates_are_daily():
+    assert infer_frequency(pd.Series(pd.date_range("2024-01-01", periods=40, freq="B"))) == "D"
+
+
+@pytest.mark.parametrize("freq", [None, "D"])
+def test_weekday_panel_fills_weekends_when_asked(freq):
+    frame = weekday_panel()
+    # A Saturday row changes nothing about the frequency: both tables read the same way.
+    reference, ref_report = validate_panel(
+        weekday_panel(extra_saturday=True), PanelSpec(freq=freq, gaps="zero")
+    )
+    clean, report = validate_panel(frame, PanelSpec(freq=freq, gaps="zero"))
+    assert report.freq == ref_report.freq == "D"
+    weekends = int((pd.date_range(frame.date.min(), frame.date.max()).dayofweek >= 5).sum())
+    assert report.gap_periods == weekends
+    assert len(clean) == len(frame)
+
+
+def test_weekday_panel_gaps_are_named_by_default():
+    with pytest.raises(PanelError, match=r"gaps: .* daily periods are missing.*--gaps zero"):
+        validate_panel(weekday_panel(), PanelSpec())
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        ["2023-02-01", "2023-03-01"],  # month starts, 28 days apart, both Wednesdays
+        ["2023-01-31", "2023-02-28"],  # month ends, 28 days apart, both Tuesdays
+        ["2023-02-15", "2023-03-15"],
+    ],
+)
+@pytest.mark.parametrize("freq", ["M", None])
+def test_two_months_28_days_apart_are_monthly(dates, freq):
+    table = pd.DataFrame(
+        {
+            "item_id": "A",
+            "location_id": "FC1",
+            "date": pd.to_datetime(dates),
+            "demand": [3.0, np.nan],  # one period of history, one future row
+        }
+    )
+    assert infer_frequency(table["date"]) == "M"
+    _, report = validate_panel(table, PanelSpec(freq=freq))
+    assert report.freq == "M"
+
+
+def test_weekly_dates_stay_weekly():
+    dates = pd.Series(pd.to_datetime(["2023-02-01", "2023-02-08"]))
+    assert infer_frequency(dates) == "W"
+    every_fourth = pd.Series(pd.to_datetime(["2023-01-04", "2023-02-01", "2023-03-01"]))
+    assert infer_frequency(every_fourth) == "W"  # 28 days apart, but not one day of the month
+
+
+@pytest.mark.parametrize("typed", [False, True])
+def test_date_out_of_range_is_named_as_written(typed):
+    dates = [*(f"2024-01-{d:02d}" for d in range(1, 10)), "2924-01-10"]
+    table = pd.DataFrame(
+        {"item_id": "A", "location_id": "FC1", "date": dates, "demand": np.arange(10.0)}
+    )
+    if typed:
+        table["date"] = pd.to_datetime(table["date"]).astype("datetime64[s]")
+    with pytest.raises(PanelError, match=r"^date: dates outside .*row 9.*2924-01-10") as info:
+        validate_panel(table, PanelSpec(freq="D"))
+    assert "1754" not in str(info.value) and "times of day" not in str(info.value)

@@ -224,3 +224,28 @@ def test_negative_binomial_quantiles_stay_whole(small_network, tmp_path):
     served = package.predict(frame)[columns].to_numpy(np.float64)
     assert _off_whole(served) == 0
     np.testing.assert_allclose(served, values, rtol=1e-4, atol=1e-4)
+
+
+TAIL_LEVELS = (0.005, 0.01, 0.02, 0.05, 0.5, 0.95, 0.99, 0.995)
+
+
+def test_low_quantiles_of_moderately_dispersed_high_sellers_match_scipy():
+    g = torch.Generator().manual_seed(0)
+    mean = torch.exp(torch.rand(2000, generator=g) * np.log(1e5 / 2e3) + np.log(2e3))
+    dispersion = torch.exp(torch.rand(2000, generator=g) * np.log(10.0) + np.log(1 / 33))
+    ours = NegativeBinomialQuantiles(TAIL_LEVELS)(mean, dispersion).double().numpy()
+    r = 1.0 / dispersion.double().numpy()
+    p = r / (r + mean.double().numpy())
+    reference = stats.nbinom.ppf(np.array(TAIL_LEVELS)[None], r[:, None], p[:, None])
+    beyond = reference >= 512  # levels past the exactly summed support
+    assert beyond.mean() > 0.95
+    relative = np.abs(ours - reference) / np.maximum(reference, 1.0)
+    assert relative[beyond].max() < 0.01, np.where(beyond, relative, 0).max(axis=0)
+    assert (np.diff(ours, axis=1) >= -1e-3).all()
+
+
+def test_the_one_percent_quantile_of_a_worked_case():
+    ours = NegativeBinomialQuantiles((0.01, 0.5))(torch.tensor([50517.0]), torch.tensor([0.3317]))
+    r, mean = 1 / 0.3317, 50517.0
+    reference = stats.nbinom.ppf([0.01, 0.5], r, r / (r + mean))
+    np.testing.assert_allclose(ours[0].double().numpy(), reference, rtol=0.005)

@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 import torch
 
+from forecasting import Forecaster, PanelSpec
 from forecasting.io import load_panel, map_columns
-from forecasting.spec import PanelSpec
 from forecasting.store import PanelStore
 from forecasting.validate import PanelError, validate_panel
+from training import TrainConfig
 
 SPEC = PanelSpec(static_categoricals=("category",), known_reals=("price",))
 
@@ -393,3 +394,38 @@ def test_a_known_categorical_named_like_a_calendar_feature_is_refused():
     spec = PanelSpec(known_categoricals=("month",), calendar=False)
     store = Forecaster("tft", horizon=7, spec=spec).store(frame)
     assert store.known_cat_names == ("month",) and store.cardinalities["month"] == 41
+
+
+def launch_month_panel() -> pd.DataFrame:
+    dates = pd.date_range("2023-01-02", periods=80, freq="D")
+    rng = np.random.default_rng(0)
+    parts = []
+    for i in range(3):
+        parts.append(
+            pd.DataFrame(
+                {
+                    "item_id": f"I{i}",
+                    "location_id": "FC1",
+                    "date": dates,
+                    "demand": rng.poisson(5, len(dates)).astype(float),
+                    "month": f"launch{i}",  # a static categorical (the launch month)
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_static_categorical_named_like_a_calendar_feature_is_named():
+    spec = PanelSpec(static_categoricals=("month",))
+    train = TrainConfig(max_epochs=1, batches_per_epoch=1, batch_size=8, progress_bar=False)
+    forecaster = Forecaster("lstm", horizon=7, spec=spec, train=train, hidden_size=8)
+    with pytest.raises(PanelError, match=r"^month: a static categorical has the name of a derived"):
+        forecaster.fit(launch_month_panel())
+
+
+def test_calendar_off_keeps_the_column():
+    spec = PanelSpec(static_categoricals=("month",), calendar=False)
+    clean, report = validate_panel(launch_month_panel(), spec)
+    store = PanelStore.from_frame(clean, spec.with_freq(report.freq))
+    assert store.cardinalities["month"] == 4
