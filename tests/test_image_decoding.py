@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from vision.images import letterbox_box, load_image
+from vision.images import letterbox_box, load_image, load_mask
 from vision.items import majority_mode, read_class_folders
 from vision.model import RMS_FLOOR, top_hats
 
@@ -139,3 +139,49 @@ def test_palette_transparency_is_transparency():
         pictures.append(load_image(buffer.getvalue(), 20))
     np.testing.assert_array_equal(pictures[0], pictures[1])
     assert (pictures[0][10, 10] == 90).all()
+
+
+def _reference(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Brute force: an output cell ORs the input pixels that fall in it (shrinking axis) or
+    takes the nearest input pixel (enlarging axis), each axis on its own."""
+    h, w = mask.shape
+
+    def sources(n_in, n_out, j):
+        if n_out > n_in:
+            return [j * n_in // n_out]
+        return [i for i in range(n_in) if i * n_out // n_in == j]
+
+    out = np.zeros((height, width), np.uint8)
+    for r in range(height):
+        for c in range(width):
+            v = 0
+            for i in sources(h, height, r):
+                for k in sources(w, width, c):
+                    v |= int(mask[i, k])
+            out[r, c] = v
+    return out
+
+
+def test_squashed_strip_keeps_a_thin_crack(tmp_path):
+    mask = np.zeros((64, 512), np.uint8)
+    mask[:, 3] = 1  # damage bit on one column
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    out = load_mask(tmp_path / "m.png", 128, "squash")
+    assert int(np.bitwise_or.reduce(out, axis=None)) == 1
+    np.testing.assert_array_equal(out, _reference(mask, 128, 128))
+    tall = np.ascontiguousarray(mask.T) * 2
+    Image.fromarray(tall).save(tmp_path / "t.png")
+    np.testing.assert_array_equal(
+        load_mask(tmp_path / "t.png", 128, "squash"), _reference(tall, 128, 128)
+    )
+
+
+def test_random_masks_match_the_reference(tmp_path):
+    rng = np.random.default_rng(0)
+    for h, w, size in [(20, 50, 32), (50, 20, 32), (40, 40, 16), (10, 12, 32), (33, 7, 24)]:
+        mask = (rng.random((h, w)) < 0.03).astype(np.uint8) << rng.integers(0, 4, (h, w))
+        mask = mask.astype(np.uint8)
+        Image.fromarray(mask).save(tmp_path / "r.png")
+        np.testing.assert_array_equal(
+            load_mask(tmp_path / "r.png", size, "squash"), _reference(mask, size, size)
+        )

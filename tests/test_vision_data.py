@@ -21,7 +21,7 @@ from vision.datasets import (
     stratified_split,
 )
 from vision.images import ImageLoadError, load_image
-from vision.items import Item
+from vision.items import Item, detect_layout
 from vision.schema import CLASS_NAMES, MASK_BITS, VIEW_NAMES
 from vision.synthetic import (
     generate_items,
@@ -268,3 +268,75 @@ def test_empty_product_ids_are_an_error_naming_the_column(tmp_path, ids):
 def test_duplicate_ids_are_named(tmp_path):
     with pytest.raises(ValueError, match="duplicate product_id in rows P2, P2"):
         Catalog.read(_catalog(tmp_path / "catalog.csv", ["P2", "P2", "P3"]))
+
+
+def _labels(counts):
+    rows = []
+    for k, n in enumerate(counts):
+        row = np.zeros(len(counts) - 1, np.float32)
+        if k:
+            row[k - 1] = 1
+        rows += [row] * n
+    return np.array(rows)
+
+
+@pytest.mark.parametrize(
+    "counts,fraction",
+    [([10, 2], 0.9), ([50, 2, 3], 0.75), ([50, 4, 5], 0.9), ([30, 5], 0.9), ([8, 2], 0.75)],
+)
+def test_every_combination_keeps_a_training_row(counts, fraction):
+    labels = _labels(counts)
+    for seed in range(3):
+        keep, held = stratified_split(labels, fraction, seed)
+        assert not set(keep) & set(held) and len(keep) + len(held) == len(labels)
+        keys = [tuple(r) for r in labels]
+        for key in set(keys):
+            members = {i for i, k in enumerate(keys) if k == key}
+            assert members & set(keep.tolist()), (key, counts, fraction)
+            # a fraction of at least one row of a stratum of two or more still holds one out
+            if len(members) > 1 and round(fraction * len(members)) >= 1:
+                assert members & set(held.tolist())
+
+
+def test_large_strata_unchanged():
+    labels = _labels([40, 20, 10])
+    keep, held = stratified_split(labels, 0.25, 0)
+    assert len(held) == 10 + 5 + 2 and len(keep) == 70 - 17
+
+
+def _img(path, value=100):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((24, 24, 3), value, np.uint8)).save(path)
+
+
+def test_hidden_folder_is_not_a_class(tmp_path):
+    _img(tmp_path / "good" / "a.png")
+    _img(tmp_path / "good" / "B.PNG")
+    _img(tmp_path / "crack" / "x.JPG")
+    _img(tmp_path / ".thumbnails" / "a.png")
+    (tmp_path / "good" / "._a.png").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    items = read_items(tmp_path)
+    assert items.layout == "classes"
+    assert items.class_names == ("crack",)
+    assert sorted(i.item_id for i in items.items) == ["crack/x", "good/B", "good/a"]
+    labels = {i.item_id: i.labels.tolist() for i in items.items}
+    assert labels == {"crack/x": [1.0], "good/B": [0.0], "good/a": [0.0]}
+
+
+def test_plain_images_with_a_hidden_cache_folder(tmp_path):
+    _img(tmp_path / "p1.png")
+    _img(tmp_path / "p2.png")
+    _img(tmp_path / ".cache" / "p1.png")
+    assert detect_layout(tmp_path) == "images"
+    assert [i.item_id for i in read_items(tmp_path).items] == ["p1", "p2"]
+
+
+def test_hidden_item_folder_in_a_tunnel(tmp_path):
+    for item in ("u1", "u2"):
+        _img(tmp_path / "items" / item / "front.png")
+    _img(tmp_path / "items" / ".ipynb_checkpoints" / "front.png")
+    (tmp_path / "labels.csv").write_text(
+        "item_id,damage,wrong_color,wrong_size,packaging\nu1,1,0,0,0\nu2,0,0,0,0\n"
+    )
+    items = read_items(tmp_path, require_labels=True)
+    assert [i.item_id for i in items.items] == ["u1", "u2"]

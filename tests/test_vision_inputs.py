@@ -197,3 +197,21 @@ def test_exact_folder_name_wins_over_a_spaced_one(tmp_path):
     assert ids == ["a", "a "]
     assert items.items[0].views["front"].parent.name == "a"
     assert items.items[1].issues == ["not listed in labels.csv"]
+
+
+def test_unreadable_class_folder_is_an_error(tmp_path):
+    rng = np.random.default_rng(0)
+    (tmp_path / "good").mkdir()
+    (tmp_path / "crack").mkdir()
+    for i in range(10):
+        Image.fromarray(rng.integers(0, 256, (32, 32), dtype=np.uint8), "L").save(
+            tmp_path / "good" / f"{i}.png"
+        )
+    for i in range(5):
+        Image.fromarray(rng.integers(0, 65536, (32, 32)).astype(np.uint16)).save(
+            tmp_path / "crack" / f"{i}.png"
+        )
+    quick = ImageTrainConfig(max_epochs=1, batch_size=4, accelerator="cpu", progress_bar=False)
+    inspector = Inspector(width=8, image_size=32, head_dim=16, train=quick)
+    with pytest.raises(ValueError, match=r"no readable image in class folders \['crack'\]"):
+        inspector.fit(tmp_path)

@@ -353,6 +353,18 @@ class Inspector:
                 issues.append(f"item {item.item_id}: no readable view; left out")
         usable_arr = np.array(usable, dtype=int)
         labels = item_set.label_matrix()[usable_arr]
+        if item_set.layout == "classes":
+            # Every class folder is a class because it holds images; when none of them can be
+            # read (16-bit, CMYK...), the model would train that class on no example at all.
+            present = (labels >= 0.5).any(axis=0) if len(labels) else np.zeros(0, bool)
+            empty = [c for c, seen in zip(item_set.class_names, present) if not seen]
+            if not (labels < 0.5).all(axis=1).any():
+                empty.insert(0, str(item_set.good_class))
+            if empty:
+                raise ValueError(
+                    f"{item_set.root}: no readable image in class folders {empty} "
+                    f"(first problems: {'; '.join(issues[:2])})"
+                )
         keep, held = stratified_split(labels, settings.val_fraction, self.train.seed)
         if len(held) == 0 or len(keep) == 0:
             raise ValueError(

@@ -168,20 +168,26 @@ def image_size(source: str | Path) -> tuple[int, int] | None:
         return None
 
 
+def _resize_axis(mask: np.ndarray, n: int) -> np.ndarray:
+    """``mask`` with ``n`` rows: nearest row when enlarging, OR of the covered rows when
+    shrinking."""
+    m = mask.shape[0]
+    if n == m:
+        return mask
+    if n > m:
+        return mask[np.arange(n) * m // n]
+    out = np.zeros((n, *mask.shape[1:]), dtype=np.uint8)
+    np.bitwise_or.at(out, np.arange(m) * n // m, mask)
+    return out
+
+
 def _resize_bits(mask: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bit mask to ``height`` x ``width``: nearest neighbour when enlarging, OR of the covered
-    pixels when shrinking (a cell keeps every bit of the pixels it covers)."""
+    """Bit mask to ``height`` x ``width``, each axis on its own: nearest neighbour where it is
+    enlarged, OR of the covered pixels where it shrinks (a cell keeps every bit of the pixels it
+    covers, also when the other axis is enlarged, as squashing a wide strip does)."""
     if mask.shape == (height, width):
         return mask
-    if mask.shape[0] < height or mask.shape[1] < width:
-        return mask[np.arange(height) * mask.shape[0] // height][
-            :, np.arange(width) * mask.shape[1] // width
-        ]
-    rows = np.arange(mask.shape[0]) * height // mask.shape[0]
-    cols = np.arange(mask.shape[1]) * width // mask.shape[1]
-    out = np.zeros((height, width), dtype=np.uint8)
-    np.bitwise_or.at(out, (rows[:, None], cols[None, :]), mask)
-    return out
+    return _resize_axis(_resize_axis(mask, height).T, width).T
 
 
 def load_mask(path: str | Path, size: int, resize: str = "squash") -> np.ndarray:

@@ -122,8 +122,23 @@ def _preview(values: Sequence[object], limit: int = 5) -> str:
     return ", ".join(values[:limit]) + more
 
 
+def _hidden(path: Path) -> bool:
+    """A hidden file or folder (``.thumbnails/``, macOS ``._photo.png`` resource forks): tool
+    state, not data."""
+    return path.name.startswith(".")
+
+
 def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not _hidden(p) and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def _class_folders(root: Path) -> list[Path]:
+    """The folders of ``root`` that hold images directly, hidden ones left out."""
+    return sorted(d for d in root.iterdir() if d.is_dir() and not _hidden(d) and _image_files(d))
 
 
 def _item_names(files: Sequence[Path]) -> list[str]:
@@ -151,7 +166,7 @@ def detect_layout(root: str | Path) -> str:
     root = _dataset_folder(root)
     if (root / ITEMS_DIR).is_dir():
         return "tunnel"
-    if any(d.is_dir() and _image_files(d) for d in root.iterdir()):
+    if _class_folders(root):
         return "classes"
     if _image_files(root):
         return "images"
@@ -226,7 +241,7 @@ def read_tunnel(root: str | Path, require_labels: bool = False) -> ItemSet:
     catalog = Catalog.read(root / CATALOG_FILE) if (root / CATALOG_FILE).is_file() else None
     has_labels = labels is not None and CLASS_NAMES[0] in labels.columns
 
-    folders = {d.name: d for d in sorted(items_dir.iterdir()) if d.is_dir()}
+    folders = {d.name: d for d in sorted(items_dir.iterdir()) if d.is_dir() and not _hidden(d)}
     order = list(labels["item_id"]) if labels is not None else []
     # The labels table's ids are read stripped of surrounding spaces, so a folder named with
     # them is found by its stripped name too (an exact name wins); otherwise one unit became
@@ -290,13 +305,13 @@ def read_tunnel(root: str | Path, require_labels: bool = False) -> ItemSet:
 def read_class_folders(root: str | Path, good_class: str = "good") -> ItemSet:
     """Read ``ROOT/<class>/*.png``; ``good_class`` holds defect-free images."""
     root = _dataset_folder(root)
-    folders = sorted(d for d in root.iterdir() if d.is_dir() and _image_files(d))
+    folders = _class_folders(root)
     # A folder whose images all sit in sub-folders (damage/lot1/*.png) would vanish as a class.
     nested = sorted(
         d.name
         for d in root.iterdir()
         if d.is_dir()
-        and not d.name.startswith(".")
+        and not _hidden(d)
         and d not in folders
         and any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in d.rglob("*"))
     )
@@ -387,7 +402,9 @@ def stratified_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split rows into (keep, held_out), holding out ``fraction`` of every label combination.
 
-    Each stratum contributes ``round(fraction * n)`` rows; strata of one row stay in ``keep``.
+    Each stratum contributes ``round(fraction * n)`` rows, but keeps at least one: strata of one
+    row stay in ``keep``, and a large ``fraction`` never holds out every row of a small stratum
+    (a class the model would then never train on).
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"fraction: expected 0 < fraction < 1, got {fraction!r}")
@@ -405,7 +422,7 @@ def stratified_split(
     for key in sorted(strata, key=str):
         members = np.array(strata[key])
         rng.shuffle(members)
-        take = int(round(fraction * len(members))) if len(members) > 1 else 0
+        take = min(int(round(fraction * len(members))), len(members) - 1)
         held.extend(members[:take].tolist())
     held_arr = np.array(sorted(held), dtype=int)
     keep = np.setdiff1d(np.arange(len(keys)), held_arr)
