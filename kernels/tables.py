@@ -58,6 +58,7 @@ from .policies import (
     policy_parametric,
     round_lot_size,
 )
+from .validate import describe_rows
 
 __all__ = ["KEYS", "Policy", "abc_segments", "allocate", "plan", "position"]
 
@@ -183,6 +184,11 @@ def _prepare_inventory(inventory: pd.DataFrame, policy: Policy) -> dict:
     _require_columns(inventory, "inventory", KEYS + ["on_hand"])
     inv = inventory.reset_index(drop=True)
     match = _text_keyed(inv[KEYS])
+    for key in KEYS:
+        # A blank key is no item or location: it matched a forecast's blank key and was planned.
+        blank = match[key].isna().to_numpy()
+        if blank.any():
+            raise ValueError(f"inventory: {key}: missing value at {describe_rows(blank)}")
     _check_unique(match, "inventory", KEYS)
     labels = _labels(inv)
     n = len(inv)
@@ -779,7 +785,7 @@ def _relabel(message: str, labels: list[str]) -> str:
             labels[r] for r in rows
         )
 
-    return re.sub(r"(rows? )([\d, ]+)", keys_of, message)
+    return re.sub(r"(rows? )(\d+(?:, \d+)*)", keys_of, message)
 
 
 def abc_segments(revenue, cuts: tuple[float, float] = (0.8, 0.95)) -> np.ndarray:

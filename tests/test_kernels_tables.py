@@ -519,3 +519,13 @@ def test_weekly_plan_does_not_drop_a_short_lead_time_with_some_spread():
         assert out[std]["demand_mean"] == pytest.approx(20.0, rel=1e-6)
         assert out[std]["reorder_point"] == pytest.approx(out[0.0]["reorder_point"], rel=0.02)
         assert out[std]["order_qty"] > 0
+
+
+def test_kernel_row_errors_name_keys_with_their_spacing():
+    from kernels.tables import _relabel
+
+    labels = ["(007, FC1)", "(010, FC1)"]
+    assert _relabel("cap: not whole at rows 0, 1 and 3 more", labels) == (
+        "cap: not whole at keys (007, FC1), (010, FC1) and 3 more"
+    )
+    assert _relabel("bad at row 1", labels) == "bad at key (010, FC1)"

@@ -307,3 +307,39 @@ def test_no_demand_and_no_stock_orders_nothing(form):
     np.testing.assert_array_equal(
         out["order_qty"], [0.0, 0.0, 0.0, 4.0]
     )  # backorders: into (r, r + Q]
+
+
+def _cumulative(keys):
+    rows = []
+    for item, location in keys:
+        for h in range(1, 6):
+            rows.append((item, location, h, 2.0 * h, 4.0 * h, 6.0 * h))
+    return pd.DataFrame(rows, columns=["item_id", "location_id", "horizon", "q0.1", "q0.5", "q0.9"])
+
+
+@pytest.mark.parametrize(
+    ("blank_key", "column"), [((None, "FC1"), "item_id"), (("sku3", None), "location_id")]
+)
+def test_blank_inventory_key_is_refused(blank_key, column):
+    # The forecast has a row with the same blank key: before the fix the two matched.
+    forecast = _cumulative([("sku1", "FC1"), blank_key, ("sku2", "FC1")])
+    inventory = pd.DataFrame(
+        [("sku1", "FC1"), ("sku2", "FC1"), blank_key], columns=["item_id", "location_id"]
+    ).assign(on_hand=0.0, lead_time_mean=3.0)
+    with pytest.raises(ValueError, match=rf"inventory: {column}: missing value at row 2"):
+        plan(forecast, inventory)
+
+
+def test_cli_blank_key(tmp_path):
+    from serving.cli import main
+
+    forecast = _cumulative([("sku1", "FC1"), ("", "FC1")])
+    forecast.to_csv(tmp_path / "ltd.csv", index=False)
+    (tmp_path / "inv.csv").write_text(
+        "item_id,location_id,on_hand,lead_time_mean\nsku1,FC1,0,3\n,FC1,0,3\n"
+    )
+    out = tmp_path / "plan.csv"
+    code = main(["plan", "--forecast", str(tmp_path / "ltd.csv"), "--inventory",
+                 str(tmp_path / "inv.csv"), "--out", str(out)])  # fmt: skip
+    assert code == 2
+    assert not out.exists()
