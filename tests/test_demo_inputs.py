@@ -7,14 +7,24 @@ gave."""
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import serving.demo.forecast as demo_forecast
+import serving.demo.report as demo_report
 from forecasting.spec import PanelSpec
+from kernels.runfolder import building, read_manifest
+from serving.cli import demo
+from serving.cli._options import given
 from serving.demo import DemoConfig, run_demo
-from serving.demo.data import check_horizon, embedded, users_table
+from serving.demo.data import DemoData, check_horizon, embedded, users_table
+from training import ImageTrainConfig
+from vision import Inspector
+from vision.synthetic import write_synthetic_dataset
 
 
 def _sales(tmp_path, stop_early: bool):
@@ -64,3 +74,94 @@ def test_the_defaults_fit(tmp_path):
         small = DemoConfig(items=2, locations=1, days=120, holdout_weeks=config.holdout_weeks,
                            horizon=config.horizon)  # fmt: skip
         check_horizon(embedded(small), small)  # 28 days of 8 weeks, 14 of 4: no error
+
+
+def test_inspection_run_in_staging_records_published_data_paths(tmp_path):
+    target = tmp_path / "demo"
+    with building(target) as out:
+        data = out / "data"
+        tunnel = write_synthetic_dataset(
+            data / "tunnel", 24, seed=0, image_size=32, defect_rate=0.25, progress=False
+        )
+        calibration = write_synthetic_dataset(
+            data / "calibration", 20, seed=2, image_size=32, defect_rate=0.0, progress=False
+        )
+        train = ImageTrainConfig(
+            max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False, seed=0
+        )
+        inspector = Inspector(width=8, image_size=32, head_dim=16, train=train)
+        inspector.fit(tunnel, run_dir=out / "runs" / "inspect")
+        inspector.calibrate(calibration, progress=False)
+    manifest = read_manifest(target / "runs" / "inspect")
+    root = Path(manifest["training"]["data"]["root"])
+    assert ".partial" not in str(root)
+    assert root == (target / "data" / "tunnel").resolve()
+    assert root.is_dir()
+    source = str(manifest["thresholds"]["source"])
+    assert ".partial" not in source
+    assert Path(source).resolve() == (target / "data" / "calibration").resolve()
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_report_subtitle_counts_the_panel(tmp_path, monkeypatch):
+    seen = {}
+
+    class Capture:
+        def __init__(self, title, subtitle=""):
+            seen["subtitle"] = subtitle
+            raise _Stop
+
+    monkeypatch.setattr(demo_report, "Report", Capture)
+    days = pd.date_range("2024-01-01", periods=40)
+    frame = pd.DataFrame(
+        [(f"S{i}", f"F{j}", d, 1.0) for i in range(3) for j in range(2) for d in days],
+        columns=["item_id", "location_id", "date", "demand"],
+    )
+    data = DemoData(PanelSpec(), frame, days[26], None, None, ())
+    for config in (DemoConfig(), DemoConfig(quick=True).effective()):
+        with pytest.raises(_Stop):
+            demo_report.write_report(tmp_path, config, data, None, None, None, None)
+        assert seen["subtitle"].startswith("3 SKUs x 2 FCs, cutoff 2024-01-27")
+
+
+def _config(*argv):
+    parser = argparse.ArgumentParser()
+    demo.register(parser.add_subparsers())
+    args = parser.parse_args(["demo", *argv])
+    captured = {}
+
+    def fake_run(config, data=None, spec=None):
+        captured["config"] = config.effective()
+        raise SystemExit(0)
+
+    import serving.demo
+
+    original = serving.demo.run_demo
+    serving.demo.run_demo = fake_run
+    try:
+        try:
+            demo.demo_command(args)
+        except SystemExit:
+            pass
+    finally:
+        serving.demo.run_demo = original
+    return captured["config"], given(args, DemoConfig)
+
+
+def test_quick_keeps_sizes_given_at_their_default_value():
+    config, _ = _config("--quick", "--holdout-weeks", "8", "--horizon", "28", "--items", "200")
+    assert (config.holdout_weeks, config.horizon, config.items) == (8, 28, 200)
+    assert config.locations == 3 and config.days == 365  # the others still shrink
+
+
+def test_quick_alone_and_other_sizes_unchanged():
+    config, _ = _config("--quick")
+    assert (config.items, config.holdout_weeks, config.horizon) == (24, 4, 14)
+    config, _ = _config("--quick", "--holdout-weeks", "2")
+    assert config.holdout_weeks == 2 and config.items == 24
+    config, _ = _config()
+    assert config.holdout_weeks == 8 and config.items == 200
+    assert config.effective() == config

@@ -31,6 +31,7 @@ from kernels.runfolder import (
     building,
     is_main_process,
     manifest_entry,
+    published_path,
     read_manifest,
     reading_entry,
     update_manifest,
@@ -422,7 +423,9 @@ class Inspector:
         self.metrics = {"best_validation": {fitted.monitor: fitted.result.best_score}}
         self.training = {
             "data": {
-                "root": str(Path(item_set.root).resolve()),
+                # Where the data will be once a staging folder it lies in is published (the
+                # demo's tunnel set): int8 export reads the images from here.
+                "root": str(published_path(Path(item_set.root).resolve())),
                 "layout": item_set.layout,
                 "good_class": item_set.good_class,
                 "n_items": len(item_set.items),
@@ -485,7 +488,7 @@ class Inspector:
             values["review_rate"] = review_rate
         calibration = CalibrationConfig.from_dict(values)
         item_set = self.items(data, require_labels=True)
-        source = str(data) if isinstance(data, str | Path) else str(item_set.root)
+        source = str(published_path(data if isinstance(data, str | Path) else item_set.root))
         # The settings change with the thresholds only: a calibration that fails (too few good
         # items) keeps both, so a later save does not pair the new rates with the old thresholds.
         previous, self.calibration = self.calibration, calibration

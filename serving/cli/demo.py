@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def demo_command(args: argparse.Namespace) -> int:
     from serving.demo import run_demo
 
-    config = DemoConfig(**given(args, DemoConfig))
+    values = given(args, DemoConfig)
+    config = DemoConfig(**values, explicit=tuple(values))
     spec = PanelSpec.from_dict(given(args, PanelSpec)) if args.data else None
     paths = run_demo(config, data=args.data, spec=spec)
     print(f"report: {Path(paths['report']).resolve()}")

@@ -49,13 +49,17 @@ class DemoConfig:
     progress: bool = setting(True, "progress bars")
     quick: bool = setting(False, "a small network and short training: about two minutes")
     overwrite: bool = setting(False, "replace an existing results folder")
+    explicit: tuple[str, ...] = setting(
+        (), "settings the user gave, which quick keeps even at their default value", cli=False
+    )
 
     def __post_init__(self) -> None:
         check_settings(self)
 
     def effective(self) -> DemoConfig:
         """The settings the demo runs with: ``quick`` replaces the sizes left at their defaults
-        by small ones (a size given, ``--quick --holdout-weeks 2``, is kept)."""
+        by small ones (a size given, ``--quick --holdout-weeks 2``, is kept, and so is one named
+        in ``explicit``: ``--quick --holdout-weeks 8`` gives the default's 8 weeks)."""
         if not self.quick:
             return self
         quick = {
@@ -73,7 +77,12 @@ class DemoConfig:
         }
         defaults = {f.name: f.default for f in dataclasses.fields(self)}
         return dataclasses.replace(
-            self, **{k: v for k, v in quick.items() if getattr(self, k) == defaults[k]}
+            self,
+            **{
+                k: v
+                for k, v in quick.items()
+                if getattr(self, k) == defaults[k] and k not in self.explicit
+            },
         )
 
     @property

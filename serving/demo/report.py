@@ -37,8 +37,10 @@ def write_report(
     planning: PlanOutcome,
     monitoring: MonitorOutcome,
 ) -> Path:
+    # The panel's own sizes: a user's table ignores --items and --locations.
+    items, locations = data.frame[ITEM].nunique(), data.frame[LOCATION].nunique()
     report = Report("stockcast: forecast, inspect, plan, simulate, monitor",
-                    f"{config.items} SKUs x {config.locations} FCs, cutoff "
+                    f"{items} SKUs x {locations} FCs, cutoff "
                     f"{data.cutoff.date()}, {config.holdout_weeks} held-back weeks")  # fmt: skip
     _network(report, data, config)
     _backtest(report, forecast, out)
