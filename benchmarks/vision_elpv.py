@@ -380,7 +380,15 @@ def main(argv: list[str] | None = None) -> int:
         for k in range(4)
     }
     if args.dump:
-        write_npz(args.dump, predicted=predicted, truth=truth, types=types[test])
+        write_npz(
+            args.dump,
+            predicted=predicted,
+            truth=truth,
+            types=types[test],
+            outputs=outputs,  # every output (the three P(p >= k/3) of the ordinal target)
+            val_outputs=np.mean(val_outputs, axis=0),
+            val_truth=probs[val],
+        )
     by_type = {}
     for cell_type in ("mono", "poly"):
         sel = types[test] == cell_type

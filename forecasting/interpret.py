@@ -2,7 +2,11 @@
 
 Importance is the variable-selection weight of each input, averaged over windows (and over time
 steps for encoder and decoder inputs); attention is the weight decoder steps give each relative
-time step, averaged over windows, heads and decoder steps (negative lags are history).
+time step, averaged over windows, heads and decoder steps (negative lags are history). As in
+pytorch-forecasting, encoder inputs are averaged over each window's observed history only: the
+steps before a short history hold placeholders (no demand, flagged unobserved) and weigh
+nothing, and a window without history counts in the encoder's average only when no window has
+any.
 """
 
 from __future__ import annotations
@@ -34,30 +38,38 @@ def interpret_windows(
         raise ValueError(f"{type(net).__name__} has no interpretable weights (use model 'tft')")
     net.eval()
     sums: dict[str, torch.Tensor] = {}
-    count = 0
+    count = with_history = 0
     windows = WindowList(
         store, series, origins, encoder_length, horizon, batch_size, prior_scale, with_target=False
     )
     for batch in windows:
         out = net.interpret(*(batch[key] for key in BATCH_KEYS))
+        encoder = out["encoder_weights"].float()
+        mask = (batch["encoder_mask"] > 0).to(encoder.dtype)  # (B, L): observed history
+        observed = mask.sum(1, keepdim=True)
         reduced = {
             "static": out["static_weights"].sum(0),
-            "encoder": out["encoder_weights"].mean(1).sum(0),
+            "encoder": ((encoder * mask[..., None]).sum(1) / observed.clamp(min=1)).sum(0),
+            "encoder_all": encoder.mean(1).sum(0),
             "decoder": out["decoder_weights"].mean(1).sum(0),
             "attention": out["attention"].mean(dim=(1, 2)).sum(0),
         }
         for key, value in reduced.items():
             sums[key] = sums.get(key, 0) + value.float()
         count += batch["scale"].shape[0]
+        with_history += int((observed > 0).sum())
     if count == 0:
         raise ValueError("no windows to interpret")
+    counts = {"static": count, "encoder": with_history, "decoder": count}
+    if not with_history:  # no window has history: every encoder step is all there is
+        sums["encoder"], counts["encoder"] = sums["encoder_all"], count
     names = {
         "static": net.static_names,
         "encoder": net.encoder_names,
         "decoder": net.decoder_names,
     }
     rows = [
-        {"kind": kind, "variable": name, "importance": float(weight) / count}
+        {"kind": kind, "variable": name, "importance": float(weight) / counts[kind]}
         for kind, variables in names.items()
         for name, weight in zip(variables, sums[kind].tolist(), strict=True)
     ]

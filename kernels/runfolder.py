@@ -17,6 +17,7 @@ import datetime as dt
 import os
 import platform
 import shutil
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import metadata
@@ -239,20 +240,43 @@ def _lock_is_stale(lock: Path) -> bool:
     return False
 
 
+def _create_lock(lock: Path) -> None:
+    """Create ``lock`` holding this process's pid, or raise ``FileExistsError``. The file
+    appears with the pid already in it (a hard link to a file written first): a lock seen
+    empty would be taken for a stale one by a second writer and removed from under its owner."""
+    pid = str(os.getpid())
+    mine = lock.with_name(f"{lock.name}.{pid}.{threading.get_ident()}")
+    try:
+        mine.write_text(pid)
+        try:
+            os.link(mine, lock)
+            return
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links
+            pass
+    finally:
+        mine.unlink(missing_ok=True)
+    fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(pid)
+
+
 def _acquire(lock: Path, target: Path) -> None:
     for _ in range(2):
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            _create_lock(lock)
         except FileExistsError:
             if _lock_is_stale(lock):
                 lock.unlink(missing_ok=True)
                 continue
+            try:
+                holder = lock.read_text().strip()
+            except OSError:  # released since: try again
+                continue
             raise FileError(
-                f"{target}: another stockcast process (pid {lock.read_text().strip()}) is "
-                f"writing this run folder"
+                f"{target}: another stockcast process (pid {holder}) is writing this run folder"
             ) from None
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
         return
     raise FileError(f"{target}: cannot lock the run folder ({lock})")
 

@@ -10,8 +10,12 @@ import torch
 from scipy import stats
 
 from forecasting import ForecastConfig, Forecaster
+from forecasting.models import InputDims, QuantileLSTM
+from forecasting.models.heads import snap_counts
 from forecasting.negbin import SUPPORT, NegativeBinomialQuantiles, negative_binomial_nll
-from forecasting.spec import quantile_column
+from forecasting.spec import DEFAULT_QUANTILES, quantile_column
+from forecasting.synthetic import generate_network
+from forecasting.windows import BATCH_KEYS, make_batch
 from serving.export import export_run
 from serving.runtime import ForecastPackage
 from training.config import TrainConfig
@@ -249,3 +253,36 @@ def test_the_one_percent_quantile_of_a_worked_case():
     r, mean = 1 / 0.3317, 50517.0
     reference = stats.nbinom.ppf([0.01, 0.5], r, r / (r + mean))
     np.testing.assert_allclose(ours[0].double().numpy(), reference, rtol=0.005)
+
+
+H = 7
+
+
+def test_negative_binomial_counts_survive_bf16_autocast():
+    store = generate_network(n_items=4, n_locations=1, n_days=120, seed=3).to_store()
+    torch.manual_seed(0)
+    dims = InputDims.from_store(store)
+    net = QuantileLSTM(dims, H, DEFAULT_QUANTILES, 16, distribution="negative_binomial").eval()
+    batch = make_batch(store, torch.arange(4), torch.full((4,), 100), 28, H, 1.0)
+    scale = batch["scale"] * 60  # counts of tens to hundreds of units
+    inputs = [batch[k] for k in BATCH_KEYS]
+    inputs[-1] = inputs[-1].clone()
+    inputs[-1][:, -1] = torch.log1p(scale)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        features = net.features(*inputs)
+        mean, dispersion = net.heads.distribution(features, inputs[-1][:, -1])
+        steps, _ = net(*inputs)
+    assert features.dtype == torch.bfloat16  # what the cast followed
+    units = snap_counts((steps.float() * scale[:, None, None]).clamp(min=0)).numpy()
+    # Reference: scipy's quantiles of the distribution the head predicted.
+    r = 1.0 / dispersion.double().numpy()[..., None]
+    p = r / (r + mean.double().numpy()[..., None])
+    levels = np.asarray(DEFAULT_QUANTILES)[None, None, :]
+    expected = stats.nbinom.ppf(levels, r, p)
+    # Away from the documented slide between counts (within 10% of a unit's probability),
+    # a quantile is scipy's count exactly.
+    below = stats.nbinom.cdf(expected - 1, r, p)
+    clear = levels - below > 0.1 * stats.nbinom.pmf(expected, r, p)
+    assert clear.mean() > 0.5
+    assert expected.max() > 100
+    np.testing.assert_array_equal(units[clear], expected[clear])

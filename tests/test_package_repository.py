@@ -4,12 +4,17 @@ second writer, and a manifest that says what the runtime does.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+
 import numpy as np
 import pytest
 
 import kernels.runfolder as runfolder
 from forecasting.grid import standardize_history
 from kernels.io import FileError
+from kernels.runfolder import building
 from serving.cli import main
 from serving.export import export_run
 from serving.package import latest, read_package, versions
@@ -113,3 +118,44 @@ def test_the_manifest_describes_the_real_covariates_as_the_runtime_scales_them(
     want = expected[job.series[:, None], positions.clip(0, filled.shape[1] - 1)]
     want[~inside] = 0.0
     np.testing.assert_allclose(job.feeds["known_real"], want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/fd")
+def test_a_second_writer_arriving_while_the_lock_is_created_is_refused(tmp_path, monkeypatch):
+    target = tmp_path / "repo" / "lstm" / "1"
+    reached, proceed = threading.Event(), threading.Event()  # first writer held / go on
+    real_fdopen = os.fdopen
+
+    def slow_fdopen(fd, *args, **kwargs):
+        # The first writer is held just after its lock file exists, before anything else.
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".lock"):
+            reached.set()
+            proceed.wait(timeout=10)
+        return real_fdopen(fd, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", slow_fdopen)
+    outcome: dict[str, object] = {}
+
+    def first() -> None:
+        try:
+            with building(target) as folder:
+                (folder / "first.txt").write_text("1")
+                reached.set()
+                proceed.wait(timeout=10)
+            outcome["first"] = "published"
+        except Exception as exc:  # the type is the point
+            outcome["first"] = exc
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert reached.wait(timeout=10)
+        with pytest.raises(FileError, match="another stockcast process"):
+            with building(target) as folder:
+                (folder / "second.txt").write_text("2")
+    finally:
+        proceed.set()
+        thread.join(timeout=30)
+    assert outcome["first"] == "published"
+    assert sorted(p.name for p in target.iterdir()) == ["first.txt"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["1"]  # no lock or staging left

@@ -5,13 +5,20 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 import sqlite3
+import subprocess
 
 import httpx
 import pandas as pd
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from serving.review import ReviewError, ReviewStore
+from serving.service.pages import pages_router
 from tests.conftest import queued_items
 from tests.test_service import running
 
@@ -111,3 +118,94 @@ def test_the_next_plan_reads_the_review_decisions(tmp_path, capsys):
     capsys.readouterr()
     assert main([*args, "--review-db", str(tmp_path / "nope.db"), "--out", str(out)]) == 2
     assert "--review-db" in capsys.readouterr().err
+
+
+SERIES = [("a|b", "x", 11.0), ("a", "b", 22.0), ("sku/1", "fc/2", 33.0)]
+
+HARNESS = r"""
+const fs = require('fs');
+const script = fs.readFileSync(process.argv[2], 'utf8');
+const series = JSON.parse(process.argv[3]);
+let fetched = [];
+function element(id) {
+  return {id, options: [], value: '', textContent: '', innerHTML: '', alt: '', src: '',
+          appendChild(child) {
+            this.options.push(child);
+            if (this.options.length === 1) this.value = child.value;
+          }};
+}
+const elements = {series: element('series'), plan: element('plan'), chart: element('chart')};
+global.document = {getElementById: id => elements[id],
+                   createElement: () => ({value: '', textContent: ''})};
+global.localStorage = {getItem: () => null, setItem() {}, removeItem() {}};
+global.prompt = () => null;
+global.URL.createObjectURL = () => 'blob:x';
+global.fetch = async (url) => {
+  fetched.push(url);
+  const body = url === '/v1/workspace/series' ? series : {plan: {}};
+  return {ok: true, status: 200, json: async () => body, blob: async () => null};
+};
+(async () => {
+  new Function(script)();
+  await new Promise(r => setTimeout(r, 50));
+  const select = elements.series;
+  const out = {};
+  for (const option of select.options) {
+    fetched = [];
+    select.value = option.value;
+    await select.onchange();
+    out[option.textContent] = fetched;
+  }
+  console.log(JSON.stringify(out));
+})();
+"""
+
+
+@pytest.fixture()
+def client(tmp_path):
+    (tmp_path / "plan").mkdir()
+    (tmp_path / "data").mkdir()
+    plan = pd.DataFrame(
+        [{"item_id": i, "location_id": loc, "demand_mean": 10.0 - k, "order_qty": qty}
+         for k, (i, loc, qty) in enumerate(SERIES)]
+    )  # fmt: skip
+    plan.to_parquet(tmp_path / "plan" / "plan.parquet")
+    dates = pd.date_range("2025-01-01", periods=6)
+    rows = [{"item_id": i, "location_id": loc, "date": d} for i, loc, _ in SERIES for d in dates]
+    frame = pd.DataFrame(rows)
+    frame.assign(demand=2.0).to_parquet(tmp_path / "data" / "panel.parquet")
+    forecast = frame[frame["date"] >= dates[3]]
+    forecast.assign(**{"q0.05": 1.0, "q0.5": 2.0, "q0.95": 3.0}).to_parquet(
+        tmp_path / "plan" / "forecast.parquet"
+    )
+    forecast.assign(rule="plan", on_hand=3.0, unmet=0.0).to_parquet(
+        tmp_path / "plan" / "simulation_daily.parquet"
+    )
+    app = FastAPI()
+    app.include_router(pages_router(None, str(tmp_path)))
+    return TestClient(app)
+
+
+def test_the_page_shows_the_plan_of_the_series_picked(client, tmp_path):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    page = client.get("/forecast").text
+    script = re.search(r"<script>(.*)</script>", page, re.DOTALL).group(1)
+    (tmp_path / "page.js").write_text(script)
+    (tmp_path / "harness.js").write_text(HARNESS)
+    listed = client.get("/v1/workspace/series").json()
+    run = subprocess.run(
+        [node, str(tmp_path / "harness.js"), str(tmp_path / "page.js"), json.dumps(listed)],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    fetched = json.loads(run.stdout)
+    for item, location, qty in SERIES:
+        urls = fetched[f"{item} @ {location}"]
+        plan, chart = urls[0], urls[-1]
+        answer = client.get(plan)
+        assert answer.status_code == 200, (item, location, plan, answer.text)
+        assert answer.json()["plan"]["order_qty"] == qty, (item, location, plan)
+        picture = client.get(chart)
+        assert picture.status_code == 200, (item, location, chart, picture.text)
+        assert picture.content[:4] == b"\x89PNG"

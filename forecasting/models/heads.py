@@ -96,8 +96,10 @@ class NegativeBinomialHeads(QuantileHeads):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         mean, dispersion = self.distribution(features, log_scale)
         scale = torch.expm1(log_scale.float()).clamp(min=1e-6)[:, None, None]
+        # Kept in float32: under autocast the features may be bfloat16 (the LSTM's head), whose
+        # 8-bit mantissa would move a count of 71 units to 70.8 and 551.7 to 549.9.
         steps = self.quantile_of(mean, dispersion) / scale
-        return steps.to(features.dtype), self.cumulative_quantiles(features)
+        return steps, self.cumulative_quantiles(features)
 
 
 class ForecastNetwork(nn.Module):

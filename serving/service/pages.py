@@ -170,6 +170,16 @@ def pages_router(review_db: str | None, workspace: str | None) -> APIRouter:
         png = await asyncio.to_thread(_chart, rows, item_id, location_id)
         return Response(png, media_type="image/png")
 
+    # What the page calls: the ids as query parameters, as they are (an id may hold "/", which
+    # a path segment cannot: it is decoded before routing, or "|" or any other character).
+    @router.get("/v1/workspace/plan", tags=["forecast"])
+    async def series_plan(item_id: str, location_id: str) -> dict[str, Any]:
+        return await series_detail(item_id, location_id)
+
+    @router.get("/v1/workspace/chart.png", tags=["forecast"])
+    async def series_chart(item_id: str, location_id: str) -> Response:
+        return await chart(item_id, location_id)
+
     return router
 
 
