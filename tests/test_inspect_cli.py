@@ -12,14 +12,22 @@ import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
+import torch
 from clitools import refused
 from PIL import Image
 
 from kernels.io import read_json
 from serving.cli import main
-from vision.schema import VIEW_NAMES
+from vision import Inspector
+from vision.config import ModelSpec
+from vision.items import CatalogHandling
+from vision.run import RunModel, build_net
+from vision.schema import CLASS_NAMES, VIEW_NAMES
+from vision.synthetic import write_synthetic_dataset
+from vision.tables import PredictionCollector
 
 SIZE = 32
 
@@ -279,3 +287,60 @@ def test_train_with_review_feedback_adds_the_decided_items(tiny, tmp_path, capsy
     line = _error(capsys, *argv, "--feedback", tmp_path / "none.db", "--out", tmp_path / "b")
     assert "--feedback" in line and "no such file" in line
     assert not (tmp_path / "b").exists()
+
+
+def _untrained_run(tmp_path, tunnel):
+    torch.manual_seed(0)
+    spec = ModelSpec(width=8, image_size=32, head_dim=16, tta="none", contrast=0)
+    views = Inspector().items(tunnel).view_names
+    net = build_net(spec, CLASS_NAMES, views).eval()
+    inspector = Inspector(model=spec, image_size=32, tta="none", contrast=0)
+    inspector.fitted_ = RunModel(net, CLASS_NAMES, views, "RGB", CatalogHandling(), None, None)
+    return inspector.save(tmp_path / "run")
+
+
+def test_calibrate_refuses_label_rows_without_items_and_names_a_folder_without_good_items(
+    tmp_path, capsys
+):
+    good = write_synthetic_dataset(
+        tmp_path / "good", 8, seed=3, image_size=32, defect_rate=0.0, progress=False
+    )
+    run = _untrained_run(tmp_path, good)
+    labels = pd.read_csv(good / "labels.csv", dtype=str, keep_default_na=False)
+    ghosts = labels.copy()
+    ghosts["item_id"] = [f"ghost-{i}" for i in range(len(ghosts))]
+    ghosts["damage"] = "1"  # defective items the calibration would silently not see
+    pd.concat([labels, ghosts]).to_csv(good / "labels.csv", index=False)
+    argv = ["calibrate", "--run", run, "--data", good, "--target-frr", "0.3", "--no-progress"]
+    line = _error(capsys, *argv)
+    assert str(good) in line and "ghost-0" in line
+    manifest = (run / "manifest.json").read_text()
+    assert '"thresholds": null' in manifest  # nothing calibrated
+
+    # Only defective items: the error names the folder.
+    labels["damage"] = "1"
+    labels.to_csv(good / "labels.csv", index=False)
+    line = _error(capsys, *argv)
+    assert f"{good}: " in line and "good (defect-free) items" in line
+
+
+def test_long_item_ids_with_replaced_characters_get_their_overlays(tmp_path):
+    ids = ["a b" + "x" * 250, "a b" + "x" * 249 + "y", "007", "ü ß"]
+    for item_id in ids:
+        (tmp_path / "items" / item_id).mkdir(parents=True)  # legal folder names (<= 255 bytes)
+    n = len(ids)
+    collector = PredictionCollector(["damage"], ["front"], tmp_path / "heatmaps")
+    collector.add(
+        ids,
+        np.full((n, 1), 0.5),
+        np.full((n, 1, 1), 0.5),
+        np.ones((n, 1)),
+        np.zeros((n, 6)),
+        [[] for _ in ids],
+        [{} for _ in ids],
+        maps=np.zeros((n, 1, 1, 2, 2)),
+        pixels=np.zeros((n, 1, 32, 32, 3), np.uint8),
+    )
+    paths = [collector.result().heatmaps[i]["front"][0] for i in range(n)]
+    assert len(set(paths)) == n  # one overlay per item, none shared
+    assert all((tmp_path / "heatmaps").joinpath(*p.split("/")[-2:]).is_file() for p in paths)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ from vision.backbones import build_backbone
 from vision.calibration import calibrate_thresholds, good_items_needed, verdicts
 from vision.catalog import REF_DIM
 from vision.model import CONTRAST_GAIN, RMS_FLOOR, InspectionNet, ModelSpec, top_hats
+from vision.run import build_net
 
 SIZE = 64
 
@@ -523,3 +525,103 @@ def test_sizes_that_split_the_real_cells_under_flips_are_refused():
     spec = ModelSpec(backbone="mobilenet_v3_small", image_size=48, contrast=7, tta="flips")
     with pytest.raises(ValueError, match="multiple of the output stride 32"):
         resolve_model_spec(spec, None, None, 256)
+
+
+CLASSES = ["damage", "wrong_color", "wrong_size", "packaging"]
+VIEWS = ["front", "back", "left", "right"]
+
+
+def _batch():
+    gen = torch.Generator().manual_seed(0)
+    images = 0.3 + 0.4 * torch.rand(4, 4, 3, 32, 32, generator=gen)
+    mask = torch.tensor(
+        [[1, 0, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1], [0, 1, 0, 1]], dtype=torch.float32
+    )
+    images = images * mask[..., None, None, None]  # the loader leaves missing slots zero
+    catalog = torch.rand(4, 7, generator=gen)
+    catalog[:, 0] = 1
+    return images, mask, catalog
+
+
+def _net():
+    torch.manual_seed(0)
+    net = build_net(
+        ModelSpec(width=8, image_size=32, head_dim=16, tta="none", contrast=0), CLASSES, VIEWS
+    )
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = None  # cumulative average: after one batch, that batch's statistics
+    return net.train()
+
+
+def test_missing_views_stay_out_of_the_batchnorm_statistics():
+    images, mask, catalog = _batch()
+    net, reference = _net(), _net()
+    with torch.no_grad():
+        net(images, mask, catalog)
+        # Independent reference: the backbone on the photographed views alone.
+        x = (images[mask > 0] - reference.pixel_mean) / reference.pixel_std
+        reference.reduce(reference.backbone.forward_body(reference.backbone.forward_stem(x)))
+    for (name, got), (_, want) in zip(net.named_buffers(), reference.named_buffers()):
+        if name.endswith(("running_mean", "running_var")):
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_in_training_an_item_does_not_depend_on_another_items_missing_views():
+    images, mask, catalog = _batch()
+    other = images.clone()
+    other[0, 1] = torch.rand(3, 32, 32)  # item 0's missing slot: noise instead of zeros
+    net = _net()
+    with torch.no_grad():
+        first = copy.deepcopy(net)(images, mask, catalog)
+        second = copy.deepcopy(net)(other, mask, catalog)
+    for got, want in zip(first, second):
+        torch.testing.assert_close(got[1:], want[1:])
+
+
+def _tta_net(tta: str):
+    torch.manual_seed(0)
+    spec = ModelSpec(width=8, image_size=64, head_dim=16, tta=tta, contrast=7, mark_scales=1)
+    return build_net(spec, ["damage", "packaging"], ["front", "top"]).eval()
+
+
+@pytest.mark.parametrize("shape", [(64, 96), (96, 64)])
+def test_dihedral_tta_on_a_rectangular_view_is_the_average_of_the_eight_transforms(shape):
+    net = _tta_net("dihedral")
+    gen = torch.Generator().manual_seed(1)
+    images = torch.rand(2, 2, 3, *shape, generator=gen)
+    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    catalog = torch.zeros(2, 7)
+    with torch.no_grad():
+        got = net(images, mask, catalog)
+        # Reference: each transform of the dihedral group on its own (rot90 and flip in
+        # torch's own ops), its heatmaps turned back, everything averaged.
+        outs = []
+        for flip in (False, True):
+            for turns in range(4):
+                x = images.flip(-1) if flip else images
+                x = torch.rot90(x, turns, (-2, -1))
+                item, view, maps, attrs = net._forward(x, mask, catalog)
+                maps = torch.rot90(maps, -turns, (-2, -1))
+                outs.append((item, view, maps.flip(-1) if flip else maps, attrs))
+    for k, name in enumerate(("item", "view", "maps", "attributes")):
+        want = torch.stack([o[k] for o in outs]).mean(0)
+        torch.testing.assert_close(got[k], want, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_a_bright_mark_in_a_corner_of_a_rectangular_view_heats_that_corner():
+    net = _tta_net("dihedral")
+    with torch.no_grad():
+        net.local_head.weight.zero_()
+        net.local_head.bias.zero_()
+    h, w = 64, 96
+    for top in (True, False):
+        for left in (True, False):
+            image = torch.full((1, 2, 3, h, w), 0.5)
+            rows = slice(2, 5) if top else slice(h - 5, h - 2)
+            cols = slice(2, 5) if left else slice(w - 5, w - 2)
+            image[..., rows, cols] = 1.0
+            with torch.no_grad():
+                maps = net(image, torch.ones(1, 2), torch.zeros(1, 7))[2][0, 0, 0]
+            r, c = divmod(int(maps.argmax()), maps.shape[1])
+            assert (r, c) == (0 if top else maps.shape[0] - 1, 0 if left else maps.shape[1] - 1)

@@ -148,21 +148,28 @@ class InspectionNet(nn.Module):
         if self.training or len(transforms) == 1:
             return self._forward(images, view_mask, catalog)
         # Test-time augmentation: every transform of the batch in one pass, logits averaged,
-        # heatmaps turned back to the view's orientation before they are averaged.
-        n = len(transforms)
-        stacked = torch.cat([apply_transform(images, k, f) for k, f in transforms], dim=0)
-        item_logits, view_logits, maps, attributes = self._forward(
-            stacked, view_mask.repeat(n, 1), catalog.repeat(n, 1)
-        )
-        chunks = maps.chunk(n, dim=0)
-        maps = torch.stack(
-            [invert_transform(m, k, f) for m, (k, f) in zip(chunks, transforms)]
-        ).mean(dim=0)
+        # heatmaps turned back to the view's orientation before they are averaged. A quarter
+        # turn swaps height and width, so a non-square input runs the turned transforms in a
+        # pass of their own (a square one, as exported, keeps the single pass).
+        groups = [transforms]
+        if images.shape[-2] != images.shape[-1]:
+            groups = [[t for t in transforms if t[0] % 2 == odd] for odd in (0, 1)]
+        logits, views, maps, attributes = [], [], [], []
+        for group in filter(None, groups):
+            n = len(group)
+            stacked = torch.cat([apply_transform(images, k, f) for k, f in group], dim=0)
+            out = self._forward(stacked, view_mask.repeat(n, 1), catalog.repeat(n, 1))
+            for kept, x in zip((logits, views, attributes), (out[0], out[1], out[3])):
+                kept.append(x.reshape(n, -1, *x.shape[1:]))
+            chunks = out[2].chunk(n, dim=0)
+            maps.append(
+                torch.stack([invert_transform(m, k, f) for m, (k, f) in zip(chunks, group)])
+            )
 
-        def mean(x: torch.Tensor) -> torch.Tensor:
-            return x.reshape(n, -1, *x.shape[1:]).mean(dim=0)
+        def mean(parts: list[torch.Tensor]) -> torch.Tensor:
+            return torch.cat(parts).mean(dim=0)
 
-        return mean(item_logits), mean(view_logits), maps, mean(attributes)
+        return mean(logits), mean(views), mean(maps), mean(attributes)
 
     def _forward(self, images: torch.Tensor, view_mask: torch.Tensor, catalog: torch.Tensor):
         batch, views = images.shape[0], images.shape[1]
@@ -172,8 +179,7 @@ class InspectionNet(nn.Module):
         cond = self.cond(
             torch.cat([catalog.unsqueeze(1).expand(-1, views, -1).flatten(0, 1), view_emb], dim=-1)
         )
-        stem = self.backbone.forward_stem(x)
-        raw = self.reduce(self.backbone.forward_body(stem))
+        stem, raw = self._features(x, view_mask)
         coords = cell_coordinates(raw)
         z = raw + self.coord_proj(coords)
         gamma, beta = self.film(cond).chunk(2, dim=-1)
@@ -197,6 +203,26 @@ class InspectionNet(nn.Module):
         item_logits = item_logits + self._catalog_terms(attributes, catalog)
         heatmaps = maps.view(batch, views, maps.shape[1], maps.shape[2], maps.shape[3])
         return item_logits, view_logits, heatmaps, attributes
+
+    def _features(self, x: torch.Tensor, view_mask: torch.Tensor):
+        """Stem and reduced last-stage features of the normalized views ``x``.
+
+        In training, only the views present go through the backbone: a missing slot's pixels
+        (zeros, or the augmentation's noise) would otherwise enter every BatchNorm's batch
+        statistics, and with them the running statistics scoring uses, and change the other
+        items' outputs. Its features are zeros; the fusion, the losses and the attribute
+        weights ignore it."""
+        present = view_mask.flatten() > 0
+        if self.training and not bool(present.all()) and bool(present.any()):
+            stem_kept = self.backbone.forward_stem(x[present])
+            raw_kept = self.reduce(self.backbone.forward_body(stem_kept))
+            stem = stem_kept.new_zeros(x.shape[0], *stem_kept.shape[1:])
+            raw = raw_kept.new_zeros(x.shape[0], *raw_kept.shape[1:])
+            stem[present] = stem_kept
+            raw[present] = raw_kept
+            return stem, raw
+        stem = self.backbone.forward_stem(x)
+        return stem, self.reduce(self.backbone.forward_body(stem))
 
     def _measure(self, feats, coords, geometry, view_emb, view_mask, batch: int, views: int):
         pooled = torch.cat(

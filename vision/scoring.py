@@ -180,13 +180,29 @@ class Scorer:
         check_classes(item_set, self.class_names)
         pred = self.predict(self.dataset(item_set), batch_size=batch_size, progress=progress)
         labels = item_set.label_matrix()
-        thresholds = calibrate_thresholds(
-            pred.item_probs,
-            labels,
-            self.class_names,
-            target_frr=target_frr,
-            review_rate=review_rate,
-        )
+        # A labelled item without a readable view (its folder missing, as for a label row whose
+        # id does not match its folder's name, empty, or every image unreadable) would be left
+        # out of the thresholds and the catch rates without a word.
+        unscored = np.flatnonzero(pred.view_mask.sum(1) == 0)
+        if len(unscored):
+            shown = "; ".join(
+                f"{item_set.items[i].item_id} ({' | '.join(pred.errors[i])})" for i in unscored[:5]
+            )
+            more = f" (+{len(unscored) - 5} more)" if len(unscored) > 5 else ""
+            raise ValueError(
+                f"{item_set.root}: labelled items without a readable view cannot calibrate: "
+                f"{shown}{more}"
+            )
+        try:
+            thresholds = calibrate_thresholds(
+                pred.item_probs,
+                labels,
+                self.class_names,
+                target_frr=target_frr,
+                review_rate=review_rate,
+            )
+        except ValueError as exc:
+            raise ValueError(f"{item_set.root}: {exc}") from None
         # As the items table says: an item with a view, its catalog reference or a label row
         # missing is at least review at the station, so it is not counted as passed here.
         complete = (pred.view_mask.sum(1) > 0) & np.array(

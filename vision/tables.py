@@ -70,11 +70,17 @@ class Predictions:
     heatmaps: list[dict[str, tuple[str, str]]]  # per item: view -> (path, class)
 
 
+#: The longest name :func:`safe_name` keeps before its hash: a folder name may be 255 bytes, and
+#: one with a replaced character would otherwise grow past that limit with the hash.
+SAFE_NAME_CHARS = 200
+
+
 def safe_name(item_id: str) -> str:
-    """A file name for an item id (a short hash is added when characters were replaced)."""
+    """A file name for an item id (a short hash is added when characters were replaced or the
+    name was shortened)."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", item_id).strip("._") or "item"
-    if safe != item_id:
-        safe += "-" + hashlib.sha1(item_id.encode()).hexdigest()[:8]
+    if safe != item_id or len(safe) > SAFE_NAME_CHARS:
+        safe = safe[:SAFE_NAME_CHARS] + "-" + hashlib.sha1(item_id.encode()).hexdigest()[:8]
     return safe
 
 
