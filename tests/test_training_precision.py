@@ -14,10 +14,13 @@ import torch
 from forecasting import ForecastConfig, Forecaster
 from forecasting.models import InputDims, build_network
 from forecasting.windows import BATCH_KEYS, WindowList, evaluation_windows, group_prior_scale
+from training import ImageTrainConfig
 from training.config import TrainConfig
 from training.forecast_task import ForecastData, ForecastTask
 from training.forecaster import NeuralForecaster
 from training.trainer import fit
+from vision import Inspector
+from vision.synthetic import write_synthetic_dataset
 
 # A forecasting fit in bf16 mixed precision on a CPU trains with gradient clipping (the
 # default) instead of failing in Lightning, which refuses to clip a fused optimizer's gradients
@@ -210,3 +213,22 @@ def test_a_bf16_true_fit_forecasts_in_float32(small_network, model):
                if v.is_floating_point())  # fmt: skip
     values = forecast.filter(like="q").to_numpy()
     assert len(forecast) and np.isfinite(values).all() and (values >= 0).all()
+
+
+def test_an_inspector_fits_in_bf16_true_and_scores(tmp_path):
+    torch.set_num_threads(1)
+    tunnel = write_synthetic_dataset(
+        tmp_path / "tunnel", 24, seed=3, image_size=32, defect_rate=0.3, progress=False
+    )
+    cfg = ImageTrainConfig(
+        max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False, precision="bf16-true"
+    )
+    inspector = Inspector(width=8, image_size=32, head_dim=16, train=cfg)
+    good = write_synthetic_dataset(
+        tmp_path / "good", 16, seed=1, image_size=32, defect_rate=0.0, progress=False
+    )
+    inspector.fit(tunnel).calibrate(good, target_frr=0.2, progress=False)
+    dtypes = {v.dtype for v in inspector.fitted_.net.state_dict().values() if v.is_floating_point()}
+    assert dtypes == {torch.float32}
+    items, _ = inspector.score(tunnel, progress=False)
+    assert len(items) == 24

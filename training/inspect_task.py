@@ -172,7 +172,10 @@ class InspectionTask(pl.LightningModule):
                 ema_b.copy_(b)
 
     def _loss(self, batch: dict, train: bool):
-        images = batch["images"].float().div_(255)
+        # In the network's own dtype: ``bf16-true`` trains bfloat16 weights (and makes bfloat16
+        # the default dtype, so the augmentation's random draws are bfloat16 too).
+        dtype = next(self.model.parameters()).dtype
+        images = batch["images"].to(dtype).div_(255)
         bits = batch["view_bits"]
         if train and bits.shape[-1] > 1:
             images, bits = augment_batch(images, self.augment, masks=bits)
@@ -250,15 +253,35 @@ class InspectionTask(pl.LightningModule):
     def validation_step(self, batch: dict, batch_idx: int):
         loss, item_loss, logits = self._loss(batch, train=False)
         size = batch["labels"].shape[0]
-        self.log("val_loss", loss, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=size)
-        self.log("val_item_loss", item_loss, on_epoch=True, sync_dist=True, batch_size=size)
+        # Under DDP the sampler pads the ranks' shards with repeats of the first items (see
+        # on_validation_epoch_end): rank r's k-th item is item r + k * W, a repeat from the
+        # n-th on. The losses count each item once, summed over the ranks at the epoch's end.
+        world = self.trainer.world_size
+        first = self.trainer.global_rank + batch_idx * self.cfg.batch_size * world
+        own = max(0, min(size, -(-(len(self.val_set) - first) // world)))
+        if 0 < own < size:  # the batch ends in repeats: the losses of its own items
+            loss, item_loss, _ = self._loss({k: v[:own] for k, v in batch.items()}, train=False)
+        if own:
+            sums = torch.stack([loss.detach(), item_loss.detach()]).double()
+            self._val_sums += own * sums
+            self._val_count += own
         # float64, as vision.scoring computes them: float32 rounds the sigmoid of every logit
         # above about 16.6 to exactly 1, and those items would tie in the AUROC that selects
         # the checkpoint.
         probs = torch.sigmoid(logits.detach().double())
         self._val_outputs.append((probs, batch["labels"].detach()))
 
+    def on_validation_epoch_start(self) -> None:
+        self._val_sums = torch.zeros(2, dtype=torch.float64, device=self.device)
+        self._val_count = 0
+
     def on_validation_epoch_end(self) -> None:
+        totals = torch.cat([self._val_sums, self._val_sums.new_tensor([self._val_count])])
+        if self.trainer.world_size > 1:
+            totals = self.trainer.strategy.reduce(totals, reduce_op="sum")
+        if totals[2] > 0:
+            self.log("val_loss", (totals[0] / totals[2]).float(), prog_bar=True)
+            self.log("val_item_loss", (totals[1] / totals[2]).float())
         if not self._val_outputs:
             return
         probs = torch.cat([p for p, _ in self._val_outputs])
@@ -272,7 +295,7 @@ class InspectionTask(pl.LightningModule):
             n = len(self.val_set)
             probs = self.all_gather(probs).transpose(0, 1).flatten(0, 1)[:n]
             labels = self.all_gather(labels).transpose(0, 1).flatten(0, 1)[:n]
-        probs_np, labels_np = probs.cpu().numpy(), labels.cpu().numpy()
+        probs_np, labels_np = probs.cpu().numpy(), labels.cpu().float().numpy()
         aurocs = per_class_auroc(labels_np, probs_np, self.class_names)
         finite = [v for v in aurocs.values() if math.isfinite(v)]
         for name, value in aurocs.items():
@@ -433,6 +456,9 @@ def fit_inspector(
     minutes = (time.perf_counter() - start) / 60
     if task.ema is not None:
         model.load_state_dict(task.ema.state_dict())
+    # In float32 whatever the training precision (``bf16-true`` leaves bfloat16 weights, which
+    # the float32 images of scoring cannot be multiplied with).
+    model.float()
     return InspectorFit(
         model.cpu().eval(),
         result,

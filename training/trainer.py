@@ -97,6 +97,26 @@ class InterruptCheckpoint(pl.Callback):
             pass
 
 
+class RandomState(pl.Callback):
+    """Keeps torch's random generators (CPU, and each CUDA device's) in the checkpoints, so that
+    a resumed run draws the dropout masks and augmentations the uninterrupted run would have
+    drawn after the step it stopped at, not the seed's first ones again."""
+
+    def state_dict(self) -> dict:
+        state = {"cpu": torch.get_rng_state()}
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        if "cpu" in state_dict:
+            torch.set_rng_state(state_dict["cpu"].cpu())
+        cuda = state_dict.get("cuda")
+        if cuda is not None and torch.cuda.is_available():
+            if len(cuda) == torch.cuda.device_count():
+                torch.cuda.set_rng_state_all([s.cpu() for s in cuda])
+
+
 class BestCheckpoint(ModelCheckpoint):
     """``ModelCheckpoint`` that also records the global step of its best checkpoint
     (``best_step``; None until it saves one, and after a resume until it saves again)."""
@@ -230,6 +250,7 @@ def build_trainer(
         )
     interrupted = interrupted_folder(run_dir) or run_dir / "checkpoints"
     all_callbacks.append(InterruptCheckpoint(interrupted))
+    all_callbacks.append(RandomState())
     all_callbacks.extend(callbacks or [])
     trainer = pl.Trainer(
         accelerator=accelerator,

@@ -124,7 +124,7 @@ def augment_batch(images: torch.Tensor, spec: AugmentSpec, masks: torch.Tensor |
     n, device = x.shape[0], x.device
     m = None
     if masks is not None:
-        m = masks.reshape(n, 1, *masks.shape[-2:]).float()
+        m = masks.reshape(n, 1, *masks.shape[-2:]).to(x.dtype)
         if m.shape[-2:] != x.shape[-2:]:
             raise ValueError(
                 f"masks: spatial size {tuple(m.shape[-2:])} differs from images "
