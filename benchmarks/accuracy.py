@@ -70,7 +70,10 @@ def aggregate(raw: pd.DataFrame, freq: str) -> pd.DataFrame:
     """m5_tiny at ``freq``: whole Walmart weeks or calendar months, in m5's column names."""
     if freq == "D":
         return raw
-    frame = raw.copy()
+    # Days before an item went on sale (no price, no sales) are no days of its series: the
+    # daily panel drops them, and a month that counted them would pass a launch month of a
+    # few days on sale as a whole one.
+    frame = raw[raw["sell_price"].notna()].copy()
     frame["date"] = pd.to_datetime(frame["date"])
     if freq == "W":
         frame["period"] = frame["wm_yr_wk"]

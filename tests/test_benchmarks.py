@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 import torch
 
+import forecasting
+
 # benchmarks/accuracy.py: the gain over the peer that the targets read comes from the model
 # chosen on each seed's validation window, not from the best of the candidates on the held-out
 # window (a choice made on the test data).
@@ -176,3 +178,40 @@ def test_peer_restores_its_best_validation_checkpoint(monkeypatch, tmp_path):
     best_epoch = int(np.argmin(losses))
     assert f"epoch={best_epoch}-" in Path(checkpoint.best_model_path).name
     sys.modules.pop("accuracy", None)
+
+
+BENCHMARKS = Path(forecasting.__file__).resolve().parents[1] / "benchmarks"
+
+
+def m5_like(days: pd.DatetimeIndex, launch: pd.Timestamp, per_day: int) -> pd.DataFrame:
+    on_sale = days >= launch
+    week = ((days - pd.Timestamp("2011-01-29")).days // 7 + 11101).astype("int32")
+    return pd.DataFrame(
+        {
+            "item_id": "FOODS_1_001", "dept_id": "FOODS_1", "cat_id": "FOODS",
+            "store_id": "CA_1", "state_id": "CA", "date": days,
+            "sales": np.where(on_sale, per_day, 0).astype("int32"),
+            "sell_price": np.where(on_sale, 2.0, np.nan).astype("float32"),
+            "wm_yr_wk": week, "snap": np.int32(0), "event_type_1": "",
+        }
+    )  # fmt: skip
+
+
+def test_launch_month_is_not_a_whole_month(accuracy):
+    days = pd.date_range("2012-05-01", "2012-08-31", freq="D")
+    # On sale from June 20th: 11 days of June, then July and August whole.
+    raw = m5_like(days, pd.Timestamp("2012-06-20"), per_day=3)
+    monthly = accuracy.aggregate(raw, "M")
+    on_sale = monthly[monthly["sell_price"].notna()].set_index("date")["sales"]
+    # Reference by hand: the whole months on sale are July and August, 31 days x 3 each;
+    # June (11 of its 30 days on sale: 33 units) is no month's demand.
+    assert on_sale.to_dict() == {pd.Timestamp("2012-07-01"): 93, pd.Timestamp("2012-08-01"): 93}
+
+
+def test_weeks_unchanged_by_the_launch(accuracy):
+    days = pd.date_range("2011-01-29", periods=7 * 6, freq="D")
+    raw = m5_like(days, pd.Timestamp("2011-02-12"), per_day=2)  # launch on a week's first day
+    weekly = accuracy.aggregate(raw, "W")
+    on_sale = weekly[weekly["sell_price"].notna()]
+    assert on_sale["sales"].tolist() == [14, 14, 14, 14]
+    assert on_sale["date"].min() == pd.Timestamp("2011-02-12")
