@@ -51,6 +51,11 @@ def map_columns(frame: pd.DataFrame, spec: PanelSpec, require_target: bool = Fal
     A prediction table may leave out the demand column (every row is then a future row);
     ``require_target`` (training) makes that an error naming the column.
     """
+    twice = frame.columns[frame.columns.duplicated()]
+    used = [c for c, _, _ in spec.key_columns()] + list(spec.covariates())
+    for column in used:
+        if column in twice:
+            raise PanelError(column, "appears more than once among the table's columns")
     for column, canonical, flag in spec.key_columns():
         if column not in frame.columns:
             if canonical == DEMAND and DEMAND not in frame.columns and not require_target:

@@ -180,6 +180,7 @@ def _parse_dates(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
             _fail(frame, DATE, "numeric dates must be written YYYYMMDD (e.g. 20240131)", ~looks)
         text = numbers.astype("int64").astype(str)
         return pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+    raw = _day_month_as_iso(frame, raw)
     try:
         return pd.to_datetime(raw, errors="coerce")
     except ValueError:
@@ -187,6 +188,67 @@ def _parse_dates(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
         # A date with a time zone is its local calendar day, so the offsets can go.
         local = raw.astype("string").str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
         return pd.to_datetime(local, errors="coerce")
+
+
+# A date of two numbers and a year (05.01.2024, 1/5/24): which number is the day is the table's
+# convention, not the text's. pandas guesses it from the first row alone (month first unless the
+# first day is above 12), so 05.01.2024 read as 1 May and a file read day first for one table
+# read month first for the next.
+_DAY_MONTH = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})((?:[ T].*)?)$", re.S)
+
+
+def _day_month_as_iso(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
+    """Dates written day and month in either order as ISO text (YYYY-MM-DD), the order taken
+    from the column as a whole: day first where a first number is above 12, month first where
+    a second one is. A column where no number tells (every day <= 12) is refused, as is one
+    that mixes the orders or this form with others. Other columns are returned as they are."""
+    present = raw.dropna()
+    if len(present) == 0 or not isinstance(present.iloc[0], str):
+        return raw
+    if not _DAY_MONTH.match(present.iloc[0]):
+        return raw  # pandas infers the form of the first date and refuses other forms
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    texts = [u if isinstance(u, str) else None for u in uniques]
+    found = [_DAY_MONTH.match(t) if t is not None else None for t in texts]
+    other = np.array([m is None for m in found])
+    if other.any():
+        examples = [str(u) for u in uniques[other][:3]]
+        _fail(
+            frame,
+            DATE,
+            f"dates written in more than one form, e.g. {examples} beside {present.iloc[0]!r}; "
+            "write every date as YYYY-MM-DD",
+            np.isin(codes, np.flatnonzero(other)),
+        )
+    first = np.array([int(m.group(1)) for m in found])
+    second = np.array([int(m.group(3)) for m in found])
+    day_first, month_first = first > 12, second > 12
+    if day_first.any() and month_first.any():
+        fewer = month_first if day_first.sum() > month_first.sum() else day_first
+        _fail(
+            frame,
+            DATE,
+            "dates written day first and month first in one column, e.g. "
+            f"{uniques[day_first][0]!r} and {uniques[month_first][0]!r}; write them YYYY-MM-DD",
+            np.isin(codes, np.flatnonzero(fewer)),
+        )
+    if not day_first.any() and not month_first.any() and (first != second).any():
+        example = uniques[np.flatnonzero(first != second)[0]]
+        _fail(
+            frame,
+            DATE,
+            f"ambiguous dates: {example!r} may be day/month or month/day and no date has a "
+            "number above 12 to tell; write them YYYY-MM-DD",
+            np.isin(codes, np.flatnonzero(first != second)),
+        )
+    day, month = (first, second) if day_first.any() else (second, first)
+    iso = []
+    for m, d, mo in zip(found, day, month, strict=True):
+        year = int(m.group(4))
+        if len(m.group(4)) == 2:
+            year += 2000 if year < 69 else 1900  # strptime's %y
+        iso.append(f"{year:04d}-{mo:02d}-{d:02d}{m.group(5)}")
+    return pd.Series(np.array([*iso, None], dtype=object)[codes], index=raw.index)
 
 
 def _rows_detail(frame: pd.DataFrame, mask: np.ndarray | pd.Series, limit: int = 5) -> tuple:

@@ -56,7 +56,9 @@ def read_table(
     """Read a CSV or parquet table (by suffix); ``csv`` holds extra ``pandas.read_csv`` options.
 
     ``text`` names key columns read from a CSV as text, as a parquet file keeps them: an id
-    such as ``0007`` or ``01`` is not the number 7 or 1 (an empty cell stays missing).
+    such as ``0007`` or ``01`` is not the number 7 or 1, and ``NA``, ``None`` or ``null`` is
+    that text, not a missing value (North America, a promotion named None); an empty cell
+    stays missing. The other columns read pandas' missing-value words as missing.
 
     Raises :class:`FileError` naming the file when it is missing, a folder, empty, of another
     type or unreadable (truncated parquet, malformed CSV).
@@ -67,7 +69,11 @@ def read_table(
         if kind == "csv":
             if text:
                 csv["dtype"] = {**{c: str for c in text}, **(csv.get("dtype") or {})}
-            return pd.read_csv(path, usecols=columns, **csv)
+                if "na_values" not in csv and "keep_default_na" not in csv:
+                    csv.update(_text_missing(path, text, csv))
+            frame = pd.read_csv(path, usecols=columns, **csv)
+            _check_header(path, csv)
+            return frame
         return pd.read_parquet(path, columns=columns)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise FileError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
@@ -76,6 +82,38 @@ def read_table(
             raise
         what = "parquet" if kind == "parquet" else "CSV"
         raise FileError(f"{path}: not a readable {what} file ({_first_line(exc)})") from None
+
+
+#: ``pandas.read_csv``'s default missing-value words (its documented ``na_values`` list).
+PANDAS_MISSING_WORDS = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
+
+
+def _text_missing(path: Path, text: Iterable[str], csv: dict[str, Any]) -> dict[str, Any]:
+    """``read_csv`` options under which only an empty cell of the ``text`` columns is missing
+    and every other column keeps pandas' default missing-value words."""
+    options = {k: v for k, v in csv.items() if k in ("sep", "delimiter", "encoding", "header")}
+    header = pd.read_csv(path, nrows=0, **options).columns
+    keep = set(text)
+    words = list(PANDAS_MISSING_WORDS)
+    na_values = {c: [""] if c in keep else words for c in header}
+    return {"keep_default_na": False, "na_values": na_values}
+
+
+def _check_header(path: Path, csv: dict[str, Any]) -> None:
+    """A CSV header that names a column twice is refused, as a parquet file is: pandas renames
+    the second ``units`` to ``units.1`` and a reader took the first without a word."""
+    if csv.get("header", "infer") is None:
+        return
+    options = {k: v for k, v in csv.items() if k in ("sep", "delimiter", "encoding")}
+    names = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, **options)
+    seen: set[str] = set()
+    for name in names.iloc[0] if len(names) else []:
+        if name in seen:
+            raise FileError(f"{path}: column {name!r} appears more than once in the header")
+        seen.add(name)
 
 
 def _first_line(exc: BaseException) -> str:

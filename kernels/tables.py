@@ -232,7 +232,12 @@ def _prepare_inventory(inventory: pd.DataFrame, policy: Policy) -> dict:
         levels = dict(policy.segment_service_levels)
         names = _key_text(pd.Series(list(levels), dtype=object))
         by_text = dict(zip(names, levels.values(), strict=True))
-        seg = pd.Series(_key_text(inv["segment"])).map(by_text).to_numpy(dtype=np.float64)
+        text = pd.Series(_key_text(inv["segment"]), dtype=object)
+        seg = text.map(by_text)
+        # Read as text (segment "01" is not 1), a CSV column of whole numbers that a missing
+        # cell made float holds "1.0": it names segment "1" unless a "1.0" is given as such.
+        whole = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+        seg = seg.fillna(whole.map(by_text)).to_numpy(dtype=np.float64)
         level = np.where(np.isnan(seg), level, seg)
     if "service_level" in inv.columns:
         own = _numeric(inv, "service_level", labels, default=np.nan, allow_missing=True)

@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting import Forecaster
-from forecasting.spec import PanelSpec
+from forecasting import Forecaster, PanelSpec
+from forecasting.io import load_panel, map_columns
+from forecasting.validate import PanelError, validate_panel
+from kernels.io import FileError
 from training import TrainConfig
 
 H = 7
@@ -59,3 +61,30 @@ def test_cli_predict_ignores_it_too(fitted, tmp_path):
     np.testing.assert_allclose(
         got.filter(like="q").to_numpy(), forecaster.predict(frame).filter(like="q").to_numpy()
     )
+
+
+UNITS_SPEC = PanelSpec(target_col="units")
+
+
+def test_csv_with_a_column_twice_is_refused(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text(
+        "item_id,location_id,date,units,units\na,x,2024-01-01,1,5\na,x,2024-01-02,2,6\n"
+    )
+    with pytest.raises((FileError, PanelError), match="units"):
+        validate_panel(load_panel(path, UNITS_SPEC), UNITS_SPEC)
+
+
+def test_frame_with_a_column_twice_is_refused_by_name():
+    frame = pd.DataFrame(
+        [["a", "x", "2024-01-01", 1, 5], ["a", "x", "2024-01-02", 2, 6]],
+        columns=["item_id", "location_id", "date", "units", "units"],
+    )
+    with pytest.raises(PanelError, match="units"):
+        validate_panel(map_columns(frame, UNITS_SPEC), UNITS_SPEC)
+
+
+def test_distinct_columns_still_read(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("item_id,location_id,date,units,units.1\na,x,2024-01-01,1,5\n")
+    assert load_panel(path, UNITS_SPEC)["demand"].tolist() == [1]

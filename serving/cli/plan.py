@@ -178,8 +178,9 @@ def run(args: argparse.Namespace) -> int:
     tables = {}
     for table, path in paths.items():
         try:
-            # Keys as text, as every table stockcast writes holds them (SKU 0007 is not 7).
-            tables[table] = read_table(path, text=("item_id", "location_id"))
+            # Keys as text, as every table stockcast writes holds them (SKU 0007 is not 7), and
+            # segments as text, as --segment-levels names them (segment 01 is not 1).
+            tables[table] = read_table(path, text=("item_id", "location_id", "segment"))
         except FileError as exc:
             raise CliError(f"{_flag(table)} {exc}") from None
     if tables["inventory"].empty:
