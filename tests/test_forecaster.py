@@ -3,14 +3,18 @@ and on real M5 data it beats seasonal naive."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from forecasting import ForecastConfig, Forecaster
+from forecasting import ForecastConfig, Forecaster, PanelSpec
 from forecasting.backtest import backtest, cumulative_calibration, rolling_origins
 from forecasting.models import SeasonalNaive
 from forecasting.spec import DEFAULT_QUANTILES, M5_SPEC, quantile_column
+from forecasting.synthetic import generate_network
 from forecasting.validate import PanelError
 from kernels.io import FileError
 from training.config import TrainConfig
@@ -207,3 +211,51 @@ def test_each_network_trains_at_its_own_learning_rate_unless_one_is_given(
     config = ForecastConfig(model, H, encoder_length=28, hidden_size=8, distribution=distribution)
     NeuralForecaster(config, train).fit(store)
     assert rates == [expected]
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_resaved_run_keeps_fingerprint_and_metrics(tmp_path):
+    torch.set_num_threads(1)
+    sales = generate_network(n_items=3, n_locations=1, n_days=90, seed=0).to_frame()
+    fast = TrainConfig(max_epochs=1, batches_per_epoch=1, batch_size=8, progress_bar=False)
+    forecaster = Forecaster("lstm", horizon=7, spec=PanelSpec(), train=fast, hidden_size=4)
+    forecaster.fit(sales[["item_id", "location_id", "date", "demand"]])
+    forecaster.save(tmp_path / "a")
+    first = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert first["data_fingerprint"] and "best_val_loss" in first["metrics"]
+
+    loaded = Forecaster.load(tmp_path / "a")
+    assert loaded.model_.info["data_fingerprint"] == first["data_fingerprint"]
+    loaded.save(tmp_path / "b")
+    again = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert again["data_fingerprint"] == first["data_fingerprint"]
+    assert again["metrics"] == first["metrics"]
+    assert again["training"] == first["training"]
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_predict_store_in_foreign_vocabulary_is_refused(tmp_path):
+    torch.set_num_threads(1)
+    sales = generate_network(n_items=3, n_locations=1, n_days=90, future_days=7, seed=0).to_frame()
+    sales = sales[["item_id", "location_id", "date", "demand", "category"]]
+    spec = PanelSpec(static_categoricals=("category",))
+    fast = TrainConfig(max_epochs=1, batches_per_epoch=1, batch_size=8, progress_bar=False)
+    forecaster = Forecaster("lstm", horizon=7, spec=spec, train=fast, hidden_size=4).fit(sales)
+    forecaster.save(tmp_path / "run")
+    loaded = Forecaster.load(tmp_path / "run")
+
+    # The same table plus a new item whose id sorts first: a store that learns its own
+    # vocabulary shifts every known item's code by one.
+    new = sales[sales["item_id"] == sales["item_id"].iloc[0]].copy()
+    new["item_id"] = "AAA"
+    table = pd.concat([sales.astype({"item_id": str}), new], ignore_index=True)
+    own = loaded.store(table)
+    run_vocab = loaded.model_.vocab["item_id"]
+    assert own.vocab["item_id"] != run_vocab
+    with pytest.raises(ValueError, match="item_id"):
+        loaded.predict(own)
+    # A store in the run's encoding is accepted and forecasts as the table does.
+    expected = loaded.predict(table)
+    pd.testing.assert_frame_equal(loaded.predict(loaded._store_for(table)), expected)
+    # The training table's own store (the same vocabulary) is accepted too.
+    forecaster.predict(forecaster.store(sales))

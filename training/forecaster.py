@@ -454,6 +454,25 @@ def forecast_origins(store: PanelStore) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.arange(store.n_series, device=origins.device), origins
 
 
+def check_store_encoding(model, store: PanelStore) -> None:
+    """Refuse a store encoded otherwise than ``model`` was trained: categorical codes from
+    another vocabulary (a store that learned its own levels) would read other levels'
+    embeddings, and static reals z-scored with another table's statistics other values."""
+    vocab = getattr(model, "vocab", None) or {}
+    for column, levels in vocab.items():
+        if list(store.vocab.get(column, ())) != list(levels):
+            raise ValueError(
+                f"data: the store's {column!r} codes are not the run's vocabulary; pass the "
+                "table, or build the store with the run's vocab (and static_stats)"
+            )
+    stats = getattr(model, "static_stats", None)
+    if stats and store.static_stats != stats:
+        raise ValueError(
+            "data: the store's static reals are not z-scored with the run's static_stats; "
+            "pass the table, or build the store with them"
+        )
+
+
 def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> pd.DataFrame:
     """The forecast of every series from its last observation, as a table (see
     :meth:`Forecaster.predict`); ``model`` is a network or a baseline fitted on the panel."""
@@ -619,7 +638,11 @@ class Forecaster:
         as ``item_id, location_id, horizon, q...`` (the lead-time demand planning reads).
         """
         model = self._require_fitted()
-        store = data if isinstance(data, PanelStore) else self._store_for(data, cumulative)
+        if isinstance(data, PanelStore):
+            check_store_encoding(model, data)
+            store = data
+        else:
+            store = self._store_for(data, cumulative)
         return forecast_table(model, store, cumulative)
 
     def _store_for(self, data: pd.DataFrame | str | Path, periods: int | None = None) -> PanelStore:
@@ -742,7 +765,13 @@ class Forecaster:
         with reading_entry(run_dir, "config.forecast"):
             forecaster = cls(spec=spec, train=train, **sections["forecast"])
         info = manifest.get("training")
-        info = info if isinstance(info, dict) else None
+        info = dict(info) if isinstance(info, dict) else {}
+        # What _write moved out of the model's info into the manifest's own entries: put back,
+        # so that a loaded run saved again keeps its data fingerprint and validation score.
+        info["data_fingerprint"] = manifest.get("data_fingerprint")
+        metrics = manifest.get("metrics")
+        if isinstance(metrics, dict) and "best_val_loss" in metrics:
+            info["best_val_loss"] = metrics["best_val_loss"]
         if forecaster.config.is_network:
             state = manifest_entry(manifest, run_dir, "model")
             weights = Path(run_dir) / manifest_entry(manifest, run_dir, "model.weights", str)
