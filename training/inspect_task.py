@@ -150,6 +150,8 @@ class InspectionTask(pl.LightningModule):
         self.register_buffer("pos_weight", weight, persistent=False)
         self.mask_bits = [MASK_BITS.get(name, 0) for name in self.class_names]
         self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._val_sums = torch.zeros(2, dtype=torch.float64)  # (loss, item loss) x items
+        self._val_count = 0
 
     def forward(self, images: torch.Tensor, view_mask: torch.Tensor, catalog: torch.Tensor):
         return self.model(images, view_mask, catalog)
