@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from forecasting.spec import DEFAULT_QUANTILES
-from kernels.settings import check_settings, setting, settings_from_dict, settings_to_dict
+from kernels.settings import (
+    check_settings,
+    setting,
+    settings_from_dict,
+    settings_to_dict,
+    type_problem,
+)
 
 NETWORK_NAMES = ("lstm", "tft")
 BASELINE_NAMES = ("seasonal_naive", "moving_average")
@@ -83,7 +89,8 @@ class ForecastConfig:
     )
 
     def __post_init__(self) -> None:
-        if not isinstance(self.quantiles, tuple | list):
+        # "0.9" is not a number here either (float() would have read it as one).
+        if type_problem(tuple[float, ...], self.quantiles):
             raise ValueError(f"quantiles: expected a list of levels, got {self.quantiles!r}")
         self.quantiles = tuple(float(q) for q in self.quantiles)
         check_settings(self)

@@ -6,6 +6,7 @@ torch; the names of accelerators and precisions are defined here once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ ACCELERATORS = ("auto", "cpu", "cuda", "gpu")
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
 MAX_SEED = 2**32 - 1
 """The largest seed Lightning's ``seed_everything`` (and NumPy's legacy seeding) accepts."""
+# Lightning's forms of ``devices``: auto, a count (-1: every GPU), or a list of device indices.
+DEVICE_FORMS = re.compile(r"auto|-1|[1-9]\d*|\d+(,\d+)+,?|\d+,")
 
 
 def parse_devices(text: str | int) -> int | str:
@@ -69,7 +72,15 @@ class TrainConfig:
     extra: dict[str, Any] = setting(default_factory=dict, help="task options", cli=False)
 
     def __post_init__(self) -> None:
-        self.devices = parse_devices(self.devices)
+        given = self.devices
+        # YAML's true, 2.0 or [0, 1] would otherwise become the text "True", "2.0", "[0, 1]".
+        if not isinstance(given, bool) and isinstance(given, int | str):
+            self.devices = parse_devices(given)
+        if isinstance(given, bool) or not DEVICE_FORMS.fullmatch(str(self.devices)):
+            raise ValueError(
+                "devices: expected auto, a number of devices >= 1 (-1: every GPU) or a list "
+                f"of device indices such as 0,1, got {given!r}"
+            )
         for name in ("max_epochs", "batch_size", "num_nodes"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):

@@ -228,6 +228,11 @@ def build_trainer(
     run_dir = Path(run_dir)
     accelerator = resolve_accelerator(cfg.accelerator)
     precision = resolve_precision(cfg.precision, accelerator)
+    if accelerator != "cuda" and isinstance(cfg.devices, str) and cfg.devices != "auto":
+        # Lightning's CPU accelerator takes a number of processes only (a TypeError otherwise).
+        raise ValueError(
+            f"devices: {cfg.devices!r} selects GPUs; on the CPU give a number of processes"
+        )
     world = _world_size(cfg, accelerator)
     if accelerator == "cuda":
         enable_deterministic_cuda()

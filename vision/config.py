@@ -9,6 +9,7 @@ under one section each (``model:``, ``data:``, ``calibration:``, and ``train:`` 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +124,12 @@ class ModelSpec:
         for name in ("mean", "std"):
             if len(getattr(self, name)) != 3:
                 raise ValueError(f"{name}: expected 3 values, got {getattr(self, name)!r}")
+        # The model computes (pixels - mean) / std: a std of 0, below 0 or NaN trains on
+        # infinite or NaN inputs.
+        if not all(math.isfinite(v) for v in (*self.mean, *self.std)) or min(self.std) <= 0:
+            raise ValueError(
+                f"mean, std: expected finite values and std > 0, got {self.mean!r}, {self.std!r}"
+            )
 
     @property
     def feature_stride(self) -> int:
@@ -139,7 +146,12 @@ class ModelSpec:
         values = dict(values or {})
         for key in ("mean", "std"):
             if key in values:
-                values[key] = tuple(float(v) for v in values[key])
+                given = values[key]
+                if not isinstance(given, list | tuple) or any(
+                    isinstance(v, bool) or not isinstance(v, int | float) for v in given
+                ):
+                    raise ValueError(f"{key}: expected a list of 3 numbers, got {given!r}")
+                values[key] = tuple(float(v) for v in given)
         return settings_from_dict(cls, values, "model settings")
 
 

@@ -219,6 +219,8 @@ def check_spec_agrees(args: argparse.Namespace, run_spec: PanelSpec) -> PanelSpe
     for field in dataclasses.fields(PanelSpec):
         if field.name not in wanted or field.name in PER_CALL:
             continue
+        if field.name == "freq" and wanted["freq"] is None:
+            continue  # none: inferred from the dates, as training did (the run holds the result)
         value, expected = getattr(asked, field.name), getattr(run_spec, field.name)
         if value != expected:
             raise CliError(
@@ -228,16 +230,52 @@ def check_spec_agrees(args: argparse.Namespace, run_spec: PanelSpec) -> PanelSpe
     return dataclasses.replace(run_spec, **{k: wanted[k] for k in PER_CALL if k in wanted})
 
 
+# The settings of a ``--config``'s ``forecast`` section that decide what a prediction is.
+OUTPUT_SETTINGS = ("model", "horizon", "quantiles")
+
+
+def predict_settings(args: argparse.Namespace) -> None:
+    """Check the ``--config``'s ``forecast`` and ``train`` sections and take the ``train``
+    section's accelerator where ``--accelerator`` is not given (the flag wins)."""
+    config = read_config(args, (*SECTIONS, "backtest"))
+    for name in ("forecast", "train"):
+        try:
+            SECTIONS[name].from_dict(config.get(name))
+        except (TypeError, ValueError) as exc:
+            raise CliError(f"{name} settings: {exc}") from None
+    if args.accelerator is None:
+        args.accelerator = (config.get("train") or {}).get("accelerator")
+
+
+def check_forecast_agrees(args: argparse.Namespace, run: dict[str, Any]) -> None:
+    """A ``--config`` ``forecast`` section's horizon, quantiles and model must be the run's
+    (``run``: their values): a prediction cannot change them, and one that differs would
+    otherwise be dropped without a word."""
+    wanted = read_config(args, (*SECTIONS, "backtest")).get("forecast") or {}
+    asked = ForecastConfig.from_dict(wanted)
+    for name in OUTPUT_SETTINGS:
+        if name in wanted and name in run and getattr(asked, name) != run[name]:
+            raise CliError(
+                f"--config {args.config}: forecast {name} {getattr(asked, name)!r} disagrees with "
+                f"the run, which was trained with {name}={run[name]!r}; leave it out to use the "
+                "run's"
+            )
+
+
 def predict_command(args: argparse.Namespace) -> int:
     from kernels.io import check_writable, table_kind, write_table
 
     check_writable(args.out)
     table_kind(args.out)  # a suffix it cannot write is named before any work
+    predict_settings(args)
     if args.package:
         from serving.runtime import ForecastPackage
 
-        package = ForecastPackage(args.package)
+        # As `inspect score --package`: --accelerator cpu keeps it on the CPU provider.
+        requested = ["CPUExecutionProvider"] if args.accelerator == "cpu" else None
+        package = ForecastPackage(args.package, requested=requested)
         package.spec = check_spec_agrees(args, package.spec)
+        check_forecast_agrees(args, {"horizon": package.horizon, "quantiles": package.quantiles})
         table = package.predict(args.data, cumulative=args.cumulative, progress=True)
         print(f"onnxruntime on {package.provider}")
     else:
@@ -245,6 +283,7 @@ def predict_command(args: argparse.Namespace) -> int:
 
         forecaster = Forecaster.load(args.run)
         forecaster.spec = check_spec_agrees(args, forecaster.spec)
+        check_forecast_agrees(args, {n: getattr(forecaster.config, n) for n in OUTPUT_SETTINGS})
         if args.accelerator:
             forecaster.train.accelerator = args.accelerator
         table = forecaster.predict(args.data, cumulative=args.cumulative)
