@@ -16,7 +16,7 @@ from forecasting.metrics import demand_classes
 from forecasting.models.ensemble import EnsembleNet
 from forecasting.store import PanelStore
 from forecasting.validate import validate_panel
-from training.auto import BLEND, COMBINED, AutoForecaster
+from training.auto import BLEND, COMBINED, SPECIALIZE_CONFIDENCE, AutoForecaster
 from training.config import TrainConfig
 from training.forecaster import forecast_origins
 
@@ -445,3 +445,53 @@ def test_auto_forecasts_a_new_item_with_the_networks_not_a_baseline():
     # Warm series keep their routing: I0 at FC1 gets the moving average, a flat forecast.
     warm = forecast[(forecast["item_id"] == "I0") & (forecast["location_id"] == "FC1")]
     assert warm["q0.5"].nunique() == 1
+
+
+def _zero_sales_store() -> PanelStore:
+    rng = np.random.default_rng(0)
+    values = {f"s{i}": rng.poisson(20, 47).astype(float) + 1 for i in range(20)}
+    for i in range(12):
+        y = np.where(rng.random(47) < 0.25, rng.poisson(5, 47) + 1, 0).astype(float)
+        y[0], y[-H:] = 1.0, 0.0  # sold nothing in the validation week
+        values[f"z{i}"] = y
+    frame = pd.concat(
+        pd.DataFrame({"item_id": name, "location_id": "FC", "demand": y,
+                      "date": pd.date_range("2024-01-01", periods=len(y), freq="D")})
+        for name, y in values.items()
+    )  # fmt: skip
+    spec = PanelSpec(calendar=False, freq="D")
+    return PanelStore.from_frame(validate_panel(frame, spec)[0], spec)
+
+
+def test_p_better_ties_wape_on_a_class_that_sold_nothing():
+    store = _zero_sales_store()
+    origin = 40
+    auto = AutoForecaster(ForecastConfig("auto", H), TrainConfig(max_epochs=1, progress_bar=False))
+    series = torch.arange(store.n_series)
+    classes = demand_classes(store, series, torch.full_like(series, origin))
+    actual = store.target[:, origin : origin + H].numpy()
+    silent = (actual.sum(axis=1) == 0)[:, None, None]
+    assert set(classes[silent[:, 0, 0]]) == {"intermittent"}
+    assert set(classes[~silent[:, 0, 0]]) == {"smooth"}
+    levels = list(auto.quantiles)
+    shape = (*actual.shape, len(levels))
+
+    def flat(factor):
+        return np.broadcast_to((factor * actual)[..., None], shape).copy()
+
+    lucky_median = np.zeros(shape)  # on the silent windows: 0 at every level but the median
+    lucky_median[..., levels.index(0.5)] = 1.9
+    forecasts = {name: np.where(silent, 3.0, flat(0.5)) for name in auto.candidates}
+    forecasts["lstm+tft"] = np.where(silent, 1.0, flat(0.95))  # the best overall
+    forecasts["tft"] = np.where(silent, lucky_median, flat(0.9))
+    forecasts["seasonal_naive"] = np.where(silent, 2.0, flat(0.8))
+    auto._candidate_forecasts = lambda *args, **kwargs: forecasts
+    table = auto.choose(store, origin).set_index(["model", "demand_class"])
+    assert auto.fallback == "lstm+tft"
+    tft, pair = table.loc[("tft", "intermittent")], table.loc[("lstm+tft", "intermittent")]
+    assert np.isnan(tft["wape"]) and np.isnan(pair["wape"])
+    # SQL alone decides, and tft has under a third of the pair's SQL on every window, so in
+    # every resample that has any of the class's windows: more than 90% of them.
+    assert tft["score"] < pair["score"] / 3
+    assert tft["p_better"] >= SPECIALIZE_CONFIDENCE
+    assert auto.choice["intermittent"] == "tft"

@@ -534,6 +534,8 @@ def _p_better(
             for n in names
         ]
     )  # (candidates, windows, 2)
+    actual = per_window[names[0]]["actual"].to_numpy(np.float64)  # the same for every candidate
+    sold = {label: np.zeros(BOOTSTRAP_RESAMPLES) for label in sums}
     for start in range(0, values.shape[1], chunk):
         part = values[:, start : start + chunk]
         counts = rng.poisson(1.0, size=(BOOTSTRAP_RESAMPLES, part.shape[1]))
@@ -542,12 +544,16 @@ def _p_better(
             rows = in_chunk == label
             if rows.any():
                 sums[label] += np.einsum("cwm,bw->cmb", part[:, rows], counts[:, rows])
+                sold[label] += counts[:, rows] @ actual[start : start + chunk][rows]
     sums["all"] = np.sum(list(sums.values()), axis=0)  # the classes partition the windows
+    sold["all"] = np.sum(list(sold.values()), axis=0)
     naive, best = names.index("seasonal_naive"), names.index(fallback)
     out = np.full(len(table), np.nan)
     for label in sums:
         with np.errstate(invalid="ignore", divide="ignore"):
             relative = sums[label] / sums[label][naive]  # (candidates, 2, resamples)
+        # A resample that sold nothing has no WAPE: a tie, as in the scores table.
+        relative[:, 1, sold[label] <= 0] = np.nan
         finite = np.isfinite(relative)
         n_finite = finite.sum(axis=1)
         # The mean of the finite ratios; none finite (nothing sold, no scale): a tie.
