@@ -223,10 +223,63 @@ def test_items_of_unknown_label_do_not_set_the_thresholds():
     got = calibrate_thresholds(scores, labels, ("damage",), 0.05, 0.0)
     ref = calibrate_thresholds(good, np.zeros_like(good), ("damage",), 0.05, 0.0)
     assert got.n_good == 99
-    assert got.reject[0] == ref.reject[0] == np.sort(good[:, 0])[94]  # ceil(100 * 0.95) = 95th
+    assert got.reject[0] == ref.reject[0]
+    # just above the 95th (ceil(100 * 0.95)), below the 96th: no good score is a threshold
+    assert np.sort(good[:, 0])[94] < got.reject[0] < np.sort(good[:, 0])[95]
 
 
 def test_a_nan_review_rate_is_refused():
     good = np.random.default_rng(1).random((50, 2))
     with pytest.raises(ValueError, match="review_rate"):
         calibrate_thresholds(good, np.zeros_like(good), ("a", "b"), 0.1, float("nan"))
+
+
+def _flips(scores, th, rel):
+    before = np.array(verdicts(scores, th)[0])
+    up = np.array(verdicts(scores * (1 + rel), th)[0])
+    down = np.array(verdicts(scores * (1 - rel), th)[0])
+    return int((before != up).sum() + (before != down).sum())
+
+
+def test_calibration_items_keep_their_verdicts_under_rounding():
+    rng = np.random.default_rng(0)
+    for classes in (1, 2, 4):
+        good = rng.beta(2, 8, size=(300, classes))
+        th = calibrate_thresholds(good, np.zeros_like(good), [f"c{k}" for k in range(classes)],
+                                  target_frr=0.05, review_rate=0.05)  # fmt: skip
+        assert th.achievable
+        # no threshold equals a good score
+        for k in range(classes):
+            assert not np.isin(th.reject[k], good[:, k]) and not np.isin(th.review[k], good[:, k])
+        assert _flips(good, th, 1e-7) == 0
+        # the same items are rejected as by the order-statistic rule
+        assert th.calibration_frr <= 0.05
+
+
+def test_a_saturated_model_keeps_its_calibration_verdicts():
+    """Scores near 1 (confident heads), as a float64 sigmoid of float32 logits gives them."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(9.0, 1.0, size=(200, 2)).astype(np.float32).astype(np.float64)
+    good = 1 / (1 + np.exp(-logits))
+    th = calibrate_thresholds(good, np.zeros_like(good), ["a", "b"], 0.1, 0.1)
+    moved = 1 / (1 + np.exp(-(logits * (1 + 1e-6))))
+    before = np.array(verdicts(good, th)[0])
+    assert (np.array(verdicts(moved, th)[0]) == before).all()
+    moved = 1 / (1 + np.exp(-(logits * (1 - 1e-6))))
+    assert (np.array(verdicts(moved, th)[0]) == before).all()
+
+
+def test_thresholds_at_the_largest_good_score_sit_above_it():
+    """Too few good items (or a level at the class maximum): README says the thresholds sit
+    above every good score; equal to the maximum, rounding up rejects that good item."""
+    rng = np.random.default_rng(2)
+    good = rng.uniform(0.3, 0.7, size=(10, 3))
+    th = calibrate_thresholds(good, np.zeros_like(good), ["a", "b", "c"], 0.05, 0.0)
+    assert not th.achievable
+    assert (th.reject > good.max(axis=0)).all() and (th.reject < 1).all()
+    assert _flips(good, th, 1e-7) == 0
+    fresh = rng.uniform(0.3, 0.7, size=(2000, 3))
+    # the rule is unchanged for fresh items beyond a sliver above the maximum
+    clear = (np.abs(fresh - good.max(axis=0)) > 0.01).all(axis=1)
+    old = (fresh > good.max(axis=0)).any(axis=1)
+    assert ((np.array(verdicts(fresh, th)[0]) == "reject") == old)[clear].all()

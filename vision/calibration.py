@@ -117,14 +117,31 @@ def _level_thresholds(good: np.ndarray, rate: float) -> tuple[np.ndarray, bool]:
     j = math.ceil((n + 1) * (1 - rate))
     if j > n:
         # Too few good items to reach this rate: nothing on the calibration set may exceed.
-        return order[-1].copy(), False
+        return _off_the_scores(order, order[-1]), False
     # The ranks are taken among the calibration items themselves; a fresh item can move every
     # calibration item's rank up by one in some class, so with several classes the level is
     # one rank higher for the conformal bound to hold (one class: the usual quantile).
     level = int(item_rank[j - 1]) + (1 if k > 1 else 0)
     if level > n:
-        return order[-1].copy(), False
-    return order[level - 1].copy(), True
+        return _off_the_scores(order, order[-1]), False
+    return _off_the_scores(order, order[level - 1]), True
+
+
+def _off_the_scores(order: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Per class, a threshold that the sorted good scores ``order`` exceed as they exceed ``at``
+    but that is no good score itself: a tenth of the way to the class's next larger score, or
+    above its largest by a tenth of the gap below it (in logits, so it stays under 1).
+
+    A threshold equal to a calibration item's score leaves that item's verdict to float
+    rounding, which differs between torch, onnxruntime and the int8 graph; a tenth of a gap is
+    far above that rounding and moves the conformal rate by a tenth of a rank at most."""
+    above = np.where(order > at, order, np.inf).min(axis=0)
+    below = np.where(order < at, order, -np.inf).max(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        top = np.log(at) - np.log1p(-at)
+        top = 1.0 / (1.0 + np.exp(-(1.1 * top - 0.1 * (np.log(below) - np.log1p(-below)))))
+    top = np.where(np.isfinite(top) & (top > at), top, at)
+    return np.where(np.isfinite(above), at + (above - at) / 10, top)
 
 
 def calibrate_thresholds(
