@@ -515,12 +515,14 @@ def _inspection_holds(inspected: pd.DataFrame, keys: pd.DataFrame, hold_review: 
     return out
 
 
-def _plan_parametric(forecast: pd.DataFrame, inv: dict, policy: Policy) -> tuple[dict, np.ndarray]:
+def _plan_parametric(
+    forecast: pd.DataFrame, inv: dict, policy: Policy
+) -> tuple[dict, np.ndarray, np.ndarray]:
     """Levels from per-step demand moments (``demand_mean, demand_std``, one row per key).
 
     The protection interval's demand has mean ``d (L + R)`` and variance
-    ``(L + R) sd^2 + d^2 sL^2``, fitted to ``policy.shape``. Returns the policy kernel's result
-    and the (r, Q) lot sizes.
+    ``(L + R) sd^2 + d^2 sL^2``, fitted to ``policy.shape``. Returns the policy kernel's result,
+    the (r, Q) lot sizes and the mean demand per step.
     """
     keys, labels, periodic = inv["match"], inv["labels"], inv["periodic"]
     _check_unique(forecast, "forecast", KEYS)
@@ -546,12 +548,12 @@ def _plan_parametric(forecast: pd.DataFrame, inv: dict, policy: Policy) -> tuple
         service_type=inv["kernel_service_type"],
         shape=policy.shape,
     )
-    return res, lot
+    return res, lot, d
 
 
 def _plan_cumulative_quantiles(
     forecast: pd.DataFrame, inv: dict, policy: Policy
-) -> tuple[dict, np.ndarray]:
+) -> tuple[dict, np.ndarray, np.ndarray]:
     """Levels from quantiles of cumulative demand (``horizon, q...``, horizons 1..H per key).
 
     A random lead time mixes the horizons' distributions with the lead-time probabilities
@@ -590,12 +592,12 @@ def _plan_cumulative_quantiles(
         service_level=inv["service_level"],
         service_type=inv["kernel_service_type"],
     )
-    return res, lot
+    return res, lot, daily
 
 
 def _plan_sample_paths(
     forecast: pd.DataFrame, inv: dict, policy: Policy
-) -> tuple[dict, np.ndarray]:
+) -> tuple[dict, np.ndarray, np.ndarray]:
     """Levels from demand sample paths (``sample, step, demand``; the same paths x steps per key).
 
     Each path draws its own lead time (bootstrapped from the lead-time records, else gamma with
@@ -620,7 +622,8 @@ def _plan_sample_paths(
         policy,
     )
     a, b = leadtime.lead_time_demand_samples(paths, draws, review)
-    lot = _lot_sizes(inv, paths.mean(axis=(1, 2)), policy)
+    rate = paths.mean(axis=(1, 2))
+    lot = _lot_sizes(inv, rate, policy)
     res = _run_policy(
         labels,
         policy_from_samples,
@@ -630,7 +633,7 @@ def _plan_sample_paths(
         service_level=inv["service_level"],
         service_type=inv["kernel_service_type"],
     )
-    return res, lot
+    return res, lot, rate
 
 
 # The forecast forms plan() accepts, by the name _forecast_kind gives them.
@@ -721,10 +724,10 @@ def plan(
     whole = np.abs(review - np.round(review)) < 1e-9  # 14 days of a weekly forecast: 2 steps
     inv["review_steps"] = np.where(whole, np.round(review), review)
     if len(keys):
-        res, lot = _FORMS[kind](forecast, inv, policy)
+        res, lot, rate = _FORMS[kind](forecast, inv, policy)
     else:  # nothing to plan: the plan's columns without rows
         res = {k: np.empty(0) for k in ("level", "mean", "cycle_service", "fill_rate")}
-        lot = np.empty(0)
+        lot = rate = np.empty(0)
 
     level = res["level"]
     # (r, Q) rows: the highest position right after an order (it lands in (r, r + Q]).
@@ -742,8 +745,10 @@ def plan(
     )
     # A continuous-review row with no demand at all (reorder point 0) whose position is not
     # short needs nothing: the (r, Q) trigger "at or below r" would order a case pack or the
-    # MOQ for it at every plan, for a position that never falls.
-    idle = ~periodic & (res["mean"] == 0) & (level == 0) & (position >= 0)
+    # MOQ for it at every plan, for a position that never falls. "No demand at all" is the
+    # forecast's, not the lead time's: with a zero lead time (or none forecast within it) the
+    # position does fall, and the order due at r = 0 is what serves the next demand.
+    idle = ~periodic & (rate == 0) & (level == 0) & (position >= 0)
     qty = np.where(idle, 0.0, qty)
     out = keys.reset_index(drop=True).copy()
     out["review"] = np.where(periodic, "periodic", "continuous")

@@ -529,3 +529,31 @@ def test_kernel_row_errors_name_keys_with_their_spacing():
         "cap: not whole at keys (007, FC1), (010, FC1) and 3 more"
     )
     assert _relabel("bad at row 1", labels) == "bad at key (010, FC1)"
+
+
+def test_zero_lead_time_with_demand_orders():
+    forecast = pd.DataFrame(
+        {"item_id": ["a", "b", "c"], "location_id": "X", "demand_mean": [10.0, 10.0, 0.0],
+         "demand_std": [3.0, 3.0, 0.0]}
+    )  # fmt: skip
+    inventory = forecast[["item_id", "location_id"]].assign(
+        on_hand=0.0, lead_time_mean=[0.0, 0.01, 0.0], service_type=["cycle", "fill_rate", "cycle"]
+    )
+    out = plan(forecast, inventory, Policy())
+    # (r, Q) by hand: r = 0 (no lead-time demand) or about 0.1 + z sd, Q = 7 days x 10 = 70;
+    # a position of 0 is at or below r, so order one lot. The row without demand orders nothing.
+    np.testing.assert_array_equal(out["order_qty"], [70.0, 70.0, 0.0])
+
+
+def test_demand_after_the_lead_time_orders():
+    # Sample paths: no demand on steps 1..3 (the lead time), 5 a day on steps 4..10.
+    rows = [("a", "X", s, t, 0.0 if t <= 3 else 5.0) for s in range(5) for t in range(1, 11)]
+    forecast = pd.DataFrame(rows, columns=["item_id", "location_id", "sample", "step", "demand"])
+    inventory = pd.DataFrame(
+        {"item_id": ["a"], "location_id": "X", "on_hand": [0.0], "lead_time_mean": [3.0],
+         "lot_size": [20.0]}
+    )  # fmt: skip
+    out = plan(forecast, inventory, Policy())
+    assert out["reorder_point"].iat[0] == 0.0
+    # Position 0 <= r = 0: the (r, Q) rule orders Q = 20, which arrives for day 4's demand.
+    assert out["order_qty"].iat[0] == 20.0
