@@ -5,17 +5,20 @@ forecasts.
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from forecasting import ForecastConfig, Forecaster
 from forecasting.models import InputDims, build_network
+from forecasting.synthetic import generate_network
 from forecasting.windows import BATCH_KEYS, WindowList, evaluation_windows, group_prior_scale
-from training import ImageTrainConfig
-from training.config import TrainConfig
+from training import ImageTrainConfig, TrainConfig
+from training.devices import resolve_precision
 from training.forecast_task import ForecastData, ForecastTask
 from training.forecaster import NeuralForecaster
 from training.trainer import fit
@@ -232,3 +235,92 @@ def test_an_inspector_fits_in_bf16_true_and_scores(tmp_path):
     assert dtypes == {torch.float32}
     items, _ = inspector.score(tunnel, progress=False)
     assert len(items) == 24
+
+
+def test_a_16_mixed_run_forecasts_on_a_cpu(tmp_path):
+    net = generate_network(n_items=4, n_locations=1, n_days=120, seed=3, future_days=7)
+    frame = net.to_frame()
+    train = TrainConfig(
+        max_epochs=1, batches_per_epoch=1, batch_size=8, progress_bar=False, accelerator="cpu"
+    )
+    fitted = Forecaster("lstm", 7, spec=net.spec, train=train, hidden_size=4)
+    fitted.fit(frame, run_dir=tmp_path / "run")
+    expected = fitted.predict(frame)
+    # What a run trained with --precision 16-mixed on a GPU writes in its manifest.
+    manifest = tmp_path / "run" / "manifest.json"
+    saved = json.loads(manifest.read_text())
+    saved["config"]["train"]["precision"] = "16-mixed"
+    manifest.write_text(json.dumps(saved))
+    loaded = Forecaster.load(tmp_path / "run")
+    assert loaded.train.precision == "16-mixed"
+    loaded.train.accelerator = "cpu"  # what `predict --accelerator cpu` sets
+    table = loaded.predict(frame)
+    columns = [c for c in expected.columns if c.startswith("q")]
+    np.testing.assert_array_equal(table[columns].to_numpy(), expected[columns].to_numpy())
+
+
+BF16_LEVELS = (0.05, 0.1, 0.5, 0.9, 0.95, 0.99)
+
+
+class Zeros(nn.Module):
+    """Quantiles of zero for every step: the loss is then the levels times the targets."""
+
+    def forward(self, *inputs):
+        shape = (inputs[0].shape[0], H, len(BF16_LEVELS))
+        return torch.zeros(shape), torch.zeros(shape)
+
+
+def test_the_loss_keeps_its_levels_when_the_task_is_cast_to_bfloat16():
+    store = generate_network(n_items=4, n_locations=1, n_days=120, seed=3).to_store()
+    origin = int(store.end.max()) - H
+    prior = group_prior_scale(store, origin)
+    data = ForecastData(store, 28, H, 16, 1, origin, prior)
+    task = ForecastTask(Zeros(), BF16_LEVELS, data)
+    task.to(torch.bfloat16)  # what Lightning's bf16-true precision does to the module
+    series = evaluation_windows(store, origin, H, 1)
+    windows = WindowList(store, series, torch.full_like(series, origin), 28, H, 64, prior)
+    batch = next(iter(windows))
+    step_sum, step_total, cum_sum, cum_total = task._loss_sums(batch)
+    target = batch["target"].double().numpy()
+    mask = batch["target_mask"].double().numpy()
+    q = np.array(BF16_LEVELS)
+    # Predictions of 0 and targets >= 0: every pinball term is q * target.
+    expected_steps = float((target[..., None] * q * mask[..., None]).sum())
+    h = np.arange(1, H + 1)
+    running = np.cumsum(target, axis=1) / h
+    cum_mask = np.cumprod(mask, axis=1)
+    expected_cumulative = float((running[..., None] * q * cum_mask[..., None]).sum())
+    assert expected_steps > 0
+    np.testing.assert_allclose(float(step_sum), expected_steps, rtol=1e-5)
+    np.testing.assert_allclose(float(cum_sum), expected_cumulative, rtol=1e-5)
+    assert float(step_total) == float(mask.sum() * len(BF16_LEVELS))
+    assert float(cum_total) == float(cum_mask.sum() * len(BF16_LEVELS))
+
+
+@pytest.fixture
+def gpu(monkeypatch):
+    """A CUDA device of a given compute capability, as torch.cuda reports it."""
+
+    def make(major: int) -> None:
+        monkeypatch.setattr(torch.version, "hip", None)
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+        monkeypatch.setattr(
+            torch.cuda, "get_device_properties", lambda device=None: SimpleNamespace(major=major)
+        )
+        # Creating a bfloat16 tensor succeeds on pre-Ampere GPUs too (emulation).
+        monkeypatch.setattr(torch.cuda, "_check_bf16_tensor_supported", lambda device: True)
+
+    return make
+
+
+@pytest.mark.parametrize("major", [6, 7])
+def test_auto_precision_is_fp16_mixed_before_ampere(gpu, major):
+    gpu(major)
+    assert resolve_precision("auto", "cuda") == "16-mixed"
+
+
+@pytest.mark.parametrize("major", [8, 9])
+def test_auto_precision_is_bf16_mixed_from_ampere_on(gpu, major):
+    gpu(major)
+    assert resolve_precision("auto", "cuda") == "bf16-mixed"

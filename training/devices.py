@@ -40,7 +40,10 @@ def resolve_precision(precision: str, accelerator: str) -> str:
     kind = resolve_accelerator(accelerator)
     if precision == "auto":
         if kind == "cuda":
-            return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+            # Without ``including_emulation=False`` torch answers True on pre-Ampere GPUs (V100,
+            # T4), where bfloat16 is emulated: those get fp16 mixed precision.
+            native = torch.cuda.is_bf16_supported(including_emulation=False)
+            return "bf16-mixed" if native else "16-mixed"
         return "32-true"
     if kind == "cpu" and precision == "16-mixed":
         raise ValueError("precision: '16-mixed' needs a CUDA device; use '32-true' or 'bf16-mixed'")

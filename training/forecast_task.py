@@ -124,6 +124,7 @@ class ForecastTask(pl.LightningModule):
         self.volume_weight = volume_weight
         self.target_transform = target_transform
         self.distribution = distribution
+        self.quantiles = tuple(float(q) for q in quantiles)
         self.register_buffer("levels", torch.tensor(quantiles, dtype=torch.float32))
         self._loss_sum: torch.Tensor | float = 0.0
         self._val_totals = torch.zeros(2, dtype=torch.float64)
@@ -144,6 +145,11 @@ class ForecastTask(pl.LightningModule):
         ``volume_weight`` themselves, not relative to the batch's mean, so that sums over
         batches and ranks give the loss of all their windows at once."""
         target, mask = batch["target"], batch["target_mask"]
+        levels = self.levels
+        if levels.dtype != torch.float32:
+            # ``bf16-true`` casts the module's buffers: 0.9 would read 0.8984375 and 0.99
+            # 0.98828125, and the loss would fit those quantiles instead of the levels asked for.
+            levels = torch.tensor(self.quantiles, dtype=torch.float32, device=levels.device)
         if self.distribution == "negative_binomial":
             features = self.net.features(*(batch[key] for key in BATCH_KEYS))
             cumulative = self.net.heads.cumulative_quantiles(features)
@@ -174,13 +180,13 @@ class ForecastTask(pl.LightningModule):
                 step_target = torch.log1p(target)
             else:
                 step_target = target
-            step_sum, step_total = pinball_sums(steps, step_target, self.levels, mask * weight)
+            step_sum, step_total = pinball_sums(steps, step_target, levels, mask * weight)
         # Running means (sum / h) keep late horizons from dominating the cumulative loss.
         h = torch.arange(1, target.shape[1] + 1, device=target.device, dtype=target.dtype)
         running = torch.cumsum(target, dim=1) / h
         cumulative_mask = torch.cumprod(mask, dim=1) * weight
         cumulative_sum, cumulative_total = pinball_sums(
-            cumulative.float() / h[:, None], running, self.levels, cumulative_mask
+            cumulative.float() / h[:, None], running, levels, cumulative_mask
         )
         return step_sum, step_total, cumulative_sum, cumulative_total
 
