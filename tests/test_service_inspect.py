@@ -114,7 +114,7 @@ def test_a_view_name_the_model_does_not_have_is_a_422_naming_it(server, repo):
     views["frnt"] = views["front"]
     response = _post(server, views, product_id="P0001")
     assert response.status_code == 422, response.text
-    assert response.json()["detail"].startswith("frnt: not a view of tunnel")
+    assert response.json()["detail"].startswith("frnt: not a view of this model (tunnel;")
     views.pop("frnt")
     assert _post(server, views, product_id="P0001").status_code == 200
 

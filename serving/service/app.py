@@ -506,7 +506,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         if strange:
             raise HTTPException(
                 422,
-                f"{strange[0]}: not a view of {loaded.name} (its views: "
+                f"{strange[0]}: not a view of this model ({loaded.name}; its views: "
                 f"{', '.join(runtime.view_names)})",
             )
         heatmaps = fields.get("heatmaps", "false").lower() in ("1", "true", "yes")
