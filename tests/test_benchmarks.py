@@ -15,8 +15,6 @@ import pandas as pd
 import pytest
 import torch
 
-import forecasting
-
 # benchmarks/accuracy.py: the gain over the peer that the targets read comes from the model
 # chosen on each seed's validation window, not from the best of the candidates on the held-out
 # window (a choice made on the test data).
@@ -178,9 +176,6 @@ def test_peer_restores_its_best_validation_checkpoint(monkeypatch, tmp_path):
     best_epoch = int(np.argmin(losses))
     assert f"epoch={best_epoch}-" in Path(checkpoint.best_model_path).name
     sys.modules.pop("accuracy", None)
-
-
-BENCHMARKS = Path(forecasting.__file__).resolve().parents[1] / "benchmarks"
 
 
 def m5_like(days: pd.DatetimeIndex, launch: pd.Timestamp, per_day: int) -> pd.DataFrame:

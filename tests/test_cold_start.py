@@ -71,12 +71,17 @@ def test_cold_start_backtest_scores_hidden_items(store):
     assert np.isfinite(cold["sql"]).all()
 
 
-H = 7
+NEW_ITEM_H = 7
 
 
 def test_item_without_history_in_training_table_forecasts_as_unseen_item():
     sales = generate_network(
-        n_items=4, n_locations=2, n_days=100, future_days=H, seed=1, cold_start_fraction=0.0
+        n_items=4,
+        n_locations=2,
+        n_days=100,
+        future_days=NEW_ITEM_H,
+        seed=1,
+        cold_start_fraction=0.0,
     ).to_frame()
     last = sales.loc[sales["demand"].notna(), "date"].max()
     proto = sales[(sales["item_id"] == "SKU000000") & (sales["location_id"] == "FC000")]
@@ -85,7 +90,7 @@ def test_item_without_history_in_training_table_forecasts_as_unseen_item():
     train = TrainConfig(
         max_epochs=2, batches_per_epoch=4, batch_size=32, progress_bar=False, seed=0
     )
-    forecaster = Forecaster("lstm", horizon=H, spec=spec, train=train, hidden_size=8)
+    forecaster = Forecaster("lstm", horizon=NEW_ITEM_H, spec=spec, train=train, hidden_size=8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         forecaster.fit(pd.concat([sales, future], ignore_index=True))
@@ -97,7 +102,7 @@ def test_item_without_history_in_training_table_forecasts_as_unseen_item():
     columns = [c for c in known.columns if c.startswith("q")]
     a = known.loc[known["item_id"] == "NEW", columns].to_numpy()
     b = unseen.loc[unseen["item_id"] == "NEW2", columns].to_numpy()
-    assert a.shape == b.shape == (H, len(columns))
+    assert a.shape == b.shape == (NEW_ITEM_H, len(columns))
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     # The items with history keep their own forecasts.
     np.testing.assert_allclose(

@@ -376,22 +376,24 @@ def test_training_and_evaluation_paths_agree_without_dropout(store, monkeypatch,
         torch.testing.assert_close(got[1], expected[1], rtol=1e-5, atol=1e-5)
 
 
-H, L = 7, 28
+IMPORTANCE_H, IMPORTANCE_L = 7, 28
 
 
 def test_encoder_importance_ignores_steps_before_the_history():
     store = generate_network(n_items=4, n_locations=1, n_days=120, seed=3).to_store()
     torch.manual_seed(0)
-    net = TemporalFusionTransformer(InputDims.from_store(store), H, DEFAULT_QUANTILES, 16).eval()
+    net = TemporalFusionTransformer(
+        InputDims.from_store(store), IMPORTANCE_H, DEFAULT_QUANTILES, 16
+    ).eval()
     # Windows with 4 observed periods of 28, one with a full history, one with none.
     series = torch.tensor([0, 1, 2, 3, 0])
     origins = torch.tensor([4, 4, 4, 60, 0])
-    importance, _ = interpret_windows(net, store, series, origins, L, H, 1.0)
+    importance, _ = interpret_windows(net, store, series, origins, IMPORTANCE_L, IMPORTANCE_H, 1.0)
     got = importance[importance["kind"] == "encoder"].set_index("variable")["importance"]
 
     # Reference: per window, the mean weight over its observed encoder steps; windows without
     # history left out.
-    batch = make_batch(store, series, origins, L, H, 1.0, with_target=False)
+    batch = make_batch(store, series, origins, IMPORTANCE_L, IMPORTANCE_H, 1.0, with_target=False)
     with torch.no_grad():
         weights = net.interpret(*(batch[k] for k in BATCH_KEYS))["encoder_weights"]
     mask = batch["encoder_mask"] > 0
