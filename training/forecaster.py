@@ -310,11 +310,9 @@ class NeuralForecaster:
         )
         # Only a GPU forecasts in bfloat16; elsewhere the training precision does not matter (a
         # run trained in 16-mixed on a GPU forecasts in fp32 on a CPU, which has no fp16 mode).
-        autocast = nullcontext()
-        if device.type == "cuda" and resolve_precision(self.train.precision, "cuda").startswith(
-            "bf16"
-        ):
-            autocast = torch.autocast("cuda", dtype=torch.bfloat16)
+        precision = resolve_precision(self.train.precision, "cuda") if device.type == "cuda" else ""
+        bf16 = precision.startswith("bf16")
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else nullcontext()
         outputs = []
         counts = gives_counts(net) and not cumulative
         with torch.inference_mode(), autocast:
