@@ -340,6 +340,11 @@ def cumulative_calibration(
     """
     rows = []
     longest = max(horizons)
+    if min(horizons) < 1 or longest > forecaster.horizon:
+        raise ValueError(
+            f"horizons: expected 1..{forecaster.horizon} (the model's horizon), got "
+            f"{list(horizons)}"
+        )
     for origin in origins:
         series = evaluation_windows(store, origin, longest, min_history)
         starts = torch.full_like(series, origin)

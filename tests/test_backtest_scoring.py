@@ -155,3 +155,24 @@ def test_a_segment_named_all_is_refused():
     # the CLI printed them all as the models' overall scores.
     with pytest.raises(ValueError, match="'all'"):
         forecaster.backtest(sales, origins=2, baselines=(), progress=False)
+
+
+class Flat:
+    """A cumulative forecaster of ``H`` periods that forecasts nothing."""
+
+    horizon, quantiles = H, (0.1, 0.5, 0.9)
+
+    def predict_windows(self, store, series, origins, cumulative=False):
+        return np.zeros((len(series), H, 3))
+
+
+def test_calibration_horizons_past_the_models_are_refused_by_name():
+    """A horizon beyond the model's has no cumulative quantile: a ValueError naming the
+    horizons, not an IndexError from inside the scoring."""
+    sales = generate_network(4, 1, 60, seed=2, cold_start_fraction=0.0).to_frame(
+        include_future=False
+    )
+    store = Forecaster("lstm", horizon=H).store(sales)
+    assert len(cumulative_calibration(store, Flat(), [40], (H,), min_history=14))
+    with pytest.raises(ValueError, match=rf"horizons: expected 1..{H} .*\[{H + 1}\]"):
+        cumulative_calibration(store, Flat(), [40], (H + 1,), min_history=14)
