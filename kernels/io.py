@@ -67,13 +67,12 @@ def read_table(
     kind = table_kind(path)
     try:
         if kind == "csv":
+            _check_header(path, csv)  # before the whole file is parsed
             if text:
                 csv["dtype"] = {**{c: str for c in text}, **(csv.get("dtype") or {})}
                 if "na_values" not in csv and "keep_default_na" not in csv:
                     csv.update(_text_missing(path, text, csv))
-            frame = pd.read_csv(path, usecols=columns, **csv)
-            _check_header(path, csv)
-            return frame
+            return pd.read_csv(path, usecols=columns, **csv)
         return pd.read_parquet(path, columns=columns)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise FileError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None

@@ -234,9 +234,10 @@ def check_spec_agrees(args: argparse.Namespace, run_spec: PanelSpec) -> PanelSpe
 OUTPUT_SETTINGS = ("model", "horizon", "quantiles")
 
 
-def predict_settings(args: argparse.Namespace) -> None:
-    """Check the ``--config``'s ``forecast`` and ``train`` sections and take the ``train``
-    section's accelerator where ``--accelerator`` is not given (the flag wins)."""
+def predict_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Check the ``--config``'s ``forecast`` and ``train`` sections, take the ``train``
+    section's accelerator where ``--accelerator`` is not given (the flag wins) and return the
+    ``forecast`` section (for :func:`check_forecast_agrees`)."""
     config = read_config(args, (*SECTIONS, "backtest"))
     for name in ("forecast", "train"):
         try:
@@ -245,13 +246,15 @@ def predict_settings(args: argparse.Namespace) -> None:
             raise CliError(f"{name} settings: {exc}") from None
     if args.accelerator is None:
         args.accelerator = (config.get("train") or {}).get("accelerator")
+    return config.get("forecast") or {}
 
 
-def check_forecast_agrees(args: argparse.Namespace, run: dict[str, Any]) -> None:
-    """A ``--config`` ``forecast`` section's horizon, quantiles and model must be the run's
-    (``run``: their values): a prediction cannot change them, and one that differs would
-    otherwise be dropped without a word."""
-    wanted = read_config(args, (*SECTIONS, "backtest")).get("forecast") or {}
+def check_forecast_agrees(
+    args: argparse.Namespace, wanted: dict[str, Any], run: dict[str, Any]
+) -> None:
+    """The ``--config``'s ``forecast`` section (``wanted``) must give the run's horizon,
+    quantiles and model (``run``: their values): a prediction cannot change them, and one that
+    differs would otherwise be dropped without a word."""
     asked = ForecastConfig.from_dict(wanted)
     for name in OUTPUT_SETTINGS:
         if name in wanted and name in run and getattr(asked, name) != run[name]:
@@ -267,7 +270,7 @@ def predict_command(args: argparse.Namespace) -> int:
 
     check_writable(args.out)
     table_kind(args.out)  # a suffix it cannot write is named before any work
-    predict_settings(args)
+    wanted = predict_settings(args)
     if args.package:
         from serving.runtime import ForecastPackage
 
@@ -275,7 +278,8 @@ def predict_command(args: argparse.Namespace) -> int:
         requested = ["CPUExecutionProvider"] if args.accelerator == "cpu" else None
         package = ForecastPackage(args.package, requested=requested)
         package.spec = check_spec_agrees(args, package.spec)
-        check_forecast_agrees(args, {"horizon": package.horizon, "quantiles": package.quantiles})
+        run = {"horizon": package.horizon, "quantiles": package.quantiles}
+        check_forecast_agrees(args, wanted, run)
         table = package.predict(args.data, cumulative=args.cumulative, progress=True)
         print(f"onnxruntime on {package.provider}")
     else:
@@ -283,7 +287,8 @@ def predict_command(args: argparse.Namespace) -> int:
 
         forecaster = Forecaster.load(args.run)
         forecaster.spec = check_spec_agrees(args, forecaster.spec)
-        check_forecast_agrees(args, {n: getattr(forecaster.config, n) for n in OUTPUT_SETTINGS})
+        run = {n: getattr(forecaster.config, n) for n in OUTPUT_SETTINGS}
+        check_forecast_agrees(args, wanted, run)
         if args.accelerator:
             forecaster.train.accelerator = args.accelerator
         table = forecaster.predict(args.data, cumulative=args.cumulative)
