@@ -49,6 +49,18 @@ def test_cli_export_refuses_a_zero_padded_version(lstm_package, tmp_path, capsys
     assert not (tmp_path / "repo" / "lstm" / "02").exists()
 
 
+def test_cli_export_to_an_existing_version_names_the_next_one(lstm_package, tmp_path, capsys):
+    """Versions are immutable and `export` has no --overwrite: the error must not suggest one."""
+    _, _, root = lstm_package
+    args = ["export", "--run", str(root / "runs" / "lstm"), "--repo", str(tmp_path / "repo")]
+    assert main(args) == 0
+    before = sorted(p.name for p in (tmp_path / "repo" / "lstm" / "1").iterdir())
+    assert main([*args, "--version", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "version 1 exists" in err and "next: 2" in err and "--overwrite" not in err
+    assert sorted(p.name for p in (tmp_path / "repo" / "lstm" / "1").iterdir()) == before
+
+
 # A folder another writer publishes while this one waits for the lock is never replaced.
 
 

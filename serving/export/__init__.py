@@ -51,6 +51,12 @@ def export_run(
             f"(e.g. 2, not 02)"
         )
     target = Path(repo) / name / str(version)
+    if target.exists():
+        # Served versions are immutable (a running service may hold this one): no overwrite.
+        raise FileError(
+            f"{target}: package {name} version {version} exists; versions are never replaced, "
+            f"give a new --version or leave it out (next: {next_version(repo, name)})"
+        )
     with building(target) as folder, _quiet():
         if task == "forecast":
             if quantize:
