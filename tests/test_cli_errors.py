@@ -488,3 +488,12 @@ def test_an_unknown_flag_is_named_by_the_command_whose_help_lists_the_right_ones
     err = capsys.readouterr().err
     assert err.startswith(f"stockcast {command}: error: unrecognized arguments: ")
     assert argv[-1] in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("flag", [["--model", "tft"], ["--baselines", "moving_average"]])
+def test_backtest_refuses_model_or_baselines_beside_models(sales, tmp_path, capsys, flag):
+    """--models lists everything scored: a --model or --baselines beside it was dropped."""
+    args = ["forecast", "backtest", "--data", str(sales), *MAPPING, "--horizon", "7", *flag]
+    args += ["--models", "seasonal_naive", "--origins", "1", "--out", str(tmp_path / "bt")]
+    fails(capsys, args, flag[0], "--models")
+    nothing_left(tmp_path)

@@ -311,6 +311,14 @@ def backtest_command(args: argparse.Namespace) -> int:
     primary = settings["forecast"]
     also = []
     if args.models:
+        # --models names every model and baseline scored: a --model or --baselines typed beside
+        # it would be dropped without a word.
+        for flag in ("model", "baselines"):
+            if getattr(args, flag, None) is not None:
+                raise CliError(
+                    f"--{flag} and --models: give one (--models lists every model and "
+                    f"baseline to score, e.g. --models lstm,tft,seasonal_naive)"
+                )
         args.models = list(dict.fromkeys(args.models))  # a model named twice is scored once
         unknown = [m for m in args.models if m not in MODEL_NAMES]
         if unknown:
