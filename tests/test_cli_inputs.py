@@ -251,3 +251,12 @@ def test_predict_names_an_output_suffix_it_cannot_write_before_any_work(tmp_path
     assert main(args) == 2
     assert "forecast.txt: unsupported table type" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_demo_refuses_column_flags_without_a_table(tmp_path, capsys):
+    # Without --data the embedded network ran and the mapping was dropped without a word.
+    args = ["demo", "--quick", "--out", str(tmp_path / "demo"), "--item-col", "sku"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--item-col" in err and "--data" in err
+    assert not (tmp_path / "demo").exists()

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from forecasting.spec import PanelSpec
+from serving.cli import CliError
 from serving.cli._options import add_settings, given
 from serving.demo.config import DemoConfig
 
@@ -27,7 +28,12 @@ def demo_command(args: argparse.Namespace) -> int:
 
     values = given(args, DemoConfig)
     config = DemoConfig(**values, explicit=tuple(values))
-    spec = PanelSpec.from_dict(given(args, PanelSpec)) if args.data else None
+    mapping = given(args, PanelSpec)
+    if mapping and not args.data:
+        # Column flags only describe a user's table: without one they would be ignored silently.
+        flags = ", ".join("--" + name.replace("_", "-") for name in mapping)
+        raise CliError(f"{flags}: name the columns of a table given with --data")
+    spec = PanelSpec.from_dict(mapping) if args.data else None
     paths = run_demo(config, data=args.data, spec=spec)
     print(f"report: {Path(paths['report']).resolve()}")
     for name, path in paths.items():
