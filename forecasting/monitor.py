@@ -241,7 +241,7 @@ def monitor(
     # runs whose horizons overlap may come sorted by date.
     # The origin is computed from the row itself, so a run whose step-1 row is missing (a file
     # trimmed to the days still ahead) keeps its other rows.
-    forecasts["origin"] = _origins(forecasts)
+    forecasts["origin"] = _origins(forecasts, actuals[DATE])
     for name, frame, key in (("forecasts", forecasts, [*KEY, "step"]), ("actuals", actuals, KEY)):
         repeated = frame.duplicated(key, keep=False)
         if repeated.any():
@@ -335,19 +335,34 @@ def _check_values(forecasts: pd.DataFrame, actuals: pd.DataFrame, levels: dict[f
         forecasts[column] = quantile.astype(float)
 
 
-def _origins(forecasts: pd.DataFrame) -> pd.Series:
+def _origins(forecasts: pd.DataFrame, actual_dates: pd.Series) -> pd.Series:
     """The date of each row's step 1: the row's date less ``step - 1`` periods, at the frequency
     of the forecasts (of each series when the series do not share one grid, e.g. weeks ending on
-    different weekdays)."""
+    different weekdays). Forecasts whose dates do not tell it (a weekly file trimmed to one date)
+    take the actuals' frequency: they are scored on the same grid."""
     dates = forecasts[DATE]
     steps = forecasts["step"].to_numpy(dtype=np.int64) - 1
     freq = infer_frequency(dates)
     if freq is None and dates.nunique() > 1:
         freqs = forecasts.groupby([ITEM, LOCATION], sort=False)[DATE].transform(
-            lambda d: infer_frequency(d) or "D"
+            lambda d: infer_frequency(d) or ""
         )
     else:
-        freqs = pd.Series(freq or "D", index=forecasts.index)
+        freqs = pd.Series(freq or "", index=forecasts.index)
+    unknown = (freqs == "").to_numpy()
+    if unknown.any():
+        try:
+            fallback = infer_frequency(actual_dates)
+        except PanelError:
+            fallback = None
+        if fallback is None and (steps[unknown] > 0).any():
+            # Step 1 is its own origin at any frequency; a later step needs the period length.
+            raise PanelError(
+                DATE,
+                "the forecasts' dates and the actuals' dates do not tell whether steps are "
+                "days, weeks or months; send forecasts or actuals covering more periods",
+            )
+        freqs[unknown] = fallback or "D"
     origin = pd.Series(pd.NaT, index=forecasts.index, dtype="datetime64[ns]")
     for f in freqs.unique():
         rows = (freqs == f).to_numpy()

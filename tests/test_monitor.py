@@ -249,6 +249,25 @@ def test_weekly_series_on_different_weekdays():
     assert report.table["n_rows"].sum() == 6  # was 2: steps 2 and 3 had no origin
 
 
+def test_a_weekly_file_trimmed_to_one_date_keeps_weekly_origins():
+    """Step 3 of a weekly run dated 2024-01-15 comes from the run of 2024-01-01: a file trimmed
+    to the one week still ahead labelled it 2024-01-13 (steps read as days)."""
+    day = pd.Timestamp("2024-01-15")
+    forecasts = pd.DataFrame(
+        [{"item_id": f"I{s}", "location_id": "L", "date": day, "step": 3,
+          "q0.1": 5.0, "q0.5": 10.0, "q0.9": 15.0} for s in range(2)]
+    )  # fmt: skip
+    weeks = pd.date_range("2023-12-04", periods=7, freq="7D")
+    actuals = pd.DataFrame(
+        [{"item_id": f"I{s}", "location_id": "L", "date": d, "demand": 9.0}
+         for s in range(2) for d in weeks]
+    )  # fmt: skip
+    table = monitor(forecasts, actuals).table
+    assert set(table["origin"].dt.strftime("%Y-%m-%d")) == {"2024-01-01"}
+    with pytest.raises(PanelError, match="days, weeks or months"):
+        monitor(forecasts, actuals[actuals["date"] == day])
+
+
 # A monthly forecast run on a fixed day keeps one origin, also across 28 February.
 def _monthly_origins(runs: list[pd.DatetimeIndex]) -> pd.DataFrame:
     """The monitor's overall rows for one series forecast on ``runs`` (the dates of each run,
