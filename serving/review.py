@@ -92,18 +92,22 @@ class ReviewStore:
     def enqueue(self, items: pd.DataFrame, views: dict[str, dict[str, dict[str, str]]]) -> int:
         """Queue scored ``review`` items (``item_id, sku, location_id, product_id, reasons``
         and ``score_*`` columns); ``views[item_id][view]`` holds ``image`` and ``heatmap``
-        paths. Items already queued are left as they are. Returns the number added."""
+        paths. Items already queued are left as they are. Returns the number added.
+
+        An id already queued (or repeated in ``items``) for another SKU or location is another
+        unit under the same name: a :class:`ReviewError` naming it, and nothing is queued (it
+        would be left out without a word, never held nor reviewed)."""
         scores = [c for c in items.columns if c.startswith("score_")]
         added = 0
         with self._lock, self._connect() as db:
             for row in items.to_dict(orient="records"):
+                unit = (str(row["sku"]), str(row["location_id"]))
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO items (item_id, sku, location_id, product_id, scores, "
                     "reasons, views, queued) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         str(row["item_id"]),
-                        str(row["sku"]),
-                        str(row["location_id"]),
+                        *unit,
                         None if pd.isna(row.get("product_id")) else str(row.get("product_id")),
                         json.dumps({c[len("score_") :]: _number(row[c]) for c in scores}),
                         str(row.get("reasons") or ""),
@@ -112,6 +116,17 @@ class ReviewStore:
                     ),
                 )
                 added += cursor.rowcount
+                if cursor.rowcount == 0:
+                    queued = db.execute(
+                        "SELECT sku, location_id FROM items WHERE item_id = ?",
+                        (str(row["item_id"]),),
+                    ).fetchone()
+                    if tuple(queued) != unit:  # the exception rolls the whole batch back
+                        raise ReviewError(
+                            f"item_id: {str(row['item_id'])!r} is queued for SKU "
+                            f"{queued['sku']!r} at {queued['location_id']!r}; another unit "
+                            f"(SKU {unit[0]!r} at {unit[1]!r}) cannot share its id"
+                        )
         return added
 
     def queue(self, limit: int = 100) -> list[dict[str, Any]]:

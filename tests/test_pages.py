@@ -10,12 +10,14 @@ import re
 import shutil
 import sqlite3
 import subprocess
+from urllib.parse import quote
 
 import httpx
 import pandas as pd
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from serving.review import ReviewError, ReviewStore
 from serving.service.pages import pages_router
@@ -209,3 +211,32 @@ def test_the_page_shows_the_plan_of_the_series_picked(client, tmp_path):
         picture = client.get(chart)
         assert picture.status_code == 200, (item, location, chart, picture.text)
         assert picture.content[:4] == b"\x89PNG"
+
+
+def test_an_id_with_a_line_break_is_opened_and_decided(tmp_path):
+    ids = ["tray 4\nslot 2", "a/b\n", "plain"]
+    items = pd.DataFrame(
+        {"item_id": ids, "sku": "S1", "location_id": "FC1", "product_id": "P1",
+         "reasons": "damage", "score_damage": 0.5}
+    )  # fmt: skip
+    views = {}
+    for k, item in enumerate(ids):
+        path = tmp_path / "items" / str(k) / "front.png"
+        path.parent.mkdir(parents=True)
+        Image.new("RGB", (8, 8), (200, 30, 30)).save(path)
+        views[item] = {"front": {"image": str(path), "heatmap": ""}}
+    store = ReviewStore(tmp_path / "review.db")
+    store.enqueue(items, views)
+    app = FastAPI()
+    app.include_router(pages_router(str(tmp_path / "review.db"), None))
+    client = TestClient(app)
+    for item in ids:
+        url = "/v1/review/items/" + quote(item, safe="")  # as encodeURIComponent sends it
+        image = client.get(url + "/views/front/image")
+        assert image.status_code == 200 and image.content[:4] == b"\x89PNG", (item, image.text)
+        answer = client.post(url + "/decision", json={"decision": "pass", "reviewer": "ana"})
+        assert answer.status_code == 200, (item, answer.text)
+        assert answer.json()["item_id"] == item
+    assert client.get("/v1/review/queue").json() == []
+    assert store.stock_adjustments()["review_units"].tolist() == [0]
+    assert client.get("/openapi.json").status_code == 200

@@ -161,3 +161,35 @@ def test_a_reject_of_a_class_the_data_lacks_is_not_a_good_label(tmp_path):
     store2.decide("A1", "reject", "ana", defect="packaging")
     merged, added = with_feedback(base, store2)
     assert added == 1 and merged.items[0].labels.tolist() == [0.0, 1.0]
+
+
+def _units(ids, skus, locations):
+    return pd.DataFrame(
+        {"item_id": ids, "sku": skus, "location_id": locations, "product_id": "P1",
+         "reasons": "damage", "score_damage": 0.5}
+    )  # fmt: skip
+
+
+def _held(store):
+    frame = store.stock_adjustments()
+    return {(r.item_id, r.location_id): r.review_units for r in frame.itertuples(index=False)}
+
+
+def test_one_batch_with_an_id_for_two_units_is_refused(tmp_path):
+    store = ReviewStore(tmp_path / "review.db")
+    with pytest.raises(ReviewError, match="'U1'"):
+        store.enqueue(_units(["U1", "U1"], ["S1", "S2"], ["FC1", "FC1"]), {})
+    assert store.queue() == [] and _held(store) == {}  # nothing half-queued
+
+
+def test_a_later_unit_under_a_queued_id_is_refused(tmp_path):
+    store = ReviewStore(tmp_path / "review.db")
+    assert store.enqueue(_units(["U1", "U2"], ["S1", "S1"], ["FC1", "FC1"]), {}) == 2
+    store.decide("U2", "pass", "ana")
+    for sku, location in (("S2", "FC1"), ("S1", "FC2")):
+        with pytest.raises(ReviewError, match="'U1'"):
+            store.enqueue(_units(["U3", "U1"], [sku, sku], [location, location]), {})
+    # the same units again are left as they are (no error, none added)
+    assert store.enqueue(_units(["U1", "U2"], ["S1", "S1"], ["FC1", "FC1"]), {}) == 0
+    assert [i["item_id"] for i in store.queue()] == ["U1"]
+    assert _held(store) == {("S1", "FC1"): 1}

@@ -24,6 +24,7 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from kernels.io import read_table
 from serving.review import ReviewError, ReviewStore
@@ -57,6 +58,16 @@ def _page(name: str, replace: dict[str, str] | None = None) -> HTMLResponse:
         f'<p><a href="#" onclick="setToken(); return false;">set token</a></p>'
         f"<script>{script}</script></body></html>"
     )
+
+
+class _ItemId(PathConvertor):
+    """An item id in a path: every character, "/" and line breaks too (``path`` stops at a
+    line break: such an item could be neither opened nor decided)."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("item_id", _ItemId())
 
 
 class Decision(BaseModel):
@@ -102,9 +113,10 @@ def pages_router(review_db: str | None, workspace: str | None) -> APIRouter:
             raise HTTPException(422, "limit: expected 1..1000")
         return require_store().queue(limit)
 
-    # ``:path``: an item id may hold "/" (the page sends it as %2F, which is decoded before
-    # routing); the segments after it are fixed, so the id is everything before them.
-    @router.get("/v1/review/items/{item_id:path}/views/{view}/{kind}", tags=["review"])
+    # ``:item_id``: an item id may hold "/" (the page sends it as %2F, which is decoded before
+    # routing) or a line break; the segments after it are fixed, so the id is everything
+    # before them.
+    @router.get("/v1/review/items/{item_id:item_id}/views/{view}/{kind}", tags=["review"])
     async def view_file(item_id: str, view: str, kind: Literal["image", "heatmap"]) -> FileResponse:
         try:
             item = require_store().item(item_id)
@@ -118,7 +130,7 @@ def pages_router(review_db: str | None, workspace: str | None) -> APIRouter:
             raise HTTPException(404, f"{item_id}: the {kind} of view {view!r} is not available")
         return FileResponse(path, media_type="image/png")
 
-    @router.post("/v1/review/items/{item_id:path}/decision", tags=["review"])
+    @router.post("/v1/review/items/{item_id:item_id}/decision", tags=["review"])
     async def decide(item_id: str, body: Decision) -> dict[str, Any]:
         try:
             return require_store().decide(item_id, body.decision, body.reviewer, body.defect)
