@@ -82,14 +82,21 @@ def _backtest(report: Report, forecast: ForecastOutcome, out: Path) -> None:
     report.table(overall[[c for c in METRICS if c in overall.columns]], caption="all series")
     metrics = forecast.backtest.metrics
     segments = metrics[metrics["segment_type"] != "all"]
-    pivot = segments.pivot_table(index=["segment_type", "segment"], columns="model", values="wape")
-    report.table(pivot, caption="WAPE by segment")
+    report.table(_by_segment(segments, "wape"), caption="WAPE by segment")
     if "bias" in segments.columns:
-        bias = segments.pivot_table(index=["segment_type", "segment"], columns="model",
-                                    values="bias")  # fmt: skip
-        report.table(bias, caption="bias (mean forecast error / demand) by segment")
+        report.table(_by_segment(segments, "bias"),
+                     caption="bias (mean forecast error / demand) by segment")  # fmt: skip
     for png in sorted((out / "backtest" / "plots").glob("fan_*.png")):
         report.image(png, caption=png.stem.replace("fan_", "fan chart: "))
+
+
+def _by_segment(segments: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` per segment (rows) and model (columns), every segment of the metrics kept:
+    one without demand over its windows has no WAPE or bias (NaN), and ``pivot_table`` dropped
+    its row (the segment where a forecast of positive demand ran highest went missing)."""
+    order = pd.MultiIndex.from_frame(segments[["segment_type", "segment"]].drop_duplicates())
+    table = segments.set_index(["segment_type", "segment", "model"])[column].unstack("model")
+    return table.reindex(index=order, columns=list(dict.fromkeys(segments["model"])))
 
 
 def _inspection(report: Report, inspection: InspectionOutcome | None) -> None:
