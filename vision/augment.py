@@ -35,9 +35,18 @@ class AugmentSpec:
                 raise ValueError(
                     f"augment.{name}: expected a probability, got {getattr(self, name)}"
                 )
+        if not isinstance(self.rot90, bool):
+            raise ValueError(f"augment.rot90: expected true or false, got {self.rot90!r}")
         for name in ("rotate_deg", "translate", "brightness", "contrast", "noise"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"augment.{name}: expected >= 0, got {getattr(self, name)}")
+            if not math.isfinite(getattr(self, name)) or getattr(self, name) < 0:
+                raise ValueError(
+                    f"augment.{name}: expected a finite value >= 0, got {getattr(self, name)}"
+                )
+        # A gain or contrast factor 1 +- amplitude must stay >= 0 (a negative one blacks out or
+        # inverts the image), and a shift of the whole image moves every mark out of it.
+        for name in ("translate", "brightness", "contrast"):
+            if getattr(self, name) > 1:
+                raise ValueError(f"augment.{name}: expected at most 1, got {getattr(self, name)}")
 
     @classmethod
     def tunnel(cls) -> AugmentSpec:
@@ -150,16 +159,24 @@ def augment_batch(images: torch.Tensor, spec: AugmentSpec, masks: torch.Tensor |
         for k in range(1, 4):
             both(lambda t, k=k: t.rot90(k, (-2, -1)), turns == k)
     if spec.rotate_deg > 0 or spec.translate > 0:
-        angle = (torch.rand(n, device=device) * 2 - 1) * math.radians(spec.rotate_deg)
-        shift = (torch.rand(n, 2, device=device) * 2 - 1) * spec.translate * 2
+        # In float32 whatever the batch's dtype: bfloat16 sampling coordinates are a pixel apart
+        # past 128 pixels, and torch's bfloat16 grid_sample then reads outside the image (NaN
+        # pixels, or a crash, on the CPU).
+        f32 = torch.float32
+        angle = (torch.rand(n, device=device, dtype=f32) * 2 - 1) * math.radians(spec.rotate_deg)
+        shift = (torch.rand(n, 2, device=device, dtype=f32) * 2 - 1) * spec.translate * 2
         cos, sin = torch.cos(angle), torch.sin(angle)
         theta = torch.stack(
             [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
         )
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        x = F.grid_sample(
+            x.to(f32), grid, mode="bilinear", padding_mode="border", align_corners=False
+        ).to(x.dtype)
         if m is not None:
-            m = F.grid_sample(m, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+            m = F.grid_sample(
+                m.to(f32), grid, mode="nearest", padding_mode="zeros", align_corners=False
+            ).to(m.dtype)
     if spec.brightness > 0:
         gain = 1 + (torch.rand(n, 1, 1, 1, device=device) * 2 - 1) * spec.brightness
         x = x * gain
