@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from scipy import stats
 
 from kernels import Policy, leadtime, plan, policies, reference
 from kernels.leadtime import empirical_lead_time_pmf
-from kernels.policies import FILL_RATE, policy_from_samples
+from kernels.policies import FILL_RATE, order_quantities, policy_from_samples, round_lot_size
 
 LEVELS = np.array([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
 FAST = settings(max_examples=40, deadline=None)
@@ -746,3 +747,75 @@ def test_valid_records_split_between_neighbouring_days():
 def test_negative_missing_or_empty_records_are_errors(bad):
     with pytest.raises(ValueError, match="samples: .* at row 1"):
         empirical_lead_time_pmf([np.array([3.0]), np.array(bad, dtype=float)], 5)
+
+
+def test_round_lot_size_output_is_a_valid_rq_lot_for_decimal_packs_and_moq():
+    pack = np.array([0.3, 0.3, 0.7, 0.03, 0.15, 0.6])
+    moq = np.array([0.9, 2.7, 2.1, 0.33, 0.45, 1.8])
+    lot = round_lot_size(np.zeros(6), pack, moq)
+    # Independent reference: the smallest whole number of packs (at least one) reaching the MOQ.
+    want = [max(1, -(-Fraction(str(m)) // Fraction(str(p)))) * Fraction(str(p))
+            for p, m in zip(pack, moq)]  # fmt: skip
+    np.testing.assert_allclose(lot, [float(w) for w in want], rtol=1e-12)
+    qty = order_quantities(np.zeros(6), rule="rQ", reorder_point=0.0, lot_size=lot,
+                           case_pack=pack, moq=moq)  # fmt: skip
+    np.testing.assert_allclose(qty, lot)  # one lot lifts the position above r = 0
+
+
+def test_plan_with_a_case_pack_of_0_3_and_an_moq_of_0_9():
+    f = pd.DataFrame({"item_id": ["rope"], "location_id": ["FC1"], "demand_mean": [0.05],
+                      "demand_std": [0.02]})  # fmt: skip
+    inv = f[["item_id", "location_id"]].assign(
+        on_hand=0.0, lead_time_mean=4.0, review_period=0.0, case_pack=0.3, moq=0.9
+    )
+    row = plan(f, inv, Policy(service_level=0.95)).iloc[0]
+    assert row["lot_size"] == np.float64(0.9) or abs(row["lot_size"] - 0.9) < 1e-12
+    assert abs(row["order_qty"] - 0.9) < 1e-12
+
+
+def test_a_lot_really_below_the_moq_is_still_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="lot_size"):
+        order_quantities([0.0], rule="rQ", reorder_point=0.5, lot_size=0.6, case_pack=0.3,
+                         moq=0.9)  # fmt: skip
+
+
+def _smallest_whole_level(a, b, q, target):
+    # Exact: the smallest integer s >= 0 with 1 - short(s) / m >= target, target read as decimal.
+    a = [int(x) for x in a]
+    b = [int(x) for x in b]
+    n = len(a)
+    m = Fraction(sum(a) - sum(b), n) + q
+    goal = (1 - Fraction(target)) * m
+
+    def short(s):
+        return Fraction(sum(max(x - s, 0) for x in a) - sum(max(x - s - q, 0) for x in b), n)
+
+    s = 0
+    while short(s) > goal:
+        s += 1
+    return s
+
+
+@pytest.mark.parametrize("target", ["0.7", "0.8", "0.9", "0.95"])
+@pytest.mark.parametrize("q", [1, 2, 3])
+def test_uniform_counts_continuous_review(target, q):
+    a = np.arange(10.0)[None, :]  # demand over the lead time: 0..9, equally likely
+    res = policy_from_samples(a, shift=float(q), service_level=float(target),
+                              service_type=FILL_RATE)  # fmt: skip
+    assert res["level"][0] == _smallest_whole_level(a[0], a[0], q, target)
+
+
+def test_poisson_rows_continuous_and_periodic():
+    rng = np.random.default_rng(0)
+    a = rng.poisson(rng.uniform(1, 30, (80, 1)), (80, 100)).astype(float)
+    b = np.floor(a * 0.6)
+    q = rng.integers(1, 40, 80).astype(float)
+    for target in ("0.8", "0.9"):
+        res = policy_from_samples(a, shift=q, service_level=float(target), service_type=FILL_RATE)
+        want = [_smallest_whole_level(a[i], a[i], int(q[i]), target) for i in range(80)]
+        np.testing.assert_array_equal(res["level"], want)
+        res = policy_from_samples(a, b, service_level=float(target), service_type=FILL_RATE)
+        want = [_smallest_whole_level(a[i], b[i], 0, target) for i in range(80)]
+        np.testing.assert_array_equal(res["level"], want)

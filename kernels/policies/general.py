@@ -120,6 +120,11 @@ def _policy_samples_kernel(a, b, shift, service_level, service_type, level, mean
                 s = 0.0 if none else math.nan
             else:
                 target = (1.0 - service_level[i]) * m
+                if whole:
+                    # Whole-unit shortages are multiples of 1 / n_samples, so a level can meet the
+                    # target exactly; 1 - service_level rounds either way (1 - 0.9 < 0.1 but
+                    # 1 - 0.7 > 0.3), which alone must not add a unit.
+                    target += 1e-9 * m
                 if _short_samples(ra, rb, 0.0, sh) <= target:
                     s = 0.0
                 else:

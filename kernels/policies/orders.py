@@ -201,7 +201,10 @@ def order_quantities(
     v.check_finite("order_up_to", np.where(ss | rs, s, 0.0))
     v.check_positive("lot_size", np.where(rq, q, 1.0))
     packs = q / pack
-    bad = rq & ((np.abs(packs - np.round(packs)) > 1e-9 * np.maximum(packs, 1.0)) | (q < mo))
+    # The MOQ in packs with round_lot_size's tolerance: its lot for a case pack of 0.3 and an MOQ
+    # of 0.9 is 3 * 0.3 = 0.8999999999999999.
+    short_of_moq = packs < mo / pack - 1e-9
+    bad = rq & ((np.abs(packs - np.round(packs)) > 1e-9 * np.maximum(packs, 1.0)) | short_of_moq)
     if bad.any():
         v.fail(
             "lot_size",
