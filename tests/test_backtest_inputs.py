@@ -212,3 +212,21 @@ def test_a_weekly_panel_shorter_than_two_seasons_says_what_is_missing():
     forecaster = Forecaster("seasonal_naive", horizon=4, spec=PanelSpec())
     with pytest.raises(ValueError, match="nothing to score.*104 periods of history"):
         forecaster.backtest(sales, origins=3, baselines=(), progress=False)
+
+
+def test_keywords_beside_a_config_are_applied():
+    rng = np.random.default_rng(0)
+    dates = pd.date_range("2020-01-01", periods=80, freq="D")
+    frame = pd.DataFrame(
+        [(f"i{i}", "x", d, float(rng.poisson(4))) for i in range(3) for d in dates],
+        columns=["item_id", "location_id", "date", "demand"],
+    )
+    forecaster = Forecaster("moving_average", horizon=7, spec=PanelSpec())
+    config = BacktestConfig(baselines=(), plot_series=0)
+    result = forecaster.backtest(frame, config, origins=5, step=2, progress=False)
+    origins = sorted(pd.to_datetime(result.windows["origin"].unique()))
+    # Before: the keywords were dropped and the config's 3 origins, 7 days apart, scored.
+    assert len(origins) == 5
+    assert all(b - a == pd.Timedelta(days=2) for a, b in zip(origins, origins[1:]))
+    assert origins[-1] == dates[-7]
+    assert config.origins == 3  # the caller's config is left as it was

@@ -678,11 +678,13 @@ class Forecaster:
         **settings: Any,
     ) -> BacktestResult:
         """Score this model, the forecasters in ``also`` and the baselines of ``config`` (or
-        of :class:`~forecasting.config.BacktestConfig` fields given as keywords) over rolling
-        origins. Models are fitted on the data before the first origin (``refit``: at every
-        origin); this forecaster keeps the model fitted there. ``result.save(folder)`` writes
-        the metrics and fan charts."""
-        config = config or BacktestConfig(**settings)
+        of :class:`~forecasting.config.BacktestConfig` fields given as keywords, which change
+        ``config``'s) over rolling origins. Models are fitted on the data before the first
+        origin (``refit``: at every origin); this forecaster keeps the model fitted there.
+        ``result.save(folder)`` writes the metrics and fan charts."""
+        # Keywords given beside a config change it (they were dropped: origins=5 with a
+        # config scored the config's 3 origins).
+        config = dataclasses.replace(config, **settings) if config else BacktestConfig(**settings)
         store = data if isinstance(data, PanelStore) else self.store(data)
         self.spec = store.spec
         own = [self, *also]
