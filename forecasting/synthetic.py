@@ -199,14 +199,23 @@ def generate_network(
     cold_start_fraction: float = 0.1,
     lead_time_orders: int = 6,
 ) -> SyntheticNetwork:
-    """Generate a network of ``n_items`` x ``n_locations`` daily series over ``n_days`` days."""
+    """Generate a network of ``n_items`` x ``n_locations`` daily series over ``n_days`` days.
+
+    ``future_days`` of known covariates follow the history; the history a seed gives is the
+    same whatever ``future_days`` is."""
     if n_items < 1 or n_locations < 1:
         raise ValueError("n_items and n_locations must be >= 1")
     if n_days < 60:
         raise ValueError(f"n_days: need at least 60 days of history, got {n_days}")
+    if future_days < 0:
+        raise ValueError(f"future_days: expected >= 0 days of known covariates, got {future_days}")
     if not 0 <= cold_start_fraction < 1:
         raise ValueError(f"cold_start_fraction: expected in [0, 1), got {cold_start_fraction}")
     rng = np.random.default_rng(seed)
+    # The future days' prices, promotions and weather come from streams of their own, drawn
+    # day by day: a seed's history is the same whatever future_days asks for, and a longer
+    # future extends a shorter one.
+    promo_rng, price_rng, weather_rng = rng.spawn(3)
     n_total = n_days + future_days
     dates = pd.date_range(start, periods=n_total, freq="D")
 
@@ -241,12 +250,19 @@ def generate_network(
 
     # Prices with permanent changes and promotions (per item, the same at every FC).
     promo = np.zeros((n_items, n_total), dtype=np.int8)
-    n_promos = rng.poisson(n_total / 60, n_items)
+    n_promos = rng.poisson(n_days / 60, n_items)
     for i in np.nonzero(n_promos)[0]:
-        starts = rng.integers(0, n_total, n_promos[i])
+        starts = rng.integers(0, n_days, n_promos[i])
         for s0 in starts:
             promo[i, s0 : s0 + rng.integers(3, 15)] = 1
-    step_changes = np.cumsum(rng.normal(0, 0.03, (n_items, n_total // 28 + 1)), axis=1)
+    # A promotion starts on a future day with the history's rate (one in 60 days per item).
+    draws = promo_rng.random((future_days, n_items, 2))  # (start?, length) per day and item
+    lengths = 3 + (12 * draws[:, :, 1]).astype(np.int64)  # 3..14 days, as in the history
+    for t, i in zip(*np.nonzero(draws[:, :, 0] < 1 / 60)):
+        promo[i, n_days + t : n_days + t + lengths[t, i]] = 1
+    steps = rng.normal(0, 0.03, (n_items, n_days // 28 + 1))
+    later = price_rng.normal(0, 0.03, (n_total // 28 + 1 - steps.shape[1], n_items)).T
+    step_changes = np.cumsum(np.concatenate([steps, later], axis=1), axis=1)
     regular = base_price[:, None] * np.exp(np.repeat(step_changes, 28, axis=1)[:, :n_total])
     discount = rng.uniform(0.1, 0.35, n_items)[:, None]
     price = (regular * (1 - discount * promo)).astype(np.float32)
@@ -258,7 +274,13 @@ def generate_network(
     # Weather: a smooth temperature anomaly per FC; categories react with their own sign.
     regions = rng.integers(0, len(REGIONS), n_locations)
     temperature = np.zeros((n_locations, n_total), dtype=np.float32)
-    shocks = rng.normal(0, 1.0, (n_locations, n_total)).astype(np.float32)
+    shocks = np.concatenate(
+        [
+            rng.normal(0, 1.0, (n_locations, n_days)),
+            weather_rng.normal(0, 1.0, (future_days, n_locations)).T,
+        ],
+        axis=1,
+    ).astype(np.float32)
     for t in range(1, n_total):
         temperature[:, t] = 0.85 * temperature[:, t - 1] + 0.5 * shocks[:, t]
     weather_beta = rng.normal(0, 0.06, len(CATEGORIES))

@@ -165,3 +165,48 @@ def test_quick_alone_and_other_sizes_unchanged():
     config, _ = _config()
     assert config.holdout_weeks == 8 and config.items == 200
     assert config.effective() == config
+
+
+def test_lead_times_known_at_the_cutoff():
+    config = DemoConfig(items=12, locations=2, days=120, holdout_weeks=4, progress=False)
+    data = embedded(config)
+    records = data.lead_times
+    arrival = records["order_date"] + pd.to_timedelta(records["lead_time_days"], unit="D")
+    assert len(records) > 0
+    assert (arrival < data.cutoff).all()
+    # What was received before the cutoff is all kept.
+    from forecasting.synthetic import generate_network
+
+    network = generate_network(12, 2, 120 + 28, seed=config.seed)
+    full = network.lead_times
+    known = full[full["order_date"] + pd.to_timedelta(full["lead_time_days"], unit="D")
+                 < data.cutoff]  # fmt: skip
+    assert len(records) == len(known)
+
+
+def _data() -> DemoData:
+    dates = pd.date_range("2024-01-01", periods=40, freq="D")
+    rows = []
+    for item, first in (("old", 0), ("at_origin", 30), ("later", 33)):
+        for d in dates[first:]:
+            rows.append({"item_id": item, "location_id": "FC1", "date": d, "demand": 2.0,
+                         "price": 1.5})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    spec = PanelSpec(freq="D", known_reals=("price",)).canonical()
+    return DemoData(spec, frame, dates[30], None, None, ())
+
+
+def test_forecast_table_leaves_out_series_that_start_after_the_origin():
+    data = _data()
+    origin, horizon = data.cutoff, 7
+    table = data.forecast_table(origin, horizon)
+    assert set(table["item_id"]) == {"old", "at_origin"}
+    ahead = table[table["date"] >= origin]
+    # Every series left covers the whole horizon with its known covariates, demand hidden.
+    days = ahead.groupby("item_id")["date"].nunique()
+    assert (days == horizon).all()
+    assert ahead["demand"].isna().all() and ahead["price"].notna().all()
+    assert np.isfinite(table.loc[table["date"] < origin, "demand"]).all()
+    # From a later origin the new item has started and is forecast.
+    later = data.forecast_table(origin + pd.Timedelta(days=5), 3)
+    assert set(later["item_id"]) == {"old", "at_origin", "later"}

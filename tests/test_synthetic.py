@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import pytest
 import torch
 
 from forecasting.metrics import demand_classes
 from forecasting.synthetic import generate_network
+from vision.catalog import Catalog
+from vision.schema import MASK_BITS
+from vision.synthetic import FIELD_OF_VIEW_CM, generate_items, render_item
+from vision.synthetic_parts import write_parts_dataset
 
 
 def test_same_seed_same_network_other_seed_differs():
@@ -53,3 +59,72 @@ def test_promotions_raise_demand():
     promo = np.repeat(net.promo[:, :365], 2, axis=0).astype(bool)
     lift = np.nanmean(net.demand[promo]) / np.nanmean(net.demand[~promo])
     assert lift > 1.2
+
+
+def test_history_independent_of_future_days():
+    plain = generate_network(12, 2, 120, seed=5)
+    ahead = generate_network(12, 2, 120, seed=5, future_days=28)
+    longer = generate_network(12, 2, 120, seed=5, future_days=60)
+    assert np.array_equal(plain.demand, ahead.demand, equal_nan=True)
+    assert np.array_equal(plain.price, ahead.price[:, :120], equal_nan=True)
+    assert np.array_equal(plain.promo, ahead.promo[:, :120])
+    assert np.array_equal(plain.temperature, ahead.temperature[:, :120])
+    assert plain.lead_times.equals(ahead.lead_times)
+    # The 28 future days are the first 28 of 60.
+    assert np.array_equal(ahead.price, longer.price[:, :148], equal_nan=True)
+    assert np.array_equal(ahead.promo, longer.promo[:, :148])
+    assert np.array_equal(ahead.temperature, longer.temperature[:, :148])
+    # Future promotions keep the history's rate and lower the price.
+    future = longer.promo[:, 120:].astype(bool)
+    assert 0.03 < future.mean() < 0.3
+    ratio = longer.price[:, 120:] / longer.items["base_price"].to_numpy()[:, None]
+    assert np.nanmean(ratio[future]) < np.nanmean(ratio[~future])
+
+
+@pytest.mark.parametrize("future_days", [-1, -30])
+def test_negative_future_days_refused(future_days):
+    with pytest.raises(ValueError, match="future_days"):
+        generate_network(4, 2, 90, seed=0, future_days=future_days)
+
+
+def test_zero_future_days_still_fine():
+    network = generate_network(4, 2, 90, seed=0, future_days=0)
+    assert len(network.dates) == network.n_history == 90
+
+
+def test_empty_classes_refused(tmp_path):
+    with pytest.raises(ValueError, match="classes"):
+        write_parts_dataset(tmp_path / "a", 4, classes=(), min_side=16, max_side=24)
+    assert not (tmp_path / "a").exists()
+
+
+def test_repeated_class_refused(tmp_path):
+    with pytest.raises(ValueError, match="classes"):
+        write_parts_dataset(tmp_path / "b", 4, classes=("crack", "crack"), min_side=16, max_side=24)
+    assert not (tmp_path / "b").exists()
+
+
+def test_no_defects_needs_no_classes(tmp_path):
+    root = write_parts_dataset(tmp_path / "c", 3, defect_share=0.0, classes=(), min_side=16,
+                               max_side=24)  # fmt: skip
+    assert sorted(p.name for p in root.iterdir()) == ["good"]
+    assert len(list((root / "good").iterdir())) == 3
+
+
+def _catalog(side: float) -> Catalog:
+    row = {"product_id": "P1", "color": "#C82828", "width_cm": side, "height_cm": side,
+           "depth_cm": side, "shape": "box"}  # fmt: skip
+    return Catalog(pd.DataFrame([row]), source="test catalog")
+
+
+def test_product_larger_than_the_frame_refused():
+    with pytest.raises(ValueError, match="field of view"):
+        generate_items(_catalog(FIELD_OF_VIEW_CM + 4), 5, seed=0, defect_rate={"wrong_size": 1.0})
+
+
+def test_products_that_fit_show_their_wrong_size():
+    items = generate_items(_catalog(FIELD_OF_VIEW_CM), 12, seed=0, defect_rate={"wrong_size": 1.0})
+    for item in items:
+        views = render_item(item, 24)
+        shown = sum(int((mask & MASK_BITS["wrong_size"]).any()) for _, mask in views.values())
+        assert shown > 0, item.item_id

@@ -640,6 +640,14 @@ def generate_items(
     for name, rate in rates.items():
         if not 0.0 <= float(rate) <= 1.0:
             raise ValueError(f"defect_rate[{name}]: expected a rate in [0, 1], got {rate!r}")
+    # A product past the camera frame fills it: an oversize item would look like a good one.
+    largest = catalog.table[["width_cm", "height_cm", "depth_cm"]].max(axis=1)
+    if (largest > FIELD_OF_VIEW_CM).any():
+        names = catalog.table.loc[largest > FIELD_OF_VIEW_CM, "product_id"].head(5).tolist()
+        raise ValueError(
+            f"catalog: products {names} are larger than the synthetic camera's "
+            f"{FIELD_OF_VIEW_CM:g} cm field of view"
+        )
     return [sample_item(catalog, i, seed, rates) for i in range(n_items)]
 
 

@@ -178,8 +178,12 @@ def write_parts_dataset(
     unknown = sorted(set(classes) - set(DEFECT_CLASSES))
     if unknown:
         raise ValueError(f"classes: unknown defect classes {unknown}; known {DEFECT_CLASSES}")
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"classes: each defect class once, got {list(classes)}")
     labels_rng = np.random.default_rng([seed, 2**31])  # apart from the items
     n_defects = int(round(n_items * defect_share))
+    if n_defects and not classes:
+        raise ValueError(f"classes: none given for the {n_defects} defective parts")
     labels = [GOOD_CLASS] * (n_items - n_defects) + [
         classes[k % len(classes)] for k in range(n_defects)
     ]

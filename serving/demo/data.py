@@ -44,9 +44,13 @@ class DemoData:
 
     def forecast_table(self, origin: pd.Timestamp, horizon: int) -> pd.DataFrame:
         """History before ``origin`` and the ``horizon`` days after it as future rows: known
-        covariates kept, demand left empty (what a forecast at ``origin`` may know)."""
+        covariates kept, demand left empty (what a forecast at ``origin`` may know). A series
+        whose first row comes after ``origin`` (an item first sold later) is left out: it is
+        not planned from ``origin``, and its rows would stop short of the horizon."""
         end = origin + pd.Timedelta(days=horizon)
-        rows = self.frame[self.frame[DATE] < end].copy()
+        rows = self.frame[self.frame[DATE] < end]
+        first = rows.groupby(KEYS, observed=True)[DATE].transform("min")
+        rows = rows[first <= origin].copy()
         rows.loc[rows[DATE] >= origin, DEMAND] = np.nan
         return rows
 
@@ -74,9 +78,12 @@ def embedded(config: DemoConfig) -> DemoData:
         later = (frame[DATE] >= cutoff) & (frame["category"].astype(str) == category)
         frame.loc[later, DEMAND] = np.round(frame.loc[later, DEMAND] * config.drift)
         drifted = ("category", category)
-    return DemoData(
-        spec, frame, cutoff, network.lead_times, drifted, tuple(spec.static_categoricals)
-    )
+    # A lead time is recorded when its order arrives: orders still on their way at the cutoff,
+    # and those placed in the held-back weeks, are not known to the plan made there.
+    lead_times = network.lead_times
+    arrival = lead_times["order_date"] + pd.to_timedelta(lead_times["lead_time_days"], unit="D")
+    lead_times = lead_times[arrival < cutoff].reset_index(drop=True)
+    return DemoData(spec, frame, cutoff, lead_times, drifted, tuple(spec.static_categoricals))
 
 
 def users_table(path: str | Path, spec: PanelSpec, config: DemoConfig) -> DemoData:
