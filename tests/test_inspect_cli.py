@@ -344,3 +344,13 @@ def test_long_item_ids_with_replaced_characters_get_their_overlays(tmp_path):
     paths = [collector.result().heatmaps[i]["front"][0] for i in range(n)]
     assert len(set(paths)) == n  # one overlay per item, none shared
     assert all((tmp_path / "heatmaps").joinpath(*p.split("/")[-2:]).is_file() for p in paths)
+
+
+def test_generate_parts_refuses_the_tunnels_settings(tmp_path, capsys):
+    # --image-size and --defect-rate were accepted and ignored: the part photos keep their own.
+    out = tmp_path / "parts"
+    args = ["inspect", "generate", "--kind", "parts", "--out", str(out), "--items", "4"]
+    assert main([*args, "--image-size", "64", "--defect-rate", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "--defect-rate, --image-size" in err and "--kind parts" in err
+    assert not out.exists()

@@ -206,8 +206,13 @@ def _load_run(args: argparse.Namespace):
 def _generate(args: argparse.Namespace) -> int:
     from vision.synthetic import write_synthetic_dataset
 
-    config = SyntheticConfig.from_dict(given(args, SyntheticConfig))
+    typed = given(args, SyntheticConfig)
+    config = SyntheticConfig.from_dict(typed)
     if args.kind == "parts":  # not given: the tunnel
+        ignored = sorted(set(typed) - {"items", "seed", "progress"})
+        if ignored:  # the part photos have their own sizes and defect share
+            flags = ", ".join("--" + name.replace("_", "-") for name in ignored)
+            raise CliError(f"{flags}: the tunnel's settings; --kind parts uses --items and --seed")
         from vision.synthetic_parts import write_parts_dataset
 
         root = write_parts_dataset(
