@@ -320,7 +320,10 @@ class InspectionTask(pl.LightningModule):
             defective = (labels_np >= 0.5).any(axis=1)
             pairs = int(defective.sum()) * int((~defective).sum())
             weight = min(1e-3, 0.25 / pairs)
-            self.log("val_selection", any_auroc - weight * bce / (1.0 + bce), sync_dist=False)
+            # A float64 tensor: Lightning stores a Python float as float32, whose steps of 6e-8
+            # below 1 swallow the loss term (0.25 / pairs at most) on a few hundred items.
+            selection = torch.tensor(any_auroc - weight * bce / (1.0 + bce), dtype=torch.float64)
+            self.log("val_selection", selection, sync_dist=False)
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
         world = self.trainer.world_size if self.trainer is not None else 1

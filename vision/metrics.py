@@ -36,10 +36,12 @@ def any_defect(probs: np.ndarray) -> np.ndarray:
 
 
 def per_class_auroc(labels: np.ndarray, scores: np.ndarray, class_names) -> dict[str, float]:
-    """:func:`auroc` for every column, keyed by class name."""
-    labels = np.asarray(labels)
+    """:func:`auroc` for every column, keyed by class name (a label of at least 0.5 is a
+    positive; a NaN label, unknown, leaves the item out of its class)."""
+    labels = np.asarray(labels, dtype=np.float64)
     scores = np.asarray(scores)
-    return {name: auroc(labels[:, k] >= 0.5, scores[:, k]) for k, name in enumerate(class_names)}
+    positive = np.where(np.isnan(labels), np.nan, labels >= 0.5)
+    return {name: auroc(positive[:, k], scores[:, k]) for k, name in enumerate(class_names)}
 
 
 def binomial_se(rate: float, n: int) -> float:

@@ -243,14 +243,15 @@ def calibration_metrics(
             for name, value in per_class_auroc(labels, probs, thresholds.class_names).items()
         },
     }
+    # An item with a defect label is defective, one with every label 0 good; one with a NaN
+    # (unknown) label and no defect label is neither, as it sets no threshold.
     defective = (labels >= 0.5).any(axis=1)
-    area = auroc(defective, any_defect(probs))
+    good = (labels < 0.5).all(axis=1)
+    area = auroc(np.where(defective | good, defective, np.nan), any_defect(probs))
     out["any_defect_auroc"] = area if np.isfinite(area) else None
     verdict = np.array(verdicts(probs, thresholds, complete)[0])
     out["defects_passed"] = float((verdict[defective] == PASS).mean()) if defective.any() else None
-    out["good_rejected"] = (
-        float((verdict[~defective] == REJECT).mean()) if (~defective).any() else None
-    )
+    out["good_rejected"] = float((verdict[good] == REJECT).mean()) if good.any() else None
     catch = {}
     for k, name in enumerate(thresholds.class_names):
         pos = labels[:, k] >= 0.5

@@ -324,6 +324,14 @@ class ScoreOutputs:
                 check_writable(table)
         if self.heatmaps is not None:
             check_writable(self.heatmaps, folder=True)
+            # The heatmap folder is published whole, replacing what the path held, so a table
+            # written inside it would be removed after it was reported written.
+            for table in (self.items, self.views):
+                if table is not None and table.resolve().is_relative_to(self.heatmaps.resolve()):
+                    raise FileError(
+                        f"{table}: inside the heatmap folder {self.heatmaps}, which is replaced "
+                        "whole; write the tables elsewhere or choose another --heatmap-dir"
+                    )
             if not overwrite and self.heatmaps.is_dir() and any(self.heatmaps.iterdir()):
                 raise FileError(
                     f"{self.heatmaps}: heatmap folder exists; choose another (--heatmap-dir) or "
@@ -363,7 +371,9 @@ def rejected_units(
     if isinstance(scored, str | Path):
         frame, where = read_table(scored, **READ_OPTIONS), str(scored)
     else:
-        frame, where = scored, "scored table"
+        # Counted by position: a table put together from several (pd.concat) repeats its row
+        # labels, which the cross-tabulation below would align on.
+        frame, where = scored.reset_index(drop=True), "scored table"
     for column in ("verdict", sku_column):
         if column not in frame.columns:
             raise ValueError(f"{where}: missing column {column!r}")
