@@ -58,16 +58,24 @@ def negative_binomial_nll(
     target: torch.Tensor, mean: torch.Tensor, dispersion: torch.Tensor
 ) -> torch.Tensor:
     """Negative log-likelihood of counts ``target`` under NB(``mean``, ``dispersion``),
-    elementwise. Non-integer targets get the continuous extension through ``lgamma``."""
+    elementwise. Non-integer targets get the continuous extension through ``lgamma``.
+
+    Computed in float64 and returned in the inputs' dtype: the three ``lgamma`` terms are of
+    the order of ``(target + 1 / dispersion) * log(target)`` and cancel down to a few units,
+    and float32 left the likelihood of a count of 100,000 units ~0.07 off (of 1,000,000 up to
+    4), noise enough to choose a checkpoint or stop a run early."""
+    dtype = torch.promote_types(torch.promote_types(target.dtype, mean.dtype), dispersion.dtype)
+    target, mean, dispersion = target.double(), mean.double(), dispersion.double()
     r = 1.0 / dispersion
     am = dispersion * mean
-    return -(
+    nll = -(
         torch.lgamma(target + r)
         - torch.lgamma(r)
         - torch.lgamma(target + 1.0)
         - r * torch.log1p(am)
         + target * (torch.log(am.clamp(min=1e-12)) - torch.log1p(am))
     )
+    return nll.to(dtype)
 
 
 class NegativeBinomialQuantiles(torch.nn.Module):

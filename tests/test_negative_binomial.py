@@ -286,3 +286,26 @@ def test_negative_binomial_counts_survive_bf16_autocast():
     assert clear.mean() > 0.5
     assert expected.max() > 100
     np.testing.assert_array_equal(units[clear], expected[clear])
+
+
+def test_the_likelihood_of_large_counts_agrees_with_scipy_in_float32():
+    rng = np.random.default_rng(0)
+    counts = np.round(rng.uniform(0.5, 1.5, 2000) * 10 ** rng.uniform(4, 6, 2000))
+    mean = counts * rng.uniform(0.8, 1.2, counts.size)
+    dispersion = rng.uniform(1e-3, 0.05, counts.size)
+    as32 = [torch.tensor(v, dtype=torch.float32) for v in (counts, mean, dispersion)]
+    # The reference reads the float32 values the function is given.
+    y, mu, alpha = (v.double().numpy() for v in as32)
+    r = 1.0 / alpha
+    expected = -stats.nbinom.logpmf(y, r, r / (r + mu))
+    got = negative_binomial_nll(*as32)
+    assert got.dtype == torch.float32
+    np.testing.assert_allclose(got.double().numpy(), expected, rtol=0, atol=1e-3)
+
+
+def test_the_likelihood_gradient_stays_finite_for_zero_and_huge_counts():
+    counts = torch.tensor([0.0, 0.0, 3.0, 1e7, 5e8])
+    mean = torch.tensor([1e-6, 2.0, 0.5, 1e7, 4e8], requires_grad=True)
+    dispersion = torch.tensor([1e-3, 5.0, 1e-3, 1e-3, 0.2], requires_grad=True)
+    negative_binomial_nll(counts, mean, dispersion).sum().backward()
+    assert torch.isfinite(mean.grad).all() and torch.isfinite(dispersion.grad).all()

@@ -49,6 +49,7 @@ from forecasting.windows import (
     WindowList,
     default_prior_scale,
     group_prior_scale,
+    valid_origin_range,
 )
 from kernels.io import FileError, atomic_write, load_weights
 from kernels.runfolder import (
@@ -244,7 +245,10 @@ class NeuralForecaster:
                 results.append(fit(task, train, folder, ckpt_path=resume))
                 # In float32 whatever the training precision: ``bf16-true`` leaves the
                 # weights in bfloat16, which float32 windows cannot be multiplied with.
-                nets.append(untrained_as_unknown(task.net.cpu().float().eval(), store, cutoff))
+                fitted = task.net.cpu().float().eval()
+                nets.append(
+                    untrained_as_unknown(fitted, store, val_origin, self.horizon, min_encoder)
+                )
         finally:
             if scratch is not None:
                 scratch.cleanup()
@@ -411,17 +415,22 @@ class NeuralForecaster:
         return model
 
 
-def untrained_as_unknown(net: torch.nn.Module, store: PanelStore, cutoff: int) -> torch.nn.Module:
-    """``net`` with the embedding of every static level that no series observed before
-    ``cutoff`` (an item of the training table with only future rows, one launched after the
-    cutoff) set to its column's unknown embedding: no window trained such a row, and a new item
-    is forecast as an unseen one is (an item's unknown embedding is what the cold-start windows
-    trained), not from its random initialization."""
+def untrained_as_unknown(
+    net: torch.nn.Module, store: PanelStore, cutoff: int, horizon: int, min_encoder_length: int
+) -> torch.nn.Module:
+    """``net`` with the embedding of every static level that no training window read (training
+    windows forecast ``horizon`` periods before ``cutoff``, the validation origin, after
+    ``min_encoder_length`` observed ones) set to its column's unknown embedding: an item of the
+    training table with only future rows, or one launched within about a horizon of the end
+    of the table, has no such window, and a new item is forecast as an unseen one is (an
+    item's unknown embedding is what the cold-start windows trained), not from its random
+    initialization."""
     tables = getattr(net, "static_embeddings", None)
     if tables is None or store.static_cat.shape[1] == 0:
         return net
     codes = store.static_cat.cpu()
-    observed = torch.isfinite(store.target[:, :cutoff]).any(dim=1).cpu()
+    _, windows = valid_origin_range(store, horizon, cutoff, min_encoder_length)
+    observed = (windows > 0).cpu()
     with torch.no_grad():
         for k, embedding in enumerate(tables.embeddings):
             levels = torch.unique(codes[:, k])
