@@ -342,3 +342,47 @@ def test_wape_exactly_at_the_threshold_is_not_flagged():
     assert not check["wape_flag"] and not check["flagged"]
     medians[0] = 10.0 + 14.0  # WAPE 0.14: 16.7% worse, flagged
     assert monitor(*tables(medians, [10.0] * 10), reference=reference).checks.iloc[0]["wape_flag"]
+
+
+def _frames():
+    dates = pd.date_range("2024-03-04", periods=10)
+    rows, actual = [], []
+    for item, segment in (("a", "gone"), ("b", "kept")):
+        for step, date in enumerate(dates, start=1):
+            # q0.1 is 0 on 8 of 10 days and q0.05 always: the zeros fall inside the 90% and 80%
+            # intervals about as often as nominal, so coverage alone does not flag the segment
+            low = 0.0 if step <= 8 else 1.0
+            rows.append({"item_id": item, "location_id": "FC", "date": date, "step": step,
+                         "q0.05": 0.0, "q0.1": low, "q0.5": 4.0, "q0.9": 9.0,
+                         "q0.95": 11.0})  # fmt: skip
+            demand = 0.0 if segment == "gone" else float([2, 4, 6, 3, 5][step % 5])
+            actual.append({"item_id": item, "location_id": "FC", "date": date,
+                           "demand": demand, "dept": segment})  # fmt: skip
+    # kept's intervals covered everything in the backtest too: its coverage has not moved
+    reference = pd.DataFrame(
+        [{"segment_type": s, "segment": v, "wape": 0.5, "coverage_90": c90, "coverage_80": c80}
+         for s, v, c90, c80 in (("all", "all", 0.9, 0.8), ("dept", "gone", 0.9, 0.8),
+                                ("dept", "kept", 1.0, 1.0))]
+    )  # fmt: skip
+    return pd.DataFrame(rows), pd.DataFrame(actual), reference
+
+
+def test_a_segment_that_stopped_selling_is_flagged():
+    forecasts, actuals, reference = _frames()
+    report = monitor(forecasts, actuals, segments=["dept"], reference=reference)
+    checks = report.checks.set_index("segment")
+    gone = checks.loc["gone"]
+    assert gone["wape"] == np.inf and gone["wape_flag"] and gone["flagged"]
+    assert "dept=gone" in report.recommendation()
+    table = report.table.set_index("segment")
+    assert table.loc["gone", "bias"] == np.inf
+    assert not checks.loc["kept", "flagged"]
+
+
+def test_a_segment_without_demand_forecast_without_demand_has_no_wape():
+    forecasts, actuals, reference = _frames()
+    quantiles = [c for c in forecasts.columns if c.startswith("q")]
+    forecasts.loc[forecasts["item_id"] == "a", quantiles] = 0.0  # 0 forecast, 0 sold: exact
+    report = monitor(forecasts, actuals, segments=["dept"], reference=reference)
+    gone = report.checks.set_index("segment").loc["gone"]
+    assert np.isnan(gone["wape"]) and not gone["wape_flag"]

@@ -3,6 +3,8 @@ folders, unreadable masks, and an inspector fitted again on other data."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +20,8 @@ from vision.datasets import (
     read_plain_images,
     read_tunnel,
 )
-from vision.images import image_size, load_image, load_mask
+from vision.images import ImageLoadError, image_size, load_image, load_mask
+from vision.items import load_views
 from vision.synthetic import write_synthetic_dataset
 
 ORIENTATION = 0x0112
@@ -215,3 +218,93 @@ def test_unreadable_class_folder_is_an_error(tmp_path):
     inspector = Inspector(width=8, image_size=32, head_dim=16, train=quick)
     with pytest.raises(ValueError, match=r"no readable image in class folders \['crack'\]"):
         inspector.fit(tmp_path)
+
+
+def _picture() -> np.ndarray:
+    pixels = np.zeros((16, 32, 3), np.uint8)
+    pixels[:8, :16] = (255, 0, 0)
+    pixels[:8, 16:] = (0, 255, 0)
+    pixels[8:, :16] = (0, 0, 255)
+    pixels[8:, 16:] = (255, 255, 0)
+    return pixels
+
+
+def _png(pixels: np.ndarray, exif: bytes) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", exif=exif)
+    return buffer.getvalue()
+
+
+def _exif(make_tag: int) -> bytes:
+    """Big-endian EXIF: orientation 6 (turn 90 degrees clockwise) and an ASCII 'cam' under
+    ``make_tag`` (0x010F is Make; 0x0119 is a tag whose standard type is SHORT)."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "cam"
+    data = bytearray(exif.tobytes())
+    at = data.index(bytes.fromhex("010f0002"))
+    data[at : at + 2] = make_tag.to_bytes(2, "big")
+    return bytes(data)
+
+
+def test_a_tag_of_an_unusual_type_does_not_stop_the_orientation():
+    pixels = _picture()
+    displayed = np.rot90(pixels, -1)  # orientation 6, by hand: (32, 16)
+    clean = load_image(_png(pixels, _exif(0x010F)), 32, resize="pad")
+    odd = load_image(_png(pixels, _exif(0x0119)), 32, resize="pad")
+    np.testing.assert_array_equal(clean[:, 8:24], displayed)
+    np.testing.assert_array_equal(odd, clean)
+
+
+def test_a_truncated_exif_block_is_an_unreadable_view():
+    data = _png(_picture(), b"Exif\x00\x00MM\x00*\x00\x00")  # the directory offset cut off
+    try:
+        load_image(data, 32)
+    except ImageLoadError:
+        pass
+    views = load_views(
+        {"front": data, "back": _png(_picture(), _exif(0x010F))}, ["front", "back"], 32
+    )
+    assert views.mask.tolist() == [0.0, 1.0]
+    assert "front" in views.view_errors
+
+
+def test_image_size_of_a_truncated_exif_block(tmp_path):
+    path = tmp_path / "view.png"
+    path.write_bytes(_png(_picture(), b"Exif\x00\x00MM\x00*\x00\x00"))
+    assert image_size(path) in (None, (32, 16))
+
+
+def _encoded(pixels: np.ndarray, **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", **options)
+    return buffer.getvalue()
+
+
+def _keyed_photo() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    rgb = (np.full((24, 36, 3), (120, 140, 160)) + rng.integers(0, 20, (24, 36, 3))).astype(
+        np.uint8
+    )
+    rgb[:, :10] = (255, 0, 255)  # the cut-away part, in the key colour
+    return rgb
+
+
+@pytest.mark.parametrize("resize", ["squash", "pad"])
+def test_colour_key_reads_as_the_alpha_it_stands_for(resize):
+    rgb = _keyed_photo()
+    keyed = load_image(_encoded(rgb, transparency=(255, 0, 255)), 24, resize=resize)
+    alpha = np.where((rgb == (255, 0, 255)).all(axis=2), 0, 255).astype(np.uint8)
+    cut_out = load_image(_encoded(np.dstack([rgb, alpha])), 24, resize=resize)
+    np.testing.assert_array_equal(keyed, cut_out)
+    # by hand: a transparent pixel over black is black
+    reference = np.where(alpha[..., None] == 0, 0, rgb).astype(np.uint8)
+    by_hand = load_image(_encoded(reference), 24, resize=resize)
+    np.testing.assert_array_equal(keyed, by_hand)
+
+
+def test_grey_colour_key_in_a_grey_model():
+    grey = np.full((20, 20), 100, np.uint8)
+    grey[:, :5] = 255
+    keyed = load_image(_encoded(grey, transparency=255), 20, image_mode="L")
+    assert (keyed[:, :5] == 0).all() and (keyed[:, 5:] == 100).all()

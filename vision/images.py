@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from vision.schema import IMAGE_MODES
 
@@ -23,25 +24,53 @@ RESIZE_FILTER = Image.Resampling.BILINEAR
 #: EXIF tag of the orientation a camera stored its sensor pixels in (1: as displayed).
 EXIF_ORIENTATION = 0x0112
 
+#: How each EXIF orientation turns the stored pixels as displayed (ImageOps.exif_transpose's
+#: table).
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+#: What Pillow raises for a header or EXIF block it cannot parse: struct.error (a truncated
+#: EXIF directory) is none of OSError, SyntaxError and ValueError.
+UNREADABLE = (OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombError)
+
 
 def upright(image: Image.Image) -> Image.Image:
     """``image`` turned as its EXIF orientation says it is displayed (cameras and phones store
-    the sensor's pixels and a tag); unchanged without the tag."""
-    if image.getexif().get(EXIF_ORIENTATION, 1) in (None, 1):
-        return image
-    return ImageOps.exif_transpose(image)
+    the sensor's pixels and a tag); unchanged without the tag. Only the pixels are turned:
+    ImageOps.exif_transpose also writes the EXIF block back, which fails on a tag of another
+    type than its standard one (struct.error, TypeError) that no viewer minds."""
+    method = UPRIGHT.get(image.getexif().get(EXIF_ORIENTATION, 1))
+    return image if method is None else image.transpose(method)
 
 
 def opaque(image: Image.Image) -> Image.Image:
     """``image`` with any transparency composited over black: what a pixel shows is its colour
     times its opacity, never the colour stored under a transparent pixel, which encoders fill
     as they like (the original photo, white, or black as lossless WebP does) and no viewer
-    shows. A palette image's transparent entry is transparency too."""
-    if image.mode == "P" and "transparency" in image.info:
+    shows. A palette image's transparent entry is transparency too, and so is the one
+    transparent colour an RGB or grey PNG may name (its tRNS chunk)."""
+    if image.mode in ("P", "RGB", "L") and image.info.get("transparency") is not None:
         image = image.convert("RGBA")
     if image.mode != "RGBA":
         return image
     return Image.alpha_composite(Image.new("RGBA", image.size, (0, 0, 0, 255)), image)
+
+
+#: How :func:`load_image` reads a file before it resizes it, as model packages record it for
+#: clients that send the pixels themselves (OIP v2).
+DECODING = {
+    "orientation": "turned upright as its EXIF orientation tag says (as cameras and phones "
+    "display a photo) before it is resized",
+    "transparency": "composited over black: a transparent pixel reads as black, whatever "
+    "colour the file stores under it",
+}
 
 
 class ImageLoadError(Exception):
@@ -144,7 +173,7 @@ def load_image(
         raise ImageLoadError("file not found") from exc
     except UnidentifiedImageError as exc:
         raise ImageLoadError("not a readable image (corrupt or unknown format)") from exc
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except UNREADABLE as exc:
         raise ImageLoadError(f"cannot decode image ({exc})") from exc
     if resize == "pad" and rgb.width != rgb.height:
         return letterbox(rgb, size)
@@ -164,7 +193,7 @@ def image_size(source: str | Path) -> tuple[int, int] | None:
             if image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # a quarter turn
                 return int(image.height), int(image.width)
             return int(image.width), int(image.height)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except UNREADABLE:
         return None
 
 
@@ -201,7 +230,7 @@ def load_mask(path: str | Path, size: int, resize: str = "squash") -> np.ndarray
             mask = np.asarray(upright(image), dtype=np.uint8)
     except ImageLoadError:
         raise
-    except (OSError, SyntaxError, ValueError) as exc:
+    except UNREADABLE as exc:
         raise ImageLoadError(f"cannot decode mask ({exc})") from exc
     if resize == "pad" and mask.shape[0] != mask.shape[1]:
         left, top, new_w, new_h = letterbox_box(mask.shape[1], mask.shape[0], size)

@@ -27,7 +27,7 @@ from kernels.io import atomic_write, load_weights
 from kernels.runfolder import manifest_entry, reading_entry
 from vision.calibration import Thresholds
 from vision.catalog import REFERENCE_FIELDS, Catalog
-from vision.images import ACCEPTED_MODES
+from vision.images import ACCEPTED_MODES, DECODING
 from vision.items import CatalogHandling
 from vision.model import (
     ATTRIBUTES,
@@ -139,6 +139,7 @@ def manifest_entries(folder: Path, model: RunModel, min_view_size: int) -> dict[
             "accepted_source_modes": list(ACCEPTED_MODES[model.image_mode]),
             "min_view_size": min_view_size,
             "channels": "RGB; grey sources replicated to 3 channels",
+            **DECODING,
             "resize": [spec.image_size, spec.image_size],
             "resize_mode": spec.resize,
             "test_time_augmentation": spec.tta,

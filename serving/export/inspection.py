@@ -41,7 +41,7 @@ from serving.export import onnx as onnx_io
 from serving.export.forecast import ExportError, io_description
 from vision.calibration import Thresholds, verdicts
 from vision.catalog import REF_DIM
-from vision.images import ACCEPTED_MODES
+from vision.images import ACCEPTED_MODES, DECODING
 from vision.items import (
     CatalogHandling,
     ItemLoader,
@@ -197,6 +197,7 @@ def export_inspection(
             "image_mode": image_mode,
             "accepted_source_modes": list(ACCEPTED_MODES[image_mode]),
             "channels": "RGB, channels last; grey sources replicated to 3 channels",
+            **DECODING,
             "resize": [size, size],
             "resize_mode": net.spec.resize,
             "resize_mode_note": RESIZE_NOTES[net.spec.resize],
