@@ -11,7 +11,9 @@ calls the Numba kernels. Reading and writing files is :mod:`kernels.io`'s job.
 * *cumulative quantiles* -- ``item_id, location_id, horizon, q0.05, ..., q0.95``: quantiles of
   demand summed over steps 1..horizon, horizons 1..H for every key. A random lead time is handled
   by mixing the horizons' distributions with the lead-time probabilities (never by adding
-  quantiles); the review period must be a whole number of steps.
+  quantiles); a lead time between two steps (10 days of a weekly forecast) reads quantiles
+  interpolated between them; the review period must be a whole number of steps (of days for a
+  weekly forecast, of 1/31 of a step for a monthly one).
 * *sample paths* -- ``item_id, location_id, sample, step, demand`` (long): the same number of
   paths and steps 1..H for every key. Each path gets its own lead time draw (bootstrapped from the
   lead-time records, else gamma with the inventory's mean/std) and contributes the sum of its
@@ -399,6 +401,25 @@ def _cumulative_array(forecast: pd.DataFrame, keys, labels):
     return cum, levels
 
 
+def _snap(values: np.ndarray) -> np.ndarray:
+    """Values within 1e-9 of a whole number as that number (14 days / 7 * 7 is 14)."""
+    return np.where(np.abs(values - np.round(values)) < 1e-9, np.round(values), values)
+
+
+def _cumulative_on_grid(cum: np.ndarray, k: int) -> np.ndarray:
+    """Cumulative quantiles (n, H, Q) at every 1/k of a step (n, H k, Q): at t steps between
+    whole steps h and h + 1, (1 - f) q_h + f q_{h+1} with f = t - h (and q_0 = 0), the demand of
+    the part-step spread evenly over it."""
+    if k == 1:
+        return cum
+    n, n_h, n_q = cum.shape
+    padded = np.concatenate([np.zeros((n, 1, n_q)), cum], axis=1)
+    t = np.arange(1, n_h * k + 1) / k
+    lo = np.minimum(np.floor(t).astype(np.int64), n_h - 1)
+    f = (t - lo)[None, :, None]
+    return (1.0 - f) * padded[:, lo, :] + f * padded[:, lo + 1, :]
+
+
 def _sample_paths_array(forecast: pd.DataFrame, keys, labels):
     _check_unique(forecast, "forecast", KEYS + ["sample", "step"])
     _align(forecast, keys, labels)
@@ -558,33 +579,47 @@ def _plan_cumulative_quantiles(
 
     A random lead time mixes the horizons' distributions with the lead-time probabilities
     (observed records, else a discretized gamma with the inventory's mean/std); quantiles are
-    never added. The review period must be a whole number of steps (of ``policy.step_days``).
+    never added. Steps of ``policy.step_days`` > 1 days are cut in ``ceil(step_days)`` parts
+    (days of a weekly forecast), the quantiles interpolated between whole steps; the review
+    period must be a whole number of such parts.
     """
     keys, labels, periodic = inv["match"], inv["labels"], inv["periodic"]
-    review, records = inv["review_steps"], inv["lt_records_steps"]
     cum, levels = _cumulative_array(forecast, keys, labels)
     n_h = cum.shape[1]
-    pmf = np.zeros((len(keys), n_h + 1))
+    # Steps longer than a day are planned on a grid of k parts per step (days of a weekly
+    # forecast): a lead time between two steps is the demand up to it, interpolated between
+    # the steps' quantiles, not a draw of one step or the other (a 10-day lead time of a weekly
+    # forecast mixed 1 and 2 weeks of demand: three times the safety stock).
+    k = max(1, int(np.ceil(policy.step_days - 1e-9)))
+    review = _snap(inv["review_steps"] * k)
+    records = [None if r is None else _snap(r * k) for r in inv["lt_records_steps"]]
+    grid = _cumulative_on_grid(cum, k)
+    n_g = grid.shape[1]
+    pmf = np.zeros((len(keys), n_g + 1))
     have = np.array([r is not None for r in records])
     if have.any():
-        pmf[have] = leadtime.empirical_lead_time_pmf([r for r in records if r is not None], n_h)
+        pmf[have] = leadtime.empirical_lead_time_pmf([r for r in records if r is not None], n_g)
     if (~have).any():
         pmf[~have] = leadtime.lead_time_pmf(
-            inv["lt_mean_steps"][~have], inv["lt_std_steps"][~have], n_h
+            _snap(inv["lt_mean_steps"][~have] * k), inv["lt_std_steps"][~have] * k, n_g
         )
     bad = (review != np.floor(review)) & periodic
     if bad.any():
-        _fail_rows("review_period", "must be whole forecast steps", bad, labels)
+        problem = "must be whole forecast steps"
+        if k > 1:
+            problem = f"must be a whole number of {policy.step_days / k:.6g}-day parts of a step"
+        _fail_rows("review_period", problem, bad, labels)
     try:
-        w_a, w_b = leadtime.horizon_weights(pmf, review, n_h, tolerance=policy.horizon_tolerance)
+        w_a, w_b = leadtime.horizon_weights(pmf, review, n_g, tolerance=policy.horizon_tolerance)
     except ValueError as exc:
-        raise ValueError(_relabel(str(exc), labels)) from None
+        message = _relabel(str(exc), labels).replace(f"({n_g} steps)", f"({n_h} steps)")
+        raise ValueError(message) from None
     daily = mean_from_quantiles(cum[:, -1, :], levels) / n_h
     lot = _lot_sizes(inv, daily, policy)
     res = _run_policy(
         labels,
         policy_from_quantiles,
-        cum,
+        grid,
         levels,
         w_a,
         w_b,

@@ -20,6 +20,7 @@ import contextvars
 import hmac
 import json
 import logging
+import math
 import sys
 import time
 import uuid
@@ -802,7 +803,15 @@ def _plan(
 
     settings = dict(body.policy or {})
     if step_days is not None:  # a forecast made here: its steps are the model's periods
-        settings.setdefault("step_days", step_days)
+        given = settings.setdefault("step_days", step_days)
+        # Another length would read the model's periods as that many days (a weekly model's
+        # weeks as days with step_days 1: seven times the lead-time demand), never a choice.
+        number = isinstance(given, int | float) and not isinstance(given, bool)
+        if number and not math.isclose(given, step_days, rel_tol=1e-9):
+            raise ValueError(
+                f"policy: step_days {given!r} disagrees with the model {used}, whose steps are "
+                f"{step_days:g} days; leave step_days out to use the model's"
+            )
     try:
         policy = Policy(**settings)
     except TypeError as exc:
