@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from forecasting.spec import DEFAULT_QUANTILES
+from forecasting.spec import DEFAULT_QUANTILES, quantile_column
 from kernels.settings import (
     check_settings,
     setting,
@@ -98,6 +98,16 @@ class ForecastConfig:
         qs = self.quantiles
         if not qs or any(not 0 < q < 1 for q in qs) or list(qs) != sorted(set(qs)):
             raise ValueError(f"quantiles: expected increasing levels in (0, 1), got {list(qs)}")
+        # Each level is a column of the forecast tables, named with six significant digits
+        # (q0.1): levels that share a name would leave one column for both, and a name that
+        # reads back as 0 or 1 (q1 for 0.9999995) is no level plan or monitor can use.
+        names = [quantile_column(q) for q in qs]
+        read = [float(name[1:]) for name in names]
+        if len(set(names)) < len(names) or any(not 0 < r < 1 for r in read):
+            raise ValueError(
+                f"quantiles: levels {list(qs)} are named {names} in the forecast tables; give "
+                "levels that differ in their first six significant digits, inside (0, 1)"
+            )
         heads = self.auto_distributions
         if not heads or len(set(heads)) < len(heads) or set(heads) - set(DISTRIBUTIONS):
             raise ValueError(

@@ -407,7 +407,11 @@ def _irregular(frame: pd.DataFrame, mask: pd.Series, problem: str) -> None:
 
 
 def validate_panel(
-    frame: pd.DataFrame, spec: PanelSpec, gaps: str | None = None, categories: bool = False
+    frame: pd.DataFrame,
+    spec: PanelSpec,
+    gaps: str | None = None,
+    categories: bool = False,
+    history: bool = True,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Check a canonical-named panel and return a clean copy sorted by item, location, date.
 
@@ -420,7 +424,7 @@ def validate_panel(
     to build and to group (what :func:`forecasting.grid.build_grid` is given internally).
     """
     try:
-        return _validate(frame, spec, spec.gaps if gaps is None else gaps, categories)
+        return _validate(frame, spec, spec.gaps if gaps is None else gaps, categories, history)
     except PanelError as error:
         # Name columns and example rows as the user's table names them.
         user = {canonical: name for name, canonical in spec.rename_map().items()}
@@ -440,7 +444,7 @@ def validate_panel(
 
 
 def _validate(
-    frame: pd.DataFrame, spec: PanelSpec, gaps: str, categories: bool
+    frame: pd.DataFrame, spec: PanelSpec, gaps: str, categories: bool, history: bool = True
 ) -> tuple[pd.DataFrame, ValidationReport]:
     if gaps not in ("auto", "zero", "error"):
         raise ValueError(f"gaps: expected 'auto', 'zero' or 'error', got {gaps!r}")
@@ -611,7 +615,7 @@ def _validate(
             "also give each series a row, of 0, on the table's last date)",
         )
 
-    if no_history.all():
+    if history and no_history.all():
         raise PanelError(DEMAND, "no series has any observed demand")
     report.n_rows = len(clean)
     report.n_series = runs.n

@@ -657,7 +657,8 @@ class Forecaster:
         """A prediction table's store in the training vocabulary, one horizon past its end;
         only the ``periods`` a cumulative forecast sums are read past each origin (rows further
         ahead would move the z-scores of the periods it sums)."""
-        clean, _ = validate_panel(self.panel(data), self.spec, categories=True)
+        # A table of new items alone (only future rows) is forecast from the run's level.
+        clean, _ = validate_panel(self.panel(data), self.spec, categories=True, history=False)
         clean = horizon_rows(clean, self.spec, periods or self.config.horizon)
         vocab = getattr(self.model_, "vocab", None) or None
         return PanelStore.from_frame(

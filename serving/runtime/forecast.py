@@ -151,7 +151,10 @@ class ForecastPackage:
             frame = read_panel(data, self.spec)
         else:
             frame = data
-        clean, _ = validate_panel(map_columns(frame, self.spec), self.spec, categories=True)
+        # A table of new items alone (only future rows) is forecast from the run's level.
+        clean, _ = validate_panel(
+            map_columns(frame, self.spec), self.spec, categories=True, history=False
+        )
         clean = horizon_rows(clean, self.spec, cumulative or self.horizon)
         grid = build_grid(clean, self.spec, extra_periods=self.horizon)
         unseen = self._warn_unknown(grid)
