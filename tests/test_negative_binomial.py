@@ -17,8 +17,9 @@ from forecasting.spec import DEFAULT_QUANTILES, quantile_column
 from forecasting.synthetic import generate_network
 from forecasting.windows import BATCH_KEYS, make_batch
 from serving.export import export_run
+from serving.export.forecast import ForecastGraph, codes_of, example_inputs, preprocessing
 from serving.runtime import ForecastPackage
-from training.config import TrainConfig
+from training import TrainConfig
 
 LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 FAST = TrainConfig(max_epochs=2, batches_per_epoch=4, batch_size=32, progress_bar=False, seed=3)
@@ -309,3 +310,34 @@ def test_the_likelihood_gradient_stays_finite_for_zero_and_huge_counts():
     dispersion = torch.tensor([1e-3, 5.0, 1e-3, 1e-3, 0.2], requires_grad=True)
     negative_binomial_nll(counts, mean, dispersion).sum().backward()
     assert torch.isfinite(mean.grad).all() and torch.isfinite(dispersion.grad).all()
+
+
+def test_negative_binomial_ensemble_quantiles_stay_whole():
+    network = generate_network(n_items=6, n_locations=2, n_days=120, seed=3, future_days=7)
+    frame = network.to_frame()
+    frame["demand"] = frame["demand"] * 3.0  # levels that are not powers of two
+    train = TrainConfig(max_epochs=1, batches_per_epoch=2, batch_size=32, progress_bar=False)
+    forecaster = Forecaster(
+        "lstm",
+        7,
+        spec=network.spec,
+        train=train,
+        hidden_size=8,
+        ensemble=2,
+        distribution="negative_binomial",
+    )
+    forecaster.fit(frame)
+    table = forecaster.predict(frame)
+    columns = [c for c in table.columns if c.startswith("q")]
+    values = table[columns].to_numpy(np.float64)
+    assert (values == np.round(values)).mean() > 0.3  # members often agree on a count
+    assert _off_whole(values) == 0
+
+    # The graph a package exports (its torch module; onnxruntime matches it within parity).
+    pre = preprocessing(forecaster)
+    model = forecaster.model_
+    graph = ForecastGraph(model.net.cpu(), pre["encoder_length"], pre["freq"], True)
+    feeds = example_inputs(pre, 64, np.random.default_rng(1))
+    with torch.inference_mode():
+        steps, _ = graph(**codes_of(feeds, pre))
+    assert _off_whole(steps.numpy().astype(np.float64)) == 0

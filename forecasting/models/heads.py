@@ -122,7 +122,12 @@ class ForecastNetwork(nn.Module):
 
 
 def gives_counts(net: nn.Module) -> bool:
-    """Whether ``net``'s step quantiles are whole counts (a negative binomial head)."""
+    """Whether ``net``'s step quantiles are whole counts (a negative binomial head), also
+    where an ensemble of such networks (``members``) averages them: a count its members agree
+    on comes back whole only after :func:`snap_counts`, as a single network's does."""
+    members = getattr(net, "members", None)
+    if members is not None:
+        return len(members) > 0 and all(gives_counts(m) for m in members)
     return isinstance(getattr(net, "heads", None), NegativeBinomialHeads)
 
 
