@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import sqlite3
 import threading
@@ -256,20 +257,71 @@ def _number(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
+class _Photographed:
+    """The view images of the training items, to find a decided item that is one of them (the
+    same bytes under every view it has): sizes first, and a file is hashed only when a decided
+    item's view has its size."""
+
+    def __init__(self, items: list[Item]):
+        self._files: dict[tuple[str, int], list[tuple[int, Path]]] = {}
+        for index, item in enumerate(items):
+            for view, path in item.views.items():
+                try:
+                    size = Path(path).stat().st_size
+                except OSError:
+                    continue
+                self._files.setdefault((view, size), []).append((index, Path(path)))
+        self._digests: dict[Path, str | None] = {}
+
+    def _digest(self, path: Path) -> str | None:
+        if path not in self._digests:
+            try:
+                self._digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:
+                self._digests[path] = None
+        return self._digests[path]
+
+    def holding(self, views: dict[str, Path]) -> int | None:
+        """The first training item whose images are those of ``views``, or None."""
+        found: set[int] | None = None
+        for view, path in views.items():
+            digest = self._digest(path)
+            same = {
+                index
+                for index, other in self._files.get((view, path.stat().st_size), [])
+                if digest is not None and self._digest(other) == digest
+            }
+            found = same if found is None else found & same
+            if not found:
+                return None
+        return min(found) if found else None
+
+
 def with_feedback(item_set: ItemSet, store: ReviewStore) -> tuple[ItemSet, int]:
     """``item_set`` plus the items a person decided, labelled by the decision (``pass``: no
     defect; ``reject``: its defect class), for retraining. Items whose view images are gone are
-    left out, and so are rejects of a class the training data lacks (a warning counts them).
+    left out, and so are rejects of a class the training data lacks and items the training data
+    already holds (the same image files or bytes: one unit is one example, and a copy could sit
+    in the validation split that calibrates while the other trains); a warning counts each
+    kind.
     Returns the set and how many decided items it added."""
     classes = list(item_set.class_names)
-    added, unknown = [], []
+    photographed = _Photographed(item_set.items)
+    added, unknown, already, gone = [], [], [], []
     for row in store.decisions().itertuples(index=False):
+        files = json.loads(row.views)
         views = {
-            view: Path(files["image"])
-            for view, files in json.loads(row.views).items()
-            if files.get("image") and Path(files["image"]).is_file()
+            view: Path(paths["image"])
+            for view, paths in files.items()
+            if paths.get("image") and Path(paths["image"]).is_file()
         }
         if not views:
+            named = [p["image"] for p in files.values() if p.get("image")]
+            gone.append((str(row.item_id), named[0] if named else None))
+            continue
+        held = photographed.holding(views)
+        if held is not None:
+            already.append((str(row.item_id), item_set.items[held].item_id))
             continue
         labels = np.zeros(len(classes), dtype=np.float32)
         if row.decision == "reject":
@@ -290,6 +342,21 @@ def with_feedback(item_set: ItemSet, store: ReviewStore) -> tuple[ItemSet, int]:
         warnings.warn(
             f"{store.path}: {len(unknown)} rejected items name a defect class the training data "
             f"does not have ({classes}) and are left out, first {unknown[0]!r}",
+            stacklevel=2,
+        )
+    if already:
+        warnings.warn(
+            f"{store.path}: {len(already)} decided items are already in the training data (the "
+            f"same images) and are not added again, first {already[0][0]!r} (item "
+            f"{already[0][1]!r} of {item_set.root})",
+            stacklevel=2,
+        )
+    if gone:
+        item_id, path = gone[0]
+        warnings.warn(
+            f"{store.path}: {len(gone)} decided items have none of their view images any more "
+            f"and are left out, first {item_id!r}"
+            + (f" (no file {path})" if path else " (no image recorded)"),
             stacklevel=2,
         )
     merged = dataclasses.replace(item_set, items=[*item_set.items, *added])
