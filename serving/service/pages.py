@@ -36,6 +36,14 @@ NAV = (
     '<a href="/forecast">Forecast</a></nav>'
 )
 TITLES = {"station": "Inspection station", "review": "Review queue", "forecast": "Forecast"}
+KEYS = ["item_id", "location_id"]
+# The workspace's tables the forecast page reads, and the columns it reads of each.
+WORKSPACE = {
+    "plan": ("plan/plan.parquet", [*KEYS, "demand_mean"]),
+    "forecast": ("plan/forecast.parquet", [*KEYS, "date"]),
+    "daily": ("plan/simulation_daily.parquet", [*KEYS, "date", "rule", "on_hand", "unmet"]),
+    "panel": ("data/panel.parquet", [*KEYS, "date", "demand"]),
+}
 
 
 def _page(name: str, replace: dict[str, str] | None = None) -> HTMLResponse:
@@ -140,16 +148,17 @@ def pages_router(review_db: str | None, workspace: str | None) -> APIRouter:
     def workspace_tables() -> dict[str, pd.DataFrame]:
         if root is None:
             raise HTTPException(404, "no workspace (start the service with --workspace RUN_DIR)")
-        names = {
-            "plan": "plan/plan.parquet",
-            "forecast": "plan/forecast.parquet",
-            "daily": "plan/simulation_daily.parquet",
-            "panel": "data/panel.parquet",
-        }
-        missing = [p for p in names.values() if not (root / p).is_file()]
+        missing = [p for p, _ in WORKSPACE.values() if not (root / p).is_file()]
         if missing:
             raise HTTPException(404, f"workspace {root}: missing {missing} (a demo results folder)")
-        return {k: read_table(root / p) for k, p in names.items()}
+        tables = {}
+        for name, (path, columns) in WORKSPACE.items():
+            table = read_table(root / path)
+            absent = [c for c in columns if c not in table.columns]
+            if absent:  # the page reads them: a KeyError was a bare 500
+                raise HTTPException(422, f"workspace {root}: {path} has no column {absent}")
+            tables[name] = table
+        return tables
 
     @router.get("/v1/workspace/series", tags=["forecast"])
     async def series() -> list[dict[str, str]]:
@@ -223,11 +232,13 @@ def _chart(rows: dict[str, pd.DataFrame], item_id: str, location_id: str) -> byt
     for lo, hi, alpha in (("q0.05", "q0.95", 0.2), ("q0.25", "q0.75", 0.35)):
         if lo in forecast and hi in forecast:
             top.fill_between(dates, forecast[lo], forecast[hi], color="C0", alpha=alpha, lw=0)
-    top.plot(dates, forecast["q0.5"], color="C0", lw=1.5, label="forecast median")
+    if "q0.5" in forecast:  # a model's quantile levels need not hold the median
+        top.plot(dates, forecast["q0.5"], color="C0", lw=1.5, label="forecast median")
     # ids are text, not TeX: a "$" in an id would start math mode (or fail to parse)
     top.set_title(f"{item_id} @ {location_id}", parse_math=False)
     top.legend(fontsize=8)
-    for rule, frame in rows["daily"].groupby("rule"):
+    # in date order, as the forecast and the panel above (a line drawn in file order zigzags)
+    for rule, frame in rows["daily"].sort_values("date").groupby("rule"):
         bottom.plot(pd.to_datetime(frame["date"]), frame["on_hand"], lw=1.3, label=str(rule))
         out = frame[frame["unmet"] > 0]
         bottom.plot(pd.to_datetime(out["date"]), out["on_hand"], "v", ms=5)
