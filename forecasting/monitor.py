@@ -26,7 +26,7 @@ from forecasting.spec import DATE, DEMAND, ITEM, LOCATION
 from forecasting.validate import (
     MISSING_LEVEL,
     PanelError,
-    _day_month_as_iso,
+    _parse_dates,
     _text_column,
     infer_frequency,
     period_index,
@@ -293,16 +293,15 @@ def monitor(
 
 
 def _dates(raw: pd.Series, name: str) -> pd.Series:
-    """A table's dates as naive days; one that cannot be read is named (a bare
-    ``pd.to_datetime`` raised pandas' own message, and a zoned column failed the merge)."""
+    """A table's dates as naive days, read as a panel's are (YYYYMMDD numbers, the column's
+    day/month order, offsets that change across daylight saving); one that cannot be read is
+    named (a bare ``pd.to_datetime`` raised pandas' own message, and a zoned column failed the
+    merge)."""
     try:
-        # 05.01.2024 is 5 January in the whole column, or refused if the column cannot tell
-        iso = _day_month_as_iso(raw.to_frame(DATE), raw)
+        dates = _parse_dates(raw.to_frame(DATE), raw)
     except PanelError as error:
         raise PanelError(DATE, f"{error.problem} (the {name} table)", error.rows) from None
-    try:
-        dates = pd.to_datetime(iso, errors="coerce")
-    except (TypeError, ValueError):  # mixed time zones, unhashable cells...
+    except (TypeError, ValueError):  # unhashable cells...
         dates = pd.Series(pd.NaT, index=raw.index)
     bad = dates.isna() & raw.notna()
     if bad.any():

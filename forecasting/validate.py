@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -180,7 +181,7 @@ def _parse_dates(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
             _fail(frame, DATE, "numeric dates must be written YYYYMMDD (e.g. 20240131)", ~looks)
         text = numbers.astype("int64").astype(str)
         return pd.to_datetime(text, format="%Y%m%d", errors="coerce")
-    raw = _day_month_as_iso(frame, raw)
+    raw = _day_month_as_iso(frame, _wall_times(raw))
     try:
         return pd.to_datetime(raw, errors="coerce")
     except ValueError:
@@ -188,6 +189,17 @@ def _parse_dates(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
         # A date with a time zone is its local calendar day, so the offsets can go.
         local = raw.astype("string").str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
         return pd.to_datetime(local, errors="coerce")
+
+
+def _wall_times(raw: pd.Series) -> pd.Series:
+    """Datetime objects (``datetime``, ``Timestamp``) as their local wall time. Objects whose
+    UTC offset changes across daylight saving (a database driver's fixed offsets, timestamps
+    parsed one by one) are not one time zone to pandas, which read the rows after the change as
+    missing; as text they were read as their local days already."""
+    present = raw.dropna()
+    if raw.dtype != object or len(present) == 0 or not isinstance(present.iloc[0], datetime):
+        return raw
+    return raw.map(lambda v: v.replace(tzinfo=None) if isinstance(v, datetime) else v)
 
 
 # A date of two numbers and a year (05.01.2024, 1/5/24): which number is the day is the table's
@@ -314,13 +326,20 @@ def infer_frequency(dates: pd.Series | pd.DatetimeIndex) -> str | None:
     unique = pd.DatetimeIndex(pd.unique(pd.DatetimeIndex(dates))).sort_values()
     if len(unique) < 2:
         return None
+    step = int(np.diff(unique.to_numpy(dtype="datetime64[D]").astype(np.int64)).min())
+    # Months before weeks: February 1 to March 1 (or January 31 to February 28) of a common
+    # year is 28 days between dates of one weekday, and dates on one day of the month are
+    # months, not every fourth week.
+    monthly = 28 <= step and (unique.day.nunique() == 1 or unique.is_month_end.all())
     alias = pd.infer_freq(unique) if len(unique) >= 3 else None
     if alias is not None:
         base = alias.lstrip("0123456789")
         # Every k-th day too, and business days (daily dates without weekends): gap filling
-        # counts (and refuses, unless asked to fill) the skipped days.
+        # counts (and refuses, unless asked to fill) the skipped days. Not dates on one day of
+        # the month that happen to be evenly spaced: 15 July, August and September are 31
+        # days apart each, which pandas calls '31D'.
         if base in ("D", "B"):
-            return "D"
+            return "M" if monthly else "D"
         if alias.startswith("W-"):
             return "W"
         if alias in ("MS", "ME", "M"):
@@ -333,13 +352,9 @@ def infer_frequency(dates: pd.Series | pd.DatetimeIndex) -> str | None:
             )
         # Every k-th week or month (2W-SUN, 2MS): the step rule below names the base
         # frequency, and gap filling then counts (and refuses) the skipped periods.
-    step = int(np.diff(unique.to_numpy(dtype="datetime64[D]").astype(np.int64)).min())
     if step == 1:
         return "D"
-    # Months before weeks: February 1 to March 1 (or January 31 to February 28) of a common
-    # year is 28 days between dates of one weekday, and dates on one day of the month are
-    # months, not every fourth week.
-    if 28 <= step and (unique.day.nunique() == 1 or unique.is_month_end.all()):
+    if monthly:
         return "M"
     if step % 7 == 0 and unique.weekday.nunique() == 1:
         return "W"

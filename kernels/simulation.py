@@ -449,7 +449,7 @@ def _demand_matrix(
         _fail_rows(column, problem, per_key, labels)
 
     if time_col == "date":
-        stamps = pd.to_datetime(d["date"], errors="coerce")
+        stamps = _local_days(d["date"])
         bad = stamps.isna().to_numpy()
         if bad.any():
             fail("date", "not a date", bad)
@@ -499,13 +499,29 @@ def _demand_matrix(
     n_hist = 0
     if start is not None:
         try:
-            first = pd.Timestamp(start) if time_col == "date" else int(start)
+            first = _local_days(pd.Series([start]))[0] if time_col == "date" else int(start)
+            if pd.isna(first):
+                raise ValueError
         except (TypeError, ValueError):
             raise ValueError(f"start: not a {time_col}: {start!r}") from None
         n_hist = int(all_days.searchsorted(first, side="left"))
         if n_hist >= len(all_days):
             raise ValueError(f"start: {start} is after the demand's last {time_col}")
     return matrix, all_days, n_hist
+
+
+def _local_days(raw: pd.Series) -> pd.Series:
+    """Dates as naive timestamps; a date with a time zone is its local calendar day, as a panel
+    reads it (the offset of a local midnight changes across daylight saving: measured in
+    absolute time, the 23-hour day made two days one, and pandas refuses to mix offsets)."""
+    try:
+        stamps = pd.to_datetime(raw, errors="coerce")
+    except ValueError:  # UTC offsets that differ between rows
+        local = raw.astype("string").str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
+        stamps = pd.to_datetime(local, errors="coerce")
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_localize(None)
+    return stamps
 
 
 def _lead_draws(lead_times, keys, labels, column, n_days: int, seed: int) -> np.ndarray:

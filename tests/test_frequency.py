@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from forecasting.grid import calendar_features, days_since_epoch
+from forecasting.monitor import monitor
 from forecasting.spec import PanelSpec
 from forecasting.store import PanelStore
 from forecasting.validate import PanelError, infer_frequency, validate_panel
@@ -319,3 +320,39 @@ def test_date_out_of_range_is_named_as_written(typed):
     with pytest.raises(PanelError, match=r"^date: dates outside .*row 9.*2924-01-10") as info:
         validate_panel(table, PanelSpec(freq="D"))
     assert "1754" not in str(info.value) and "times of day" not in str(info.value)
+
+
+DATES = pd.DatetimeIndex(["2024-07-15", "2024-08-15", "2024-09-15"])
+
+
+def test_evenly_spaced_month_days_are_monthly():
+    assert infer_frequency(DATES) == "M"
+    assert infer_frequency(pd.DatetimeIndex(["2023-12-10", "2024-01-10", "2024-02-10"])) == "M"
+    assert infer_frequency(pd.date_range("2024-01-01", periods=5, freq="2D")) == "D"
+
+
+def test_monthly_model_reads_three_months():
+    frame = pd.DataFrame(
+        {"item_id": "a", "location_id": "x", "date": DATES, "demand": [1.0, 2.0, 3.0]}
+    )
+    clean, report = validate_panel(frame, PanelSpec().with_freq("M"))
+    assert report.freq == "M" and report.gap_periods == 0
+    assert list(clean["date"]) == list(DATES)
+
+
+def test_monitor_keeps_a_monthly_run_as_one_origin():
+    forecasts = pd.DataFrame(
+        {
+            "item_id": "a",
+            "location_id": "x",
+            "date": DATES,
+            "step": [1, 2, 3],
+            "q0.5": [10.0, 10.0, 10.0],
+        }
+    )
+    actuals = forecasts[["item_id", "location_id", "date"]].assign(demand=[8.0, 10.0, 14.0])
+    report = monitor(forecasts, actuals)
+    # Independent reference: one run issued for 15 July; WAPE = (2 + 0 + 4) / 32.
+    assert list(report.table["origin"]) == [pd.Timestamp("2024-07-15")]
+    assert report.table["n_rows"].tolist() == [3]
+    assert np.isclose(report.table["wape"].iloc[0], 6 / 32)
