@@ -80,6 +80,33 @@ def channels_last(images: torch.Tensor) -> torch.Tensor:
     return images.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
 
 
+def balanced_bce_sums(
+    logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor
+) -> torch.Tensor:
+    """``(4, K)``: per class the BCE summed over the positive samples, their count, the BCE
+    summed over the negative samples and their count (see :func:`balanced_bce`); sums of
+    several batches give the loss of all their samples at once."""
+    logits, target = logits.float(), target.float()
+    valid = valid.float().expand_as(target)
+    loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    dims = tuple(range(target.ndim - 1))
+    pos, neg = target * valid, (1 - target) * valid
+    return torch.stack(
+        [(loss * pos).sum(dims), pos.sum(dims), (loss * neg).sum(dims), neg.sum(dims)]
+    )
+
+
+def balanced_from_sums(sums: torch.Tensor) -> torch.Tensor:
+    """:func:`balanced_bce` from the sums of :func:`balanced_bce_sums`."""
+    pos_sum, pos_n, neg_sum, neg_n = sums
+    pos_loss = pos_sum / pos_n.clamp_min(1.0)
+    neg_loss = neg_sum / neg_n.clamp_min(1.0)
+    has_pos = (pos_n > 0).to(pos_loss.dtype)
+    has_neg = (neg_n > 0).to(neg_loss.dtype)
+    per_class = (pos_loss * has_pos + neg_loss * has_neg) / (has_pos + has_neg).clamp_min(1.0)
+    return per_class.mean()
+
+
 def balanced_bce(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """BCE averaged separately over the positive and the negative samples of each class.
 
@@ -88,18 +115,7 @@ def balanced_bce(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor
     a plain mean would teach the heads to say "no defect" everywhere before they learn to look.
     Classes without positives in the batch use their negatives only.
     """
-    logits, target = logits.float(), target.float()
-    valid = valid.float().expand_as(target)
-    loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    dims = tuple(range(target.ndim - 1))
-    pos, neg = target * valid, (1 - target) * valid
-    pos_n, neg_n = pos.sum(dims), neg.sum(dims)
-    pos_loss = (loss * pos).sum(dims) / pos_n.clamp_min(1.0)
-    neg_loss = (loss * neg).sum(dims) / neg_n.clamp_min(1.0)
-    has_pos = (pos_n > 0).float()
-    has_neg = (neg_n > 0).float()
-    per_class = (pos_loss * has_pos + neg_loss * has_neg) / (has_pos + has_neg).clamp_min(1.0)
-    return per_class.mean()
+    return balanced_from_sums(balanced_bce_sums(logits, target, valid))
 
 
 class InspectionTask(pl.LightningModule):
@@ -150,8 +166,7 @@ class InspectionTask(pl.LightningModule):
         self.register_buffer("pos_weight", weight, persistent=False)
         self.mask_bits = [MASK_BITS.get(name, 0) for name in self.class_names]
         self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self._val_sums = torch.zeros(2, dtype=torch.float64)  # (loss, item loss) x items
-        self._val_count = 0
+        self._val_sums = self._no_val_sums()
 
     def forward(self, images: torch.Tensor, view_mask: torch.Tensor, catalog: torch.Tensor):
         return self.model(images, view_mask, catalog)
@@ -173,7 +188,7 @@ class InspectionTask(pl.LightningModule):
             for ema_b, b in zip(self.ema.buffers(), self.model.buffers()):
                 ema_b.copy_(b)
 
-    def _loss(self, batch: dict, train: bool):
+    def _loss(self, batch: dict, train: bool, sums: bool = False):
         # In the network's own dtype: ``bf16-true`` trains bfloat16 weights (and makes bfloat16
         # the default dtype, so the augmentation's random draws are bfloat16 too).
         dtype = next(self.model.parameters()).dtype
@@ -191,55 +206,77 @@ class InspectionTask(pl.LightningModule):
             channels_last(images), batch["view_mask"], batch["catalog"]
         )
         labels = batch["labels"]
+        known = batch["view_label_mask"] * batch["view_mask"]
+        view = balanced_bce_sums(view_logits, batch["view_labels"], known.unsqueeze(-1))
+        cell = self._cell_sums(maps, bits, known)
+        attribute = self._attribute_sums(attributes, batch["catalog"], labels)
+        if sums:
+            # Validation: every term's sums, so that the epoch's loss is the loss of all its
+            # items at once, whatever batches and ranks they fall into (the balanced terms
+            # averaged per batch moved with the batch size and the number of processes).
+            item = F.binary_cross_entropy_with_logits(
+                item_logits.float(), labels, pos_weight=self.pos_weight, reduction="sum"
+            )
+            parts = [item[None], item.new_tensor([labels.numel()]), view, cell, attribute]
+            return torch.cat([p.flatten().double() for p in parts]), item_logits
         item_loss = F.binary_cross_entropy_with_logits(
             item_logits.float(), labels, pos_weight=self.pos_weight
         )
-        known = batch["view_label_mask"] * batch["view_mask"]
-        view_loss = balanced_bce(view_logits, batch["view_labels"], known.unsqueeze(-1))
-        cell_loss = self._cell_loss(maps, bits, known)
-        attribute_loss = self._attribute_loss(attributes, batch["catalog"], labels)
-        loss = item_loss + self.view_loss_weight * view_loss + cell_loss + attribute_loss
-        return loss, item_loss, item_logits
+        return self._combined(item_loss, view, cell, attribute), item_loss, item_logits
 
-    def _attribute_loss(
+    def _combined(
+        self,
+        item_loss: torch.Tensor,
+        view: torch.Tensor,
+        cell: torch.Tensor,
+        attribute: torch.Tensor,
+    ) -> torch.Tensor:
+        """The loss from the item loss and the sums of the view, cell and attribute terms."""
+        attribute_loss = attribute[:, 0] / attribute[:, 1].clamp_min(1.0)
+        view_loss, cell_loss = balanced_from_sums(view), balanced_from_sums(cell)
+        return item_loss + self.view_loss_weight * view_loss + cell_loss + attribute_loss.sum()
+
+    def _attribute_sums(
         self, attributes: torch.Tensor, catalog: torch.Tensor, labels: torch.Tensor
     ) -> torch.Tensor:
-        """Measured colour/dimensions against the catalog row, on items whose colour/size is right.
+        """Measured colour/dimensions against the catalog row, on items whose colour/size is right:
+        ``(2, 2)``, the colour's and the size's error summed over those items and their count.
 
         Only items labelled correct for a property say what it should measure; items with a
         wrong colour or size must not pull the measurement towards the catalog.
         """
-        loss = attributes.new_zeros(())
+        sums = attributes.new_zeros((2, 2), dtype=torch.float32)
         has_reference = catalog[:, 0] > 0
         reference = catalog[:, 1:]
         color, size = self.model.color_index, self.model.size_index
         if color >= 0:
             ok = (has_reference & (labels[:, color] < 0.5)).float()
             err = (attributes[:, :3].float() - reference[:, :3]).abs().sum(dim=-1)
-            loss = loss + (err * ok).sum() / ok.sum().clamp_min(1.0)
+            sums[0] = torch.stack([(err * ok).sum(), ok.sum()])
         if size >= 0:
             ok = (has_reference & (labels[:, size] < 0.5)).float()
             err = (
                 (attributes[:, 3:].float() - reference[:, 3:]).abs()
                 / reference[:, 3:].clamp_min(0.02)
             ).mean(dim=-1)
-            loss = loss + (err * ok).sum() / ok.sum().clamp_min(1.0)
-        return loss
+            sums[1] = torch.stack([(err * ok).sum(), ok.sum()])
+        return sums
 
-    def _cell_loss(self, maps: torch.Tensor, bits: torch.Tensor, known: torch.Tensor):
-        """Dense supervision of the class-activation maps by the per-view defect masks.
+    def _cell_sums(self, maps: torch.Tensor, bits: torch.Tensor, known: torch.Tensor):
+        """Dense supervision of the class-activation maps by the per-view defect masks
+        (:func:`balanced_bce_sums` over the cells).
 
         A cell's target for a class is 1 when any pixel it covers carries the class's mask bit,
         so heatmaps learn where defects are, not only whether a view has one.
         """
         if bits.shape[-1] == 1:  # no masks in this dataset
-            return maps.new_zeros(())
+            return maps.new_zeros((4, maps.shape[2]), dtype=torch.float32)
         b, v, k, h, w = maps.shape
         flags = torch.tensor(self.mask_bits, device=bits.device, dtype=torch.int32)
         target = (bits.int().unsqueeze(2) & flags.view(1, 1, k, 1, 1)) > 0
         target = F.adaptive_max_pool2d(target.flatten(0, 1).float(), (h, w)).view(b, v, k, h, w)
         # Classes last, so every cell and view is one sample of its class.
-        return balanced_bce(
+        return balanced_bce_sums(
             maps.permute(0, 1, 3, 4, 2),
             target.permute(0, 1, 3, 4, 2),
             known[:, :, None, None, None],
@@ -253,7 +290,7 @@ class InspectionTask(pl.LightningModule):
         return loss
 
     def validation_step(self, batch: dict, batch_idx: int):
-        loss, item_loss, logits = self._loss(batch, train=False)
+        sums, logits = self._loss(batch, train=False, sums=True)
         size = batch["labels"].shape[0]
         # Under DDP the sampler pads the ranks' shards with repeats of the first items (see
         # on_validation_epoch_end): rank r's k-th item is item r + k * W, a repeat from the
@@ -262,28 +299,35 @@ class InspectionTask(pl.LightningModule):
         first = self.trainer.global_rank + batch_idx * self.cfg.batch_size * world
         own = max(0, min(size, -(-(len(self.val_set) - first) // world)))
         if 0 < own < size:  # the batch ends in repeats: the losses of its own items
-            loss, item_loss, _ = self._loss({k: v[:own] for k, v in batch.items()}, train=False)
+            sums, _ = self._loss({k: v[:own] for k, v in batch.items()}, train=False, sums=True)
         if own:
-            sums = torch.stack([loss.detach(), item_loss.detach()]).double()
-            self._val_sums += own * sums
-            self._val_count += own
+            self._val_sums = self._val_sums + sums.detach().to(self._val_sums.device)
         # float64, as vision.scoring computes them: float32 rounds the sigmoid of every logit
         # above about 16.6 to exactly 1, and those items would tie in the AUROC that selects
         # the checkpoint.
         probs = torch.sigmoid(logits.detach().double())
         self._val_outputs.append((probs, batch["labels"].detach()))
 
+    def _no_val_sums(self, device: torch.device | None = None) -> torch.Tensor:
+        # The item loss's sum and count, then the sums of balanced_bce_sums of the views and
+        # of the cells, and of the attribute terms (see _loss with sums).
+        size = 2 + 8 * len(self.class_names) + 4
+        return torch.zeros(size, dtype=torch.float64, device=device)
+
     def on_validation_epoch_start(self) -> None:
-        self._val_sums = torch.zeros(2, dtype=torch.float64, device=self.device)
-        self._val_count = 0
+        self._val_sums = self._no_val_sums(self.device)
 
     def on_validation_epoch_end(self) -> None:
-        totals = torch.cat([self._val_sums, self._val_sums.new_tensor([self._val_count])])
+        totals = self._val_sums.clone()
         if self.trainer.world_size > 1:
             totals = self.trainer.strategy.reduce(totals, reduce_op="sum")
-        if totals[2] > 0:
-            self.log("val_loss", (totals[0] / totals[2]).float(), prog_bar=True)
-            self.log("val_item_loss", (totals[1] / totals[2]).float())
+        if totals[1] > 0:
+            k = len(self.class_names)
+            item_loss = totals[0] / totals[1]
+            view, cell = totals[2 : 2 + 8 * k].view(2, 4, k)
+            loss = self._combined(item_loss, view, cell, totals[2 + 8 * k :].view(2, 2))
+            self.log("val_loss", loss.float(), prog_bar=True)
+            self.log("val_item_loss", item_loss.float())
         if not self._val_outputs:
             return
         probs = torch.cat([p for p, _ in self._val_outputs])
