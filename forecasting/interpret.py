@@ -87,7 +87,10 @@ def plot_interpretation(
     fig, axes = plt.subplots(1, 4, figsize=(20, 4.2))
     for ax, kind in zip(axes[:3], kinds, strict=True):
         part = importance[importance["kind"] == kind].sort_values("importance")
-        ax.barh(part["variable"], part["importance"], color="tab:blue")
+        # column names are text, not TeX: "$" escaped ("$...$" started math mode or failed to
+        # parse; tick labels drawn later would not keep a parse_math setting)
+        names = [str(name).replace("$", r"\$") for name in part["variable"]]
+        ax.barh(names, part["importance"], color="tab:blue")
         ax.set_title(f"{kind} variables")
         ax.set_xlabel("mean selection weight")
         ax.tick_params(axis="y", labelsize=8)

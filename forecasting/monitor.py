@@ -93,15 +93,21 @@ class MonitorReport:
             # one), and a marker on every line: a single origin is a single point, which a line
             # without markers does not draw. Drifted segments get a larger, filled marker.
             colors = plt.get_cmap("tab10" if len(groups) <= 10 else "tab20")
+            lines, labels = [], []
             for k, (segment, rows) in enumerate(groups):
                 drift = (kind, segment) in flagged
-                label = f"{segment} (drift)" if drift else str(segment)
-                ax.plot(rows["origin"], rows["wape"], "-o" if drift else "-s", label=label,
-                        lw=1.5, ms=5 if drift else 3, color=colors(k % colors.N))  # fmt: skip
-            ax.set_title(f"WAPE by {kind}")
+                labels.append(f"{segment} (drift)" if drift else str(segment))
+                lines += ax.plot(rows["origin"], rows["wape"], "-o" if drift else "-s",
+                                 label=labels[-1], lw=1.5, ms=5 if drift else 3,
+                                 color=colors(k % colors.N))  # fmt: skip
+            # Segments and column names are text, not TeX ("$" started math mode or failed to
+            # parse), and given by hand: a label starting with "_" is left out of a legend
+            # that collects them.
+            ax.set_title(f"WAPE by {kind}", parse_math=False)
             ax.set_ylabel("WAPE")
             ax.tick_params(axis="x", labelsize=7, rotation=30)
-            ax.legend(fontsize=7)
+            for text in ax.legend(lines, labels, fontsize=7).get_texts():
+                text.set_parse_math(False)
         return save_figure(fig, path)
 
 

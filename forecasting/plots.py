@@ -86,7 +86,9 @@ def save_fan_charts(
             levels,
             actual,
         )
-        ax.set_title(f"{store.keys[ITEM].iat[s]} @ {store.keys[LOCATION].iat[s]}", fontsize=9)
+        # ids are text, not TeX: "$" in an id started math mode (or failed to parse)
+        key = f"{store.keys[ITEM].iat[s]} @ {store.keys[LOCATION].iat[s]}"
+        ax.set_title(key, fontsize=9, parse_math=False)
         ax.tick_params(axis="x", labelsize=7, rotation=30)
         if k == 0:
             ax.legend(fontsize=7, loc="upper left")

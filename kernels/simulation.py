@@ -961,7 +961,9 @@ def plot(
                 )
             fill = res.metrics["fill_rate"].iloc[row]
             fills.append(f"{name} {fill:.1%}" if np.isfinite(fill) else f"{name} -")
-        ax.set_title(f"{item} @ {loc}   fill rate: {', '.join(fills)}", fontsize=9, loc="left")
+        # ids are text, not TeX: "$" in an id started math mode (or failed to parse)
+        heading = f"{item} @ {loc}   fill rate: {', '.join(fills)}"
+        ax.set_title(heading, fontsize=9, loc="left", parse_math=False)
         ax.set_ylabel("units")
         top = max(ax.get_ylim()[1], 1.0)
         ax.set_ylim(-0.03 * top - 0.04 * top * len(named), top)  # a band for the markers
