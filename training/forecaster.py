@@ -70,10 +70,29 @@ WEIGHTS_FILE = "model.pt"
 
 
 def store_fingerprint(store: PanelStore, cutoff: int) -> str:
-    """sha256 of the training data (demand before the cutoff and the series keys)."""
+    """sha256 of the training data: the demand before the cutoff, the series keys, the dates
+    and every covariate the network reads before the cutoff (a table with other prices or
+    dates trains another model, so it has another fingerprint)."""
+
+    def update(array) -> None:
+        digest.update(np.ascontiguousarray(array).tobytes())
+
     digest = hashlib.sha256()
-    digest.update(np.ascontiguousarray(store.target[:, :cutoff].cpu().numpy()).tobytes())
+    update(store.target[:, :cutoff].cpu().numpy())
     digest.update(pd.util.hash_pandas_object(store.keys, index=False).to_numpy().tobytes())
+    update(store.dates[:cutoff].to_numpy(dtype="datetime64[ns]").astype(np.int64))
+    update(store.static_real.cpu().numpy())
+    for role, blocks in (
+        ("known_real", store.known_real),
+        ("known_cat", store.known_cat),
+        ("observed_real", store.observed_real),
+    ):
+        for block in blocks:
+            digest.update(repr((role, block.names)).encode())
+            values = block.values if block.raw is None else block.raw
+            update(values[:, :cutoff].cpu().numpy())
+            if block.rows is not None:
+                update(block.rows.cpu().numpy())
     return digest.hexdigest()
 
 
@@ -158,7 +177,9 @@ class NeuralForecaster:
 
     def _lengths(self, store: PanelStore, cutoff: int) -> tuple[int, int]:
         """Encoder length (given, or :func:`default_encoder_length` capped at the longest
-        history) and the observed periods a training window needs."""
+        history) and the observed periods a training window needs (given, or one season, but
+        no more than the encoder and than the history a training window before the validation
+        window can have: the longest history less a horizon)."""
         season = store.spec.season
         longest = int((store.end.clamp(max=cutoff) - store.start).max().item())
         given = self.config.encoder_length
@@ -168,7 +189,11 @@ class NeuralForecaster:
                 f"training data ({longest} periods)"
             )
         encoder = given or max(1, min(default_encoder_length(self.horizon, season), longest))
-        minimum = self.config.min_encoder_length or max(1, min(encoder, season))
+        # A training window ends before the validation window starts: it can see at most the
+        # longest history less a horizon (a year of weekly sales has no window that sees 44
+        # or 52 weeks and forecasts 8 more before the last 8).
+        within = longest - self.horizon
+        minimum = self.config.min_encoder_length or max(1, min(encoder, season, within))
         return encoder, minimum
 
     def fit(

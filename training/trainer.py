@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
+import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -95,6 +97,57 @@ class InterruptCheckpoint(pl.Callback):
             exception.checkpoint = path  # type: ignore[attr-defined]
         except AttributeError:  # an exception type without a __dict__
             pass
+
+
+class DeferredSignals(pl.Callback):
+    """Holds SIGINT / SIGTERM back until the training batch being trained has ended.
+
+    The command line's handler raises where the signal lands: inside the optimizer's step it
+    left weights (and the optimizer's moments) one step ahead of the step count the checkpoint
+    records, so a resumed run trained that batch twice and ended on other weights than the
+    uninterrupted run. The handler runs at the end of the batch instead (or of a validation
+    batch; a second signal stops at once); a signal the last batches left pending runs when the
+    fit returns.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.previous: dict[int, object] = {}
+        self.pending: tuple[int, object] | None = None
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals are delivered to the main thread only
+        for signum in self.SIGNALS:
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                self.previous[signum] = handler
+                signal.signal(signum, self._defer)
+
+    def _defer(self, signum: int, frame) -> None:
+        if self.pending is not None:
+            self.previous[signum](signum, frame)  # type: ignore[operator]
+        self.pending = (signum, frame)
+
+    def run_pending(self) -> None:
+        """Run the handler of a signal held back (it raises, as the command line's does)."""
+        if self.pending is not None:
+            signum, frame = self.pending
+            self.pending = None
+            self.previous[signum](signum, frame)  # type: ignore[operator]
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+        self.previous = {}
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args) -> None:
+        self.run_pending()
+
+    def on_validation_batch_end(self, trainer: pl.Trainer, *args) -> None:
+        # No optimizer step is under way here: a long validation need not delay the stop.
+        self.run_pending()
 
 
 class RandomState(pl.Callback):
@@ -338,17 +391,25 @@ def fit(
     if ckpt_path is not None:
         check_resumable(ckpt_path, module)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    deferred = DeferredSignals()
     with torch_flags_restored():
-        trainer = build_trainer(cfg, run_dir, monitor=monitor, callbacks=callbacks, mode=mode)
+        trainer = build_trainer(
+            cfg, run_dir, monitor=monitor, callbacks=[*(callbacks or []), deferred], mode=mode
+        )
         if ckpt_path is not None:
             trainer.checkpoint_callback.kept_best = Path(ckpt_path).parent / "best.ckpt"
-        trainer.fit(
-            module,
-            train_dataloaders=train_dataloaders,
-            val_dataloaders=val_dataloaders,
-            ckpt_path=None if ckpt_path is None else str(ckpt_path),
-            weights_only=True,
-        )
+        deferred.install()
+        try:
+            trainer.fit(
+                module,
+                train_dataloaders=train_dataloaders,
+                val_dataloaders=val_dataloaders,
+                ckpt_path=None if ckpt_path is None else str(ckpt_path),
+                weights_only=True,
+            )
+            deferred.run_pending()
+        finally:
+            deferred.restore()
     checkpoint = trainer.checkpoint_callback
     best_path = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None
     ended_on_best = getattr(checkpoint, "best_step", None) == trainer.global_step
