@@ -423,7 +423,12 @@ def _checks(
             earlier = part.iloc[:-1]
             base = None
             if len(earlier):
-                base = pd.Series({c: earlier[c].mean() for c in ["wape", *coverage]}, dtype=float)
+                # An earlier origin without demand (an infinite WAPE) is no reference to
+                # compare with: its mean would be infinite and no later WAPE could exceed it.
+                base = pd.Series(
+                    {c: earlier[c].mask(np.isinf(earlier[c])).mean() for c in ["wape", *coverage]},
+                    dtype=float,
+                )
             source = "earlier origins"
         row = {
             "segment_type": kind,

@@ -105,6 +105,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -514,6 +515,10 @@ def _local_days(raw: pd.Series) -> pd.Series:
     """Dates as naive timestamps; a date with a time zone is its local calendar day, as a panel
     reads it (the offset of a local midnight changes across daylight saving: measured in
     absolute time, the 23-hour day made two days one, and pandas refuses to mix offsets)."""
+    if raw.dtype == object:
+        # Datetime objects whose offset changes across daylight saving (a database driver's)
+        # are their wall times: pandas read the rows after the change as missing.
+        raw = raw.map(lambda v: v.replace(tzinfo=None) if isinstance(v, datetime) else v)
     try:
         stamps = pd.to_datetime(raw, errors="coerce")
     except ValueError:  # UTC offsets that differ between rows

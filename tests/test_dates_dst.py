@@ -13,6 +13,7 @@ from forecasting.monitor import monitor
 from forecasting.spec import PanelSpec
 from forecasting.validate import validate_panel
 from kernels import simulate
+from kernels.simulation import _demand_matrix
 
 # Monitor reads actual dates as a panel does: offsets that change across daylight saving
 # (local calendar days) and YYYYMMDD numbers, not only naive ISO text.
@@ -136,3 +137,21 @@ def test_objects_with_changing_offsets_are_local_days(make):
     assert report.freq == "D"
     text, _ = validate_panel(_wall_panel([v.isoformat() for v in values]), PanelSpec())
     pd.testing.assert_frame_equal(clean, text)
+
+
+def test_datetime_objects_with_changing_offsets_are_local_days():
+    winter, summer = dt.timezone(dt.timedelta(hours=1)), dt.timezone(dt.timedelta(hours=2))
+    days = [
+        dt.datetime(2024, 3, 30, tzinfo=winter),
+        dt.datetime(2024, 3, 31, tzinfo=winter),
+        dt.datetime(2024, 4, 1, tzinfo=summer),
+    ]
+    demand = pd.DataFrame(
+        {"item_id": "a", "location_id": "F", "date": pd.Series(days, dtype=object),
+         "demand": [1.0, 2.0, 3.0]}
+    )  # fmt: skip
+    keys = pd.DataFrame({"item_id": ["a"], "location_id": ["F"]})
+    matrix, all_days, _ = _demand_matrix(demand, keys, ["(a, F)"], None)
+    # By hand: three consecutive local days, one demand each.
+    assert list(pd.DatetimeIndex(all_days).date) == [d.date() for d in days]
+    np.testing.assert_array_equal(matrix, [[1.0, 2.0, 3.0]])

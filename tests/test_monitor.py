@@ -386,3 +386,21 @@ def test_a_segment_without_demand_forecast_without_demand_has_no_wape():
     report = monitor(forecasts, actuals, segments=["dept"], reference=reference)
     gone = report.checks.set_index("segment").loc["gone"]
     assert np.isnan(gone["wape"]) and not gone["wape_flag"]
+
+
+def test_an_infinite_earlier_wape_does_not_mask_a_later_drift():
+    dates = pd.date_range("2024-01-01", periods=3, freq="D")
+    forecasts = pd.DataFrame(
+        {"item_id": "a", "location_id": "x", "date": dates, "step": 1, "q0.5": [11.0, 5.0, 15.0]}
+    )
+    actuals = pd.DataFrame(
+        {"item_id": "a", "location_id": "x", "date": dates, "demand": [10.0, 0.0, 10.0]}
+    )
+    report = monitor(forecasts, actuals, segments=[])
+    wape = report.table.set_index("origin")["wape"]
+    assert wape.iloc[0] == 0.1 and wape.iloc[1] == float("inf") and wape.iloc[2] == 0.5
+    check = report.checks.iloc[0]
+    # Reference by hand: the finite earlier WAPEs, 0.1; 0.5 is 400% worse than it.
+    assert check["reference_wape"] == 0.1
+    assert abs(check["wape_change"] - 4.0) < 1e-12
+    assert bool(check["wape_flag"]) and bool(check["flagged"])

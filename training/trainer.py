@@ -107,7 +107,7 @@ class DeferredSignals(pl.Callback):
     records, so a resumed run trained that batch twice and ended on other weights than the
     uninterrupted run. The handler runs at the end of the batch instead (or of a validation
     batch; a second signal stops at once); a signal the last batches left pending runs when the
-    fit returns.
+    training ends, still inside the fit (then when the fit returns).
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -147,6 +147,11 @@ class DeferredSignals(pl.Callback):
 
     def on_validation_batch_end(self, trainer: pl.Trainer, *args) -> None:
         # No optimizer step is under way here: a long validation need not delay the stop.
+        self.run_pending()
+
+    def on_train_end(self, trainer: pl.Trainer, *args) -> None:
+        # A signal after the last batch (the last validation's end, the checkpoints written
+        # then) still stops inside the fit, where InterruptCheckpoint keeps a checkpoint.
         self.run_pending()
 
 
