@@ -9,6 +9,7 @@ from here, the table API and the command line the names and :class:`Policy`.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -105,10 +106,15 @@ class Policy:
                 f"{type(self.segment_service_levels).__name__}"
             )
         for segment, level in self.segment_service_levels.items():
-            try:
-                value = float(level)
-            except (TypeError, ValueError):
-                value = math.nan
+            # Segments are named by text or numbers (matched as the inventory's segment text,
+            # 1.0 naming "1"), levels by numbers as every setting is ("0.9" is not a number).
+            if isinstance(segment, bool) or not isinstance(segment, str | numbers.Real):
+                raise ValueError(
+                    f"Policy.segment_service_levels: expected segment names as text or numbers, "
+                    f"got {segment!r}"
+                )
+            number = isinstance(level, numbers.Real) and not isinstance(level, bool)
+            value = float(level) if number else math.nan
             if not 0.0 < value < 1.0:
                 raise ValueError(
                     f"Policy.segment_service_levels[{segment!r}]: expected a level strictly "

@@ -232,7 +232,8 @@ def _prepare_inventory(inventory: pd.DataFrame, policy: Policy) -> dict:
     if "segment" in inv.columns and policy.segment_service_levels:
         # Matched as text: a CSV's segment 1 (or 1.0) is the flag's or JSON's "1".
         levels = dict(policy.segment_service_levels)
-        names = _key_text(pd.Series(list(levels), dtype=object))
+        # Each name as its own column would read it: 1.0 names "1", as a whole float key does.
+        names = [str(_key_text(pd.Series([name]))[0]) for name in levels]
         by_text = dict(zip(names, levels.values(), strict=True))
         text = pd.Series(_key_text(inv["segment"]), dtype=object)
         seg = text.map(by_text)

@@ -343,3 +343,27 @@ def test_cli_blank_key(tmp_path):
                  str(tmp_path / "inv.csv"), "--out", str(out)])  # fmt: skip
     assert code == 2
     assert not out.exists()
+
+
+def _segment_tables():
+    fc = pd.DataFrame(
+        {"item_id": ["a", "b"], "location_id": "L", "demand_mean": 10.0, "demand_std": 2.0}
+    )
+    inv = fc[["item_id", "location_id"]].assign(on_hand=0.0, lead_time_mean=4.0, segment=[1, 2])
+    return fc, inv
+
+
+@pytest.mark.parametrize("name", [1.0, 1, "1"])
+def test_a_numeric_segment_name_plans_its_segment(name):
+    fc, inv = _segment_tables()
+    result = plan(fc, inv, Policy(segment_service_levels={name: 0.98}))
+    assert result["service_level"].tolist() == [0.98, 0.95]
+
+
+def test_a_segment_level_given_as_text_or_bool_is_refused():
+    with pytest.raises(ValueError, match=r"segment_service_levels\['1'\]"):
+        Policy(segment_service_levels={"1": "0.98"})
+    with pytest.raises(ValueError, match="segment_service_levels"):
+        Policy(segment_service_levels={"1": True})
+    with pytest.raises(ValueError, match="segment names"):
+        Policy(segment_service_levels={None: 0.9})
