@@ -361,21 +361,21 @@ class NeuralForecaster:
         return forecast_table(self, store, cumulative)
 
     def interpret(
-        self, store: PanelStore, max_series: int = 2000
+        self, store: PanelStore, max_series: int | None = None
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Variable importance and attention by lag of a TFT over the forecasts from each
-        series' last observation (:mod:`forecasting.interpret`)."""
+        series' last observation (:mod:`forecasting.interpret`): every series, or a uniform
+        sample of ``max_series`` of them (drawn from the run's seed) when given. A cap of 2000
+        used to take the first series by key: on a large panel, the importances of its first
+        items (one department of a sorted panel) without a word."""
         net, encoder_length, _ = self._require_fitted()
         series, origins = forecast_origins(store)
-        return interpret_windows(
-            net,
-            store,
-            series[:max_series],
-            origins[:max_series],
-            encoder_length,
-            self.horizon,
-            self.priors(store, origins),
-        )
+        priors = self.priors(store, origins)
+        if max_series is not None and len(series) > max_series:
+            rng = np.random.default_rng(self.train.seed)
+            pick = torch.from_numpy(np.sort(rng.choice(len(series), max_series, replace=False)))
+            series, origins = series[pick.to(series.device)], origins[pick.to(origins.device)]
+        return interpret_windows(net, store, series, origins, encoder_length, self.horizon, priors)
 
     def priors(self, store: PanelStore, origins: torch.Tensor) -> torch.Tensor:
         """Per-series fallback levels from peers' demand before the latest origin (no demand at
