@@ -9,8 +9,10 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
+from serving.cli import main
 from serving.review import ReviewStore
 from serving.service.app import create_app
 from serving.service.config import ServiceConfig
@@ -111,3 +113,53 @@ def test_chart_of_an_id_with_dollar_signs():
     # Parsed as math, "$\frac$" raised ValueError (the page got a 422 instead of its chart).
     png = _chart(rows, "$\\frac$", "F1")
     assert png[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("content", [None, "", " \r\n"])
+def test_workers_refuse_an_empty_token_file_at_start(tmp_path, monkeypatch, content):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append(k))
+    (tmp_path / "repo").mkdir()
+    token = tmp_path / "token"
+    if content is not None:
+        token.write_text(content)
+    for workers in ("1", "2"):
+        code = main(["serve", "--repo", str(tmp_path / "repo"), "--token-file", str(token),
+                     "--workers", workers, "--port", "8000"])  # fmt: skip
+        assert code != 0, workers
+    assert started == []
+
+
+def test_workers_start_with_a_token_file(tmp_path, monkeypatch):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append(k))
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "token").write_text("s3cret\n")
+    code = main(["serve", "--repo", str(tmp_path / "repo"), "--token-file",
+                 str(tmp_path / "token"), "--workers", "2", "--port", "8000"])  # fmt: skip
+    assert code == 0 and started and started[0]["workers"] == 2
+
+
+def test_bearer_scheme_is_case_insensitive(tmp_path):
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "token").write_text("s3cret\r\n")
+    config = ServiceConfig(token_file=str(tmp_path / "token"), reload_s=60)
+    with TestClient(create_app(tmp_path / "repo", config)) as client:
+
+        def status(header: str | None) -> int:
+            headers = {} if header is None else {"Authorization": header}
+            return client.get("/v2/models/absent", headers=headers).status_code
+
+        # past the token check: the model is unknown (404)
+        for ok in ("Bearer s3cret", "bearer s3cret", "BEARER s3cret", "Bearer  s3cret"):
+            assert status(ok) == 404, ok
+        for bad in (None, "", "Bearer", "Bearer ", "s3cret", "Basic czNjcmV0", "Bearer S3CRET",
+                    "Bearer s3cret2", "Bearers3cret", "Token s3cret"):  # fmt: skip
+            response = client.get("/v2/models/absent", headers={} if bad is None else
+                                  {"Authorization": bad})  # fmt: skip
+            assert response.status_code == 401, bad
+            assert response.headers["www-authenticate"] == "Bearer"

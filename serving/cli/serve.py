@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from serving.cli._options import add_settings, given
-from serving.service.config import ServiceConfig
+from serving.service.config import ServiceConfig, read_token
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +30,7 @@ def serve_command(args: argparse.Namespace) -> int:
     config = ServiceConfig(**given(args, ServiceConfig))
     if not args.repo.is_dir():
         raise FileError(f"--repo {args.repo}: no such folder")
+    read_token(config.token_file)  # refused here, not in each worker (uvicorn restarts them)
     if config.workers > 1:
         os.environ["STOCKCAST_REPO"] = str(args.repo.resolve())
         os.environ["STOCKCAST_SERVICE_CONFIG"] = json.dumps(dataclasses.asdict(config))

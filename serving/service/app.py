@@ -46,7 +46,7 @@ from prometheus_client import (
 
 from forecasting.validate import PanelError
 from serving.service.batching import Batcher, Overloaded
-from serving.service.config import ServiceConfig
+from serving.service.config import ServiceConfig, read_token
 from serving.service.repository import Loaded, ModelRepository
 from serving.service.schemas import (
     ForecastRequest,
@@ -168,7 +168,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     configure_logging()
     metrics = Metrics()
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inference")
-    token = _read_token(config.token_file)
+    token = read_token(config.token_file)
     repository = ModelRepository(repo)
     state: dict[str, Any] = {"ready": False, "loop": None, "closing": set()}
 
@@ -249,8 +249,11 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     async def _guarded(request: Request, call_next):
         path = request.url.path
         if token and not (path.startswith(OPEN_PATHS) or path in PAGES):
-            sent = request.headers.get("authorization", "")
-            if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            # The scheme is case-insensitive (RFC 7235: 'bearer' is 'Bearer'); the token is not.
+            scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                sent.strip(" ").encode(), token.encode()
+            ):
                 return JSONResponse(
                     {"detail": "missing or wrong bearer token"},
                     status_code=401,
@@ -873,18 +876,6 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
         if len(body) > limit:
             return None
     return body
-
-
-def _read_token(path: str | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        token = Path(path).read_text().strip()
-    except OSError as exc:
-        raise ValueError(f"--token-file {path}: {exc.strerror}") from None
-    if not token:
-        raise ValueError(f"--token-file {path}: the file is empty")
-    return token
 
 
 def factory() -> FastAPI:

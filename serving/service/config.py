@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from kernels.settings import check_settings, setting
 
@@ -40,3 +41,16 @@ class ServiceConfig:
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 2**20)
+
+
+def read_token(path: str | None) -> str | None:
+    """The bearer token in ``path`` (surrounding whitespace, a trailing newline, dropped)."""
+    if path is None:
+        return None
+    try:
+        token = Path(path).read_text().strip()
+    except OSError as exc:
+        raise ValueError(f"--token-file {path}: {exc.strerror}") from None
+    if not token:
+        raise ValueError(f"--token-file {path}: the file is empty")
+    return token
