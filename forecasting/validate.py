@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from forecasting.spec import DATE, DEMAND, FREQ_NAMES, ITEM, KEYS, LOCATION, PanelSpec
+from kernels.io import local_datetimes, wall_times
 
 MISSING_LEVEL = "<NA>"
 # Largest share of rows that gap filling may add under ``gaps="auto"``.
@@ -181,25 +181,7 @@ def _parse_dates(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
             _fail(frame, DATE, "numeric dates must be written YYYYMMDD (e.g. 20240131)", ~looks)
         text = numbers.astype("int64").astype(str)
         return pd.to_datetime(text, format="%Y%m%d", errors="coerce")
-    raw = _day_month_as_iso(frame, _wall_times(raw))
-    try:
-        return pd.to_datetime(raw, errors="coerce")
-    except ValueError:
-        # UTC offsets that differ between rows (daylight saving): pandas refuses to mix them.
-        # A date with a time zone is its local calendar day, so the offsets can go.
-        local = raw.astype("string").str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
-        return pd.to_datetime(local, errors="coerce")
-
-
-def _wall_times(raw: pd.Series) -> pd.Series:
-    """Datetime objects (``datetime``, ``Timestamp``) as their local wall time. Objects whose
-    UTC offset changes across daylight saving (a database driver's fixed offsets, timestamps
-    parsed one by one) are not one time zone to pandas, which read the rows after the change as
-    missing; as text they were read as their local days already."""
-    present = raw.dropna()
-    if raw.dtype != object or len(present) == 0 or not isinstance(present.iloc[0], datetime):
-        return raw
-    return raw.map(lambda v: v.replace(tzinfo=None) if isinstance(v, datetime) else v)
+    return local_datetimes(_day_month_as_iso(frame, wall_times(raw)))
 
 
 # A date of two numbers and a year (05.01.2024, 1/5/24): which number is the day is the table's

@@ -17,6 +17,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,29 @@ PANDAS_MISSING_WORDS = (
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 )  # fmt: skip
+
+
+def wall_times(raw: pd.Series) -> pd.Series:
+    """Datetime objects (``datetime``, ``Timestamp``) as their local wall time. Objects whose
+    UTC offset changes across daylight saving (a database driver's fixed offsets, timestamps
+    parsed one by one) are not one time zone to pandas, which read the rows after the change as
+    missing; as text they are read as their local days already."""
+    present = raw.dropna()
+    # A text column (dates read from a CSV) is left alone: mapping every cell costs time.
+    if raw.dtype != object or len(present) == 0 or not isinstance(present.iloc[0], datetime):
+        return raw
+    return raw.map(lambda v: v.replace(tzinfo=None) if isinstance(v, datetime) else v)
+
+
+def local_datetimes(raw: pd.Series) -> pd.Series:
+    """``pd.to_datetime`` of text or objects, unreadable values NaT; dates whose UTC offsets
+    differ between rows (daylight saving), which pandas refuses to mix, are read as their local
+    times (a date with a time zone is its local calendar day)."""
+    try:
+        return pd.to_datetime(raw, errors="coerce")
+    except ValueError:
+        local = raw.astype("string").str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
+        return pd.to_datetime(local, errors="coerce")
 
 
 def _text_missing(path: Path, text: Iterable[str], csv: dict[str, Any]) -> dict[str, Any]:

@@ -105,7 +105,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +113,7 @@ import pandas as pd
 
 from . import _simulate as core
 from .config import RULE_RQ, RULE_RS
-from .io import atomic_write
+from .io import atomic_write, local_datetimes, wall_times
 from .tables import (
     KEYS,
     _check_unique,
@@ -515,15 +514,7 @@ def _local_days(raw: pd.Series) -> pd.Series:
     """Dates as naive timestamps; a date with a time zone is its local calendar day, as a panel
     reads it (the offset of a local midnight changes across daylight saving: measured in
     absolute time, the 23-hour day made two days one, and pandas refuses to mix offsets)."""
-    if raw.dtype == object:
-        # Datetime objects whose offset changes across daylight saving (a database driver's)
-        # are their wall times: pandas read the rows after the change as missing.
-        raw = raw.map(lambda v: v.replace(tzinfo=None) if isinstance(v, datetime) else v)
-    try:
-        stamps = pd.to_datetime(raw, errors="coerce")
-    except ValueError:  # UTC offsets that differ between rows
-        local = raw.astype("string").str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
-        stamps = pd.to_datetime(local, errors="coerce")
+    stamps = local_datetimes(wall_times(raw))
     if isinstance(stamps.dtype, pd.DatetimeTZDtype):
         stamps = stamps.dt.tz_localize(None)
     return stamps

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from visiontools import pair_auroc
 
 from serving.cli import main
 from training import ImageTrainConfig
@@ -194,23 +195,16 @@ def test_a_missing_view_still_makes_the_item_partial(tmp_path):
     assert items["verdict"].tolist() == ["review"]
 
 
-def _pairs(labels, scores):
-    pos = [s for y, s in zip(labels, scores) if y == 1]
-    neg = [s for y, s in zip(labels, scores) if y == 0]
-    won = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg)
-    return won / (len(pos) * len(neg))
-
-
 def test_an_unknown_label_is_not_a_defect_in_the_auroc():
     labels = np.array([0.0, np.nan, 1.0])
     scores = np.array([0.6, 0.1, 0.9])
-    assert auroc(labels, scores) == pytest.approx(_pairs([0, 1], [0.6, 0.9]))  # 1.0
+    assert auroc(labels, scores) == pytest.approx(pair_auroc([0, 1], [0.6, 0.9]))  # 1.0
 
 
 def test_an_infinite_score_still_counts_in_the_auroc():
     labels = np.array([0, 0, 1, 1])
     scores = np.array([0.1, 0.2, np.inf, 0.15])
-    assert auroc(labels, scores) == pytest.approx(_pairs(labels, scores))  # 0.75
+    assert auroc(labels, scores) == pytest.approx(pair_auroc(labels, scores))  # 0.75
     assert auroc([0, 1], [-np.inf, np.inf]) == 1.0
 
 

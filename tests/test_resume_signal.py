@@ -1,13 +1,16 @@
 """A SIGINT landing inside the optimizer's step (after the weights moved, before the step was
-counted) must still leave a checkpoint that resumes to the uninterrupted run's weights."""
+counted), or after the last training batch (the last validation's end, the final checkpoints),
+must still leave a checkpoint that resumes to the uninterrupted run's weights."""
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 
 import lightning.pytorch as pl
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from forecasting import PanelSpec
@@ -51,13 +54,13 @@ class SignalInsideStep(pl.Callback):
             self.handle.remove()
 
 
-def _store() -> PanelStore:
+def _store(weeks: int = 40, items: int = 6) -> PanelStore:
     rng = np.random.default_rng(0)
-    dates = pd.date_range("2022-01-03", periods=40, freq="7D")
+    dates = pd.date_range("2022-01-03", periods=weeks, freq="7D")
     frame = pd.DataFrame(
         [
             {"item_id": f"i{i}", "location_id": "l0", "date": d, "demand": float(rng.poisson(5))}
-            for i in range(6)
+            for i in range(items)
             for d in dates
         ]
     )
@@ -66,11 +69,11 @@ def _store() -> PanelStore:
     return PanelStore.from_frame(clean, spec)
 
 
-def _task(store: PanelStore) -> ForecastTask:
+def _task(store: PanelStore, batches: int = 4) -> ForecastTask:
     torch.manual_seed(0)
     origin = int(store.end.max()) - H
     net = build_network("lstm", InputDims.from_store(store), H, (0.1, 0.5, 0.9), hidden_size=8)
-    data = ForecastData(store, 8, H, 8, 4, origin, group_prior_scale(store, origin),
+    data = ForecastData(store, 8, H, 8, batches, origin, group_prior_scale(store, origin),
                         min_encoder_length=4)  # fmt: skip
     return ForecastTask(net, (0.1, 0.5, 0.9), data)
 
@@ -92,5 +95,44 @@ def test_a_signal_inside_the_optimizer_step_resumes_to_the_uninterrupted_weights
     kept = tmp_path / "run.interrupted" / "last.ckpt"
     resumed = _task(store)
     fit(resumed, CFG, tmp_path / "again", ckpt_path=kept)
+    for name, value in full.net.state_dict().items():
+        torch.testing.assert_close(resumed.net.state_dict()[name], value, rtol=0, atol=0)
+
+
+class SignalAfterLastBatch(pl.Callback):
+    def __init__(self, hook: str):
+        self.hook = hook
+
+    def on_validation_epoch_end(self, trainer, *args) -> None:
+        if self.hook == "validation" and trainer.current_epoch == trainer.max_epochs - 1:
+            signal.raise_signal(signal.SIGINT)
+
+    def on_train_end(self, trainer, *args) -> None:
+        if self.hook == "train_end":
+            signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.parametrize("hook", ["validation", "train_end"])
+def test_a_signal_after_the_last_batch_keeps_a_checkpoint(tmp_path, hook):
+    cfg = dataclasses.replace(CFG, batches_per_epoch=3)
+    store = _store(weeks=30, items=4)
+    full = _task(store, batches=3)
+    fit(full, cfg, tmp_path / "full")
+    previous = signal.signal(signal.SIGINT, _raise)
+    try:
+        with pytest.raises(Stop) as stopped:
+            fit(
+                _task(store, batches=3),
+                cfg,
+                tmp_path / ".run.partial",
+                callbacks=[SignalAfterLastBatch(hook)],
+            )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    kept = tmp_path / "run.interrupted" / "last.ckpt"
+    assert getattr(stopped.value, "checkpoint", None) is not None
+    assert kept.is_file()
+    resumed = _task(store, batches=3)
+    fit(resumed, cfg, tmp_path / "again", ckpt_path=kept)
     for name, value in full.net.state_dict().items():
         torch.testing.assert_close(resumed.net.state_dict()[name], value, rtol=0, atol=0)

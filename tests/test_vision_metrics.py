@@ -4,17 +4,11 @@ Before the fix they were counted as good items (negatives) everywhere in the rep
 
 import numpy as np
 import pytest
+from visiontools import pair_auroc
 
 from vision.calibration import calibrate_thresholds
 from vision.metrics import per_class_auroc
 from vision.scoring import calibration_metrics
-
-
-def _pairs(labels, scores):
-    pos = [s for y, s in zip(labels, scores) if y == 1]
-    neg = [s for y, s in zip(labels, scores) if y == 0]
-    won = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg)
-    return won / (len(pos) * len(neg))
 
 
 def _data():
@@ -36,8 +30,8 @@ def test_unknown_labels_are_left_out_of_the_calibration_report():
     defective = labels[known].any(axis=1)
     any_score = 1 - np.prod(1 - probs[known], axis=1)
     rejected = (probs[:60] > thresholds.reject).any(axis=1)
-    assert got["any_defect_auroc"] == pytest.approx(_pairs(defective, any_score))
-    assert got["auroc"]["a"] == pytest.approx(_pairs(labels[known, 0], probs[known, 0]))
+    assert got["any_defect_auroc"] == pytest.approx(pair_auroc(defective, any_score))
+    assert got["auroc"]["a"] == pytest.approx(pair_auroc(labels[known, 0], probs[known, 0]))
     assert got["auroc"]["b"] is None  # no known positive of class b
     assert got["good_rejected"] == pytest.approx(rejected.mean())
     assert got["catch_rate"]["a"]["positives"] == 20
@@ -47,7 +41,7 @@ def test_a_known_defect_with_another_class_unknown_is_still_defective():
     probs = np.array([[0.9, 0.1], [0.2, 0.3], [0.1, 0.2], [0.3, 0.1], [0.95, 0.9]])
     labels = np.array([[1, np.nan], [0, 0], [0, 0], [0, 0], [np.nan, np.nan]])
     assert per_class_auroc(labels, probs, ("a", "b")) == {
-        "a": pytest.approx(_pairs([1, 0, 0, 0], probs[:4, 0])),
+        "a": pytest.approx(pair_auroc([1, 0, 0, 0], probs[:4, 0])),
         "b": pytest.approx(float("nan"), nan_ok=True),
     }
     thresholds = calibrate_thresholds(probs, labels, ("a", "b"), 0.3, 0.0)

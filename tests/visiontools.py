@@ -27,3 +27,12 @@ def tiny_task(n_items: int, **options) -> InspectionTask:
         augment=AugmentSpec(),
         **options,
     )
+
+
+def pair_auroc(labels, scores) -> float:
+    """The AUROC by brute force over every (defective, good) pair, ties counting a half: an
+    independent reference for ``vision.metrics.auroc``."""
+    pos = [s for y, s in zip(labels, scores, strict=True) if y == 1]
+    neg = [s for y, s in zip(labels, scores, strict=True) if y == 0]
+    won = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg)
+    return won / (len(pos) * len(neg))
