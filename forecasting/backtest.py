@@ -9,6 +9,7 @@ training); ``refit=True`` refits at each origin.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,8 +296,29 @@ def backtest(
             f"and {horizon} observed periods from it"
         )
     windows = pd.concat(parts, ignore_index=True)
+    _warn_unscored(store, windows, min_history, horizon)
     columns = [*segments, "demand_class", *(["history"] if cold_start else [])]
     return BacktestResult(windows, metrics_table(windows, columns), forecasts)
+
+
+def _warn_unscored(
+    store: PanelStore, windows: pd.DataFrame, min_history: int, horizon: int
+) -> None:
+    """Name the series that no window scored: they are in none of the metrics (a series
+    launched less than ``min_history`` periods before the origins, or one that stopped selling
+    before them, was left out without a word)."""
+    scored = pd.MultiIndex.from_frame(windows[[ITEM, LOCATION]].drop_duplicates())
+    keys = store.keys[[ITEM, LOCATION]]
+    missing = keys[~pd.MultiIndex.from_frame(keys).isin(scored)]
+    if len(missing):
+        named = ", ".join(f"{i} @ {loc}" for i, loc in missing.head(3).itertuples(index=False))
+        warnings.warn(
+            f"backtest: {len(missing)} of {len(keys)} series are in no metric (e.g. {named}): "
+            f"no origin has {min_history} periods of their history before it and {horizon} "
+            "observed periods from it",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _cold_windows(

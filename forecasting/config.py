@@ -159,6 +159,11 @@ class BacktestConfig:
     baselines: tuple[str, ...] = setting(BASELINE_NAMES, "baselines scored beside the model")
     plot_series: int = setting(6, "series drawn in the fan charts", min=0)
     cold_start_seed: int = setting(0, "seed of the draw of cold-start items", min=0)
+    min_history: int | None = setting(
+        None,
+        "periods of history a series needs before an origin to be scored (none: two seasons)",
+        min=1,
+    )
 
     def __post_init__(self) -> None:
         self.baselines = tuple(dict.fromkeys(self.baselines))  # one of each, in order

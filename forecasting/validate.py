@@ -500,6 +500,11 @@ def _validate(
     infinite = np.isinf(values)
     if infinite.any():
         _fail(frame, DEMAND, "infinite values", infinite)
+    # Demand is held in float32: a value past its range (1e39) became infinite there and was
+    # then read as a missing period (a gap filled with 0).
+    too_large = np.abs(values) > np.finfo(np.float32).max
+    if too_large.any():
+        _fail(frame, DEMAND, f"values beyond {np.finfo(np.float32).max:.4g}", too_large)
     negative = values < 0
     if negative.any():
         _fail(frame, DEMAND, "negative values", negative)
@@ -576,7 +581,13 @@ def _validate(
         non_numeric = values.isna() & clean[column].notna()
         if non_numeric.any():
             _fail(clean, column, "non-numeric values", non_numeric)
-        clean[column] = values.to_numpy(dtype=np.float32, na_value=np.nan)
+        reals = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        # An infinite value (or one past float32's range) is no missing one: it was forward
+        # filled with the last price in the history and cut the known horizon short after it.
+        infinite = np.abs(reals) > np.finfo(np.float32).max
+        if infinite.any():
+            _fail(clean, column, "infinite values (or beyond float32's range)", infinite)
+        clean[column] = reals.astype(np.float32)
     for column in spec.known_reals:
         # Fill forward inside the observed history only; future rows keep their gaps.
         values = clean[column].to_numpy()

@@ -71,7 +71,8 @@ def order_quantity(rule, reorder_point, order_up_to, lot, position, case_pack, m
     need = max(order_up_to - position, moq, 0.0)
     if need <= 0.0:
         return 0.0
-    return math.ceil(need / case_pack - 1e-9) * case_pack
+    # np.ceil stays in float64 (math.ceil is an int64 in Numba: 2**63 packs wrapped negative).
+    return np.ceil(need / case_pack - 1e-9) * case_pack
 
 
 @njit(cache=True)

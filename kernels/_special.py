@@ -360,6 +360,8 @@ def count_ppf(alpha, mu, var):
     # Invariant: CDF(lo) < alpha <= CDF(hi) (lo = -1 stands for "below the support").
     while hi - lo > 1.0:
         mid = math.floor(0.5 * (lo + hi))
+        if mid <= lo or mid >= hi:  # past 2**53 no integer lies between: never loop forever
+            break
         if count_cdf_sf(mid, mu, var)[0] >= alpha:
             hi = mid
         else:

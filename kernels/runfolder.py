@@ -6,18 +6,19 @@ versions and the sha256 of every other file in the folder. :func:`read_manifest`
 without one (an interrupted run leaves none), of another task, or whose files do not match.
 
 :func:`building` stages a folder under a temporary name beside its target and renames it into
-place only when the block succeeds; a failure or Ctrl-C removes it. A lock file refuses a second
-writer to the same target, and an existing target is refused unless ``overwrite`` replaces it
-whole. It lives in ``kernels`` (torch-free) so the service can check packages without torch.
+place only when the block succeeds; a failure or Ctrl-C removes it. A lock (an ``flock`` the
+kernel releases when its holder ends, killed or not) refuses a second writer to the same
+target, and an existing target is refused unless ``overwrite`` replaces it whole. It lives in
+``kernels`` (torch-free) so the service can check packages without torch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import platform
 import shutil
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import metadata
@@ -45,13 +46,23 @@ def library_versions(extra: Sequence[str] = ()) -> dict[str, str]:
 
 
 def file_hashes(folder: str | Path) -> dict[str, str]:
-    """sha256 of every file under ``folder`` except the manifest, by POSIX relative path."""
+    """sha256 of every file under ``folder`` except the manifest, by POSIX relative path.
+
+    The temporary files of :func:`kernels.io.atomic_path` (``.<name>.<random>.tmp``) are left
+    out: another process writing one in the folder (a second ``update_manifest``) renames it
+    away a moment later, and a manifest listing it made the run unloadable (or the hashing
+    failed on a file gone)."""
     folder = Path(folder)
     return {
         path.relative_to(folder).as_posix(): sha256_file(path)
         for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name != MANIFEST
+        if path.is_file() and path.name != MANIFEST and not _temporary(path.name)
     }
+
+
+def _temporary(name: str) -> bool:
+    """Whether ``name`` is that of a file :func:`kernels.io.atomic_path` is writing."""
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def write_manifest(
@@ -224,61 +235,38 @@ def interrupted_folder(folder: str | Path) -> Path | None:
     return None if target is None else folder.parent / f"{target}.interrupted"
 
 
-def _lock_is_stale(lock: Path) -> bool:
-    try:
-        pid = int(lock.read_text().strip() or 0)
-    except (OSError, ValueError):
-        return True
-    if pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+def _acquire(lock: Path, target: Path) -> int:
+    """Hold an exclusive ``flock`` on the file ``lock`` (holding this process's pid, for the
+    message a second writer gets) and return its descriptor, or raise :class:`FileError`.
 
-
-def _create_lock(lock: Path) -> None:
-    """Create ``lock`` holding this process's pid, or raise ``FileExistsError``. The file
-    appears with the pid already in it (a hard link to a file written first): a lock seen
-    empty would be taken for a stale one by a second writer and removed from under its owner."""
-    pid = str(os.getpid())
-    mine = lock.with_name(f"{lock.name}.{pid}.{threading.get_ident()}")
-    try:
-        mine.write_text(pid)
+    The kernel releases the lock when its holder ends, killed with -9 or not: a lock file left
+    behind is free whatever pid it names. A pid read from the file told this apart wrongly: a
+    rerun in a fresh container often gets the killed writer's pid (refused forever), and two
+    writers that both found a lock stale could each remove the other's and both write."""
+    while True:
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
         try:
-            os.link(mine, lock)
-            return
-        except FileExistsError:
-            raise
-        except OSError:  # a file system without hard links
-            pass
-    finally:
-        mine.unlink(missing_ok=True)
-    fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(pid)
-
-
-def _acquire(lock: Path, target: Path) -> None:
-    for _ in range(2):
-        try:
-            _create_lock(lock)
-        except FileExistsError:
-            if _lock_is_stale(lock):
-                lock.unlink(missing_ok=True)
-                continue
-            try:
-                holder = lock.read_text().strip()
-            except OSError:  # released since: try again
-                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
             raise FileError(
                 f"{target}: another stockcast process (pid {holder}) is writing this run folder"
             ) from None
-        return
-    raise FileError(f"{target}: cannot lock the run folder ({lock})")
+        except BaseException:
+            os.close(fd)
+            raise
+        # The holder before may have removed the file before this lock was taken: a lock on a
+        # removed file guards nothing; take the one at the path now.
+        try:
+            same = os.path.samestat(os.stat(lock), os.fstat(fd))
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+            return fd
+        os.close(fd)
 
 
 def _refuse_existing(target: Path, overwrite: bool) -> None:
@@ -312,7 +300,7 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     published = False
     try:
-        _acquire(lock, target)
+        held = _acquire(lock, target)
     except BaseException:
         _remove_empty(created)
         raise
@@ -336,7 +324,8 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         shutil.rmtree(target.parent / f"{target.name}.interrupted", ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        lock.unlink(missing_ok=True)
+        lock.unlink(missing_ok=True)  # removed while held: a writer waiting on it takes anew
+        os.close(held)
         if not published:
             _remove_empty(created)
 

@@ -308,3 +308,33 @@ def test_grey_colour_key_in_a_grey_model():
     grey[:, :5] = 255
     keyed = load_image(_encoded(grey, transparency=255), 20, image_mode="L")
     assert (keyed[:, :5] == 0).all() and (keyed[:, 5:] == 100).all()
+
+
+def _files(root):
+    return sorted(p for p in root.rglob("*.png") if not any(s.startswith(".") for s in p.parts))
+
+
+def test_images_in_a_sub_folder_of_a_class_folder_are_not_dropped_silently(tmp_path):
+    for i in range(3):
+        _photo(tmp_path / "Good Parts" / f"g{i}.png")
+    _photo(tmp_path / "crack" / "c0.png")
+    _photo(tmp_path / "crack" / "c1.png")
+    _photo(tmp_path / "crack" / "lot2" / "c2.png")
+    _photo(tmp_path / "crack" / "lot2" / "c3.png")
+    # Reference: every image the user put under the root is an item, or the read fails.
+    assert len(_files(tmp_path)) == 7
+    with pytest.raises(ValueError, match=r"crack/lot2.*sub-folders"):
+        read_class_folders(tmp_path, good_class="Good Parts")
+    with pytest.raises(ValueError, match=r"crack/lot2.*sub-folders"):
+        read_items(tmp_path, good_class="Good Parts")
+
+
+def test_hidden_sub_folders_and_folders_without_images_are_still_ignored(tmp_path):
+    for i in range(2):
+        _photo(tmp_path / "good" / f"g{i}.png")
+    _photo(tmp_path / "crack" / "c0.png")
+    _photo(tmp_path / "crack" / ".thumbnails" / "c0.png")
+    (tmp_path / "crack" / "notes").mkdir()
+    (tmp_path / "crack" / "notes" / "readme.txt").write_text("x")
+    items = read_class_folders(tmp_path)
+    assert sorted(i.item_id for i in items.items) == ["crack/c0", "good/g0", "good/g1"]

@@ -41,6 +41,7 @@ baselines have no cumulative head.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,17 @@ def network_name(model: str, distribution: str) -> str:
     return model if distribution == "quantile" else model + NB_SUFFIX
 
 
+def network_config(config: ForecastConfig, model: str, distribution: str) -> ForecastConfig:
+    """The settings of ``auto``'s network ``model`` with step head ``distribution``: a target
+    transform is the quantile heads' (a negative binomial head fits the counts themselves), so
+    ``--target-transform log1p`` applies to ``lstm`` and ``tft`` and the ``_nb`` networks fit
+    as without it (their settings refused the transform: the fit stopped)."""
+    transform = config.target_transform if distribution == "quantile" else "none"
+    return dataclasses.replace(
+        config, model=model, distribution=distribution, target_transform=transform
+    )
+
+
 BOOTSTRAP_RESAMPLES = 1000
 """Resamples of the validation windows behind ``p_better``."""
 
@@ -106,9 +118,7 @@ class AutoForecaster:
 
         self.config, self.train = config, train
         self.networks: dict[str, NeuralForecaster] = {
-            network_name(name, head): NeuralForecaster(
-                dataclasses.replace(config, model=name, distribution=head), train
-            )
+            network_name(name, head): NeuralForecaster(network_config(config, name, head), train)
             for head in config.auto_distributions
             for name in NETWORK_NAMES
         }
@@ -170,7 +180,23 @@ class AutoForecaster:
     ) -> AutoForecaster:
         """Fit every network on periods before ``cutoff`` (their checkpoints and logs in
         ``run_dir/<network>/``), then choose per demand class on the validation window."""
+        from training.forecaster import check_whole_counts, fractional_demand
+
         cutoff = int(store.end.max().item()) if cutoff is None else int(cutoff)
+        count, first = fractional_demand(store, cutoff)
+        nb_networks = [name for name in self.networks if name.endswith(NB_SUFFIX)]
+        if count and len(nb_networks) == len(self.networks):
+            check_whole_counts(store, cutoff)  # --auto-distributions negative_binomial alone
+        if count and nb_networks:
+            # A negative binomial head forecasts whole counts (0 or 1 unit of a 0.3 a day).
+            warnings.warn(
+                f"auto: {count} demand values are fractional (first: {first}); the negative "
+                f"binomial networks ({', '.join(nb_networks)}) forecast whole counts and are "
+                "left out",
+                stacklevel=2,
+            )
+            self.networks = {k: v for k, v in self.networks.items() if k not in nb_networks}
+            self.fallback = self._default_fallback()
         for name, network in self.networks.items():
             network.fit(store, cutoff, run_dir=None if run_dir is None else Path(run_dir) / name)
         self._set_baselines(store.spec.season)
@@ -354,8 +380,15 @@ class AutoForecaster:
             name: np.isin(chosen, [name, *(c for c, p in composites.items() if name in p)])
             for name in models
         }
+        # The peers' levels as of the request's latest origin, as one network forecasting
+        # every window reads them: a network's share of the windows ends at another origin
+        # (a series whose data stops earlier), and a series' forecast moved with the routing
+        # of the others (a series of another FC added to the request changed it).
+        cutoff = {"prior_cutoff": int(origins.max())} if len(origins) else {}
         single = {
-            name: models[name].predict_windows(store, *_rows(series, origins, rows))
+            name: models[name].predict_windows(
+                store, *_rows(series, origins, rows), **(cutoff if name in self.networks else {})
+            )
             for name, rows in needed.items()
             if rows.any()
         }
@@ -397,7 +430,7 @@ class AutoForecaster:
             head = "negative_binomial" if name.endswith(NB_SUFFIX) else "quantile"
             network = name.removesuffix(NB_SUFFIX)
             model.networks[name] = NeuralForecaster.restore(
-                dataclasses.replace(config, model=network, distribution=head),
+                network_config(config, network, head),
                 train,
                 spec,
                 network_state,

@@ -133,6 +133,36 @@ def default_learning_rate(config: ForecastConfig) -> float:
     return 3e-3
 
 
+def fractional_demand(store: PanelStore, cutoff: int) -> tuple[int, str]:
+    """How many observed demand values before ``cutoff`` are not whole numbers, and the first
+    (its series, date and value) as text; ``(0, "")`` when every one is a count."""
+    history = store.target[:, :cutoff]
+    fractional = torch.isfinite(history) & (history != torch.round(history))
+    count = int(fractional.sum().item())
+    if not count:
+        return 0, ""
+    s, t = (int(v) for v in torch.nonzero(fractional)[0].tolist())
+    key = store.keys.iloc[s]
+    value = float(history[s, t].item())
+    return count, (
+        f"item_id={key['item_id']!r}, location_id={key['location_id']!r} on "
+        f"{store.dates[t].date()}: {value:g}"
+    )
+
+
+def check_whole_counts(store: PanelStore, cutoff: int) -> None:
+    """A negative binomial head is a distribution of whole counts: its quantiles are whole
+    units, so demand recorded in fractions (0.3 kg a day) would be forecast as 0 or 1 unit
+    every period. Refused, naming the first fractional value."""
+    count, first = fractional_demand(store, cutoff)
+    if count:
+        raise ValueError(
+            f"distribution: a negative binomial head forecasts whole counts, and {count} "
+            f"demand values are fractional (first: {first}); use distribution='quantile' "
+            "or record demand in whole units"
+        )
+
+
 class NeuralForecaster:
     """A quantile forecasting network over a :class:`PanelStore`, fitted through ``training``.
 
@@ -214,6 +244,8 @@ class NeuralForecaster:
                 f"largest seed, {MAX_SEED}"
             )
         cutoff = int(store.end.max().item()) if cutoff is None else int(cutoff)
+        if self.config.distribution == "negative_binomial":
+            check_whole_counts(store, cutoff)
         val_origin = cutoff - self.horizon
         if val_origin < 1:
             raise ValueError(
@@ -320,9 +352,12 @@ class NeuralForecaster:
         batch_size: int = 1024,
         accelerator: str | None = None,
         cumulative: bool = False,
+        prior_cutoff: int | None = None,
     ) -> np.ndarray:
         """Quantiles (N, horizon, Q) of demand for windows ``(series, origins)``; with
-        ``cumulative``, of the demand summed over steps 1..h instead."""
+        ``cumulative``, of the demand summed over steps 1..h instead. ``prior_cutoff``: the
+        period the peers' levels are read before (default: the latest origin), given by a
+        caller that forecasts a request's windows in parts (``auto``'s routing)."""
         net, encoder_length, _ = self._require_fitted()
         device = select_device(accelerator or self.train.accelerator)
         net = net.to(device)
@@ -334,7 +369,7 @@ class NeuralForecaster:
             encoder_length,
             self.horizon,
             batch_size,
-            self.priors(placed, origins),
+            self.priors(placed, origins, prior_cutoff),
             with_target=False,
         )
         # Only a GPU forecasts in bfloat16; elsewhere the training precision does not matter (a
@@ -377,12 +412,17 @@ class NeuralForecaster:
             series, origins = series[pick.to(series.device)], origins[pick.to(origins.device)]
         return interpret_windows(net, store, series, origins, encoder_length, self.horizon, priors)
 
-    def priors(self, store: PanelStore, origins: torch.Tensor) -> torch.Tensor:
-        """Per-series fallback levels from peers' demand before the latest origin (no demand at
-        or after a window's origin is used when windows share an origin or end at it)."""
-        if len(origins) == 0:
-            return torch.full((store.n_series,), self.prior_scale, device=store.device)
-        return group_prior_scale(store, int(origins.max()), fallback=self.prior_scale)
+    def priors(
+        self, store: PanelStore, origins: torch.Tensor, cutoff: int | None = None
+    ) -> torch.Tensor:
+        """Per-series fallback levels from peers' demand before ``cutoff``, by default the
+        latest origin (no demand at or after a window's origin is used when windows share an
+        origin or end at it)."""
+        if cutoff is None:
+            if len(origins) == 0:
+                return torch.full((store.n_series,), self.prior_scale, device=store.device)
+            cutoff = int(origins.max())
+        return group_prior_scale(store, int(cutoff), fallback=self.prior_scale)
 
     # ------------------------------------------------------------ persistence
 
@@ -740,6 +780,7 @@ class Forecaster:
             progress=progress,
             cold_start=config.cold_start,
             seed=config.cold_start_seed,
+            min_history=config.min_history,
         )
         for forecaster, model in zip(own, models):
             forecaster.model_, forecaster.spec = model, store.spec

@@ -263,9 +263,12 @@ class Inspector:
             "augment": self.augment.to_dict() if self.augment is not None else None,
         }
 
-    def items(self, data: str | Path | ItemSet, require_labels: bool = False) -> ItemSet:
+    def items(
+        self, data: str | Path | ItemSet, require_labels: bool = False, fitted: bool = False
+    ) -> ItemSet:
         """The items of a dataset folder (read with the ``layout`` and ``good_class``
-        settings), or ``data`` itself when it is an :class:`ItemSet` already."""
+        settings; with ``fitted``, class folders labelled against the fitted model's classes),
+        or ``data`` itself when it is an :class:`ItemSet` already."""
         if isinstance(data, ItemSet):
             if require_labels and not data.labeled:
                 raise ValueError(f"{data.root}: labels are needed for every item")
@@ -275,6 +278,7 @@ class Inspector:
             layout=self.data.layout,
             good_class=self.data.good_class,
             require_labels=require_labels,
+            class_names=self.class_names if fitted else None,
         )
 
     def _scorer(self) -> Scorer:
@@ -487,7 +491,7 @@ class Inspector:
         if review_rate is not None:
             values["review_rate"] = review_rate
         calibration = CalibrationConfig.from_dict(values)
-        item_set = self.items(data, require_labels=True)
+        item_set = self.items(data, require_labels=True, fitted=True)
         source = str(published_path(data if isinstance(data, str | Path) else item_set.root))
         # The settings change with the thresholds only: a calibration that fails (too few good
         # items) keeps both, so a later save does not pair the new rates with the old thresholds.

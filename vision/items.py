@@ -177,16 +177,22 @@ def detect_layout(root: str | Path) -> str:
 
 
 def read_items(
-    root: str | Path, layout: str = "auto", good_class: str = "good", require_labels: bool = False
+    root: str | Path,
+    layout: str = "auto",
+    good_class: str = "good",
+    require_labels: bool = False,
+    class_names: Sequence[str] | None = None,
 ) -> ItemSet:
-    """Read a dataset root in any supported layout (``auto`` detects it)."""
+    """Read a dataset root in any supported layout (``auto`` detects it); ``class_names``: a
+    fitted model's classes, which class folders are labelled against (see
+    :func:`read_class_folders`)."""
     root = _dataset_folder(root)
     if layout == "auto":
         layout = detect_layout(root)
     if layout == "tunnel":
         return read_tunnel(root, require_labels=require_labels)
     if layout == "classes":
-        return read_class_folders(root, good_class=good_class)
+        return read_class_folders(root, good_class=good_class, class_names=class_names)
     if layout == "images":
         if require_labels:
             raise ValueError(
@@ -302,23 +308,37 @@ def read_tunnel(root: str | Path, require_labels: bool = False) -> ItemSet:
     return ItemSet(root, "tunnel", items, CLASS_NAMES, view_names, catalog)
 
 
-def read_class_folders(root: str | Path, good_class: str = "good") -> ItemSet:
-    """Read ``ROOT/<class>/*.png``; ``good_class`` holds defect-free images."""
+def read_class_folders(
+    root: str | Path, good_class: str = "good", class_names: Sequence[str] | None = None
+) -> ItemSet:
+    """Read ``ROOT/<class>/*.png``; ``good_class`` holds defect-free images.
+
+    With ``class_names`` (a fitted model's classes, to calibrate or score it) the items are
+    labelled against those classes: a folder may be missing (fresh good photos alone, or no
+    example of a rare defect), one that is not a class of the model is refused by name."""
     root = _dataset_folder(root)
     folders = _class_folders(root)
-    # A folder whose images all sit in sub-folders (damage/lot1/*.png) would vanish as a class.
+    # A folder whose images all sit in sub-folders (damage/lot1/*.png) would vanish as a class,
+    # and the images of a class folder's sub-folders (damage/*.png and damage/lot2/*.png) would
+    # be left out of training and calibration without a word.
     nested = sorted(
-        d.name
+        str(sub.relative_to(root))
         for d in root.iterdir()
-        if d.is_dir()
-        and not _hidden(d)
-        and d not in folders
-        and any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in d.rglob("*"))
+        if d.is_dir() and not _hidden(d)
+        for sub in d.iterdir()
+        if sub.is_dir()
+        and not _hidden(sub)
+        and any(
+            p.is_file()
+            and p.suffix.lower() in IMAGE_SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(sub).parts)
+            for p in sub.rglob("*")
+        )
     )
     if nested:
         raise ValueError(
-            f"{root}: folders {nested} hold images only in sub-folders, which are not read; "
-            "class folders hold their images directly (ROOT/<class>/*.png)"
+            f"{root}: {_preview(nested)}: sub-folders of class folders hold images, which are "
+            "not read; class folders hold their images directly (ROOT/<class>/*.png)"
         )
     names = [d.name for d in folders]
     if good_class not in names:
@@ -326,7 +346,16 @@ def read_class_folders(root: str | Path, good_class: str = "good") -> ItemSet:
             f"{root}: no '{good_class}/' folder of defect-free images; found class folders {names} "
             "(choose the good class with --good-class)"
         )
-    class_names = tuple(n for n in names if n != good_class)
+    if class_names is not None:
+        class_names = tuple(class_names)
+        unknown = [n for n in names if n != good_class and n not in class_names]
+        if unknown:
+            raise ValueError(
+                f"{root}: class folders {unknown} are not classes of the model "
+                f"{list(class_names)} (good class '{good_class}')"
+            )
+    else:
+        class_names = tuple(n for n in names if n != good_class)
     if not class_names:
         raise ValueError(
             f"{root}: only the '{good_class}/' folder found; need at least one defect class"

@@ -22,6 +22,10 @@ from ..samples import sample_cdf, sample_loss, sample_quantile
 from ._common import CHUNK, check_levels
 from .shapes import dist_cdf, dist_loss, dist_ppf
 
+COUNT_MEAN_MAX = 1e10
+"""The largest protection-interval mean the ``negbin`` shape plans (its CDF is good to 1e-5
+there against scipy)."""
+
 _BISECT_ITERS = 200
 _REL_TOL = 1e-12
 
@@ -293,6 +297,19 @@ def policy_parametric(
     std_b = std_a if std_b is None else v.broadcast_rows("std_b", std_b, n)
     for name, arr in (("mean_a", mean_a), ("std_a", std_a), ("mean_b", mean_b), ("std_b", std_b)):
         v.check_nonnegative(name, arr)
+    if shape == "negbin":
+        for name, arr in (("mean_a", mean_a), ("mean_b", mean_b)):
+            # The count law's incomplete beta / gamma lose their digits past this mean (its
+            # CDF at the mean read 0.0 at 1e15 and 1.0 at 1e17, and a quantile search at 1e19
+            # never ended); a count that large is continuous for planning anyway.
+            too_large = arr > COUNT_MEAN_MAX
+            if too_large.any():
+                v.fail(
+                    name,
+                    f"mean above {COUNT_MEAN_MAX:.0e} units, beyond the negative binomial's "
+                    "precision (use shape 'gamma' or 'normal')",
+                    too_large,
+                )
     sl, st, c = _check_policy_rows(n, service_level, service_type, shift)
     out = _policy_outputs(n)
     bad = np.zeros(n, dtype=np.bool_)

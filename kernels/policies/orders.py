@@ -132,7 +132,9 @@ def _order_kernel(rule, reorder_point, order_up_to, lot, position, case_pack, mo
         need = max(s_up - ip, moq[i], 0.0)
         pack = case_pack[i]
         # The tolerance keeps an exact multiple (up to float noise) from rounding up a pack.
-        qty[i] = math.ceil(need / pack - 1e-9) * pack if need > 0.0 else 0.0
+        # np.ceil stays in float64: math.ceil is an int64 in Numba, which wrapped 2**63 packs
+        # or more (an order up to 1e19, an MOQ of 1e20) to a negative order.
+        qty[i] = np.ceil(need / pack - 1e-9) * pack if need > 0.0 else 0.0
 
 
 def _rule_codes(rule, n) -> np.ndarray:

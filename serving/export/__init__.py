@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ def export_run(
     name = name or run_dir.resolve().name
     if not name or "/" in name or name.startswith("."):
         raise FileError(f"--name {name!r}: not a usable package name")
-    version = next_version(repo, name) if version is None else str(version)
+    auto = version is None
+    version = next_version(repo, name) if auto else str(version)
     # The folder must be named as the repository finds it again (serving.package.versions):
     # "02" or a non-ASCII digit would be written and then never listed, served or counted.
     if not (version.isascii() and version.isdigit()) or version != str(int(version)):
@@ -51,13 +53,27 @@ def export_run(
             f"(e.g. 2, not 02)"
         )
     target = Path(repo) / name / str(version)
-    if target.exists():
+    if not auto and target.exists():
         # Served versions are immutable (a running service may hold this one): no overwrite.
         raise FileError(
             f"{target}: package {name} version {version} exists; versions are never replaced, "
             f"give a new --version or leave it out (next: {next_version(repo, name)})"
         )
-    with building(target) as folder, _quiet():
+    with ExitStack() as stack:
+        while True:
+            try:
+                folder = stack.enter_context(building(target))
+                break
+            except FileError:
+                # Another export of this name took the same next version since it was counted
+                # (it is writing it: its lock is there, or it published it): without --version
+                # this export takes the one after.
+                taken = target.exists() or (target.parent / f".{target.name}.lock").exists()
+                if not auto or not taken:
+                    raise
+                version = str(max(int(next_version(repo, name)), int(version) + 1))
+                target = Path(repo) / name / version
+        stack.enter_context(_quiet())
         if task == "forecast":
             if quantize:
                 raise ValueError("--quantize: only the inspection network is quantized")
