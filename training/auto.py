@@ -183,14 +183,14 @@ class AutoForecaster:
         from training.forecaster import check_whole_counts, fractional_demand
 
         cutoff = int(store.end.max().item()) if cutoff is None else int(cutoff)
-        count, first = fractional_demand(store, cutoff)
+        count, example = fractional_demand(store, cutoff)
         nb_networks = [name for name in self.networks if name.endswith(NB_SUFFIX)]
         if count and len(nb_networks) == len(self.networks):
             check_whole_counts(store, cutoff)  # --auto-distributions negative_binomial alone
         if count and nb_networks:
             # A negative binomial head forecasts whole counts (0 or 1 unit of a 0.3 a day).
             warnings.warn(
-                f"auto: {count} demand values are fractional (first: {first}); the negative "
+                f"auto: {count} demand values are fractional (first: {example}); the negative "
                 f"binomial networks ({', '.join(nb_networks)}) forecast whole counts and are "
                 "left out",
                 stacklevel=2,
