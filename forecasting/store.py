@@ -45,6 +45,9 @@ from forecasting.grid import static_stats as grid_static_stats
 from forecasting.spec import ITEM, LOCATION, PanelSpec
 from forecasting.validate import PanelError, missing_as_saved
 
+DERIVED_INPUTS = ("target", "observed", "seasonal_lag", "seasonal_lag_observed", "log_scale")
+"""Inputs the networks add to a panel's covariates (:mod:`forecasting.models`), by name."""
+
 
 @dataclass
 class Block:
@@ -343,18 +346,27 @@ class PanelStore:
                 cardinalities[name] = len(encoder.vocab[name]) + 1
             cat_blocks.append(_block(codes.astype(np.int32, copy=False), rows, block_names))
         known_cat_names = tuple(spec.known_categoricals)
+        derived = [name for name in DERIVED_INPUTS if name in spec.covariates()]
+        if derived:
+            # The networks add inputs of these names: the importances of a TFT would list
+            # the name twice (a price column named 'observed' beside the demand's flag).
+            raise PanelError(
+                derived[0],
+                f"a covariate has the name of an input the networks derive "
+                f"({', '.join(DERIVED_INPUTS)}): rename the column",
+            )
         if spec.calendar:
             cal, sizes = calendar_features(dates, spec.freq)
-            named = (*known_cat_names, *spec.static_categoricals)
-            clash = [name for name in sizes if name in named]
+            clash = [name for name in sizes if name in spec.covariates()]
             if clash:
                 # Two inputs of one name: the calendar's size would replace the column's, or
                 # a static categorical's the calendar's (its codes past it reading the next
-                # variable's embeddings), and the importances would list the name twice.
-                role = "known" if clash[0] in known_cat_names else "static"
+                # variable's embeddings), and the importances would list the name twice (a
+                # known real 'month' too).
+                role = next(r for r, c in spec.roles().items() if clash[0] in c)
                 raise PanelError(
                     clash[0],
-                    f"a {role} categorical has the name of a derived calendar feature "
+                    f"a {role[:-1].replace('_', ' ')} has the name of a derived calendar feature "
                     f"({', '.join(sizes)}): rename the column, or set calendar false",
                 )
             cat_blocks.append(

@@ -34,7 +34,7 @@ from forecasting.config import (
     BacktestConfig,
     ForecastConfig,
 )
-from forecasting.grid import horizon_rows
+from forecasting.grid import calendar_features, dates_before, horizon_rows
 from forecasting.interpret import interpret_windows
 from forecasting.io import map_columns, read_panel
 from forecasting.models import InputDims, MovingAverage, SeasonalNaive, build_network
@@ -303,8 +303,11 @@ class NeuralForecaster:
                 # In float32 whatever the training precision: ``bf16-true`` leaves the
                 # weights in bfloat16, which float32 windows cannot be multiplied with.
                 fitted = task.net.cpu().float().eval()
+                fitted = untrained_as_unknown(fitted, store, val_origin, self.horizon, min_encoder)
                 nets.append(
-                    untrained_as_unknown(fitted, store, val_origin, self.horizon, min_encoder)
+                    untrained_known_as_mean(
+                        fitted, store, val_origin, self.horizon, min_encoder, encoder_length
+                    )
                 )
         finally:
             if scratch is not None:
@@ -502,6 +505,61 @@ def untrained_as_unknown(
             seen = torch.unique(codes[observed, k])
             untrained = levels[~torch.isin(levels, seen) & (levels != UNKNOWN)]
             embedding.weight[untrained] = embedding.weight[UNKNOWN].clone()
+    return net
+
+
+def untrained_known_as_mean(
+    net: torch.nn.Module,
+    store: PanelStore,
+    cutoff: int,
+    horizon: int,
+    min_encoder_length: int,
+    encoder_length: int,
+) -> torch.nn.Module:
+    """``net`` with the embedding of every known categorical level (a calendar month, a
+    promotion type) that no training window read set to the mean of the levels they read: a
+    daily history of January to June forecasts July from month 7's random initialization
+    otherwise (as a level found only in the future rows, or only in the validation window,
+    does), and the forecast moves with the seed of a row no data trained."""
+    tables = getattr(net, "known_embeddings", None)
+    n_known = len(store.known_cat_names)
+    if tables is None or n_known == 0:
+        return net
+    first, count = valid_origin_range(store, horizon, cutoff, min_encoder_length)
+    first, count = first.cpu(), count.cpu()
+    windowed = torch.nonzero(count > 0).squeeze(1)
+    if len(windowed) == 0:
+        return net
+    lo = first[windowed] - encoder_length  # the first position a training window reads
+    hi = first[windowed] + count[windowed] - 1 + horizon  # one past the last
+    steps = torch.arange(store.n_periods)
+    read = (steps[None, :] >= lo[:, None]) & (steps[None, :] < hi[:, None])  # (W, T)
+    before = max(0, -int(lo.min()))  # periods read before the table's first one
+    n_own = len(store.spec.known_categoricals)
+    seen: list[torch.Tensor] = []
+    for block in store.known_cat:
+        values = block.values.cpu()
+        rows = windowed if block.rows is None else block.rows.cpu()[windowed]
+        hits = torch.zeros(values.shape[:2], dtype=torch.int32).index_add_(0, rows, read.int())
+        for f in range(values.shape[2]):
+            codes = values[:, :, f][hits > 0]
+            if before:
+                if len(seen) < n_own:  # no row before the table: the unknown code
+                    extra = torch.zeros(1, dtype=codes.dtype)
+                else:  # the calendar of the dates before the table
+                    dates = dates_before(store.dates[0], before, store.spec.frequency)
+                    calendar, _ = calendar_features(dates, store.spec.frequency)
+                    extra = torch.from_numpy(calendar[:, f]).to(codes.dtype)
+                codes = torch.cat([codes, extra])
+            seen.append(torch.unique(codes).long())
+    with torch.no_grad():
+        for k, embedding in enumerate(tables.embeddings[:n_known]):
+            weight = embedding.weight
+            levels = torch.arange(weight.shape[0])
+            trained = seen[k][seen[k] < weight.shape[0]]
+            untrained = levels[~torch.isin(levels, trained)]
+            if len(trained) and len(untrained):
+                weight[untrained] = weight[trained].mean(dim=0)
     return net
 
 
