@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -63,6 +63,24 @@ class Thresholds:
                 for k, name in enumerate(self.class_names)
             },
         }
+
+    def for_classes(self, class_names: Sequence[str]) -> Thresholds:
+        """These thresholds in the order of a model's ``class_names`` (its score columns):
+        verdicts compare scores with thresholds by position, so thresholds listing the same
+        classes in another order would hold each class to another's threshold. Classes that
+        differ are refused."""
+        names = tuple(class_names)
+        if names == tuple(self.class_names):
+            return self
+        if sorted(names) != sorted(self.class_names) or len(set(names)) != len(names):
+            raise ValueError(
+                f"thresholds: classes {list(self.class_names)} are not the model's classes "
+                f"{list(names)}"
+            )
+        order = [self.class_names.index(c) for c in names]
+        return replace(
+            self, class_names=names, reject=self.reject[order], review=self.review[order]
+        )
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], class_names: Sequence[str]) -> Thresholds:

@@ -151,6 +151,7 @@ class Scorer:
         heatmap_name: str | Path | None = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Score every item: (items table, views table); see :mod:`vision.tables`."""
+        thresholds = thresholds.for_classes(self.class_names)
         pred = self.predict(
             self.dataset(item_set),
             batch_size=batch_size,

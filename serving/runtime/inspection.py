@@ -145,7 +145,7 @@ class InspectionPackage:
         config = ScoreConfig.from_dict(settings)
         outputs = ScoreOutputs.plan(out, heatmap_dir, config.heatmaps)
         outputs.check(overwrite)
-        thresholds = thresholds or self.thresholds
+        thresholds = (thresholds or self.thresholds).for_classes(self.class_names)
         item_set = self.items(items)
         with outputs.publishing(overwrite) as (staging, write):
             tables = self._score(
