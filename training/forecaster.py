@@ -532,15 +532,20 @@ def untrained_known_as_mean(
         return net
     lo = first[windowed] - encoder_length  # the first position a training window reads
     hi = first[windowed] + count[windowed] - 1 + horizon  # one past the last
-    steps = torch.arange(store.n_periods)
-    read = (steps[None, :] >= lo[:, None]) & (steps[None, :] < hi[:, None])  # (W, T)
+    n_periods = store.n_periods
     before = max(0, -int(lo.min()))  # periods read before the table's first one
     n_own = len(store.spec.known_categoricals)
     seen: list[torch.Tensor] = []
     for block in store.known_cat:
         values = block.values.cpu()
         rows = windowed if block.rows is None else block.rows.cpu()[windowed]
-        hits = torch.zeros(values.shape[:2], dtype=torch.int32).index_add_(0, rows, read.int())
+        # Periods each block row's windows read, as a running sum of +1 at each window span's
+        # start and -1 past its end: memory of the block's size, not series x periods.
+        edges = torch.zeros(values.shape[0], n_periods + 1, dtype=torch.int64)
+        ones = torch.ones(len(rows), dtype=torch.int64)
+        edges.index_put_((rows, lo.clamp(0, n_periods)), ones, accumulate=True)
+        edges.index_put_((rows, hi.clamp(0, n_periods)), -ones, accumulate=True)
+        hits = edges.cumsum(dim=1)[:, :n_periods]
         for f in range(values.shape[2]):
             codes = values[:, :, f][hits > 0]
             if before:
