@@ -105,6 +105,9 @@ class ForecastTask(pl.LightningModule):
     ``distribution="negative_binomial"`` the steps' loss is the negative log-likelihood of the
     demand counts instead. AdamW, learning rate halved on plateaus."""
 
+    exact_inputs = ("target", "target_mask", "scale")
+    """Batch entries the loss reads as they are: not cast to bfloat16 under ``bf16-true``."""
+
     def __init__(
         self,
         net: nn.Module,
@@ -165,7 +168,11 @@ class ForecastTask(pl.LightningModule):
                 level = level / level.mean().clamp(min=1e-12)
             weight = level[:, None]
         if self.distribution == "negative_binomial":
-            mean, dispersion = self.net.heads.distribution(features, batch["static_real"][:, -1])
+            # The level's log from the exact level, not the network's input column: that is
+            # bfloat16 under ``bf16-true`` (log1p(12345) read 9.4375, a level of 12549), while
+            # a forecast multiplies by the level itself.
+            log_scale = torch.log1p(batch["scale"].float())
+            mean, dispersion = self.net.heads.distribution(features, log_scale)
             # The likelihood of the counts (scaled demand times the level); masked periods
             # read 0, so their NLL is computed on a valid count and then weighed out.
             counts = (target * batch["scale"][:, None]).float().clamp(min=0)

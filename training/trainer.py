@@ -19,6 +19,7 @@ import shutil
 import signal
 import threading
 import warnings
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.plugins.precision import HalfPrecision
 from lightning.pytorch.strategies import DDPStrategy
 
 from kernels.runfolder import interrupted_folder
@@ -56,6 +58,27 @@ class FitResult:
     epochs: int
     stopped_early: bool
     is_global_zero: bool
+
+
+class ExactInputsPrecision(HalfPrecision):
+    """Lightning's ``bf16-true`` precision, except that the batch entries named in ``exact``
+    keep their dtype.
+
+    Lightning casts every floating tensor of a batch to bfloat16 before the step, the loss's
+    targets and weights too: 12345 units read 12352 (8 significant bits), a window's level
+    ``log1p(12345)`` 9.4375 (a level of 12549), and a negative binomial fitted to such counts
+    forecast means up to 3.5% off in fp32. The network's inputs are cast as before.
+    """
+
+    def __init__(self, precision: str, exact: Sequence[str]):
+        super().__init__(precision)  # type: ignore[arg-type]
+        self.exact = frozenset(exact)
+
+    def convert_input(self, data):
+        if not isinstance(data, Mapping) or not self.exact.intersection(data):
+            return super().convert_input(data)
+        converted = super().convert_input({k: v for k, v in data.items() if k not in self.exact})
+        return {k: data[k] if k in self.exact else converted[k] for k in data}
 
 
 class InterruptCheckpoint(pl.Callback):
@@ -273,6 +296,7 @@ def build_trainer(
     monitor: str = "val_loss",
     callbacks: list[pl.Callback] | None = None,
     mode: str = "min",
+    exact_inputs: Sequence[str] = (),
 ) -> pl.Trainer:
     """Assemble a Lightning ``Trainer`` for ``cfg`` that writes logs and checkpoints to ``run_dir``.
 
@@ -281,7 +305,9 @@ def build_trainer(
     * more than one device or node -> DDP (NCCL on GPUs, gloo on CPU);
     * early stopping and best/last checkpoints on ``monitor`` (``mode`` "min" for a loss, "max"
       for a score such as an AUROC);
-    * a resumable ``last.ckpt`` when the run is interrupted (see the module's doc).
+    * a resumable ``last.ckpt`` when the run is interrupted (see the module's doc);
+    * under ``bf16-true`` the batch entries named in ``exact_inputs`` (a loss's targets and
+      weights) are not cast to bfloat16 (see :class:`ExactInputsPrecision`).
     """
     run_dir = Path(run_dir)
     accelerator = resolve_accelerator(cfg.accelerator)
@@ -315,12 +341,16 @@ def build_trainer(
     all_callbacks.append(InterruptCheckpoint(interrupted))
     all_callbacks.append(RandomState())
     all_callbacks.extend(callbacks or [])
+    plugin = None
+    if precision == "bf16-true" and exact_inputs:
+        plugin = ExactInputsPrecision(precision, exact_inputs)
     trainer = pl.Trainer(
         accelerator=accelerator,
         devices=cfg.devices if accelerator == "cuda" or world > 1 else 1,
         num_nodes=cfg.num_nodes,
         strategy=strategy,
-        precision=precision,
+        precision=None if plugin else precision,
+        plugins=plugin,
         max_epochs=cfg.max_epochs,
         gradient_clip_val=cfg.gradient_clip_val,
         deterministic=True if cfg.deterministic and accelerator == "cpu" else "warn",
@@ -399,7 +429,12 @@ def fit(
     deferred = DeferredSignals()
     with torch_flags_restored():
         trainer = build_trainer(
-            cfg, run_dir, monitor=monitor, callbacks=[*(callbacks or []), deferred], mode=mode
+            cfg,
+            run_dir,
+            monitor=monitor,
+            callbacks=[*(callbacks or []), deferred],
+            mode=mode,
+            exact_inputs=getattr(module, "exact_inputs", ()),
         )
         if ckpt_path is not None:
             trainer.checkpoint_callback.kept_best = Path(ckpt_path).parent / "best.ckpt"
