@@ -9,13 +9,21 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from vision.schema import IMAGE_MODES
+from vision.schema import IMAGE_MODES, IMAGE_SUFFIXES
 
 #: Source modes accepted for each model image mode (``schema.IMAGE_MODES``). Anything else (CMYK,
 #: 16-bit, float, bilevel) means the camera or the export is misconfigured, so it is reported
 #: rather than coerced.
 ACCEPTED_MODES: dict[str, tuple[str, ...]] = dict(zip(IMAGE_MODES, (("RGB", "RGBA", "P"), ("L",))))
 
+
+#: The formats :func:`load_image` decodes: those of the file names a dataset folder reads
+#: (PNG, JPEG, BMP, TIFF, WebP). Pillow's other formats are not opened: some decode their
+#: pixels when opened (an icon whose header says 16x16 holds a PNG of any size), before the
+#: ``max_pixels`` check can refuse them, and EPS runs Ghostscript.
+IMAGE_FORMATS: tuple[str, ...] = tuple(
+    sorted({Image.registered_extensions()[suffix] for suffix in IMAGE_SUFFIXES})
+)
 
 #: How every view is resized to the model's input size (Pillow; antialiased when shrinking).
 RESIZE_FILTER = Image.Resampling.BILINEAR
@@ -145,7 +153,9 @@ def load_image(
     """
     accepted = ACCEPTED_MODES[check_image_mode(image_mode)]
     try:
-        opened = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+        opened = Image.open(
+            io.BytesIO(source) if isinstance(source, bytes) else source, formats=IMAGE_FORMATS
+        )
         with opened as image:
             if max_pixels is not None and image.width * image.height > max_pixels:
                 raise ImageLoadError(
@@ -172,7 +182,9 @@ def load_image(
     except FileNotFoundError as exc:
         raise ImageLoadError("file not found") from exc
     except UnidentifiedImageError as exc:
-        raise ImageLoadError("not a readable image (corrupt or unknown format)") from exc
+        raise ImageLoadError(
+            f"not a readable image (corrupt, or not one of {', '.join(IMAGE_FORMATS)})"
+        ) from exc
     except UNREADABLE as exc:
         raise ImageLoadError(f"cannot decode image ({exc})") from exc
     if resize == "pad" and rgb.width != rgb.height:

@@ -869,13 +869,17 @@ def _endpoint(request: Request) -> str:
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The whole body of a request sent without a content-length; ``None`` past ``limit``."""
-    body = b""
+    """The whole body of a request sent without a content-length; ``None`` past ``limit``.
+    The chunks are joined once at the end: ``body += chunk`` copied the body received so far
+    for every chunk, on the event loop (quadratic: 16 MiB in 4 KiB chunks took seconds)."""
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
             return None
-    return body
+    return b"".join(chunks)
 
 
 def factory() -> FastAPI:
