@@ -23,7 +23,7 @@ from forecasting.base import Forecaster
 from forecasting.metrics import aggregate, demand_classes, mase_scale, window_scores
 from forecasting.plots import save_fan_charts
 from forecasting.spec import ITEM, LOCATION
-from forecasting.store import UNKNOWN, PanelStore
+from forecasting.store import UNKNOWN, Block, PanelStore
 from forecasting.windows import evaluation_windows
 from kernels.io import write_json, write_table
 
@@ -169,6 +169,50 @@ def hide_items(
     return hidden_store, hidden
 
 
+def launched_at(store: PanelStore, hidden: torch.Tensor, origin: int) -> PanelStore:
+    """A copy of ``store`` in which the ``hidden`` series have no rows before ``origin``: what
+    a table holding them as new items (rows from the origin on) gives a forecast from there.
+    Their known reals are blank (NaN, read as 0) and their known categoricals unknown before
+    it, so :meth:`PanelStore.as_of` z-scores their reals over the rows a forecast reads, as a
+    new item's are; a row they share with other series (a price per item, weather per FC) is
+    copied first, so the others keep theirs."""
+    hidden = hidden.to(store.device)
+    own = set(store.spec.known_categoricals)
+
+    def cut(block: Block, blank: float) -> Block:
+        # ``blank`` for the values (0: a real read as nothing, or the unknown level); a real's
+        # raw values, which as_of scales again, are NaN (not recorded).
+        rows = block.rows
+        values, raw = block.values.clone(), None if block.raw is None else block.raw.clone()
+        if rows is None:
+            lines = hidden
+        else:  # the hidden series read copies of their rows from now on
+            taken = rows[hidden]
+            lines = torch.arange(len(hidden), device=rows.device) + values.shape[0]
+            rows = rows.clone()
+            rows[hidden] = lines
+            values = torch.cat([values, values[taken]])
+            raw = None if raw is None else torch.cat([raw, raw[taken]])
+        values[lines, :origin] = blank
+        if raw is not None:
+            raw[lines, :origin] = float("nan")
+        return Block(values, rows, block.names, raw)
+
+    first_row = store.first_row
+    if first_row is not None:
+        first_row = first_row.clone()
+        first_row[hidden.cpu()] = origin
+    return dataclasses.replace(
+        store,
+        known_real=[cut(block, 0.0) for block in store.known_real],
+        known_cat=[
+            cut(block, UNKNOWN) if own.issuperset(block.names) else block
+            for block in store.known_cat
+        ],
+        first_row=first_row,
+    )
+
+
 def backtest(
     store: PanelStore,
     forecasters: Sequence[Forecaster],
@@ -244,7 +288,11 @@ def backtest(
         key = (origin, forecaster.horizon)
         if key not in as_of:
             as_of = {k: v for k, v in as_of.items() if k[0] == origin}  # origins come in order
-            as_of[key] = seen.as_of(origin, forecaster.horizon)
+            # Hidden items are forecast as items launched at the origin: no covariates before
+            # it either (their past prices and promotions reached the encoder, and their
+            # prices were z-scored over them: inputs a new item's table does not have).
+            launched = launched_at(seen, hidden, origin) if len(hidden) else seen
+            as_of[key] = launched.as_of(origin, forecaster.horizon)
         known = as_of[key]
         if refit or forecaster.name not in fitted_at:
             forecaster.fit(known, cutoff=origin)

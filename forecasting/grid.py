@@ -376,6 +376,35 @@ def forecast_origins(end: np.ndarray, first_row: np.ndarray | None) -> np.ndarra
     return np.where(end > 0, end, first_row)
 
 
+def ended_early(keys: pd.DataFrame, dates: pd.DatetimeIndex, end: np.ndarray) -> str | None:
+    """A warning for the series whose last observed demand comes before the table's latest
+    (``end``: one past each series' last observed period, 0 without history), or ``None``.
+
+    Each series is forecast from the period after its own last observation: one that stopped
+    selling months before the others (discontinued, or a table that lists only the days with
+    sales) is forecast for those past periods, and its lead-time demand, which has no dates,
+    would be planned as today's. The message names how many and the earliest of them."""
+    end = np.asarray(end, dtype=np.int64)
+    latest = int(end.max()) if len(end) else 0
+    early = np.flatnonzero((end > 0) & (end < latest))
+    if not len(early):
+        return None
+    early = early[np.argsort(end[early], kind="stable")]
+    named = ", ".join(
+        f"{keys[ITEM].iat[s]} @ {keys[LOCATION].iat[s]} (last observed {dates[end[s] - 1].date()})"
+        for s in early[:3]
+    )
+    message = (
+        f"{len(early)} of {len(end)} series end before the table's last observed period "
+        f"({dates[latest - 1].date()}), e.g. {named}: each is forecast from the period after "
+        "its own last observation, so one that stopped selling is forecast for past periods "
+        "(and its lead-time demand planned as if current); give their demand up to the last "
+        "period (0 where nothing sold) or leave ended series out"
+    )
+    warnings.warn(message, UserWarning, stacklevel=3)
+    return message
+
+
 def known_rows_until(grid: PanelGrid) -> np.ndarray:
     """Per series, one past the unbroken run of periods the table has a row for from its
     forecast origin: how far its known categoricals reach (a missing value on a row is a level

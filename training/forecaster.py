@@ -34,7 +34,7 @@ from forecasting.config import (
     BacktestConfig,
     ForecastConfig,
 )
-from forecasting.grid import calendar_features, dates_before, horizon_rows
+from forecasting.grid import calendar_features, dates_before, ended_early, horizon_rows
 from forecasting.interpret import interpret_windows
 from forecasting.io import map_columns, read_panel
 from forecasting.models import InputDims, MovingAverage, SeasonalNaive, build_network
@@ -619,6 +619,7 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
     series, origins = forecast_origins(store)
     steps = cumulative or model.horizon
     store.check_horizon(series, origins, steps)
+    ended_early(store.keys, store.dates, store.end.cpu().numpy())
     if cumulative:
         quantiles = model.predict_windows(store, series, origins, cumulative=True)
         return cumulative_frame(

@@ -22,6 +22,7 @@ from forecasting.grid import (
     build_grid,
     dates_before,
     days_since_epoch,
+    ended_early,
     ffill_time,
     forecast_origins,
     group_prior,
@@ -183,6 +184,9 @@ class ForecastPackage:
                 cumulative or self.horizon,
                 columns=", ".join(self.spec.known_categoricals),
             )
+        # Series whose demand stops before the table's last period are named (a client of
+        # the service reads it with the forecast, as it reads unseen levels).
+        ended = ended_early(grid.keys, grid.dates, grid.end)
         prior = group_prior(
             grid.target,
             grid.keys,
@@ -191,7 +195,8 @@ class ForecastPackage:
             fallback=float(self.pre["prior_scale"]),
         )
         feeds = self._windows(grid, features, prior, series, origins)
-        return ForecastJob(grid, series, origins, cumulative, feeds, [unseen] if unseen else [])
+        notes = [note for note in (unseen, ended) if note]
+        return ForecastJob(grid, series, origins, cumulative, feeds, notes)
 
     def finish(self, job: ForecastJob, outputs: list[np.ndarray]) -> pd.DataFrame:
         """The forecast table from the graph's outputs for ``job``'s windows (in order)."""
