@@ -54,15 +54,21 @@ def calendar_features(dates: pd.DatetimeIndex, freq: str) -> tuple[np.ndarray, d
     return codes, sizes
 
 
-def date_grid(first: pd.Timestamp, periods: int, freq: str, month_end: bool = False):
-    """The dates of ``periods`` consecutive periods starting at ``first``."""
+def date_grid(
+    first: pd.Timestamp, periods: int, freq: str, month_end: bool = False, day: int | None = None
+):
+    """The dates of ``periods`` consecutive periods starting at ``first``; a monthly grid falls
+    on the ``day`` of each month (default: ``first``'s), its last day where the month is shorter
+    (a panel on the 30th reads 28 February and 30 March)."""
     if freq == "D":
         return pd.DatetimeIndex(first + pd.to_timedelta(np.arange(periods), unit="D"))
     if freq == "W":
         return pd.DatetimeIndex(first + pd.to_timedelta(7 * np.arange(periods), unit="D"))
     if month_end:
         return pd.date_range(first, periods=periods, freq="ME")
-    return pd.DatetimeIndex([first + pd.DateOffset(months=int(k)) for k in range(periods)])
+    months = pd.date_range(first.replace(day=1), periods=periods, freq="MS")
+    days = np.minimum(first.day if day is None else day, months.days_in_month)
+    return pd.DatetimeIndex(months + pd.to_timedelta(days - 1, unit="D"))
 
 
 def dates_before(first: pd.Timestamp, periods: int, freq: str) -> pd.DatetimeIndex:
@@ -294,7 +300,8 @@ def build_grid(frame: pd.DataFrame, spec: PanelSpec, extra_periods: int = 0) -> 
     n_periods = int(t_index.max()) + 1 + extra_periods
     check_memory(n_series, n_periods, spec, frame[DATE])
     month_end = spec.freq == "M" and bool(frame[DATE].dt.is_month_end.all())
-    dates = date_grid(frame[DATE].min(), n_periods, spec.freq, month_end)
+    day = int(frame[DATE].dt.day.max()) if spec.freq == "M" else None
+    dates = date_grid(frame[DATE].min(), n_periods, spec.freq, month_end, day)
 
     target = np.full((n_series, n_periods), np.nan, dtype=np.float32)
     target[series_codes, t_index] = frame[DEMAND].to_numpy(dtype=np.float32)

@@ -248,8 +248,11 @@ def monitor(
         codes, text = text_levels(actuals[column])
         actuals[column] = np.asarray(_text_column(text, codes, MISSING_LEVEL, False), dtype=object)
     for name, frame in (("forecasts", forecasts), ("actuals", actuals)):
-        frame[ITEM] = frame[ITEM].astype(str)
-        frame[LOCATION] = frame[LOCATION].astype(str)
+        for key in (ITEM, LOCATION):
+            # As text by the rule forecasts key series by (an actuals column of whole floats
+            # reads 7.0 as "7", the forecast's item; astype(str) made it "7.0" and no row met)
+            codes, text = text_levels(frame[key])
+            frame[key] = np.array([*text, "nan"], dtype=object)[codes]
         frame[DATE] = _dates(frame[DATE], name)
     _check_values(forecasts, actuals, levels)
     # A row's origin is the date of its step 1: same item, location and forecast run. A run

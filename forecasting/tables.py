@@ -88,5 +88,6 @@ def dates_at(dates: pd.DatetimeIndex, freq: str, position: np.ndarray) -> pd.Dat
     needed = int(position.max()) + 1 if len(position) else 0
     if needed > len(dates):
         month_end = freq == "M" and bool(dates.is_month_end.all())
-        dates = date_grid(dates[0], needed, freq, month_end)
+        day = int(dates.day.max()) if freq == "M" else None
+        dates = date_grid(dates[0], needed, freq, month_end, day)
     return dates[position]

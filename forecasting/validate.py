@@ -312,7 +312,7 @@ def infer_frequency(dates: pd.Series | pd.DatetimeIndex) -> str | None:
     # Months before weeks: February 1 to March 1 (or January 31 to February 28) of a common
     # year is 28 days between dates of one weekday, and dates on one day of the month are
     # months, not every fourth week.
-    monthly = 28 <= step and (unique.day.nunique() == 1 or unique.is_month_end.all())
+    monthly = 28 <= step and bool(on_month_day(unique).all())
     alias = pd.infer_freq(unique) if len(unique) >= 3 else None
     if alias is not None:
         base = alias.lstrip("0123456789")
@@ -358,7 +358,11 @@ def _resolve_freq(dates: pd.DatetimeIndex, spec: PanelSpec, report: ValidationRe
         report.freq, report.freq_inferred = inferred, True
         report.notes.append(f"frequency {inferred} ({FREQ_NAMES[inferred]}) inferred from dates")
         return inferred
-    if inferred is not None and inferred != given:
+    # Irregular dates a day apart somewhere (one row a day off a weekly or monthly grid) read as
+    # daily; a weekly or monthly frequency given for them is not contradicted: the grid check
+    # names the rows off it (the gap hint for such dates asks for that frequency).
+    drifted = inferred == "D" and given in ("W", "M") and not _regular(dates)
+    if inferred is not None and inferred != given and not drifted:
         raise PanelError(
             DATE,
             f"the dates are {FREQ_NAMES[inferred]} ({inferred}) but the frequency was given as "
@@ -367,6 +371,11 @@ def _resolve_freq(dates: pd.DatetimeIndex, spec: PanelSpec, report: ValidationRe
         )
     report.freq = given
     return given
+
+
+def _regular(dates: pd.DatetimeIndex) -> bool:
+    """Whether pandas reads the (sorted, distinct) dates as evenly spaced."""
+    return len(dates) >= 3 and pd.infer_freq(dates) is not None
 
 
 def resolve_spec(frame: pd.DataFrame, spec: PanelSpec) -> PanelSpec:
@@ -380,6 +389,16 @@ def resolve_spec(frame: pd.DataFrame, spec: PanelSpec) -> PanelSpec:
     return spec.with_freq(freq)
 
 
+def on_month_day(dates: pd.Series | pd.DatetimeIndex, anchor: int | None = None) -> np.ndarray:
+    """Whether each date is the panel's day of the month: ``anchor`` (default: the latest day
+    among the dates), or the month's last day where the month is shorter (the 30th of each
+    month is 28 or 29 February; the 31st is every month end), as the forecast dates are."""
+    dates = pd.DatetimeIndex(dates)
+    day = dates.day.to_numpy()
+    anchor = int(day.max(initial=1)) if anchor is None else anchor
+    return day == np.minimum(anchor, dates.days_in_month.to_numpy())
+
+
 def _check_grid(frame: pd.DataFrame, freq: str) -> None:
     dates = frame[DATE]
     if freq == "W":
@@ -391,10 +410,12 @@ def _check_grid(frame: pd.DataFrame, freq: str) -> None:
     elif freq == "M":
         month_end = dates.dt.is_month_end
         if not month_end.all():
-            day = dates.dt.day
-            anchor = day.mode().iloc[0]
+            anchor = int(dates.dt.day.mode().iloc[0])
             _irregular(
-                frame, day != anchor, f"monthly panel, but dates fall on days other than {anchor}"
+                frame,
+                ~on_month_day(dates, anchor),
+                f"monthly panel, but dates fall on days other than {anchor}"
+                + (" (or the month's last day, where it is shorter)" if anchor > 28 else ""),
             )
 
 

@@ -102,6 +102,7 @@ runs out on 4 days where the plan's reorder point does not.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -123,6 +124,7 @@ from .tables import (
     _labels,
     _lead_time_records,
     _nonnegative,
+    _numbers,
     _numeric,
     _require_columns,
     _text_keyed,
@@ -275,21 +277,31 @@ def _prepare(
 ) -> _Setup:
     if not isinstance(plan, pd.DataFrame) or not isinstance(demand, pd.DataFrame):
         raise ValueError("simulate: plan and demand must be pandas DataFrames")
+    # The seed feeds NumPy's generators (-1 and 1.5 stopped there in NumPy's words, true read
+    # as 1); lost_sales "false" or "no" was true: demand lost, not backordered.
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed: expected a whole number >= 0, got {seed!r}")
+    if not isinstance(lost_sales, bool | np.bool_):
+        raise ValueError(f"lost_sales: expected true or false, got {lost_sales!r}")
     _require_columns(plan, "plan", KEYS)
-    _check_unique(plan, "plan", KEYS)
     p = plan.reset_index(drop=True)
     if len(p) == 0:
         raise ValueError("plan: no rows to simulate")
     keys = p[KEYS].copy()
+    # The other tables are matched on the keys' text, as plan() matches them: a plan written by
+    # `stockcast plan` holds item "7", a demand or inventory table read as numbers 7.
+    match = _text_keyed(keys)
+    _check_unique(match, "plan", KEYS)
     labels = _labels(p)
     tables = [p]
     if inventory is not None:
         if not isinstance(inventory, pd.DataFrame):
             raise ValueError("inventory: expected a pandas DataFrame")
         _require_columns(inventory, "inventory", KEYS)
-        _check_unique(inventory, "inventory", KEYS)
         inv = inventory.reset_index(drop=True)
-        pos = pd.MultiIndex.from_frame(inv[KEYS]).get_indexer(pd.MultiIndex.from_frame(keys))
+        inv_keys = _text_keyed(inv[KEYS])
+        _check_unique(inv_keys, "inventory", KEYS)
+        pos = pd.MultiIndex.from_frame(inv_keys).get_indexer(pd.MultiIndex.from_frame(match))
         if (pos < 0).any():
             _fail_rows("inventory", "no inventory row for the plan row", pos < 0, labels)
         tables.append(inv.iloc[pos].reset_index(drop=True))
@@ -399,7 +411,7 @@ def _prepare(
     if bad.any():
         _fail_rows("on_order", "missing or negative value", bad, labels)
 
-    matrix, days, n_hist = _demand_matrix(demand, keys, labels, start)
+    matrix, days, n_hist = _demand_matrix(demand, match, labels, start)
     n_days = matrix.shape[1] - n_hist
     lead = _lead_draws(lead_times, keys, labels, column, n_days, seed)
     return _Setup(
@@ -434,7 +446,7 @@ def _demand_matrix(
         time_col = "day"
     else:
         raise ValueError("demand: missing column(s) date (or an integer day)")
-    codes = _key_codes(demand, keys)
+    codes = _key_codes(_text_keyed(demand[KEYS]), keys)
     d = demand.loc[codes >= 0].reset_index(drop=True)
     codes = codes[codes >= 0]
     present = np.zeros(len(keys), dtype=bool)
@@ -460,7 +472,7 @@ def _demand_matrix(
         idx = ((stamps - origin) // pd.Timedelta(days=1)).to_numpy(dtype=np.int64)
         all_days = pd.date_range(origin, periods=int(idx.max()) + 1, freq="D", name="date")
     else:
-        raw = pd.to_numeric(d["day"], errors="coerce").to_numpy(dtype=np.float64)
+        raw = _numbers(d["day"])
         bad = ~np.isfinite(raw) | (raw != np.floor(raw))
         if bad.any():
             fail("day", "not a whole number", bad)
@@ -478,7 +490,7 @@ def _demand_matrix(
     dup = pd.Series(flat).duplicated(keep=False).to_numpy()
     if dup.any():
         fail("demand", f"duplicate {time_col} rows", dup)
-    vals = pd.to_numeric(d["demand"], errors="coerce").to_numpy(dtype=np.float64)
+    vals = _numbers(d["demand"])
     bad = ~np.isfinite(vals)
     if bad.any():
         fail("demand", "missing or non-numeric value", bad)

@@ -118,6 +118,19 @@ def _check_unique(df: pd.DataFrame, name: str, keys: list[str]) -> None:
         raise ValueError(f"{name}: duplicate {'/'.join(keys)} rows: {shown}")
 
 
+def _numbers(raw: pd.Series) -> np.ndarray:
+    """A column's numbers as float64; what is not a number is NaN, true/false included: pandas
+    reads a CSV column of true/false as booleans, and as 1/0 a ``review_period`` of true planned
+    a 1-day review and a ``case_pack`` of TRUE one unit."""
+    vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return np.full(len(vals), np.nan)
+    if raw.dtype == object:
+        truth = np.fromiter((isinstance(v, bool | np.bool_) for v in raw), bool, len(raw))
+        vals = np.where(truth, np.nan, vals)
+    return vals
+
+
 def _numeric(
     df: pd.DataFrame,
     column: str,
@@ -136,7 +149,7 @@ def _numeric(
             raise ValueError(f"inventory: missing column {column}")
         return np.full(len(df), float(default))
     raw = df[column]
-    vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    vals = _numbers(raw)
     not_numeric = np.isnan(vals) & raw.notna().to_numpy()
     if not_numeric.any():
         _fail_rows(field, "not a number", not_numeric, labels)
@@ -296,7 +309,7 @@ def _lead_time_records(lead_times: pd.DataFrame | None, keys: pd.DataFrame) -> l
     if lead_times is None:
         return records
     _require_columns(lead_times, "lead_times", KEYS + ["lead_time_days"])
-    days = pd.to_numeric(lead_times["lead_time_days"], errors="coerce").to_numpy(dtype=float)
+    days = _numbers(lead_times["lead_time_days"])
     bad = ~np.isfinite(days) | (days < 0)
     if bad.any():
         _fail_rows(
@@ -306,10 +319,22 @@ def _lead_time_records(lead_times: pd.DataFrame | None, keys: pd.DataFrame) -> l
             _labels(lead_times.reset_index(drop=True)),
         )
     lt = _text_keyed(lead_times).assign(lead_time_days=days)
-    groups = lt.groupby(KEYS, sort=False)["lead_time_days"]
+    groups = lt.groupby(KEYS, sort=False, dropna=False)["lead_time_days"]
     by_key = {k: g.to_numpy() for k, g in groups}
     for i, k in enumerate(zip(keys["item_id"], keys["location_id"])):
-        records[i] = by_key.get(k)
+        records[i] = by_key.pop(k, None)
+    uncovered = np.array([r is None for r in records])
+    if by_key and uncovered.any():
+        # Records of keys no row has, beside rows left without records: a key spelled another
+        # way ("FC1 ", "fc1", "001") left its row on the inventory's lead_time_mean without a
+        # word (4 days planned where the records said 21).
+        shown = ", ".join(str(k) for k in list(by_key)[:5])
+        more = f" and {len(by_key) - 5} more" if len(by_key) > 5 else ""
+        raise ValueError(
+            f"lead_times: records of {len(by_key)} key(s) match no row: {shown}{more}, while "
+            f"{describe_rows(uncovered, _labels(keys))} have no records (a key spelled another "
+            "way?); leave out the records of other keys"
+        )
     return records
 
 
@@ -383,7 +408,7 @@ def _cumulative_array(forecast: pd.DataFrame, keys, labels):
     codes = _key_codes(forecast, keys)
     f = forecast.loc[codes >= 0]
     codes = codes[codes >= 0]
-    horizon = pd.to_numeric(f["horizon"], errors="coerce").to_numpy(dtype=float)
+    horizon = _numbers(f["horizon"])
     bad = ~np.isfinite(horizon) | (horizon < 1) | (horizon != np.floor(horizon))
     if bad.any():
         _fail_rows("horizon", "must be a whole number >= 1", bad, _labels(f))
@@ -394,7 +419,7 @@ def _cumulative_array(forecast: pd.DataFrame, keys, labels):
     if short.any():
         _fail_rows("horizon", f"forecast must cover horizons 1..{n_h}", short, labels)
     cum = np.full((len(keys), n_h, len(qcols)), np.nan)
-    vals = f[[c for _, c in qcols]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    vals = np.column_stack([_numbers(f[c]) for _, c in qcols])
     cum[codes, h - 1, :] = vals
     bad = ~np.isfinite(cum).all(axis=(1, 2))
     if bad.any():
@@ -427,7 +452,7 @@ def _sample_paths_array(forecast: pd.DataFrame, keys, labels):
     codes = _key_codes(forecast, keys)
     f = forecast.loc[codes >= 0]
     codes = codes[codes >= 0]
-    step = pd.to_numeric(f["step"], errors="coerce").to_numpy(dtype=float)
+    step = _numbers(f["step"])
     bad = ~np.isfinite(step) | (step < 1) | (step != np.floor(step))
     if bad.any():
         _fail_rows("step", "must be a whole number >= 1", bad, _labels(f))
@@ -444,7 +469,7 @@ def _sample_paths_array(forecast: pd.DataFrame, keys, labels):
             labels,
         )
     paths = np.full((len(keys), n_paths, n_steps), np.nan)
-    demand = pd.to_numeric(f["demand"], errors="coerce").to_numpy(dtype=float)
+    demand = _numbers(f["demand"])
     paths[codes, sample_codes, step.astype(np.int64) - 1] = demand
     bad = ~np.isfinite(paths).all(axis=(1, 2))
     if bad.any():
@@ -696,7 +721,8 @@ def plan(
     per key (see the module docstring); ``policy``: the :class:`~kernels.config.Policy` for what
     the inventory does not set (default ``Policy()``); ``lead_times``: optional supplier
     lead-time records (``item_id, location_id, order_date, lead_time_days``), which replace the
-    inventory's lead-time mean/std for the keys they cover.
+    inventory's lead-time mean/std for the keys they cover; records of keys no row has are an
+    error while some row has none (a key spelled another way: ``FC1 ``, ``fc1``, ``001``).
 
     Rows with ``review_period`` 0 use continuous review with the (r, Q) rule: at or below the
     reorder point r, order the smallest multiple of the lot size Q that lifts the position above
@@ -905,7 +931,7 @@ def allocate(
     if "step" in d.columns:
         # Each step is checked before the sum: pandas' sum skips a missing step (it counted as
         # 0), a negative step cancelled another's demand, and text steps were concatenated.
-        step_vals = pd.to_numeric(d["demand"], errors="coerce").to_numpy(dtype=float)
+        step_vals = _numbers(d["demand"])
         bad = ~np.isfinite(step_vals) | (step_vals < 0)
         if bad.any():
             keys = d.loc[bad, KEYS].drop_duplicates()
@@ -946,7 +972,7 @@ def allocate(
     if bad.any():
         _fail_rows("demand", f"expected {n_samples} samples per key", bad, labels)
     sample_rank = d.groupby(codes).cumcount().to_numpy()
-    vals = pd.to_numeric(d["demand"], errors="coerce").to_numpy(dtype=float)
+    vals = _numbers(d["demand"])
     samples_flat = np.full((len(st), max(n_samples, 1)), np.nan)
     samples_flat[codes, sample_rank] = vals
     bad = ~np.isfinite(samples_flat).all(axis=1) | (samples_flat < 0).any(axis=1)
@@ -955,7 +981,7 @@ def allocate(
 
     sup = supply.reset_index(drop=True)
     sup_labels = [str(i) for i in sup["item_id"]]
-    s_units = pd.to_numeric(sup["supply"], errors="coerce").to_numpy(dtype=float)
+    s_units = _numbers(sup["supply"])
     from .validate import fail
 
     bad = ~np.isfinite(s_units) | (s_units < 0) | (s_units != np.floor(s_units))

@@ -23,6 +23,7 @@ unreadable, no catalog reference); else ``pass``.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -47,6 +48,26 @@ class Thresholds:
     calibration_review_rate: float
     achievable: bool = True
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Verdicts compare scores (probabilities) with these: a NaN threshold is never exceeded,
+        # so its class passed every item, and one below 0 rejected every item.
+        self.class_names = tuple(self.class_names)
+        for name in ("reject", "review"):
+            values = np.asarray(getattr(self, name), dtype=np.float64)
+            if values.shape != (len(self.class_names),):
+                raise ValueError(
+                    f"thresholds: {name}: expected one value per class "
+                    f"{list(self.class_names)}, got shape {values.shape}"
+                )
+            bad = ~(np.isfinite(values) & (values >= 0) & (values <= 1))
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"thresholds: {name} of class {self.class_names[k]!r}: expected a "
+                    f"probability in [0, 1], got {float(values[k])!r}"
+                )
+            setattr(self, name, values)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,10 +109,20 @@ class Thresholds:
         missing = [c for c in class_names if c not in classes]
         if missing:
             raise ValueError(f"thresholds: no threshold for classes {missing}")
+
+        def value(name: str, kind: str) -> float:
+            given = classes[name][kind]
+            # null read as NaN (never exceeded), true as 1 and "0.5" as 0.5
+            if isinstance(given, bool) or not isinstance(given, numbers.Real):
+                raise ValueError(
+                    f"thresholds: {kind} of class {name!r}: expected a number, got {given!r}"
+                )
+            return float(given)
+
         return cls(
             class_names=tuple(class_names),
-            reject=np.array([classes[c]["reject"] for c in class_names], dtype=np.float64),
-            review=np.array([classes[c]["review"] for c in class_names], dtype=np.float64),
+            reject=np.array([value(c, "reject") for c in class_names], dtype=np.float64),
+            review=np.array([value(c, "review") for c in class_names], dtype=np.float64),
             target_frr=float(values["target_frr"]),
             review_rate=float(values["review_rate"]),
             n_good=int(values["n_good"]),

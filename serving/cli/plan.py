@@ -122,6 +122,7 @@ def _with_review_queue(rejected, review_db: str, rejected_path: str | None = Non
     import numpy as np
     import pandas as pd
 
+    from kernels.tables import _numbers
     from serving.review import ReviewError, ReviewStore
 
     keys = ["item_id", "location_id"]
@@ -140,7 +141,7 @@ def _with_review_queue(rejected, review_db: str, rejected_path: str | None = Non
         raise CliError(f"--rejected {rejected_path}: missing column(s) rejected_units")
     # Checked before the merge, as plan() checks the table without a queue: the merge's fill
     # of the queue-only keys read a blank count as 0 and text as an uncaught TypeError.
-    units = pd.to_numeric(rejected["rejected_units"], errors="coerce").to_numpy(dtype=float)
+    units = _numbers(rejected["rejected_units"])
     bad = ~np.isfinite(units) | (units < 0)
     if bad.any():
         shown = ", ".join(

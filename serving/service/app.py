@@ -80,6 +80,7 @@ NUMPY = {"FP32": np.float32, "FP64": np.float64, "INT64": np.int64, "INT32": np.
 OPEN_PATHS = ("/v2/health/live", "/v2/health/ready", "/metrics", "/docs", "/openapi.json")
 PAGES = ("/", "/station", "/review", "/forecast")  # HTML only: their data calls need the token
 PLAN_KEYS = ("item_id", "location_id")
+TRUE_TEXT, FALSE_TEXT = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 INSPECT_FIELDS = {
     "model": "inspection package name (default: the only inspection model)",
     "version": "package version (default: the latest)",
@@ -513,7 +514,13 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
                 f"{strange[0]}: not a view of this model ({loaded.name}; its views: "
                 f"{', '.join(runtime.view_names)})",
             )
-        heatmaps = fields.get("heatmaps", "false").lower() in ("1", "true", "yes")
+        # Text that is neither ("2", "ture") read as false: no heatmaps and no word why.
+        flag = fields.get("heatmaps", "false").strip().lower()
+        if flag not in TRUE_TEXT + FALSE_TEXT:
+            raise HTTPException(
+                422, f"heatmaps: expected true or false, got {fields['heatmaps']!r}"
+            )
+        heatmaps = flag in TRUE_TEXT
         with loaded.batcher.admitted():
             job = await offload(
                 runtime.prepare_item,

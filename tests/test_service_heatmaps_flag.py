@@ -1,0 +1,51 @@
+"""``POST /v1/inspect``'s ``heatmaps`` field: a value that is neither true nor false ("2",
+"ture", "maybe") was read as false, so the answer came without heatmaps and without a word;
+it is a 422 naming the field. A checkbox's "on" is true."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.export import export_run
+from serving.service.app import create_app
+from training import ImageTrainConfig
+from vision import Inspector
+from vision.synthetic import write_synthetic_dataset
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    base = tmp_path_factory.mktemp("heatmaps_field")
+    tunnel = write_synthetic_dataset(base / "tunnel", 12, image_size=32, progress=False)
+    good = write_synthetic_dataset(
+        base / "good", 12, seed=22, image_size=32, defect_rate=0.0, progress=False
+    )
+    fast = ImageTrainConfig(max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False)
+    inspector = Inspector(width=8, image_size=32, head_dim=16, target_frr=0.2, train=fast)
+    inspector.fit(tunnel, run_dir=base / "run").calibrate(good, progress=False)
+    export_run(base / "run", base / "repo", "inspection")
+    item = sorted((tunnel / "items").iterdir())[0]
+    files = [(p.stem, (p.name, p.read_bytes(), "image/png")) for p in sorted(item.glob("*.png"))]
+    with TestClient(create_app(base / "repo")) as http:
+        yield http, files
+
+
+@pytest.mark.parametrize("value", ["2", "ture", "maybe", "none"])
+def test_a_heatmaps_value_that_is_neither_true_nor_false_is_refused(client, value):
+    http, files = client
+    answer = http.post("/v1/inspect", files=files, data={"heatmaps": value})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"].startswith("heatmaps:")
+
+
+@pytest.mark.parametrize(
+    ("value", "wanted"),
+    [("true", True), ("TRUE", True), ("1", True), ("on", True), ("false", False), ("no", False)],
+)
+def test_true_and_false_still_read(client, value, wanted):
+    http, files = client
+    answer = http.post("/v1/inspect", files=files, data={"heatmaps": value})
+    assert answer.status_code == 200, answer.text
+    shown = [v.get("heatmap_png") is not None for v in answer.json()["views"]]
+    assert all(shown) if wanted else not any(shown)
