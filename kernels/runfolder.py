@@ -15,10 +15,12 @@ target, and an existing target is refused unless ``overwrite`` replaces it whole
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import os
 import platform
 import shutil
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import metadata
@@ -235,6 +237,10 @@ def interrupted_folder(folder: str | Path) -> Path | None:
     return None if target is None else folder.parent / f"{target}.interrupted"
 
 
+_NO_FLOCK = {errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL}
+"""flock errors of a file system that does not support it (not: held by another process)."""
+
+
 def _acquire(lock: Path, target: Path) -> int:
     """Hold an exclusive ``flock`` on the file ``lock`` (holding this process's pid, for the
     message a second writer gets) and return its descriptor, or raise :class:`FileError`.
@@ -253,6 +259,19 @@ def _acquire(lock: Path, target: Path) -> int:
             raise FileError(
                 f"{target}: another stockcast process (pid {holder}) is writing this run folder"
             ) from None
+        except OSError as exc:
+            if exc.errno not in _NO_FLOCK:
+                os.close(fd)
+                raise
+            # A file system without flock (NFS without its lock daemon: ENOLCK; Lustre mounted
+            # without flock: ENOSYS) wrote run folders before the lock was an flock: it still
+            # does, unguarded against a second writer, rather than failing every run there.
+            warnings.warn(
+                f"{target}: the file system does not lock files ({os.strerror(exc.errno)}): "
+                "a second writer to this folder is not refused",
+                RuntimeWarning,
+                stacklevel=4,
+            )
         except BaseException:
             os.close(fd)
             raise

@@ -41,6 +41,7 @@ days each, 1 by default: a weekly forecast needs ``step_days=7``),
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 
 import numpy as np
 import numpy.typing as npt
@@ -323,19 +324,41 @@ def _lead_time_records(lead_times: pd.DataFrame | None, keys: pd.DataFrame) -> l
     by_key = {k: g.to_numpy() for k, g in groups}
     for i, k in enumerate(zip(keys["item_id"], keys["location_id"])):
         records[i] = by_key.pop(k, None)
-    uncovered = np.array([r is None for r in records])
-    if by_key and uncovered.any():
-        # Records of keys no row has, beside rows left without records: a key spelled another
-        # way ("FC1 ", "fc1", "001") left its row on the inventory's lead_time_mean without a
-        # word (4 days planned where the records said 21).
-        shown = ", ".join(str(k) for k in list(by_key)[:5])
-        more = f" and {len(by_key) - 5} more" if len(by_key) > 5 else ""
+    blank = [k for k in by_key if any(pd.isna(v) or not str(v).strip() for v in k)]
+    if blank:
         raise ValueError(
-            f"lead_times: records of {len(by_key)} key(s) match no row: {shown}{more}, while "
-            f"{describe_rows(uncovered, _labels(keys))} have no records (a key spelled another "
-            "way?); leave out the records of other keys"
+            f"lead_times: {len(blank)} record key(s) have a blank item_id or location_id: "
+            f"{', '.join(str(k) for k in blank[:5])}"
         )
+    uncovered = [k for k, r in zip(zip(keys["item_id"], keys["location_id"]), records) if r is None]
+    if by_key and uncovered:
+        # Records of a key no row has, beside a row without records whose key reads the same
+        # but for spaces, case, Unicode form or leading zeros ("FC1 ", "fc1", "001"): the row
+        # was left on the inventory's lead_time_mean without a word (4 days planned where the
+        # records said 21). Records of other keys (a network-wide table beside a new item's
+        # row) are fine.
+        rows = {_loose_key(k): k for k in uncovered}
+        clashes = [(k, rows[_loose_key(k)]) for k in by_key if _loose_key(k) in rows]
+        if clashes:
+            shown = ", ".join(f"{k} for row {row}" for k, row in clashes[:5])
+            more = f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
+            raise ValueError(
+                f"lead_times: records of {len(clashes)} key(s) match no row but are spelled like "
+                f"rows without records: {shown}{more} (spaces, case, Unicode form or leading "
+                "zeros differ); spell the keys as the inventory does"
+            )
     return records
+
+
+def _loose_key(key: tuple) -> tuple[str, ...]:
+    """A key read loosely: Unicode NFKC, no surrounding spaces, case folded, leading zeros of a
+    number dropped (how a key spelled another way by another system still reads alike)."""
+
+    def loose(value) -> str:
+        text = unicodedata.normalize("NFKC", str(value)).strip().casefold()
+        return (text.lstrip("0") or "0") if text.isdigit() else text
+
+    return tuple(loose(v) for v in key)
 
 
 def _lead_time_moments(inv: dict, records: list) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
-"""Lead-time records whose keys match no inventory row, beside rows left without records, are
-refused: a key spelled another way (a trailing space, another case, '001' for '1') left the row
-on the inventory's lead_time_mean (4 days planned where the records said 20-22: a reorder point
-of 49.9 instead of 242.4) without a word."""
+"""Lead-time records whose keys match no inventory row but read like a row left without records
+are refused: a key spelled another way (a trailing space, another case, '001' for '1') left the
+row on the inventory's lead_time_mean (4 days planned where the records said 20-22: a reorder
+point of 49.9 instead of 242.4) without a word. Records of other keys beside a new item's row
+(a network-wide table) still plan."""
 
 import pandas as pd
 import pytest
@@ -25,7 +26,7 @@ def _records(item, location):
     [(["1", "1", "2"], "FC1 "), (["1", "1", "2"], "fc1"), (["001", "001", "002"], "FC1")],
 )
 def test_records_of_misspelled_keys_are_refused(item, location):
-    with pytest.raises(ValueError, match=r"lead_times: records of 2 key\(s\) match no row"):
+    with pytest.raises(ValueError, match=r"2 key\(s\) match no row but are spelled like"):
         plan(FORECAST, INVENTORY, Policy(service_level=0.95), lead_times=_records(item, location))
 
 
@@ -43,8 +44,14 @@ def test_records_of_other_keys_are_fine_when_every_row_has_its_own():
     assert result["lead_time_mean"].tolist() == [21.0, 21.0]
 
 
-def test_a_blank_key_counts_as_unmatched():
+def test_a_blank_key_is_refused():
     records = _records(["1", "1", "2"], "FC1")
     records.loc[2, "location_id"] = None
-    with pytest.raises(ValueError, match=r"match no row.*\(2, FC1\) have no records"):
+    with pytest.raises(ValueError, match=r"1 record key\(s\) have a blank item_id or location"):
         plan(FORECAST, INVENTORY, lead_times=records)
+
+
+def test_records_of_other_keys_beside_a_new_items_row_plan_it_from_the_inventory():
+    records = pd.concat([_records(["1", "1", "1"], "FC1"), _records(["9", "9", "9"], "FC7")])
+    result = plan(FORECAST, INVENTORY, Policy(service_level=0.95), lead_times=records)
+    assert result["lead_time_mean"].tolist() == [21.0, 4.0]
