@@ -394,12 +394,15 @@ def _origins(forecasts: pd.DataFrame, actual_dates: pd.Series) -> pd.Series:
                 d.index
             )
         )
-        same_day = first + pd.to_timedelta(
-            np.minimum(d.dt.day - 1, first.dt.days_in_month - 1), unit="D"
-        )
         # A series forecast on month ends keeps month ends; one on a fixed day (the 28th) keeps
-        # its day, also on a row that happens to be a month end (28 February).
+        # its day, also on a row that happens to be a month end (28 February); one on the
+        # 29th-31st is on its latest day, clipped to shorter months as the forecast's grid is
+        # (its 28 February row is of the run whose other rows fall on the 30th).
         keys = [forecasts.loc[rows, ITEM], forecasts.loc[rows, LOCATION]]
+        anchor = d.dt.day.groupby(keys, sort=False).transform("max")
+        same_day = first + pd.to_timedelta(
+            np.minimum(anchor - 1, first.dt.days_in_month - 1), unit="D"
+        )
         month_end = d.dt.is_month_end.groupby(keys, sort=False).transform("all")
         origin[rows] = same_day.where(~month_end, first + pd.offsets.MonthEnd(0))
     return origin

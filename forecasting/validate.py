@@ -410,10 +410,14 @@ def _check_grid(frame: pd.DataFrame, freq: str) -> None:
     elif freq == "M":
         month_end = dates.dt.is_month_end
         if not month_end.all():
-            anchor = int(dates.dt.day.mode().iloc[0])
+            # The panel's day: the commonest one names a stray row best (the 15th among 1sts),
+            # the latest one a panel on the 30th whose clipped 28 Februaries are commonest.
+            candidates = {int(dates.dt.day.mode().iloc[0]), int(dates.dt.day.max())}
+            off = {day: ~on_month_day(dates, day) for day in sorted(candidates)}
+            anchor = min(off, key=lambda day: int(off[day].sum()))
             _irregular(
                 frame,
-                ~on_month_day(dates, anchor),
+                off[anchor],
                 f"monthly panel, but dates fall on days other than {anchor}"
                 + (" (or the month's last day, where it is shorter)" if anchor > 28 else ""),
             )

@@ -57,3 +57,19 @@ def test_a_row_off_the_day_is_still_named():
     dates = _day(30, "2023-01-01", 14).delete(5).insert(5, pd.Timestamp("2023-06-29"))
     with pytest.raises(PanelError, match="days other than 30"):
         validate_panel(_panel(dates), PanelSpec(freq="M"))
+
+
+def test_a_panel_on_the_30th_whose_februaries_are_commonest_is_on_its_grid():
+    """The grid check took the commonest day as the panel's: with more (clipped) 29 Februaries
+    than 30ths, every 30th row was refused as 'days other than 29'."""
+    rows = [("a", d) for d in _day(30, "2024-01-01", 3)]  # 30 Jan, 29 Feb, 30 Mar
+    rows += [(s, pd.Timestamp("2024-02-29")) for s in ("b", "c", "d")]
+    frame = pd.DataFrame(
+        [{"item_id": s, "location_id": "L", "date": d, "demand": 1.0} for s, d in rows]
+    )
+    clean, report = validate_panel(frame, PanelSpec(freq="M"))
+    assert report.freq == "M" and len(clean) == len(frame)
+    stray = pd.concat([frame, frame.iloc[[0]].assign(item_id="e", date=pd.Timestamp("2024-03-29"))])
+    with pytest.raises(PanelError, match="days other than 30") as error:
+        validate_panel(stray, PanelSpec(freq="M"))
+    assert "2024-03-29" in str(error.value)
