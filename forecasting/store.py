@@ -346,7 +346,10 @@ class PanelStore:
                 cardinalities[name] = len(encoder.vocab[name]) + 1
             cat_blocks.append(_block(codes.astype(np.int32, copy=False), rows, block_names))
         known_cat_names = tuple(spec.known_categoricals)
-        derived = [name for name in DERIVED_INPUTS if name in spec.covariates()]
+        # Checked when a model is to be fitted (no vocabulary yet): a run fitted before these
+        # names were refused still forecasts (its importances list the name twice).
+        fitting = encoder.learn
+        derived = [name for name in DERIVED_INPUTS if fitting and name in spec.covariates()]
         if derived:
             # The networks add inputs of these names: the importances of a TFT would list
             # the name twice (a price column named 'observed' beside the demand's flag).
@@ -357,7 +360,8 @@ class PanelStore:
             )
         if spec.calendar:
             cal, sizes = calendar_features(dates, spec.freq)
-            clash = [name for name in sizes if name in spec.covariates()]
+            named = spec.covariates() if fitting else (*known_cat_names, *spec.static_categoricals)
+            clash = [name for name in sizes if name in named]
             if clash:
                 # Two inputs of one name: the calendar's size would replace the column's, or
                 # a static categorical's the calendar's (its codes past it reading the next

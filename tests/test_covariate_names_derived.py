@@ -47,3 +47,14 @@ def test_calendar_name_allowed_without_calendar():
     store = PanelStore.from_frame(clean, spec)
     assert store.known_real[0].names == ("month",)
     assert "month" not in store.known_cat_names
+
+
+def test_a_run_fitted_before_the_refusal_still_forecasts():
+    """The names are refused when a model is to be fitted; a store built for a run fitted
+    before (its vocabulary given) still reads such a column, so old runs keep forecasting."""
+    spec = PanelSpec(freq="D", known_reals=("month",), observed_reals=("observed",))
+    table = _table("month").assign(observed=1.0)
+    clean, _ = validate_panel(table, spec)
+    fitted = PanelStore.from_frame(clean, PanelSpec(freq="D"))
+    store = PanelStore.from_frame(clean, spec, vocab=fitted.vocab)
+    assert store.known_real[0].names == ("month",)
