@@ -303,7 +303,8 @@ def infer_frequency(dates: pd.Series | pd.DatetimeIndex) -> str | None:
     pandas' own inference runs on the sorted distinct dates; where they are irregular (a period
     no series has a row for) the smallest step between them decides: 1 day, a multiple of 7 days
     with one weekday, or one month with one day of the month (or all month ends).
-    Raises :class:`PanelError` for a regular grid stockcast does not model (hours, quarters...).
+    Raises :class:`PanelError` for a regular grid stockcast does not model (hours, quarters...),
+    with a period missing or not.
     """
     unique = pd.DatetimeIndex(pd.unique(pd.DatetimeIndex(dates))).sort_values()
     if len(unique) < 2:
@@ -337,6 +338,15 @@ def infer_frequency(dates: pd.Series | pd.DatetimeIndex) -> str | None:
     if step == 1:
         return "D"
     if monthly:
+        # Quarters or years with a period missing: pandas names no frequency, and read as
+        # months the panel would be refused for gaps, or turned into zero months by the fill.
+        every = int(np.gcd.reduce(np.diff(unique.year * 12 + unique.month)))
+        if len(unique) >= 3 and every >= 3:
+            raise PanelError(
+                DATE,
+                f"the dates fall only every {every} months (quarterly or yearly data?); "
+                f"stockcast models daily (D), weekly (W) and monthly (M) panels",
+            )
         return "M"
     if step % 7 == 0 and unique.weekday.nunique() == 1:
         return "W"
