@@ -149,6 +149,10 @@ def _c(values: Any, dtype: Any = np.float64) -> np.ndarray:
     return np.array(values, dtype=dtype, order="C", copy=True)
 
 
+MAX_WEEKS = 1e6  # about 19,000 years of supply: beyond it 7 W x the rate may overflow to inf
+MAX_DAYS = 100_000  # review period and trailing window (274 years; 2**64 stopped in NumPy)
+
+
 @dataclass(frozen=True)
 class WeeksOfSupply:
     """The spreadsheet rule: every ``review_days`` days, order up to ``weeks`` weeks of the
@@ -168,20 +172,36 @@ class WeeksOfSupply:
     max_weeks: float = 520.0
 
     def __post_init__(self) -> None:
-        if self.weeks is not None and not (np.isfinite(self.weeks) and self.weeks >= 0):
-            raise ValueError(f"WeeksOfSupply.weeks: expected a number >= 0, got {self.weeks!r}")
+        # true read as 1 week, "2" stopped in NumPy's words, 1e308 weeks ordered infinite stock
+        for name in ("weeks", "tolerance", "max_weeks"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, numbers.Real)
+            ):
+                raise ValueError(f"WeeksOfSupply.{name}: expected a number, got {value!r}")
+        if self.weeks is not None and not (0 <= self.weeks <= MAX_WEEKS):
+            raise ValueError(
+                f"WeeksOfSupply.weeks: expected a number 0..{MAX_WEEKS:g}, got {self.weeks!r}"
+            )
         for name in ("review_days", "window"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            if (
+                not isinstance(value, (int, np.integer))
+                or isinstance(value, bool)
+                or not 1 <= value <= MAX_DAYS
+            ):
                 raise ValueError(
-                    f"WeeksOfSupply.{name}: expected a whole number >= 1, got {value!r}"
+                    f"WeeksOfSupply.{name}: expected a whole number 1..{MAX_DAYS}, got {value!r}"
                 )
         if not 0 < self.tolerance < 1:
             raise ValueError(
                 f"WeeksOfSupply.tolerance: expected 0 < tolerance < 1, got {self.tolerance!r}"
             )
-        if not self.max_weeks > 0:
-            raise ValueError(f"WeeksOfSupply.max_weeks: expected > 0, got {self.max_weeks!r}")
+        if not 0 < self.max_weeks <= MAX_WEEKS:
+            raise ValueError(
+                f"WeeksOfSupply.max_weeks: expected 0 < max_weeks <= {MAX_WEEKS:g}, got "
+                f"{self.max_weeks!r}"
+            )
 
 
 @dataclass(frozen=True, eq=False)

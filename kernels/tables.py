@@ -575,6 +575,8 @@ def _inspection_holds(inspected: pd.DataFrame, keys: pd.DataFrame, hold_review: 
     for column in columns:
         values = _numeric(table, column, rows)
         _nonnegative(column, values, rows)
+        if (fraction := values != np.floor(values)).any():  # inspected units are counted whole
+            _fail_rows(column, "not a whole number of units", fraction, rows)
         held += values
     pos = _key_codes(table, keys)
     unknown = pos < 0

@@ -149,11 +149,13 @@ class ReviewStore:
     def decide(
         self, item_id: str, decision: str, reviewer: str, defect: str | None = None
     ) -> dict[str, Any]:
-        """Record a person's decision; ``reject`` names the defect class."""
+        """Record a person's decision; ``reject`` names the defect class, ``pass`` none."""
         if decision not in DECISIONS:
             raise ReviewError(f"decision: expected one of {list(DECISIONS)}, got {decision!r}")
         if decision == "reject" and defect not in CLASS_NAMES:
             raise ReviewError(f"defect: a reject names one of {list(CLASS_NAMES)}, got {defect!r}")
+        if decision == "pass" and defect not in (None, ""):  # was dropped: the item taken as good
+            raise ReviewError(f"defect: a pass names no defect class, got {defect!r}")
         if not reviewer or not reviewer.strip():
             raise ReviewError("reviewer: who decided must be recorded")
         with self._lock, self._connect() as db:

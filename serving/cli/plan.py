@@ -122,7 +122,7 @@ def _with_review_queue(rejected, review_db: str, rejected_path: str | None = Non
     import numpy as np
     import pandas as pd
 
-    from kernels.tables import _numbers
+    from kernels.tables import _numbers, _text_keyed
     from serving.review import ReviewError, ReviewStore
 
     keys = ["item_id", "location_id"]
@@ -151,8 +151,9 @@ def _with_review_queue(rejected, review_db: str, rejected_path: str | None = Non
             f"--rejected {rejected_path}: rejected_units: missing, non-numeric or negative value "
             f"at key(s) {shown}"
         )
-    scored = rejected[keys].assign(rejected_units=units).astype({k: str for k in keys})
-    merged = pd.merge(scored, queue.astype({k: str for k in keys}), on=keys, how="outer")
+    # Keys as plan() matches them: a parquet's float id 7.0 is SKU "7", not a row "7.0" of its own
+    scored = _text_keyed(rejected[keys].assign(rejected_units=units))
+    merged = pd.merge(scored, _text_keyed(queue), on=keys, how="outer")
     merged = merged.fillna(0)
     merged["rejected_units"] = merged["rejected_units_x"] + merged["rejected_units_y"]
     return merged[[*keys, "rejected_units", "review_units"]]

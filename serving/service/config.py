@@ -53,4 +53,9 @@ def read_token(path: str | None) -> str | None:
         raise ValueError(f"--token-file {path}: {exc.strerror}") from None
     if not token:
         raise ValueError(f"--token-file {path}: the file is empty")
+    if not (token.isascii() and token.isprintable()):  # no client could send it: 401 for all
+        raise ValueError(
+            f"--token-file {path}: the token must be printable ASCII (an HTTP header carries "
+            "no other characters)"
+        )
     return token
