@@ -22,7 +22,7 @@ import platform
 import shutil
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -250,7 +250,7 @@ def _acquire(lock: Path, target: Path) -> int:
     rerun in a fresh container often gets the killed writer's pid (refused forever), and two
     writers that both found a lock stale could each remove the other's and both write."""
     while True:
-        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        fd = _open_lock(lock)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -278,14 +278,41 @@ def _acquire(lock: Path, target: Path) -> int:
         # The holder before may have removed the file before this lock was taken: a lock on a
         # removed file guards nothing; take the one at the path now.
         try:
-            same = os.path.samestat(os.stat(lock), os.fstat(fd))
-        except FileNotFoundError:
-            same = False
-        if same:
-            os.ftruncate(fd, 0)
-            os.write(fd, str(os.getpid()).encode())
-            return fd
+            try:
+                same = os.path.samestat(os.stat(lock), os.fstat(fd))
+            except FileNotFoundError:
+                same = False
+            if same:
+                # The pid is only for a second writer's message: a full disk fails the run
+                # later, not here with the descriptor (and the lock) left open; another user's
+                # lock file is held read-only.
+                if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY:
+                    with suppress(OSError):
+                        os.ftruncate(fd, 0)
+                        os.write(fd, str(os.getpid()).encode())
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
         os.close(fd)
+
+
+def _open_lock(lock: Path) -> int:
+    """A descriptor of the lock file, created if missing; read-only when it is another user's
+    that this one may not write (left by their writer, killed: a finished one removes it).
+    ``flock`` takes a read-only descriptor: such a file is free when no writer holds it."""
+    try:
+        return os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    except PermissionError as exc:
+        try:
+            return os.open(lock, os.O_RDONLY)
+        except FileNotFoundError:
+            raise exc from None
+        except PermissionError:
+            raise FileError(
+                f"{lock}: the lock file of another user's writer, not readable by this one; "
+                "when no other process writes this run folder, remove the file"
+            ) from None
 
 
 def _refuse_existing(target: Path, overwrite: bool) -> None:
@@ -328,6 +355,11 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         # after the check above, and it would be replaced below as if ``overwrite`` were given.
         _refuse_existing(target, overwrite)
         shutil.rmtree(staging, ignore_errors=True)  # left by a process that was killed
+        if staging.exists():
+            raise FileError(
+                f"{staging}: left by a writer that was killed, and this user may not remove "
+                "it (another user's); remove it, or choose a new folder"
+            )
         staging.mkdir()
         yield staging
         if target.exists():
@@ -343,7 +375,10 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         shutil.rmtree(target.parent / f"{target.name}.interrupted", ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        lock.unlink(missing_ok=True)  # removed while held: a writer waiting on it takes anew
+        # Removed while held: a writer waiting on it takes anew. Another user's lock file in a
+        # folder with the sticky bit stays: it is free once closed.
+        with suppress(OSError):
+            lock.unlink(missing_ok=True)
         os.close(held)
         if not published:
             _remove_empty(created)

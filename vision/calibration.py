@@ -267,9 +267,21 @@ def verdicts(
     Items with non-finite scores are sent to review. Reasons list the classes that fired.
     """
     scores = np.asarray(scores, dtype=np.float64)
-    complete = np.ones(len(scores), dtype=bool) if complete is None else np.asarray(complete, bool)
-    out, reasons = [], []
     names = thresholds.class_names
+    # Compared by position: one score column would be held to every class's threshold, one
+    # item's score vector read as one item per class, a short ``complete`` cut the items short.
+    if scores.ndim != 2 or scores.shape[1] != len(names):
+        raise ValueError(
+            f"verdicts: scores of shape {scores.shape}, expected (items, {len(names)}): one "
+            f"column per class {list(names)}"
+        )
+    complete = np.ones(len(scores), dtype=bool) if complete is None else np.asarray(complete, bool)
+    if complete.shape != (len(scores),):
+        raise ValueError(
+            f"verdicts: complete of shape {complete.shape}, expected one value per item "
+            f"({len(scores)})"
+        )
+    out, reasons = [], []
     for row, whole in zip(scores, complete):
         if not np.isfinite(row).all():
             out.append(REVIEW)

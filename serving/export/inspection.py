@@ -397,13 +397,22 @@ def quantize_package(
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     own = data is None
+    classes = tuple(run_manifest["classes"])
     if data is None:
         item_set, source = _run_items(run_dir, run_manifest)
     elif isinstance(data, ItemSet):
         item_set, source = data, str(data.root)
     else:
-        item_set, source = read_items(data), str(data)
-    classes = tuple(run_manifest["classes"])
+        # Read as the run's settings read data, class folders labelled against the model's
+        # classes: a folder of good photos alone, or one without a rare class, calibrates too.
+        settings = (run_manifest.get("config") or {}).get("data") or {}
+        item_set = read_items(
+            data,
+            layout=settings.get("layout") or "auto",
+            good_class=settings.get("good_class") or "good",
+            class_names=classes,
+        )
+        source = str(data)
     if item_set.labeled and tuple(item_set.class_names) != classes:
         raise ValueError(
             f"{item_set.root}: classes {list(item_set.class_names)} are not the model's "
