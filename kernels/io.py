@@ -217,6 +217,19 @@ def write_table_as(frame: pd.DataFrame, path: str | Path, like: str | Path) -> P
     return Path(path)
 
 
+def save_weights(state: dict, path: str | Path) -> Path:
+    """Write the state dict ``state`` to ``path`` atomically. torch writes through an open file:
+    given a path, it names the archive's records after the file, here the random temporary
+    name, and two runs of one seed wrote the same weights as different bytes (and checksums)."""
+    import torch
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            torch.save(state, handle)
+
+    return atomic_write(path, write)
+
+
 def load_weights(net: Any, path: str | Path) -> None:
     """Load the state dict in ``path`` into the torch module ``net`` (``weights_only``: no
     code runs); torch is imported here, so this module stays importable without it.

@@ -51,7 +51,8 @@ from forecasting.windows import (
     group_prior_scale,
     valid_origin_range,
 )
-from kernels.io import FileError, atomic_write, load_weights
+from kernels.io import FileError, load_weights
+from kernels.io import save_weights as write_weights
 from kernels.runfolder import (
     building,
     is_main_process,
@@ -457,7 +458,7 @@ class NeuralForecaster:
     def save_weights(self, path: str | Path) -> Path:
         net, _, _ = self._require_fitted()
         state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-        return atomic_write(path, lambda p: torch.save(state, p))
+        return write_weights(state, path)
 
     @classmethod
     def restore(

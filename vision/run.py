@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from kernels.io import atomic_write, load_weights
+from kernels.io import load_weights, save_weights
 from kernels.runfolder import manifest_entry, reading_entry
 from vision.calibration import Thresholds
 from vision.catalog import REFERENCE_FIELDS, Catalog
@@ -124,7 +124,7 @@ def thresholds_entry(thresholds: Thresholds | None, source: str | None) -> dict 
 def write_model_files(folder: Path, model: RunModel) -> None:
     """Write ``model.pt`` and, for a catalog model, ``catalog.csv`` into ``folder``."""
     state = {k: v.detach().cpu() for k, v in model.net.state_dict().items()}
-    atomic_write(folder / WEIGHTS, lambda tmp: torch.save(state, tmp))
+    save_weights(state, folder / WEIGHTS)
     if model.catalog.mode == "reference" and model.catalog.catalog is not None:
         model.catalog.catalog.write(folder / CATALOG)
 
