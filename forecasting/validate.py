@@ -266,6 +266,19 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def _check_float32(frame: pd.DataFrame, column: str, values: np.ndarray) -> None:
+    """Refuse infinite ``values`` and those past float32's range, which the panel holds them in:
+    there they became infinite and were then read as missing (a demand as a gap filled with 0,
+    a price forward filled from the period before)."""
+    infinite = np.isinf(values)
+    if infinite.any():
+        _fail(frame, column, "infinite values", infinite)
+    limit = np.finfo(np.float32).max
+    too_large = np.abs(values) > limit
+    if too_large.any():
+        _fail(frame, column, f"values beyond float32's {limit:.4g} (infinite as held)", too_large)
+
+
 def _fail(frame: pd.DataFrame, column: str, problem: str, mask, hint: str = "") -> None:
     rows, detail = _rows_detail(frame, mask)
     raise PanelError(column, problem, rows, detail, hint)
@@ -532,14 +545,7 @@ def _validate(
         examples = raw_demand[non_numeric].astype(str).head(3).tolist()
         _fail(frame, DEMAND, f"non-numeric values, e.g. {examples}", non_numeric)
     values = demand.to_numpy(dtype=np.float64, na_value=np.nan)
-    infinite = np.isinf(values)
-    if infinite.any():
-        _fail(frame, DEMAND, "infinite values", infinite)
-    # Demand is held in float32: a value past its range (1e39) became infinite there and was
-    # then read as a missing period (a gap filled with 0).
-    too_large = np.abs(values) > np.finfo(np.float32).max
-    if too_large.any():
-        _fail(frame, DEMAND, f"values beyond {np.finfo(np.float32).max:.4g}", too_large)
+    _check_float32(frame, DEMAND, values)
     negative = values < 0
     if negative.any():
         _fail(frame, DEMAND, "negative values", negative)
@@ -617,11 +623,7 @@ def _validate(
         if non_numeric.any():
             _fail(clean, column, "non-numeric values", non_numeric)
         reals = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        # An infinite value (or one past float32's range) is no missing one: it was forward
-        # filled with the last price in the history and cut the known horizon short after it.
-        infinite = np.abs(reals) > np.finfo(np.float32).max
-        if infinite.any():
-            _fail(clean, column, "infinite values (or beyond float32's range)", infinite)
+        _check_float32(clean, column, reals)
         clean[column] = reals.astype(np.float32)
     for column in spec.known_reals:
         # Fill forward inside the observed history only; future rows keep their gaps.

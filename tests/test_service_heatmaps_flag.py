@@ -7,27 +7,14 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.export import export_run
 from serving.service.app import create_app
-from training import ImageTrainConfig
-from vision import Inspector
-from vision.synthetic import write_synthetic_dataset
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    base = tmp_path_factory.mktemp("heatmaps_field")
-    tunnel = write_synthetic_dataset(base / "tunnel", 12, image_size=32, progress=False)
-    good = write_synthetic_dataset(
-        base / "good", 12, seed=22, image_size=32, defect_rate=0.0, progress=False
-    )
-    fast = ImageTrainConfig(max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False)
-    inspector = Inspector(width=8, image_size=32, head_dim=16, target_frr=0.2, train=fast)
-    inspector.fit(tunnel, run_dir=base / "run").calibrate(good, progress=False)
-    export_run(base / "run", base / "repo", "inspection")
-    item = sorted((tunnel / "items").iterdir())[0]
-    files = [(p.stem, (p.name, p.read_bytes(), "image/png")) for p in sorted(item.glob("*.png"))]
-    with TestClient(create_app(base / "repo")) as http:
+def client(inspection_repo):
+    repo, views = inspection_repo
+    files = [(p.stem, (p.name, p.read_bytes(), "image/png")) for p in views]
+    with TestClient(create_app(repo)) as http:
         yield http, files
 
 
