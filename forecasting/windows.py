@@ -132,8 +132,9 @@ def make_batch(
 
     Returns the tensors of :data:`BATCH_KEYS` plus ``scale`` (B,) and, ``with_target``,
     ``target`` (B, H) scaled and ``target_mask`` (B, H). ``hide_history`` (B,) bool blanks the
-    encoder's demand and observed-only reals of those windows and ``unknown_item`` gives them
-    the unknown item code: training on such windows teaches the cold-start path (a new item or
+    encoder's demand, observed-only reals and own known covariates of those windows (a new
+    item's table has none of them before its launch) and ``unknown_item`` gives them the
+    unknown item code: training on such windows teaches the cold-start path (a new item or
     item x FC pair).
     """
     device = store.device
@@ -179,6 +180,16 @@ def make_batch(
             (positions < 0)[:, :, None], before[index], known_cat[:, :, n_own:]
         )
     encoder_real = known_real[:, :encoder_length]
+    encoder_cat = known_cat[:, :encoder_length]
+    if hide_history is not None:
+        # A new item's table starts at its launch: it has no prices, promotions or events of
+        # its own before the origin (a backtest's hidden items get none either, see
+        # forecasting.backtest.launched_at), so the windows that teach the cold-start path
+        # have none: with them, training read inputs a new item never has.
+        hidden = hide_history[:, None, None]
+        encoder_real = encoder_real * ~hidden
+        if n_own:
+            encoder_cat[:, :, :n_own] = torch.where(hidden, UNKNOWN, encoder_cat[:, :, :n_own])
     if store.observed_real:
         observed_real = _gather(
             store.observed_real, series, safe[:, :encoder_length], torch.float32
@@ -192,7 +203,7 @@ def make_batch(
         "encoder_target": encoder_values / scale[:, None],
         "encoder_mask": encoder_mask.to(values.dtype),
         "encoder_real": encoder_real,
-        "encoder_cat": known_cat[:, :encoder_length],
+        "encoder_cat": encoder_cat,
         "decoder_real": known_real[:, encoder_length:],
         "decoder_cat": known_cat[:, encoder_length:],
         "static_cat": _static_codes(store, series, unknown_item),
