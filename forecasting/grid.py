@@ -112,9 +112,12 @@ def _zscore(values: np.ndarray, window: np.ndarray) -> np.ndarray:
     ``window`` (NaN ignored; a flat or empty window scales by 1); NaN afterwards -> 0."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(window, axis=1, keepdims=True)
-        std = np.nanstd(window, axis=1, keepdims=True)
-    mean = np.nan_to_num(mean)
+        # Summed in float64: in float32 a flat window (a price of 13.02 every day) had a mean
+        # off by a rounding step and a std of 2e-6, so it read -1 instead of 0 and a later
+        # price change of a cent read -15000.
+        mean = np.nanmean(window, axis=1, keepdims=True, dtype=np.float64)
+        std = np.nanstd(window, axis=1, keepdims=True, dtype=np.float64)
+    mean = np.nan_to_num(mean).astype(values.dtype)
     std = np.where(np.isfinite(std) & (std > 1e-6), std, 1.0)
     values -= mean
     values /= std

@@ -79,10 +79,13 @@ class OriginPrior:
     period of its peers before that origin (then of its location, then of the panel), so that
     a training window's level, the whole scale of a window whose history is hidden, never
     reads the demand it forecasts or any later. Cumulative sums per group and period, cut
-    at ``cutoff``; called with ``(series, origins)``."""
+    at ``cutoff``; called with ``(series, origins)``, and ``exclude`` (B,) bool for windows
+    whose history is hidden: their own demand leaves their peers' level, as a new item's
+    table has none of it (alone in its group, it took its own level)."""
 
     def __init__(self, store: PanelStore, cutoff: int, fallback: float = 1.0):
-        target = store.target[:, :cutoff].cpu().numpy()
+        self.target = store.target[:, :cutoff]
+        target = self.target.cpu().numpy()
         observed = np.isfinite(target)
         values = np.where(observed, target, 0.0)
         self.cutoff, self.fallback = int(cutoff), float(fallback)
@@ -107,13 +110,26 @@ class OriginPrior:
                 tuple(torch.from_numpy(a).to(store.device) for a in (groups, sums, counts))
             )
 
-    def __call__(self, series: torch.Tensor, origins: torch.Tensor) -> torch.Tensor:
+    def __call__(
+        self, series: torch.Tensor, origins: torch.Tensor, exclude: torch.Tensor | None = None
+    ) -> torch.Tensor:
         at = origins.clamp(0, self.cutoff)
         prior = torch.full(series.shape, self.fallback, device=series.device)
+        own_sum = own_count = None
+        if exclude is not None and bool(exclude.any()):
+            # The window's own demand before its origin, taken out of each level's sums.
+            history = self.target[series]
+            steps = torch.arange(history.shape[1], device=history.device)
+            own = (steps[None, :] < at[:, None]) & torch.isfinite(history) & exclude[:, None]
+            zero = torch.zeros((), dtype=history.dtype, device=history.device)
+            own_sum = torch.where(own, history, zero).sum(dim=1)
+            own_count = own.sum(dim=1).to(history.dtype)
         for groups, sums, counts in self.levels:  # finer levels overwrite
             rows = groups[series]
-            count = counts[rows, at]
-            prior = torch.where(count > 0, sums[rows, at] / count.clamp(min=1), prior)
+            total, count = sums[rows, at], counts[rows, at]
+            if own_sum is not None:
+                total, count = (total - own_sum).clamp(min=0), count - own_count
+            prior = torch.where(count > 0, total / count.clamp(min=1), prior)
         return prior.float()
 
 
@@ -127,6 +143,7 @@ def make_batch(
     with_target: bool = True,
     hide_history: torch.Tensor | None = None,
     unknown_item: torch.Tensor | None = None,
+    reals_as_of: bool = False,
 ) -> dict[str, torch.Tensor]:
     """Cut the windows ``(series[b], origins[b])`` into a batch of model inputs.
 
@@ -135,7 +152,11 @@ def make_batch(
     encoder's demand, observed-only reals and own known covariates of those windows (a new
     item's table has none of them before its launch) and ``unknown_item`` gives them the
     unknown item code: training on such windows teaches the cold-start path (a new item or
-    item x FC pair).
+    item x FC pair). ``reals_as_of`` z-scores each window's real covariates as a table at its
+    origin has them (training and validation windows of a store z-scored over the whole
+    history): by the series' history before the origin, a hidden window's known reals by
+    the rows a new item's forecast reads (its horizon), as :meth:`PanelStore.as_of` and
+    :func:`forecasting.backtest.launched_at` give them.
     """
     device = store.device
     steps = torch.arange(-encoder_length, horizon, device=device)
@@ -154,7 +175,10 @@ def make_batch(
     encoder_values = torch.where(encoder_mask, encoder_values, zero)
 
     if callable(prior_scale):  # a level as of each window's origin (OriginPrior)
-        prior = prior_scale(series, origins).to(values.dtype)
+        if hide_history is not None:  # without the hidden windows' own demand
+            prior = prior_scale(series, origins, exclude=hide_history).to(values.dtype)
+        else:
+            prior = prior_scale(series, origins).to(values.dtype)
     else:
         prior = torch.as_tensor(prior_scale, dtype=values.dtype, device=device)
         if prior.ndim == 1:
@@ -166,7 +190,15 @@ def make_batch(
     # Known covariates are cut once over encoder + decoder, observed ones over the encoder only.
     # Positions off the grid (an encoder reaching before the table's first period) have no
     # row: no covariate, as before a series' first row, and the calendar of their own dates.
-    known_real = _gather(store.known_real, series, safe, torch.float32)
+    if reals_as_of:
+        hidden_rows = (
+            torch.zeros_like(origins, dtype=torch.bool) if hide_history is None else hide_history
+        )
+        lo = torch.where(hidden_rows, origins, torch.zeros_like(origins))
+        hi = torch.where(hidden_rows, origins + horizon, origins)
+        known_real = _gather_as_of(store.known_real, series, safe, lo, hi)
+    else:
+        known_real = _gather(store.known_real, series, safe, torch.float32)
     known_real = known_real * inside[:, :, None]
     known_cat = _gather(store.known_cat, series, safe, torch.long)
     n_own = len(store.spec.known_categoricals)
@@ -191,9 +223,15 @@ def make_batch(
         if n_own:
             encoder_cat[:, :, :n_own] = torch.where(hidden, UNKNOWN, encoder_cat[:, :, :n_own])
     if store.observed_real:
-        observed_real = _gather(
-            store.observed_real, series, safe[:, :encoder_length], torch.float32
-        )
+        if reals_as_of:
+            observed_real = _gather_as_of(
+                store.observed_real, series, safe[:, :encoder_length], torch.zeros_like(origins),
+                origins,
+            )  # fmt: skip
+        else:
+            observed_real = _gather(
+                store.observed_real, series, safe[:, :encoder_length], torch.float32
+            )
         observed_real = observed_real * inside[:, :encoder_length, None]
         if hide_history is not None:
             # Observed-only reals (page views) are history too: a new item has none.
@@ -244,6 +282,41 @@ def _gather(
     parts = [block.gather(series, positions).to(dtype) for block in blocks]
     if not parts:
         return torch.zeros(*positions.shape, 0, dtype=dtype, device=positions.device)
+    return torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
+
+
+def _gather_as_of(
+    blocks: list,
+    series: torch.Tensor,
+    positions: torch.Tensor,
+    lo: torch.Tensor,
+    hi: torch.Tensor,
+) -> torch.Tensor:
+    """Real features of ``blocks`` at (series, positions) -> (B, W, F), each window z-scored
+    from the raw values with the mean and standard deviation of its row over the periods
+    ``[lo, hi)`` (as :func:`forecasting.grid.standardize_history` scales a table ending
+    there: NaN ignored, a flat or empty window scales by 1, NaN -> 0)."""
+    parts = []
+    for block in blocks:
+        if block.raw is None:  # no raw values kept: the store's scaling
+            parts.append(block.gather(series, positions).float())
+            continue
+        raw = block.raw.to(positions.device)
+        rows = series if block.rows is None else block.rows[series]
+        history = raw[rows].double()  # (B, T, F)
+        steps = torch.arange(history.shape[1], device=history.device)
+        inside = (steps[None, :] >= lo[:, None]) & (steps[None, :] < hi[:, None])
+        finite = torch.isfinite(history) & inside[:, :, None]
+        n = finite.sum(dim=1)
+        zero = torch.zeros((), dtype=history.dtype, device=history.device)
+        mean = torch.where(finite, history, zero).sum(dim=1) / n.clamp(min=1)
+        spread = torch.where(finite, history - mean[:, None], zero)
+        std = (spread.square().sum(dim=1) / n.clamp(min=1)).sqrt()
+        std = torch.where((n > 0) & (std > 1e-6), std, torch.ones_like(std))
+        values = (gather_rows(raw, rows, positions).double() - mean[:, None]) / std[:, None]
+        parts.append(torch.nan_to_num(values, nan=0.0).float())
+    if not parts:
+        return torch.zeros(*positions.shape, 0, dtype=torch.float32, device=positions.device)
     return torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
 
 
@@ -354,6 +427,7 @@ class WindowSampler:
                 self.prior_scale,
                 hide_history=hidden,
                 unknown_item=unknown,
+                reals_as_of=True,
             )
             yield to_device(batch, self.device)
 
@@ -374,8 +448,10 @@ class WindowList:
         rank: int = 0,
         world_size: int = 1,
         device: torch.device | None = None,
+        reals_as_of: bool = False,
     ):
         self.store = store
+        self.reals_as_of = reals_as_of
         self.series = series[rank::world_size].to(store.device)
         self.origins = origins[rank::world_size].to(store.device)
         self.encoder_length, self.horizon = encoder_length, horizon
@@ -397,6 +473,7 @@ class WindowList:
                 self.horizon,
                 self.prior_scale,
                 with_target=self.with_target,
+                reals_as_of=self.reals_as_of,
             )
             yield to_device(batch, self.device)
 

@@ -40,17 +40,20 @@ def _store():
 def _batch(store, hidden: bool, origin: int):
     series, origins = torch.tensor([0]), torch.tensor([origin])
     hide = torch.tensor([hidden])
-    return make_batch(store, series, origins, L, H, 1.0, hide_history=hide)
+    return make_batch(store, series, origins, L, H, 1.0, hide_history=hide, reals_as_of=True)
 
 
 def test_hidden_history_windows_read_a_new_items_inputs():
     store, origin = _store(), 40
     trained = _batch(store, hidden=True, origin=origin)
-    # item a as a table holding it as a new item at the origin has it: no demand before
-    # (what hide_items gives a backtest's hidden items), no rows of covariates before
-    target = store.target.clone()
-    target[0, :origin] = float("nan")
-    new = launched_at(dataclasses.replace(store, target=target), torch.tensor([0]), origin)
+    # item a as a table holding it as a new item at the origin has it: no demand (what
+    # hide_items gives a backtest's hidden items), no rows of covariates before the origin
+    target, start, end = store.target.clone(), store.start.clone(), store.end.clone()
+    target[0], start[0], end[0] = float("nan"), 0, 0
+    hidden = dataclasses.replace(store, target=target, start=start, end=end)
+    new = launched_at(hidden, torch.tensor([0]), origin)
+    # ... and its prices z-scored over the rows its forecast reads (the horizon), as_of
+    new = new.as_of(origin, H)
     new_item = make_batch(new, torch.tensor([0]), torch.tensor([origin]), L, H, 1.0)
     for key in ("encoder_target", "encoder_mask", "encoder_real", "encoder_cat",
                 "decoder_real", "decoder_cat"):  # fmt: skip
@@ -67,5 +70,5 @@ def test_windows_with_history_keep_their_covariates():
     assert (hidden["encoder_cat"][..., :n_own] == 0).all()
     # the calendar stays: a new item's encoder dates have a weekday and a month too
     torch.testing.assert_close(seen["encoder_cat"][..., n_own:], hidden["encoder_cat"][..., n_own:])
-    # and what comes after the origin is the same
-    torch.testing.assert_close(seen["decoder_real"], hidden["decoder_real"])
+    # and the promotions after the origin are the same
+    torch.testing.assert_close(seen["decoder_cat"], hidden["decoder_cat"])

@@ -96,6 +96,7 @@ class ForecastData:
             rank=rank,
             world_size=world_size,
             device=device,
+            reals_as_of=True,  # as a table at the validation origin has them
         )
 
 
