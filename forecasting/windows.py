@@ -104,8 +104,10 @@ class OriginPrior:
             np.add.at(counts[:, 1:], groups, observed)
             np.cumsum(sums, axis=1, out=sums)
             np.cumsum(counts, axis=1, out=counts)
-            # Kept in float32 (summed in float64): a (groups x periods) table per level.
-            sums, counts = sums.astype(np.float32), counts.astype(np.float32)
+            # Counts kept in float32 (summed in float64): a (groups x periods) table per level.
+            # Sums stay in float64: a hidden window's own demand is taken out of them, and in
+            # float32 a large item's rounding step outweighed its small peers' whole demand.
+            counts = counts.astype(np.float32)
             self.levels.append(
                 tuple(torch.from_numpy(a).to(store.device) for a in (groups, sums, counts))
             )
@@ -118,12 +120,12 @@ class OriginPrior:
         own_sum = own_count = None
         if exclude is not None and bool(exclude.any()):
             # The window's own demand before its origin, taken out of each level's sums.
-            history = self.target[series]
+            history = self.target[series].double()
             steps = torch.arange(history.shape[1], device=history.device)
             own = (steps[None, :] < at[:, None]) & torch.isfinite(history) & exclude[:, None]
             zero = torch.zeros((), dtype=history.dtype, device=history.device)
             own_sum = torch.where(own, history, zero).sum(dim=1)
-            own_count = own.sum(dim=1).to(history.dtype)
+            own_count = own.sum(dim=1).float()
         for groups, sums, counts in self.levels:  # finer levels overwrite
             rows = groups[series]
             total, count = sums[rows, at], counts[rows, at]
