@@ -29,6 +29,8 @@ from forecasting.validate import PanelError, period_index, resolve_spec
 UNKNOWN = 0
 NO_ROW = "<stockcast:no-row>"
 """The categorical level of a period the table has no row for (it encodes to ``UNKNOWN``)."""
+FLAT_STD = 1e-6
+"""A spread at or below this is a flat feature: it is scaled by 1, not by its spread."""
 
 
 def calendar_features(dates: pd.DatetimeIndex, freq: str) -> tuple[np.ndarray, dict[str, int]]:
@@ -118,7 +120,7 @@ def _zscore(values: np.ndarray, window: np.ndarray) -> np.ndarray:
         mean = np.nanmean(window, axis=1, keepdims=True, dtype=np.float64)
         std = np.nanstd(window, axis=1, keepdims=True, dtype=np.float64)
     mean = np.nan_to_num(mean).astype(values.dtype)
-    std = np.where(np.isfinite(std) & (std > 1e-6), std, 1.0)
+    std = np.where(np.isfinite(std) & (std > FLAT_STD), std, 1.0)
     values -= mean
     values /= std
     np.nan_to_num(values, copy=False, nan=0.0)
@@ -203,7 +205,7 @@ def static_stats(values: np.ndarray) -> dict[str, list[float]]:
         warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nan_to_num(np.nanmean(values, axis=0))
         std = np.nanstd(values, axis=0)
-    std = np.where(np.isfinite(std) & (std > 1e-6), std, 1.0)
+    std = np.where(np.isfinite(std) & (std > FLAT_STD), std, 1.0)
     return {"mean": mean.astype(float).tolist(), "std": std.astype(float).tolist()}
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from forecasting.grid import calendar_features, dates_before, group_prior
+from forecasting.grid import FLAT_STD, calendar_features, dates_before, group_prior
 from forecasting.spec import ITEM, LOCATION
 from forecasting.store import UNKNOWN, PanelStore, gather_rows
 
@@ -314,7 +314,7 @@ def _gather_as_of(
         mean = torch.where(finite, history, zero).sum(dim=1) / n.clamp(min=1)
         spread = torch.where(finite, history - mean[:, None], zero)
         std = (spread.square().sum(dim=1) / n.clamp(min=1)).sqrt()
-        std = torch.where((n > 0) & (std > 1e-6), std, torch.ones_like(std))
+        std = torch.where((n > 0) & (std > FLAT_STD), std, torch.ones_like(std))
         values = (gather_rows(raw, rows, positions).double() - mean[:, None]) / std[:, None]
         parts.append(torch.nan_to_num(values, nan=0.0).float())
     if not parts:
