@@ -361,6 +361,10 @@ def _origins(forecasts: pd.DataFrame, actual_dates: pd.Series) -> pd.Series:
     dates = forecasts[DATE]
     steps = forecasts["step"].to_numpy(dtype=np.int64) - 1
     freq = infer_frequency(dates)
+    if freq == "D" and _own_steps_longer(forecasts):
+        # Series on different grids (weeks ending Sunday and Monday, months on their first and
+        # last day) are a day apart together: each series' own dates tell its period.
+        freq = None
     if freq is None and dates.nunique() > 1:
         freqs = forecasts.groupby([ITEM, LOCATION], sort=False)[DATE].transform(
             lambda d: infer_frequency(d) or ""
@@ -406,6 +410,23 @@ def _origins(forecasts: pd.DataFrame, actual_dates: pd.Series) -> pd.Series:
         month_end = d.dt.is_month_end.groupby(keys, sort=False).transform("all")
         origin[rows] = same_day.where(~month_end, first + pd.offsets.MonthEnd(0))
     return origin
+
+
+def _own_steps_longer(forecasts: pd.DataFrame) -> bool:
+    """Whether some series' distinct forecast dates are never one day apart (weekly or monthly
+    series in a table whose dates, all series together, read as daily)."""
+    frame = pd.DataFrame(
+        {
+            "series": forecasts.groupby([ITEM, LOCATION], sort=False).ngroup().to_numpy(),
+            "day": forecasts[DATE].to_numpy(dtype="datetime64[D]").astype(np.int64),
+        }
+    ).drop_duplicates()
+    frame = frame.sort_values(["series", "day"])
+    same = np.diff(frame["series"].to_numpy()) == 0
+    steps = np.diff(frame["day"].to_numpy())[same]
+    series = frame["series"].to_numpy()[1:][same]
+    shortest = pd.Series(steps).groupby(series).min()
+    return bool((shortest > 1).any())
 
 
 def _checks(
