@@ -321,7 +321,9 @@ def _lead_time_records(lead_times: pd.DataFrame | None, keys: pd.DataFrame) -> l
         )
     lt = _text_keyed(lead_times).assign(lead_time_days=days)
     groups = lt.groupby(KEYS, sort=False, dropna=False)["lead_time_days"]
-    by_key = {k: g.to_numpy() for k, g in groups}
+    # Sorted: a key's records are a set of observations, and the bootstrap draws (sample-path
+    # plans, simulate) pick them by position, so the table's row order moved reorder points.
+    by_key = {k: np.sort(g.to_numpy()) for k, g in groups}
     for i, k in enumerate(zip(keys["item_id"], keys["location_id"])):
         records[i] = by_key.pop(k, None)
     blank = [k for k in by_key if any(pd.isna(v) or not str(v).strip() for v in k)]
@@ -579,11 +581,13 @@ def _inspection_holds(inspected: pd.DataFrame, keys: pd.DataFrame, hold_review: 
             _fail_rows(column, "not a whole number of units", fraction, rows)
         held += values
     pos = _key_codes(table, keys)
-    unknown = pos < 0
+    # A key that holds no units takes nothing off any row: the counts of a whole inspection
+    # batch (SKUs whose units all passed, the review queue's decided passes) still plan one FC.
+    unknown = (pos < 0) & (held > 0)
     if unknown.any():
         _fail_rows("rejected", "no inventory row for the inspected item", unknown, rows)
     out = np.zeros(len(keys))
-    out[pos] = held
+    out[pos[pos >= 0]] = held[pos >= 0]
     return out
 
 
@@ -759,7 +763,8 @@ def plan(
 
     ``rejected``: optional inspection counts (what ``stockcast inspect rejected`` writes): the
     rejected units, and with ``hold_review`` also the units waiting for a person, leave the
-    sellable ``on_hand`` before the position is computed; more than ``on_hand`` is an error.
+    sellable ``on_hand`` before the position is computed; more than ``on_hand`` is an error, and
+    so are units of a key no inventory row has (a key holding none is left alone).
 
     Returns one row per inventory key, in inventory order: ``item_id, location_id, review,
     service_type, service_level, lead_time_mean, lead_time_std, demand_mean`` (expected demand over
@@ -893,14 +898,14 @@ def abc_segments(revenue, cuts: tuple[float, float] = (0.8, 0.95)) -> np.ndarray
         raise ValueError("revenue: expected a 1-d array of finite values >= 0")
     if not 0 < cuts[0] < cuts[1] <= 1:
         raise ValueError(f"cuts: expected 0 < A < B <= 1, got {cuts}")
-    order = np.argsort(-rev, kind="stable")
     total = rev.sum()
     # Share of revenue of the rows ranked above each row: a row is A while that share is < cut A.
-    before = np.concatenate([[0.0], np.cumsum(rev[order])[:-1]]) / (total if total > 0 else 1.0)
-    cls = np.where(before < cuts[0], "A", np.where(before < cuts[1], "B", "C"))
-    out = np.empty(rev.shape[0], dtype=object)
-    out[order] = cls
-    return out
+    # Rows of equal revenue rank level, so they share a class: counting the ones listed first
+    # as above the others gave two SKUs of the same revenue A and B by their order in the table.
+    desc = -np.sort(-rev)
+    above = np.concatenate([[0.0], np.cumsum(desc)])[np.searchsorted(-desc, -rev, side="left")]
+    before = above / (total if total > 0 else 1.0)
+    return np.where(before < cuts[0], "A", np.where(before < cuts[1], "B", "C")).astype(object)
 
 
 # --- allocation ---------------------------------------------------------------------------------
