@@ -184,6 +184,13 @@ def main(argv: list[str] | None = None) -> int:
         default="ordinal",
         help="three cumulative ordinal outputs, or one output fitted to p (BCE on soft targets)",
     )
+    parser.add_argument(
+        "--optimizer",
+        choices=("adamw", "sgd"),
+        default="adamw",
+        help="AdamW, or Nesterov SGD (momentum 0.9, no decay on norm scales and biases; give it "
+        "a peak --lr about 25x AdamW's)",
+    )
     parser.add_argument("--ema", type=float, default=None, help="EMA decay of the weights")
     parser.add_argument("--weight-decay", type=float, default=5e-4)
     parser.add_argument("--rotate", type=float, default=0.0, help="small rotations, degrees")
@@ -340,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
                 # that of p >= 1/3, so they keep the validation loss.
                 select_on="auroc" if args.target == "regression" else "loss",
                 initial_state=initial_state,
+                optimizer=args.optimizer,
             )
         fits.append(fitted)
         for outputs, index in ((train_outputs, train), (val_outputs, val), (test_outputs, test)):
@@ -430,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
             "learning_rate": args.lr,
             "weight_decay": args.weight_decay,
             "target": args.target,
+            "optimizer": args.optimizer,
             "ema_decay": args.ema,
             "rotate_deg": args.rotate,
             "balanced": args.balanced,

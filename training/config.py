@@ -13,6 +13,7 @@ from typing import Any
 
 from kernels.io import read_yaml
 from kernels.settings import check_settings, setting, settings_from_dict, settings_to_dict
+from vision.schema import OPTIMIZERS
 
 ACCELERATORS = ("auto", "cpu", "cuda", "gpu")
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
@@ -115,7 +116,9 @@ class ImageTrainConfig(TrainConfig):
     batches_per_epoch: int | None = setting(None, "batches per epoch (default: one pass)", min=1)
     batch_size: int = setting(16, "items per batch", min=1)
     learning_rate: float = setting(2e-3, "peak learning rate", min=0, open_min=True, flag="lr")
-    weight_decay: float = setting(1e-4, "AdamW weight decay", min=0)
+    weight_decay: float = setting(
+        1e-4, "weight decay (decoupled under adamw, on weights only under sgd)", min=0
+    )
     early_stopping_patience: int | None = setting(
         15, "epochs without validation improvement before stopping", min=1, flag="patience"
     )
@@ -130,4 +133,10 @@ class ImageTrainConfig(TrainConfig):
         "what checkpoints and early stopping follow: auroc (the any-defect validation AUROC; "
         "the loss when validation lacks good or defective items) or loss",
         choices=("auroc", "loss"),
+    )
+    optimizer: str = setting(
+        "adamw",
+        "adamw, or sgd (Nesterov momentum 0.9, no decay on norm scales and biases; give it a "
+        "peak --lr about 25x AdamW's, 0.05 for batches of 32)",
+        choices=OPTIMIZERS,
     )

@@ -42,7 +42,7 @@ from vision.datasets import ItemSet, collate_items
 from vision.metrics import any_defect, auroc, per_class_auroc
 from vision.model import InspectionNet, ModelSpec
 from vision.run import build_net
-from vision.schema import IMBALANCE_MODES, MASK_BITS
+from vision.schema import IMBALANCE_MODES, MASK_BITS, OPTIMIZERS
 
 
 def imbalance_weights(
@@ -134,8 +134,12 @@ class InspectionTask(pl.LightningModule):
         view_loss_weight: float = 0.5,
         sample_weights: Sequence[float] | np.ndarray | None = None,
         ema_decay: float | None = None,
+        optimizer: str = "adamw",
     ):
         super().__init__()
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {optimizer!r}")
+        self.optimizer_name = optimizer
         self.model = model.to(memory_format=torch.channels_last)
         if ema_decay is not None and not 0.0 < ema_decay < 1.0:
             raise ValueError(f"ema_decay: expected a value in (0, 1), got {ema_decay}")
@@ -423,9 +427,25 @@ class InspectionTask(pl.LightningModule):
         return self._loader(self.val_set, train=False)
 
     def configure_optimizers(self):
-        optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay
-        )
+        if self.optimizer_name == "sgd":
+            # Nesterov SGD with the decay on weights only, not on norm scales and biases (an L2
+            # pull on a BatchNorm scale only shrinks what the next layer rescales): the recipe
+            # ResNets are trained with from scratch, where it generalizes better than AdamW.
+            weights = [p for p in self.parameters() if p.requires_grad and p.ndim > 1]
+            others = [p for p in self.parameters() if p.requires_grad and p.ndim <= 1]
+            optimizer: torch.optim.Optimizer = torch.optim.SGD(
+                [
+                    {"params": weights, "weight_decay": self.cfg.weight_decay},
+                    {"params": others, "weight_decay": 0.0},
+                ],
+                lr=self.cfg.learning_rate,
+                momentum=0.9,
+                nesterov=True,
+            )
+        else:
+            optimizer = torch.optim.AdamW(
+                self.parameters(), lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay
+            )
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         schedule = torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=self.cfg.learning_rate, total_steps=total, pct_start=0.15
@@ -462,6 +482,7 @@ def fit_inspector(
     val_labels: np.ndarray | None = None,
     initial_state: dict[str, torch.Tensor] | None = None,
     select_on: str = "auroc",
+    optimizer: str = "adamw",
 ) -> InspectorFit:
     """Fit a fresh :class:`InspectionNet` through ``training.trainer.fit``.
 
@@ -471,7 +492,9 @@ def fit_inspector(
     items' label matrix) hold both good and defective items, else the validation loss; the best
     validation weights (of the EMA copy, with ``ema_decay``) are loaded. ``sample_weights``
     (one per training item) draw class-balanced batches; ``initial_state`` starts the backbone
-    from weights such as those of :func:`training.pretrain.pretrain_backbone`.
+    from weights such as those of :func:`training.pretrain.pretrain_backbone`. ``optimizer``:
+    ``adamw`` or ``sgd`` (Nesterov momentum 0.9, no decay on norm scales and biases; it wants
+    a peak learning rate about 25x AdamW's, 0.05 for batches of 32).
     """
     if len(train_set) == 0 or len(val_set) == 0:
         raise ValueError(
@@ -492,6 +515,7 @@ def fit_inspector(
         view_loss_weight=view_loss_weight,
         sample_weights=sample_weights,
         ema_decay=ema_decay,
+        optimizer=optimizer,
     )
     monitor, mode = "val_loss", "min"
     if select_on not in ("auroc", "loss"):

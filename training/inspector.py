@@ -414,6 +414,7 @@ class Inspector:
             val_labels=labels[held],
             select_on=getattr(self.train, "select_on", "auroc"),
             initial_state=initial_state,
+            optimizer=getattr(self.train, "optimizer", "adamw"),
         )
         self.fitted_ = RunModel(
             fitted.model, item_set.class_names, item_set.view_names, image_mode, catalog, None, None
