@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -21,10 +22,17 @@ def read_panel(path: str | Path, spec: PanelSpec) -> pd.DataFrame:
     values as text). A CSV column of whole numbers written as floats (``1.0``, as a CSV of an
     integer column with an empty cell has them) still reads as those integers, ``1``."""
     categoricals = (*spec.static_categoricals, *spec.known_categoricals)
-    frame = read_table(path, text=(spec.item_col, spec.location_col, *categoricals))
+    return read_levels(path, (spec.item_col, spec.location_col), categoricals)
+
+
+def read_levels(path: str | Path, keys: Sequence[str], levels: Sequence[str]) -> pd.DataFrame:
+    """Read a table with its ``keys`` and the categorical ``levels`` columns as a panel's are
+    read (:func:`read_panel`): whatever reads a panel's segments or categoricals from a file
+    (the monitor's actuals) names their levels as training and backtests do."""
+    frame = read_table(path, text=(*keys, *levels))
     if table_kind(Path(path)) != "csv":
         return frame
-    for column in categoricals:
+    for column in levels:
         if column not in frame.columns:
             continue  # validation names it
         text = frame[column].dropna().astype(str).str.strip()
@@ -32,7 +40,12 @@ def read_panel(path: str | Path, spec: PanelSpec) -> pd.DataFrame:
         # made of them before (validation writes a whole 1.0 as "1"); integer literals keep
         # their text.
         if text.str.fullmatch(_NUMBER).all() and text.str.fullmatch(_FLOAT).any():
-            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+            numbers = pd.to_numeric(frame[column], errors="coerce")
+            # Unless two of its levels would become one number (aisles "1.1" and "1.10"): then
+            # the column keeps its text, as parquet keeps it (a whole "2.0" is "2" either way).
+            whole = text.str.replace(r"^([+-]?\d+)\.0*$", r"\1", regex=True)
+            if numbers.nunique() == whole.nunique():
+                frame[column] = numbers
     return frame
 
 

@@ -504,9 +504,15 @@ class Inspector:
             raise
         if update_run and self.run_dir is not None and is_main_process():
             fitted = self._require_fitted()
+            # Only the calibration settings change with the thresholds: the run's other
+            # settings stay as its model and preprocessing entries were written with them (a
+            # reading option of this call, `inspect calibrate --min-view-size 8` or its layout,
+            # was saved as the run's while its preprocessing and packages kept 16).
+            config = dict(read_manifest(self.run_dir, task=TASK)["config"])
+            config["calibration"] = self.calibration.to_dict()
             update_manifest(
                 self.run_dir,
-                config=self._config(),
+                config=config,
                 metrics=self.metrics,
                 thresholds=thresholds_entry(fitted.thresholds, fitted.threshold_source),
             )

@@ -382,15 +382,35 @@ def interpret_command(args: argparse.Namespace) -> int:
 def monitor_command(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from forecasting.io import read_levels
     from forecasting.monitor import check_reference, monitor
     from forecasting.validate import PanelError
-    from kernels.io import read_json, read_table
+    from kernels.io import read_json, read_table, table_kind
     from kernels.runfolder import building, write_manifest
 
     spec = PanelSpec.from_dict(given(args, PanelSpec))
     settings = MonitorConfig(**given(args, MonitorConfig))
     forecasts = read_table(args.forecasts, text=("item_id", "location_id"))
-    actuals = read_table(args.actuals, text=(spec.item_col, spec.location_col))
+    keys = (spec.item_col, spec.location_col)
+    actuals = read_table(args.actuals, text=keys)
+    # The segment columns as a panel's categoricals are read (``01`` is not 1, ``NA`` is
+    # North America, not a missing value), so that their levels are the ones the backtest of
+    # the same table named in its metrics: read as numbers, no reference row matched and the
+    # segment's WAPE went unchecked. Without --segments, the text columns monitor() takes.
+    segments = args.segments
+    if segments is None:
+        taken = (*keys, spec.date_col, spec.target_col)
+        segments = [
+            c
+            for c in actuals.columns
+            if c not in taken
+            and (
+                pd.api.types.is_string_dtype(actuals[c])
+                or isinstance(actuals[c].dtype, pd.CategoricalDtype)
+            )
+        ]
+    if segments and table_kind(args.actuals) == "csv":  # parquet keeps its text
+        actuals = read_levels(args.actuals, keys, segments)
     # The actuals' key columns as the user named them (``sales (demand)``), as training does.
     for name, canonical, flag in spec.key_columns():
         if name not in actuals.columns:
