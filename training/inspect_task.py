@@ -429,8 +429,8 @@ class InspectionTask(pl.LightningModule):
     def configure_optimizers(self):
         if self.optimizer_name == "sgd":
             # Nesterov SGD with the decay on weights only, not on norm scales and biases (an L2
-            # pull on a BatchNorm scale only shrinks what the next layer rescales): the recipe
-            # ResNets are trained with from scratch, where it generalizes better than AdamW.
+            # pull on a BatchNorm scale only shrinks what the next layer rescales), as ResNets
+            # are usually trained from scratch.
             weights = [p for p in self.parameters() if p.requires_grad and p.ndim > 1]
             others = [p for p in self.parameters() if p.requires_grad and p.ndim <= 1]
             optimizer: torch.optim.Optimizer = torch.optim.SGD(
