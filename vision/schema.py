@@ -73,5 +73,6 @@ def score_column(class_name: str) -> str:
     """Column holding the probability of ``class_name`` in scored tables."""
     return f"score_{class_name}"
 
+
 # Optimizers of image training: AdamW, or Nesterov SGD (the from-scratch ResNet recipe).
 OPTIMIZERS: tuple[str, ...] = ("adamw", "sgd")
