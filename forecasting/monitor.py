@@ -187,6 +187,20 @@ def check_reference(reference: pd.DataFrame, model: str | None = None) -> pd.Dat
     return reference
 
 
+def text_columns(frame: pd.DataFrame, exclude: Sequence[str]) -> list[str]:
+    """The columns of ``frame`` outside ``exclude`` that hold text or categories: the segments
+    the monitor scores when none are named."""
+    return [
+        c
+        for c in frame.columns
+        if c not in exclude
+        and (
+            pd.api.types.is_string_dtype(frame[c])
+            or isinstance(frame[c].dtype, pd.CategoricalDtype)
+        )
+    ]
+
+
 def monitor(
     forecasts: pd.DataFrame,
     actuals: pd.DataFrame,
@@ -221,17 +235,7 @@ def monitor(
             "q0.5", f"missing column in the forecasts table: the median (quantile columns: {found})"
         )
     segments = list(
-        segments
-        if segments is not None
-        else [
-            c
-            for c in actuals.columns
-            if c not in (*KEY, DEMAND)
-            and (
-                pd.api.types.is_string_dtype(actuals[c])
-                or isinstance(actuals[c].dtype, pd.CategoricalDtype)
-            )
-        ]
+        segments if segments is not None else text_columns(actuals, exclude=(*KEY, DEMAND))
     )
     for segment in segments:
         if segment not in actuals.columns:

@@ -383,7 +383,7 @@ def monitor_command(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from forecasting.io import read_levels
-    from forecasting.monitor import check_reference, monitor
+    from forecasting.monitor import check_reference, monitor, text_columns
     from forecasting.validate import PanelError
     from kernels.io import read_json, read_table, table_kind
     from kernels.runfolder import building, write_manifest
@@ -399,16 +399,7 @@ def monitor_command(args: argparse.Namespace) -> int:
     # segment's WAPE went unchecked. Without --segments, the text columns monitor() takes.
     segments = args.segments
     if segments is None:
-        taken = (*keys, spec.date_col, spec.target_col)
-        segments = [
-            c
-            for c in actuals.columns
-            if c not in taken
-            and (
-                pd.api.types.is_string_dtype(actuals[c])
-                or isinstance(actuals[c].dtype, pd.CategoricalDtype)
-            )
-        ]
+        segments = text_columns(actuals, exclude=(*keys, spec.date_col, spec.target_col))
     if segments and table_kind(args.actuals) == "csv":  # parquet keeps its text
         actuals = read_levels(args.actuals, keys, segments)
     # The actuals' key columns as the user named them (``sales (demand)``), as training does.
