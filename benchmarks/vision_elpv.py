@@ -157,6 +157,8 @@ def symmetric_predict(
 
 
 def main(argv: list[str] | None = None) -> int:
+    from vision.schema import OPTIMIZERS
+
     parser = argparse.ArgumentParser(description="ELPV benchmark (from scratch, CPU)")
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--backbone", default="resnet18")
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--optimizer",
-        choices=("adamw", "sgd"),
+        choices=OPTIMIZERS,
         default="adamw",
         help="AdamW, or Nesterov SGD (momentum 0.9, no decay on norm scales and biases; give it "
         "a peak --lr about 25x AdamW's)",
