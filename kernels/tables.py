@@ -457,15 +457,16 @@ def _snap(values: np.ndarray) -> np.ndarray:
     return np.where(np.abs(values - np.round(values)) < 1e-9, np.round(values), values)
 
 
-def _cumulative_on_grid(cum: np.ndarray, k: int) -> np.ndarray:
-    """Cumulative quantiles (n, H, Q) at every 1/k of a step (n, H k, Q): at t steps between
-    whole steps h and h + 1, (1 - f) q_h + f q_{h+1} with f = t - h (and q_0 = 0), the demand of
-    the part-step spread evenly over it."""
+def _cumulative_on_grid(cum: np.ndarray, k: float) -> np.ndarray:
+    """Cumulative quantiles (n, H, Q) at every 1/k of a step (n, floor(H k), Q): at t steps
+    between whole steps h and h + 1, (1 - f) q_h + f q_{h+1} with f = t - h (and q_0 = 0), the
+    demand of the part-step spread evenly over it. ``k`` may be fractional (the 30.4375 days
+    of a monthly step): the grid is then of whole days, the horizon's last part-day left out."""
     if k == 1:
         return cum
     n, n_h, n_q = cum.shape
     padded = np.concatenate([np.zeros((n, 1, n_q)), cum], axis=1)
-    t = np.arange(1, n_h * k + 1) / k
+    t = np.arange(1, int(np.floor(n_h * k + 1e-9)) + 1) / k
     lo = np.minimum(np.floor(t).astype(np.int64), n_h - 1)
     f = (t - lo)[None, :, None]
     return (1.0 - f) * padded[:, lo, :] + f * padded[:, lo + 1, :]
@@ -634,18 +635,20 @@ def _plan_cumulative_quantiles(
 
     A random lead time mixes the horizons' distributions with the lead-time probabilities
     (observed records, else a discretized gamma with the inventory's mean/std); quantiles are
-    never added. Steps of ``policy.step_days`` > 1 days are cut in ``ceil(step_days)`` parts
-    (days of a weekly forecast), the quantiles interpolated between whole steps; the review
-    period must be a whole number of such parts.
+    never added. Steps of ``policy.step_days`` > 1 days are cut in days (7 of a weekly forecast,
+    30.4375 of a monthly one), the quantiles interpolated between whole steps, and a review
+    period between two whole days split between them.
     """
     keys, labels, periodic = inv["match"], inv["labels"], inv["periodic"]
     cum, levels = _cumulative_array(forecast, keys, labels)
     n_h = cum.shape[1]
-    # Steps longer than a day are planned on a grid of k parts per step (days of a weekly
-    # forecast): a lead time between two steps is the demand up to it, interpolated between
-    # the steps' quantiles, not a draw of one step or the other (a 10-day lead time of a weekly
-    # forecast mixed 1 and 2 weeks of demand: three times the safety stock).
-    k = max(1, int(np.ceil(policy.step_days - 1e-9)))
+    # Steps longer than a day are planned on a grid of days, k = step_days per step: a lead
+    # time between two steps is the demand up to it, interpolated between the steps'
+    # quantiles, not a draw of one step or the other (a 10-day lead time of a weekly forecast
+    # mixed 1 and 2 weeks of demand: three times the safety stock). Whole days, not
+    # ceil(step_days) parts: a monthly step's 31 parts of 0.98 days refused every review
+    # period given in days (7, 14, 30, 31).
+    k = max(1.0, float(policy.step_days))
     review = _snap(inv["review_steps"] * k)
     records = [None if r is None else _snap(r * k) for r in inv["lt_records_steps"]]
     grid = _cumulative_on_grid(cum, k)
@@ -658,14 +661,21 @@ def _plan_cumulative_quantiles(
         pmf[~have] = leadtime.lead_time_pmf(
             _snap(inv["lt_mean_steps"][~have] * k), inv["lt_std_steps"][~have] * k, n_g
         )
-    bad = (review != np.floor(review)) & periodic
+    part = np.where(periodic, review - np.floor(review), 0.0)
+    bad = (part > 0) & (k == 1)
     if bad.any():
-        problem = "must be whole forecast steps"
-        if k > 1:
-            problem = f"must be a whole number of {policy.step_days / k:.6g}-day parts of a step"
-        _fail_rows("review_period", problem, bad, labels)
+        _fail_rows("review_period", "must be whole forecast steps", bad, labels)
     try:
-        w_a, w_b = leadtime.horizon_weights(pmf, review, n_g, tolerance=policy.horizon_tolerance)
+        w_a, w_b = leadtime.horizon_weights(
+            pmf, review - part, n_g, tolerance=policy.horizon_tolerance
+        )
+        if part.any():
+            # A review period between two whole days (a month of 30.4375) is split between
+            # them as a lead time is: the protection interval keeps its mean.
+            w_up, _ = leadtime.horizon_weights(
+                pmf, review - part + (part > 0), n_g, tolerance=policy.horizon_tolerance
+            )
+            w_a = (1.0 - part[:, None]) * w_a + part[:, None] * w_up
     except ValueError as exc:
         message = _relabel(str(exc), labels).replace(f"({n_g} steps)", f"({n_h} steps)")
         raise ValueError(message) from None
