@@ -32,14 +32,31 @@ def overlay(image: np.ndarray, logits: np.ndarray, colormap: str = "inferno") ->
         (size, size), Image.Resampling.BILINEAR
     )
     prob = expit(np.asarray(logits, dtype=np.float64))
+    # The map's cells are the backbone's: ``cell`` pixels each from the top-left corner, the
+    # last one partial where the image size is not a multiple of the stride (every stage
+    # rounds up). Drawn over the whole grid and cut to the image, each cell covers its own
+    # pixels; stretched to the image, a mark near the far edge was shown cells away from it.
+    cell = grid_cell(image.shape[0], prob.shape)
+    span = size if cell is None else size * cell * prob.shape[-1] / image.shape[0]
     heat = Image.fromarray(prob.astype(np.float32), "F").resize(
-        (size, size), Image.Resampling.BILINEAR
+        (round(span), round(span)), Image.Resampling.BILINEAR
     )
-    heat = np.clip(np.asarray(heat, dtype=np.float64), 0, 1)
+    heat = np.clip(np.asarray(heat, dtype=np.float64)[:size, :size], 0, 1)
     color = colormaps[colormap](heat)[..., :3]
     alpha = (0.15 + 0.6 * heat)[..., None]
     blended = np.asarray(base, dtype=np.float64) / 255 * (1 - alpha) + color * alpha
     return Image.fromarray(np.clip(np.round(blended * 255), 0, 255).astype(np.uint8), "RGB")
+
+
+def grid_cell(side: int, shape: tuple[int, ...]) -> int | None:
+    """Pixels per cell of a square ``shape`` (h, w) class-activation map of a ``side`` x ``side``
+    input: the power-of-two stride whose cells, counted from the top-left corner and rounded
+    up, make that grid (as the backbones' are); ``None`` when none does."""
+    h, w = shape[-2], shape[-1]
+    cell = 1
+    while h == w and -(-side // cell) > h:
+        cell *= 2
+    return cell if h == w and -(-side // cell) == h else None
 
 
 def save_overlay(path: str | Path, image: np.ndarray, logits: np.ndarray) -> Path:

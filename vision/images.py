@@ -9,7 +9,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from vision.schema import IMAGE_MODES, IMAGE_SUFFIXES
+from vision.schema import IMAGE_MODES, IMAGE_SUFFIXES, MASK_BITS
+
+#: Every defect bit a mask may carry (``schema.MASK_BITS``).
+ALL_MASK_BITS = sum(MASK_BITS.values())
 
 #: Source modes accepted for each model image mode (``schema.IMAGE_MODES``). Anything else (CMYK,
 #: 16-bit, float, bilevel) means the camera or the export is misconfigured, so it is reported
@@ -231,9 +234,19 @@ def _resize_bits(mask: np.ndarray, height: int, width: int) -> np.ndarray:
     return _resize_axis(_resize_axis(mask, height).T, width).T
 
 
-def load_mask(path: str | Path, size: int, resize: str = "squash") -> np.ndarray:
+def load_mask(
+    path: str | Path,
+    size: int,
+    resize: str = "squash",
+    view_size: tuple[int, int] | None = None,
+) -> np.ndarray:
     """A per-view defect-bit mask (``schema.MASK_BITS``) at ``size`` x ``size``, placed as
-    :func:`load_image` places its view (``resize``); bits survive shrinking."""
+    :func:`load_image` places its view (``resize``); bits survive shrinking.
+
+    ``view_size`` is its view's ``(width, height)`` as displayed (:func:`image_size`): a mask
+    of another shape (beyond a pixel of rounding at its own scale) is refused, as its bits
+    would be placed over other pixels, e.g. a mask drawn on a camera's stored pixels beside a
+    photo shown turned by its EXIF tag."""
     try:
         with Image.open(path) as image:
             image.load()
@@ -244,6 +257,21 @@ def load_mask(path: str | Path, size: int, resize: str = "squash") -> np.ndarray
         raise
     except UNREADABLE as exc:
         raise ImageLoadError(f"cannot decode mask ({exc})") from exc
+    # A binary 0/255 mask (the usual segmentation format) would set every class's bit.
+    strange = np.unique(mask[mask > ALL_MASK_BITS])
+    if strange.size:
+        bits = ", ".join(f"{name} {bit}" for name, bit in MASK_BITS.items())
+        raise ImageLoadError(
+            f"mask values {strange[:5].tolist()} set bits no defect class has (a pixel is the "
+            f"sum of its classes' bits: {bits}; not a 0/255 binary mask)"
+        )
+    if view_size is not None:
+        (width, height), (mask_h, mask_w) = view_size, mask.shape
+        if abs(mask_w * height - mask_h * width) > max(width, height):
+            raise ImageLoadError(
+                f"mask is {mask_w}x{mask_h} pixels, its view {width}x{height} as displayed: "
+                "not the same picture's shape"
+            )
     if resize == "pad" and mask.shape[0] != mask.shape[1]:
         left, top, new_w, new_h = letterbox_box(mask.shape[1], mask.shape[0], size)
         canvas = np.zeros((size, size), dtype=np.uint8)

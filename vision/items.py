@@ -581,11 +581,22 @@ class ItemLoader:
         self.catalog = catalog or CatalogHandling()
         self.min_view_size = int(min_view_size)
         self.class_names = tuple(class_names if class_names is not None else item_set.class_names)
+        self.label_names = tuple(item_set.class_names)  # the order of each item's labels
         # Dense mask targets only when the dataset has masks (they cost views x S x S bytes).
         self.has_masks = any(item.masks for item in self.items)
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def _denied(self, item: Item, bits: int) -> list[str]:
+        """Classes whose mask bit is in ``bits`` while ``item``'s labels say 0."""
+        if item.labels is None:
+            return []
+        return [
+            name
+            for name, label in zip(self.label_names, item.labels)
+            if label == 0 and bits & MASK_BITS.get(name, 0)
+        ]
 
     def load(self, index: int) -> dict:
         """Item ``index``: ``images`` (``uint8``, views x S x S x 3), ``view_mask`` (1 = view
@@ -616,13 +627,25 @@ class ItemLoader:
                 if mask_path is None or not views.mask[slot]:
                     continue
                 try:
-                    bit_masks[slot] = load_mask(mask_path, size, self.resize)
+                    view_size = image_size(item.views[view])
+                    bit_masks[slot] = load_mask(mask_path, size, self.resize, view_size)
                 except ImageLoadError as exc:
                     # A bad mask only costs this view's auxiliary labels, but it is named: a
                     # mask set in another mode would otherwise drop all supervision unseen.
                     mask_errors.append(f"mask of view '{view}' ({Path(mask_path).name}): {exc}")
                     continue
                 bits = int(np.bitwise_or.reduce(bit_masks[slot], axis=None))
+                denied = self._denied(item, bits)
+                if denied:
+                    # A view shows what its item has: the mask or the labels are wrong, and
+                    # training on both would teach the views a class the item is taught not
+                    # to have.
+                    mask_errors.append(
+                        f"mask of view '{view}' ({Path(mask_path).name}): marks {denied}, which "
+                        "the item's labels say it does not have"
+                    )
+                    bit_masks[slot] = 0
+                    continue
                 view_labels[slot] = [
                     float(bool(bits & MASK_BITS.get(c, 0))) for c in self.class_names
                 ]
