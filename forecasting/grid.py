@@ -203,8 +203,11 @@ def static_stats(values: np.ndarray) -> dict[str, list[float]]:
     table of other (or fewer) series is scaled as training was."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nan_to_num(np.nanmean(values, axis=0))
-        std = np.nanstd(values, axis=0)
+        # Summed in float64, as _zscore does: in float32 a static real of 27.34 for every
+        # series had a mean off by a rounding step and a std of 2e-6, so a new series at
+        # 27.35 read about 5000 instead of 0.01.
+        mean = np.nan_to_num(np.nanmean(values, axis=0, dtype=np.float64))
+        std = np.nanstd(values, axis=0, dtype=np.float64)
     std = np.where(np.isfinite(std) & (std > FLAT_STD), std, 1.0)
     return {"mean": mean.astype(float).tolist(), "std": std.astype(float).tolist()}
 

@@ -864,8 +864,16 @@ def _text_keys(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows with NaN as null, NumPy scalars as plain numbers."""
-    return json.loads(frame.to_json(orient="records", date_format="iso"))
+    """Rows with NaN as null, NumPy scalars as plain numbers, floats with all their digits:
+    ``to_json`` writes 10 decimals (a safety stock of 4.9e-11 read 0, 1.23456789e-08 read
+    1.23e-08, a fill rate of 0.99999999996 read 1.0) and 10 digits past 1e16."""
+    records = json.loads(frame.to_json(orient="records", date_format="iso"))
+    for k, column in enumerate(frame.columns):
+        if frame.dtypes.iloc[k].kind == "f":
+            values = frame.iloc[:, k].to_numpy(dtype=np.float64)
+            for record, value in zip(records, values, strict=True):
+                record[str(column)] = float(value) if np.isfinite(value) else None
+    return records
 
 
 def _endpoint(request: Request) -> str:
