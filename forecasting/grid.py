@@ -391,33 +391,62 @@ def forecast_origins(end: np.ndarray, first_row: np.ndarray | None) -> np.ndarra
     return np.where(end > 0, end, first_row)
 
 
-def ended_early(keys: pd.DataFrame, dates: pd.DatetimeIndex, end: np.ndarray) -> str | None:
+def ended_early(
+    keys: pd.DataFrame,
+    dates: pd.DatetimeIndex,
+    end: np.ndarray,
+    first_row: np.ndarray | None = None,
+) -> str | None:
     """A warning for the series whose last observed demand comes before the table's latest
-    (``end``: one past each series' last observed period, 0 without history), or ``None``.
+    (``end``: one past each series' last observed period, 0 without history), and for the
+    series without history whose first row (``first_row``) comes before the period after it,
+    or ``None``.
 
     Each series is forecast from the period after its own last observation: one that stopped
     selling months before the others (discontinued, or a table that lists only the days with
     sales) is forecast for those past periods, and its lead-time demand, which has no dates,
-    would be planned as today's. The message names how many and the earliest of them."""
+    would be planned as today's. A series without history is forecast from its first row: one
+    listed with empty demand over past periods (an item off sale) is forecast for those. The
+    message names how many and the earliest of them."""
     end = np.asarray(end, dtype=np.int64)
     latest = int(end.max()) if len(end) else 0
+    messages = []
     early = np.flatnonzero((end > 0) & (end < latest))
-    if not len(early):
-        return None
-    early = early[np.argsort(end[early], kind="stable")]
-    named = ", ".join(
-        f"{keys[ITEM].iat[s]} @ {keys[LOCATION].iat[s]} (last observed {dates[end[s] - 1].date()})"
-        for s in early[:3]
-    )
-    message = (
-        f"{len(early)} of {len(end)} series end before the table's last observed period "
-        f"({dates[latest - 1].date()}), e.g. {named}: each is forecast from the period after "
-        "its own last observation, so one that stopped selling is forecast for past periods "
-        "(and its lead-time demand planned as if current); give their demand up to the last "
-        "period (0 where nothing sold) or leave ended series out"
-    )
-    warnings.warn(message, UserWarning, stacklevel=3)
-    return message
+    if len(early):
+        early = early[np.argsort(end[early], kind="stable")]
+        named = ", ".join(
+            f"{keys[ITEM].iat[s]} @ {keys[LOCATION].iat[s]} (last observed "
+            f"{dates[end[s] - 1].date()})"
+            for s in early[:3]
+        )
+        messages.append(
+            f"{len(early)} of {len(end)} series end before the table's last observed period "
+            f"({dates[latest - 1].date()}), e.g. {named}: each is forecast from the period "
+            "after its own last observation, so one that stopped selling is forecast for past "
+            "periods (and its lead-time demand planned as if current); give their demand up to "
+            "the last period (0 where nothing sold) or leave ended series out"
+        )
+    if first_row is not None and latest > 0:
+        first_row = np.asarray(first_row, dtype=np.int64)
+        unsold = np.flatnonzero((end == 0) & (first_row < latest))
+        if len(unsold):
+            unsold = unsold[np.argsort(first_row[unsold], kind="stable")]
+            named = ", ".join(
+                f"{keys[ITEM].iat[s]} @ {keys[LOCATION].iat[s]} (first row "
+                f"{dates[first_row[s]].date()})"
+                for s in unsold[:3]
+            )
+            messages.append(
+                f"{len(unsold)} of {len(end)} series have no observed demand and rows from "
+                f"before the table's last observed period ({dates[latest - 1].date()}), e.g. "
+                f"{named}: a series without history is forecast from its first row, so each is "
+                "forecast for past periods (and its lead-time demand planned as if current); "
+                "give their demand (0 where nothing sold) or start their rows at the forecast "
+                "origin"
+            )
+    for message in messages:
+        warnings.warn(message, UserWarning, stacklevel=3)
+    return "; ".join(messages) or None
 
 
 def known_rows_until(grid: PanelGrid) -> np.ndarray:

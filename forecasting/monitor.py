@@ -279,6 +279,16 @@ def monitor(
     if reference is not None and "model" in reference.columns and len(reference):
         notes.append(f"compared with the reference metrics of {reference['model'].iloc[0]!r}")
     joined = joined[joined[DEMAND].notna()]
+    gaps = _gap_rows(forecasts, actuals, segments)
+    if len(gaps):
+        # As a panel reads its gaps (and a backtest scores them): a period without a sales
+        # record between a series' observed ones sold nothing. Left out, a table listing the
+        # days with sales scored only those, and the forecast's errors on the others vanished.
+        notes.append(
+            f"{len(gaps)} forecast rows fall on periods the actuals have no row for between "
+            "their series' observed ones: scored as 0 demand (a period without a sales record)"
+        )
+        joined = pd.concat([joined, gaps[joined.columns]], ignore_index=True)
     unmatched = len(forecasts) - len(joined)
     if unmatched:
         notes.append(f"{unmatched} forecast rows have no actual yet and are not scored")
@@ -303,6 +313,62 @@ def monitor(
     table = pd.DataFrame(rows)
     checks = _checks(table, reference, wape_threshold, coverage_tolerance)
     return MonitorReport(table, checks, wape_threshold, coverage_tolerance, notes)
+
+
+def _gap_rows(
+    forecasts: pd.DataFrame, actuals: pd.DataFrame, segments: Sequence[str]
+) -> pd.DataFrame:
+    """The forecast rows on a period their series' actuals have no row for, after its first and
+    before its last observed demand and on its grid (days; weeks on its weekday; months on its
+    day), with demand 0 and the segment levels of the series' period before: the panel's rule
+    for gaps (a period without a sales record is a period without sales)."""
+    observed = actuals.loc[actuals[DEMAND].notna(), [*KEY, *segments]]
+    listed = pd.MultiIndex.from_frame(actuals[KEY])
+    missing = forecasts[~pd.MultiIndex.from_frame(forecasts[KEY]).isin(listed)]
+    if missing.empty or observed.empty:
+        return missing.iloc[:0].assign(**{DEMAND: 0.0, **{s: None for s in segments}})
+    series = [ITEM, LOCATION]
+    dates = observed[KEY].drop_duplicates().sort_values(KEY)
+    day = dates[DATE].dt.day
+    grid = pd.DataFrame(
+        {
+            ITEM: dates[ITEM],
+            LOCATION: dates[LOCATION],
+            "_step": dates.groupby(series, sort=False)[DATE].diff().dt.days,
+            "_weekday": dates[DATE].dt.weekday,
+            "_anchor": day.groupby([dates[ITEM], dates[LOCATION]], sort=False).transform("max"),
+            "_last": dates[DATE],
+        }
+    )
+    grid["_on_day"] = day == np.minimum(grid["_anchor"], dates[DATE].dt.days_in_month)
+    grid = grid.groupby(series, sort=False).agg(
+        _step=("_step", "min"),
+        _weekdays=("_weekday", "nunique"),
+        _weekday=("_weekday", "first"),
+        _anchor=("_anchor", "first"),
+        _on_day=("_on_day", "all"),
+        _last=("_last", "max"),
+    )
+    # Each missing row with its series' latest observed row before it (and that row's levels).
+    before = pd.merge_asof(
+        missing.assign(_row=np.arange(len(missing))).sort_values(DATE),
+        observed.assign(_before=observed[DATE]).sort_values(DATE),
+        on=DATE,
+        by=series,
+        allow_exact_matches=False,
+    ).join(grid, on=series)
+    d = before[DATE]
+    monthly = (before["_step"] >= 28) & before["_on_day"]
+    weekly = ~monthly & (before["_step"] % 7 == 0) & (before["_weekdays"] == 1)
+    on_grid = (
+        (before["_step"] == 1)
+        | (weekly & (d.dt.weekday == before["_weekday"]))
+        | (monthly & (d.dt.day == np.minimum(before["_anchor"], d.dt.days_in_month)))
+    )
+    gap = before["_before"].notna() & (d < before["_last"]) & on_grid
+    rows = before[gap].sort_values("_row")
+    rows.index = missing.index[rows["_row"].to_numpy()]
+    return rows[[*missing.columns, *segments]].assign(**{DEMAND: 0.0})
 
 
 def _dates(raw: pd.Series, name: str) -> pd.Series:

@@ -638,7 +638,8 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
     series, origins = forecast_origins(store)
     steps = cumulative or model.horizon
     store.check_horizon(series, origins, steps)
-    ended_early(store.keys, store.dates, store.end.cpu().numpy())
+    first_row = None if store.first_row is None else store.first_row.cpu().numpy()
+    ended_early(store.keys, store.dates, store.end.cpu().numpy(), first_row)
     if cumulative:
         quantiles = model.predict_windows(store, series, origins, cumulative=True)
         return cumulative_frame(

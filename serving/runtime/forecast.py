@@ -186,7 +186,7 @@ class ForecastPackage:
             )
         # Series whose demand stops before the table's last period are named (a client of
         # the service reads it with the forecast, as it reads unseen levels).
-        ended = ended_early(grid.keys, grid.dates, grid.end)
+        ended = ended_early(grid.keys, grid.dates, grid.end, grid.first_row)
         prior = group_prior(
             grid.target,
             grid.keys,
