@@ -34,15 +34,30 @@ def versions(repo: str | Path, name: str) -> list[int]:
     return sorted(found)
 
 
+PUBLISHED = ".published"
+"""``REPO/.published/<name>/<version>``: an empty file for each version an export published; it
+stays when the version's folder is removed (a rollback), so that number is not handed out again."""
+
+
 def next_version(repo: str | Path, name: str) -> str:
-    """One past the highest version folder of ``name`` (complete or not), as a string."""
-    folder = Path(repo) / name
-    taken = (
-        [int(c.name) for c in folder.iterdir() if c.name.isascii() and c.name.isdigit()]
+    """One past the highest version folder of ``name`` (complete or not) or version ever
+    published, as a string: a removed version's number is not reused, so a number names one
+    model for good (a client pinning it, a forecast or plan that recorded it)."""
+    taken = [
+        int(c.name)
+        for folder in (Path(repo) / name, Path(repo) / PUBLISHED / name)
         if folder.is_dir()
-        else []
-    )
+        for c in folder.iterdir()
+        if c.name.isascii() and c.name.isdigit()
+    ]
     return str(max(taken, default=0) + 1)
+
+
+def record_published(repo: str | Path, name: str, version: str) -> None:
+    """Remember that ``version`` of ``name`` was published (see :data:`PUBLISHED`)."""
+    folder = Path(repo) / PUBLISHED / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / str(version)).touch()
 
 
 def latest(repo: str | Path, name: str) -> Path:

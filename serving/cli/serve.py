@@ -32,7 +32,9 @@ def serve_command(args: argparse.Namespace) -> int:
         raise FileError(f"--repo {args.repo}: no such folder")
     read_token(config.token_file)  # refused here, not in each worker (uvicorn restarts them)
     if config.workers > 1:
-        os.environ["STOCKCAST_REPO"] = str(args.repo.resolve())
+        # Absolute for the workers, but not resolved: a repository reached through a link
+        # (a release switched with `ln -sfn`) is followed at every scan, as one worker does.
+        os.environ["STOCKCAST_REPO"] = str(args.repo.absolute())
         os.environ["STOCKCAST_SERVICE_CONFIG"] = json.dumps(dataclasses.asdict(config))
         uvicorn.run(
             "serving.service.app:factory",

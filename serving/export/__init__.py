@@ -17,7 +17,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from kernels.io import FileError
+from kernels.io import FileError, read_json
 from kernels.runfolder import (
     PACKAGE_FORMAT,
     building,
@@ -25,7 +25,7 @@ from kernels.runfolder import (
     read_manifest,
     write_manifest,
 )
-from serving.package import next_version
+from serving.package import TASKS, next_version, record_published, versions
 
 
 def export_run(
@@ -43,6 +43,8 @@ def export_run(
     name = name or run_dir.resolve().name
     if not name or "/" in name or name.startswith("."):
         raise FileError(f"--name {name!r}: not a usable package name")
+    if task in TASKS:  # another task is refused below, naming it
+        _check_task(repo, name, task)
     auto = version is None
     version = next_version(repo, name) if auto else str(version)
     # The folder must be named as the repository finds it again (serving.package.versions):
@@ -99,7 +101,24 @@ def export_run(
             source={"run": str(published_path(run_dir.resolve())), "created": run.get("created")},
             **entries,
         )
+    record_published(repo, name, str(version))
     return target
+
+
+def _check_task(repo: str | Path, name: str, task: Any) -> None:
+    """Refuses a package of another task than the versions already under ``name``: the service
+    resolves a name to its latest version, so an inspection package published over forecast
+    ones would answer every unpinned forecast request with an error (and the reverse)."""
+    for number in reversed(versions(repo, name)):
+        try:
+            found = read_json(Path(repo) / name / str(number) / "manifest.json").get("task")
+        except (FileError, AttributeError):  # unreadable: the repository refuses it anyway
+            continue
+        if found != task:
+            raise FileError(
+                f"{Path(repo) / name / str(number)}: package {name} holds {found} models; a "
+                f"{task} run needs another --name"
+            )
 
 
 def _forecast_entries(run_dir: Path, folder: Path) -> dict[str, Any]:

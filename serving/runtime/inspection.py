@@ -84,6 +84,15 @@ class InspectionPackage:
             self.image_mode = str(self.pre["image_mode"])
             self.thresholds = Thresholds.from_dict(manifest["thresholds"], self.class_names)
             cat = manifest["catalog"]
+            # Every file the package reads must be one whose sha256 was checked (as a forecast
+            # package's graph): a file the manifest does not list is read unverified.
+            quantized_file = (manifest.get("quantized") or {}).get("file") if quantized else None
+            for name in (manifest["model"]["file"], cat.get("file"), quantized_file):
+                if name and name not in manifest["files"]:
+                    raise FileError(
+                        f"{self.folder / 'manifest.json'}: file {name!r} is not among the "
+                        "files it checks"
+                    )
             catalog = Catalog.read(self.folder / cat["file"]) if cat.get("file") else None
             self.catalog = CatalogHandling(cat["mode"], catalog, float(cat["size_scale_cm"]))
             data = dict((manifest.get("config") or {}).get("data") or {})
