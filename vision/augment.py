@@ -185,7 +185,13 @@ def augment_batch(images: torch.Tensor, spec: AugmentSpec, masks: torch.Tensor |
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
         x = (x - mean) * factor + mean
     if spec.noise > 0:
-        x = x + torch.randn_like(x) * spec.noise
+        noise = torch.randn_like(x) * spec.noise
+        if x.shape[1] > 1:
+            # A grey picture (every channel alike: an "L" model's, whose scoring reads equal
+            # channels) gets one noise for all channels, not a tint it is never scored on.
+            grey = (x == x[:, :1]).all(dim=1, keepdim=True).all(dim=(2, 3), keepdim=True)
+            noise = torch.where(grey, noise[:, :1].expand_as(noise), noise)
+        x = x + noise
     x = x.clamp(0, 1).reshape(shape)
     if masks is None:
         return x
