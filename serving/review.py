@@ -16,10 +16,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
+import shutil
 import sqlite3
 import threading
+import uuid
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +134,69 @@ class ReviewStore:
                         )
         return added
 
+    def enqueue_photos(
+        self,
+        item: Mapping[str, Any],
+        images: Mapping[str, bytes],
+        heatmaps: Mapping[str, bytes] | None = None,
+    ) -> bool:
+        """Queue one item a station scored ``review`` (``/v1/inspect``) with the photos it was
+        scored on. ``item`` has ``item_id``, ``sku``, ``location_id`` and optionally
+        ``product_id``, ``reasons`` (text) and ``scores`` (class -> probability); ``images``
+        and ``heatmaps`` map a view to its uploaded image and its heatmap overlay (PNG bytes).
+
+        The photos are written upright as PNG under the database's folder
+        (``photos/<id digest>-<nonce>/<view>.png``, built under a temporary name), then the
+        item is queued as :meth:`enqueue` queues it. Returns whether it was added: ``False``
+        when the item already waits (its new photos are removed again); an id queued for
+        another unit is a :class:`ReviewError` and nothing is kept."""
+        from PIL import Image
+
+        from vision.images import opaque, upright
+
+        item_id = str(item["item_id"])
+        digest = hashlib.sha256(item_id.encode()).hexdigest()[:20]
+        # A fresh folder per request: two stations sending one id at once never share files.
+        folder = self.path.resolve().parent / "photos" / f"{digest}-{uuid.uuid4().hex[:8]}"
+        staging = folder.with_name(f".{folder.name}.tmp")
+        staging.mkdir(parents=True)
+        views: dict[str, dict[str, str]] = {}
+        try:
+            for k, (view, data) in enumerate(images.items()):
+                # Files are named by position: a view name is the client's text, not a path.
+                with Image.open(io.BytesIO(data)) as image:
+                    picture = opaque(upright(image))
+                    if picture.mode not in ("L", "RGB"):
+                        picture = picture.convert("RGB")
+                    picture.save(staging / f"view{k}.png")
+                heatmap = (heatmaps or {}).get(view)
+                if heatmap:
+                    (staging / f"view{k}_heatmap.png").write_bytes(heatmap)
+                views[str(view)] = {
+                    "image": str(folder / f"view{k}.png"),
+                    "heatmap": str(folder / f"view{k}_heatmap.png") if heatmap else "",
+                }
+            staging.rename(folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        row = {
+            "item_id": item_id,
+            "sku": item["sku"],
+            "location_id": item["location_id"],
+            "product_id": item.get("product_id"),
+            "reasons": item.get("reasons") or "",
+            **{f"score_{c}": p for c, p in (item.get("scores") or {}).items()},
+        }
+        try:
+            added = self.enqueue(pd.DataFrame([row]), {item_id: views})
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        if not added:
+            shutil.rmtree(folder, ignore_errors=True)
+        return bool(added)
+
     def queue(self, limit: int = 100) -> list[dict[str, Any]]:
         """Pending items, oldest first."""
         with self._connect() as db:
@@ -152,8 +219,6 @@ class ReviewStore:
         """Record a person's decision; ``reject`` names the defect class, ``pass`` none."""
         if decision not in DECISIONS:
             raise ReviewError(f"decision: expected one of {list(DECISIONS)}, got {decision!r}")
-        if decision == "reject" and defect not in CLASS_NAMES:
-            raise ReviewError(f"defect: a reject names one of {list(CLASS_NAMES)}, got {defect!r}")
         if decision == "pass" and defect not in (None, ""):  # was dropped: the item taken as good
             raise ReviewError(f"defect: a pass names no defect class, got {defect!r}")
         if not reviewer or not reviewer.strip():
@@ -163,11 +228,16 @@ class ReviewStore:
             # start: the lock above only orders this process's threads, and another process
             # (`serve --workers N`) could otherwise decide the item between them.
             db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT state FROM items WHERE item_id = ?", (item_id,)).fetchone()
+            row = db.execute(
+                "SELECT state, scores FROM items WHERE item_id = ?", (item_id,)
+            ).fetchone()
             if row is None:
                 raise ReviewError(f"item_id: {item_id!r} is not in the review queue")
             if row["state"] != "pending":
                 raise ReviewError(f"item_id: {item_id!r} was already decided")
+            classes = item_classes(row["scores"])
+            if decision == "reject" and defect not in classes:
+                raise ReviewError(f"defect: a reject names one of {classes}, got {defect!r}")
             record = {
                 "item_id": item_id,
                 "decision": decision,
@@ -219,6 +289,7 @@ class ReviewStore:
     def _item(self, row: sqlite3.Row) -> dict[str, Any]:
         item = dict(row)
         item["scores"] = json.loads(item["scores"])
+        item["classes"] = item_classes(item["scores"])
         item["views"] = self._found(json.loads(item["views"]))
         return item
 
@@ -236,6 +307,14 @@ class ReviewStore:
                 db,
             )
         return frame.astype({"review_units": int, "rejected_units": int})
+
+
+def item_classes(scores: str | dict | None) -> list[str]:
+    """The defect classes a queued item can be rejected as: the camera tunnel's
+    (``schema.CLASS_NAMES``) for an item scored on some of them or on none, else the classes
+    its model scored it on (a class-folder model's own)."""
+    scored = list(json.loads(scores) if isinstance(scores, str) else scores or {})
+    return list(CLASS_NAMES) if set(scored) <= set(CLASS_NAMES) else scored
 
 
 def _missing_columns(db: sqlite3.Connection) -> str:

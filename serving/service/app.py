@@ -85,7 +85,10 @@ INSPECT_FIELDS = {
     "model": "inspection package name (default: the only inspection model)",
     "version": "package version (default: the latest)",
     "product_id": "the item's product in the package's catalog, if it has one",
-    "item_id": "an id echoed in the answer (default: item)",
+    "item_id": "an id echoed in the answer (default: item); with sku and location_id, an item "
+    "scored review waits in the review queue (when the service has one)",
+    "sku": "the unit's SKU, for the review queue (with item_id and location_id)",
+    "location_id": "the unit's fulfillment center, for the review queue",
     "heatmaps": "true: a base64 heatmap PNG per view",
 }
 _VIEW_PART = {"type": "string", "format": "binary"}
@@ -303,9 +306,11 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             expose_headers=["X-Request-Id", "Retry-After"],
         )
 
-    from serving.service.pages import pages_router
+    from serving.review import ReviewError
+    from serving.service.pages import pages_router, review_store
 
-    app.include_router(pages_router(config.review_db, config.workspace))
+    reviews = review_store(config.review_db, config.workspace)
+    app.include_router(pages_router(config.review_db, config.workspace, reviews))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
@@ -521,6 +526,14 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
                 422, f"heatmaps: expected true or false, got {fields['heatmaps']!r}"
             )
         heatmaps = flag in TRUE_TEXT
+        unit = {k: fields.get(k) for k in ("item_id", "sku", "location_id")}
+        if (unit["sku"] or unit["location_id"]) and not all(unit.values()):
+            # Named for the review queue, which needs the whole unit: not silently unqueued.
+            missing = next(k for k, v in unit.items() if not v)
+            raise HTTPException(
+                422, f"{missing}: the review queue needs item_id, sku and location_id together"
+            )
+        queueable = reviews is not None and all(unit.values())
         with loaded.batcher.admitted():
             job = await offload(
                 runtime.prepare_item,
@@ -530,12 +543,38 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
                 config.max_pixels,
             )
             output = await batched(loaded, job, 1)
-            result = await offload(runtime.finish_item, job, output, heatmaps)
+            # A unit that may wait for a person gets its heatmaps drawn: the review page shows them.
+            result = await offload(runtime.finish_item, job, output, heatmaps or queueable)
+        queued = False
+        if queueable and reviews is not None and result["verdict"] == "review":
+            usable = {
+                v: views[v] for v in runtime.view_names if v in views and v not in job.view_errors
+            }
+            overlays = {
+                v["view"]: v["heatmap_png"] for v in result["views"] if v.get("heatmap_png")
+            }
+            item = {
+                **unit,
+                "product_id": fields.get("product_id"),
+                "reasons": "; ".join(result["reasons"]),
+                "scores": result["scores"],
+            }
+            try:  # an item already waiting is left as it is, and counts as queued
+                await offload(reviews.enqueue_photos, item, usable, overlays)
+            except ReviewError as exc:
+                raise HTTPException(422, str(exc)) from None
+            queued = True
         for view in result["views"]:
-            if view.get("heatmap_png") is not None:
+            if not heatmaps:
+                view["heatmap_png"] = None
+            elif view.get("heatmap_png") is not None:
                 view["heatmap_png"] = base64.b64encode(view["heatmap_png"]).decode()
         return InspectResponse(
-            model=loaded.name, version=loaded.version, provider=loaded.provider, **result
+            model=loaded.name,
+            version=loaded.version,
+            provider=loaded.provider,
+            queued=queued,
+            **result,
         )
 
     return app

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +27,6 @@ from starlette.convertors import PathConvertor, register_url_convertor
 
 from kernels.io import read_table
 from serving.review import ReviewError, ReviewStore
-from vision.schema import CLASS_NAMES
 
 STATIC = Path(__file__).parent / "static"
 NAV = (
@@ -80,16 +78,28 @@ register_url_convertor("item_id", _ItemId())
 
 class Decision(BaseModel):
     decision: Literal["pass", "reject"]
-    defect: str | None = Field(None, description=f"for a reject, one of {list(CLASS_NAMES)}")
+    defect: str | None = Field(
+        None, description="for a reject, one of the item's `classes` (as the queue lists them)"
+    )
     reviewer: str = Field(..., min_length=1, max_length=100)
 
 
-def pages_router(review_db: str | None, workspace: str | None) -> APIRouter:
-    """The pages and the JSON endpoints they call."""
-    router = APIRouter()
+def review_store(review_db: str | None, workspace: str | None) -> ReviewStore | None:
+    """The service's review queue: ``review_db``, else the workspace's ``review.db`` if it has
+    one, else none."""
     root = Path(workspace).resolve() if workspace else None
     db = review_db or (str(root / "review.db") if root and (root / "review.db").exists() else None)
-    store = ReviewStore(db) if db else None
+    return ReviewStore(db) if db else None
+
+
+def pages_router(
+    review_db: str | None, workspace: str | None, store: ReviewStore | None = None
+) -> APIRouter:
+    """The pages and the JSON endpoints they call (``store``: the review queue, by default
+    :func:`review_store`'s)."""
+    router = APIRouter()
+    root = Path(workspace).resolve() if workspace else None
+    store = store if store is not None else review_store(review_db, workspace)
     # the store's own path: ``db`` may be a ``sqlite:///path`` URL
     folder = store.path.resolve().parent if store is not None else None
     allowed = [p for p in (root, folder) if p is not None]
@@ -109,7 +119,7 @@ def pages_router(review_db: str | None, workspace: str | None) -> APIRouter:
 
     @router.get("/review", response_class=HTMLResponse, tags=["pages"])
     async def review() -> HTMLResponse:
-        return _page("review", {"%CLASSES%": json.dumps(list(CLASS_NAMES))})
+        return _page("review")
 
     @router.get("/forecast", response_class=HTMLResponse, tags=["pages"])
     async def forecast() -> HTMLResponse:

@@ -138,6 +138,11 @@ class InspectResponse(BaseModel):
         default_factory=list, description="why the inspection is incomplete, if it is"
     )
     views: list[ViewResult]
+    queued: bool = Field(
+        False,
+        description="the item waits in the review queue (verdict review, the service has a "
+        "review database, and the request named item_id, sku and location_id)",
+    )
 
 
 # --------------------------------------------------------------------------- OIP v2

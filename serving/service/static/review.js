@@ -1,4 +1,3 @@
-const CLASSES = %CLASSES%;
 async function load() {
   const response = await fetch('/v1/review/queue', {headers: headers()});
   const queue = document.getElementById('queue');
@@ -17,7 +16,7 @@ async function load() {
       if (files.heatmap) html += '<img class="view" alt="' + escapeHtml(view) + ' heatmap" data-src="' + base + '/heatmap">';
     }
     html += '<br><button class="pass">Pass</button> <button class="reject">Reject as</button> <select class="defect">'
-      + CLASSES.map(c => '<option>' + c + '</option>').join('') + '</select>';
+      + item.classes.map(c => '<option>' + escapeHtml(c) + '</option>').join('') + '</select>';
     card.innerHTML = html;
     card.querySelector('.pass').onclick = () => decide(item.item_id, 'pass', null);
     card.querySelector('.reject').onclick = () => decide(item.item_id, 'reject', card.querySelector('.defect').value);

@@ -1,0 +1,136 @@
+"""The station's review verdicts reach the review queue: ``POST /v1/inspect`` with ``item_id``,
+``sku`` and ``location_id`` queues an item scored ``review`` with the photos it was scored on
+and their heatmaps (until now only the demo filled the queue, so a unit a station sent to
+review never reached a person), and a reviewer rejects it as one of the classes its model
+scored (a class-folder model's own classes, not only the tunnel's four)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from serving.export import export_run
+from serving.review import ReviewError, ReviewStore
+from serving.service.app import create_app
+from serving.service.config import ServiceConfig
+from training import ImageTrainConfig
+from vision import Inspector
+from vision.schema import CLASS_NAMES, VIEW_NAMES
+from vision.synthetic import write_synthetic_dataset
+
+SIZE = 32
+
+
+def _jpeg_turned() -> bytes:
+    """A photo stored as 20 x 40 pixels with EXIF orientation 6: 40 x 20 when upright."""
+    stored = np.zeros((40, 20, 3), np.uint8)
+    stored[:5] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.fromarray(stored).save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_a_station_item_is_queued_with_its_photos_and_its_model_classes(tmp_path):
+    store = ReviewStore(tmp_path / "review.db")
+    item = {"item_id": "u1", "sku": "S1", "location_id": "FC1", "reasons": "crack 0.61",
+            "scores": {"crack": 0.61, "pit": 0.05}}  # fmt: skip
+    heat = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(heat, format="PNG")
+    assert store.enqueue_photos(item, {"front": _jpeg_turned()}, {"front": heat.getvalue()})
+    (queued,) = store.queue()
+    assert queued["classes"] == ["crack", "pit"]
+    files = queued["views"]["front"]
+    with Image.open(files["image"]) as image:
+        assert image.format == "PNG" and image.size == (40, 20)  # upright, as displayed
+    assert Image.open(files["heatmap"]).size == (8, 8)
+    assert store.stock_adjustments().to_dict("records") == [
+        {"item_id": "S1", "location_id": "FC1", "review_units": 1, "rejected_units": 0}
+    ]
+    # queued again (a station retrying): left as it is, no second copy of the photos
+    assert not store.enqueue_photos(item, {"front": _jpeg_turned()})
+    assert len(list((tmp_path / "photos").iterdir())) == 1
+    # another unit under the same id: refused, and its photos are not kept
+    with pytest.raises(ReviewError, match="another unit"):
+        store.enqueue_photos({**item, "sku": "S2"}, {"front": _jpeg_turned()})
+    assert len(list((tmp_path / "photos").iterdir())) == 1
+    with pytest.raises(ReviewError, match="crack"):
+        store.decide("u1", "reject", "ana", "damage")  # not a class of this item's model
+    store.decide("u1", "reject", "ana", "crack")
+    assert store.stock_adjustments()["rejected_units"].tolist() == [1]
+
+
+def test_items_queued_without_scores_keep_the_tunnel_classes(tmp_path):
+    store = ReviewStore(tmp_path / "review.db")
+    store.enqueue_photos({"item_id": "u2", "sku": "S", "location_id": "F"}, {})
+    assert store.queue()[0]["classes"] == list(CLASS_NAMES)
+    store.decide("u2", "reject", "ana", CLASS_NAMES[0])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    base = tmp_path_factory.mktemp("station_queue")
+    tunnel = write_synthetic_dataset(
+        base / "tunnel", 16, seed=41, image_size=SIZE, defect_rate=0.3, progress=False
+    )
+    good = write_synthetic_dataset(
+        base / "good", 12, seed=42, image_size=SIZE, defect_rate=0.0, progress=False
+    )
+    fast = ImageTrainConfig(max_epochs=1, batch_size=8, accelerator="cpu", progress_bar=False)
+    inspector = Inspector(
+        width=8, image_size=SIZE, head_dim=16, target_frr=0.2, review_rate=0.1, train=fast
+    )
+    inspector.fit(tunnel, run_dir=base / "run").calibrate(good, progress=False)
+    export_run(base / "run", base / "repo", "tunnel")
+    config = ServiceConfig(review_db=str(base / "review.db"))
+    with TestClient(create_app(base / "repo", config)) as client:
+        yield client, good, base
+
+
+def _files(root, item_id, views):
+    return [(v, (f"{v}.png", (root / "items" / item_id / f"{v}.png").read_bytes(), "image/png"))
+            for v in views]  # fmt: skip
+
+
+def test_a_review_verdict_at_the_station_waits_for_a_person(served):
+    client, good, base = served
+    # One view missing: the unit is not fully inspected, so its verdict is at least review.
+    answers = {}
+    for k, item_dir in enumerate(sorted((good / "items").iterdir())[:6]):
+        fields = {"item_id": f"unit-{k}", "sku": "SKU1", "location_id": "FC9"}
+        response = client.post(
+            "/v1/inspect", files=_files(good, item_dir.name, VIEW_NAMES[1:]), data=fields
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["queued"] == (body["verdict"] == "review")
+        assert all(v["heatmap_png"] is None for v in body["views"])  # not asked for
+        answers[f"unit-{k}"] = body["verdict"]
+    reviewed = sorted(k for k, v in answers.items() if v == "review")
+    assert reviewed, answers
+    queue = client.get("/v1/review/queue").json()
+    assert sorted(q["item_id"] for q in queue) == reviewed
+    first = queue[0]
+    assert sorted(first["views"]) == sorted(VIEW_NAMES[1:])  # the views it was scored on
+    for kind in ("image", "heatmap"):
+        shown = client.get(f"/v1/review/items/{first['item_id']}/views/{VIEW_NAMES[1]}/{kind}")
+        assert shown.status_code == 200 and shown.content[:8] == b"\x89PNG\r\n\x1a\n"
+    decided = client.post(
+        f"/v1/review/items/{first['item_id']}/decision",
+        json={"decision": "reject", "defect": first["classes"][0], "reviewer": "ana"},
+    )
+    assert decided.status_code == 200, decided.text
+    # without the unit's SKU and location nothing is queued, and half a unit is named
+    before = len(client.get("/v1/review/queue").json())
+    plain = client.post("/v1/inspect", files=_files(good, "s42-00000", VIEW_NAMES[1:]))
+    assert plain.status_code == 200 and plain.json()["queued"] is False
+    assert len(client.get("/v1/review/queue").json()) == before
+    half = client.post(
+        "/v1/inspect", files=_files(good, "s42-00000", VIEW_NAMES), data={"sku": "SKU1"}
+    )
+    assert half.status_code == 422 and "item_id" in half.text
