@@ -60,7 +60,8 @@ class ReviewError(ValueError):
     """A decision that cannot be recorded (unknown item, already decided, bad class)."""
 
 
-def _path(url: str | Path) -> Path:
+def database_path(url: str | Path) -> Path:
+    """The file of a review database given as a path or a ``sqlite:///path`` URL."""
     text = str(url)
     return Path(text[len("sqlite:///") :] if text.startswith("sqlite:///") else text)
 
@@ -75,9 +76,11 @@ class ReviewStore:
     def __init__(self, url: str | Path, create: bool = True):
         """``create=False`` for readers (``plan --review-db``, ``inspect train --feedback``):
         the file must already be a review database, and nothing is written to it."""
-        self.path = _path(url)
+        self.path = database_path(url)
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.is_file():  # SQLite would create an empty file there
+            raise ReviewError(f"{self.path}: no such file")
         self._lock = threading.Lock()  # one writer at a time from the service's threads
         try:
             with self._connect() as db:

@@ -97,7 +97,7 @@ def check_image_mode(image_mode: str) -> str:
 def peek_mode(path: str | Path) -> str | None:
     """The PIL mode of an image file from its header, or ``None`` when it cannot be identified."""
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=IMAGE_FORMATS) as image:
             return image.mode
     except (OSError, SyntaxError, ValueError):
         return None
@@ -204,7 +204,7 @@ def image_size(source: str | Path) -> tuple[int, int] | None:
     """``(width, height)`` of an image file as displayed (EXIF orientation), from its header;
     ``None`` when unreadable."""
     try:
-        with Image.open(source) as image:
+        with Image.open(source, formats=IMAGE_FORMATS) as image:
             if image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # a quarter turn
                 return int(image.height), int(image.width)
             return int(image.width), int(image.height)
@@ -248,13 +248,19 @@ def load_mask(
     would be placed over other pixels, e.g. a mask drawn on a camera's stored pixels beside a
     photo shown turned by its EXIF tag."""
     try:
-        with Image.open(path) as image:
+        # The dataset formats only, as for its view (load_image): an EPS file runs Ghostscript
+        # when decoded, and an icon decodes the PNG it holds, of any size, when opened.
+        with Image.open(path, formats=IMAGE_FORMATS) as image:
             image.load()
             if image.mode != "L":
                 raise ImageLoadError(f"mask mode {image.mode!r}; expected 8-bit grey 'L'")
             mask = np.asarray(upright(image), dtype=np.uint8)
     except ImageLoadError:
         raise
+    except UnidentifiedImageError as exc:
+        raise ImageLoadError(
+            f"not a readable mask (corrupt, or not one of {', '.join(IMAGE_FORMATS)})"
+        ) from exc
     except UNREADABLE as exc:
         raise ImageLoadError(f"cannot decode mask ({exc})") from exc
     # A binary 0/255 mask (the usual segmentation format) would set every class's bit.

@@ -97,7 +97,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--feedback",
-        type=Path,
         metavar="DB",
         help="review database (`serve --review-db`, `demo`): the items people decided join the "
         "training data, labelled by their decisions",
@@ -233,9 +232,10 @@ def _train(args: argparse.Namespace) -> int:
     inspector = Inspector(**settings)
     data = args.data
     if args.feedback is not None:
-        from serving.review import ReviewStore, with_feedback
+        from serving.review import ReviewStore, database_path, with_feedback
 
-        if not args.feedback.is_file():
+        # a path or a sqlite:/// URL, as serve's --review-db (a Path made sqlite:/// "sqlite:/")
+        if not database_path(args.feedback).is_file():
             raise CliError(f"--feedback {args.feedback}: no such file")
         items = inspector.items(args.data, require_labels=True)
         try:

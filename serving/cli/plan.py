@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
 
 from kernels.config import Policy
 from serving.cli import CliError
@@ -170,8 +169,11 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--out {exc}") from None
     if args.hold_review and not args.rejected:
         raise CliError("--hold-review needs --rejected")
-    if args.review_db is not None and not Path(args.review_db).is_file():
-        raise CliError(f"--review-db {args.review_db}: no such file")
+    if args.review_db is not None:
+        from serving.review import database_path
+
+        if not database_path(args.review_db).is_file():  # a path or a sqlite:/// URL, as serve's
+            raise CliError(f"--review-db {args.review_db}: no such file")
     values = given(args, Policy)
     if args.segment_service_levels is not None:
         values["segment_service_levels"] = args.segment_service_levels
