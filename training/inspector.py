@@ -54,6 +54,7 @@ from vision.datasets import (
     ItemDataset,
     ItemSet,
     choose_image_size,
+    copy_groups,
     majority_mode,
     read_items,
     stratified_split,
@@ -370,13 +371,26 @@ class Inspector:
                     f"{item_set.root}: no readable image in class folders {empty} "
                     f"(first problems: {'; '.join(issues[:2])})"
                 )
-        keep, held = stratified_split(labels, settings.val_fraction, self.train.seed)
+        groups, copies = copy_groups(item_set, full.__getitem__, usable_arr)
+        issues += copies
+        keep, held = stratified_split(labels, settings.val_fraction, self.train.seed, groups)
         if len(held) == 0 or len(keep) == 0:
             raise ValueError(
                 f"{item_set.root}: {len(usable)} usable items are too few to hold out "
                 f"{settings.val_fraction:.0%} for validation"
             )
         train_idx, val_idx = usable_arr[keep], usable_arr[held]
+        unmeasured = [
+            name
+            for name, count in zip(item_set.class_names, (labels[held] >= 0.5).sum(axis=0))
+            if not count
+        ]
+        if unmeasured:
+            issues.append(
+                f"classes {unmeasured}: no item of the validation split has them (too few to "
+                "hold one out); checkpoint selection and the calibration metrics do not measure "
+                "them"
+            )
         augment = self.augment or default_augment(item_set.layout, full, train_idx)
         spec = resolve_model_spec(spec, item_set, augment, settings.max_image_size)
         self.model = self._resolved_model = spec

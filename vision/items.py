@@ -33,8 +33,9 @@ and say why.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -427,13 +428,18 @@ def choose_image_size(item_set: ItemSet, max_size: int = 256, limit: int = 400) 
 
 
 def stratified_split(
-    labels: np.ndarray, fraction: float, seed: int
+    labels: np.ndarray, fraction: float, seed: int, groups: Sequence[object] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split rows into (keep, held_out), holding out ``fraction`` of every label combination.
 
     Each stratum contributes ``round(fraction * n)`` rows, but keeps at least one: strata of one
     row stay in ``keep``, and a large ``fraction`` never holds out every row of a small stratum
-    (a class the model would then never train on).
+    (a class the model would then never train on). ``groups`` (one key per row): rows of one
+    key, copies of one item, are held out or kept together, counted as one in their stratum
+    (the combination of the labels any of them has); a copy on each side would be validated
+    on what it trained on. A class with enough positives for one (``round(fraction *
+    positives) >= 1``) has at least one held out where its label combinations are each too
+    small to give one.
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"fraction: expected 0 < fraction < 1, got {fraction!r}")
@@ -444,18 +450,102 @@ def stratified_split(
         if labels.ndim > 1
         else list(labels)
     )
+    ids: dict[object, int] = {}
+    group_of = range(len(keys)) if groups is None else [ids.setdefault(g, len(ids)) for g in groups]
+    rows: dict[int, list[int]] = {}
+    for index, group in enumerate(group_of):
+        rows.setdefault(group, []).append(index)
+    group_key: dict[int, object] = {}
     strata: dict[object, list[int]] = {}
-    for index, key in enumerate(keys):
-        strata.setdefault(key, []).append(index)
-    held: list[int] = []
+    for group, members in rows.items():
+        key = keys[members[0]]
+        if labels.ndim > 1 and len(members) > 1:
+            key = tuple(int(any(keys[i][k] for i in members)) for k in range(len(key)))
+        group_key[group] = key
+        strata.setdefault(key, []).append(group)
+    held_groups: list[int] = []
     for key in sorted(strata, key=str):
         members = np.array(strata[key])
         rng.shuffle(members)
         take = min(int(round(fraction * len(members))), len(members) - 1)
-        held.extend(members[:take].tolist())
+        held_groups.extend(members[:take].tolist())
+    if labels.ndim > 1 and rows:
+        held_groups = _cover_classes(group_key, held_groups, fraction, rng)
+    held = [i for group in held_groups for i in rows[group]]
     held_arr = np.array(sorted(held), dtype=int)
     keep = np.setdiff1d(np.arange(len(keys)), held_arr)
     return keep, held_arr
+
+
+def _cover_classes(
+    group_key: dict[int, object], held: list[int], fraction: float, rng: np.random.Generator
+) -> list[int]:
+    """``held`` plus, for each class with no group held out although its positives call for one,
+    one of its groups: a class spread over several label combinations, each too small to hold a
+    group out, had no validation positive at all (8 positives, fraction 0.2: none held out).
+    The group moved comes from the combination with the most kept groups, and never takes a
+    class's last kept positive."""
+    groups = np.array(list(group_key))
+    flags = np.array([group_key[g] for g in groups], dtype=int).astype(bool)
+    out = np.isin(groups, held)
+    for k in range(flags.shape[1]):
+        positives = int(flags[:, k].sum())
+        if min(int(round(fraction * positives)), positives - 1) < 1 or flags[out, k].any():
+            continue
+        kept = Counter(group_key[g] for g in groups[~out])
+        options = [
+            i
+            for i in rng.permutation(np.flatnonzero(flags[:, k] & ~out))
+            if all(flags[~out, j].sum() > 1 for j in np.flatnonzero(flags[i]))
+        ]
+        if options:
+            out[max(options, key=lambda i: kept[group_key[groups[i]]])] = True
+    return groups[out].tolist()
+
+
+def copy_groups(
+    item_set: ItemSet, load: Callable[[int], Mapping], indices: np.ndarray
+) -> tuple[list[int], list[str]]:
+    """A group per item of ``indices`` for the validation split, and a note per group of copies.
+
+    Items whose model inputs are the same (one photo under two names, or in two class folders)
+    are one group, and so are the files of one class folder that share a stem (``a.png`` and
+    ``a.jpg``, often one photo in two formats): a copy on each side of the split would be
+    validated and calibrated on what it trained on. ``load(index)``: the item's model inputs
+    (``images`` and ``view_mask``, as :meth:`ItemLoader.load` gives them)."""
+    parent = list(range(len(indices)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[object, int] = {}
+    same_input: dict[bytes, list[int]] = {}
+    for position, index in enumerate(indices.tolist()):
+        sample, item = load(index), item_set.items[index]
+        digest = hashlib.sha256(np.ascontiguousarray(sample["images"]).tobytes())
+        digest.update(np.ascontiguousarray(sample["view_mask"]).tobytes())
+        keys: list[object] = [digest.digest()]
+        same_input.setdefault(keys[0], []).append(position)
+        if item_set.layout == "classes":
+            path = next(iter(item.views.values()))
+            keys.append((str(path.parent), path.stem))
+        for key in keys:
+            other = first.setdefault(key, position)
+            parent[find(position)] = find(other)
+    notes = []
+    for members in same_input.values():
+        if len(members) > 1:
+            names = [item_set.items[indices[i]].item_id for i in members]
+            labels = {tuple(item_set.items[indices[i]].labels.tolist()) for i in members}
+            differ = "; their labels differ" if len(labels) > 1 else ""
+            notes.append(
+                f"items {', '.join(names)}: the same images; kept on one side of the validation "
+                f"split{differ}"
+            )
+    return [find(i) for i in range(len(indices))], notes
 
 
 @dataclass

@@ -46,6 +46,7 @@ from vision.items import (
     CatalogHandling,
     ItemLoader,
     ItemSet,
+    copy_groups,
     inspected_completely,
     read_items,
     stratified_split,
@@ -330,7 +331,8 @@ def _split(
     if own_data:
         fraction = float((config.get("data") or {}).get("val_fraction", 0.2))
         seed = int((config.get("train") or {}).get("seed", 0))
-        keep, held = stratified_split(labels, fraction, seed)
+        groups, _ = copy_groups(item_set, loader.load, usable)
+        keep, held = stratified_split(labels, fraction, seed, groups)
         if len(held) == training.get("n_val") and len(keep) == training.get("n_train"):
             return usable[keep], usable[held], "the validation split"
     keep, held = stratified_split(labels, 0.5, 0)
