@@ -35,9 +35,11 @@ are history: they feed that average and are not simulated.
 
 **Lead times.** Each order's lead time is drawn from the key's lead-time records (bootstrap,
 ``item_id, location_id, lead_time_days``) when given, else from a gamma with the plan's
-``lead_time_mean`` and ``lead_time_std`` (fixed when the std is 0), rounded to whole days (at
-least 0). The draws are seeded and indexed by the day an order is placed, so the plan and the
-rule see the same lead time for an order placed on the same day.
+``lead_time_mean`` and ``lead_time_std`` (fixed when the std is 0), in whole days as the plan
+reads them: t days are ``floor(t) + 1`` with probability ``t - floor(t)``, else ``floor(t)``
+(a 2.5-day lead time is 2 or 3 days, half the orders each). The draws are seeded and indexed
+by the day an order is placed, so the plan and the rule see the same lead time for an order
+placed on the same day.
 
 **Metrics** (per key over the T simulated days; ``overall`` sums the keys):
 
@@ -579,18 +581,27 @@ def _lead_draws(lead_times, keys, labels, column, n_days: int, seed: int) -> np.
     width = n_days + 1
     draws = np.empty((n, width))
     for i in range(n):
-        if not have[i] and not (std[i] > 0 and mean[i] > 0):
-            draws[i] = mean[i]
-            continue
         rng = _key_rng(seed, keys[KEYS[0]].iat[i], keys[KEYS[1]].iat[i])
         if have[i]:
             pool = np.asarray(records[i], dtype=np.float64)
             slot = np.minimum((rng.random(width) * len(pool)).astype(np.int64), len(pool) - 1)
             draws[i] = pool[slot]
-        else:
+        elif std[i] > 0 and mean[i] > 0:
             shape = (mean[i] / std[i]) ** 2
             draws[i] = rng.gamma(shape, std[i] ** 2 / mean[i], size=width)
-    return _c(np.maximum(np.rint(draws), 0.0), dtype=np.int64)
+        else:
+            draws[i] = mean[i]
+        # Whole days as the plan reads a lead time (kernels.leadtime.lead_time_pmf): t days
+        # are floor(t) + 1 with probability t - floor(t), else floor(t), so the mean is kept.
+        # Rounding to the nearest day (half to even) made every 2.5-day lead time 2 days and
+        # every 3.5-day one 4: a plan expecting a 95% fill rate simulated 98% or 92%. The
+        # uniforms come from a stream of their own, so day t's lead time does not depend on
+        # how many days are simulated.
+        whole = np.floor(draws[i])
+        part = draws[i] - whole
+        if (part > 0).any():
+            draws[i] = whole + (rng.spawn(1)[0].random(width) < part)
+    return _c(np.maximum(draws, 0.0), dtype=np.int64)
 
 
 # --- running -----------------------------------------------------------------------------------
