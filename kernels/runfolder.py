@@ -195,13 +195,38 @@ def reading_entry(folder: str | Path, name: str) -> Iterator[None]:
         ) from None
 
 
-def update_manifest(folder: str | Path, **changes: Any) -> dict[str, Any]:
-    """Replace top-level entries of a verified run manifest and rehash the folder's files."""
-    manifest = read_manifest(folder)
-    manifest.update(changes)
-    manifest["files"] = file_hashes(folder)
-    write_json(manifest, Path(folder) / MANIFEST)
-    return manifest
+def update_manifest(
+    folder: str | Path, *, expected: Mapping[str, str] | None = None, **changes: Any
+) -> dict[str, Any]:
+    """Replace top-level entries of a verified run manifest and rehash the folder's files.
+
+    ``expected``: the files (name -> sha256) of the run the changes were made for. A folder
+    that holds other files now (another run published under its name meanwhile) is refused:
+    entries made for one network (thresholds) must not be written into another's manifest. The
+    folder's lock is held while it is read and written, as a writer of a whole folder holds it.
+    """
+    folder = Path(folder)
+    _, lock = _staging(folder)
+    try:
+        held: int | None = _acquire(lock, folder)
+    except PermissionError:  # a parent folder this user may not write in: the files check alone
+        held = None
+    try:
+        manifest = read_manifest(folder)
+        if expected is not None and manifest["files"] != dict(expected):
+            raise FileError(
+                f"{folder}: the run was replaced since it was read (its files changed); its "
+                "manifest is left as it is"
+            )
+        manifest.update(changes)
+        manifest["files"] = file_hashes(folder)
+        write_json(manifest, folder / MANIFEST)
+        return manifest
+    finally:
+        if held is not None:
+            with suppress(OSError):
+                lock.unlink(missing_ok=True)
+            os.close(held)
 
 
 def is_main_process() -> bool:

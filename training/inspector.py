@@ -213,6 +213,7 @@ class Inspector:
         self.fitted_: RunModel | None = None
         #: The run folder this inspector was fitted into, saved to or loaded from.
         self.run_dir: Path | None = None
+        self._run_files: dict[str, str] | None = None  # the run folder's files as read/written
         self.training: dict[str, Any] = {}
         self.metrics: dict[str, Any] = {}
         self.data_fingerprint: str | None = None
@@ -524,12 +525,13 @@ class Inspector:
             # was saved as the run's while its preprocessing and packages kept 16).
             config = dict(read_manifest(self.run_dir, task=TASK)["config"])
             config["calibration"] = self.calibration.to_dict()
-            update_manifest(
+            self._run_files = update_manifest(
                 self.run_dir,
+                expected=self._run_files,
                 config=config,
                 metrics=self.metrics,
                 thresholds=thresholds_entry(fitted.thresholds, fitted.threshold_source),
-            )
+            )["files"]
         return self
 
     def _calibrate(self, item_set: ItemSet, source: str, config: ScoreConfig) -> None:
@@ -605,7 +607,7 @@ class Inspector:
     def _write(self, folder: Path) -> None:
         fitted = self._require_fitted()
         write_model_files(folder, fitted)
-        write_manifest(
+        self._run_files = write_manifest(
             folder,
             TASK,
             config=self._config(),
@@ -613,7 +615,7 @@ class Inspector:
             metrics=self.metrics,
             **manifest_entries(folder, fitted, self.data.min_view_size),
             training=self.training,
-        )
+        )["files"]
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Inspector:
@@ -636,6 +638,7 @@ class Inspector:
             )
         inspector.fitted_ = read_model(run_dir, manifest)
         inspector.run_dir = Path(run_dir)
+        inspector._run_files = manifest["files"]
         with reading_entry(run_dir, "training"):
             inspector.training = dict(manifest.get("training") or {})
             inspector.issues = list(inspector.training.get("data", {}).get("issues", []))

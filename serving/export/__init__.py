@@ -11,9 +11,12 @@ and the sha256 of every file.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
+import os
 import warnings
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,7 @@ from kernels.runfolder import (
     read_manifest,
     write_manifest,
 )
-from serving.package import TASKS, next_version, record_published, versions
+from serving.package import PUBLISHED, TASKS, next_version, record_published, versions
 
 
 def export_run(
@@ -62,6 +65,9 @@ def export_run(
             f"give a new --version or leave it out (next: {next_version(repo, name)})"
         )
     with ExitStack() as stack:
+        # Released after the version is published (callbacks run last in, first out).
+        publishing = _NameLock(repo, name)
+        stack.callback(publishing.release)
         while True:
             try:
                 folder = stack.enter_context(building(target))
@@ -101,8 +107,40 @@ def export_run(
             source={"run": str(published_path(run_dir.resolve())), "created": run.get("created")},
             **entries,
         )
+        # The name's task again, under a lock on the name held until this version is in place:
+        # an export of another task under this name may have published since the check above
+        # (both exports passed it on an empty name, and both published).
+        publishing.acquire()
+        if task in TASKS:
+            _check_task(repo, name, task)
     record_published(repo, name, str(version))
     return target
+
+
+class _NameLock:
+    """An ``flock`` on ``REPO/.published/.locks/<name>``, held from an export's last check of
+    the name's task until its version is published (a blocking wait: publishing is a rename).
+    A name never starts with ".", so the folder is no name's."""
+
+    def __init__(self, repo: str | Path, name: str):
+        self.path = Path(repo) / PUBLISHED / ".locks" / name
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except OSError as exc:  # a file system without flock: unguarded, as run folders are
+            if exc.errno not in (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+                self.release()
+                raise
+
+    def release(self) -> None:
+        if self.fd is not None:
+            with suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
 
 
 def _check_task(repo: str | Path, name: str, task: Any) -> None:
@@ -114,7 +152,7 @@ def _check_task(repo: str | Path, name: str, task: Any) -> None:
             found = read_json(Path(repo) / name / str(number) / "manifest.json").get("task")
         except (FileError, AttributeError):  # unreadable: the repository refuses it anyway
             continue
-        if found != task:
+        if found in TASKS and found != task:  # another (or no) task: refused by the repository
             raise FileError(
                 f"{Path(repo) / name / str(number)}: package {name} holds {found} models; a "
                 f"{task} run needs another --name"

@@ -172,6 +172,11 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     configure_logging()
     metrics = Metrics()
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inference")
+    # Plans run one at a time in a thread of their own: the kernels are Numba parallel
+    # functions (each already uses every core), and Numba's workqueue threading layer, the one
+    # it falls back to without TBB or an OpenMP runtime, aborts the whole process when two
+    # threads launch them at once. A plan whose request timed out keeps the thread until done.
+    planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan")
     token = read_token(config.token_file)
     repository = ModelRepository(repo)
     state: dict[str, Any] = {"ready": False, "loop": None, "closing": set()}
@@ -219,6 +224,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         yield
         repository.close()
         executor.shutdown(wait=False, cancel_futures=True)
+        planner.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="stockcast",
@@ -477,7 +483,8 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             step_days = STEP_DAYS[loaded.runtime.spec.frequency]
         else:
             forecast_table = pd.DataFrame.from_records(body.forecast)
-        answer = await offload(_plan, body, forecast_table, used, step_days)
+        loop = asyncio.get_running_loop()
+        answer = await loop.run_in_executor(planner, _plan, body, forecast_table, used, step_days)
         answer.warnings = notes
         return answer
 

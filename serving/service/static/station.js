@@ -1,5 +1,7 @@
+let SENT = 0;  // the item sent last: an earlier item's answer that arrives later is dropped
 document.getElementById('form').addEventListener('submit', async (event) => {
   event.preventDefault();
+  const ticket = ++SENT;
   const data = new FormData();
   for (const file of document.getElementById('views').files) {
     data.append(file.name.replace(/\.[^.]*$/, ''), file);
@@ -12,6 +14,7 @@ document.getElementById('form').addEventListener('submit', async (event) => {
   result.textContent = 'inspecting...';
   const response = await fetch('/v1/inspect', {method: 'POST', body: data, headers: headers()});
   const body = await response.json();
+  if (ticket !== SENT) return;  // its verdict would show under the item sent after it
   if (!response.ok) {
     result.innerHTML = '<p class="error" id="error">' + escapeHtml(JSON.stringify(body.detail)) + '</p>';
     return;
