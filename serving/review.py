@@ -155,7 +155,7 @@ class ReviewStore:
         another unit is a :class:`ReviewError` and nothing is kept."""
         from PIL import Image
 
-        from vision.images import opaque, upright
+        from vision.images import IMAGE_FORMATS, opaque, upright
 
         item_id = str(item["item_id"])
         digest = hashlib.sha256(item_id.encode()).hexdigest()[:20]
@@ -167,7 +167,7 @@ class ReviewStore:
         try:
             for k, (view, data) in enumerate(images.items()):
                 # Files are named by position: a view name is the client's text, not a path.
-                with Image.open(io.BytesIO(data)) as image:
+                with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as image:
                     picture = opaque(upright(image))
                     if picture.mode not in ("L", "RGB"):
                         picture = picture.convert("RGB")
