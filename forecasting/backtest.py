@@ -129,8 +129,16 @@ def hide_items(
     if not 0 < fraction < 1:
         raise ValueError(f"cold_start: expected a fraction in (0, 1), got {fraction}")
     items = np.sort(store.keys[ITEM].unique())
+    size = max(1, round(fraction * len(items)))
+    if size >= len(items):
+        # Every item hidden leaves none to fit on: a network found no training window (an
+        # error about history lengths) and baselines scored every series as a new item.
+        raise ValueError(
+            f"cold_start: {fraction} of the panel's {len(items)} item(s) hides every item, "
+            "leaving none to fit on (hide a smaller share, or backtest more items)"
+        )
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(items, size=max(1, round(fraction * len(items))), replace=False)
+    chosen = rng.choice(items, size=size, replace=False)
     hidden = torch.from_numpy(np.flatnonzero(store.keys[ITEM].isin(chosen).to_numpy()))
     target = store.target.clone()
     target[hidden] = float("nan")

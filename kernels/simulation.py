@@ -654,6 +654,19 @@ def _forecast_rate(setup: _Setup, need: np.ndarray, labels: list[str]) -> np.nda
         with np.errstate(invalid="ignore", divide="ignore"):
             derived = np.where(span > 0, mean / span, np.nan)
         rate = np.where(missing, derived, rate)
+        # A zero lead time (and no review period) plans demand over no days: its demand_mean
+        # is 0 whatever the item sells, so it gives no rate (the error named the columns the
+        # plan has as the ones missing).
+        instant = need & missing & (span <= 0) & np.isfinite(lt)
+        if instant.any():
+            _fail_rows(
+                "daily_demand",
+                "the weeks-of-supply rule needs the daily demand before the first day, and a "
+                "row with lead_time_mean + review period 0 plans demand over no days (its "
+                "demand_mean is 0); give a daily_demand column or history through start",
+                instant,
+                labels,
+            )
     bad = need & ~(np.isfinite(rate) & (rate >= 0))
     if bad.any():
         _fail_rows(

@@ -80,6 +80,21 @@ def channels_last(images: torch.Tensor) -> torch.Tensor:
     return images.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
 
 
+def channels_last_safe(model: torch.nn.Module) -> bool:
+    """Whether ``model`` may train channels-last. oneDNN's AVX-512 weight gradient of a strided
+    1x1 convolution with few input channels kills the process (a segmentation fault) on
+    channels-last inputs: a resnet18 of width 8 (its layer2 shortcut, 8 -> 16 channels at
+    stride 2) trained on 192 px images or larger. Such a network, small anyway, trains in the
+    default layout."""
+    return not any(
+        isinstance(m, torch.nn.Conv2d)
+        and m.kernel_size == (1, 1)
+        and max(m.stride) > 1
+        and m.in_channels < 16
+        for m in model.modules()
+    )
+
+
 def balanced_bce_sums(
     logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor
 ) -> torch.Tensor:
@@ -140,7 +155,10 @@ class InspectionTask(pl.LightningModule):
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {optimizer!r}")
         self.optimizer_name = optimizer
-        self.model = model.to(memory_format=torch.channels_last)
+        self.use_channels_last = channels_last_safe(model)
+        self.model = (
+            model.to(memory_format=torch.channels_last) if self.use_channels_last else model
+        )
         if ema_decay is not None and not 0.0 < ema_decay < 1.0:
             raise ValueError(f"ema_decay: expected a value in (0, 1), got {ema_decay}")
         self.ema_decay = ema_decay
@@ -207,7 +225,9 @@ class InspectionTask(pl.LightningModule):
         # cost by up to eight every epoch.
         net = self.model if train else self.scoring_model
         item_logits, view_logits, maps, attributes = net._forward(
-            channels_last(images), batch["view_mask"], batch["catalog"]
+            channels_last(images) if self.use_channels_last else images,
+            batch["view_mask"],
+            batch["catalog"],
         )
         labels = batch["labels"]
         known = batch["view_label_mask"] * batch["view_mask"]

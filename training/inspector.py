@@ -363,7 +363,9 @@ class Inspector:
         if item_set.layout == "classes":
             # Every class folder is a class because it holds images; when none of them can be
             # read (16-bit, CMYK...), the model would train that class on no example at all.
-            present = (labels >= 0.5).any(axis=0) if len(labels) else np.zeros(0, bool)
+            # (items, classes) even with no readable item: then every folder is empty (the
+            # good one alone was named, as if the defect folders had been read).
+            present = (labels >= 0.5).any(axis=0)
             empty = [c for c, seen in zip(item_set.class_names, present) if not seen]
             if not (labels < 0.5).all(axis=1).any():
                 empty.insert(0, str(item_set.good_class))
