@@ -385,9 +385,21 @@ class WindowSampler:
         self.cumulative = torch.cumsum(count, dim=0)
         self.total = int(self.cumulative[-1].item()) if len(count) else 0
         if self.total == 0:
+            last = store.end if cutoff is None else store.end.clamp(max=cutoff)
+            longest = int((last - store.start).clamp(min=0).max().item()) if len(count) else 0
+            where = (
+                ""
+                if cutoff is None or not 0 < cutoff <= len(store.dates)
+                else f" ({store.dates[cutoff - 1].date()}; the periods after it are held out "
+                "for validation)"
+            )
+            # Says what the data has against what is needed: "the cutoff" alone is no date the
+            # user gave, and a table too short for horizon + validation read as a mystery.
             raise ValueError(
-                f"no training window fits: every series needs {min_encoder_length} observed "
-                f"periods plus a horizon of {horizon} before the cutoff"
+                f"no training window fits: a series needs {min_encoder_length} observed "
+                f"periods plus a horizon of {horizon}, {min_encoder_length + horizon} in all, "
+                f"before the cutoff{where}; the longest has {longest} there (a shorter "
+                "horizon or validation, or a longer history, makes room)"
             )
 
     def __len__(self) -> int:
