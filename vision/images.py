@@ -74,6 +74,27 @@ def opaque(image: Image.Image) -> Image.Image:
     return Image.alpha_composite(Image.new("RGBA", image.size, (0, 0, 0, 255)), image)
 
 
+def in_srgb(image: Image.Image, profile: bytes | None) -> Image.Image:
+    """The RGB ``image`` in sRGB, the space of the catalog's colours: converted from the ICC
+    ``profile`` its file embeds (a camera's Adobe RGB, a phone's Display P3), as a
+    colour-managed viewer (a browser, a phone) shows it. Unchanged without a profile, with an
+    sRGB one, or with one that cannot be read or is not an RGB profile (viewers ignore it
+    too). Read raw, an Adobe RGB photo of the catalog's green #28963C stores #5A9545."""
+    if not profile or image.mode != "RGB":
+        return image
+    from PIL import ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        if "srgb" in ImageCms.getProfileDescription(source).lower():
+            return image
+        return ImageCms.profileToProfile(
+            image, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image
+
+
 #: How :func:`load_image` reads a file before it resizes it, as model packages record it for
 #: clients that send the pixels themselves (OIP v2).
 DECODING = {
@@ -81,6 +102,8 @@ DECODING = {
     "display a photo) before it is resized",
     "transparency": "composited over black: a transparent pixel reads as black, whatever "
     "colour the file stores under it",
+    "colour_profile": "an RGB picture whose file embeds an ICC profile other than sRGB is "
+    "converted to sRGB (as a colour-managed viewer shows it)",
 }
 
 
@@ -180,6 +203,8 @@ def load_image(
                     f"{min_size} per side"
                 )
             rgb = opaque(upright(image)).convert("RGB")
+            if image_mode == "RGB":
+                rgb = in_srgb(rgb, image.info.get("icc_profile"))
     except ImageLoadError:
         raise
     except FileNotFoundError as exc:

@@ -167,6 +167,7 @@ class Scorer:
             self.run.view_names,
             thresholds,
             self.catalog_for(item_set.catalog),
+            self.run.image_mode,
         )
 
     def calibrate(

@@ -19,7 +19,8 @@ per-class thresholds) and ``score_<class>`` (probability) for every class.
 ``error``, ``score_<class>``, ``heatmap`` (PNG path of the class-activation
 overlay for ``heatmap_class``, the view's highest-scoring class) and the item's ``verdict``.
 
-Models that use a catalog also report what they measured: ``measured_color`` (``#RRGGBB``) and
+Models that use a catalog also report what they measured: ``measured_color`` (``#RRGGBB``; a
+grey ``L`` model sees brightness only, so its colour is the grey level of what it measured) and
 ``measured_width_cm``/``measured_height_cm``/``measured_depth_cm``, to compare with the catalog.
 
 A rejected unit leaves sellable stock: :func:`rejected_units` turns an items table into
@@ -199,8 +200,10 @@ def score_tables(
     view_names: Sequence[str],
     thresholds: Thresholds,
     catalog: CatalogHandling,
+    image_mode: str = "RGB",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The items and views tables (see the module docstring) of ``items`` scored as ``pred``."""
+    """The items and views tables (see the module docstring) of ``items`` scored as ``pred``
+    by a model reading ``image_mode`` pictures."""
     scored = pred.view_mask.sum(1).astype(int)
     status = np.where(
         scored == 0,
@@ -229,6 +232,11 @@ def score_tables(
     if catalog.mode == "reference":
         # What the model measured, for a person checking a colour or size call.
         rgb = np.clip(np.nan_to_num(pred.attributes[:, :3]) * 255, 0, 255)
+        if image_mode == "L":
+            # A grey camera sees brightness only: the hue of its measured colour is the catalog
+            # colour it guessed from that (a purple unit of a red product's brightness read as
+            # red), so the grey level is what it reports (ITU-R 601-2 luma, as Pillow's "L").
+            rgb = np.repeat(rgb @ np.array([[0.299], [0.587], [0.114]]), 3, axis=1)
         table["measured_color"] = [
             rgb_to_hex(c) if np.isfinite(a).all() else ""
             for c, a in zip(rgb, pred.attributes[:, :3])

@@ -212,6 +212,7 @@ class InspectionPackage:
             self.view_names,
             thresholds,
             catalog,
+            self.image_mode,
         )
 
     # ------------------------------------------------------------------ one item (service)
