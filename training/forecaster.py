@@ -145,8 +145,9 @@ def fractional_demand(store: PanelStore, cutoff: int) -> tuple[int, str]:
     s, t = (int(v) for v in torch.nonzero(fractional)[0].tolist())
     key = store.keys.iloc[s]
     value = float(history[s, t].item())
+    spec = store.spec  # the user's column names, as every other message about their table
     return count, (
-        f"item_id={key['item_id']!r}, location_id={key['location_id']!r} on "
+        f"{spec.item_col}={key['item_id']!r}, {spec.location_col}={key['location_id']!r} on "
         f"{store.dates[t].date()}: {value:g}"
     )
 

@@ -46,11 +46,14 @@ class DemoData:
         """History before ``origin`` and the ``horizon`` days after it as future rows: known
         covariates kept, demand left empty (what a forecast at ``origin`` may know). A series
         whose first row comes after ``origin`` (an item first sold later) is left out: it is
-        not planned from ``origin``, and its rows would stop short of the horizon."""
+        not planned from ``origin``, and its rows would stop short of the horizon. So is one
+        whose rows end before ``origin`` (a discontinued item): it has no future rows, so it
+        would be forecast for past days without the known covariates of its horizon."""
         end = origin + pd.Timedelta(days=horizon)
         rows = self.frame[self.frame[DATE] < end]
-        first = rows.groupby(KEYS, observed=True)[DATE].transform("min")
-        rows = rows[first <= origin].copy()
+        dates = rows.groupby(KEYS, observed=True)[DATE]
+        first, last = dates.transform("min"), dates.transform("max")
+        rows = rows[(first <= origin) & (last >= origin)].copy()
         rows.loc[rows[DATE] >= origin, DEMAND] = np.nan
         return rows
 

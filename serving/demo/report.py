@@ -58,8 +58,7 @@ def write_report(
 def _network(report: Report, data: DemoData, config: DemoConfig) -> None:
     frame = data.frame
     series = frame[[ITEM, LOCATION]].drop_duplicates()
-    report.section(SECTIONS[0], "Daily demand per SKU x FC with prices, promotions, events and "
-                   "FC weather forecasts; FCs are replenished from one DC.")  # fmt: skip
+    report.section(SECTIONS[0], _description(data))
     summary = pd.DataFrame(
         {"value": [len(series), frame[ITEM].nunique(), frame[LOCATION].nunique(),
                    str(frame["date"].min().date()), str(data.cutoff.date()),
@@ -73,6 +72,23 @@ def _network(report: Report, data: DemoData, config: DemoConfig) -> None:
         report.text(f"In the held-back weeks the demand of {column} '{level}' is "
                     f"{config.drift:g} times what it was: the drift the monitor should find.",
                     css="note")  # fmt: skip
+
+
+def _description(data: DemoData) -> str:
+    """What the panel holds: the embedded network's covariates, or those a user's table
+    declared (the others were dropped on reading), never the network's for a user's table."""
+    if data.lead_times is not None:  # only the embedded network brings lead-time records
+        return ("Daily demand per SKU x FC with prices, promotions, events and FC weather "
+                "forecasts; FCs are replenished from one DC.")  # fmt: skip
+    spec = data.spec
+    roles = [(spec.known_reals, "known reals"), (spec.known_categoricals, "known categoricals"),
+             (spec.observed_reals, "observed reals"), (spec.static_reals, "static reals"),
+             (spec.static_categoricals, "static categoricals")]  # fmt: skip
+    declared = "; ".join(f"{name}: {', '.join(columns)}" for columns, name in roles if columns)
+    return (
+        f"Daily demand per SKU x FC from the table given ({declared or 'no covariates'}); "
+        "FCs are replenished from one DC."
+    )
 
 
 def _backtest(report: Report, forecast: ForecastOutcome, out: Path) -> None:
