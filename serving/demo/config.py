@@ -50,6 +50,11 @@ class DemoConfig:
         2.0, "demand of one category in the held-back weeks x this (what the monitor finds)", min=0
     )
     seed: int = setting(0, "random seed of the data and the training", min=0, max=MAX_SEED)
+    price_col: str = setting(
+        "price",
+        "the known real that is the unit price: ABC segments rank SKU x FCs by revenue (demand x "
+        "price); a table without it ranks by units",
+    )
     progress: bool = setting(True, "progress bars")
     quick: bool = setting(False, "a small network and short training: about two minutes")
     overwrite: bool = setting(False, "replace an existing results folder")

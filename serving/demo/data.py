@@ -98,6 +98,12 @@ def users_table(path: str | Path, spec: PanelSpec, config: DemoConfig) -> DemoDa
     ``--item-col``... it would look for names the frame no longer has. Validation still runs
     with the user's spec, so its errors name their columns.
     """
+    if "price_col" in config.explicit and config.price_col not in spec.known_reals:
+        # A price the table does not declare would rank the segments by units without a word.
+        raise ValueError(
+            f"price_col: {config.price_col!r} is not one of the table's known reals "
+            f"({list(spec.known_reals) or 'none declared'}; declare it with --known-reals)"
+        )
     frame = map_columns(read_panel(path, spec), spec, require_target=True)
     clean, report = validate_panel(frame, spec)
     named = spec  # the user's column names, for the errors below

@@ -75,8 +75,8 @@ def _inventory(
     by revenue (A continuous review; B, C reviewed weekly when the horizon allows)."""
     recent = data.train[data.train[DATE] >= data.cutoff - pd.Timedelta(days=RECENT_DAYS)]
     daily = recent.groupby(KEYS, observed=True)[DEMAND].mean().rename("daily").reset_index()
-    if "price" in recent.columns:
-        sales = recent.assign(revenue=recent[DEMAND] * recent["price"].fillna(0))
+    if config.price_col in recent.columns:
+        sales = recent.assign(revenue=recent[DEMAND] * recent[config.price_col].fillna(0))
         per_key = sales.groupby(KEYS, observed=True)["revenue"].sum()
         revenue = per_key.reindex(pd.MultiIndex.from_frame(daily[KEYS])).to_numpy()
     else:
