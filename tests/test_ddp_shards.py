@@ -96,7 +96,8 @@ AUROC_SCRIPT = textwrap.dedent(
     sizes = []
     plain = inspect_task.auroc
     inspect_task.auroc = lambda labels, scores: sizes.append(len(labels)) or plain(labels, scores)
-    tunnel = write_synthetic_dataset(out + "/tunnel", 30, seed=21, image_size=32,
+    # 26 items: 5 for validation (odd, so the sampler pads one rank's shard)
+    tunnel = write_synthetic_dataset(out + "/tunnel", 26, seed=21, image_size=32,
                                      defect_rate=0.3, progress=False)
     cfg = ImageTrainConfig(max_epochs=1, batch_size=4, accelerator="cpu", devices=devices,
                            progress_bar=False)
@@ -137,8 +138,8 @@ SHARD_SCRIPT = textwrap.dedent(
         return plain(self, batch, batch_idx)
 
     inspect_task.InspectionTask.training_step = counted
-    # 30 items: 25 train, 13 per rank, fewer than a batch of 16.
-    tunnel = write_synthetic_dataset(out + "/tunnel", 30, seed=21, image_size=32,
+    # 31 items: 25 train, 13 per rank, fewer than a batch of 16.
+    tunnel = write_synthetic_dataset(out + "/tunnel", 31, seed=21, image_size=32,
                                      defect_rate=0.3, progress=False)
     cfg = ImageTrainConfig(max_epochs=1, batch_size=16, accelerator="cpu", devices=devices,
                            progress_bar=False)
