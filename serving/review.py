@@ -149,7 +149,7 @@ class ReviewStore:
         and ``heatmaps`` map a view to its uploaded image and its heatmap overlay (PNG bytes).
 
         The photos are written upright as PNG under the database's folder
-        (``photos/<id digest>-<nonce>/<view>.png``, built under a temporary name), then the
+        (``photos/<id digest>-<nonce>/view<k>.png``, built under a temporary name), then the
         item is queued as :meth:`enqueue` queues it. Returns whether it was added: ``False``
         when the item already waits (its new photos are removed again); an id queued for
         another unit is a :class:`ReviewError` and nothing is kept."""
