@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS items (
     reasons TEXT NOT NULL,
     views TEXT NOT NULL,
     queued TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending'
+    state TEXT NOT NULL DEFAULT 'pending',
+    model TEXT
 );
 CREATE TABLE IF NOT EXISTS decisions (
     item_id TEXT PRIMARY KEY REFERENCES items(item_id),
@@ -87,6 +88,9 @@ class ReviewStore:
                 if create:
                     db.executescript(SCHEMA)
                 missing = _missing_columns(db)
+                if create and not missing and "model" not in _columns(db, "items"):
+                    # A queue made before items recorded the package that scored them.
+                    db.execute("ALTER TABLE items ADD COLUMN model TEXT")
         except sqlite3.DatabaseError as exc:  # another kind of file, or a damaged database
             raise ReviewError(f"{self.path}: not a review database ({exc})") from None
         if missing:  # another application's SQLite file, or an empty one
@@ -98,9 +102,10 @@ class ReviewStore:
         return db
 
     def enqueue(self, items: pd.DataFrame, views: dict[str, dict[str, dict[str, str]]]) -> int:
-        """Queue scored ``review`` items (``item_id, sku, location_id, product_id, reasons``
-        and ``score_*`` columns); ``views[item_id][view]`` holds ``image`` and ``heatmap``
-        paths. Items already queued are left as they are. Returns the number added.
+        """Queue scored ``review`` items (``item_id, sku, location_id, product_id, reasons``,
+        ``score_*`` columns and optionally ``model``, the package ``name/version`` that scored
+        them); ``views[item_id][view]`` holds ``image`` and ``heatmap`` paths. Items already
+        queued are left as they are. Returns the number added.
 
         An id already queued (or repeated in ``items``) for another SKU or location is another
         unit under the same name: a :class:`ReviewError` naming it, and nothing is queued (it
@@ -112,7 +117,7 @@ class ReviewStore:
                 unit = (str(row["sku"]), str(row["location_id"]))
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO items (item_id, sku, location_id, product_id, scores, "
-                    "reasons, views, queued) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "reasons, views, queued, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         str(row["item_id"]),
                         *unit,
@@ -121,6 +126,7 @@ class ReviewStore:
                         str(row.get("reasons") or ""),
                         json.dumps(self._stored(views.get(str(row["item_id"]), {}))),
                         _now(),
+                        None if pd.isna(row.get("model")) else str(row.get("model")),
                     ),
                 )
                 added += cursor.rowcount
@@ -145,7 +151,8 @@ class ReviewStore:
     ) -> bool:
         """Queue one item a station scored ``review`` (``/v1/inspect``) with the photos it was
         scored on. ``item`` has ``item_id``, ``sku``, ``location_id`` and optionally
-        ``product_id``, ``reasons`` (text) and ``scores`` (class -> probability); ``images``
+        ``product_id``, ``reasons`` (text), ``scores`` (class -> probability) and ``model``
+        (the package ``name/version`` that scored it); ``images``
         and ``heatmaps`` map a view to its uploaded image and its heatmap overlay (PNG bytes).
 
         The photos are written upright as PNG under the database's folder
@@ -189,6 +196,7 @@ class ReviewStore:
             "location_id": item["location_id"],
             "product_id": item.get("product_id"),
             "reasons": item.get("reasons") or "",
+            "model": item.get("model"),
             **{f"score_{c}": p for c, p in (item.get("scores") or {}).items()},
         }
         try:
@@ -257,12 +265,15 @@ class ReviewStore:
         return record
 
     def decisions(self) -> pd.DataFrame:
-        """Every decision with its item's SKU, location and view images (``views``: JSON,
-        the paths as :meth:`item` gives them)."""
+        """Every decision with its item's SKU, location, view images (``views``: JSON, the
+        paths as :meth:`item` gives them) and ``model``, the package that scored it (empty for
+        items queued without one, or before queues recorded it)."""
         with self._connect() as db:
+            # A database made before items recorded their model, read without changing it.
+            model = "i.model" if "model" in _columns(db, "items") else "NULL AS model"
             frame = pd.read_sql_query(
-                "SELECT d.*, i.sku, i.location_id, i.product_id, i.views FROM decisions d "
-                "JOIN items i USING (item_id) ORDER BY d.decided",
+                f"SELECT d.*, i.sku, i.location_id, i.product_id, i.views, {model} "
+                "FROM decisions d JOIN items i USING (item_id) ORDER BY d.decided",
                 db,
             )
         frame["views"] = [json.dumps(self._found(json.loads(v))) for v in frame["views"]]
@@ -320,6 +331,10 @@ def item_classes(scores: str | dict | None) -> list[str]:
     return list(CLASS_NAMES) if set(scored) <= set(CLASS_NAMES) else scored
 
 
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
 def _missing_columns(db: sqlite3.Connection) -> str:
     """What the review tables lack in ``db`` ("" when both are complete)."""
     wanted = {
@@ -329,7 +344,7 @@ def _missing_columns(db: sqlite3.Connection) -> str:
     }  # fmt: skip
     problems = []
     for table, columns in wanted.items():
-        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        have = _columns(db, table)
         if not have:
             problems.append(f"no table {table!r}")
         elif lacking := [c for c in columns if c not in have]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -115,6 +116,7 @@ def test_a_review_verdict_at_the_station_waits_for_a_person(served):
     assert reviewed, answers
     queue = client.get("/v1/review/queue").json()
     assert sorted(q["item_id"] for q in queue) == reviewed
+    assert {q["model"] for q in queue} == {"tunnel/1"}  # the package that scored them
     first = queue[0]
     assert sorted(first["views"]) == sorted(VIEW_NAMES[1:])  # the views it was scored on
     for kind in ("image", "heatmap"):
@@ -134,3 +136,32 @@ def test_a_review_verdict_at_the_station_waits_for_a_person(served):
         "/v1/inspect", files=_files(good, "s42-00000", VIEW_NAMES), data={"sku": "SKU1"}
     )
     assert half.status_code == 422 and "item_id" in half.text
+
+
+OLD_SCHEMA = """
+CREATE TABLE items (item_id TEXT PRIMARY KEY, sku TEXT NOT NULL, location_id TEXT NOT NULL,
+    product_id TEXT, scores TEXT NOT NULL, reasons TEXT NOT NULL, views TEXT NOT NULL,
+    queued TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending');
+CREATE TABLE decisions (item_id TEXT PRIMARY KEY REFERENCES items(item_id),
+    decision TEXT NOT NULL, defect TEXT, reviewer TEXT NOT NULL, decided TEXT NOT NULL);
+INSERT INTO items VALUES ('old', 'S', 'F', NULL, '{}', '', '{}', '2026-12-01', 'decided');
+INSERT INTO decisions VALUES ('old', 'pass', NULL, 'ana', '2026-12-01T10:00:00+00:00');
+"""
+
+
+def test_a_queue_made_before_items_named_their_model_is_read_and_extended(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "review.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(OLD_SCHEMA)
+    reader = ReviewStore(path, create=False)  # plan --review-db: nothing written
+    assert reader.decisions()["model"].isna().all()
+    with sqlite3.connect(path) as db:
+        assert "model" not in {r[1] for r in db.execute("PRAGMA table_info(items)")}
+    store = ReviewStore(path)  # the service: the column is added, old rows kept
+    store.enqueue_photos({"item_id": "new", "sku": "S", "location_id": "F", "model": "parts/3"}, {})
+    assert [q["model"] for q in store.queue()] == ["parts/3"]
+    store.decide("new", "pass", "ana")
+    models = store.decisions().set_index("item_id")["model"]
+    assert pd.isna(models["old"]) and models["new"] == "parts/3"

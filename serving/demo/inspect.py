@@ -58,7 +58,7 @@ def inspection_step(data: DemoData, config: DemoConfig, out: Path) -> Inspection
     )  # fmt: skip
     inspector.calibrate(calibration, progress=config.progress)  # rewrites the run's manifest
     # The package beside the forecast ones, so `serve --repo <out>/models` runs the station too.
-    export_run(run, out / "models", "inspect")
+    package = export_run(run, out / "models", "inspect")
     inbound = write_synthetic_dataset(
         out / "data" / "inbound", config.inbound_items, seed=config.seed + 1,
         image_size=config.image_size, defect_rate=0.2, progress=config.progress,
@@ -70,7 +70,9 @@ def inspection_step(data: DemoData, config: DemoConfig, out: Path) -> Inspection
     rejected = _stock_out(items)
     store = ReviewStore(out / REVIEW_DB)
     review = items[items["verdict"] == "review"]
-    store.enqueue(review, _view_files(review, views, inbound))
+    # Scored by the run the package was exported from: the queue names the package.
+    scored_by = f"{package.parent.name}/{package.name}"
+    store.enqueue(review.assign(model=scored_by), _view_files(review, views, inbound))
     return InspectionOutcome(inspector, items, views, rejected, store, run)
 
 

@@ -562,6 +562,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             }
             item = {
                 **unit,
+                "model": f"{loaded.name}/{loaded.version}",
                 "product_id": fields.get("product_id"),
                 "reasons": "; ".join(result["reasons"]),
                 "scores": result["scores"],

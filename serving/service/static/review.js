@@ -9,7 +9,8 @@ async function load() {
     const card = document.createElement('div');
     card.className = 'card'; card.id = 'item-' + item.item_id; card.dataset.item = item.item_id;
     let html = '<b>' + escapeHtml(item.item_id) + '</b> SKU ' + escapeHtml(item.sku) + ' at ' + escapeHtml(item.location_id)
-      + ' (queued ' + escapeHtml(item.queued) + ')<br>' + escapeHtml(item.reasons) + '<br>';
+      + ' (queued ' + escapeHtml(item.queued) + (item.model ? ', scored by ' + escapeHtml(item.model) : '')
+      + ')<br>' + escapeHtml(item.reasons) + '<br>';
     for (const [view, files] of Object.entries(item.views)) {
       const base = '/v1/review/items/' + encodeURIComponent(item.item_id) + '/views/' + encodeURIComponent(view);
       if (files.image) html += '<img class="view" alt="' + escapeHtml(view) + '" data-src="' + base + '/image">';
