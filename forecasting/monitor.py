@@ -265,6 +265,7 @@ def monitor(
     # The origin is computed from the row itself, so a run whose step-1 row is missing (a file
     # trimmed to the days still ahead) keeps its other rows.
     forecasts["origin"] = _origins(forecasts, actuals[DATE])
+    _check_actuals_not_finer(forecasts, actuals)
     for name, frame, key in (("forecasts", forecasts, [*KEY, "step"]), ("actuals", actuals, KEY)):
         repeated = frame.duplicated(key, keep=False)
         if repeated.any():
@@ -315,6 +316,42 @@ def monitor(
     return MonitorReport(table, checks, wape_threshold, coverage_tolerance, notes)
 
 
+def _period_class(days: pd.Series) -> pd.Series:
+    """0 for days, 1 for weeks, 2 for months, from a period's length in days (NaN: unknown)."""
+    return pd.Series(np.select([days < 7, days < 28], [0.0, 1.0], 2.0), index=days.index).where(
+        days.notna()
+    )
+
+
+def _check_actuals_not_finer(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> None:
+    """Refuses actuals on a finer grid than their series' forecasts (days against weeks or
+    months, weeks against months): a row is matched by its date alone, so a week's forecast was
+    scored against one day's demand (and a missing day as a week of 0)."""
+    series = [ITEM, LOCATION]
+    later = forecasts[forecasts["step"] > 1]
+    # A forecast row's period: its distance from its run's step 1, per step.
+    period = (later[DATE] - later["origin"]).dt.days / (later["step"] - 1)
+    forecast = _period_class(period.groupby([later[ITEM], later[LOCATION]]).median())
+    dates = actuals[[*series, DATE]].drop_duplicates().sort_values([*series, DATE])
+    gap = dates.groupby(series, sort=False)[DATE].diff().dt.days
+    # The typical distance, not the least: one week dated a day early (a holiday) is no grid.
+    closest = gap.groupby([dates[ITEM], dates[LOCATION]]).median()
+    both = pd.concat(
+        [forecast.rename("forecast"), _period_class(closest).rename("actual"), closest], axis=1
+    ).dropna()
+    finer = both[both["actual"] < both["forecast"]]
+    if len(finer):
+        names = ("daily", "weekly", "monthly")
+        (item, location), row = next(iter(finer.iterrows()))
+        raise PanelError(
+            DATE,
+            f"the actuals of {len(finer)} series are on a finer grid than their forecasts, e.g. "
+            f"item {item!r} at {location!r}: actual rows {row[DATE]:g} days apart against "
+            f"{names[int(row['forecast'])]} forecasts (a row is scored against the actual of "
+            "its date alone); sum the actuals to the forecasts' periods first",
+        )
+
+
 def _gap_rows(
     forecasts: pd.DataFrame, actuals: pd.DataFrame, segments: Sequence[str]
 ) -> pd.DataFrame:
@@ -357,11 +394,19 @@ def _gap_rows(
         by=series,
         allow_exact_matches=False,
     ).join(grid, on=series)
+    # Each series' forecast period in days (from its run's step 1, per step): a daily forecast's
+    # series whose sales rows are never consecutive (sold every other day, or on Mondays and
+    # Thursdays) is on the daily grid all the same, and its other days sold nothing.
+    later = forecasts[forecasts["step"] > 1]
+    period = (later[DATE] - later["origin"]).dt.days / (later["step"] - 1)
+    period = period.groupby([later[ITEM], later[LOCATION]]).median().rename("_period")
+    before = before.join(period, on=series)
     d = before[DATE]
     monthly = (before["_step"] >= 28) & before["_on_day"]
     weekly = ~monthly & (before["_step"] % 7 == 0) & (before["_weekdays"] == 1)
     on_grid = (
         (before["_step"] == 1)
+        | (~monthly & ~weekly & (before["_period"] == 1))
         | (weekly & (d.dt.weekday == before["_weekday"]))
         | (monthly & (d.dt.day == np.minimum(before["_anchor"], d.dt.days_in_month)))
     )

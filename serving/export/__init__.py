@@ -64,6 +64,13 @@ def export_run(
             f"{target}: package {name} version {version} exists; versions are never replaced, "
             f"give a new --version or leave it out (next: {next_version(repo, name)})"
         )
+    if not auto and (Path(repo) / PUBLISHED / name / str(version)).exists():
+        # Removed in a rollback: a client pinning the number must never get another model.
+        raise FileError(
+            f"{target}: package {name} version {version} was published before and removed; "
+            f"its number is not reused, give a new --version or leave it out "
+            f"(next: {next_version(repo, name)})"
+        )
     with ExitStack() as stack:
         # Released after the version is published (callbacks run last in, first out).
         publishing = _NameLock(repo, name)
