@@ -362,9 +362,18 @@ def _gap_rows(
     observed = actuals.loc[actuals[DEMAND].notna(), [*KEY, *segments]]
     listed = pd.MultiIndex.from_frame(actuals[KEY])
     missing = forecasts[~pd.MultiIndex.from_frame(forecasts[KEY]).isin(listed)]
+    series = [ITEM, LOCATION]
+    if not missing.empty and not observed.empty:
+        # Only a row before its series' last observed demand can be a gap: the usual missing
+        # rows, the periods with no actual yet, are left before the series' grids are read
+        # (which doubled the monitor's time on a million rows without a single gap).
+        last = observed.groupby(series, sort=False)[DATE].max().rename("_until")
+        missing = missing[missing[DATE] < missing.join(last, on=series)["_until"]]
+        if not missing.empty:
+            wanted = pd.MultiIndex.from_frame(missing[series].drop_duplicates())
+            observed = observed[pd.MultiIndex.from_frame(observed[series]).isin(wanted)]
     if missing.empty or observed.empty:
         return missing.iloc[:0].assign(**{DEMAND: 0.0, **{s: None for s in segments}})
-    series = [ITEM, LOCATION]
     dates = observed[KEY].drop_duplicates().sort_values(KEY)
     day = dates[DATE].dt.day
     grid = pd.DataFrame(
