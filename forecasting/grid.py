@@ -410,18 +410,22 @@ def ended_early(
     message names how many and the earliest of them."""
     end = np.asarray(end, dtype=np.int64)
     latest = int(end.max()) if len(end) else 0
+
+    def named(rows: np.ndarray, period: np.ndarray, what: str) -> str:
+        """The first three of ``rows``, earliest ``period`` first, with that period's date."""
+        rows = rows[np.argsort(period[rows], kind="stable")]
+        return ", ".join(
+            f"{keys[ITEM].iat[s]} @ {keys[LOCATION].iat[s]} ({what} {dates[period[s]].date()})"
+            for s in rows[:3]
+        )
+
     messages = []
     early = np.flatnonzero((end > 0) & (end < latest))
     if len(early):
-        early = early[np.argsort(end[early], kind="stable")]
-        named = ", ".join(
-            f"{keys[ITEM].iat[s]} @ {keys[LOCATION].iat[s]} (last observed "
-            f"{dates[end[s] - 1].date()})"
-            for s in early[:3]
-        )
+        named_early = named(early, end - 1, "last observed")
         messages.append(
             f"{len(early)} of {len(end)} series end before the table's last observed period "
-            f"({dates[latest - 1].date()}), e.g. {named}: each is forecast from the period "
+            f"({dates[latest - 1].date()}), e.g. {named_early}: each is forecast from the period "
             "after its own last observation, so one that stopped selling is forecast for past "
             "periods (and its lead-time demand planned as if current); give their demand up to "
             "the last period (0 where nothing sold) or leave ended series out"
@@ -430,17 +434,13 @@ def ended_early(
         first_row = np.asarray(first_row, dtype=np.int64)
         unsold = np.flatnonzero((end == 0) & (first_row < latest))
         if len(unsold):
-            unsold = unsold[np.argsort(first_row[unsold], kind="stable")]
-            named = ", ".join(
-                f"{keys[ITEM].iat[s]} @ {keys[LOCATION].iat[s]} (first row "
-                f"{dates[first_row[s]].date()})"
-                for s in unsold[:3]
-            )
+            named_unsold = named(unsold, first_row, "first row")
             messages.append(
                 f"{len(unsold)} of {len(end)} series have no observed demand and rows from "
                 f"before the table's last observed period ({dates[latest - 1].date()}), e.g. "
-                f"{named}: a series without history is forecast from its first row, so each is "
-                "forecast for past periods (and its lead-time demand planned as if current); "
+                f"{named_unsold}: a series without history is forecast from its first row, so "
+                "each is forecast for past periods (and its lead-time demand planned as if "
+                "current); "
                 "give their demand (0 where nothing sold) or start their rows at the forecast "
                 "origin"
             )

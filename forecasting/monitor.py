@@ -265,7 +265,8 @@ def monitor(
     # The origin is computed from the row itself, so a run whose step-1 row is missing (a file
     # trimmed to the days still ahead) keeps its other rows.
     forecasts["origin"] = _origins(forecasts, actuals[DATE])
-    _check_actuals_not_finer(forecasts, actuals)
+    periods = _forecast_period_days(forecasts)  # read by the grid check and the gap rows
+    _check_actuals_not_finer(periods, actuals)
     for name, frame, key in (("forecasts", forecasts, [*KEY, "step"]), ("actuals", actuals, KEY)):
         repeated = frame.duplicated(key, keep=False)
         if repeated.any():
@@ -280,7 +281,7 @@ def monitor(
     if reference is not None and "model" in reference.columns and len(reference):
         notes.append(f"compared with the reference metrics of {reference['model'].iloc[0]!r}")
     joined = joined[joined[DEMAND].notna()]
-    gaps = _gap_rows(forecasts, actuals, segments)
+    gaps = _gap_rows(forecasts, actuals, segments, periods)
     if len(gaps):
         # As a panel reads its gaps (and a backtest scores them): a period without a sales
         # record between a series' observed ones sold nothing. Left out, a table listing the
@@ -323,15 +324,21 @@ def _period_class(days: pd.Series) -> pd.Series:
     )
 
 
-def _check_actuals_not_finer(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> None:
-    """Refuses actuals on a finer grid than their series' forecasts (days against weeks or
-    months, weeks against months): a row is matched by its date alone, so a week's forecast was
-    scored against one day's demand (and a missing day as a week of 0)."""
-    series = [ITEM, LOCATION]
+def _forecast_period_days(forecasts: pd.DataFrame) -> pd.Series:
+    """Each series' forecast period in days (indexed by item and location): the median over its
+    rows past step 1 of the distance from their run's step 1, per step."""
     later = forecasts[forecasts["step"] > 1]
-    # A forecast row's period: its distance from its run's step 1, per step.
     period = (later[DATE] - later["origin"]).dt.days / (later["step"] - 1)
-    forecast = _period_class(period.groupby([later[ITEM], later[LOCATION]]).median())
+    return period.groupby([later[ITEM], later[LOCATION]]).median()
+
+
+def _check_actuals_not_finer(periods: pd.Series, actuals: pd.DataFrame) -> None:
+    """Refuses actuals on a finer grid than their series' forecasts (``periods``:
+    :func:`_forecast_period_days`; days against weeks or months, weeks against months): a row
+    is matched by its date alone, so a week's forecast was scored against one day's demand (and
+    a missing day as a week of 0)."""
+    series = [ITEM, LOCATION]
+    forecast = _period_class(periods)
     dates = actuals[[*series, DATE]].drop_duplicates().sort_values([*series, DATE])
     gap = dates.groupby(series, sort=False)[DATE].diff().dt.days
     # The typical distance, not the least: one week dated a day early (a holiday) is no grid.
@@ -353,12 +360,16 @@ def _check_actuals_not_finer(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> 
 
 
 def _gap_rows(
-    forecasts: pd.DataFrame, actuals: pd.DataFrame, segments: Sequence[str]
+    forecasts: pd.DataFrame,
+    actuals: pd.DataFrame,
+    segments: Sequence[str],
+    periods: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The forecast rows on a period their series' actuals have no row for, after its first and
     before its last observed demand and on its grid (days; weeks on its weekday; months on its
     day), with demand 0 and the segment levels of the series' period before: the panel's rule
-    for gaps (a period without a sales record is a period without sales)."""
+    for gaps (a period without a sales record is a period without sales). ``periods``: each
+    series' forecast period in days (:func:`_forecast_period_days`, computed when not given)."""
     observed = actuals.loc[actuals[DEMAND].notna(), [*KEY, *segments]]
     listed = pd.MultiIndex.from_frame(actuals[KEY])
     missing = forecasts[~pd.MultiIndex.from_frame(forecasts[KEY]).isin(listed)]
@@ -403,13 +414,12 @@ def _gap_rows(
         by=series,
         allow_exact_matches=False,
     ).join(grid, on=series)
-    # Each series' forecast period in days (from its run's step 1, per step): a daily forecast's
-    # series whose sales rows are never consecutive (sold every other day, or on Mondays and
-    # Thursdays) is on the daily grid all the same, and its other days sold nothing.
-    later = forecasts[forecasts["step"] > 1]
-    period = (later[DATE] - later["origin"]).dt.days / (later["step"] - 1)
-    period = period.groupby([later[ITEM], later[LOCATION]]).median().rename("_period")
-    before = before.join(period, on=series)
+    # A daily forecast's series whose sales rows are never consecutive (sold every other day,
+    # or on Mondays and Thursdays) is on the daily grid all the same: its other days sold
+    # nothing.
+    if periods is None:
+        periods = _forecast_period_days(forecasts)
+    before = before.join(periods.rename("_period"), on=series)
     d = before[DATE]
     monthly = (before["_step"] >= 28) & before["_on_day"]
     weekly = ~monthly & (before["_step"] % 7 == 0) & (before["_weekdays"] == 1)
