@@ -60,8 +60,10 @@ periodic), ``reorder_point`` and ``lot_size`` (continuous rows), ``order_up_to``
 and ``lead_time_mean``/``lead_time_std`` (keys without lead-time records). ``review_period``
 (periodic rows, whole days), ``case_pack`` (default 1), ``moq`` (default 0), ``on_hand`` (default:
 the plan's order-up-to level; the inventory's less the plan's ``inspection_held``), ``on_order``
-(default 0; it arrives one lead time after the day before day 0) and ``daily_demand`` come from the
-plan or, when it lacks them, from the ``inventory`` table (the one given to :func:`kernels.plan`).
+(default 0; it arrives one lead time after the day before day 0), ``backorders`` (default 0: units
+owed at the start, filled first by receipts, as the plan's inventory position counts them) and
+``daily_demand`` come from the plan or, when it lacks them, from the ``inventory`` table (the one
+given to :func:`kernels.plan`).
 ``demand``: ``item_id, location_id, date`` (whole days, or an integer ``day``), ``demand`` -- one
 row per key and day, consecutive days, the same days for every key; keys not in the plan are
 ignored. Bad input is a ``ValueError`` naming the table or column and the (item, location) keys.
@@ -432,6 +434,12 @@ def _prepare(
     bad = ~np.isfinite(on_order) | (on_order < 0)
     if bad.any():
         _fail_rows("on_order", "missing or negative value", bad, labels)
+    # Units owed at the start: the plan's position subtracts them, and the first receipts fill
+    # them (they were dropped: the day-0 review saw a position that many units too high).
+    backorders = column("backorders", 0.0)
+    bad = ~np.isfinite(backorders) | (backorders < 0)
+    if bad.any():
+        _fail_rows("backorders", "missing or negative value", bad, labels)
 
     matrix, days, n_hist = _demand_matrix(demand, match, labels, start)
     n_days = matrix.shape[1] - n_hist
@@ -449,7 +457,7 @@ def _prepare(
         review=review,
         case_pack=_c(case_pack, dtype=np.float64),
         moq=_c(moq, dtype=np.float64),
-        on_hand=_c(start_stock, dtype=np.float64),
+        on_hand=_c(start_stock - backorders, dtype=np.float64),
         on_order=_c(on_order, dtype=np.float64),
         lead=lead,
         lost_sales=bool(lost_sales),

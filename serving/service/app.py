@@ -568,10 +568,15 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
                 "scores": result["scores"],
             }
             try:  # an item already waiting is left as it is, and counts as queued
-                await offload(reviews.enqueue_photos, item, usable, overlays)
+                added = await offload(reviews.enqueue_photos, item, usable, overlays)
             except ReviewError as exc:
                 raise HTTPException(422, str(exc)) from None
-            queued = True
+            queued = added
+            if not added:
+                # One a person already decided is left as it is too, but waits for nobody: its
+                # decision stands (plan --review-db counts it), so the answer is not queued.
+                stored = await offload(reviews.item, str(unit["item_id"]))
+                queued = stored["state"] == "pending"
         for view in result["views"]:
             if not heatmaps:
                 view["heatmap_png"] = None
