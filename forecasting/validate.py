@@ -169,6 +169,15 @@ class PanelError(ValueError):
 _CSV_LINE = re.compile(r" \(CSV line \d+\)")
 
 
+def _true_false(raw: pd.Series) -> np.ndarray:
+    """Where a column holds booleans: all of a boolean column, or bool objects among numbers."""
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.notna().to_numpy(dtype=bool)
+    if raw.dtype == object:
+        return np.fromiter((isinstance(v, bool | np.bool_) for v in raw), bool, len(raw))
+    return np.zeros(len(raw), dtype=bool)
+
+
 def _parse_dates(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
     """Dates from strings, datetimes or integers written as YYYYMMDD (pandas would read an
     integer as nanoseconds after 1970)."""
@@ -540,7 +549,9 @@ def _validate(
 
     raw_demand = frame[DEMAND]
     demand = pd.to_numeric(raw_demand, errors="coerce")
-    non_numeric = demand.isna() & raw_demand.notna()
+    # true/false are not sales: pandas reads them as 1/0 (a JSON row's "demand": true, a CSV
+    # column of TRUE/FALSE), as the planning tables refuse them
+    non_numeric = (demand.isna() & raw_demand.notna()) | _true_false(raw_demand)
     if non_numeric.any():
         examples = raw_demand[non_numeric].astype(str).head(3).tolist()
         _fail(frame, DEMAND, f"non-numeric values, e.g. {examples}", non_numeric)

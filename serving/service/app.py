@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -49,6 +49,7 @@ from serving.service.batching import Batcher, Overloaded
 from serving.service.config import ServiceConfig, read_token
 from serving.service.repository import Loaded, ModelRepository
 from serving.service.schemas import (
+    ErrorResponse,
     ForecastRequest,
     ForecastResponse,
     ForecastRow,
@@ -58,6 +59,7 @@ from serving.service.schemas import (
     ModelMetadata,
     PlanRequest,
     PlanResponse,
+    Readiness,
     Tensor,
     TensorMeta,
 )
@@ -231,6 +233,12 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         description="Demand forecasts, replenishment plans and inspection verdicts.",
         version="1",
         lifespan=lifespan,
+        # What every error answer holds (FastAPI would otherwise declare its own 422 body,
+        # {detail: [{loc, msg, type}]}, which no answer of this service has).
+        responses={
+            "4XX": {"model": ErrorResponse, "description": "the request's error"},
+            "5XX": {"model": ErrorResponse, "description": "overloaded, timed out or failed"},
+        },
     )
     app.state.repository, app.state.metrics, app.state.config = repository, metrics, config
 
@@ -365,7 +373,11 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     async def live() -> dict[str, bool]:
         return {"live": True}
 
-    @app.get("/v2/health/ready", tags=["health"])
+    @app.get(
+        "/v2/health/ready",
+        tags=["health"],
+        responses={200: {"model": Readiness}, 503: {"model": Readiness, "description": "no model"}},
+    )
     async def ready() -> JSONResponse:
         ok = state["ready"] and bool(repository.snapshot.models)
         return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
@@ -384,7 +396,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         except KeyError as exc:
             raise HTTPException(404, str(exc.args[0])) from None
 
-    @app.get("/metrics", tags=["health"])
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
     async def prometheus() -> Response:
         for name, versions in repository.snapshot.models.items():
             depth = sum(v.batcher.depth() for v in versions.values() if v.batcher)
@@ -701,7 +713,7 @@ def _to_array(tensor: Tensor, expected) -> np.ndarray:
         raise HTTPException(
             422, f"inputs.{tensor.name}: datatype {tensor.datatype}, expected {want}"
         )
-    size = int(np.prod(tensor.shape)) if tensor.shape else 1
+    size = math.prod(tensor.shape)  # Python's integers: np.prod wraps ([2**62, 28] held 0)
     if any(d < 0 for d in tensor.shape) or size != len(tensor.data):
         raise HTTPException(
             422,
@@ -734,6 +746,14 @@ def _to_array(tensor: Tensor, expected) -> np.ndarray:
         ) from None
     if dtype is object:
         values = values.astype(str).astype(object)
+    elif dtype is np.float32 and np.isinf(values).any():
+        # NumPy makes a value past float32's range (1e39) infinite, which the graph reads as
+        # no value at all (a history of 1e39 forecast as one of no sales), with a 200
+        sent = np.asarray(tensor.data, dtype=np.float64)
+        if (np.isinf(values) & np.isfinite(sent)).any():
+            raise HTTPException(
+                422, f"inputs.{tensor.name}: values beyond FP32's range (3.4e38) in magnitude"
+            )
     return values.reshape(tensor.shape)
 
 

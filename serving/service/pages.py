@@ -43,6 +43,12 @@ WORKSPACE = {
     "panel": ("data/panel.parquet", [*KEYS, "date", "demand"]),
 }
 
+# A picture: declared as such on the OpenAPI page (a bare Response is declared JSON).
+PNG_ANSWER: dict[str, Any] = {
+    "response_class": Response,
+    "responses": {200: {"content": {"image/png": {}}, "description": "a PNG image"}},
+}
+
 
 def _page(name: str, replace: dict[str, str] | None = None) -> HTMLResponse:
     """A page: its HTML body and script from ``static/`` with the shared style and helpers."""
@@ -134,7 +140,9 @@ def pages_router(
     # ``:item_id``: an item id may hold "/" (the page sends it as %2F, which is decoded before
     # routing) or a line break; the segments after it are fixed, so the id is everything
     # before them.
-    @router.get("/v1/review/items/{item_id:item_id}/views/{view}/{kind}", tags=["review"])
+    @router.get(
+        "/v1/review/items/{item_id:item_id}/views/{view}/{kind}", tags=["review"], **PNG_ANSWER
+    )
     async def view_file(item_id: str, view: str, kind: Literal["image", "heatmap"]) -> FileResponse:
         try:
             item = require_store().item(item_id)
@@ -195,7 +203,9 @@ def pages_router(
                  "order_qty", "expected_fill_rate"]  # fmt: skip
         return {"plan": {k: _plain(plan[k]) for k in shown if k in plan.index}}
 
-    @router.get("/v1/workspace/series/{item_id}/{location_id}/chart.png", tags=["forecast"])
+    @router.get(
+        "/v1/workspace/series/{item_id}/{location_id}/chart.png", tags=["forecast"], **PNG_ANSWER
+    )
     async def chart(item_id: str, location_id: str) -> Response:
         rows = one(await asyncio.to_thread(workspace_tables), item_id, location_id)
         png = await asyncio.to_thread(_chart, rows, item_id, location_id)
@@ -207,7 +217,7 @@ def pages_router(
     async def series_plan(item_id: str, location_id: str) -> dict[str, Any]:
         return await series_detail(item_id, location_id)
 
-    @router.get("/v1/workspace/chart.png", tags=["forecast"])
+    @router.get("/v1/workspace/chart.png", tags=["forecast"], **PNG_ANSWER)
     async def series_chart(item_id: str, location_id: str) -> Response:
         return await chart(item_id, location_id)
 

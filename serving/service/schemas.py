@@ -14,6 +14,24 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# --------------------------------------------------------------------------- errors
+
+
+class Problem(BaseModel):
+    field: str = Field(..., description="the field, dotted (rows.3.price); body for the whole")
+    problem: str
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx and 5xx answer: what is wrong as text, or a request's invalid fields."""
+
+    detail: str | list[Problem]
+
+
+class Readiness(BaseModel):
+    ready: bool
+
+
 # --------------------------------------------------------------------------- forecasts
 
 
