@@ -3,7 +3,9 @@
 An item scored ``review`` waits in the queue (oldest first) with its scores, reasons and the
 paths of its view images and heatmaps. A person marks it ``pass`` or ``reject`` (with the
 defect class); the decision is stored with who and when. Units waiting for review are held out
-of sellable stock; a rejected unit stays out, a passed one goes back, and
+of sellable stock; a rejected unit stays out, a passed one goes back. A unit a station's verdict
+rejected outright (``/v1/inspect``) is recorded too, in state ``rejected`` and with no decision
+(it is not a person's label), so that it leaves sellable stock as well:
 :meth:`ReviewStore.stock_adjustments` gives the next plan those counts. Decided items become
 labels for retraining (``stockcast inspect train --feedback DB``).
 
@@ -101,15 +103,24 @@ class ReviewStore:
         db.row_factory = sqlite3.Row
         return db
 
-    def enqueue(self, items: pd.DataFrame, views: dict[str, dict[str, dict[str, str]]]) -> int:
+    def enqueue(
+        self,
+        items: pd.DataFrame,
+        views: dict[str, dict[str, dict[str, str]]],
+        state: str = "pending",
+    ) -> int:
         """Queue scored ``review`` items (``item_id, sku, location_id, product_id, reasons``,
         ``score_*`` columns and optionally ``model``, the package ``name/version`` that scored
         them); ``views[item_id][view]`` holds ``image`` and ``heatmap`` paths. Items already
-        queued are left as they are. Returns the number added.
+        queued are left as they are. Returns the number added. ``state="rejected"`` records
+        units a station rejected outright instead: no one reviews them, and they count as
+        rejected units.
 
         An id already queued (or repeated in ``items``) for another SKU or location is another
         unit under the same name: a :class:`ReviewError` naming it, and nothing is queued (it
         would be left out without a word, never held nor reviewed)."""
+        if state not in ("pending", "rejected"):
+            raise ValueError(f"state: expected 'pending' or 'rejected', got {state!r}")
         scores = [c for c in items.columns if c.startswith("score_")]
         added = 0
         with self._lock, self._connect() as db:
@@ -117,7 +128,7 @@ class ReviewStore:
                 unit = (str(row["sku"]), str(row["location_id"]))
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO items (item_id, sku, location_id, product_id, scores, "
-                    "reasons, views, queued, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "reasons, views, queued, model, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         str(row["item_id"]),
                         *unit,
@@ -127,6 +138,7 @@ class ReviewStore:
                         json.dumps(self._stored(views.get(str(row["item_id"]), {}))),
                         _now(),
                         None if pd.isna(row.get("model")) else str(row.get("model")),
+                        state,
                     ),
                 )
                 added += cursor.rowcount
@@ -148,6 +160,7 @@ class ReviewStore:
         item: Mapping[str, Any],
         images: Mapping[str, bytes],
         heatmaps: Mapping[str, bytes] | None = None,
+        state: str = "pending",
     ) -> bool:
         """Queue one item a station scored ``review`` (``/v1/inspect``) with the photos it was
         scored on. ``item`` has ``item_id``, ``sku``, ``location_id`` and optionally
@@ -159,7 +172,9 @@ class ReviewStore:
         (``photos/<id digest>-<nonce>/view<k>.png``, built under a temporary name), then the
         item is queued as :meth:`enqueue` queues it. Returns whether it was added: ``False``
         when the item already waits (its new photos are removed again); an id queued for
-        another unit is a :class:`ReviewError` and nothing is kept."""
+        another unit is a :class:`ReviewError` and nothing is kept. ``state="rejected"``
+        records a unit the station rejected outright, with its photos, as :meth:`enqueue`
+        does."""
         from PIL import Image
 
         from vision.images import IMAGE_FORMATS, opaque, upright
@@ -200,7 +215,7 @@ class ReviewStore:
             **{f"score_{c}": p for c, p in (item.get("scores") or {}).items()},
         }
         try:
-            added = self.enqueue(pd.DataFrame([row]), {item_id: views})
+            added = self.enqueue(pd.DataFrame([row]), {item_id: views}, state)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -244,6 +259,8 @@ class ReviewStore:
             ).fetchone()
             if row is None:
                 raise ReviewError(f"item_id: {item_id!r} is not in the review queue")
+            if row["state"] == "rejected":
+                raise ReviewError(f"item_id: {item_id!r} was rejected by its station's verdict")
             if row["state"] != "pending":
                 raise ReviewError(f"item_id: {item_id!r} was already decided")
             classes = item_classes(row["scores"])
@@ -309,13 +326,14 @@ class ReviewStore:
 
     def stock_adjustments(self) -> pd.DataFrame:
         """Per (SKU, location): units out of sellable stock for the next plan: ``review_units``
-        still waiting, ``rejected_units`` rejected by a person (``item_id`` is the SKU, as
-        ``kernels.plan(rejected=...)`` reads it)."""
+        still waiting, ``rejected_units`` rejected by a person or by a station's verdict
+        (``item_id`` is the SKU, as ``kernels.plan(rejected=...)`` reads it)."""
         with self._connect() as db:
             frame = pd.read_sql_query(
                 "SELECT i.sku AS item_id, i.location_id, "
                 "SUM(i.state = 'pending') AS review_units, "
-                "SUM(COALESCE(d.decision = 'reject', 0)) AS rejected_units "
+                "SUM(COALESCE(d.decision = 'reject', 0) OR i.state = 'rejected') "
+                "AS rejected_units "
                 "FROM items i LEFT JOIN decisions d USING (item_id) "
                 "GROUP BY i.sku, i.location_id ORDER BY i.sku, i.location_id",
                 db,

@@ -165,3 +165,48 @@ def test_a_queue_made_before_items_named_their_model_is_read_and_extended(tmp_pa
     store.decide("new", "pass", "ana")
     models = store.decisions().set_index("item_id")["model"]
     assert pd.isna(models["old"]) and models["new"] == "parts/3"
+
+
+def test_a_unit_the_station_rejects_leaves_sellable_stock(tmp_path):
+    """A station's reject is recorded with its photos, waits for no one, and counts as a
+    rejected unit for ``plan --review-db``; it is not a person's label for ``--feedback``."""
+    store = ReviewStore(tmp_path / "review.db")
+    item = {"item_id": "r1", "sku": "S1", "location_id": "FC1", "scores": {"crack": 0.97}}
+    assert store.enqueue_photos(item, {"front": _jpeg_turned()}, state="rejected")
+    store.enqueue_photos({**item, "item_id": "q1"}, {"front": _jpeg_turned()})
+    assert [q["item_id"] for q in store.queue()] == ["q1"]
+    assert store.stock_adjustments().to_dict("records") == [
+        {"item_id": "S1", "location_id": "FC1", "review_units": 1, "rejected_units": 1}
+    ]
+    with pytest.raises(ReviewError, match="station's verdict"):
+        store.decide("r1", "pass", "ana")
+    assert store.decisions().empty  # not a label: the network's own verdict
+    # scored again as review, the recorded reject stands
+    assert not store.enqueue_photos(item, {"front": _jpeg_turned()})
+    assert store.item("r1")["state"] == "rejected"
+    with pytest.raises(ValueError, match="state"):
+        store.enqueue_photos({**item, "item_id": "x"}, {}, state="decided")
+
+
+def test_station_rejects_reach_the_stock_counts(served):
+    client, good, base = served
+    tunnel = base / "tunnel"
+    verdicts = {}
+    for k, item_dir in enumerate(sorted((tunnel / "items").iterdir())):
+        fields = {"item_id": f"tunnel-{k}", "sku": "SKU7", "location_id": "FC7"}
+        response = client.post(
+            "/v1/inspect", files=_files(tunnel, item_dir.name, VIEW_NAMES), data=fields
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["recorded"] == (body["verdict"] == "reject")
+        assert body["queued"] == (body["verdict"] == "review")
+        verdicts[fields["item_id"]] = body["verdict"]
+    rejected = sorted(k for k, v in verdicts.items() if v == "reject")
+    assert rejected, verdicts
+    waiting = {q["item_id"] for q in client.get("/v1/review/queue").json()}
+    assert not waiting & set(rejected)
+    counts = ReviewStore(base / "review.db", create=False).stock_adjustments()
+    row = counts[(counts["item_id"] == "SKU7") & (counts["location_id"] == "FC7")].iloc[0]
+    assert row["rejected_units"] == len(rejected)
+    assert row["review_units"] == sum(v == "review" for v in verdicts.values())

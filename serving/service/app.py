@@ -564,8 +564,8 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             output = await batched(loaded, job, 1)
             # A unit that may wait for a person gets its heatmaps drawn: the review page shows them.
             result = await offload(runtime.finish_item, job, output, heatmaps or queueable)
-        queued = False
-        if queueable and reviews is not None and result["verdict"] == "review":
+        queued = recorded = False
+        if queueable and reviews is not None and result["verdict"] in ("review", "reject"):
             usable = {
                 v: views[v] for v in runtime.view_names if v in views and v not in job.view_errors
             }
@@ -579,16 +579,17 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
                 "reasons": "; ".join(result["reasons"]),
                 "scores": result["scores"],
             }
-            try:  # an item already waiting is left as it is, and counts as queued
-                added = await offload(reviews.enqueue_photos, item, usable, overlays)
+            # A reject is recorded, not queued: the unit leaves sellable stock (plan
+            # --review-db reads it) as a reviewer's reject would, but waits for no one.
+            state = "pending" if result["verdict"] == "review" else "rejected"
+            try:  # an item already recorded is left as it is
+                await offload(reviews.enqueue_photos, item, usable, overlays, state)
             except ReviewError as exc:
                 raise HTTPException(422, str(exc)) from None
-            queued = added
-            if not added:
-                # One a person already decided is left as it is too, but waits for nobody: its
-                # decision stands (plan --review-db counts it), so the answer is not queued.
-                stored = await offload(reviews.item, str(unit["item_id"]))
-                queued = stored["state"] == "pending"
+            # One a person already decided keeps that decision and waits for nobody.
+            stored = await offload(reviews.item, str(unit["item_id"]))
+            queued = stored["state"] == "pending"
+            recorded = state == "rejected" and stored["state"] == "rejected"
         for view in result["views"]:
             if not heatmaps:
                 view["heatmap_png"] = None
@@ -599,6 +600,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             version=loaded.version,
             provider=loaded.provider,
             queued=queued,
+            recorded=recorded,
             **result,
         )
 

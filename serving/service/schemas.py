@@ -161,6 +161,12 @@ class InspectResponse(BaseModel):
         description="the item waits in the review queue (verdict review, the service has a "
         "review database, and the request named item_id, sku and location_id)",
     )
+    recorded: bool = Field(
+        False,
+        description="verdict reject, recorded in the review database as a rejected unit "
+        "(plan --review-db takes it off sellable stock); false where the unit was already "
+        "queued or decided there, which stands",
+    )
 
 
 # --------------------------------------------------------------------------- OIP v2
