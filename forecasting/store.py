@@ -91,6 +91,19 @@ def _row_stop(end: np.ndarray, rows: np.ndarray | None, n_rows: int, fallback: i
     return history_stop(longest, fallback)
 
 
+def _shared_known_until(values: np.ndarray, rows: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    """:func:`forecasting.grid.known_until` from each series' origin for a block of shared
+    rows (G, T, F) that series read through ``rows``: one past the unbroken run of periods
+    of its row present from its origin, without a (series x periods) copy of the block."""
+    present = np.isfinite(values).all(axis=2)
+    t = present.shape[1]
+    missing = np.where(present, t, np.arange(t)[None, :])
+    # Per row and period, the first missing period at or after it (t: none).
+    first = np.minimum.accumulate(missing[:, ::-1], axis=1)[:, ::-1]
+    first = np.concatenate([first, np.full((len(first), 1), t)], axis=1)
+    return first[rows, np.clip(origins, 0, t)]
+
+
 def _rescaled(block: Block, scale) -> Block:
     """``block`` with its values scaled again from its raw ones by ``scale(values, rows)`` (a
     block without raw values, a shared calendar, unchanged)."""
@@ -316,9 +329,15 @@ class PanelStore:
         real_blocks, known_until = [], np.full(n_series, n_periods, dtype=np.int64)
         names = iter(spec.known_reals)
         for values, rows in known_real:
-            values = ffill_time(values, limit=end if rows is None else None)
-            until = grid_known_until(values, origins if rows is None else None)
-            known_until = np.minimum(known_until, until if rows is None else until[rows])
+            # A shared row (a price per item) is filled forward over the history of the series
+            # that read it, not over the future: a price missing there ends what is known
+            # from each reading series' origin, as a series' own row does (it was carried).
+            values = ffill_time(values, limit=_row_stop(end, rows, len(values), 0))
+            if rows is None:
+                until = grid_known_until(values, origins)
+            else:
+                until = _shared_known_until(values, np.asarray(rows), origins)
+            known_until = np.minimum(known_until, until)
             raw = values.copy()  # as_of standardizes them again as of an origin
             values = standardize_history(values, _row_stop(end, rows, len(values), n_periods))
             block_names = tuple(next(names) for _ in range(values.shape[2]))
@@ -328,10 +347,13 @@ class PanelStore:
         observed_blocks = []
         names = iter(spec.observed_reals)
         for values, rows in observed_real:
-            raw = ffill_time(values, limit=end if rows is None else None)
-            # Scaled over the history alone: nothing observed from an origin on reaches it.
-            values = standardize(observed_until(raw, end) if rows is None else raw.copy(),
-                                 n_periods)  # fmt: skip
+            # Scaled over the history alone: nothing observed from an origin on reaches it. A
+            # shared row (web traffic per FC) is history up to the latest origin of the series
+            # that read it: filled forward and scaled over that, blank after it (its future
+            # values, or its last value carried over the future periods, moved the z-score).
+            stop = _row_stop(end, rows, len(values), 0)
+            raw = ffill_time(values, limit=stop)
+            values = standardize(observed_until(raw, stop), n_periods)
             block_names = tuple(next(names) for _ in range(values.shape[2]))
             block = _block(values, rows, block_names)
             block.raw = torch.from_numpy(raw)
@@ -342,8 +364,18 @@ class PanelStore:
         names = iter(spec.known_categoricals)
         for codes, rows in known_cat:
             block_names = tuple(next(names) for _ in range(codes.shape[2]))
-            for name in block_names:
-                cardinalities[name] = len(encoder.vocab[name]) + 1
+            for k, name in enumerate(block_names):
+                cardinalities[name] = size = len(encoder.vocab[name]) + 1
+                # The networks read a code as a row of one table holding every column's
+                # levels side by side: a code past its column's levels (or below 0, pandas'
+                # code of a missing value) read another column's embedding without a word.
+                column = codes[:, :, k]
+                if column.size and (int(column.min()) < 0 or int(column.max()) >= size):
+                    raise PanelError(
+                        name,
+                        f"codes {int(column.min())}..{int(column.max())} given; expected "
+                        f"0 (unknown) to {size - 1} (the levels of its vocabulary)",
+                    )
             cat_blocks.append(_block(codes.astype(np.int32, copy=False), rows, block_names))
         known_cat_names = tuple(spec.known_categoricals)
         # Checked when a model is to be fitted (no vocabulary yet): a run fitted before these
