@@ -169,3 +169,13 @@ def test_malformed_inspect_requests_are_4xx(server, repo):
     metrics = httpx.get(f"{server}/metrics", timeout=30).text
     assert 'stockcast_requests_total{endpoint="/v1/inspect",status="422"}' in metrics
     assert 'endpoint="/v1/inspect",status="500"' not in metrics
+
+
+def test_an_image_sent_as_a_text_field_and_spaced_ids_are_named(server, repo):
+    good = _views(repo[2], "s31-00001")["front"]
+    # a part without a filename arrives as text: it was "no image parts" for the whole form
+    text_part = httpx.post(f"{server}/v1/inspect", files=[("front", (None, good))], timeout=30)
+    assert text_part.status_code == 422
+    assert "front: unknown form field (a view image must be a file part" in text_part.text
+    spaced = _post(server, {"front": good}, item_id=" u1", sku="S", location_id="F")
+    assert spaced.status_code == 422 and "item_id: ' u1' has leading" in spaced.text

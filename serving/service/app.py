@@ -523,11 +523,17 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
                 if key in views:  # one of them would be scored without a word (the last)
                     raise HTTPException(422, f"{key}: two image parts for one view")
                 views[key] = await value.read()
-        if not views:
-            raise HTTPException(422, "views: no image parts in the form (one part per view)")
         unknown = sorted(set(fields) - set(INSPECT_FIELDS))
         if unknown:
-            raise HTTPException(422, f"{unknown[0]}: unknown form field")
+            # A part without a filename arrives as text: an image sent that way was reported
+            # as "no image parts" or an unknown field, neither of which says what to change.
+            raise HTTPException(
+                422,
+                f"{unknown[0]}: unknown form field (a view image must be a file part, with a "
+                f"filename: curl -F {unknown[0]}=@photo.png)",
+            )
+        if not views:
+            raise HTTPException(422, "views: no image parts in the form (one part per view)")
         loaded = model(fields.get("model"), fields.get("version"), "inspection")
         runtime = loaded.runtime
         # A misspelt view would otherwise be dropped and the item scored without it.
@@ -546,6 +552,10 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             )
         heatmaps = flag in TRUE_TEXT
         unit = {k: fields.get(k) for k in ("item_id", "sku", "location_id")}
+        for key, value in unit.items():
+            # " u1" and "u1" would be two units in the queue, and " SKU1" no inventory's SKU.
+            if value is not None and value != value.strip():
+                raise HTTPException(422, f"{key}: {value!r} has leading or trailing spaces")
         if (unit["sku"] or unit["location_id"]) and not all(unit.values()):
             # Named for the review queue, which needs the whole unit: not silently unqueued.
             missing = next(k for k, v in unit.items() if not v)
