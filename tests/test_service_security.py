@@ -163,3 +163,21 @@ def test_bearer_scheme_is_case_insensitive(tmp_path):
                                   {"Authorization": bad})  # fmt: skip
             assert response.status_code == 401, bad
             assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_openapi_document_declares_the_bearer_token(tmp_path):
+    """With a token the schema says so (the /docs page's Authorize button sends it; a generated
+    client knows it is needed), and /redoc, which holds no data either, is open as /docs is."""
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "token").write_text("s3cret\n")
+    config = ServiceConfig(token_file=str(tmp_path / "token"), reload_s=60)
+    with TestClient(create_app(tmp_path / "repo", config)) as client:
+        schema = client.get("/openapi.json").json()
+        assert schema["components"]["securitySchemes"]["bearer"] == {
+            "type": "http", "scheme": "bearer"
+        }  # fmt: skip
+        assert schema["security"] == [{"bearer": []}]
+        assert client.get("/redoc").status_code == 200
+        assert client.get("/docs").status_code == 200
+    with TestClient(create_app(tmp_path / "repo", ServiceConfig(reload_s=60))) as client:
+        assert "security" not in client.get("/openapi.json").json()  # no token, none declared

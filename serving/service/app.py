@@ -79,7 +79,9 @@ DATATYPES = {
 }
 NUMPY = {"FP32": np.float32, "FP64": np.float64, "INT64": np.int64, "INT32": np.int32,
          "UINT8": np.uint8, "BOOL": np.bool_, "BYTES": object}  # fmt: skip
-OPEN_PATHS = ("/v2/health/live", "/v2/health/ready", "/metrics", "/docs", "/openapi.json")
+OPEN_PATHS = (
+    "/v2/health/live", "/v2/health/ready", "/metrics", "/docs", "/redoc", "/openapi.json"
+)  # fmt: skip
 PAGES = ("/", "/station", "/review", "/forecast")  # HTML only: their data calls need the token
 PLAN_KEYS = ("item_id", "location_id")
 TRUE_TEXT, FALSE_TEXT = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -241,6 +243,8 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         },
     )
     app.state.repository, app.state.metrics, app.state.config = repository, metrics, config
+    if token:
+        _declare_bearer(app)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -615,6 +619,24 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         )
 
     return app
+
+
+def _declare_bearer(app: FastAPI) -> None:
+    """Declare the bearer token on the OpenAPI document, so ``/docs`` can send it (its
+    Authorize button) and a client generated from ``/openapi.json`` knows it is needed."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"}
+            }
+            schema["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 @dataclass
