@@ -556,10 +556,10 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             )
         heatmaps = flag in TRUE_TEXT
         unit = {k: fields.get(k) for k in ("item_id", "sku", "location_id")}
-        for key, value in unit.items():
+        for key, given in unit.items():
             # " u1" and "u1" would be two units in the queue, and " SKU1" no inventory's SKU.
-            if value is not None and value != value.strip():
-                raise HTTPException(422, f"{key}: {value!r} has leading or trailing spaces")
+            if given is not None and given != given.strip():
+                raise HTTPException(422, f"{key}: {given!r} has leading or trailing spaces")
         if (unit["sku"] or unit["location_id"]) and not all(unit.values()):
             # Named for the review queue, which needs the whole unit: not silently unqueued.
             missing = next(k for k, v in unit.items() if not v)
