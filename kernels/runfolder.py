@@ -198,7 +198,7 @@ def reading_entry(folder: str | Path, name: str) -> Iterator[None]:
 def update_manifest(
     folder: str | Path, *, expected: Mapping[str, str] | None = None, **changes: Any
 ) -> dict[str, Any]:
-    """Replace top-level entries of a verified run manifest and rehash the folder's files.
+    """Replace top-level entries of a verified run manifest; its files stay the ones listed.
 
     ``expected``: the files (name -> sha256) of the run the changes were made for. A folder
     that holds other files now (another run published under its name meanwhile) is refused:
@@ -218,8 +218,10 @@ def update_manifest(
                 f"{folder}: the run was replaced since it was read (its files changed); its "
                 "manifest is left as it is"
             )
+        # The run's files stay the ones listed (and checked above): others put in the folder
+        # since (a scores table written inside it) are not the run's, and listing them made
+        # the run unloadable once they were replaced or removed.
         manifest.update(changes)
-        manifest["files"] = file_hashes(folder)
         write_json(manifest, folder / MANIFEST)
         return manifest
     finally:
@@ -391,7 +393,14 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
             old = target.parent / f".{target.name}.replaced"
             shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)
-            os.replace(staging, target)
+            try:
+                os.replace(staging, target)
+            except BaseException:
+                # Not published (a full disk, Ctrl-C between the renames): the replaced folder
+                # goes back, as a failed command leaves the target as it was.
+                if not target.exists():
+                    os.replace(old, target)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(staging, target)

@@ -65,7 +65,7 @@ from training.auto import AutoForecaster
 from training.config import MAX_SEED, TrainConfig
 from training.devices import resolve_precision, select_device
 from training.forecast_task import ForecastData, ForecastTask
-from training.trainer import fit
+from training.trainer import fit, keep_finished_checkpoint
 
 WEIGHTS_FILE = "model.pt"
 
@@ -301,7 +301,8 @@ class NeuralForecaster:
                     distribution=self.config.distribution,
                 )
                 train = dataclasses.replace(self.train, seed=seed)
-                results.append(fit(task, train, folder, ckpt_path=resume))
+                # An ensemble is not resumed (above): a stop names no checkpoint of it.
+                results.append(fit(task, train, folder, ckpt_path=resume, resumable=members == 1))
                 # In float32 whatever the training precision: ``bf16-true`` leaves the
                 # weights in bfloat16, which float32 windows cannot be multiplied with.
                 fitted = task.net.cpu().float().eval()
@@ -767,15 +768,21 @@ class Forecaster:
             self.model_ = model.fit(store, resume=resume) if resume else model.fit(store)
             return self
         with building(run_dir, overwrite=overwrite) as folder:
-            if isinstance(model, NeuralForecaster):
-                model.fit(store, run_dir=folder, resume=resume)
-            elif isinstance(model, AutoForecaster):
-                model.fit(store, run_dir=folder)
-            else:
-                model.fit(store)
-            self.model_ = model
-            if is_main_process():
-                self._write(folder)
+            try:
+                if isinstance(model, NeuralForecaster):
+                    model.fit(store, run_dir=folder, resume=resume)
+                elif isinstance(model, AutoForecaster):
+                    model.fit(store, run_dir=folder)
+                else:
+                    model.fit(store)
+                self.model_ = model
+                if is_main_process():
+                    self._write(folder)
+            except BaseException as stop:
+                # Stopped after the training (finishing the network, writing the folder).
+                if isinstance(model, NeuralForecaster) and model.config.ensemble == 1:
+                    keep_finished_checkpoint(folder, stop)
+                raise
         return self
 
     def _require_fitted(self):

@@ -545,7 +545,9 @@ def fit_inspector(
         if defective.any() and not defective.all():
             monitor, mode = "val_selection", "max"
     start = time.perf_counter()
-    result = fit(task, cfg, run_dir, monitor=monitor, mode=mode)
+    # No command resumes an inspection fit: a stop names no checkpoint (README: an interrupted
+    # `inspect train` leaves nothing).
+    result = fit(task, cfg, run_dir, monitor=monitor, mode=mode, resumable=False)
     minutes = (time.perf_counter() - start) / 60
     if task.ema is not None:
         model.load_state_dict(task.ema.state_dict())

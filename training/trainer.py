@@ -97,16 +97,11 @@ class InterruptCheckpoint(pl.Callback):
         if trainer.global_step == 0:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        path, partial = self.folder / "last.ckpt", self.folder / ".last.ckpt.partial"
-        # No barrier (trainer.save_checkpoint has one): other ranks may be stopping too.
-        checkpoint = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
-        try:
-            trainer.strategy.checkpoint_io.save_checkpoint(checkpoint, partial)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
         # A staged run's folder (and its best checkpoint with it) is removed: keep the best
-        # weights beside last.ckpt, so that a resumed run can still end on them.
+        # weights beside last.ckpt, so that a resumed run can still end on them. Written
+        # first: a failure part-way (a full disk) leaves the pair an earlier stop kept, not a
+        # new last.ckpt beside the earlier best.ckpt, whose weights the resumed run ended on
+        # under the new best score.
         best = trainer.checkpoint_callback
         best_path = Path(best.best_model_path) if best and best.best_model_path else None
         if best_path is not None and best_path.is_file() and best_path.parent != self.folder:
@@ -116,10 +111,49 @@ class InterruptCheckpoint(pl.Callback):
                 os.replace(partial, self.folder / "best.ckpt")
             finally:
                 partial.unlink(missing_ok=True)
+        path, partial = self.folder / "last.ckpt", self.folder / ".last.ckpt.partial"
+        # No barrier (trainer.save_checkpoint has one): other ranks may be stopping too.
+        checkpoint = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
+        try:
+            trainer.strategy.checkpoint_io.save_checkpoint(checkpoint, partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
         try:
             exception.checkpoint = path  # type: ignore[attr-defined]
         except AttributeError:  # an exception type without a __dict__
             pass
+
+
+def keep_finished_checkpoint(run_dir: str | Path, stop: BaseException) -> None:
+    """A staged run interrupted after its trainer ended (while the fitted network is finished
+    and its run folder written) keeps the trainer's last and best checkpoints in its
+    :func:`~kernels.runfolder.interrupted_folder`, as :class:`InterruptCheckpoint` does during
+    the training, and names it on ``stop``: the staging folder (and the whole training with
+    it) is removed on the way out. Errors keep nothing, nor does a run whose checkpoint was
+    kept already, or one that is not staged."""
+    kept = interrupted_folder(run_dir)
+    last = Path(run_dir) / "checkpoints" / "last.ckpt"
+    if isinstance(stop, Exception) or getattr(stop, "checkpoint", None) is not None:
+        return
+    if kept is None or not last.is_file() or not is_rank_zero():
+        return
+    kept.mkdir(parents=True, exist_ok=True)
+    copies = [(last, "last.ckpt")]
+    best = sorted(p for p in last.parent.glob("best*.ckpt") if p.is_file())
+    if best:  # a resumed run ends on these weights when it finds none better
+        copies.insert(0, (best[-1], "best.ckpt"))
+    for source, name in copies:
+        partial = kept / f".{name}.partial"
+        try:
+            shutil.copyfile(source, partial)
+            os.replace(partial, kept / name)
+        finally:
+            partial.unlink(missing_ok=True)
+    try:
+        stop.checkpoint = kept / "last.ckpt"  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type without a __dict__
+        pass
 
 
 class DeferredSignals(pl.Callback):
@@ -297,6 +331,7 @@ def build_trainer(
     callbacks: list[pl.Callback] | None = None,
     mode: str = "min",
     exact_inputs: Sequence[str] = (),
+    resumable: bool = True,
 ) -> pl.Trainer:
     """Assemble a Lightning ``Trainer`` for ``cfg`` that writes logs and checkpoints to ``run_dir``.
 
@@ -305,7 +340,8 @@ def build_trainer(
     * more than one device or node -> DDP (NCCL on GPUs, gloo on CPU);
     * early stopping and best/last checkpoints on ``monitor`` (``mode`` "min" for a loss, "max"
       for a score such as an AUROC);
-    * a resumable ``last.ckpt`` when the run is interrupted (see the module's doc);
+    * a resumable ``last.ckpt`` when the run is interrupted (see the module's doc), unless
+      not ``resumable`` (a fit no command resumes keeps no checkpoint to name);
     * under ``bf16-true`` the batch entries named in ``exact_inputs`` (a loss's targets and
       weights) are not cast to bfloat16 (see :class:`ExactInputsPrecision`).
     """
@@ -337,8 +373,9 @@ def build_trainer(
         all_callbacks.append(
             EarlyStopping(monitor=monitor, mode=mode, patience=cfg.early_stopping_patience)
         )
-    interrupted = interrupted_folder(run_dir) or run_dir / "checkpoints"
-    all_callbacks.append(InterruptCheckpoint(interrupted))
+    if resumable:
+        interrupted = interrupted_folder(run_dir) or run_dir / "checkpoints"
+        all_callbacks.append(InterruptCheckpoint(interrupted))
     all_callbacks.append(RandomState())
     all_callbacks.extend(callbacks or [])
     plugin = None
@@ -418,11 +455,13 @@ def fit(
     callbacks: list[pl.Callback] | None = None,
     ckpt_path: str | Path | None = None,
     mode: str = "min",
+    resumable: bool = True,
 ) -> FitResult:
     """Seed, fit ``module`` and load the best validation weights back into it; ``ckpt_path``
     resumes from a checkpoint (weights, optimizer, epoch and step), such as the ``last.ckpt``
     an interrupted run saved: read as tensors and plain data only (no pickled objects), and
-    a ``ValueError`` naming it when it does not fit ``module``."""
+    a ``ValueError`` naming it when it does not fit ``module``. Not ``resumable``: an
+    interrupted fit keeps no checkpoint (one no command could resume from)."""
     if ckpt_path is not None:
         check_resumable(ckpt_path, module)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -435,6 +474,7 @@ def fit(
             callbacks=[*(callbacks or []), deferred],
             mode=mode,
             exact_inputs=getattr(module, "exact_inputs", ()),
+            resumable=resumable,
         )
         if ckpt_path is not None:
             trainer.checkpoint_callback.kept_best = Path(ckpt_path).parent / "best.ckpt"

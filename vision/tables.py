@@ -31,7 +31,9 @@ per-SKU counts for the inventory position (there ``item_id`` is the SKU, i.e. th
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -354,9 +356,25 @@ class ScoreOutputs:
         renamed into place when the block succeeds and removed when it fails."""
         self.check(overwrite)
         with ExitStack() as stack:
+            staged: list[os.stat_result] = []
+
+            def heatmaps_published() -> bool:
+                # Renamed into place (a Ctrl-C came while the old folder was removed): the
+                # tables renamed before it are the ones its views table names.
+                folder = self.heatmaps
+                if not staged or folder is None or not folder.is_dir():
+                    return False
+                return os.path.samestat(staged[0], os.stat(folder))
+
+            # Entered first, left last: the tables are renamed one by one and the heatmap
+            # folder after them, so a failure at a later one puts back the earlier ones.
+            stack.enter_context(
+                _restored_on_failure([self.items, self.views], unless=heatmaps_published)
+            )
             staging = None
             if self.heatmaps is not None:
                 staging = stack.enter_context(building(self.heatmaps, overwrite=overwrite))
+                staged.append(os.stat(staging))
 
             def write(items: pd.DataFrame, views: pd.DataFrame) -> None:
                 for frame, path in ((views, self.views), (items, self.items)):
@@ -364,6 +382,41 @@ class ScoreOutputs:
                         write_table_as(frame, stack.enter_context(atomic_path(path)), path)
 
             yield staging, write
+
+
+@contextmanager
+def _restored_on_failure(
+    paths: Sequence[Path | None], unless: Callable[[], bool] = lambda: False
+) -> Iterator[None]:
+    """Keep each file of ``paths`` as it is (a hard link beside it, else a copy) while the
+    block replaces them: when the block fails (and ``unless()`` is false: every output was
+    published before the failure), each is put back, or removed where there was none before,
+    so that files published together are not left half old and half new."""
+    kept: dict[Path, Path | None] = {}
+    try:
+        for path in (p for p in paths if p is not None):
+            copy = None
+            if path.is_file():
+                copy = path.with_name(f".{path.name}.previous")
+                copy.unlink(missing_ok=True)
+                try:
+                    os.link(path, copy)
+                except OSError:  # a file system without hard links
+                    shutil.copy2(path, copy)
+            kept[path] = copy
+        yield
+    except BaseException:
+        if not unless():
+            for path, copy in kept.items():
+                if copy is not None:
+                    os.replace(copy, path)
+                else:
+                    path.unlink(missing_ok=True)
+        raise
+    finally:
+        for copy in kept.values():
+            if copy is not None:
+                copy.unlink(missing_ok=True)
 
 
 def rejected_units(

@@ -75,6 +75,15 @@ def export_run(
         # Released after the version is published (callbacks run last in, first out).
         publishing = _NameLock(repo, name)
         stack.callback(publishing.release)
+        recorded = False
+
+        def unrecord(failed: type[BaseException] | None, *_: object) -> None:
+            # Runs after the package folder is published or removed: a version recorded but
+            # never published (the export failed in between) frees its number again.
+            if failed is not None and recorded and not target.exists():
+                (Path(repo) / PUBLISHED / name / str(version)).unlink(missing_ok=True)
+
+        stack.push(unrecord)
         while True:
             try:
                 folder = stack.enter_context(building(target))
@@ -120,7 +129,11 @@ def export_run(
         publishing.acquire()
         if task in TASKS:
             _check_task(repo, name, task)
-    record_published(repo, name, str(version))
+        # Recorded before the version is published: a version served but not recorded (the
+        # record failed, or the export was stopped, after the rename) had its number handed
+        # out again once it was removed.
+        record_published(repo, name, str(version))
+        recorded = True
     return target
 
 
