@@ -183,6 +183,8 @@ def policy_from_samples(a, b, shift, service_level, service_type):
         none = ra.mean() == 0 and rb.mean() == 0 and c == 0
         if service_type[i] == 0:
             s = float(np.quantile(ra, service_level[i]))
+            if (ra == np.floor(ra)).all() and np.mean(ra <= np.floor(s)) < service_level[i]:
+                s = float(ra[ra > np.floor(s)].min())  # whole units: the next sample value up
         elif m <= 0:
             s = 0.0 if none else np.nan
         else:

@@ -29,10 +29,13 @@ over steps.
 ``review_period`` (days; 0 = continuous review; the forecast's steps are ``Policy.step_days``
 days each, 1 by default: a weekly forecast needs ``step_days=7``),
 ``service_level``, ``service_type`` (``cycle``,
-``fill_rate`` or ``newsvendor``), ``segment``, ``holding_cost``, ``margin`` (both needed by
-``newsvendor`` rows, both > 0: their cycle service level is the critical ratio
+``fill_rate`` or ``newsvendor``), ``segment``, ``holding_cost`` (per unit per day, whatever
+the forecast's step), ``margin`` (per unit short; both needed by ``newsvendor`` rows, both > 0:
+their cycle service level is the critical ratio
 ``margin / (margin + holding_cost * max(review_period, 1))``, which must lie strictly inside
-(0, 1) -- a row where it does not is an error, never clipped), ``unit_cost``, ``case_pack``
+(0, 1) -- a row where it does not is an error, never clipped; a continuous-review row counts
+one day of holding, not the textbook's lot / daily demand of an (s, Q) cycle, so give such rows
+a ``review_period`` of their reorder cycle to get that), ``unit_cost``, ``case_pack``
 (default 1), ``moq`` (default 0) and ``lot_size`` (continuous review; default
 ``Policy.default_cycle_days`` of mean demand; rounded up to whole case packs and to at least
 ``moq``). An inventory without rows plans nothing: the plan has its columns and no rows.
