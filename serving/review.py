@@ -92,7 +92,13 @@ class ReviewStore:
                 missing = _missing_columns(db)
                 if create and not missing and "model" not in _columns(db, "items"):
                     # A queue made before items recorded the package that scored them.
-                    db.execute("ALTER TABLE items ADD COLUMN model TEXT")
+                    try:
+                        db.execute("ALTER TABLE items ADD COLUMN model TEXT")
+                    except sqlite3.OperationalError as exc:
+                        # Another worker (serve --workers N) added it between the check and
+                        # this: the queue is as wanted, not "not a review database".
+                        if "duplicate column" not in str(exc):
+                            raise
         except sqlite3.DatabaseError as exc:  # another kind of file, or a damaged database
             raise ReviewError(f"{self.path}: not a review database ({exc})") from None
         if missing:  # another application's SQLite file, or an empty one

@@ -210,3 +210,23 @@ def test_station_rejects_reach_the_stock_counts(served):
     row = counts[(counts["item_id"] == "SKU7") & (counts["location_id"] == "FC7")].iloc[0]
     assert row["rejected_units"] == len(rejected)
     assert row["review_units"] == sum(v == "review" for v in verdicts.values())
+
+
+def test_two_workers_extending_an_old_queue_at_once_both_open_it(tmp_path, monkeypatch):
+    """serve --workers N: each worker checks for the model column, then adds it; one that
+    checked before another added it found the column there when it tried (it read the queue as
+    'not a review database' and the worker did not start)."""
+    import sqlite3
+
+    import serving.review as review
+
+    path = tmp_path / "review.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(OLD_SCHEMA)
+    ReviewStore(path)  # the first worker adds the column
+    seen = review._columns
+    # the second one checked before that
+    monkeypatch.setattr(review, "_columns", lambda db, table: seen(db, table) - {"model"})
+    ReviewStore(path).enqueue_photos({"item_id": "u", "sku": "S", "location_id": "F"}, {})
+    monkeypatch.undo()
+    assert [q["item_id"] for q in ReviewStore(path).queue()] == ["u"]
