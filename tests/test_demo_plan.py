@@ -107,3 +107,29 @@ def test_demo_transit_times_fit_a_seven_day_horizon(monkeypatch):
     )  # fmt: skip
     assert len(out.plan) == len(keys) and out.plan["reorder_point"].notna().all()
     assert out.transit["lead_time_days"].between(1, 7).all()
+
+
+def test_demo_positioning_reads_each_fcs_own_transit_times(monkeypatch):
+    """The DC/FC positioning places each FC's stock over the transit its plan reads (every FC
+    was given 3 days, where the plans read 1.5, 2.5 or 4 around the FC's distance band)."""
+    from forecasting.spec import quantile_column
+
+    cumulative = TWO_FCS.assign(horizon=14)
+    for q, value in ((0.05, 10.0), (0.5, 20.0), (0.95, 30.0)):
+        cumulative[quantile_column(q)] = value
+    inventory = TWO_FCS.assign(segment="A")
+    transit = pd.DataFrame(
+        {"item_id": "sku1", "location_id": ["FC1", "FC1", "FC2", "FC2"],
+         "lead_time_days": [1.0, 2.0, 4.0, 6.0]}
+    )  # fmt: skip
+    seen = {}
+
+    def fake_position(fc, dc):
+        seen["fc"] = fc
+        return dc, fc
+
+    monkeypatch.setattr(demo_plan, "position", fake_position)
+    data = types.SimpleNamespace(lead_times=None)
+    demo_plan._positioning(data, cumulative, inventory, transit)
+    lead = seen["fc"].set_index("location_id")["lead_time"]
+    assert lead.to_dict() == {"FC1": 1.5, "FC2": 5.0}

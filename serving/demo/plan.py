@@ -57,7 +57,7 @@ def planning_step(
     planned = plan(
         cumulative, inventory, policy, lead_times=transit, rejected=rejected, hold_review=True
     )
-    dc_plan, fc_position = _positioning(data, cumulative, inventory)
+    dc_plan, fc_position = _positioning(data, cumulative, inventory, transit)
     sellable = inventory.assign(on_hand=inventory["on_hand"] - planned.get("inspection_held", 0))
     allocation = _allocation(cumulative, planned, sellable, config, rng)
     actual = data.actuals(data.cutoff, config.holdout_days)[[*KEYS, DATE, DEMAND]]
@@ -124,12 +124,15 @@ def _moments(cumulative: pd.DataFrame, horizon: int) -> pd.DataFrame:
 
 
 def _positioning(
-    data: DemoData, cumulative: pd.DataFrame, inventory: pd.DataFrame
+    data: DemoData, cumulative: pd.DataFrame, inventory: pd.DataFrame, transit: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Guaranteed-service safety stock for the DC and its FCs per SKU."""
+    """Guaranteed-service safety stock for the DC and its FCs per SKU, each FC at the mean of
+    its observed DC -> FC transit times (the ones its plan reads)."""
     horizon = int(cumulative["horizon"].max())
     fc = _moments(cumulative, horizon).merge(inventory[[*KEYS, "segment"]], on=KEYS)
-    fc["lead_time"] = 3.0
+    mean_transit = transit.groupby(KEYS, as_index=False)["lead_time_days"].mean()
+    # 3 days was every FC's, where its plan reads 1.5, 2.5 or 4 around its distance band.
+    fc = fc.merge(mean_transit.rename(columns={"lead_time_days": "lead_time"}), on=KEYS)
     fc["service_level"] = fc["segment"].map(SERVICE)
     fc["holding_cost"] = 1.0
     supplier = (
