@@ -28,6 +28,7 @@ from forecasting.validate import (
     PanelError,
     _parse_dates,
     _text_column,
+    _true_false,
     infer_frequency,
     period_index,
     text_levels,
@@ -454,6 +455,15 @@ def _dates(raw: pd.Series, name: str) -> pd.Series:
         )
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         dates = dates.dt.tz_localize(None)  # its local calendar day, as a panel reads it
+    # A row is matched to a forecast by its date: a sale's time stamp (09:30) met no forecast
+    # row and its day was scored as a gap of 0 demand. Whole days, as a panel's dates are.
+    timed = (dates != dates.dt.normalize()) & dates.notna()
+    if timed.any():
+        raise PanelError(
+            DATE,
+            f"times of day in the {name} table, e.g. {raw[timed].astype(str).head(3).tolist()}; "
+            "dates must be whole days",
+        )
     return dates
 
 
@@ -464,7 +474,9 @@ def _check_values(forecasts: pd.DataFrame, actuals: pd.DataFrame, levels: dict[f
     raw = actuals[DEMAND]
     values = pd.to_numeric(raw, errors="coerce")
     for problem, bad in (
-        ("non-numeric values", values.isna() & raw.notna()),
+        # true/false are not sales, as a panel's demand refuses them (pandas reads a CSV's
+        # TRUE/FALSE as booleans, and they scored as 1/0 units)
+        ("non-numeric values", (values.isna() & raw.notna()) | _true_false(raw)),
         ("infinite values", np.isinf(values.to_numpy(dtype=float, na_value=np.nan))),
         ("negative values", (values < 0).to_numpy()),
     ):

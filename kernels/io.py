@@ -15,6 +15,7 @@ import math
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -73,7 +74,10 @@ def read_table(
                 csv["dtype"] = {**{c: str for c in text}, **(csv.get("dtype") or {})}
                 if "na_values" not in csv and "keep_default_na" not in csv:
                     csv.update(_text_missing(path, text, csv))
-            return pd.read_csv(path, usecols=columns, **csv)
+            frame = pd.read_csv(path, usecols=columns, **csv)
+            if not isinstance(frame.index, pd.RangeIndex) and "index_col" not in csv:
+                frame = _without_row_names(path, frame, columns, csv)
+            return frame
         return pd.read_parquet(path, columns=columns)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise FileError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
@@ -125,6 +129,27 @@ def _text_missing(path: Path, text: Iterable[str], csv: dict[str, Any]) -> dict[
     return {"keep_default_na": False, "na_values": na_values}
 
 
+def _without_row_names(
+    path: Path, frame: pd.DataFrame, columns: list[str] | None, csv: dict[str, Any]
+) -> pd.DataFrame:
+    """A CSV whose first row has more fields than the header, which pandas reads as row
+    names: every column took a right neighbour's values (item_id the location, a date the
+    demand). Fields past the header that are all empty (a delimiter at the end of each line,
+    as spreadsheets and ERP exports write them) are dropped; any other is refused, since which
+    column is one too many the file does not say (an unquoted ``1,5`` or ``1,234``)."""
+    extra = frame.index.nlevels  # fields past the header: pandas names rows by as many
+    past = frame.iloc[:, -extra:].astype("string").fillna("")  # "" where read as text
+    if len(frame.columns) >= extra and past.apply(lambda c: c.str.strip() == "").all(axis=None):
+        with warnings.catch_warnings():  # the fields it warns of losing are empty
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            return pd.read_csv(path, usecols=columns, index_col=False, **csv)
+    raise FileError(
+        f"{path}: rows have more fields than the header's {len(frame.columns)} names (an "
+        "unquoted decimal comma or thousands separator, e.g. 1,5 or 1,234?); quote such "
+        "values or write them without commas"
+    )
+
+
 def _check_header(path: Path, csv: dict[str, Any]) -> None:
     """A CSV header that names a column twice is refused, as a parquet file is: pandas renames
     the second ``units`` to ``units.1`` and a reader took the first without a word."""
@@ -132,6 +157,16 @@ def _check_header(path: Path, csv: dict[str, Any]) -> None:
         return
     options = {k: v for k, v in csv.items() if k in ("sep", "delimiter", "encoding")}
     names = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, **options)
+    if names.shape[1] == 1 and not options.keys() & {"sep", "delimiter"}:
+        # A spreadsheet saved with semicolons (a decimal-comma locale) or tabs is one column
+        # to a comma reader: every reader then said its columns were missing.
+        for separator, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if separator in str(names.iloc[0, 0]):
+                raise FileError(
+                    f"{path}: the header is one column, {names.iloc[0, 0]!r}: its names are "
+                    f"separated by {word}, and a CSV file is read by commas; save it "
+                    "comma-separated (with a point as the decimal mark)"
+                )
     seen: set[str] = set()
     for name in names.iloc[0] if len(names) else []:
         if name in seen:

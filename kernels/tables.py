@@ -198,8 +198,38 @@ def _quantile_columns(df: pd.DataFrame) -> list[tuple[float, str]]:
 
 # --- inventory --------------------------------------------------------------------------------
 
+#: The inventory columns :func:`plan` reads; any other is carried along unread.
+INVENTORY_COLUMNS = (
+    *KEYS, "on_hand", "on_order", "backorders", "lead_time_mean", "lead_time_std",
+    "review_period", "service_level", "service_type", "segment", "holding_cost", "margin",
+    "unit_cost", "case_pack", "moq", "lot_size",
+)  # fmt: skip
+
+
+def _column_spelling(name) -> str:
+    """A column name read loosely: Unicode NFKC, case folded, no surrounding spaces, and spaces
+    or hyphens inside as one underscore (``On Order `` reads as ``on_order``)."""
+    text = unicodedata.normalize("NFKC", str(name)).strip().casefold()
+    return "_".join(text.replace("-", " ").split())
+
+
+def _check_column_names(df: pd.DataFrame, name: str, known: tuple[str, ...]) -> None:
+    """A column spelled like one the table is read for but for spaces or case (a spreadsheet's
+    ``"on_order "``, ``On Order``) is refused: unread, its values were left out without a word
+    (the units on order, a row's own service level or case pack took their defaults)."""
+    loose = {_column_spelling(column): column for column in known}
+    for column in df.columns:
+        meant = loose.get(_column_spelling(column))
+        if meant is not None and column != meant:
+            beside = f" beside {meant!r}" if meant in df.columns else ""
+            raise ValueError(
+                f"{name}: column {column!r}{beside} is spelled like {meant!r} but for spaces "
+                f"or case, and would not be read; name it {meant!r}"
+            )
+
 
 def _prepare_inventory(inventory: pd.DataFrame, policy: Policy) -> dict:
+    _check_column_names(inventory, "inventory", INVENTORY_COLUMNS)
     _require_columns(inventory, "inventory", KEYS + ["on_hand"])
     inv = inventory.reset_index(drop=True)
     match = _text_keyed(inv[KEYS])
@@ -259,6 +289,25 @@ def _prepare_inventory(inventory: pd.DataFrame, policy: Policy) -> dict:
         whole = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
         seg = seg.fillna(whole.map(by_text)).to_numpy(dtype=np.float64)
         level = np.where(np.isnan(seg), level, seg)
+        # A segment spelled like a level's name but for spaces, case or Unicode form (an ERP's
+        # padded "A ", "a") took the policy's level without a word, as a lead-time record
+        # spelled so was left unread.
+        unset = np.isnan(seg) & text.notna().to_numpy()
+        if "service_level" in inv.columns:  # a row's own level is used before its segment's
+            unset &= inv["service_level"].isna().to_numpy()
+        loose = {_loose_text(name): name for name in names}
+        unread = text[unset]
+        near = unread.map({v: loose.get(_loose_text(v)) for v in unread.unique()}).dropna()
+        if len(near):
+            first = near.index[0]
+            _fail_rows(
+                "segment",
+                f"{text[first]!r} has no service level but is spelled like the segment "
+                f"{near[first]!r} of the segment levels (spaces, case or Unicode form differ); "
+                "spell the segments as the levels do",
+                text.index.isin(near.index),
+                labels,
+            )
     if "service_level" in inv.columns:
         own = _numeric(inv, "service_level", labels, default=np.nan, allow_missing=True)
         level = np.where(np.isnan(own), level, own)
@@ -355,12 +404,17 @@ def _lead_time_records(lead_times: pd.DataFrame | None, keys: pd.DataFrame) -> l
     return records
 
 
+def _loose_text(value) -> str:
+    """Text read loosely: Unicode NFKC, no surrounding spaces, case folded."""
+    return unicodedata.normalize("NFKC", str(value)).strip().casefold()
+
+
 def _loose_key(key: tuple) -> tuple[str, ...]:
     """A key read loosely: Unicode NFKC, no surrounding spaces, case folded, leading zeros of a
     number dropped (how a key spelled another way by another system still reads alike)."""
 
     def loose(value) -> str:
-        text = unicodedata.normalize("NFKC", str(value)).strip().casefold()
+        text = _loose_text(value)
         return (text.lstrip("0") or "0") if text.isdigit() else text
 
     return tuple(loose(v) for v in key)

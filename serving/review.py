@@ -198,8 +198,16 @@ class ReviewStore:
                 with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as image:
                     picture = opaque(upright(image))
                     if picture.mode not in ("L", "RGB"):
-                        picture = picture.convert("RGB")
-                    picture.save(staging / f"view{k}.png")
+                        # A grey photo stays grey: its transparency composited over black made
+                        # it RGBA, and a grey model reads grey files only (an RGB copy left the
+                        # decision out of --feedback as an unreadable view).
+                        picture = picture.convert("L" if image.mode == "L" else "RGB")
+                    # The file's colour profile goes with its pixels: transparency composited
+                    # over black makes a new image without it, and a photo kept without it is
+                    # shown to the reviewer, and read by --feedback, in other colours than
+                    # the station scored (an Adobe RGB photo with alpha: 52 levels off).
+                    profile = image.info.get("icc_profile")
+                    picture.save(staging / f"view{k}.png", icc_profile=profile)
                 heatmap = (heatmaps or {}).get(view)
                 if heatmap:
                     (staging / f"view{k}_heatmap.png").write_bytes(heatmap)

@@ -173,6 +173,9 @@ class InspectionNet(nn.Module):
 
     def _forward(self, images: torch.Tensor, view_mask: torch.Tensor, catalog: torch.Tensor):
         batch, views = images.shape[0], images.shape[1]
+        # The catalog's presence flag is a flag, as view_mask is: an OIP client's 2 doubled
+        # the colour and size terms and moved the heads' conditioning.
+        catalog = torch.cat([(catalog[:, :1] > 0).to(catalog.dtype), catalog[:, 1:]], dim=1)
         pixels = images.flatten(0, 1)
         x = (pixels - self.pixel_mean) / self.pixel_std
         view_emb = self.view_embed.weight.unsqueeze(0).expand(batch, -1, -1).flatten(0, 1)
@@ -238,7 +241,7 @@ class InspectionNet(nn.Module):
         per_view = self.attribute_head(torch.cat([pooled, view_emb], dim=-1)).view(batch, views, -1)
         # Each attribute trusts the views that show it (learned), among the views present.
         logits = self.attribute_view_logits.unsqueeze(0).expand(batch, -1, -1)
-        logits = logits.masked_fill(view_mask.unsqueeze(-1) <= 0, _MASKED)
+        logits = logits.masked_fill(~(view_mask.unsqueeze(-1) > 0), _MASKED)
         weights = torch.softmax(logits, dim=1)
         return (per_view * weights).sum(dim=1)
 
@@ -363,8 +366,12 @@ def object_moments(maps: torch.Tensor) -> torch.Tensor:
 def fuse_views(
     view_logits: torch.Tensor, view_mask: torch.Tensor, mix: torch.Tensor, bias: torch.Tensor
 ) -> torch.Tensor:
-    """Per class, ``sigmoid(mix)`` x max + the rest x mean over the valid views, plus ``bias``."""
-    weight = view_mask.to(view_logits.dtype).unsqueeze(-1)
+    """Per class, ``sigmoid(mix)`` x max + the rest x mean over the valid views, plus ``bias``.
+
+    A view is valid where ``view_mask`` is above 0, as the backbone's training pass and the
+    attribute weights read it: a mask value is a flag, not a weight (an OIP client's -1 for a
+    missing view was subtracted from the mean, a 2 counted twice, a NaN made every score NaN)."""
+    weight = (view_mask > 0).to(view_logits.dtype).unsqueeze(-1)
     count = weight.sum(dim=1).clamp_min(1.0)
     mean = (view_logits * weight).sum(dim=1) / count
     top = view_logits.masked_fill(weight <= 0, _MASKED).amax(dim=1)

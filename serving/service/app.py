@@ -589,7 +589,9 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             item = {
                 **unit,
                 "model": f"{loaded.name}/{loaded.version}",
-                "product_id": fields.get("product_id"),
+                # The product it was scored against ("P0001\n" from a scanner is P0001):
+                # --feedback looks its catalog row up by this text.
+                "product_id": job.item.product_id,
                 "reasons": "; ".join(result["reasons"]),
                 "scores": result["scores"],
             }
