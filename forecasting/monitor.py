@@ -241,15 +241,27 @@ def monitor(
     for segment in segments:
         if segment not in actuals.columns:
             raise PanelError(segment, "segment column not found in the actuals table")
+        if segment == "all":
+            # Its rows would be read as more overall rows (segment_type "all"), as a backtest
+            # refuses the name too.
+            raise PanelError(
+                segment, "a segment column has the name the monitor gives its overall rows"
+            )
 
-    # The segments are the actuals' (a forecasts table carrying a column of the same name
-    # would leave two suffixed copies and neither).
-    forecasts = forecasts.drop(columns=[c for c in segments if c in forecasts.columns])
-    actuals = actuals[[*KEY, DEMAND, *segments]].copy()
+    # The forecasts' own columns, and each segment under a column name of its own: the
+    # segments are the actuals' (a forecasts table carrying a column of the same name, or a
+    # demand column, left two suffixed copies and neither), and a segment named like a key
+    # (location_id: accuracy per FC) or like a column the monitor adds (origin, step) was
+    # a second column of that name.
+    forecasts = forecasts[[*KEY, "step", *levels.values()]].copy()
+    columns = {f"_segment_{k}": segment for k, segment in enumerate(segments)}
+    actuals = actuals[[*KEY, DEMAND]].assign(
+        **{column: actuals[segment] for column, segment in columns.items()}
+    )
     # Segment levels as text by the rule training and backtests use (a float column of whole
     # numbers reads 1.0 as "1", a missing cell is a level of its own), so that they match a
     # backtest's metrics.json.
-    for column in segments:
+    for column in columns:
         codes, text = text_levels(actuals[column])
         actuals[column] = np.asarray(_text_column(text, codes, MISSING_LEVEL, False), dtype=object)
     for name, frame in (("forecasts", forecasts), ("actuals", actuals)):
@@ -282,7 +294,7 @@ def monitor(
     if reference is not None and "model" in reference.columns and len(reference):
         notes.append(f"compared with the reference metrics of {reference['model'].iloc[0]!r}")
     joined = joined[joined[DEMAND].notna()]
-    gaps = _gap_rows(forecasts, actuals, segments, periods)
+    gaps = _gap_rows(forecasts, actuals, list(columns), periods)
     if len(gaps):
         # As a panel reads its gaps (and a backtest scores them): a period without a sales
         # record between a series' observed ones sold nothing. Left out, a table listing the
@@ -299,7 +311,7 @@ def monitor(
         raise PanelError(DATE, "no forecast row matches an actual (item_id, location_id, date)")
 
     rows = []
-    groups = [("all", None), *((s, s) for s in segments)]
+    groups = [("all", None), *((s, c) for c, s in columns.items())]
     for kind, column in groups:
         keys = ["origin"] if column is None else [column, "origin"]
         for key, part in joined.groupby(keys, sort=True, observed=True):
@@ -473,19 +485,23 @@ def _check_values(forecasts: pd.DataFrame, actuals: pd.DataFrame, levels: dict[f
     its whole segment NaN (never flagged) or moved it without a word."""
     raw = actuals[DEMAND]
     values = pd.to_numeric(raw, errors="coerce")
+    # As floats with NaN where empty: a nullable column (Int64, pyarrow) compared its <NA>
+    # cells to 0 as <NA>, and the check raised "boolean value of NA is ambiguous".
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    # true/false are not sales, as a panel's demand refuses them (pandas reads a CSV's
+    # TRUE/FALSE as booleans, and they scored as 1/0 units)
+    words = (values.isna() & raw.notna()).to_numpy(dtype=bool) | _true_false(raw)
     for problem, bad in (
-        # true/false are not sales, as a panel's demand refuses them (pandas reads a CSV's
-        # TRUE/FALSE as booleans, and they scored as 1/0 units)
-        ("non-numeric values", (values.isna() & raw.notna()) | _true_false(raw)),
-        ("infinite values", np.isinf(values.to_numpy(dtype=float, na_value=np.nan))),
-        ("negative values", (values < 0).to_numpy()),
+        ("non-numeric values", words),
+        ("infinite values", np.isinf(numbers)),
+        ("negative values", numbers < 0),
     ):
         if bad.any():
             first = actuals.loc[np.asarray(bad), [*KEY, DEMAND]].iloc[0].to_dict()
             raise PanelError(
                 DEMAND, f"{problem} in the actuals table ({int(bad.sum())} rows, e.g. {first})"
             )
-    actuals[DEMAND] = values.astype(float)
+    actuals[DEMAND] = numbers
     for column in levels.values():
         quantile = pd.to_numeric(forecasts[column], errors="coerce")
         bad = ~np.isfinite(quantile.to_numpy(dtype=float, na_value=np.nan))
@@ -616,8 +632,13 @@ def _checks(
         row["wape_change"] = change
         # From an exact reference (WAPE 0) any error is an infinite relative worsening. A
         # change exactly at the threshold (0.138 against 0.12 for 15%) is not more than it,
-        # whatever the last bit of its float difference says.
-        row["wape_flag"] = bool(not np.isnan(change) and change > wape_threshold + ROUNDING)
+        # whatever the last bit of its float difference says. A segment that sold nothing
+        # while its forecast expected demand (an infinite WAPE) is flagged whatever its
+        # reference: one without a WAPE (no demand in the backtest, or in every earlier
+        # origin) left the change undefined and the segment unflagged.
+        row["wape_flag"] = bool(
+            (not np.isnan(change) and change > wape_threshold + ROUNDING) or row["wape"] == np.inf
+        )
         drifted = []
         for column in coverage:
             nominal = int(column.split("_")[1]) / 100
