@@ -85,8 +85,22 @@ class ReviewStore:
         elif not self.path.is_file():  # SQLite would create an empty file there
             raise ReviewError(f"{self.path}: no such file")
         self._lock = threading.Lock()  # one writer at a time from the service's threads
+        self._create = create
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file set up
+        self._prepare()
+
+    def _identity(self) -> tuple[int, int] | None:
         try:
-            with self._connect() as db:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return stat.st_dev, stat.st_ino
+
+    def _prepare(self) -> None:
+        """Check the database (a writer creates the tables and adds missing columns)."""
+        create = self._create
+        try:
+            with self._open() as db:
                 if create:
                     db.executescript(SCHEMA)
                 missing = _missing_columns(db)
@@ -103,11 +117,20 @@ class ReviewStore:
             raise ReviewError(f"{self.path}: not a review database ({exc})") from None
         if missing:  # another application's SQLite file, or an empty one
             raise ReviewError(f"{self.path}: not a review database ({missing})")
+        self._file = self._identity()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
         db.row_factory = sqlite3.Row
         return db
+
+    def _connect(self) -> sqlite3.Connection:
+        # The file may have been replaced since it was set up (a queue archived and a new
+        # one started, an older queue restored): a writer sets the new one up as a fresh
+        # store would (it read "no such table" or "no column named model" until a restart).
+        if self._create and self._identity() != self._file:
+            self._prepare()
+        return self._open()
 
     def enqueue(
         self,

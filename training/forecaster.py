@@ -65,7 +65,7 @@ from training.auto import AutoForecaster
 from training.config import MAX_SEED, TrainConfig
 from training.devices import resolve_precision, select_device
 from training.forecast_task import ForecastData, ForecastTask
-from training.trainer import fit, keep_finished_checkpoint
+from training.trainer import fit, keep_finished_checkpoint, random_state_restored
 
 WEIGHTS_FILE = "model.pt"
 
@@ -228,6 +228,7 @@ class NeuralForecaster:
         minimum = self.config.min_encoder_length or max(1, min(encoder, season, within))
         return encoder, minimum
 
+    @random_state_restored()
     def fit(
         self,
         store: PanelStore,
@@ -701,6 +702,10 @@ class Forecaster:
         self.train = train or TrainConfig()
         self.model_: NeuralForecaster | AutoForecaster | SeasonalNaive | MovingAverage | None = None
         self.report: ValidationReport | None = None
+        # The frequency the last training table's dates showed (not given): the next training
+        # table infers its own (a daily fit left 'D' in the spec, and a weekly table refitted
+        # was refused as if 'D' had been given).
+        self._inferred_freq: str | None = None
 
     @classmethod
     def from_config(
@@ -727,9 +732,13 @@ class Forecaster:
     def store(self, data: pd.DataFrame | str | Path) -> PanelStore:
         """Load, validate and build the store of a training table; ``self.report`` says what
         validation did (frequency, pre-launch rows, gaps)."""
-        clean, report = validate_panel(self.panel(data, training=True), self.spec, categories=True)
+        spec = self.spec
+        if self._inferred_freq is not None and spec.freq == self._inferred_freq:
+            spec = dataclasses.replace(spec, freq=None)
+        clean, report = validate_panel(self.panel(data, training=True), spec, categories=True)
         self.report = report
-        self.spec = self.spec.with_freq(report.freq)
+        self.spec = spec.with_freq(report.freq)
+        self._inferred_freq = report.freq if report.freq_inferred else None
         # As a prediction table is read: a series without history (a new item) scales its
         # reals over the rows a forecast reads, not a longer price plan.
         return PanelStore.from_frame(horizon_rows(clean, self.spec, self.config.horizon), self.spec)

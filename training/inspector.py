@@ -46,6 +46,7 @@ from training.inspect_task import (
     imbalance_weights,
 )
 from training.pretrain import pretrain_backbone
+from training.trainer import random_state_restored
 from vision.augment import AugmentSpec, dominant_axis
 from vision.calibration import Thresholds
 from vision.config import CalibrationConfig, DataConfig, ModelSpec, ScoreConfig
@@ -318,6 +319,7 @@ class Inspector:
         self.run_dir = Path(run_dir)
         return self
 
+    @random_state_restored()
     def _fit(self, item_set: ItemSet, folder: Path) -> bool:
         """Fit into the trainer folder ``folder``; False on the DDP ranks that do not write."""
         settings, progress = self.data, self.train.progress_bar

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import shutil
 import signal
 import threading
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import lightning.pytorch as pl
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
@@ -432,6 +434,42 @@ def torch_flags_restored():
         torch.backends.cudnn.deterministic = saved[2]
         torch.backends.cudnn.benchmark = saved[3]
         torch.utils.deterministic.fill_uninitialized_memory = saved[4]
+
+
+#: The variables ``pl.seed_everything`` sets for the processes and workers it seeds.
+_SEED_VARIABLES = ("PL_GLOBAL_SEED", "PL_SEED_WORKERS")
+
+
+@contextmanager
+def random_state_restored():
+    """Give back the process-wide random generators when the block ends (a decorator too).
+
+    A fit seeds Python's, NumPy's and torch's global generators from its own seed (and sets
+    Lightning's seed variables): a caller's own draws after it were the seed's, the same on
+    every run whatever the caller had seeded. Python's, NumPy's and torch's CPU generator (and
+    the CUDA generators when CUDA was in use before) continue as if the block had not run.
+    """
+    cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
+    saved = (
+        random.getstate(),
+        np.random.get_state(),  # noqa: NPY002 (the caller's legacy generator)
+        torch.get_rng_state(),
+        torch.cuda.get_rng_state_all() if cuda else None,
+        {name: os.environ.get(name) for name in _SEED_VARIABLES},
+    )
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])  # noqa: NPY002
+        torch.set_rng_state(saved[2])
+        if saved[3] is not None:
+            torch.cuda.set_rng_state_all(saved[3])
+        for name, value in saved[4].items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def is_rank_zero() -> bool:
