@@ -94,3 +94,13 @@ def test_csv_text_segments_found_without_segments_flag(tmp_path):
     assert {k: c["wape"] for k, c in by_csv.items() if k[0] == "region"} == {
         k: c["wape"] for k, c in by_parquet.items() if k[0] == "region"
     }
+
+
+def test_a_segment_named_by_a_mapped_key_is_scored(tmp_path):
+    """`--location-col fc --segments fc`: accuracy per FC, under the user's name for it (the
+    actuals' columns were renamed first, and the segment was 'not found')."""
+    _write_tables(tmp_path)
+    for actuals in ("actuals.csv", "actuals.parquet"):
+        checks = _monitor(tmp_path, actuals, "--segments", "fc,dept")
+        assert {("all", "all"), ("fc", "F1"), ("dept", "01"), ("dept", "02")} == set(checks)
+        assert checks[("fc", "F1")]["wape"] == checks[("all", "all")]["wape"]

@@ -410,7 +410,13 @@ def monitor_command(args: argparse.Namespace) -> int:
                 f"missing column in the actuals table {args.actuals} (mapped with {flag}); "
                 f"columns present: {list(actuals.columns)}",
             )
-    actuals = actuals.rename(columns=spec.rename_map())
+    rename = spec.rename_map()
+    actuals = actuals.rename(columns=rename)
+    # A segment named by a mapped key (`--location-col fc --segments fc`: accuracy per FC) is
+    # read from the key under the user's name (it was "segment column not found").
+    for name in args.segments or ():
+        if name in rename and name not in actuals.columns:
+            actuals[name] = actuals[rename[name]]
     reference = None
     if args.reference_model and not args.reference:
         raise CliError("--reference-model: needs --reference")
