@@ -40,3 +40,15 @@ def test_given_frequency_still_checked():
     forecaster = Forecaster("seasonal_naive", horizon=4, spec=PanelSpec(freq="D"))
     with pytest.raises(PanelError):
         forecaster.fit(_table("W-MON", 60))
+
+
+def test_a_fit_on_a_prebuilt_store_keeps_no_earlier_tables_report():
+    daily = _table("D", 120)
+    forecaster = Forecaster("seasonal_naive", horizon=4).fit(daily)
+    assert forecaster.report is not None
+    store = Forecaster("seasonal_naive", horizon=4).store(daily)
+    forecaster.fit(store)
+    assert forecaster.report is None  # it described the earlier table
+    own = forecaster.store(_table("D", 90))  # the CLI's order: store, report, then fit
+    forecaster.fit(own)
+    assert forecaster.report is not None and forecaster.report.n_rows == 180

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import tempfile
+import weakref
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -706,6 +707,7 @@ class Forecaster:
         # table infers its own (a daily fit left 'D' in the spec, and a weekly table refitted
         # was refused as if 'D' had been given).
         self._inferred_freq: str | None = None
+        self._reported: weakref.ref[PanelStore] | None = None
 
     @classmethod
     def from_config(
@@ -741,7 +743,10 @@ class Forecaster:
         self._inferred_freq = report.freq if report.freq_inferred else None
         # As a prediction table is read: a series without history (a new item) scales its
         # reals over the rows a forecast reads, not a longer price plan.
-        return PanelStore.from_frame(horizon_rows(clean, self.spec, self.config.horizon), self.spec)
+        rows = horizon_rows(clean, self.spec, self.config.horizon)
+        store = PanelStore.from_frame(rows, self.spec)
+        self._reported = weakref.ref(store)  # the store this report describes
+        return store
 
     def _model(self, season: int):
         if self.config.is_network:
@@ -768,7 +773,12 @@ class Forecaster:
         interrupted network keeps ``<run_dir>.interrupted/last.ckpt``, which ``resume``
         continues from, given the same data and settings).
         """
-        store = data if isinstance(data, PanelStore) else self.store(data)
+        if isinstance(data, PanelStore):
+            store = data
+            if self._reported is None or self._reported() is not store:
+                self.report = None  # built elsewhere: the last report is another table's
+        else:
+            store = self.store(data)
         self.spec = store.spec
         model = self._model(store.spec.season)
         if resume is not None and not isinstance(model, NeuralForecaster):
