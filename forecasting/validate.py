@@ -375,8 +375,11 @@ def infer_frequency(dates: pd.Series | pd.DatetimeIndex) -> str | None:
     return None
 
 
-def _resolve_freq(dates: pd.DatetimeIndex, spec: PanelSpec, report: ValidationReport) -> str:
-    """The spec's frequency checked against the (distinct) dates, or the one they show."""
+def _resolve_freq(
+    dates: pd.DatetimeIndex, spec: PanelSpec, report: ValidationReport, trained: bool = False
+) -> str:
+    """The spec's frequency checked against the (distinct) dates, or the one they show.
+    ``trained``: the spec's frequency is a fitted model's, which no flag changes."""
     inferred = infer_frequency(dates)
     given = spec.freq
     if given is None:
@@ -394,6 +397,14 @@ def _resolve_freq(dates: pd.DatetimeIndex, spec: PanelSpec, report: ValidationRe
     # daily; a weekly or monthly frequency given for them is not contradicted: the grid check
     # names the rows off it (the gap hint for such dates asks for that frequency).
     drifted = inferred == "D" and given in ("W", "M") and not _regular(dates)
+    if inferred is not None and inferred != given and not drifted and trained:
+        # "give --freq" would be refused: a prediction's --freq must be the run's.
+        raise PanelError(
+            DATE,
+            f"the dates are {FREQ_NAMES[inferred]} ({inferred}) but the model was trained on "
+            f"{FREQ_NAMES[given]} ({given}) data",
+            hint=f"give it a {FREQ_NAMES[given]} table, or train a model on this one",
+        )
     if inferred is not None and inferred != given and not drifted:
         raise PanelError(
             DATE,
@@ -466,6 +477,7 @@ def validate_panel(
     gaps: str | None = None,
     categories: bool = False,
     history: bool = True,
+    trained: bool = False,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Check a canonical-named panel and return a clean copy sorted by item, location, date.
 
@@ -476,9 +488,12 @@ def validate_panel(
     (``sales (demand)``). With ``categories``, the keys and categorical covariates come as
     pandas categoricals of their text instead of text: the same values, a fraction of the cost
     to build and to group (what :func:`forecasting.grid.build_grid` is given internally).
+    ``trained``: ``spec`` is a fitted model's, its frequency not the user's to change (a
+    table at another one is refused as such, not with advice to give ``--freq``).
     """
     try:
-        return _validate(frame, spec, spec.gaps if gaps is None else gaps, categories, history)
+        gaps = spec.gaps if gaps is None else gaps
+        return _validate(frame, spec, gaps, categories, history, trained)
     except PanelError as error:
         # Name columns and example rows as the user's table names them.
         user = {canonical: name for name, canonical in spec.rename_map().items()}
@@ -498,7 +513,12 @@ def validate_panel(
 
 
 def _validate(
-    frame: pd.DataFrame, spec: PanelSpec, gaps: str, categories: bool, history: bool = True
+    frame: pd.DataFrame,
+    spec: PanelSpec,
+    gaps: str,
+    categories: bool,
+    history: bool = True,
+    trained: bool = False,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     if gaps not in ("auto", "zero", "error"):
         raise ValueError(f"gaps: expected 'auto', 'zero' or 'error', got {gaps!r}")
@@ -545,7 +565,8 @@ def _validate(
     days = (day.view(np.int64) - day.view(np.int64).min()) // DAY_NS
     seen = np.zeros(int(days.max()) + 1, dtype=bool)
     seen[days] = True  # the distinct dates, without hashing every row
-    freq = _resolve_freq(pd.DatetimeIndex(day.min() + np.flatnonzero(seen) * DAY_NS), spec, report)
+    distinct = pd.DatetimeIndex(day.min() + np.flatnonzero(seen) * DAY_NS)
+    freq = _resolve_freq(distinct, spec, report, trained)
 
     raw_demand = frame[DEMAND]
     demand = pd.to_numeric(raw_demand, errors="coerce")
@@ -665,7 +686,7 @@ def _validate(
             f"{report.gap_periods / max(n_observed, 1):.0%} to the {n_observed} observed rows "
             f"({spacing})",
             with_gaps,
-            hint=(f"if it is, give --freq {suggest}; " if suggest else "")
+            hint=(f"if it is, give --freq {suggest}; " if suggest and not trained else "")
             + "if a missing period means no sales, ask for the fill with --gaps zero (it "
             "fills between a series' first and last row: a table of the days with sales must "
             "also give each series a row, of 0, on the table's last date)",

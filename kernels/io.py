@@ -145,8 +145,8 @@ def _without_row_names(
             return pd.read_csv(path, usecols=columns, index_col=False, **csv)
     raise FileError(
         f"{path}: rows have more fields than the header's {len(frame.columns)} names (an "
-        "unquoted decimal comma or thousands separator, e.g. 1,5 or 1,234?); quote such "
-        "values or write them without commas"
+        "unquoted decimal comma or thousands separator, e.g. 1,5 or 1,234?); write numbers "
+        "without commas (1.5, 1234): quoted, they are read as text, not numbers"
     )
 
 

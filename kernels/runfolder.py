@@ -118,8 +118,12 @@ def read_manifest(
     if not isinstance(manifest, dict) or manifest.get("format") != format:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         hint = {
-            PACKAGE_FORMAT: " (a model package: use --package)",
-            FORMAT: " (a training run: use --run, or export it first)",
+            # Not every command that reads one takes the other (interpret, calibrate, export
+            # have no --package; serve no --run): say which do.
+            PACKAGE_FORMAT: " (a model package: `forecast predict` and `inspect score` read it "
+            "with --package; the other commands need the training run it was exported from)",
+            FORMAT: " (a training run: export it first (`stockcast export`); `forecast predict` "
+            "and `inspect score` also read a run with --run)",
         }.get(str(found), "")
         raise FileError(f"{path}: format {found!r}, expected {format!r}{hint}")
     if task is not None and manifest.get("task") != task:

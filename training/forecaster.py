@@ -834,7 +834,9 @@ class Forecaster:
         only the ``periods`` a cumulative forecast sums are read past each origin (rows further
         ahead would move the z-scores of the periods it sums)."""
         # A table of new items alone (only future rows) is forecast from the run's level.
-        clean, _ = validate_panel(self.panel(data), self.spec, categories=True, history=False)
+        clean, _ = validate_panel(
+            self.panel(data), self.spec, categories=True, history=False, trained=True
+        )
         clean = horizon_rows(clean, self.spec, periods or self.config.horizon)
         vocab = getattr(self.model_, "vocab", None) or None
         return PanelStore.from_frame(

@@ -154,7 +154,7 @@ class ForecastPackage:
             frame = data
         # A table of new items alone (only future rows) is forecast from the run's level.
         clean, _ = validate_panel(
-            map_columns(frame, self.spec), self.spec, categories=True, history=False
+            map_columns(frame, self.spec), self.spec, categories=True, history=False, trained=True
         )
         clean = horizon_rows(clean, self.spec, cumulative or self.horizon)
         grid = build_grid(clean, self.spec, extra_periods=self.horizon)
