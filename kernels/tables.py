@@ -209,8 +209,7 @@ INVENTORY_COLUMNS = (
 def _column_spelling(name) -> str:
     """A column name read loosely: Unicode NFKC, case folded, no surrounding spaces, and spaces
     or hyphens inside as one underscore (``On Order `` reads as ``on_order``)."""
-    text = unicodedata.normalize("NFKC", str(name)).strip().casefold()
-    return "_".join(text.replace("-", " ").split())
+    return "_".join(_loose_text(name).replace("-", " ").split())
 
 
 def _check_column_names(df: pd.DataFrame, name: str, known: tuple[str, ...]) -> None:

@@ -5,6 +5,7 @@ is written before the package appears, and taken back when the package never doe
 
 import errno
 import shutil
+from contextlib import contextmanager
 
 import pytest
 
@@ -32,6 +33,20 @@ def _full_disk(*args):
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
+def _failing_building(after_rename: bool):
+    """``building`` whose block fails with a full disk, before or after the folder's rename."""
+
+    @contextmanager
+    def failing(target, **kwargs):
+        with building(target, **kwargs) as folder:
+            yield folder
+            if not after_rename:
+                _full_disk()
+        _full_disk()
+
+    return failing
+
+
 def test_an_export_that_fails_serves_nothing(tmp_path, run, monkeypatch):
     """The record fails (a full disk): the export fails, and no package is left served."""
     repo = tmp_path / "repo"
@@ -51,23 +66,10 @@ def test_a_served_version_keeps_its_number_when_the_export_fails_after_it(
     rename): the number stays taken after the version is removed."""
     repo = tmp_path / "repo"
     export.export_run(run, repo, name="champion")
-    real = building
-
-    def building_then_fail(target, **kwargs):
-        from contextlib import contextmanager
-
-        @contextmanager
-        def wrapped():
-            with real(target, **kwargs) as folder:
-                yield folder
-            raise OSError(errno.ENOSPC, "No space left on device")  # after the rename
-
-        return wrapped()
-
-    monkeypatch.setattr(export, "building", building_then_fail)
+    monkeypatch.setattr(export, "building", _failing_building(after_rename=True))
     with pytest.raises(OSError):
         export.export_run(run, repo, name="champion")
-    monkeypatch.setattr(export, "building", real)
+    monkeypatch.setattr(export, "building", building)
     assert versions(repo, "champion") == [1, 2]  # published: it is served
     pinned = read_package(repo / "champion" / "2")["files"]["model.onnx"]
     shutil.rmtree(repo / "champion" / "2")  # rolled back
@@ -80,23 +82,10 @@ def test_a_version_never_published_is_not_recorded(tmp_path, run, monkeypatch):
     """The rename itself fails: no package, no record, and --version 2 can be retried."""
     repo = tmp_path / "repo"
     export.export_run(run, repo, name="champion")
-    real = building
-
-    def building_fails(target, **kwargs):
-        from contextlib import contextmanager
-
-        @contextmanager
-        def wrapped():
-            with real(target, **kwargs) as folder:
-                yield folder
-                raise OSError(errno.ENOSPC, "No space left on device")  # before the rename
-
-        return wrapped()
-
-    monkeypatch.setattr(export, "building", building_fails)
+    monkeypatch.setattr(export, "building", _failing_building(after_rename=False))
     with pytest.raises(OSError):
         export.export_run(run, repo, name="champion", version="2")
-    monkeypatch.setattr(export, "building", real)
+    monkeypatch.setattr(export, "building", building)
     assert versions(repo, "champion") == [1]
     assert not (repo / PUBLISHED / "champion" / "2").exists()
     assert export.export_run(run, repo, name="champion", version="2").name == "2"

@@ -27,7 +27,7 @@ def _xyz(x: float, y: float, z: float) -> bytes:
     return b"XYZ " + b"\0" * 4 + _s15(x) + _s15(y) + _s15(z)
 
 
-def _adobe_rgb_profile() -> bytes:
+def adobe_rgb_profile() -> bytes:
     """A minimal ICC v2 display profile: Adobe RGB (1998) primaries adapted to D50, gamma 2.2."""
     name = b"Adobe RGB (1998) compatible\0"
     desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(name)) + name + b"\0" * 8 + b"\0" * 70
@@ -79,7 +79,7 @@ def _centres(pixels: np.ndarray) -> np.ndarray:
 
 
 def test_a_photo_with_a_colour_profile_reads_as_displayed():
-    profile = _adobe_rgb_profile()
+    profile = adobe_rgb_profile()
     adobe = ImageCms.ImageCmsProfile(io.BytesIO(profile))
     stored = ImageCms.profileToProfile(_picture(), SRGB, adobe, outputMode="RGB")
     raw = _centres(np.asarray(stored))
@@ -103,7 +103,7 @@ def test_srgb_missing_or_broken_profiles_leave_the_pixels_alone():
 
 
 def test_a_queued_photo_trains_on_the_colours_the_reviewer_saw(tmp_path):
-    profile = _adobe_rgb_profile()
+    profile = adobe_rgb_profile()
     adobe = ImageCms.ImageCmsProfile(io.BytesIO(profile))
     stored = ImageCms.profileToProfile(_picture(), SRGB, adobe, outputMode="RGB")
     store = ReviewStore(tmp_path / "review.db")

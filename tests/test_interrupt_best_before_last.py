@@ -24,6 +24,7 @@ from forecasting.store import PanelStore
 from forecasting.validate import validate_panel
 from forecasting.windows import group_prior_scale
 from kernels.runfolder import building
+from tests.test_trainer_interrupt import Stop, StopAt
 from training.config import TrainConfig
 from training.forecast_task import ForecastData, ForecastTask
 from training.trainer import fit
@@ -37,19 +38,6 @@ CFG = TrainConfig(
     progress_bar=False,
     accelerator="cpu",
 )
-
-
-class Stop(BaseException):
-    """What the command line raises on SIGINT / SIGTERM: not an ``Exception``."""
-
-
-class StopAt(pl.Callback):
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_train_batch_end(self, trainer, *args) -> None:
-        if trainer.global_step >= self.step:
-            raise Stop()
 
 
 class StopAtTheEnd(pl.Callback):

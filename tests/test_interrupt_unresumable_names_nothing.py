@@ -17,6 +17,7 @@ import pytest
 import training.trainer as trainer_module
 from forecasting import Forecaster, PanelSpec
 from serving import cli
+from tests.test_trainer_interrupt import Stop
 from training.config import TrainConfig
 from vision.synthetic import write_synthetic_dataset
 
@@ -30,11 +31,7 @@ TRAIN = TrainConfig(
 )
 
 
-class Stop(BaseException):
-    """What the command line raises on SIGINT / SIGTERM: not an ``Exception``."""
-
-
-def _frame() -> pd.DataFrame:
+def weekly_frame() -> pd.DataFrame:
     rng = np.random.default_rng(0)
     dates = pd.date_range("2022-01-03", periods=40, freq="7D")
     rows = [
@@ -45,7 +42,7 @@ def _frame() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _forecaster(**settings) -> Forecaster:
+def small_lstm(**settings) -> Forecaster:
     spec = PanelSpec(freq="W", calendar=False)
     return Forecaster("lstm", 4, spec=spec, train=TRAIN, hidden_size=8, **settings)
 
@@ -61,18 +58,18 @@ def _stop_at_step(monkeypatch, step: int, error=Stop) -> None:
 def test_a_stopped_ensemble_names_no_checkpoint_it_refuses_to_resume(tmp_path, monkeypatch):
     _stop_at_step(monkeypatch, 4)
     with pytest.raises(Stop) as stopped:
-        _forecaster(ensemble=2).fit(_frame(), tmp_path / "run")
+        small_lstm(ensemble=2).fit(weekly_frame(), tmp_path / "run")
     kept = getattr(stopped.value, "checkpoint", None)
     if kept is not None and os.path.isfile(kept):  # what it named must resume
         monkeypatch.undo()
-        _forecaster(ensemble=2).fit(_frame(), tmp_path / "run", resume=kept)
+        small_lstm(ensemble=2).fit(weekly_frame(), tmp_path / "run", resume=kept)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_a_single_network_still_keeps_its_checkpoint(tmp_path, monkeypatch):
     _stop_at_step(monkeypatch, 4)
     with pytest.raises(Stop) as stopped:
-        _forecaster().fit(_frame(), tmp_path / "run")
+        small_lstm().fit(weekly_frame(), tmp_path / "run")
     assert stopped.value.checkpoint == tmp_path / "run.interrupted" / "last.ckpt"
     assert stopped.value.checkpoint.is_file()
 

@@ -5,22 +5,6 @@ of a series whose history it read as unobserved."""
 from __future__ import annotations
 
 import math
-import shutil
-
-import pytest
-from fastapi.testclient import TestClient
-
-from serving.service.app import create_app
-from serving.service.config import ServiceConfig
-
-
-@pytest.fixture(scope="module")
-def client(lstm_package, tmp_path_factory):
-    _, _, root = lstm_package
-    repo = tmp_path_factory.mktemp("fp32_range") / "repo"
-    shutil.copytree(root / "repo", repo)
-    with TestClient(create_app(repo, ServiceConfig(reload_s=60))) as client:
-        yield client
 
 
 def _request(client, name: str, value) -> dict:
@@ -36,7 +20,8 @@ def _request(client, name: str, value) -> dict:
     return {"inputs": tensors}
 
 
-def test_fp32_values_past_its_range_are_refused(client):
+def test_fp32_values_past_its_range_are_refused(lstm_client):
+    client = lstm_client  # the service over a copy of the shared LSTM package
     name = "lstm"
     for value in (1e39, -1e39, 3.5e38):
         reply = client.post(f"/v2/models/{name}/infer", json=_request(client, name, value))
@@ -44,7 +29,8 @@ def test_fp32_values_past_its_range_are_refused(client):
         assert "inputs.history" in reply.json()["detail"]
 
 
-def test_fp32_values_in_range_and_null_still_run(client):
+def test_fp32_values_in_range_and_null_still_run(lstm_client):
+    client = lstm_client
     for value in (3.4e38, 2.5, 0, None):
         reply = client.post("/v2/models/lstm/infer", json=_request(client, "lstm", value))
         assert reply.status_code == 200, (value, reply.text[:300])

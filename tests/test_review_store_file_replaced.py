@@ -8,14 +8,7 @@ import sqlite3
 import pandas as pd
 
 from serving.review import ReviewStore
-
-OLDER = """
-CREATE TABLE items (item_id TEXT PRIMARY KEY, sku TEXT NOT NULL, location_id TEXT NOT NULL,
-    product_id TEXT, scores TEXT NOT NULL, reasons TEXT NOT NULL, views TEXT NOT NULL,
-    queued TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending');
-CREATE TABLE decisions (item_id TEXT PRIMARY KEY REFERENCES items(item_id),
-    decision TEXT NOT NULL, defect TEXT, reviewer TEXT NOT NULL, decided TEXT NOT NULL);
-"""
+from tests.test_station_review_queue import OLD_TABLES
 
 
 def _items(item_id: str) -> pd.DataFrame:
@@ -47,7 +40,7 @@ def test_older_queue_restored(tmp_path):
     assert store.enqueue(_items("u1"), {}) == 1
     older = tmp_path / "older.db"
     with sqlite3.connect(older) as db:
-        db.executescript(OLDER)
+        db.executescript(OLD_TABLES)
     os.replace(older, path)
     assert store.enqueue(_items("u2"), {}) == 1
     with sqlite3.connect(path) as db:

@@ -138,15 +138,50 @@ def test_a_review_verdict_at_the_station_waits_for_a_person(served):
     assert half.status_code == 422 and "item_id" in half.text
 
 
-OLD_SCHEMA = """
+def test_a_decided_unit_sent_again_is_not_reported_queued(served):
+    """A unit sent to the station again after a person decided it is not waiting in the review
+    queue: ``/v1/inspect`` must not answer ``"queued": true`` for it (the queue keeps the decision,
+    ``plan --review-db`` counts the unit as passed stock, and nobody is shown it again, while the
+    station was told it waits for a person)."""
+    client, good, _ = served
+    fields = {"item_id": "unit-x", "sku": "SKU1", "location_id": "FC9"}
+    views = VIEW_NAMES[1:]  # one view missing: not fully inspected, at least review
+    for item_dir in sorted((good / "items").iterdir()):
+        first = client.post("/v1/inspect", files=_files(good, item_dir.name, views), data=fields)
+        assert first.status_code == 200, first.text
+        if first.json()["verdict"] == "review":
+            break
+    else:
+        pytest.skip("no item scored review")
+    assert first.json()["queued"] is True
+    # sent again while it waits: it is left as it is and still waits
+    again = client.post("/v1/inspect", files=_files(good, item_dir.name, views), data=fields)
+    assert again.json()["queued"] is True
+    decided = client.post(
+        "/v1/review/items/unit-x/decision", json={"decision": "pass", "reviewer": "ana"}
+    )
+    assert decided.status_code == 200, decided.text
+    later = client.post("/v1/inspect", files=_files(good, item_dir.name, views), data=fields)
+    assert later.status_code == 200 and later.json()["verdict"] == "review"
+    waiting = [q["item_id"] for q in client.get("/v1/review/queue").json()]
+    assert "unit-x" not in waiting  # the queue keeps the person's decision
+    assert later.json()["queued"] is False  # so the answer must not say it waits
+
+
+OLD_TABLES = """
 CREATE TABLE items (item_id TEXT PRIMARY KEY, sku TEXT NOT NULL, location_id TEXT NOT NULL,
     product_id TEXT, scores TEXT NOT NULL, reasons TEXT NOT NULL, views TEXT NOT NULL,
     queued TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending');
 CREATE TABLE decisions (item_id TEXT PRIMARY KEY REFERENCES items(item_id),
     decision TEXT NOT NULL, defect TEXT, reviewer TEXT NOT NULL, decided TEXT NOT NULL);
+"""
+OLD_SCHEMA = (
+    OLD_TABLES
+    + """
 INSERT INTO items VALUES ('old', 'S', 'F', NULL, '{}', '', '{}', '2026-12-01', 'decided');
 INSERT INTO decisions VALUES ('old', 'pass', NULL, 'ana', '2026-12-01T10:00:00+00:00');
 """
+)
 
 
 def test_a_queue_made_before_items_named_their_model_is_read_and_extended(tmp_path):

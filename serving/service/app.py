@@ -599,13 +599,13 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             # --review-db reads it) as a reviewer's reject would, but waits for no one.
             state = "pending" if result["verdict"] == "review" else "rejected"
             try:  # an item already recorded is left as it is
-                await offload(reviews.enqueue_photos, item, usable, overlays, state)
+                added = await offload(reviews.enqueue_photos, item, usable, overlays, state)
             except ReviewError as exc:
                 raise HTTPException(422, str(exc)) from None
-            # One a person already decided keeps that decision and waits for nobody.
-            stored = await offload(reviews.item, str(unit["item_id"]))
-            queued = stored["state"] == "pending"
-            recorded = state == "rejected" and stored["state"] == "rejected"
+            if not added:  # one a person already decided keeps that decision, waiting for nobody
+                state = (await offload(reviews.item, str(unit["item_id"])))["state"]
+            queued = state == "pending"
+            recorded = result["verdict"] == "reject" and state == "rejected"
         for view in result["views"]:
             if not heatmaps:
                 view["heatmap_png"] = None
