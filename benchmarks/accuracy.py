@@ -207,6 +207,9 @@ class PytorchForecastingTFT:
         # ``best_model_path`` below would be the weights early stopping ran past (patience 10
         # epochs after the best): monitor the validation loss, as stockcast's networks do.
         best = ModelCheckpoint(monitor="val_loss", mode="min", save_top_k=1)
+        # The checkpoints are read back below and not needed after: a temporary folder, so
+        # that repeated runs do not leave one under /tmp per fit.
+        scratch = tempfile.TemporaryDirectory(prefix="pf-")
         trainer = pl.Trainer(
             max_epochs=self.epochs,
             accelerator="cpu",
@@ -216,7 +219,7 @@ class PytorchForecastingTFT:
             logger=False,
             enable_progress_bar=False,
             enable_model_summary=False,
-            default_root_dir=tempfile.mkdtemp(prefix="pf-"),
+            default_root_dir=scratch.name,
         )
         model = TemporalFusionTransformer.from_dataset(
             self.training,
@@ -229,9 +232,10 @@ class PytorchForecastingTFT:
             log_interval=-1,
             reduce_on_plateau_patience=4,
         )
-        trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
-        best = trainer.checkpoint_callback.best_model_path
-        self.model = TemporalFusionTransformer.load_from_checkpoint(best) if best else model
+        with scratch:
+            trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)
+            best = trainer.checkpoint_callback.best_model_path
+            self.model = TemporalFusionTransformer.load_from_checkpoint(best) if best else model
         self.epochs_run = trainer.current_epoch
         self.seconds += time.perf_counter() - start
         return self

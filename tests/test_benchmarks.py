@@ -175,6 +175,8 @@ def test_peer_restores_its_best_validation_checkpoint(monkeypatch, tmp_path):
     assert float(checkpoint.best_model_score) == pytest.approx(min(losses))
     best_epoch = int(np.argmin(losses))
     assert f"epoch={best_epoch}-" in Path(checkpoint.best_model_path).name
+    # Read back, the checkpoints are deleted: repeated runs leave no folder per fit in /tmp.
+    assert not Path(checkpoint.best_model_path).exists()
     sys.modules.pop("accuracy", None)
 
 
