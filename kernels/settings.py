@@ -64,9 +64,11 @@ def bound_problem(meta: dict[str, Any], value: Any) -> str | None:
     lo, hi = meta.get("min"), meta.get("max")
     if (lo is None and hi is None) or value is None or isinstance(value, str | bool):
         return None
-    if not isinstance(value, int | float) or (isinstance(value, float) and math.isnan(value)):
+    # Any real number: NumPy's (np.int64(7), np.float32(0.9)) too, as the type check takes them.
+    whole = isinstance(value, numbers.Integral)
+    if not isinstance(value, numbers.Real) or (not whole and math.isnan(value)):
         return f"expected a number, got {value!r}"
-    if isinstance(value, float) and math.isinf(value):
+    if not whole and math.isinf(value):
         # A bound is a finite range: --step-days inf planned no orders, --lr inf a NaN model.
         return f"expected a finite number, got {value!r}"
     if lo is not None and (value <= lo if meta.get("open_min") else value < lo):

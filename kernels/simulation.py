@@ -61,7 +61,8 @@ and ``lead_time_mean``/``lead_time_std`` (keys without lead-time records). ``rev
 (periodic rows, whole days), ``case_pack`` (default 1), ``moq`` (default 0), ``on_hand`` (default:
 the plan's order-up-to level; the inventory's less the plan's ``inspection_held``), ``on_order``
 (default 0; it arrives one lead time after the day before day 0), ``backorders`` (default 0: units
-owed at the start, filled first by receipts, as the plan's inventory position counts them) and
+owed at the start, as the plan's inventory position counts them: day 0 nets them against the
+starting on hand, and receipts fill what on hand cannot) and
 ``daily_demand`` come from the plan or, when it lacks them, from the ``inventory`` table (the one
 given to :func:`kernels.plan`).
 ``demand``: ``item_id, location_id, date`` (whole days, or an integer ``day``), ``demand`` -- one

@@ -816,8 +816,9 @@ def plan(
     per key (see the module docstring); ``policy``: the :class:`~kernels.config.Policy` for what
     the inventory does not set (default ``Policy()``); ``lead_times``: optional supplier
     lead-time records (``item_id, location_id, order_date, lead_time_days``), which replace the
-    inventory's lead-time mean/std for the keys they cover; records of keys no row has are an
-    error while some row has none (a key spelled another way: ``FC1 ``, ``fc1``, ``001``).
+    inventory's lead-time mean/std for the keys they cover; records of keys no row has are
+    ignored, except those spelled like a row that has no records (``FC1 ``, ``fc1``, ``001``
+    for ``FC1`` / ``1``), which are an error.
 
     Rows with ``review_period`` 0 use continuous review with the (r, Q) rule: at or below the
     reorder point r, order the smallest multiple of the lot size Q that lifts the position above

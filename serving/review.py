@@ -263,8 +263,10 @@ class ReviewStore:
     def queue(self, limit: int = 100) -> list[dict[str, Any]]:
         """Pending items, oldest first."""
         with self._connect() as db:
+            # ``queued`` is to the second: items queued within one (a scored table's batch, a
+            # busy station) keep the order they came in (rowid), not their ids' text order.
             rows = db.execute(
-                "SELECT * FROM items WHERE state = 'pending' ORDER BY queued, item_id LIMIT ?",
+                "SELECT * FROM items WHERE state = 'pending' ORDER BY queued, rowid LIMIT ?",
                 (int(limit),),
             ).fetchall()
         return [self._item(row) for row in rows]

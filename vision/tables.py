@@ -17,7 +17,8 @@ per-class thresholds) and ``score_<class>`` (probability) for every class.
 *views* — one row per item and view slot: ``item_id``, ``view``, ``status`` (``ok``, ``missing``,
 ``unreadable``: corrupt, truncated, of a wrong mode or smaller than the minimum view size),
 ``error``, ``score_<class>``, ``heatmap`` (PNG path of the class-activation
-overlay for ``heatmap_class``, the view's highest-scoring class) and the item's ``verdict``.
+overlay for ``heatmap_class``: of the classes that fired for the item, the one this view scores
+highest; the view's highest-scoring class when none fired) and the item's ``verdict``.
 
 Models that use a catalog also report what they measured: ``measured_color`` (``#RRGGBB``; a
 grey ``L`` model sees brightness only, so its colour is the grey level of what it measured) and
