@@ -460,9 +460,15 @@ def monitor_command(args: argparse.Namespace) -> int:
                 "coverage_tolerance": settings.coverage_tolerance,
             },
         )
-    columns = ["segment_type", "segment", "wape", "reference_wape", "wape_change", "flagged"]
+    # Why a segment is flagged, as the demo's report shows it: its WAPE (wape_flag) or the
+    # coverage of an interval (coverage_drifted names which); without them a flagged row whose
+    # WAPE improved read as a contradiction.
+    columns = ["segment_type", "segment", "wape", "reference_wape", "wape_change", "wape_flag",
+               "coverage_drifted", "flagged"]  # fmt: skip
     with pd_options():
         print(report.checks[columns].to_string(index=False))
+    for note in report.notes:
+        print(f"note: {note}")
     print(report.recommendation())
     print(f"report: {args.out / 'monitor.json'}\nplot:   {args.out / 'monitor.png'}")
     return 0

@@ -275,9 +275,11 @@ def _print_metrics(metrics: dict, thresholds) -> None:
             f"(from {thresholds.n_good} good items; review band {thresholds.review_rate}):"
         )
         for k, name in enumerate(thresholds.class_names):
+            # Significant digits, not decimals: a confident model's thresholds sit near 0, and
+            # 3e-05 and 1e-05 both printed 0.0000, as if every score were over them.
             print(
-                f"  {name:<14} reject > {thresholds.reject[k]:.4f}   "
-                f"review > {thresholds.review[k]:.4f}"
+                f"  {name:<14} reject > {thresholds.reject[k]:.6g}   "
+                f"review > {thresholds.review[k]:.6g}"
             )
         for note in thresholds.notes:
             print(f"  note: {note}")
@@ -357,7 +359,10 @@ def _rejected(args: argparse.Namespace) -> int:
     print(
         json.dumps(
             {
-                "skus": len(counts),
+                # Distinct SKUs: with a location_id the table has a row per SKU and location,
+                # and its length counted a SKU stocked at two FCs twice.
+                "skus": int(counts["item_id"].nunique()),
+                "rows": len(counts),
                 "rejected_units": int(counts["rejected_units"].sum()),
                 "review_units": int(counts["review_units"].sum()),
             }

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.spec import DEMAND, ITEM, LOCATION
+from kernels.io import write_table
 from serving.demo.config import DemoConfig
 from serving.demo.data import DemoData
 from serving.export import export_run
@@ -67,6 +68,10 @@ def inspection_step(data: DemoData, config: DemoConfig, out: Path) -> Inspection
         inbound, out / "inspection" / "scores.parquet", progress=config.progress
     )
     items = _assign_skus(items, data, config.seed)
+    # The scores table names each unit's SKU and FC, as rejected.csv and the review queue do:
+    # written before they were drawn, it said product P0006 at no location for a unit the
+    # queue held at SKU000002 @ FC002.
+    write_table(items, out / "inspection" / "scores.parquet")
     rejected = _stock_out(items)
     store = ReviewStore(out / REVIEW_DB)
     review = items[items["verdict"] == "review"]
