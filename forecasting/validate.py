@@ -43,6 +43,9 @@ MISSING_LEVEL = "<NA>"
 # Largest share of rows that gap filling may add under ``gaps="auto"``.
 MAX_GAP_SHARE = 0.05
 DAY_NS = 86_400 * 10**9
+# The longest span of a table's dates, in days: pandas' Timedelta holds 106,751 (292 years),
+# and a grid reaches a horizon past the last date.
+MAX_SPAN_DAYS = 100_000
 _FIRST_DAY, _LAST_DAY = pd.Timestamp("1677-09-22"), pd.Timestamp("2262-04-11")
 
 
@@ -562,7 +565,13 @@ def _validate(
     off_midnight = day.view(np.int64) % DAY_NS != 0
     if off_midnight.any():
         _fail(frame, DATE, "times of day found; dates must be whole days", off_midnight)
-    days = (day.view(np.int64) - day.view(np.int64).min()) // DAY_NS
+    # Whole days since the first, counted in days: in nanoseconds, dates more than 292 years
+    # apart (1700 and 2023, a typo for the year) overflowed int64 (an IndexError, a 500).
+    ordinal = day.astype("datetime64[D]").view(np.int64)
+    days = ordinal - ordinal.min()
+    if days.max() > MAX_SPAN_DAYS:
+        ends = (days == 0) | (days == days.max())
+        _fail(frame, DATE, f"dates span more than {MAX_SPAN_DAYS:,} days; check the years", ends)
     seen = np.zeros(int(days.max()) + 1, dtype=bool)
     seen[days] = True  # the distinct dates, without hashing every row
     distinct = pd.DatetimeIndex(day.min() + np.flatnonzero(seen) * DAY_NS)

@@ -93,6 +93,9 @@ class Policy:
         "steps (and per-step demand_mean / demand_std) in steps",
         min=0.0,
         open_min=True,
+        # A step is at most a year: plans cut each step into days, and 1e7 asked a 3-row
+        # forecast for gigabytes.
+        max=366.0,
     )
 
     def __post_init__(self) -> None:

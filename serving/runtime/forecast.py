@@ -36,12 +36,17 @@ from forecasting.grid import (
 )
 from forecasting.grid import check_horizon as check_grid_horizon
 from forecasting.io import map_columns, read_panel
-from forecasting.spec import PanelSpec
+from forecasting.spec import DATE, ITEM, LOCATION, PanelSpec
 from forecasting.tables import check_cumulative, cumulative_frame, forecast_frame
-from forecasting.validate import missing_as_saved, validate_panel
+from forecasting.validate import missing_as_saved, period_index, validate_panel
 from kernels.io import FileError
 from serving.package import read_package
 from serving.runtime.session import OnnxModel, open_model
+
+
+class GridTooLarge(ValueError):
+    """A table whose grid (its series x the periods from its first date to the horizon) holds
+    more cells than the caller allows."""
 
 
 @dataclass
@@ -142,10 +147,16 @@ class ForecastPackage:
         return self.finish(job, parts)
 
     def prepare(
-        self, data: pd.DataFrame | str | Path, cumulative: int | None = None
+        self,
+        data: pd.DataFrame | str | Path,
+        cumulative: int | None = None,
+        max_cells: int | None = None,
     ) -> ForecastJob:
         """Validate a table and cut its windows into the graph's inputs (no inference yet);
-        the service batches the feeds of several requests into one run."""
+        the service batches the feeds of several requests into one run. ``max_cells``: the
+        most cells (series x periods) the table's grid may hold, else :class:`GridTooLarge`
+        before it is built (every series is laid over the whole table's dates: one row dated
+        a century earlier makes each series a century long)."""
         if cumulative is not None:
             check_cumulative(cumulative, self.horizon)
         if isinstance(data, str | Path):
@@ -157,6 +168,16 @@ class ForecastPackage:
             map_columns(frame, self.spec), self.spec, categories=True, history=False, trained=True
         )
         clean = horizon_rows(clean, self.spec, cumulative or self.horizon)
+        if max_cells is not None and len(clean):
+            periods = period_index(clean[DATE], self.spec.frequency)
+            n_periods = int(periods.max() - periods.min()) + 1 + self.horizon
+            n_series = len(clean[[ITEM, LOCATION]].drop_duplicates())
+            if n_series * n_periods > max_cells:
+                raise GridTooLarge(
+                    f"{n_series} series x {n_periods} periods ({clean[DATE].min().date()} .. "
+                    f"{clean[DATE].max().date()} and the horizon) = {n_series * n_periods:,} "
+                    f"grid cells, more than {max_cells:,}"
+                )
         grid = build_grid(clean, self.spec, extra_periods=self.horizon)
         unseen = self._warn_unknown(grid)
         # Every series of the table is forecast, a new item whose first row is the table's

@@ -459,11 +459,22 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     ) -> tuple[pd.DataFrame, list[str]]:
         """The forecast table of ``rows`` and what the client should read it with (levels
         unseen in training: the Python API warns of them, a client reads them here)."""
+        from serving.runtime.forecast import GridTooLarge
+
         frame = pd.DataFrame.from_records(rows)
         spec = loaded.runtime.spec
         _check_series(frame, [spec.item_col, spec.location_col], field, config.max_series)
         with loaded.batcher.admitted():
-            job = await offload(loaded.runtime.prepare, frame, cumulative)
+            try:
+                # Every series is laid over the whole table's dates: a row a century before
+                # the others made a grid of gigabytes from a request of kilobytes. A grid cell
+                # per 8 bytes a body may hold (2 million at 16 MiB) is several times what the
+                # rows a body holds fill (a JSON row is 60 bytes or more).
+                job = await offload(
+                    loaded.runtime.prepare, frame, cumulative, config.max_body_bytes // 8
+                )
+            except GridTooLarge as exc:
+                raise HTTPException(413, f"{field}: {exc}") from None
             if job.warnings:
                 log.warning("forecast request", extra={"warnings": job.warnings})
             if job.n_windows == 0:
@@ -499,6 +510,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             step_days = STEP_DAYS[loaded.runtime.spec.frequency]
         else:
             forecast_table = pd.DataFrame.from_records(body.forecast)
+        _check_day_grid(forecast_table, body.policy, step_days)
         loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(planner, _plan, body, forecast_table, used, step_days)
         answer.warnings = notes
@@ -889,6 +901,40 @@ def _check_allocation(demand: pd.DataFrame, stock: pd.DataFrame) -> None:
             413,
             f"allocation: {n_items} items x {n_fcs} FCs (the most of one item) x {n_samples} "
             f"samples = {cells} cells, more than {MAX_ALLOCATION_CELLS}",
+        )
+
+
+# A cumulative-quantile forecast is planned on a grid of days: (keys x horizon x step_days x
+# quantiles) float64, several copies. 2**25 cells is 256 MiB.
+MAX_DAY_GRID_CELLS = 2**25
+
+
+def _check_day_grid(
+    forecast: pd.DataFrame, policy: dict[str, Any] | None, step_days: float | None
+) -> None:
+    """413 when the days of a cumulative-quantile forecast would exceed
+    :data:`MAX_DAY_GRID_CELLS`: each of its steps is cut in ``step_days`` days, a setting of
+    the request (a 3-row forecast with ``step_days`` 1e7 asked for 90 million days and
+    gigabytes, in the one thread plans run in). Tables in another form, or a ``step_days``
+    that is not a number, are left to the validation that names them."""
+    given = (policy or {}).get("step_days", 1.0 if step_days is None else step_days)
+    number = isinstance(given, int | float) and not isinstance(given, bool)
+    if not number or not math.isfinite(given) or given <= 1:
+        return
+    levels = [c for c in forecast.columns if isinstance(c, str) and c[:1] == "q"]
+    if "horizon" not in forecast.columns or not levels or forecast.empty:
+        return
+    if not all(k in forecast.columns for k in PLAN_KEYS):
+        return
+    sizes = forecast.groupby(list(PLAN_KEYS), sort=False, dropna=False).size()
+    steps = int(sizes.max())  # horizons 1..H, one row each
+    days = math.floor(steps * given + 1e-9)
+    cells = len(sizes) * days * len(levels)
+    if cells > MAX_DAY_GRID_CELLS:
+        raise HTTPException(
+            413,
+            f"forecast: {len(sizes)} keys x {days} days ({steps} steps of {given:g} days) x "
+            f"{len(levels)} quantiles = {cells} cells, more than {MAX_DAY_GRID_CELLS}",
         )
 
 

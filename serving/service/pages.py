@@ -163,6 +163,19 @@ def pages_router(
         except ReviewError as exc:
             raise HTTPException(422, str(exc)) from None
 
+    # What the page calls: the id as a query parameter, as it is. A browser resolves "." and
+    # ".." path segments (%2E too) before it sends a request: an item named ".." was decided
+    # as /v1/review/decision, a 404, and could never leave the queue.
+    @router.get("/v1/review/view", tags=["review"], **PNG_ANSWER)
+    async def view_file_query(
+        item_id: str, view: str, kind: Literal["image", "heatmap"]
+    ) -> FileResponse:
+        return await view_file(item_id, view, kind)
+
+    @router.post("/v1/review/decision", tags=["review"])
+    async def decide_query(item_id: str, body: Decision) -> dict[str, Any]:
+        return await decide(item_id, body)
+
     def workspace_tables() -> dict[str, pd.DataFrame]:
         if root is None:
             raise HTTPException(404, "no workspace (start the service with --workspace RUN_DIR)")

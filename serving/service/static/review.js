@@ -12,9 +12,10 @@ async function load() {
       + ' (queued ' + escapeHtml(item.queued) + (item.model ? ', scored by ' + escapeHtml(item.model) : '')
       + ')<br>' + escapeHtml(item.reasons) + '<br>';
     for (const [view, files] of Object.entries(item.views)) {
-      const base = '/v1/review/items/' + encodeURIComponent(item.item_id) + '/views/' + encodeURIComponent(view);
-      if (files.image) html += '<img class="view" alt="' + escapeHtml(view) + '" data-src="' + base + '/image">';
-      if (files.heatmap) html += '<img class="view" alt="' + escapeHtml(view) + ' heatmap" data-src="' + base + '/heatmap">';
+      // the id as a query parameter: a browser resolves an id "." or ".." in a path
+      const base = '/v1/review/view?' + new URLSearchParams({item_id: item.item_id, view: view});
+      if (files.image) html += '<img class="view" alt="' + escapeHtml(view) + '" data-src="' + escapeHtml(base + '&kind=image') + '">';
+      if (files.heatmap) html += '<img class="view" alt="' + escapeHtml(view) + ' heatmap" data-src="' + escapeHtml(base + '&kind=heatmap') + '">';
     }
     html += '<br><button class="pass">Pass</button> <button class="reject">Reject as</button> <select class="defect">'
       + item.classes.map(c => '<option>' + escapeHtml(c) + '</option>').join('') + '</select>';
@@ -27,7 +28,7 @@ async function load() {
 }
 async function decide(item, decision, defect) {
   const reviewer = document.getElementById('reviewer').value;
-  const response = await fetch('/v1/review/items/' + encodeURIComponent(item) + '/decision', {
+  const response = await fetch('/v1/review/decision?' + new URLSearchParams({item_id: item}), {
     method: 'POST', headers: {...headers(), 'Content-Type': 'application/json'},
     body: JSON.stringify({decision: decision, defect: defect, reviewer: reviewer})});
   const body = await response.json();
