@@ -202,6 +202,55 @@ def text_columns(frame: pd.DataFrame, exclude: Sequence[str]) -> list[str]:
     ]
 
 
+def _check_key_spellings(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> None:
+    """Refuse actuals whose series are the forecasts' spelled another way: an actual series no
+    forecast has, whose keys read as a forecast series' but for spaces, case, Unicode form or
+    leading zeros (an ERP's ``42`` for the forecasts' ``0042``, as a spreadsheet saves it), with
+    rows on that series' forecast dates its own actuals lack. Those rows were left out without
+    a word: the forecast rows counted as having "no actual yet" (or, between observed ones,
+    were scored against 0) and the other series decided. Two series that both have their own
+    actuals (stores ``01`` and ``1``) are two series."""
+    from kernels.tables import _loose_key
+
+    keyed = [ITEM, LOCATION]
+    forecast_keys = set(forecasts[keyed].drop_duplicates().itertuples(index=False, name=None))
+    actual_keys = set(actuals[keyed].drop_duplicates().itertuples(index=False, name=None))
+    unused = actual_keys - forecast_keys
+    if not unused:
+        return
+    loose: dict[tuple[str, ...], list[tuple]] = {}
+    for key in sorted(forecast_keys):
+        loose.setdefault(_loose_key(key), []).append(key)
+    pairs = sorted((f, k) for k in unused for f in loose.get(_loose_key(k), []))
+    if not pairs:
+        return
+    wanted = {k for pair in pairs for k in pair}
+
+    def dates(frame: pd.DataFrame) -> dict[tuple, set]:
+        rows = frame[[*keyed, DATE]].itertuples(index=False, name=None)
+        out: dict[tuple, set] = {}
+        for item, location, day in rows:
+            if (item, location) in wanted:
+                out.setdefault((item, location), set()).add(day)
+        return out
+
+    forecast_dates, actual_dates = dates(forecasts), dates(actuals)
+    clashes = [
+        (f, a)
+        for f, a in pairs
+        if (forecast_dates[f] & actual_dates[a]) - actual_dates.get(f, set())
+    ]
+    if clashes:
+        shown = ", ".join(f"{a} for forecast {f}" for f, a in clashes[:5])
+        more = f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
+        raise PanelError(
+            ITEM if any(f[0] != a[0] for f, a in clashes) else LOCATION,
+            f"actuals of {len(clashes)} series match no forecast but are spelled like forecast "
+            f"series whose forecast dates they cover: {shown}{more} (spaces, case, Unicode "
+            "form or leading zeros differ); spell the keys as the forecasts do",
+        )
+
+
 def monitor(
     forecasts: pd.DataFrame,
     actuals: pd.DataFrame,
@@ -271,6 +320,7 @@ def monitor(
             codes, text = text_levels(frame[key])
             frame[key] = np.array([*text, "nan"], dtype=object)[codes]
         frame[DATE] = _dates(frame[DATE], name)
+    _check_key_spellings(forecasts, actuals)
     _check_values(forecasts, actuals, levels)
     # A row's origin is the date of its step 1: same item, location and forecast run. A run
     # is told by its first period (the row's period less step - 1), not by the row order:

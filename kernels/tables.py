@@ -1003,9 +1003,11 @@ def allocate(
     _require_columns(demand, "demand", KEYS + ["sample", "demand"])
     _require_columns(stock, "stock", KEYS + ["on_hand"])
     _require_columns(supply, "supply", ["item_id", "supply"])
-    _check_unique(stock, "stock", KEYS)
-    _check_unique(supply, "supply", ["item_id"])
+    # Keys matched as text, as plan() matches them: a forecast's item "7" is the ERP's 7.
+    _check_unique(_text_keyed(stock), "stock", KEYS)
+    _check_unique(_text_keyed(supply), "supply", ["item_id"])
     st = stock.reset_index(drop=True)
+    match = _text_keyed(st[KEYS])
     labels = _labels(st)
     # A row without an item has no supply to draw from; its factorize code (-1) indexed the
     # last item, whose first location then took that row's stock and demand.
@@ -1024,7 +1026,7 @@ def allocate(
     else:
         value = np.ones(len(st))
 
-    d = demand
+    d = _text_keyed(demand)
     if "step" in d.columns:
         # Each step is checked before the sum: pandas' sum skips a missing step (it counted as
         # 0), a negative step cancelled another's demand, and text steps were concatenated.
@@ -1042,11 +1044,11 @@ def allocate(
         # stock key needs the same steps, once each.
         _check_unique(d, "demand", KEYS + ["sample", "step"])
         d = d.assign(demand=step_vals)
-        n_steps = d.loc[_key_codes(d, st[KEYS]) >= 0, "step"].nunique()
+        n_steps = d.loc[_key_codes(d, match) >= 0, "step"].nunique()
         d = d.groupby(KEYS + ["sample"], sort=False, as_index=False).agg(
             demand=("demand", "sum"), steps=("step", "size")
         )
-        short = (_key_codes(d, st[KEYS]) >= 0) & (d["steps"].to_numpy() != n_steps)
+        short = (_key_codes(d, match) >= 0) & (d["steps"].to_numpy() != n_steps)
         if short.any():
             keys = d.loc[short, KEYS].drop_duplicates()
             _fail_rows(
@@ -1056,7 +1058,7 @@ def allocate(
                 _labels(keys),
             )
     _check_unique(d, "demand", KEYS + ["sample"])
-    codes = _key_codes(d, st[KEYS])
+    codes = _key_codes(d, match)
     present = np.zeros(len(st), dtype=bool)
     present[codes[codes >= 0]] = True
     if not present.all():
@@ -1076,7 +1078,7 @@ def allocate(
     if bad.any():
         _fail_rows("demand", "missing, non-numeric or negative demand", bad, labels)
 
-    sup = supply.reset_index(drop=True)
+    sup = _text_keyed(supply.reset_index(drop=True))
     sup_labels = [str(i) for i in sup["item_id"]]
     s_units = _numbers(sup["supply"])
     from .validate import fail
@@ -1094,7 +1096,7 @@ def allocate(
     if "reserve_value" in sup.columns:
         rvalue = _blank_as_zero(_numeric(sup, "reserve_value", sup_labels, allow_missing=True))
 
-    item_codes, items = pd.factorize(st["item_id"], sort=False)
+    item_codes, items = pd.factorize(match["item_id"], sort=False)
     sup_pos = pd.Index(sup["item_id"]).get_indexer(items)
     missing = sup_pos < 0
     if missing.any():
@@ -1151,13 +1153,14 @@ def position(fc: pd.DataFrame, dc: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
         KEYS + ["demand_mean", "demand_std", "lead_time", "service_level", "holding_cost"],
     )
     _require_columns(dc, "dc", ["item_id", "lead_time", "service_level", "holding_cost"])
-    _check_unique(fc, "fc", KEYS)
-    _check_unique(dc, "dc", ["item_id"])
+    # Items matched as text, as plan() matches them: a forecast's item "7" is the ERP's 7.
+    _check_unique(_text_keyed(fc), "fc", KEYS)
+    _check_unique(_text_keyed(dc), "dc", ["item_id"])
     f = fc.reset_index(drop=True)
     labels = _labels(f)
     d = dc.reset_index(drop=True)
     dc_labels = [str(i) for i in d["item_id"]]
-    code = pd.Index(d["item_id"]).get_indexer(f["item_id"])
+    code = pd.Index(_key_text(d["item_id"])).get_indexer(_key_text(f["item_id"]))
     if (code < 0).any():
         _fail_rows("item_id", "no DC row for FC item", code < 0, labels)
 

@@ -82,10 +82,11 @@ class Catalog:
         # Extra columns (a name, the synthetic shape) are kept and written back unchanged.
         frame = frame.copy()
         # A missing id stays missing through astype(str) with pandas' string dtype (pandas 3),
-        # so it is looked for before the conversion, not only as the text "nan".
+        # so it is looked for before the conversion; the text "nan" after it is a product id
+        # as "NA" or "null" is (the labels table reads it so), not a missing one.
         missing = frame["product_id"].isna().to_numpy()
         frame["product_id"] = frame["product_id"].astype(str).str.strip()
-        empty = missing | frame["product_id"].isin(["", "nan"]).to_numpy()
+        empty = missing | (frame["product_id"] == "").to_numpy()
         if empty.any():
             raise ValueError(
                 f"{self.source}: column 'product_id' is empty in {int(empty.sum())} rows"

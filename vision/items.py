@@ -34,6 +34,7 @@ and say why.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -255,7 +256,16 @@ def read_tunnel(root: str | Path, require_labels: bool = False) -> ItemSet:
     # two rows: its labels with "folder not found" and its images "not listed".
     for name in list(folders):
         folders.setdefault(name.strip(), folders[name])
-    listed = {folders[item_id].name for item_id in order if item_id in folders}
+    # And by its composed Unicode form: a folder unpacked from a macOS archive spells "é" as
+    # "e" and a combining accent where the labels table composes it (or the reverse), and the
+    # unit was two rows, "folder not found" and "not listed", as with the spaces.
+    for name in list(folders):
+        folders.setdefault(unicodedata.normalize("NFC", name), folders[name])
+
+    def folder_of(item_id: str) -> Path | None:
+        return folders.get(item_id) or folders.get(unicodedata.normalize("NFC", item_id))
+
+    listed = {folder.name for item_id in order if (folder := folder_of(item_id)) is not None}
     listed.update(order)
     order += [d.name for name, d in folders.items() if name == d.name and name not in listed]
     rows = labels.set_index("item_id") if labels is not None else None
@@ -264,7 +274,7 @@ def read_tunnel(root: str | Path, require_labels: bool = False) -> ItemSet:
     view_counts: Counter[str] = Counter()
     for item_id in order:
         item = Item(item_id=item_id, views={})
-        folder = folders.get(item_id)
+        folder = folder_of(item_id)
         if folder is None:
             item.issues.append(f"folder {ITEMS_DIR}/{item_id}/ not found")
         else:
