@@ -108,6 +108,15 @@ class ForecastConfig:
                 f"quantiles: levels {list(qs)} are named {names} in the forecast tables; give "
                 "levels that differ in their first six significant digits, inside (0, 1)"
             )
+        # The step head and its transform are settings of their own because the loss, the
+        # learning rate, the whole-count check and auto read them here: given as network
+        # arguments, the network got a negative binomial head that the pinball loss trained.
+        own = sorted({"distribution", "target_transform"} & set(self.model_params or {}))
+        if own:
+            raise ValueError(
+                f"model_params: {own} are forecast settings of their own (the loss reads them); "
+                f"give {', '.join(f'{k}={self.model_params[k]!r}' for k in own)} as settings"
+            )
         heads = self.auto_distributions
         if not heads or len(set(heads)) < len(heads) or set(heads) - set(DISTRIBUTIONS):
             raise ValueError(

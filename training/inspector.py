@@ -376,6 +376,13 @@ class Inspector:
                     f"{item_set.root}: no readable image in class folders {empty} "
                     f"(first problems: {'; '.join(issues[:2])})"
                 )
+        if not usable:
+            # Every view refused (RGB photos for an --image-mode L model, unreadable files):
+            # the split below failed on the empty label table with numpy's reshape message.
+            raise ValueError(
+                f"{item_set.root}: no item has a readable view "
+                f"(first problems: {'; '.join(issues[:2])})"
+            )
         groups, copies = copy_groups(item_set, full.__getitem__, usable_arr)
         issues += copies
         keep, held = stratified_split(labels, settings.val_fraction, self.train.seed, groups)
