@@ -31,7 +31,12 @@ from .io import FileError, check_writable, read_json, sha256_file, write_json
 
 MANIFEST = "manifest.json"
 FORMAT = "stockcast.run/1"
-PACKAGE_FORMAT = "stockcast.package/1"  # an exported model package (ONNX), see serving.package
+PACKAGE_FORMAT = "stockcast.package/2"  # an exported model package (ONNX), see serving.package
+# Packages this code reads. /2 (2026-12-06): a package's real covariates are z-scored with the
+# series' history alone and its static reals with the training table's ``static_stats``, which a
+# reader of /1 ignores (it z-scored a one-series request's static reals to 0): a /2 package is
+# refused by such a service, naming the format, instead of read as a /1 one.
+PACKAGE_FORMATS = ("stockcast.package/1", PACKAGE_FORMAT)
 _LIBRARIES = ("stockcast", "torch", "torchvision", "lightning", "numpy", "pandas", "numba")
 
 
@@ -96,7 +101,10 @@ def write_manifest(
 
 
 def read_manifest(
-    folder: str | Path, task: str | None = None, verify: bool = True, format: str = FORMAT
+    folder: str | Path,
+    task: str | None = None,
+    verify: bool = True,
+    format: str | tuple[str, ...] = FORMAT,
 ) -> dict:
     """The manifest of a complete run folder of ``task``, every file's sha256 checked.
 
@@ -115,17 +123,21 @@ def read_manifest(
             f"leaves none)"
         )
     manifest = read_json(path)
-    if not isinstance(manifest, dict) or manifest.get("format") != format:
+    formats = (format,) if isinstance(format, str) else tuple(format)
+    if not isinstance(manifest, dict) or manifest.get("format") not in formats:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         hint = {
             # Not every command that reads one takes the other (interpret, calibrate, export
             # have no --package; serve no --run): say which do.
-            PACKAGE_FORMAT: " (a model package: `forecast predict` and `inspect score` read it "
-            "with --package; the other commands need the training run it was exported from)",
+            **dict.fromkeys(
+                PACKAGE_FORMATS,
+                " (a model package: `forecast predict` and `inspect score` read it with "
+                "--package; the other commands need the training run it was exported from)",
+            ),
             FORMAT: " (a training run: export it first (`stockcast export`); `forecast predict` "
             "and `inspect score` also read a run with --run)",
         }.get(str(found), "")
-        raise FileError(f"{path}: format {found!r}, expected {format!r}{hint}")
+        raise FileError(f"{path}: format {found!r}, expected {formats[-1]!r}{hint}")
     if task is not None and manifest.get("task") != task:
         raise FileError(f"{folder}: {_a(manifest.get('task'))} run, not {_a(task)} run")
     # Entries every loader reads: malformed ones are named here, not met as a KeyError later.

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kernels.io import FileError
-from kernels.runfolder import PACKAGE_FORMAT, read_manifest
+from kernels.runfolder import PACKAGE_FORMATS, read_manifest
 
 TASKS = ("forecast", "inspection")
 
@@ -70,4 +70,4 @@ def latest(repo: str | Path, name: str) -> Path:
 
 def read_package(folder: str | Path, task: str | None = None) -> dict[str, Any]:
     """The verified manifest of a package folder (every file's sha256 checked)."""
-    return read_manifest(folder, task=task, format=PACKAGE_FORMAT)
+    return read_manifest(folder, task=task, format=PACKAGE_FORMATS)

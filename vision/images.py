@@ -135,7 +135,12 @@ def letterbox_box(width: int, height: int, size: int) -> tuple[int, int, int, in
     return (size - new_w) // 2, (size - new_h) // 2, new_w, new_h
 
 
-def letterbox(image: Image.Image, size: int) -> np.ndarray:
+# ``load_image``'s resize for a package exported before 2026-12-05 11:00: letterboxed with one
+# colour, the mean of the whole border, in every margin (what its model was trained on).
+PAD_BORDER = "pad_border"
+
+
+def letterbox(image: Image.Image, size: int, per_edge: bool = True) -> np.ndarray:
     """``image`` (RGB) scaled to fit ``size`` x ``size`` with its aspect ratio kept; each margin
     takes the mean colour of the image's edge beside it, so it reads as background, not as a
     dark defect or an edge.
@@ -143,10 +148,16 @@ def letterbox(image: Image.Image, size: int) -> np.ndarray:
     One colour for every margin (the mean of the whole border) would differ from the edge it
     meets wherever the light falls off across the photo: a margin narrower than the contrast
     path's top-hat (a near-square photo, or 5:4 at the coarse scales) then reads as a thin dark
-    or bright line the length of the image."""
+    or bright line the length of the image. ``per_edge=False``: that one colour, as models
+    trained before 2026-12-05 11:00 saw their margins."""
     left, top, new_w, new_h = letterbox_box(image.width, image.height, size)
     pixels = np.asarray(image.resize((new_w, new_h), RESIZE_FILTER), dtype=np.uint8)
     canvas = np.empty((size, size, 3), dtype=np.uint8)
+    if not per_edge:
+        border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+        canvas[:] = np.rint(border.mean(axis=0)).astype(np.uint8)
+        canvas[top : top + new_h, left : left + new_w] = pixels
+        return canvas
 
     def colour(edge: np.ndarray) -> np.ndarray:
         return np.rint(edge.mean(axis=0)).astype(np.uint8)
@@ -215,9 +226,9 @@ def load_image(
         ) from exc
     except UNREADABLE as exc:
         raise ImageLoadError(f"cannot decode image ({exc})") from exc
-    if resize == "pad" and rgb.width != rgb.height:
-        return letterbox(rgb, size)
-    if resize not in ("pad", "squash"):
+    if resize in ("pad", PAD_BORDER) and rgb.width != rgb.height:
+        return letterbox(rgb, size, per_edge=resize == "pad")
+    if resize not in ("pad", PAD_BORDER, "squash"):
         raise ValueError(f"resize: expected 'pad' or 'squash', got {resize!r}")
     if rgb.size != (size, size):
         # Pillow's resampling filters are antialiased when shrinking.
@@ -303,7 +314,7 @@ def load_mask(
                 f"mask is {mask_w}x{mask_h} pixels, its view {width}x{height} as displayed: "
                 "not the same picture's shape"
             )
-    if resize == "pad" and mask.shape[0] != mask.shape[1]:
+    if resize in ("pad", PAD_BORDER) and mask.shape[0] != mask.shape[1]:
         left, top, new_w, new_h = letterbox_box(mask.shape[1], mask.shape[0], size)
         canvas = np.zeros((size, size), dtype=np.uint8)
         canvas[top : top + new_h, left : left + new_w] = _resize_bits(mask, new_h, new_w)

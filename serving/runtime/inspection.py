@@ -29,11 +29,17 @@ from vision.calibration import Thresholds
 from vision.catalog import Catalog
 from vision.config import DataConfig, ScoreConfig
 from vision.heatmap import overlay_png
+from vision.images import PAD_BORDER
 from vision.items import CatalogHandling, Item, ItemLoader, ItemSet, load_views, read_items
 from vision.schema import RESIZE_MODES, score_column
 from vision.tables import PredictionCollector, ScoreOutputs, heatmap_class, score_tables
 
 OUTPUTS = ("item_scores", "view_scores", "heatmaps", "attributes")
+# How packages exported before 2026-12-05 11:00 describe their letterbox (one colour).
+_PAD_BORDER_NOTE = (
+    "scaled so the longer side is image_size, centred, the margin filled with the mean colour "
+    "of the scaled image's border pixels"
+)
 
 
 @dataclass
@@ -81,6 +87,10 @@ class InspectionPackage:
                 raise ValueError(
                     f"preprocessing.resize_mode {self.resize!r} is not one of {RESIZE_MODES}"
                 )
+            if self.resize == "pad" and self.pre.get("resize_mode_note") == _PAD_BORDER_NOTE:
+                # Exported before each margin took its own edge's colour: its model was trained
+                # on one colour, the whole border's mean, in every margin.
+                self.resize = PAD_BORDER
             self.image_mode = str(self.pre["image_mode"])
             self.thresholds = Thresholds.from_dict(manifest["thresholds"], self.class_names)
             cat = manifest["catalog"]

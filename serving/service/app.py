@@ -416,6 +416,8 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         session = loaded.runtime.model.session
         with loaded.batcher.admitted():
             job = _oip_job(body, session, name)
+            if loaded.task == "inspection":
+                _flags_as_flags(job.feeds)
             wanted = [o.get("name") for o in body.outputs or []]
             known = [o.name for o in session.get_outputs()]
             unknown = [w for w in wanted if w not in known]
@@ -683,6 +685,23 @@ def _oip_job(body: InferRequest, session, name: str) -> OipJob:
     if n_windows is None:
         return OipJob(feeds, 1, False)
     return OipJob(feeds, int(n_windows), dynamic)
+
+
+def _flags_as_flags(feeds: dict[str, np.ndarray]) -> None:
+    """An inspection request's ``view_mask`` and catalog presence flag as 0/1, the flags they
+    are (above 0 present, anything else absent). Graphs exported before 2026-12-06 read the
+    mask as a weight and the flag as a number: served as they are, an OIP client's -1 for a
+    missing view was subtracted from the fusion's mean and a 2 counted twice."""
+    for name in ("view_mask", "catalog"):
+        value = feeds.get(name)
+        if value is None or value.dtype.kind != "f" or not value.ndim:
+            continue
+        value = value.copy()
+        if name == "view_mask":
+            value[...] = value > 0
+        elif value.ndim == 2 and value.shape[1]:
+            value[:, 0] = value[:, 0] > 0
+        feeds[name] = value
 
 
 def _runner(loaded: Loaded):
