@@ -84,6 +84,11 @@ class ForecastConfig:
         "the step heads auto fits each network with (one more LSTM and TFT per head); "
         "its validation window picks among them",
     )
+    auto_gbm: bool = setting(
+        True,
+        "fit the gradient-boosted forecaster (gbm) among auto's candidates, alone and averaged "
+        "with the LSTM and TFT",
+    )
     model_params: dict[str, Any] = setting(
         default_factory=dict, help="other network arguments", cli=False
     )

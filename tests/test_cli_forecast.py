@@ -55,10 +55,11 @@ def test_auto_trains_says_what_it_chose_and_predicts(user_csv, tmp_path, capsys)
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["model"]["fallback"] in ("lstm", "tft", "lstm+tft", "lstm_nb", "tft_nb",
                                               "lstm_nb+tft_nb", "lstm+tft+seasonal_naive",
-                                              "seasonal_naive", "moving_average")  # fmt: skip
+                                              "seasonal_naive", "moving_average", "gbm",
+                                              "lstm+tft+gbm")  # fmt: skip
     networks = ("lstm", "tft", "lstm_nb", "tft_nb")  # both step heads of each network
     written = {p.name for p in run.iterdir()}
-    assert {*networks, *(f"model.{n}.pt" for n in networks)} <= written
+    assert {*networks, *(f"model.{n}.pt" for n in networks), "model.gbm.json"} <= written
     out = tmp_path / "forecast.csv"
     command = ["forecast", "predict", "--run", str(run), "--data", str(user_csv)]
     assert main([*command, "--out", str(out)]) == 0

@@ -81,7 +81,10 @@ def seasonal_panel(n_series: int = 12, n_days: int = 160) -> pd.DataFrame:
 def test_auto_keeps_seasonal_naive_where_it_wins(tmp_path):
     panel = seasonal_panel()
     spec = PanelSpec(freq="D")
-    auto = Forecaster("auto", H, spec=spec, train=FAST, hidden_size=8)
+    # Without the gbm, which learns the repeated week better than seasonal naive repeats its
+    # last noisy one (validation WAPE 0.028 against 0.036): the rule under test is that
+    # seasonal naive is kept where it beats every network.
+    auto = Forecaster("auto", H, spec=spec, train=FAST, hidden_size=8, auto_gbm=False)
     auto.fit(panel, run_dir=tmp_path / "auto")
     model = auto.model_
     scores = model.scores.set_index(["model", "demand_class"])["sql"]

@@ -6,9 +6,11 @@ learn the season at all. ``auto`` fits the LSTM and the TFT (each an ensemble wh
 is set) with each step head of ``auto_distributions``: quantiles (``lstm``, ``tft``) and a
 negative binomial of the count (``lstm_nb``, ``tft_nb``), which fits some panels better and
 others worse (on monthly m5_tiny it won, on weekly it lost), so the validation window decides.
-It takes seasonal naive and the moving average beside them, the average of each pair of
-networks' quantiles (``lstm+tft``, ``lstm_nb+tft_nb``) and of the quantile pair's and seasonal
-naive's (``lstm+tft+seasonal_naive``), scores them all on the validation window (the last horizon
+It takes the gradient-boosted forecaster (``gbm``, :mod:`forecasting.models.gbm`; unless
+``auto_gbm`` is off), seasonal naive and the moving average beside them, the average of each
+pair of networks' quantiles (``lstm+tft``, ``lstm_nb+tft_nb``), of the quantile pair's and the
+gbm's (``lstm+tft+gbm``) and of the quantile pair's and seasonal naive's
+(``lstm+tft+seasonal_naive``), scores them all on the validation window (the last horizon
 before the cutoff, which no network trained on: it only chose their checkpoints) and keeps, per
 demand class (smooth / intermittent / lumpy / erratic, from each series' own history), the
 candidate with the best mean of its scaled quantile loss and its WAPE relative to seasonal
@@ -51,6 +53,7 @@ import torch
 
 from forecasting.config import BASELINE_NAMES, NETWORK_NAMES, ForecastConfig
 from forecasting.metrics import aggregate, demand_classes, mase_scale, window_scores
+from forecasting.models.gbm import GradientBoosted
 from forecasting.spec import LOCATION, PanelSpec
 from forecasting.store import PanelStore
 from forecasting.windows import evaluation_windows
@@ -70,10 +73,17 @@ NB_SUFFIX = "_nb"
 NB_COMBINED = f"lstm{NB_SUFFIX}+tft{NB_SUFFIX}"
 """The candidate that averages the two negative binomial networks' quantiles."""
 
+GBM = "gbm"
+"""The gradient-boosted forecaster (:mod:`forecasting.models.gbm`)."""
+
+GBM_COMBINED = f"lstm+tft+{GBM}"
+"""The candidate that averages the two quantile networks' and the gbm's quantiles."""
+
 COMPOSITES = {
     COMBINED: NETWORK_NAMES,
     BLEND: (*NETWORK_NAMES, "seasonal_naive"),
     NB_COMBINED: tuple(n + NB_SUFFIX for n in NETWORK_NAMES),
+    GBM_COMBINED: (*NETWORK_NAMES, GBM),
 }
 """The candidates that average others' quantiles, and their parts (a composite whose networks
 were not fitted is not a candidate)."""
@@ -123,6 +133,8 @@ class AutoForecaster:
             for name in NETWORK_NAMES
         }
         self.baselines: dict[str, Any] = {}
+        # Fitted with the panel's frequency, which fit() learns: named here, built there.
+        self.trees: dict[str, GradientBoosted | None] = {GBM: None} if config.auto_gbm else {}
         self.choice: dict[str, str] = {}
         self.fallback = self._default_fallback()
         self.overrides: list[dict[str, Any]] = []
@@ -149,12 +161,12 @@ class AutoForecaster:
     @property
     def composites(self) -> dict[str, tuple[str, ...]]:
         """The averaging candidates whose networks this forecaster has."""
-        have = {*self.networks, *BASELINE_NAMES}
+        have = {*self.networks, *self.trees, *BASELINE_NAMES}
         return {name: parts for name, parts in COMPOSITES.items() if set(parts) <= have}
 
     @property
     def candidates(self) -> tuple[str, ...]:
-        return (*self.networks, *self.composites, *BASELINE_NAMES)
+        return (*self.networks, *self.trees, *self.composites, *BASELINE_NAMES)
 
     @property
     def static_stats(self) -> dict[str, list[float]] | None:
@@ -199,6 +211,14 @@ class AutoForecaster:
             self.fallback = self._default_fallback()
         for name, network in self.networks.items():
             network.fit(store, cutoff, run_dir=None if run_dir is None else Path(run_dir) / name)
+        for name in list(self.trees):
+            try:
+                self.trees[name] = GradientBoosted(
+                    self.horizon, store.spec.frequency, self.quantiles, seed=self.train.seed
+                ).fit(store, cutoff)
+            except ValueError as exc:  # too little history for its lags: not a candidate
+                warnings.warn(f"auto: {name} left out ({exc})", stacklevel=2)
+                del self.trees[name]
         self._set_baselines(store.spec.season)
         self.choose(store, cutoff - self.horizon)
         first = next(iter(self.networks.values())).info
@@ -210,8 +230,14 @@ class AutoForecaster:
             "fallback": self.fallback,
             "overrides": [dict(o) for o in self.overrides],
             "is_global_zero": first.get("is_global_zero", True),
+            **{name: tree.info for name, tree in self._trees.items()},
         }
         return self
+
+    @property
+    def _trees(self) -> dict[str, GradientBoosted]:
+        """The fitted tree forecasters (none before fit)."""
+        return {name: tree for name, tree in self.trees.items() if tree is not None}
 
     def choose(self, store: PanelStore, origin: int) -> pd.DataFrame:
         """Score every candidate on the windows forecast from ``origin`` and keep the best per
@@ -305,7 +331,7 @@ class AutoForecaster:
                 wanted |= set(parts)
         out = {
             name: model.predict_windows(store, series, origins)
-            for name, model in {**self.networks, **self.baselines}.items()
+            for name, model in {**self.networks, **self._trees, **self.baselines}.items()
             if name in wanted
         }
         for composite, parts in composites.items():
@@ -337,7 +363,8 @@ class AutoForecaster:
         """The candidate a series with no history is forecast with: the fallback when no
         baseline is part of it, else the network-only candidate that scored best overall on
         the validation window (the networks start a new item from its peers' level)."""
-        baselines = set(BASELINE_NAMES)
+        # The trees read a series' own history as well: a new item's rows are all missing.
+        baselines = {*BASELINE_NAMES, *self.trees}
         composites = self.composites
 
         def networks_only(name: str) -> bool:
@@ -374,7 +401,7 @@ class AutoForecaster:
         chosen = self.route(store, series, origins)
         out = np.zeros((len(series), self.horizon, len(self.quantiles)), dtype=np.float32)
         # Each model forecasts only the windows routed to it or to an average it is part of.
-        models = {**self.networks, **self.baselines}
+        models = {**self.networks, **self._trees, **self.baselines}
         composites = self.composites
         needed = {
             name: np.isin(chosen, [name, *(c for c, p in composites.items() if name in p)])
@@ -404,6 +431,7 @@ class AutoForecaster:
         """Each network's state, the choice per demand class and the validation scores."""
         return {
             "networks": {name: model.state() for name, model in self.networks.items()},
+            "trees": {name: tree.state() for name, tree in self._trees.items()},
             "choice": self.choice,
             "fallback": self.fallback,
             "overrides": self.overrides,
@@ -436,6 +464,12 @@ class AutoForecaster:
                 network_state,
                 folder / network_state["weights"],
             )
+        # Runs saved before the gbm candidate have none, whatever the setting's default.
+        trees = state.get("trees") or {}
+        model.trees = {
+            name: GradientBoosted.restore(tree_state, folder / tree_state["trees"])
+            for name, tree_state in trees.items()
+        }
         model._set_baselines(spec.season)
         model.choice, model.fallback = dict(state["choice"]), state["fallback"]
         model.overrides = [dict(o) for o in state.get("overrides", [])]  # older runs: none

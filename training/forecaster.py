@@ -923,6 +923,10 @@ class Forecaster:
                 weights = f"model.{name}.pt"
                 network.save_weights(folder / weights)
                 state["networks"][name]["weights"] = weights
+            for name, tree in model._trees.items():
+                trees = f"model.{name}.json"
+                tree.save_trees(folder / trees)
+                state["trees"][name]["trees"] = trees
             extra["model"] = state
         write_manifest(
             folder,
