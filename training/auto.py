@@ -19,7 +19,7 @@ is): the quantiles and the median both count, and nothing that lost to the simpl
 a class is shipped for it. A class the validation window did not have goes to the best
 candidate overall.
 
-One validation window is a small sample per class, and with twelve candidates the best of them on
+One validation window is a small sample per class, and with eleven candidates the best of them on
 it is often best by luck: on weekly m5_tiny the smooth class went to ``lstm_nb``, 1.6% ahead of
 ``lstm+tft`` on validation and 19% behind it on WAPE over the held-out horizon. So a class
 leaves the overall best (``fallback``) for its own winner only when that winner is ahead in at
