@@ -92,8 +92,11 @@ class BacktestResult:
         store = store if store is not None else self.store
         plot_series = self.plot_series if plot_series is None else plot_series
         records = self.metrics.to_dict(orient="records")
+        payload: dict = {"metrics": records}
+        if store is not None:  # what the monitor checks a forecast's grain against
+            payload["frequency"] = store.spec.frequency
         paths = {
-            "metrics_json": write_json({"metrics": records}, out_dir / "metrics.json"),
+            "metrics_json": write_json(payload, out_dir / "metrics.json"),
             "metrics_csv": write_table(self.metrics, out_dir / "metrics.csv"),
             "windows": write_table(self.windows, out_dir / "windows.parquet"),
         }

@@ -122,6 +122,14 @@ class ForecastConfig:
                 f"model_params: {own} are forecast settings of their own (the loss reads them); "
                 f"give {', '.join(f'{k}={self.model_params[k]!r}' for k in own)} as settings"
             )
+        # The width given twice: the setting was built and model_params' value, recorded beside
+        # it in the run, was dropped without a word.
+        width = (self.model_params or {}).get("hidden_size", self.hidden_size)
+        if self.hidden_size is not None and width != self.hidden_size:
+            raise ValueError(
+                f"hidden_size: {self.hidden_size} as a setting and {width!r} in model_params; "
+                "give the network width once (the hidden_size setting)"
+            )
         heads = self.auto_distributions
         if not heads or len(set(heads)) < len(heads) or set(heads) - set(DISTRIBUTIONS):
             raise ValueError(

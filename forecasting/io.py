@@ -39,7 +39,10 @@ def read_levels(path: str | Path, keys: Sequence[str], levels: Sequence[str]) ->
         # Numbers with a decimal point or an exponent are read as the numbers the CSV reader
         # made of them before (validation writes a whole 1.0 as "1"); integer literals keep
         # their text.
-        if text.str.fullmatch(_NUMBER).all() and text.str.fullmatch(_FLOAT).any():
+        # A code with a leading zero (``007``) is text whatever the column's other values are:
+        # beside a ``7.5`` it became 7.0, a level no table without a fraction (nor parquet) has.
+        padded = text.str.match(r"[+-]?0\d").any()
+        if text.str.fullmatch(_NUMBER).all() and text.str.fullmatch(_FLOAT).any() and not padded:
             numbers = pd.to_numeric(frame[column], errors="coerce")
             # Unless two of its levels would become one number (aisles "1.1" and "1.10"): then
             # the column keeps its text, as parquet keeps it (a whole "2.0" is "2" either way).

@@ -259,12 +259,15 @@ def monitor(
     wape_threshold: float = 0.15,
     coverage_tolerance: float = 0.10,
     reference_model: str | None = None,
+    reference_frequency: str | None = None,
 ) -> MonitorReport:
     """Score ``forecasts`` against ``actuals`` per segment and flag drifted segments.
 
     ``actuals`` has ``item_id, location_id, date, demand`` and the segment columns;
     ``reference`` is a backtest metrics table (``segment_type, segment, wape, coverage_*``,
-    and ``model``: ``reference_model`` picks the monitored model's rows where it holds several).
+    and ``model``: ``reference_model`` picks the monitored model's rows where it holds several);
+    ``reference_frequency`` the frequency of its backtest (``D``, ``W`` or ``M``; a backtest's
+    ``metrics.json`` records it), which must be the forecasts'.
     """
     if wape_threshold <= 0:
         raise ValueError(f"wape_threshold: expected > 0, got {wape_threshold}")
@@ -330,6 +333,8 @@ def monitor(
     forecasts["origin"] = _origins(forecasts, actuals[DATE])
     periods = _forecast_period_days(forecasts)  # read by the grid check and the gap rows
     _check_actuals_not_finer(periods, actuals)
+    if reference is not None and reference_frequency is not None:
+        _check_reference_frequency(periods, reference_frequency)
     for name, frame, key in (("forecasts", forecasts, [*KEY, "step"]), ("actuals", actuals, KEY)):
         repeated = frame.duplicated(key, keep=False)
         if repeated.any():
@@ -393,6 +398,27 @@ def _forecast_period_days(forecasts: pd.DataFrame) -> pd.Series:
     later = forecasts[forecasts["step"] > 1]
     period = (later[DATE] - later["origin"]).dt.days / (later["step"] - 1)
     return period.groupby([later[ITEM], later[LOCATION]]).median()
+
+
+def _check_reference_frequency(periods: pd.Series, frequency: str) -> None:
+    """Refuses a reference backtest at another frequency than the forecasts (``periods``:
+    :func:`_forecast_period_days`): a week's WAPE is not a day's (the days' errors partly cancel
+    in their sum), so weekly forecasts 60% worse than their own backtest read as 38% better
+    than a daily one, and no segment was flagged."""
+    names = {"D": "daily", "W": "weekly", "M": "monthly"}
+    if not isinstance(frequency, str) or frequency not in names:
+        return
+    found = _period_class(periods).dropna()
+    other = found[found != list(names).index(frequency)]
+    if len(other):
+        (item, location), grain = next(iter(other.items()))
+        raise PanelError(
+            "reference",
+            f"the reference metrics are of a {names[frequency]} backtest, and the forecasts of "
+            f"{item} at {location} are {list(names.values())[int(grain)]}: their WAPEs do not "
+            "compare (the error of a longer period's sum is smaller); give the metrics.json of "
+            "a backtest at the forecasts' frequency",
+        )
 
 
 def _check_actuals_not_finer(periods: pd.Series, actuals: pd.DataFrame) -> None:

@@ -20,6 +20,10 @@ def monotone_quantiles(raw: torch.Tensor, anchor: int) -> torch.Tensor:
     softplus steps upward and downward, so the quantiles are ordered by construction (no sorting,
     which would hide crossing from the loss instead of preventing it).
     """
+    if raw.shape[-1] == 1:
+        # One level is its own quantile. The empty steps either side made the ONNX exporter
+        # declare the output with two levels (a package's graph said (batch, H, 2)).
+        return raw
     center = raw[..., anchor : anchor + 1]
     up = torch.cumsum(F.softplus(raw[..., anchor + 1 :]), dim=-1)
     down = torch.cumsum(F.softplus(raw[..., :anchor].flip(-1)), dim=-1).flip(-1)

@@ -43,7 +43,7 @@ from forecasting.grid import (
 from forecasting.grid import known_until as grid_known_until
 from forecasting.grid import static_stats as grid_static_stats
 from forecasting.spec import ITEM, LOCATION, PanelSpec
-from forecasting.validate import PanelError, missing_as_saved
+from forecasting.validate import PanelError, missing_as_saved, unseen_message
 
 DERIVED_INPUTS = ("target", "observed", "seasonal_lag", "seasonal_lag_observed", "log_scale")
 """Inputs the networks add to a panel's covariates (:mod:`forecasting.models`), by name."""
@@ -474,12 +474,7 @@ class _Encoder:
 
     def warn_unknown(self) -> None:
         if self.unknown:
-            listed = "; ".join(f"{c}: {v[:10]}" for c, v in self.unknown.items())
-            warnings.warn(
-                f"categories unseen in training map to the unknown embedding: {listed}",
-                UserWarning,
-                stacklevel=3,
-            )
+            warnings.warn(unseen_message(self.unknown, self.vocab), UserWarning, stacklevel=3)
 
 
 def _block(values: np.ndarray, rows: np.ndarray | None, names: tuple[str, ...]) -> Block:

@@ -71,6 +71,27 @@ def missing_as_saved(values: np.ndarray, vocab: list[str]) -> np.ndarray:
     return np.where(values == MISSING_LEVEL, "", values)
 
 
+def unseen_message(unseen: dict[str, list[str]], vocab: dict[str, list[str]]) -> str:
+    """The warning for categorical levels a run's vocabulary lacks (``unseen``: column ->
+    levels). Where zero-padded codes are levels the vocabulary has without their zeros, it says
+    why and what to do: a run trained before 2026-12-05 on a CSV learnt ``007`` as the number
+    the CSV reader made of it, ``7``, and a table read as text now finds none of its codes."""
+    listed = "; ".join(f"{c}: {v[:10]}" for c, v in unseen.items())
+    message = f"categories unseen in training map to the unknown embedding: {listed}"
+    for column, levels in unseen.items():
+        known = set(vocab.get(column, ()))
+        padded = [v for v in levels if re.fullmatch(r"0+\d+", v) and v.lstrip("0") in known]
+        if padded:
+            return (
+                f"{message}. {len(padded)} of the {len(levels)} unseen {column} levels are "
+                f"levels of the run without their leading zeros ({padded[0]!r} is "
+                f"{padded[0].lstrip('0')!r}): the run learnt these codes as numbers, as a CSV "
+                "was read before 2026-12-05. Retrain it on this table, or give the codes as "
+                "the run learnt them (without the leading zeros)"
+            )
+    return message
+
+
 def _whole_as_saved(values: np.ndarray, vocab: list[str]) -> np.ndarray:
     """A whole number as the vocabulary spells it. A float column's whole values read as
     integers (``1``) when all of a table's values are whole and as ``1.0`` when it also holds

@@ -56,6 +56,7 @@ from forecasting.metrics import aggregate, demand_classes, mase_scale, window_sc
 from forecasting.models.gbm import GradientBoosted
 from forecasting.spec import LOCATION, PanelSpec
 from forecasting.store import PanelStore
+from forecasting.validate import missing_as_saved
 from forecasting.windows import evaluation_windows
 from training.config import TrainConfig
 
@@ -348,9 +349,16 @@ class AutoForecaster:
             keys = store.keys.iloc[series.cpu().numpy()].reset_index(drop=True)
             # Coarsest first, so a finer segment's override is the one that stays.
             for override in reversed(self.overrides):
-                if override["segment_type"] in keys.columns:
-                    rows = (keys[override["segment_type"]] == override["segment"]).to_numpy()
-                    chosen[rows] = override["model"]
+                column = override["segment_type"]
+                if column in keys.columns:
+                    # A level as the vocabulary reads it: a pack size 1 is the 1.0 of a table
+                    # whose column also held 1.5, as its embedding is (the override was not
+                    # applied to a table spelling it otherwise).
+                    known = store.vocab.get(column) or [
+                        o["segment"] for o in self.overrides if o["segment_type"] == column
+                    ]
+                    values = missing_as_saved(keys[column].to_numpy(dtype=object), known)
+                    chosen[values == override["segment"]] = override["model"]
         # A series with no history (a new item or item x FC pair) was in no validation window
         # and its class or segment says nothing about it: a baseline repeats or averages a
         # history it does not have (a forecast of 0), so it gets the networks' cold start.

@@ -169,7 +169,20 @@ class InspectionNet(nn.Module):
         def mean(parts: list[torch.Tensor]) -> torch.Tensor:
             return torch.cat(parts).mean(dim=0)
 
-        return mean(logits), mean(views), mean(maps), mean(attributes)
+        turned = [k != 0 for group in filter(None, groups) for k, _ in group]
+        if not any(turned):
+            return mean(logits), mean(views), mean(maps), mean(attributes)
+        # The measurement reads width along the view's rows and height down its columns, from
+        # photos taken upright: a quarter turn swaps the two (a tall item's height read as its
+        # width) and a half turn puts the item upside down, neither of which the tunnel's
+        # training shows. Colour and size, and the classes judged against them, are taken from
+        # the transforms that keep the view's top at the top (itself and its mirror); the
+        # other classes average every transform.
+        upright = [i for i, t in enumerate(turned) if not t]
+        every, measured = torch.cat(logits), torch.cat(attributes)
+        catalog_classes = self.catalog_onehot.sum(dim=0) > 0
+        item = torch.where(catalog_classes, every[upright].mean(dim=0), every.mean(dim=0))
+        return item, mean(views), mean(maps), measured[upright].mean(dim=0)
 
     def _forward(self, images: torch.Tensor, view_mask: torch.Tensor, catalog: torch.Tensor):
         batch, views = images.shape[0], images.shape[1]

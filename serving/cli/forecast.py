@@ -444,6 +444,7 @@ def monitor_command(args: argparse.Namespace) -> int:
         actuals,
         segments=args.segments,
         reference=reference,
+        reference_frequency=payload.get("frequency") if args.reference else None,
         wape_threshold=settings.wape_threshold,
         coverage_tolerance=settings.coverage_tolerance,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from forecasting.spec import DEMAND, ITEM, LOCATION
@@ -180,5 +181,11 @@ def _monitoring(report: Report, monitoring: MonitorOutcome, out: Path) -> None:
     if plot.is_file():
         report.image(plot, caption="WAPE by segment")
     decision = monitoring.decision
-    rows = [{"model": k, **v} for k, v in decision.items() if isinstance(v, dict)]
-    report.table(pd.DataFrame(rows), caption=f"kept: {decision['kept']}")
+    rows = pd.DataFrame([{"model": k, **v} for k, v in decision.items() if isinstance(v, dict)])
+    # The decision is the comparison of the two losses: shown with the digits that tell them
+    # apart ("kept: challenger" beside two equal-looking 0.812s read as a contradiction).
+    sql = rows["sql"].dropna().to_numpy(dtype=float) if "sql" in rows else np.zeros(0)
+    digits = 3
+    while digits < 12 and len(np.unique(sql)) > len(np.unique(np.round(sql, digits))):
+        digits += 1
+    report.table(rows, caption=f"kept: {decision['kept']}", digits=digits)

@@ -38,7 +38,12 @@ from forecasting.grid import check_horizon as check_grid_horizon
 from forecasting.io import map_columns, read_panel
 from forecasting.spec import DATE, ITEM, LOCATION, PanelSpec
 from forecasting.tables import check_cumulative, cumulative_frame, forecast_frame
-from forecasting.validate import missing_as_saved, period_index, validate_panel
+from forecasting.validate import (
+    missing_as_saved,
+    period_index,
+    unseen_message,
+    validate_panel,
+)
 from kernels.io import FileError
 from serving.package import read_package
 from serving.runtime.session import OnnxModel, open_model
@@ -308,7 +313,6 @@ class ForecastPackage:
                 unseen[name] = sorted(values)
         if not unseen:
             return None
-        listed = "; ".join(f"{c}: {v[:10]}" for c, v in unseen.items())
-        message = f"categories unseen in training map to the unknown embedding: {listed}"
+        message = unseen_message(unseen, vocab)
         warnings.warn(message, UserWarning, stacklevel=3)
         return message

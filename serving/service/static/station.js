@@ -23,7 +23,7 @@ document.getElementById('form').addEventListener('submit', async (event) => {
   html += '<p id="reasons">' + escapeHtml(body.reasons.join('; ') || 'no defect found') + '</p>';
   html += '<table id="scores"><tr><th>class</th><th>score</th></tr>';
   for (const [name, score] of Object.entries(body.scores)) {
-    html += '<tr><td>' + escapeHtml(name) + '</td><td>' + score.toFixed(3) + '</td></tr>';
+    html += '<tr><td>' + escapeHtml(name) + '</td><td>' + scoreText(score) + '</td></tr>';
   }
   html += '</table>';
   for (const view of body.views) {
@@ -34,3 +34,8 @@ document.getElementById('form').addEventListener('submit', async (event) => {
   }
   result.innerHTML = html;
 });
+function scoreText(score) {
+  // Three decimals, and two significant digits below 0.001: a calibrated threshold can be
+  // 0.00003, and a reject for a score shown as 0.000 read as a contradiction.
+  return score >= 0.001 || score <= 0 ? score.toFixed(3) : score.toPrecision(2);
+}

@@ -1,0 +1,82 @@
+"""Decisions shown beside the figures they were made from.
+
+* The station page showed every class score with three decimals: a calibrated threshold can be
+  0.00003 (target FRR on a model whose good items score near 0), so a unit rejected for damage
+  at 0.000042 showed "reject - damage - damage 0.000". Scores below 0.001 are shown with two
+  significant digits (run under Node with a fake DOM and fetch).
+* The demo report's champion/challenger table rounded the two SQLs to three decimals under the
+  caption "kept: challenger": 0.81234 against 0.81231 read as 0.812 and 0.812. It shows the
+  digits that tell them apart."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+import serving.service.pages as pages
+from serving.demo.report import _monitoring
+from serving.report import Report
+
+STATIC = Path(pages.__file__).resolve().parent / "static"
+
+HARNESS = r"""
+const fs = require('fs');
+const read = path => fs.readFileSync(path, 'utf8');
+const script = read(process.argv[2]) + '\n' + read(process.argv[3]);
+const answer = JSON.parse(process.argv[4]);
+let submit = null;
+function element(id) {
+  return {id, value: '', files: [], innerHTML: '', textContent: '',
+          addEventListener(kind, handler) { if (kind === 'submit') submit = handler; }};
+}
+const elements = {};
+for (const id of ['form', 'views', 'product', 'item', 'result']) elements[id] = element(id);
+global.document = {getElementById: id => elements[id]};
+global.localStorage = {getItem: () => null, setItem() {}, removeItem() {}};
+global.fetch = async () => ({ok: true, status: 200, json: async () => answer});
+(async () => {
+  new Function(script)();
+  await submit({preventDefault() {}});
+  console.log(JSON.stringify({html: elements.result.innerHTML}));
+})();
+"""
+
+
+def test_the_station_shows_a_small_score_that_decided_a_reject(tmp_path):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    (tmp_path / "harness.js").write_text(HARNESS)
+    answer = {"verdict": "reject", "reasons": ["damage"], "views": [],
+              "scores": {"damage": 0.0000421, "packaging": 0.25, "wrong_size": 0.0}}  # fmt: skip
+    args = [node, str(tmp_path / "harness.js"), str(STATIC / "common.js"),
+            str(STATIC / "station.js"), json.dumps(answer)]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
+    html = json.loads(done.stdout.strip().splitlines()[-1])["html"]
+    cells = dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", html))
+    assert cells == {"damage": "0.000042", "packaging": "0.250", "wrong_size": "0.000"}, html
+
+
+def test_the_champion_challenger_table_tells_the_two_losses_apart(tmp_path):
+    report = Report("demo")
+    monitoring = SimpleNamespace(
+        report=SimpleNamespace(
+            recommendation=lambda: "retrain", checks=pd.DataFrame({"segment": ["all"]})
+        ),
+        decision={
+            "champion": {"package": "lstm/1", "sql": 0.81234},
+            "challenger": {"sql": 0.81231, "trained_until": "2024-01-01"},
+            "kept": "challenger",
+        },
+    )
+    _monitoring(report, monitoring, tmp_path)
+    html = report.html()
+    assert "kept: challenger" in html
+    assert "0.81234" in html and "0.81231" in html, re.findall(r"0\.81\d*", html)
