@@ -6,8 +6,9 @@ were. Each training row is one (series, origin, step h): the demand at ``origin 
 
 * the demand before the origin: recent lags, means and spreads over several windows, the share
   of zero periods, periods since the last sale, the series' level over a year;
-* the demand one and two seasons and one year before the target period (the seasonal-naive
-  forecast and its neighbours);
+* the demand one and two seasons and one year before the target period, and where the season
+  is shorter than a year (the week of daily data) the same phase's last value before the
+  origin (seasonal naive's forecast) and its mean over the last 4 and 8 seasons;
 * the item's mean over its locations and the location's over its items (recent window);
 * the known covariates at the target period (each real raw, and relative to its mean over the
   year before the origin, to its last value before it and to the item's mean over its
@@ -180,6 +181,18 @@ class GradientBoosted:
         columns["year_around"] = _mean(
             np.stack([self._at(history, target_periods - year + d) for d in around]), axis=0
         )
+        season = store.spec.season
+        if season < year:
+            # A season shorter than the horizon (the week of a 28-day forecast): the same
+            # phase's last value before the origin (seasonal naive's forecast) and the mean of
+            # its last 4 and 8, where the lags one season back are past the origin.
+            first = target_periods - season * (steps // season + 1)
+            phase = np.stack([self._at(history, first - season * j) for j in range(8)])
+            columns["phase1"] = phase[0]
+            columns["phase4"] = _mean(phase[:4], axis=0)
+            columns["phase8"] = _mean(phase, axis=0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                columns["phase8_vs_level"] = columns["phase8"] / columns[f"mean{grain.windows[3]}"]
         self._covariates(store, origin, target_periods, year, columns)
         for k, name in enumerate(store.static_cat_names):
             columns[f"static_{name}"] = each_step(store.static_cat[:, k].cpu().numpy())
