@@ -123,21 +123,45 @@ def _quantile_columns(frame: pd.DataFrame) -> dict[float, str]:
     return dict(sorted(found.items()))
 
 
-def _metrics(rows: pd.DataFrame, levels: dict[float, str]) -> dict[str, float]:
-    actual = rows[DEMAND].to_numpy(dtype=float)
-    median = rows[levels[0.5]].to_numpy(dtype=float)
-    total = actual.sum()
-    out = {
-        "wape": _per_demand(np.abs(actual - median).sum(), total),
-        "bias": _per_demand((median - actual).sum(), total),
-    }
-    for q, column in levels.items():
+def _segment_metrics(
+    joined: pd.DataFrame, levels: dict[float, str], kind: str, column: str | None
+) -> pd.DataFrame:
+    """WAPE, bias and interval coverage of the median and quantiles per origin, and per level of
+    ``column`` (all rows for None), for all groups at once: scored group by group, a segment
+    column with a level per SKU took 0.2 ms a group (a minute for 100,000 SKUs at a few
+    origins)."""
+    actual = joined[DEMAND].to_numpy(dtype=float)
+    median = joined[levels[0.5]].to_numpy(dtype=float)
+    parts = {"_error": np.abs(actual - median), "_signed": median - actual, "_total": actual}
+    for q, name in levels.items():
         upper = levels.get(round(1 - q, 6))
         if q < 0.5 and upper is not None:
-            inside = (actual >= rows[column].to_numpy()) & (actual <= rows[upper].to_numpy())
-            out[f"coverage_{round(100 * (1 - 2 * q))}"] = float(inside.mean())
-    out["n_rows"] = len(rows)
+            inside = (actual >= joined[name].to_numpy()) & (actual <= joined[upper].to_numpy())
+            parts[f"coverage_{round(100 * (1 - 2 * q))}"] = inside.astype(float)
+    keys = [joined["origin"]] if column is None else [joined[column], joined["origin"]]
+    grouped = pd.DataFrame(parts, index=joined.index).groupby(keys, sort=True, observed=True)
+    sums = grouped.sum()
+    coverage = [c for c in parts if c.startswith("coverage_")]
+    n_rows = grouped.size().to_numpy()
+    out = pd.DataFrame(
+        {
+            "segment_type": kind,
+            "segment": "all" if column is None else sums.index.get_level_values(0).astype(str),
+            "origin": sums.index.get_level_values(-1),
+            "wape": _per_demand_all(sums["_error"].to_numpy(), sums["_total"].to_numpy()),
+            "bias": _per_demand_all(sums["_signed"].to_numpy(), sums["_total"].to_numpy()),
+            **{c: sums[c].to_numpy() / n_rows for c in coverage},
+            "n_rows": n_rows,
+        }
+    )
     return out
+
+
+def _per_demand_all(error: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """:func:`_per_demand` of arrays."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        none = np.where(error != 0, np.sign(error) * np.inf, np.nan)
+        return np.where(total > 0, error / total, none)
 
 
 def _per_demand(error: float, total: float) -> float:
@@ -365,22 +389,11 @@ def monitor(
     if joined.empty:
         raise PanelError(DATE, "no forecast row matches an actual (item_id, location_id, date)")
 
-    rows = []
     groups = [("all", None), *((s, c) for c, s in columns.items())]
-    for kind, column in groups:
-        keys = ["origin"] if column is None else [column, "origin"]
-        for key, part in joined.groupby(keys, sort=True, observed=True):
-            key = key if isinstance(key, tuple) else (key,)
-            segment = "all" if column is None else key[0]
-            rows.append(
-                {
-                    "segment_type": kind,
-                    "segment": str(segment),
-                    "origin": key[-1],
-                    **_metrics(part, levels),
-                }
-            )
-    table = pd.DataFrame(rows)
+    table = pd.concat(
+        [_segment_metrics(joined, levels, kind, column) for kind, column in groups],
+        ignore_index=True,
+    )
     checks = _checks(table, reference, wape_threshold, coverage_tolerance)
     return MonitorReport(table, checks, wape_threshold, coverage_tolerance, notes)
 
@@ -673,59 +686,78 @@ def _checks(
     wape_threshold: float,
     coverage_tolerance: float,
 ) -> pd.DataFrame:
+    """Per segment (in the table's order) its latest origin against its baseline: the
+    reference row of the segment, else the mean of its earlier origins. All segments at once:
+    a loop over them took 2 ms a segment, and each looked its reference row up by reading the
+    whole reference (a monitor of 20,000 segments, one per SKU of a text column, took 35 s)."""
     coverage = [c for c in table.columns if c.startswith("coverage_")]
-    out = []
-    for (kind, segment), part in table.groupby(["segment_type", "segment"], sort=False):
-        part = part.sort_values("origin")
-        recent = part.iloc[-1]
-        if reference is not None:
-            match = reference[
-                (reference["segment_type"] == kind) & (reference["segment"].astype(str) == segment)
-            ]
-            base = match.iloc[0] if len(match) else None
-            source = "reference"
-        else:
-            earlier = part.iloc[:-1]
-            base = None
-            if len(earlier):
-                # An earlier origin without demand (an infinite WAPE) is no reference to
-                # compare with: its mean would be infinite and no later WAPE could exceed it.
-                base = pd.Series(
-                    {c: earlier[c].mask(np.isinf(earlier[c])).mean() for c in ["wape", *coverage]},
-                    dtype=float,
-                )
-            source = "earlier origins"
-        row = {
-            "segment_type": kind,
-            "segment": segment,
-            "origin": str(recent["origin"].date()),
-            "wape": recent["wape"],
-            "reference_wape": np.nan if base is None else float(base["wape"]),
-            "baseline": source if base is not None else "none",
-        }
-        with np.errstate(divide="ignore", invalid="ignore"):
-            change = np.float64(row["wape"] - row["reference_wape"]) / row["reference_wape"]
-        row["wape_change"] = change
-        # From an exact reference (WAPE 0) any error is an infinite relative worsening. A
-        # change exactly at the threshold (0.138 against 0.12 for 15%) is not more than it,
-        # whatever the last bit of its float difference says. A segment that sold nothing
-        # while its forecast expected demand (an infinite WAPE) is flagged whatever its
-        # reference: one without a WAPE (no demand in the backtest, or in every earlier
-        # origin) left the change undefined and the segment unflagged.
-        row["wape_flag"] = bool(
-            (not np.isnan(change) and change > wape_threshold + ROUNDING) or row["wape"] == np.inf
+    group = table.groupby(["segment_type", "segment"], sort=False).ngroup().to_numpy()
+    order = np.lexsort((table["origin"].to_numpy(), group))
+    is_last = np.r_[group[order][1:] != group[order][:-1], True]
+    recent = table.iloc[order[is_last]].reset_index(drop=True)  # segment g on row g
+    scores = ["wape", *coverage]
+    if reference is not None:
+        # A segment's first reference row, its segment read as text.
+        found = reference.assign(_segment=reference["segment"].astype(str))
+        found = found.drop_duplicates(["segment_type", "_segment"])
+        position = pd.MultiIndex.from_frame(found[["segment_type", "_segment"]]).get_indexer(
+            pd.MultiIndex.from_frame(recent[["segment_type", "segment"]])
         )
-        drifted = []
-        for column in coverage:
-            nominal = int(column.split("_")[1]) / 100
-            now = recent[column]
-            moved = np.inf if base is None or column not in base else abs(now - base[column])
-            row[column] = now
-            off = abs(now - nominal) > coverage_tolerance + ROUNDING
-            if off and moved > coverage_tolerance / 2 + ROUNDING:
-                drifted.append(column)
-        row["coverage_flag"] = bool(drifted)
-        row["coverage_drifted"] = ",".join(drifted)
-        row["flagged"] = row["wape_flag"] or row["coverage_flag"]
-        out.append(row)
-    return pd.DataFrame(out)
+        has_base = position >= 0
+        base = {  # position -1 (no reference row) reads the NaN appended
+            c: np.append(found[c].to_numpy(dtype=float), np.nan)[position]
+            for c in scores
+            if c in found.columns
+        }
+        source = "reference"
+    else:
+        # An earlier origin without demand (an infinite WAPE) is no reference to compare
+        # with: its mean would be infinite and no later WAPE could exceed it.
+        earlier = np.ones(len(table), dtype=bool)
+        earlier[order[is_last]] = False
+        values = table.loc[earlier, scores].astype(float)
+        means = values.mask(np.isinf(values)).groupby(group[earlier]).mean()
+        means = means.reindex(np.arange(len(recent)))
+        has_base = np.isin(np.arange(len(recent)), group[earlier])
+        base = {c: means[c].to_numpy(dtype=float) for c in scores}
+        source = "earlier origins"
+    wape = recent["wape"].to_numpy(dtype=float)
+    reference_wape = np.where(has_base, base["wape"], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = (wape - reference_wape) / reference_wape
+    out = pd.DataFrame(
+        {
+            "segment_type": recent["segment_type"].to_numpy(dtype=object),
+            "segment": recent["segment"].to_numpy(dtype=object),
+            "origin": [str(t.date()) for t in recent["origin"]],
+            "wape": wape,
+            "reference_wape": reference_wape,
+            "baseline": np.where(has_base, source, "none").astype(object),
+            "wape_change": change,
+        }
+    )
+    # From an exact reference (WAPE 0) any error is an infinite relative worsening. A
+    # change exactly at the threshold (0.138 against 0.12 for 15%) is not more than it,
+    # whatever the last bit of its float difference says. A segment that sold nothing
+    # while its forecast expected demand (an infinite WAPE) is flagged whatever its
+    # reference: one without a WAPE (no demand in the backtest, or in every earlier
+    # origin) left the change undefined and the segment unflagged.
+    out["wape_flag"] = (~np.isnan(change) & (change > wape_threshold + ROUNDING)) | (wape == np.inf)
+    drifted = []
+    for column in coverage:
+        nominal = int(column.split("_")[1]) / 100
+        now = recent[column].to_numpy(dtype=float)
+        if column in base:
+            moved = np.where(has_base, np.abs(now - base[column]), np.inf)
+        else:
+            moved = np.full(len(now), np.inf)
+        out[column] = now
+        off = np.abs(now - nominal) > coverage_tolerance + ROUNDING
+        drifted.append(off & (moved > coverage_tolerance / 2 + ROUNDING))
+    flags = np.column_stack(drifted) if drifted else np.zeros((len(out), 0), dtype=bool)
+    out["coverage_flag"] = flags.any(axis=1)
+    out["coverage_drifted"] = [
+        ",".join(c for c, f in zip(coverage, row, strict=True) if f) for row in flags.tolist()
+    ]
+    out["flagged"] = out["wape_flag"] | out["coverage_flag"]
+    return out

@@ -428,6 +428,10 @@ class _Photographed:
                     continue
                 self._files.setdefault((view, size), []).append((index, Path(path)))
         self._digests: dict[Path, str | None] = {}
+        # Per (view, size): the items holding each digest, made when a decided item first
+        # needs that size. Compared file by file, every decided item read every training file
+        # of its size: with images of one size (a camera's BMPs) decisions x items steps.
+        self._by_digest: dict[tuple[str, int], dict[str, set[int]]] = {}
 
     def _digest(self, path: Path) -> str | None:
         if path not in self._digests:
@@ -437,16 +441,24 @@ class _Photographed:
                 self._digests[path] = None
         return self._digests[path]
 
+    def _holding_digest(self, view: str, size: int, digest: str) -> set[int]:
+        key = (view, size)
+        if key not in self._by_digest:
+            table: dict[str, set[int]] = {}
+            for index, other in self._files.get(key, []):
+                if (found := self._digest(other)) is not None:
+                    table.setdefault(found, set()).add(index)
+            self._by_digest[key] = table
+        return self._by_digest[key].get(digest, set())
+
     def holding(self, views: dict[str, Path]) -> int | None:
         """The first training item whose images are those of ``views``, or None."""
         found: set[int] | None = None
         for view, path in views.items():
             digest = self._digest(path)
-            same = {
-                index
-                for index, other in self._files.get((view, path.stat().st_size), [])
-                if digest is not None and self._digest(other) == digest
-            }
+            same = (
+                set() if digest is None else self._holding_digest(view, path.stat().st_size, digest)
+            )
             found = same if found is None else found & same
             if not found:
                 return None

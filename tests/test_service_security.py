@@ -48,8 +48,9 @@ def test_cors_preflight_and_errors_work_with_a_token(tmp_path):
 
 
 def _body(k: int, samples: int) -> dict:
-    # k items at one FC each and one item at k FCs: 2k series, under the series limit, but the
-    # kernels pad every item to the most FCs of one item: (k + 1) x k x samples cells.
+    # k items at one FC each and one item at k FCs: 2k series, under the series limit. The
+    # kernels once padded every item to the most FCs of one item, (k + 1) x k x samples cells;
+    # items now run in groups padded to their own group's most, about 2k x samples.
     keys = [(f"i{j}", "F0") for j in range(k)] + [("BIG", f"F{j}") for j in range(k)]
     return {
         "forecast": [{"item_id": "i0", "location_id": "F0", "demand_mean": 1.0, "demand_std": 1.0}],
@@ -65,14 +66,18 @@ def _body(k: int, samples: int) -> dict:
     }  # fmt: skip
 
 
-def test_an_allocation_too_large_to_pad_is_413(tmp_path):
+def test_an_allocation_too_large_to_pad_is_413(tmp_path, monkeypatch):
     with TestClient(create_app(tmp_path, ServiceConfig(timeout_s=120))) as client:
         small = client.post("/v1/plan", json=_body(20, 4))
         assert small.status_code == 200, small.text
         assert len(small.json()["allocation"]) == 40
-        # 2,400 series and a 4 MiB body, but 1201 x 1200 x 24 = 34.6 million cells (277 MiB
-        # of samples alone; 5,000 + 5,000 series of 25 samples would be 5 GB).
-        big = client.post("/v1/plan", json=_body(1200, 24))
+        # 2,400 series of 24 samples: 1201 x 1200 x 24 = 34.6 million cells padded as one
+        # array, 57,600 in groups.
+        wide = client.post("/v1/plan", json=_body(1200, 24))
+        assert wide.status_code == 200, wide.text[:200]
+        assert len(wide.json()["allocation"]) == 2400
+        monkeypatch.setattr("serving.service.app.MAX_ALLOCATION_CELLS", 1000)
+        big = client.post("/v1/plan", json=_body(20, 40))  # 40 keys x 40 samples
         assert big.status_code == 413, big.text[:200]
         assert "allocation" in big.json()["detail"]
 

@@ -893,16 +893,20 @@ def _check_series(frame: pd.DataFrame, keys: list[str], field: str, limit: int) 
             raise HTTPException(413, f"{field}: {n_series} series, more than {limit}")
 
 
-# The allocation kernels hold demand samples as a dense (items x most FCs of one item x
-# samples) array of float64, and three (items x FCs) ones: 2**25 cells is 256 MiB.
+# The allocation kernels hold demand samples as dense (items x most FCs of one item x samples)
+# arrays of float64, one per group of items with similar FC counts
+# (:func:`kernels.tables.allocation_groups`), and three (items x FCs) ones: 2**25 cells is
+# 256 MiB.
 MAX_ALLOCATION_CELLS = 2**25
 
 
 def _check_allocation(demand: pd.DataFrame, stock: pd.DataFrame) -> None:
     """413 when the allocation's dense arrays would exceed :data:`MAX_ALLOCATION_CELLS`: the
-    series limit bounds items and FCs one by one, not their product (5,000 items at one FC and
-    one item at 5,000 FCs are 10,000 series and 25 million cells per sample). Tables without
-    the columns are left to the validation that names them."""
+    series limit bounds the stock rows, and each group of items is padded to its own most FCs
+    (under twice its rows), so this bounds the samples per key. Tables without the columns are
+    left to the validation that names them."""
+    from kernels.tables import allocation_groups
+
     if not all(k in stock.columns for k in PLAN_KEYS) or not all(
         k in demand.columns for k in PLAN_KEYS
     ):
@@ -912,14 +916,16 @@ def _check_allocation(demand: pd.DataFrame, stock: pd.DataFrame) -> None:
         return
     grouped = demand.groupby(list(PLAN_KEYS), sort=False)
     samples = grouped["sample"].nunique() if "sample" in demand.columns else grouped.size()
-    n_items, n_fcs = len(per_item), int(per_item.max())
+    width = per_item.to_numpy()
+    group = pd.Series(width).groupby(allocation_groups(width))
+    padded = int((group.size() * group.max()).sum())
     n_samples = max(int(samples.max()) if len(samples) else 1, 1)
-    cells = n_items * n_fcs * n_samples
+    cells = padded * n_samples
     if cells > MAX_ALLOCATION_CELLS:
         raise HTTPException(
             413,
-            f"allocation: {n_items} items x {n_fcs} FCs (the most of one item) x {n_samples} "
-            f"samples = {cells} cells, more than {MAX_ALLOCATION_CELLS}",
+            f"allocation: {len(per_item)} items at {int(width.sum())} FCs ({padded} padded) x "
+            f"{n_samples} samples = {cells} cells, more than {MAX_ALLOCATION_CELLS}",
         )
 
 
