@@ -26,7 +26,10 @@ Models:
 * ``lstm``, ``tft``: stockcast's networks with their defaults (``Forecaster("lstm")``), as
   fitted inside ``auto``; ``lstm_nb``, ``tft_nb``: the same with a negative binomial step
   head (``distribution="negative_binomial"``);
+* ``gbm``: stockcast's gradient-boosted forecaster (:mod:`forecasting.models.gbm`), as fitted
+  inside ``auto``;
 * ``lstm+tft``, ``lstm_nb+tft_nb``: each pair's quantiles averaged (an ensemble of models);
+  ``lstm+tft+gbm``: the quantile pair's and the gbm's;
 * ``lstm+tft+seasonal_naive``: those two and seasonal naive's quantiles averaged;
 * ``auto``: per demand class, the best of all of the above but the peer on the validation
   window (:mod:`training.auto`).
