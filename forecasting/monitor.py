@@ -158,20 +158,13 @@ def _segment_metrics(
 
 
 def _per_demand_all(error: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """:func:`_per_demand` of arrays."""
+    """``error`` over the demand ``total``, element by element. A segment that sold nothing has
+    none (NaN) when its forecast said so too, and an infinite one when the forecast expected
+    demand: the worst drift there is, which a NaN WAPE never flagged (a department whose demand
+    vanished passed whenever its intervals happened to cover the zeros)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         none = np.where(error != 0, np.sign(error) * np.inf, np.nan)
         return np.where(total > 0, error / total, none)
-
-
-def _per_demand(error: float, total: float) -> float:
-    """``error`` over the demand ``total``. A segment that sold nothing has none (NaN) when its
-    forecast said so too, and an infinite one when the forecast expected demand: the worst
-    drift there is, which a NaN WAPE never flagged (a department whose demand vanished passed
-    whenever its intervals happened to cover the zeros)."""
-    if total > 0:
-        return float(error / total)
-    return float(np.sign(error) * np.inf) if error != 0 else float("nan")
 
 
 REFERENCE_COLUMNS = ("segment_type", "segment", "wape")
