@@ -195,9 +195,9 @@ class GradientBoosted:
                 columns["phase8_vs_level"] = columns["phase8"] / columns[f"mean{grain.windows[3]}"]
         self._covariates(store, origin, target_periods, year, columns)
         for k, name in enumerate(store.static_cat_names):
-            columns[f"static_{name}"] = each_step(store.static_cat[:, k].cpu().numpy())
+            columns[f"scat_{name}"] = each_step(store.static_cat[:, k].cpu().numpy())
         for k in range(store.static_real.shape[1]):
-            columns[f"static_real{k}"] = each_step(store.static_real[:, k].cpu().numpy())
+            columns[f"sreal_{k}"] = each_step(store.static_real[:, k].cpu().numpy())
         names = list(columns)
         matrix = np.stack([np.asarray(columns[n], np.float32).reshape(-1) for n in names], axis=1)
         return matrix, names
@@ -228,19 +228,22 @@ class GradientBoosted:
                 before = values[:, origin - 1, f] if origin > 0 else np.full(n_series, np.nan)
                 item_mean = pd.DataFrame(at).groupby(items).transform("mean").to_numpy()
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    columns[f"real_{name}"] = at
-                    columns[f"real_{name}_vs_year"] = at / _mean(past)[:, None]
-                    columns[f"real_{name}_vs_last"] = at / before[:, None]
-                    columns[f"real_{name}_vs_item"] = at / item_mean
+                    columns[f"kreal_{name}"] = at
+                    columns[f"kreal_{name}_vs_year"] = at / _mean(past)[:, None]
+                    columns[f"kreal_{name}_vs_last"] = at / before[:, None]
+                    columns[f"kreal_{name}_vs_item"] = at / item_mean
         for block in store.known_cat:
             rows = series if block.rows is None else block.rows
             codes = block.values[rows.cpu()].cpu().numpy()  # (S, T, F)
             inside = np.clip(periods, 0, codes.shape[1] - 1)
             for f, name in enumerate(block.names):
-                columns[f"cat_{name}"] = codes[:, inside, f].astype(np.float32)
+                columns[f"kcat_{name}"] = codes[:, inside, f].astype(np.float32)
 
-    def _categorical(self, names: list[str], store: PanelStore) -> list[str]:
-        return [n for n in names if n.startswith(("static_", "cat_")) and "real" not in n]
+    @staticmethod
+    def _categorical(names: list[str]) -> list[str]:
+        # Each block's columns carry their own prefix, so a user's column name never reads
+        # as another kind (a static categorical named "real0" beside the static reals).
+        return [n for n in names if n.startswith(("scat_", "kcat_"))]
 
     # ------------------------------------------------------------------ fitting
 
@@ -297,7 +300,7 @@ class GradientBoosted:
         # The store as of the cutoff: nothing of the demand from it on is read below.
         store = dataclasses.replace(store, target=store.target[:, :cutoff])
         matrix, names = self.features(store, validation)
-        self.feature_names, self.categorical = names, self._categorical(names, store)
+        self.feature_names, self.categorical = names, self._categorical(names)
         train = self._rows(store, validation, self._origins(validation))
         actual = store.target[:, validation:cutoff].cpu().numpy().reshape(-1)
         keep = np.isfinite(actual) & (
