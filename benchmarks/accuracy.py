@@ -29,7 +29,7 @@ Models:
 * ``gbm``: stockcast's gradient-boosted forecaster (:mod:`forecasting.models.gbm`), as fitted
   inside ``auto``;
 * ``lstm+tft``, ``lstm_nb+tft_nb``: each pair's quantiles averaged (an ensemble of models);
-  ``lstm+tft+gbm``: the quantile pair's and the gbm's;
+  ``lstm+tft+gbm``, ``lstm_nb+tft_nb+gbm``: each pair's and the gbm's;
 * ``lstm+tft+seasonal_naive``: those two and seasonal naive's quantiles averaged;
 * ``auto``: per demand class, the best of all of the above but the peer on the validation
   window (:mod:`training.auto`).

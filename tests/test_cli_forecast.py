@@ -56,7 +56,7 @@ def test_auto_trains_says_what_it_chose_and_predicts(user_csv, tmp_path, capsys)
     assert manifest["model"]["fallback"] in ("lstm", "tft", "lstm+tft", "lstm_nb", "tft_nb",
                                               "lstm_nb+tft_nb", "lstm+tft+seasonal_naive",
                                               "seasonal_naive", "moving_average", "gbm",
-                                              "lstm+tft+gbm")  # fmt: skip
+                                              "lstm+tft+gbm", "lstm_nb+tft_nb+gbm")  # fmt: skip
     networks = ("lstm", "tft", "lstm_nb", "tft_nb")  # both step heads of each network
     written = {p.name for p in run.iterdir()}
     assert {*networks, *(f"model.{n}.pt" for n in networks), "model.gbm.json"} <= written

@@ -145,7 +145,9 @@ def test_auto_fits_the_gbm_saves_and_reloads_it(tmp_path):
     forecast = auto.predict(plan_rows)
     loaded = Forecaster.load(tmp_path / "run")
     pd.testing.assert_frame_equal(loaded.predict(plan_rows), forecast)
-    # Without the setting, auto has no gbm to choose.
+    # With both step heads the gbm also joins the negative binomial pair; without the setting,
+    # auto has no gbm to choose.
+    assert "lstm_nb+tft_nb+gbm" in Forecaster("auto", H)._model(7).candidates
     assert "gbm" not in Forecaster("auto", H, auto_gbm=False)._model(7).candidates
 
 

@@ -8,8 +8,8 @@ negative binomial of the count (``lstm_nb``, ``tft_nb``), which fits some panels
 others worse (on monthly m5_tiny it won, on weekly it lost), so the validation window decides.
 It takes the gradient-boosted forecaster (``gbm``, :mod:`forecasting.models.gbm`; unless
 ``auto_gbm`` is off), seasonal naive and the moving average beside them, the average of each
-pair of networks' quantiles (``lstm+tft``, ``lstm_nb+tft_nb``), of the quantile pair's and the
-gbm's (``lstm+tft+gbm``) and of the quantile pair's and seasonal naive's
+pair of networks' quantiles (``lstm+tft``, ``lstm_nb+tft_nb``), of each pair's and the gbm's
+(``lstm+tft+gbm``, ``lstm_nb+tft_nb+gbm``) and of the quantile pair's and seasonal naive's
 (``lstm+tft+seasonal_naive``), scores them all on the validation window (the last horizon
 before the cutoff, which no network trained on: it only chose their checkpoints) and keeps, per
 demand class (smooth / intermittent / lumpy / erratic, from each series' own history), the
@@ -19,7 +19,7 @@ is): the quantiles and the median both count, and nothing that lost to the simpl
 a class is shipped for it. A class the validation window did not have goes to the best
 candidate overall.
 
-One validation window is a small sample per class, and with eleven candidates the best of them on
+One validation window is a small sample per class, and with twelve candidates the best of them on
 it is often best by luck: on weekly m5_tiny the smooth class went to ``lstm_nb``, 1.6% ahead of
 ``lstm+tft`` on validation and 19% behind it on WAPE over the held-out horizon. So a class
 leaves the overall best (``fallback``) for its own winner only when that winner is ahead in at
@@ -80,11 +80,17 @@ GBM = "gbm"
 GBM_COMBINED = f"lstm+tft+{GBM}"
 """The candidate that averages the two quantile networks' and the gbm's quantiles."""
 
+NB_GBM_COMBINED = f"{NB_COMBINED}+{GBM}"
+"""The candidate that averages the two negative binomial networks' and the gbm's quantiles:
+where the validation window prefers the negative binomial pair (daily m5_tiny), the gbm is a
+model of another kind whose errors only partly coincide with theirs."""
+
 COMPOSITES = {
     COMBINED: NETWORK_NAMES,
     BLEND: (*NETWORK_NAMES, "seasonal_naive"),
     NB_COMBINED: tuple(n + NB_SUFFIX for n in NETWORK_NAMES),
     GBM_COMBINED: (*NETWORK_NAMES, GBM),
+    NB_GBM_COMBINED: (*(n + NB_SUFFIX for n in NETWORK_NAMES), GBM),
 }
 """The candidates that average others' quantiles, and their parts (a composite whose networks
 were not fitted is not a candidate)."""
