@@ -131,6 +131,9 @@ class GradientBoosted:
         self.feature_names: list[str] = []
         self.categorical: list[str] = []
         self.cutoff: int | None = None
+        # The date of the last period the refitted trees read: a prediction table's periods
+        # count from its own first date, not the training table's.
+        self.last_fitted: str | None = None
         self.info: dict[str, Any] = {}
 
     # -------------------------------------------------------------- features
@@ -335,6 +338,7 @@ class GradientBoosted:
             for q, (extra, rounds) in plan.items()
         }
         self.cutoff = cutoff
+        self.last_fitted = store.dates[cutoff - 1].isoformat()
         self.info = {
             "median_objective": chosen,
             "validation_wape": {k: round(v[0], 6) for k, v in median.items()},
@@ -363,11 +367,22 @@ class GradientBoosted:
                     f"({len(names)} features against {len(self.feature_names)})"
                 )
             boosters = self.boosters
-            if self.cutoff is not None and origin < self.cutoff:
+            if self._before_cutoff(store, int(origin)):
                 boosters = self.validation_boosters
             levels = self._levels(boosters, matrix).reshape(store.n_series, self.horizon, -1)
             out[rows] = levels[series_np[rows]]
         return out
+
+    def _before_cutoff(self, store: PanelStore, origin: int) -> bool:
+        """Whether a window from ``origin`` starts on a period the refitted trees learnt.
+        Compared by date: a table whose history starts later than the training table's (a
+        trimmed history, or without a series that started earlier) numbers its periods from
+        another first date, and its forecasts were made by the validation trees."""
+        if self.cutoff is None:
+            return False
+        if self.last_fitted is None:  # saved before the date was kept: the training store's
+            return origin < self.cutoff
+        return origin < len(store.dates) and store.dates[origin] <= pd.Timestamp(self.last_fitted)
 
     def _levels(self, boosters: dict[float, Any], matrix: np.ndarray) -> np.ndarray:
         out = np.empty((len(matrix), len(self.quantiles)), np.float32)
@@ -382,7 +397,8 @@ class GradientBoosted:
         return {
             "horizon": self.horizon, "frequency": self.frequency,
             "quantiles": list(self.quantiles), "seed": self.seed, "cutoff": self.cutoff,
-            "feature_names": self.feature_names, "categorical": self.categorical,
+            "last_fitted": self.last_fitted, "feature_names": self.feature_names,
+            "categorical": self.categorical,
             "info": self.info,
         }  # fmt: skip
 
@@ -402,6 +418,7 @@ class GradientBoosted:
         lgb = _lightgbm()
         model = cls(state["horizon"], state["frequency"], state["quantiles"], state["seed"])
         model.cutoff = state.get("cutoff")
+        model.last_fitted = state.get("last_fitted")
         model.feature_names = list(state["feature_names"])
         model.categorical = list(state["categorical"])
         model.info = dict(state.get("info") or {})
