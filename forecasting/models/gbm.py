@@ -316,6 +316,10 @@ class GradientBoosted:
         median: dict[str, tuple[float, int]] = {}
         held: dict[str, Any] = {}
         for label, extra in MEDIAN_OBJECTIVES.items():
+            if extra["objective"] == "tweedie" and not train[1].any():
+                # Tweedie's log link has no fit to a demand that is all zero (LightGBM stops
+                # with "sum of labels is zero"): the absolute loss forecasts it.
+                continue
             held[label] = self._train(self._params({**extra, "metric": "l1"}), train, valid)
             point = np.maximum(held[label].predict(valid[0]), 0)  # at its best iteration
             median[label] = (float(np.abs(point - valid[1]).sum() / total),
@@ -369,8 +373,12 @@ class GradientBoosted:
             boosters = self.boosters
             if self._before_cutoff(store, int(origin)):
                 boosters = self.validation_boosters
-            levels = self._levels(boosters, matrix).reshape(store.n_series, self.horizon, -1)
-            out[rows] = levels[series_np[rows]]
+            # The features need every series (the item's and location's means), the trees only
+            # the windows asked for: a table whose series end on many dates cost a prediction
+            # of the whole panel per end.
+            wanted = matrix.reshape(store.n_series, self.horizon, -1)[series_np[rows]]
+            levels = self._levels(boosters, wanted.reshape(-1, wanted.shape[-1]))
+            out[rows] = levels.reshape(len(rows), self.horizon, -1)
         return out
 
     def _before_cutoff(self, store: PanelStore, origin: int) -> bool:
