@@ -166,3 +166,22 @@ def test_windows_before_the_cutoff_are_forecast_out_of_sample(fitted):
     matrix, _ = model.features(store, validation)
     in_sample = model._levels(model.boosters, matrix).reshape(store.n_series, H, -1)[:, :, 1]
     assert np.abs(in_sample - actual).sum() / actual.sum() < 0.9 * wape
+
+
+@pytest.mark.slow
+def test_auto_tries_the_gbm_again_at_each_fit():
+    """A refitting backtest fits one auto at each origin: a gbm left out at the first origin
+    for too little history must be a candidate again where the history has grown."""
+    panel = price_panel(n_series=6, n_days=300).drop(columns="mean")
+    store = store_of(panel.assign(mean=0.0))
+    train = TrainConfig(max_epochs=1, batches_per_epoch=2, batch_size=16, progress_bar=False)
+    auto = Forecaster(
+        "auto", H, spec=SPEC, train=train, quantiles=QUANTILES, hidden_size=8,
+        auto_distributions=("quantile",),
+    )._model(7)  # fmt: skip
+    with pytest.warns(UserWarning, match="gbm left out"):
+        auto.fit(store, cutoff=40)
+    assert "gbm" not in auto.candidates
+    auto.fit(store, cutoff=store.n_periods)
+    assert {"gbm", "lstm+tft+gbm"} <= set(auto.candidates)
+    assert "gbm" in set(auto.scores["model"])

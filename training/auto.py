@@ -218,6 +218,9 @@ class AutoForecaster:
             self.fallback = self._default_fallback()
         for name, network in self.networks.items():
             network.fit(store, cutoff, run_dir=None if run_dir is None else Path(run_dir) / name)
+        # Every fit tries the gbm afresh: one that had too little history at a backtest's
+        # first origin may fit at a later one.
+        self.trees = {GBM: None} if self.config.auto_gbm else {}
         for name in list(self.trees):
             try:
                 self.trees[name] = GradientBoosted(
