@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import logging
 import os
 import warnings
@@ -108,6 +109,10 @@ def export_run(
             entries = export_inspection(run_dir, folder, quantize=quantize)
         else:
             raise FileError(f"{run_dir}: cannot export a {task!r} run")
+        # The network and its preprocessing were read from the run folder after its settings
+        # and metrics above: a run published in its place meanwhile (`forecast train --out RUN
+        # --overwrite`, `inspect calibrate`) made a package of one network described by another.
+        _check_unchanged(run_dir, run)
         write_manifest(
             folder,
             task,
@@ -161,6 +166,20 @@ class _NameLock:
             with suppress(OSError):
                 os.close(self.fd)
             self.fd = None
+
+
+def _check_unchanged(run_dir: Path, read: dict[str, Any]) -> None:
+    """A :class:`FileError` unless ``run_dir`` still holds the run whose manifest was ``read``."""
+    try:
+        now = read_manifest(run_dir, verify=False)
+    except FileError:  # gone, or caught between the renames of a replacement
+        now = None
+    # As text: a NaN read from an older manifest is unequal to itself.
+    if json.dumps(now, sort_keys=True) != json.dumps(read, sort_keys=True):
+        raise FileError(
+            f"{run_dir}: the run was replaced or recalibrated while it was exported; nothing "
+            "was published, export it again"
+        )
 
 
 def _check_task(repo: str | Path, name: str, task: Any) -> None:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kernels.io import FileError
-from serving.package import read_package, versions
+from serving.package import read_package, record_published, versions
 
 log = logging.getLogger("stockcast.service")
 
@@ -177,6 +178,11 @@ class ModelRepository:
             )  # fmt: skip
             return current
         self.refused.pop((name, version), None)
+        # Served now, so a client may pin the number: a version copied into the repository by
+        # hand (not exported there) was not remembered, and after its removal (a rollback) the
+        # next export handed its number to another model. A read-only repository is no error.
+        with suppress(OSError):
+            record_published(self.root, name, version)
         loaded = Loaded(name, version, manifest["task"], folder, manifest, runtime)
         loaded.fingerprint = files
         if self.on_load:
