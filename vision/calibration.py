@@ -181,10 +181,16 @@ def _level_thresholds(good: np.ndarray, rate: float) -> tuple[np.ndarray, bool]:
     return _off_the_scores(order, order[level - 1]), True
 
 
+#: How far above a class's tied good scores its threshold sits, in logits (about 10% in odds):
+#: far above the float rounding that differs between engines, far below a defect's margin.
+TIED_STEP = 0.1
+
+
 def _off_the_scores(order: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Per class, a threshold that the sorted good scores ``order`` exceed as they exceed ``at``
     but that is no good score itself: a tenth of the way to the class's next larger score, or
-    above its largest by a tenth of the gap below it (in logits, so it stays under 1).
+    above its largest by a tenth of the gap below it (in logits, so it stays under 1), or by
+    :data:`TIED_STEP` logits where no good score of the class lies below it.
 
     A threshold equal to a calibration item's score leaves that item's verdict to float
     rounding, which differs between torch, onnxruntime and the int8 graph; a tenth of a gap is
@@ -193,7 +199,13 @@ def _off_the_scores(order: np.ndarray, at: np.ndarray) -> np.ndarray:
     below = np.where(order < at, order, -np.inf).max(axis=0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         top = np.log(at) - np.log1p(-at)
-        top = 1.0 / (1.0 + np.exp(-(1.1 * top - 0.1 * (np.log(below) - np.log1p(-below)))))
+        gap = top - (np.log(below) - np.log1p(-below))
+        # Every good score of the class tied (a constant or saturated head, copies of one
+        # photo): there is no gap below to take a tenth of, and the threshold fell on the tied
+        # score itself, so rounding rejected every good item; and below it only 0.0, an
+        # infinite gap that put the threshold at 1. A fixed step in logits instead.
+        step = np.where(np.isfinite(gap), 0.1 * gap, TIED_STEP)
+        top = 1.0 / (1.0 + np.exp(-(top + step)))
     top = np.where(np.isfinite(top) & (top > at), top, at)
     return np.where(np.isfinite(above), at + (above - at) / 10, top)
 

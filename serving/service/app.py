@@ -620,6 +620,13 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
                 state = (await offload(reviews.item, str(unit["item_id"])))["state"]
             queued = state == "pending"
             recorded = result["verdict"] == "reject" and state == "rejected"
+        elif queueable and reviews is not None:
+            # A pass leaves a unit already waiting as it is: it is still held for a person, and
+            # the answer says so (it read "queued": false while the queue held the unit).
+            try:
+                queued = (await offload(reviews.item, str(unit["item_id"])))["state"] == "pending"
+            except ReviewError:  # not in the queue
+                queued = False
         for view in result["views"]:
             if not heatmaps:
                 view["heatmap_png"] = None
