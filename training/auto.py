@@ -256,6 +256,14 @@ class AutoForecaster:
         series = evaluation_windows(store, origin, self.horizon, min_history=season)
         if len(series) == 0:
             self.choice, self.fallback = {}, self._default_fallback()
+            # Nothing was compared with seasonal naive: say so, and what every series gets
+            # (the summary is empty, and the forecasts came from an unscored candidate).
+            warnings.warn(
+                f"auto: no series has {season} periods of history before the validation "
+                f"window ({store.dates[origin].date()}) and that window observed: no candidate "
+                f"was scored, every series is forecast with {self.fallback}",
+                stacklevel=3,
+            )
             self.scores = pd.DataFrame()
             self.overrides = []
             return self.scores
@@ -263,9 +271,13 @@ class AutoForecaster:
         actual = store.target[series, origin : origin + self.horizon].cpu().numpy()
         scale = mase_scale(store, series, origins, season)
         classes = demand_classes(store, series, origins)
+        # The candidates forecast the validation windows from what a table ending at ``origin``
+        # gives, as predict would have: the store's reals are z-scored over the validation
+        # window and the prices published after it, inputs no forecast from there reads.
+        known = store.as_of(origin, self.horizon)
         rows = []
         per_window = {}
-        for name, forecast in self._candidate_forecasts(store, series, origins).items():
+        for name, forecast in self._candidate_forecasts(known, series, origins).items():
             scores = window_scores(actual, forecast, self.quantiles, scale)
             per_window[name] = scores.copy()
             scores["demand_class"] = classes
