@@ -333,7 +333,9 @@ def test_a_class_constant_on_good_items_does_not_freeze_the_other_thresholds():
     a = rng.random(n)
     good = np.column_stack([a, np.full(n, 0.02)])
     th = calibrate_thresholds(good, np.zeros_like(good), ("a", "b"), 0.05, 0.05)
-    assert th.reject[1] == 0.02 and th.achievable
+    # The constant class's threshold sits a step above its tied score (rounding at the tie
+    # would reject every good item), not far above it.
+    assert 0.02 < th.reject[1] < 0.03 and th.achievable
     assert th.reject[0] < np.sort(a)[-10]
     assert 0.03 < th.calibration_frr <= 0.05
     assert th.calibration_review_rate > 0.03
