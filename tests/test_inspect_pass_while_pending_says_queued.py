@@ -4,6 +4,7 @@ stock until a person decides. The answer's ``queued`` must say so; it read false
 station the unit waits for no one while the queue and ``plan --review-db`` held it."""
 
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
 from serving.export import export_run
@@ -21,6 +22,7 @@ def _files(root, item_id, views):
             for v in views]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_waiting_unit_passed_again_is_reported_still_queued(tmp_path):
     tunnel = write_synthetic_dataset(tmp_path / "tunnel", 16, seed=41, image_size=32,
                                      defect_rate=0.3, progress=False)  # fmt: skip
