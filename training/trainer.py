@@ -32,6 +32,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.plugins.precision import HalfPrecision
 from lightning.pytorch.strategies import DDPStrategy
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from kernels.runfolder import interrupted_folder
 from training.config import TrainConfig
@@ -195,6 +196,27 @@ class DeferredSignals(pl.Callback):
             signum, frame = self.pending
             self.pending = None
             self.previous[signum](signum, frame)  # type: ignore[operator]
+
+    def stopped_by_lightning(self, stop: SIGTERMException) -> None:
+        """Lightning's own SIGTERM handler runs before ours and ends the fit at the next
+        epoch or batch boundary with ``SystemExit`` (exit status 0), which can come before the
+        batch end where a held-back signal is run: a SIGTERM landing while an epoch's
+        checkpoints were written stopped the command line with status 0, no message and no
+        run. Run the held-back handler instead (it raises), carrying the checkpoint
+        :class:`InterruptCheckpoint` kept on Lightning's exception; without one held back
+        (no handler of our own), Lightning's stop stands."""
+        if self.pending is None:
+            return
+        try:
+            self.run_pending()
+        except BaseException as interrupt:
+            kept = getattr(stop, "checkpoint", None)
+            if kept is not None and getattr(interrupt, "checkpoint", None) is None:
+                try:
+                    interrupt.checkpoint = kept  # type: ignore[attr-defined]
+                except AttributeError:  # an exception type without a __dict__
+                    pass
+            raise interrupt from None
 
     def restore(self) -> None:
         for signum, handler in self.previous.items():
@@ -526,6 +548,9 @@ def fit(
                 weights_only=True,
             )
             deferred.run_pending()
+        except SIGTERMException as lightning_stop:
+            deferred.stopped_by_lightning(lightning_stop)
+            raise
         finally:
             deferred.restore()
     checkpoint = trainer.checkpoint_callback
