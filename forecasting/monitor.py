@@ -604,14 +604,14 @@ def _origins(forecasts: pd.DataFrame, actual_dates: pd.Series) -> pd.Series:
     take the actuals' frequency: they are scored on the same grid."""
     dates = forecasts[DATE]
     steps = forecasts["step"].to_numpy(dtype=np.int64) - 1
-    freq = infer_frequency(dates)
+    freq = _step_frequency(dates)
     if freq == "D" and _own_steps_longer(forecasts):
         # Series on different grids (weeks ending Sunday and Monday, months on their first and
         # last day) are a day apart together: each series' own dates tell its period.
         freq = None
     if freq is None and dates.nunique() > 1:
         freqs = forecasts.groupby([ITEM, LOCATION], sort=False)[DATE].transform(
-            lambda d: infer_frequency(d) or ""
+            lambda d: _step_frequency(d) or ""
         )
     else:
         freqs = pd.Series(freq or "", index=forecasts.index)
@@ -654,6 +654,16 @@ def _origins(forecasts: pd.DataFrame, actual_dates: pd.Series) -> pd.Series:
         month_end = d.dt.is_month_end.groupby(keys, sort=False).transform("all")
         origin[rows] = same_day.where(~month_end, first + pd.offsets.MonthEnd(0))
     return origin
+
+
+def _step_frequency(dates: pd.Series) -> str | None:
+    """The frequency forecast dates show, or ``None`` where they do not tell it: a forecast
+    table's dates are its runs' steps, not a panel, and the step-1 rows of monthly runs a
+    quarter or a year apart are spaced like quarters (which a panel refuses), not months."""
+    try:
+        return infer_frequency(dates)
+    except PanelError:
+        return None
 
 
 def _own_steps_longer(forecasts: pd.DataFrame) -> bool:

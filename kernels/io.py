@@ -99,7 +99,16 @@ def wall_times(raw: pd.Series) -> pd.Series:
     """Datetime objects (``datetime``, ``Timestamp``) as their local wall time. Objects whose
     UTC offset changes across daylight saving (a database driver's fixed offsets, timestamps
     parsed one by one) are not one time zone to pandas, which read the rows after the change as
-    missing; as text they are read as their local days already."""
+    missing; as text they are read as their local days already.
+
+    Dates held by pandas' pyarrow backend (``dtype_backend="pyarrow"``) are taken as numpy
+    datetimes, a zoned column at its local wall time: the readers localize only numpy's zoned
+    dates, and a zoned Arrow column failed comparing with naive dates (a panel), merging with
+    them (monitor actuals) or counted the 23-hour day as no day (a simulation)."""
+    if isinstance(raw.dtype, pd.ArrowDtype) and raw.dtype.kind == "M":
+        if getattr(raw.dtype.pyarrow_dtype, "tz", None) is not None:
+            raw = raw.dt.tz_localize(None)
+        return raw.astype("datetime64[ns]")
     present = raw.dropna()
     # A text column (dates read from a CSV) is left alone: mapping every cell costs time.
     if raw.dtype != object or len(present) == 0 or not isinstance(present.iloc[0], datetime):
