@@ -207,7 +207,7 @@ class InspectionNet(nn.Module):
                 scale = 2**level
                 view = grey if scale == 1 else F.avg_pool2d(grey, scale, ceil_mode=True)
                 marks = top_hats(view, self.spec.contrast)
-                evidence = mark_evidence(head, marks, self.spec.marks)
+                evidence = mark_evidence(head, marks, self.spec.marks, picture_pixels(view))
                 maps = maps + cell_max(evidence, maps, self.spec.feature_stride // scale)
         local = 0.5 * (maps.mean(dim=(2, 3)) + maps.amax(dim=(2, 3)))
         glob = self.global_head(torch.cat([z.mean(dim=(2, 3)), cond], dim=-1))
@@ -333,9 +333,39 @@ def top_hats(grey: torch.Tensor, size: int) -> torch.Tensor:
     return torch.cat([closing - grey, grey - opening], dim=1)
 
 
-def mark_evidence(head: nn.Conv2d, marks: torch.Tensor, mode: str) -> torch.Tensor:
+def _flat_run(flat: torch.Tensor) -> torch.Tensor:
+    """How many entries of ``flat`` (bool, last axis) are True before the first False."""
+    return (torch.cumsum((~flat).to(torch.int64), dim=-1) == 0).sum(dim=-1, keepdim=True)
+
+
+def picture_pixels(grey: torch.Tensor) -> torch.Tensor:
+    """``(N, 1, H, W)`` weights of the pixels of ``grey`` ``(N, 1, H, W)`` that belong to the
+    photo: 0 on a letterbox margin, 1 elsewhere.
+
+    :func:`vision.images.letterbox` centres the scaled photo and fills each margin with one
+    colour, so the margins are flat rows at the top and bottom (or columns left and right),
+    as many on either side or one more on one (a flip of the canvas swaps the two). Flat bands
+    of any other shape (a flat picture, an overexposed top edge) are the picture's own."""
+    weights = torch.ones_like(grey)
+    for axis in (-1, -2):  # flat rows (constant along a row), then flat columns
+        flat = grey.amax(dim=axis) == grey.amin(dim=axis)  # (N, 1, L)
+        start, end = _flat_run(flat), _flat_run(flat.flip(-1))
+        length = flat.shape[-1]
+        margins = (start > 0) & ((start - end).abs() <= 1) & (start + end < length)
+        index = torch.arange(length, device=grey.device)
+        outside = margins & ((index < start) | (index >= length - end))  # (N, 1, L)
+        inside = (~outside).to(grey.dtype)
+        weights = weights * (inside.unsqueeze(-1) if axis == -1 else inside.unsqueeze(-2))
+    return weights
+
+
+def mark_evidence(
+    head: nn.Conv2d, marks: torch.Tensor, mode: str, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """Per-class evidence ``(N, K, H, W)`` of the top-hats ``marks`` ``(N, 2, H, W)`` through
-    the 1x1 convolution ``head``, as ``ModelSpec.marks`` says.
+    the 1x1 convolution ``head``, as ``ModelSpec.marks`` says. ``weights`` ``(N, 1, H, W)``:
+    the pixels of the photo (:func:`picture_pixels`), whose top-hats the root mean square is
+    taken over (default: every pixel).
 
     ``"rms"`` divides each image's black and white top-hat by its root mean square and keeps the
     class weights non-negative (softplus of the stored ones). In units of the image's own
@@ -348,7 +378,15 @@ def mark_evidence(head: nn.Conv2d, marks: torch.Tensor, mode: str) -> torch.Tens
     """
     if mode == "gain":
         return head(CONTRAST_GAIN * marks)
-    rms = marks.square().mean(dim=(2, 3), keepdim=True).sqrt()
+    if weights is None:
+        rms = marks.square().mean(dim=(2, 3), keepdim=True).sqrt()
+    else:
+        # Over the photo only: a letterbox margin is flat, its top-hats 0, and counted in the
+        # mean it shrank the RMS by the root of the photo's share of the canvas, so the same
+        # pit in the same texture read 11.8 in a square photo, 15.7 in a 16:9 one and 21.9 in
+        # a 4:1 strip (and every texture peak with it).
+        count = weights.sum(dim=(2, 3), keepdim=True).clamp_min(1.0)
+        rms = ((marks.square() * weights).sum(dim=(2, 3), keepdim=True) / count).sqrt()
     return F.conv2d(marks / (rms + RMS_FLOOR), F.softplus(head.weight), head.bias)
 
 
