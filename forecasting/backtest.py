@@ -76,8 +76,8 @@ class BacktestResult:
         (columns): a forecast that runs low on one demand class or category shows here even
         when the overall bias is small. Positive: over-forecast."""
         rows = self.metrics[self.metrics["segment_type"] != "all"]
-        # Every segment keeps its row: one without demand over its windows has no bias (NaN)
-        # but is where a forecast of positive demand ran highest (pivot_table dropped it).
+        # Every segment keeps its row: one without demand over its windows is where a forecast
+        # of positive demand ran highest (+inf; pivot_table dropped it).
         order = pd.MultiIndex.from_frame(rows[["segment_type", "segment"]].drop_duplicates())
         table = rows.set_index(["segment_type", "segment", "model"])["bias"].unstack("model")
         return table.reindex(index=order, columns=list(dict.fromkeys(rows["model"])))

@@ -12,6 +12,9 @@ without recomputing.
 * SQL = mean over windows of mean_{h, q} 2 * pinball_q / scale
 * coverage_XX = share of actuals inside the central XX% interval (0.05-0.95 is 90%)
 * bias = sum (median - y) / sum y (positive: over-forecast)
+
+WAPE and bias of windows that sold nothing are NaN where the median forecast 0 too and infinite
+(bias: signed) where it expected demand.
 """
 
 from __future__ import annotations
@@ -91,18 +94,28 @@ def _intervals(levels: np.ndarray) -> list[tuple[int, int]]:
 
 def aggregate(scores: pd.DataFrame) -> dict[str, float]:
     """Metrics of a set of windows (rows of :func:`window_scores`)."""
-    total = scores["actual"].sum()
+    total = float(scores["actual"].sum())
     result = {
-        "wape": float(scores["abs_error"].sum() / total) if total > 0 else float("nan"),
+        "wape": _over_demand(float(scores["abs_error"].sum()), total),
         "mase": float(scores["mase"].mean(skipna=True)),
         "sql": float(scores["sql"].mean(skipna=True)),
-        "bias": float(scores["signed_error"].sum() / total) if total > 0 else float("nan"),
+        "bias": _over_demand(float(scores["signed_error"].sum()), total),
     }
     for column in scores.columns:
         if column.startswith("coverage_"):
             result[column] = float(scores[column].mean())
     result["n_windows"] = len(scores)
     return result
+
+
+def _over_demand(error: float, total: float) -> float:
+    """``error / total`` (WAPE, bias). Windows that sold nothing have none (NaN) where their
+    forecast said so too, and an infinite one (signed: over-forecast) where it expected demand,
+    as the monitor scores them: a NaN hid the worst over-forecast there is (a segment whose
+    demand stopped read as one without data in the bias table)."""
+    if total > 0:
+        return error / total
+    return float(np.sign(error) * np.inf) if error != 0 else float("nan")
 
 
 def demand_classes(store: PanelStore, series: torch.Tensor, origins: torch.Tensor) -> np.ndarray:

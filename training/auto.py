@@ -384,23 +384,35 @@ class AutoForecaster:
         # and its class or segment says nothing about it: a baseline repeats or averages a
         # history it does not have (a forecast of 0), so it gets the networks' cold start.
         cold = classes == "no_history"
+        # Nor was one with less than a season of history (the choice is scored on series with
+        # a season or more, see choose()): one launched a few days ago has no season for
+        # seasonal naive to repeat and no error to spread a baseline's quantiles (every level
+        # one number, 0 after a launch day without a sale), and the trees learnt from longer
+        # histories. Where its candidate reads its own history, it gets the cold start too.
+        season = store.spec.season
+        short = (store.start[series] + season > origins).cpu().numpy()
+        reads_history = np.array([not self._networks_only(str(c)) for c in chosen], dtype=bool)
+        cold |= short & reads_history
         if cold.any():
             chosen[cold] = self.cold_start_model()
         return chosen
+
+    def _networks_only(self, name: str) -> bool:
+        """Whether candidate ``name`` forecasts from the networks alone: no baseline and no
+        trees, which forecast from a series' own history only."""
+        composites = self.composites
+        baselines = {*BASELINE_NAMES, *self.trees}
+        return name in self.networks or (
+            name in composites and not set(composites[name]) & baselines
+        )
 
     def cold_start_model(self) -> str:
         """The candidate a series with no history is forecast with: the fallback when no
         baseline is part of it, else the network-only candidate that scored best overall on
         the validation window (the networks start a new item from its peers' level)."""
         # The trees read a series' own history as well: a new item's rows are all missing.
-        baselines = {*BASELINE_NAMES, *self.trees}
         composites = self.composites
-
-        def networks_only(name: str) -> bool:
-            return name in self.networks or (
-                name in composites and not set(composites[name]) & baselines
-            )
-
+        networks_only = self._networks_only
         if networks_only(self.fallback):
             return self.fallback
         table = self.scores

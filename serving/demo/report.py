@@ -109,8 +109,9 @@ def _backtest(report: Report, forecast: ForecastOutcome, out: Path) -> None:
 
 def _by_segment(segments: pd.DataFrame, column: str) -> pd.DataFrame:
     """``column`` per segment (rows) and model (columns), every segment of the metrics kept:
-    one without demand over its windows has no WAPE or bias (NaN), and ``pivot_table`` dropped
-    its row (the segment where a forecast of positive demand ran highest went missing)."""
+    one without demand over its windows has an infinite WAPE and bias where its forecast
+    expected demand (NaN where it did not), and ``pivot_table`` dropped its row (the segment
+    where a forecast of positive demand ran highest went missing)."""
     order = pd.MultiIndex.from_frame(segments[["segment_type", "segment"]].drop_duplicates())
     table = segments.set_index(["segment_type", "segment", "model"])[column].unstack("model")
     return table.reindex(index=order, columns=list(dict.fromkeys(segments["model"])))
