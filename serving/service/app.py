@@ -222,6 +222,9 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     async def lifespan(app: FastAPI):
         state["loop"] = asyncio.get_running_loop()
         await state["loop"].run_in_executor(executor, repository.scan)
+        # Before ready: compiled on the first plan instead, the kernels took 25-35 s of the
+        # client's 30 s limit (kernels.warmup).
+        await state["loop"].run_in_executor(planner, _compile_planning_kernels)
         repository.watch(config.reload_s)
         state["ready"] = True
         log.info("service ready", extra={"models": sorted(repository.snapshot.models)})
@@ -986,6 +989,18 @@ def _forecast_rows(table: pd.DataFrame) -> list[ForecastRow]:
             )
         )
     return rows
+
+
+def _compile_planning_kernels() -> None:
+    from kernels.warmup import compile_planning_kernels
+
+    started = time.monotonic()
+    try:
+        compile_planning_kernels()
+    except Exception:  # the plans themselves still work (and compile) on request
+        log.exception("compiling the planning kernels failed; the first plan compiles them")
+        return
+    log.info("planning kernels compiled", extra={"seconds": round(time.monotonic() - started, 2)})
 
 
 # Days per step of a model's frequency: the inventory's lead times are in days.
