@@ -206,7 +206,7 @@ class ReviewStore:
         does."""
         from PIL import Image
 
-        from vision.images import IMAGE_FORMATS, opaque, upright
+        from vision.images import IMAGE_FORMATS
 
         item_id = str(item["item_id"])
         digest = hashlib.sha256(item_id.encode()).hexdigest()[:20]
@@ -219,12 +219,7 @@ class ReviewStore:
             for k, (view, data) in enumerate(images.items()):
                 # Files are named by position: a view name is the client's text, not a path.
                 with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as image:
-                    picture = opaque(upright(image))
-                    if picture.mode not in ("L", "RGB"):
-                        # A grey photo stays grey: its transparency composited over black made
-                        # it RGBA, and a grey model reads grey files only (an RGB copy left the
-                        # decision out of --feedback as an unreadable view).
-                        picture = picture.convert("L" if image.mode == "L" else "RGB")
+                    picture = _as_queued(image)
                     # The file's colour profile goes with its pixels: transparency composited
                     # over black makes a new image without it, and a photo kept without it is
                     # shown to the reviewer, and read by --feedback, in other colours than
@@ -344,8 +339,11 @@ class ReviewStore:
             out[view] = {}
             for kind, text in files.items():
                 path = Path(text).resolve() if text else None
-                if path is not None and path.is_relative_to(base):
-                    text = path.relative_to(base).as_posix()
+                if path is not None:
+                    # Outside the folder: the absolute path. A relative one given (to the
+                    # working directory) was read back relative to the database's folder.
+                    inside = path.is_relative_to(base)
+                    text = path.relative_to(base).as_posix() if inside else str(path)
                 out[view][kind] = text
         return out
 
@@ -413,10 +411,55 @@ def _number(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
+def _as_queued(image: Any) -> Any:
+    """A photo's pixels as the queue stores them: upright, opaque, grey or RGB."""
+    from vision.images import opaque, upright
+
+    picture = opaque(upright(image))
+    if picture.mode not in ("L", "RGB"):
+        # A grey photo stays grey: its transparency composited over black made it RGBA, and a
+        # grey model reads grey files only (an RGB copy left the decision out of --feedback as
+        # an unreadable view).
+        picture = picture.convert("L" if image.mode == "L" else "RGB")
+    return picture
+
+
+def _upright_size(path: Path) -> tuple[int, int] | None:
+    """An image file's displayed width and height, from its header (nothing is decoded)."""
+    from PIL import Image
+
+    from vision.images import EXIF_ORIENTATION, IMAGE_FORMATS, UNREADABLE
+
+    try:
+        with Image.open(path, formats=IMAGE_FORMATS) as image:
+            turned = image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
+            return (image.height, image.width) if turned else image.size
+    except UNREADABLE:
+        return None
+
+
+def _pixel_digest(path: Path) -> str | None:
+    """sha256 of an image file's pixels as the queue stores them (None when unreadable)."""
+    from PIL import Image
+
+    from vision.images import IMAGE_FORMATS, UNREADABLE
+
+    try:
+        with Image.open(path, formats=IMAGE_FORMATS) as image:
+            picture = _as_queued(image)
+            digest = hashlib.sha256(f"{picture.mode} {picture.size}".encode())
+            digest.update(picture.tobytes())
+    except UNREADABLE:
+        return None
+    return digest.hexdigest()
+
+
 class _Photographed:
     """The view images of the training items, to find a decided item that is one of them (the
-    same bytes under every view it has): sizes first, and a file is hashed only when a decided
-    item's view has its size."""
+    same bytes, or else the same pixels, under every view it has): file sizes first, and a file
+    is hashed only when a decided item's view has its size; pixels by displayed size, each
+    training image decoded at most once. The station stores a photo's pixels as PNG: a
+    training item's JPEG sent to it again never has the same bytes."""
 
     def __init__(self, items: list[Item]):
         self._files: dict[tuple[str, int], list[tuple[int, Path]]] = {}
@@ -432,6 +475,9 @@ class _Photographed:
         # needs that size. Compared file by file, every decided item read every training file
         # of its size: with images of one size (a camera's BMPs) decisions x items steps.
         self._by_digest: dict[tuple[str, int], dict[str, set[int]]] = {}
+        # Per (view, displayed size): the items holding each pixel digest, made as needed.
+        self._by_pixels: dict[tuple[str, tuple[int, int]], dict[str, set[int]]] = {}
+        self._sizes: dict[Path, tuple[int, int] | None] = {}  # headers read once
 
     def _digest(self, path: Path) -> str | None:
         if path not in self._digests:
@@ -451,26 +497,49 @@ class _Photographed:
             self._by_digest[key] = table
         return self._by_digest[key].get(digest, set())
 
+    def _same_bytes(self, view: str, path: Path) -> set[int]:
+        digest = self._digest(path)
+        return set() if digest is None else self._holding_digest(view, path.stat().st_size, digest)
+
+    def _same_pixels(self, view: str, path: Path) -> set[int]:
+        size = _upright_size(path)
+        digest = _pixel_digest(path) if size is not None else None
+        if digest is None:
+            return set()
+        key = (view, size)
+        if key not in self._by_pixels:
+            table: dict[str, set[int]] = {}
+            for (named, _), files in self._files.items():
+                if named != view:
+                    continue
+                for index, other in files:
+                    if other not in self._sizes:
+                        self._sizes[other] = _upright_size(other)
+                    if self._sizes[other] == size and (found := _pixel_digest(other)):
+                        table.setdefault(found, set()).add(index)
+            self._by_pixels[key] = table
+        return self._by_pixels[key].get(digest, set())
+
     def holding(self, views: dict[str, Path]) -> int | None:
         """The first training item whose images are those of ``views``, or None."""
-        found: set[int] | None = None
-        for view, path in views.items():
-            digest = self._digest(path)
-            same = (
-                set() if digest is None else self._holding_digest(view, path.stat().st_size, digest)
-            )
-            found = same if found is None else found & same
-            if not found:
-                return None
-        return min(found) if found else None
+        for same in (self._same_bytes, self._same_pixels):
+            found: set[int] | None = None
+            for view, path in views.items():
+                matched = same(view, path)
+                found = matched if found is None else found & matched
+                if not found:
+                    break
+            if found:
+                return min(found)
+        return None
 
 
 def with_feedback(item_set: ItemSet, store: ReviewStore) -> tuple[ItemSet, int]:
     """``item_set`` plus the items a person decided, labelled by the decision (``pass``: no
     defect; ``reject``: its defect class), for retraining. Items whose view images are gone are
     left out, and so are rejects of a class the training data lacks and items the training data
-    already holds (the same image files or bytes: one unit is one example, and a copy could sit
-    in the validation split that calibrates while the other trains); a warning counts each
+    already holds (the same image files, bytes or pixels: one unit is one example, and a copy
+    could sit in the validation split that calibrates while the other trains); a warning counts each
     kind.
     Returns the set and how many decided items it added."""
     classes = list(item_set.class_names)
