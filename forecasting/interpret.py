@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from forecasting.plots import plt, save_figure
+from forecasting.spec import ITEM, LOCATION, PanelSpec
 from forecasting.store import PanelStore
 from forecasting.windows import BATCH_KEYS, WindowList
 
@@ -77,6 +78,16 @@ def interpret_windows(
     lags = np.arange(-encoder_length, horizon)
     attention = pd.DataFrame({"lag": lags, "weight": (sums["attention"] / count).numpy()})
     return importance.reset_index(drop=True), attention
+
+
+def in_column_names(importance: pd.DataFrame, spec: PanelSpec) -> pd.DataFrame:
+    """``importance`` with the inputs that are the table's key columns named as the table names
+    them: the item and location embeddings by ``spec``'s item and location columns, the demand
+    history (the networks' ``target``) by its demand column. The covariates keep their own names;
+    none can be named like these (key columns and the networks' inputs are refused as
+    covariates)."""
+    names = {ITEM: spec.item_col, LOCATION: spec.location_col, "target": spec.target_col}
+    return importance.assign(variable=importance["variable"].replace(names))
 
 
 def plot_interpretation(

@@ -21,6 +21,8 @@ DEFAULT_QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 # Frequency -> natural season length in periods.
 FREQUENCIES = {"D": 7, "W": 52, "M": 12}
 FREQ_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
+# Days per period: planning reads lead times and review periods in days (a month is 365.25 / 12).
+STEP_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
 # How periods missing inside a series are treated (see forecasting.validate).
 GAP_RULES = ("auto", "zero", "error")
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.grid import date_grid
-from forecasting.spec import ITEM, LOCATION, quantile_column
+from forecasting.spec import ITEM, LOCATION, STEP_DAYS, quantile_column
 
 
 def forecast_frame(
@@ -62,12 +62,19 @@ def check_cumulative(cumulative: object, horizon: int) -> None:
 
 
 def cumulative_frame(
-    keys: pd.DataFrame, series: np.ndarray, quantiles: np.ndarray, levels: Sequence[float]
+    keys: pd.DataFrame,
+    series: np.ndarray,
+    quantiles: np.ndarray,
+    levels: Sequence[float],
+    freq: str,
 ) -> pd.DataFrame:
-    """Quantiles of demand summed over steps 1..horizon: ``item_id, location_id, horizon, q...``.
+    """Quantiles of demand summed over steps 1..horizon: ``item_id, location_id, horizon,
+    step_days, q...``.
 
     This is the lead-time demand table planning reads (``kernels``): pick the row whose horizon
-    is the lead time plus the review period.
+    is the lead time plus the review period. ``step_days`` is the days of one step of the
+    panel's frequency ``freq`` (7 for weekly): the table has no dates, and a plan that read a
+    weekly table's horizons as days planned seven times the lead-time demand without a word.
     """
     n, horizons, _ = quantiles.shape
     frame = pd.DataFrame(
@@ -75,6 +82,7 @@ def cumulative_frame(
             ITEM: np.repeat(keys[ITEM].to_numpy()[series], horizons),
             LOCATION: np.repeat(keys[LOCATION].to_numpy()[series], horizons),
             "horizon": np.tile(np.arange(1, horizons + 1, dtype=np.int32), n),
+            "step_days": np.full(n * horizons, STEP_DAYS[freq]),
         }
     )
     flat = quantiles.reshape(n * horizons, -1)

@@ -27,7 +27,8 @@ over steps.
 **Inventory** (one row per key): ``on_hand`` (required), ``on_order``, ``backorders`` (default 0),
 ``lead_time_mean``/``lead_time_std`` (days; required unless lead-time records are given),
 ``review_period`` (days; 0 = continuous review; the forecast's steps are ``Policy.step_days``
-days each, 1 by default: a weekly forecast needs ``step_days=7``),
+days each, 1 by default: a weekly forecast needs ``step_days=7``, and a forecast whose
+``step_days`` column, which ``forecast predict --cumulative`` writes, says otherwise is an error),
 ``service_level``, ``service_type`` (``cycle``,
 ``fill_rate`` or ``newsvendor``), ``segment``, ``holding_cost`` (per unit per day, whatever
 the forecast's step), ``margin`` (per unit short; both needed by ``newsvendor`` rows, both > 0:
@@ -478,6 +479,24 @@ def _forecast_kind(forecast: pd.DataFrame) -> str:
     )
 
 
+def forecast_step_days(forecast: pd.DataFrame) -> float | None:
+    """The days of one step a forecast table states in its ``step_days`` column (as
+    ``forecast predict --cumulative`` writes it: 7 for a weekly model), or ``None`` without one.
+
+    A cumulative table has no dates: without the column, a weekly forecast's horizons were
+    read as days whenever the lead times fitted in its horizon (seven times the lead-time
+    demand, planned without a word)."""
+    if "step_days" not in forecast.columns:
+        return None
+    values = np.unique(_numbers(forecast["step_days"]))
+    if len(values) != 1 or not (np.isfinite(values[0]) and values[0] > 0):
+        shown = ", ".join(f"{v:g}" for v in values[:5])
+        raise ValueError(
+            f"forecast: step_days: expected one number of days > 0 on every row, got {shown}"
+        )
+    return float(values[0])
+
+
 def _align(forecast: pd.DataFrame, keys: pd.DataFrame, labels: list[str]) -> np.ndarray:
     """Row position of every inventory key among the forecast's keys; missing keys are an error."""
     fkeys = forecast[KEYS].drop_duplicates()
@@ -878,6 +897,13 @@ def plan(
         raise ValueError("plan: forecast and inventory must be pandas DataFrames")
     kind = _forecast_kind(forecast)
     _require_columns(forecast, "forecast", KEYS)
+    stated = forecast_step_days(forecast)
+    if stated is not None and abs(stated - policy.step_days) > 1e-9 * stated:
+        raise ValueError(
+            f"forecast: its steps are {stated:g} days (its step_days column), and the policy's "
+            f"step_days is {policy.step_days:g}: lead times and review periods in days would "
+            f"be read as steps of {policy.step_days:g} days; plan with step_days {stated:g}"
+        )
     forecast = _text_keyed(forecast)
     inv = _prepare_inventory(inventory, policy)
     keys, labels = inv["keys"], inv["labels"]

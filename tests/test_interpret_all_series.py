@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting import Forecaster, PanelSpec
-from forecasting.interpret import interpret_windows
+from forecasting.interpret import in_column_names, interpret_windows
 from training import TrainConfig
 from training.forecaster import forecast_origins
 
@@ -21,12 +21,14 @@ def test_interpret_reads_every_series():
     promo = rng.integers(0, 2, size=(n, periods))
     steady = np.arange(n)[:, None] < 2000  # the items after the first 2000 sell on promo only
     demand = np.where(steady, rng.poisson(5, (n, periods)), promo * rng.poisson(20, (n, periods)))
+    demand = demand.astype(float)
+    demand[:, -7:] = np.nan  # the horizon's rows: the promotions known ahead, as predict reads
     frame = pd.DataFrame(
         {
             "item_id": np.repeat(items, periods),
             "location_id": "L",
             "date": np.tile(pd.date_range("2024-01-01", periods=periods, freq="D"), n),
-            "demand": demand.ravel().astype(float),
+            "demand": demand.ravel(),
             "promo": promo.ravel(),
         }
     )
@@ -47,6 +49,7 @@ def test_interpret_reads_every_series():
     expected, expected_attention = interpret_windows(
         model.net, store, series, origins, model.encoder_length, 7, model.priors(store, origins)
     )
+    expected = in_column_names(expected, store.spec)  # 'target' is the table's 'demand'
     got = importance.set_index(["kind", "variable"])["importance"]
     want = expected.set_index(["kind", "variable"])["importance"]
     np.testing.assert_allclose(got[want.index].to_numpy(), want.to_numpy(), atol=1e-6)

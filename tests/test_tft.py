@@ -57,7 +57,7 @@ def test_step_and_cumulative_quantiles_do_not_cross(result, small_network):
     steps = model.predict(frame)[Q].to_numpy()
     assert (np.diff(steps, axis=1) >= 0).all() and (steps >= 0).all()
     cumulative = model.predict(frame, cumulative=H)
-    assert list(cumulative.columns) == ["item_id", "location_id", "horizon", *Q]
+    assert list(cumulative.columns) == ["item_id", "location_id", "horizon", "step_days", *Q]
     values = cumulative[Q].to_numpy().reshape(-1, H, len(Q))
     assert (np.diff(values, axis=2) >= 0).all()  # across quantile levels
     assert (np.diff(values, axis=1) >= -1e-4).all()  # a sum of demand only grows with horizon

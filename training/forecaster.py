@@ -36,7 +36,7 @@ from forecasting.config import (
     ForecastConfig,
 )
 from forecasting.grid import calendar_features, dates_before, ended_early, horizon_rows
-from forecasting.interpret import interpret_windows
+from forecasting.interpret import in_column_names, interpret_windows
 from forecasting.io import map_columns, read_panel
 from forecasting.models import InputDims, MovingAverage, SeasonalNaive, build_network
 from forecasting.models.ensemble import EnsembleNet
@@ -410,15 +410,25 @@ class NeuralForecaster:
         series' last observation (:mod:`forecasting.interpret`): every series, or a uniform
         sample of ``max_series`` of them (drawn from the run's seed) when given. A cap of 2000
         used to take the first series by key: on a large panel, the importances of its first
-        items (one department of a sorted panel) without a word."""
+        items (one department of a sorted panel) without a word. Known covariates must cover the
+        horizon, as for :meth:`predict`. The key columns' inputs are named in the table's column
+        names (:func:`~forecasting.interpret.in_column_names`)."""
         net, encoder_length, _ = self._require_fitted()
         series, origins = forecast_origins(store)
+        # The windows are the forecasts' (see forecast_table): a table whose known covariates
+        # end at the history was interpreted with blank future covariates, which predict refuses.
+        store.check_horizon(series, origins, self.horizon)
         priors = self.priors(store, origins)
         if max_series is not None and len(series) > max_series:
             rng = np.random.default_rng(self.train.seed)
             pick = torch.from_numpy(np.sort(rng.choice(len(series), max_series, replace=False)))
             series, origins = series[pick.to(series.device)], origins[pick.to(origins.device)]
-        return interpret_windows(net, store, series, origins, encoder_length, self.horizon, priors)
+        importance, attention = interpret_windows(
+            net, store, series, origins, encoder_length, self.horizon, priors
+        )
+        # The item, location and demand named as the user's table names them (a run trained
+        # with --item-col sku --target-col units listed 'item_id' and 'target').
+        return in_column_names(importance, store.spec), attention
 
     def priors(
         self, store: PanelStore, origins: torch.Tensor, cutoff: int | None = None
@@ -647,7 +657,11 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
     if cumulative:
         quantiles = model.predict_windows(store, series, origins, cumulative=True)
         return cumulative_frame(
-            store.keys, series.cpu().numpy(), quantiles[:, :cumulative], model.quantiles
+            store.keys,
+            series.cpu().numpy(),
+            quantiles[:, :cumulative],
+            model.quantiles,
+            store.spec.frequency,
         )
     quantiles = model.predict_windows(store, series, origins)
     return forecast_frame(

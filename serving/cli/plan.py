@@ -174,10 +174,6 @@ def run(args: argparse.Namespace) -> int:
 
         if not database_path(args.review_db).is_file():  # a path or a sqlite:/// URL, as serve's
             raise CliError(f"--review-db {args.review_db}: no such file")
-    values = given(args, Policy)
-    if args.segment_service_levels is not None:
-        values["segment_service_levels"] = args.segment_service_levels
-    policy = Policy(**values)
     paths = {t: getattr(args, t) for t in TABLES if getattr(args, t) is not None}
     tables = {}
     for table, path in paths.items():
@@ -187,6 +183,21 @@ def run(args: argparse.Namespace) -> int:
             tables[table] = read_table(path, text=("item_id", "location_id", "segment"))
         except FileError as exc:
             raise CliError(f"{_flag(table)} {exc}") from None
+    values = given(args, Policy)
+    if args.segment_service_levels is not None:
+        values["segment_service_levels"] = args.segment_service_levels
+    if "step_days" not in values:
+        # The forecast's own step (a weekly cumulative forecast says 7 days): the default of
+        # 1 read its weeks as days, seven times the lead-time demand.
+        from kernels.tables import forecast_step_days
+
+        try:
+            stated = forecast_step_days(tables["forecast"])
+        except ValueError as exc:
+            raise CliError(_name_file(str(exc), paths)) from None
+        if stated is not None:
+            values["step_days"] = stated
+    policy = Policy(**values)
     if tables["inventory"].empty:
         raise CliError(
             f"--inventory {paths['inventory']}: no rows (only a header): nothing to plan"

@@ -231,7 +231,11 @@ class ForecastPackage:
         grid = job.grid
         if job.cumulative:
             return cumulative_frame(
-                grid.keys, job.series, values[:, : job.cumulative], self.quantiles
+                grid.keys,
+                job.series,
+                values[:, : job.cumulative],
+                self.quantiles,
+                self.spec.frequency,
             )
         freq = self.spec.frequency
         return forecast_frame(

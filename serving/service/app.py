@@ -44,6 +44,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from forecasting.spec import STEP_DAYS
 from forecasting.validate import PanelError
 from serving.service.batching import Batcher, Overloaded
 from serving.service.config import ServiceConfig, read_token
@@ -1001,10 +1002,6 @@ def _compile_planning_kernels() -> None:
         log.exception("compiling the planning kernels failed; the first plan compiles them")
         return
     log.info("planning kernels compiled", extra={"seconds": round(time.monotonic() - started, 2)})
-
-
-# Days per step of a model's frequency: the inventory's lead times are in days.
-STEP_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
 
 
 def _plan(
