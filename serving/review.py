@@ -424,20 +424,6 @@ def _as_queued(image: Any) -> Any:
     return picture
 
 
-def _upright_size(path: Path) -> tuple[int, int] | None:
-    """An image file's displayed width and height, from its header (nothing is decoded)."""
-    from PIL import Image
-
-    from vision.images import EXIF_ORIENTATION, IMAGE_FORMATS, UNREADABLE
-
-    try:
-        with Image.open(path, formats=IMAGE_FORMATS) as image:
-            turned = image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
-            return (image.height, image.width) if turned else image.size
-    except UNREADABLE:
-        return None
-
-
 def _pixel_digest(path: Path) -> str | None:
     """sha256 of an image file's pixels as the queue stores them (None when unreadable)."""
     from PIL import Image
@@ -502,7 +488,9 @@ class _Photographed:
         return set() if digest is None else self._holding_digest(view, path.stat().st_size, digest)
 
     def _same_pixels(self, view: str, path: Path) -> set[int]:
-        size = _upright_size(path)
+        from vision.images import image_size
+
+        size = image_size(path)
         digest = _pixel_digest(path) if size is not None else None
         if digest is None:
             return set()
@@ -514,7 +502,7 @@ class _Photographed:
                     continue
                 for index, other in files:
                     if other not in self._sizes:
-                        self._sizes[other] = _upright_size(other)
+                        self._sizes[other] = image_size(other)
                     if self._sizes[other] == size and (found := _pixel_digest(other)):
                         table.setdefault(found, set()).add(index)
             self._by_pixels[key] = table

@@ -1,6 +1,7 @@
 """What a backtest scores and shows: each origin's forecasts see nothing from the origin on
 (the cumulative calibration too), incomplete forecasts are refused, every segment keeps its
-bias row, and no segment passes for the overall rows.
+bias row (an infinite one where it sold nothing and the forecast expected demand), and no
+segment passes for the overall rows.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pytest
 
 from forecasting import Forecaster, PanelSpec
 from forecasting.backtest import backtest, cumulative_calibration, rolling_origins
+from forecasting.metrics import aggregate
 from forecasting.models import MovingAverage, SeasonalNaive
 from forecasting.store import PanelStore
 from forecasting.synthetic import generate_network
@@ -105,11 +107,13 @@ def test_nan_forecasts_are_refused_not_scored_as_perfect():
 # (where a forecast of positive demand is all over-forecast).
 
 
-def test_a_segment_without_demand_keeps_its_row_in_the_bias_table():
+def _stopped_selling(quiet_rate: float) -> PanelStore:
+    """60 days of a steady seller and of one that stopped selling after day 40, each its own
+    category."""
     rng = np.random.default_rng(0)
     dates = pd.date_range("2024-01-01", periods=60)
     busy = rng.poisson(3, 60).astype(float)
-    quiet = np.r_[rng.poisson(1, 40), np.zeros(20)].astype(float)  # stopped selling
+    quiet = np.r_[rng.poisson(quiet_rate, 40), np.zeros(20)].astype(float)  # stopped selling
     frame = pd.concat(
         pd.DataFrame(
             {"item_id": item, "location_id": "FC1", "date": dates, "demand": demand,
@@ -118,7 +122,11 @@ def test_a_segment_without_demand_keeps_its_row_in_the_bias_table():
         for item, demand in (("busy", busy), ("quiet", quiet))
     )  # fmt: skip
     spec = PanelSpec(static_categoricals=("category",), calendar=False)
-    store = PanelStore.from_frame(validate_panel(frame, spec)[0], spec)
+    return PanelStore.from_frame(validate_panel(frame, spec)[0], spec)
+
+
+def test_a_segment_without_demand_keeps_its_row_in_the_bias_table():
+    store = _stopped_selling(1)
     result = backtest(store, [SeasonalNaive(7, 7), MovingAverage(7)], 7, n_origins=2,
                       progress=False)  # fmt: skip
     table = result.bias_by_segment()
@@ -133,6 +141,31 @@ def test_a_segment_without_demand_keeps_its_row_in_the_bias_table():
             metric = segments[(segments["segment_type"] == kind) & (segments["segment"] == value)
                               & (segments["model"] == model)]["bias"].item()  # fmt: skip
             assert np.isnan(bias) if np.isnan(metric) else bias == metric
+
+
+# A segment that sold nothing over its windows while the forecast expected demand shows that
+# over-forecast: WAPE and bias +inf, as the monitor scores it, not NaN (which read as a
+# segment without data in the bias table). A forecast of zero there stays NaN.
+
+
+def test_a_segment_that_stopped_selling_is_an_infinite_over_forecast():
+    result = backtest(_stopped_selling(2), [MovingAverage(7)], 7, n_origins=2, progress=False)
+    quiet_rows = result.windows[result.windows["category"] == "quiet"]
+    assert quiet_rows["actual"].sum() == 0 and quiet_rows["signed_error"].sum() > 0
+    row = result.metrics.set_index(["segment_type", "segment"]).loc[("category", "quiet")]
+    # Before: WAPE and bias NaN, as for a segment without any data.
+    assert row["wape"] == np.inf and row["bias"] == np.inf
+    assert result.bias_by_segment().loc[("category", "quiet"), "moving_average"] == np.inf
+    overall = result.overall().loc["moving_average"]
+    assert np.isfinite(overall["wape"]) and np.isfinite(overall["bias"])
+
+
+def test_zero_demand_windows_keep_their_sign_and_an_exact_zero_forecast_has_none():
+    under = pd.DataFrame({"abs_error": [2.0], "actual": [0.0], "signed_error": [-2.0],
+                          "mase": [np.nan], "sql": [np.nan]})  # fmt: skip
+    assert aggregate(under)["bias"] == -np.inf and aggregate(under)["wape"] == np.inf
+    exact = under.assign(abs_error=0.0, signed_error=0.0)
+    assert np.isnan(aggregate(exact)["wape"]) and np.isnan(aggregate(exact)["bias"])
 
 
 # A static categorical named "all" is refused: its rows would pass for the overall ones.

@@ -1,6 +1,7 @@
 """A SIGINT landing inside the optimizer's step (after the weights moved, before the step was
 counted), or after the last training batch (the last validation's end, the final checkpoints),
-must still leave a checkpoint that resumes to the uninterrupted run's weights."""
+or a SIGTERM at a validation's end, must still leave a checkpoint that resumes to the
+uninterrupted run's weights."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ CFG = TrainConfig(
 
 
 class Stop(BaseException):
-    """What the command line raises from its SIGINT handler."""
+    """What the command line raises from its SIGINT or SIGTERM handler."""
 
 
 def _raise(signum, frame):
@@ -112,27 +113,61 @@ class SignalAfterLastBatch(pl.Callback):
             signal.raise_signal(signal.SIGINT)
 
 
+def _stopped_then_resumed(tmp_path, cfg, store, callback, signum) -> BaseException:
+    """The stop a fit with ``callback`` ended in, under the command line's kind of handler for
+    ``signum``; the checkpoint it kept resumes to the uninterrupted run's weights."""
+    full = _task(store, batches=cfg.batches_per_epoch)
+    fit(full, cfg, tmp_path / "full")
+    previous = signal.signal(signum, _raise)
+    try:
+        with pytest.raises(Stop) as stopped:
+            fit(_task(store, batches=cfg.batches_per_epoch), cfg, tmp_path / ".run.partial",
+                callbacks=[callback])  # fmt: skip
+    finally:
+        signal.signal(signum, previous)
+    kept = tmp_path / "run.interrupted" / "last.ckpt"
+    assert kept.is_file()
+    resumed = _task(store, batches=cfg.batches_per_epoch)
+    fit(resumed, cfg, tmp_path / "again", ckpt_path=kept)
+    for name, value in full.net.state_dict().items():
+        torch.testing.assert_close(resumed.net.state_dict()[name], value, rtol=0, atol=0)
+    return stopped.value
+
+
 @pytest.mark.parametrize("hook", ["validation", "train_end"])
 def test_a_signal_after_the_last_batch_keeps_a_checkpoint(tmp_path, hook):
     cfg = dataclasses.replace(CFG, batches_per_epoch=3)
     store = _store(weeks=30, items=4)
-    full = _task(store, batches=3)
-    fit(full, cfg, tmp_path / "full")
-    previous = signal.signal(signal.SIGINT, _raise)
-    try:
-        with pytest.raises(Stop) as stopped:
-            fit(
-                _task(store, batches=3),
-                cfg,
-                tmp_path / ".run.partial",
-                callbacks=[SignalAfterLastBatch(hook)],
-            )
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    kept = tmp_path / "run.interrupted" / "last.ckpt"
-    assert getattr(stopped.value, "checkpoint", None) is not None
-    assert kept.is_file()
-    resumed = _task(store, batches=3)
-    fit(resumed, cfg, tmp_path / "again", ckpt_path=kept)
-    for name, value in full.net.state_dict().items():
-        torch.testing.assert_close(resumed.net.state_dict()[name], value, rtol=0, atol=0)
+    stopped = _stopped_then_resumed(tmp_path, cfg, store, SignalAfterLastBatch(hook), signal.SIGINT)
+    assert getattr(stopped, "checkpoint", None) is not None
+
+
+# SIGTERM (``docker stop``, Kubernetes) landing at the end of a validation, while the epoch's
+# checkpoints are written: Lightning's own SIGTERM handler runs before the command line's and
+# ends the fit at the next epoch or batch boundary with ``SystemExit`` (status 0), before the
+# batch end where the command line's handler is run. The stop must still be the command line's
+# (exit 128 + 15, its message, a checkpoint named on it) and resume to the uninterrupted weights.
+
+
+class TermAtValidationEnd(pl.Callback):
+    """Send SIGTERM to this process at the end of epoch ``epoch``'s validation (the moment
+    a run's checkpoint folder appears)."""
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def on_validation_end(self, trainer, *args) -> None:
+        if trainer.current_epoch == self.epoch and not trainer.sanity_checking:
+            signal.raise_signal(signal.SIGTERM)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("epoch", [0, 2])  # an epoch with more to come, and the last one
+def test_sigterm_at_a_validation_end_stops_with_the_command_lines_interrupt(tmp_path, epoch):
+    cfg = dataclasses.replace(CFG, max_epochs=3, batches_per_epoch=3)
+    store = _store(weeks=30, items=4)
+    stopped = _stopped_then_resumed(
+        tmp_path, cfg, store, TermAtValidationEnd(epoch), signal.SIGTERM
+    )
+    assert stopped.args == (signal.SIGTERM,)
+    assert getattr(stopped, "checkpoint", None) == tmp_path / "run.interrupted" / "last.ckpt"

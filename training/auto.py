@@ -391,8 +391,10 @@ class AutoForecaster:
         # histories. Where its candidate reads its own history, it gets the cold start too.
         season = store.spec.season
         short = (store.start[series] + season > origins).cpu().numpy()
-        reads_history = np.array([not self._networks_only(str(c)) for c in chosen], dtype=bool)
-        cold |= short & reads_history
+        # Decided per candidate, not per series: route runs over every series of a forecast.
+        names, which = np.unique(chosen.astype(str), return_inverse=True)
+        reads_history = np.array([not self._networks_only(n) for n in names], dtype=bool)
+        cold |= short & reads_history[which]
         if cold.any():
             chosen[cold] = self.cold_start_model()
         return chosen
@@ -411,7 +413,6 @@ class AutoForecaster:
         baseline is part of it, else the network-only candidate that scored best overall on
         the validation window (the networks start a new item from its peers' level)."""
         # The trees read a series' own history as well: a new item's rows are all missing.
-        composites = self.composites
         networks_only = self._networks_only
         if networks_only(self.fallback):
             return self.fallback
@@ -420,7 +421,7 @@ class AutoForecaster:
             rows = table[(table["demand_class"] == "all") & table["model"].map(networks_only)]
             if len(rows):
                 return str(rows.sort_values(["score", "sql"]).iloc[0]["model"])
-        return next(n for n in (*composites, *self.networks) if networks_only(n))
+        return next(n for n in (*self.composites, *self.networks) if networks_only(n))
 
     def predict_windows(
         self,
