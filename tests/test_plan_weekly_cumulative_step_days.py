@@ -89,3 +89,28 @@ def test_a_table_of_mixed_step_lengths_is_refused():
     table.loc[3, "step_days"] = 1.0
     with pytest.raises(ValueError, match="step_days: expected one number of days"):
         plan(table, _inventory(), Policy(step_days=7.0))
+
+
+@pytest.mark.slow  # the service compiles the planning kernels before it answers
+def test_the_service_plans_a_posted_weekly_table_in_weeks(tmp_path):
+    """/v1/plan with a forecast table reads its ``step_days`` as ``stockcast plan`` does: it
+    refused the weekly table with a step_days mismatch unless the client repeated the 7."""
+    from fastapi.testclient import TestClient
+
+    from serving.service.app import create_app
+    from serving.service.config import ServiceConfig
+
+    (tmp_path / "repo").mkdir()
+    body = {
+        "forecast": _weekly_table().to_dict(orient="records"),
+        "inventory": _inventory().to_dict(orient="records"),
+    }
+    expected = plan(_weekly_table(), _inventory(), Policy(step_days=7.0))
+    with TestClient(create_app(tmp_path / "repo", ServiceConfig(reload_s=60))) as client:
+        answer = client.post("/v1/plan", json=body)
+        assert answer.status_code == 200, answer.text[:300]
+        got = pd.DataFrame(answer.json()["rows"])
+        np.testing.assert_allclose(got["reorder_point"], expected["reorder_point"], rtol=1e-9)
+        body["policy"] = {"step_days": 1.0}
+        refused = client.post("/v1/plan", json=body)
+    assert refused.status_code == 422 and "step_days" in refused.json()["detail"]

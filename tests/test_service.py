@@ -123,6 +123,9 @@ def test_forecast_equals_the_runtime(server, repo, rows):
     assert list(got["date"]) == list(expected["date"].dt.strftime("%Y-%m-%d"))
     response = httpx.post(f"{server}/v1/forecast", json={"rows": rows, "cumulative": 7}, timeout=60)
     assert response.status_code == 200 and response.json()["rows"][0]["horizon"] == 1
+    # The days of a step travel with the rows, so a client posting them to /v1/plan plans a
+    # weekly model's horizons in weeks (the daily package's steps are days).
+    assert {r["step_days"] for r in response.json()["rows"]} == {1.0}
 
 
 def test_plan_from_series_equals_kernels_on_the_runtime_forecast(server, repo, rows):

@@ -516,6 +516,11 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             step_days = STEP_DAYS[loaded.runtime.spec.frequency]
         else:
             forecast_table = pd.DataFrame.from_records(body.forecast)
+            # A table's own step (a weekly cumulative forecast says 7 days), as the command
+            # line reads it; plan() refuses a policy that disagrees with it.
+            from kernels.tables import forecast_step_days
+
+            step_days = forecast_step_days(forecast_table)
         _check_day_grid(forecast_table, body.policy, step_days)
         loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(planner, _plan, body, forecast_table, used, step_days)
@@ -986,6 +991,7 @@ def _forecast_rows(table: pd.DataFrame) -> list[ForecastRow]:
                 date=str(pd.Timestamp(r["date"]).date()) if "date" in r else None,
                 step=int(r["step"]) if "step" in r else None,
                 horizon=int(r["horizon"]) if "horizon" in r else None,
+                step_days=float(r["step_days"]) if "step_days" in r else None,
                 quantiles={c: float(r[c]) for c in qcols},
             )
         )
@@ -1010,7 +1016,9 @@ def _plan(
     from kernels import Policy, allocate, plan
 
     settings = dict(body.policy or {})
-    if step_days is not None:  # a forecast made here: its steps are the model's periods
+    if step_days is not None and used is None:  # the forecast table's step_days column
+        settings.setdefault("step_days", step_days)
+    elif step_days is not None:  # a forecast made here: its steps are the model's periods
         given = settings.setdefault("step_days", step_days)
         # Another length would read the model's periods as that many days (a weekly model's
         # weeks as days with step_days 1: seven times the lead-time demand), never a choice.

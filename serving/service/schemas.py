@@ -79,6 +79,9 @@ class ForecastRow(BaseModel):
     date: str | None = Field(None, description="the period (per-step forecasts)")
     step: int | None = Field(None, description="1 = the first forecast period")
     horizon: int | None = Field(None, description="periods summed (cumulative forecasts)")
+    step_days: float | None = Field(
+        None, description="days of one period (cumulative forecasts; /v1/plan reads it)"
+    )
     quantiles: dict[str, float] = Field(..., description="quantile column -> demand")
 
 
