@@ -20,8 +20,8 @@ def plain_and_transformed(transform: str):
     """Step and cumulative quantiles of a plain head and of the same weights under
     ``transform``, on features large enough to take the plain head below zero."""
     torch.manual_seed(0)
-    plain = QuantileHeads(6, (0.1, 0.5, 0.9), 5)
-    other = QuantileHeads(6, (0.1, 0.5, 0.9), 5, transform=transform)
+    plain = QuantileHeads(6, (0.1, 0.5, 0.9))
+    other = QuantileHeads(6, (0.1, 0.5, 0.9), transform=transform)
     other.load_state_dict(plain.state_dict())
     features, log_scale = torch.randn(4, 5, 6) * 3, torch.zeros(4)
     return plain(features, log_scale), other(features, log_scale)
@@ -70,7 +70,7 @@ def test_an_unknown_transform_is_refused_by_name():
     with pytest.raises(ValueError, match="target_transform"):
         ForecastConfig("lstm", 7, target_transform="sqrt")
     with pytest.raises(ValueError, match="target_transform"):
-        QuantileHeads(6, (0.5,), 5, transform="sqrt")
+        QuantileHeads(6, (0.5,), transform="sqrt")
 
 
 @pytest.mark.slow

@@ -5,8 +5,6 @@ add up. So every network also predicts quantiles of the cumulative demand of ste
 trained with the pinball loss against the running sums of the target. Demand is non-negative, so
 each cumulative quantile grows with h: it is built as a running sum over h of non-negative
 increments that also grow with the quantile level, which keeps it ordered in both directions.
-The gaps between levels that each step adds are scaled by sqrt(h) - sqrt(h - 1), so equal outputs
-give the spread of independent days' sum (:func:`forecasting.quantiles.lead_time_increments`).
 
 With ``transform="log1p"`` the step head is fitted on ``log1p`` of the scaled demand (see
 :data:`TARGET_TRANSFORMS`): its outputs are mapped back with ``expm1`` here, inside the network,
@@ -36,28 +34,13 @@ from torch import nn
 
 from forecasting.config import DISTRIBUTIONS, TARGET_TRANSFORMS
 from forecasting.negbin import MIN_DISPERSION, NegativeBinomialQuantiles
-from forecasting.quantiles import (
-    lead_time_increments,
-    median_index,
-    monotone_quantiles,
-    sqrt_spread,
-)
-
-LEAD_TIME_FORM = 2
-"""The form of the cumulative head (:func:`forecasting.quantiles.lead_time_increments`); 1 is
-that of networks saved before 2026-12-07, whose weights files have no ``lead_time_form``."""
+from forecasting.quantiles import median_index, monotone_quantiles
 
 
 class QuantileHeads(nn.Module):
     """(B, H, D) features -> step quantiles (B, H, Q) and cumulative quantiles (B, H, Q)."""
 
-    def __init__(
-        self,
-        input_size: int,
-        quantiles: Sequence[float],
-        horizon: int,
-        transform: str = "none",
-    ):
+    def __init__(self, input_size: int, quantiles: Sequence[float], transform: str = "none"):
         super().__init__()
         if transform not in TARGET_TRANSFORMS:
             raise ValueError(
@@ -67,11 +50,6 @@ class QuantileHeads(nn.Module):
         self.transform = transform
         self.step = nn.Linear(input_size, len(quantiles))
         self.cumulative = nn.Linear(input_size, len(quantiles))
-        self.register_buffer("spread_steps", sqrt_spread(horizon))
-        # Saved with the weights, so a network is read with the head it was trained with, also
-        # after an older one is loaded and saved again (a package exported from an old run).
-        self.register_buffer("lead_time_form", torch.tensor(LEAD_TIME_FORM))
-        self.form = LEAD_TIME_FORM
 
     def forward(
         self, features: torch.Tensor, log_scale: torch.Tensor
@@ -86,29 +64,8 @@ class QuantileHeads(nn.Module):
         return steps, self.cumulative_quantiles(features)
 
     def cumulative_quantiles(self, features: torch.Tensor) -> torch.Tensor:
-        """Quantiles (B, H, Q) of the scaled demand summed over steps 1..h
-        (:func:`forecasting.quantiles.lead_time_increments`)."""
-        raw = self.cumulative(features)
-        if self.form == 1:
-            # Each level's increment a running sum of softplus gaps from the lowest level.
-            increments = torch.cumsum(F.softplus(raw), dim=-1)
-        else:
-            increments = lead_time_increments(raw, self.spread_steps.to(raw.dtype))
+        increments = torch.cumsum(F.softplus(self.cumulative(features)), dim=-1)
         return torch.cumsum(increments, dim=1)
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[no-untyped-def]
-        form = prefix + "lead_time_form"
-        if form not in state_dict and prefix + "cumulative.weight" in state_dict:
-            state_dict[form] = torch.tensor(1)
-            state_dict.setdefault(prefix + "spread_steps", self.spread_steps.clone())
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-        if form in state_dict:
-            self.form = int(state_dict[form])
-            if self.form not in (1, LEAD_TIME_FORM):
-                raise ValueError(
-                    f"lead_time_form {self.form}: weights of a newer stockcast (this one reads "
-                    f"1..{LEAD_TIME_FORM})"
-                )
 
 
 class NegativeBinomialHeads(QuantileHeads):
@@ -120,8 +77,8 @@ class NegativeBinomialHeads(QuantileHeads):
     distribution could not tell the two apart. The dispersion is free per step and window.
     """
 
-    def __init__(self, input_size: int, quantiles: Sequence[float], horizon: int):
-        super().__init__(input_size, quantiles, horizon)
+    def __init__(self, input_size: int, quantiles: Sequence[float]):
+        super().__init__(input_size, quantiles)
         self.step = nn.Linear(input_size, 2)
         self.quantile_of = NegativeBinomialQuantiles(quantiles)
 
@@ -189,7 +146,7 @@ def snap_counts(values: torch.Tensor, tolerance: float = 1e-5) -> torch.Tensor:
 
 
 def make_heads(
-    input_size: int, quantiles: Sequence[float], horizon: int, transform: str, distribution: str
+    input_size: int, quantiles: Sequence[float], transform: str, distribution: str
 ) -> QuantileHeads:
     """The output heads a network's settings ask for."""
     if distribution not in DISTRIBUTIONS:
@@ -202,5 +159,5 @@ def make_heads(
                 "target_transform: a negative binomial head fits counts, not a transform of "
                 f"them; use target_transform='none' with it (got {transform!r})"
             )
-        return NegativeBinomialHeads(input_size, quantiles, horizon)
-    return QuantileHeads(input_size, quantiles, horizon, transform)
+        return NegativeBinomialHeads(input_size, quantiles)
+    return QuantileHeads(input_size, quantiles, transform)

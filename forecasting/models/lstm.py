@@ -63,9 +63,7 @@ class QuantileLSTM(ForecastNetwork):
         self.head = nn.Sequential(
             nn.Linear(2 * hidden_size + 8, hidden_size), nn.ELU(), Dropout(dropout)
         )
-        self.heads = make_heads(
-            hidden_size, self.quantiles, horizon, target_transform, distribution
-        )
+        self.heads = make_heads(hidden_size, self.quantiles, target_transform, distribution)
 
     def features(
         self,

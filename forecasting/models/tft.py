@@ -207,9 +207,7 @@ class TemporalFusionTransformer(ForecastNetwork):
         self.post_attention_gate_norm = GateAddNorm(hidden_size, dropout=dropout)
         self.positionwise = grn()
         self.pre_output_gate_norm = GateAddNorm(hidden_size, dropout=None)
-        self.heads = make_heads(
-            hidden_size, self.quantiles, horizon, target_transform, distribution
-        )
+        self.heads = make_heads(hidden_size, self.quantiles, target_transform, distribution)
 
     # ----------------------------------------------------------------- forward
 
