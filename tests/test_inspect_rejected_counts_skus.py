@@ -40,3 +40,23 @@ def test_rejected_summary_without_locations(tmp_path, capsys):
                  "--out", str(out)]) == 0  # fmt: skip
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["skus"] == pd.read_csv(out)["item_id"].nunique() == 2
+
+
+def test_rejected_counts_by_the_sku_column_given(tmp_path, capsys):
+    """The demo's stations write each unit's SKU in ``sku`` beside the catalog ``product_id``:
+    counted by product the plan refused the keys as unknown; ``--sku-column sku`` counts the
+    inventory's SKUs. A column the table lacks is named."""
+    scores = pd.DataFrame(
+        {"item_id": ["u1", "u2", "u3"], "product_id": ["cat-7", "cat-7", "cat-7"],
+         "sku": ["S1", "S2", "S1"], "location_id": "F1", "verdict": ["reject", "pass", "review"]}
+    )  # fmt: skip
+    scores.to_csv(tmp_path / "scores.csv", index=False)
+    out = tmp_path / "rejected.csv"
+    args = ["inspect", "rejected", "--scores", str(tmp_path / "scores.csv"), "--out", str(out)]
+    assert main([*args, "--sku-column", "sku"]) == 0
+    written = pd.read_csv(out).set_index("item_id")
+    assert written.loc["S1", ["rejected_units", "review_units"]].tolist() == [1, 1]
+    assert written.loc["S2", "passed_units"] == 1
+    capsys.readouterr()
+    assert main([*args, "--sku-column", "SKU"]) == 2
+    assert "missing column 'SKU'" in capsys.readouterr().err

@@ -7,7 +7,7 @@
     stockcast inspect calibrate --run RUN_DIR --data LABELLED_DATA --target-frr 0.01
     stockcast inspect score --run RUN_DIR --items ROOT --out scores.csv
     stockcast inspect score --package models/inspect/1 --items ROOT --out scores.csv  # no torch
-    stockcast inspect rejected --scores scores.csv --out rejected.csv
+    stockcast inspect rejected --scores scores.csv --out rejected.csv [--sku-column sku]
 
 Every flag is derived from a settings dataclass (:class:`~vision.config.ModelSpec`,
 :class:`~vision.config.DataConfig`, :class:`~vision.config.CalibrationConfig`,
@@ -154,6 +154,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     rej.add_argument("--scores", required=True, type=Path, help="items table from `score`")
     rej.add_argument("--out", required=True, type=Path, help="counts table (.csv or .parquet)")
+    rej.add_argument(
+        "--sku-column",
+        default="product_id",
+        help="column of the SKU each unit counts against, the inventory's item_id (default: "
+        "product_id; the demo's stations write sku)",
+    )
     rej.set_defaults(handler=_rejected)
 
 
@@ -354,7 +360,7 @@ def _rejected(args: argparse.Namespace) -> int:
     from kernels.io import write_table
     from vision.tables import rejected_units
 
-    counts = rejected_units(args.scores)
+    counts = rejected_units(args.scores, sku_column=args.sku_column)
     write_table(counts, args.out)
     print(
         json.dumps(
