@@ -104,7 +104,12 @@ def wall_times(raw: pd.Series) -> pd.Series:
     Dates held by pandas' pyarrow backend (``dtype_backend="pyarrow"``) are taken as numpy
     datetimes, a zoned column at its local wall time: the readers localize only numpy's zoned
     dates, and a zoned Arrow column failed comparing with naive dates (a panel), merging with
-    them (monitor actuals) or counted the 23-hour day as no day (a simulation)."""
+    them (monitor actuals) or counted the 23-hour day as no day (a simulation). Periods
+    (``pd.Period``) are the day they start."""
+    if isinstance(raw.dtype, pd.PeriodDtype):
+        # A period (``to_period("M")``, a monthly report's months) is the day it starts:
+        # to_datetime reads periods as missing, and the whole column was refused.
+        return raw.dt.to_timestamp(how="start")
     if isinstance(raw.dtype, pd.ArrowDtype) and raw.dtype.kind == "M":
         if getattr(raw.dtype.pyarrow_dtype, "tz", None) is not None:
             raw = raw.dt.tz_localize(None)

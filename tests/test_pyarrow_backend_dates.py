@@ -37,6 +37,19 @@ def test_panel_reads_arrow_dates_as_numpy_dates(dtype):
     pd.testing.assert_frame_equal(got, expected)
 
 
+@pytest.mark.parametrize("freq", ["M", "W", "D"])
+def test_panel_reads_periods_as_the_days_they_start(freq):
+    """A ``pd.Period`` column (``to_period("M")``, a monthly report's months) was refused as
+    "unparseable or missing dates" on every row; it is the panel of its periods' first days."""
+    periods = pd.Series(pd.period_range("2023-01-01", periods=30, freq=freq))
+    panel = pd.DataFrame({"item_id": "A", "location_id": "FC1", "date": periods,
+                          "demand": np.arange(30.0)})  # fmt: skip
+    expected, _ = validate_panel(panel.assign(date=periods.dt.start_time), PanelSpec())
+    got, report = validate_panel(panel, PanelSpec())
+    assert report.freq == freq
+    pd.testing.assert_frame_equal(got, expected)
+
+
 def test_monitor_reads_zoned_arrow_actuals_as_local_days():
     """Seven daily forecasts from 11 March against zoned Arrow actuals: every row is scored
     (the merge on the date column raised a ValueError)."""
