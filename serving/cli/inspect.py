@@ -156,9 +156,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rej.add_argument("--out", required=True, type=Path, help="counts table (.csv or .parquet)")
     rej.add_argument(
         "--sku-column",
-        default="product_id",
-        help="column of the SKU each unit counts against, the inventory's item_id (default: "
-        "product_id; the demo's stations write sku)",
+        help="column of the SKU each unit counts against, the inventory's item_id (not given: "
+        "product_id, as vision.tables.rejected_units; the demo's stations write sku)",
     )
     rej.set_defaults(handler=_rejected)
 
@@ -360,7 +359,8 @@ def _rejected(args: argparse.Namespace) -> int:
     from kernels.io import write_table
     from vision.tables import rejected_units
 
-    counts = rejected_units(args.scores, sku_column=args.sku_column)
+    given = {} if args.sku_column is None else {"sku_column": args.sku_column}
+    counts = rejected_units(args.scores, **given)
     write_table(counts, args.out)
     print(
         json.dumps(
