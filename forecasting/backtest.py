@@ -291,6 +291,7 @@ def backtest(
     fitted_at: dict[str, int] = {}
     as_of: dict[tuple[int, int], PanelStore] = {}
     work = [(o, f) for o in origins for f in forecasters]
+    unscored: set[int] = set()  # origins where no series had a window to score
     for origin, forecaster in tqdm(work, desc="backtest", disable=not progress):
         # Observed-only reals are standardized over the periods before the origin, as a
         # table ending there would have them: nothing from the origin on reaches the model.
@@ -312,6 +313,7 @@ def backtest(
         cold = _cold_windows(store, hidden, origin, horizon)
         series = torch.cat([series, cold])
         if len(series) == 0:
+            unscored.add(origin)
             continue
         starts = torch.full_like(series, origin)
         predicted = forecaster.predict_windows(known, series, starts)[:, :horizon]
@@ -353,6 +355,17 @@ def backtest(
             f"nothing to score: no series has {min_history} periods of history before an "
             f"origin ({store.dates[origins[0]].date()} .. {store.dates[origins[-1]].date()}) "
             f"and {horizon} observed periods from it"
+        )
+    if unscored:
+        # The summary reads as n_origins origins' scores; the early ones that no series had
+        # the history for were skipped.
+        shown = ", ".join(str(store.dates[o].date()) for o in sorted(unscored)[:3])
+        warnings.warn(
+            f"backtest: {len(unscored)} of {len(origins)} origins scored no series ({shown}): "
+            f"none has {min_history} periods of history before it and {horizon} observed "
+            "periods from it",
+            UserWarning,
+            stacklevel=2,
         )
     windows = pd.concat(parts, ignore_index=True)
     _warn_unscored(store, windows, min_history, horizon)

@@ -94,3 +94,20 @@ def test_min_history_scores_recent_launches():
     merged = reference.merge(windows, on=["item_id", "origin"], suffixes=("_ref", ""))
     assert len(merged) == len(reference) == len(windows)
     np.testing.assert_allclose(merged["abs_error"], merged["abs_error_ref"], rtol=1e-6)
+
+
+def test_origins_that_score_no_series_are_named():
+    """Nine origins three months apart on four years of history: the first has 21 months of
+    history before it, less than the 24 a window needs, so it scores nothing. The summary
+    read as nine origins' without a word; it holds eight, and the skipped one is named."""
+    frame = _panel()
+    frame = frame[frame["sku"] == 101]
+    spec = PanelSpec(
+        item_col="sku", location_col="warehouse", date_col="period_end", target_col="units_sold"
+    )
+    forecaster = Forecaster("seasonal_naive", horizon=3, spec=spec)
+    with pytest.warns(UserWarning, match=r"1 of 9 origins scored no series \(2020-10-31\)"):
+        result = forecaster.backtest(
+            frame, origins=9, baselines=("seasonal_naive",), progress=False
+        )
+    assert result.windows["origin"].nunique() == 8
