@@ -13,6 +13,10 @@ import pytest
 
 from forecasting import Forecaster, PanelSpec
 
+SPEC = PanelSpec(
+    item_col="sku", location_col="warehouse", date_col="period_end", target_col="units_sold"
+)
+
 
 def _panel() -> pd.DataFrame:
     rng = np.random.default_rng(0)
@@ -44,10 +48,7 @@ def _reference(frame: pd.DataFrame, origins, horizon: int, min_history: int) -> 
 
 def test_backtest_names_the_series_no_window_scored():
     frame = _panel()
-    spec = PanelSpec(
-        item_col="sku", location_col="warehouse", date_col="period_end", target_col="units_sold"
-    )
-    forecaster = Forecaster("seasonal_naive", horizon=3, spec=spec)
+    forecaster = Forecaster("seasonal_naive", horizon=3, spec=SPEC)
     with pytest.warns(UserWarning, match=r"2 of 4 series are in no metric \(e\.g\. 303 @ WH-1"):
         result = forecaster.backtest(
             frame, origins=3, baselines=("seasonal_naive",), progress=False
@@ -67,12 +68,9 @@ def test_backtest_names_the_series_no_window_scored():
 def test_backtest_of_every_series_is_silent():
     frame = _panel()
     frame = frame[frame["sku"].isin([101, 202])]
-    spec = PanelSpec(
-        item_col="sku", location_col="warehouse", date_col="period_end", target_col="units_sold"
-    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        Forecaster("seasonal_naive", horizon=3, spec=spec).backtest(
+        Forecaster("seasonal_naive", horizon=3, spec=SPEC).backtest(
             frame, origins=3, baselines=("seasonal_naive",), progress=False
         )
 
@@ -81,10 +79,7 @@ def test_min_history_scores_recent_launches():
     """``min_history`` (``forecast backtest --min-history``) lets a user score series with less
     than two seasons of history; seasonal naive needs one season before each target."""
     frame = _panel()
-    spec = PanelSpec(
-        item_col="sku", location_col="warehouse", date_col="period_end", target_col="units_sold"
-    )
-    result = Forecaster("seasonal_naive", horizon=3, spec=spec).backtest(
+    result = Forecaster("seasonal_naive", horizon=3, spec=SPEC).backtest(
         frame, origins=3, baselines=("seasonal_naive",), progress=False, min_history=12
     )
     windows = result.windows
@@ -102,10 +97,7 @@ def test_origins_that_score_no_series_are_named():
     read as nine origins' without a word; it holds eight, and the skipped one is named."""
     frame = _panel()
     frame = frame[frame["sku"] == 101]
-    spec = PanelSpec(
-        item_col="sku", location_col="warehouse", date_col="period_end", target_col="units_sold"
-    )
-    forecaster = Forecaster("seasonal_naive", horizon=3, spec=spec)
+    forecaster = Forecaster("seasonal_naive", horizon=3, spec=SPEC)
     with pytest.warns(UserWarning, match=r"1 of 9 origins scored no series \(2020-10-31\)"):
         result = forecaster.backtest(
             frame, origins=9, baselines=("seasonal_naive",), progress=False
