@@ -131,11 +131,14 @@ def pages_router(
     async def forecast() -> HTMLResponse:
         return _page("forecast")
 
+    # Every SQLite call runs in a worker thread: a decision waits up to the connection's
+    # timeout (30 s) for another process's write lock (``serve --workers N``, a plan reading
+    # the queue), and on the event loop that wait stalled every request of the service.
     @router.get("/v1/review/queue", tags=["review"])
     async def queue(limit: int = 100) -> list[dict[str, Any]]:
         if not 1 <= limit <= 1000:
             raise HTTPException(422, "limit: expected 1..1000")
-        return require_store().queue(limit)
+        return await asyncio.to_thread(require_store().queue, limit)
 
     # ``:item_id``: an item id may hold "/" (the page sends it as %2F, which is decoded before
     # routing) or a line break; the segments after it are fixed, so the id is everything
@@ -145,7 +148,7 @@ def pages_router(
     )
     async def view_file(item_id: str, view: str, kind: Literal["image", "heatmap"]) -> FileResponse:
         try:
-            item = require_store().item(item_id)
+            item = await asyncio.to_thread(require_store().item, item_id)
         except ReviewError as exc:
             raise HTTPException(404, str(exc)) from None
         path_text = item["views"].get(view, {}).get(kind)
@@ -159,7 +162,9 @@ def pages_router(
     @router.post("/v1/review/items/{item_id:item_id}/decision", tags=["review"])
     async def decide(item_id: str, body: Decision) -> dict[str, Any]:
         try:
-            return require_store().decide(item_id, body.decision, body.reviewer, body.defect)
+            return await asyncio.to_thread(
+                require_store().decide, item_id, body.decision, body.reviewer, body.defect
+            )
         except ReviewError as exc:
             raise HTTPException(422, str(exc)) from None
 
