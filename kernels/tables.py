@@ -488,13 +488,36 @@ def forecast_step_days(forecast: pd.DataFrame) -> float | None:
     demand, planned without a word)."""
     if "step_days" not in forecast.columns:
         return None
-    values = np.unique(_numbers(forecast["step_days"]))
+    raw = forecast["step_days"]
+    numbers = _numbers(raw)
+    values = np.unique(numbers)
     if len(values) != 1 or not (np.isfinite(values[0]) and values[0] > 0):
-        shown = ", ".join(f"{v:g}" for v in values[:5])
+        # The values as sent: text or true/false read as NaN, and "got nan" named neither.
+        shown = ", ".join(
+            f"{v:g}" if np.isfinite(v) else repr(r.item() if hasattr(r, "item") else r)
+            for v, r in zip(*_first_of_each(numbers, raw), strict=True)
+        )
         raise ValueError(
             f"forecast: step_days: expected one number of days > 0 on every row, got {shown}"
         )
     return float(values[0])
+
+
+def _first_of_each(numbers: np.ndarray, raw: pd.Series, limit: int = 5) -> tuple[list, list]:
+    """Up to ``limit`` distinct values of a column, each number once and each value that is
+    not a number (NaN among ``numbers``) as it was given, with its number."""
+    seen: set = set()
+    out_numbers, out_raw = [], []
+    for number, value in zip(numbers, raw.tolist(), strict=True):
+        key = float(number) if np.isfinite(number) else ("raw", repr(value))
+        if key in seen:
+            continue
+        seen.add(key)
+        out_numbers.append(number)
+        out_raw.append(value)
+        if len(out_numbers) == limit:
+            break
+    return out_numbers, out_raw
 
 
 def _align(forecast: pd.DataFrame, keys: pd.DataFrame, labels: list[str]) -> np.ndarray:

@@ -91,6 +91,18 @@ def test_a_table_of_mixed_step_lengths_is_refused():
         plan(table, _inventory(), Policy(step_days=7.0))
 
 
+@pytest.mark.parametrize(
+    ("cells", "shown"), [(["week"], "got 'week'"), ([True], "got True"), ([7.0, "x"], "got 7, 'x'")]
+)
+def test_a_step_days_that_is_not_a_number_is_named_as_sent(cells, shown):
+    """Text and true/false are read as no number: the error said "got nan", naming neither."""
+    table = _weekly_table()
+    table["step_days"] = pd.Series([cells[min(k, len(cells) - 1)] for k in range(len(table))],
+                                   dtype=object)  # fmt: skip
+    with pytest.raises(ValueError, match=f"step_days: expected one number of days .* {shown}$"):
+        plan(table, _inventory(), Policy(step_days=7.0))
+
+
 @pytest.mark.slow  # the service compiles the planning kernels before it answers
 def test_the_service_plans_a_posted_weekly_table_in_weeks(tmp_path):
     """/v1/plan with a forecast table reads its ``step_days`` as ``stockcast plan`` does: it
