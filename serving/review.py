@@ -6,8 +6,10 @@ defect class); the decision is stored with who and when. Units waiting for revie
 of sellable stock; a rejected unit stays out, a passed one goes back. A unit a station's verdict
 rejected outright (``/v1/inspect``) is recorded too, in state ``rejected`` and with no decision
 (it is not a person's label), so that it leaves sellable stock as well:
-:meth:`ReviewStore.stock_adjustments` gives the next plan those counts. Decided items become
-labels for retraining (``stockcast inspect train --feedback DB``).
+:meth:`ReviewStore.stock_adjustments` gives the next plan those counts. A person may still
+decide such a unit (``queue(state="rejected")`` lists them): a pass overturns the station's
+verdict and the unit goes back to sellable stock, a reject confirms it with the defect class.
+Decided items become labels for retraining (``stockcast inspect train --feedback DB``).
 
 The database is a setting: a path, or a ``sqlite:///path`` URL (SQLite is the embedded
 default; the schema is plain SQL).
@@ -255,14 +257,17 @@ class ReviewStore:
             shutil.rmtree(folder, ignore_errors=True)
         return bool(added)
 
-    def queue(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Pending items, oldest first."""
+    def queue(self, limit: int = 100, state: str = "pending") -> list[dict[str, Any]]:
+        """Items waiting for a person (``pending``), or the units stations rejected that no
+        person has decided (``rejected``), oldest first."""
+        if state not in ("pending", "rejected"):
+            raise ReviewError(f"state: expected 'pending' or 'rejected', got {state!r}")
         with self._connect() as db:
             # ``queued`` is to the second: items queued within one (a scored table's batch, a
             # busy station) keep the order they came in (rowid), not their ids' text order.
             rows = db.execute(
-                "SELECT * FROM items WHERE state = 'pending' ORDER BY queued, rowid LIMIT ?",
-                (int(limit),),
+                "SELECT * FROM items WHERE state = ? ORDER BY queued, rowid LIMIT ?",
+                (state, int(limit)),
             ).fetchall()
         return [self._item(row) for row in rows]
 
@@ -276,7 +281,9 @@ class ReviewStore:
     def decide(
         self, item_id: str, decision: str, reviewer: str, defect: str | None = None
     ) -> dict[str, Any]:
-        """Record a person's decision; ``reject`` names the defect class, ``pass`` none."""
+        """Record a person's decision; ``reject`` names the defect class, ``pass`` none. An
+        item a station rejected outright may be decided too: a pass overturns the station (the
+        unit is sellable again), a reject confirms it; either is a person's label."""
         if decision not in DECISIONS:
             raise ReviewError(f"decision: expected one of {list(DECISIONS)}, got {decision!r}")
         if decision == "pass" and defect not in (None, ""):  # was dropped: the item taken as good
@@ -293,9 +300,7 @@ class ReviewStore:
             ).fetchone()
             if row is None:
                 raise ReviewError(f"item_id: {item_id!r} is not in the review queue")
-            if row["state"] == "rejected":
-                raise ReviewError(f"item_id: {item_id!r} was rejected by its station's verdict")
-            if row["state"] != "pending":
+            if row["state"] not in ("pending", "rejected"):
                 raise ReviewError(f"item_id: {item_id!r} was already decided")
             classes = item_classes(row["scores"])
             if decision == "reject" and defect not in classes:

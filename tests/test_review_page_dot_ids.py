@@ -75,6 +75,19 @@ global.fetch = async (url, options = {}) => {
 IDS = ["..", ".", "a/..", "%2e%2e", "ok"]
 
 
+def _page_requests(node, tmp_path, client, page: str, queue: str) -> list[dict]:
+    """What the page's script requests (run under Node), given the list at ``queue``; every
+    card is rejected as damage."""
+    html = client.get(page).text
+    (tmp_path / "page.js").write_text(re.search(r"<script>(.*)</script>", html, re.DOTALL).group(1))
+    (tmp_path / "harness.js").write_text(HARNESS)
+    (tmp_path / "queue.json").write_text(json.dumps(client.get(queue).json()))
+    args = [node, str(tmp_path / "harness.js"), str(tmp_path / "page.js"),
+            str(tmp_path / "queue.json")]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def test_items_named_dot_and_dot_dot_are_shown_and_decided_from_the_page(tmp_path):
     node = shutil.which("node")
     if node is None:
@@ -94,14 +107,7 @@ def test_items_named_dot_and_dot_dot_are_shown_and_decided_from_the_page(tmp_pat
     app = FastAPI()
     app.include_router(pages_router(str(tmp_path / "review.db"), None, store))
     client = TestClient(app)
-    html = client.get("/review").text
-    (tmp_path / "page.js").write_text(re.search(r"<script>(.*)</script>", html, re.DOTALL).group(1))
-    (tmp_path / "harness.js").write_text(HARNESS)
-    (tmp_path / "queue.json").write_text(json.dumps(client.get("/v1/review/queue").json()))
-    args = [node, str(tmp_path / "harness.js"), str(tmp_path / "page.js"),
-            str(tmp_path / "queue.json")]  # fmt: skip
-    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
-    sent = json.loads(done.stdout.strip().splitlines()[-1])
+    sent = _page_requests(node, tmp_path, client, "/review", "/v1/review/queue")
 
     images = [s for s in sent if s["method"] == "GET" and s["path"] != "/v1/review/queue"]
     decisions = [s for s in sent if s["method"] == "POST"]
@@ -120,3 +126,31 @@ def test_items_named_dot_and_dot_dot_are_shown_and_decided_from_the_page(tmp_pat
     assert sorted(decided["item_id"]) == sorted(IDS)
     assert set(decided["decision"]) == {"reject"} and set(decided["defect"]) == {"damage"}
     assert store.queue() == []
+
+
+def test_the_station_rejects_page_lists_them_and_decides_them(tmp_path):
+    """/review/rejected runs the review script on the units stations rejected outright."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    store = ReviewStore(tmp_path / "review.db")
+    store.enqueue_photos({"item_id": "waits", "sku": "S", "location_id": "F"}, {})
+    for item in ("r1", "r2"):
+        unit = {"item_id": item, "sku": "S", "location_id": "F", "scores": {"damage": 0.9}}
+        store.enqueue_photos(unit, {}, state="rejected")
+    app = FastAPI()
+    app.include_router(pages_router(str(tmp_path / "review.db"), None, store))
+    client = TestClient(app)
+    sent = _page_requests(
+        node, tmp_path, client, "/review/rejected", "/v1/review/queue?state=rejected"
+    )
+    assert sent[0]["path"] == "/v1/review/queue?state=rejected", sent
+    for request in (s for s in sent if s["method"] == "POST"):
+        answer = client.post(
+            request["path"], content=request["body"], headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 200, (request, answer.text)
+    assert sorted(store.decisions()["item_id"]) == ["r1", "r2"]
+    assert store.queue(state="rejected") == [] and [q["item_id"] for q in store.queue()] == [
+        "waits"
+    ]

@@ -203,8 +203,9 @@ def test_a_queue_made_before_items_named_their_model_is_read_and_extended(tmp_pa
 
 
 def test_a_unit_the_station_rejects_leaves_sellable_stock(tmp_path):
-    """A station's reject is recorded with its photos, waits for no one, and counts as a
-    rejected unit for ``plan --review-db``; it is not a person's label for ``--feedback``."""
+    """A station's reject is recorded with its photos, is not in the review queue, and counts
+    as a rejected unit for ``plan --review-db``; it is not a person's label for ``--feedback``
+    until a person decides it (see the next test)."""
     store = ReviewStore(tmp_path / "review.db")
     item = {"item_id": "r1", "sku": "S1", "location_id": "FC1", "scores": {"crack": 0.97}}
     assert store.enqueue_photos(item, {"front": _jpeg_turned()}, state="rejected")
@@ -213,14 +214,36 @@ def test_a_unit_the_station_rejects_leaves_sellable_stock(tmp_path):
     assert store.stock_adjustments().to_dict("records") == [
         {"item_id": "S1", "location_id": "FC1", "review_units": 1, "rejected_units": 1}
     ]
-    with pytest.raises(ReviewError, match="station's verdict"):
-        store.decide("r1", "pass", "ana")
     assert store.decisions().empty  # not a label: the network's own verdict
     # scored again as review, the recorded reject stands
     assert not store.enqueue_photos(item, {"front": _jpeg_turned()})
     assert store.item("r1")["state"] == "rejected"
     with pytest.raises(ValueError, match="state"):
         store.enqueue_photos({**item, "item_id": "x"}, {}, state="decided")
+
+
+def test_a_person_overturns_a_station_reject_and_the_unit_is_sellable_again(tmp_path):
+    """A station's false reject stayed out of sellable stock for good: deciding it was refused
+    ("rejected by its station's verdict") and no list showed it. A person now finds it among
+    the station rejects and passes it (back in stock, a good label) or confirms it."""
+    store = ReviewStore(tmp_path / "review.db")
+    for k in (1, 2):
+        unit = {"item_id": f"r{k}", "sku": "S1", "location_id": "FC1", "scores": {"crack": 0.9}}
+        store.enqueue_photos(unit, {"front": _jpeg_turned()}, state="rejected")
+    assert [q["item_id"] for q in store.queue(state="rejected")] == ["r1", "r2"]
+    assert store.queue() == []  # the review queue holds what waits for a verdict
+    store.decide("r1", "pass", "ana")
+    store.decide("r2", "reject", "ana", "crack")
+    assert store.queue(state="rejected") == []
+    assert store.stock_adjustments().to_dict("records") == [
+        {"item_id": "S1", "location_id": "FC1", "review_units": 0, "rejected_units": 1}
+    ]
+    labels = store.decisions().set_index("item_id")
+    assert labels.loc["r1", "decision"] == "pass" and labels.loc["r2", "defect"] == "crack"
+    with pytest.raises(ReviewError, match="already decided"):
+        store.decide("r1", "reject", "bo", "crack")
+    with pytest.raises(ReviewError, match="state"):
+        store.queue(state="decided")
 
 
 def test_station_rejects_reach_the_stock_counts(served):
@@ -245,6 +268,19 @@ def test_station_rejects_reach_the_stock_counts(served):
     row = counts[(counts["item_id"] == "SKU7") & (counts["location_id"] == "FC7")].iloc[0]
     assert row["rejected_units"] == len(rejected)
     assert row["review_units"] == sum(v == "review" for v in verdicts.values())
+    # A person finds the station's rejects on their own page and passes one back into stock.
+    listed = client.get("/v1/review/queue", params={"state": "rejected"}).json()
+    assert sorted(q["item_id"] for q in listed) == rejected
+    assert "const QUEUE_STATE = 'rejected';" in client.get("/review/rejected").text
+    answer = client.post(
+        "/v1/review/decision", params={"item_id": rejected[0]},
+        json={"decision": "pass", "reviewer": "ana"},
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    counts = ReviewStore(base / "review.db", create=False).stock_adjustments()
+    row = counts[(counts["item_id"] == "SKU7") & (counts["location_id"] == "FC7")].iloc[0]
+    assert row["rejected_units"] == len(rejected) - 1
+    assert client.get("/v1/review/queue", params={"state": "decided"}).status_code == 422
 
 
 def test_two_workers_extending_an_old_queue_at_once_both_open_it(tmp_path, monkeypatch):

@@ -83,7 +83,13 @@ NUMPY = {"FP32": np.float32, "FP64": np.float64, "INT64": np.int64, "INT32": np.
 OPEN_PATHS = (
     "/v2/health/live", "/v2/health/ready", "/metrics", "/docs", "/redoc", "/openapi.json"
 )  # fmt: skip
-PAGES = ("/", "/station", "/review", "/forecast")  # HTML only: their data calls need the token
+PAGES = (
+    "/",
+    "/station",
+    "/review",
+    "/review/rejected",
+    "/forecast",
+)  # HTML only: their data calls need the token
 PLAN_KEYS = ("item_id", "location_id")
 TRUE_TEXT, FALSE_TEXT = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 INSPECT_FIELDS = {

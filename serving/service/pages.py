@@ -5,6 +5,8 @@
 * ``/review``: the items waiting for a person, oldest first, with their views and heatmaps;
   marking one ``pass`` or ``reject`` (with the defect class) stores the decision with who and
   when and takes it out of the queue (``/v1/review/...``, a :class:`serving.review.ReviewStore`);
+  ``/review/rejected``: the same for the units stations rejected outright, where a pass
+  overturns the station and the unit is sellable again;
 * ``/forecast``: pick a SKU and FC of a demo results folder (``--workspace``), see its fan
   chart, its plan and its simulated inventory.
 
@@ -31,9 +33,12 @@ from serving.review import ReviewError, ReviewStore
 STATIC = Path(__file__).parent / "static"
 NAV = (
     '<nav><a href="/station">Station</a><a href="/review">Review</a>'
-    '<a href="/forecast">Forecast</a></nav>'
+    '<a href="/review/rejected">Station rejects</a><a href="/forecast">Forecast</a></nav>'
 )
 TITLES = {"station": "Inspection station", "review": "Review queue", "forecast": "Forecast"}
+STATE_LINE = "const QUEUE_STATE = 'pending';"
+"""The review script's line that picks its list; ``/review/rejected`` serves it for the
+units stations rejected, which a person may overturn."""
 KEYS = ["item_id", "location_id"]
 # The workspace's tables the forecast page reads, and the columns it reads of each.
 WORKSPACE = {
@@ -50,9 +55,11 @@ PNG_ANSWER: dict[str, Any] = {
 }
 
 
-def _page(name: str, replace: dict[str, str] | None = None) -> HTMLResponse:
+def _page(
+    name: str, replace: dict[str, str] | None = None, title: str | None = None
+) -> HTMLResponse:
     """A page: its HTML body and script from ``static/`` with the shared style and helpers."""
-    title = TITLES.get(name, "stockcast")
+    title = title or TITLES.get(name, "stockcast")
     body = (
         (STATIC / f"{name}.html").read_text()
         if name in TITLES
@@ -127,6 +134,11 @@ def pages_router(
     async def review() -> HTMLResponse:
         return _page("review")
 
+    @router.get("/review/rejected", response_class=HTMLResponse, tags=["pages"])
+    async def review_rejected() -> HTMLResponse:
+        return _page("review", {STATE_LINE: STATE_LINE.replace("pending", "rejected")},
+                     title="Station rejects")  # fmt: skip
+
     @router.get("/forecast", response_class=HTMLResponse, tags=["pages"])
     async def forecast() -> HTMLResponse:
         return _page("forecast")
@@ -135,10 +147,14 @@ def pages_router(
     # timeout (30 s) for another process's write lock (``serve --workers N``, a plan reading
     # the queue), and on the event loop that wait stalled every request of the service.
     @router.get("/v1/review/queue", tags=["review"])
-    async def queue(limit: int = 100) -> list[dict[str, Any]]:
+    async def queue(
+        limit: int = 100, state: Literal["pending", "rejected"] = "pending"
+    ) -> list[dict[str, Any]]:
+        """Items waiting for a person, oldest first; ``state=rejected``: the units stations
+        rejected that no person has decided (a pass overturns the station's verdict)."""
         if not 1 <= limit <= 1000:
             raise HTTPException(422, "limit: expected 1..1000")
-        return await asyncio.to_thread(require_store().queue, limit)
+        return await asyncio.to_thread(require_store().queue, limit, state)
 
     # ``:item_id``: an item id may hold "/" (the page sends it as %2F, which is decoded before
     # routing) or a line break; the segments after it are fixed, so the id is everything

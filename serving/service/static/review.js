@@ -1,15 +1,23 @@
+// 'pending': the items waiting for a person; 'rejected' (/review/rejected): the units stations
+// rejected outright, which a person may pass back into sellable stock.
+const QUEUE_STATE = 'pending';
 async function load() {
-  const response = await fetch('/v1/review/queue', {headers: headers()});
+  const url = '/v1/review/queue' + (QUEUE_STATE === 'pending' ? '' : '?state=' + QUEUE_STATE);
+  const response = await fetch(url, {headers: headers()});
   const queue = document.getElementById('queue');
   if (!response.ok) { queue.textContent = 'cannot load the queue (' + response.status + ')'; return; }
   const items = await response.json();
-  if (!items.length) { queue.innerHTML = '<p id="empty">Nothing waits for review.</p>'; return; }
+  if (!items.length) {
+    queue.innerHTML = '<p id="empty">' + (QUEUE_STATE === 'pending' ? 'Nothing waits for review.'
+      : 'No station reject waits for a person.') + '</p>';
+    return;
+  }
   queue.innerHTML = '';
   for (const item of items) {
     const card = document.createElement('div');
     card.className = 'card'; card.id = 'item-' + item.item_id; card.dataset.item = item.item_id;
     let html = '<b>' + escapeHtml(item.item_id) + '</b> SKU ' + escapeHtml(item.sku) + ' at ' + escapeHtml(item.location_id)
-      + ' (queued ' + escapeHtml(item.queued) + (item.model ? ', scored by ' + escapeHtml(item.model) : '')
+      + (QUEUE_STATE === 'pending' ? ' (queued ' : ' (rejected by the station ') + escapeHtml(item.queued) + (item.model ? ', scored by ' + escapeHtml(item.model) : '')
       + ')<br>' + escapeHtml(item.reasons) + '<br>';
     for (const [view, files] of Object.entries(item.views)) {
       // the id as a query parameter: a browser resolves an id "." or ".." in a path
