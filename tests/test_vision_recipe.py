@@ -362,3 +362,65 @@ def test_equal_aurocs_prefer_the_lower_loss_also_above_one():
     worse = [0.03] * 4 + [0.02] * 4  # BCE 1.76
     better = [0.1] * 4 + [0.05] * 4  # BCE 1.18
     assert _selection(better, labels) > _selection(worse, labels)
+
+
+def _arrows(root, n: int, seed: int = 0):
+    """Class folders whose classes only an orientation tells apart: an arrow head pointing up
+    (good) or down (``upside_down``), anywhere in the image."""
+    rng = np.random.default_rng(seed)
+    for k in range(n):
+        up = k % 2 == 0
+        image = rng.normal(60, 12, (32, 32)).clip(0, 255)
+        x, y = rng.integers(10, 22, 2)
+        for r in range(8):
+            half = (r if up else 7 - r) // 2
+            image[y - 4 + r, x - half : x + half + 1] = 220
+        folder = root / ("good" if up else "upside_down")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image.astype(np.uint8)).save(folder / f"label_{k}.png")
+    return root
+
+
+def test_upright_augmentation_never_shows_an_arrow_upside_down(tmp_path):
+    """Under flips an arrow pointing up becomes one pointing down: classes an orientation
+    defines could not be learnt with the class-folder default, and the command line had no
+    other. ``upright`` keeps every image's orientation (its light changes, small rotations and
+    shifts aside); ``parts`` turns about half of them over."""
+    from vision.augment import augment_batch, preset_augment
+
+    pixels = load_image(next((_arrows(tmp_path, 2) / "good").glob("*.png")), 32, "L")
+    up = torch.from_numpy(pixels).permute(2, 0, 1).float() / 255
+    up = up.expand(256, *up.shape).contiguous()
+    flipped = torch.flip(up, dims=[-2])
+
+    def turned_over(spec) -> float:
+        torch.manual_seed(0)
+        out = augment_batch(up, spec)
+        closer = ((out - flipped) ** 2).mean((1, 2, 3)) < ((out - up) ** 2).mean((1, 2, 3))
+        return float(closer.float().mean())
+
+    assert turned_over(preset_augment("upright")) == 0.0
+    assert turned_over(preset_augment("parts")) > 0.3
+    assert preset_augment("auto") is None
+    with pytest.raises(ValueError, match="give one"):
+        Inspector(augmentation="upright", augment=preset_augment("parts"))
+
+
+@pytest.mark.slow
+def test_the_command_line_trains_with_a_named_augmentation(tmp_path, capsys):
+    from serving.cli import main
+
+    data, run = _arrows(tmp_path / "labels", 24), tmp_path / "run"
+    assert main(["inspect", "train", "--data", str(data), "--good-class", "good", "--out",
+                 str(run), "--epochs", "1", "--width", "8", "--head-dim", "16",
+                 "--max-image-size", "32", "--batch-size", "8", "--augmentation", "upright",
+                 "--target-frr", "0.2", "--no-progress"]) == 0  # fmt: skip
+    loaded = Inspector.load(run)
+    augment = loaded.training["augment"]
+    assert (augment["hflip"], augment["vflip"], augment["rot90"]) == (0.0, 0.0, False)
+    assert loaded.model.tta == "none" and loaded.data.augmentation == "upright"
+    with pytest.raises(SystemExit) as refused:
+        main(["inspect", "train", "--data", str(data), "--out", str(tmp_path / "x"),
+              "--augmentation", "sideways"])  # fmt: skip
+    assert refused.value.code == 2
+    assert "augmentation" in capsys.readouterr().err

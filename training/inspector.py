@@ -47,7 +47,7 @@ from training.inspect_task import (
 )
 from training.pretrain import pretrain_backbone
 from training.trainer import random_state_restored
-from vision.augment import AugmentSpec, dominant_axis
+from vision.augment import AugmentSpec, dominant_axis, preset_augment
 from vision.calibration import Thresholds
 from vision.config import CalibrationConfig, DataConfig, ModelSpec, ScoreConfig
 from vision.datasets import (
@@ -206,6 +206,11 @@ class Inspector:
             {**(calibration or CalibrationConfig()).to_dict(), **routed["calibration"]}
         )
         self.train: TrainConfig = _image_train(train)
+        if augment is not None and self.data.augmentation != "auto":
+            raise ValueError(
+                f"augment and augmentation={self.data.augmentation!r}: give one (an AugmentSpec, "
+                "or a named augmentation)"
+            )
         self.augment = augment
         # The model settings as asked for (``image_size`` 0, ``contrast`` -1 and ``tta`` auto
         # are chosen from each dataset fitted) and as the last fit resolved them.
@@ -332,9 +337,8 @@ class Inspector:
             self._asked_model = self.model
         # The size first (loading needs it); the augmentation, and with it the TTA, once the
         # training images are loaded (class folders look at their orientation).
-        spec = resolve_model_spec(
-            self._asked_model, item_set, self.augment, settings.max_image_size
-        )
+        asked = self.augment or preset_augment(settings.augmentation)
+        spec = resolve_model_spec(self._asked_model, item_set, asked, settings.max_image_size)
         catalog = CatalogHandling()
         if item_set.catalog is not None:
             catalog = CatalogHandling("reference", item_set.catalog, item_set.catalog.size_scale())
@@ -403,7 +407,7 @@ class Inspector:
                 "hold one out); checkpoint selection and the calibration metrics do not measure "
                 "them"
             )
-        augment = self.augment or default_augment(item_set.layout, full, train_idx)
+        augment = asked or default_augment(item_set.layout, full, train_idx)
         spec = resolve_model_spec(spec, item_set, augment, settings.max_image_size)
         self.model = self._resolved_model = spec
         imbalance = settings.imbalance

@@ -77,6 +77,14 @@ class AugmentSpec:
             noise=0.01,
         )
 
+    @classmethod
+    def upright(cls) -> AugmentSpec:
+        """No flips or turns (a mirrored or upside-down image would be another class: a label
+        printed upside down, an arrow that points the wrong way); small rotations and shifts,
+        brightness and contrast, a little sensor noise."""
+        return cls(hflip=0.0, rotate_deg=4.0, translate=0.03, brightness=0.1, contrast=0.1,
+                   noise=0.01)  # fmt: skip
+
     @property
     def symmetry(self) -> str:
         """The test-time augmentation (``schema.TTA_MODES``) these transforms make label-safe."""
@@ -98,6 +106,23 @@ class AugmentSpec:
         if unknown:
             raise ValueError(f"augment: unknown keys {unknown}; known keys: {sorted(known)}")
         return cls(**values)
+
+
+def preset_augment(name: str) -> AugmentSpec | None:
+    """The augmentation ``name`` (:data:`vision.schema.AUGMENTATIONS`); ``None`` for ``auto``,
+    which the fit chooses from the layout and the training images."""
+    presets = {
+        "tunnel": AugmentSpec.tunnel,
+        "parts": AugmentSpec.parts,
+        "cells": AugmentSpec.symmetric_cells,
+        "upright": AugmentSpec.upright,
+        "none": lambda: AugmentSpec(hflip=0.0),
+    }
+    if name == "auto":
+        return None
+    if name not in presets:
+        raise ValueError(f"augmentation: expected one of {['auto', *presets]}, got {name!r}")
+    return presets[name]()
 
 
 def dominant_axis(images: torch.Tensor, share: float = 0.85, strength: float = 1.25) -> str:

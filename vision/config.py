@@ -15,6 +15,7 @@ from typing import Any
 
 from kernels.settings import check_settings, setting, settings_from_dict, settings_to_dict
 from vision.schema import (
+    AUGMENTATIONS,
     BACKBONES,
     IMAGE_MODES,
     IMBALANCE_MODES,
@@ -184,6 +185,14 @@ class DataConfig:
         "largest model input chosen from the data when image_size is 0 (auto)",
         min=32,
         max=1024,
+    )
+    augmentation: str = setting(
+        "auto",
+        "training augmentation: auto (tunnel for tunnels; for class folders parts, without "
+        "quarter turns when the images share a direction), tunnel, parts (flips, quarter turns, "
+        "small rotations, light), cells (flips and quarter turns, light), upright (no flips or "
+        "turns: for classes an orientation defines, an upside-down label), none",
+        choices=AUGMENTATIONS,
     )
     view_loss_weight: float = setting(0.5, "weight of the per-view loss", min=0)
     pretrained: str | None = setting(

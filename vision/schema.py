@@ -49,6 +49,9 @@ OUTPUT_STRIDES: tuple[int, ...] = (16, 32)
 #: (good, each defect class) equally often, or nothing; ``auto``: balanced for class folders
 #: (one label per image), pos_weight for tunnels (multi-label items).
 IMBALANCE_MODES: tuple[str, ...] = ("auto", "pos_weight", "sqrt_pos_weight", "balanced", "none")
+#: Training augmentations by name (:func:`vision.augment.preset_augment`); ``auto`` picks by the
+#: layout and, for class folders, by whether the images share a direction of structure.
+AUGMENTATIONS: tuple[str, ...] = ("auto", "tunnel", "parts", "cells", "upright", "none")
 
 #: How a view image becomes the model's square input: ``pad`` keeps its aspect ratio (scaled so
 #: its longer side fits, the rest filled with its border colour); ``squash`` stretches it.
