@@ -342,6 +342,7 @@ def monitor(
         frame[DATE] = _dates(frame[DATE], name)
     _check_key_spellings(forecasts, actuals)
     _check_values(forecasts, actuals, levels)
+    _check_steps(forecasts)
     # A row's origin is the date of its step 1: same item, location and forecast run. A run
     # is told by its first period (the row's period less step - 1), not by the row order:
     # runs whose horizons overlap may come sorted by date.
@@ -480,6 +481,10 @@ def _gap_rows(
             observed = observed[pd.MultiIndex.from_frame(observed[series]).isin(wanted)]
     if missing.empty or observed.empty:
         return missing.iloc[:0].assign(**{DEMAND: 0.0, **{s: None for s in segments}})
+    # A table with rows one day apart is a daily table: there, a daily forecast's series is on
+    # the daily grid however its own sales rows are spaced (weekly-looking ones too, below).
+    listed_days = actuals[[*series, DATE]].drop_duplicates().sort_values([*series, DATE])
+    daily_table = bool((listed_days.groupby(series, sort=False)[DATE].diff().dt.days == 1).any())
     dates = observed[KEY].drop_duplicates().sort_values(KEY)
     day = dates[DATE].dt.day
     grid = pd.DataFrame(
@@ -516,11 +521,17 @@ def _gap_rows(
         periods = _forecast_period_days(forecasts)
     before = before.join(periods.rename("_period"), on=series)
     d = before[DATE]
-    monthly = (before["_step"] >= 28) & before["_on_day"]
+    # In a daily table a series selling only on Mondays (or on the 5th of each month) was read
+    # as weekly (monthly) from its own sales rows' spacing, and the days between went unscored
+    # as "no actual yet"; a weekly forecast's series selling on the first Monday of a quarter
+    # lost its weeks between the same way. (A table of weekly rows alone against daily
+    # forecasts still scores only the days it lists: its rows may be weeks' totals.)
+    monthly = (before["_step"] >= 28) & before["_on_day"] & (before["_period"] != 7)
     weekly = ~monthly & (before["_step"] % 7 == 0) & (before["_weekdays"] == 1)
+    daily = (before["_period"] == 1) & (daily_table | (~monthly & ~weekly))
     on_grid = (
         (before["_step"] == 1)
-        | (~monthly & ~weekly & (before["_period"] == 1))
+        | daily
         | (weekly & (d.dt.weekday == before["_weekday"]))
         | (monthly & (d.dt.day == np.minimum(before["_anchor"], d.dt.days_in_month)))
     )
@@ -546,6 +557,16 @@ def _dates(raw: pd.Series, name: str) -> pd.Series:
         raise PanelError(
             DATE,
             f"unparseable dates in the {name} table, e.g. {raw[bad].astype(str).head(3).tolist()}",
+        )
+    if raw.isna().any():
+        # A forecast row without a date was counted as "no actual yet" and dropped, and an
+        # actual without one failed the merge with pandas' "Merge keys contain null values".
+        rows = raw.index[raw.isna().to_numpy()]
+        hint = " (a cumulative forecast's rows have none: they are not scored)"
+        raise PanelError(
+            DATE,
+            f"missing dates in {len(rows)} rows of the {name} table (rows {rows[:5].tolist()})"
+            f": every row needs the period it is of{hint if name == 'forecasts' else ''}",
         )
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         dates = dates.dt.tz_localize(None)  # its local calendar day, as a panel reads it
@@ -595,6 +616,27 @@ def _check_values(forecasts: pd.DataFrame, actuals: pd.DataFrame, levels: dict[f
                 f"({int(bad.sum())} rows, e.g. {first})",
             )
         forecasts[column] = quantile.astype(float)
+
+
+def _check_steps(forecasts: pd.DataFrame) -> None:
+    """Steps whole numbers from 1 (the first forecast period), as ``predict`` writes them. A row
+    is put in its run by ``date - (step - 1)`` periods: steps counted from 0 dated every run a
+    period after its first forecast period, fractional ones (truncated) split one run into
+    several origins, negative ones put origins after their rows, and a missing one (a
+    cumulative row without a step) failed in pandas' date arithmetic."""
+    raw = forecasts["step"]
+    steps = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(steps) | (steps < 1) | (steps % 1 != 0) | _true_false(raw)
+    if bad.any():
+        first = forecasts.loc[bad, [*KEY, "step"]].iloc[0].to_dict()
+        raise PanelError(
+            "step",
+            f"steps must be whole numbers from 1 (1 = the first forecast period): "
+            f"{int(bad.sum())} rows of the forecasts table have a missing, non-numeric, "
+            f"fractional or smaller step, e.g. {first}",
+        )
+    forecasts["step"] = steps.astype(np.int64)
 
 
 def _origins(forecasts: pd.DataFrame, actual_dates: pd.Series) -> pd.Series:
