@@ -2,7 +2,8 @@
 
 * **Parametric**: daily demand mean d and std sd, lead time mean L and std sL:
   ``E = d (L + R)``, ``Var = (L + R) sd^2 + d^2 sL^2`` (so the safety stock is
-  ``z sqrt(L sd^2 + d^2 sL^2)`` for continuous review with a normal shape).
+  ``z sqrt(L sd^2 + d^2 sL^2)`` for continuous review with a normal shape). ``kernels.plan``
+  passes the variance of the lead time read on whole days (:func:`day_split_variance`).
 * **Sample paths**: per path, draw a lead time and sum that many daily demands of the same path
   (a fractional last day counts pro rata). Quantiles are never added.
 * **Cumulative quantiles**: a table per horizon h of the quantiles of demand over steps 1..h; a
@@ -15,7 +16,7 @@ import math
 
 import numpy as np
 from numba import njit, prange
-from scipy import stats
+from scipy import special, stats
 
 from . import validate as v
 
@@ -153,6 +154,68 @@ def lead_time_pmf(mean, std, max_days: int) -> np.ndarray:
     up = keep & (lo + 1 <= max_days)
     pmf[idx[up], lo[up] + 1] += frac[up]
     return pmf
+
+
+def day_split_variance(mean, std, records=None) -> np.ndarray:
+    """The variance that reading a lead time on whole days adds to it, per row.
+
+    :func:`lead_time_pmf` and :func:`empirical_lead_time_pmf` split every lead time t between
+    floor(t) and floor(t) + 1 with the part-day f = t - floor(t) as the probability of the day
+    above (and the simulation draws it so): the mean is kept and the variance grows by
+    ``E[f (1 - f)]``. A fixed 2.5-day lead time is 2 or 3 days (variance 0.25, not 0).
+    ``mean``, ``std``: the gamma lead time of each row (fixed where ``std`` is 0);
+    ``records``: optional observed lead times per row (None where a row has none), which
+    replace the gamma for their rows. For a gamma T with shape a and scale s,
+    ``f (1 - f) = 1/6 - sum_k cos(2 pi k T) / (pi k)^2`` gives
+    ``E[f (1 - f)] = 1/6 - sum_k Re[(1 - 2 pi i k s)^-a] / (pi k)^2``.
+    """
+    mean = v.as_float_array("lead_time_mean", mean, ndim=1)
+    n = mean.shape[0]
+    std = v.broadcast_rows("lead_time_std", std, n)
+    out = np.zeros(n)
+    # A spread under 1e-4 days is read as none (its series would need 1 / std terms).
+    fixed = (std < 1e-4) | (mean <= 0)
+    part = mean - np.floor(mean)
+    out[fixed] = (part * (1.0 - part))[fixed]
+    rows = np.flatnonzero(~fixed)
+    if rows.size:
+        shape = (mean[rows] / std[rows]) ** 2
+        scale = std[rows] ** 2 / mean[rows]
+
+        # |Re phi(2 pi k)| <= bound(k) = (1 + (2 pi k s)^2)^(-a/2), falling in k, and the terms
+        # after the k-th add up to less than bound(k) / (pi^2 k): the sum stops where that is
+        # below 1e-9 (days^2), at k = 1 for most rows (a part-day spread evenly: 1/6). Rows
+        # whose terms fall slowly (a gamma of small shape, most of its mass near 0) stop once
+        # 2 pi k s >= 50 and add the rest from phi(w) ~ (-i w s)^-a, a Hurwitz zeta sum.
+        def tail(k, a, s):
+            return (1.0 + (2.0 * np.pi * k * s) ** 2) ** (-a / 2.0) / (np.pi**2 * k)
+
+        terms = np.ones(rows.size)
+        short = tail(terms, shape, scale) > 1e-9
+        far = np.zeros(rows.size, dtype=bool)
+        while short.any():
+            terms[short] *= 2.0
+            far |= short & (terms >= 64) & (2.0 * np.pi * terms * scale >= 50.0)
+            short &= ~far & (tail(terms, shape, scale) > 1e-9)
+        out[rows] = 1.0 / 6.0
+        for count in np.unique(terms[terms > 1]):  # powers of two: a few groups of rows
+            group = np.flatnonzero(terms == count)
+            k = np.arange(1, int(count) + 1, dtype=np.float64)
+            step = max(1, 2_000_000 // int(count))
+            for start in range(0, group.size, step):
+                j = group[start : start + step]
+                phi = (1.0 - 2j * np.pi * k[None, :] * scale[j, None]) ** (-shape[j, None])
+                out[rows[j]] = 1.0 / 6.0 - (phi.real / (np.pi * k) ** 2).sum(axis=1)
+        if far.any():
+            a, s = shape[far], scale[far]
+            lead = np.cos(np.pi * a / 2.0) * (2.0 * np.pi * s) ** (-a) / np.pi**2
+            out[rows[far]] -= lead * special.zeta(2.0 + a, terms[far] + 1.0)
+    if records is not None:
+        for i, r in enumerate(records):
+            if r is not None:
+                f = np.asarray(r, dtype=np.float64) - np.floor(r)
+                out[i] = float(np.mean(f * (1.0 - f)))
+    return np.maximum(out, 0.0)
 
 
 def empirical_lead_time_pmf(samples: list[np.ndarray], max_days: int) -> np.ndarray:
