@@ -177,8 +177,9 @@ def test_tft_package_equals_the_torch_forecasts(small_network, tmp_path):
 
 @pytest.mark.slow
 def test_an_ensemble_exports_as_one_graph(small_network, tmp_path):
-    """Two LSTMs from two seeds: one package whose forecasts are the ensemble's, and an auto
-    run is refused with what to do instead."""
+    """Two LSTMs from two seeds: one package whose forecasts are the ensemble's; an auto run
+    exports the network asked for (it was refused whole, and the advice was to train a run of
+    that network again), and without one it is refused with the networks it could export."""
     train = TrainConfig(max_epochs=1, batches_per_epoch=2, batch_size=32, progress_bar=False)
     forecaster = Forecaster(
         "lstm", H, spec=small_network.spec, train=train, hidden_size=8, ensemble=2
@@ -190,8 +191,29 @@ def test_an_ensemble_exports_as_one_graph(small_network, tmp_path):
     assert_same_table(forecaster.predict(frame), ForecastPackage(package).predict(frame))
     auto = Forecaster("auto", H, spec=small_network.spec, train=train, hidden_size=8)
     auto.fit(frame, run_dir=tmp_path / "runs" / "auto")
-    with pytest.raises(FileError, match="export an lstm or tft run"):
+    with pytest.raises(FileError, match=r"--network NAME: lstm \(.*tft_nb \("):
         export_run(tmp_path / "runs" / "auto", tmp_path / "repo")
+    with pytest.raises(FileError, match="expected one of"):
+        export_run(tmp_path / "runs" / "auto", tmp_path / "repo", network="gbm")
+    with pytest.raises(FileError, match="only an auto run"):
+        export_run(tmp_path / "runs" / "pair", tmp_path / "repo", network="tft")
+    argv = ["export", "--run", tmp_path / "runs" / "auto", "--repo", tmp_path / "repo",
+            "--network", "tft_nb"]  # fmt: skip
+    assert main([str(a) for a in argv]) == 0
+    package = tmp_path / "repo" / "auto" / str(versions(tmp_path / "repo", "auto")[-1])
+    manifest = read_package(package)
+    assert manifest["source"]["network"] == "tft_nb"
+    assert manifest["config"]["forecast"]["model"] == "tft"
+    assert manifest["config"]["forecast"]["distribution"] == "negative_binomial"
+    assert manifest["metrics"]["best_val_loss"] > 0
+    network = auto.network("tft_nb")
+    assert_same_table(network.predict(frame), ForecastPackage(package).predict(frame))
+    assert_same_table(
+        network.predict(frame, cumulative=3), ForecastPackage(package).predict(frame, cumulative=3)
+    )
+    # the loaded run's network is the one fitted
+    loaded = Forecaster.load(tmp_path / "runs" / "auto").network("tft_nb")
+    assert_same_table(network.predict(frame), loaded.predict(frame))
 
 
 @pytest.mark.parametrize(

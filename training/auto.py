@@ -494,17 +494,23 @@ class AutoForecaster:
         from training.forecaster import NeuralForecaster
 
         model = cls(config, train)
+        info = dict(info or {})
+        # What each network's own run would say of it (one exported or saved alone).
+        shared: dict[str, Any] = {k: info[k] for k in ("cutoff", "data_fingerprint") if k in info}
+        losses = info.get("best_val_loss")
         # The networks the run has (runs saved before the negative binomial heads: two).
         model.networks = {}
         for name, network_state in state["networks"].items():
             head = "negative_binomial" if name.endswith(NB_SUFFIX) else "quantile"
             network = name.removesuffix(NB_SUFFIX)
+            own = {"best_val_loss": losses.get(name)} if isinstance(losses, dict) else {}
             model.networks[name] = NeuralForecaster.restore(
                 network_config(config, network, head),
                 train,
                 spec,
                 network_state,
                 folder / network_state["weights"],
+                info={**shared, **own},
             )
         # Runs saved before the gbm candidate have none, whatever the setting's default.
         trees = state.get("trees") or {}
@@ -516,7 +522,7 @@ class AutoForecaster:
         model.choice, model.fallback = dict(state["choice"]), state["fallback"]
         model.overrides = [dict(o) for o in state.get("overrides", [])]  # older runs: none
         model.scores = pd.DataFrame(state.get("scores", []))
-        model.info = dict(info or {})
+        model.info = info
         return model
 
 

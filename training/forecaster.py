@@ -823,6 +823,24 @@ class Forecaster:
             raise RuntimeError("this forecaster is not fitted: call fit() or load() first")
         return self.model_
 
+    def network(self, name: str) -> Forecaster:
+        """One of an ``auto`` run's networks (``lstm``, ``tft``, ``lstm_nb``, ``tft_nb``) as a
+        fitted forecaster of its own: it predicts, saves and exports as a run of that model
+        trained alone would, so a network ``auto`` chose can be served without training it
+        again. The two share the network (no copy of its weights)."""
+        model = self._require_fitted()
+        if not isinstance(model, AutoForecaster):
+            raise ValueError(
+                f"network: only an auto run holds several networks; this one is "
+                f"{self.config.model!r}"
+            )
+        if name not in model.networks:
+            raise ValueError(f"network: expected one of {list(model.networks)}, got {name!r}")
+        network = model.networks[name]
+        view = Forecaster.from_config(network.config, self.spec, self.train)
+        view.model_, view.report = network, self.report
+        return view
+
     # ------------------------------------------------------------ predicting
 
     def predict(

@@ -20,6 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also an int8 graph of the inspection network (static, calibrated on the run's data)",
     )
+    export.add_argument(
+        "--network",
+        help="of an auto run: the network to export (lstm, tft, lstm_nb or tft_nb; the error "
+        "without it says which demand classes each serves)",
+    )
     export.set_defaults(handler=export_command)
 
 
@@ -29,7 +34,9 @@ def export_command(args: argparse.Namespace) -> int:
     from serving.export import export_run
     from serving.package import read_package
 
-    folder = export_run(args.run, args.repo, args.name, args.version, quantize=args.quantize)
+    folder = export_run(
+        args.run, args.repo, args.name, args.version, quantize=args.quantize, network=args.network
+    )
     manifest = read_package(folder)
     summary = {
         "package": str(folder),

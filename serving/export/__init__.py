@@ -39,8 +39,11 @@ def export_run(
     version: str | None = None,
     *,
     quantize: bool = False,
+    network: str | None = None,
 ) -> Path:
-    """Export the run (forecast: LSTM or TFT; inspection) and return the package folder."""
+    """Export the run (forecast: LSTM or TFT; inspection) and return the package folder.
+    ``network`` exports one of an ``auto`` run's networks (``lstm``, ``tft``, ``lstm_nb``,
+    ``tft_nb``): the package is that network's, as if it had been trained alone."""
     run_dir = Path(run_dir)
     run = read_manifest(run_dir)
     task = run.get("task")
@@ -102,13 +105,17 @@ def export_run(
         if task == "forecast":
             if quantize:
                 raise ValueError("--quantize: only the inspection network is quantized")
-            entries = _forecast_entries(run_dir, folder)
+            entries = _forecast_entries(run_dir, folder, network)
         elif task == "inspection":
             from serving.export.inspection import export_inspection
 
             entries = export_inspection(run_dir, folder, quantize=quantize)
         else:
             raise FileError(f"{run_dir}: cannot export a {task!r} run")
+        if task != "forecast" and network is not None:
+            raise FileError(f"--network {network}: an {task} run holds one network")
+        described = {"config": run.get("config", {}), "metrics": run.get("metrics", {})}
+        described.update(entries.pop("described", {}))
         # The network and its preprocessing were read from the run folder after its settings
         # and metrics above: a run published in its place meanwhile (`forecast train --out RUN
         # --overwrite`, `inspect calibrate`) made a package of one network described by another.
@@ -116,16 +123,20 @@ def export_run(
         write_manifest(
             folder,
             task,
-            config=run.get("config", {}),
+            config=described["config"],
             data_fingerprint=run.get("data_fingerprint"),
-            metrics=run.get("metrics", {}),
+            metrics=described["metrics"],
             format=PACKAGE_FORMAT,
             # What exported and checked the graph: a package may fail to load on other versions.
             libraries=("onnx", "onnxruntime"),
             name=name,
             version=str(version),
             # The run's final path: a demo or pipeline may export it while both are staged.
-            source={"run": str(published_path(run_dir.resolve())), "created": run.get("created")},
+            source={
+                "run": str(published_path(run_dir.resolve())),
+                "created": run.get("created"),
+                **({"network": network} if network is not None else {}),
+            },
             **entries,
         )
         # The name's task again, under a lock on the name held until this version is in place:
@@ -198,20 +209,49 @@ def _check_task(repo: str | Path, name: str, task: Any) -> None:
             )
 
 
-def _forecast_entries(run_dir: Path, folder: Path) -> dict[str, Any]:
+def _forecast_entries(run_dir: Path, folder: Path, network: str | None = None) -> dict[str, Any]:
+    """The package entries of a forecast run (of its ``network``, for an auto run), with
+    ``described``: the settings and metrics of what was exported where they are not the run's."""
     from forecasting import Forecaster
     from forecasting.config import AUTO
     from serving.export.forecast import export_forecaster
 
     forecaster = Forecaster.load(run_dir)
+    described: dict[str, Any] = {}
     if forecaster.config.model == AUTO:
-        raise FileError(
-            f"{run_dir}: an auto run forecasts each demand class with another model; export "
-            f"an lstm or tft run (its choice per class is in the run's manifest)"
-        )
+        auto = forecaster.model_
+        if network is None:
+            # Which network serves which demand class, so that the choice is the user's to make
+            # from what the run chose (a composite names its networks: "lstm+tft+gbm").
+            chosen = {**auto.choice, "(fallback)": auto.fallback}
+            uses = {
+                name: sorted(k for k, v in chosen.items() if name in v.split("+"))
+                for name in auto.networks
+            }
+            shown = ", ".join(f"{n} ({', '.join(c) if c else 'chosen for no class'})"
+                              for n, c in uses.items())  # fmt: skip
+            raise FileError(
+                f"{run_dir}: an auto run forecasts each demand class with another model, and "
+                f"its gbm and baselines have no ONNX graph; export one of its networks with "
+                f"--network NAME: {shown}"
+            )
+        try:
+            forecaster = forecaster.network(network)
+        except ValueError as exc:
+            raise FileError(f"--network {network}: {exc}") from None
+        run = read_manifest(run_dir)
+        info = forecaster.model_.info or {}
+        described = {
+            "config": {**run.get("config", {}), "forecast": forecaster.config.to_dict()},
+            "metrics": {"best_val_loss": info["best_val_loss"]}
+            if info.get("best_val_loss") is not None
+            else {},
+        }
+    elif network is not None:
+        raise FileError(f"--network {network}: only an auto run holds several networks")
     if not forecaster.config.is_network:
         raise FileError(f"{run_dir}: a {forecaster.config.model} baseline has no network to export")
-    return export_forecaster(forecaster, folder)
+    return {**export_forecaster(forecaster, folder), "described": described}
 
 
 class _quiet:
