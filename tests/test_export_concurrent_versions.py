@@ -23,7 +23,8 @@ def test_an_export_while_another_of_the_same_name_is_written_takes_the_next_vers
     repo = tmp_path / "repo"
     inner: dict[str, object] = {}
 
-    def entries(run_dir, folder):  # the graph is written; meanwhile a second export starts
+    # the graph is written; meanwhile a second export starts
+    def entries(run_dir, folder, network=None):
         (folder / "model.onnx").write_text("graph")
         if not inner:
             inner["path"] = "started"
@@ -52,7 +53,7 @@ def test_an_export_finding_the_next_version_published_meanwhile_takes_the_one_af
         return answer
 
     monkeypatch.setattr(export, "next_version", counted_before_the_other_published)
-    monkeypatch.setattr(export, "_forecast_entries", lambda run_dir, folder: {})
+    monkeypatch.setattr(export, "_forecast_entries", lambda run_dir, folder, network=None: {})
     assert export.export_run(run, repo, name="champion").name == "2"
 
 
@@ -62,7 +63,7 @@ def test_a_version_given_is_still_refused_while_another_export_writes_it(
     repo = tmp_path / "repo"
     seen: list[BaseException] = []
 
-    def entries(run_dir, folder):
+    def entries(run_dir, folder, network=None):
         if not seen:
             with pytest.raises(FileError, match="another stockcast process") as info:
                 export.export_run(run, repo, name="champion", version="1")

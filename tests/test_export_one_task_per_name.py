@@ -20,7 +20,7 @@ def _run(folder, task):
 def test_a_run_of_another_task_is_refused_under_a_name_in_use(tmp_path, monkeypatch):
     forecast = _run(tmp_path / "forecast_run", "forecast")
     inspection = _run(tmp_path / "inspection_run", "inspection")
-    monkeypatch.setattr(export, "_forecast_entries", lambda run_dir, folder: {})
+    monkeypatch.setattr(export, "_forecast_entries", lambda run_dir, folder, network=None: {})
     monkeypatch.setattr(inspection_export, "export_inspection", lambda *a, **k: {})
     repo = tmp_path / "repo"
     assert export.export_run(forecast, repo, name="champion").name == "1"

@@ -26,7 +26,7 @@ def test_a_run_replaced_while_it_is_exported_is_not_published(tmp_path, monkeypa
     other = _run(tmp_path / "other", 2.0)
     repo = tmp_path / "repo"
 
-    def entries(run_dir, folder):  # the network is read after the run was replaced
+    def entries(run_dir, folder, network=None):  # the network is read after the run was replaced
         os.replace(run, tmp_path / "old")
         os.replace(other, run)
         (folder / "model.onnx").write_text((run_dir / "model.pt").read_text())
@@ -42,7 +42,8 @@ def test_a_run_recalibrated_while_it_is_exported_is_not_published(tmp_path, monk
     run = _run(tmp_path / "run", 1.0)
     repo = tmp_path / "repo"
 
-    def entries(run_dir, folder):  # `inspect calibrate` rewrites the run's manifest meanwhile
+    # `inspect calibrate` rewrites the run's manifest meanwhile
+    def entries(run_dir, folder, network=None):
         update_manifest(run_dir, metrics={"best_val_loss": 1.0, "calibration": {"auroc": 0.5}})
         return {}
 
@@ -54,5 +55,5 @@ def test_a_run_recalibrated_while_it_is_exported_is_not_published(tmp_path, monk
 
 def test_an_unchanged_run_is_exported(tmp_path, monkeypatch):
     run = _run(tmp_path / "run", 1.0)
-    monkeypatch.setattr(export, "_forecast_entries", lambda run_dir, folder: {})
+    monkeypatch.setattr(export, "_forecast_entries", lambda run_dir, folder, network=None: {})
     assert export.export_run(run, tmp_path / "repo", name="champion").name == "1"

@@ -24,8 +24,9 @@ def test_exports_of_two_tasks_under_one_name_at_once_publish_one_task(tmp_path, 
     repo = tmp_path / "repo"
     inner: dict[str, object] = {}
 
-    def forecast_entries(run_dir, folder):  # while the forecast graph is written and checked,
-        (folder / "model.onnx").write_text("graph")  # an inspection export of the name runs
+    # while the forecast graph is written and checked, an inspection export of the name runs
+    def forecast_entries(run_dir, folder, network=None):
+        (folder / "model.onnx").write_text("graph")
         if not inner:
             inner["path"] = export.export_run(inspection, repo, name="champion")
         return {}

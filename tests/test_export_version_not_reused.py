@@ -21,7 +21,7 @@ def run(tmp_path, monkeypatch):
     write_manifest(folder, "forecast", config={})
     graphs = iter(["graph of model A", "graph of model B", "graph of model C"])
 
-    def entries(run_dir, package):
+    def entries(run_dir, package, network=None):
         (package / "model.onnx").write_text(next(graphs))
         return {}
 

@@ -25,7 +25,7 @@ def test_a_served_version_copied_in_by_hand_keeps_its_number_after_a_rollback(
     run = tmp_path / "run"
     run.mkdir()
     write_manifest(run, "forecast", config={})
-    monkeypatch.setattr(export, "_forecast_entries", lambda run_dir, folder: {})
+    monkeypatch.setattr(export, "_forecast_entries", lambda run_dir, folder, network=None: {})
     assert export.export_run(run, repo, name="lstm").name == "4"
 
 

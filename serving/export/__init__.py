@@ -102,6 +102,8 @@ def export_run(
                 version = str(max(int(next_version(repo, name)), int(version) + 1))
                 target = Path(repo) / name / version
         stack.enter_context(_quiet())
+        if task != "forecast" and network is not None:
+            raise FileError(f"--network {network}: only an auto run holds several networks")
         if task == "forecast":
             if quantize:
                 raise ValueError("--quantize: only the inspection network is quantized")
@@ -112,10 +114,11 @@ def export_run(
             entries = export_inspection(run_dir, folder, quantize=quantize)
         else:
             raise FileError(f"{run_dir}: cannot export a {task!r} run")
-        if task != "forecast" and network is not None:
-            raise FileError(f"--network {network}: an {task} run holds one network")
         described = {"config": run.get("config", {}), "metrics": run.get("metrics", {})}
-        described.update(entries.pop("described", {}))
+        network_of = entries.pop("described", None)
+        if network_of is not None:  # one network of an auto run: its own settings and loss
+            described["config"] = {**described["config"], "forecast": network_of["forecast"]}
+            described["metrics"] = network_of["metrics"]
         # The network and its preprocessing were read from the run folder after its settings
         # and metrics above: a run published in its place meanwhile (`forecast train --out RUN
         # --overwrite`, `inspect calibrate`) made a package of one network described by another.
@@ -210,14 +213,14 @@ def _check_task(repo: str | Path, name: str, task: Any) -> None:
 
 
 def _forecast_entries(run_dir: Path, folder: Path, network: str | None = None) -> dict[str, Any]:
-    """The package entries of a forecast run (of its ``network``, for an auto run), with
-    ``described``: the settings and metrics of what was exported where they are not the run's."""
+    """The package entries of a forecast run (of its ``network``, for an auto run, with
+    ``described``: that network's forecast settings and metrics, which are not the run's)."""
     from forecasting import Forecaster
     from forecasting.config import AUTO
     from serving.export.forecast import export_forecaster
 
     forecaster = Forecaster.load(run_dir)
-    described: dict[str, Any] = {}
+    described: dict[str, Any] | None = None
     if forecaster.config.model == AUTO:
         auto = forecaster.model_
         if network is None:
@@ -239,19 +242,17 @@ def _forecast_entries(run_dir: Path, folder: Path, network: str | None = None) -
             forecaster = forecaster.network(network)
         except ValueError as exc:
             raise FileError(f"--network {network}: {exc}") from None
-        run = read_manifest(run_dir)
-        info = forecaster.model_.info or {}
+        loss = (forecaster.model_.info or {}).get("best_val_loss")
         described = {
-            "config": {**run.get("config", {}), "forecast": forecaster.config.to_dict()},
-            "metrics": {"best_val_loss": info["best_val_loss"]}
-            if info.get("best_val_loss") is not None
-            else {},
+            "forecast": forecaster.config.to_dict(),
+            "metrics": {} if loss is None else {"best_val_loss": loss},
         }
     elif network is not None:
         raise FileError(f"--network {network}: only an auto run holds several networks")
     if not forecaster.config.is_network:
         raise FileError(f"{run_dir}: a {forecaster.config.model} baseline has no network to export")
-    return {**export_forecaster(forecaster, folder), "described": described}
+    entries = export_forecaster(forecaster, folder)
+    return entries if described is None else {**entries, "described": described}
 
 
 class _quiet:
