@@ -269,7 +269,11 @@ def _per_fc(field, a, n_skus, n_fcs) -> np.ndarray:
 
 
 def _check_whole(field, arr):
+    # Per row (SKU): a (n_skus, n_fcs) mask's flat positions were named as rows ("row 3" of a
+    # 2-SKU caps array for SKU 1's second FC).
     bad = arr != np.floor(arr)
+    if bad.ndim > 1:
+        bad = bad.any(axis=tuple(range(1, bad.ndim)))
     if bad.any():
         v.fail(field, "must be a whole number of units", bad)
 

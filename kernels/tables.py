@@ -188,6 +188,12 @@ def _nonnegative(column: str, vals: np.ndarray, labels: list[str]) -> None:
         _fail_rows(column, "negative value", bad, labels)
 
 
+def _whole_units(column: str, vals: np.ndarray, labels: list[str]) -> None:
+    bad = np.isfinite(vals) & (vals != np.floor(vals))
+    if bad.any():
+        _fail_rows(column, "must be a whole number of units", bad, labels)
+
+
 def _quantile_columns(df: pd.DataFrame) -> list[tuple[float, str]]:
     cols = []
     for c in df.columns:
@@ -1113,6 +1119,9 @@ def allocate(
     _nonnegative("on_hand", on_hand, labels)
     cap = _numeric(st, "cap", labels, default=np.inf)
     _nonnegative("cap", cap, labels)
+    # Checked here, not only in the kernels: they see each group of items as its own array, so
+    # their errors named a position in that group ("caps: ... at row 2" for the sixth stock row).
+    _whole_units("cap", cap, labels)
     if objective == "margin":
         if "margin" not in st.columns:
             raise ValueError("stock: objective 'margin' needs a margin column")
@@ -1140,7 +1149,9 @@ def allocate(
         _check_unique(d, "demand", KEYS + ["sample", "step"])
         d = d.assign(demand=step_vals)
         n_steps = d.loc[_key_codes(d, match) >= 0, "step"].nunique()
-        d = d.groupby(KEYS + ["sample"], sort=False, as_index=False).agg(
+        # dropna=False: a sample whose id is blank is still a sample, as it is without a step
+        # column (groupby dropped its rows, and the allocation was made without it, silently).
+        d = d.groupby(KEYS + ["sample"], sort=False, as_index=False, dropna=False).agg(
             demand=("demand", "sum"), steps=("step", "size")
         )
         short = (_key_codes(d, match) >= 0) & (d["steps"].to_numpy() != n_steps)
@@ -1190,6 +1201,14 @@ def allocate(
     rvalue = np.zeros(len(sup))
     if "reserve_value" in sup.columns:
         rvalue = _blank_as_zero(_numeric(sup, "reserve_value", sup_labels, allow_missing=True))
+    # Named by item here: the kernels' errors named a position in a group of items (every item's
+    # bad reserve was "at row 0").
+    for field, vals in (("reserve", reserve), ("reserve_value", rvalue)):
+        bad = ~np.isfinite(vals)
+        if bad.any():
+            fail(field, "missing or non-finite value", bad, sup_labels)
+        _nonnegative(field, vals, sup_labels)
+    _whole_units("reserve", reserve, sup_labels)
 
     item_codes, items = pd.factorize(match["item_id"], sort=False)
     sup_pos = pd.Index(sup["item_id"]).get_indexer(items)

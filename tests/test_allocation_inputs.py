@@ -168,3 +168,82 @@ def test_allocate_table_refuses_supply_beyond_int64_by_item():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.raises(ValueError, match=r"supply: .*2\*\*63.*sku1"):
             allocate(demand, stock, pd.DataFrame({"item_id": ["sku1"], "supply": [1e19]}))
+
+
+# Errors name the key or item the user must fix. allocate() runs items in groups of similar FC
+# counts, and the kernels named a position in a group's own array: a fractional cap on the sixth
+# stock row was "caps: ... at row 2", any item's bad reserve "at row 0".
+def _three_items():
+    keys = [("a", "F1"), ("b", "F1"), ("b", "F2"), ("c", "F1"), ("c", "F2"), ("c", "F3")]
+    stock = pd.DataFrame(keys, columns=["item_id", "location_id"]).assign(on_hand=0.0, cap=3.0)
+    demand = stock[["item_id", "location_id"]].loc[stock.index.repeat(2)].reset_index(drop=True)
+    demand = demand.assign(sample=[0, 1] * 6, demand=5.0)
+    supply = pd.DataFrame({"item_id": ["a", "b", "c"], "supply": [4, 4, 4], "reserve": 0.0})
+    return demand, stock, supply
+
+
+def test_allocate_names_the_key_of_a_fractional_cap():
+    demand, stock, supply = _three_items()
+    stock.loc[5, "cap"] = 1.5
+    with pytest.raises(
+        ValueError, match=r"^cap: must be a whole number of units at key \(c, F3\)$"
+    ):
+        allocate(demand, stock, supply)
+
+
+@pytest.mark.parametrize(
+    "column, value, problem",
+    [
+        ("reserve", 0.5, "must be a whole number of units"),
+        ("reserve", -1.0, "negative value"),
+        ("reserve", np.inf, "missing or non-finite value"),
+        ("reserve_value", -0.5, "negative value"),
+    ],
+)
+@pytest.mark.parametrize("item", ["b", "c"])
+def test_allocate_names_the_item_of_a_bad_reserve(column, value, problem, item):
+    demand, stock, supply = _three_items()
+    supply[column] = 0.0
+    supply.loc[supply["item_id"] == item, column] = value
+    with pytest.raises(ValueError, match=rf"^{column}: {problem} at key {item}$"):
+        allocate(demand, stock, supply)
+
+
+def test_kernel_names_the_sku_row_of_a_fractional_cap():
+    # Two SKUs: the second SKU's second FC is row 1, not the mask's flat position 3.
+    with pytest.raises(ValueError, match=r"^caps: must be a whole number of units at row 1$"):
+        allocate_samples(np.ones((2, 2, 3)), np.zeros((2, 2)), [3, 3], caps=[[1, 1], [1, 1.5]])
+
+
+def _steps_with_a_blank_sample_id():
+    # Per-sample totals: F1 sells 1, 1 or 9; F2 always 2. The third sample's id is blank.
+    rows = [
+        ("a", loc, sample, step, total / 2)
+        for loc, totals in (("F1", [1.0, 1.0, 9.0]), ("F2", [2.0, 2.0, 2.0]))
+        for sample, total in zip([0, 1, np.nan], totals, strict=True)
+        for step in (1, 2)
+    ]
+    return pd.DataFrame(rows, columns=["item_id", "location_id", "sample", "step", "demand"])
+
+
+def test_a_sample_with_a_blank_id_is_kept_when_steps_are_summed():
+    # By hand, 6 units: F2's 2 units and F1's first each sell surely (worth 1); F1's units 2 to 9
+    # sell only in the third sample (1/3 each), so the last 3 go there: F1 4, F2 2, and F1 sells
+    # E[min(D, 4)] = (1 + 1 + 4) / 3 = 2. groupby dropped the blank sample's rows, and F1 got 1.
+    demand = _steps_with_a_blank_sample_id()
+    stock = pd.DataFrame({"item_id": "a", "location_id": ["F1", "F2"], "on_hand": 0.0})
+    supply = pd.DataFrame({"item_id": ["a"], "supply": [6]})
+    out = allocate(demand, stock, supply)
+    assert out["allocation"].tolist() == [4, 2]
+    assert out["expected_sales"].tolist() == pytest.approx([2.0, 2.0])
+    # The same samples without a step column: the blank id was already a sample there.
+    totals = demand.groupby(["item_id", "location_id", "sample"], dropna=False, as_index=False)
+    pd.testing.assert_frame_equal(allocate(totals["demand"].sum(), stock, supply), out)
+
+
+def test_two_blank_sample_ids_with_steps_are_duplicates():
+    demand = _steps_with_a_blank_sample_id()
+    demand.loc[demand["sample"] == 1, "sample"] = np.nan
+    stock = pd.DataFrame({"item_id": "a", "location_id": ["F1", "F2"], "on_hand": 0.0})
+    with pytest.raises(ValueError, match="duplicate"):
+        allocate(demand, stock, pd.DataFrame({"item_id": ["a"], "supply": [6]}))
