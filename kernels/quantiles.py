@@ -9,9 +9,15 @@ forecast's 0.05 ... 0.95). The distribution between and beyond them is defined a
 * **Interpolation.** Between two knots the quantile is linear in the normal score
   ``z = Phi^-1(p)``: ``Q(p) = q_i + b_i (z - z_i)``, ``b_i = (q_{i+1} - q_i) / (z_{i+1} - z_i)``.
   A normal distribution is reproduced exactly; others get a locally normal shape.
-* **Tail rule.** Beyond the outermost knots the outermost segment continues (a normal tail with the
-  local scale ``b``); the lower tail is floored at zero, which puts the lower-tail mass below zero
-  into an atom at zero.
+* **Tail rule.** Beyond the outermost knots the distribution has a normal tail. Below the lowest
+  knot the first segment continues (scale ``b_1``), floored at zero, which puts the lower-tail
+  mass below zero into an atom at zero. Above the highest knot the line from the top knot has the
+  steepest slope of any chord from a lower knot to it, ``max_j (q_K - q_j) / (z_K - z_j)``: the
+  last segment's for a table whose slope grows with the level (a normal's, a right-skewed
+  demand's), but never zero while the table rises below tied top knots. Whole-count quantiles
+  of a slow mover tie there (0.8 / 0.9 / 0.95 all 1 unit); continuing the flat last segment put
+  no mass above them, so a 99% cycle-service plan stocked the 95% quantile and reported 100%
+  cycle service and fill rate (Poisson demand of mean 0.3: 96.3% in fact).
 
 Means, CDFs and the loss function E[(X - s)+] are then closed-form sums over the segments, because
 ``int (a + b z) phi(z) dz`` is elementary. Knot constants (``z_i``, ``phi(z_i)``, survival
@@ -30,11 +36,12 @@ from ._special import norm_cdf, norm_pdf, norm_ppf, norm_sf
 
 
 def knot_constants(levels: np.ndarray) -> np.ndarray:
-    """Per-knot constants, shape (5, K): z_i, pdf(z_i), sf(z_i), 1 / (z_{i+1} - z_i), and the
-    weights w_i of the mean's part that is linear in the knot values (see :func:`table_mean`)."""
+    """Per-knot constants, shape (6, K): z_i, pdf(z_i), sf(z_i), 1 / (z_{i+1} - z_i), the
+    weights w_i of the mean's part that is linear in the knot values (see :func:`table_mean`),
+    and 1 / (z_K - z_i), the chords to the top knot that set the upper tail (:func:`tail_slope`)."""
     levels = np.asarray(levels, dtype=np.float64)
     k = levels.shape[0]
-    out = np.zeros((5, k), dtype=np.float64)
+    out = np.zeros((6, k), dtype=np.float64)
     for i in range(k):
         z = norm_ppf(levels[i])
         out[0, i] = z
@@ -44,7 +51,9 @@ def knot_constants(levels: np.ndarray) -> np.ndarray:
         out[3, i] = 1.0 / (out[0, i + 1] - out[0, i])
     # Segment i contributes q_i m_i + b_i ((pdf_i - pdf_{i+1}) - z_i m_i), m_i = sf_i - sf_{i+1},
     # b_i = (q_{i+1} - q_i) / (z_{i+1} - z_i); the upper tail q_K sf_K + b_{K-1} (pdf_K - z_K sf_K).
-    z, pdf, sf, inv_dz, w = out
+    z, pdf, sf, inv_dz, w, inv_top = out
+    for i in range(k - 1):
+        inv_top[i] = 1.0 / (z[k - 1] - z[i])
     for i in range(k - 1):
         mass = sf[i] - sf[i + 1]
         c = inv_dz[i] * ((pdf[i] - pdf[i + 1]) - z[i] * mass)
@@ -72,6 +81,20 @@ def repair_row(src, dst):
 
 
 @register_jitable
+def tail_slope(q, kc):
+    """Slope (per unit of normal score) of the upper tail of a repaired row q: the steepest chord
+    from a lower knot to the top knot (the module's tail rule)."""
+    k = q.shape[0]
+    top = q[k - 1]
+    b = 0.0
+    for j in range(k - 1):
+        c = (top - q[j]) * kc[5, j]
+        if c > b:
+            b = c
+    return b
+
+
+@register_jitable
 def table_segment(levels, p):
     """(segment, anchor) of level p: the knots ``segment, segment + 1`` whose slope the quantile
     uses, and the knot it extends from (the upper tail extends the last segment from the last
@@ -91,7 +114,10 @@ def table_segment(levels, p):
 def table_ppf_at(q, kc, segment, anchor, z, floor):
     """Quantile with normal score z of a repaired row q, given :func:`table_segment`'s
     ``(segment, anchor)``; ``floor`` (p at or below the lowest level) clips the lower tail at 0."""
-    b = (q[segment + 1] - q[segment]) * kc[3, segment]
+    if anchor == q.shape[0] - 1:
+        b = tail_slope(q, kc)
+    else:
+        b = (q[segment + 1] - q[segment]) * kc[3, segment]
     v = q[anchor] + b * (z - kc[0, anchor])
     if floor and v < 0.0:
         return 0.0
@@ -117,7 +143,7 @@ def table_cdf(q, kc, x):
             return 0.0
         return norm_cdf(kc[0, 0] + (x - q[0]) / b)
     if x >= q[k - 1]:
-        b = (q[k - 1] - q[k - 2]) * kc[3, k - 2]
+        b = tail_slope(q, kc)
         if b <= 0.0:
             return 1.0
         return norm_cdf(kc[0, k - 1] + (x - q[k - 1]) / b)
@@ -170,7 +196,7 @@ def _loss_nonneg(q, kc, s):
         total += _piece_loss(
             s, q[i], kc[0, i], b, kc[0, i], kc[1, i], kc[2, i], kc[0, j], kc[1, j], kc[2, j]
         )
-    b = (q[k - 1] - q[k - 2]) * kc[3, k - 2]
+    b = tail_slope(q, kc)
     total += _piece_loss(
         s, q[k - 1], kc[0, k - 1], b, kc[0, k - 1], kc[1, k - 1], kc[2, k - 1], math.inf, 0.0, 0.0
     )
@@ -189,6 +215,11 @@ def table_mean(q, kc):
     total = 0.0
     for i in range(k):
         total += kc[4, i] * q[i]
+    # The weights take the upper tail's slope to be the last segment's; a steeper tail
+    # (:func:`tail_slope`) adds its excess times the normal loss at z_K.
+    extra = tail_slope(q, kc) - (q[k - 1] - q[k - 2]) * kc[3, k - 2]
+    if extra > 0.0:
+        total += extra * (kc[1, k - 1] - kc[0, k - 1] * kc[2, k - 1])
     b = (q[1] - q[0]) * kc[3, 0]
     z0 = kc[0, 0]
     p0 = 1.0 - kc[2, 0]
@@ -200,9 +231,9 @@ def table_mean(q, kc):
 
 def quantile_draws(values: np.ndarray, levels: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Demand at probabilities ``u`` (rows x samples, in (0, 1)) of quantile rows ``values``
-    (rows x K at ``levels``) under the rules above: repaired, normal-score interpolation, the
-    outer segments continued beyond the outer levels (so draws reach past the 5% / 95% values,
-    as the plan's distribution does)."""
+    (rows x K at ``levels``) under the rules above: repaired, normal-score interpolation, normal
+    tails beyond the outer levels (so draws reach past the 5% / 95% values, as the plan's
+    distribution does)."""
     levels = np.asarray(levels, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
     u = np.asarray(u, dtype=np.float64)

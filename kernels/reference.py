@@ -48,6 +48,11 @@ def _table_pieces(q, levels):
     return q, z, b
 
 
+def _tail_slopes(q, z):
+    # Upper tail: the steepest chord from a lower knot to the top knot, per row.
+    return np.maximum(((q[:, -1:] - q[:, :-1]) / (z[-1] - z[:-1])).max(axis=1), 0.0)
+
+
 def safety_stock_from_quantiles(quantiles, levels, service_level, chunk: int = 1 << 20):
     """Quantile interpolated linearly in the normal score; mean as the integral of Q(p)."""
     levels = np.asarray(levels, dtype=np.float64)
@@ -64,7 +69,9 @@ def safety_stock_from_quantiles(quantiles, levels, service_level, chunk: int = 1
         seg = np.clip(np.searchsorted(levels, p, side="right") - 1, 0, k - 2)
         rows = np.arange(q.shape[0])
         anchor = np.where(p >= levels[-1], k - 1, seg)
-        level = q[rows, anchor] + b[rows, seg] * (zp - z[anchor])
+        tail = _tail_slopes(q, z)
+        slope = np.where(anchor == k - 1, tail, b[rows, seg])
+        level = q[rows, anchor] + slope * (zp - z[anchor])
         level = np.where(p <= levels[0], np.maximum(level, 0.0), level)
         # Mean: interior segments and upper tail are linear in the knot values ...
         sf = special.ndtr(-z)
@@ -73,7 +80,7 @@ def safety_stock_from_quantiles(quantiles, levels, service_level, chunk: int = 1
             mean += (q[:, i] - b[:, i] * z[i]) * (sf[i] - sf[i + 1]) + b[:, i] * (
                 pdf(z[i]) - pdf(z[i + 1])
             )
-        bu = b[:, -1]
+        bu = tail
         mean += (q[:, -1] - bu * z[-1]) * sf[-1] + bu * pdf(z[-1])
         # ... the lower tail is floored at zero, where the extrapolated line crosses it.
         bl = b[:, 0]
@@ -217,7 +224,10 @@ def table_quantile_function(q_row, levels):
         if zp < z[0]:
             val = max(q[0] + (q[1] - q[0]) / (z[1] - z[0]) * (zp - z[0]), 0.0)
         elif zp > z[-1]:
-            val = q[-1] + (q[-1] - q[-2]) / (z[-1] - z[-2]) * (zp - z[-1])
+            # The steepest chord from a lower knot to the top knot (never flat while the table
+            # rises below tied top knots).
+            slope = max(0.0, np.max((q[-1] - q[:-1]) / (z[-1] - z[:-1])))
+            val = q[-1] + slope * (zp - z[-1])
         return val
 
     return qf

@@ -181,6 +181,34 @@ def test_normal_quantile_tables_reproduce_the_normal_exactly():
     np.testing.assert_allclose(ss, stats.norm.ppf(sl) * sigma - floor, rtol=1e-9, atol=1e-9)
 
 
+def test_tied_top_quantiles_keep_an_upper_tail_for_targets_beyond_the_top_level():
+    # Whole-count quantiles of a slow mover (Poisson, mean 0.3) tie at the top: 0.8 / 0.9 / 0.95
+    # are all 1 unit. The table says P(X <= 1) >= 0.95, nothing about the last 5%; continuing
+    # the flat last segment put no mass above 1, so a 99% plan stocked 1 unit (96.3% by scipy)
+    # and reported 100% cycle service.
+    levels = np.array([0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
+    q = stats.poisson(0.3).ppf(levels)
+    assert (q[-3:] == 1).all() and stats.poisson(0.3).cdf(1) < 0.99
+    weights = np.tile([0.0, 1.0], (2, 1))
+    nudged = q.copy()
+    nudged[-1] += 1e-9  # a top knot a hair above the one below: the tail must not jump
+    got = policies.policy_from_quantiles(
+        np.stack([q, nudged])[:, None, :], levels, weights, service_level=0.99
+    )
+    assert (got["level"] > 1.0).all()
+    np.testing.assert_allclose(got["cycle_service"], 0.99, atol=1e-9)
+    np.testing.assert_allclose(got["level"][0], got["level"][1], atol=1e-6)
+    # Stocking the top knot itself serves what the table says of it (95%), with a shortfall.
+    at_top = policies.policy_from_quantiles(
+        q[None, None, :], levels, weights[:1], shift=1.0, service_level=0.95
+    )
+    assert at_top["level"][0] == 1.0
+    assert at_top["cycle_service"][0] == pytest.approx(0.95, abs=1e-9)
+    assert at_top["fill_rate"][0] < 1.0
+    _, rop = policies.safety_stock_from_quantiles(np.stack([q, nudged]), levels, 0.99)
+    np.testing.assert_allclose(rop, got["level"], rtol=1e-9)
+
+
 def test_quantile_kernel_names_bad_rows_and_levels():
     q = np.ones((10, 7))
     q[3, 2] = np.nan
