@@ -52,3 +52,32 @@ def test_the_catalog_presence_flag_is_a_flag_too():
         for value, want in ((2.0, present), (-1.0, absent)):
             flagged = torch.cat([torch.full((1, 1), value), catalog[:, 1:]], 1)
             assert torch.allclose(net(images, mask, flagged)[0], want, atol=1e-6), value
+
+
+def test_an_absent_catalog_reference_scores_as_no_reference():
+    # A flag of 0 or below says "no reference" (an OIP client's product it chose not to check):
+    # the item must score as the station scores an item without one, all zeros
+    # (``no_reference``), which is also all the network saw for such items in training. The
+    # fields sent beside the flag moved the heads' conditioning (0.0014 on a tiny package).
+    from serving.service.app import _flags_as_flags
+    from vision.catalog import no_reference
+
+    torch.manual_seed(0)
+    spec = ModelSpec(width=8, image_size=32, head_dim=16, tta="none", contrast=0)
+    net = build_net(spec, CLASSES, VIEWS).eval()
+    images = torch.rand(1, 4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    mask = torch.ones(1, 4)
+    with torch.no_grad():
+        none = torch.from_numpy(no_reference())[None]
+        want = net(images, mask, none)
+        for flag in (0.0, -1.0, float("nan")):
+            sent = torch.tensor([[flag, 0.8, 0.2, 0.2, 0.4, 0.5, 0.3]])
+            got = net(images, mask, sent)
+            for name, g, w in zip(("item_logits", "attributes"), got[::3], want[::3]):
+                assert torch.allclose(g, w, atol=1e-6), (flag, name, g, w)
+    # Graphs exported before the network did this get the zeros from the service (OIP v2).
+    fields = np.array([0.8, 0.2, 0.2, 0.4, 0.5, 0.3], np.float32)
+    feeds = {"catalog": np.stack([np.r_[np.float32(-1), fields], np.r_[np.float32(2), fields]])}
+    _flags_as_flags(feeds)
+    np.testing.assert_array_equal(feeds["catalog"][0], no_reference())
+    np.testing.assert_array_equal(feeds["catalog"][1], np.r_[np.float32(1), fields])

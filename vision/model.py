@@ -187,8 +187,14 @@ class InspectionNet(nn.Module):
     def _forward(self, images: torch.Tensor, view_mask: torch.Tensor, catalog: torch.Tensor):
         batch, views = images.shape[0], images.shape[1]
         # The catalog's presence flag is a flag, as view_mask is: an OIP client's 2 doubled
-        # the colour and size terms and moved the heads' conditioning.
-        catalog = torch.cat([(catalog[:, :1] > 0).to(catalog.dtype), catalog[:, 1:]], dim=1)
+        # the colour and size terms and moved the heads' conditioning. An absent reference is
+        # all zeros, as every item without one was in training (``no_reference``): the fields
+        # an OIP client sends beside a flag of 0 (a product it chose not to check) moved the
+        # heads' conditioning, and an item without a reference scored otherwise than the
+        # station scores it.
+        present = catalog[:, :1] > 0
+        fields = torch.where(present, catalog[:, 1:], torch.zeros_like(catalog[:, 1:]))
+        catalog = torch.cat([present.to(catalog.dtype), fields], dim=1)
         pixels = images.flatten(0, 1)
         x = (pixels - self.pixel_mean) / self.pixel_std
         view_emb = self.view_embed.weight.unsqueeze(0).expand(batch, -1, -1).flatten(0, 1)

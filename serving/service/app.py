@@ -711,9 +711,10 @@ def _oip_job(body: InferRequest, session, name: str) -> OipJob:
 
 def _flags_as_flags(feeds: dict[str, np.ndarray]) -> None:
     """An inspection request's ``view_mask`` and catalog presence flag as 0/1, the flags they
-    are (above 0 present, anything else absent). Graphs exported before 2026-12-06 read the
-    mask as a weight and the flag as a number: served as they are, an OIP client's -1 for a
-    missing view was subtracted from the fusion's mean and a 2 counted twice."""
+    are (above 0 present, anything else absent; an absent catalog reference all zeros).
+    Graphs exported before 2026-12-06 read the mask as a weight and the flag as a number:
+    served as they are, an OIP client's -1 for a missing view was subtracted from the fusion's
+    mean and a 2 counted twice."""
     for name in ("view_mask", "catalog"):
         value = feeds.get(name)
         if value is None or value.dtype.kind != "f" or not value.ndim:
@@ -722,7 +723,11 @@ def _flags_as_flags(feeds: dict[str, np.ndarray]) -> None:
         if name == "view_mask":
             value[...] = value > 0
         elif value.ndim == 2 and value.shape[1]:
-            value[:, 0] = value[:, 0] > 0
+            present = value[:, 0] > 0
+            value[:, 0] = present
+            # An absent reference is all zeros, as the station sends it and the model was
+            # trained on: graphs exported before 2026-12-07 read the fields beside a flag of 0.
+            value[~present, 1:] = 0
         feeds[name] = value
 
 
