@@ -8,6 +8,7 @@ closed, say), so the monitor has a drift to find and retraining something to fix
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,8 @@ def embedded(config: DemoConfig) -> DemoData:
     network = generate_network(config.items, config.locations, total, seed=config.seed)
     frame = network.to_frame(include_future=False)
     spec = network.spec
+    # The network's price is `price`: another name given would rank by units without a word.
+    check_price_col(spec, config, "the embedded network's price is 'price'")
     cutoff = frame[DATE].max() - pd.Timedelta(days=config.holdout_days - 1)
     drifted = None
     if config.drift != 1.0:
@@ -89,6 +92,19 @@ def embedded(config: DemoConfig) -> DemoData:
     return DemoData(spec, frame, cutoff, lead_times, drifted, tuple(spec.static_categoricals))
 
 
+def check_price_col(spec: PanelSpec, config: DemoConfig, advice: str) -> None:
+    """A price column named (on the command line, or other than the default) must be one of
+    the panel's known reals: the ABC segments read it for revenue, and one the panel lacks
+    ranked them by units without a word (only the default ``price`` may be missing)."""
+    default = next(f.default for f in dataclasses.fields(config) if f.name == "price_col")
+    named = "price_col" in config.explicit or config.price_col != default
+    if named and config.price_col not in spec.known_reals:
+        raise ValueError(
+            f"price_col: {config.price_col!r} is not one of the table's known reals "
+            f"({list(spec.known_reals) or 'none declared'}; {advice})"
+        )
+
+
 def users_table(path: str | Path, spec: PanelSpec, config: DemoConfig) -> DemoData:
     """A user's panel (their column names, mapped by ``spec``); the last ``holdout_weeks`` are
     held back. Without lead-time records, planning uses the inventory defaults.
@@ -98,19 +114,18 @@ def users_table(path: str | Path, spec: PanelSpec, config: DemoConfig) -> DemoDa
     ``--item-col``... it would look for names the frame no longer has. Validation still runs
     with the user's spec, so its errors name their columns.
     """
-    if "price_col" in config.explicit and config.price_col not in spec.known_reals:
-        # A price the table does not declare would rank the segments by units without a word.
-        raise ValueError(
-            f"price_col: {config.price_col!r} is not one of the table's known reals "
-            f"({list(spec.known_reals) or 'none declared'}; declare it with --known-reals)"
-        )
+    check_price_col(spec, config, "declare it with --known-reals")
     frame = map_columns(read_panel(path, spec), spec, require_target=True)
     clean, report = validate_panel(frame, spec)
     named = spec  # the user's column names, for the errors below
     spec = spec.with_freq(report.freq).canonical()
     if spec.freq != "D":
         raise ValueError(f"{path}: the demo plans and simulates days; this panel is {spec.freq}")
-    observed = clean[clean[DEMAND].notna()]
+    # Days without a row inside a series sold nothing (the panel's gap rule): given as rows,
+    # as the store would fill them. Left out, a series whose last sale before the cutoff came
+    # days earlier ended there in the training table: the plan forecast it from the day after
+    # that sale (its whole horizon before the cutoff) and the backtest scored it nowhere.
+    observed = _fill_gaps(clean[clean[DEMAND].notna()])
     cutoff = observed[DATE].max() - pd.Timedelta(days=config.holdout_days - 1)
     if (observed[DATE] < cutoff).sum() == 0:
         raise ValueError(f"{path}: no history before the {config.holdout_weeks} held-back weeks")
@@ -131,6 +146,26 @@ def users_table(path: str | Path, spec: PanelSpec, config: DemoConfig) -> DemoDa
         )
     return DemoData(spec, observed.reset_index(drop=True), cutoff, None, None,
                     tuple(spec.static_categoricals))  # fmt: skip
+
+
+def _fill_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (observed daily rows) with a row for every day between each series' first and
+    last one: demand 0 and the covariates of the day before, as the panel's store fills them
+    (:mod:`forecasting.validate`)."""
+    span = frame.groupby(KEYS, observed=True)[DATE].agg(["min", "max"])
+    days = ((span["max"] - span["min"]).dt.days + 1).to_numpy()
+    if days.sum() == len(frame):
+        return frame
+    offset = np.arange(days.sum()) - np.repeat(np.cumsum(days) - days, days)
+    grid = span.index.to_frame(index=False).iloc[np.repeat(np.arange(len(span)), days)]
+    grid = grid.reset_index(drop=True)
+    grid[DATE] = np.repeat(span["min"].to_numpy(), days) + offset.astype("timedelta64[D]")
+    full = grid.merge(frame, on=[*KEYS, DATE], how="left")
+    full[DEMAND] = full[DEMAND].fillna(0)
+    others = [c for c in full.columns if c not in (*KEYS, DATE, DEMAND)]
+    if others:
+        full[others] = full.groupby(KEYS, observed=True)[others].ffill()
+    return full
 
 
 def check_horizon(data: DemoData, config: DemoConfig) -> None:

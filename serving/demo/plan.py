@@ -73,8 +73,17 @@ def _inventory(
 ) -> pd.DataFrame:
     """Stock at the cutoff: a few days to two weeks of recent demand per SKU x FC, ABC segments
     by revenue (A continuous review; B, C reviewed weekly when the horizon allows)."""
-    recent = data.train[data.train[DATE] >= data.cutoff - pd.Timedelta(days=RECENT_DAYS)]
-    daily = recent.groupby(KEYS, observed=True)[DEMAND].mean().rename("daily").reset_index()
+    start = data.cutoff - pd.Timedelta(days=RECENT_DAYS)
+    recent = data.train[data.train[DATE] >= start]
+    # Units per day over the window's days from the series' first row: a day without a row
+    # sold nothing (the panel's gap rule, `--gaps zero`), so the mean over rows alone read a
+    # table of sale days as selling every day (7 units each Monday planned stock at 7 a day).
+    grouped = recent.groupby(KEYS, observed=True)[DEMAND]
+    daily = grouped.sum(min_count=1).rename("daily").reset_index()
+    first = data.train.groupby(KEYS, observed=True)[DATE].min()
+    began = pd.Series(first.reindex(pd.MultiIndex.from_frame(daily[KEYS])).to_numpy())
+    days = (data.cutoff - began.clip(lower=start)).dt.days.to_numpy(dtype=float)
+    daily["daily"] = daily["daily"].to_numpy(dtype=float) / days
     if config.price_col in recent.columns:
         sales = recent.assign(revenue=recent[DEMAND] * recent[config.price_col].fillna(0))
         per_key = sales.groupby(KEYS, observed=True)["revenue"].sum()
