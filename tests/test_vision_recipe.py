@@ -389,7 +389,7 @@ def test_upright_augmentation_never_shows_an_arrow_upside_down(tmp_path):
     from vision.augment import augment_batch, preset_augment
 
     pixels = load_image(next((_arrows(tmp_path, 2) / "good").glob("*.png")), 32, "L")
-    up = torch.from_numpy(pixels).permute(2, 0, 1).float() / 255
+    up = torch.from_numpy(pixels.copy()).permute(2, 0, 1).float() / 255  # a read-only decode
     up = up.expand(256, *up.shape).contiguous()
     flipped = torch.flip(up, dims=[-2])
 
