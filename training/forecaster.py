@@ -839,6 +839,9 @@ class Forecaster:
         network = model.networks[name]
         view = Forecaster.from_config(network.config, self.spec, self.train)
         view.model_, view.report = network, self.report
+        # The frequency the run inferred stays inferred: a weekly table refitted on the view was
+        # refused as if the daily run's 'D' had been given (the run itself refits it).
+        view._inferred_freq = self._inferred_freq
         return view
 
     # ------------------------------------------------------------ predicting

@@ -227,11 +227,13 @@ def _forecast_entries(run_dir: Path, folder: Path, network: str | None = None) -
             # Which network serves which demand class, so that the choice is the user's to make
             # from what the run chose (a composite names its networks: "lstm+tft+gbm").
             chosen = {**auto.choice, "(fallback)": auto.fallback}
+            for override in auto.overrides:  # a segment that lost to seasonal naive
+                chosen[f"{override['segment_type']}={override['segment']}"] = override["model"]
             uses = {
                 name: sorted(k for k, v in chosen.items() if name in v.split("+"))
                 for name in auto.networks
             }
-            shown = ", ".join(f"{n} ({', '.join(c) if c else 'chosen for no class'})"
+            shown = ", ".join(f"{n} ({', '.join(c) if c else 'chosen for none'})"
                               for n, c in uses.items())  # fmt: skip
             raise FileError(
                 f"{run_dir}: an auto run forecasts each demand class with another model, and "
