@@ -156,6 +156,25 @@ def lead_time_pmf(mean, std, max_days: int) -> np.ndarray:
     return pmf
 
 
+def whole_days(
+    lead_times: np.ndarray,
+    rng: np.random.Generator,
+    days_per_unit: float = 1.0,
+    tolerance: float = 0.0,
+) -> np.ndarray:
+    """Drawn lead times (in units of ``days_per_unit`` days) on whole days, as every form reads
+    a lead time (:func:`lead_time_pmf`): t days are floor(t) + 1 with probability
+    t - floor(t), else floor(t), so the mean is kept. The uniforms come from a stream spawned
+    off ``rng``, so the draws that ``rng`` itself makes next do not move. Returned as given
+    when no part-day is above ``tolerance`` (the float noise of a unit change)."""
+    days = lead_times * days_per_unit
+    whole = np.floor(days)
+    part = days - whole
+    if not (part > tolerance).any():
+        return lead_times
+    return (whole + (rng.spawn(1)[0].random(np.shape(days)) < part)) / days_per_unit
+
+
 def day_split_variance(mean, std, records=None) -> np.ndarray:
     """The variance that reading a lead time on whole days adds to it, per row.
 

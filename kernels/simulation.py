@@ -120,6 +120,7 @@ import pandas as pd
 from . import _simulate as core
 from .config import RULE_RQ, RULE_RS
 from .io import atomic_write, local_datetimes, wall_times
+from .leadtime import whole_days
 from .tables import (
     KEYS,
     _check_unique,
@@ -610,10 +611,7 @@ def _lead_draws(lead_times, keys, labels, column, n_days: int, seed: int) -> np.
         # every 3.5-day one 4: a plan expecting a 95% fill rate simulated 98% or 92%. The
         # uniforms come from a stream of their own, so day t's lead time does not depend on
         # how many days are simulated.
-        whole = np.floor(draws[i])
-        part = draws[i] - whole
-        if (part > 0).any():
-            draws[i] = whole + (rng.spawn(1)[0].random(width) < part)
+        draws[i] = whole_days(draws[i], rng)
     return _c(np.maximum(draws, 0.0), dtype=np.int64)
 
 

@@ -502,31 +502,13 @@ def forecast_step_days(forecast: pd.DataFrame) -> float | None:
     values = np.unique(numbers)
     if len(values) != 1 or not (np.isfinite(values[0]) and values[0] > 0):
         # The values as sent: text or true/false read as NaN, and "got nan" named neither.
-        shown = ", ".join(
-            f"{v:g}" if np.isfinite(v) else repr(r.item() if hasattr(r, "item") else r)
-            for v, r in zip(*_first_of_each(numbers, raw), strict=True)
-        )
+        sent = (f"{n:g}" if np.isfinite(n) else repr(r)
+                for n, r in zip(numbers, raw.tolist(), strict=True))  # fmt: skip
+        shown = ", ".join(list(dict.fromkeys(sent))[:5])
         raise ValueError(
             f"forecast: step_days: expected one number of days > 0 on every row, got {shown}"
         )
     return float(values[0])
-
-
-def _first_of_each(numbers: np.ndarray, raw: pd.Series, limit: int = 5) -> tuple[list, list]:
-    """Up to ``limit`` distinct values of a column, each number once and each value that is
-    not a number (NaN among ``numbers``) as it was given, with its number."""
-    seen: set = set()
-    out_numbers, out_raw = [], []
-    for number, value in zip(numbers, raw.tolist(), strict=True):
-        key = float(number) if np.isfinite(number) else ("raw", repr(value))
-        if key in seen:
-            continue
-        seen.add(key)
-        out_numbers.append(number)
-        out_raw.append(value)
-        if len(out_numbers) == limit:
-            break
-    return out_numbers, out_raw
 
 
 def _align(forecast: pd.DataFrame, keys: pd.DataFrame, labels: list[str]) -> np.ndarray:
@@ -643,8 +625,14 @@ def _key_rng(seed: int, item, location) -> np.random.Generator:
     return np.random.default_rng([seed, int.from_bytes(digest, "little")])
 
 
+def _days_per_step(policy: Policy) -> float:
+    """Days each forecast step is cut into on the planning grid of days (1 for daily steps or
+    shorter): lead times and review periods are whole days on it."""
+    return max(1.0, float(policy.step_days))
+
+
 def _draw_lead_times(inv, records, mean, std, n_paths, max_days, policy):
-    k = max(1.0, float(policy.step_days))  # days per step: lead times are whole days
+    k = _days_per_step(policy)  # lead times are whole days
     draws = np.empty((len(records), n_paths))
     too_long = np.zeros(len(records), dtype=bool)
     keys = inv["match"]
@@ -662,16 +650,10 @@ def _draw_lead_times(inv, records, mean, std, n_paths, max_days, policy):
         else:
             draws[i] = mean[i]
             too_long[i] = mean[i] > max_days[i]
-        # Whole days, as the quantile form and the simulation read a lead time: t days are
-        # floor(t) + 1 with probability t - floor(t), else floor(t). Summing a pro-rata part
-        # of the last day kept the mean but not the spread: a fixed 2.5-day lead time planned
-        # a 95% fill rate that simulated 94%. The uniforms come from a stream of their own.
-        days = draws[i] * k
-        whole = np.floor(days)
-        part = days - whole
-        if (part > 1e-12).any():
-            up = rng.spawn(1)[0].random(n_paths) < part
-            draws[i] = (whole + up) / k
+        # Whole days, as the quantile form and the simulation read a lead time: summing a
+        # pro-rata part of the last day kept the mean but not the spread (a fixed 2.5-day lead
+        # time planned a 95% fill rate that simulated 94%).
+        draws[i] = leadtime.whole_days(draws[i], rng, days_per_unit=k, tolerance=1e-12)
     if too_long.any():
         _fail_rows(
             "lead_time",
@@ -748,7 +730,7 @@ def _plan_parametric(
     # 2.5-day lead time is 2 or 3 days, half the orders each, which adds E[f (1 - f)] to its
     # variance (f its part-day). Without it a fixed 2.5 days planned for no spread at all: a
     # 95% fill-rate plan simulated 94% where the same forecast as quantiles met 95%.
-    k = max(1.0, float(policy.step_days))  # steps are cut into days (as quantiles are)
+    k = _days_per_step(policy)  # steps are cut into days (as quantiles are)
     records = [None if r is None else r * k for r in inv["lt_records_steps"]]
     split = leadtime.day_split_variance(inv["lt_mean_steps"] * k, inv["lt_std_steps"] * k, records)
     lt_std = np.sqrt(inv["lt_std_steps"] ** 2 + split / k**2)
@@ -791,7 +773,7 @@ def _plan_cumulative_quantiles(
     # mixed 1 and 2 weeks of demand: three times the safety stock). Whole days, not
     # ceil(step_days) parts: a monthly step's 31 parts of 0.98 days refused every review
     # period given in days (7, 14, 30, 31).
-    k = max(1.0, float(policy.step_days))
+    k = _days_per_step(policy)
     review = _snap(inv["review_steps"] * k)
     records = [None if r is None else _snap(r * k) for r in inv["lt_records_steps"]]
     grid = _cumulative_on_grid(cum, k)

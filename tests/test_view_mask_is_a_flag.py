@@ -19,13 +19,9 @@ VIEWS = ["front", "back", "left", "right"]
 
 
 def test_a_view_mask_value_is_read_as_present_or_absent_everywhere():
-    torch.manual_seed(0)
-    spec = ModelSpec(width=8, image_size=32, head_dim=16, tta="none", contrast=0)
-    net = build_net(spec, CLASSES, VIEWS).eval()
+    net, images, _ = _net_with_four_views()
     with torch.no_grad():
         net.fusion_mix.fill_(0.0)  # half maximum, half mean
-        gen = torch.Generator().manual_seed(1)
-        images = torch.rand(1, 4, 3, 32, 32, generator=gen)
         catalog = torch.tensor([[1.0, 0.8, 0.2, 0.2, 0.4, 0.5, 0.3]])
         flags = torch.tensor([[1.0, 1.0, 0.0, 1.0]])
         reference = net(images, flags, catalog)
@@ -38,12 +34,17 @@ def test_a_view_mask_value_is_read_as_present_or_absent_everywhere():
                 assert np.allclose(got.numpy(), want.numpy(), atol=1e-6), (value, name, got, want)
 
 
-def test_the_catalog_presence_flag_is_a_flag_too():
+def _net_with_four_views():
+    """A tiny network and one item's four views, all present."""
     torch.manual_seed(0)
     spec = ModelSpec(width=8, image_size=32, head_dim=16, tta="none", contrast=0)
     net = build_net(spec, CLASSES, VIEWS).eval()
     images = torch.rand(1, 4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
-    mask = torch.ones(1, 4)
+    return net, images, torch.ones(1, 4)
+
+
+def test_the_catalog_presence_flag_is_a_flag_too():
+    net, images, mask = _net_with_four_views()
     with torch.no_grad():
         catalog = torch.tensor([[1.0, 0.8, 0.2, 0.2, 0.4, 0.5, 0.3]])
         present = net(images, mask, catalog)[0]
@@ -62,11 +63,7 @@ def test_an_absent_catalog_reference_scores_as_no_reference():
     from serving.service.app import _flags_as_flags
     from vision.catalog import no_reference
 
-    torch.manual_seed(0)
-    spec = ModelSpec(width=8, image_size=32, head_dim=16, tta="none", contrast=0)
-    net = build_net(spec, CLASSES, VIEWS).eval()
-    images = torch.rand(1, 4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
-    mask = torch.ones(1, 4)
+    net, images, mask = _net_with_four_views()
     with torch.no_grad():
         none = torch.from_numpy(no_reference())[None]
         want = net(images, mask, none)
