@@ -2,11 +2,12 @@
 input size is not a multiple of the backbone's stride (the grid then ends in a partial cell)."""
 
 import numpy as np
+import pytest
 import torch
 
 from vision.config import ModelSpec
 from vision.heatmap import overlay
-from vision.model import InspectionNet
+from vision.model import InspectionNet, apply_transform, keeps_corner, tta_transforms
 
 
 def _hot_centre(side: int, logits: np.ndarray) -> tuple[float, float]:
@@ -57,3 +58,42 @@ def test_the_network_s_mark_shows_where_the_mark_is():
     assert (row, col) == (1, 2)  # the cell holding pixels 64-95 x 32-63
     x, _ = _hot_centre(side, np.where(maps == maps.max(), 10.0, -10.0))
     assert 64 <= x <= 96, x
+
+
+def _pit_map(side: int, tta: str, x: int, y: int) -> np.ndarray:
+    """The class-activation map of a network that sees only dark marks, for a pit at (x, y)."""
+    torch.manual_seed(0)
+    spec = ModelSpec(
+        image_size=side, output_stride=32, contrast=7, tta=tta, mark_scales=1,
+        width=8, head_dim=8, embed_dim=4,
+    )  # fmt: skip
+    net = InspectionNet(spec, 1, 1).eval()
+    with torch.no_grad():
+        net.local_head.weight.zero_()
+        net.local_head.bias.zero_()
+        net.contrast_head.weight.fill_(1.0)
+        net.contrast_head.bias.zero_()
+    image = np.full((side, side, 3), 180, np.uint8)
+    image[y - 1 : y + 2, x - 1 : x + 2] = 20
+    pixels = torch.from_numpy(image).permute(2, 0, 1)[None, None].float() / 255
+    with torch.no_grad():
+        return net(pixels, torch.ones(1, 1), torch.zeros(1, 7))[2][0, 0, 0].numpy()
+
+
+@pytest.mark.parametrize("tta", ["hflip", "flips", "dihedral"])
+def test_test_time_augmentation_keeps_the_mark_in_its_cell_on_a_partial_grid(tta):
+    # 100 px at stride 32: the pit at x = 80, y = 50 is in cell (1, 2) (pixels 64-95 x 32-63).
+    # Mirrored, the partial cell comes first and the pit falls in the mirrored image's cell 0,
+    # which turned back is cell 3: the mirror's map put half the heat on pixels 96-99.
+    maps = _pit_map(100, tta, 80, 50)
+    hot = np.argwhere(maps > 0.5 * maps.max())
+    assert hot.tolist() == [[1, 2]], maps.round(2)
+    # Where the grid is exact every transform still contributes, as before.
+    assert np.allclose(_pit_map(128, tta, 80, 50), _pit_map(128, "none", 80, 50), atol=1e-4)
+
+
+def test_keeps_corner_names_the_transforms_that_keep_the_top_left_pixel():
+    grid = torch.arange(12).view(3, 4)
+    for turns, flip in tta_transforms("dihedral"):
+        kept = int(apply_transform(grid, turns, flip)[0, 0]) == 0
+        assert keeps_corner(turns, flip) == kept, (turns, flip)

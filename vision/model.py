@@ -162,9 +162,21 @@ class InspectionNet(nn.Module):
             for kept, x in zip((logits, views, attributes), (out[0], out[1], out[3])):
                 kept.append(x.reshape(n, -1, *x.shape[1:]))
             chunks = out[2].chunk(n, dim=0)
-            maps.append(
-                torch.stack([invert_transform(m, k, f) for m, (k, f) in zip(chunks, group)])
-            )
+            # The backbone's cells are counted from the top-left corner, the last one partial
+            # where a side is not a multiple of the stride. A transform that moves that corner (a
+            # flip, most turns) puts the partial cell first, so its map turned back is off by the
+            # missing part of a cell: at 100 px and stride 32, a mark at x = 80 (cell 2) was
+            # drawn half in cell 3 by the mirror, three quarters off by the eight symmetries.
+            # Such sides take the heatmap from the transforms that keep the corner (the identity
+            # and the transpose); the logits still average every transform.
+            exact = all(side % self.spec.feature_stride == 0 for side in images.shape[-2:])
+            turned_back = [
+                invert_transform(m, k, f)
+                for m, (k, f) in zip(chunks, group)
+                if exact or keeps_corner(k, f)
+            ]
+            if turned_back:
+                maps.append(torch.stack(turned_back))
 
         def mean(parts: list[torch.Tensor]) -> torch.Tensor:
             return torch.cat(parts).mean(dim=0)
@@ -303,6 +315,13 @@ def apply_transform(x: torch.Tensor, turns: int, flip: bool) -> torch.Tensor:
     if flip:
         x = x.flip(-1)
     return quarter_turns(x, turns)
+
+
+def keeps_corner(turns: int, flip: bool) -> bool:
+    """Whether :func:`apply_transform` leaves the top-left pixel where it is (the identity and
+    the transpose, a mirror then a quarter turn), so a cell grid counted from that corner maps
+    onto itself whatever the side."""
+    return (turns % 4, bool(flip)) in ((0, False), (1, True))
 
 
 def invert_transform(x: torch.Tensor, turns: int, flip: bool) -> torch.Tensor:
