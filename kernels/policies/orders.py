@@ -15,8 +15,7 @@ from numba import njit, prange
 
 from .. import validate as v
 from ..config import ORDER_RULES, RULE_RQ, RULE_RS, RULE_SS
-from .cycle import safety_stock_from_samples
-from .general import policy_parametric
+from .general import _sample_matrix, policy_from_samples, policy_parametric
 
 
 def critical_ratio(underage_cost, overage_cost) -> np.ndarray:
@@ -58,9 +57,8 @@ def newsvendor_quantity(
     so the ratio rounds to 1) has no finite optimum and is an error naming ``overage_cost``.
     """
     if samples is not None:
-        x = np.asarray(samples)
-        if x.ndim != 2:
-            raise ValueError(f"samples: expected shape (n_rows, n_samples), got {x.shape}")
+        # Checked here, on every row, so that errors name ``samples`` and the caller's rows.
+        x = _sample_matrix("samples", samples)
         n = x.shape[0]
     elif mean is None or std is None:
         raise ValueError("newsvendor_quantity: give samples, or mean and std")
@@ -80,7 +78,11 @@ def newsvendor_quantity(
     some = ratio > 0.0  # ratio 0: no underage cost, order nothing
     q = np.zeros(n)
     if samples is not None:
-        q[some] = safety_stock_from_samples(x[some], ratio[some])[1]
+        # policy_from_samples, not the plain linear quantile: on whole-unit samples it takes the
+        # smallest sample value whose CDF reaches the ratio, the cost-minimizing order (the linear
+        # quantile ordered 19.525 of 1..20 at a ratio of 0.975, costlier than 20), as plan's
+        # newsvendor rows do; on other samples both give np.quantile's linear quantile.
+        q[some] = policy_from_samples(x[some], service_level=ratio[some])["level"]
     else:
         q[some] = policy_parametric(mean[some], std[some], service_level=ratio[some], shape=shape)[
             "level"
