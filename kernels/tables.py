@@ -1083,6 +1083,11 @@ def allocate(
     """
     if objective not in ("sales", "margin"):
         raise ValueError(f"objective: must be 'sales' or 'margin', got {objective!r}")
+    # As plan()'s inventory: an optional column spelled otherwise but for spaces or case was left
+    # unread, so a "Reserve" went out to the FCs and a "Cap" let them take every unit.
+    _check_column_names(demand, "demand", (*KEYS, "sample", "step", "demand"))
+    _check_column_names(stock, "stock", (*KEYS, "on_hand", "cap", "margin"))
+    _check_column_names(supply, "supply", ("item_id", "supply", "reserve", "reserve_value"))
     _require_columns(demand, "demand", KEYS + ["sample", "demand"])
     _require_columns(stock, "stock", KEYS + ["on_hand"])
     _require_columns(supply, "supply", ["item_id", "supply"])
@@ -1249,6 +1254,14 @@ def allocate(
 # --- two-echelon positioning -------------------------------------------------------------------
 
 
+#: The columns :func:`position` reads from its FC and DC tables; any other is left unread.
+POSITION_FC_COLUMNS = (
+    *KEYS, "demand_mean", "demand_std", "lead_time", "service_level", "holding_cost",
+    "service_time",
+)  # fmt: skip
+POSITION_DC_COLUMNS = ("item_id", "lead_time", "service_level", "holding_cost", "inbound_service")
+
+
 def position(fc: pd.DataFrame, dc: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Guaranteed-service safety stock for one DC and its FCs (see :mod:`kernels.echelon`).
 
@@ -1260,6 +1273,11 @@ def position(fc: pd.DataFrame, dc: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     ``max(S + lead_time - service_time, 0)``, safety stock and base stock. Errors name the
     ``(item_id, location_id)`` key of a bad FC row and the ``item_id`` of a bad DC row.
     """
+    # As plan()'s inventory: an optional column spelled otherwise but for spaces or case was left
+    # unread, so an FC's "Service Time" of 6 days planned as a promise of 0 (and a DC's
+    # "inbound_service " as a supplier guarantee of 0): safety stock in the wrong places.
+    _check_column_names(fc, "fc", POSITION_FC_COLUMNS)
+    _check_column_names(dc, "dc", POSITION_DC_COLUMNS)
     _require_columns(
         fc,
         "fc",
