@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     export.add_argument(
         "--network",
-        help="of an auto run: the network to export (lstm, tft, lstm_nb or tft_nb; the error "
-        "without it says which demand classes each serves)",
+        help="of an auto run: export this network alone as an ONNX package (lstm, tft, lstm_nb "
+        "or tft_nb); without it the whole run is packaged and served by PyTorch",
     )
     export.set_defaults(handler=export_command)
 
@@ -38,11 +38,12 @@ def export_command(args: argparse.Namespace) -> int:
         args.run, args.repo, args.name, args.version, quantize=args.quantize, network=args.network
     )
     manifest = read_package(folder)
-    summary = {
-        "package": str(folder),
-        "task": manifest["task"],
-        "opset": manifest["model"]["opset"],
-        "parity_max_relative_error": manifest["parity"]["max_relative_error"],
-    }
+    summary = {"package": str(folder), "task": manifest["task"]}
+    if "parity" in manifest:
+        summary["opset"] = manifest["model"]["opset"]
+        summary["parity_max_relative_error"] = manifest["parity"]["max_relative_error"]
+    else:  # a whole auto run: no graph, the run itself (serving.runtime.pytorch)
+        summary["runtime"] = manifest["model"]["runtime"]
+        summary["routing"] = manifest["routing"]["choice"]
     print(json.dumps(summary))
     return 0

@@ -272,16 +272,17 @@ def predict_command(args: argparse.Namespace) -> int:
     table_kind(args.out)  # a suffix it cannot write is named before any work
     wanted = predict_settings(args)
     if args.package:
-        from serving.runtime import ForecastPackage
+        from serving.runtime import open_forecast_package
 
         # As `inspect score --package`: --accelerator cpu keeps it on the CPU provider.
         requested = ["CPUExecutionProvider"] if args.accelerator == "cpu" else None
-        package = ForecastPackage(args.package, requested=requested)
+        package = open_forecast_package(args.package, requested=requested)
         package.spec = check_spec_agrees(args, package.spec)
         run = {"horizon": package.horizon, "quantiles": package.quantiles}
         check_forecast_agrees(args, wanted, run)
         table = package.predict(args.data, cumulative=args.cumulative, progress=True)
-        print(f"onnxruntime on {package.provider}")
+        runtime = "" if package.provider.startswith("torch") else "onnxruntime on "
+        print(f"{runtime}{package.provider}")
     else:
         from forecasting import Forecaster
 

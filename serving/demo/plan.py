@@ -20,7 +20,7 @@ from kernels.quantiles import quantile_draws
 from kernels.simulation import Comparison
 from serving.demo.config import DemoConfig
 from serving.demo.data import RECENT_DAYS, DemoData
-from serving.runtime import ForecastPackage
+from serving.runtime import open_forecast_package
 
 KEYS = [ITEM, LOCATION]
 SERVICE = {"A": 0.98, "B": 0.95, "C": 0.9}
@@ -44,7 +44,7 @@ class PlanOutcome:
 def planning_step(
     data: DemoData, package_dir: Path, rejected: pd.DataFrame | None, config: DemoConfig
 ) -> PlanOutcome:
-    package = ForecastPackage(package_dir)
+    package = open_forecast_package(package_dir)
     table = data.forecast_table(data.cutoff, config.horizon)
     forecast = package.predict(table)
     cumulative = package.predict(table, cumulative=config.horizon)

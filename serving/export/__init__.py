@@ -6,7 +6,9 @@
 The package is built under a temporary name and appears only when its ONNX graph passed the
 parity check against the PyTorch model; its manifest carries the run's settings, data
 fingerprint and metrics, the graph's inputs and outputs, the preprocessing, the parity figures
-and the sha256 of every file.
+and the sha256 of every file. A whole ``auto`` run (its trees and baselines have no graph) is
+packaged as its run folder and forecast by PyTorch in the service (:mod:`serving.runtime.pytorch`);
+``network=`` exports one of its networks as an ONNX package instead.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import warnings
 from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any
 
-from kernels.io import FileError, read_json
+from kernels.io import FileError, read_json, sha256_file
 from kernels.runfolder import (
+    MANIFEST,
     PACKAGE_FORMAT,
     building,
     published_path,
@@ -30,6 +34,7 @@ from kernels.runfolder import (
     write_manifest,
 )
 from serving.package import PUBLISHED, TASKS, next_version, record_published, versions
+from serving.runtime.pytorch import RUN_FOLDER, RUNTIME
 
 
 def export_run(
@@ -123,6 +128,7 @@ def export_run(
         # and metrics above: a run published in its place meanwhile (`forecast train --out RUN
         # --overwrite`, `inspect calibrate`) made a package of one network described by another.
         _check_unchanged(run_dir, run)
+        in_process = entries.get("model", {}).get("runtime") == RUNTIME
         write_manifest(
             folder,
             task,
@@ -131,7 +137,7 @@ def export_run(
             metrics=described["metrics"],
             format=PACKAGE_FORMAT,
             # What exported and checked the graph: a package may fail to load on other versions.
-            libraries=("onnx", "onnxruntime"),
+            libraries=("lightgbm",) if in_process else ("onnx", "onnxruntime"),
             name=name,
             version=str(version),
             # The run's final path: a demo or pipeline may export it while both are staged.
@@ -222,24 +228,8 @@ def _forecast_entries(run_dir: Path, folder: Path, network: str | None = None) -
     forecaster = Forecaster.load(run_dir)
     described: dict[str, Any] | None = None
     if forecaster.config.model == AUTO:
-        auto = forecaster.model_
         if network is None:
-            # Which network serves which demand class, so that the choice is the user's to make
-            # from what the run chose (a composite names its networks: "lstm+tft+gbm").
-            chosen = {**auto.choice, "(fallback)": auto.fallback}
-            for override in auto.overrides:  # a segment that lost to seasonal naive
-                chosen[f"{override['segment_type']}={override['segment']}"] = override["model"]
-            uses = {
-                name: sorted(k for k, v in chosen.items() if name in v.split("+"))
-                for name in auto.networks
-            }
-            shown = ", ".join(f"{n} ({', '.join(c) if c else 'chosen for none'})"
-                              for n, c in uses.items())  # fmt: skip
-            raise FileError(
-                f"{run_dir}: an auto run forecasts each demand class with another model, and "
-                f"its gbm and baselines have no ONNX graph; export one of its networks with "
-                f"--network NAME: {shown}"
-            )
+            return run_entries(run_dir, folder, forecaster)
         try:
             forecaster = forecaster.network(network)
         except ValueError as exc:
@@ -255,6 +245,50 @@ def _forecast_entries(run_dir: Path, folder: Path, network: str | None = None) -
         raise FileError(f"{run_dir}: a {forecaster.config.model} baseline has no network to export")
     entries = export_forecaster(forecaster, folder)
     return entries if described is None else {**entries, "described": described}
+
+
+def run_entries(run_dir: Path, folder: Path, forecaster) -> dict[str, Any]:
+    """The package entries of a whole ``auto`` run: the run's folder copied into the package
+    (:mod:`serving.runtime.pytorch` forecasts with it) and checked by loading the copy, which
+    verifies every file's sha256 against the run's manifest."""
+    from forecasting import Forecaster
+
+    auto = forecaster.model_
+    manifest = read_manifest(run_dir)
+    target = folder / RUN_FOLDER
+    target.mkdir()
+    for name in [*manifest["files"], MANIFEST]:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(run_dir / name, target / name)
+    Forecaster.load(target)
+    spec = forecaster.spec
+    vocab = {n: list(v) for n, v in auto.vocab.items()}
+    known = [n for n in spec.known_categoricals if n in vocab]
+    return {
+        "model": {
+            "runtime": RUNTIME,
+            "file": f"{RUN_FOLDER}/{MANIFEST}",
+            # The package's hashes leave manifests out: the run's is checked by this one.
+            "sha256": sha256_file(target / MANIFEST),
+            "inputs": [],
+            "outputs": [],
+        },
+        "preprocessing": {
+            "freq": spec.frequency,
+            "spec": spec.to_dict(),
+            "horizon": forecaster.config.horizon,
+            "quantiles": list(forecaster.config.quantiles),
+            "known_categoricals": known,
+            "static_categoricals": [n for n in vocab if n not in known],
+            "vocab": vocab,
+        },
+        # What a reader of the manifest wants to know before serving it.
+        "routing": {
+            "choice": dict(auto.choice),
+            "fallback": auto.fallback,
+            "overrides": [dict(o) for o in auto.overrides],
+        },
+    }
 
 
 class _quiet:

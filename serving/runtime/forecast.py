@@ -162,29 +162,9 @@ class ForecastPackage:
         most cells (series x periods) the table's grid may hold, else :class:`GridTooLarge`
         before it is built (every series is laid over the whole table's dates: one row dated
         a century earlier makes each series a century long)."""
-        if cumulative is not None:
-            check_cumulative(cumulative, self.horizon)
-        if isinstance(data, str | Path):
-            frame = read_panel(data, self.spec)
-        else:
-            frame = data
-        # A table of new items alone (only future rows) is forecast from the run's level.
-        clean, _ = validate_panel(
-            map_columns(frame, self.spec), self.spec, categories=True, history=False, trained=True
-        )
-        clean = horizon_rows(clean, self.spec, cumulative or self.horizon)
-        if max_cells is not None and len(clean):
-            periods = period_index(clean[DATE], self.spec.frequency)
-            n_periods = int(periods.max() - periods.min()) + 1 + self.horizon
-            n_series = len(clean[[ITEM, LOCATION]].drop_duplicates())
-            if n_series * n_periods > max_cells:
-                raise GridTooLarge(
-                    f"{n_series} series x {n_periods} periods ({clean[DATE].min().date()} .. "
-                    f"{clean[DATE].max().date()} and the horizon) = {n_series * n_periods:,} "
-                    f"grid cells, more than {max_cells:,}"
-                )
+        clean = read_request(data, self.spec, self.horizon, cumulative, max_cells)
         grid = build_grid(clean, self.spec, extra_periods=self.horizon)
-        unseen = self._warn_unknown(grid)
+        unseen = unseen_note(grid, self.pre)
         # Every series of the table is forecast, a new item whose first row is the table's
         # first period too (its origin is 0).
         origins = forecast_origins(grid.end, grid.first_row)
@@ -300,23 +280,54 @@ class ForecastPackage:
             feeds[f"static.{name}"] = missing_as_saved(levels, vocab[name])
         return feeds
 
-    def _warn_unknown(self, grid: PanelGrid) -> str | None:
-        """Name levels unseen in training, as the PyTorch path does (they get the unknown code);
-        the message, for a caller that answers a client (the service), or ``None``."""
-        vocab = self.pre["vocab"]
-        unseen = {}
-        for name in self.pre["static_categoricals"]:
-            values = set(missing_as_saved(grid.keys[name].unique(), vocab[name])) - set(vocab[name])
-            if values:
-                unseen[name] = sorted(values)
-        for k, name in enumerate(self.pre["known_categoricals"]):
-            known = [str(v) for v in grid.known_cat_levels[k]]
-            levels = missing_as_saved(np.asarray(known, dtype=object), vocab[name])
-            values = set(levels) - set(vocab[name])
-            if values:
-                unseen[name] = sorted(values)
-        if not unseen:
-            return None
-        message = unseen_message(unseen, vocab)
-        warnings.warn(message, UserWarning, stacklevel=3)
-        return message
+
+def read_request(
+    data: pd.DataFrame | str | Path,
+    spec: PanelSpec,
+    horizon: int,
+    cumulative: int | None = None,
+    max_cells: int | None = None,
+) -> pd.DataFrame:
+    """A request's table validated in the run's vocabulary and cut to the periods a forecast
+    reads (see :meth:`ForecastPackage.prepare` for ``max_cells``)."""
+    if cumulative is not None:
+        check_cumulative(cumulative, horizon)
+    frame = read_panel(data, spec) if isinstance(data, str | Path) else data
+    # A table of new items alone (only future rows) is forecast from the run's level.
+    clean, _ = validate_panel(
+        map_columns(frame, spec), spec, categories=True, history=False, trained=True
+    )
+    clean = horizon_rows(clean, spec, cumulative or horizon)
+    if max_cells is not None and len(clean):
+        periods = period_index(clean[DATE], spec.frequency)
+        n_periods = int(periods.max() - periods.min()) + 1 + horizon
+        n_series = len(clean[[ITEM, LOCATION]].drop_duplicates())
+        if n_series * n_periods > max_cells:
+            raise GridTooLarge(
+                f"{n_series} series x {n_periods} periods ({clean[DATE].min().date()} .. "
+                f"{clean[DATE].max().date()} and the horizon) = {n_series * n_periods:,} "
+                f"grid cells, more than {max_cells:,}"
+            )
+    return clean
+
+
+def unseen_note(grid: PanelGrid, pre: dict) -> str | None:
+    """Name levels unseen in training, as the PyTorch path does (they get the unknown code);
+    the message, for a caller that answers a client (the service), or ``None``."""
+    vocab = pre["vocab"]
+    unseen = {}
+    for name in pre["static_categoricals"]:
+        values = set(missing_as_saved(grid.keys[name].unique(), vocab[name])) - set(vocab[name])
+        if values:
+            unseen[name] = sorted(values)
+    for k, name in enumerate(pre["known_categoricals"]):
+        known = [str(v) for v in grid.known_cat_levels[k]]
+        levels = missing_as_saved(np.asarray(known, dtype=object), vocab[name])
+        values = set(levels) - set(vocab[name])
+        if values:
+            unseen[name] = sorted(values)
+    if not unseen:
+        return None
+    message = unseen_message(unseen, vocab)
+    warnings.warn(message, UserWarning, stacklevel=3)
+    return message

@@ -423,6 +423,12 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         """Tensors in, tensors out, through the version's bounded queue and dynamic batcher
         (requests of the same shapes run as one batch, with the domain endpoints' too)."""
         loaded = model_any(name, version)
+        if getattr(loaded.runtime, "in_process", False):
+            raise HTTPException(
+                422,
+                f"model {name!r} is an auto run's package, forecast by PyTorch: it has no "
+                "tensors to infer on; send its table to /v1/forecast",
+            )
         session = loaded.runtime.model.session
         with loaded.batcher.admitted():
             job = _oip_job(body, session, name)
@@ -476,15 +482,16 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         frame = pd.DataFrame.from_records(rows)
         spec = loaded.runtime.spec
         _check_series(frame, [spec.item_col, spec.location_col], field, config.max_series)
+        # Every series is laid over the whole table's dates: a row a century before the
+        # others made a grid of gigabytes from a request of kilobytes. A grid cell per 8 bytes
+        # a body may hold (2 million at 16 MiB) is several times what the rows a body holds
+        # fill (a JSON row is 60 bytes or more).
+        max_cells = config.max_body_bytes // 8
         with loaded.batcher.admitted():
             try:
-                # Every series is laid over the whole table's dates: a row a century before
-                # the others made a grid of gigabytes from a request of kilobytes. A grid cell
-                # per 8 bytes a body may hold (2 million at 16 MiB) is several times what the
-                # rows a body holds fill (a JSON row is 60 bytes or more).
-                job = await offload(
-                    loaded.runtime.prepare, frame, cumulative, config.max_body_bytes // 8
-                )
+                if getattr(loaded.runtime, "in_process", False):  # an auto run: no graph
+                    return await offload(loaded.runtime.answer, frame, cumulative, max_cells)
+                job = await offload(loaded.runtime.prepare, frame, cumulative, max_cells)
             except GridTooLarge as exc:
                 raise HTTPException(413, f"{field}: {exc}") from None
             if job.warnings:
@@ -737,7 +744,7 @@ def _runner(loaded: Loaded):
     past the batch axis) run as one session run; a job that cannot join one (an OIP request
     with its own shapes) runs alone, and a batch that fails is run again one job at a time, so
     a client's bad tensors fail its own request only (its onnxruntime error as a 422)."""
-    model = loaded.runtime.model
+    model = getattr(loaded.runtime, "model", None)  # none for an auto run (not batched)
 
     def run(jobs: list[Any]) -> list[Any]:
         groups: dict[Any, list[int]] = {}

@@ -38,7 +38,7 @@ class Loaded:
     task: str
     folder: Path
     manifest: dict[str, Any]
-    runtime: Any  # ForecastPackage or InspectionPackage
+    runtime: Any  # ForecastPackage, RunForecastPackage or InspectionPackage
     batcher: Any = None  # set by the app: one dynamic batcher per version
     fingerprint: Fingerprint = ()  # the folder's files when it was loaded
 
@@ -88,9 +88,9 @@ def fingerprint(folder: Path) -> Fingerprint | None:
 def open_runtime(folder: Path, manifest: dict[str, Any]):
     """The runtime class of a package's task, opened (session created and warmed up)."""
     if manifest["task"] == "forecast":
-        from serving.runtime.forecast import ForecastPackage
+        from serving.runtime.pytorch import open_forecast_package
 
-        return ForecastPackage(folder)
+        return open_forecast_package(folder)
     if manifest["task"] == "inspection":
         from serving.runtime.inspection import InspectionPackage
 
