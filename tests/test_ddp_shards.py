@@ -171,3 +171,74 @@ def test_fewer_validation_series_than_ranks_is_a_clear_error():
     for rank in (0, 1):
         with pytest.raises(ValueError, match="1 series .* fewer than the 2 training processes"):
             data.val_batches(torch.device("cpu"), rank, 2)
+
+
+GLOBAL_BATCH_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import torch
+    from forecasting.models import InputDims, build_network
+    from forecasting.synthetic import generate_network
+    from forecasting.windows import group_prior_scale
+    from training.config import TrainConfig
+    from training.forecast_task import ForecastData, ForecastTask
+    from training.trainer import fit
+
+
+    class Merged:
+        # One process: each step's windows of both ranks as one batch.
+        def __init__(self, a, b):
+            self.a, self.b, self.position = a, b, None
+
+        def __len__(self):
+            return len(self.a)
+
+        def __iter__(self):
+            self.a.position = self.b.position = self.position
+            for x, y in zip(self.a, self.b):
+                yield {k: torch.cat([x[k], y[k]]) for k in x}
+
+
+    class OneProcess(ForecastData):
+        def train_batches(self, device, rank, world_size):
+            return Merged(super().train_batches(device, 0, 2), super().train_batches(device, 1, 2))
+
+
+    torch.set_num_threads(1)
+    H, out, devices = 7, sys.argv[1], int(sys.argv[2])
+    store = generate_network(n_items=7, n_locations=3, n_days=120, seed=7).to_store()
+    origin = int(store.end.max()) - H
+    torch.manual_seed(0)
+    net = build_network("lstm", InputDims.from_store(store), H, (0.1, 0.5, 0.9), hidden_size=8,
+                        dropout=0.0)
+    kind = ForecastData if devices > 1 else OneProcess
+    data = kind(store, 14, H, 8, 3, origin, group_prior_scale(store, origin))
+    task = ForecastTask(net, (0.1, 0.5, 0.9), data, volume_weight=0.5)
+    cfg = TrainConfig(max_epochs=2, batches_per_epoch=3, batch_size=8, devices=devices,
+                      early_stopping_patience=None, progress_bar=False, accelerator="cpu")
+    result = fit(task, cfg, out + f"/run{devices}")
+    if result.is_global_zero:
+        torch.save(dict(task.state_dict()), out + f"/weights{devices}.pt")
+    """
+)
+
+
+@pytest.mark.slow
+def test_ddp_trains_the_network_one_process_trains_on_the_same_global_batch(tmp_path):
+    # With a volume weight each window's weight is its level relative to the batch's: under
+    # DDP that was each rank's own batch, so the ranks' averaged gradients were not those of
+    # the global batch (weights 0.009 apart after 6 steps), whose windows one process weighs
+    # against one another.
+    _on_two_ranks(GLOBAL_BATCH_SCRIPT, tmp_path)
+    path = tmp_path / "ddp_script.py"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, str(path), str(tmp_path), "1"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    ddp = torch.load(tmp_path / "weights2.pt")
+    one = torch.load(tmp_path / "weights1.pt")
+    assert ddp.keys() == one.keys()
+    for key in ddp:
+        torch.testing.assert_close(ddp[key], one[key], rtol=1e-5, atol=1e-5, msg=key)

@@ -198,8 +198,37 @@ class ForecastTask(pl.LightningModule):
         )
         return step_sum, step_total, cumulative_sum, cumulative_total
 
+    def _ranks_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """This rank's share of the loss of every rank's windows at once, under DDP.
+
+        DDP averages the ranks' gradients: a loss that is each rank's own weighted mean gave a
+        window a weight relative to its rank's windows (with ``volume_weight``, a rank of small
+        series weighed each of its windows more), not the weights one process gives the same
+        global batch. Each rank divides its weighted sums by the weights of all ranks instead
+        (times the world size, which DDP's average divides back out); the floor of a batch's
+        total weight is the global batch's mean level, as :meth:`_loss` floors the total of
+        weights relative to it at 1."""
+        sums = self._loss_sums(batch, normalized=False)
+        if self.volume_weight:
+            level = batch["scale"].float() ** self.volume_weight
+        else:
+            level = torch.ones_like(batch["scale"], dtype=torch.float32)
+        totals = torch.stack(
+            [sums[1].detach(), sums[3].detach(), level.sum(), level.new_tensor(len(level))]
+        ).double()
+        totals = self.trainer.strategy.reduce(totals, reduce_op="sum")
+        floor = totals[2] / totals[3].clamp(min=1)
+        world = self.trainer.world_size
+        step = sums[0] / totals[0].clamp(min=floor).to(sums[0].dtype)
+        cumulative = sums[2] / totals[1].clamp(min=floor).to(sums[2].dtype)
+        return world * (step + cumulative)
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        loss = self._loss(batch)
+        trainer = self._trainer
+        if trainer is not None and trainer.world_size > 1:
+            loss = self._ranks_loss(batch)
+        else:
+            loss = self._loss(batch)
         # The epoch's mean loss is summed here and logged once at the epoch's end: a
         # ``self.log`` per step costs Lightning a few percent of an LSTM step on a CPU.
         # (Reset at the end, not the start, of an epoch: a run resumed mid-epoch skips the
