@@ -39,6 +39,7 @@ from training.config import TrainConfig
 from training.trainer import FitResult, fit
 from vision.augment import AugmentSpec, augment_batch
 from vision.datasets import ItemSet, collate_items
+from vision.heatmap import grid_cell
 from vision.metrics import any_defect, auroc, per_class_auroc
 from vision.model import InspectionNet, ModelSpec
 from vision.run import build_net
@@ -131,6 +132,22 @@ def balanced_bce(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor
     Classes without positives in the batch use their negatives only.
     """
     return balanced_from_sums(balanced_bce_sums(logits, target, valid))
+
+
+def mask_cells(hit: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """``(N, K, h, w)``: 1 where a cell of the backbone's ``h`` x ``w`` grid covers a pixel of
+    ``hit`` ``(N, K, S, S)`` (0/1).
+
+    The backbone's cells are ``cell`` pixels each from the top-left corner, the last one
+    partial where the side is not a multiple of the stride (as the overlay, the contrast path's
+    cell maximum and the test-time augmentation read them). Adaptive pooling splits the side
+    evenly instead: at 100 px and a 4x4 grid its bins are 25 px, so a defect at x = 80 (cell 2,
+    pixels 64-95, where the contrast path puts its evidence) was taught to cell 3 and cell 2 was
+    taught to stay cold."""
+    cell = grid_cell(hit.shape[-1], (h, w)) if hit.shape[-2] == hit.shape[-1] else None
+    if cell is None:
+        return F.adaptive_max_pool2d(hit, (h, w))
+    return F.max_pool2d(hit, cell, stride=cell, ceil_mode=True)[..., :h, :w]
 
 
 class InspectionTask(pl.LightningModule):
@@ -298,7 +315,7 @@ class InspectionTask(pl.LightningModule):
         b, v, k, h, w = maps.shape
         flags = torch.tensor(self.mask_bits, device=bits.device, dtype=torch.int32)
         target = (bits.int().unsqueeze(2) & flags.view(1, 1, k, 1, 1)) > 0
-        target = F.adaptive_max_pool2d(target.flatten(0, 1).float(), (h, w)).view(b, v, k, h, w)
+        target = mask_cells(target.flatten(0, 1).float(), h, w).view(b, v, k, h, w)
         # Classes last, so every cell and view is one sample of its class.
         return balanced_bce_sums(
             maps.permute(0, 1, 3, 4, 2),
