@@ -171,3 +171,68 @@ def test_sigterm_at_a_validation_end_stops_with_the_command_lines_interrupt(tmp_
     )
     assert stopped.args == (signal.SIGTERM,)
     assert getattr(stopped, "checkpoint", None) == tmp_path / "run.interrupted" / "last.ckpt"
+
+
+# A stop after an epoch's last training batch and before its validation ended (the deferred
+# SIGINT at the last batch's end or at a validation batch's end, Lightning's SIGTERM between
+# validation batches): the resumed run skipped that validation, so a stop in the last epoch
+# ended on the epoch before's weights and validation loss.
+
+
+class StopInLastEpoch(pl.Callback):
+    """Raise the command line's stop at the last epoch's last training batch end, or deliver
+    ``signum`` before its second validation batch."""
+
+    def __init__(self, where: str, signum: int = signal.SIGINT):
+        self.where, self.signum = where, signum
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        last = trainer.max_epochs * trainer.num_training_batches
+        if self.where == "train" and trainer.global_step == last:
+            raise Stop("stop")
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, *args) -> None:
+        if self.where == "validation" and trainer.current_epoch == trainer.max_epochs - 1:
+            if batch_idx == 1:
+                signal.raise_signal(self.signum)
+
+
+class Scores(pl.Callback):
+    def __init__(self):
+        self.epochs: list[int] = []
+
+    def on_validation_end(self, trainer, *args) -> None:
+        self.epochs.append(trainer.current_epoch)
+
+
+@pytest.mark.parametrize(
+    ("where", "signum"),
+    [("train", signal.SIGINT), ("validation", signal.SIGINT), ("validation", signal.SIGTERM)],
+)
+def test_a_stop_before_the_last_validation_ended_resumes_to_validate_it(tmp_path, where, signum):
+    cfg = dataclasses.replace(CFG, max_epochs=2, batches_per_epoch=2, batch_size=2)
+    store = _store(weeks=20, items=20)  # validation batches of 8 windows: 3 of them
+
+    def task() -> ForecastTask:
+        torch.manual_seed(0)
+        origin = int(store.end.max()) - H
+        net = build_network("lstm", InputDims.from_store(store), H, (0.5,), hidden_size=4)
+        priors = group_prior_scale(store, origin)
+        data = ForecastData(store, 4, H, 2, 2, origin, priors, min_encoder_length=4)
+        return ForecastTask(net, (0.5,), data)
+
+    full = task()
+    whole = fit(full, cfg, tmp_path / "full")
+    previous = signal.signal(signum, _raise)
+    try:
+        with pytest.raises(Stop):
+            fit(task(), cfg, tmp_path / ".run.partial", callbacks=[StopInLastEpoch(where, signum)])
+    finally:
+        signal.signal(signum, previous)
+    resumed, scores = task(), Scores()
+    kept = tmp_path / "run.interrupted" / "last.ckpt"
+    again = fit(resumed, cfg, tmp_path / "again", ckpt_path=kept, callbacks=[scores])
+    assert scores.epochs == [1]  # the last epoch was validated, once
+    assert again.best_score == whole.best_score
+    for name, value in full.net.state_dict().items():
+        torch.testing.assert_close(resumed.net.state_dict()[name], value, rtol=0, atol=0)

@@ -117,6 +117,7 @@ class InterruptCheckpoint(pl.Callback):
         path, partial = self.folder / "last.ckpt", self.folder / ".last.ckpt.partial"
         # No barrier (trainer.save_checkpoint has one): other ranks may be stopping too.
         checkpoint = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
+        _validation_still_to_run(trainer, checkpoint)
         try:
             trainer.strategy.checkpoint_io.save_checkpoint(checkpoint, partial)
             os.replace(partial, path)
@@ -126,6 +127,43 @@ class InterruptCheckpoint(pl.Callback):
             exception.checkpoint = path  # type: ignore[attr-defined]
         except AttributeError:  # an exception type without a __dict__
             pass
+
+
+def _validation_still_to_run(trainer: pl.Trainer, checkpoint: dict) -> None:
+    """Mark an epoch whose training batches are all done but whose validation is not as one
+    whose validation is still to run, in ``checkpoint``'s loop state.
+
+    Stopped at the end of an epoch's last training batch or part-way through its validation,
+    the loops read, on resuming, as a run stopped after that validation: Lightning skipped it,
+    so the epoch had no validation loss, no best checkpoint, no early-stopping or learning-rate
+    step, and a run stopped in its last epoch's validation ended on the epoch before's weights
+    and score. Marked as stopped before its first validation batch, the resumed run validates
+    the epoch from its first batch (the network's weights are those it validated).
+    """
+    loops = checkpoint.get("loops", {}).get("fit_loop")
+    if loops is None or not trainer.training and not trainer.validating:
+        return
+    try:
+        batches = loops["epoch_loop.batch_progress"]
+        validation = loops["epoch_loop.val_loop.batch_progress"]
+        trained = batches["current"]["processed"] >= trainer.num_training_batches
+        validated = validation["total"]["completed"] > 0 and validation["is_last_batch"]
+    except (KeyError, TypeError):  # another Lightning's layout: its own resume, unchanged
+        return
+    if not trained or validated or not trainer.val_dataloaders:
+        return
+    # The epoch's batches all completed (a stop in the last batch's end hooks counts it as
+    # not yet completed), and one validation batch started but not processed: Lightning's
+    # state for a run stopped inside a validation step, which it resumes by validating.
+    for progress in (batches["total"], batches["current"]):
+        progress["completed"] = progress["processed"]
+    loops["epoch_loop.state_dict"]["_batches_that_stepped"] = batches["total"]["processed"]
+    zero = {"ready": 0, "started": 0, "processed": 0, "completed": 0}
+    loops["epoch_loop.val_loop.batch_progress"] = {
+        "total": {**zero, "ready": 1, "started": 1},
+        "current": dict(zero),
+        "is_last_batch": False,
+    }
 
 
 def keep_finished_checkpoint(run_dir: str | Path, stop: BaseException) -> None:
