@@ -135,5 +135,32 @@ def test_a_changed_file_of_the_run_inside_the_package_is_refused(auto_package, t
             handle.write(b" ")
         with pytest.raises(FileError, match="changed"):
             open_forecast_package(copy)
-    # An ONNX package still opens as one.
+    gone = tmp_path / "no_run_manifest"
+    shutil.copytree(package, gone)
+    (gone / "run" / "manifest.json").unlink()
+    with pytest.raises(FileError, match="missing"):
+        open_forecast_package(gone)
+    # Not taken for an ONNX package.
     assert not isinstance(open_forecast_package(package), ForecastPackage)
+
+
+@pytest.mark.slow
+def test_gaps_given_at_prediction_reach_the_run(auto_package, tmp_path):
+    """`forecast predict --package --gaps zero` reads a table with many missing days as
+    `--run --gaps zero` does: the package validated it with the flag and the run forecast it
+    with its own `gaps: auto`, which refused it, saying to give --gaps zero."""
+    _, frame, package, root = auto_package
+    history = frame[frame["demand"].notna()]
+    first_last = history.groupby(["item_id", "location_id"], observed=True).nth([0, -1]).index
+    inner = history.index.difference(first_last)
+    # Every 8th day inside the series missing: 12% more rows filled, past auto's 5%.
+    gappy = frame.drop(inner[::8])
+    gappy.to_csv(tmp_path / "gappy.csv", index=False)
+    written = {}
+    for source in (["--run", str(root / "runs" / "auto")], ["--package", str(package)]):
+        out = tmp_path / f"{source[0][2:]}.csv"
+        argv = ["forecast", "predict", *source, "--data", str(tmp_path / "gappy.csv"),
+                "--out", str(out), "--gaps", "zero"]  # fmt: skip
+        assert main(argv) == 0, source
+        written[source[0]] = pd.read_csv(out)
+    pd.testing.assert_frame_equal(written["--package"], written["--run"])

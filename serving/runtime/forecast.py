@@ -311,9 +311,10 @@ def read_request(
     return clean
 
 
-def unseen_note(grid: PanelGrid, pre: dict) -> str | None:
+def unseen_note(grid: PanelGrid, pre: dict, warn: bool = True) -> str | None:
     """Name levels unseen in training, as the PyTorch path does (they get the unknown code);
-    the message, for a caller that answers a client (the service), or ``None``."""
+    the message, for a caller that answers a client (the service), or ``None``. ``warn``:
+    also as a :class:`UserWarning`."""
     vocab = pre["vocab"]
     unseen = {}
     for name in pre["static_categoricals"]:
@@ -329,5 +330,6 @@ def unseen_note(grid: PanelGrid, pre: dict) -> str | None:
     if not unseen:
         return None
     message = unseen_message(unseen, vocab)
-    warnings.warn(message, UserWarning, stacklevel=3)
+    if warn:
+        warnings.warn(message, UserWarning, stacklevel=3)
     return message

@@ -16,7 +16,6 @@ selling) are made by the same torch-free code as :class:`~serving.runtime.Foreca
 from __future__ import annotations
 
 import threading
-import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -59,7 +58,7 @@ class RunForecastPackage:
         where = self.folder / "manifest.json"
         try:
             self.pre = self.manifest["preprocessing"]
-            self.spec = PanelSpec.from_dict(self.pre["spec"])
+            PanelSpec.from_dict(self.pre["spec"])  # the run's (see the spec property)
             missing = [k for k in ("horizon", "quantiles", "vocab") if k not in self.pre]
             if missing:
                 raise KeyError(f"preprocessing.{missing[0]}")
@@ -69,6 +68,8 @@ class RunForecastPackage:
             ) from None
         run = self.folder / RUN_FOLDER
         # The package's hashes leave manifests out; the run's manifest holds the run's hashes.
+        if not (run / MANIFEST).is_file():
+            raise FileError(f"{run / MANIFEST}: missing (the package holds no run)")
         if sha256_file(run / MANIFEST) != self.manifest["model"].get("sha256"):
             raise FileError(f"{run / MANIFEST}: changed since the package was exported")
         import torch
@@ -85,6 +86,18 @@ class RunForecastPackage:
         self._provider = f"torch ({device})"
         # Forecasting moves a network to the device and back: one request at a time.
         self._lock = threading.Lock()
+
+    @property
+    def spec(self) -> PanelSpec:
+        """How a table is read: the run's spec, which both validates the table and forecasts
+        it. Set, it is the run's too (``forecast predict --package --gaps zero``): a package
+        that kept its own validated a gappy table filled and had the run refuse it, saying to
+        give the --gaps zero it was given."""
+        return self.forecaster.spec
+
+    @spec.setter
+    def spec(self, value: PanelSpec) -> None:
+        self.forecaster.spec = value
 
     @property
     def provider(self) -> str:
@@ -120,11 +133,11 @@ class RunForecastPackage:
         frame = read_panel(data, self.spec) if isinstance(data, str | Path) else data
         clean = read_request(frame, self.spec, self.horizon, cumulative, max_cells)
         grid = build_grid(clean, self.spec, extra_periods=self.horizon)
-        notes = [unseen_note(grid, self.pre), ended_early(grid.keys, grid.dates, grid.end,
-                                                          grid.first_row)]  # fmt: skip
-        with self._lock, warnings.catch_warnings():
-            # The notes above are the warnings the run would give, made once.
-            warnings.simplefilter("ignore", UserWarning)
+        # The run's predict warns of these itself (a warnings filter set here would be the
+        # whole process's, other threads' requests included).
+        unseen = unseen_note(grid, self.pre, warn=False)
+        notes = [unseen, ended_early(grid.keys, grid.dates, grid.end, grid.first_row)]
+        with self._lock:
             table = self.forecaster.predict(frame, cumulative=cumulative)
         return table, [note for note in notes if note]
 
