@@ -479,6 +479,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         unseen in training: the Python API warns of them, a client reads them here)."""
         from serving.runtime.forecast import GridTooLarge
 
+        _check_table(rows, field, config.max_body_bytes)
         frame = pd.DataFrame.from_records(rows)
         spec = loaded.runtime.spec
         _check_series(frame, [spec.item_col, spec.location_col], field, config.max_series)
@@ -506,6 +507,14 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     async def plan(body: PlanRequest) -> PlanResponse:
         if (body.forecast is None) == (body.series is None):
             raise HTTPException(422, "give either forecast (a forecast table) or series")
+        every = {"inventory": body.inventory, "forecast": body.forecast, "series": body.series,
+                 "lead_times": body.lead_times}  # fmt: skip
+        if body.allocation is not None:
+            every.update({f"allocation.{k}": getattr(body.allocation, k)
+                          for k in ("demand", "stock", "supply")})  # fmt: skip
+        for field, records in every.items():
+            if records is not None:
+                _check_table(records, field, config.max_body_bytes)
         tables = {"inventory": body.inventory, "forecast": body.forecast}
         if body.allocation is not None:
             tables.update({"allocation.demand": body.allocation.demand,
@@ -916,6 +925,28 @@ def _problem(error: dict[str, Any]) -> dict[str, str]:
         return {"field": "body", "problem": f"{error['msg']} at character {offset}"}
     field = ".".join(str(p) for p in error["loc"] if p != "body")
     return {"field": field or "body", "problem": error["msg"]}
+
+
+def _check_table(records: list[dict[str, Any]], field: str, max_body_bytes: int) -> None:
+    """413 naming ``field`` when its rows, made a table, would hold far more cells than were
+    sent: a table has a column for every key any row names, so rows that each name keys of
+    their own fill rows x keys cells (an 80 KiB body of 6,000 rows of one key each made a
+    6,000 x 6,000 table: 13 s on the event loop, past the timeout, and 850 MiB; a few MiB
+    would take all the memory). Allowed: twice the values sent (rows that leave out a few
+    optional keys), or a cell per 64 bytes a body may hold (262,144 at 16 MiB: a small table
+    may be sparse)."""
+    columns: set[str] = set()
+    values = 0
+    for row in records:
+        columns.update(row)
+        values += len(row)
+    cells = len(records) * len(columns)
+    if cells > max(2 * values, max_body_bytes // 64):
+        raise HTTPException(
+            413,
+            f"{field}: {len(records)} rows naming {len(columns)} different keys make "
+            f"{cells} cells for {values} values sent (rows should share their column names)",
+        )
 
 
 def _check_series(frame: pd.DataFrame, keys: list[str], field: str, limit: int) -> None:
