@@ -431,7 +431,11 @@ def rejected_units(
     until a person decides.
     """
     if isinstance(scored, str | Path):
-        frame, where = read_table(scored, **READ_OPTIONS), str(scored)
+        # The SKU column is read as text too (READ_OPTIONS names only the tables' own ids): a
+        # CSV's "--sku-column sku" read SKU 0007 as the number 7, so its units were counted for
+        # SKU "7" (another SKU's stock, or no inventory row) and merged with those of SKU "7".
+        options = {**READ_OPTIONS, "dtype": {**READ_OPTIONS["dtype"], sku_column: str}}
+        frame, where = read_table(scored, **options), str(scored)
     else:
         # Counted by position: a table put together from several (pd.concat) repeats its row
         # labels, which the cross-tabulation below would align on.
