@@ -255,6 +255,10 @@ def backtest(
         seen, hidden = hide_items(store, cold_start, seed)
     season = store.spec.season
     min_history = min_history if min_history is not None else 2 * season
+    if min_history < 0:
+        # A negative history let in windows that open before the series' first row: their
+        # unobserved (NaN) actuals counted as misses in coverage and as windows in n_windows.
+        raise ValueError(f"min_history: expected >= 0 periods before an origin, got {min_history}")
     segments = list(segments if segments is not None else store.spec.static_categoricals)
     own = {*WINDOW_COLUMNS, "segment_type", "segment"}
     for segment in segments:

@@ -230,3 +230,16 @@ def test_keywords_beside_a_config_are_applied():
     assert all(b - a == pd.Timedelta(days=2) for a, b in zip(origins, origins[1:]))
     assert origins[-1] == dates[-7]
     assert config.origins == 3  # the caller's config is left as it was
+
+
+def test_a_negative_min_history_is_refused():
+    # An item launched 3 periods after the origin had a window from it with min_history=-5:
+    # its actuals before launch are NaN, which coverage counted as misses (0.5, not 1.0).
+    dates = pd.date_range("2024-01-01", periods=42)
+    frame = pd.DataFrame(
+        [("old", "F", d, 5.0) for d in dates] + [("new", "F", d, 100.0) for d in dates[38:]],
+        columns=["item_id", "location_id", "date", "demand"],
+    )
+    store = Forecaster("moving_average", horizon=7).store(frame)
+    with pytest.raises(ValueError, match="min_history"):
+        backtest(store, [MovingAverage(7)], 7, n_origins=1, min_history=-5, progress=False)
