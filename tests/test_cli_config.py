@@ -74,7 +74,7 @@ def test_predict_package_honours_accelerator_cpu(accelerator, expected, tmp_path
         seen["requested"] = requested
         raise Stop
 
-    monkeypatch.setattr(serving.runtime, "ForecastPackage", fake_package)
+    monkeypatch.setattr(serving.runtime, "open_forecast_package", fake_package)
     argv = ["forecast", "predict", "--package", str(tmp_path / "pkg"), "--data",
             str(tmp_path / "d.csv"), "--out", str(tmp_path / "f.csv")]  # fmt: skip
     if accelerator:
