@@ -127,14 +127,36 @@ def _as_text(uniques: pd.Index) -> pd.Index:
     """Distinct values as text. A float column whose values are all whole numbers is an
     integer column that a missing cell made float (JSON rows with a null, a CSV's blank
     cell): its values are written as the integers they are, ``1.0`` as ``"1"``, the level the
-    integer column gives (and the model learnt)."""
+    integer column gives (and the model learnt).
+
+    The floats of a column of mixed objects (JSON rows with ``1.0`` beside ``"1"`` or ``1``)
+    follow the same rule: pandas keeps whichever of ``1`` and ``1.0`` comes first as their one
+    value, so their text (and whether ``1.0`` was the key ``"1"``) depended on the row order,
+    and one series read as two."""
+    if uniques.dtype == object:
+        values = uniques.to_numpy()
+        floats = np.fromiter(
+            (isinstance(v, float | np.floating) for v in values), bool, len(values)
+        )
+        if floats.any() and _whole(values[floats].astype(np.float64)):
+            text = np.asarray(uniques.astype(str), dtype=object)
+            text[floats] = values[floats].astype(np.float64).astype(np.int64).astype(str)
+            return pd.Index(text).astype(str)
     if uniques.dtype.kind != "f":
         return uniques.astype(str)
     values = uniques.to_numpy(dtype=np.float64)
-    if not (np.isfinite(values).all() and (values == np.round(values)).all()
-            and (np.abs(values) < 2**53).all()):  # fmt: skip
+    if not _whole(values):
         return uniques.astype(str)
     return pd.Index(values.astype(np.int64)).astype(str)
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whether every float is a whole number that int64 holds exactly."""
+    return bool(
+        np.isfinite(values).all()
+        and (values == np.round(values)).all()
+        and (np.abs(values) < 2**53).all()
+    )
 
 
 def _text_column(
