@@ -25,14 +25,14 @@ def _planning_step(monkeypatch, keys, inventory, rejected, horizon, actuals=None
     class Package:
         provider = "test"
 
-        def __init__(self, _):
+        def __init__(self, _folder):
             pass
 
         def predict(self, table, cumulative=None):
             return cumulative_table
 
     cumulative_table = cumulative
-    monkeypatch.setattr(demo_plan, "ForecastPackage", Package)
+    monkeypatch.setattr(demo_plan, "open_forecast_package", Package)
     monkeypatch.setattr(demo_plan, "_inventory", lambda data, rej, config, rng: inventory.copy())
     monkeypatch.setattr(demo_plan, "_positioning", lambda *a: (None, None))
     for name, fake in fakes.items():
