@@ -516,7 +516,11 @@ def untrained_as_unknown(
     observed = (windows > 0).cpu()
     with torch.no_grad():
         for k, embedding in enumerate(tables.embeddings):
-            levels = torch.unique(codes[:, k])
+            # Every level of the vocabulary, not only the store's codes: a level the store
+            # does not hold (an item a cold-start backtest hid, whose code is the unknown one,
+            # or a store built with a larger vocabulary) was read by no window either, and
+            # kept its random start for a table that names it.
+            levels = torch.arange(embedding.weight.shape[0])
             seen = torch.unique(codes[observed, k])
             untrained = levels[~torch.isin(levels, seen) & (levels != UNKNOWN)]
             embedding.weight[untrained] = embedding.weight[UNKNOWN].clone()
