@@ -25,8 +25,10 @@ async function load() {
       if (files.image) html += '<img class="view" alt="' + escapeHtml(view) + '" data-src="' + escapeHtml(base + '&kind=image') + '">';
       if (files.heatmap) html += '<img class="view" alt="' + escapeHtml(view) + ' heatmap" data-src="' + escapeHtml(base + '&kind=heatmap') + '">';
     }
+    // The class as the option's value: without one a browser's select.value is the option's
+    // text with its whitespace stripped and collapsed ("dent " sent as "dent": a 422).
     html += '<br><button class="pass">Pass</button> <button class="reject">Reject as</button> <select class="defect">'
-      + item.classes.map(c => '<option>' + escapeHtml(c) + '</option>').join('') + '</select>';
+      + item.classes.map(c => '<option value="' + escapeHtml(c) + '">' + escapeHtml(c) + '</option>').join('') + '</select>';
     card.innerHTML = html;
     card.querySelector('.pass').onclick = () => decide(item.item_id, 'pass', null);
     card.querySelector('.reject').onclick = () => decide(item.item_id, 'reject', card.querySelector('.defect').value);
