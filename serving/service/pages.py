@@ -21,6 +21,7 @@ import io
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -261,8 +262,10 @@ def pages_router(
 def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         value = value.item()
-    if isinstance(value, float):
-        return round(value, 3)
+    if isinstance(value, float) and np.isfinite(value):
+        # Below 1, six significant digits (three decimals read a service level of 0.9995, which
+        # a Policy cannot be, and a fill rate of 0.99996 as 1.0, a safety stock of 0.0004 as 0).
+        return float(f"{value:.6g}") if abs(value) < 1 else round(value, 3)
     return value
 
 
