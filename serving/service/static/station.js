@@ -35,6 +35,9 @@ document.getElementById('form').addEventListener('submit', async (event) => {
   result.innerHTML = html;
 });
 function scoreText(score) {
+  // A non-finite score (the service sends null: the item's verdict is review, "not inspected")
+  // threw on null.toFixed and the page stayed at "inspecting..." with no verdict shown.
+  if (typeof score !== 'number' || !Number.isFinite(score)) return 'not scored';
   // Three decimals, and two significant digits below 0.001: a calibrated threshold can be
   // 0.00003, and a reject for a score shown as 0.000 read as a contradiction.
   return score >= 0.001 || score <= 0 ? score.toFixed(3) : score.toPrecision(2);
