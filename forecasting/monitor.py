@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecasting.config import MonitorConfig
 from forecasting.plots import plt, save_figure
 from forecasting.spec import DATE, DEMAND, ITEM, LOCATION
 from forecasting.validate import (
@@ -286,8 +287,10 @@ def monitor(
     ``reference_frequency`` the frequency of its backtest (``D``, ``W`` or ``M``; a backtest's
     ``metrics.json`` records it), which must be the forecasts'.
     """
-    if wape_threshold <= 0:
-        raise ValueError(f"wape_threshold: expected > 0, got {wape_threshold}")
+    # The settings' own checks, as the command line's: only ``<= 0`` was refused here, and a NaN
+    # threshold (or tolerance) never flagged its WAPE (coverage), a NaN comparing False, while a
+    # negative tolerance flagged every interval, also one right on its level.
+    MonitorConfig(wape_threshold=wape_threshold, coverage_tolerance=coverage_tolerance)
     for name, frame, needed in (
         ("forecasts", forecasts, [*KEY, "step"]),
         ("actuals", actuals, [*KEY, DEMAND]),
@@ -793,7 +796,11 @@ def _checks(
         nominal = int(column.split("_")[1]) / 100
         now = recent[column].to_numpy(dtype=float)
         if column in base:
-            moved = np.where(has_base, np.abs(now - base[column]), np.inf)
+            # A reference row without this coverage (null in a metrics.json: a model of the
+            # backtest without this interval) is no reference, as a missing column or row is:
+            # its NaN made every move NaN, and coverage 0.0 of an 80% interval went unflagged.
+            known = has_base & ~np.isnan(base[column])
+            moved = np.where(known, np.abs(now - base[column]), np.inf)
         else:
             moved = np.full(len(now), np.inf)
         out[column] = now
