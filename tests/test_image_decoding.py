@@ -84,6 +84,17 @@ def test_mode_is_read_over_every_class_folder(tmp_path):
     assert majority_mode(read_class_folders(tmp_path)) == "RGB"
 
 
+def test_mode_vote_reaches_the_last_folder(tmp_path):
+    # 20 colour crack photos, then 25 grey good ones: most images are grey. With a step of
+    # 45 // 30 = 1 the vote (up to 30 images) stopped at the 30th, 20 of them cracks, and the
+    # model became colour (every grey good photo refused); the default limit of 200 did the
+    # same to 200 colour cracks and 300 grey good photos.
+    rng = np.random.default_rng(2)
+    _write(tmp_path / "crack", 20, "RGB", rng)
+    _write(tmp_path / "good", 25, "L", rng)
+    assert majority_mode(read_class_folders(tmp_path), limit=30) == "L"
+
+
 def test_unusable_modes_do_not_vote(tmp_path):
     # 16-bit files are refused by either model; the 8-bit grey ones decide.
     rng = np.random.default_rng(1)

@@ -402,7 +402,10 @@ def majority_mode(item_set: ItemSet, limit: int = 200) -> str:
     the first ``limit`` would be one class's), and only images some model mode accepts vote:
     a 16-bit, bilevel or CMYK file is refused either way."""
     modes = Counter()
-    step = max(1, len(item_set.items) // limit)
+    # ceil(items / limit): every step-th item is at most ``limit`` items, spread to the last
+    # folder. The floor read the first ``limit`` of 2 * limit - 1 items only (one step), so
+    # with 550 photos it voted on the first folders' 200 and missed most of the last one.
+    step = max(1, -(-len(item_set.items) // limit))
     for item in item_set.items[::step]:
         for path in item.views.values():
             mode = peek_mode(path)
