@@ -286,6 +286,18 @@ def test_a_bad_out_is_found_before_the_work(run, sales, tmp_path, capsys):
         fails(capsys, [*predict, "--out", str(locked / "f.csv")], "permission denied")
 
 
+def test_train_names_a_bad_out_before_reading_the_panel(tmp_path, capsys):
+    # The panel is not read (it does not even exist): the --out that cannot be written is the
+    # error, as for backtest and inspect train (it was "no such file" for --data, or, given a
+    # panel, found after reading and validating it).
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    train = ["forecast", "train", "--data", str(tmp_path / "missing.csv"), "--model",
+             "seasonal_naive", "--horizon", "7"]  # fmt: skip
+    fails(capsys, [*train, "--out", str(blocker / "run")], "file.txt", "not a folder")
+    fails(capsys, [*train, "--out", str(blocker)], "file.txt", "expected a folder")
+
+
 # ------------------------------------------------------------------ errors a person can act on
 
 

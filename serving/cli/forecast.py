@@ -172,8 +172,12 @@ def _print_panel(forecaster) -> None:
 def train_command(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from kernels.io import check_writable
     from kernels.runfolder import is_main_process
 
+    # An output location that cannot be written is reported before any work (README), as
+    # backtest and inspect train do: it was found only by fit(), after the panel was read.
+    check_writable(args.out, folder=True)
     settings = resolve_settings(args)
     forecaster = _forecaster(settings)
     store = forecaster.store(args.data)
