@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.spec import DATE, DEMAND, FREQ_NAMES, ITEM, KEYS, LOCATION, PanelSpec
-from kernels.io import local_datetimes, wall_times
+from kernels.io import level_text, local_datetimes, wall_times
 
 MISSING_LEVEL = "<NA>"
 # Largest share of rows that gap filling may add under ``gaps="auto"``.
@@ -58,7 +58,7 @@ def text_levels(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         uniques = values.cat.categories
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.int64), _as_text(pd.Index(uniques))
+    return np.asarray(codes, dtype=np.int64), level_text(pd.Index(uniques))
 
 
 def missing_as_saved(values: np.ndarray, vocab: list[str]) -> np.ndarray:
@@ -121,42 +121,6 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _as_text(uniques: pd.Index) -> pd.Index:
-    """Distinct values as text. A float column whose values are all whole numbers is an
-    integer column that a missing cell made float (JSON rows with a null, a CSV's blank
-    cell): its values are written as the integers they are, ``1.0`` as ``"1"``, the level the
-    integer column gives (and the model learnt).
-
-    The floats of a column of mixed objects (JSON rows with ``1.0`` beside ``"1"`` or ``1``)
-    follow the same rule: pandas keeps whichever of ``1`` and ``1.0`` comes first as their one
-    value, so their text (and whether ``1.0`` was the key ``"1"``) depended on the row order,
-    and one series read as two."""
-    if uniques.dtype == object:
-        values = uniques.to_numpy()
-        floats = np.fromiter(
-            (isinstance(v, float | np.floating) for v in values), bool, len(values)
-        )
-        if floats.any() and _whole(values[floats].astype(np.float64)):
-            text = np.asarray(uniques.astype(str), dtype=object)
-            text[floats] = values[floats].astype(np.float64).astype(np.int64).astype(str)
-            return pd.Index(text).astype(str)
-    if uniques.dtype.kind != "f":
-        return uniques.astype(str)
-    values = uniques.to_numpy(dtype=np.float64)
-    if not _whole(values):
-        return uniques.astype(str)
-    return pd.Index(values.astype(np.int64)).astype(str)
-
-
-def _whole(values: np.ndarray) -> bool:
-    """Whether every float is a whole number that int64 holds exactly."""
-    return bool(
-        np.isfinite(values).all()
-        and (values == np.round(values)).all()
-        and (np.abs(values) < 2**53).all()
-    )
 
 
 def _text_column(

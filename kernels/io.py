@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -196,6 +197,51 @@ def _first_line(exc: BaseException) -> str:
     # '<Buffer>': Parquet magic bytes not found..." (the path is already at the front).
     line = re.sub(r"Could not open Parquet input source '<[^>]*>': ", "", text[0])
     return line.replace(" '<Buffer>'", "")
+
+
+def level_text(uniques: pd.Index) -> pd.Index:
+    """Distinct key or level values as the text every table holds them by. A float column
+    whose values are all whole numbers is an integer column that a missing cell made float
+    (JSON rows with a null, a CSV's blank cell): its values are written as the integers they
+    are, ``1.0`` as ``"1"``, the level the integer column gives (and a model learnt).
+
+    The floats of a column of mixed objects (JSON rows with ``1.0`` beside ``"1"`` or ``1``)
+    follow the same rule: pandas keeps whichever of ``1`` and ``1.0`` comes first as their one
+    value, so their text (and whether ``1.0`` was the key ``"1"``) depended on the row order,
+    and one series read as two."""
+    if uniques.dtype == object:
+        values = uniques.to_numpy()
+        floats = np.fromiter(
+            (isinstance(v, float | np.floating) for v in values), bool, len(values)
+        )
+        if floats.any() and _whole(values[floats].astype(np.float64)):
+            text = np.asarray(uniques.astype(str), dtype=object)
+            text[floats] = values[floats].astype(np.float64).astype(np.int64).astype(str)
+            return pd.Index(text).astype(str)
+    if uniques.dtype.kind != "f":
+        return uniques.astype(str)
+    values = uniques.to_numpy(dtype=np.float64)
+    if not _whole(values):
+        return uniques.astype(str)
+    return pd.Index(values.astype(np.int64)).astype(str)
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whether every float is a whole number that int64 holds exactly."""
+    return bool(
+        np.isfinite(values).all()
+        and (values == np.round(values)).all()
+        and (np.abs(values) < 2**53).all()
+    )
+
+
+def key_text(values: pd.Series) -> np.ndarray:
+    """Key values as the text forecast tables key series by (``forecast predict`` writes item 7
+    as ``"7"``): ``7``, ``"7"`` and ``7.0`` are one key (:func:`level_text`), whatever the dtype
+    each table was read with; a missing value stays missing (None)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = level_text(pd.Index(np.asarray(uniques)))
+    return np.array([*text, None], dtype=object)[codes]
 
 
 def check_writable(path: str | Path, *, folder: bool = False) -> Path:

@@ -59,6 +59,7 @@ from . import leadtime
 from .allocation import allocate_samples
 from .config import CYCLE, FILL_RATE, SERVICE_TYPE_NAMES, Policy
 from .echelon import check_service_level, two_echelon_safety_stock
+from .io import key_text
 from .policies import (
     NoCycleDemandError,
     mean_from_quantiles,
@@ -78,27 +79,13 @@ KEYS = ["item_id", "location_id"]
 # --- validation helpers ------------------------------------------------------------------------
 
 
-def _key_text(values: pd.Series) -> np.ndarray:
-    """Key values as the text forecast tables key series by (``forecast predict`` writes item 7
-    as ``"7"``): ``7``, ``"7"`` and ``7.0`` (an integer column a missing cell made float) are one
-    key, whatever the dtype each table was read with; a missing value stays missing (None)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    uniques = pd.Index(np.asarray(uniques))
-    text = uniques.astype(str)
-    if uniques.dtype.kind == "f":
-        v = uniques.to_numpy(dtype=np.float64)
-        if np.isfinite(v).all() and (v == np.round(v)).all() and (np.abs(v) < 2**53).all():
-            text = pd.Index(v.astype(np.int64)).astype(str)
-    return np.array([*text, None], dtype=object)[codes]
-
-
 def _text_keyed(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with its key columns as :func:`_key_text`, so tables read with different dtypes
-    (a parquet forecast's text ids, a CSV's numbers) match key for key."""
+    """``df`` with its key columns as :func:`~kernels.io.key_text`, so tables read with
+    different dtypes (a parquet forecast's text ids, a CSV's numbers) match key for key."""
     out = df.copy(deep=False)
     for key in KEYS:
         if key in out.columns:
-            out[key] = _key_text(out[key])
+            out[key] = key_text(out[key])
     return out
 
 
@@ -289,9 +276,9 @@ def _prepare_inventory(inventory: pd.DataFrame, policy: Policy) -> dict:
         # Matched as text: a CSV's segment 1 (or 1.0) is the flag's or JSON's "1".
         levels = dict(policy.segment_service_levels)
         # Each name as its own column would read it: 1.0 names "1", as a whole float key does.
-        names = [str(_key_text(pd.Series([name]))[0]) for name in levels]
+        names = [str(key_text(pd.Series([name]))[0]) for name in levels]
         by_text = dict(zip(names, levels.values(), strict=True))
-        text = pd.Series(_key_text(inv["segment"]), dtype=object)
+        text = pd.Series(key_text(inv["segment"]), dtype=object)
         seg = text.map(by_text)
         # Read as text (segment "01" is not 1), a CSV column of whole numbers that a missing
         # cell made float holds "1.0": it names segment "1" unless a "1.0" is given as such.
@@ -1291,7 +1278,7 @@ def position(fc: pd.DataFrame, dc: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     labels = _labels(f)
     d = dc.reset_index(drop=True)
     dc_labels = [str(i) for i in d["item_id"]]
-    code = pd.Index(_key_text(d["item_id"])).get_indexer(_key_text(f["item_id"]))
+    code = pd.Index(key_text(d["item_id"])).get_indexer(key_text(f["item_id"]))
     if (code < 0).any():
         _fail_rows("item_id", "no DC row for FC item", code < 0, labels)
 

@@ -260,3 +260,20 @@ def test_demo_refuses_column_flags_without_a_table(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--item-col" in err and "--data" in err
     assert not (tmp_path / "demo").exists()
+
+
+def test_rejected_counts_name_a_float_sku_as_plan_and_forecasts_do(tmp_path, capsys):
+    # A parquet's integer SKU column made float by a missing cell holds 7.0: SKU "7", as
+    # `forecast predict` writes it and `plan` matches it (it was "7.0", no inventory row).
+    scores = pd.DataFrame(
+        {"item_id": ["u1", "u2", "u3"], "product_id": [7.0, 7.0, 12.0],
+         "location_id": [1.0, 1.0, 2.0], "verdict": ["reject", "pass", "review"]}
+    )  # fmt: skip
+    scores.to_parquet(tmp_path / "s.parquet", index=False)
+    out = tmp_path / "r.parquet"
+    assert main(["inspect", "rejected", "--scores", str(tmp_path / "s.parquet"),
+                 "--out", str(out)]) == 0  # fmt: skip
+    counts = pd.read_parquet(out)
+    assert counts["item_id"].tolist() == ["12", "7"]
+    assert counts["location_id"].tolist() == ["2", "1"]
+    assert counts["rejected_units"].tolist() == [0, 1]

@@ -45,3 +45,14 @@ def test_fraction_among_objects_keeps_the_float_spelling():
     )
     clean, _ = validate_panel(frame, PanelSpec(freq="D"))
     assert sorted(clean["item_id"]) == ["1.0", "1.5", "a"]
+
+
+def test_plan_and_inspection_keys_read_mixed_objects_the_same_way():
+    # kernels.io.key_text, which plan(), allocate() and the rejected counts key tables by,
+    # reads a whole float among objects as its integer too: [1.0, 1, "1"] is one key "1"
+    # (it was "1.0" for the first two and "1" for the third: two keys, one with no forecast).
+    from kernels.io import key_text
+
+    keys = key_text(pd.Series([1.0, 1, "1", None, "0007"], dtype=object))
+    assert keys.tolist() == ["1", "1", "1", None, "0007"]
+    assert key_text(pd.Series([7.0, None, 12.0])).tolist() == ["7", None, "12"]

@@ -48,6 +48,7 @@ from kernels.io import (
     FileError,
     atomic_path,
     check_writable,
+    key_text,
     read_table,
     table_kind,
     write_table_as,
@@ -489,7 +490,14 @@ def rejected_units(
                     "other items have one; give every item its location"
                 )
             keys.append("location_id")
-    counts = pd.crosstab([frame[k].astype(str) for k in keys], frame["verdict"])
+    # Keys as the text every other table holds them (kernels.io.key_text): a parquet's
+    # float SKU 7.0 (an integer column a missing cell made float) is SKU "7", as `forecast
+    # predict` writes it; astype(str) wrote "7.0", which `plan --rejected` then refused as a
+    # SKU with no inventory row.
+    counts = pd.crosstab(
+        [pd.Series(key_text(frame[k]), name=k, index=frame.index).astype(str) for k in keys],
+        frame["verdict"],
+    )
     out = pd.DataFrame(index=counts.index)
     out["inspected_units"] = counts.sum(axis=1)
     for verdict, column in (
