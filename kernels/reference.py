@@ -192,6 +192,8 @@ def policy_from_samples(a, b, shift, service_level, service_type):
             s = float(np.quantile(ra, service_level[i]))
             if (ra == np.floor(ra)).all() and np.mean(ra <= np.floor(s)) < service_level[i]:
                 s = float(ra[ra > np.floor(s)].min())  # whole units: the next sample value up
+            elif (ra == np.floor(ra)).all():
+                s = float(ra[ra <= s].max())  # whole units: the smallest whole level meeting it
         elif m <= 0:
             s = 0.0 if none else np.nan
         else:

@@ -220,6 +220,26 @@ def test_quantile_kernel_names_bad_rows_and_levels():
         policies.safety_stock_from_quantiles(np.ones((2, 6)), LEVELS, 0.9)
 
 
+def test_quantile_draws_check_levels_values_and_probabilities():
+    from kernels.quantiles import quantile_draws
+
+    # The draws follow the table (the reference: the normal-score line through the knots).
+    got = quantile_draws([[1.0, 5.0, 9.0]], [0.1, 0.5, 0.9], [[0.5, 0.9]])
+    np.testing.assert_allclose(got, [[5.0, 9.0]])
+    # Decreasing levels drew 6.64 at u = 0.3 and 3.36 at u = 0.7; a NaN value drew NaN at 0.3
+    # and 5 at 0.5; u = 0 drew NaN from a flat row; one level read its constants out of range.
+    with pytest.raises(ValueError, match="levels: must be strictly increasing"):
+        quantile_draws([[1.0, 5.0, 9.0]], [0.9, 0.5, 0.1], [[0.3, 0.7]])
+    with pytest.raises(ValueError, match=r"values: missing or non-finite value at row 0"):
+        quantile_draws([[np.nan, 5.0, 9.0]], [0.1, 0.5, 0.9], [[0.3, 0.5]])
+    with pytest.raises(ValueError, match=r"u: must be strictly between 0 and 1 at row 0"):
+        quantile_draws([[5.0, 5.0, 5.0]], [0.1, 0.5, 0.9], [[0.0, 0.5]])
+    with pytest.raises(ValueError, match="levels: need at least two"):
+        quantile_draws([[5.0]], [0.5], [[0.3]])
+    with pytest.raises(ValueError, match=r"values: expected 3 columns, got 2"):
+        quantile_draws([[5.0, 6.0]], [0.1, 0.5, 0.9], [[0.3]])
+
+
 # --- monotonicity in the service level --------------------------------------------------------
 
 
@@ -715,6 +735,27 @@ def test_newsvendor_on_whole_unit_samples_orders_the_cost_minimizing_whole_quant
     with pytest.raises(ValueError, match=r"samples: negative value at row 1"):
         policies.newsvendor_quantity([[1.0, 2.0], [1.0, -2.0]], underage_cost=[0.0, 1.0],
                                      overage_cost=1.0)  # fmt: skip
+
+
+def test_newsvendor_on_whole_unit_samples_never_orders_past_the_cost_minimizing_sample():
+    # Independent reference: expected cost over the samples, brute force over every whole order.
+    # Where the CDF passes the ratio strictly, the linear quantile lies on a rising stretch of the
+    # cost: 2.35 of [1, 2, 3, 4] at 0.45 (cost 9.85 against 9.5 for 2), 4.8 of [1, 2, 10, 11]
+    # (whose floor 4 still costs more than 2) and 5.09 of 1..10 at 10 / 22.
+    rows = [(np.array([1.0, 2.0, 3.0, 4.0]), 9.0, 11.0),
+            (np.array([1.0, 2.0, 10.0, 11.0]), 9.0, 11.0),
+            (np.arange(1.0, 11.0), 10.0, 12.0), (np.arange(1.0, 21.0), 1.0, 1.0)]  # fmt: skip
+    for x, cu, co in rows:
+        q = policies.newsvendor_quantity(x[None, :], underage_cost=cu, overage_cost=co)[0]
+
+        def cost(order, x=x, cu=cu, co=co):
+            return (cu * np.maximum(x - order, 0) + co * np.maximum(order - x, 0)).mean()
+
+        orders = np.arange(int(x.max()) + 1)
+        costs = np.array([cost(k) for k in orders])
+        # The smallest cost-minimizing order: the smallest sample value whose CDF reaches the ratio.
+        want = orders[np.flatnonzero(costs <= costs.min() + 1e-12)[0]]
+        assert q == want, (x, q, want)
 
 
 def test_an_rq_order_of_more_lots_than_float64_counts_is_refused_not_looped():

@@ -130,6 +130,17 @@ def _policy_samples_kernel(a, b, shift, service_level, service_type, level, mean
                     for j in range(ns):
                         if k < ra[j] < s:
                             s = ra[j]
+                elif whole_a:
+                    # The smallest whole level that meets the target is the largest sample value
+                    # at or below the linear quantile (the CDF is flat between sample values).
+                    # Left fractional, plan ordered up to it rounded up a unit: 2.35 of
+                    # [1, 2, 3, 4] at 45% stocked 3 (75%) and reported 50%, a newsvendor row
+                    # ordering past its cost-minimizing 2.
+                    top = -math.inf
+                    for j in range(ns):
+                        if top < ra[j] <= s:
+                            top = ra[j]
+                    s = top
             elif flat:
                 s = 0.0 if none else math.nan
             else:
