@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 from numba.extending import register_jitable
 
+from . import validate as v
 from ._special import norm_cdf, norm_pdf, norm_ppf, norm_sf
 
 
@@ -234,9 +235,23 @@ def quantile_draws(values: np.ndarray, levels: np.ndarray, u: np.ndarray) -> np.
     (rows x K at ``levels``) under the rules above: repaired, normal-score interpolation, normal
     tails beyond the outer levels (so draws reach past the 5% / 95% values, as the plan's
     distribution does)."""
-    levels = np.asarray(levels, dtype=np.float64)
-    values = np.asarray(values, dtype=np.float64)
-    u = np.asarray(u, dtype=np.float64)
+    # Checked as the policies check them: decreasing levels drew demand falling in u, a single
+    # level read its constants past the end, a missing value drew NaN for some u and not others,
+    # and u = 0 on a flat row drew 0 * -inf = NaN.
+    levels = v.as_float_array("levels", levels, ndim=1)
+    if levels.shape[0] < 2:
+        raise ValueError("levels: need at least two quantile levels")
+    v.check_open_unit("levels", levels)
+    if not (np.diff(levels) > 0).all():
+        raise ValueError(f"levels: must be strictly increasing, got {levels.tolist()}")
+    values = v.as_float_array("values", values, ndim=2)
+    if values.shape[1] != levels.shape[0]:
+        raise ValueError(f"values: expected {levels.shape[0]} columns, got {values.shape[1]}")
+    v.check_finite("values", values)
+    u = v.as_float_array("u", u, ndim=2)
+    if u.shape[0] != values.shape[0]:
+        raise ValueError(f"u: expected {values.shape[0]} rows, got {u.shape[0]}")
+    v.check_open_unit("u", u)
     return _draws(values, levels, knot_constants(levels), u)
 
 
