@@ -85,9 +85,16 @@ def in_column_names(importance: pd.DataFrame, spec: PanelSpec) -> pd.DataFrame:
     them: the item and location embeddings by ``spec``'s item and location columns, the demand
     history (the networks' ``target``) by its demand column. The covariates keep their own names;
     none can be named like these (key columns and the networks' inputs are refused as
-    covariates)."""
+    covariates). A key column named like another input of its kind (a demand column
+    'observed' beside the demand's observation flag, a location column 'log_scale') keeps the
+    network's name: the table listed two rows of one name, and the plot drew them as one bar."""
     names = {ITEM: spec.item_col, LOCATION: spec.location_col, "target": spec.target_col}
-    return importance.assign(variable=importance["variable"].replace(names))
+    variable = importance["variable"].to_numpy(dtype=object).copy()
+    for rows in importance.groupby("kind").indices.values():
+        others = set(variable[rows]) - set(names)
+        renames = {old: new for old, new in names.items() if new not in others}
+        variable[rows] = [renames.get(name, name) for name in variable[rows]]
+    return importance.assign(variable=variable)
 
 
 def plot_interpretation(
