@@ -294,6 +294,29 @@ class RandomState(pl.Callback):
                 torch.cuda.set_rng_state_all([s.cpu() for s in cuda])
 
 
+class ResumedEpochSchedules(pl.Callback):
+    """Steps the plateau learning-rate schedulers (``ReduceLROnPlateau`` on ``val_loss``) at
+    the end of the epoch a run resumed in.
+
+    Lightning skips them there (its fit loop is still "restarting": it takes the epoch's metric
+    to be one the checkpoint did not keep), though the resumed run validated that epoch itself.
+    A run resumed part-way through an epoch then missed one plateau step: a run that would have
+    halved its learning rate after that epoch trained on at the old one, and one resumed in the
+    epoch after a halving counted its plateau from there, never halving again where the
+    uninterrupted run did; its weights and best score were another run's."""
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        loop = trainer.fit_loop
+        epoch = loop.epoch_loop
+        ready = getattr(epoch, "_num_ready_batches_reached", None)
+        update = getattr(epoch, "update_lr_schedulers", None)
+        if ready is None or update is None:  # a Lightning whose loops differ: its own schedule
+            return
+        if loop.restarting and ready():
+            # Lightning's own step (fit_loop.on_advance_end) is skipped while restarting.
+            update("epoch", update_plateau_schedulers=True)
+
+
 class BestCheckpoint(ModelCheckpoint):
     """``ModelCheckpoint`` that also records the global step of its best checkpoint
     (``best_step``; None until it saves one, and after a resume until it saves again)."""
@@ -439,6 +462,7 @@ def build_trainer(
         interrupted = interrupted_folder(run_dir) or run_dir / "checkpoints"
         all_callbacks.append(InterruptCheckpoint(interrupted))
     all_callbacks.append(RandomState())
+    all_callbacks.append(ResumedEpochSchedules())
     all_callbacks.extend(callbacks or [])
     plugin = None
     if precision == "bf16-true" and exact_inputs:
@@ -543,6 +567,18 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return payload.get("state_dict", payload)
 
 
+def _stopped_early(early: EarlyStopping | None) -> bool:
+    """Whether ``early`` ended the fit. Its ``stopped_epoch`` is the epoch it stopped in, 0 too
+    (a validation loss not finite in the first epoch, which Lightning stops on at once), and 0
+    when it never stopped: its reason tells them apart where Lightning records one."""
+    if early is None:
+        return False
+    reason = getattr(early, "stopping_reason", None)
+    if reason is not None:
+        return reason.value != 0  # EarlyStoppingReason.NOT_STOPPED
+    return early.stopped_epoch > 0
+
+
 def fit(
     module: pl.LightningModule,
     cfg: TrainConfig,
@@ -604,6 +640,6 @@ def fit(
         best_checkpoint=best_path,
         best_score=None if best is None else float(best),
         epochs=trainer.current_epoch,
-        stopped_early=bool(early is not None and early.stopped_epoch > 0),
+        stopped_early=_stopped_early(early),
         is_global_zero=trainer.is_global_zero,
     )
