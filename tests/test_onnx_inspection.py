@@ -278,6 +278,29 @@ def test_quantize_names_missing_data_and_takes_data_given(tiny, tmp_path):
     assert str(tiny.good) in evaluation["source"] and "half" in evaluation["source"]
 
 
+def test_quantize_on_data_changed_since_training_does_not_claim_the_validation_split(
+    tiny, tmp_path
+):
+    """The int8 evaluation reproduced the validation split from the data as it is now: with two
+    items' labels swapped after training (same counts, so the same split sizes) it evaluated
+    other items, one of five trained on, and still called them "the validation split"."""
+    data = shutil.copytree(tiny.tunnel, tmp_path / "tunnel")
+    run = shutil.copytree(tiny.run, tmp_path / "run")
+    training = read_json(run / "manifest.json")["training"]
+    training["data"]["root"] = str(data)
+    update_manifest(run, training=training)
+    labels = pd.read_csv(data / "labels.csv", dtype=str)
+    columns = [*CLASS_NAMES, "defects"]
+    combos = labels[list(CLASS_NAMES)].agg("".join, axis=1)
+    a, b = 0, int(np.flatnonzero(combos != combos[0])[0])
+    labels.loc[[a, b], columns] = labels.loc[[b, a], columns].to_numpy()
+    labels.to_csv(data / "labels.csv", index=False)
+    evaluation = read_package(export_run(run, tmp_path / "repo", quantize=True))["quantized"][
+        "evaluation"
+    ]
+    assert "not the validation split; the data changed since training" in evaluation["source"]
+
+
 def test_an_export_that_fails_parity_is_not_written(tiny, tmp_path, monkeypatch):
     import serving.export.onnx as onnx_io
 

@@ -328,15 +328,26 @@ def _split(
     labels = item_set.label_matrix()[usable]
     config = run_manifest.get("config") or {}
     training = (run_manifest.get("training") or {}).get("data") or {}
+    changed = ""
     if own_data:
-        fraction = float((config.get("data") or {}).get("val_fraction", 0.2))
-        seed = int((config.get("train") or {}).get("seed", 0))
-        groups, _ = copy_groups(item_set, loader.load, usable)
-        keep, held = stratified_split(labels, fraction, seed, groups)
-        if len(held) == training.get("n_val") and len(keep) == training.get("n_train"):
-            return usable[keep], usable[held], "the validation split"
+        # The split is reproduced from the data as it is now: with labels or images edited
+        # since training (same number of items) it drew other items, some of them trained on,
+        # and still matched the recorded sizes. The run's fingerprint of its data says whether
+        # this is the data training split. (Imported here: lightning is heavy to import.)
+        from training.inspect_task import data_fingerprint
+
+        recorded = run_manifest.get("data_fingerprint")
+        if recorded and data_fingerprint(item_set) != recorded:
+            changed = "; the data changed since training"
+        else:
+            fraction = float((config.get("data") or {}).get("val_fraction", 0.2))
+            seed = int((config.get("train") or {}).get("seed", 0))
+            groups, _ = copy_groups(item_set, loader.load, usable)
+            keep, held = stratified_split(labels, fraction, seed, groups)
+            if len(held) == training.get("n_val") and len(keep) == training.get("n_train"):
+                return usable[keep], usable[held], "the validation split"
     keep, held = stratified_split(labels, 0.5, 0)
-    return usable[keep], usable[held], "a stratified half (not the validation split)"
+    return usable[keep], usable[held], f"a stratified half (not the validation split{changed})"
 
 
 def _subsample(indices: np.ndarray, labels: np.ndarray | None, limit: int) -> np.ndarray:
