@@ -288,7 +288,11 @@ def horizon_weights(
         shift = r[i]
         take = max(0, min(n_days, horizon + 1 - shift))
         w_a[i, shift : shift + take] = pmf[i, :take]
-    bad = 1.0 - w_a.sum(axis=1) > tolerance
+    # No mass at all within the horizon is beyond it at any tolerance: with tolerance 1 (its
+    # largest value) such a row was renormalized to NaN weights and refused as "weights_a:
+    # missing or non-finite value at row 0", naming neither the key nor the horizon.
+    total = w_a.sum(axis=1)
+    bad = (1.0 - total > tolerance) | (total <= 0.0)
     if bad.any():
         v.fail(
             "lead_time",

@@ -128,3 +128,13 @@ def test_a_forecast_table_given_in_the_request_keeps_the_policy_step_length():
     )
     answer = _plan(body, _weekly_table(), None)
     assert answer.rows[0]["demand_mean"] == pytest.approx(210.0, rel=1e-6)
+
+
+def test_a_lead_time_wholly_past_the_horizon_is_named_at_the_largest_tolerance():
+    """horizon_tolerance 1 (its largest value) allows any mass beyond the horizon, but a row with
+    none within it has nothing to plan from: its weights were 0 / 0 and the error read
+    "weights_a: missing or non-finite value at row 0", naming neither key nor horizon."""
+    policy = Policy(step_days=7.0, horizon_tolerance=1.0)
+    expected = r"exceeds the forecast horizon \(2 steps\) at key \(a, F\)"
+    with pytest.raises(ValueError, match=expected):
+        plan(_weekly(steps=2), _inventory(lead_time_mean=[30.0]), policy)
