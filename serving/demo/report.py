@@ -11,7 +11,7 @@ from forecasting.spec import DEMAND, ITEM, LOCATION
 from serving.demo.config import DemoConfig
 from serving.demo.data import DemoData
 from serving.demo.forecast import ForecastOutcome
-from serving.demo.inspect import InspectionOutcome
+from serving.demo.inspect import REVIEW_DB, InspectionOutcome
 from serving.demo.monitor import MonitorOutcome
 from serving.demo.plan import PlanOutcome
 from serving.report import Report
@@ -138,11 +138,14 @@ def _inspection(report: Report, inspection: InspectionOutcome | None) -> None:
                 report.image(path, caption=f"{row.item_id} ({row.verdict}: {row.reasons})")
     queue = pd.DataFrame(inspection.store.queue(limit=20))
     if len(queue):
+        waiting = _first(len(queue), int(counts["review"]), REVIEW_DB)
         report.table(queue[["item_id", "sku", "location_id", "queued"]],
-                     caption="review queue, oldest first")  # fmt: skip
+                     caption="review queue, oldest first" + waiting)  # fmt: skip
     else:  # an empty frame has no columns either: say so rather than draw an empty table
         report.text("The review queue is empty: no unit scored in the review band.", css="note")
-    report.table(inspection.rejected.head(15), caption="units taken out of sellable stock")
+    rejected = inspection.rejected
+    report.table(rejected.head(15), caption="units taken out of sellable stock"
+                 + _first(15, len(rejected), "inspection/rejected.csv"))  # fmt: skip
 
 
 def _plan(report: Report, planning: PlanOutcome) -> None:
@@ -151,10 +154,22 @@ def _plan(report: Report, planning: PlanOutcome) -> None:
     columns = [ITEM, LOCATION, "review", "service_level", "safety_stock", "reorder_point",
                "order_up_to", "order_qty", "expected_fill_rate"]  # fmt: skip
     plan = planning.plan.sort_values("demand_mean", ascending=False)
-    report.table(plan[[c for c in columns if c in plan.columns]].head(15), caption="top SKU x FC")
-    report.table(planning.dc_plan.head(10), caption="the DC: service time quoted to FCs and stock")
-    if len(planning.allocation):
-        report.table(planning.allocation.head(12), caption="scarce inbound split across FCs")
+    report.table(plan[[c for c in columns if c in plan.columns]].head(15),
+                 caption="top SKU x FC by forecast demand"
+                 + _first(15, len(plan), "plan/plan.parquet"))  # fmt: skip
+    dc, allocation = planning.dc_plan, planning.allocation
+    report.table(dc.head(10), caption="the DC: service time quoted to FCs and stock"
+                 + _first(10, len(dc), "plan/dc.csv"))  # fmt: skip
+    if len(allocation):
+        report.table(allocation.head(12), caption="scarce inbound split across FCs"
+                     + _first(12, len(allocation), "plan/allocation.csv"))  # fmt: skip
+
+
+def _first(shown: int, rows: int, where: str) -> str:
+    """What a caption adds when a table shows only its first rows: the DC table's 10 of 200
+    SKUs and the allocation's 12 of 1,600 rows read as the whole plan (SKU000000 to 9, by
+    name, not the largest), with nothing saying where the rest is."""
+    return f" (first {shown} of {rows} rows; all in {where})" if rows > shown else ""
 
 
 def _simulation(report: Report, planning: PlanOutcome, out: Path) -> None:
