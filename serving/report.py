@@ -76,7 +76,12 @@ class Report:
         index = any(name is not None for name in frame.index.names) or not (
             pd.api.types.is_numeric_dtype(frame.index.dtype)
         )
-        body = shown.to_html(index=index, border=0, na_rep="", escape=True)
+        # Fixed decimals: pandas' default switches a whole column (and, past 1e6, the table) to
+        # scientific notation, 0.8195 as 8.190000e-01 beside 1.9 million units, and past 1e7
+        # drops a count's last digits.
+        body = shown.to_html(
+            index=index, border=0, na_rep="", escape=True, float_format=f"{{:.{digits}f}}".format
+        )
         cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
         self._current().parts.append(f"<figure>{body}{cap}</figure>")
         return self
