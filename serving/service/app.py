@@ -68,6 +68,11 @@ from vision.schema import VIEW_NAMES
 
 log = logging.getLogger("stockcast.service")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# When the request being handled must be answered (``time.monotonic()``), for the batcher: the
+# middleware's 504 does not cancel the handler, so a queued job must give up by itself.
+request_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "request_deadline", default=None
+)
 
 DATATYPES = {
     "tensor(float)": "FP32",
@@ -300,6 +305,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             {"detail": f"the request took longer than {config.timeout_s:g} s"}, status_code=504
         )
         deadline = time.monotonic() + config.timeout_s
+        request_deadline.set(deadline)
         if length is None and request.method == "POST":
             # A body sent in chunks is read here, under the same deadline as the request (a
             # client that stops sending gets its 504, as one with a content-length does).
@@ -379,7 +385,14 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
 
     async def batched(loaded: Loaded, job: Any, size: int) -> Any:
         metrics.queue.labels(loaded.name).set(loaded.batcher.depth())
-        return await loaded.batcher.submit(job, size)
+        deadline = request_deadline.get()
+        timeout = None if deadline is None else deadline - time.monotonic()
+        try:
+            return await loaded.batcher.submit(job, size, timeout)
+        except TimeoutError:  # the client has its 504 already: free the place, run nothing
+            raise HTTPException(
+                504, f"the request took longer than {config.timeout_s:g} s"
+            ) from None
 
     # ------------------------------------------------------------------ health and metadata
 

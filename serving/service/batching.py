@@ -78,16 +78,56 @@ class Batcher:
         finally:
             self.in_flight -= 1
 
-    async def submit(self, job: Any, size: int) -> Any:
-        """Queue ``job`` (``size`` rows) and wait for its result."""
+    async def submit(self, job: Any, size: int, timeout: float | None = None) -> Any:
+        """Queue ``job`` (``size`` rows) and wait for its result, at most ``timeout`` seconds
+        (then :class:`TimeoutError`). A job that times out while queued is dropped, never run;
+        one already in a running batch keeps its place until that batch ends.
+
+        The deadline must be enforced here: the service's timeout answers the client 504, but
+        the handler behind Starlette's middleware is not cancelled, so its job stayed queued,
+        ran for nobody and held its place (three timed-out requests kept a queue of 3 full)."""
+        if timeout is not None and timeout <= 0:
+            raise TimeoutError
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._loop())
         future = asyncio.get_running_loop().create_future()
+        pending = _Pending(job, size, future)
         try:
-            self.queue.put_nowait(_Pending(job, size, future))
+            self.queue.put_nowait(pending)
         except asyncio.QueueFull:
-            raise Overloaded from None
-        return await future
+            self._drop_cancelled()  # places of jobs that timed out while queued
+            try:
+                self.queue.put_nowait(pending)
+            except asyncio.QueueFull:
+                raise Overloaded from None
+        if timeout is None:
+            return await future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            if self._is_running(pending):
+                await asyncio.wait([future])  # running: its place is held until the batch ends
+            else:
+                future.cancel()  # still queued: the worker skips it
+            raise
+        except asyncio.CancelledError:
+            if not self._is_running(pending):
+                future.cancel()
+            raise
+
+    def _is_running(self, pending: _Pending) -> bool:
+        # By identity: two requests of the same rows are equal jobs, not the same request.
+        return bool(self._running) and any(p is pending for p in self._batch)
+
+    def _drop_cancelled(self) -> None:
+        """Take the jobs whose requests gave up out of the queue (order kept)."""
+        kept = []
+        while not self.queue.empty():
+            pending = self.queue.get_nowait()
+            if not pending.future.cancelled():
+                kept.append(pending)
+        for pending in kept:
+            self.queue.put_nowait(pending)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
