@@ -19,9 +19,19 @@ import numpy as np
 import onnxruntime as ort
 
 PREFERRED = ("CUDAExecutionProvider", "CPUExecutionProvider")
+# Every tensor type numpy holds: the warm-up of a graph with a double, int32 or float16 input
+# sent float32 zeros, which onnxruntime refuses, so such a model could not be opened at all.
 _DTYPES = {
     "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(float16)": np.float16,
     "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(int16)": np.int16,
+    "tensor(int8)": np.int8,
+    "tensor(uint64)": np.uint64,
+    "tensor(uint32)": np.uint32,
+    "tensor(uint16)": np.uint16,
     "tensor(uint8)": np.uint8,
     "tensor(bool)": np.bool_,
     "tensor(string)": object,
