@@ -177,6 +177,12 @@ class ModelRepository:
                        "serving": current is not None},
             )  # fmt: skip
             return current
+        if fingerprint(folder) != files:
+            # A file changed while it was checked and opened: onnxruntime reads the graph from
+            # disk after its hash was checked, so what loaded may be a file no hash vouches
+            # for, and kept as ``current`` it was served for good (later scans refuse the
+            # changed folder but keep serving what is loaded). Look again next scan.
+            return current
         self.refused.pop((name, version), None)
         # Served now, so a client may pin the number: a version copied into the repository by
         # hand (not exported there) was not remembered, and after its removal (a rollback) the
