@@ -809,7 +809,20 @@ def _prelaunch_kept(
             sold,
         )
     # Future rows before launch are not "pre-launch history": leave them for the horizon check.
-    return ~(before & observed)
+    kept = ~(before & observed)
+    if not kept.any():
+        # No series was ever on sale: every row would be dropped, and the empty panel failed
+        # later with numpy's "zero-size array to reduction operation maximum".
+        ordered = frame.iloc[order]
+        column = next(c for c in spec.known_reals if ordered[c].isna().any())
+        _fail(
+            ordered,
+            column,
+            "missing on every row, all of them pre-launch rows (no series was on sale), "
+            "so no row is left to forecast from",
+            ordered[column].isna().to_numpy(),
+        )
+    return kept
 
 
 def _check_constant(frame: pd.DataFrame, column: str, codes: np.ndarray, runs: Runs) -> None:

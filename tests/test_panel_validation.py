@@ -156,6 +156,17 @@ def test_leading_missing_price_with_zero_demand_is_a_later_launch():
     assert store.start.tolist() == [3, 0]
 
 
+def test_a_table_whose_every_row_is_before_launch_names_the_price():
+    # No series was ever on sale (M5's first weeks of an item cut out alone): every row is a
+    # pre-launch row and is dropped, and building the store failed with numpy's "zero-size
+    # array to reduction operation maximum" instead of an error naming the column.
+    frame = panel()
+    frame["price"] = np.nan
+    frame["demand"] = 0.0
+    error = error_of(frame)
+    assert error.column == "price" and "pre-launch" in str(error)
+
+
 def test_gaps_are_filled_with_zero_demand_or_rejected():
     frame = panel().drop(index=[4, 5])
     clean, report = validate_panel(frame, SPEC, gaps="zero")
