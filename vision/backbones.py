@@ -154,8 +154,22 @@ def load_pretrained(backbone: nn.Module, name: str, path: str | Path) -> None:
         ) from None
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
-    if not isinstance(state, dict):
+    # Names to tensors, or it is not a state_dict: an int value or key crashed with an
+    # AttributeError below instead of this message.
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise ValueError(f"pretrained: {path} does not hold a state_dict")
+    # Weights with NaN or infinity (a run that diverged) loaded silently, and the fit trained
+    # an epoch on NaN outputs before it stopped on Lightning's "metric val_selection is not
+    # available", which named neither the file nor the weights.
+    broken = sorted(
+        k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())
+    )
+    if broken:
+        raise ValueError(
+            f"pretrained: {path} holds non-finite weights in {len(broken)} tensors {broken[:3]}"
+        )
     head = ("fc.",) if name == "resnet18" else ("classifier.",)
     state = {k: v for k, v in state.items() if not k.startswith(head)}
     own = backbone.state_dict()
