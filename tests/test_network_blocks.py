@@ -113,3 +113,24 @@ def test_seasonal_inputs_are_the_demand_one_season_back():
                 continue
             torch.testing.assert_close(decoder[:, h, 0], target[:, back])
             torch.testing.assert_close(decoder[:, h, 1], mask[:, back])
+
+
+def test_lstm_under_cpu_autocast_keeps_a_float64_module_in_float64():
+    """Autocast leaves float64 tensors alone, and so does nn.LSTM; the fp32 detour of the
+    autocast-safe LSTM cast a float64 input to fp32 and failed the weights' dtype check."""
+    from forecasting.models.recurrent import LSTM
+
+    torch.manual_seed(0)
+    lstm = LSTM(3, 4, 2, batch_first=True).double()
+    stacked = StackedLSTM(3, 4, 2).double()
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    state = (torch.randn(2, 2, 4, dtype=torch.float64), torch.randn(2, 2, 4, dtype=torch.float64))
+    expected = torch.nn.LSTM.forward(lstm, x, state)[0]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = lstm(x, state)[0]
+        got_stacked = stacked(x, state)[0]
+    assert got.dtype == got_stacked.dtype == torch.float64
+    torch.testing.assert_close(got, expected)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # fp32 modules: fp32 output, as before
+        out, (h, c) = LSTM(3, 4, batch_first=True)(x.float().bfloat16())
+    assert out.dtype == h.dtype == torch.float32

@@ -18,10 +18,13 @@ class LSTM(nn.LSTM):
 
     def forward(self, input, hx=None):
         if input.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            # The weights' own dtype, not always fp32: autocast leaves a float64 (or bf16) LSTM
+            # in its dtype, and a float32 input would fail nn.LSTM's dtype check for it.
+            dtype = self.weight_ih_l0.dtype
             with torch.autocast("cpu", enabled=False):
                 if hx is not None:
-                    hx = tuple(h.float() for h in hx)
-                return super().forward(input.float(), hx)
+                    hx = tuple(h.to(dtype) for h in hx)
+                return super().forward(input.to(dtype), hx)
         return super().forward(input, hx)
 
 
