@@ -128,3 +128,29 @@ def test_products_that_fit_show_their_wrong_size():
         views = render_item(item, 24)
         shown = sum(int((mask & MASK_BITS["wrong_size"]).any()) for _, mask in views.values())
         assert shown > 0, item.item_id
+
+
+def _family_catalog() -> Catalog:
+    # P2 is P1 in a colour 6 RGB units away; P3 is P1 only wider: neither changes every view.
+    base = {"height_cm": 10.0, "depth_cm": 8.0, "shape": "box", "family": "F1"}
+    rows = [
+        {"product_id": "P1", "color": "#C82828", "width_cm": 10.0, **base},
+        {"product_id": "P2", "color": "#CA2A2A", "width_cm": 10.0, **base},
+        {"product_id": "P3", "color": "#C82828", "width_cm": 14.0, **base},
+    ]
+    return Catalog(pd.DataFrame(rows), source="test catalog")
+
+
+def test_sibling_mix_ups_are_visible_where_labelled():
+    catalog = _family_catalog()
+    rates = {"wrong_color": 1.0, "wrong_size": 1.0}
+    for item in generate_items(catalog, 40, seed=0, defect_rate=rates):
+        row = catalog.table.set_index("product_id").loc[item.product_id]
+        expected = np.array([int(row["color"][k : k + 2], 16) for k in (1, 3, 5)]) / 255
+        assert np.abs(item.color - expected).sum() * 255 > 120, item.item_id
+        for view in item.size_views:  # a view marked wrong_size shows a changed dimension
+            shown = {"front": "wh", "back": "wh", "left": "dh", "right": "dh", "top": "wd",
+                     "bottom": "wd"}[view]  # fmt: skip
+            keys = [{"w": "width_cm", "h": "height_cm", "d": "depth_cm"}[c] for c in shown]
+            ratios = [item.dims[k] / item.catalog_dims[k] for k in keys]
+            assert max(abs(r - 1) for r in ratios) > 0.1, (item.item_id, view, ratios)

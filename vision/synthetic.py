@@ -80,6 +80,10 @@ _SEAL = np.array([0.82, 0.82, 0.85])
 
 
 VARIANTS_PER_FAMILY = 4
+# A colour counts as clearly other than the catalog's beyond this L1 distance (0..765) in RGB,
+# a size beyond this ratio in a dimension (the tolerance is +-2.5%).
+_CLEAR_COLOR_L1 = 120
+_CLEAR_SIZE_RATIO = 1.2
 
 
 def make_catalog(n_products: int = 12, seed: int = 0) -> Catalog:
@@ -279,10 +283,17 @@ def sample_item(
         catalog.table.get("family", catalog.table["product_id"])
         == row.get("family", row["product_id"])
     ]
-    other_colors = family[family["color"] != row["color"]]
-    other_sizes = family[
-        (family["color"] == row["color"]) & (family["width_cm"] != row["width_cm"])
-    ]
+    # Only siblings that clearly differ stand in for a wrong one: a user catalog may list
+    # variants a few units of colour or a few millimetres apart, which the photos cannot show
+    # (the same bar as _wrong_color and _size_change set for drawn mix-ups).
+    family_rgb = np.array([hex_to_rgb(c) for c in family["color"]], dtype=float).reshape(-1, 3)
+    color_gap = np.abs(family_rgb - np.array(hex_to_rgb(row["color"]))).sum(axis=1)
+    other_colors = family[color_gap > _CLEAR_COLOR_L1]
+    size_ratio = family[list(dim_keys)].to_numpy(float) / np.array(
+        [float(row[k]) for k in dim_keys]
+    )
+    clear_size = (np.abs(np.log(size_ratio)) >= np.log(_CLEAR_SIZE_RATIO)).any(axis=1)
+    other_sizes = family[(color_gap == 0) & clear_size]
     color = base
     if labels["wrong_color"]:
         if len(other_colors) and rng.random() < 0.5:
@@ -293,7 +304,13 @@ def sample_item(
     actual = catalog_dims
     if labels["wrong_size"] and len(other_sizes) and rng.random() < 0.5:
         actual = {k: float(other_sizes[k].iloc[0]) for k in dim_keys}
-        size_views = VIEW_NAMES
+        # The wrong size shows only in the views of the dimensions that differ.
+        changed = {
+            k
+            for k in dim_keys
+            if abs(np.log(actual[k] / catalog_dims[k])) >= np.log(_CLEAR_SIZE_RATIO)
+        }
+        size_views = tuple(v for v in VIEW_NAMES if set(_FACE_DIMS[v]) & changed)
     dims = {k: v * (1 + rng.uniform(-0.025, 0.025)) for k, v in actual.items()}
     if shape == "cylinder":
         dims["depth_cm"] = dims["width_cm"]
