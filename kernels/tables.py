@@ -574,7 +574,10 @@ def _sample_paths_array(forecast: pd.DataFrame, keys, labels):
     bad = ~np.isfinite(step) | (step < 1) | (step != np.floor(step))
     if bad.any():
         _fail_rows("step", "must be a whole number >= 1", bad, _labels(f))
-    sample_codes, _ = pd.factorize(f["sample"], sort=True)
+    # A blank sample id is a sample of its own, as allocate() reads it: its default code (-1)
+    # indexed the last path, so it overwrote another sample's path and the row was refused
+    # as "demand: missing or non-numeric value" though every demand was given.
+    sample_codes, _ = pd.factorize(f["sample"], sort=True, use_na_sentinel=False)
     n_steps = int(step.max())
     n_paths = int(sample_codes.max()) + 1
     counts = np.bincount(codes, minlength=len(keys))
