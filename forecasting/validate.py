@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -254,6 +255,9 @@ def _day_month_as_iso(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
             "number above 12 to tell; write them YYYY-MM-DD",
             np.isin(codes, np.flatnonzero(first != second)),
         )
+    if day_first.any() and all(len(m.group(4)) == 2 for m in found):
+        years = np.array([int(m.group(4)) for m in found])
+        _year_first_check(frame, uniques, codes, first, second, years)
     day, month = (first, second) if day_first.any() else (second, first)
     iso = []
     for m, d, mo in zip(found, day, month, strict=True):
@@ -262,6 +266,31 @@ def _day_month_as_iso(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
             year += 2000 if year < 69 else 1900  # strptime's %y
         iso.append(f"{year:04d}-{mo:02d}-{d:02d}{m.group(5)}")
     return pd.Series(np.array([*iso, None], dtype=object)[codes], index=raw.index)
+
+
+def _year_first_check(frame, uniques, codes, first, second, years) -> None:
+    """Two-digit-year dates read day first (a first number above 12) that are as well read year
+    first (YY/MM/DD, the short form of Sweden or East Asia): 24/01/01 ... 24/12/01, a monthly
+    2024, was read as 24 January ... 24 December 2001 without a word. The year is taken as
+    last unless the column says otherwise: a day-first column's days vary more than its years
+    (13/01/24, 14/01/24), so it is refused only where its first numbers take no more values
+    than its last ones and the two readings differ."""
+    third = years
+    try:
+        for y, mo, d in zip(first, second, third, strict=True):
+            datetime(2000 + int(y), int(mo), int(d))
+    except ValueError:
+        return  # not every date reads year first: the column is day first
+    if len(set(first)) > len(set(third)) or (first == third).all():
+        return
+    example = uniques[np.flatnonzero(first != third)[0]]
+    _fail(
+        frame,
+        DATE,
+        f"ambiguous dates: {example!r} may be day/month/year or year/month/day and no date "
+        "tells; write them YYYY-MM-DD",
+        np.isin(codes, np.flatnonzero(first != third)),
+    )
 
 
 def _rows_detail(frame: pd.DataFrame, mask: np.ndarray | pd.Series, limit: int = 5) -> tuple:

@@ -80,3 +80,23 @@ def test_monitor_reads_the_actuals_day_first_as_written():
         assert error.column == "date"
         return
     assert not any("no actual" in note for note in report.notes)
+
+
+def test_two_digit_year_first_dates_are_not_read_day_first(tmp_path):
+    # 2024 monthly as written year first (24/01/01 is 1 January 2024); read day first it was
+    # 24 January ... 24 December 2001, a regular monthly panel accepted without a word
+    months = pd.date_range("2024-01-01", periods=12, freq="MS")
+    try:
+        clean = _read(tmp_path, list(months.strftime("%y/%m/%d")))
+    except PanelError as error:
+        assert error.column == "date"
+        return
+    assert clean["date"].tolist() == list(months)
+
+
+def test_two_digit_year_day_first_dates_still_read(tmp_path):
+    days = pd.date_range("2024-01-13", periods=5)
+    assert _read(tmp_path, list(days.strftime("%d/%m/%y")))["date"].tolist() == list(days)
+    # the 24th of each month of 2024: day and year are one number, both readings agree
+    same = [pd.Timestamp(2024, m, 24) for m in (1, 2, 3)]
+    assert _read(tmp_path, ["24/01/24", "24/02/24", "24/03/24"])["date"].tolist() == same
