@@ -79,7 +79,10 @@ def read_table(
             if not isinstance(frame.index, pd.RangeIndex) and "index_col" not in csv:
                 frame = _without_row_names(path, frame, columns, csv)
             return frame
-        return pd.read_parquet(path, columns=columns)
+        frame = pd.read_parquet(path, columns=columns)
+        if not isinstance(frame.index, pd.RangeIndex):
+            frame = _index_as_columns(frame, columns)
+        return frame
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise FileError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
     except (OSError, ValueError) as exc:
@@ -163,6 +166,26 @@ def _without_row_names(
         "unquoted decimal comma or thousands separator, e.g. 1,5 or 1,234?); write numbers "
         "without commas (1.5, 1234): quoted, they are read as text, not numbers"
     )
+
+
+def _index_as_columns(frame: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
+    """A parquet file's pandas index as the columns it was: pandas restores the index a frame
+    was saved with, which no reader looks at. A named one (``set_index("date")``) hid that
+    column ("date: column not found"), and an unnamed one repeating its labels (a table put
+    together with ``pd.concat``) failed a reader that aligns on them ("cannot reindex on an
+    axis with duplicate labels", ``inspect rejected --scores``). Named levels become columns,
+    unless a column has that name or ``columns`` leaves them out; unnamed ones, row numbers,
+    are dropped."""
+    names = [
+        n
+        for n in frame.index.names
+        if n is not None and n not in frame.columns and (columns is None or n in columns)
+    ]
+    if names:
+        drop = [level for level, n in enumerate(frame.index.names) if n not in names]
+        frame = frame.reset_index(level=drop, drop=True) if drop else frame
+        return frame.reset_index()
+    return frame.reset_index(drop=True)
 
 
 def _check_header(path: Path, csv: dict[str, Any]) -> None:
