@@ -30,9 +30,11 @@ def fan_chart(
     """Draw one series' fan chart on ``ax``; ``quantiles`` is (H, Q) for ``levels``."""
     levels = np.asarray(levels)
     ax.plot(history_dates, history, color="0.35", lw=1, label="history")
-    shades = [0.15, 0.25, 0.4]
     pairs = [(i, int(np.argmin(np.abs(levels - (1 - q))))) for i, q in enumerate(levels) if q < 0.5]
-    for (lo, hi), alpha in zip(pairs, shades, strict=False):
+    # A shade per interval, outer to inner: three fixed shades left a fourth pair (the innermost,
+    # e.g. the 50% interval of levels 0.02..0.98) undrawn and out of the legend.
+    shades = [0.15, 0.25, 0.4] if len(pairs) <= 3 else np.linspace(0.1, 0.4, len(pairs)).tolist()
+    for (lo, hi), alpha in zip(pairs, shades[: len(pairs)], strict=True):
         width = round(100 * (levels[hi] - levels[lo]))
         ax.fill_between(
             forecast_dates,
@@ -44,7 +46,12 @@ def fan_chart(
             label=f"{width}% interval",
         )
     median = int(np.argmin(np.abs(levels - 0.5)))
-    ax.plot(forecast_dates, quantiles[:, median], color="tab:blue", lw=1.5, label=f"{label} median")
+    # Levels need not hold 0.5 (e.g. 0.1 and 0.9): the central line is then named by its level,
+    # not called the median (it was q0.1 labelled "median").
+    central = "median" if np.isclose(levels[median], 0.5) else f"q{levels[median]:g}"
+    ax.plot(
+        forecast_dates, quantiles[:, median], color="tab:blue", lw=1.5, label=f"{label} {central}"
+    )
     if actual is not None:
         ax.plot(forecast_dates, actual, color="black", lw=1, ls="--", label="actual")
     ax.set_ylim(bottom=0)

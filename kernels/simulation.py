@@ -1031,7 +1031,13 @@ def plot(
         top = max(ax.get_ylim()[1], 1.0)
         ax.set_ylim(-0.03 * top - 0.04 * top * len(named), top)  # a band for the markers
         ax.axhline(0.0, color="0.5", linewidth=0.6)
-    axes[0].legend(fontsize=7, ncol=3, loc="upper right")
+    # One legend for every panel's entries: the first panel's own left out the stockout markers
+    # of results that stocked out only in a later panel.
+    entries: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    axes[0].legend(entries.values(), entries.keys(), fontsize=7, ncol=3, loc="upper right")
     if title:
         fig.suptitle(title)
     return atomic_write(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=110))

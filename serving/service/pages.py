@@ -286,9 +286,17 @@ def _chart(rows: dict[str, pd.DataFrame], item_id: str, location_id: str) -> byt
     top.plot(pd.to_datetime(history["date"]), history["demand"], color="#333", lw=1, label="demand")
     top.plot(pd.to_datetime(actual["date"]), actual["demand"], color="#333", lw=1, ls=":",
              label="held-back demand")  # fmt: skip
-    for lo, hi, alpha in (("q0.05", "q0.95", 0.2), ("q0.25", "q0.75", 0.35)):
-        if lo in forecast and hi in forecast:
-            top.fill_between(dates, forecast[lo], forecast[hi], color="C0", alpha=alpha, lw=0)
+    # The outer band is the 90% interval, or the 80% one where the levels stop at 0.1 and 0.9
+    # (with only q0.1, q0.5 and q0.9 no interval was drawn), each named in the legend.
+    outer = next(
+        (p for p in (("q0.05", "q0.95"), ("q0.1", "q0.9")) if set(p) <= set(forecast)), None
+    )
+    for pair, alpha in ((outer, 0.2), (("q0.25", "q0.75"), 0.35)):
+        if pair is not None and set(pair) <= set(forecast):
+            lo, hi = pair
+            width = round(100 * (float(hi[1:]) - float(lo[1:])))
+            top.fill_between(dates, forecast[lo], forecast[hi], color="C0", alpha=alpha, lw=0,
+                             label=f"{width}% interval")  # fmt: skip
     if "q0.5" in forecast:  # a model's quantile levels need not hold the median
         top.plot(dates, forecast["q0.5"], color="C0", lw=1.5, label="forecast median")
     # ids are text, not TeX: a "$" in an id would start math mode (or fail to parse)
@@ -296,9 +304,12 @@ def _chart(rows: dict[str, pd.DataFrame], item_id: str, location_id: str) -> byt
     top.legend(fontsize=8)
     # in date order, as the forecast and the panel above (a line drawn in file order zigzags)
     for rule, frame in rows["daily"].sort_values("date").groupby("rule"):
-        bottom.plot(pd.to_datetime(frame["date"]), frame["on_hand"], lw=1.3, label=str(rule))
+        (line,) = bottom.plot(pd.to_datetime(frame["date"]), frame["on_hand"], lw=1.3,
+                              label=str(rule))  # fmt: skip
         out = frame[frame["unmet"] > 0]
-        bottom.plot(pd.to_datetime(out["date"]), out["on_hand"], "v", ms=5)
+        # in the rule's own colour: the markers took the next colour of the cycle, so a rule's
+        # stockout days were drawn in a colour of no line (plan: orange against a blue line)
+        bottom.plot(pd.to_datetime(out["date"]), out["on_hand"], "v", ms=5, color=line.get_color())
     bottom.set_ylabel("on hand")
     bottom.legend(fontsize=8)
     fig.autofmt_xdate()
