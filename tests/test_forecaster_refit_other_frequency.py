@@ -52,3 +52,19 @@ def test_a_fit_on_a_prebuilt_store_keeps_no_earlier_tables_report():
     own = forecaster.store(_table("D", 90))  # the CLI's order: store, report, then fit
     forecaster.fit(own)
     assert forecaster.report is not None and forecaster.report.n_rows == 180
+
+
+def test_a_loaded_run_refits_on_other_frequency_as_the_saved_one(tmp_path):
+    # The run's 'D' was inferred: loaded, it infers the weekly table's frequency too (it was
+    # refused, "the frequency was given as D"); a frequency given stays checked after loading.
+    daily, weekly = _table("D", 120), _table("W-MON", 60)
+    Forecaster("seasonal_naive", horizon=4).fit(daily).save(tmp_path / "inferred")
+    loaded = Forecaster.load(tmp_path / "inferred")
+    assert loaded.spec.freq == "D"
+    fresh = Forecaster("seasonal_naive", horizon=4).fit(weekly)
+    pd.testing.assert_frame_equal(loaded.fit(weekly).predict(weekly), fresh.predict(weekly))
+    assert loaded.spec.freq == "W"
+    given = Forecaster("seasonal_naive", horizon=4, spec=PanelSpec(freq="D")).fit(daily)
+    given.save(tmp_path / "given")
+    with pytest.raises(PanelError):
+        Forecaster.load(tmp_path / "given").fit(weekly)

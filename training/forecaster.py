@@ -978,6 +978,10 @@ class Forecaster:
             data_fingerprint=info.pop("data_fingerprint", None),
             metrics={k: info.pop(k) for k in ("best_val_loss",) if k in info},
             training=info,
+            # The spec's frequency was read from the training table's dates, not given: a
+            # loaded run refitted on a weekly table infers 'W' as the forecaster it was saved
+            # from does (it was refused as if 'D' had been given).
+            freq_inferred=self._inferred_freq is not None and self._inferred_freq == self.spec.freq,
             **extra,
         )
 
@@ -997,6 +1001,8 @@ class Forecaster:
             train = TrainConfig.from_dict(sections["train"])
         with reading_entry(run_dir, "config.forecast"):
             forecaster = cls(spec=spec, train=train, **sections["forecast"])
+        if manifest.get("freq_inferred") is True:  # runs saved before: as given
+            forecaster._inferred_freq = spec.freq
         info = manifest.get("training")
         info = dict(info) if isinstance(info, dict) else {}
         # What _write moved out of the model's info into the manifest's own entries: put back,
