@@ -521,6 +521,15 @@ class AutoForecaster:
         model._set_baselines(spec.season)
         model.choice, model.fallback = dict(state["choice"]), state["fallback"]
         model.overrides = [dict(o) for o in state.get("overrides", [])]  # older runs: none
+        # A route to a model the run does not hold (a manifest edited by hand) is named here,
+        # not met as a KeyError at the first forecast of a class routed to it.
+        routes = [*model.choice.values(), model.fallback, *(o["model"] for o in model.overrides)]
+        unknown = sorted({str(r) for r in routes} - set(model.candidates))
+        if unknown:
+            raise ValueError(
+                f"routes to {unknown}, which the run does not hold "
+                f"(it holds {list(model.candidates)})"
+            )
         model.scores = pd.DataFrame(state.get("scores", []))
         model.info = info
         return model
