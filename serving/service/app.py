@@ -577,11 +577,19 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             )
         except Exception as exc:  # not multipart, too many parts: the client's request
             raise HTTPException(422, f"expected a multipart form of view images ({exc})") from None
-        # An empty text field (as an HTML form sends it) is a field not given.
-        fields = {k: v for k, v in form.items() if isinstance(v, str) and v}
+        fields: dict[str, str] = {}
         views = {}
         for key, value in form.multi_items():
-            if not isinstance(value, str):
+            if isinstance(value, str):
+                if not value:  # an empty text field (as an HTML form sends it) is not given
+                    continue
+                # Read from the form as a dict, the last of two values won without a word (two
+                # item_ids: the unit queued under one of them), and a text part beside an image
+                # part of the same name was dropped.
+                if key in fields:
+                    raise HTTPException(422, f"{key}: given twice (send one value)")
+                fields[key] = value
+            else:
                 if key in views:  # one of them would be scored without a word (the last)
                     raise HTTPException(422, f"{key}: two image parts for one view")
                 views[key] = await value.read()
