@@ -104,12 +104,12 @@ class Batcher:
             return await future
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
             if self._is_running(pending):
                 await asyncio.wait([future])  # running: its place is held until the batch ends
             else:
                 future.cancel()  # still queued: the worker skips it
-            raise
+            raise TimeoutError from None
         except asyncio.CancelledError:
             if not self._is_running(pending):
                 future.cancel()
