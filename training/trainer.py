@@ -404,8 +404,12 @@ def _world_size(cfg: TrainConfig, accelerator: str) -> int:
         devices = torch.cuda.device_count() if accelerator == "cuda" else 1
     elif isinstance(cfg.devices, int):
         devices = cfg.devices
+    elif str(cfg.devices) == "-1":  # every GPU, as Lightning reads it
+        devices = torch.cuda.device_count() if accelerator == "cuda" else 1
     else:
-        devices = len(str(cfg.devices).split(","))
+        # A list of indices; Lightning reads a trailing comma ("0,") as that one device,
+        # not as an empty second entry (which made a one-GPU run a DDP run).
+        devices = len([part for part in str(cfg.devices).split(",") if part.strip()])
     return devices * cfg.num_nodes
 
 
@@ -557,8 +561,14 @@ def random_state_restored():
 
 
 def is_rank_zero() -> bool:
-    """False in the worker processes a DDP launcher starts (they set RANK / LOCAL_RANK)."""
-    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
+    """False in the worker processes a DDP launcher starts (they set RANK / LOCAL_RANK), and
+    on every node but the first of a multi-node run."""
+    if "RANK" in os.environ:
+        return int(os.environ["RANK"]) == 0
+    # Lightning's launcher sets LOCAL_RANK and NODE_RANK, not RANK: local rank 0 of node 1 is
+    # a global rank > 0 (torchrun names the node GROUP_RANK).
+    node = os.environ.get("NODE_RANK", os.environ.get("GROUP_RANK", "0"))
+    return int(os.environ.get("LOCAL_RANK", "0")) == 0 and int(node) == 0
 
 
 def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
