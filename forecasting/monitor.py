@@ -118,9 +118,18 @@ def _quantile_columns(frame: pd.DataFrame) -> dict[float, str]:
     for column in frame.columns:
         if column.startswith("q"):
             try:
-                found[float(column[1:])] = column
+                level = float(column[1:])
             except ValueError:
                 continue
+            # Two spellings of one level (q0.5 and q0.50): the dict kept the later column and
+            # scored it without a word, the other one unread.
+            if level in found:
+                raise PanelError(
+                    column,
+                    f"column of the forecasts table reads as quantile level {level:g}, as "
+                    f"{found[level]!r} does; keep one of them",
+                )
+            found[level] = column
     return dict(sorted(found.items()))
 
 
