@@ -238,12 +238,7 @@ def quantile_draws(values: np.ndarray, levels: np.ndarray, u: np.ndarray) -> np.
     # Checked as the policies check them: decreasing levels drew demand falling in u, a single
     # level read its constants past the end, a missing value drew NaN for some u and not others,
     # and u = 0 on a flat row drew 0 * -inf = NaN.
-    levels = v.as_float_array("levels", levels, ndim=1)
-    if levels.shape[0] < 2:
-        raise ValueError("levels: need at least two quantile levels")
-    v.check_open_unit("levels", levels)
-    if not (np.diff(levels) > 0).all():
-        raise ValueError(f"levels: must be strictly increasing, got {levels.tolist()}")
+    levels = v.check_levels(levels)
     values = v.as_float_array("values", values, ndim=2)
     if values.shape[1] != levels.shape[0]:
         raise ValueError(f"values: expected {levels.shape[0]} columns, got {values.shape[1]}")

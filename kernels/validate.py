@@ -103,3 +103,14 @@ def broadcast_rows(field: str, values, n: int, dtype=np.float64) -> np.ndarray:
         raise ValueError(f"{field}: expected a scalar or 1-d array, got shape {arr.shape}")
     check_length(field, arr, n)
     return arr
+
+
+def check_levels(levels) -> np.ndarray:
+    """Quantile levels as float64: at least two, strictly increasing, inside (0, 1)."""
+    levels = as_float_array("levels", levels, ndim=1)
+    if levels.shape[0] < 2:
+        raise ValueError("levels: need at least two quantile levels")
+    check_open_unit("levels", levels)
+    if not (np.diff(levels) > 0).all():
+        raise ValueError(f"levels: must be strictly increasing, got {levels.tolist()}")
+    return levels

@@ -161,3 +161,16 @@ def inspection_repo(tmp_path_factory):
     export_run(root / "run", root / "repo", "inspection")
     item = sorted((tunnel / "items").iterdir())[0]
     return root / "repo", sorted(item.glob("*.png"))
+
+
+@pytest.fixture(scope="module")
+def inspect_client(inspection_repo):
+    """A service over ``inspection_repo`` and that item's views as multipart file parts."""
+    from fastapi.testclient import TestClient
+
+    from serving.service.app import create_app
+
+    repo, views = inspection_repo
+    files = [(p.stem, (p.name, p.read_bytes(), "image/png")) for p in views]
+    with TestClient(create_app(repo)) as http:
+        yield http, files

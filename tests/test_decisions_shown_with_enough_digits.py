@@ -3,7 +3,8 @@
 * The station page showed every class score with three decimals: a calibrated threshold can be
   0.00003 (target FRR on a model whose good items score near 0), so a unit rejected for damage
   at 0.000042 showed "reject - damage - damage 0.000". Scores below 0.001 are shown with two
-  significant digits (run under Node with a fake DOM and fetch).
+  significant digits, and an item the model could not score shows its verdict and "not scored"
+  (run under Node with a fake DOM and fetch).
 * The demo report's champion/challenger table rounded the two SQLs to three decimals under the
   caption "kept: challenger": 0.81234 against 0.81231 read as 0.812 and 0.812. It shows the
   digits that tell them apart."""
@@ -43,25 +44,41 @@ global.localStorage = {getItem: () => null, setItem() {}, removeItem() {}};
 global.fetch = async () => ({ok: true, status: 200, json: async () => answer});
 (async () => {
   new Function(script)();
-  await submit({preventDefault() {}});
+  try { await submit({preventDefault() {}}); } catch (error) { console.error(String(error)); }
   console.log(JSON.stringify({html: elements.result.innerHTML}));
 })();
 """
 
 
-def test_the_station_shows_a_small_score_that_decided_a_reject(tmp_path):
+def _station_html(tmp_path: Path, answer: dict) -> str:
+    """What the station page shows for ``answer`` (a /v1/inspect body), run under Node."""
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
     (tmp_path / "harness.js").write_text(HARNESS)
-    answer = {"verdict": "reject", "reasons": ["damage"], "views": [],
-              "scores": {"damage": 0.0000421, "packaging": 0.25, "wrong_size": 0.0}}  # fmt: skip
     args = [node, str(tmp_path / "harness.js"), str(STATIC / "common.js"),
             str(STATIC / "station.js"), json.dumps(answer)]  # fmt: skip
     done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
-    html = json.loads(done.stdout.strip().splitlines()[-1])["html"]
+    return json.loads(done.stdout.strip().splitlines()[-1])["html"]
+
+
+def test_the_station_shows_a_small_score_that_decided_a_reject(tmp_path):
+    answer = {"verdict": "reject", "reasons": ["damage"], "views": [],
+              "scores": {"damage": 0.0000421, "packaging": 0.25, "wrong_size": 0.0}}  # fmt: skip
+    html = _station_html(tmp_path, answer)
     cells = dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", html))
     assert cells == {"damage": "0.000042", "packaging": "0.250", "wrong_size": "0.000"}, html
+
+
+def test_the_station_shows_the_verdict_of_an_item_it_could_not_score(tmp_path):
+    # Non-finite scores: the service answers review, "not inspected", with the scores as JSON
+    # null; the page called null.toFixed and stayed at "inspecting..." without the verdict.
+    answer = {"verdict": "review", "reasons": ["not inspected"], "any_defect": None,
+              "scores": {"damage": None, "packaging": 0.25}, "views": []}  # fmt: skip
+    html = _station_html(tmp_path, answer)
+    assert '<div id="verdict" class="review">review</div>' in html, html
+    assert "<tr><td>damage</td><td>not scored</td></tr>" in html, html
+    assert "<tr><td>packaging</td><td>0.250</td></tr>" in html, html
 
 
 def test_the_champion_challenger_table_tells_the_two_losses_apart(tmp_path):

@@ -5,22 +5,11 @@ it is a 422 naming the field. A checkbox's "on" is true."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
-
-from serving.service.app import create_app
-
-
-@pytest.fixture(scope="module")
-def client(inspection_repo):
-    repo, views = inspection_repo
-    files = [(p.stem, (p.name, p.read_bytes(), "image/png")) for p in views]
-    with TestClient(create_app(repo)) as http:
-        yield http, files
 
 
 @pytest.mark.parametrize("value", ["2", "ture", "maybe", "none"])
-def test_a_heatmaps_value_that_is_neither_true_nor_false_is_refused(client, value):
-    http, files = client
+def test_a_heatmaps_value_that_is_neither_true_nor_false_is_refused(inspect_client, value):
+    http, files = inspect_client
     answer = http.post("/v1/inspect", files=files, data={"heatmaps": value})
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"].startswith("heatmaps:")
@@ -30,8 +19,8 @@ def test_a_heatmaps_value_that_is_neither_true_nor_false_is_refused(client, valu
     ("value", "wanted"),
     [("true", True), ("TRUE", True), ("1", True), ("on", True), ("false", False), ("no", False)],
 )
-def test_true_and_false_still_read(client, value, wanted):
-    http, files = client
+def test_true_and_false_still_read(inspect_client, value, wanted):
+    http, files = inspect_client
     answer = http.post("/v1/inspect", files=files, data={"heatmaps": value})
     assert answer.status_code == 200, answer.text
     shown = [v.get("heatmap_png") is not None for v in answer.json()["views"]]

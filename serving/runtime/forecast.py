@@ -74,7 +74,21 @@ class ForecastJob:
         return "cumulative" if self.cumulative else "quantiles"
 
 
-class ForecastPackage:
+class PackagedForecast:
+    """What every forecast package reads from its manifest's preprocessing (``self.pre``)."""
+
+    pre: dict
+
+    @property
+    def horizon(self) -> int:
+        return int(self.pre["horizon"])
+
+    @property
+    def quantiles(self) -> tuple[float, ...]:
+        return tuple(self.pre["quantiles"])
+
+
+class ForecastPackage(PackagedForecast):
     """A forecasting model package, opened for prediction.
 
     ``requested`` overrides the provider order (default CUDA then CPU); ``threads`` the
@@ -125,14 +139,6 @@ class ForecastPackage:
     @property
     def provider(self) -> str:
         return self.model.provider
-
-    @property
-    def horizon(self) -> int:
-        return int(self.pre["horizon"])
-
-    @property
-    def quantiles(self) -> tuple[float, ...]:
-        return tuple(self.pre["quantiles"])
 
     def predict(
         self,

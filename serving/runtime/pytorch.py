@@ -26,7 +26,12 @@ from forecasting.spec import PanelSpec
 from kernels.io import FileError, read_json, sha256_file
 from kernels.runfolder import MANIFEST
 from serving.package import read_package
-from serving.runtime.forecast import ForecastPackage, read_request, unseen_note
+from serving.runtime.forecast import (
+    ForecastPackage,
+    PackagedForecast,
+    read_request,
+    unseen_note,
+)
 
 RUN_FOLDER = "run"
 """The run's own folder inside the package."""
@@ -35,7 +40,7 @@ RUNTIME = "pytorch"
 """``manifest["model"]["runtime"]`` of such a package (ONNX packages have none)."""
 
 
-class RunForecastPackage:
+class RunForecastPackage(PackagedForecast):
     """An ``auto`` run's package, opened for prediction (the interface of
     :class:`~serving.runtime.ForecastPackage`'s ``predict``, plus :meth:`answer` for the service).
 
@@ -102,14 +107,6 @@ class RunForecastPackage:
     @property
     def provider(self) -> str:
         return self._provider
-
-    @property
-    def horizon(self) -> int:
-        return int(self.pre["horizon"])
-
-    @property
-    def quantiles(self) -> tuple[float, ...]:
-        return tuple(self.pre["quantiles"])
 
     def predict(
         self,
