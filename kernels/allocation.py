@@ -101,7 +101,9 @@ def allocate_one(samples, stock, cap, value, budget, reserve_value, x, iscratch,
         lim = cap[j]
         room = hi_sample - stock[j]
         if room < lim:
-            lim = math.ceil(room) if room > 0.0 else 0
+            # int(): on the CUDA target math.ceil returns a float, which made lim a float and
+            # the kernel fail to compile (the CPU target returns an int).
+            lim = int(math.ceil(room)) if room > 0.0 else 0
         c, _, v_before = _first_at_or_below(row, stock[j], value[j], reserve_value, 0, lim)
         iscratch[j, 0] = 0
         iscratch[j, 1] = c
@@ -118,8 +120,11 @@ def allocate_one(samples, stock, cap, value, budget, reserve_value, x, iscratch,
         vmin = math.inf
         for j in range(n):
             if iscratch[j, 0] < iscratch[j, 1]:
-                vmax = max(vmax, fscratch[j, 0])
-                vmin = min(vmin, fscratch[j, 1])
+                # Selects, not max()/min(): numba >= 0.66 implements two-argument max/min as
+                # *args overloads, which the CUDA target fails to compile (numba issue 10753),
+                # so the GPU kernel calling this helper did not build at all.
+                vmax = fscratch[j, 0] if fscratch[j, 0] > vmax else vmax
+                vmin = fscratch[j, 1] if fscratch[j, 1] < vmin else vmin
         if vmax <= vmin:
             break
         lam = vmin + 0.5 * (vmax - vmin)
@@ -168,13 +173,15 @@ def allocate_one(samples, stock, cap, value, budget, reserve_value, x, iscratch,
         lo = 0
         hi = 0
         for j in range(n):
-            hi = max(hi, iscratch[j, 1] - iscratch[j, 0])
+            t = iscratch[j, 1] - iscratch[j, 0]
+            hi = t if t > hi else hi
         # Smallest level k with sum_j min(t_j, k) >= rem.
         while hi - lo > 1:
             mid = (lo + hi) >> 1
             got = 0
             for j in range(n):
-                got += min(iscratch[j, 1] - iscratch[j, 0], mid)
+                t = iscratch[j, 1] - iscratch[j, 0]
+                got += t if t < mid else mid
             if got >= rem:
                 hi = mid
             else:
@@ -182,7 +189,8 @@ def allocate_one(samples, stock, cap, value, budget, reserve_value, x, iscratch,
         level = hi
         given = 0
         for j in range(n):
-            g = min(iscratch[j, 1] - iscratch[j, 0], level - 1)
+            t = iscratch[j, 1] - iscratch[j, 0]
+            g = t if t < level - 1 else level - 1
             iscratch[j, 0] += g
             given += g
         for j in range(n):
