@@ -298,6 +298,61 @@ def test_train_names_a_bad_out_before_reading_the_panel(tmp_path, capsys):
     fails(capsys, [*train, "--out", str(blocker)], "file.txt", "expected a folder")
 
 
+# An output is written to a temporary file (or folder) renamed onto its path: one that is an
+# input, or a folder that holds one, replaced the user's input with the result, exit 0. The
+# inputs below are not valid for their commands (and --run does not exist): refused first.
+def _inputs(folder: Path) -> None:
+    (folder / "f.csv").write_text("item_id,location_id,demand_mean,demand_std\nsku0,FC1,10,3\n")
+    (folder / "inv.csv").write_text("item_id,location_id,on_hand,lead_time_mean\nsku0,FC1,30,4\n")
+    (folder / "out" / "items").mkdir(parents=True)
+    (folder / "out" / "a.csv").write_text("item_id,location_id,date,demand\na,x,2024-01-01,2\n")
+    (folder / "out" / "items" / "1.png").write_bytes(b"not a picture")
+    (folder / "scores.csv").write_text("item_id,product_id,verdict\ni1,skuA,reject\n")
+
+
+PLAN = ["plan", "--forecast", "f.csv", "--inventory", "inv.csv", "--out"]
+OVER_INPUTS = [
+    ([*PLAN, "inv.csv"], "--out inv.csv: is the --inventory file; write the plan elsewhere"),
+    ([*PLAN, "out/../f.csv"], "--out out/../f.csv: is the --forecast file f.csv"),
+    ([*PLAN, "link.csv"], "--out link.csv: is the --inventory file inv.csv"),  # a symlink
+    ([*PLAN, "hard.csv"], "--out hard.csv: is the --inventory file inv.csv"),  # a hard link
+    (["inspect", "rejected", "--scores", "scores.csv", "--out", "scores.csv"], "--scores file"),
+    (["forecast", "predict", "--run", "r", "--data", "f.csv", "--out", "f.csv"], "--data file"),
+    (["forecast", "monitor", "--forecasts", "f.csv", "--actuals", "out/a.csv", "--out", "out",
+      "--overwrite"], "--out out: holds the --actuals file out/a.csv"),
+    (["forecast", "backtest", "--data", "out/a.csv", "--out", ".", "--overwrite"], "--data file"),
+    (["forecast", "train", "--data", "out/a.csv", "--out", "out"], "holds the --data file"),
+    (["forecast", "interpret", "--run", "out/items", "--data", "f.csv", "--out", "out"],
+     "holds the --run folder out/items"),
+    (["inspect", "train", "--data", "out/items", "--out", "out/items", "--overwrite"],
+     "--out out/items: is the --data folder"),
+    (["inspect", "score", "--run", "r", "--items", "out/items", "--out", "s.csv",
+      "--heatmap-dir", "out", "--overwrite"], "--heatmap-dir out: holds the --items folder"),
+    (["inspect", "score", "--run", "r", "--items", "out/items", "--out", "out.csv"],
+     "heatmap folder out_heatmaps: is the --items folder"),  # <stem>_heatmaps, linked below
+    (["demo", "--data", "out/a.csv", "--out", "out", "--overwrite"], "holds the --data file"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("args, named", OVER_INPUTS, ids=[" ".join(a[:2]) for a, _ in OVER_INPUTS])
+def test_an_output_that_would_replace_an_input_is_refused(
+    args, named, tmp_path, capsys, monkeypatch
+):
+    _inputs(tmp_path)
+    (tmp_path / "link.csv").symlink_to("inv.csv")
+    os.link(tmp_path / "inv.csv", tmp_path / "hard.csv")
+    (tmp_path / "out_heatmaps").symlink_to("out/items")
+    monkeypatch.chdir(tmp_path)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    fails(capsys, args, named)  # not "no such run r", "not a picture"...: checked first
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_a_plan_over_its_inventory_is_refused_by_the_process(tmp_path):
+    _inputs(tmp_path)
+    refused([*PLAN, "inv.csv"], tmp_path, "--out inv.csv: is the --inventory file")
+
+
 # ------------------------------------------------------------------ errors a person can act on
 
 

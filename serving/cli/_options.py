@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import typing
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from kernels.settings import bound_problem
@@ -171,3 +173,65 @@ def read_config(
         if values is not None and not isinstance(values, dict):
             raise CliError(f"--config {args.config}: section {name!r} must be a mapping")
     return config
+
+
+def inputs_of(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """``{"--inventory": args.inventory, ...}``: the input paths a command was given, by flag.
+    A review database given as a ``sqlite:///`` URL is its file."""
+    inputs = {}
+    for name in names:
+        value = getattr(args, name, None)
+        if value is not None and str(value).startswith("sqlite:///"):
+            value = str(value)[len("sqlite:///") :]
+        inputs["--" + name.replace("_", "-")] = value
+    return inputs
+
+
+def _same(a: Path, b: Path) -> bool:
+    """The same file or folder: equal once resolved (``../``, symlinks), or, where both exist,
+    the same inode (a hard link, another spelling on a case-insensitive disk)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def refuse_output_over_inputs(
+    output: str | Path | None,
+    inputs: dict[str, Any],
+    *,
+    label: str = "--out",
+    folder: bool = False,
+    what: str = "the output",
+) -> None:
+    """Refuse, naming both flags, an output that would replace an input the command reads.
+
+    A file output is written to a temporary file renamed onto ``output``, and a folder output is
+    built beside it and renamed into place (``--overwrite`` replaces it whole), so an output that
+    is an input, or (``folder``) a folder that holds one, silently replaced the user's input
+    with the result (``plan --inventory inv.csv --out inv.csv``). Checked before any work.
+    """
+    from serving.cli import CliError
+
+    if output is None:
+        return
+    output = Path(output)
+    for flag, source in inputs.items():
+        if source is None:
+            continue
+        source = Path(source)
+        kind = "folder" if source.is_dir() else "file"
+        spelled = "" if str(source) == str(output) else f" {source}"
+        if _same(output, source):
+            raise CliError(
+                f"{label} {output}: is the {flag} {kind}{spelled}; write {what} elsewhere"
+            )
+        if folder and output.exists() and source.exists():
+            # The source, or a folder above it, is the output folder.
+            if any(_same(output, above) for above in source.resolve().parents):
+                raise CliError(
+                    f"{label} {output}: holds the {flag} {kind} {source}, and an output folder "
+                    f"is replaced whole; write {what} elsewhere"
+                )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from forecasting.spec import PanelSpec
 from serving.cli import CliError
-from serving.cli._options import add_settings, given
+from serving.cli._options import add_settings, given, refuse_output_over_inputs
 from serving.demo.config import DemoConfig
 
 
@@ -34,6 +34,8 @@ def demo_command(args: argparse.Namespace) -> int:
         flags = ", ".join("--" + name.replace("_", "-") for name in mapping)
         raise CliError(f"{flags}: name the columns of a table given with --data")
     spec = PanelSpec.from_dict(mapping) if args.data else None
+    out = config.effective().out  # the default, runs/demo, where --out is not given
+    refuse_output_over_inputs(out, {"--data": args.data}, folder=True, what="the results")
     paths = run_demo(config, data=args.data, spec=spec)
     print(f"report: {Path(paths['report']).resolve()}")
     for name, path in paths.items():

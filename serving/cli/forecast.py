@@ -24,7 +24,14 @@ from typing import Any
 from forecasting.config import AUTO, MODEL_NAMES, BacktestConfig, ForecastConfig, MonitorConfig
 from forecasting.spec import PanelSpec
 from serving.cli import CliError
-from serving.cli._options import add_settings, comma_list, given, read_config
+from serving.cli._options import (
+    add_settings,
+    comma_list,
+    given,
+    inputs_of,
+    read_config,
+    refuse_output_over_inputs,
+)
 from training.config import TrainConfig
 
 SECTIONS = {"spec": PanelSpec, "forecast": ForecastConfig, "train": TrainConfig}
@@ -178,6 +185,8 @@ def train_command(args: argparse.Namespace) -> int:
     # An output location that cannot be written is reported before any work (README), as
     # backtest and inspect train do: it was found only by fit(), after the panel was read.
     check_writable(args.out, folder=True)
+    inputs = inputs_of(args, "data", "config", "resume")
+    refuse_output_over_inputs(args.out, inputs, folder=True, what="the run")
     settings = resolve_settings(args)
     forecaster = _forecaster(settings)
     store = forecaster.store(args.data)
@@ -274,6 +283,8 @@ def predict_command(args: argparse.Namespace) -> int:
 
     check_writable(args.out)
     table_kind(args.out)  # a suffix it cannot write is named before any work
+    inputs = inputs_of(args, "data", "config", "run", "package")
+    refuse_output_over_inputs(args.out, inputs, what="the forecast")
     wanted = predict_settings(args)
     if args.package:
         from serving.runtime import open_forecast_package
@@ -304,6 +315,8 @@ def predict_command(args: argparse.Namespace) -> int:
 
 
 def backtest_command(args: argparse.Namespace) -> int:
+    inputs = inputs_of(args, "data", "config")
+    refuse_output_over_inputs(args.out, inputs, folder=True, what="the backtest")
     import dataclasses
 
     from forecasting import Forecaster
@@ -366,6 +379,8 @@ def backtest_command(args: argparse.Namespace) -> int:
 
 
 def interpret_command(args: argparse.Namespace) -> int:
+    inputs = inputs_of(args, "run", "data")
+    refuse_output_over_inputs(args.out, inputs, folder=True, what="the interpretation")
     from forecasting import Forecaster
     from forecasting.interpret import plot_interpretation
     from kernels.io import write_table
@@ -385,6 +400,8 @@ def interpret_command(args: argparse.Namespace) -> int:
 
 
 def monitor_command(args: argparse.Namespace) -> int:
+    inputs = inputs_of(args, "forecasts", "actuals", "reference")
+    refuse_output_over_inputs(args.out, inputs, folder=True, what="the report")
     import pandas as pd
 
     from forecasting.io import read_levels

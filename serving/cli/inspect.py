@@ -34,7 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from serving.cli import CliError
-from serving.cli._options import add_settings, given, read_config
+from serving.cli._options import (
+    add_settings,
+    given,
+    inputs_of,
+    read_config,
+    refuse_output_over_inputs,
+)
 from training.config import ImageTrainConfig
 from vision.config import (
     CalibrationConfig,
@@ -230,6 +236,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    inputs = inputs_of(args, "data", "config", "feedback")
+    refuse_output_over_inputs(args.out, inputs, folder=True, what="the run")
     from kernels.runfolder import is_main_process
     from vision import Inspector
 
@@ -324,6 +332,14 @@ def _score(args: argparse.Namespace) -> int:
     outputs = ScoreOutputs.plan(
         args.out, args.heatmap_dir, ScoreConfig.from_dict(settings).heatmaps
     )
+    # Before the "exists; --overwrite" of outputs.check, which would replace the input.
+    inputs = inputs_of(args, "items", "run", "package")
+    refuse_output_over_inputs(outputs.items, inputs, what="the scores")
+    refuse_output_over_inputs(outputs.views, inputs, label="views table", what="the scores")
+    heatmaps = "--heatmap-dir" if args.heatmap_dir is not None else "heatmap folder"
+    refuse_output_over_inputs(
+        outputs.heatmaps, inputs, label=heatmaps, folder=True, what="the heatmaps"
+    )
     outputs.check(args.overwrite)  # before the model is loaded and any item is scored
     scorer = _load_package(args) if args.package is not None else _load_run(args)
     items, _ = scorer.score(
@@ -356,6 +372,7 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _rejected(args: argparse.Namespace) -> int:
+    refuse_output_over_inputs(args.out, {"--scores": args.scores}, what="the counts")
     from kernels.io import write_table
     from vision.tables import rejected_units
 

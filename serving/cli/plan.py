@@ -21,7 +21,7 @@ import re
 
 from kernels.config import Policy
 from serving.cli import CliError
-from serving.cli._options import add_settings, given
+from serving.cli._options import add_settings, given, inputs_of, refuse_output_over_inputs
 
 # The tables plan() takes, as it names them in errors; each is given by the flag of that name.
 TABLES = ("forecast", "inventory", "lead_times", "rejected")
@@ -167,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.out)
     except FileError as exc:
         raise CliError(f"--out {exc}") from None
+    inputs = inputs_of(args, *TABLES, "review_db")
+    refuse_output_over_inputs(args.out, inputs, what="the plan")
     if args.hold_review and not args.rejected:
         raise CliError("--hold-review needs --rejected")
     if args.review_db is not None:
