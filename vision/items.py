@@ -351,6 +351,23 @@ def read_class_folders(
             f"{root}: {_preview(nested)}: sub-folders of class folders hold images, which are "
             "not read; class folders hold their images directly (ROOT/<class>/*.png)"
         )
+    if class_names is None:
+        # The classes come from the folders that hold images, so a defect folder left empty
+        # by mistake vanished as a class and the model trained without it, without a word.
+        # (A folder of other files, notes/readme.txt, is no class and stays ignored; one whose
+        # images cannot be decoded is a class, refused when fitting finds none readable. A
+        # fitted model's classes may lack examples, see above: an empty folder is then like a
+        # missing one.)
+        empty = sorted(
+            d.name
+            for d in root.iterdir()
+            if d.is_dir() and not _hidden(d) and not any(not _hidden(p) for p in d.iterdir())
+        )
+        if empty:
+            raise ValueError(
+                f"{root}: class folders {empty} are empty: a class needs its images directly "
+                "in its folder (ROOT/<class>/*.png); add them, or remove the folder"
+            )
     names = [d.name for d in folders]
     if good_class not in names:
         raise ValueError(
