@@ -337,8 +337,12 @@ class NeuralForecaster:
             "cutoff": str(store.dates[cutoff - 1].date()),
             "best_val_loss": best_val_loss,
             **({"member_val_losses": [r.best_score for r in results]} if members > 1 else {}),
-            "epochs": result.epochs,
-            "stopped_early": result.stopped_early,
+            # An ensemble's members train one after another, each until its own early stop:
+            # one count per member (member 0's alone read as the ensemble's).
+            "epochs": result.epochs if members == 1 else [r.epochs for r in results],
+            "stopped_early": (
+                result.stopped_early if members == 1 else [r.stopped_early for r in results]
+            ),
             "data_fingerprint": store_fingerprint(store, cutoff),
             "is_global_zero": result.is_global_zero,
         }

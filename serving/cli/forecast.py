@@ -204,12 +204,24 @@ def train_command(args: argparse.Namespace) -> int:
                 print("auto: segments where that lost to seasonal naive, and their model")
                 print(overrides.to_string(index=False, float_format="%.3f"))
     elif info.get("best_val_loss") is not None:
-        print(
-            f"trained {forecaster.config.model}: best validation loss "
-            f"{info['best_val_loss']:.4f} after {info['epochs']} epochs"
-        )
+        print(trained_line(forecaster.config.model, info))
     print(f"run folder: {args.out.resolve()}")
     return 0
+
+
+def trained_line(model: str, info: dict) -> str:
+    """What ``forecast train`` says of a fitted network: its validation loss and epochs. An
+    ensemble's loss is its averaged forecast's, and its members each trained their own
+    number of epochs (``info`` lists them): one count beside it read as member 0's."""
+    epochs = info["epochs"]
+    if not isinstance(epochs, list):
+        loss = info["best_val_loss"]
+        return f"trained {model}: best validation loss {loss:.4f} after {epochs} epochs"
+    return (
+        f"trained {model}, an ensemble of {len(epochs)}: validation loss of the averaged "
+        f"forecast {info['best_val_loss']:.4f}; its members trained "
+        f"{', '.join(str(e) for e in epochs)} epochs"
+    )
 
 
 def check_spec_agrees(args: argparse.Namespace, run_spec: PanelSpec) -> PanelSpec:
