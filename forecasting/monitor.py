@@ -365,6 +365,7 @@ def monitor(
     _check_actuals_not_finer(periods, actuals)
     if reference is not None and reference_frequency is not None:
         _check_reference_frequency(periods, reference_frequency)
+    notes = _check_step_one_series(forecasts, periods, actuals, reference, reference_frequency)
     for name, frame, key in (("forecasts", forecasts, [*KEY, "step"]), ("actuals", actuals, KEY)):
         repeated = frame.duplicated(key, keep=False)
         if repeated.any():
@@ -375,7 +376,6 @@ def monitor(
                 f"({', '.join(key)}) key, e.g. {first}: each would be scored twice",
             )
     joined = forecasts.merge(actuals, on=KEY, how="inner")
-    notes = []
     if reference is not None and "model" in reference.columns and len(reference):
         notes.append(f"compared with the reference metrics of {reference['model'].iloc[0]!r}")
     joined = joined[joined[DEMAND].notna()]
@@ -438,6 +438,74 @@ def _check_reference_frequency(periods: pd.Series, frequency: str) -> None:
             "compare (the error of a longer period's sum is smaller); give the metrics.json of "
             "a backtest at the forecasts' frequency",
         )
+
+
+def _check_step_one_series(
+    forecasts: pd.DataFrame,
+    periods: pd.Series,
+    actuals: pd.DataFrame,
+    reference: pd.DataFrame | None,
+    frequency: str | None,
+) -> list[str]:
+    """The grid checks for the series whose forecasts are step 1 rows alone, which
+    :func:`_forecast_period_days` cannot time: weekly step-1 forecasts against daily actuals
+    were scored a week against a day (WAPE 6.0 for a perfect forecast), and daily ones against a
+    weekly backtest's WAPE, without a word. Their origins are on their grid, so the period is at
+    most the dates' spacing: one shorter than the reference's period is refused (daily step-1
+    rows on consecutive days are daily forecasts), and one that cannot be told (step-1 rows a
+    week apart are weekly forecasts, or daily ones made once a week) against finer actuals or
+    a finer reference is a note (the notes that open the report)."""
+    names = ("daily", "weekly", "monthly")
+    series = [ITEM, LOCATION]
+    untimed = forecasts[~pd.MultiIndex.from_frame(forecasts[series]).isin(periods.index)]
+    dates = untimed[[*series, DATE]].drop_duplicates().sort_values([*series, DATE])
+    gap = dates.groupby(series, sort=False)[DATE].diff().dt.days
+    # The typical spacing, as the actuals' grid is read: one run dated a day early is no grid.
+    spacing = gap.groupby([dates[ITEM], dates[LOCATION]]).median().dropna()
+    if spacing.empty:
+        return []
+    most = _period_class(spacing)
+    notes = []
+    codes = {"D": 0, "W": 1, "M": 2}
+    if reference is not None and isinstance(frequency, str) and frequency in codes:
+        shorter = most[most < codes[frequency]]
+        if len(shorter):
+            (item, location), grain = next(iter(shorter.items()))
+            raise PanelError(
+                "reference",
+                f"the reference metrics are of a {names[codes[frequency]]} backtest, and the "
+                f"forecasts of {item} at {location}, step 1 rows {spacing[(item, location)]:g} "
+                f"days apart, are at most {names[int(grain)]}: their WAPEs do not compare (the "
+                "error of a longer period's sum is smaller); give the metrics.json of a "
+                "backtest at the forecasts' frequency",
+            )
+        unsure = most[most > codes[frequency]]
+        if len(unsure):
+            (item, location), grain = next(iter(unsure.items()))
+            notes.append(
+                f"the forecasts of {len(unsure)} series are step 1 rows alone, e.g. {item} at "
+                f"{location}, {spacing[(item, location)]:g} days apart: {names[int(grain)]} "
+                f"forecasts or {names[codes[frequency]]} ones made less often, which their "
+                f"dates do not tell; only {names[codes[frequency]]} ones compare with the "
+                "reference's WAPE"
+            )
+    listed = actuals[[*series, DATE]].drop_duplicates().sort_values([*series, DATE])
+    actual = listed.groupby(series, sort=False)[DATE].diff().dt.days
+    actual = actual.groupby([listed[ITEM], listed[LOCATION]]).median()
+    both = pd.concat(
+        [most.rename("forecast"), _period_class(actual).rename("actual"), actual], axis=1
+    ).dropna()
+    finer = both[both["actual"] < both["forecast"]]
+    if len(finer):
+        (item, location), row = next(iter(finer.iterrows()))
+        notes.append(
+            f"the forecasts of {len(finer)} series are step 1 rows alone, e.g. {item} at "
+            f"{location}, {spacing[(item, location)]:g} days apart, and their actuals "
+            f"{row[DATE]:g} days apart: if they are {names[int(row['forecast'])]} forecasts "
+            "(their dates do not tell), each was scored against one actual row of its period; "
+            "sum the actuals to the forecasts' periods first"
+        )
+    return notes
 
 
 def _check_actuals_not_finer(periods: pd.Series, actuals: pd.DataFrame) -> None:
