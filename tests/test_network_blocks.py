@@ -91,11 +91,15 @@ def test_batched_grns_equal_one_grn_each():
 
 def test_seasonal_inputs_are_the_demand_one_season_back():
     """Against a loop over periods: encoder period t reads t - season; forecast step h reads
-    the last observed cycle (the seasonal-naive forecast); nothing reached is unobserved."""
+    the last cycle before the origin (t - season, t - 2 season...: the seasonal-naive
+    forecast) where the encoder holds it; nothing reached is unobserved. An encoder shorter
+    than a season (60 weeks, horizon 13: 47 weeks, season 52) still holds the period one
+    season back of steps 6..13 (they read 0 before: ``lag_before_season=False``, saved runs)."""
     from forecasting.models.inputs import seasonal_inputs
 
     torch.manual_seed(0)
-    for length, horizon, season in ((10, 8, 3), (12, 6, 12), (5, 4, 7), (14, 30, 7)):
+    cases = ((10, 8, 3), (12, 6, 12), (5, 4, 7), (14, 30, 7), (47, 13, 52), (5, 12, 7), (3, 2, 7))
+    for length, horizon, season in cases:
         target = torch.rand(3, length)
         mask = (torch.rand(3, length) > 0.3).float()
         target = target * mask
@@ -107,12 +111,20 @@ def test_seasonal_inputs_are_the_demand_one_season_back():
             torch.testing.assert_close(encoder[:, t, 0], torch.as_tensor(expected[0]).expand(3))
             torch.testing.assert_close(encoder[:, t, 1], torch.as_tensor(expected[1]).expand(3))
         for h in range(horizon):
-            back = length + h - season * (h // season + 1)
-            if season > length:  # the encoder holds no whole season: nothing to read
+            back = length + h - season  # the period one season back, then one more...
+            while back >= length:
+                back -= season
+            if back < 0:  # before the encoder: nothing to read
                 assert decoder[:, h].abs().sum() == 0
                 continue
             torch.testing.assert_close(decoder[:, h, 0], target[:, back])
             torch.testing.assert_close(decoder[:, h, 1], mask[:, back])
+        _, saved = seasonal_inputs(target, mask, horizon, season, lag_before_season=False)
+        if season > length:  # runs saved before read nothing there, and keep doing so
+            assert saved.abs().sum() == 0
+        else:
+            assert torch.equal(saved, decoder)
+    assert decoder[:, :4].abs().sum() == 0  # (3, 2, 7): 7 - 3 = 4 steps before the encoder
 
 
 def test_lstm_under_cpu_autocast_keeps_a_float64_module_in_float64():

@@ -33,6 +33,10 @@ class InputDims:
     flags_as_levels: bool = False
     """The TFT reads its 0/1 observation flags (``observed``, ``seasonal_lag_observed``) as
     two-level categoricals; False (runs saved before) reads them as real inputs."""
+    lag_before_season: bool = False
+    """Where the encoder is shorter than a season, forecast steps whose period one season back
+    lies in the encoder read it (:func:`seasonal_inputs`); False (runs saved before) reads 0
+    at every step there, as those networks were trained."""
 
     @property
     def seasonal_names(self) -> tuple[str, ...]:
@@ -55,6 +59,7 @@ class InputDims:
             static_real_names=(*spec.static_reals, "log_scale"),
             season=spec.season,
             flags_as_levels=True,
+            lag_before_season=True,
         )
 
     def to_dict(self) -> dict:
@@ -71,7 +76,11 @@ SEASONAL_NAMES = ("seasonal_lag", "seasonal_lag_observed")
 
 
 def seasonal_inputs(
-    encoder_target: torch.Tensor, encoder_mask: torch.Tensor, horizon: int, season: int
+    encoder_target: torch.Tensor,
+    encoder_mask: torch.Tensor,
+    horizon: int,
+    season: int,
+    lag_before_season: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The scaled demand one season earlier and whether it was observed, for every encoder
     period (B, L, 2) and every forecast step (B, H, 2).
@@ -80,12 +89,22 @@ def seasonal_inputs(
     the seasonal-naive forecast), so the network starts from what seasonal naive knows and
     learns what to change: without it an LSTM or attention has to find the yearly peak of a
     monthly series among 48 inputs, and monthly networks fell behind seasonal naive. Periods
-    the encoder does not reach read 0, flagged unobserved.
+    the encoder does not reach read 0, flagged unobserved: with an encoder shorter than a
+    season (60 weeks of history, horizon 13: 47 weeks, season 52) the first ``season - L``
+    steps, while later steps read the encoder. ``lag_before_season=False`` (runs saved before,
+    :attr:`InputDims.lag_before_season`) reads 0 at every step when ``season > L``.
     """
     batch, length = encoder_target.shape
     values = torch.stack([encoder_target, encoder_mask], dim=-1)  # (B, L, 2)
     if season > length:
-        return values.new_zeros(batch, length, 2), values.new_zeros(batch, horizon, 2)
+        encoder = values.new_zeros(batch, length, 2)
+        if not lag_before_season:
+            return encoder, values.new_zeros(batch, horizon, 2)
+        steps = length - season + torch.arange(horizon, device=values.device) % season
+        # Steps whose period one season back precedes the encoder (steps < 0) read 0.
+        reached = (steps >= 0).view(1, horizon, 1)
+        picked = values.index_select(1, steps.clamp(min=0))
+        return encoder, torch.where(reached, picked, torch.zeros_like(picked))
     encoder = F.pad(values[:, : length - season], (0, 0, season, 0))
     steps = length - season + torch.arange(horizon, device=values.device) % season
     return encoder, values.index_select(1, steps)

@@ -83,7 +83,11 @@ class QuantileLSTM(ForecastNetwork):
         )
         if self.dims.season:
             encoder_lag, decoder_lag = seasonal_inputs(
-                encoder_target, encoder_mask, self.horizon, self.dims.season
+                encoder_target,
+                encoder_mask,
+                self.horizon,
+                self.dims.season,
+                self.dims.lag_before_season,
             )
             encoder_real = torch.cat([encoder_lag, encoder_real], dim=-1)
             decoder_real = torch.cat([decoder_lag, decoder_real], dim=-1)

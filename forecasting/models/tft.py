@@ -244,7 +244,7 @@ class TemporalFusionTransformer(ForecastNetwork):
         encoder_flags, decoder_flags = [encoder_mask], []
         if self.dims.season:
             encoder_lag, decoder_lag = seasonal_inputs(
-                encoder_target, encoder_mask, horizon, self.dims.season
+                encoder_target, encoder_mask, horizon, self.dims.season, self.dims.lag_before_season
             )
             if self.n_flags:  # the lag's value a real input, its flag a level
                 encoder_flags.insert(0, encoder_lag[..., 1])
