@@ -43,6 +43,7 @@ baselines and the gbm have no cumulative head.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -198,8 +199,10 @@ class AutoForecaster:
         self, store: PanelStore, cutoff: int | None = None, run_dir: str | Path | None = None
     ) -> AutoForecaster:
         """Fit every network on periods before ``cutoff`` (their checkpoints and logs in
-        ``run_dir/<network>/``), then choose per demand class on the validation window."""
-        from training.forecaster import check_whole_counts, fractional_demand
+        ``run_dir/<network>/``), then choose per demand class on the validation window. A
+        network whose training diverged is left out with a warning (its NaN forecasts would
+        score as perfect); every network diverging is a ``TrainingDiverged`` error."""
+        from training.forecaster import TrainingDiverged, check_whole_counts, fractional_demand
 
         cutoff = int(store.end.max().item()) if cutoff is None else int(cutoff)
         count, example = fractional_demand(store, cutoff)
@@ -216,8 +219,26 @@ class AutoForecaster:
             )
             self.networks = {k: v for k, v in self.networks.items() if k not in nb_networks}
             self.fallback = self._default_fallback()
+        diverged = {}
         for name, network in self.networks.items():
-            network.fit(store, cutoff, run_dir=None if run_dir is None else Path(run_dir) / name)
+            folder = None if run_dir is None else Path(run_dir) / name
+            try:
+                network.fit(store, cutoff, run_dir=folder)
+            except TrainingDiverged as exc:
+                # Its forecasts would be NaN, which the validation scores read as a perfect
+                # score (no error counted): a candidate left out, the others kept.
+                diverged[name] = exc
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)  # saves nothing of it
+        if diverged and len(diverged) == len(self.networks):
+            raise TrainingDiverged(
+                "auto: every network diverged; " + "; ".join(str(exc) for exc in diverged.values())
+            )
+        for name, exc in diverged.items():
+            warnings.warn(f"auto: {name} left out ({exc})", stacklevel=2)
+        if diverged:
+            self.networks = {k: v for k, v in self.networks.items() if k not in diverged}
+            self.fallback = self._default_fallback()
         # Every fit tries the gbm afresh: one that had too little history at a backtest's
         # first origin may fit at a later one.
         self.trees = {GBM: None} if self.config.auto_gbm else {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import tempfile
 import weakref
 from collections.abc import Sequence
@@ -166,6 +167,37 @@ def check_whole_counts(store: PanelStore, cutoff: int) -> None:
         )
 
 
+class TrainingDiverged(ValueError):
+    """A network's training diverged: its validation loss was never finite, or its weights are
+    not finite. Its forecasts would be NaN (written out as if they were forecasts), so the fit
+    is refused and nothing is saved."""
+
+
+def weights_finite(net: torch.nn.Module) -> bool:
+    """Whether every floating-point weight and buffer of ``net`` is finite."""
+    return all(
+        bool(torch.isfinite(value).all())
+        for value in net.state_dict().values()
+        if value.is_floating_point()
+    )
+
+
+def check_converged(
+    score: float | None, net: torch.nn.Module, what: str, learning_rate: float
+) -> None:
+    """Refuse a network whose best validation loss is not finite (NaN from its first epoch:
+    Lightning's checkpoint records it as inf and keeps the NaN weights) or whose weights are
+    not finite: such a run forecast NaN for every series and was saved as fitted."""
+    if (score is None or math.isfinite(score)) and weights_finite(net):
+        return
+    loss = "not finite weights" if score is None else f"best validation loss {score}"
+    raise TrainingDiverged(
+        f"{what}: the training diverged ({loss}); nothing was saved. Try a lower "
+        f"learning_rate (this fit's: {learning_rate:g}) and check the scale of the demand and "
+        "covariate columns (values of enormous magnitude)"
+    )
+
+
 class NeuralForecaster:
     """A quantile forecasting network over a :class:`PanelStore`, fitted through ``training``.
 
@@ -240,7 +272,8 @@ class NeuralForecaster:
         """Train on periods before ``cutoff`` (default: all); the last horizon before the cutoff
         is the validation window that drives early stopping and checkpoint selection.
         ``resume`` continues from a training checkpoint of the same settings (the
-        ``last.ckpt`` an interrupted run kept)."""
+        ``last.ckpt`` an interrupted run kept). A network (or an ensemble member) whose
+        training diverged is a :class:`TrainingDiverged` error."""
         if self.train.seed + self.config.ensemble - 1 > MAX_SEED:
             # Member k trains from seed + k: refused before any member trains, not after.
             raise ValueError(
@@ -305,6 +338,10 @@ class NeuralForecaster:
                 train = dataclasses.replace(self.train, seed=seed)
                 # An ensemble is not resumed (above): a stop names no checkpoint of it.
                 results.append(fit(task, train, folder, ckpt_path=resume, resumable=members == 1))
+                # A network that diverged would forecast NaN everywhere: refused, naming the
+                # member (its seed) of an ensemble.
+                what = self.name if members == 1 else f"{self.name} ensemble member of seed {seed}"
+                check_converged(results[-1].best_score, task.net, what, self.learning_rate)
                 # In float32 whatever the training precision: ``bf16-true`` leaves the
                 # weights in bfloat16, which float32 windows cannot be multiplied with.
                 fitted = task.net.cpu().float().eval()
@@ -498,6 +535,12 @@ class NeuralForecaster:
         model.info = dict(info or {})
         net = model.build()
         load_weights(net, weights)
+        if not weights_finite(net):
+            # A run saved from a diverged training: its forecasts would all be NaN.
+            raise FileError(
+                f"{weights}: the weights hold values that are not finite (NaN or inf: the "
+                "training diverged); retrain with a lower learning_rate"
+            )
         model.net = net.eval()
         return model
 
