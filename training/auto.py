@@ -298,7 +298,20 @@ class AutoForecaster:
         known = store.as_of(origin, self.horizon)
         rows = []
         per_window = {}
-        for name, forecast in self._candidate_forecasts(known, series, origins).items():
+        forecasts = self._candidate_forecasts(known, series, origins)
+        for name, forecast in list(forecasts.items()):
+            bad = ~np.isfinite(forecast).all(axis=tuple(range(1, forecast.ndim)))
+            if name != "seasonal_naive" and bad.any():
+                # The scores sum a window's errors skipping NaN: a candidate forecasting NaN
+                # for some windows scored as if it had no error there (WAPE 0 where every
+                # window was NaN), ranked first and was shipped. Not a candidate.
+                warnings.warn(
+                    f"auto: {name} left out: its forecast is not finite (NaN or inf) for "
+                    f"{int(bad.sum())} of {len(bad)} validation windows",
+                    stacklevel=3,
+                )
+                del forecasts[name]
+        for name, forecast in forecasts.items():
             scores = window_scores(actual, forecast, self.quantiles, scale)
             per_window[name] = scores.copy()
             scores["demand_class"] = classes
