@@ -2,8 +2,10 @@
 
 Forecast rows (``item_id, location_id, date, step, q...``, as ``stockcast forecast predict``
 writes them, possibly concatenated over several forecast origins) are joined with actual demand.
-Each segment's latest origin is compared with a reference — the segment's metrics in a backtest
-``metrics.json`` when given, otherwise the segment's earlier origins in the same file:
+Each segment's recent accuracy — over each series' own latest scored origin, so that series
+forecast on different days (A on Mondays, B on Tuesdays) all count — is compared with a
+reference: the segment's metrics in a backtest ``metrics.json`` when given, otherwise the mean
+over the origins of the segment's other rows (a series' latest run is never its baseline):
 
 * WAPE worse than the reference by more than ``wape_threshold`` (relative, default 15%) -> flag;
 * coverage of a central interval further than ``coverage_tolerance`` from its nominal level,
@@ -47,7 +49,9 @@ class MonitorReport:
     """Per (segment, origin) accuracy, the flags and the recommendation."""
 
     table: pd.DataFrame  # segment_type, segment, origin, wape, bias, coverage_*, n_rows
-    checks: pd.DataFrame  # one row per segment: recent vs reference, flags
+    # one row per segment: recent vs reference, flags; origin and first_origin are the latest
+    # and earliest origin of the series' latest runs (one date where the series share a cadence)
+    checks: pd.DataFrame
     wape_threshold: float
     coverage_tolerance: float
     notes: list[str] = field(default_factory=list)
@@ -133,13 +137,37 @@ def _quantile_columns(frame: pd.DataFrame) -> dict[float, str]:
     return dict(sorted(found.items()))
 
 
+def _latest_runs(joined: pd.DataFrame, column: str | None) -> np.ndarray:
+    """Whether each row is of its series' latest scored run: the latest origin among the
+    series' joined rows (in each level of ``column``; all rows for None). A segment's latest
+    origin alone was no recent accuracy where series are forecast on different days (item A
+    on Mondays, B on Tuesdays): it held only B, and A's run 3x over went unflagged.
+
+    A series forecast again by the segment's latest origin, whose later runs have no actual
+    (a discontinued SKU), is a run behind: its last scored run is left to the baseline, as the
+    segment's latest origin left it, not counted as recent week after week."""
+    keys = [joined[ITEM], joined[LOCATION]]
+    if column is not None:
+        keys.insert(0, joined[column])
+    origin = joined["origin"]
+    latest = origin.groupby(keys, sort=False, observed=True).transform("max")
+    newest = origin.max() if column is None else origin.groupby(joined[column]).transform("max")
+    behind = joined["_next_origin"] <= newest  # NaT (no later run) compares False
+    return ((origin == latest) & ~behind).to_numpy(dtype=bool)
+
+
 def _segment_metrics(
-    joined: pd.DataFrame, levels: dict[float, str], kind: str, column: str | None
+    joined: pd.DataFrame,
+    levels: dict[float, str],
+    kind: str,
+    column: str | None,
+    by_origin: bool = True,
 ) -> pd.DataFrame:
     """WAPE, bias and interval coverage of the median and quantiles per origin, and per level of
     ``column`` (all rows for None), for all groups at once: scored group by group, a segment
     column with a level per SKU took 0.2 ms a group (a minute for 100,000 SKUs at a few
-    origins)."""
+    origins). Without ``by_origin`` the rows of a level are scored together, ``origin`` being
+    the latest of their origins and ``first_origin`` the earliest."""
     actual = joined[DEMAND].to_numpy(dtype=float)
     median = joined[levels[0.5]].to_numpy(dtype=float)
     parts = {"_error": np.abs(actual - median), "_signed": median - actual, "_total": actual}
@@ -148,16 +176,25 @@ def _segment_metrics(
         if q < 0.5 and upper is not None:
             inside = (actual >= joined[name].to_numpy()) & (actual <= joined[upper].to_numpy())
             parts[f"coverage_{round(100 * (1 - 2 * q))}"] = inside.astype(float)
-    keys = [joined["origin"]] if column is None else [joined[column], joined["origin"]]
+    keys = [] if column is None else [joined[column]]
+    if by_origin:
+        keys.append(joined["origin"])
+    elif column is None:
+        keys.append(pd.Series(0, index=joined.index))  # one group of all rows
     grouped = pd.DataFrame(parts, index=joined.index).groupby(keys, sort=True, observed=True)
     sums = grouped.sum()
     coverage = [c for c in parts if c.startswith("coverage_")]
     n_rows = grouped.size().to_numpy()
+    if by_origin:
+        origins = {"origin": sums.index.get_level_values(-1)}
+    else:
+        span = joined["origin"].groupby(keys, sort=True, observed=True).agg(["max", "min"])
+        origins = {"origin": span["max"].to_numpy(), "first_origin": span["min"].to_numpy()}
     out = pd.DataFrame(
         {
             "segment_type": kind,
             "segment": "all" if column is None else sums.index.get_level_values(0).astype(str),
-            "origin": sums.index.get_level_values(-1),
+            **origins,
             "wape": _per_demand_all(sums["_error"].to_numpy(), sums["_total"].to_numpy()),
             "bias": _per_demand_all(sums["_signed"].to_numpy(), sums["_total"].to_numpy()),
             **{c: sums[c].to_numpy() / n_rows for c in coverage},
@@ -400,7 +437,26 @@ def monitor(
         [_segment_metrics(joined, levels, kind, column) for kind, column in groups],
         ignore_index=True,
     )
-    checks = _checks(table, reference, wape_threshold, coverage_tolerance)
+    # A segment's recent accuracy is that of each series' own latest run, its baseline (without
+    # a reference) the segment's other rows per origin: series forecast on different days have
+    # different latest origins, and a series' latest run is never part of its baseline.
+    # Each row's series' next forecast origin after the row's (NaT: none), scored or not.
+    runs = forecasts[[ITEM, LOCATION, "origin"]].drop_duplicates().sort_values("origin")
+    runs["_next_origin"] = runs.groupby([ITEM, LOCATION], sort=False)["origin"].shift(-1)
+    joined = joined.merge(runs, on=[ITEM, LOCATION, "origin"], how="left")
+    recent, earlier = [], []
+    for kind, column in groups:
+        latest = _latest_runs(joined, column)
+        recent.append(_segment_metrics(joined[latest], levels, kind, column, by_origin=False))
+        if not latest.all():
+            earlier.append(_segment_metrics(joined[~latest], levels, kind, column))
+    checks = _checks(
+        pd.concat(recent, ignore_index=True),
+        pd.concat(earlier, ignore_index=True) if earlier else table.iloc[:0],
+        reference,
+        wape_threshold,
+        coverage_tolerance,
+    )
     return MonitorReport(table, checks, wape_threshold, coverage_tolerance, notes)
 
 
@@ -806,20 +862,19 @@ def _own_steps_longer(forecasts: pd.DataFrame) -> bool:
 
 
 def _checks(
-    table: pd.DataFrame,
+    recent: pd.DataFrame,
+    earlier: pd.DataFrame,
     reference: pd.DataFrame | None,
     wape_threshold: float,
     coverage_tolerance: float,
 ) -> pd.DataFrame:
-    """Per segment (in the table's order) its latest origin against its baseline: the
-    reference row of the segment, else the mean of its earlier origins. All segments at once:
-    a loop over them took 2 ms a segment, and each looked its reference row up by reading the
-    whole reference (a monitor of 20,000 segments, one per SKU of a text column, took 35 s)."""
-    coverage = [c for c in table.columns if c.startswith("coverage_")]
-    group = table.groupby(["segment_type", "segment"], sort=False).ngroup().to_numpy()
-    order = np.lexsort((table["origin"].to_numpy(), group))
-    is_last = np.r_[group[order][1:] != group[order][:-1], True]
-    recent = table.iloc[order[is_last]].reset_index(drop=True)  # segment g on row g
+    """Per segment (in the order of ``recent``, one row per segment: the metrics over each
+    series' latest run) its recent accuracy against its baseline: the reference row of the
+    segment, else the mean over the origins of ``earlier`` (per segment and origin: the
+    segment's rows outside its series' latest runs). All segments at once: a loop over them
+    took 2 ms a segment, and each looked its reference row up by reading the whole reference
+    (a monitor of 20,000 segments, one per SKU of a text column, took 35 s)."""
+    coverage = [c for c in recent.columns if c.startswith("coverage_")]
     scores = ["wape", *coverage]
     if reference is not None:
         # A segment's first reference row, its segment read as text.
@@ -838,12 +893,13 @@ def _checks(
     else:
         # An earlier origin without demand (an infinite WAPE) is no reference to compare
         # with: its mean would be infinite and no later WAPE could exceed it.
-        earlier = np.ones(len(table), dtype=bool)
-        earlier[order[is_last]] = False
-        values = table.loc[earlier, scores].astype(float)
-        means = values.mask(np.isinf(values)).groupby(group[earlier]).mean()
+        group = pd.MultiIndex.from_frame(recent[["segment_type", "segment"]]).get_indexer(
+            pd.MultiIndex.from_frame(earlier[["segment_type", "segment"]])
+        )
+        values = earlier[scores].astype(float)
+        means = values.mask(np.isinf(values)).groupby(group).mean()
         means = means.reindex(np.arange(len(recent)))
-        has_base = np.isin(np.arange(len(recent)), group[earlier])
+        has_base = np.isin(np.arange(len(recent)), group)
         base = {c: means[c].to_numpy(dtype=float) for c in scores}
         source = "earlier origins"
     wape = recent["wape"].to_numpy(dtype=float)
@@ -854,7 +910,10 @@ def _checks(
         {
             "segment_type": recent["segment_type"].to_numpy(dtype=object),
             "segment": recent["segment"].to_numpy(dtype=object),
-            "origin": [str(t.date()) for t in recent["origin"]],
+            # The latest of the recent runs' origins, and the earliest (series forecast on
+            # different days have their latest runs on different days)
+            "origin": [str(pd.Timestamp(t).date()) for t in recent["origin"]],
+            "first_origin": [str(pd.Timestamp(t).date()) for t in recent["first_origin"]],
             "wape": wape,
             "reference_wape": reference_wape,
             "baseline": np.where(has_base, source, "none").astype(object),
