@@ -541,7 +541,12 @@ def _cumulative_array(forecast: pd.DataFrame, keys, labels):
     bad = ~np.isfinite(cum).all(axis=(1, 2))
     if bad.any():
         _fail_rows("forecast quantiles", "missing or non-numeric value", bad, labels)
-    return cum, levels
+    # Demand summed over h + 1 steps is never below the sum over h, at every level: a table that
+    # falls with the horizon (a model without a non-negative-increment head, a hand-made one)
+    # planned a longer lead time with a lower reorder point. Each level is rearranged (sorted)
+    # over the horizons, as the levels are sorted within a row (kernels.quantiles); sorting the
+    # rows afterwards keeps the horizons sorted, and a monotone table is left as it was.
+    return np.sort(cum, axis=1), levels
 
 
 def _snap(values: np.ndarray) -> np.ndarray:
