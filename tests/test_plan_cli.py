@@ -302,3 +302,22 @@ def test_good_rejected_counts_with_a_review_queue_still_leave_stock(tmp_path, ca
     out = pd.read_csv(tmp_path / "p.csv")
     assert out["inspection_held"].tolist() == [2.0, 0.0]
     assert out["inventory_position"].tolist() == [8.0, 10.0]
+
+
+# A unit the review queue holds at a location the inventory lacks (a station sent "fc01" for
+# FC1) is an error: it named the --rejected file, which has no such row, or, with the queue
+# alone, a "rejected" table no flag gave.
+@pytest.mark.parametrize("with_table", [True, False])
+def test_a_queue_key_without_an_inventory_row_names_the_review_db(tmp_path, capsys, with_table):
+    args = _args(tmp_path, "item_id,location_id,rejected_units\nSKU1,FC1,1\n")
+    if not with_table:
+        at = args.index("--rejected")
+        del args[at : at + 2]
+    row = {"item_id": "U1", "sku": "SKU1", "location_id": "fc1", "product_id": "SKU1"}
+    ReviewStore(tmp_path / "review.db").enqueue(pd.DataFrame([{**row, "reasons": ""}]), {})
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert f"--review-db {tmp_path / 'review.db'}" in err and "(SKU1, fc1)" in err, err
+    assert ("--rejected" in err) == with_table, err
+    assert not (tmp_path / "p.csv").exists()

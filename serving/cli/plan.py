@@ -220,7 +220,16 @@ def run(args: argparse.Namespace) -> int:
             hold_review=hold_review,
         )
     except ValueError as exc:
-        raise CliError(_name_file(str(exc), paths)) from None
+        message = str(exc)
+        if args.review_db is not None and message.startswith("rejected: "):
+            # The counts plan() read are the queue's merged with the --rejected table's: a key
+            # only the queue holds (a unit queued at "fc01") was named as a row of the
+            # --rejected file, or, without one, of a "rejected" table no flag gave.
+            source = f"--review-db {args.review_db}"
+            if args.rejected is not None:
+                source = f"--rejected {args.rejected} with {source}"
+            raise CliError(f"{source}: {message[len('rejected: ') :]}") from None
+        raise CliError(_name_file(message, paths)) from None
     write_table(result, args.out)
     ordering = int((result["order_qty"] > 0).sum())
     print(
