@@ -321,17 +321,18 @@ def backtest(
             continue
         starts = torch.full_like(series, origin)
         predicted = forecaster.predict_windows(known, series, starts)[:, :horizon]
-        missing = np.isnan(predicted).any(axis=(1, 2))
+        missing = ~np.isfinite(predicted).all(axis=(1, 2))
         if missing.any():
             # Pandas' sums skip NaN: a window without a forecast would drop out of the error
             # sums while its demand stays in the denominator, and WAPE and bias would improve.
+            # An infinite quantile is no forecast either (a -inf lower one covered everything).
             keys = store.keys.iloc[series.cpu().numpy()[missing]]
             named = zip(keys[ITEM][:3], keys[LOCATION][:3], strict=True)
             first = ", ".join(f"{item} @ {location}" for item, location in named)
             raise ValueError(
                 f"{forecaster.name}: NaN quantiles for {int(missing.sum())} of {len(series)} "
                 f"windows from {store.dates[origin].date()} (e.g. {first}); a backtest scores "
-                "only complete forecasts"
+                "only complete, finite forecasts (NaN or infinite quantiles are refused)"
             )
         actual = _actuals(store, series, origin, horizon)
         scale = mase_scale(store, series, starts, season)

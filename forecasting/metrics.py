@@ -14,7 +14,8 @@ without recomputing.
 * bias = sum (median - y) / sum y (positive: over-forecast)
 
 WAPE and bias of windows that sold nothing are NaN where the median forecast 0 too and infinite
-(bias: signed) where it expected demand.
+(bias: signed) where it expected demand. Forecasts must be finite: a NaN or infinite quantile is
+refused (a window without a forecast would otherwise count as one without error).
 """
 
 from __future__ import annotations
@@ -60,6 +61,16 @@ def window_scores(
         # WAPE, MASE and bias score the median; another quantile would pass for it.
         raise ValueError(
             f"quantiles: scoring needs the median (0.5) among the levels, got {levels.tolist()}"
+        )
+    finite = np.isfinite(quantiles).all(axis=tuple(range(1, np.ndim(quantiles))))
+    if not finite.all():
+        # A window without a forecast (NaN) scored as none without error: pandas' sums in
+        # aggregate skip NaN, so its errors left WAPE, bias, MASE and SQL while its demand stayed
+        # in the denominator (WAPE 0 for a model that forecast nothing).
+        bad = np.flatnonzero(~finite)
+        raise ValueError(
+            f"quantiles: not finite (NaN or inf) in {len(bad)} of {len(finite)} windows "
+            f"(e.g. window {bad[:3].tolist()}); only complete forecasts can be scored"
         )
     median = quantiles[..., int(middle[0])]
     abs_error = np.abs(actual - median).sum(axis=1)

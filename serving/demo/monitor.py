@@ -65,7 +65,7 @@ def monitoring_step(
         # about as often as not.
         old = outcome.forecasters[outcome.champion].predict(table)
         scale = _history_scale(data.frame[data.frame[DATE] < origin])
-        decision["champion"]["sql"] = _sql(old, actual, horizon, scale)
+        decision["champion"]["sql"] = _sql(old, actual, horizon, scale, "champion")
         challenger = Forecaster.from_config(
             outcome.forecasters[outcome.champion].config, data.spec,
             outcome.forecasters[outcome.champion].train,
@@ -74,7 +74,7 @@ def monitoring_step(
         challenger.fit(data.frame[data.frame[DATE] < origin], run_dir=run)
         new = challenger.predict(table)
         decision["challenger"] = {
-            "sql": _sql(new, actual, horizon, scale),
+            "sql": _sql(new, actual, horizon, scale, "challenger"),
             "trained_until": str(origin),
         }
         retrained = decision["challenger"]["sql"] < decision["champion"]["sql"]
@@ -115,7 +115,13 @@ def _history_scale(history: pd.DataFrame, season: int = SEASON_DAYS) -> pd.Serie
     return scale[scale > 0]
 
 
-def _sql(forecast: pd.DataFrame, actual: pd.DataFrame, horizon: int, scale: pd.Series) -> float:
+def _sql(
+    forecast: pd.DataFrame,
+    actual: pd.DataFrame,
+    horizon: int,
+    scale: pd.Series,
+    name: str = "forecast",
+) -> float:
     """Scaled quantile loss of per-step forecasts against realized demand: the backtest's
     scoring, each series scaled by its own history before the origin (``_history_scale``),
     never by the demand being forecast (a series that sold nothing in those days would be
@@ -132,4 +138,13 @@ def _sql(forecast: pd.DataFrame, actual: pd.DataFrame, horizon: int, scale: pd.S
     quantiles = joined[[quantile_column(q) for q in levels]].to_numpy().reshape(n, horizon, -1)
     values = joined[DEMAND].to_numpy().reshape(n, horizon)
     scales = scale.reindex(pd.MultiIndex.from_frame(keys)).to_numpy(dtype=float)
+    bad = ~np.isfinite(quantiles).all(axis=(1, 2))
+    if bad.any():
+        # A series without a forecast dropped out of the mean loss (pandas skips NaN): a
+        # challenger forecasting NaN for the series it got worst scored better and was kept.
+        named = ", ".join(f"{i} @ {loc}" for i, loc in keys[bad].head(3).itertuples(index=False))
+        raise ValueError(
+            f"{name}: NaN or infinite quantiles for {int(bad.sum())} of {n} series (e.g. "
+            f"{named}); the champion/challenger decision scores only complete forecasts"
+        )
     return float(aggregate(window_scores(values, quantiles, levels, scales))["sql"])
