@@ -452,6 +452,20 @@ def cumulative_calibration(
         # (page views, a later price) reaches the forecast being calibrated.
         known = store.as_of(origin, forecaster.horizon)
         predicted = forecaster.predict_windows(known, series, starts, cumulative=True)
+        missing = ~np.isfinite(predicted[:, :longest]).all(axis=(1, 2))
+        if missing.any():
+            # ``actual <= NaN`` is False: a window without a forecast counted as a sum above
+            # every quantile, n kept it, and each level's coverage moved toward 0 (an
+            # over-covering model read as calibrated).
+            keys = store.keys.iloc[series.cpu().numpy()[missing]]
+            named = zip(keys[ITEM][:3], keys[LOCATION][:3], strict=True)
+            first = ", ".join(f"{item} @ {location}" for item, location in named)
+            raise ValueError(
+                f"{getattr(forecaster, 'name', type(forecaster).__name__)}: NaN or infinite "
+                f"cumulative quantiles for {int(missing.sum())} of {len(series)} windows from "
+                f"{store.dates[origin].date()} (e.g. {first}); calibration scores only "
+                "complete forecasts"
+            )
         actual = np.cumsum(_actuals(store, series, origin, longest), axis=1)
         for k in horizons:
             below = actual[:, k - 1, None] <= predicted[:, k - 1, :]

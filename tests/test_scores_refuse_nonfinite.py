@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.backtest import backtest
+from forecasting.backtest import backtest, cumulative_calibration
 from forecasting.metrics import window_scores
 from forecasting.models import MovingAverage
 from forecasting.spec import PanelSpec
@@ -95,3 +95,31 @@ def test_demo_challenger_without_a_forecast_for_a_series_is_refused():
         _sql(challenger, actual, H, scale)
     with pytest.raises(ValueError, match="^challenger: "):
         _sql(challenger, actual, H, scale, "challenger")
+
+
+class Wide:
+    """Cumulative quantiles that always cover the 0.9 level, NaN for every other window."""
+
+    name, quantiles, horizon = "wide", LEVELS, 7
+
+    def predict_windows(self, store, series, origins, cumulative=False):
+        out = np.empty((len(series), self.horizon, 3))
+        out[..., 0], out[..., 1], out[..., 2] = 0.0, 5.0 * np.arange(1, 8), 1e6
+        out[::2] = np.nan
+        return out
+
+
+def test_cumulative_calibration_refuses_windows_without_a_forecast():
+    rng = np.random.default_rng(0)
+    dates = pd.date_range("2024-01-01", periods=80)
+    frame = pd.concat(
+        pd.DataFrame({"item_id": f"i{k}", "location_id": "FC1", "date": dates,
+                      "demand": rng.poisson(5, 80).astype(float)})
+        for k in range(8)
+    )  # fmt: skip
+    spec = PanelSpec(calendar=False)
+    store = PanelStore.from_frame(validate_panel(frame, spec)[0], spec)
+    # Before: the 0.9 level's coverage read 0.5 over n = 16 windows (1.0 over the 8 with a
+    # forecast): the NaN windows counted as sums above every quantile.
+    with pytest.raises(ValueError, match=r"wide: NaN or infinite cumulative quantiles for 4 of 8"):
+        cumulative_calibration(store, Wide(), [60, 67], horizons=(7,), min_history=28)
