@@ -447,6 +447,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
             job = _oip_job(body, session, name)
             if loaded.task == "inspection":
                 _flags_as_flags(job.feeds)
+                _refuse_items_without_views(job.feeds)
             wanted = [o.get("name") for o in body.outputs or []]
             known = [o.name for o in session.get_outputs()]
             unknown = [w for w in wanted if w not in known]
@@ -766,6 +767,23 @@ def _flags_as_flags(feeds: dict[str, np.ndarray]) -> None:
             # trained on: graphs exported before 2026-12-07 read the fields beside a flag of 0.
             value[~present, 1:] = 0
         feeds[name] = value
+
+
+def _refuse_items_without_views(feeds: dict[str, np.ndarray]) -> None:
+    """A 422 naming the first item (row) of an inspection request whose ``view_mask`` has no
+    view present. The graph's fusion has nothing to fuse for it and answers a score of 0 for
+    every class (a confident pass, 200), where the station marks such an item failed and sends
+    it to review, and ``/v1/inspect`` refuses it."""
+    mask = feeds.get("view_mask")
+    if mask is None or mask.ndim != 2 or not mask.shape[0]:
+        return
+    empty = np.flatnonzero(~(mask > 0).any(axis=1))
+    if len(empty):
+        raise HTTPException(
+            422,
+            f"inputs.view_mask: row {int(empty[0])} has no view present (no value above 0); "
+            "an item without a photo cannot be scored",
+        )
 
 
 def _runner(loaded: Loaded):
