@@ -232,10 +232,10 @@ class AutoForecaster:
                     shutil.rmtree(folder, ignore_errors=True)  # saves nothing of it
         if diverged and len(diverged) == len(self.networks):
             raise TrainingDiverged(
-                "auto: every network diverged; " + "; ".join(str(exc) for exc in diverged.values())
+                "auto: every network diverged; " + "; ".join(str(e) for e in diverged.values())
             )
-        for name, exc in diverged.items():
-            warnings.warn(f"auto: {name} left out ({exc})", stacklevel=2)
+        for name, error in diverged.items():
+            warnings.warn(f"auto: {name} left out ({error})", stacklevel=2)
         if diverged:
             self.networks = {k: v for k, v in self.networks.items() if k not in diverged}
             self.fallback = self._default_fallback()
