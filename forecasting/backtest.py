@@ -344,7 +344,10 @@ def backtest(
         scores.insert(3, LOCATION, keys[LOCATION].to_numpy())
         for segment in segments:
             scores[segment] = keys[segment].to_numpy()
-        scores["demand_class"] = demand_classes(store, series, starts)
+        # Classed by the history the forecasts had: a hidden item has none ("no_history", as
+        # auto and predict class a new item), not its true history (cold windows were counted
+        # in "smooth" etc. by the demand they were hidden, mixing cold scores into those rows).
+        scores["demand_class"] = demand_classes(seen, series, starts)
         if cold_start:
             scores["history"] = np.where(np.isin(series.numpy(), hidden.numpy()), "cold", "warm")
         parts.append(scores)

@@ -20,6 +20,7 @@ refused (a window without a forecast would otherwise count as one without error)
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -141,7 +142,10 @@ def demand_classes(store: PanelStore, series: torch.Tensor, origins: torch.Tenso
     observed = np.isfinite(history).sum(axis=1)
     nonzero = np.where(np.isfinite(history) & (history > 0), history, np.nan)
     n_nonzero = np.isfinite(nonzero).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    # A series without non-zero history (a new item, a cold-start backtest's hidden one) has
+    # an empty slice: NaN, classed below, without numpy's "Mean of empty slice" per call.
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         adi = observed / n_nonzero
         mean = np.nanmean(nonzero, axis=1)
         cv2 = (np.nanstd(nonzero, axis=1) / mean) ** 2
