@@ -133,6 +133,15 @@ def hide_items(
         raise ValueError(f"cold_start: expected a fraction in (0, 1), got {fraction}")
     items = np.sort(store.keys[ITEM].unique())
     size = max(1, round(fraction * len(items)))
+    if size > fraction * len(items) + 0.5:
+        # round() gave none: one item is hidden, a larger share than asked, which a user
+        # reading the cold rows as "1%" of the items would not know.
+        warnings.warn(
+            f"cold_start: {fraction} of {len(items)} items rounds to none; hiding 1 item "
+            f"({1 / len(items):.0%} of them)",
+            UserWarning,
+            stacklevel=3,
+        )
     if size >= len(items):
         # Every item hidden leaves none to fit on: a network found no training window (an
         # error about history lengths) and baselines scored every series as a new item.

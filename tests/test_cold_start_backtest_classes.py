@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
 import torch
 
 from forecasting.backtest import backtest, hide_items
@@ -69,3 +70,16 @@ def test_hidden_items_are_classed_by_the_history_their_forecasts_had():
     assert rows.loc["no_history", "n_windows"] == len(cold)
     history = result.metrics[result.metrics["segment_type"] == "history"].set_index("segment")
     assert rows.loc["no_history", "wape"] == history.loc["cold", "wape"]
+
+
+def test_a_share_that_rounds_to_no_item_says_one_is_hidden():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        store = _store()
+    with pytest.warns(UserWarning, match=r"0.01 of 10 items rounds to none; hiding 1 item \(10%"):
+        _, hidden = hide_items(store, 0.01)
+    assert len(hidden) == 2  # one item at its 2 FCs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, hidden = hide_items(store, 0.25)  # 2.5 items round to 2: nothing to say
+    assert len(hidden) == 4
