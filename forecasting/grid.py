@@ -466,22 +466,41 @@ def check_horizon(
     origins: np.ndarray,
     horizon: int,
     columns: str | None = None,
+    dates: pd.DatetimeIndex | None = None,
 ) -> None:
     """Raise if known covariates (``until``: one past each series' last period with every known
     real present; ``None`` without known reals) do not cover ``horizon`` periods from each
-    origin, naming the series."""
+    origin, naming the series; with the grid's ``dates``, each named series' forecast start
+    and the last period its covariates reach."""
     if len(series) == 0:
         return
     need = origins + horizon
-    short = need > until[series] if until is not None else need > n_periods
+    reach = until[series] if until is not None else np.full(len(series), n_periods)
+    short = need > reach
     if short.any():
         bad = series[short]
-        names = ", ".join(f"{keys[ITEM].iat[i]}@{keys[LOCATION].iat[i]}" for i in bad[:5])
+
+        def name(k: int) -> str:
+            i = bad[k]
+            text = f"{keys[ITEM].iat[i]}@{keys[LOCATION].iat[i]}"
+            if dates is None:
+                return text
+            # A series whose demand stops before the others' (its latest rows not loaded yet)
+            # is forecast from the period after its own last observed demand, so its future
+            # rows must start there: the dates say so where "add future rows" alone did not
+            # (its later rows were there, the ones just after its history were not).
+            start, last = int(origins[short][k]), int(reach[short][k]) - 1
+            start_text = dates[start].date() if start < len(dates) else "after the table"
+            last_text = dates[last].date() if 0 <= last < len(dates) else "no period"
+            return f"{text} forecast from {start_text}, covariates filled up to {last_text}"
+
+        names = ", ".join(name(k) for k in range(min(5, len(bad))))
         columns = columns or ", ".join(spec.known_reals) or DATE
         raise PanelError(
             columns,
             f"the horizon of {horizon} periods is longer than the known covariates for "
-            f"{len(bad)} series (add future rows with these columns filled)",
+            f"{len(bad)} series (add future rows with these columns filled, from each one's "
+            "forecast start: the period after its last observed demand)",
             rows=list(bad),
             detail=f"e.g. {names}",
         )

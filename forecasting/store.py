@@ -231,6 +231,7 @@ class PanelStore:
             series.cpu().numpy(),
             origins.cpu().numpy(),
             horizon,
+            dates=self.dates,
         )
         if self.rows_until is not None and self.spec.known_categoricals:
             check_horizon(
@@ -242,6 +243,7 @@ class PanelStore:
                 origins.cpu().numpy(),
                 horizon,
                 columns=", ".join(self.spec.known_categoricals),
+                dates=self.dates,
             )
 
     # ------------------------------------------------------------------ builders

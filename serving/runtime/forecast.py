@@ -184,6 +184,7 @@ class ForecastPackage(PackagedForecast):
             series,
             origins,
             cumulative or self.horizon,
+            dates=grid.dates,
         )
         if self.spec.known_categoricals:
             check_grid_horizon(
@@ -195,6 +196,7 @@ class ForecastPackage(PackagedForecast):
                 origins,
                 cumulative or self.horizon,
                 columns=", ".join(self.spec.known_categoricals),
+                dates=grid.dates,
             )
         # Series whose demand stops before the table's last period are named (a client of
         # the service reads it with the forecast, as it reads unseen levels).
