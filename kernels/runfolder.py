@@ -394,6 +394,11 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         _remove_empty(created)
         raise
     try:
+        # A writer killed (-9, power loss) between the two renames below left the run it was
+        # replacing as ``.<name>.replaced`` and no target: a rerun without --overwrite then
+        # published over the gap and the old run stayed hidden. It is put back first, so the
+        # target is the old one, as after any other interrupted writer.
+        _restore_replaced(target)
         # Checked again under the lock: a writer that held it may have published ``target``
         # after the check above, and it would be replaced below as if ``overwrite`` were given.
         _refuse_existing(target, overwrite)
@@ -432,6 +437,19 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         os.close(held)
         if not published:
             _remove_empty(created)
+
+
+def _restore_replaced(target: Path) -> None:
+    """Under the target's lock: the folder a killed writer moved aside (``.<name>.replaced``)
+    goes back to ``target`` when nothing took its place; beside a published target it is the
+    leftover of a writer killed after publishing, and removed."""
+    old = target.parent / f".{target.name}.replaced"
+    if not old.is_dir():
+        return
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(old, target)
 
 
 def _remove_empty(folders: list[Path]) -> None:
