@@ -32,6 +32,7 @@ from torch.utils.data import (
     Dataset,
     DistributedSampler,
     RandomSampler,
+    Sampler,
     WeightedRandomSampler,
 )
 
@@ -148,6 +149,28 @@ def mask_cells(hit: torch.Tensor, h: int, w: int) -> torch.Tensor:
     if cell is None:
         return F.adaptive_max_pool2d(hit, (h, w))
     return F.max_pool2d(hit, cell, stride=cell, ceil_mode=True)[..., :h, :w]
+
+
+class _PassSeeded(Sampler[int]):
+    """A random sampler whose every pass (epoch) draws from a generator of its own, seeded by
+    ``seed`` and the pass's number.
+
+    One generator carried from pass to pass made a pass depend on how far the loader had read
+    the one before: ``RandomSampler`` draws a last, empty permutation (or with replacement, its
+    indices 32 at a time) only when read past its end, which persistent workers' read-ahead
+    does and a loader without workers does not, so the same seed trained on other batches from
+    the second epoch on with ``num_workers`` 2 than with 0."""
+
+    def __init__(self, make, seed: int):
+        self.make, self.seed, self.passes = make, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.make(torch.Generator()))
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.passes)
+        self.passes += 1
+        return iter(self.make(generator))
 
 
 class InspectionTask(pl.LightningModule):
@@ -413,7 +436,7 @@ class InspectionTask(pl.LightningModule):
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
         world = self.trainer.world_size if self.trainer is not None else 1
         rank = self.trainer.global_rank if self.trainer is not None else 0
-        generator = torch.Generator().manual_seed(self.cfg.seed + 7919 * rank)
+        seed = self.cfg.seed + 7919 * rank
         sampler = None
         if train and self.sample_weights is not None:
             # Class-balanced batches: rare defect classes are drawn as often as common ones;
@@ -421,16 +444,19 @@ class InspectionTask(pl.LightningModule):
             per_rank = (self.cfg.batches_per_epoch or 0) * self.cfg.batch_size
             if not per_rank:
                 per_rank = math.ceil(len(dataset) / world)
-            sampler = WeightedRandomSampler(
-                self.sample_weights, per_rank, replacement=True, generator=generator
+            weights = self.sample_weights
+            sampler = _PassSeeded(
+                lambda g: WeightedRandomSampler(weights, per_rank, replacement=True, generator=g),
+                seed,
             )
         elif train and self.cfg.batches_per_epoch:
             # A fixed number of batches per epoch, drawn with replacement (each rank its own).
-            sampler = RandomSampler(
-                dataset,
-                replacement=True,
-                generator=generator,
-                num_samples=self.cfg.batches_per_epoch * self.cfg.batch_size,
+            n_samples = self.cfg.batches_per_epoch * self.cfg.batch_size
+            sampler = _PassSeeded(
+                lambda g: RandomSampler(
+                    dataset, replacement=True, generator=g, num_samples=n_samples
+                ),
+                seed,
             )
         elif world > 1:
             sampler = DistributedSampler(
@@ -442,7 +468,7 @@ class InspectionTask(pl.LightningModule):
                 drop_last=False,
             )
         elif train:
-            sampler = RandomSampler(dataset, generator=generator)
+            sampler = _PassSeeded(lambda g: RandomSampler(dataset, generator=g), seed)
         # A short last batch is dropped only when this rank has more than one batch's worth:
         # under DDP a rank holds its shard, not the dataset (25 items on two ranks, batches of
         # 16: 13 items each, and dropping them left nothing to train on).
@@ -455,6 +481,11 @@ class InspectionTask(pl.LightningModule):
             num_workers=self.cfg.num_workers,
             persistent_workers=self.cfg.num_workers > 0,
             drop_last=train and samples > self.cfg.batch_size,
+            # Each iteration draws its workers' base seed from this generator; without one it
+            # came from torch's global generator, which the augmentation draws from too: once
+            # per epoch with num_workers 0, once per run with persistent workers, so the
+            # worker count changed the augmentation, and the fitted weights, of one seed.
+            generator=torch.Generator().manual_seed(seed + 1),
         )
 
     def train_dataloader(self) -> DataLoader:
