@@ -67,6 +67,8 @@ def cumulative_frame(
     quantiles: np.ndarray,
     levels: Sequence[float],
     freq: str,
+    dates: pd.DatetimeIndex,
+    origins: np.ndarray,
 ) -> pd.DataFrame:
     """Quantiles of demand summed over steps 1..horizon: ``item_id, location_id, horizon,
     step_days, q...``.
@@ -75,8 +77,13 @@ def cumulative_frame(
     is the lead time plus the review period. ``step_days`` is the days of one step of the
     panel's frequency ``freq`` (7 for weekly): the table has no dates, and a plan that read a
     weekly table's horizons as days planned seven times the lead-time demand without a word.
+    A monthly table's horizon h is the demand of h * 30.4375 days from each series' forecast
+    start (``dates``, ``origins`` as :func:`forecast_frame` takes them), read off its calendar
+    months (see :func:`_monthly_on_average_months`).
     """
     n, horizons, _ = quantiles.shape
+    if freq == "M":
+        quantiles = _monthly_on_average_months(quantiles, dates, origins)
     frame = pd.DataFrame(
         {
             ITEM: np.repeat(keys[ITEM].to_numpy()[series], horizons),
@@ -89,6 +96,38 @@ def cumulative_frame(
     for k, level in enumerate(levels):
         frame[quantile_column(level)] = flat[:, k].astype(np.float32)
     return frame
+
+
+def _monthly_on_average_months(
+    quantiles: np.ndarray, dates: pd.DatetimeIndex, origins: np.ndarray
+) -> np.ndarray:
+    """Cumulative quantiles (N, H, Q) of calendar months 1..h re-read at h * 30.4375 days.
+
+    Planning reads every step as ``STEP_DAYS["M"]`` days (its table has no dates), but months
+    1..h from a February start cover 28, 59, ... days: a 45-day lead time was planned 4.8%
+    low from a February start and 1.8% high from a July one. Each month's demand is spread
+    evenly over its days (as planning spreads a step's), so the cumulative curve is piecewise
+    linear in days through (0, 0), (D_1, q_1), ..., (D_H, q_H), D_h the days of the series'
+    months 1..h; it is read at t_h = h * 30.4375, past D_H (at most a few days) at the last
+    month's rate. The weights are shared by all levels, so quantiles stay in level order.
+    """
+    n, horizons, _ = quantiles.shape
+    step = np.arange(horizons)
+    position = np.asarray(origins, dtype=np.int64)[:, None] + step[None, :]
+    month_days = dates_at(dates, "M", position.ravel()).days_in_month.to_numpy()
+    ends = np.cumsum(month_days.reshape(n, horizons).astype(np.float64), axis=1)
+    ends = np.concatenate([np.zeros((n, 1)), ends], axis=1)  # (N, H + 1): D_0 = 0 .. D_H
+    t = (step + 1) * STEP_DAYS["M"]
+    # Segment [D_j, D_j+1] holding t (the last one past D_H), and the share of it.
+    seg = np.clip((ends[:, None, :] <= t[None, :, None]).sum(axis=2) - 1, 0, horizons - 1)
+    lo = np.take_along_axis(ends, seg, axis=1)
+    hi = np.take_along_axis(ends, seg + 1, axis=1)
+    f = ((t[None, :] - lo) / (hi - lo))[:, :, None]
+    padded = np.concatenate([np.zeros_like(quantiles[:, :1]), quantiles], axis=1).astype(float)
+    rows = np.arange(n)[:, None]
+    out = (1.0 - f) * padded[rows, seg] + f * padded[rows, seg + 1]
+    # Past D_H (f > 1) the last month's rate is extrapolated: keep levels in order there too.
+    return np.maximum.accumulate(out, axis=2)
 
 
 def dates_at(dates: pd.DatetimeIndex, freq: str, position: np.ndarray) -> pd.DatetimeIndex:

@@ -48,7 +48,8 @@ def _inventory():
 @pytest.mark.parametrize("freq, days", [("D", 1.0), ("W", 7.0), ("M", 365.25 / 12)])
 def test_a_cumulative_table_states_the_days_of_its_steps(freq, days):
     keys = pd.DataFrame({"item_id": ["sku1", "sku2"], "location_id": ["FC1", "FC1"]})
-    table = cumulative_frame(keys, np.arange(2), _quantiles(), LEVELS, freq)
+    dates = pd.date_range("2027-01-04", periods=3, freq={"D": "D", "W": "W-MON", "M": "MS"}[freq])
+    table = cumulative_frame(keys, np.arange(2), _quantiles(), LEVELS, freq, dates, [3, 3])
     assert table["step_days"].tolist() == [days] * len(table)
     if freq == "W":
         pd.testing.assert_frame_equal(table, _weekly_table(), check_dtype=False)

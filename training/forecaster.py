@@ -713,6 +713,8 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
             quantiles[:, :cumulative],
             model.quantiles,
             store.spec.frequency,
+            store.dates,
+            origins.cpu().numpy(),
         )
     quantiles = model.predict_windows(store, series, origins)
     return forecast_frame(

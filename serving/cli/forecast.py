@@ -87,7 +87,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cumulative",
         type=int,
         metavar="K",
-        help="quantiles of demand summed over the next 1..K periods (lead-time demand)",
+        help="quantiles of demand summed over the next 1..K periods (lead-time demand; a monthly "
+        "model's horizon h is h x 30.4375 days from the calendar months)",
     )
     predict.set_defaults(handler=predict_command)
 

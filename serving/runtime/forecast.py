@@ -224,6 +224,8 @@ class ForecastPackage(PackagedForecast):
                 values[:, : job.cumulative],
                 self.quantiles,
                 self.spec.frequency,
+                grid.dates,
+                job.origins,
             )
         freq = self.spec.frequency
         return forecast_frame(
