@@ -140,6 +140,9 @@ class AutoForecaster:
             for head in config.auto_distributions
             for name in NETWORK_NAMES
         }
+        # Every fit starts from these: a network left out of one fit (diverged, or negative
+        # binomial on fractional demand) is tried again at the next (a backtest's next origin).
+        self._configured = dict(self.networks)
         self.baselines: dict[str, Any] = {}
         # Fitted with the panel's frequency, which fit() learns: named here, built there.
         self.trees: dict[str, GradientBoosted | None] = {GBM: None} if config.auto_gbm else {}
@@ -205,6 +208,10 @@ class AutoForecaster:
         from training.forecaster import TrainingDiverged, check_whole_counts, fractional_demand
 
         cutoff = int(store.end.max().item()) if cutoff is None else int(cutoff)
+        # The configured networks, not the last fit's: one that diverged at a backtest's first
+        # origin was never fitted again at the later ones (and the others diverging there was
+        # "every network diverged").
+        self.networks = dict(self._configured)
         count, example = fractional_demand(store, cutoff)
         nb_networks = [name for name in self.networks if name.endswith(NB_SUFFIX)]
         if count and len(nb_networks) == len(self.networks):
