@@ -83,3 +83,13 @@ def test_a_share_that_rounds_to_no_item_says_one_is_hidden():
         warnings.simplefilter("error")
         _, hidden = hide_items(store, 0.25)  # 2.5 items round to 2: nothing to say
     assert len(hidden) == 4
+
+
+def test_a_share_of_half_an_item_rounds_to_none_and_says_so():
+    # round(0.5) is 0 (half to even): one item is hidden for a share of half of one.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        store = _store()
+    with pytest.warns(UserWarning, match=r"0.05 of 10 items rounds to none; hiding 1 item \(10%"):
+        _, hidden = hide_items(store, 0.05)
+    assert len(hidden) == 2
