@@ -272,11 +272,16 @@ class Inspector:
         }
 
     def items(
-        self, data: str | Path | ItemSet, require_labels: bool = False, fitted: bool = False
+        self,
+        data: str | Path | ItemSet,
+        require_labels: bool = False,
+        fitted: bool = False,
+        to_score: bool = False,
     ) -> ItemSet:
         """The items of a dataset folder (read with the ``layout`` and ``good_class``
-        settings; with ``fitted``, class folders labelled against the fitted model's classes),
-        or ``data`` itself when it is an :class:`ItemSet` already."""
+        settings; with ``fitted``, class folders labelled against the fitted model's classes;
+        ``to_score``: items to score, see :func:`vision.items.read_class_folders`), or
+        ``data`` itself when it is an :class:`ItemSet` already."""
         if isinstance(data, ItemSet):
             if require_labels and not data.labeled:
                 raise ValueError(f"{data.root}: labels are needed for every item")
@@ -287,6 +292,7 @@ class Inspector:
             good_class=self.data.good_class,
             require_labels=require_labels,
             class_names=self.class_names if fitted else None,
+            to_score=to_score,
         )
 
     def _scorer(self) -> Scorer:
@@ -594,7 +600,7 @@ class Inspector:
                 f"{where}the model has no calibrated thresholds; calibrate it on labelled items "
                 "first (`stockcast inspect calibrate`)"
             )
-        item_set = self.items(items)
+        item_set = self.items(items, to_score=True)
         scorer = self._scorer()
         with outputs.publishing(overwrite) as (staging, write):
             tables = scorer.score(

@@ -184,17 +184,20 @@ def read_items(
     good_class: str = "good",
     require_labels: bool = False,
     class_names: Sequence[str] | None = None,
+    to_score: bool = False,
 ) -> ItemSet:
     """Read a dataset root in any supported layout (``auto`` detects it); ``class_names``: a
     fitted model's classes, which class folders are labelled against (see
-    :func:`read_class_folders`)."""
+    :func:`read_class_folders`); ``to_score``: items to score, whose labels are not read."""
     root = _dataset_folder(root)
     if layout == "auto":
         layout = detect_layout(root)
     if layout == "tunnel":
         return read_tunnel(root, require_labels=require_labels)
     if layout == "classes":
-        return read_class_folders(root, good_class=good_class, class_names=class_names)
+        return read_class_folders(
+            root, good_class=good_class, class_names=class_names, to_score=to_score
+        )
     if layout == "images":
         if require_labels:
             raise ValueError(
@@ -320,13 +323,18 @@ def read_tunnel(root: str | Path, require_labels: bool = False) -> ItemSet:
 
 
 def read_class_folders(
-    root: str | Path, good_class: str = "good", class_names: Sequence[str] | None = None
+    root: str | Path,
+    good_class: str = "good",
+    class_names: Sequence[str] | None = None,
+    to_score: bool = False,
 ) -> ItemSet:
     """Read ``ROOT/<class>/*.png``; ``good_class`` holds defect-free images.
 
     With ``class_names`` (a fitted model's classes, to calibrate or score it) the items are
     labelled against those classes: a folder may be missing (fresh good photos alone, or no
-    example of a rare defect), one that is not a class of the model is refused by name."""
+    example of a rare defect), one that is not a class of the model is refused by name.
+    ``to_score``: items a fitted model scores (its own classes, not these labels): an empty
+    folder is then like a missing one, as with ``class_names``."""
     root = _dataset_folder(root)
     folders = _class_folders(root)
     # A folder whose images all sit in sub-folders (damage/lot1/*.png) would vanish as a class,
@@ -351,13 +359,13 @@ def read_class_folders(
             f"{root}: {_preview(nested)}: sub-folders of class folders hold images, which are "
             "not read; class folders hold their images directly (ROOT/<class>/*.png)"
         )
-    if class_names is None:
+    if class_names is None and not to_score:
         # The classes come from the folders that hold images, so a defect folder left empty
         # by mistake vanished as a class and the model trained without it, without a word.
         # (A folder of other files, notes/readme.txt, is no class and stays ignored; one whose
         # images cannot be decoded is a class, refused when fitting finds none readable. A
         # fitted model's classes may lack examples, see above: an empty folder is then like a
-        # missing one.)
+        # missing one, and so it is in items to score: a batch with no dent/ photo today.)
         empty = sorted(
             d.name
             for d in root.iterdir()

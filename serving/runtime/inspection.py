@@ -140,11 +140,13 @@ class InspectionPackage:
     # ------------------------------------------------------------------ tables
 
     def items(self, data: str | Path | ItemSet) -> ItemSet:
-        """The items of a dataset folder (read with the ``layout`` and ``good_class`` of
-        :attr:`data`), or ``data`` itself when it is an :class:`ItemSet` already."""
+        """The items of a dataset folder to score (read with the ``layout`` and ``good_class``
+        of :attr:`data`), or ``data`` itself when it is an :class:`ItemSet` already."""
         if isinstance(data, ItemSet):
             return data
-        return read_items(data, layout=self.data.layout, good_class=self.data.good_class)
+        return read_items(
+            data, layout=self.data.layout, good_class=self.data.good_class, to_score=True
+        )
 
     def score(
         self,
