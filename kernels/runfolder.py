@@ -459,3 +459,26 @@ def _remove_empty(folders: list[Path]) -> None:
             folder.rmdir()
         except OSError:
             return
+
+
+@contextmanager
+def writer_lock(table: Path) -> Iterator[None]:
+    """Hold the lock a run folder's writer takes (``.<name>.lock`` beside it, see
+    :func:`building`) on ``table``, an output published by other means: a second writer is
+    refused while the first writes. Missing parent folders are created, and removed again
+    while empty."""
+    created = [p for p in (table.parent, *table.parent.parents) if not p.exists()]
+    table.parent.mkdir(parents=True, exist_ok=True)
+    _, lock = _staging(table)
+    try:
+        held = _acquire(lock, table)
+    except BaseException:
+        _remove_empty(created)
+        raise
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            lock.unlink(missing_ok=True)
+        os.close(held)
+        _remove_empty(created)

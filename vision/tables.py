@@ -36,7 +36,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ from kernels.io import (
     table_kind,
     write_table_as,
 )
-from kernels.runfolder import _acquire, _remove_empty, _staging, building
+from kernels.runfolder import building, writer_lock
 from vision.calibration import Thresholds, verdicts
 from vision.catalog import ATTRIBUTES, rgb_to_hex
 from vision.heatmap import save_overlay
@@ -372,7 +372,7 @@ class ScoreOutputs:
                 # Two writers of one items table: without heatmaps (or with another heatmap
                 # folder each) no lock kept them apart, and one's items table could stand
                 # beside the other's views table. Held until every output is in place.
-                stack.enter_context(_table_lock(self.items))
+                stack.enter_context(writer_lock(self.items))
             # Entered first, left last: the tables are renamed one by one and the heatmap
             # folder after them, so a failure at a later one puts back the earlier ones.
             stack.enter_context(
@@ -389,28 +389,6 @@ class ScoreOutputs:
                         write_table_as(frame, stack.enter_context(atomic_path(path)), path)
 
             yield staging, write
-
-
-@contextmanager
-def _table_lock(table: Path) -> Iterator[None]:
-    """Hold the lock a run folder's writer takes (``.<name>.lock`` beside it, see
-    :func:`kernels.runfolder.building`) on ``table``: a second writer is refused while the
-    first writes. Missing parent folders are created, and removed again while empty."""
-    created = [p for p in (table.parent, *table.parent.parents) if not p.exists()]
-    table.parent.mkdir(parents=True, exist_ok=True)
-    _, lock = _staging(table)
-    try:
-        held = _acquire(lock, table)
-    except BaseException:
-        _remove_empty(created)
-        raise
-    try:
-        yield
-    finally:
-        with suppress(OSError):
-            lock.unlink(missing_ok=True)
-        os.close(held)
-        _remove_empty(created)
 
 
 @contextmanager
