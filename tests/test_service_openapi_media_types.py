@@ -68,3 +68,26 @@ def test_every_answer_has_a_declared_media_type(client):
         assert media in declared, f"{url}: answered {media}, declared {sorted(declared)}"
     png = client.get("/v1/workspace/chart.png?item_id=SKU1&location_id=FC1")
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_error_answers_of_text_routes_are_declared_as_json(tmp_path):
+    """The pages' and /metrics' errors (413, 504, 500: the middleware answers them for every
+    path) are JSON {detail}; they were declared as text/html or text/plain holding that object,
+    so a client generated from /openapi.json read them as text."""
+    (tmp_path / "repo").mkdir()
+    config = ServiceConfig(reload_s=60, max_body_mb=0.001)
+    with TestClient(create_app(tmp_path / "repo", config)) as client:
+        doc = client.get("/openapi.json").json()
+        for path in ("/metrics", "/station", "/review", "/review/rejected", "/forecast"):
+            response = client.request("GET", path, content=b"x" * 5000)
+            assert response.status_code == 413, (path, response.text[:200])
+            media = response.headers["content-type"].split(";")[0].strip()
+            responses = doc["paths"][path]["get"]["responses"]
+            declared = responses["4XX"].get("content", {})
+            assert media in declared, f"{path}: answered {media}, declared {sorted(declared)}"
+            assert sorted(declared) == ["application/json"]
+            assert sorted(responses["5XX"]["content"]) == ["application/json"]
+            ok = client.get(path)
+            assert ok.status_code == 200
+            kind = ok.headers["content-type"].split(";")[0].strip()
+            assert sorted(responses["200"]["content"]) == [kind], (path, responses["200"])

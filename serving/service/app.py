@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -423,7 +423,15 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         except KeyError as exc:
             raise HTTPException(404, str(exc.args[0])) from None
 
-    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    # Declared text/plain for its 200 only (as pages.HTML_ANSWER): with
+    # ``response_class=PlainTextResponse`` its JSON error answers were declared text/plain.
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                         "description": "Prometheus metrics (text format)"}},
+    )  # fmt: skip
     async def prometheus() -> Response:
         for name, versions in repository.snapshot.models.items():
             depth = sum(v.batcher.depth() for v in versions.values() if v.batcher)

@@ -54,6 +54,14 @@ PNG_ANSWER: dict[str, Any] = {
     "response_class": Response,
     "responses": {200: {"content": {"image/png": {}}, "description": "a PNG image"}},
 }
+# A page is declared HTML for its 200 only: with ``response_class=HTMLResponse`` FastAPI put
+# the error schema (the middleware's JSON 413, 504 and 500) under text/html as well.
+HTML_ANSWER: dict[str, Any] = {
+    "response_class": Response,
+    "responses": {
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "a page"}
+    },
+}
 
 
 def _page(
@@ -127,20 +135,20 @@ def pages_router(
     async def index() -> HTMLResponse:
         return _page("index")
 
-    @router.get("/station", response_class=HTMLResponse, tags=["pages"])
+    @router.get("/station", tags=["pages"], **HTML_ANSWER)
     async def station() -> HTMLResponse:
         return _page("station")
 
-    @router.get("/review", response_class=HTMLResponse, tags=["pages"])
+    @router.get("/review", tags=["pages"], **HTML_ANSWER)
     async def review() -> HTMLResponse:
         return _page("review")
 
-    @router.get("/review/rejected", response_class=HTMLResponse, tags=["pages"])
+    @router.get("/review/rejected", tags=["pages"], **HTML_ANSWER)
     async def review_rejected() -> HTMLResponse:
         return _page("review", {STATE_LINE: STATE_LINE.replace("pending", "rejected")},
                      title="Station rejects")  # fmt: skip
 
-    @router.get("/forecast", response_class=HTMLResponse, tags=["pages"])
+    @router.get("/forecast", tags=["pages"], **HTML_ANSWER)
     async def forecast() -> HTMLResponse:
         return _page("forecast")
 
