@@ -188,6 +188,30 @@ def test_the_openapi_document_declares_the_bearer_token(tmp_path):
         assert "security" not in client.get("/openapi.json").json()  # no token, none declared
 
 
+def test_the_openapi_document_declares_the_open_paths_open(tmp_path):
+    """Health, metrics and the pages answer without the token: the document said every
+    operation needs it (a probe or scraper generated from it was set up with a secret it does
+    not need), and each operation it declares open answers without one."""
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "token").write_text("s3cret\n")
+    config = ServiceConfig(token_file=str(tmp_path / "token"), reload_s=60)
+    with TestClient(create_app(tmp_path / "repo", config)) as client:
+        doc = client.get("/openapi.json").json()
+        open_ops = {
+            path
+            for path, ops in doc["paths"].items()
+            for op in ops.values()
+            if op.get("security", doc["security"]) == []
+        }
+        assert open_ops == {
+            "/v2/health/live", "/v2/health/ready", "/metrics",
+            "/station", "/review", "/review/rejected", "/forecast",
+        }  # fmt: skip
+        for path in open_ops:
+            assert client.get(path).status_code != 401, path
+        assert client.get("/v1/review/queue").status_code == 401  # the rest still need it
+
+
 def test_rows_each_naming_keys_of_their_own_are_413_not_a_huge_table(tmp_path, monkeypatch):
     # A table has a column for every key any row names: 3,000 rows of one key each, a 40 KiB
     # body, made a 3,000 x 3,000 table (9 million cells) on the event loop; a few MiB of them

@@ -717,6 +717,13 @@ def _declare_bearer(app: FastAPI) -> None:
                 "bearer": {"type": "http", "scheme": "bearer"}
             }
             schema["security"] = [{"bearer": []}]
+            # The paths the guard lets through without the token say so (an empty list lifts
+            # the document's requirement): health probes, /metrics and the pages were declared
+            # as needing it.
+            for path, operations in schema.get("paths", {}).items():
+                if path.startswith(OPEN_PATHS) or path in PAGES:
+                    for operation in operations.values():
+                        operation["security"] = []
             app.openapi_schema = schema
         return app.openapi_schema
 
