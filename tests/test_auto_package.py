@@ -123,6 +123,9 @@ def test_the_service_answers_an_auto_package(auto_package):
                               "data": [1.0]}]},
         )  # fmt: skip
         assert infer.status_code == 422 and "/v1/forecast" in infer.json()["detail"]
+        # Its metadata says what serves it (it said onnxruntime_onnx, which has no graph here).
+        meta = client.get(f"/v2/models/{package.parent.name}").json()
+        assert meta["platform"] == "pytorch" and meta["inputs"] == []
 
 
 @pytest.mark.slow

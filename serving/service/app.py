@@ -46,6 +46,7 @@ from prometheus_client import (
 
 from forecasting.spec import STEP_DAYS
 from forecasting.validate import PanelError
+from serving.runtime.pytorch import RUNTIME
 from serving.service.batching import Batcher, Overloaded
 from serving.service.config import ServiceConfig, read_token
 from serving.service.repository import Loaded, ModelRepository
@@ -963,9 +964,13 @@ def _metadata(loaded: Loaded, repository: ModelRepository) -> ModelMetadata:
         ]  # fmt: skip
 
     versions = sorted(repository.snapshot.models.get(loaded.name, {}), key=int)
+    # A package served in process (an auto run: runtime "pytorch") has no ONNX graph and no
+    # tensors: its metadata said onnxruntime_onnx with empty inputs, and its infer route is a 422.
+    platform = RUNTIME if model.get("runtime") == RUNTIME else "onnxruntime_onnx"
     return ModelMetadata(
         name=loaded.name,
         versions=versions,
+        platform=platform,
         inputs=meta(model["inputs"]),
         outputs=meta(model["outputs"]),
     )
