@@ -684,6 +684,12 @@ def _validate(
             _fail(clean, column, "static real missing", missing)
     for column in spec.static_categoricals + spec.known_categoricals:
         codes, text = text_levels(clean[column])  # missing: code -1, a level of its own
+        # Distinct values of one text (1, "1" and 1.0 in one object column: JSON rows, or a
+        # history from a database beside future rows from a spreadsheet) are one level: a
+        # static department of 1 and "1" was refused as changing within its series.
+        merged, distinct = pd.factorize(text)
+        codes = np.append(merged, -1)[codes]  # code -1 (missing) stays -1
+        text = pd.Index(distinct)
         # An empty text is a missing level too: a CSV cannot tell them apart (its empty cell
         # reads as missing), so a table must not forecast otherwise once saved as CSV.
         blank = np.flatnonzero(np.asarray(text == "", dtype=bool))
