@@ -4,8 +4,10 @@ it counted as on its grid, and its zero days stayed unscored as 'no actual yet')
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from forecasting.monitor import monitor
+from forecasting.validate import PanelError
 
 
 def test_every_other_day_sales_score_the_days_between():
@@ -39,7 +41,8 @@ def test_mondays_and_thursdays_are_days():
 
 
 def test_a_weekly_series_with_a_shifted_week_is_not_read_as_days():
-    # One week's row dated a day early (a holiday): the week sold, and is not scored as 0.
+    # One week's row dated a day early (a holiday): the week sold, and is not scored as 0 (nor
+    # left out as "no actual yet", as it was while the row met no forecast: it is refused).
     weeks = pd.date_range("2024-01-07", periods=6, freq="7D")
     forecasts = pd.DataFrame({"item_id": "A", "location_id": "L", "date": weeks,
                               "step": np.arange(1, 7), "q0.1": 5.0, "q0.5": 10.0,
@@ -47,8 +50,8 @@ def test_a_weekly_series_with_a_shifted_week_is_not_read_as_days():
     dates = weeks.delete(2).append(pd.DatetimeIndex([weeks[2] - pd.Timedelta(days=1)]))
     actuals = pd.DataFrame({"item_id": "A", "location_id": "L", "date": dates.sort_values(),
                             "demand": 10.0})  # fmt: skip
-    report = monitor(forecasts, actuals, segments=[])
-    assert report.table["wape"].iloc[0] == 0.0
+    with pytest.raises(PanelError, match="dated between their weekly forecasts' periods"):
+        monitor(forecasts, actuals, segments=[])
 
 
 def _hand_wape(days, sold, demand, median):
