@@ -399,6 +399,7 @@ def monitor(
     # trimmed to the days still ahead) keeps its other rows.
     forecasts["origin"] = _origins(forecasts, actuals[DATE])
     periods = _forecast_period_days(forecasts)  # read by the grid check and the gap rows
+    _check_steps_at_most_a_month(forecasts)
     _check_actuals_not_finer(periods, actuals)
     _check_actuals_on_grid(forecasts, periods, actuals)
     if reference is not None and reference_frequency is not None:
@@ -563,6 +564,27 @@ def _check_step_one_series(
             "sum the actuals to the forecasts' periods first"
         )
     return notes
+
+
+def _check_steps_at_most_a_month(forecasts: pd.DataFrame) -> None:
+    """Refuses forecasts whose steps are longer than a month (quarters), read from the dates
+    of successive steps: the grid checks know days, weeks and months, so quarterly forecasts
+    scored against monthly actuals were matched row by row (WAPE 2.0 for exact forecasts)."""
+    series = [ITEM, LOCATION]
+    rows = forecasts[[*series, DATE, "step"]].sort_values([*series, DATE])
+    grouped = rows.groupby(series, sort=False)
+    steps = grouped["step"].diff()
+    days = grouped[DATE].diff().dt.days / steps.where(steps > 0)
+    typical = days.groupby([rows[ITEM], rows[LOCATION]]).median()
+    longer = typical[typical > 31.5]
+    if len(longer):
+        (item, location), length = next(iter(longer.items()))
+        raise PanelError(
+            DATE,
+            f"the forecasts of {len(longer)} series have steps longer than a month, e.g. item "
+            f"{item!r} at {location!r}: {length:g} days a step; the monitor scores daily, "
+            "weekly and monthly forecasts",
+        )
 
 
 def _check_actuals_not_finer(periods: pd.Series, actuals: pd.DataFrame) -> None:

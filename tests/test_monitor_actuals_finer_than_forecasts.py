@@ -52,3 +52,15 @@ def test_a_week_dated_a_day_early_is_not_a_finer_grid():
     with pytest.raises(PanelError, match="actual 2024-01-20 against forecasts dated") as error:
         monitor(_forecast(weeks, 10.0), _actuals(dates.sort_values(), 10.0), segments=[])
     assert "finer grid" not in str(error.value)
+
+
+def test_quarterly_forecasts_are_refused_not_read_as_months():
+    # Quarters against monthly actuals were matched row by row: WAPE 2.0 for exact forecasts.
+    quarters = pd.DatetimeIndex(["2024-01-01", "2024-04-01", "2024-07-01"])
+    months = pd.date_range("2024-01-01", "2024-09-01", freq="MS")
+    with pytest.raises(PanelError, match="steps longer than a month.*91 days a step"):
+        monitor(_forecast(quarters, 30.0), _actuals(months, 10.0), segments=[])
+    # Monthly steps of 31 days (July, August) are months.
+    summer = pd.DatetimeIndex(["2024-07-01", "2024-08-01", "2024-09-01"])
+    report = monitor(_forecast(summer, 10.0), _actuals(summer, 10.0), segments=[])
+    assert report.table["wape"].iloc[0] == 0.0
