@@ -332,19 +332,14 @@ def backtest(
             continue
         starts = torch.full_like(series, origin)
         predicted = forecaster.predict_windows(known, series, starts)[:, :horizon]
-        missing = ~np.isfinite(predicted).all(axis=(1, 2))
-        if missing.any():
-            # Pandas' sums skip NaN: a window without a forecast would drop out of the error
-            # sums while its demand stays in the denominator, and WAPE and bias would improve.
-            # An infinite quantile is no forecast either (a -inf lower one covered everything).
-            keys = store.keys.iloc[series.cpu().numpy()[missing]]
-            named = zip(keys[ITEM][:3], keys[LOCATION][:3], strict=True)
-            first = ", ".join(f"{item} @ {location}" for item, location in named)
-            raise ValueError(
-                f"{forecaster.name}: NaN quantiles for {int(missing.sum())} of {len(series)} "
-                f"windows from {store.dates[origin].date()} (e.g. {first}); a backtest scores "
-                "only complete, finite forecasts (NaN or infinite quantiles are refused)"
-            )
+        # Pandas' sums skip NaN: a window without a forecast would drop out of the error sums
+        # while its demand stays in the denominator, and WAPE and bias would improve. An
+        # infinite quantile is no forecast either (a -inf lower one covered everything).
+        _refuse_nonfinite(
+            predicted, store, series, origin, f"{forecaster.name}: NaN quantiles",
+            "a backtest scores only complete, finite forecasts (NaN or infinite quantiles are "
+            "refused)",
+        )  # fmt: skip
         actual = _actuals(store, series, origin, horizon)
         scale = mase_scale(store, series, starts, season)
         scores = window_scores(actual, predicted, forecaster.quantiles, scale)
@@ -422,6 +417,27 @@ def _cold_windows(
     return hidden[ok]
 
 
+def _refuse_nonfinite(
+    predicted: np.ndarray,
+    store: PanelStore,
+    series: torch.Tensor,
+    origin: int,
+    what: str,
+    why: str,
+) -> None:
+    """A ValueError naming the first series whose window forecast from ``origin`` holds a NaN
+    or infinite quantile: ``"<what> for N of M windows from <date> (e.g. ...); <why>"``."""
+    missing = ~np.isfinite(predicted).all(axis=(1, 2))
+    if missing.any():
+        keys = store.keys.iloc[series.cpu().numpy()[missing]]
+        named = zip(keys[ITEM][:3], keys[LOCATION][:3], strict=True)
+        first = ", ".join(f"{item} @ {location}" for item, location in named)
+        raise ValueError(
+            f"{what} for {int(missing.sum())} of {len(series)} windows from "
+            f"{store.dates[origin].date()} (e.g. {first}); {why}"
+        )
+
+
 def _actuals(store: PanelStore, series: torch.Tensor, origin: int, horizon: int) -> np.ndarray:
     return store.target[series.to(store.device), origin : origin + horizon].cpu().numpy()
 
@@ -466,20 +482,15 @@ def cumulative_calibration(
         # (page views, a later price) reaches the forecast being calibrated.
         known = store.as_of(origin, forecaster.horizon)
         predicted = forecaster.predict_windows(known, series, starts, cumulative=True)
-        missing = ~np.isfinite(predicted[:, :longest]).all(axis=(1, 2))
-        if missing.any():
-            # ``actual <= NaN`` is False: a window without a forecast counted as a sum above
-            # every quantile, n kept it, and each level's coverage moved toward 0 (an
-            # over-covering model read as calibrated).
-            keys = store.keys.iloc[series.cpu().numpy()[missing]]
-            named = zip(keys[ITEM][:3], keys[LOCATION][:3], strict=True)
-            first = ", ".join(f"{item} @ {location}" for item, location in named)
-            raise ValueError(
-                f"{getattr(forecaster, 'name', type(forecaster).__name__)}: NaN or infinite "
-                f"cumulative quantiles for {int(missing.sum())} of {len(series)} windows from "
-                f"{store.dates[origin].date()} (e.g. {first}); calibration scores only "
-                "complete forecasts"
-            )
+        # ``actual <= NaN`` is False: a window without a forecast counted as a sum above every
+        # quantile, n kept it, and each level's coverage moved toward 0 (an over-covering
+        # model read as calibrated).
+        name = getattr(forecaster, "name", type(forecaster).__name__)
+        _refuse_nonfinite(
+            predicted[:, :longest], store, series, origin,
+            f"{name}: NaN or infinite cumulative quantiles",
+            "calibration scores only complete forecasts",
+        )  # fmt: skip
         actual = np.cumsum(_actuals(store, series, origin, longest), axis=1)
         for k in horizons:
             below = actual[:, k - 1, None] <= predicted[:, k - 1, :]

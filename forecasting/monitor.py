@@ -400,11 +400,14 @@ def monitor(
     forecasts["origin"] = _origins(forecasts, actuals[DATE])
     periods = _forecast_period_days(forecasts)  # read by the grid check and the gap rows
     _check_steps_at_most_a_month(forecasts)
-    _check_actuals_not_finer(periods, actuals)
+    actual_spacing = _median_spacing(actuals)  # read by two grid checks
+    _check_actuals_not_finer(periods, actual_spacing)
     _check_actuals_on_grid(forecasts, periods, actuals)
     if reference is not None and reference_frequency is not None:
         _check_reference_frequency(periods, reference_frequency)
-    notes = _check_step_one_series(forecasts, periods, actuals, reference, reference_frequency)
+    notes = _check_step_one_series(
+        forecasts, periods, actual_spacing, reference, reference_frequency
+    )
     for name, frame, key in (("forecasts", forecasts, [*KEY, "step"]), ("actuals", actuals, KEY)):
         repeated = frame.duplicated(key, keep=False)
         if repeated.any():
@@ -498,10 +501,19 @@ def _check_reference_frequency(periods: pd.Series, frequency: str) -> None:
         )
 
 
+def _median_spacing(frame: pd.DataFrame) -> pd.Series:
+    """Each series' typical distance in days between its successive dates (indexed by item and
+    location): the median, not the least, so one week dated a day early (a holiday) is no grid."""
+    series = [ITEM, LOCATION]
+    dates = frame[[*series, DATE]].drop_duplicates().sort_values([*series, DATE])
+    gap = dates.groupby(series, sort=False)[DATE].diff().dt.days
+    return gap.groupby([dates[ITEM], dates[LOCATION]]).median()
+
+
 def _check_step_one_series(
     forecasts: pd.DataFrame,
     periods: pd.Series,
-    actuals: pd.DataFrame,
+    actual_spacing: pd.Series,
     reference: pd.DataFrame | None,
     frequency: str | None,
 ) -> list[str]:
@@ -516,10 +528,7 @@ def _check_step_one_series(
     names = ("daily", "weekly", "monthly")
     series = [ITEM, LOCATION]
     untimed = forecasts[~pd.MultiIndex.from_frame(forecasts[series]).isin(periods.index)]
-    dates = untimed[[*series, DATE]].drop_duplicates().sort_values([*series, DATE])
-    gap = dates.groupby(series, sort=False)[DATE].diff().dt.days
-    # The typical spacing, as the actuals' grid is read: one run dated a day early is no grid.
-    spacing = gap.groupby([dates[ITEM], dates[LOCATION]]).median().dropna()
+    spacing = _median_spacing(untimed).dropna()  # as the actuals' grid is read
     if spacing.empty:
         return []
     most = _period_class(spacing)
@@ -547,11 +556,9 @@ def _check_step_one_series(
                 f"dates do not tell; only {names[codes[frequency]]} ones compare with the "
                 "reference's WAPE"
             )
-    listed = actuals[[*series, DATE]].drop_duplicates().sort_values([*series, DATE])
-    actual = listed.groupby(series, sort=False)[DATE].diff().dt.days
-    actual = actual.groupby([listed[ITEM], listed[LOCATION]]).median()
     both = pd.concat(
-        [most.rename("forecast"), _period_class(actual).rename("actual"), actual], axis=1
+        [most.rename("forecast"), _period_class(actual_spacing).rename("actual"), actual_spacing],
+        axis=1,
     ).dropna()
     finer = both[both["actual"] < both["forecast"]]
     if len(finer):
@@ -587,17 +594,14 @@ def _check_steps_at_most_a_month(forecasts: pd.DataFrame) -> None:
         )
 
 
-def _check_actuals_not_finer(periods: pd.Series, actuals: pd.DataFrame) -> None:
+def _check_actuals_not_finer(periods: pd.Series, actual_spacing: pd.Series) -> None:
     """Refuses actuals on a finer grid than their series' forecasts (``periods``:
-    :func:`_forecast_period_days`; days against weeks or months, weeks against months): a row
+    :func:`_forecast_period_days`; ``actual_spacing``: :func:`_median_spacing` of the actuals;
+    days against weeks or months, weeks against months): a row
     is matched by its date alone, so a week's forecast was scored against one day's demand (and
     a missing day as a week of 0)."""
-    series = [ITEM, LOCATION]
     forecast = _period_class(periods)
-    dates = actuals[[*series, DATE]].drop_duplicates().sort_values([*series, DATE])
-    gap = dates.groupby(series, sort=False)[DATE].diff().dt.days
-    # The typical distance, not the least: one week dated a day early (a holiday) is no grid.
-    closest = gap.groupby([dates[ITEM], dates[LOCATION]]).median()
+    closest = actual_spacing
     both = pd.concat(
         [forecast.rename("forecast"), _period_class(closest).rename("actual"), closest], axis=1
     ).dropna()
