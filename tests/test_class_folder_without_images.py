@@ -26,7 +26,7 @@ def _folders(root, crack_files=()):
         (root / "crack" / name).write_bytes(b"\0" * 16)
 
 
-@pytest.mark.parametrize("hidden", [(), (".DS_Store",)])
+@pytest.mark.parametrize("hidden", [(), (".DS_Store",), ("Thumbs.db", "desktop.ini")])
 def test_empty_class_folder_is_refused_by_name(tmp_path, hidden):
     _folders(tmp_path, hidden)
     with pytest.raises(ValueError, match=r"class folders \['crack'\] are empty"):

@@ -130,6 +130,16 @@ def _hidden(path: Path) -> bool:
     return path.name.startswith(".")
 
 
+SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini"})
+"""Files an operating system writes into a folder it has shown (Windows' thumbnail caches and
+folder settings): they say nothing of what a user put there."""
+
+
+def _empty(folder: Path) -> bool:
+    """Nothing a user put there: no entry but hidden and system files."""
+    return all(_hidden(p) or p.name.lower() in SYSTEM_FILES for p in folder.iterdir())
+
+
 def _image_files(folder: Path) -> list[Path]:
     return sorted(
         p
@@ -366,10 +376,9 @@ def read_class_folders(
         # images cannot be decoded is a class, refused when fitting finds none readable. A
         # fitted model's classes may lack examples, see above: an empty folder is then like a
         # missing one, and so it is in items to score: a batch with no dent/ photo today.)
+        # A folder Windows Explorer opened holds a Thumbs.db, and vanished so all the same.
         empty = sorted(
-            d.name
-            for d in root.iterdir()
-            if d.is_dir() and not _hidden(d) and not any(not _hidden(p) for p in d.iterdir())
+            d.name for d in root.iterdir() if d.is_dir() and not _hidden(d) and _empty(d)
         )
         if empty:
             raise ValueError(
