@@ -16,7 +16,7 @@ from forecasting.metrics import demand_classes
 from forecasting.models.ensemble import EnsembleNet
 from forecasting.store import PanelStore
 from forecasting.validate import validate_panel
-from training.auto import BLEND, COMBINED, SPECIALIZE_CONFIDENCE, AutoForecaster
+from training.auto import BLEND, COMBINED, GBM, SPECIALIZE_CONFIDENCE, AutoForecaster
 from training.config import TrainConfig
 from training.forecaster import forecast_origins
 
@@ -98,8 +98,12 @@ def test_auto_keeps_seasonal_naive_where_it_wins(tmp_path):
     pd.testing.assert_frame_equal(forecast, naive)
     loaded = Forecaster.load(tmp_path / "auto")
     pd.testing.assert_frame_equal(loaded.predict(panel), forecast)
-    lead = loaded.predict(panel, cumulative=H)  # from the networks: baselines have no head
+    # So are its lead-time quantiles, which a plan reads: before, they were the networks'
+    # average, the forecast auto had just judged worse than seasonal naive on every class.
+    lead = loaded.predict(panel, cumulative=H)
     assert lead["horizon"].max() == H and len(lead) == 12 * H
+    naive_lead = Forecaster("seasonal_naive", H, spec=spec).fit(panel).predict(panel, cumulative=H)
+    pd.testing.assert_frame_equal(lead, naive_lead)
 
 
 @pytest.mark.slow
@@ -122,6 +126,27 @@ def test_auto_routes_each_demand_class_to_its_choice(store):
     np.testing.assert_allclose(
         every[COMBINED], (every["lstm"] + every["tft"]) / 2, rtol=1e-6, atol=1e-6
     )
+    # Lead-time quantiles follow the same routing: each class gets its candidate's members'
+    # sums (the gbm has none: left out of an average, the networks' average in its place).
+    picks = (GBM, BLEND, "seasonal_naive", "lstm", "moving_average", COMBINED)
+    model.choice = dict(zip(sorted(set(classes)), picks, strict=False))
+    assert GBM in model.trees and GBM in model.choice.values()
+    lead = model.predict_windows(store, series, origins, cumulative=True)
+    models = {**model.networks, **model.baselines}
+    own = {n: m.predict_windows(store, series, origins, cumulative=True) for n, m in models.items()}
+    expected_members = {
+        BLEND: ("lstm", "tft", "seasonal_naive"),
+        "lstm": ("lstm",),
+        COMBINED: ("lstm", "tft"),
+        GBM: tuple(model.networks),
+        "seasonal_naive": ("seasonal_naive",),
+        "moving_average": ("moving_average",),
+    }
+    for label in set(classes):
+        rows = classes == label
+        parts = expected_members[model.choice.get(label, "seasonal_naive")]
+        expected = np.mean([own[n][rows] for n in parts], axis=0)
+        np.testing.assert_allclose(lead[rows], expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(
         every[BLEND],
         (every["lstm"] + every["tft"] + every["seasonal_naive"]) / 3,

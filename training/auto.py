@@ -36,8 +36,11 @@ there by the same rule (``overrides``; a finer segment's override wins over a co
 The tables of validation scores are kept (``scores``, ``overrides``) and saved with the run,
 so a user sees what was chosen and by how much.
 
-Lead-time (cumulative) quantiles come from the networks' average for every series: the
-baselines and the gbm have no cumulative head.
+Lead-time (cumulative) quantiles come from the model each series is routed to, so a plan reads
+the forecast ``auto`` chose: a network's lead-time head, the baselines' sums (their own errors
+of k-period sums, :mod:`forecasting.models.baselines`), an average's members level by level.
+The gbm has no lead-time forecast: an average holding it leaves it out, and a series routed to
+the gbm alone gets the networks' average.
 """
 
 from __future__ import annotations
@@ -472,22 +475,20 @@ class AutoForecaster:
         cumulative: bool = False,
     ) -> np.ndarray:
         """Quantiles (N, horizon, Q), each window from its demand class's model; with
-        ``cumulative``, the networks' average lead-time quantiles."""
+        ``cumulative``, lead-time quantiles from the same model (see :meth:`lead_time_members`).
+        """
         if not self.baselines:
             raise RuntimeError("this forecaster is not fitted: call fit() or load() first")
-        if cumulative:
-            parts = [
-                m.predict_windows(store, series, origins, cumulative=True)
-                for m in self.networks.values()
-            ]
-            return np.mean(parts, axis=0)
         chosen = self.route(store, series, origins)
+        members = {
+            str(name): self.lead_time_members(str(name)) if cumulative else self._members(name)
+            for name in set(chosen)
+        }
         out = np.zeros((len(series), self.horizon, len(self.quantiles)), dtype=np.float32)
         # Each model forecasts only the windows routed to it or to an average it is part of.
         models = {**self.networks, **self._trees, **self.baselines}
-        composites = self.composites
         needed = {
-            name: np.isin(chosen, [name, *(c for c, p in composites.items() if name in p)])
+            name: np.isin(chosen, [c for c, parts in members.items() if name in parts])
             for name in models
         }
         # The peers' levels as of the request's latest origin, as one network forecasting
@@ -495,18 +496,32 @@ class AutoForecaster:
         # (a series whose data stops earlier), and a series' forecast moved with the routing
         # of the others (a series of another FC added to the request changed it).
         cutoff = {"prior_cutoff": int(origins.max())} if len(origins) else {}
+        lead = {"cumulative": True} if cumulative else {}
         single = {
             name: models[name].predict_windows(
-                store, *_rows(series, origins, rows), **(cutoff if name in self.networks else {})
+                store,
+                *_rows(series, origins, rows),
+                **lead,
+                **(cutoff if name in self.networks else {}),
             )
             for name, rows in needed.items()
             if rows.any()
         }
-        for name in {str(c) for c in chosen}:
+        for name, parts in members.items():
             routed = chosen == name
-            members = composites.get(name, (name,))
-            out[routed] = np.mean([single[n][routed[needed[n]]] for n in members], axis=0)
+            out[routed] = np.mean([single[n][routed[needed[n]]] for n in parts], axis=0)
         return out
+
+    def _members(self, name: str) -> tuple[str, ...]:
+        """The models whose quantiles candidate ``name`` averages (itself, if not an average)."""
+        return self.composites.get(name, (name,))
+
+    def lead_time_members(self, name: str) -> tuple[str, ...]:
+        """The models whose lead-time quantiles a window routed to ``name`` averages: its own
+        members (the baselines forecast the sums from their own errors of such sums), less the
+        gbm, which has no lead-time forecast; the gbm alone gets the networks' average."""
+        parts = tuple(p for p in self._members(name) if p not in self.trees)
+        return parts or tuple(self.networks)
 
     # ------------------------------------------------------------ persistence
 

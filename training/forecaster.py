@@ -697,8 +697,6 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
     """The forecast of every series from its last observation, as a table (see
     :meth:`Forecaster.predict`); ``model`` is a network or a baseline fitted on the panel."""
     if cumulative is not None:
-        if not isinstance(model, NeuralForecaster | AutoForecaster):
-            raise ValueError(f"cumulative: the {model.name} baseline has no lead-time head")
         check_cumulative(cumulative, model.horizon)
     series, origins = forecast_origins(store)
     steps = cumulative or model.horizon
