@@ -418,9 +418,9 @@ def _number(value: Any) -> float | None:
 
 def _as_queued(image: Any) -> Any:
     """A photo's pixels as the queue stores them: upright, opaque, grey or RGB."""
-    from vision.images import opaque, upright
+    from vision.images import opaque, png_transparency, upright
 
-    picture = opaque(upright(image))
+    picture = opaque(upright(png_transparency(image)))
     if picture.mode not in ("L", "RGB"):
         # A grey photo stays grey: its transparency composited over black made it RGBA, and a
         # grey model reads grey files only (an RGB copy left the decision out of --feedback as

@@ -74,6 +74,34 @@ def opaque(image: Image.Image) -> Image.Image:
     return Image.alpha_composite(Image.new("RGBA", image.size, (0, 0, 0, 255)), image)
 
 
+def png_transparency(image: Image.Image) -> Image.Image:
+    """``image`` (just opened, not yet loaded) with a PNG's transparent colour (its tRNS
+    chunk) in the scale of the pixels Pillow decodes, which :func:`opaque` compares it with;
+    decoded (loaded) either way. Pillow keeps the chunk's value in the file's samples while it
+    scales the samples themselves: a 2- or 4-bit grey PNG's pixels by 85 or 17 (its
+    transparent grey 1 matched no pixel, so what the file makes transparent was shown), a
+    16-bit colour PNG's to their high byte (its transparent (1000, 40000, 65535) matched no
+    pixel either). The 8-bit pixels cannot tell a 16-bit PNG's transparent colour from its
+    neighbours within 1/256: such a file is refused (ValueError) where a pixel could be it,
+    and read as opaque where none can."""
+    key = image.info.get("transparency")
+    rawmode = image.tile[0].args if image.format == "PNG" and image.tile else None
+    image.load()
+    if key is None or not isinstance(rawmode, str):
+        return image
+    if rawmode in ("L;2", "L;4"):
+        image.info["transparency"] = int(key) * 255 // (2 ** int(rawmode[-1]) - 1)
+    elif rawmode == "RGB;16B":
+        high = tuple(int(v) >> 8 for v in key)
+        if (np.asarray(image) == high).all(axis=-1).any():
+            raise ValueError(
+                f"a 16-bit colour PNG whose transparent colour {tuple(key)} (tRNS) its 8-bit "
+                "pixels cannot tell from its neighbours; save it as 8-bit or with an alpha channel"
+            )
+        del image.info["transparency"]
+    return image
+
+
 def in_srgb(image: Image.Image, profile: bytes | None) -> Image.Image:
     """The RGB ``image`` in sRGB, the space of the catalog's colours: converted from the ICC
     ``profile`` its file embeds (a camera's Adobe RGB, a phone's Display P3), as a
@@ -200,7 +228,7 @@ def load_image(
                     f"pixels, more than the limit of {max_pixels}"
                 )
             # load() decodes the whole file: truncated or corrupt data fails here, not later.
-            image.load()
+            png_transparency(image)
             if image.mode not in accepted:
                 raise ImageLoadError(
                     f"image mode {image.mode!r} is not accepted for a {image_mode} model "
