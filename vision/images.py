@@ -102,6 +102,25 @@ def png_transparency(image: Image.Image) -> Image.Image:
     return image
 
 
+def refuse_misread(image: Image.Image) -> None:
+    """Raise :class:`ImageLoadError` for a file (opened, not yet loaded) whose pixels Pillow
+    decodes wrongly without an error: an uncompressed TIFF with its colour planes stored
+    apart (PlanarConfiguration 2) and more than 8 bits a sample, each plane read as 8-bit
+    samples (bytes), so a 16-bit scan read as noise (242 levels off) in one third of its
+    rows. A compressed one goes through libtiff and reads right."""
+    if image.format != "TIFF" or not image.tile or image.tile[0].codec_name != "raw":
+        return
+    tags = getattr(image, "tag_v2", {})
+    bits = tags.get(258, (8,))
+    planar = tags.get(284) == 2 and tags.get(277, 1) > 1
+    if planar and max(bits if isinstance(bits, tuple) else (bits,)) > 8:
+        raise ImageLoadError(
+            f"uncompressed TIFF with {max(bits)}-bit colour planes stored apart (planar "
+            "configuration 2) cannot be read exactly; save it interleaved (contiguous), "
+            "compressed, or as 8-bit"
+        )
+
+
 def in_srgb(image: Image.Image, profile: bytes | None) -> Image.Image:
     """The RGB ``image`` in sRGB, the space of the catalog's colours: converted from the ICC
     ``profile`` its file embeds (a camera's Adobe RGB, a phone's Display P3), as a
@@ -227,6 +246,7 @@ def load_image(
                     f"image is {image.width}x{image.height} = {image.width * image.height} "
                     f"pixels, more than the limit of {max_pixels}"
                 )
+            refuse_misread(image)
             # load() decodes the whole file: truncated or corrupt data fails here, not later.
             png_transparency(image)
             if image.mode not in accepted:
