@@ -347,11 +347,45 @@ class InspectionTask(pl.LightningModule):
         )
 
     def training_step(self, batch: dict, batch_idx: int):
-        loss, item_loss, _ = self._loss(batch, train=True)
+        trainer = self._trainer
+        if trainer is not None and trainer.world_size > 1:
+            loss, logged, item_loss = self._ranks_loss(batch)
+        else:
+            loss, item_loss, _ = self._loss(batch, train=True)
+            logged = loss
         size = batch["labels"].shape[0]
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=size)
+        self.log("train_loss", logged, on_step=False, on_epoch=True, prog_bar=True, batch_size=size)
         self.log("train_item_loss", item_loss, on_step=False, on_epoch=True, batch_size=size)
         return loss
+
+    def _ranks_loss(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """This rank's share of the loss of every rank's batch at once, under DDP; then that
+        whole loss and its item term (detached, for the log).
+
+        DDP averages the ranks' gradients: each rank's own loss balanced its view and cell
+        terms over its own positives and negatives (and averaged its attribute errors over its
+        own items), so a rank with one defective view weighed it as much as another rank's
+        ten, not as one process weighs the global batch (gradients up to a quarter off). Each
+        rank divides its sums by the counts of all ranks instead, times the world size, which
+        DDP's average divides back out."""
+        sums, _ = self._loss(batch, train=True, sums=True)
+        totals = self.trainer.strategy.reduce(sums.detach().clone(), reduce_op="sum")
+        k = len(self.class_names)
+        counts = torch.zeros_like(sums, dtype=torch.bool)
+        counts[1] = True  # the item loss's count
+        terms = counts[2 : 2 + 8 * k].view(2, 4, k)
+        terms[:, 1], terms[:, 3] = True, True  # the positives' and negatives' counts
+        counts[2 + 8 * k :].view(2, 2)[:, 1] = True  # the attribute terms' counts
+        shared = torch.where(counts, totals, sums)
+
+        def combined(parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            item = parts[0] / parts[1].clamp_min(1.0)
+            view, cell = parts[2 : 2 + 8 * k].view(2, 4, k)
+            return self._combined(item, view, cell, parts[2 + 8 * k :].view(2, 2)), item
+
+        share, _ = combined(shared)
+        whole, item_loss = combined(totals)
+        return self.trainer.world_size * share.float(), whole.float(), item_loss.float()
 
     def validation_step(self, batch: dict, batch_idx: int):
         sums, logits = self._loss(batch, train=False, sums=True)
