@@ -5,7 +5,10 @@ samples over the allocation horizon. Sending ``x_j`` whole units earns ``value[k
 sold (a margin, or 1 to maximize expected sales), so the objective is
 ``sum_j value_j E[min(D_j, stock_j + x_j)]`` subject to ``0 <= x_j <= cap_j`` and
 ``sum_j x_j <= supply - reserve``. A unit is also kept at the DC when no FC values it above
-``reserve_value``.
+``reserve_value``. ``stock`` may be negative: an inventory position net of backorders owed.
+E[min(D, stock + x)] is then sales net of those backorders; it differs from the units shipped
+(backorders filled included, E[min(D + B, stock + B + x)]) by the constant B, so the same
+allocation maximizes both, and the units that fill backorders are worth a whole unit each.
 
 The objective is separable and concave in each x_j: unit y + 1 at FC j adds
 ``value_j * E[clip(D_j - stock_j - y, 0, 1)]``, a non-increasing marginal value. The greedy
@@ -238,7 +241,9 @@ def prepare_allocation_inputs(samples, stock, supply, caps, value, reserve, rese
     n_skus, n_fcs, _ = x.shape
     v.check_nonnegative("samples", x)
     st = _per_fc("stock", stock, n_skus, n_fcs)
-    v.check_nonnegative("stock", st)
+    # Finite, of any sign: a position net of backorders owed is negative, and unit y + 1 is then
+    # worth P(D > stock + y) all the same (1 for each unit that fills a backorder).
+    v.check_finite("stock", st)
     sup = v.broadcast_rows("supply", supply, n_skus)
     v.check_nonnegative("supply", sup)
     _check_whole("supply", sup)
@@ -292,14 +297,17 @@ def allocate_samples(
     """Allocate each SKU's supply across its FCs to maximize expected sales or margin.
 
     ``samples`` (n_skus, n_fcs, n_samples), float32/float64 >= 0: demand over the horizon the
-    allocation must cover. ``stock`` (n_skus, n_fcs): units already at the FC. ``supply``
-    (n_skus,): whole units available. ``caps`` (n_skus, n_fcs): most units an FC may receive
-    (default: no cap); ``value`` (n_skus, n_fcs): value per unit sold (default 1 = expected
-    sales); ``reserve`` (n_skus,): units held back at the DC first; ``reserve_value``: a unit
-    stays at the DC unless an FC values it above this. Padding FCs take ``caps = 0``.
+    allocation must cover. ``stock`` (n_skus, n_fcs): units already at the FC, or its inventory
+    position (on hand + on order - backorders, negative while backorders exceed the rest).
+    ``supply`` (n_skus,): whole units available. ``caps`` (n_skus, n_fcs): most units an FC
+    may receive (default: no cap); ``value`` (n_skus, n_fcs): value per unit sold (default 1 =
+    expected sales); ``reserve`` (n_skus,): units held back at the DC first; ``reserve_value``:
+    a unit stays at the DC unless an FC values it above this. Padding FCs take ``caps = 0``.
 
-    Returns ``allocation`` (int64, n_skus x n_fcs), ``expected_sales`` (E[min(D, stock + x)]),
-    ``objective`` (sum of value x expected sales per SKU) and ``held_back`` (supply not sent).
+    Returns ``allocation`` (int64, n_skus x n_fcs), ``expected_sales`` (E[min(D, stock + x)]:
+    with a stock net of backorders, sales net of them, negative while they stay unfilled;
+    :func:`kernels.allocate` adds the backorders back), ``objective`` (sum of value x expected
+    sales per SKU) and ``held_back`` (supply not sent).
     Zero supply allocates zero.
     """
     x, st, cp, val, budget, rv = prepare_allocation_inputs(

@@ -372,8 +372,9 @@ def allocation_objective(samples, stock, x, value):
 def allocation_lp(samples, stock, supply, caps, value, reserve_value=0.0, options=None):
     """Optimal value of the sample-average LP of one SKU, solved by HiGHS.
 
-    Variables x_j in [0, cap_j] and z_jk in [0, d_jk] (sales of FC j in scenario k) with
-    z_jk - x_j <= stock_j and sum_j x_j <= supply; maximize
+    Variables x_j in [0, cap_j] and z_jk in [min(stock_j, 0), d_jk] (sales of FC j in scenario
+    k, net of backorders where the stock is a negative position) with z_jk - x_j <= stock_j and
+    sum_j x_j <= supply; maximize
     sum_j value_j / S sum_k z_jk + reserve_value * (supply - sum_j x_j).
     Returns ``(objective, x, result)``; objective excludes the reserve term.
     """
@@ -393,8 +394,16 @@ def allocation_lp(samples, stock, supply, caps, value, reserve_value=0.0, option
     budget = sparse.hstack([sparse.csr_matrix(np.ones((1, n))), sparse.csr_matrix((1, nz))])
     a_ub = sparse.vstack([link, budget]).tocsr()
     b_ub = np.concatenate([np.repeat(np.asarray(stock, dtype=np.float64), s), [float(supply)]])
+    # z's lower bound min(stock_j, 0), not 0: with a negative stock (backorders owed) z >= 0
+    # forced x_j >= -stock_j, infeasible when supply is short of the backorders. The optimal z
+    # is min(d, stock + x) >= min(stock, 0), so the bound cuts nothing off.
+    stock = np.asarray(stock, dtype=np.float64)
+    z_low = np.repeat(np.minimum(stock, 0.0), s)
     bounds = np.column_stack(
-        [np.zeros(n + nz), np.concatenate([np.asarray(caps, dtype=np.float64), samples.ravel()])]
+        [
+            np.concatenate([np.zeros(n), z_low]),
+            np.concatenate([np.asarray(caps, dtype=np.float64), samples.ravel()]),
+        ]
     )
     res = optimize.linprog(
         c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs", options=options or {}

@@ -1079,19 +1079,29 @@ def allocate(
     allocation must cover (with a ``step`` column, each sample's steps are summed first); the same
     number of samples for every key. ``stock``: ``item_id, location_id, on_hand`` and optionally
     ``cap`` (most units the location may receive) and ``margin`` (per unit sold, used with
-    ``objective="margin"``). ``supply``: ``item_id, supply`` and optionally ``reserve`` (units
-    held back at the DC) and ``reserve_value`` (the DC keeps units no location values above it).
+    ``objective="margin"``), and ``on_order`` and ``backorders`` (default 0) as :func:`plan`
+    reads them: a location starts the period at its inventory position
+    ``on_hand + on_order - backorders`` (every open order counts as arriving within the period),
+    which may be negative. Backorders are demand already owed, so the units that fill them are
+    the first sent and are worth a whole unit each: unit ``y + 1`` at a location is worth
+    P(D > position + y). ``supply``: ``item_id, supply`` and optionally ``reserve`` (units held
+    back at the DC) and ``reserve_value`` (the DC keeps units no location values above it).
 
-    Returns one row per stock row: ``item_id, location_id, allocation, expected_sales`` (units,
-    E[min(D, on_hand + allocation)]) and ``expected_margin`` with the margin objective. Units not
-    allocated (supply minus the item's allocations) stay at the DC.
+    Returns one row per stock row: ``item_id, location_id, allocation, expected_sales`` and
+    ``expected_margin`` (``expected_sales`` x margin) with the margin objective.
+    ``expected_sales`` is the units the location is expected to ship in the period, backorders
+    filled included: E[min(D + backorders, on_hand + on_order + allocation)] (with neither
+    column, E[min(D, on_hand + allocation)]). Units not allocated (supply minus the item's
+    allocations) stay at the DC.
     """
     if objective not in ("sales", "margin"):
         raise ValueError(f"objective: must be 'sales' or 'margin', got {objective!r}")
     # As plan()'s inventory: an optional column spelled otherwise but for spaces or case was left
     # unread, so a "Reserve" went out to the FCs and a "Cap" let them take every unit.
     _check_column_names(demand, "demand", (*KEYS, "sample", "step", "demand"))
-    _check_column_names(stock, "stock", (*KEYS, "on_hand", "cap", "margin"))
+    _check_column_names(
+        stock, "stock", (*KEYS, "on_hand", "on_order", "backorders", "cap", "margin")
+    )
     _check_column_names(supply, "supply", ("item_id", "supply", "reserve", "reserve_value"))
     _require_columns(demand, "demand", KEYS + ["sample", "demand"])
     _require_columns(stock, "stock", KEYS + ["on_hand"])
@@ -1109,6 +1119,19 @@ def allocate(
         _fail_rows("stock", "missing item_id or location_id", blank, labels)
     on_hand = _numeric(st, "on_hand", labels)
     _nonnegative("on_hand", on_hand, labels)
+    # The position plan() reads: on_order and backorders were unread here, so an FC owing 10
+    # backorders and one with 10 units inbound split a scarce 10 units 5/5 (the owing FC needs
+    # all 10). A negative position is the kernels' stock as it is: unit y + 1 is worth
+    # P(D > position + y), 1 for each unit that fills a backorder.
+    on_order = _numeric(st, "on_order", labels, default=0.0)
+    _nonnegative("on_order", on_order, labels)
+    backorders = _numeric(st, "backorders", labels, default=0.0)
+    _nonnegative("backorders", backorders, labels)
+    with np.errstate(over="ignore", invalid="ignore"):
+        position = on_hand + on_order - backorders
+    bad = ~np.isfinite(position)
+    if bad.any():
+        _fail_rows("stock", "on_hand + on_order - backorders is not finite", bad, labels)
     cap = _numeric(st, "cap", labels, default=np.inf)
     _nonnegative("cap", cap, labels)
     # Checked here, not only in the kernels: they see each group of items as its own array, so
@@ -1234,7 +1257,7 @@ def allocate(
         cap_arr = np.zeros(shape)
         value_arr = np.zeros(shape)
         samples[k, j] = samples_flat[rows]
-        stock_arr[k, j] = on_hand[rows]
+        stock_arr[k, j] = position[rows]
         cap_arr[k, j] = np.minimum(cap[rows], s_tot[item_codes[rows]])
         value_arr[k, j] = value[rows]
         res = allocate_samples(
@@ -1247,7 +1270,10 @@ def allocate(
             reserve_value=rvalue[sup_pos[members]],
         )
         allocation[rows] = res["allocation"][k, j]
-        sales[rows] = res["expected_sales"][k, j]
+        # The kernels' E[min(D, position + x)] plus the backorders is
+        # E[min(D + backorders, on_hand + on_order + x)]: the units shipped, backorders filled
+        # included (never negative; the kernels' value is negative while backorders stay unfilled).
+        sales[rows] = res["expected_sales"][k, j] + backorders[rows]
     out = st[KEYS].copy()
     out["allocation"] = allocation
     out["expected_sales"] = sales

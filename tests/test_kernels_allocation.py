@@ -139,8 +139,9 @@ def test_allocation_errors_name_field_and_rows():
     s = np.ones((2, 3, 4))
     with pytest.raises(ValueError, match=r"supply: must be a whole number of units at row 1"):
         allocate_samples(s, np.zeros((2, 3)), [3, 2.5])
-    with pytest.raises(ValueError, match=r"stock: negative value at row 0"):
-        allocate_samples(s, [[-1, 0, 0], [0, 0, 0]], [1, 1])
+    # A negative stock is a position net of backorders (accepted); a missing one is not.
+    with pytest.raises(ValueError, match=r"stock: missing or non-finite value at row 0"):
+        allocate_samples(s, [[np.nan, 0, 0], [0, 0, 0]], [1, 1])
     with pytest.raises(ValueError, match=r"caps: shape \(2,\) does not match"):
         allocate_samples(s, np.zeros((2, 3)), [1, 1], caps=[1, 2])
     bad = s.copy()

@@ -63,6 +63,14 @@ SCRIPT = textwrap.dedent(
     out["alloc_float_objective"] = float(np.abs(g["objective"] - c["objective"]).max())
     out["alloc_float_sums"] = [g["allocation"].sum(axis=1).tolist(),
                                c["allocation"].sum(axis=1).tolist()]
+
+    # Negative stock (a position net of backorders owed): the same allocation and sales.
+    neg = rng.poisson(4.0, size=(5, 3, 6)).astype(float)
+    nstock = rng.integers(-8, 3, size=(5, 3)).astype(float)
+    g = allocate_samples_cuda(neg, nstock, [0, 3, 9, 14, 30])
+    c = allocate_samples(neg, nstock, [0, 3, 9, 14, 30])
+    out["alloc_negative_equal"] = bool((g["allocation"] == c["allocation"]).all())
+    out["alloc_negative_sales"] = float(np.abs(g["expected_sales"] - c["expected_sales"]).max())
     print("RESULT " + json.dumps(out))
     """
 )
@@ -90,6 +98,8 @@ def test_cuda_kernels_agree_with_cpu_and_numpy_under_the_simulator():
     assert res["alloc_int_vs_lp"] < 1e-7
     assert res["alloc_float_objective"] < 1e-12
     assert res["alloc_float_sums"][0] == res["alloc_float_sums"][1]
+    assert res["alloc_negative_equal"]
+    assert res["alloc_negative_sales"] < 1e-12
 
 
 PTX_SCRIPT = textwrap.dedent(

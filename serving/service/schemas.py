@@ -104,7 +104,11 @@ class Allocation(Strict):
     """Scarce supply to split across locations (see ``kernels.allocate``)."""
 
     demand: list[Row] = Field(..., min_length=1, description="item_id, location_id, sample, demand")
-    stock: list[Row] = Field(..., min_length=1, description="item_id, location_id, on_hand[, cap]")
+    stock: list[Row] = Field(
+        ...,
+        min_length=1,
+        description="item_id, location_id, on_hand[, on_order, backorders, cap, margin]",
+    )
     supply: list[Row] = Field(..., min_length=1, description="item_id, supply[, reserve]")
     objective: Literal["sales", "margin"] = "sales"
 
