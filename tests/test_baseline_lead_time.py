@@ -48,7 +48,9 @@ def _seasonal_naive_reference(y, origin, horizon, season, window):
     def lag(j):
         return (j // season + 1) * season
 
-    fill = np.nanmean(y[:origin])
+    n_lags = (horizon - 1) // season + 1
+    # A period one season back not observed: the mean of what the per-step forecast reads.
+    fill = np.nanmean(y[max(origin - window - n_lags * season, 0) : origin])
     point = [fill if np.isnan(at(origin + j - lag(j))) else at(origin + j - lag(j))
              for j in range(horizon)]  # fmt: skip
     out = np.zeros((horizon, len(LEVELS)))
@@ -75,12 +77,14 @@ def _moving_average_reference(y, origin, horizon, window, errors_from):
 
 @pytest.fixture
 def ragged():
-    """Nine series of different levels: one starting late, one with a gap, one with only 20
-    periods of history, so some sums' errors are unknown."""
+    """Nine series of different levels: one starting late, one with only 20 periods of
+    history, one with 5 (less than a season: its first points read the mean), so some sums'
+    errors are unknown."""
     rng = np.random.default_rng(1)
     y = rng.poisson(rng.uniform(0.5, 20, (9, 1)), (9, 130)).astype(float)
     y[1, :40] = np.nan
     y[3, :100] = np.nan
+    y[5, :115] = np.nan
     return y
 
 

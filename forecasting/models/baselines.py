@@ -156,7 +156,8 @@ class SeasonalNaive:
             def paths(earlier: torch.Tensor, history=history) -> torch.Tensor:
                 return history[:, (earlier[:, None] + h - lags).clamp(min=0)]
 
-            point = self._point(history, h, lags)
+            # The per-step forecast's history, so a missing period reads the same mean there.
+            point = self._point(history[:, self.horizon - 1 :], h, lags)
             out.append(_cumulative(history, paths, point, self.quantiles, self.error_window))
         return _stack(out, self.horizon, len(self.quantiles))
 
