@@ -681,6 +681,13 @@ def _inspection_holds(inspected: pd.DataFrame, keys: pd.DataFrame, hold_review: 
     a SKU must be stocked at one location only, or the counts could not be placed.
     """
     columns = ["rejected_units"] + (["review_units"] if hold_review else [])
+    if "rejected_units" not in inspected.columns and "verdict" in inspected.columns:
+        # One row per unit (whose item_id is the unit, not the SKU): counted, not read as counts.
+        raise ValueError(
+            "rejected: an items table of inspect score (a verdict per unit), not per-SKU counts: "
+            "count it with vision.tables.rejected_units, or with a review database "
+            "serving.review.inspection_holds (`stockcast plan --rejected` takes either)"
+        )
     _require_columns(inspected, "rejected", ["item_id", *columns])
     table = _text_keyed(inspected.reset_index(drop=True))
     if "location_id" not in table.columns:
@@ -905,7 +912,10 @@ def plan(
     ``rejected``: optional inspection counts (what ``stockcast inspect rejected`` writes): the
     rejected units, and with ``hold_review`` also the units waiting for a person, leave the
     sellable ``on_hand`` before the position is computed; more than ``on_hand`` is an error, and
-    so are units of a key no inventory row has (a key holding none is left alone).
+    so are units of a key no inventory row has (a key holding none is left alone). An items
+    table of ``inspect score`` (a ``verdict`` per unit) is refused: count it first with
+    ``vision.tables.rejected_units``, or, where a review database holds some of its units, with
+    ``serving.review.inspection_holds`` (each unit once; pass ``hold_review=True`` then).
 
     Returns one row per inventory key, in inventory order: ``item_id, location_id, review,
     service_type, service_level, lead_time_mean, lead_time_std, demand_mean`` (expected demand over

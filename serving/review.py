@@ -382,6 +382,106 @@ class ReviewStore:
             )
         return frame.astype({"review_units": int, "rejected_units": int})
 
+    def units(self) -> pd.DataFrame:
+        """One row per unit the database holds: ``item_id`` (the unit), ``sku``,
+        ``location_id`` and ``verdict`` as it counts for stock, the same rule as
+        :meth:`stock_adjustments`: ``review`` while it waits for a person, ``reject`` when a
+        person or a station rejected it (and no person passed it since), ``pass`` when a person
+        passed it."""
+        with self._connect() as db:
+            return pd.read_sql_query(
+                "SELECT i.item_id, i.sku, i.location_id, "
+                "CASE WHEN i.state = 'pending' THEN 'review' "
+                "WHEN COALESCE(d.decision = 'reject', 0) OR i.state = 'rejected' THEN 'reject' "
+                "ELSE 'pass' END AS verdict "
+                "FROM items i LEFT JOIN decisions d USING (item_id) ORDER BY i.rowid",
+                db,
+            )
+
+
+def inspection_holds(
+    scored: pd.DataFrame,
+    store: ReviewStore,
+    sku_column: str = "product_id",
+    *,
+    hold_review: bool = False,
+    name: str = "scored table",
+) -> pd.DataFrame:
+    """Per (SKU, location): the units an inspection batch and a review database take out of
+    sellable stock, each unit counted once (``kernels.plan(rejected=..., hold_review=True)``
+    reads the result).
+
+    ``scored`` is an items table of ``stockcast inspect score`` (one row per unit: ``item_id``,
+    ``verdict``, ``location_id`` and the SKU in ``sku_column``, checked as
+    :func:`vision.tables.rejected_units` checks it). A unit whose ``item_id`` the database also
+    holds counts by the database's state (:meth:`ReviewStore.units`): waiting for a person, it
+    is held (``review_units``); rejected by a person or a station, it is rejected; passed by a
+    person, it is sellable again, whatever the batch's verdict. Added together, the batch's
+    per-SKU counts and the database's took such a unit off twice, and kept a station's reject
+    that a person overturned. The other units of the batch count by their verdict (its
+    ``review`` units are held with ``hold_review`` only, as without a database), and the
+    database's other units by their state. An id the two hold for another SKU or location is
+    another unit under the same name: an error naming it. Errors name the table ``name``.
+    """
+    from kernels.io import key_text
+    from vision.tables import rejected_units
+
+    frame = scored.reset_index(drop=True)
+    checked = rejected_units(frame, sku_column, name=name)  # columns, verdicts, one row per unit
+    missing = [c for c in ("item_id", "location_id") if c not in frame.columns]
+    if missing or (len(frame) and "location_id" not in checked.columns):
+        what = f"no column(s) {missing}" if missing else "no location_id values"
+        raise ValueError(
+            f"{name}: {what}; with a review database the items table needs an item_id per "
+            "unit (to find the units both hold) and a location_id (the database counts units "
+            "per SKU and location)"
+        )
+    queue = store.units()
+    ids = pd.Series(key_text(frame["item_id"]), dtype=object)
+    both = ids.isin(set(queue["item_id"])).to_numpy()
+    if both.any():
+        batch = pd.DataFrame(
+            {
+                "item_id": ids[both].to_numpy(),
+                "sku": key_text(frame.loc[both, sku_column]),
+                "location_id": key_text(frame.loc[both, "location_id"]),
+            }
+        )
+        held = batch.merge(queue, on="item_id", suffixes=("", "_db"))
+        other = (held["sku"] != held["sku_db"].astype(str)) | (
+            held["location_id"] != held["location_id_db"].astype(str)
+        )
+        if other.any():
+            first = held[other].iloc[0]
+            raise ValueError(
+                f"{name}: item_id {first['item_id']!r} is SKU {first['sku']!r} at "
+                f"{first['location_id']!r} here and SKU {first['sku_db']!r} at "
+                f"{first['location_id_db']!r} in the review database; one id, one unit"
+            )
+    columns = ["item_id", "location_id", "rejected_units", "review_units"]
+    parts = []
+    if (~both).any():
+        counts = rejected_units(frame[~both], sku_column, name=name)[columns]
+        if not hold_review:  # the batch's review units are held on request, as without a database
+            counts["review_units"] = 0
+        parts.append(counts)
+    if len(queue):
+        parts.append(
+            queue.assign(
+                rejected_units=(queue["verdict"] == "reject").astype(int),
+                review_units=(queue["verdict"] == "review").astype(int),
+            )
+            .drop(columns=["item_id", "verdict"])
+            .rename(columns={"sku": "item_id"})[columns]
+        )
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object if c.endswith("_id") else int)
+                             for c in columns})  # fmt: skip
+    table = pd.concat(parts, ignore_index=True).astype({"item_id": str, "location_id": str})
+    return table.groupby(["item_id", "location_id"], as_index=False, sort=True)[
+        ["rejected_units", "review_units"]
+    ].sum()
+
 
 def item_classes(scores: str | dict | None) -> list[str]:
     """The defect classes a queued item can be rejected as: the camera tunnel's

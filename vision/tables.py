@@ -427,14 +427,16 @@ def _restored_on_failure(
 
 
 def rejected_units(
-    scored: pd.DataFrame | str | Path, sku_column: str = "product_id"
+    scored: pd.DataFrame | str | Path, sku_column: str = "product_id", *, name: str | None = None
 ) -> pd.DataFrame:
     """Per SKU (and location when scored items carry one): units inspected, rejected, in review.
 
     The result uses the inventory-position names: ``item_id`` (the SKU, from ``sku_column``),
     ``location_id`` (if present), ``inspected_units``, ``rejected_units``, ``review_units``,
     ``passed_units``. Subtract ``rejected_units`` from ``on_hand``; ``review_units`` are held
-    until a person decides.
+    until a person decides. Errors name the table as ``name`` (default: its path, or
+    "scored table"). To count a batch together with a review database that holds some of its
+    units, see :func:`serving.review.inspection_holds`.
     """
     if isinstance(scored, str | Path):
         # The SKU column is read as text too (READ_OPTIONS names only the tables' own ids): a
@@ -446,6 +448,7 @@ def rejected_units(
         # Counted by position: a table put together from several (pd.concat) repeats its row
         # labels, which the cross-tabulation below would align on.
         frame, where = scored.reset_index(drop=True), "scored table"
+    where = where if name is None else name
     for column in ("verdict", sku_column):
         if column not in frame.columns:
             raise ValueError(f"{where}: missing column {column!r}")

@@ -79,8 +79,14 @@ def register(subparsers) -> None:
     )
     files.add_argument(
         "--rejected",
-        help="inspection counts per SKU (`stockcast inspect rejected`): rejected units leave "
-        "on_hand before planning",
+        help="inspection counts per SKU (`stockcast inspect rejected`), or the items table of "
+        "`stockcast inspect score` itself (item_id, verdict and the SKU column): rejected units "
+        "leave on_hand before planning",
+    )
+    files.add_argument(
+        "--sku-column",
+        help="with an items table as --rejected: the column of the SKU each unit counts "
+        "against, as `inspect rejected --sku-column` [product_id]",
     )
     files.add_argument(
         "--hold-review",
@@ -90,8 +96,9 @@ def register(subparsers) -> None:
     files.add_argument(
         "--review-db",
         help="the review queue (`stockcast serve` pages): units a person rejected leave on_hand, "
-        "units still waiting are held, passed ones count as stock again; with --rejected, "
-        "its review counts are replaced by the queue's",
+        "units still waiting are held, passed ones count as stock again; with a --rejected "
+        "counts table, its review counts are replaced by the queue's; with a --rejected items "
+        "table, a unit both hold counts once, as the queue has it",
     )
     policy = p.add_argument_group("policy (where the inventory table does not set it)")
     add_settings(policy, Policy)
@@ -113,6 +120,40 @@ def _name_file(message: str, paths: dict[str, str]) -> str:
         table = match.group(1)
         return f"{_flag(table)} {paths[table]}: {message[match.end() :]}"
     return message
+
+
+def _is_items_table(rejected) -> bool:
+    """An items table of ``inspect score`` (one row per unit, with its verdict), not the
+    per-SKU counts of ``inspect rejected``: the counts' SKU is their item_id, the items' a
+    column of its own."""
+    return "rejected_units" not in rejected.columns and "verdict" in rejected.columns
+
+
+def _counted_items(items, args: argparse.Namespace):
+    """(counts, hold_review) for plan() from an items table given as ``--rejected``: its units
+    counted as ``inspect rejected`` counts them, and with ``--review-db`` each unit the
+    database also holds counted once, by the database's state (the per-SKU counts carry no
+    unit ids, so added together they took such a unit off twice)."""
+    from serving.review import ReviewError, ReviewStore, inspection_holds
+    from vision.tables import rejected_units
+
+    given = {} if args.sku_column is None else {"sku_column": args.sku_column}
+    name = f"--rejected {args.rejected}"
+    if args.sku_column is None and "product_id" not in items.columns:
+        raise CliError(
+            f"{name}: missing column 'product_id', the SKU each unit counts against (an items "
+            "table of `inspect score`); name another column with --sku-column"
+        )
+    try:
+        if args.review_db is None:
+            return rejected_units(items, **given, name=name), args.hold_review
+        store = ReviewStore(args.review_db, create=False)
+        held = inspection_holds(items, store, **given, hold_review=args.hold_review, name=name)
+        return held, True
+    except ReviewError as exc:  # the database's (a ValueError too: caught first)
+        raise CliError(f"--review-db {exc}") from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _with_review_queue(rejected, review_db: str, rejected_path: str | None = None):
@@ -171,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
     refuse_output_over_inputs(args.out, inputs, what="the plan")
     if args.hold_review and not args.rejected:
         raise CliError("--hold-review needs --rejected")
+    if args.sku_column is not None and not args.rejected:
+        raise CliError("--sku-column needs --rejected (an items table of `inspect score`)")
     if args.review_db is not None:
         from serving.review import database_path
 
@@ -182,7 +225,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             # Keys as text, as every table stockcast writes holds them (SKU 0007 is not 7), and
             # segments as text, as --segment-levels names them (segment 01 is not 1).
-            tables[table] = read_table(path, text=("item_id", "location_id", "segment"))
+            # The SKU column of an items table too (`inspect rejected` reads it so).
+            sku = (args.sku_column or "product_id",) if table == "rejected" else ()
+            tables[table] = read_table(path, text=("item_id", "location_id", "segment", *sku))
         except FileError as exc:
             raise CliError(f"{_flag(table)} {exc}") from None
     values = given(args, Policy)
@@ -208,7 +253,14 @@ def run(args: argparse.Namespace) -> int:
     from kernels import plan
 
     rejected, hold_review = tables.get("rejected"), args.hold_review
-    if args.review_db is not None:
+    if rejected is not None and _is_items_table(rejected):
+        rejected, hold_review = _counted_items(rejected, args)
+    elif args.sku_column is not None:
+        raise CliError(
+            f"--sku-column: --rejected {args.rejected} is a counts table (rejected_units), whose "
+            "item_id is the SKU; --sku-column names the SKU column of an items table"
+        )
+    elif args.review_db is not None:
         rejected, hold_review = _with_review_queue(rejected, args.review_db, args.rejected), True
     try:
         result = plan(
