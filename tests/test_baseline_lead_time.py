@@ -175,3 +175,52 @@ def test_a_baseline_forecaster_writes_lead_time_tables(ragged):
         days = steps[steps["item_id"] == item].sort_values("date").head(7)
         median = [c for c in lead.columns if c.startswith("q") and "0.5" in c][0]
         assert week[median].item() == pytest.approx(days[median].sum(), rel=1e-5)
+
+
+class _Network:
+    """A stand-in network: its lead-time quantiles are one marker value."""
+
+    def __init__(self, horizon: int, value: float):
+        self.horizon, self.value = horizon, value
+
+    def predict_windows(self, store, series, origins, cumulative=False, prior_cutoff=None):
+        return np.full((len(series), self.horizon, len(LEVELS)), self.value, dtype=np.float32)
+
+
+def test_auto_gives_a_series_too_young_for_a_baselines_sums_the_cold_start():
+    """A series routed to seasonal naive with a season of history or more but less than
+    horizon + season has no error of the longest sums: every level of its 28-day lead-time
+    quantile was one number (the median; 0.95 covered about half the Poisson sums), a plan with
+    no safety stock. It gets the networks' lead-time quantiles, as a younger one does."""
+    from forecasting.config import ForecastConfig
+    from training.auto import AutoForecaster
+    from training.config import TrainConfig
+
+    horizon = 28
+    config = ForecastConfig(
+        "auto", horizon=horizon, quantiles=LEVELS, auto_distributions=("quantile",),
+        auto_gbm=False,
+    )  # fmt: skip
+    auto = AutoForecaster(config, TrainConfig(progress_bar=False))
+    auto.networks = {name: _Network(horizon, 1000.0) for name in auto.networks}
+    auto._set_baselines(7)
+    auto.choice = dict.fromkeys(("smooth", "intermittent", "lumpy", "erratic"), "seasonal_naive")
+    auto.fallback = "seasonal_naive"
+    rng = np.random.default_rng(3)
+    y = rng.poisson(5, (4, 200)).astype(float)
+    y[0, :180] = np.nan  # 20 periods: a season, not horizon + season
+    y[1, :166] = np.nan  # 34: one short
+    y[2, :165] = np.nan  # 35: the first 28-day sum error known
+    keys = pd.DataFrame({"item_id": [f"i{i}" for i in range(4)], "location_id": "fc"})
+    dates = pd.date_range("2024-01-01", periods=200)
+    store = PanelStore.from_arrays(PanelSpec(freq="D"), dates, y.astype(np.float32), keys)
+    series, origins = torch.arange(4), torch.full((4,), 200)
+    lead = auto.predict_windows(store, series, origins, cumulative=True)
+    naive = auto.baselines["seasonal_naive"].predict_windows(store, series, origins, True)
+    assert np.ptp(naive[0, -1]) == 0  # the degenerate quantiles the plan read before
+    np.testing.assert_array_equal(lead[:2], 1000.0)
+    np.testing.assert_array_equal(lead[2:], naive[2:])
+    # The per-step forecast still follows the routing.
+    steps = auto.predict_windows(store, series, origins)
+    np.testing.assert_array_equal(steps, auto.baselines["seasonal_naive"].predict_windows(
+        store, series, origins))  # fmt: skip

@@ -40,7 +40,9 @@ Lead-time (cumulative) quantiles come from the model each series is routed to, s
 the forecast ``auto`` chose: a network's lead-time head, the baselines' sums (their own errors
 of k-period sums, :mod:`forecasting.models.baselines`), an average's members level by level.
 The gbm has no lead-time forecast: an average holding it leaves it out, and a series routed to
-the gbm alone gets the networks' average.
+the gbm alone gets the networks' average. A series with less than horizon + season periods of
+history routed to a baseline gets the cold start's: the baseline has no errors of its longest
+sums to spread them by.
 """
 
 from __future__ import annotations
@@ -480,6 +482,8 @@ class AutoForecaster:
         if not self.baselines:
             raise RuntimeError("this forecaster is not fitted: call fit() or load() first")
         chosen = self.route(store, series, origins)
+        if cumulative:
+            chosen = self._lead_time_route(store, series, origins, chosen)
         members = {
             str(name): self.lead_time_members(str(name)) if cumulative else self._members(name)
             for name in set(chosen)
@@ -511,6 +515,28 @@ class AutoForecaster:
             routed = chosen == name
             out[routed] = np.mean([single[n][routed[needed[n]]] for n in parts], axis=0)
         return out
+
+    def _lead_time_route(
+        self, store: PanelStore, series: torch.Tensor, origins: torch.Tensor, chosen: np.ndarray
+    ) -> np.ndarray:
+        """``chosen`` with the windows whose history is too short for a baseline's lead-time
+        quantiles moved to the cold start, as :meth:`route` moves those with less than a season.
+
+        A baseline spreads its k-period sums by its errors of such sums from earlier origins:
+        with less than horizon + season periods of history, seasonal naive has none for the
+        longest sums (the moving average fewer than a season), and every level of those was one
+        number (seasonal naive's 28-day 0.95 quantile of series 10-30 days old covered 48-53%
+        of Poisson sums, a plan with no safety stock).
+        """
+        young = (store.start[series] + self.horizon + store.spec.season > origins).cpu().numpy()
+        names, which = np.unique(chosen.astype(str), return_inverse=True)
+        baseline = np.array([bool(set(self._members(n)) & set(BASELINE_NAMES)) for n in names])
+        moved = young & baseline[which]
+        if not moved.any():
+            return chosen
+        chosen = chosen.copy()
+        chosen[moved] = self.cold_start_model()
+        return chosen
 
     def _members(self, name: str) -> tuple[str, ...]:
         """The models whose quantiles candidate ``name`` averages (itself, if not an average)."""
