@@ -100,12 +100,26 @@ class MonitorReport:
             # without markers does not draw. Drifted segments get a larger, filled marker.
             colors = plt.get_cmap("tab10" if len(groups) <= 10 else "tab20")
             lines, labels = [], []
+            infinite = None
             for k, (segment, rows) in enumerate(groups):
                 drift = (kind, segment) in flagged
                 labels.append(f"{segment} (drift)" if drift else str(segment))
                 lines += ax.plot(rows["origin"], rows["wape"], "-o" if drift else "-s",
                                  label=labels[-1], lw=1.5, ms=5 if drift else 3,
                                  color=colors(k % colors.N))  # fmt: skip
+                # An infinite WAPE (demand vanished under a forecast of some: the worst drift)
+                # is no point matplotlib draws: the line ended at the origin before, on the
+                # scale of the finite ones, and the drifted segment looked fine. Drawn as a
+                # triangle at the top edge, in the segment's colour.
+                endless = np.isinf(rows["wape"].to_numpy(dtype=float))
+                if endless.any():
+                    ax.plot(rows["origin"][endless], np.full(endless.sum(), 0.97), "^", ms=7,
+                            color=colors(k % colors.N), clip_on=False,
+                            transform=ax.get_xaxis_transform())  # fmt: skip
+                    infinite = True
+            if infinite:
+                lines += ax.plot([], [], "^", ms=7, color="0.4")  # the legend's key only
+                labels.append("WAPE infinite (no demand)")
             # Segments and column names are text, not TeX ("$" started math mode or failed to
             # parse), and given by hand: a label starting with "_" is left out of a legend
             # that collects them.

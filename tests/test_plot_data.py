@@ -114,3 +114,32 @@ def test_inventory_plot_legend_names_stockouts_of_later_panels(tmp_path, monkeyp
     drawn = {line.get_label() for line in second.get_lines() if "stockout" in line.get_label()}
     assert drawn  # the second series starts with nothing on hand
     assert drawn <= {text.get_text() for text in first.get_legend().get_texts()}
+
+
+def test_monitor_plot_draws_an_infinite_wape_point(monkeypatch):
+    # 'toys' sells nothing in the last run under a forecast of some: its WAPE there is +inf,
+    # the worst drift, and matplotlib drew no point for it (the line ended the run before, on
+    # the scale of the finite WAPEs, and the flagged segment looked fine)
+    import forecasting.monitor as monitor_module
+    from tests.test_monitor import forecasts_and_actuals
+
+    forecasts, actuals = forecasts_and_actuals()
+    last = forecasts["date"].max() - pd.Timedelta(days=6)
+    actuals.loc[actuals["category"].eq("toys") & (actuals["date"] >= last), "demand"] = 0.0
+    report = monitor_module.monitor(forecasts, actuals, segments=["category"])
+    latest = report.table["origin"].max()
+    assert np.isinf(report.table.set_index(["segment", "origin"]).loc[("toys", latest), "wape"])
+    figures = []
+    monkeypatch.setattr(monitor_module, "save_figure", lambda fig, path: figures.append(fig))
+    report.plot("monitor.png")
+    ax = figures[0].axes[1]
+    (toys,) = [line for line in ax.get_lines() if line.get_label() == "toys (drift)"]
+    drawn = [
+        pd.Timestamp(x)
+        for line in ax.get_lines()
+        if line.get_color() == toys.get_color()
+        for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)
+        if np.isfinite(y)
+    ]
+    assert latest in drawn
+    assert "WAPE infinite (no demand)" in [t.get_text() for t in ax.get_legend().get_texts()]
