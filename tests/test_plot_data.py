@@ -143,3 +143,37 @@ def test_monitor_plot_draws_an_infinite_wape_point(monkeypatch):
     ]
     assert latest in drawn
     assert "WAPE infinite (no demand)" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_a_fill_rate_below_one_never_reads_100_percent():
+    from kernels.simulation import _percent
+
+    assert _percent(0.9995) == "99.95%"  # 3 units lost of 6,000 read "100.0%"
+    assert _percent(0.999999) == "99.9999%"
+    assert _percent(1.0) == "100.0%"
+    assert _percent(0.912) == "91.2%"
+
+
+@pytest.mark.slow  # a simulation: about 2 s with the kernels' first call
+def test_inventory_plot_title_fill_rate_is_below_100_percent_beside_a_stockout(tmp_path):
+    from kernels import Policy, plan
+    from kernels.simulation import simulate
+
+    keys = pd.DataFrame({"item_id": ["big"], "location_id": "FC1"})
+    inventory = keys.assign(on_hand=397.0, lead_time_mean=3.0, review_period=0,
+                            service_type="cycle", case_pack=1)  # fmt: skip
+    demand = keys.assign(demand=100.0).merge(
+        pd.DataFrame({"date": pd.date_range("2024-01-01", periods=60)}), how="cross"
+    )
+    planned = plan(keys.assign(demand_mean=100.0, demand_std=1.0), inventory, Policy(0.95))
+    result = simulate(planned, demand, inventory=inventory)
+    assert 0 < result.paths["unmet"][0].sum() and result.metrics["fill_rate"].iloc[0] < 1
+    figures = []
+    savefig = Figure.savefig
+    try:
+        Figure.savefig = lambda fig, *a, **k: (figures.append(fig), savefig(fig, *a, **k))[1]
+        result.plot([("big", "FC1")], tmp_path / "inventory.png")
+    finally:
+        Figure.savefig = savefig
+    title = figures[0].axes[0].get_title(loc="left")
+    assert "100.0%" not in title and "99.95%" in title
