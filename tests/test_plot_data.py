@@ -177,3 +177,21 @@ def test_inventory_plot_title_fill_rate_is_below_100_percent_beside_a_stockout(t
         Figure.savefig = savefig
     title = figures[0].axes[0].get_title(loc="left")
     assert "100.0%" not in title and "99.95%" in title
+
+
+def test_service_chart_draws_the_95_percent_band_of_a_model_trained_on_0025_and_0975():
+    # levels 0.025, 0.5, 0.975: only q0.05..q0.95 and q0.1..q0.9 were looked for, and the
+    # chart drew a median without any interval
+    top = _service_chart(["q0.025", "q0.5", "q0.975"]).axes[0]
+    (band,) = top.collections
+    assert band.get_label() == "95% interval"
+    heights = np.unique(band.get_paths()[0].vertices[:, 1])
+    assert {0.0, 1.0, 2.0, 20.0, 21.0, 22.0} == set(heights)
+
+
+def test_service_chart_outer_band_is_the_widest_and_the_inner_the_50_percent():
+    top = _service_chart(["q0.05", "q0.1", "q0.25", "q0.5", "q0.75", "q0.9", "q0.95"]).axes[0]
+    bands = {c.get_label(): np.unique(c.get_paths()[0].vertices[:, 1]) for c in top.collections}
+    assert list(bands) == ["90% interval", "50% interval"]
+    assert set(bands["90% interval"]) == {0.0, 1.0, 2.0, 60.0, 61.0, 62.0}
+    assert set(bands["50% interval"]) == {20.0, 21.0, 22.0, 40.0, 41.0, 42.0}

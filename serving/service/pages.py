@@ -277,6 +277,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _central_pairs(forecast: pd.DataFrame) -> list[tuple[str, str]]:
+    """(lower, upper) quantile columns of the central intervals the table holds (levels q and
+    1 - q), the widest first."""
+    levels = {}
+    for column in forecast.columns:
+        if isinstance(column, str) and column.startswith("q"):
+            try:
+                levels[round(float(column[1:]), 6)] = column
+            except ValueError:
+                continue
+    lower = sorted(q for q in levels if 0 < q < 0.5)
+    return [(levels[q], levels[round(1 - q, 6)]) for q in lower if round(1 - q, 6) in levels]
+
+
 def _chart(rows: dict[str, pd.DataFrame], item_id: str, location_id: str) -> bytes:
     """History and fan chart above, simulated on-hand (plan vs rule) below, as PNG bytes."""
     import matplotlib
@@ -294,11 +308,11 @@ def _chart(rows: dict[str, pd.DataFrame], item_id: str, location_id: str) -> byt
     top.plot(pd.to_datetime(history["date"]), history["demand"], color="#333", lw=1, label="demand")
     top.plot(pd.to_datetime(actual["date"]), actual["demand"], color="#333", lw=1, ls=":",
              label="held-back demand")  # fmt: skip
-    # The outer band is the 90% interval, or the 80% one where the levels stop at 0.1 and 0.9
-    # (with only q0.1, q0.5 and q0.9 no interval was drawn), each named in the legend.
-    outer = next(
-        (p for p in (("q0.05", "q0.95"), ("q0.1", "q0.9")) if set(p) <= set(forecast)), None
-    )
+    # The outer band is the widest central interval outside the 50% one that the forecast's
+    # levels hold (90% for the default levels, 80% where they stop at 0.1 and 0.9), each named
+    # in the legend: only q0.05..q0.95 or q0.1..q0.9 were looked for, and a model trained on
+    # other levels (0.025 and 0.975: a 95% interval) was drawn as a median without any band.
+    outer = next((p for p in _central_pairs(forecast) if float(p[0][1:]) < 0.25), None)
     for pair, alpha in ((outer, 0.2), (("q0.25", "q0.75"), 0.35)):
         if pair is not None and set(pair) <= set(forecast):
             lo, hi = pair
