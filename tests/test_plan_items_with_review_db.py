@@ -140,3 +140,17 @@ def test_bad_items_tables_are_clean_errors(tmp_path, capsys):
     assert "--sku-column" in err and "counts table" in err
     with pytest.raises(ValueError, match="rejected: an items table"):
         plan(pd.read_csv(tmp_path / "f.csv"), pd.read_csv(tmp_path / "inv.csv"), rejected=items)
+
+
+def test_sku_column_with_a_table_of_neither_kind_names_what_is_missing(tmp_path, capsys):
+    _case(tmp_path)
+    # "Verdict" is no verdict column: the table is neither an items table nor counts. It was
+    # called "a counts table (rejected_units)", which it is not.
+    items = pd.DataFrame({"item_id": ["U1"], "sku": ["SKU1"], "location_id": "FC1",
+                          "Verdict": ["reject"]})  # fmt: skip
+    items.to_csv(tmp_path / "neither.csv", index=False)
+    err = _error(
+        tmp_path, capsys, "--rejected", str(tmp_path / "neither.csv"), "--sku-column", "sku"
+    )
+    assert "no verdict column" in err and "counts table" in err
+    assert "is a counts table" not in err

@@ -256,6 +256,12 @@ def run(args: argparse.Namespace) -> int:
     if rejected is not None and _is_items_table(rejected):
         rejected, hold_review = _counted_items(rejected, args)
     elif args.sku_column is not None:
+        if "rejected_units" not in rejected.columns:
+            # Neither kind: calling it a counts table sent the user looking for the wrong fault.
+            raise CliError(
+                f"--rejected {args.rejected}: no verdict column (an items table of `inspect "
+                "score`, which --sku-column reads) and no rejected_units (a counts table)"
+            )
         raise CliError(
             f"--sku-column: --rejected {args.rejected} is a counts table (rejected_units), whose "
             "item_id is the SKU; --sku-column names the SKU column of an items table"
