@@ -255,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
     rejected, hold_review = tables.get("rejected"), args.hold_review
     if rejected is not None and _is_items_table(rejected):
         rejected, hold_review = _counted_items(rejected, args)
-    elif args.sku_column is not None:
+    elif rejected is not None and args.sku_column is not None:
         if "rejected_units" not in rejected.columns:
             # Neither kind: calling it a counts table sent the user looking for the wrong fault.
             raise CliError(
