@@ -3,7 +3,11 @@
 onnxruntime falls back to the CPU without an error when the CUDA provider cannot load (a
 missing cuDNN, a driver mismatch): :func:`open_model` reads ``get_providers()`` after creating
 the session, reports the provider actually in use, and warns when CUDA was asked for and is
-available but did not load.
+available but did not load. Some CUDA failures onnxruntime does not fall back from (a GPU out
+of memory while the session initializes raises its ``Fail``, not a ``RuntimeError``; a failed
+warm-up run): :func:`open_model` then warns and opens the graph on the CPU. onnxruntime may also
+move a session to the CPU later, on a provider failure in ``run`` (``EPFail``): ``provider``
+reads the session each time, so what is reported is what runs.
 """
 
 from __future__ import annotations
@@ -43,9 +47,15 @@ class OnnxModel:
     """An open session and what it runs on."""
 
     session: ort.InferenceSession
-    provider: str
     input_names: tuple[str, ...]
     output_names: tuple[str, ...]
+
+    @property
+    def provider(self) -> str:
+        """The provider the session runs on now. Read live, not stored: onnxruntime's
+        ``run`` moves a session to the CPU on a provider failure (``EPFail``), and a name kept
+        from creation went on reporting CUDA for a session running on the CPU."""
+        return self.session.get_providers()[0]
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         outputs = self.session.run(list(self.output_names), feeds)
@@ -74,17 +84,41 @@ def open_model(
     options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
     options.log_severity_level = 3  # errors only: no provider-assignment chatter
     chosen = providers(requested)
-    session = ort.InferenceSession(str(path), options, providers=chosen)
-    in_use = session.get_providers()[0]
+    try:
+        model = _open(path, options, chosen, warm_up)
+    except Exception as exc:
+        if chosen == ["CPUExecutionProvider"]:
+            raise
+        # CUDA first, the CPU as fallback: a provider that fails while the session is created or
+        # warmed up (onnxruntime retries only on a RuntimeError at creation; a GPU out of memory
+        # raised its Fail, and the package was refused, not served on the CPU).
+        warnings.warn(
+            f"{path}: {chosen[0]} failed ({type(exc).__name__}: {exc}); running on "
+            "CPUExecutionProvider",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return _open(path, options, ["CPUExecutionProvider"], warm_up)
+    in_use = model.provider  # after the warm-up, which may have moved the session
     if chosen[0] == "CUDAExecutionProvider" and in_use != chosen[0]:
         warnings.warn(
             f"{path}: the CUDA provider is installed but did not load; running on {in_use}",
             RuntimeWarning,
             stacklevel=2,
         )
+    return model
+
+
+def _open(
+    path: str | Path,
+    options: ort.SessionOptions,
+    chosen: list[str],
+    warm_up: dict[str, np.ndarray] | None,
+) -> OnnxModel:
+    """A session on ``chosen``, warmed up once."""
+    session = ort.InferenceSession(str(path), options, providers=chosen)
     model = OnnxModel(
         session,
-        in_use,
         tuple(i.name for i in session.get_inputs()),
         tuple(o.name for o in session.get_outputs()),
     )

@@ -168,8 +168,9 @@ class ModelRepository:
                 return current
             runtime = open_runtime(folder, manifest)
         except Exception as exc:  # FileError, an unknown task, a graph onnxruntime cannot load
-            # (its errors are plain Exceptions: an unknown opset, a CUDA provider out of
-            # memory, a failed warm-up): one version's failure must not abort the scan
+            # (its errors are plain Exceptions: an unknown opset, a failed warm-up on the CPU;
+            # a CUDA failure falls back to the CPU first): one version's failure must not
+            # abort the scan
             self.refused[(name, version)] = (files, str(exc))
             log.error(
                 "refused package",
