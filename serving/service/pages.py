@@ -1,7 +1,7 @@
 """The pages people use, served by ``stockcast serve``: the station, the review queue, forecasts.
 
-* ``/station``: drop an item's view images, see the verdict, the scores and a heatmap per view
-  (it calls ``POST /v1/inspect``);
+* ``/station``: drop an item's view images, see the verdict, the scores, why an inspection is
+  incomplete (the answer's ``errors``) and a heatmap per view (it calls ``POST /v1/inspect``);
 * ``/review``: the items waiting for a person, oldest first, with their views and heatmaps;
   marking one ``pass`` or ``reject`` (with the defect class) stores the decision with who and
   when and takes it out of the queue (``/v1/review/...``, a :class:`serving.review.ReviewStore`);

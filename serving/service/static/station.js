@@ -21,6 +21,12 @@ document.getElementById('form').addEventListener('submit', async (event) => {
   }
   let html = '<div id="verdict" class="' + body.verdict + '">' + body.verdict + '</div>';
   html += '<p id="reasons">' + escapeHtml(body.reasons.join('; ') || 'no defect found') + '</p>';
+  // Why the inspection is incomplete (the answer's ``errors``): the page said "incomplete
+  // inspection" with every view ok, and not that the item had no product id or one the catalog
+  // lacks (colour and size unchecked), so the operator could not tell what to send again.
+  if (body.errors && body.errors.length) {
+    html += '<ul id="errors" class="error">' + body.errors.map(e => '<li>' + escapeHtml(e) + '</li>').join('') + '</ul>';
+  }
   html += '<table id="scores"><tr><th>class</th><th>score</th></tr>';
   for (const [name, score] of Object.entries(body.scores)) {
     html += '<tr><td>' + escapeHtml(name) + '</td><td>' + scoreText(score) + '</td></tr>';

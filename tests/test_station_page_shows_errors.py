@@ -1,0 +1,78 @@
+"""The station shows why an inspection is incomplete: an item sent with every view but no
+product id (or one the catalog lacks) is a review, "incomplete inspection", with every view ok;
+the answer's ``errors`` say why (colour and size unchecked) and the page did not show them
+(run under Node with a fake DOM and fetch, fed the service's answer for such an item)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from serving.service.pages import pages_router
+
+HARNESS = r"""
+const fs = require('fs');
+const script = fs.readFileSync(process.argv[2], 'utf8');
+const answer = JSON.parse(process.argv[3]);
+function element(id) {
+  let html = '';
+  return {id, value: '', files: [], handlers: {},
+          get innerHTML() { return html; }, set innerHTML(v) { html = String(v); },
+          get textContent() { return html; }, set textContent(v) { html = String(v); },
+          addEventListener(kind, handler) { this.handlers[kind] = handler; }};
+}
+const elements = {form: element('form'), views: element('views'), product: element('product'),
+                  item: element('item'), result: element('result')};
+global.document = {getElementById: id => elements[id]};
+global.localStorage = {getItem: () => null, setItem() {}, removeItem() {}};
+global.prompt = () => null;
+global.fetch = async () => ({ok: true, status: 200, json: async () => answer});
+(async () => {
+  new Function(script)();
+  elements.views.files = [{name: 'front.png'}];
+  await elements.form.handlers.submit({preventDefault() {}});
+  console.log(JSON.stringify({result: elements.result.innerHTML}));
+})();
+"""
+
+VIEW = {"status": "ok", "error": None, "scores": {"damage": 0.1}, "heatmap_png": None}
+# /v1/inspect's answer for an item with every view and an unknown product id (a tiny model's)
+ANSWER = {
+    "model": "inspection", "version": "1", "provider": "CPUExecutionProvider", "item_id": "u1",
+    "verdict": "review", "status": "partial", "reasons": ["incomplete inspection"],
+    "any_defect": 0.2, "scores": {"damage": 0.1, "wrong_color": 0.05},
+    "errors": ["product 'NOPE' not in the catalog, so colour and size cannot be checked"],
+    "views": [{"view": v, **VIEW} for v in ("front", "top")], "queued": False, "recorded": False,
+}  # fmt: skip
+
+
+def shown(tmp_path, answer):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    app = FastAPI()
+    app.include_router(pages_router(None, None))
+    html = TestClient(app).get("/station").text
+    (tmp_path / "page.js").write_text(re.search(r"<script>(.*)</script>", html, re.DOTALL).group(1))
+    (tmp_path / "harness.js").write_text(HARNESS)
+    args = [node, str(tmp_path / "harness.js"), str(tmp_path / "page.js"), json.dumps(answer)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])["result"]
+
+
+def test_the_station_shows_why_an_inspection_is_incomplete(tmp_path):
+    page = shown(tmp_path, ANSWER)
+    assert 'class="review">review<' in page, page
+    assert "product &#39;NOPE&#39; not in the catalog" in page, page
+
+
+def test_a_complete_inspection_shows_no_error_list(tmp_path):
+    page = shown(tmp_path, {**ANSWER, "verdict": "pass", "reasons": [], "errors": []})
+    assert 'id="errors"' not in page, page
+    assert "no defect found" in page, page
