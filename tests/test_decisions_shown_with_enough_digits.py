@@ -3,7 +3,8 @@
 * The station page showed every class score with three decimals: a calibrated threshold can be
   0.00003 (target FRR on a model whose good items score near 0), so a unit rejected for damage
   at 0.000042 showed "reject - damage - damage 0.000". Scores below 0.001 are shown with two
-  significant digits, and an item the model could not score shows its verdict and "not scored"
+  significant digits (and a score just under 1, shown as 1.000, with two significant digits of
+  its distance to 1), and an item the model could not score shows its verdict and "not scored"
   (run under Node with a fake DOM and fetch).
 * The demo report's champion/challenger table rounded the two SQLs to three decimals under the
   caption "kept: challenger": 0.81234 against 0.81231 read as 0.812 and 0.812. It shows the
@@ -68,6 +69,18 @@ def test_the_station_shows_a_small_score_that_decided_a_reject(tmp_path):
     html = _station_html(tmp_path, answer)
     cells = dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", html))
     assert cells == {"damage": "0.000042", "packaging": "0.250", "wrong_size": "0.000"}, html
+
+
+def test_the_station_shows_a_score_just_under_one_as_under_one(tmp_path):
+    # Three decimals showed 0.99996 as 1.000: a pass (threshold 0.99998) read as a certain
+    # defect. The distance to 1 is shown with two significant digits, as a small score is.
+    answer = {"verdict": "pass", "reasons": [], "views": [],
+              "scores": {"damage": 0.99996, "packaging": 0.9995, "wrong_size": 0.99949,
+                         "wrong_color": 1.0}}  # fmt: skip
+    html = _station_html(tmp_path, answer)
+    cells = dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", html))
+    assert cells == {"damage": "0.999960", "packaging": "0.99950", "wrong_size": "0.999",
+                     "wrong_color": "1.000"}, html  # fmt: skip
 
 
 def test_the_station_shows_the_verdict_of_an_item_it_could_not_score(tmp_path):

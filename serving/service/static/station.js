@@ -46,5 +46,9 @@ function scoreText(score) {
   if (typeof score !== 'number' || !Number.isFinite(score)) return 'not scored';
   // Three decimals, and two significant digits below 0.001: a calibrated threshold can be
   // 0.00003, and a reject for a score shown as 0.000 read as a contradiction.
+  // Likewise next to 1: three decimals showed 0.99996 as 1.000, a certainty the model did not
+  // give (and a pass shown at 1.000 where calibration put a threshold above 0.9995); such a
+  // score shows two significant digits of its distance to 1 (0.999960).
+  if (score >= 0.9995 && score < 1) return score.toFixed(Math.floor(-Math.log10(1 - score)) + 2);
   return score >= 0.001 || score <= 0 ? score.toFixed(3) : score.toPrecision(2);
 }
