@@ -142,8 +142,9 @@ class ReviewStore:
     ) -> int:
         """Queue scored ``review`` items (``item_id, sku, location_id, product_id, reasons``,
         ``score_*`` columns and optionally ``model``, the package ``name/version`` that scored
-        them); ``views[item_id][view]`` holds ``image`` and ``heatmap`` paths. Items already
-        queued are left as they are. Returns the number added. ``state="rejected"`` records
+        them, and ``errors``, why an inspection is incomplete, kept with the reasons);
+        ``views[item_id][view]`` holds ``image`` and ``heatmap`` paths. Items already queued
+        are left as they are. Returns the number added. ``state="rejected"`` records
         units a station rejected outright instead: no one reviews them, and they count as
         rejected units.
 
@@ -165,7 +166,7 @@ class ReviewStore:
                         *unit,
                         None if pd.isna(row.get("product_id")) else str(row.get("product_id")),
                         json.dumps({c[len("score_") :]: _number(row[c]) for c in scores}),
-                        str(row.get("reasons") or ""),
+                        _reasons(row),
                         json.dumps(self._stored(views.get(str(row["item_id"]), {}))),
                         _now(),
                         None if pd.isna(row.get("model")) else str(row.get("model")),
@@ -195,8 +196,8 @@ class ReviewStore:
     ) -> bool:
         """Queue one item a station scored ``review`` (``/v1/inspect``) with the photos it was
         scored on. ``item`` has ``item_id``, ``sku``, ``location_id`` and optionally
-        ``product_id``, ``reasons`` (text), ``scores`` (class -> probability) and ``model``
-        (the package ``name/version`` that scored it); ``images``
+        ``product_id``, ``reasons`` (text), ``errors`` (text), ``scores`` (class ->
+        probability) and ``model`` (the package ``name/version`` that scored it); ``images``
         and ``heatmaps`` map a view to its uploaded image and its heatmap overlay (PNG bytes).
 
         The photos are written upright as PNG under the database's folder
@@ -245,6 +246,7 @@ class ReviewStore:
             "location_id": item["location_id"],
             "product_id": item.get("product_id"),
             "reasons": item.get("reasons") or "",
+            "errors": item.get("errors") or "",
             "model": item.get("model"),
             **{f"score_{c}": p for c, p in (item.get("scores") or {}).items()},
         }
@@ -481,6 +483,18 @@ def inspection_holds(
     return table.groupby(["item_id", "location_id"], as_index=False, sort=True)[
         ["rejected_units", "review_units"]
     ].sum()
+
+
+def _reasons(row: Mapping[str, Any]) -> str:
+    """The reasons a queued item shows, with why its inspection is incomplete (``errors``): the
+    review page said "incomplete inspection" alone, not which view was missing or that colour
+    and size went unchecked (no product id, or one the catalog lacks), which the reviewer is
+    then the one to check."""
+    reasons = str(row.get("reasons") or "")
+    errors = row.get("errors")
+    if not isinstance(errors, str) or not errors.strip():
+        return reasons
+    return f"{reasons} ({errors})" if reasons else errors
 
 
 def item_classes(scores: str | dict | None) -> list[str]:

@@ -301,3 +301,33 @@ def test_two_workers_extending_an_old_queue_at_once_both_open_it(tmp_path, monke
     ReviewStore(path).enqueue_photos({"item_id": "u", "sku": "S", "location_id": "F"}, {})
     monkeypatch.undo()
     assert [q["item_id"] for q in ReviewStore(path).queue()] == ["u"]
+
+
+def test_a_queued_item_says_why_its_inspection_is_incomplete(served):
+    # The reviewer saw "incomplete inspection" alone: not which view was missing, nor that
+    # colour and size went unchecked (no product id), which the reviewer is then to check.
+    client, good, base = served
+    fields = {"item_id": "unit-why", "sku": "SKU1", "location_id": "FC9"}
+    response = client.post(
+        "/v1/inspect", files=_files(good, "s42-00001", VIEW_NAMES[1:]), data=fields
+    )
+    assert response.status_code == 200 and response.json()["queued"], response.text
+    (item,) = [q for q in client.get("/v1/review/queue").json() if q["item_id"] == "unit-why"]
+    assert "incomplete inspection" in item["reasons"], item["reasons"]
+    assert f"view '{VIEW_NAMES[0]}': missing" in item["reasons"], item["reasons"]
+    assert "colour and size cannot be checked" in item["reasons"], item["reasons"]
+
+
+def test_a_scored_table_queued_with_its_errors_shows_them(tmp_path):
+    store = ReviewStore(tmp_path / "review.db")
+    rows = pd.DataFrame(
+        {"item_id": ["a", "b"], "sku": "S", "location_id": "F", "product_id": None,
+         "reasons": ["incomplete inspection", "damage"],
+         "errors": ["view 'top': missing | no product_id", np.nan], "score_damage": 0.5}
+    )  # fmt: skip
+    store.enqueue(rows, {})
+    reasons = {q["item_id"]: q["reasons"] for q in store.queue()}
+    assert reasons == {
+        "a": "incomplete inspection (view 'top': missing | no product_id)",
+        "b": "damage",
+    }

@@ -669,6 +669,8 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
                 # --feedback looks its catalog row up by this text.
                 "product_id": job.item.product_id,
                 "reasons": "; ".join(result["reasons"]),
+                # why it is incomplete, as the batch items table's ``errors`` say it
+                "errors": " | ".join(result["errors"]),
                 "scores": result["scores"],
             }
             # A reject is recorded, not queued: the unit leaves sellable stock (plan
