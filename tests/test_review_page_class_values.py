@@ -108,3 +108,59 @@ def test_a_class_name_with_spaces_is_rejected_from_the_page(tmp_path):
         )
         assert answer.status_code == 200, (CLASSES[k], answer.text)
     assert sorted(store.decisions()["defect"]) == sorted(CLASSES)
+
+
+class _Selected(HTMLParser):
+    """The value of the option a select shows first: the one marked ``selected``, else the
+    first (the HTML standard's selectedness for a single select)."""
+
+    def __init__(self):
+        super().__init__()
+        self.values: list[str] = []
+        self.selected: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "option":
+            attrs = dict(attrs)
+            self.values.append(attrs["value"])
+            if "selected" in attrs and self.selected is None:
+                self.selected = attrs["value"]
+
+    @property
+    def shown(self) -> str:
+        return self.selected if self.selected is not None else self.values[0]
+
+
+def test_the_reject_menu_starts_on_the_class_the_model_scored_highest(tmp_path):
+    """The menu started on the first class whatever the scores: a reviewer confirming a
+    packaging reject without opening the menu labelled it damage, and `inspect train --feedback`
+    learnt that label."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    classes = ["damage", "wrong_color", "wrong_size", "packaging"]
+    scores = [[0.2, 0.1, 0.05, 0.9], [0.7, 0.1, 0.3, 0.2], [0.1, 0.1, 0.1, 0.1]]
+    items = pd.DataFrame(
+        {"item_id": [f"u{k}" for k in range(3)], "sku": "S1", "location_id": "FC1",
+         "reasons": "", **{f"score_{c}": [s[i] for s in scores] for i, c in enumerate(classes)}}
+    )  # fmt: skip
+    store = ReviewStore(tmp_path / "review.db")
+    store.enqueue(items, {})
+    app = FastAPI()
+    app.include_router(pages_router(str(tmp_path / "review.db"), None, store))
+    client = TestClient(app)
+    html = client.get("/review").text
+    (tmp_path / "page.js").write_text(re.search(r"<script>(.*)</script>", html, re.DOTALL).group(1))
+    (tmp_path / "harness.js").write_text(HARNESS)
+    (tmp_path / "queue.json").write_text(json.dumps(client.get("/v1/review/queue").json()))
+    args = [node, str(tmp_path / "harness.js"), str(tmp_path / "page.js"),
+            str(tmp_path / "queue.json")]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
+    shown = []
+    for card in json.loads(done.stdout.strip().splitlines()[-1]):
+        menu = _Selected()
+        menu.feed(card)
+        assert menu.values == classes
+        shown.append(menu.shown)
+    # the highest score's class; all tied: the first
+    assert shown == ["packaging", "damage", "damage"]

@@ -27,8 +27,15 @@ async function load() {
     }
     // The class as the option's value: without one a browser's select.value is the option's
     // text with its whitespace stripped and collapsed ("dent " sent as "dent": a 422).
+    // The class the model scored highest is preselected: the menu started on the first class,
+    // so a reviewer confirming a reject without opening it labelled the unit that class, the
+    // label `inspect train --feedback` learns from.
+    const scores = item.scores || {};
+    const likely = item.classes.reduce(
+      (best, c) => ((scores[c] ?? -1) > (scores[best] ?? -1) ? c : best), item.classes[0]);
     html += '<br><button class="pass">Pass</button> <button class="reject">Reject as</button> <select class="defect">'
-      + item.classes.map(c => '<option value="' + escapeHtml(c) + '">' + escapeHtml(c) + '</option>').join('') + '</select>';
+      + item.classes.map(c => '<option value="' + escapeHtml(c) + '"' + (c === likely ? ' selected' : '') + '>'
+        + escapeHtml(c) + '</option>').join('') + '</select>';
     card.innerHTML = html;
     card.querySelector('.pass').onclick = () => decide(item.item_id, 'pass', null);
     card.querySelector('.reject').onclick = () => decide(item.item_id, 'reject', card.querySelector('.defect').value);
