@@ -8,9 +8,21 @@ document.getElementById('form').addEventListener('submit', async (event) => {
   }
   const product = document.getElementById('product').value;
   if (product) data.append('product_id', product);
-  data.append('item_id', document.getElementById('item').value || 'station-item');
-  data.append('heatmaps', 'true');
+  const item = fieldValue('item').trim();
+  data.append('item_id', item || 'station-item');
+  // The unit, for the review queue (the service queues a review and records a reject when the
+  // request names item, SKU and location; with one of the two alone it answers 422 naming the
+  // other). The page had no such fields, so nothing it inspected ever reached a person.
+  const sku = fieldValue('sku').trim(), location = fieldValue('location').trim();
   const result = document.getElementById('result');
+  if ((sku || location) && (!item || item === 'station-item')) {
+    // every unit would be the one "station-item", and the queue keeps one entry per id
+    result.innerHTML = '<p class="error" id="error">give the unit\'s own item id: the review queue tells units apart by it</p>';
+    return;
+  }
+  if (sku) data.append('sku', sku);
+  if (location) data.append('location_id', location);
+  data.append('heatmaps', 'true');
   result.textContent = 'inspecting...';
   const response = await fetch('/v1/inspect', {method: 'POST', body: data, headers: headers()});
   const body = await response.json();
@@ -20,6 +32,11 @@ document.getElementById('form').addEventListener('submit', async (event) => {
     return;
   }
   let html = '<div id="verdict" class="' + body.verdict + '">' + body.verdict + '</div>';
+  if (body.queued) html += '<p id="queue-state">queued for review</p>';
+  else if (body.recorded) html += '<p id="queue-state">recorded as a rejected unit (it leaves sellable stock)</p>';
+  else if (body.verdict !== 'pass' && !(sku && location)) {
+    html += '<p id="queue-state">not in a review queue: give its SKU, location and item id to queue it</p>';
+  }
   html += '<p id="reasons">' + escapeHtml(body.reasons.join('; ') || 'no defect found') + '</p>';
   // Why the inspection is incomplete (the answer's ``errors``): the page said "incomplete
   // inspection" with every view ok, and not that the item had no product id or one the catalog
@@ -40,6 +57,10 @@ document.getElementById('form').addEventListener('submit', async (event) => {
   }
   result.innerHTML = html;
 });
+function fieldValue(id) {
+  const field = document.getElementById(id);
+  return field && typeof field.value === 'string' ? field.value : '';
+}
 function scoreText(score) {
   // A non-finite score (the service sends null: the item's verdict is review, "not inspected")
   // threw on null.toFixed and the page stayed at "inspecting..." with no verdict shown.

@@ -1,0 +1,99 @@
+"""The station page had no SKU or location fields, so no unit it inspected reached the review
+queue: the service queues a review (and records a reject) only when the request names item,
+SKU and location. It sends them now, refuses to queue every unit as the default id
+"station-item", and says where the unit went (run under Node with a fake DOM and fetch)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from serving.service.pages import pages_router
+
+HARNESS = r"""
+const fs = require('fs');
+const script = fs.readFileSync(process.argv[2], 'utf8');
+const answer = JSON.parse(process.argv[3]);
+const fields = JSON.parse(process.argv[4]);
+function element(id) {
+  let html = '';
+  return {id, value: fields[id] ?? '', files: [], handlers: {},
+          get innerHTML() { return html; }, set innerHTML(v) { html = String(v); },
+          get textContent() { return html; }, set textContent(v) { html = String(v); },
+          addEventListener(kind, handler) { this.handlers[kind] = handler; }};
+}
+const elements = {};
+for (const id of ['form', 'views', 'product', 'item', 'sku', 'location', 'result']) {
+  elements[id] = element(id);
+}
+global.document = {getElementById: id => elements[id]};
+global.localStorage = {getItem: () => null, setItem() {}, removeItem() {}};
+global.prompt = () => null;
+let sent = null;
+global.fetch = async (url, options) => {
+  sent = Object.fromEntries([...options.body.entries()].filter(([k]) => k !== 'front'));
+  return {ok: true, status: 200, json: async () => answer};
+};
+(async () => {
+  new Function(script)();
+  elements.views.files = [{name: 'front.png'}];
+  await elements.form.handlers.submit({preventDefault() {}});
+  console.log(JSON.stringify({result: elements.result.innerHTML, sent}));
+})();
+"""
+
+ANSWER = {
+    "model": "inspection", "version": "1", "provider": "CPUExecutionProvider", "item_id": "u7",
+    "verdict": "review", "status": "ok", "reasons": ["damage"], "any_defect": 0.6,
+    "scores": {"damage": 0.6}, "errors": [], "views": [], "queued": True, "recorded": False,
+}  # fmt: skip
+
+
+def run(tmp_path, answer, **fields):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    app = FastAPI()
+    app.include_router(pages_router(None, None))
+    html = TestClient(app).get("/station").text
+    assert 'id="sku"' in html and 'id="location"' in html
+    (tmp_path / "page.js").write_text(re.search(r"<script>(.*)</script>", html, re.DOTALL).group(1))
+    (tmp_path / "harness.js").write_text(HARNESS)
+    args = [node, str(tmp_path / "harness.js"), str(tmp_path / "page.js"), json.dumps(answer),
+            json.dumps(fields)]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_named_unit_is_sent_with_its_sku_and_location(tmp_path):
+    out = run(tmp_path, ANSWER, item="u7", sku="SKU-1", location="FC2", product="P1")
+    assert out["sent"] == {"product_id": "P1", "item_id": "u7", "sku": "SKU-1",
+                           "location_id": "FC2", "heatmaps": "true"}  # fmt: skip
+    assert "queued for review" in out["result"]
+
+
+def test_a_recorded_reject_says_so(tmp_path):
+    answer = {**ANSWER, "verdict": "reject", "queued": False, "recorded": True}
+    out = run(tmp_path, answer, item="u8", sku="SKU-1", location="FC2")
+    assert "recorded as a rejected unit" in out["result"]
+
+
+def test_the_default_id_is_not_queued(tmp_path):
+    """Every unit would be the one "station-item", which the queue keeps once."""
+    out = run(tmp_path, ANSWER, item="station-item", sku="SKU-1", location="FC2")
+    assert out["sent"] is None
+    assert "own item id" in out["result"]
+
+
+def test_an_unnamed_review_says_it_is_in_no_queue(tmp_path):
+    out = run(tmp_path, {**ANSWER, "queued": False}, item="station-item")
+    assert set(out["sent"]) == {"item_id", "heatmaps"}
+    assert "not in a review queue" in out["result"]
+    passed = run(tmp_path, {**ANSWER, "verdict": "pass", "queued": False}, item="station-item")
+    assert "queue" not in passed["result"]
