@@ -225,3 +225,20 @@ def test_auto_gives_a_series_too_young_for_a_baselines_sums_the_cold_start():
     steps = auto.predict_windows(store, series, origins)
     np.testing.assert_array_equal(steps, auto.baselines["seasonal_naive"].predict_windows(
         store, series, origins))  # fmt: skip
+
+
+def test_a_baseline_warns_of_series_too_young_for_its_sums():
+    """A series with less than 2 x K + season periods has fewer than K errors of its K-period
+    sums: its lead-time quantiles are narrow or one number, and the table said nothing."""
+    rng = np.random.default_rng(4)
+    dates = pd.date_range("2024-01-01", periods=120)
+    old = pd.DataFrame({"item_id": "old", "location_id": "fc", "date": dates})
+    young = pd.DataFrame({"item_id": "new", "location_id": "fc", "date": dates[-20:]})
+    panel = pd.concat([old, young], ignore_index=True)
+    panel["demand"] = rng.poisson(5, len(panel)).astype(float)
+    fitted = Forecaster("seasonal_naive", 14, spec=PanelSpec(freq="D")).fit(panel)
+    with pytest.warns(UserWarning, match=r"1 of 2 series have less than 35 periods.*new @ fc"):
+        lead = fitted.predict(panel, cumulative=14)
+    young_rows = lead[lead["item_id"] == "new"]
+    levels = [c for c in lead.columns if c.startswith("q")]
+    assert np.ptp(young_rows[young_rows["horizon"] == 14][levels].to_numpy()) == 0

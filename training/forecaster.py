@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import math
 import tempfile
+import warnings
 import weakref
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -661,6 +662,32 @@ def baseline(name: str, config: ForecastConfig, season: int):
     raise ValueError(f"model: unknown baseline {name!r}; choose from {list(BASELINE_NAMES)}")
 
 
+def _few_sum_errors(model, store: PanelStore, series, origins, periods: int) -> None:
+    """Warn of the series too young for a baseline's lead-time quantiles of ``periods``: it
+    spreads a k-period sum by its own errors of such sums, of which a series with less than
+    2 x ``periods`` + its season (window) of history has fewer than ``periods`` or none, so
+    the quantiles are narrow or one number (`auto` gives such series the networks' lead
+    time; a baseline alone has nothing else)."""
+    lag = model.season if isinstance(model, SeasonalNaive) else model.window
+    needed = 2 * periods + lag
+    history = (origins - store.start[series]).cpu().numpy()
+    young = np.flatnonzero(history < needed)
+    if not len(young):
+        return
+    rows = series.cpu().numpy()[young[:3]]
+    named = ", ".join(
+        f"{store.keys['item_id'].iat[s]} @ {store.keys['location_id'].iat[s]}" for s in rows
+    )
+    warnings.warn(
+        f"{model.name}: {len(young)} of {len(series)} series have less than {needed} periods "
+        f"of history (e.g. {named}), so their {periods}-period lead-time quantiles rest on "
+        f"fewer than {periods} errors of such sums or none: narrow, or one number; plan such "
+        "series with a network's lead time (auto does)",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def forecast_origins(store: PanelStore) -> tuple[torch.Tensor, torch.Tensor]:
     """Every series forecast from the period after its last observation; a series with no
     history (a new item with only future rows) from its first row, from its peers (cold start).
@@ -704,6 +731,8 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
     first_row = None if store.first_row is None else store.first_row.cpu().numpy()
     ended_early(store.keys, store.dates, store.end.cpu().numpy(), first_row)
     if cumulative:
+        if isinstance(model, SeasonalNaive | MovingAverage):
+            _few_sum_errors(model, store, series, origins, cumulative)
         quantiles = model.predict_windows(store, series, origins, cumulative=True)
         return cumulative_frame(
             store.keys,
