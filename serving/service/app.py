@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import sys
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -181,6 +182,20 @@ class Metrics:
             "stockcast_model_provider", "1 for the provider each model version runs on",
             ["model", "version", "provider"], registry=r,
         )  # fmt: skip
+        self._shown: dict[tuple[str, str], str] = {}  # (model, version) -> provider labelled 1
+        self._shown_lock = threading.Lock()  # the watch thread's reloads and the scrapes
+
+    def show_provider(self, name: str, version: str, provider: str | None) -> None:
+        """Label ``provider`` 1 for a model version (``None``: the version is gone) and the one
+        labelled before 0. Read again at each scrape: onnxruntime moves a session to the CPU on
+        a provider failure in a run, and the gauge set at load went on saying CUDA."""
+        with self._shown_lock:
+            before = self._shown.pop((name, version), None)
+            if before is not None and before != provider:
+                self.provider.labels(name, version, before).set(0)
+            if provider is not None:
+                self.provider.labels(name, version, provider).set(1)
+                self._shown[(name, version)] = provider
 
 
 def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI:
@@ -213,9 +228,9 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         """After a scan (in the watch thread): the provider gauge, and the batchers of removed
         or replaced versions closed on the event loop once their requests have answers."""
         for loaded in removed:
-            metrics.provider.labels(loaded.name, loaded.version, loaded.provider).set(0)
+            metrics.show_provider(loaded.name, loaded.version, None)
         for loaded in added:
-            metrics.provider.labels(loaded.name, loaded.version, loaded.provider).set(1)
+            metrics.show_provider(loaded.name, loaded.version, loaded.provider)
         loop = state["loop"]
         if loop is None or loop.is_closed():
             return
@@ -437,6 +452,8 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         for name, versions in repository.snapshot.models.items():
             depth = sum(v.batcher.depth() for v in versions.values() if v.batcher)
             metrics.queue.labels(name).set(depth)
+            for version, loaded in versions.items():
+                metrics.show_provider(name, version, loaded.provider)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     # ------------------------------------------------------------------ OIP v2 inference
