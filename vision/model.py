@@ -271,8 +271,11 @@ class InspectionNet(nn.Module):
         )
         per_view = self.attribute_head(torch.cat([pooled, view_emb], dim=-1)).view(batch, views, -1)
         # Each attribute trusts the views that show it (learned), among the views present.
+        present = view_mask > 0
+        if self.training:
+            present = _measurement_dropout(present)
         logits = self.attribute_view_logits.unsqueeze(0).expand(batch, -1, -1)
-        logits = logits.masked_fill(~(view_mask.unsqueeze(-1) > 0), _MASKED)
+        logits = logits.masked_fill(~present.unsqueeze(-1), _MASKED)
         weights = torch.softmax(logits, dim=1)
         return (per_view * weights).sum(dim=1)
 
@@ -283,6 +286,20 @@ class InspectionNet(nn.Module):
         size_error = (attributes[:, 3:] - reference[:, 3:]) / reference[:, 3:].clamp_min(0.02)
         terms = self.compare(torch.cat([color_error, size_error.abs(), size_error], dim=-1))
         return has_reference * (terms @ self.catalog_onehot)
+
+
+def _measurement_dropout(present: torch.Tensor) -> torch.Tensor:
+    """The views the measurement is fused from in a training step: for half of the items, each
+    present view kept with probability one half (at least one kept).
+
+    Trained only on all of an item's views, the weighted sum was right and the per-view
+    estimates were not (one view's width could be twice it, another's near zero): an item
+    scored with a view missing, or with one view, was measured centimetres off (a negative
+    depth from the top alone) and rejected as ``wrong_size`` or ``wrong_color``. Fusing random
+    subsets makes each view's estimate stand on its own."""
+    item = torch.rand(present.shape[0], 1, device=present.device) < 0.5
+    kept = present & ((torch.rand(present.shape, device=present.device) < 0.5) | ~item)
+    return torch.where(kept.any(dim=1, keepdim=True), kept, present)
 
 
 def tta_transforms(mode: str) -> list[tuple[int, bool]]:
