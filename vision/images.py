@@ -289,9 +289,17 @@ def image_size(source: str | Path) -> tuple[int, int] | None:
     ``None`` when unreadable."""
     try:
         with Image.open(source, formats=IMAGE_FORMATS) as image:
+            width, height = image.width, image.height
+            if image.format == "TIFF":
+                # Pillow's TIFF reader reports a quarter-turned picture's size as displayed
+                # already (and turns it when it loads), so swapping again gave the stored size:
+                # a mask drawn on the displayed photo was refused as another picture's shape.
+                # The header's own width and length (tags 256, 257) are the stored ones.
+                width = image.tag_v2.get(256, width)
+                height = image.tag_v2.get(257, height)
             if image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # a quarter turn
-                return int(image.height), int(image.width)
-            return int(image.width), int(image.height)
+                return int(height), int(width)
+            return int(width), int(height)
     except UNREADABLE:
         return None
 
