@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 
 import pandas as pd
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from nodepages import run_page
 
 from serving.review import ReviewStore
 from serving.service.pages import pages_router
@@ -48,6 +46,12 @@ global.fetch = async () => ({ok: true, status: 200, json: async () => queue});
 """
 
 
+def _cards(tmp_path, client) -> list[str]:
+    """The queue's cards as the review page renders them (its script under Node)."""
+    (tmp_path / "queue.json").write_text(json.dumps(client.get("/v1/review/queue").json()))
+    return run_page(tmp_path, HARNESS, client.get("/review").text, str(tmp_path / "queue.json"))
+
+
 class _Options(HTMLParser):
     """Each option's value as a browser's ``select.value`` reads it."""
 
@@ -74,9 +78,6 @@ class _Options(HTMLParser):
 
 
 def test_a_class_name_with_spaces_is_rejected_from_the_page(tmp_path):
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
     items = pd.DataFrame(
         {"item_id": [f"u{k}" for k in range(len(CLASSES))], "sku": "S1", "location_id": "FC1",
          "reasons": "dent", **{f"score_{c}": 0.4 for c in CLASSES}}
@@ -87,14 +88,7 @@ def test_a_class_name_with_spaces_is_rejected_from_the_page(tmp_path):
     app = FastAPI()
     app.include_router(pages_router(str(tmp_path / "review.db"), None, store))
     client = TestClient(app)
-    html = client.get("/review").text
-    (tmp_path / "page.js").write_text(re.search(r"<script>(.*)</script>", html, re.DOTALL).group(1))
-    (tmp_path / "harness.js").write_text(HARNESS)
-    (tmp_path / "queue.json").write_text(json.dumps(client.get("/v1/review/queue").json()))
-    args = [node, str(tmp_path / "harness.js"), str(tmp_path / "page.js"),
-            str(tmp_path / "queue.json")]  # fmt: skip
-    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
-    cards = json.loads(done.stdout.strip().splitlines()[-1])
+    cards = _cards(tmp_path, client)
     assert len(cards) == len(CLASSES)
     # card k rejected as its k-th option: what the page sends is the class, as queued
     for k, card in enumerate(cards):
@@ -135,9 +129,6 @@ def test_the_reject_menu_starts_on_the_class_the_model_scored_highest(tmp_path):
     """The menu started on the first class whatever the scores: a reviewer confirming a
     packaging reject without opening the menu labelled it damage, and `inspect train --feedback`
     learnt that label."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
     classes = ["damage", "wrong_color", "wrong_size", "packaging"]
     scores = [[0.2, 0.1, 0.05, 0.9], [0.7, 0.1, 0.3, 0.2], [0.1, 0.1, 0.1, 0.1]]
     items = pd.DataFrame(
@@ -149,15 +140,8 @@ def test_the_reject_menu_starts_on_the_class_the_model_scored_highest(tmp_path):
     app = FastAPI()
     app.include_router(pages_router(str(tmp_path / "review.db"), None, store))
     client = TestClient(app)
-    html = client.get("/review").text
-    (tmp_path / "page.js").write_text(re.search(r"<script>(.*)</script>", html, re.DOTALL).group(1))
-    (tmp_path / "harness.js").write_text(HARNESS)
-    (tmp_path / "queue.json").write_text(json.dumps(client.get("/v1/review/queue").json()))
-    args = [node, str(tmp_path / "harness.js"), str(tmp_path / "page.js"),
-            str(tmp_path / "queue.json")]  # fmt: skip
-    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
     shown = []
-    for card in json.loads(done.stdout.strip().splitlines()[-1]):
+    for card in _cards(tmp_path, client):
         menu = _Selected()
         menu.feed(card)
         assert menu.values == classes

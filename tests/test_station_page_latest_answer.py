@@ -5,14 +5,10 @@ the item (run under Node with a fake DOM and fetch)."""
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
-import subprocess
-
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from nodepages import run_page
 
 from serving.service.pages import pages_router
 
@@ -60,17 +56,10 @@ global.fetch = async (url, options) => {
 
 @pytest.fixture()
 def station(tmp_path):
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
     app = FastAPI()
     app.include_router(pages_router(None, None))
     html = TestClient(app).get("/station").text
-    (tmp_path / "page.js").write_text(re.search(r"<script>(.*)</script>", html, re.DOTALL).group(1))
-    (tmp_path / "harness.js").write_text(HARNESS)
-    args = [node, str(tmp_path / "harness.js"), str(tmp_path / "page.js")]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])["result"]
+    return run_page(tmp_path, HARNESS, html)["result"]
 
 
 def test_an_earlier_items_late_verdict_does_not_replace_the_later_items(station):

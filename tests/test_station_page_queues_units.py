@@ -6,13 +6,10 @@ SKU and location. It sends them now, refuses to queue every unit as the default 
 from __future__ import annotations
 
 import json
-import re
-import shutil
-import subprocess
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from nodepages import run_page
 
 from serving.service.pages import pages_router
 
@@ -56,19 +53,11 @@ ANSWER = {
 
 
 def run(tmp_path, answer, **fields):
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
     app = FastAPI()
     app.include_router(pages_router(None, None))
     html = TestClient(app).get("/station").text
     assert 'id="sku"' in html and 'id="location"' in html
-    (tmp_path / "page.js").write_text(re.search(r"<script>(.*)</script>", html, re.DOTALL).group(1))
-    (tmp_path / "harness.js").write_text(HARNESS)
-    args = [node, str(tmp_path / "harness.js"), str(tmp_path / "page.js"), json.dumps(answer),
-            json.dumps(fields)]  # fmt: skip
-    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_page(tmp_path, HARNESS, html, json.dumps(answer), json.dumps(fields))
 
 
 def test_a_named_unit_is_sent_with_its_sku_and_location(tmp_path):

@@ -6,13 +6,10 @@ the answer's ``errors`` say why (colour and size unchecked) and the page did not
 from __future__ import annotations
 
 import json
-import re
-import shutil
-import subprocess
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from nodepages import run_page
 
 from serving.service.pages import pages_router
 
@@ -53,17 +50,10 @@ ANSWER = {
 
 
 def shown(tmp_path, answer):
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
     app = FastAPI()
     app.include_router(pages_router(None, None))
     html = TestClient(app).get("/station").text
-    (tmp_path / "page.js").write_text(re.search(r"<script>(.*)</script>", html, re.DOTALL).group(1))
-    (tmp_path / "harness.js").write_text(HARNESS)
-    args = [node, str(tmp_path / "harness.js"), str(tmp_path / "page.js"), json.dumps(answer)]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])["result"]
+    return run_page(tmp_path, HARNESS, html, json.dumps(answer))["result"]
 
 
 def test_the_station_shows_why_an_inspection_is_incomplete(tmp_path):
