@@ -10,6 +10,27 @@ from pathlib import Path
 
 import pytest
 
+STATION_DOM = r"""
+const fs = require('fs');
+const script = fs.readFileSync(process.argv[2], 'utf8');
+function element(id) {
+  let html = '';
+  return {id, value: '', files: [], handlers: {},
+          get innerHTML() { return html; }, set innerHTML(v) { html = String(v); },
+          get textContent() { return html; }, set textContent(v) { html = String(v); },
+          addEventListener(kind, handler) { this.handlers[kind] = handler; }};
+}
+const elements = {};
+for (const id of ['form', 'views', 'product', 'item', 'sku', 'location', 'result']) {
+  elements[id] = element(id);
+}
+global.document = {getElementById: id => elements[id]};
+global.localStorage = {getItem: () => null, setItem() {}, removeItem() {}};
+global.prompt = () => null;
+"""
+"""The start of a Node harness for the station page: its script's text (``script``, from
+argv[2]), its form's elements (``elements``, empty fields) and the browser globals it reads."""
+
 
 def run_page(tmp_path: Path, harness: str, html: str, *args: str):
     """Run the ``<script>`` of the page ``html`` under the Node ``harness`` (its argv[2] is the

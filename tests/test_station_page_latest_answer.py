@@ -8,25 +8,13 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from nodepages import run_page
+from nodepages import STATION_DOM, run_page
 
 from serving.service.pages import pages_router
 
-HARNESS = r"""
-const fs = require('fs');
-const script = fs.readFileSync(process.argv[2], 'utf8');
-function element(id) {
-  let html = '';
-  return {id, value: '', files: [], handlers: {},
-          get innerHTML() { return html; }, set innerHTML(v) { html = String(v); },
-          get textContent() { return html; }, set textContent(v) { html = String(v); },
-          addEventListener(kind, handler) { this.handlers[kind] = handler; }};
-}
-const elements = {form: element('form'), views: element('views'), product: element('product'),
-                  item: element('item'), result: element('result')};
-global.document = {getElementById: id => elements[id]};
-global.localStorage = {getItem: () => null, setItem() {}, removeItem() {}};
-global.prompt = () => null;
+HARNESS = (
+    STATION_DOM
+    + r"""
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 function answer(item, verdict) {
   return {item_id: item, verdict, status: 'ok', reasons: [], any_defect: 0.5,
@@ -52,6 +40,7 @@ global.fetch = async (url, options) => {
   console.log(JSON.stringify({result: elements.result.innerHTML}));
 })();
 """
+)
 
 
 @pytest.fixture()

@@ -9,29 +9,15 @@ import json
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from nodepages import run_page
+from nodepages import STATION_DOM, run_page
 
 from serving.service.pages import pages_router
 
-HARNESS = r"""
-const fs = require('fs');
-const script = fs.readFileSync(process.argv[2], 'utf8');
+HARNESS = (
+    STATION_DOM
+    + r"""
 const answer = JSON.parse(process.argv[3]);
-const fields = JSON.parse(process.argv[4]);
-function element(id) {
-  let html = '';
-  return {id, value: fields[id] ?? '', files: [], handlers: {},
-          get innerHTML() { return html; }, set innerHTML(v) { html = String(v); },
-          get textContent() { return html; }, set textContent(v) { html = String(v); },
-          addEventListener(kind, handler) { this.handlers[kind] = handler; }};
-}
-const elements = {};
-for (const id of ['form', 'views', 'product', 'item', 'sku', 'location', 'result']) {
-  elements[id] = element(id);
-}
-global.document = {getElementById: id => elements[id]};
-global.localStorage = {getItem: () => null, setItem() {}, removeItem() {}};
-global.prompt = () => null;
+for (const [id, value] of Object.entries(JSON.parse(process.argv[4]))) elements[id].value = value;
 let sent = null;
 global.fetch = async (url, options) => {
   sent = Object.fromEntries([...options.body.entries()].filter(([k]) => k !== 'front'));
@@ -44,6 +30,7 @@ global.fetch = async (url, options) => {
   console.log(JSON.stringify({result: elements.result.innerHTML, sent}));
 })();
 """
+)
 
 ANSWER = {
     "model": "inspection", "version": "1", "provider": "CPUExecutionProvider", "item_id": "u7",

@@ -9,26 +9,14 @@ import json
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from nodepages import run_page
+from nodepages import STATION_DOM, run_page
 
 from serving.service.pages import pages_router
 
-HARNESS = r"""
-const fs = require('fs');
-const script = fs.readFileSync(process.argv[2], 'utf8');
+HARNESS = (
+    STATION_DOM
+    + r"""
 const answer = JSON.parse(process.argv[3]);
-function element(id) {
-  let html = '';
-  return {id, value: '', files: [], handlers: {},
-          get innerHTML() { return html; }, set innerHTML(v) { html = String(v); },
-          get textContent() { return html; }, set textContent(v) { html = String(v); },
-          addEventListener(kind, handler) { this.handlers[kind] = handler; }};
-}
-const elements = {form: element('form'), views: element('views'), product: element('product'),
-                  item: element('item'), result: element('result')};
-global.document = {getElementById: id => elements[id]};
-global.localStorage = {getItem: () => null, setItem() {}, removeItem() {}};
-global.prompt = () => null;
 global.fetch = async () => ({ok: true, status: 200, json: async () => answer});
 (async () => {
   new Function(script)();
@@ -37,6 +25,7 @@ global.fetch = async () => ({ok: true, status: 200, json: async () => answer});
   console.log(JSON.stringify({result: elements.result.innerHTML}));
 })();
 """
+)
 
 VIEW = {"status": "ok", "error": None, "scores": {"damage": 0.1}, "heatmap_png": None}
 # /v1/inspect's answer for an item with every view and an unknown product id (a tiny model's)
