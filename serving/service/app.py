@@ -329,7 +329,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
                 body = await asyncio.wait_for(
                     _read_body(request, config.max_body_bytes), timeout=config.timeout_s
                 )
-            except TimeoutError:
+            except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
                 return timed_out
             if body is None:
                 return JSONResponse(
@@ -339,7 +339,7 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         try:
             remaining = max(deadline - time.monotonic(), 0.0)
             return await asyncio.wait_for(call_next(request), timeout=remaining)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # before Python 3.11 not TimeoutError: a 500, not the 504
             return timed_out
 
     if config.cors_origins:

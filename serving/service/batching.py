@@ -145,7 +145,9 @@ class Batcher:
                     break
                 try:
                     pending = await asyncio.wait_for(self.queue.get(), remaining)
-                except TimeoutError:
+                except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11:
+                    # caught as that, the first batch that did not fill up ended the worker, and
+                    # every later request waited for its 504
                     break
                 if rows + pending.size > self.max_batch:  # it would pass max_batch: next batch
                     self._carry = pending
