@@ -182,10 +182,23 @@ def load_pretrained(backbone: nn.Module, name: str, path: str | Path) -> None:
     unexpected = sorted(set(state) - set(own))
     mismatched = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
     if missing or unexpected or mismatched:
-        hint = " (torchvision's resnet18 weights need width 64)" if name == "resnet18" else ""
+        # The hint named width 64 whatever differed: a file whose first conv takes 1 channel,
+        # loaded at width 64, was told to use width 64. It now names the file's own width when
+        # that is what differs, and each mismatch shows both shapes.
+        hint = ""
+        stem = state.get("conv1.weight")
+        if name == "resnet18" and stem is not None and stem.ndim == 4:
+            file_width, own_width = int(stem.shape[0]), int(own["conv1.weight"].shape[0])
+            if file_width != own_width:
+                hint = f" (the file's resnet18 has width {file_width}, this backbone {own_width})"
+        shapes = [
+            f"{k} {tuple(state[k].shape)} in the file, {tuple(own[k].shape)} here"
+            for k in mismatched[:3]
+        ]
         raise ValueError(
             f"pretrained: {path} does not fit backbone {name!r}{hint}: "
             f"{len(missing)} missing keys {missing[:3]}, {len(unexpected)} unexpected keys "
             f"{unexpected[:3]}, {len(mismatched)} shape mismatches {mismatched[:3]}"
+            + (f" ({'; '.join(shapes)})" if shapes else "")
         )
     backbone.load_state_dict(state)
