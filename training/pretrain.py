@@ -100,6 +100,11 @@ def pretrain_backbone(
 
     if epochs < 1:
         raise ValueError(f"epochs: expected >= 1, got {epochs}")
+    # A batch of one image has no negative and is skipped: batch_size=1 (or a single image)
+    # trained nothing and returned the untouched random backbone, with NaN losses, as if it
+    # had been pretrained.
+    if batch_size < 2:
+        raise ValueError(f"batch_size: expected >= 2 (a pair needs negatives), got {batch_size}")
     torch.manual_seed(seed)
     device = torch.device(device)
     model = _SimCLR(spec).to(device)
@@ -134,5 +139,10 @@ def pretrain_backbone(
             schedule.step()
             losses.append(float(loss.detach()))
         history.append(float(np.mean(losses)) if losses else float("nan"))
+    if all(math.isnan(v) for v in history):
+        raise ValueError(
+            "self-supervised pretraining: no batch held two images, nothing was trained "
+            f"({len(dataset)} items)"
+        )
     state = {k: v.detach().cpu() for k, v in model.backbone.state_dict().items()}
     return state, history
