@@ -432,6 +432,7 @@ class Inspector:
                 seed=self.train.seed,
                 device=select_device(self.train.accelerator),
                 progress=progress,
+                deterministic=self.train.deterministic,
             )
         fitted = fit_inspector(
             Subset(full, train_idx.tolist()),

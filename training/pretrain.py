@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from training.devices import enable_deterministic_cuda
+from training.trainer import torch_flags_restored
 from vision.augment import AugmentSpec, augment_batch
 from vision.backbones import build_backbone
 from vision.config import ModelSpec
@@ -89,15 +91,17 @@ def pretrain_backbone(
     seed: int = 0,
     device: torch.device | str = "cpu",
     progress: bool = True,
+    deterministic: bool = True,
 ) -> tuple[dict[str, torch.Tensor], list[float]]:
     """SimCLR-pretrain a fresh backbone of ``spec`` on the views of ``dataset`` (items as
     ``vision.datasets`` yields them; labels are not read).
 
     Returns the backbone's ``state_dict`` (for ``fit_inspector(initial_state=...)``) and the
-    mean loss of every epoch. The same seed and data give the same weights on the same machine.
+    mean loss of every epoch. The same seed and data give the same weights on the same machine:
+    with ``deterministic`` (the default, as ``TrainConfig.deterministic``) the loop runs on
+    deterministic kernels, as the supervised trainer does, and torch's global kernel settings
+    are given back afterwards.
     """
-    from tqdm.auto import tqdm
-
     if epochs < 1:
         raise ValueError(f"epochs: expected >= 1, got {epochs}")
     # A batch of one image has no negative and is skipped: batch_size=1 (or a single image)
@@ -105,8 +109,37 @@ def pretrain_backbone(
     # had been pretrained.
     if batch_size < 2:
         raise ValueError(f"batch_size: expected >= 2 (a pair needs negatives), got {batch_size}")
-    torch.manual_seed(seed)
     device = torch.device(device)
+    with torch_flags_restored():
+        if deterministic:
+            # This loop runs before the trainer, which sets these for the supervised fit only:
+            # without them cuDNN may pick a nondeterministic algorithm, and the same seed could
+            # give different pretrained weights on a GPU. Warn-only on CUDA, as the trainer.
+            if device.type == "cuda":
+                enable_deterministic_cuda()
+            torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
+            torch.utils.deterministic.fill_uninitialized_memory = False
+        return _pretrain(
+            dataset, spec, epochs, batch_size, learning_rate, temperature, seed, device, progress
+        )
+
+
+def _pretrain(
+    dataset: Dataset,
+    spec: ModelSpec,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    temperature: float,
+    seed: int,
+    device: torch.device,
+    progress: bool,
+) -> tuple[dict[str, torch.Tensor], list[float]]:
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
     model = _SimCLR(spec).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(seed)
