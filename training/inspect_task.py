@@ -447,20 +447,25 @@ class InspectionTask(pl.LightningModule):
                 self.log(f"val_auroc_{name}", value, sync_dist=False)
         if finite:
             self.log("val_auroc_mean", float(np.mean(finite)), prog_bar=True, sync_dist=False)
-        any_auroc = auroc((labels_np >= 0.5).any(axis=1), any_defect(probs_np))
+        defective = (labels_np >= 0.5).any(axis=1)
+        any_auroc = auroc(defective, any_defect(probs_np))
         if math.isfinite(any_auroc):
             self.log("val_auroc_any", any_auroc, prog_bar=True, sync_dist=False)
+        pairs = int(defective.sum()) * int((~defective).sum())
+        if pairs:
             # What checkpoints follow: the any-defect AUROC, ties (a separable validation set
             # reads 1.0 for many epochs) broken towards the lower item loss. The AUROC moves in
             # steps of 1 / (2 P N) (P defective, N good items; a tie counts half), so a loss
             # term below half a step breaks ties without outranking any AUROC difference; the
             # loss enters as bce / (1 + bce), which keeps ordering losses above 1.
+            # Logged whenever validation has good and defective items (fit_inspector's rule
+            # for following it), NaN when the network's scores are NaN: left out, a fit whose
+            # network diverged failed in Lightning ("metric val_selection which is not
+            # available") instead of stopping on it and ending on the best epoch's weights.
             clipped = np.clip(probs_np, 1e-6, 1 - 1e-6)
             bce = float(
                 -np.mean(labels_np * np.log(clipped) + (1 - labels_np) * np.log1p(-clipped))
             )
-            defective = (labels_np >= 0.5).any(axis=1)
-            pairs = int(defective.sum()) * int((~defective).sum())
             weight = min(1e-3, 0.25 / pairs)
             # A float64 tensor: Lightning stores a Python float as float32, whose steps of 6e-8
             # below 1 swallow the loss term (0.25 / pairs at most) on a few hundred items.
