@@ -2,13 +2,16 @@
 diverges part-way (NaN scores) stops on it and ends on the best epoch's weights, as a fit that
 follows the validation loss does. The selection was left out of the epoch's metrics when the
 AUROC was NaN, and Lightning failed the whole fit: "Early stopping conditioned on metric
-`val_selection` which is not available"."""
+`val_selection` which is not available" when it diverged in the first epoch, and otherwise read
+the epoch before's score and trained on NaN weights until its patience ran out. A network that
+diverged from its first epoch (no finite score, NaN weights) is refused."""
 
 from __future__ import annotations
 
 import math
 
 import lightning.pytorch as pl
+import pytest
 import torch
 
 import training.inspect_task as it
@@ -84,3 +87,34 @@ def test_a_network_diverging_after_its_first_epoch_ends_on_that_epochs_weights(
     assert math.isnan(scores[0])
     assert math.isfinite(fitted.result.best_score) and 0.0 <= fitted.result.best_score <= 1.0
     assert all(bool(torch.isfinite(p).all()) for p in fitted.model.parameters())
+
+
+@pytest.mark.parametrize("select_on", ["auroc", "loss"])
+def test_a_network_diverged_from_its_first_epoch_is_refused(tmp_path, select_on):
+    # A rate of 1e30: every validation score NaN from the first epoch. Lightning's checkpoint
+    # records it as the worst score and keeps the NaN weights, which were returned as fitted
+    # (every item scored NaN).
+    torch.set_num_threads(1)
+    items = _items()
+    cfg = TrainConfig(
+        max_epochs=2,
+        batches_per_epoch=None,
+        batch_size=8,
+        accelerator="cpu",
+        progress_bar=False,
+        learning_rate=1e30,
+        seed=0,
+    )
+    with pytest.raises(ValueError, match=r"training diverged.*learning_rate.*1e\+30"):
+        it.fit_inspector(
+            items,
+            items,
+            spec=SPEC,
+            class_names=("defect",),
+            view_names=("v",),
+            cfg=cfg,
+            run_dir=tmp_path / "run",
+            augment=AugmentSpec(),
+            val_labels=items.labels.numpy(),
+            select_on=select_on,
+        )

@@ -601,7 +601,8 @@ def fit_inspector(
     (one per training item) draw class-balanced batches; ``initial_state`` starts the backbone
     from weights such as those of :func:`training.pretrain.pretrain_backbone`. ``optimizer``:
     ``adamw`` or ``sgd`` (Nesterov momentum 0.9, no decay on norm scales and biases; it wants
-    a peak learning rate about 25x AdamW's, 0.05 for batches of 32).
+    a peak learning rate about 25x AdamW's, 0.05 for batches of 32). A fit that diverged (no
+    finite validation score, or weights that are not finite) is a ``ValueError``.
     """
     if len(train_set) == 0 or len(val_set) == 0:
         raise ValueError(
@@ -641,6 +642,19 @@ def fit_inspector(
     # In float32 whatever the training precision (``bf16-true`` leaves bfloat16 weights, which
     # the float32 images of scoring cannot be multiplied with).
     model.float()
+    # A network that diverged in its first epoch (no finite validation score: Lightning's
+    # checkpoint records NaN as the worst score and keeps the NaN weights) scored every item
+    # NaN and was returned as fitted; refused, as a diverged forecasting network is.
+    score = result.best_score
+    finite = all(
+        bool(torch.isfinite(v).all()) for v in model.state_dict().values() if v.is_floating_point()
+    )
+    if (score is not None and not math.isfinite(score)) or not finite:
+        what = f"best validation {monitor} {score}" if finite else "not finite weights"
+        raise ValueError(
+            f"the training diverged ({what}); try a lower learning_rate (this fit's: "
+            f"{cfg.learning_rate:g})"
+        )
     return InspectorFit(
         model.cpu().eval(),
         result,
