@@ -195,7 +195,12 @@ def _parse_dates(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
     if isinstance(raw.dtype, np.dtype) and raw.dtype.kind == "M":
         return raw  # already dates (time zone free): nothing to parse
     if pd.api.types.is_integer_dtype(raw) or pd.api.types.is_float_dtype(raw):
-        numbers = pd.to_numeric(raw, errors="coerce")
+        # As numpy floats (exact for 8 digits): an Arrow-backed column (dtype_backend="pyarrow")
+        # has no modulo, and YYYYMMDD numbers raised NotImplementedError instead of reading.
+        numbers = pd.Series(
+            pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
+            index=raw.index,
+        )
         looks = numbers.between(1_000_01_01, 9_999_12_31) & (numbers % 1 == 0)
         if not looks.all():
             _fail(frame, DATE, "numeric dates must be written YYYYMMDD (e.g. 20240131)", ~looks)
