@@ -109,6 +109,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,11 @@ from .tables import (
     _require_columns,
     _text_keyed,
 )
+
+# A start written as two numbers and a year (03/05/2024): pandas reads a lone date month first,
+# so a day-first 3 May started the simulation on 5 March without a word (a panel refuses
+# such dates unless its column tells the order).
+_DAY_MONTH = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](?:\d{4}|\d{2})(?:[ T].*)?$", re.S)
 
 __all__ = [
     "Comparison",
@@ -542,6 +548,13 @@ def _demand_matrix(
         )
     n_hist = 0
     if start is not None:
+        written = _DAY_MONTH.match(start) if isinstance(start, str) else None
+        if time_col == "date" and written:
+            first_number, second_number = int(written[1]), int(written[2])
+            if first_number != second_number and max(first_number, second_number) <= 12:
+                raise ValueError(
+                    f"start: ambiguous date {start!r} (day/month or month/day); write it YYYY-MM-DD"
+                )
         try:
             first = _local_days(pd.Series([start]))[0] if time_col == "date" else int(start)
             if pd.isna(first):
@@ -888,7 +901,8 @@ def simulate(
     ``seed``: of the lead-time draws; ``rule``: ``"plan"``, ``"weeks_of_supply"`` (W per key
     matched to the plan's average on hand) or a :class:`WeeksOfSupply`; ``lost_sales``: lose
     (default) or backorder unmet demand; ``start``: the first simulated day (earlier rows are
-    history for the rule's trailing average).
+    history for the rule's trailing average; text such as ``03/05/2024``, whose day and month
+    may be either number, is refused: write it YYYY-MM-DD).
     """
     wos = _rule_of(rule)
     setup = _prepare(plan, demand, lead_times, inventory, on_hand, seed, lost_sales, start)
