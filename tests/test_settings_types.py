@@ -184,3 +184,31 @@ def test_cli_seed_flags_out_of_range_are_named(tmp_path):
         "--catalog-seed",
         prog="stockcast inspect generate",
     )
+
+
+@pytest.mark.parametrize(
+    "yaml_text, flags, field",
+    [
+        ('train: {progress_bar: "false"}\n', ["--no-progress"], "progress_bar"),
+        ("forecast: {horizon: 7.0}\n", ["--horizon", "14"], "horizon"),
+        ('spec: {calendar: "no"}\n', ["--calendar"], "calendar"),
+    ],
+)  # fmt: skip
+def test_a_wrong_config_value_is_refused_also_where_a_flag_replaces_it(
+    tmp_path, yaml_text, flags, field
+):
+    """Checked only after the flags were merged in, the YAML's wrong value was dropped without a
+    word whenever its flag was typed too (the README: checked wherever it comes from)."""
+    from serving.cli.forecast import resolve_settings
+
+    (tmp_path / "c.yaml").write_text(yaml_text)
+    argv = ["forecast", "train", "--data", "d.csv", "--out", "r", "--config"]
+    args = build_parser().parse_args([*argv, str(tmp_path / "c.yaml"), *flags])
+    with pytest.raises(CliError, match=rf"c\.yaml: {field}: expected"):
+        resolve_settings(args)
+    # A right value is still replaced by the flag, a scalar covariate still a list of one.
+    (tmp_path / "c.yaml").write_text("forecast: {horizon: 7}\nspec: {known_reals: price}\n")
+    args = build_parser().parse_args([*argv, str(tmp_path / "c.yaml"), "--horizon", "14",
+                                      "--known-reals", "price"])  # fmt: skip
+    settings = resolve_settings(args)
+    assert settings["forecast"].horizon == 14 and settings["spec"].known_reals == ("price",)

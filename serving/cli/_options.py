@@ -150,8 +150,25 @@ def given(args: argparse.Namespace, cls: type, base: dict[str, Any] | None = Non
     for field in dataclasses.fields(cls):
         value = getattr(args, field.name, None)
         if value is not None and field.metadata.get("cli", True):
+            if field.name in values:
+                _check_replaced(args, cls, field.name, values[field.name])
             values[field.name] = value
     return values
+
+
+def _check_replaced(args: argparse.Namespace, cls: type, name: str, value: Any) -> None:
+    """Refuse a ``--config`` value of the wrong type or out of bounds even where a flag replaces
+    it: checked only after the merge, a YAML ``progress_bar: "false"`` beside ``--no-progress``
+    was dropped without a word (the README: every value is checked wherever it comes from).
+    The value is checked as its class reads it alone (``known_reals: price`` is a list of one)."""
+    from serving.cli import CliError
+
+    build = getattr(cls, "from_dict", None) or (lambda values: cls(**values))
+    try:
+        build({name: value})
+    except (TypeError, ValueError) as exc:
+        where = f"--config {args.config}" if getattr(args, "config", None) else "settings"
+        raise CliError(f"{where}: {exc}") from None
 
 
 def read_config(
