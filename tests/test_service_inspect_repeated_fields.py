@@ -32,3 +32,16 @@ def test_an_empty_repeat_neither_hides_the_value_nor_is_refused(inspect_client):
     answer = http.post("/v1/inspect", files=files, data={"item_id": ["u1", ""], "sku": ""})
     assert answer.status_code == 200, answer.text
     assert answer.json()["item_id"] == "u1"
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [({"sku": "S1"}, "item_id, location_id"), ({"item_id": "u9", "location_id": "FC1"}, "sku")],
+)
+def test_half_a_unit_names_every_field_it_lacks(inspect_client, given, missing):
+    """The README: a request with `sku` or `location_id` but not all three is a 422 naming
+    what is missing; only the first missing field was named."""
+    http, files = inspect_client
+    answer = http.post("/v1/inspect", files=files, data=given)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"].startswith(f"{missing}: missing"), answer.text

@@ -655,9 +655,12 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
                 raise HTTPException(422, f"{key}: {given!r} has leading or trailing spaces")
         if (unit["sku"] or unit["location_id"]) and not all(unit.values()):
             # Named for the review queue, which needs the whole unit: not silently unqueued.
-            missing = next(k for k, v in unit.items() if not v)
+            # Every missing field is named (the first alone was: `sku` sent by itself named
+            # item_id, and the retry with it came back naming location_id).
+            missing = ", ".join(k for k, v in unit.items() if not v)
             raise HTTPException(
-                422, f"{missing}: the review queue needs item_id, sku and location_id together"
+                422,
+                f"{missing}: missing; the review queue needs item_id, sku and location_id together",
             )
         queueable = reviews is not None and all(unit.values())
         with loaded.batcher.admitted():
