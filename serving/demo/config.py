@@ -14,7 +14,8 @@ class DemoConfig:
     """The embedded default network, how long to train on it, and where the results go.
 
     ``quick`` shrinks everything (a smaller network, one backtest origin, a few epochs) so the
-    whole loop runs in about two minutes; the defaults take under ten on two CPU cores.
+    whole loop runs in under a minute on two idle CPU cores (27-30 s, the README's timing of
+    2026-12-06); the defaults take about three (6-10 while other jobs share the cores).
 
     Two inspection sizes stay as they are in ``quick``: the thresholds need ``calibration_items``
     good units whatever the network's size (with few, the review and reject thresholds
@@ -56,7 +57,9 @@ class DemoConfig:
         "price); a table without it ranks by units",
     )
     progress: bool = setting(True, "progress bars")
-    quick: bool = setting(False, "a small network and short training: about two minutes")
+    quick: bool = setting(
+        False, "a small network and short training: under a minute on two idle CPU cores"
+    )
     overwrite: bool = setting(False, "replace an existing results folder")
     explicit: tuple[str, ...] = setting(
         (), "settings the user gave, which quick keeps even at their default value", cli=False
