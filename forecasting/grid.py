@@ -409,11 +409,13 @@ def ended_early(
     dates: pd.DatetimeIndex,
     end: np.ndarray,
     first_row: np.ndarray | None = None,
+    cumulative: bool = False,
 ) -> str | None:
     """A warning for the series whose last observed demand comes before the table's latest
     (``end``: one past each series' last observed period, 0 without history), and for the
     series without history whose first row (``first_row``) comes before the period after it,
-    or ``None``.
+    or ``None``. With ``cumulative`` (a lead-time table, which has no dates) also for the
+    series without history whose first row comes after that period (a launch ahead).
 
     Each series is forecast from the period after its own last observation: one that stopped
     selling months before the others (discontinued, or a table that lists only the days with
@@ -456,6 +458,20 @@ def ended_early(
                 "current); "
                 "give their demand (0 where nothing sold) or start their rows at the forecast "
                 "origin"
+            )
+        # The mirror case: a launch listed from a later period is forecast from its first row
+        # too, so its lead-time table (no dates) counts demand from the launch, not from the
+        # origin: a plan read it as the next days' demand (launch days 1..L ordered now for an
+        # item that sells nothing before its launch). Per-step tables carry their dates.
+        ahead = np.flatnonzero((end == 0) & (first_row > latest)) if cumulative else []
+        if len(ahead):
+            named_ahead = named(ahead, first_row, "first row")
+            messages.append(
+                f"{len(ahead)} of {len(end)} series have no observed demand and start after "
+                f"the forecast origin ({dates[latest].date()}), e.g. {named_ahead}: a series "
+                "without history is forecast from its first row, so its lead-time demand counts "
+                "from that row, not from the origin (a plan reads it as the next days' demand); "
+                "plan them from the per-step forecast's dates, or once they launch"
             )
     for message in messages:
         warnings.warn(message, UserWarning, stacklevel=3)

@@ -729,7 +729,9 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
     steps = cumulative or model.horizon
     store.check_horizon(series, origins, steps)
     first_row = None if store.first_row is None else store.first_row.cpu().numpy()
-    ended_early(store.keys, store.dates, store.end.cpu().numpy(), first_row)
+    ended_early(
+        store.keys, store.dates, store.end.cpu().numpy(), first_row, cumulative=bool(cumulative)
+    )
     if cumulative:
         if isinstance(model, SeasonalNaive | MovingAverage):
             _few_sum_errors(model, store, series, origins, cumulative)

@@ -200,7 +200,9 @@ class ForecastPackage(PackagedForecast):
             )
         # Series whose demand stops before the table's last period are named (a client of
         # the service reads it with the forecast, as it reads unseen levels).
-        ended = ended_early(grid.keys, grid.dates, grid.end, grid.first_row)
+        ended = ended_early(
+            grid.keys, grid.dates, grid.end, grid.first_row, cumulative=bool(cumulative)
+        )
         prior = group_prior(
             grid.target,
             grid.keys,
