@@ -115,8 +115,11 @@ def wall_times(raw: pd.Series) -> pd.Series:
         # to_datetime reads periods as missing, and the whole column was refused.
         return raw.dt.to_timestamp(how="start")
     if isinstance(raw.dtype, pd.ArrowDtype) and raw.dtype.kind == "M":
-        if getattr(raw.dtype.pyarrow_dtype, "tz", None) is not None:
-            raw = raw.dt.tz_localize(None)
+        tz = getattr(raw.dtype.pyarrow_dtype, "tz", None)
+        if tz is not None:
+            # Through numpy's zoned dtype: pandas 2.x (the newest that Python 3.10 installs)
+            # takes an Arrow column's tz_localize(None) to its UTC time (05:00 in New York).
+            return raw.astype(f"datetime64[ns, {tz}]").dt.tz_localize(None)
         return raw.astype("datetime64[ns]")
     present = raw.dropna()
     # A text column (dates read from a CSV) is left alone: mapping every cell costs time.
@@ -130,10 +133,17 @@ def local_datetimes(raw: pd.Series) -> pd.Series:
     differ between rows (daylight saving), which pandas refuses to mix, are read as their local
     times (a date with a time zone is its local calendar day)."""
     try:
-        return pd.to_datetime(raw, errors="coerce")
-    except ValueError:
-        local = raw.astype("string").str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
-        return pd.to_datetime(local, errors="coerce")
+        with warnings.catch_warnings():  # pandas 2.x: "mixed time zones will raise an error"
+            warnings.simplefilter("ignore", FutureWarning)
+            parsed = pd.to_datetime(raw, errors="coerce")
+    except ValueError:  # pandas 3 refuses mixed offsets
+        parsed = None
+    # pandas 2.x (the newest that Python 3.10 installs) returns them as objects instead: the
+    # rows were refused as times of day, or the .dt accessor failed.
+    if parsed is not None and parsed.dtype != object:
+        return parsed
+    local = raw.astype("string").str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
+    return pd.to_datetime(local, errors="coerce")
 
 
 def _text_missing(path: Path, text: Iterable[str], csv: dict[str, Any]) -> dict[str, Any]:
