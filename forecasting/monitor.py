@@ -273,11 +273,18 @@ def text_columns(frame: pd.DataFrame, exclude: Sequence[str]) -> list[str]:
         c
         for c in frame.columns
         if c not in exclude
-        and (
-            pd.api.types.is_string_dtype(frame[c])
-            or isinstance(frame[c].dtype, pd.CategoricalDtype)
-        )
+        and (_holds_text(frame[c]) or isinstance(frame[c].dtype, pd.CategoricalDtype))
     ]
+
+
+def _holds_text(column: pd.Series) -> bool:
+    if pd.api.types.is_string_dtype(column):
+        return True
+    # Objects, text and missing cells: pandas 2.x (the newest that Python 3.10 installs) reads
+    # a CSV's text column with an empty or "NA" cell so, not as pandas 3's str, and the
+    # segment was left out without a word.
+    present = column.dropna()
+    return column.dtype == object and len(present) > 0 and pd.api.types.is_string_dtype(present)
 
 
 def _check_key_spellings(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> None:
