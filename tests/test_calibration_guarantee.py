@@ -41,3 +41,13 @@ def test_tied_tops_below_needed_not_achievable():
     assert (t.reject > x.max(axis=0)).all()
     assert not t.achievable
     assert t.notes and "cannot resolve" in t.notes[0]
+
+
+def test_the_note_never_states_a_share_above_all_fresh_good_items():
+    # 4 classes over 2 good items: the k / (n + 1) bound is 4 in 3, which means no bound.
+    rng = np.random.default_rng(0)
+    few = calibrate_thresholds(rng.random((2, 4)), np.zeros((2, 4)), list("abcd"), 0.01, 0.0)
+    (note,) = [n for n in few.notes if "cannot resolve a false-reject" in n]
+    assert "4 in 3" not in note and "up to all of them" in note
+    some = calibrate_thresholds(rng.random((20, 4)), np.zeros((20, 4)), list("abcd"), 0.01, 0.0)
+    assert any("up to about 4 in 21 fresh good items" in n for n in some.notes)

@@ -247,10 +247,17 @@ def calibrate_thresholds(
         review, ok_review = reject.copy(), True
     if not ok_reject:
         need = good_items_needed(target_frr, good.shape[1])
+        # The bound k / (n + 1) passes 1 when the classes outnumber the good items: "up to about
+        # 4 in 3 fresh good items" read as nonsense, where it means no bound at all.
+        bound = (
+            f"up to about {good.shape[1]} in {len(good) + 1} fresh good items"
+            if good.shape[1] < len(good) + 1
+            else "a share of fresh good items these few cannot bound (up to all of them)"
+        )
         notes.append(
             f"{len(good)} good items cannot resolve a false-reject rate of {target_frr} over "
             f"{good.shape[1]} classes: need {need}; thresholds set above every good item's "
-            f"score, which rejects up to about {good.shape[1]} in {len(good) + 1} fresh good items"
+            f"score, which rejects {bound}"
         )
     if not ok_review:
         notes.append(f"{len(good)} good items cannot resolve a review rate of {review_rate}")
