@@ -404,18 +404,28 @@ def forecast_origins(end: np.ndarray, first_row: np.ndarray | None) -> np.ndarra
     return np.where(end > 0, end, first_row)
 
 
+def launch_origin(end: np.ndarray, first_row: np.ndarray | None) -> int | None:
+    """The forecast origin a lead-time table counts from (the period after the table's last
+    observed one), for shifting the series launched after it; ``None`` without a new series'
+    first rows or without any observed demand (no origin to count from)."""
+    latest = int(np.max(end)) if len(end) else 0
+    return latest if first_row is not None and latest > 0 else None
+
+
 def ended_early(
     keys: pd.DataFrame,
     dates: pd.DatetimeIndex,
     end: np.ndarray,
     first_row: np.ndarray | None = None,
-    cumulative: bool = False,
+    cumulative: int | None = None,
 ) -> str | None:
     """A warning for the series whose last observed demand comes before the table's latest
     (``end``: one past each series' last observed period, 0 without history), and for the
     series without history whose first row (``first_row``) comes before the period after it,
-    or ``None``. With ``cumulative`` (a lead-time table, which has no dates) also for the
-    series without history whose first row comes after that period (a launch ahead).
+    or ``None``. With ``cumulative`` (a lead-time table of that many periods, which has no
+    dates) also a note of the series without history whose first row comes after that period
+    (a launch ahead): their rows are shifted by their launch (see
+    :func:`forecasting.tables.shift_launches`).
 
     Each series is forecast from the period after its own last observation: one that stopped
     selling months before the others (discontinued, or a table that lists only the days with
@@ -460,18 +470,24 @@ def ended_early(
                 "origin"
             )
         # The mirror case: a launch listed from a later period is forecast from its first row
-        # too, so its lead-time table (no dates) counts demand from the launch, not from the
-        # origin: a plan read it as the next days' demand (launch days 1..L ordered now for an
-        # item that sells nothing before its launch). Per-step tables carry their dates.
+        # too; its lead-time rows, which have no dates and which a plan reads as the next
+        # periods' demand from the origin, are shifted by its launch (0 before it, see
+        # forecasting.tables.shift_launches). Named: a user may not expect the zeros.
         ahead = np.flatnonzero((end == 0) & (first_row > latest)) if cumulative else []
         if len(ahead):
             named_ahead = named(ahead, first_row, "first row")
+            beyond = int((first_row[ahead] - latest >= int(cumulative)).sum())
+            past = (
+                f"; {beyond} start {cumulative} or more periods after it: every row 0"
+                if beyond
+                else ""
+            )
             messages.append(
                 f"{len(ahead)} of {len(end)} series have no observed demand and start after "
-                f"the forecast origin ({dates[latest].date()}), e.g. {named_ahead}: a series "
-                "without history is forecast from its first row, so its lead-time demand counts "
-                "from that row, not from the origin (a plan reads it as the next days' demand); "
-                "plan them from the per-step forecast's dates, or once they launch"
+                f"the forecast origin ({dates[latest].date()}), e.g. {named_ahead}: their "
+                "lead-time rows are shifted by their launch, so each row h is the demand of the "
+                "origin's next h periods (0 up to the launch, then the launch's first periods')"
+                f"{past}"
             )
     for message in messages:
         warnings.warn(message, UserWarning, stacklevel=3)

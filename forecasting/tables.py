@@ -69,6 +69,7 @@ def cumulative_frame(
     freq: str,
     dates: pd.DatetimeIndex,
     origins: np.ndarray,
+    origin: int | None = None,
 ) -> pd.DataFrame:
     """Quantiles of demand summed over steps 1..horizon: ``item_id, location_id, horizon,
     step_days, q...``.
@@ -80,8 +81,17 @@ def cumulative_frame(
     A monthly table's horizon h is the demand of h * 30.4375 days from each series' forecast
     start (``dates``, ``origins`` as :func:`forecast_frame` takes them), read off its calendar
     months (see :func:`_monthly_on_average_months`).
+
+    ``origin``: the forecast origin (the period after the table's last observed one). A series
+    forecast from after it (a new item whose rows start g periods later, a launch ahead) has
+    its rows shifted by its launch (see :func:`shift_launches`): the table has no dates, so a
+    plan reads row h as the demand of the next h periods from the origin.
     """
     n, horizons, _ = quantiles.shape
+    if origin is not None:
+        origins = np.asarray(origins, dtype=np.int64)
+        quantiles = shift_launches(quantiles, np.maximum(origins - origin, 0))
+        origins = np.minimum(origins, origin)  # a shifted series' rows count from the origin
     if freq == "M":
         quantiles = _monthly_on_average_months(quantiles, dates, origins)
     frame = pd.DataFrame(
@@ -96,6 +106,24 @@ def cumulative_frame(
     for k, level in enumerate(levels):
         frame[quantile_column(level)] = flat[:, k].astype(np.float32)
     return frame
+
+
+def shift_launches(quantiles: np.ndarray, ahead: np.ndarray) -> np.ndarray:
+    """Cumulative quantiles (N, H, Q) of steps 1..h from each series' own start re-counted
+    from ``ahead`` (N) periods before it: 0 for h <= ahead, the start's steps 1..h - ahead
+    after (every row 0 where ahead >= H).
+
+    A new item launched g periods after the forecast origin sells nothing before its launch,
+    so its demand over the origin's next h periods is exactly its launch's first h - g
+    periods' (the same quantiles), which the table already holds: no forecast is needed.
+    """
+    ahead = np.asarray(ahead, dtype=np.int64)
+    if not len(ahead) or not ahead.any():
+        return quantiles
+    horizons = quantiles.shape[1]
+    source = np.arange(horizons)[None, :] - ahead[:, None]  # (N, H): the launch's row, or < 0
+    picked = np.take_along_axis(quantiles, np.clip(source, 0, None)[:, :, None], axis=1)
+    return np.where((source >= 0)[:, :, None], picked, 0).astype(quantiles.dtype, copy=False)
 
 
 def _monthly_on_average_months(

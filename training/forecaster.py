@@ -37,7 +37,13 @@ from forecasting.config import (
     BacktestConfig,
     ForecastConfig,
 )
-from forecasting.grid import calendar_features, dates_before, ended_early, horizon_rows
+from forecasting.grid import (
+    calendar_features,
+    dates_before,
+    ended_early,
+    horizon_rows,
+    launch_origin,
+)
 from forecasting.interpret import in_column_names, interpret_windows
 from forecasting.io import map_columns, read_panel
 from forecasting.models import InputDims, MovingAverage, SeasonalNaive, build_network
@@ -729,9 +735,8 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
     steps = cumulative or model.horizon
     store.check_horizon(series, origins, steps)
     first_row = None if store.first_row is None else store.first_row.cpu().numpy()
-    ended_early(
-        store.keys, store.dates, store.end.cpu().numpy(), first_row, cumulative=bool(cumulative)
-    )
+    end = store.end.cpu().numpy()
+    ended_early(store.keys, store.dates, end, first_row, cumulative=cumulative)
     if cumulative:
         if isinstance(model, SeasonalNaive | MovingAverage):
             _few_sum_errors(model, store, series, origins, cumulative)
@@ -744,6 +749,8 @@ def forecast_table(model, store: PanelStore, cumulative: int | None = None) -> p
             store.spec.frequency,
             store.dates,
             origins.cpu().numpy(),
+            # A launch after the origin is shifted by it (the table has no dates).
+            origin=launch_origin(end, first_row),
         )
     quantiles = model.predict_windows(store, series, origins)
     return forecast_frame(
@@ -936,7 +943,9 @@ class Forecaster:
         ``data`` holds each series' history and, after it, future rows with empty demand that
         carry the known covariates of the horizon. Returns ``item_id, location_id, date, step,
         q...``; with ``cumulative=K``, quantiles of the demand summed over the next 1..K periods
-        as ``item_id, location_id, horizon, q...`` (the lead-time demand planning reads).
+        as ``item_id, location_id, horizon, q...`` (the lead-time demand planning reads),
+        counted from the forecast origin: a new series launched g periods after it has 0 in
+        rows 1..g and its launch's first h - g periods' quantiles in row h (a warning names it).
         """
         model = self._require_fitted()
         if isinstance(data, PanelStore):

@@ -30,6 +30,7 @@ from forecasting.grid import (
     horizon_rows,
     known_rows_until,
     known_until,
+    launch_origin,
     process_reals,
     standardize_history,
     standardize_static,
@@ -200,9 +201,7 @@ class ForecastPackage(PackagedForecast):
             )
         # Series whose demand stops before the table's last period are named (a client of
         # the service reads it with the forecast, as it reads unseen levels).
-        ended = ended_early(
-            grid.keys, grid.dates, grid.end, grid.first_row, cumulative=bool(cumulative)
-        )
+        ended = ended_early(grid.keys, grid.dates, grid.end, grid.first_row, cumulative=cumulative)
         prior = group_prior(
             grid.target,
             grid.keys,
@@ -228,6 +227,8 @@ class ForecastPackage(PackagedForecast):
                 self.spec.frequency,
                 grid.dates,
                 job.origins,
+                # A launch after the origin is shifted by it (the table has no dates).
+                origin=launch_origin(grid.end, grid.first_row),
             )
         freq = self.spec.frequency
         return forecast_frame(

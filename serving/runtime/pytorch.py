@@ -133,9 +133,7 @@ class RunForecastPackage(PackagedForecast):
         # The run's predict warns of these itself (a warnings filter set here would be the
         # whole process's, other threads' requests included).
         unseen = unseen_note(grid, self.pre, warn=False)
-        ended = ended_early(
-            grid.keys, grid.dates, grid.end, grid.first_row, cumulative=bool(cumulative)
-        )
+        ended = ended_early(grid.keys, grid.dates, grid.end, grid.first_row, cumulative=cumulative)
         notes = [unseen, ended]
         with self._lock:
             table = self.forecaster.predict(frame, cumulative=cumulative)
