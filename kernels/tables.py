@@ -520,6 +520,15 @@ def _cumulative_array(forecast: pd.DataFrame, keys, labels):
     bad = (levels <= 0) | (levels >= 1)
     if bad.any():
         raise ValueError(f"forecast: quantile levels must be in (0, 1), got {levels.tolist()}")
+    if len(qcols) < 2:
+        # Checked here, naming the table and column: the kernels' own check said "levels: need
+        # at least two quantile levels", which named neither (a forecast run trained with one
+        # level, `--quantiles 0.5`, writes such a table).
+        raise ValueError(
+            f"forecast: one quantile column ({qcols[0][1]}): a plan reads demand between "
+            "quantile levels and needs at least two (forecast with --quantiles 0.05,0.5,0.95, "
+            "or give sample paths or demand_mean, demand_std)"
+        )
     _check_unique(forecast, "forecast", KEYS + ["horizon"])
     _align(forecast, keys, labels)
     codes = _key_codes(forecast, keys)
@@ -961,8 +970,17 @@ def plan(
         held = _inspection_holds(rejected, inv["match"], hold_review)
         short = held > inv["on_hand"]
         if short.any():
-            _fail_rows("rejected_units", "more units held by inspection than on_hand", short,
-                       labels)  # fmt: skip
+            # The counts of the first such key beside its name: which table is wrong (the
+            # inspection's counts or the inventory's on_hand) is the user's call.
+            first = np.flatnonzero(short)[0]
+            what = "rejected_units + review_units" if hold_review else "rejected_units"
+            _fail_rows(
+                what,
+                "more units held by inspection than the inventory's on_hand (the first: "
+                f"{held[first]:g} held, {inv['on_hand'][first]:g} on hand)",
+                short,
+                labels,
+            )
     inv["lt_records"] = _lead_time_records(lead_times, inv["match"])
     inv["lt_mean"], inv["lt_std"] = _lead_time_moments(inv, inv["lt_records"])
     inv["periodic"] = periodic = inv["review_period"] > 0

@@ -113,12 +113,45 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
+# Columns (and fields) plan() names at the start of an error, and the table each belongs to:
+# "on_hand: negative value at key ..." was printed without the file it came from.
+_FORECAST_FIELDS = ("demand_mean", "demand_std", "horizon", "sample", "step", "demand", "levels")
+_TABLE_FIELDS = {
+    "lead_time_days": "lead_times",
+    "rejected_units": "rejected",
+    "review_units": "rejected",
+}
+
+
+def _table_of(message: str) -> tuple[str | None, str]:
+    """(table, message as shown after the file) of a plan() error: ``inventory: missing column
+    x`` is the inventory's (``missing column x``), ``on_hand: negative value`` too, with its
+    column kept, and ``forecast quantiles: ...`` the forecast's."""
+    from kernels.tables import INVENTORY_COLUMNS, KEYS
+
+    # The first word, and more words before the colon ("forecast quantiles", "rejected_units +
+    # review_units"): such a message is shown whole.
+    match = re.match(r"(\w+)((?: [+\w]+)*): ", message)
+    if not match:
+        return None, message
+    field = match.group(1)
+    if field in TABLES and not match.group(2):
+        return field, message[match.end() :]
+    if field == "forecast" or field in _FORECAST_FIELDS:
+        return "forecast", message
+    if field in _TABLE_FIELDS:
+        return _TABLE_FIELDS[field], message
+    if field in INVENTORY_COLUMNS and field not in KEYS:
+        return "inventory", message
+    return None, message
+
+
 def _name_file(message: str, paths: dict[str, str]) -> str:
-    """``inventory: missing column ...`` -> ``--inventory inv.csv: missing column ...``."""
-    match = re.match(r"(\w+): ", message)
-    if match and match.group(1) in paths:
-        table = match.group(1)
-        return f"{_flag(table)} {paths[table]}: {message[match.end() :]}"
+    """``inventory: missing column ...`` -> ``--inventory inv.csv: missing column ...``, and
+    ``on_hand: negative value ...`` -> ``--inventory inv.csv: on_hand: negative value ...``."""
+    table, rest = _table_of(message)
+    if table in paths:
+        return f"{_flag(table)} {paths[table]}: {rest}"
     return message
 
 
@@ -279,14 +312,15 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         message = str(exc)
-        if args.review_db is not None and message.startswith("rejected: "):
+        table, rest = _table_of(message)
+        if args.review_db is not None and table == "rejected":
             # The counts plan() read are the queue's merged with the --rejected table's: a key
             # only the queue holds (a unit queued at "fc01") was named as a row of the
             # --rejected file, or, without one, of a "rejected" table no flag gave.
             source = f"--review-db {args.review_db}"
             if args.rejected is not None:
                 source = f"--rejected {args.rejected} with {source}"
-            raise CliError(f"{source}: {message[len('rejected: ') :]}") from None
+            raise CliError(f"{source}: {rest}") from None
         raise CliError(_name_file(message, paths)) from None
     write_table(result, args.out)
     ordering = int((result["order_qty"] > 0).sum())
