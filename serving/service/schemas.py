@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 Cell = str | float | int | bool | None
 Row = dict[str, Cell]
@@ -125,6 +126,30 @@ class PlanRequest(Strict):
     lead_times: list[Row] | None = Field(None, description="observed lead times per key")
     policy: dict[str, Any] | None = Field(None, description="kernels.Policy fields")
     allocation: Allocation | None = None
+
+    @field_validator("forecast", mode="before")
+    @classmethod
+    def _forecast_answer_flattened(cls, value: Any) -> Any:
+        # /v1/forecast's rows, sent on unchanged, hold their quantiles as one object: the 422
+        # listed four type errors per row ("quantiles.str: Input should be a valid string")
+        # and said nothing of what /v1/plan wants instead.
+        if not isinstance(value, list):
+            return value
+        nested = [i for i, row in enumerate(value)
+                  if isinstance(row, dict) and isinstance(row.get("quantiles"), dict)]  # fmt: skip
+        if nested:
+            shown = ", ".join(str(i) for i in nested[:3])
+            more = f" and {len(nested) - 3} more" if len(nested) > 3 else ""
+            raise PydanticCustomError(
+                "forecast_answer_rows",
+                f"rows {shown}{more} hold a quantiles object, as /v1/forecast answers them; "
+                "/v1/plan reads one field per quantile level: move each row's quantiles into "
+                'the row ("q0.5": 12.0 beside "horizon": 1) and leave out "quantiles". Plan '
+                'from a /v1/forecast asked with "cumulative" (quantiles over 1..K periods; '
+                "per-period quantiles do not add up), or send series and model instead of "
+                "forecast (README, The inference service: A forecast answer to /v1/plan)",
+            )
+        return value
 
 
 class PlanResponse(BaseModel):
