@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from forecasting.spec import DATE, DEMAND, FREQ_NAMES, ITEM, KEYS, LOCATION, PanelSpec
-from kernels.io import level_text, local_datetimes, wall_times
+from kernels.io import level_text, read_dates
 
 MISSING_LEVEL = "<NA>"
 # Largest share of rows that gap filling may add under ``gaps="auto"``.
@@ -190,112 +189,10 @@ def _true_false(raw: pd.Series) -> np.ndarray:
 
 
 def _parse_dates(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
-    """Dates from strings, datetimes or integers written as YYYYMMDD (pandas would read an
-    integer as nanoseconds after 1970)."""
-    if isinstance(raw.dtype, np.dtype) and raw.dtype.kind == "M":
-        return raw  # already dates (time zone free): nothing to parse
-    if pd.api.types.is_integer_dtype(raw) or pd.api.types.is_float_dtype(raw):
-        # As numpy floats (exact for 8 digits): an Arrow-backed column (dtype_backend="pyarrow")
-        # has no modulo, and YYYYMMDD numbers raised NotImplementedError instead of reading.
-        numbers = pd.Series(
-            pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
-            index=raw.index,
-        )
-        looks = numbers.between(1_000_01_01, 9_999_12_31) & (numbers % 1 == 0)
-        if not looks.all():
-            _fail(frame, DATE, "numeric dates must be written YYYYMMDD (e.g. 20240131)", ~looks)
-        text = numbers.astype("int64").astype(str)
-        return pd.to_datetime(text, format="%Y%m%d", errors="coerce")
-    return local_datetimes(_day_month_as_iso(frame, wall_times(raw)))
-
-
-# A date of two numbers and a year (05.01.2024, 1/5/24): which number is the day is the table's
-# convention, not the text's. pandas guesses it from the first row alone (month first unless the
-# first day is above 12), so 05.01.2024 read as 1 May and a file read day first for one table
-# read month first for the next.
-_DAY_MONTH = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})((?:[ T].*)?)$", re.S)
-
-
-def _day_month_as_iso(frame: pd.DataFrame, raw: pd.Series) -> pd.Series:
-    """Dates written day and month in either order as ISO text (YYYY-MM-DD), the order taken
-    from the column as a whole: day first where a first number is above 12, month first where
-    a second one is. A column where no number tells (every day <= 12) is refused, as is one
-    that mixes the orders or this form with others. Other columns are returned as they are."""
-    present = raw.dropna()
-    if len(present) == 0 or not isinstance(present.iloc[0], str):
-        return raw
-    if not _DAY_MONTH.match(present.iloc[0]):
-        return raw  # pandas infers the form of the first date and refuses other forms
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    texts = [u if isinstance(u, str) else None for u in uniques]
-    found = [_DAY_MONTH.match(t) if t is not None else None for t in texts]
-    other = np.array([m is None for m in found])
-    if other.any():
-        examples = [str(u) for u in uniques[other][:3]]
-        _fail(
-            frame,
-            DATE,
-            f"dates written in more than one form, e.g. {examples} beside {present.iloc[0]!r}; "
-            "write every date as YYYY-MM-DD",
-            np.isin(codes, np.flatnonzero(other)),
-        )
-    first = np.array([int(m.group(1)) for m in found])
-    second = np.array([int(m.group(3)) for m in found])
-    day_first, month_first = first > 12, second > 12
-    if day_first.any() and month_first.any():
-        fewer = month_first if day_first.sum() > month_first.sum() else day_first
-        _fail(
-            frame,
-            DATE,
-            "dates written day first and month first in one column, e.g. "
-            f"{uniques[day_first][0]!r} and {uniques[month_first][0]!r}; write them YYYY-MM-DD",
-            np.isin(codes, np.flatnonzero(fewer)),
-        )
-    if not day_first.any() and not month_first.any() and (first != second).any():
-        example = uniques[np.flatnonzero(first != second)[0]]
-        _fail(
-            frame,
-            DATE,
-            f"ambiguous dates: {example!r} may be day/month or month/day and no date has a "
-            "number above 12 to tell; write them YYYY-MM-DD",
-            np.isin(codes, np.flatnonzero(first != second)),
-        )
-    if day_first.any() and all(len(m.group(4)) == 2 for m in found):
-        years = np.array([int(m.group(4)) for m in found])
-        _year_first_check(frame, uniques, codes, first, second, years)
-    day, month = (first, second) if day_first.any() else (second, first)
-    iso = []
-    for m, d, mo in zip(found, day, month, strict=True):
-        year = int(m.group(4))
-        if len(m.group(4)) == 2:
-            year += 2000 if year < 69 else 1900  # strptime's %y
-        iso.append(f"{year:04d}-{mo:02d}-{d:02d}{m.group(5)}")
-    return pd.Series(np.array([*iso, None], dtype=object)[codes], index=raw.index)
-
-
-def _year_first_check(frame, uniques, codes, first, second, years) -> None:
-    """Two-digit-year dates read day first (a first number above 12) that are as well read year
-    first (YY/MM/DD, the short form of Sweden or East Asia): 24/01/01 ... 24/12/01, a monthly
-    2024, was read as 24 January ... 24 December 2001 without a word. The year is taken as
-    last unless the column says otherwise: a day-first column's days vary more than its years
-    (13/01/24, 14/01/24), so it is refused only where its first numbers take no more values
-    than its last ones and the two readings differ."""
-    third = years
-    try:
-        for y, mo, d in zip(first, second, third, strict=True):
-            datetime(2000 + int(y), int(mo), int(d))
-    except ValueError:
-        return  # not every date reads year first: the column is day first
-    if len(set(first)) > len(set(third)) or (first == third).all():
-        return
-    example = uniques[np.flatnonzero(first != third)[0]]
-    _fail(
-        frame,
-        DATE,
-        f"ambiguous dates: {example!r} may be day/month/year or year/month/day and no date "
-        "tells; write them YYYY-MM-DD",
-        np.isin(codes, np.flatnonzero(first != third)),
-    )
+    """Dates from strings, datetimes or integers written as YYYYMMDD, by
+    :func:`kernels.io.read_dates` (the simulation reads a demand table's dates by the same
+    rules); a column it refuses is a :class:`PanelError` naming the rows."""
+    return read_dates(raw, lambda problem, rows: _fail(frame, DATE, problem, rows))
 
 
 def _rows_detail(frame: pd.DataFrame, mask: np.ndarray | pd.Series, limit: int = 5) -> tuple:

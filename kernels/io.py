@@ -146,6 +146,124 @@ def local_datetimes(raw: pd.Series) -> pd.Series:
     return pd.to_datetime(local, errors="coerce")
 
 
+#: ``fail(problem, rows)``: raise the caller's error for a date column's rows (a bool mask).
+DateFail = Callable[[str, Any], None]
+
+
+def _date_error(problem: str, rows: Any) -> None:
+    raise ValueError(f"date: {problem}")
+
+
+def read_dates(raw: pd.Series, fail: DateFail | None = None) -> pd.Series:
+    """A demand table's dates as a panel reads them, for every package that reads one (the
+    forecasting panel and monitor, the simulation): strings, datetimes, or integers written
+    YYYYMMDD (pandas would read an integer as nanoseconds after 1970), and dates of two numbers
+    and a year (05.01.2024) in the order the column as a whole tells (:func:`_day_month_as_iso`).
+    Unreadable cells are NaT; a column these rules refuse calls ``fail(problem, rows)``
+    (default: a ``ValueError`` naming the ``date`` column). Dates with a time zone are returned
+    zoned or as their local times, as :func:`local_datetimes` reads them.
+
+    One implementation: the simulation read its dates with bare pandas, so a dd/mm/yyyy table
+    the panel read was "not a date" there, and a YYYYMMDD one "not a whole day"."""
+    fail = _date_error if fail is None else fail
+    if isinstance(raw.dtype, np.dtype) and raw.dtype.kind == "M":
+        return raw  # already dates (time zone free): nothing to parse
+    if pd.api.types.is_integer_dtype(raw) or pd.api.types.is_float_dtype(raw):
+        # As numpy floats (exact for 8 digits): an Arrow-backed column (dtype_backend="pyarrow")
+        # has no modulo, and YYYYMMDD numbers raised NotImplementedError instead of reading.
+        numbers = pd.Series(
+            pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
+            index=raw.index,
+        )
+        looks = numbers.between(1_000_01_01, 9_999_12_31) & (numbers % 1 == 0)
+        if not looks.all():
+            fail("numeric dates must be written YYYYMMDD (e.g. 20240131)", (~looks).to_numpy())
+        text = numbers.astype("int64").astype(str)
+        return pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+    return local_datetimes(_day_month_as_iso(wall_times(raw), fail))
+
+
+# A date of two numbers and a year (05.01.2024, 1/5/24): which number is the day is the table's
+# convention, not the text's. pandas guesses it from the first row alone (month first unless the
+# first day is above 12), so 05.01.2024 read as 1 May and a file read day first for one table
+# read month first for the next.
+DAY_MONTH = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})((?:[ T].*)?)$", re.S)
+
+
+def _day_month_as_iso(raw: pd.Series, fail: DateFail) -> pd.Series:
+    """Dates written day and month in either order as ISO text (YYYY-MM-DD), the order taken
+    from the column as a whole: day first where a first number is above 12, month first where
+    a second one is. A column where no number tells (every day <= 12) is refused, as is one
+    that mixes the orders or this form with others. Other columns are returned as they are."""
+    present = raw.dropna()
+    if len(present) == 0 or not isinstance(present.iloc[0], str):
+        return raw
+    if not DAY_MONTH.match(present.iloc[0]):
+        return raw  # pandas infers the form of the first date and refuses other forms
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    texts = [u if isinstance(u, str) else None for u in uniques]
+    found = [DAY_MONTH.match(t) if t is not None else None for t in texts]
+    other = np.array([m is None for m in found])
+    if other.any():
+        examples = [str(u) for u in uniques[other][:3]]
+        fail(
+            f"dates written in more than one form, e.g. {examples} beside {present.iloc[0]!r}; "
+            "write every date as YYYY-MM-DD",
+            np.isin(codes, np.flatnonzero(other)),
+        )
+    first = np.array([int(m.group(1)) for m in found])
+    second = np.array([int(m.group(3)) for m in found])
+    day_first, month_first = first > 12, second > 12
+    if day_first.any() and month_first.any():
+        fewer = month_first if day_first.sum() > month_first.sum() else day_first
+        fail(
+            "dates written day first and month first in one column, e.g. "
+            f"{uniques[day_first][0]!r} and {uniques[month_first][0]!r}; write them YYYY-MM-DD",
+            np.isin(codes, np.flatnonzero(fewer)),
+        )
+    if not day_first.any() and not month_first.any() and (first != second).any():
+        example = uniques[np.flatnonzero(first != second)[0]]
+        fail(
+            f"ambiguous dates: {example!r} may be day/month or month/day and no date has a "
+            "number above 12 to tell; write them YYYY-MM-DD",
+            np.isin(codes, np.flatnonzero(first != second)),
+        )
+    if day_first.any() and all(len(m.group(4)) == 2 for m in found):
+        years = np.array([int(m.group(4)) for m in found])
+        _year_first_check(uniques, codes, first, second, years, fail)
+    day, month = (first, second) if day_first.any() else (second, first)
+    iso = []
+    for m, d, mo in zip(found, day, month, strict=True):
+        year = int(m.group(4))
+        if len(m.group(4)) == 2:
+            year += 2000 if year < 69 else 1900  # strptime's %y
+        iso.append(f"{year:04d}-{mo:02d}-{d:02d}{m.group(5)}")
+    return pd.Series(np.array([*iso, None], dtype=object)[codes], index=raw.index)
+
+
+def _year_first_check(uniques, codes, first, second, years, fail: DateFail) -> None:
+    """Two-digit-year dates read day first (a first number above 12) that are as well read year
+    first (YY/MM/DD, the short form of Sweden or East Asia): 24/01/01 ... 24/12/01, a monthly
+    2024, was read as 24 January ... 24 December 2001 without a word. The year is taken as
+    last unless the column says otherwise: a day-first column's days vary more than its years
+    (13/01/24, 14/01/24), so it is refused only where its first numbers take no more values
+    than its last ones and the two readings differ."""
+    third = years
+    try:
+        for y, mo, d in zip(first, second, third, strict=True):
+            datetime(2000 + int(y), int(mo), int(d))
+    except ValueError:
+        return  # not every date reads year first: the column is day first
+    if len(set(first)) > len(set(third)) or (first == third).all():
+        return
+    example = uniques[np.flatnonzero(first != third)[0]]
+    fail(
+        f"ambiguous dates: {example!r} may be day/month/year or year/month/day and no date "
+        "tells; write them YYYY-MM-DD",
+        np.isin(codes, np.flatnonzero(first != third)),
+    )
+
+
 def _text_missing(path: Path, text: Iterable[str], csv: dict[str, Any]) -> dict[str, Any]:
     """``read_csv`` options under which only an empty cell of the ``text`` columns is missing
     and every other column keeps pandas' default missing-value words."""

@@ -65,7 +65,8 @@ owed at the start, as the plan's inventory position counts them: day 0 nets them
 starting on hand, and receipts fill what on hand cannot) and
 ``daily_demand`` come from the plan or, when it lacks them, from the ``inventory`` table (the one
 given to :func:`kernels.plan`).
-``demand``: ``item_id, location_id, date`` (whole days, or an integer ``day``), ``demand`` -- one
+``demand``: ``item_id, location_id, date`` (whole days, read as a forecasting panel reads them:
+:func:`kernels.io.read_dates`; or an integer ``day``), ``demand`` -- one
 row per key and day, consecutive days, the same days for every key; keys not in the plan are
 ignored. Bad input is a ``ValueError`` naming the table or column and the (item, location) keys.
 
@@ -109,7 +110,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +120,7 @@ import pandas as pd
 
 from . import _simulate as core
 from .config import RULE_RQ, RULE_RS
-from .io import atomic_write, local_datetimes, wall_times
+from .io import DAY_MONTH, atomic_write, read_dates
 from .leadtime import whole_days
 from .tables import (
     KEYS,
@@ -136,11 +136,6 @@ from .tables import (
     _require_columns,
     _text_keyed,
 )
-
-# A start written as two numbers and a year (03/05/2024): pandas reads a lone date month first,
-# so a day-first 3 May started the simulation on 5 March without a word (a panel refuses
-# such dates unless its column tells the order).
-_DAY_MONTH = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](?:\d{4}|\d{2})(?:[ T].*)?$", re.S)
 
 __all__ = [
     "Comparison",
@@ -499,7 +494,10 @@ def _demand_matrix(
         _fail_rows(column, problem, per_key, labels)
 
     if time_col == "date":
-        stamps = _local_days(d["date"])
+        # Read as the forecasting panel reads them (kernels.io.read_dates): dd/mm/yyyy dates
+        # the panel accepted were "not a date" here, and YYYYMMDD integers, read by pandas as
+        # nanoseconds after 1970, "not a whole day".
+        stamps = _local_days(d["date"], lambda problem, rows: fail("date", problem, rows))
         bad = stamps.isna().to_numpy()
         if bad.any():
             fail("date", "not a date", bad)
@@ -548,9 +546,12 @@ def _demand_matrix(
         )
     n_hist = 0
     if start is not None:
-        written = _DAY_MONTH.match(start) if isinstance(start, str) else None
+        # A start written as two numbers and a year (03/05/2024): pandas reads a lone date
+        # month first, so a day-first 3 May started the simulation on 5 March without a word
+        # (a panel refuses such dates unless its column tells the order).
+        written = DAY_MONTH.match(start) if isinstance(start, str) else None
         if time_col == "date" and written:
-            first_number, second_number = int(written[1]), int(written[2])
+            first_number, second_number = int(written[1]), int(written[3])
             if first_number != second_number and max(first_number, second_number) <= 12:
                 raise ValueError(
                     f"start: ambiguous date {start!r} (day/month or month/day); write it YYYY-MM-DD"
@@ -567,11 +568,12 @@ def _demand_matrix(
     return matrix, all_days, n_hist
 
 
-def _local_days(raw: pd.Series) -> pd.Series:
-    """Dates as naive timestamps; a date with a time zone is its local calendar day, as a panel
-    reads it (the offset of a local midnight changes across daylight saving: measured in
-    absolute time, the 23-hour day made two days one, and pandas refuses to mix offsets)."""
-    stamps = local_datetimes(wall_times(raw))
+def _local_days(raw: pd.Series, fail=None) -> pd.Series:
+    """Dates as naive timestamps, read as a panel reads them (:func:`kernels.io.read_dates`,
+    whose ``fail`` a refused column calls); a date with a time zone is its local calendar day
+    (the offset of a local midnight changes across daylight saving: measured in absolute time,
+    the 23-hour day made two days one, and pandas refuses to mix offsets)."""
+    stamps = read_dates(raw, fail)
     if isinstance(stamps.dtype, pd.DatetimeTZDtype):
         stamps = stamps.dt.tz_localize(None)
     return stamps
