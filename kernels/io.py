@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -147,10 +147,10 @@ def local_datetimes(raw: pd.Series) -> pd.Series:
 
 
 #: ``fail(problem, rows)``: raise the caller's error for a date column's rows (a bool mask).
-DateFail = Callable[[str, Any], None]
+DateFail = Callable[[str, Any], NoReturn]
 
 
-def _date_error(problem: str, rows: Any) -> None:
+def _date_error(problem: str, rows: Any) -> NoReturn:
     raise ValueError(f"date: {problem}")
 
 
@@ -211,8 +211,9 @@ def _day_month_as_iso(raw: pd.Series, fail: DateFail) -> pd.Series:
             "write every date as YYYY-MM-DD",
             np.isin(codes, np.flatnonzero(other)),
         )
-    first = np.array([int(m.group(1)) for m in found])
-    second = np.array([int(m.group(3)) for m in found])
+    matched = [m for m in found if m is not None]  # every one, after the check above
+    first = np.array([int(m.group(1)) for m in matched])
+    second = np.array([int(m.group(3)) for m in matched])
     day_first, month_first = first > 12, second > 12
     if day_first.any() and month_first.any():
         fewer = month_first if day_first.sum() > month_first.sum() else day_first
@@ -228,12 +229,12 @@ def _day_month_as_iso(raw: pd.Series, fail: DateFail) -> pd.Series:
             "number above 12 to tell; write them YYYY-MM-DD",
             np.isin(codes, np.flatnonzero(first != second)),
         )
-    if day_first.any() and all(len(m.group(4)) == 2 for m in found):
-        years = np.array([int(m.group(4)) for m in found])
+    if day_first.any() and all(len(m.group(4)) == 2 for m in matched):
+        years = np.array([int(m.group(4)) for m in matched])
         _year_first_check(uniques, codes, first, second, years, fail)
     day, month = (first, second) if day_first.any() else (second, first)
     iso = []
-    for m, d, mo in zip(found, day, month, strict=True):
+    for m, d, mo in zip(matched, day, month, strict=True):
         year = int(m.group(4))
         if len(m.group(4)) == 2:
             year += 2000 if year < 69 else 1900  # strptime's %y

@@ -312,8 +312,8 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         message = str(exc)
-        table, rest = _table_of(message)
-        if args.review_db is not None and table == "rejected":
+        owner, rest = _table_of(message)
+        if args.review_db is not None and owner == "rejected":
             # The counts plan() read are the queue's merged with the --rejected table's: a key
             # only the queue holds (a unit queued at "fc01") was named as a row of the
             # --rejected file, or, without one, of a "rejected" table no flag gave.
