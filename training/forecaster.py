@@ -79,6 +79,27 @@ from training.trainer import fit, keep_finished_checkpoint, random_state_restore
 WEIGHTS_FILE = "model.pt"
 
 
+# Training settings that do not change what a fit computes step by step (README: data-loader
+# workers do not change it; the progress bar is display; the epochs and the patience say only
+# when it stops, the learning-rate schedule does not read them): a resume may give them anew,
+# to train an interrupted run on for longer or to end it sooner.
+NOT_RESUMED = ("progress_bar", "num_workers", "max_epochs", "early_stopping_patience")
+
+
+def resume_settings(config, train, store: PanelStore, cutoff: int) -> dict[str, object]:
+    """What a network's fit depends on, recorded in its checkpoints and compared on resume:
+    the model and training settings (``forecast.<field>``, ``train.<field>``) and the
+    fingerprint of the data it trains on."""
+    settings: dict[str, object] = {
+        f"forecast.{k}": v for k, v in dataclasses.asdict(config).items()
+    }
+    settings.update(
+        {f"train.{k}": v for k, v in dataclasses.asdict(train).items() if k not in NOT_RESUMED}
+    )
+    settings["data"] = store_fingerprint(store, cutoff)
+    return settings
+
+
 def store_fingerprint(store: PanelStore, cutoff: int) -> str:
     """sha256 of the training data: the demand before the cutoff, the series keys, the dates
     and every covariate the network reads before the cutoff (a table with other prices or
@@ -343,8 +364,20 @@ class NeuralForecaster:
                     distribution=self.config.distribution,
                 )
                 train = dataclasses.replace(self.train, seed=seed)
+                # A resume with other settings or data than the checkpoint's is refused by name
+                # (it published the new settings over epochs trained under the old ones).
+                settings = resume_settings(self.config, train, store, cutoff)
                 # An ensemble is not resumed (above): a stop names no checkpoint of it.
-                results.append(fit(task, train, folder, ckpt_path=resume, resumable=members == 1))
+                results.append(
+                    fit(
+                        task,
+                        train,
+                        folder,
+                        ckpt_path=resume,
+                        resumable=members == 1,
+                        settings=settings,
+                    )
+                )
                 # A network that diverged would forecast NaN everywhere: refused, naming the
                 # member (its seed) of an ensemble.
                 what = self.name if members == 1 else f"{self.name} ensemble member of seed {seed}"

@@ -13,6 +13,7 @@ in ``<target>.interrupted/`` beside its target. ``fit(..., ckpt_path=...)`` resu
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -367,9 +368,35 @@ class BestCheckpoint(ModelCheckpoint):
         )
 
 
-def check_resumable(path: str | Path, module: torch.nn.Module) -> None:
+SETTINGS_KEY = "stockcast_settings"
+"""The checkpoint entry holding the settings and data a fit started with (``fit(settings=)``)."""
+
+
+class RecordSettings(pl.Callback):
+    """Write ``settings`` (plain data) into every checkpoint the trainer saves, the
+    interrupted run's ``last.ckpt`` included, so that a resume can compare them."""
+
+    def __init__(self, settings: Mapping[str, object]):
+        self.settings = dict(settings)
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        checkpoint[SETTINGS_KEY] = self.settings
+
+
+def _plain(settings: Mapping[str, object]) -> dict[str, object]:
+    """``settings`` as JSON data (tuples as lists...): what a ``weights_only`` load reads back."""
+    return json.loads(json.dumps(dict(settings), default=str))
+
+
+def check_resumable(
+    path: str | Path, module: torch.nn.Module, settings: Mapping[str, object] | None = None
+) -> None:
     """A ``ValueError`` naming ``path`` unless it is a training checkpoint whose weights have
-    ``module``'s names and shapes (a checkpoint of another model or size cannot resume it)."""
+    ``module``'s names and shapes (a checkpoint of another model or size cannot resume it)
+    and, when both record them, whose ``settings`` are these (naming every one that differs:
+    a run resumed with another seed, encoder length, target transform or table trained on
+    and published the new settings in its manifest without a word, though its first epochs
+    were trained under the old ones)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such checkpoint file")
@@ -396,6 +423,20 @@ def check_resumable(path: str | Path, module: torch.nn.Module) -> None:
         raise ValueError(
             f"{path}: the checkpoint is of another network than this run's settings build "
             f"(first difference: {differs[0]}); resume with the settings it was trained with"
+        )
+    recorded = checkpoint.get(SETTINGS_KEY)
+    if settings is None or not isinstance(recorded, dict):
+        return  # a checkpoint saved before settings were recorded: the shapes above only
+    now = _plain(settings)
+    changed = [
+        f"{key} {recorded.get(key)!r} -> {now.get(key)!r}"
+        for key in sorted(set(recorded) | set(now))
+        if recorded.get(key) != now.get(key)
+    ]
+    if changed:
+        raise ValueError(
+            f"{path}: the run was trained with other settings or data than these "
+            f"({'; '.join(changed)}); resume with the settings and data it was trained with"
         )
 
 
@@ -600,14 +641,20 @@ def fit(
     ckpt_path: str | Path | None = None,
     mode: str = "min",
     resumable: bool = True,
+    settings: Mapping[str, object] | None = None,
 ) -> FitResult:
     """Seed, fit ``module`` and load the best validation weights back into it; ``ckpt_path``
     resumes from a checkpoint (weights, optimizer, epoch and step), such as the ``last.ckpt``
     an interrupted run saved: read as tensors and plain data only (no pickled objects), and
     a ``ValueError`` naming it when it does not fit ``module``. Not ``resumable``: an
-    interrupted fit keeps no checkpoint (one no command could resume from)."""
+    interrupted fit keeps no checkpoint (one no command could resume from). ``settings``
+    (plain data: the settings and data fingerprint the result depends on) are recorded in
+    every checkpoint, and a resume whose ``settings`` differ from those recorded is refused,
+    naming them."""
     if ckpt_path is not None:
-        check_resumable(ckpt_path, module)
+        check_resumable(ckpt_path, module, settings)
+    if settings is not None:
+        callbacks = [*(callbacks or []), RecordSettings(_plain(settings))]
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     deferred = DeferredSignals()
     with torch_flags_restored():
