@@ -86,17 +86,17 @@ WEIGHTS_FILE = "model.pt"
 NOT_RESUMED = ("progress_bar", "num_workers", "max_epochs", "early_stopping_patience")
 
 
-def resume_settings(config, train, store: PanelStore, cutoff: int) -> dict[str, object]:
+def resume_settings(config, train, fingerprint: str) -> dict[str, object]:
     """What a network's fit depends on, recorded in its checkpoints and compared on resume:
     the model and training settings (``forecast.<field>``, ``train.<field>``) and the
-    fingerprint of the data it trains on."""
+    fingerprint of the data it trains on (:func:`store_fingerprint`)."""
     settings: dict[str, object] = {
         f"forecast.{k}": v for k, v in dataclasses.asdict(config).items()
     }
     settings.update(
         {f"train.{k}": v for k, v in dataclasses.asdict(train).items() if k not in NOT_RESUMED}
     )
-    settings["data"] = store_fingerprint(store, cutoff)
+    settings["data"] = fingerprint
     return settings
 
 
@@ -345,6 +345,7 @@ class NeuralForecaster:
             scratch = tempfile.TemporaryDirectory(prefix="stockcast-fit-")
             run_dir = scratch.name
         nets, results = [], []
+        fingerprint = store_fingerprint(store, cutoff)  # once: it reads the whole history
         try:
             for k in range(members):
                 # Member k draws its weights and windows from seed + k; members after the
@@ -366,7 +367,7 @@ class NeuralForecaster:
                 train = dataclasses.replace(self.train, seed=seed)
                 # A resume with other settings or data than the checkpoint's is refused by name
                 # (it published the new settings over epochs trained under the old ones).
-                settings = resume_settings(self.config, train, store, cutoff)
+                settings = resume_settings(self.config, train, fingerprint)
                 # An ensemble is not resumed (above): a stop names no checkpoint of it.
                 results.append(
                     fit(
