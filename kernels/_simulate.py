@@ -57,6 +57,15 @@ def order_quantity(rule, reorder_point, order_up_to, lot, position, case_pack, m
     to S, at least the MOQ, rounded up to whole case packs.
     """
     if rule == RULE_RQ:
+        # Float residue in the position: 3.0000000000000004 for a true 3 (on hand 0.1 + on order
+        # 2.2 - backorders 0.3 is 2.0000000000000004) skipped the order due at r = 3 (and 3 lots
+        # below r ordered 3 lots, not 4): a position within that residue (1e-9, or 1e-12 of its
+        # size) of r - k Q is on it.
+        k = np.rint((reorder_point - position) / lot)
+        gap = abs(reorder_point - k * lot - position)
+        tol = 1e-9 + 1e-12 * max(abs(position), abs(reorder_point))
+        if k >= 0.0 and gap <= tol < 0.25 * lot:
+            return (k + 1.0) * lot
         if position > reorder_point:
             return 0.0
         n = math.floor((reorder_point - position) / lot) + 1.0
@@ -66,13 +75,16 @@ def order_quantity(rule, reorder_point, order_up_to, lot, position, case_pack, m
             n -= 1.0
         return n * lot
     trigger = position < order_up_to if rule == RULE_RS else position <= reorder_point
-    if not trigger:
+    # Under S by less than the 1e-9 of a pack that the rounding below takes away is at S: an
+    # (R, S) position of 0.29999999999999993 (0.7 - 0.4) under S = 0.3 ordered a lone MOQ.
+    if not trigger or (rule == RULE_RS and order_up_to - 1e-9 * case_pack <= position):
         return 0.0
     need = max(order_up_to - position, moq, 0.0)
     if need <= 0.0:
         return 0.0
     # np.ceil stays in float64 (math.ceil is an int64 in Numba: 2**63 packs wrapped negative).
-    return np.ceil(need / case_pack - 1e-9) * case_pack
+    packs = np.ceil(need / case_pack - 1e-9)
+    return packs * case_pack if packs > 0.0 else 0.0  # not -0.0 for a need within the 1e-9
 
 
 @njit(cache=True)
@@ -131,23 +143,10 @@ def _simulate_row(
         q = 0.0
         if t % period == 0:
             up_to = order_up_to[i] * target_rate[i, t] if daily_target else order_up_to[i]
-            # The same float residue in the position: 3.0000000000000004 for a true 3 skipped
-            # the (r, Q) order due at r = 3 (and 3 lots below r ordered 3 lots, not 4): a
-            # position within that residue (1e-9, or 1e-12 of its size) of r - k Q is on it.
-            # Under S by less than the 1e-9 of a pack that order_quantity rounds away is at S
-            # (a lone MOQ was ordered for it).
+            # The same float residue in the position (3.0000000000000004 for a true 3):
+            # order_quantity reads a position within it of r - k Q, or of S, as on it.
             pos = net + pipeline
-            k = np.rint((reorder_point[i] - pos) / lot[i])
-            gap = abs(reorder_point[i] - k * lot[i] - pos)
-            tol = 1e-9 + 1e-12 * max(abs(pos), abs(reorder_point[i]))
-            if rule[i] == RULE_RQ and k >= 0.0 and gap <= tol < 0.25 * lot[i]:
-                q = (k + 1.0) * lot[i]
-            else:
-                if rule[i] == RULE_RS and up_to - 1e-9 * case_pack[i] <= pos < up_to:
-                    pos = up_to
-                q = order_quantity(
-                    rule[i], reorder_point[i], up_to, lot[i], pos, case_pack[i], moq[i]
-                )
+            q = order_quantity(rule[i], reorder_point[i], up_to, lot[i], pos, case_pack[i], moq[i])
             if q > 0.0:
                 arrive = t + lead[i, t + 1] + 1
                 if arrive < days:
