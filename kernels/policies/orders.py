@@ -8,12 +8,11 @@ orders F^-1(cu / (cu + co)) for one period.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
 from .. import validate as v
+from .._simulate import order_quantity
 from ..config import ORDER_RULES, RULE_RQ, RULE_RS, RULE_SS
 from .general import _sample_matrix, policy_from_samples, policy_parametric
 
@@ -110,45 +109,12 @@ def round_lot_size(lot_size, case_pack=1.0, moq=0.0) -> np.ndarray:
 
 @njit(parallel=True, cache=True)
 def _order_kernel(rule, reorder_point, order_up_to, lot, position, case_pack, moq, qty):
+    # One rule for plan and simulate (kernels._simulate.order_quantity): each copy had its own
+    # reading of a position off a level by float residue only, and they disagreed.
     for i in prange(rule.shape[0]):
-        ip = position[i]
-        r = reorder_point[i]
-        if rule[i] == RULE_RQ:
-            q = lot[i]
-            # Float residue in the position, as kernels._simulate.order_quantity reads it: on hand
-            # 0.1 + on order 2.2 - backorders 0.3 is 2.0000000000000004, and a plan skipped the
-            # order due at r = 2 (one lot short for a position k lots below r). A position within
-            # that residue (1e-9, or 1e-12 of its size) of r - k Q is on it: k + 1 lots.
-            k = np.rint((r - ip) / q)
-            gap = abs(r - k * q - ip)
-            if k >= 0.0 and gap <= 1e-9 + 1e-12 * max(abs(ip), abs(r)) < 0.25 * q:
-                qty[i] = (k + 1.0) * q
-                continue
-            if ip > r:
-                qty[i] = 0.0
-                continue
-            # The smallest n >= 1 with ip + n Q > r, checked in the arithmetic the caller sees.
-            n = math.floor((r - ip) / q) + 1.0
-            while ip + n * q <= r:
-                n += 1.0
-            while n > 1.0 and ip + (n - 1.0) * q > r:
-                n -= 1.0
-            qty[i] = n * q
-            continue
-        s_up = order_up_to[i]
-        pack = case_pack[i]
-        trigger = ip < s_up if rule[i] == RULE_RS else ip <= r
-        # Under S by less than the 1e-9 of a pack that the rounding below takes away is at S:
-        # a position of 1.9999999999999996 (0.3 + 2.3 - 0.6) under S = 2 ordered a lone MOQ.
-        if not trigger or (rule[i] == RULE_RS and s_up - 1e-9 * pack <= ip):
-            qty[i] = 0.0
-            continue
-        need = max(s_up - ip, moq[i], 0.0)
-        # The tolerance keeps an exact multiple (up to float noise) from rounding up a pack.
-        # np.ceil stays in float64: math.ceil is an int64 in Numba, which wrapped 2**63 packs
-        # or more (an order up to 1e19, an MOQ of 1e20) to a negative order.
-        packs = np.ceil(need / pack - 1e-9) if need > 0.0 else 0.0
-        qty[i] = packs * pack if packs > 0.0 else 0.0  # not -0.0 for a need within the 1e-9
+        qty[i] = order_quantity(
+            rule[i], reorder_point[i], order_up_to[i], lot[i], position[i], case_pack[i], moq[i]
+        )
 
 
 def _rule_codes(rule, n) -> np.ndarray:
