@@ -412,7 +412,7 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         yield staging
         if target.exists():
             old = target.parent / f".{target.name}.replaced"
-            shutil.rmtree(old, ignore_errors=True)
+            _discard(old)
             os.replace(target, old)
             try:
                 os.replace(staging, target)
@@ -422,7 +422,7 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
                 if not target.exists():
                     os.replace(old, target)
                 raise
-            shutil.rmtree(old, ignore_errors=True)
+            _discard(old)
         else:
             os.replace(staging, target)
         published = True
@@ -447,9 +447,21 @@ def _restore_replaced(target: Path) -> None:
     if not old.is_dir():
         return
     if target.exists():
-        shutil.rmtree(old, ignore_errors=True)
+        _discard(old)
     else:
         os.replace(old, target)
+
+
+def _discard(path: Path) -> None:
+    """Remove the folder a writer moved aside, or the symbolic link it was: a target reached
+    through a link (``runs/current`` -> ``runs/v1``) is replaced as a link, the run it points
+    to untouched. ``rmtree`` refuses a link: left behind, every later overwrite of the target
+    failed renaming a folder onto it."""
+    if path.is_symlink():
+        with suppress(OSError):
+            path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _remove_empty(folders: list[Path]) -> None:
