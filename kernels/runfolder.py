@@ -156,6 +156,24 @@ def read_manifest(
     return manifest
 
 
+def check_unchanged(folder: str | Path, read: Mapping[str, Any]) -> None:
+    """A :class:`FileError` unless ``folder`` still holds the files of the run whose verified
+    manifest was ``read``: to be called after a loader has read the files it needs.
+
+    A loader reads a run's files by name after :func:`read_manifest` checked them: a run
+    published in its place meanwhile (``forecast train --out RUN --overwrite``) gave the new
+    run's weights with the old one's settings, a model neither run is, loaded without a word.
+    A replacement only moves forward, so files read from another run mean other files now."""
+    try:
+        now = read_manifest(folder, verify=False, format=str(read.get("format")))
+    except FileError:  # gone, or caught between the renames of a replacement
+        now = None
+    if now is None or now.get("files") != read.get("files"):
+        raise FileError(
+            f"{folder}: the run was replaced while it was loaded (its files changed); load it again"
+        )
+
+
 def _article(word: str) -> str:
     """``an`` before a vowel, else ``a``."""
     return "an" if word[:1].lower() in "aeiou" else "a"

@@ -64,6 +64,7 @@ from kernels.io import FileError, load_weights
 from kernels.io import save_weights as write_weights
 from kernels.runfolder import (
     building,
+    check_unchanged,
     is_main_process,
     manifest_entry,
     read_manifest,
@@ -1154,4 +1155,6 @@ class Forecaster:
             forecaster.model_ = baseline(
                 forecaster.config.model, forecaster.config, forecaster.spec.season
             )
+        # The weights were read by name after the hashes were checked: still the same run?
+        check_unchanged(run_dir, manifest)
         return forecaster

@@ -29,6 +29,7 @@ from torch.utils.data import Subset
 
 from kernels.runfolder import (
     building,
+    check_unchanged,
     is_main_process,
     manifest_entry,
     published_path,
@@ -659,6 +660,8 @@ class Inspector:
                 augment=AugmentSpec.from_dict(augment) if augment else None,
             )
         inspector.fitted_ = read_model(run_dir, manifest)
+        # The weights were read by name after the hashes were checked: still the same run?
+        check_unchanged(run_dir, manifest)
         inspector.run_dir = Path(run_dir)
         inspector._run_files = manifest["files"]
         with reading_entry(run_dir, "training"):
