@@ -394,6 +394,12 @@ def building(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     get the main process's staging folder and leave the publishing to it.
     """
     target = Path(target)
+    if target.name in ("", ".."):
+        # ``.``, ``..`` or ``/`` cannot be renamed onto: the whole run was built, then failed
+        # with EBUSY at publishing (its staging folder and lock inside the target itself).
+        raise FileError(
+            f"{target}: not a folder name a run can be written to; name a new folder instead"
+        )
     staging, lock = _staging(target)
     if not is_main_process():
         staging.mkdir(parents=True, exist_ok=True)
