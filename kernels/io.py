@@ -18,7 +18,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -99,6 +99,17 @@ PANDAS_MISSING_WORDS = (
 )  # fmt: skip
 
 
+def _arrow_zone(tz: str) -> Any:
+    """An Arrow time zone name as pandas reads it. A fixed offset is Arrow's ``+HH:MM`` or
+    ``+HHMM``; pandas reads ``+0530`` as ``UTC+05:00`` (the minutes dropped), so India's
+    midnights came back as 23:30 the day before: an offset is given as a ``timezone``."""
+    offset = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", tz)
+    if offset is None:
+        return tz
+    sign = -1 if offset[1] == "-" else 1
+    return timezone(sign * timedelta(hours=int(offset[2]), minutes=int(offset[3])))
+
+
 def wall_times(raw: pd.Series) -> pd.Series:
     """Datetime objects (``datetime``, ``Timestamp``) as their local wall time. Objects whose
     UTC offset changes across daylight saving (a database driver's fixed offsets, timestamps
@@ -119,7 +130,7 @@ def wall_times(raw: pd.Series) -> pd.Series:
         if tz is not None:
             # Through numpy's zoned dtype: pandas 2.x (the newest that Python 3.10 installs)
             # takes an Arrow column's tz_localize(None) to its UTC time (05:00 in New York).
-            return raw.astype(f"datetime64[ns, {tz}]").dt.tz_localize(None)
+            return raw.astype(pd.DatetimeTZDtype("ns", _arrow_zone(tz))).dt.tz_localize(None)
         return raw.astype("datetime64[ns]")
     present = raw.dropna()
     # A text column (dates read from a CSV) is left alone: mapping every cell costs time.

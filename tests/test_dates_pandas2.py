@@ -61,3 +61,14 @@ def test_zoned_arrow_dates_are_local_days(pandas2):
     expected, _ = validate_panel(plain, PanelSpec())
     got, _ = validate_panel(plain.assign(date=arrow), PanelSpec())
     pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize("zone", ["+0530", "-0330", "+05:30"])
+def test_zoned_arrow_dates_at_a_fixed_offset_with_minutes_are_local_days(zone):
+    """Arrow writes a fixed offset as +HH:MM or +HHMM; pandas read "datetime64[ns, +0530]" as
+    UTC+05:00, and India's local midnights came back as 23:30 the day before."""
+    utc = pd.date_range("2024-03-04", periods=5, tz="UTC")
+    minutes = (-1 if zone[0] == "-" else 1) * (int(zone[1:3]) * 60 + int(zone[-2:]))
+    instants = (utc - pd.Timedelta(minutes=minutes)).as_unit("ns").asi8  # local midnights
+    arrow = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(instants, pa.timestamp("ns", zone))))
+    assert wall_times(arrow).tolist() == utc.tz_localize(None).tolist()
