@@ -73,9 +73,9 @@ from kernels.runfolder import (
 )
 from training.auto import AutoForecaster
 from training.config import MAX_SEED, TrainConfig
-from training.devices import resolve_precision, select_device
+from training.devices import resolve_accelerator, resolve_precision, select_device
 from training.forecast_task import ForecastData, ForecastTask
-from training.trainer import fit, keep_finished_checkpoint, random_state_restored
+from training.trainer import _world_size, fit, keep_finished_checkpoint, random_state_restored
 
 WEIGHTS_FILE = "model.pt"
 
@@ -97,6 +97,15 @@ def resume_settings(config, train, fingerprint: str) -> dict[str, object]:
     settings.update(
         {f"train.{k}": v for k, v in dataclasses.asdict(train).items() if k not in NOT_RESUMED}
     )
+    # The device, precision and devices as this machine resolves them, and the learning rate
+    # the fit uses: a resume on the same machine with ``auto`` where the run gave ``cpu`` (or
+    # 32-true, 1 device, the default rate written out) trains the same steps and was refused.
+    accelerator = resolve_accelerator(train.accelerator)
+    settings["train.accelerator"] = accelerator
+    settings["train.precision"] = resolve_precision(train.precision, accelerator)
+    settings["train.devices"] = _world_size(train, accelerator) // train.num_nodes
+    if train.learning_rate is None:
+        settings["train.learning_rate"] = default_learning_rate(config)
     settings["data"] = fingerprint
     return settings
 
@@ -368,7 +377,11 @@ class NeuralForecaster:
                 train = dataclasses.replace(self.train, seed=seed)
                 # A resume with other settings or data than the checkpoint's is refused by name
                 # (it published the new settings over epochs trained under the old ones).
-                settings = resume_settings(self.config, train, fingerprint)
+                # The encoder lengths as resolved (None and the default written out are one).
+                resolved = dataclasses.replace(
+                    self.config, encoder_length=encoder_length, min_encoder_length=min_encoder
+                )
+                settings = resume_settings(resolved, train, fingerprint)
                 # An ensemble is not resumed (above): a stop names no checkpoint of it.
                 results.append(
                     fit(
