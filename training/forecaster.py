@@ -73,18 +73,29 @@ from kernels.runfolder import (
 )
 from training.auto import AutoForecaster
 from training.config import MAX_SEED, TrainConfig
-from training.devices import resolve_accelerator, resolve_precision, select_device
+from training.devices import resolve_precision, select_device
 from training.forecast_task import ForecastData, ForecastTask
-from training.trainer import _world_size, fit, keep_finished_checkpoint, random_state_restored
+from training.trainer import fit, keep_finished_checkpoint, random_state_restored
 
 WEIGHTS_FILE = "model.pt"
 
 
-# Training settings that do not change what a fit computes step by step (README: data-loader
-# workers do not change it; the progress bar is display; the epochs and the patience say only
-# when it stops, the learning-rate schedule does not read them): a resume may give them anew,
-# to train an interrupted run on for longer or to end it sooner.
-NOT_RESUMED = ("progress_bar", "num_workers", "max_epochs", "early_stopping_patience")
+# Training settings a resume may give anew. Some do not change what a fit computes step by step
+# (README: data-loader workers do not change it; the progress bar is display; the epochs and the
+# patience say only when it stops, the learning-rate schedule does not read them): to train an
+# interrupted run on for longer or to end it sooner. The others say where it runs (device,
+# device count, nodes, the precision the hardware offers), the user's choice on each machine
+# (`auto` here and the `cpu` it picks are one): the run's manifest records those of its last fit.
+NOT_RESUMED = (
+    "progress_bar",
+    "num_workers",
+    "max_epochs",
+    "early_stopping_patience",
+    "accelerator",
+    "devices",
+    "num_nodes",
+    "precision",
+)
 
 
 def resume_settings(config, train, fingerprint: str) -> dict[str, object]:
@@ -97,13 +108,7 @@ def resume_settings(config, train, fingerprint: str) -> dict[str, object]:
     settings.update(
         {f"train.{k}": v for k, v in dataclasses.asdict(train).items() if k not in NOT_RESUMED}
     )
-    # The device, precision and devices as this machine resolves them, and the learning rate
-    # the fit uses: a resume on the same machine with ``auto`` where the run gave ``cpu`` (or
-    # 32-true, 1 device, the default rate written out) trains the same steps and was refused.
-    accelerator = resolve_accelerator(train.accelerator)
-    settings["train.accelerator"] = accelerator
-    settings["train.precision"] = resolve_precision(train.precision, accelerator)
-    settings["train.devices"] = _world_size(train, accelerator) // train.num_nodes
+    # The learning rate the fit uses: the default written out and none given are one.
     if train.learning_rate is None:
         settings["train.learning_rate"] = default_learning_rate(config)
     settings["data"] = fingerprint
