@@ -18,6 +18,7 @@ checked when it is loaded.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -431,7 +432,11 @@ class Inspector:
                 settings.ssl_epochs,
                 batch_size=max(self.train.batch_size, 16),
                 seed=self.train.seed,
-                device=select_device(self.train.accelerator),
+                # Each DDP process on its own GPU (a launcher's workers set LOCAL_RANK): on
+                # cuda:0 every process of the node pretrained on the first GPU at once.
+                device=select_device(
+                    self.train.accelerator, int(os.environ.get("LOCAL_RANK", "0"))
+                ),
                 progress=progress,
                 deterministic=self.train.deterministic,
             )
