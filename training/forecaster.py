@@ -440,7 +440,7 @@ class NeuralForecaster:
             "stopped_early": (
                 result.stopped_early if members == 1 else [r.stopped_early for r in results]
             ),
-            "data_fingerprint": store_fingerprint(store, cutoff),
+            "data_fingerprint": fingerprint,
             "is_global_zero": result.is_global_zero,
         }
         return self
