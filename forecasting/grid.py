@@ -116,15 +116,6 @@ _ZSCORE_BLOCK = 2**22
 def _zscore(values: np.ndarray, window: np.ndarray) -> np.ndarray:
     """``values`` z-scored per row (in place) with the mean and standard deviation of
     ``window`` (NaN ignored; a flat or empty window scales by 1); NaN afterwards -> 0."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        # Summed in float64: in float32 a flat window (a price of 13.02 every day) had a mean
-        # off by a rounding step and a std of 2e-6, so it read -1 instead of 0 and a later
-        # price change of a cent read -15000.
-        mean = np.nanmean(window, axis=1, keepdims=True, dtype=np.float64)
-        std = np.nanstd(window, axis=1, keepdims=True, dtype=np.float64)
-    mean = np.nan_to_num(mean)
-    std = np.where(np.isfinite(std) & (std > FLAT_STD), std, 1.0)
     # Centred in float64, a block of rows at a time: the mean rounded to float32 first was off
     # by up to half a rounding step of the level, so a price of 1299.99 whose one-cent cuts
     # have a std of 0.004 read 0.013 std high throughout (values at float32's step, 1e6 and
@@ -132,10 +123,32 @@ def _zscore(values: np.ndarray, window: np.ndarray) -> np.ndarray:
     # (windows._gather_as_of), read them exactly.
     step = max(1, _ZSCORE_BLOCK // max(1, values[:1].size))
     for lo in range(0, len(values), step):
-        part = values[lo : lo + step]
-        part[...] = (part - mean[lo : lo + step]) / std[lo : lo + step]
+        mean, std = _mean_std(window[lo : lo + step], axis=1)
+        part = values[lo : lo + step]  # its window rows were read above (window may be a view)
+        part[...] = (part - mean) / std
     np.nan_to_num(values, copy=False, nan=0.0)
     return values
+
+
+def _mean_std(window: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (NaN ignored; none: 0) and standard deviation (flat, empty or not finite: 1)
+    along ``axis`` (kept), in float64.
+
+    The values are converted to float64 first: ``np.nanstd(..., dtype=np.float64)`` of a
+    float32 array squares the deviations in float32 (numpy's nanvar writes them into a copy
+    of the input's dtype), so a real whose values spread by more than about 1.8e19 (float32
+    holds up to 3.4e38) had an infinite std, scaled by 1: values of 1e30 read about 1e29
+    where training windows (windows._gather_as_of, in float64) read them about 1. (Summed
+    in float32, a flat window, a price of 13.02 every day, had a mean off by a rounding step
+    and a std of 2e-6, so it read -1 instead of 0 and a later change of a cent -15000.)"""
+    window = np.asarray(window, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(window, axis=axis, keepdims=True)
+        std = np.nanstd(window, axis=axis, keepdims=True)
+    mean = np.nan_to_num(mean)
+    std = np.where(np.isfinite(std) & (std > FLAT_STD), std, 1.0)
+    return mean, std
 
 
 def history_stop(end: np.ndarray, fallback: int) -> np.ndarray:
@@ -212,14 +225,10 @@ def static_stats(values: np.ndarray) -> dict[str, list[float]]:
     """The mean and standard deviation across series of each static real (S, R), as
     :func:`standardize_static` uses them: a run keeps its training table's, so a prediction
     table of other (or fewer) series is scaled as training was."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        # Summed in float64, as _zscore does: in float32 a static real of 27.34 for every
-        # series had a mean off by a rounding step and a std of 2e-6, so a new series at
-        # 27.35 read about 5000 instead of 0.01.
-        mean = np.nan_to_num(np.nanmean(values, axis=0, dtype=np.float64))
-        std = np.nanstd(values, axis=0, dtype=np.float64)
-    std = np.where(np.isfinite(std) & (std > FLAT_STD), std, 1.0)
+    # Summed in float64, as _zscore does: in float32 a static real of 27.34 for every
+    # series had a mean off by a rounding step and a std of 2e-6, so a new series at
+    # 27.35 read about 5000 instead of 0.01.
+    mean, std = (stat[0] for stat in _mean_std(values, axis=0))
     return {"mean": mean.astype(float).tolist(), "std": std.astype(float).tolist()}
 
 
