@@ -304,6 +304,15 @@ def policy_from_quantiles(cumulative, levels, w_a, w_b, shift, service_level, se
                 if short(0.0) <= target
                 else optimize.brentq(lambda x, g=target: short(x) - g, 0.0, hi, xtol=1e-10)
             )
+        used = [h - 1 for h in range(1, w_a.shape[1]) if w_a[i, h] > 0 or w_b[i, h] > 0]
+        knots = np.clip(cumulative[i, used], 0.0, None)
+        if s == s and s != np.floor(s) and c == np.floor(c) and (knots == np.floor(knots)).all():
+            lower = np.floor(s)  # whole-count table: the smallest whole level that meets it
+            if service_type[i] == 0:
+                ok = mix(cdf, w_a, i, lower) >= service_level[i]
+            else:
+                ok = short(lower) <= (1 - service_level[i]) * m + 1e-9 * m
+            s = lower if ok else lower + 1.0
         out["level"][i] = s
         out["mean"][i] = mean_a
         out["cycle_service"][i] = mix(cdf, w_a, i, s) if s == s else np.nan

@@ -196,8 +196,13 @@ def test_tied_top_quantiles_keep_an_upper_tail_for_targets_beyond_the_top_level(
         np.stack([q, nudged])[:, None, :], levels, weights, service_level=0.99
     )
     assert (got["level"] > 1.0).all()
-    np.testing.assert_allclose(got["cycle_service"], 0.99, atol=1e-9)
-    np.testing.assert_allclose(got["level"][0], got["level"][1], atol=1e-6)
+    # The whole-count table plans whole units (2, 99.6% by scipy); the nudged one, no longer
+    # whole, keeps its fractional level at exactly 99%.
+    assert got["level"][0] == 2.0 and got["cycle_service"][0] >= 0.99
+    assert stats.poisson(0.3).cdf(2) >= 0.99
+    np.testing.assert_allclose(got["cycle_service"][1], 0.99, atol=1e-9)
+    # ... and the tail does not jump: the nudged row's level rounds up to the same unit.
+    assert np.ceil(got["level"][1]) == got["level"][0]
     # Stocking the top knot itself serves what the table says of it (95%), with a shortfall.
     at_top = policies.policy_from_quantiles(
         q[None, None, :], levels, weights[:1], shift=1.0, service_level=0.95
@@ -206,7 +211,9 @@ def test_tied_top_quantiles_keep_an_upper_tail_for_targets_beyond_the_top_level(
     assert at_top["cycle_service"][0] == pytest.approx(0.95, abs=1e-9)
     assert at_top["fill_rate"][0] < 1.0
     _, rop = policies.safety_stock_from_quantiles(np.stack([q, nudged]), levels, 0.99)
-    np.testing.assert_allclose(rop, got["level"], rtol=1e-9)
+    # The lean cycle kernel has no whole-unit rule (nor has its samples twin).
+    np.testing.assert_allclose(rop[1], got["level"][1], rtol=1e-9)
+    assert np.ceil(rop[0]) == got["level"][0]
 
 
 def test_quantile_kernel_names_bad_rows_and_levels():
@@ -911,3 +918,35 @@ def test_poisson_rows_continuous_and_periodic():
         res = policy_from_samples(a, b, service_level=float(target), service_type=FILL_RATE)
         want = [_smallest_whole_level(a[i], b[i], 0, target) for i in range(80)]
         np.testing.assert_array_equal(res["level"], want)
+
+
+def test_whole_count_quantile_tables_plan_whole_levels():
+    # Cumulative quantiles of count demand are whole numbers, and stock moves in whole units: a
+    # level between two integers acts as the integer below it. Interpolated in the normal score,
+    # Poisson demand of mean 0.95 over the lead time planned r = 1.28 at 80% cycle service,
+    # reported 80%, and met P(X <= 1) = 75%. The level is the smallest whole one that meets the
+    # target on the table (as for whole-unit samples), for both targets.
+    levels = np.array([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
+    poisson = stats.poisson(0.95)
+    q = poisson.ppf(levels)
+    assert poisson.cdf(1) < 0.8 <= poisson.cdf(2)
+    weights = np.tile([0.0, 1.0], (2, 1))
+    got = policies.policy_from_quantiles(
+        np.stack([q, q + 0.5])[:, None, :], levels, weights, shift=[4.0, 4.0], service_level=0.8
+    )
+    assert got["level"][0] == 2.0 and got["cycle_service"][0] >= 0.8
+    assert got["level"][1] != np.floor(got["level"][1])  # fractional knots: left as they were
+    want = reference.policy_from_quantiles(
+        np.stack([q, q + 0.5])[:, None, :], levels, weights, weights, [4.0] * 2, [0.8] * 2, [0] * 2
+    )
+    np.testing.assert_allclose(got["level"], want["level"], rtol=1e-8)
+    # Fill rate, periodic review: Poisson 0.23 a day, L = 6, R = 1 (A = 7 days, B = 6 days).
+    cum = np.stack([stats.poisson(0.23 * h).ppf(levels) for h in range(1, 8)])
+    w_a, w_b = np.eye(8)[[7]], np.eye(8)[[6]]
+    fr = policies.policy_from_quantiles(
+        cum[None], levels, w_a, w_b, service_level=0.8, service_type=1
+    )
+    s = fr["level"][0]
+    assert s == np.floor(s) and fr["fill_rate"][0] >= 0.8
+    want = reference.policy_from_quantiles(cum[None], levels, w_a, w_b, [0.0], [0.8], [1])
+    assert want["level"][0] == s
