@@ -29,8 +29,10 @@ def _paths(steps=1, n_paths=400):
 
 
 def _quantiles(steps=1):
+    # Two levels (a plan refuses a table of one): 10 a day for certain, both the same.
+    month = 10.0 * MONTH * np.arange(1, steps + 1)
     return pd.DataFrame({"item_id": "a", "location_id": "F", "horizon": np.arange(1, steps + 1),
-                         "q0.5": 10.0 * MONTH * np.arange(1, steps + 1)})  # fmt: skip
+                         "q0.5": month, "q0.9": month})  # fmt: skip
 
 
 def _inventory(**columns):
