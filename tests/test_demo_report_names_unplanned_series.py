@@ -25,7 +25,8 @@ def _data(keys: list[tuple[str, str, str, int]], cutoff: str) -> SimpleNamespace
 def _planning(keys: list[tuple[str, str]]) -> SimpleNamespace:
     plan = pd.DataFrame(keys, columns=["item_id", "location_id"]).assign(demand_mean=1.0)
     dc = plan[["item_id"]].drop_duplicates().assign(dc_safety_stock=2.0)
-    return SimpleNamespace(plan=plan, dc_plan=dc, allocation=plan.iloc[:0])
+    cumulative = plan[["item_id", "location_id"]].assign(horizon=14, **{"q0.5": 1.0})
+    return SimpleNamespace(plan=plan, dc_plan=dc, allocation=plan.iloc[:0], cumulative=cumulative)
 
 
 def _notes(report: Report) -> list[str]:

@@ -23,7 +23,8 @@ def _planning(skus: int) -> SimpleNamespace:
     plan = keys.assign(demand_mean=range(skus), reorder_point=1.0)
     dc = keys[["item_id"]].assign(dc_safety_stock=2.0)
     allocation = keys.assign(allocation=1, expected_sales=1.5)
-    return SimpleNamespace(plan=plan, dc_plan=dc, allocation=allocation)
+    cumulative = keys.assign(horizon=14, **{"q0.5": range(skus)})
+    return SimpleNamespace(plan=plan, dc_plan=dc, allocation=allocation, cumulative=cumulative)
 
 
 def test_cut_plan_tables_say_how_many_rows_and_where_the_rest_is():

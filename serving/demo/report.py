@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecasting.spec import DEMAND, ITEM, LOCATION
+from forecasting.spec import DEMAND, ITEM, LOCATION, quantile_column
 from serving.demo.config import DemoConfig
 from serving.demo.data import RECENT_DAYS, DemoData
 from serving.demo.forecast import ForecastOutcome
@@ -155,7 +155,7 @@ def _plan(report: Report, planning: PlanOutcome, data: DemoData | None = None) -
         _unplanned(report, planning, data)
     columns = [ITEM, LOCATION, "review", "service_level", "safety_stock", "reorder_point",
                "order_up_to", "order_qty", "expected_fill_rate"]  # fmt: skip
-    plan = planning.plan.sort_values("demand_mean", ascending=False)
+    plan = _by_forecast_demand(planning)
     report.table(plan[[c for c in columns if c in plan.columns]].head(15),
                  caption="top SKU x FC by forecast demand"
                  + _first(15, len(plan), "plan/plan.parquet"))  # fmt: skip
@@ -165,6 +165,20 @@ def _plan(report: Report, planning: PlanOutcome, data: DemoData | None = None) -
     if len(allocation):
         report.table(allocation.head(12), caption="scarce inbound split across FCs"
                      + _first(12, len(allocation), "plan/allocation.csv"))  # fmt: skip
+
+
+def _by_forecast_demand(planning: PlanOutcome) -> pd.DataFrame:
+    """The plan's rows, most forecast demand first: the median cumulative demand over the
+    whole horizon. The plan's ``demand_mean`` is the demand over each row's own protection
+    interval (its lead time, plus the review period where reviewed weekly), so ranking by it
+    put a C item reviewed weekly at a far FC (13.7 units a day) above an A item with 21.9."""
+    cumulative = planning.cumulative
+    last = cumulative[cumulative["horizon"] == cumulative["horizon"].max()]
+    demand = last.set_index([ITEM, LOCATION])[quantile_column(0.5)]
+    plan = planning.plan
+    keys = pd.MultiIndex.from_frame(plan[[ITEM, LOCATION]])
+    order = np.argsort(-demand.reindex(keys).to_numpy(dtype=float), kind="stable")
+    return plan.iloc[order]
 
 
 def _unplanned(report: Report, planning: PlanOutcome, data: DemoData) -> None:
@@ -200,7 +214,7 @@ def _simulation(report: Report, planning: PlanOutcome, out: Path) -> None:
                    "same average stock, replayed on the held-back weeks' real demand with the "
                    "same transit-time draws (lost sales).")  # fmt: skip
     report.table(comparison.summary.rename_axis("metric"), caption="all SKU x FC")
-    top = planning.plan.sort_values("demand_mean", ascending=False).head(4)
+    top = _by_forecast_demand(planning).head(4)
     keys = list(zip(top[ITEM], top[LOCATION], strict=True))
     path = comparison.plot(keys, out / "simulation" / "inventory.png")
     report.image(path, caption="on hand over the held-back weeks (markers: stockout days)")
