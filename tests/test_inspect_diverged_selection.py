@@ -31,6 +31,22 @@ def _items(n: int = 16) -> TensorItems:
     return TensorItems((base + noise).clamp(0, 255).to(torch.uint8), defective.float()[:, None])
 
 
+def _fit(items: TensorItems, cfg: TrainConfig, tmp_path, **kwargs):
+    """One binary class, one view, the items as their own validation set."""
+    return it.fit_inspector(
+        items,
+        items,
+        spec=SPEC,
+        class_names=("defect",),
+        view_names=("v",),
+        cfg=cfg,
+        run_dir=tmp_path / "run",
+        augment=AugmentSpec(),
+        val_labels=items.labels.numpy(),
+        **kwargs,
+    )
+
+
 class _DivergeAt(pl.Callback):
     """Makes every weight NaN before the first batch of epoch ``epoch`` (a diverged step)."""
 
@@ -68,17 +84,7 @@ def test_a_network_diverging_after_its_first_epoch_ends_on_that_epochs_weights(
         learning_rate=0.01,
         seed=0,
     )
-    fitted = it.fit_inspector(
-        items,
-        items,
-        spec=SPEC,
-        class_names=("defect",),
-        view_names=("v",),
-        cfg=cfg,
-        run_dir=tmp_path / "run",
-        augment=AugmentSpec(),
-        val_labels=items.labels.numpy(),
-    )
+    fitted = _fit(items, cfg, tmp_path)
     assert fitted.monitor == "val_selection"
     # Stopped in the epoch whose scores were NaN (its selection NaN, not the epoch before's
     # left over: the fit trained on NaN weights until its patience ran out), on the first
@@ -106,15 +112,4 @@ def test_a_network_diverged_from_its_first_epoch_is_refused(tmp_path, select_on)
         seed=0,
     )
     with pytest.raises(ValueError, match=r"training diverged.*learning_rate.*1e\+30"):
-        it.fit_inspector(
-            items,
-            items,
-            spec=SPEC,
-            class_names=("defect",),
-            view_names=("v",),
-            cfg=cfg,
-            run_dir=tmp_path / "run",
-            augment=AugmentSpec(),
-            val_labels=items.labels.numpy(),
-            select_on=select_on,
-        )
+        _fit(items, cfg, tmp_path, select_on=select_on)
