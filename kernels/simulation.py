@@ -39,7 +39,11 @@ are history: they feed that average and are not simulated.
 reads them: t days are ``floor(t) + 1`` with probability ``t - floor(t)``, else ``floor(t)``
 (a 2.5-day lead time is 2 or 3 days, half the orders each). The draws are seeded and indexed
 by the day an order is placed, so the plan and the rule see the same lead time for an order
-placed on the same day.
+placed on the same day. Each order draws alone, so with a varying lead time a later order may
+arrive before an earlier one (orders cross), which the plan's lead-time demand does not assume:
+a replay then serves more than the plan's target, at more stock (a 95% fill-rate plan at
+10 +- 8 days and a daily review replayed at 100% fill, holding about 3.5 times the stock of a
+fixed 20-day lead time; an independent replay, 2026-12-07).
 
 **Metrics** (per key over the T simulated days; ``overall`` sums the keys):
 
