@@ -154,6 +154,17 @@ def _image_train(train: TrainConfig | None) -> ImageTrainConfig:
     return ImageTrainConfig(**{**values, "ema_decay": 0.0, "select_on": "auroc"})
 
 
+def _process_gpu(devices: int | str) -> int:
+    """The GPU index this process trains on, as Lightning picks it: its local rank, or the
+    entry at it of a list of device indices (``--devices 1,3``, ``1,``: GPUs 1 and 3, GPU 1),
+    where the local rank alone pretrained on GPUs the list left out (cuda:0 for ``1,``)."""
+    rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if "," not in str(devices):  # auto or a count: GPUs 0, 1, ...
+        return rank
+    ids = [int(part) for part in str(devices).split(",") if part.strip()]
+    return ids[rank] if rank < len(ids) else rank
+
+
 class Inspector:
     """Per-item inspection verdicts from camera-tunnel images: fit, calibrate, score, save.
 
@@ -434,9 +445,7 @@ class Inspector:
                 seed=self.train.seed,
                 # Each DDP process on its own GPU (a launcher's workers set LOCAL_RANK): on
                 # cuda:0 every process of the node pretrained on the first GPU at once.
-                device=select_device(
-                    self.train.accelerator, int(os.environ.get("LOCAL_RANK", "0"))
-                ),
+                device=select_device(self.train.accelerator, _process_gpu(self.train.devices)),
                 progress=progress,
                 deterministic=self.train.deterministic,
             )
