@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+import torch
+
 from forecasting.config import ForecastConfig
 from training import TrainConfig
 from training.forecaster import default_learning_rate, resume_settings
-from training.trainer import _plain
+from training.trainer import SETTINGS_KEY, _plain, check_resumable
 
 
 def test_where_a_fit_runs_and_the_default_rate_written_out_are_not_other_settings():
@@ -32,3 +35,16 @@ def test_where_a_fit_runs_and_the_default_rate_written_out_are_not_other_setting
         config, dataclasses.replace(auto, seed=1), "d"
     )
     assert resume_settings(config, auto, "d") != resume_settings(config, auto, "other data")
+
+
+def test_a_setting_only_one_side_records_is_not_a_difference(tmp_path):
+    """A later version that records (or stops comparing) a setting still resumes the checkpoints
+    of the version before: only the settings both record are compared."""
+    net = torch.nn.Linear(2, 1)
+    path = tmp_path / "last.ckpt"
+    recorded = {"train.seed": 0, "train.accelerator": "auto"}
+    checkpoint = {"state_dict": net.state_dict(), "optimizer_states": [], "loops": {}}
+    torch.save({**checkpoint, SETTINGS_KEY: recorded}, path)
+    check_resumable(path, net, {"train.seed": 0, "train.new_setting": 3})
+    with pytest.raises(ValueError, match=r"train.seed 0 -> 1"):
+        check_resumable(path, net, {"train.seed": 1})

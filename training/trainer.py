@@ -428,10 +428,12 @@ def check_resumable(
     if settings is None or not isinstance(recorded, dict):
         return  # a checkpoint saved before settings were recorded: the shapes above only
     now = _plain(settings)
+    # The settings both record: one a later version adds (or stops comparing) is not a
+    # difference, or every checkpoint of the version before would be refused.
     changed = [
-        f"{key} {recorded.get(key)!r} -> {now.get(key)!r}"
-        for key in sorted(set(recorded) | set(now))
-        if recorded.get(key) != now.get(key)
+        f"{key} {recorded[key]!r} -> {now[key]!r}"
+        for key in sorted(set(recorded) & set(now))
+        if recorded[key] != now[key]
     ]
     if changed:
         raise ValueError(
