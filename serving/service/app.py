@@ -400,7 +400,8 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
         return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
 
     async def batched(loaded: Loaded, job: Any, size: int) -> Any:
-        metrics.queue.labels(loaded.name).set(loaded.batcher.depth())
+        # The queue gauge is set at each scrape only: set here too, the last request of a model
+        # removed under load left its depth (6 waiting, said for good by an idle service).
         deadline = request_deadline.get()
         timeout = None if deadline is None else deadline - time.monotonic()
         try:
@@ -449,7 +450,11 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
                          "description": "Prometheus metrics (text format)"}},
     )  # fmt: skip
     async def prometheus() -> Response:
-        for name, versions in repository.snapshot.models.items():
+        served = repository.snapshot.models
+        for sample in metrics.queue.collect()[0].samples:
+            if sample.labels["model"] not in served:  # removed by a reload: nothing waits
+                metrics.queue.remove(sample.labels["model"])
+        for name, versions in served.items():
             depth = sum(v.batcher.depth() for v in versions.values() if v.batcher)
             metrics.queue.labels(name).set(depth)
             for version, loaded in versions.items():
