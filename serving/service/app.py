@@ -451,9 +451,10 @@ def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI
     )  # fmt: skip
     async def prometheus() -> Response:
         served = repository.snapshot.models
-        for sample in metrics.queue.collect()[0].samples:
-            if sample.labels["model"] not in served:  # removed by a reload: nothing waits
-                metrics.queue.remove(sample.labels["model"])
+        for family in metrics.queue.collect():
+            for sample in family.samples:
+                if sample.labels["model"] not in served:  # removed by a reload: nothing waits
+                    metrics.queue.remove(sample.labels["model"])
         for name, versions in served.items():
             depth = sum(v.batcher.depth() for v in versions.values() if v.batcher)
             metrics.queue.labels(name).set(depth)
