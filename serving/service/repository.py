@@ -60,7 +60,10 @@ class Snapshot:
         if version is None:
             return found[max(found, key=int)]
         if version not in found:
-            raise KeyError(f"model {name!r} has no version {version!r}; serving: {sorted(found)}")
+            # In the order "latest" uses (numbers, not strings: ['2', '9', '11'], not
+            # ['11', '2', '9']), so the last one listed is the one served by default.
+            served = sorted(found, key=int)
+            raise KeyError(f"model {name!r} has no version {version!r}; serving: {served}")
         return found[version]
 
     def of_task(self, task: str) -> list[str]:
