@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger("stockcast.service")
 
 
 class Overloaded(Exception):
@@ -28,6 +31,18 @@ class _Pending:
     job: Any
     size: int
     future: asyncio.Future
+
+
+def _orphaned(future: asyncio.Future) -> None:
+    """Retrieve the outcome of a job whose request gave up (timed out or was cancelled) while
+    its batch ran. A failed batch's exception left unread was printed by asyncio at garbage
+    collection ("Future exception was never retrieved"), as plain text outside the service's
+    JSON logs; it is logged once here instead (closing's :class:`Overloaded` is no failure)."""
+    if future.cancelled():
+        return
+    exc = future.exception()  # marks it retrieved
+    if exc is not None and not isinstance(exc, Overloaded):
+        log.warning("batch failed after its request gave up", exc_info=exc)
 
 
 class Batcher:
@@ -106,6 +121,7 @@ class Batcher:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
             if self._is_running(pending):
+                future.add_done_callback(_orphaned)  # read even if this wait is cancelled
                 await asyncio.wait([future])  # running: its place is held until the batch ends
             else:
                 future.cancel()  # still queued: the worker skips it
@@ -113,6 +129,8 @@ class Batcher:
         except asyncio.CancelledError:
             if not self._is_running(pending):
                 future.cancel()
+            else:  # its batch answers it later, with nobody awaiting it
+                future.add_done_callback(_orphaned)
             raise
 
     def _is_running(self, pending: _Pending) -> bool:
