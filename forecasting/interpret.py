@@ -35,8 +35,15 @@ def interpret_windows(
     batch_size: int = 512,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(importance table, attention table) of ``net`` over the given windows."""
-    if not hasattr(net, "interpret"):
-        raise ValueError(f"{type(net).__name__} has no interpretable weights (use model 'tft')")
+    # An ensemble interprets through its members: an ensemble of LSTMs has the method but its
+    # members have none (it raised a bare AttributeError from the first batch).
+    members = list(getattr(net, "members", [net]))
+    lacking = [m for m in [net, *members] if not hasattr(m, "interpret")]
+    if lacking:
+        what = type(net).__name__
+        if lacking[0] is not net:
+            what = f"{what} of {type(lacking[0]).__name__}"
+        raise ValueError(f"{what} has no interpretable weights (use model 'tft')")
     net.eval()
     sums: dict[str, torch.Tensor] = {}
     count = with_history = 0

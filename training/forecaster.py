@@ -1029,6 +1029,20 @@ class Forecaster:
     def interpret(self, data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Variable importance and attention by lag of a TFT (:mod:`forecasting.interpret`)."""
         model = self._require_fitted()
+        if isinstance(model, AutoForecaster):
+            # The way to a TFT of an auto run is named: the command has no --network option.
+            tfts = [name for name in model.networks if name.startswith("tft")]
+            route = (
+                f"interpret one of its TFTs ({', '.join(tfts)}) in Python with "
+                f"Forecaster.load(run).network({tfts[0]!r}).interpret(data)"
+                if tfts
+                else "it trained no TFT"
+            )
+            raise ValueError(
+                f"interpret: needs a tft run, this one is 'auto' "
+                f"(networks {list(model.networks)}); "
+                f"`stockcast forecast interpret` cannot pick one network of an auto run: {route}"
+            )
         if not isinstance(model, NeuralForecaster) or model.name != "tft":
             raise ValueError(f"interpret: needs a tft run, this one is {self.config.model!r}")
         return model.interpret(self._store_for(data))
