@@ -94,8 +94,18 @@ class PanelSpec:
             object.__setattr__(self, role, tuple(value))
         check_settings(self)
         seen: dict[str, str] = {}
+        # The user's key column names too: a covariate named as the target (--target-col units
+        # --known-reals units) was accepted here and refused later as a "missing column" (the
+        # table's key columns are renamed before the covariates are looked up).
+        flags = {name: flag for name, _, flag in self.key_columns()}
         for role, columns in self.roles().items():
             for column in columns:
+                if column in flags:
+                    field = flags[column].removeprefix("--").replace("-", "_")
+                    raise ValueError(
+                        f"{role}: {column!r} is the {field.removesuffix('_col')} column "
+                        f"({field}, {flags[column]}), not a covariate"
+                    )
                 if column in KEYS or column == DEMAND:
                     raise ValueError(f"{role}: {column!r} is a key column, not a covariate")
                 if column in seen:
