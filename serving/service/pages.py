@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +29,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.convertors import PathConvertor, register_url_convertor
 
-from kernels.io import read_table
+from kernels.io import FileError, read_table
 from serving.review import ReviewError, ReviewStore
 
 STATIC = Path(__file__).parent / "static"
@@ -209,15 +210,22 @@ def pages_router(
     def workspace_tables() -> dict[str, pd.DataFrame]:
         if root is None:
             raise HTTPException(404, "no workspace (start the service with --workspace RUN_DIR)")
+        # The answers name the workspace's files relative to it: they go to any client (the
+        # page shows them), which is not told where the server keeps its files (they said
+        # "workspace /srv/...: ..."); the operator knows the folder given to --workspace.
         missing = [p for p, _ in WORKSPACE.values() if not (root / p).is_file()]
         if missing:
-            raise HTTPException(404, f"workspace {root}: missing {missing} (a demo results folder)")
+            raise HTTPException(404, f"the workspace: missing {missing} (a demo results folder)")
         tables = {}
         for name, (path, columns) in WORKSPACE.items():
-            table = read_table(root / path)
+            try:
+                table = read_table(root / path)
+            except FileError as exc:  # its message starts with the file's absolute path
+                text = str(exc).replace(f"{root}{os.sep}", "").replace(str(root), ".")
+                raise HTTPException(422, f"the workspace's {text}") from None
             absent = [c for c in columns if c not in table.columns]
             if absent:  # the page reads them: a KeyError was a bare 500
-                raise HTTPException(422, f"workspace {root}: {path} has no column {absent}")
+                raise HTTPException(422, f"the workspace's {path} has no column {absent}")
             tables[name] = table
         return tables
 
