@@ -197,3 +197,52 @@ def test_inspect_score_on_malformed_tables(data, inspection_repo, tmp_path_facto
     else:
         assert written == []
     assert not [p for p in folder.rglob("*") if p.name.startswith(".")]
+
+
+def allocate_tables() -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(0)
+    keys = [("s0", "FC1"), ("s0", "FC2"), ("s1", "FC1")]
+    demand = pd.DataFrame(
+        [(i, loc, s, float(rng.poisson(4))) for i, loc in keys for s in range(20)],
+        columns=["item_id", "location_id", "sample", "demand"],
+    )
+    stock = pd.DataFrame(keys, columns=["item_id", "location_id"]).assign(
+        on_hand=[1.0, 0.0, 2.0], on_order=0.0, backorders=[0.0, 1.0, 0.0], cap=10, margin=1.5
+    )
+    supply = pd.DataFrame({"item_id": ["s0", "s1"], "supply": [6, 3], "reserve": [1, 0]})
+    return {"demand": demand, "stock": stock, "supply": supply}
+
+
+def position_tables() -> dict[str, pd.DataFrame]:
+    fc = pd.DataFrame({"item_id": ["s0", "s0", "s1"], "location_id": ["FC1", "FC2", "FC1"],
+                       "demand_mean": [10.0, 6.0, 3.0], "demand_std": [3.0, 2.0, 1.0],
+                       "lead_time": [2.0, 3.0, 1.0], "service_level": 0.95,
+                       "holding_cost": 1.0, "service_time": [0.0, 1.0, 0.0]})  # fmt: skip
+    dc = pd.DataFrame({"item_id": ["s0", "s1"], "lead_time": [10.0, 5.0],
+                       "service_level": 0.95, "holding_cost": 0.3})  # fmt: skip
+    return {"fc": fc, "dc": dc}
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_allocate_and_position_on_malformed_tables(data, tmp_path_factory, capsys):
+    """``allocate`` and ``position`` write their whole output(s) or refuse with nothing."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    command = data.draw(st.sampled_from(["allocate", "position"]))
+    tables = allocate_tables() if command == "allocate" else position_tables()
+    args = [command]
+    for name, frame in tables.items():
+        data.draw(broken(frame)).to_csv(folder / f"{name}.csv", index=False)
+        args += [f"--{name}", str(folder / f"{name}.csv")]
+    outs = [folder / "out" / "a.csv"] + (
+        [folder / "out" / "b.csv"] if command == "position" else []
+    )
+    args += ["--out", str(outs[0])] + (["--dc-out", str(outs[1])] if len(outs) > 1 else [])
+    code = outcome(capsys, args)
+    assert [p.exists() for p in outs] == [code == 0] * len(outs)
+    assert not [p for p in folder.rglob("*") if p.name.startswith(".")]

@@ -110,7 +110,8 @@ def test_help_loads_neither_torch_nor_numba():
     code = (
         "import sys\n"
         "from serving.cli import main\n"
-        "for cmd in (['plan'], ['forecast', 'train'], ['inspect', 'train'], ['demo']):\n"
+        "for cmd in (['plan'], ['allocate'], ['position'], ['forecast', 'train'],\n"
+        "            ['inspect', 'train'], ['demo']):\n"
         "    try:\n"
         "        main([*cmd, '--help'])\n"
         "    except SystemExit:\n"

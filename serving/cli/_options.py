@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import typing
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -252,3 +253,69 @@ def refuse_output_over_inputs(
                     f"{label} {output}: holds the {flag} {kind} {source}, and an output folder "
                     f"is replaced whole; write {what} elsewhere"
                 )
+
+
+def read_tables(
+    args: argparse.Namespace,
+    tables: Iterable[str],
+    text: Iterable[str] = ("item_id", "location_id"),
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """``({table: frame}, {table: path})`` for the table flags of ``args`` that were given
+    (``--demand`` for ``"demand"``), keys read as text (SKU 0007 is not 7) as ``stockcast plan``
+    reads them. A file that cannot be read is a :class:`~serving.cli.CliError` naming the flag."""
+    from kernels.io import FileError, read_table
+    from serving.cli import CliError
+
+    frames: dict[str, Any] = {}
+    paths = {t: getattr(args, t) for t in tables if getattr(args, t, None) is not None}
+    for table, path in paths.items():
+        try:
+            frames[table] = read_table(path, text=tuple(text))
+        except FileError as exc:
+            raise CliError(f"--{table.replace('_', '-')} {exc}") from None
+    return frames, paths
+
+
+# The problems a table API error states of a whole table (``stock: missing column(s) on_hand``),
+# after which the table's name is dropped once the file is named; any other first word is a
+# column and is kept (``supply: must be a whole number`` is the supply column's).
+_TABLE_PROBLEMS = (
+    "missing column", "missing item_id", "duplicate ", "column ", "no ", "objective ",
+    "expected ", "every sample",
+)  # fmt: skip
+
+
+def name_table_error(message: str, paths: dict[str, str], owners: dict[str, str]) -> str:
+    """A table API error with the flag and file of the table it is about: ``stock: missing
+    column(s) on_hand`` -> ``--stock s.csv: missing column(s) on_hand``, ``on_hand: negative
+    value at key (sku1, FC1)`` -> ``--stock s.csv: on_hand: negative value at key (sku1, FC1)``.
+
+    ``owners`` maps an error's first word (a table's name, or a column or field) to the table
+    it belongs to; ``fc lead_time: ...`` (a field the API names by its table) is shown as
+    ``--fc f.csv: lead_time: ...``. A message of no known table is returned as it is."""
+    match = re.match(r"(\w+)(?: (\w+))?: ", message)
+    if not match or owners.get(match.group(1)) not in paths:
+        return message
+    word, column = match.groups()
+    table = owners[word]
+    rest = message
+    if word == table and column is not None:  # "fc lead_time: ..." -> "lead_time: ..."
+        rest = f"{column}: {message[match.end() :]}"
+    elif word == table and message[match.end() :].startswith(_TABLE_PROBLEMS):
+        rest = message[match.end() :]
+    return f"--{table.replace('_', '-')} {paths[table]}: {rest}"
+
+
+def check_table_output(path: str, inputs: dict[str, Any], *, label: str = "--out", what: str):
+    """Before any work: ``path`` is a .csv/.parquet name that can be written and is none of
+    ``inputs`` (see :func:`refuse_output_over_inputs`); a :class:`~serving.cli.CliError`
+    naming ``label`` otherwise."""
+    from kernels.io import FileError, check_writable, table_kind
+    from serving.cli import CliError
+
+    try:
+        table_kind(path)
+        check_writable(path)
+    except FileError as exc:
+        raise CliError(f"{label} {exc}") from None
+    refuse_output_over_inputs(path, inputs, label=label, what=what)
