@@ -724,11 +724,19 @@ def baseline(name: str, config: ForecastConfig, season: int):
 def _few_sum_errors(model, store: PanelStore, series, origins, periods: int) -> None:
     """Warn of the series too young for a baseline's lead-time quantiles of ``periods``: it
     spreads a k-period sum by its own errors of such sums, of which a series with less than
-    2 x ``periods`` + its season (window) of history has fewer than ``periods`` or none, so
-    the quantiles are narrow or one number (`auto` gives such series the networks' lead
-    time; a baseline alone has nothing else)."""
-    lag = model.season if isinstance(model, SeasonalNaive) else model.window
-    needed = 2 * periods + lag
+    2 x ``periods`` + season - 1 (seasonal naive) or 2 x ``periods`` (moving average) periods
+    of history has fewer than ``periods`` or none, so the quantiles are narrow or one number
+    (`auto` gives such series the networks' lead time; a baseline alone has nothing else)."""
+    # An error of a K-period sum comes from an origin o <= origin - K whose forecast is known:
+    # seasonal naive's reads the period a season before o (o >= start + season), the moving
+    # average's any observed period of its window (o >= start + 1). A series with h periods of
+    # history has h - K - season + 1, resp. h - K, of them. The moving average used to warn
+    # below 2 K + window (42 days for K = 7: a 30-day series with 23 errors was said to have
+    # fewer than 7), and seasonal naive one period early (2 K + season - 1 periods give K).
+    if isinstance(model, SeasonalNaive):
+        needed = 2 * periods + model.season - 1
+    else:
+        needed = 2 * periods
     history = (origins - store.start[series]).cpu().numpy()
     young = np.flatnonzero(history < needed)
     if not len(young):
