@@ -737,7 +737,11 @@ def _few_sum_errors(model, store: PanelStore, series, origins, periods: int) -> 
         needed = 2 * periods + model.season - 1
     else:
         needed = 2 * periods
-    history = (origins - store.start[series]).cpu().numpy()
+    # A series without observed demand (a new item, forecast from its first row) has no
+    # history: its start is 0, which read as history back to the table's first period, so
+    # its lead-time quantiles (0 at every level) went without the warning.
+    observed = store.end[series] > 0
+    history = torch.where(observed, origins - store.start[series], 0).cpu().numpy()
     young = np.flatnonzero(history < needed)
     if not len(young):
         return
