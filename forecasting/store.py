@@ -196,7 +196,11 @@ class PanelStore:
         one: over the periods before ``cutoff + horizon``, the rows a forecast from ``cutoff``
         reads), as a table at the origin has them (a price published later must not move its
         z-score)."""
-        ended = np.minimum(self.end.cpu().numpy(), int(cutoff))
+        # A series launched at or after the cutoff has no history before it (0): min(end,
+        # cutoff) alone gave it the cutoff, a z-score over periods before its first row (all
+        # NaN: mean 0, std 1), so its prices read unscaled (12.5 for 12.5).
+        start = self.start.cpu().numpy()
+        ended = np.where(start < cutoff, np.minimum(self.end.cpu().numpy(), int(cutoff)), 0)
 
         def known(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
             stop = _row_stop(ended, rows, len(values), int(cutoff + horizon))
