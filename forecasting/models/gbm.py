@@ -220,15 +220,23 @@ class GradientBoosted:
         n_series = store.n_series
         items = store.keys["item_id"].astype(str).to_numpy()
         series = torch.arange(n_series)
+        # Only the periods read (the year before the origin and the target periods) are cut,
+        # before the rows are spread over the series: a shared block (a price per item, the
+        # calendar's one row) was copied to every series over every period, (S, T, F) at each
+        # origin (for 2,000 series of 4,000 days 224 MB for an 11 MB feature matrix).
+        n_periods = store.n_periods
+        lo = max(0, origin - year)
+        clipped = np.clip(periods, 0, n_periods - 1)
+        hi = max(origin, int(clipped.max()) + 1)
         for block in store.known_real:
             raw = block.raw if block.raw is not None else block.values
             rows = series if block.rows is None else block.rows
-            values = raw[rows.cpu()].cpu().numpy().astype(np.float32)  # (S, T, F)
+            values = raw[:, lo:hi].cpu().numpy()[rows.cpu().numpy()].astype(np.float32)
             for f, name in enumerate(block.names):
-                at = values[:, np.clip(periods, 0, values.shape[1] - 1), f]
-                at[:, periods >= values.shape[1]] = np.nan
-                past = values[:, max(0, origin - year) : origin, f]
-                before = values[:, origin - 1, f] if origin > 0 else np.full(n_series, np.nan)
+                at = values[:, clipped - lo, f]
+                at[:, periods >= n_periods] = np.nan
+                past = values[:, : origin - lo, f]
+                before = values[:, origin - 1 - lo, f] if origin > 0 else np.full(n_series, np.nan)
                 item_mean = pd.DataFrame(at).groupby(items).transform("mean").to_numpy()
                 with np.errstate(divide="ignore", invalid="ignore"):
                     columns[f"kreal_{name}"] = at
@@ -237,10 +245,10 @@ class GradientBoosted:
                     columns[f"kreal_{name}_vs_item"] = at / item_mean
         for block in store.known_cat:
             rows = series if block.rows is None else block.rows
-            codes = block.values[rows.cpu()].cpu().numpy()  # (S, T, F)
-            inside = np.clip(periods, 0, codes.shape[1] - 1)
+            cut = block.values[:, torch.as_tensor(clipped, device=block.values.device)]
+            codes = cut.cpu().numpy()[rows.cpu().numpy()]  # (S, H, F)
             for f, name in enumerate(block.names):
-                columns[f"kcat_{name}"] = codes[:, inside, f].astype(np.float32)
+                columns[f"kcat_{name}"] = codes[:, :, f].astype(np.float32)
 
     @staticmethod
     def _categorical(names: list[str]) -> list[str]:
