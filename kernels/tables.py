@@ -1120,7 +1120,9 @@ def allocate(
     ``expected_sales`` is the units the location is expected to ship in the period, backorders
     filled included: E[min(D + backorders, on_hand + on_order + allocation)] (with neither
     column, E[min(D, on_hand + allocation)]). Units not allocated (supply minus the item's
-    allocations) stay at the DC.
+    allocations) stay at the DC. Units tied exactly (equal marginal values, as integer demand
+    samples often give) are spread evenly, the last ones to an item's locations in the order of
+    their ``location_id`` text, whatever the order of the stock table's rows.
     """
     if objective not in ("sales", "margin"):
         raise ValueError(f"objective: must be 'sales' or 'margin', got {objective!r}")
@@ -1262,7 +1264,12 @@ def allocate(
             + ", ".join(str(i) for i in np.asarray(items)[missing][:5])
         )
     n_items = len(items)
-    slot = st.groupby(item_codes).cumcount().to_numpy()
+    # Each item's FCs in the order of their location text, not of the stock table's rows: the
+    # kernel spreads an exact tie's last units lower FC index first, and integer demand samples
+    # tie often, so a shuffled stock table moved units between FCs (4/11 became 3/12).
+    slot = (
+        match["location_id"].groupby(item_codes).rank(method="first").to_numpy(dtype=np.int64) - 1
+    )
     s_tot = s_units[sup_pos]
     # The kernels take an (items x FCs x samples) array: items are allocated in groups whose FC
     # counts are within a factor of two of each other, each padded to its own group's most. One
