@@ -1081,7 +1081,12 @@ def abc_segments(revenue, cuts: tuple[float, float] = (0.8, 0.95)) -> np.ndarray
     desc = -np.sort(-rev)
     above = np.concatenate([[0.0], np.cumsum(desc)])[np.searchsorted(-desc, -rev, side="left")]
     before = above / (total if total > 0 else 1.0)
-    return np.where(before < cuts[0], "A", np.where(before < cuts[1], "B", "C")).astype(object)
+    # A share on a cut in exact arithmetic lands an ulp either side of it in floating point,
+    # depending on the unit of the revenue: 2.8 of 3.5 is 0.7999999999999999, so revenue
+    # [4, 1] was classed A, B and the same SKUs at a price of 0.7 A, A. Shares within 1e-9 of
+    # a cut are on it (not below), so the classes do not depend on the currency or scale.
+    a_cut, b_cut = cuts[0] * (1 - 1e-9), cuts[1] * (1 - 1e-9)
+    return np.where(before < a_cut, "A", np.where(before < b_cut, "B", "C")).astype(object)
 
 
 # --- allocation ---------------------------------------------------------------------------------
