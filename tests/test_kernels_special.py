@@ -116,3 +116,20 @@ def test_negbin_policy_near_poisson_limit():
 
     assert short(level) <= target < short(level - 1)
     assert out["fill_rate"][1] == pytest.approx(1.0 - short(level) / (mu_a - mu_b), abs=1e-6)
+
+
+@njit(cache=False)
+def _count_ppf_compiled(alpha, mean, var):
+    return sf.count_ppf(alpha, mean, var)
+
+
+@pytest.mark.parametrize("mean,var", [(1.0, 2.0), (2.0, 4.0), (3.0, 12.0)])
+def test_count_quantile_at_an_exact_cdf_value(mean, var):
+    # NB(r, 1/2) and NB(1, 1/4) have CDF values that are exact binary fractions (NB(1, 1/2):
+    # 0.5, 0.75, 0.875...). A service level equal to one of them must get that count, as scipy
+    # does; the computed CDF rounded a few ulp below it and the quantile came out one unit high.
+    dist = stats.nbinom(mean**2 / (var - mean), mean / var)
+    for k in range(8):
+        alpha = float(dist.cdf(k))
+        assert sf.count_ppf(alpha, mean, var) == k
+        assert _count_ppf_compiled(alpha, mean, var) == k
