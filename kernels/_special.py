@@ -256,7 +256,11 @@ def gamma_ppf(p, k, theta):
             lo = x
         else:
             hi = x
-        dens = math.exp((k - 1.0) * math.log(x) - x - lg)
+        # The density of a shape k << 1 near 0 overflows: inf, as the compiled code has it
+        # (uncompiled, math.exp raised OverflowError at k = 0.01, p = 1e-4), and log(0) of an
+        # iterate that underflowed is -inf, not math's ValueError.
+        log_dens = (k - 1.0) * (math.log(x) if x > 0.0 else -math.inf) - x - lg
+        dens = math.inf if log_dens >= 709.0 else math.exp(log_dens)
         xn = x - f / dens if dens > 0.0 else -1.0
         if not (lo < xn < hi):
             xn = 0.5 * (lo + hi) if hi < math.inf else 2.0 * x + 1.0

@@ -133,3 +133,14 @@ def test_count_quantile_at_an_exact_cdf_value(mean, var):
         alpha = float(dist.cdf(k))
         assert sf.count_ppf(alpha, mean, var) == k
         assert _count_ppf_compiled(alpha, mean, var) == k
+
+
+@pytest.mark.parametrize(
+    "k,p", [(0.01, 1e-4), (0.001, 0.01), (0.001, 0.5), (0.0316, 1e-12), (0.5, 1e-300)]
+)
+def test_gamma_quantile_of_a_tiny_shape_uncompiled(k, p):
+    # The functions are also called uncompiled (plain Python): there the density of a shape
+    # k << 1 near 0 overflowed math.exp (OverflowError) and an iterate that underflowed to 0
+    # hit math.log(0) (ValueError); compiled, both are inf and the quantile is right.
+    want = stats.gamma.ppf(p, k, scale=2.0)
+    assert sf.gamma_ppf(p, k, 2.0) == pytest.approx(want, rel=1e-9, abs=1e-300)
