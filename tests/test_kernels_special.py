@@ -144,3 +144,19 @@ def test_gamma_quantile_of_a_tiny_shape_uncompiled(k, p):
     # hit math.log(0) (ValueError); compiled, both are inf and the quantile is right.
     want = stats.gamma.ppf(p, k, scale=2.0)
     assert sf.gamma_ppf(p, k, 2.0) == pytest.approx(want, rel=1e-9, abs=1e-300)
+
+
+def test_incomplete_gamma_at_huge_shapes_near_the_mean():
+    # Near x = a the series needs ~7 sqrt(a) terms and stopped at its iteration cap past
+    # a ~ 1e9: the Poisson CDF at its mean of 1e10 (the negative binomial policy's largest) read
+    # 0.523 and the gamma CDF at the mean of shape 1e12 0.079. References: mpmath's upper
+    # incomplete gamma, and P(a, a) = 1/2 + 1 / (3 sqrt(2 pi a)) + O(1 / a).
+    mu = 1e10
+    cdf, sf_ = sf.count_cdf_sf(mu, mu, mu)
+    assert cdf == pytest.approx(0.500002659615203, rel=1e-9)
+    assert sf_ == pytest.approx(1.0 - 0.500002659615203, rel=1e-9)
+    assert sf.count_ppf(0.99, mu, mu) == 10000232636.0  # mpmath: CDF 0.98999999 / 0.99000026
+    for k in [1e10, 1e12]:
+        want = 0.5 + 1.0 / (3.0 * math.sqrt(2.0 * math.pi * k))
+        assert sf.gamma_cdf_sf(k, k, 1.0)[0] == pytest.approx(want, abs=1e-10)
+        assert sf.gamma_ppf(0.5, k, 1.0) == pytest.approx(k - 1.0 / 3.0, abs=1e-3 * math.sqrt(k))
