@@ -51,7 +51,13 @@ Modules:
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from kernels._jitcache import drop_stale_caches
+
+# Before any kernel is compiled or loaded from Numba's cache (see kernels._jitcache).
+drop_stale_caches(Path(__file__).parent)
 
 if TYPE_CHECKING:
     from kernels.config import Policy
