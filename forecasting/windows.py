@@ -84,24 +84,28 @@ class OriginPrior:
     table has none of it (alone in its group, it took its own level)."""
 
     def __init__(self, store: PanelStore, cutoff: int, fallback: float = 1.0):
+        from forecasting._origin_sums import group_period_sums  # Numba: only when a fit needs it
+
         self.target = store.target[:, :cutoff]
-        target = self.target.cpu().numpy()
-        observed = np.isfinite(target)
-        values = np.where(observed, target, 0.0)
         self.cutoff, self.fallback = int(cutoff), float(fallback)
-        self.levels = []
         keys = store.keys
+        levels = []
         for columns in ([], [LOCATION], [LOCATION, *store.spec.static_categoricals]):
             if columns:
                 # A copy: pandas hands out a read-only view, which torch warns of.
                 groups = keys.groupby(columns, sort=False).ngroup().to_numpy().copy()
             else:
                 groups = np.zeros(len(keys), dtype=np.int64)
-            n_groups = int(groups.max()) + 1 if len(groups) else 1
-            sums = np.zeros((n_groups, self.cutoff + 1), dtype=np.float64)
-            counts = np.zeros_like(sums)
-            np.add.at(sums[:, 1:], groups, values)
-            np.add.at(counts[:, 1:], groups, observed)
+            levels.append((groups, int(groups.max()) + 1 if len(groups) else 1))
+        # One pass over the target for all levels, each level's groups a block of rows: the
+        # sums add each group's series in series order (as np.add.at did), not in another.
+        offsets = np.cumsum([0] + [n for _, n in levels])
+        rows = np.stack([groups + offset for (groups, _), offset in zip(levels, offsets)])
+        target = self.target.cpu().numpy()  # a view on the CPU: no masked copy
+        all_sums, all_counts = group_period_sums(target, self.cutoff, rows, int(offsets[-1]))
+        self.levels = []
+        for (groups, _), lo, hi in zip(levels, offsets[:-1], offsets[1:]):
+            sums, counts = all_sums[lo:hi], all_counts[lo:hi]
             np.cumsum(sums, axis=1, out=sums)
             np.cumsum(counts, axis=1, out=counts)
             # Counts kept in float32 (summed in float64): a (groups x periods) table per level.
