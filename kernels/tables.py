@@ -755,6 +755,10 @@ def _plan_parametric(
     records = [None if r is None else r * k for r in inv["lt_records_steps"]]
     split = leadtime.day_split_variance(inv["lt_mean_steps"] * k, inv["lt_std_steps"] * k, records)
     lt_std = np.sqrt(inv["lt_std_steps"] ** 2 + split / k**2)
+    # A lead time of mean 0 is 0 days whatever its std (a lead time is never negative), as the
+    # quantile and sample-path forms and the simulation read it: its std added d^2 sL^2 to the
+    # variance, 33 units of safety stock for no lead-time demand (0 +- 2 days, 10 a day).
+    lt_std = np.where(inv["lt_mean_steps"] > 0, lt_std, 0.0)
     mom = leadtime.lead_time_demand_moments(
         d, sd, inv["lt_mean_steps"], lt_std, inv["review_steps"]
     )
