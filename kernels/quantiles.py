@@ -17,7 +17,10 @@ forecast's 0.05 ... 0.95). The distribution between and beyond them is defined a
   demand's), but never zero while the table rises below tied top knots. Whole-count quantiles
   of a slow mover tie there (0.8 / 0.9 / 0.95 all 1 unit); continuing the flat last segment put
   no mass above them, so a 99% cycle-service plan stocked the 95% quantile and reported 100%
-  cycle service and fill rate (Poisson demand of mean 0.3: 96.3% in fact).
+  cycle service and fill rate (Poisson demand of mean 0.3: 96.3% in fact). Each table takes its
+  own tail, so a longer horizon's table (knots all at or above a shorter one's) can get the
+  lighter tail; a periodic-review fill rate, which subtracts the loss of B = D_L from that of
+  A = D_{L+R}, caps B's tails by A's (``kernels.policies.general``).
 
 Means, CDFs and the loss function E[(X - s)+] are then closed-form sums over the segments, because
 ``int (a + b z) phi(z) dz`` is elementary. Knot constants (``z_i``, ``phi(z_i)``, survival
@@ -176,14 +179,21 @@ def _piece_loss(s, q0, z0, b, za, pdf_a, sf_a, zb, pdf_b, sf_b):
 @register_jitable
 def table_loss(q, kc, s):
     """E[(X - s)+] for a repaired row q (the mean at s = 0)."""
-    if s < 0.0:
-        # X >= 0, so (X - s)+ = X - s.
-        return _loss_nonneg(q, kc, 0.0) - s
-    return _loss_nonneg(q, kc, s)
+    return table_loss_tail(q, kc, s, tail_slope(q, kc))
 
 
 @register_jitable
-def _loss_nonneg(q, kc, s):
+def table_loss_tail(q, kc, s, tail):
+    """:func:`table_loss` with the upper tail's slope ``tail`` given: a fill rate reads the tails
+    of D_L capped by those of D_{L+R} (``kernels.policies.general._b_tails``)."""
+    if s < 0.0:
+        # X >= 0, so (X - s)+ = X - s.
+        return _loss_nonneg(q, kc, 0.0, tail) - s
+    return _loss_nonneg(q, kc, s, tail)
+
+
+@register_jitable
+def _loss_nonneg(q, kc, s, tail):
     k = q.shape[0]
     total = 0.0
     # Lower tail: (-inf, z_1], floored at zero, which does not matter for s >= 0.
@@ -197,9 +207,17 @@ def _loss_nonneg(q, kc, s):
         total += _piece_loss(
             s, q[i], kc[0, i], b, kc[0, i], kc[1, i], kc[2, i], kc[0, j], kc[1, j], kc[2, j]
         )
-    b = tail_slope(q, kc)
     total += _piece_loss(
-        s, q[k - 1], kc[0, k - 1], b, kc[0, k - 1], kc[1, k - 1], kc[2, k - 1], math.inf, 0.0, 0.0
+        s,
+        q[k - 1],
+        kc[0, k - 1],
+        tail,
+        kc[0, k - 1],
+        kc[1, k - 1],
+        kc[2, k - 1],
+        math.inf,
+        0.0,
+        0.0,
     )
     return total
 

@@ -215,10 +215,20 @@ def policy_from_samples(a, b, shift, service_level, service_type):
     return out
 
 
-def table_quantile_function(q_row, levels):
-    """Q(p) of one quantile row under the interpolation and tail rule of kernels.quantiles."""
+def table_tail_slope(q_row, levels):
+    """The upper tail's slope of one quantile row: the steepest chord from a lower knot to the
+    top knot (never flat while the table rises below tied top knots)."""
     q = np.sort(np.maximum(np.asarray(q_row, dtype=np.float64), 0.0))
     z = special.ndtri(levels)
+    return max(0.0, np.max((q[-1] - q[:-1]) / (z[-1] - z[:-1])))
+
+
+def table_quantile_function(q_row, levels, tail=None):
+    """Q(p) of one quantile row under the interpolation and tail rule of kernels.quantiles
+    (``tail``: the upper tail's slope, if not the row's own)."""
+    q = np.sort(np.maximum(np.asarray(q_row, dtype=np.float64), 0.0))
+    z = special.ndtri(levels)
+    slope = table_tail_slope(q, levels) if tail is None else tail
 
     def qf(p):
         zp = special.ndtri(p)
@@ -226,18 +236,15 @@ def table_quantile_function(q_row, levels):
         if zp < z[0]:
             val = max(q[0] + (q[1] - q[0]) / (z[1] - z[0]) * (zp - z[0]), 0.0)
         elif zp > z[-1]:
-            # The steepest chord from a lower knot to the top knot (never flat while the table
-            # rises below tied top knots).
-            slope = max(0.0, np.max((q[-1] - q[:-1]) / (z[-1] - z[:-1])))
             val = q[-1] + slope * (zp - z[-1])
         return val
 
     return qf
 
 
-def table_loss(q_row, levels, s):
+def table_loss(q_row, levels, s, tail=None):
     """E[(X - s)+] for one quantile row by integrating (Q(p) - s)+ over p with quad."""
-    qf = table_quantile_function(q_row, levels)
+    qf = table_quantile_function(q_row, levels, tail)
     pts = list(levels)
     return integrate.quad(
         lambda p: max(qf(p) - s, 0.0), 0.0, 1.0, points=pts, limit=400, epsabs=1e-10
@@ -282,14 +289,34 @@ def policy_from_quantiles(cumulative, levels, w_a, w_b, shift, service_level, se
 
     for i in range(n):
         c = shift[i]
+        # The fill rate reads each horizon of B with its tail capped by those of A's horizons at
+        # or beyond it, unless B = A; horizon 0 is no demand.
+        same = np.array_equal(w_a[i], w_b[i])
+        tails = {}
+        cap = np.inf
+        for h in range(w_a.shape[1] - 1, 0, -1):
+            own = table_tail_slope(cumulative[i, h - 1], levels)
+            if w_a[i, h] > 0:
+                cap = min(cap, own)
+            tails[h] = own if same else min(cap, own)
+
+        def mix_b(x, i=i, tails=tails):
+            total = w_b[i, 0] * max(-x, 0.0)
+            for h in range(1, w_b.shape[1]):
+                if w_b[i, h] > 0:
+                    q = cumulative[i, h - 1]
+                    part = max(-x, 0.0) if not q.any() else table_loss(q, levels, x, tails[h])
+                    total += w_b[i, h] * part
+            return total
+
         mean_a = mix(loss, w_a, i, 0.0)
-        mean_b = mix(loss, w_b, i, 0.0)
+        mean_b = mix_b(0.0)
         m = mean_a - mean_b + c
         none = mean_a == 0 and mean_b == 0 and c == 0
         hi = 4 * mean_a + c + 10
 
-        def short(x, i=i, c=c):
-            return mix(loss, w_a, i, x) - mix(loss, w_b, i, x + c)
+        def short(x, i=i, c=c, mix_b=mix_b):
+            return mix(loss, w_a, i, x) - mix_b(x + c)
 
         if service_type[i] == 0:
             s = optimize.brentq(

@@ -17,7 +17,15 @@ from numba import njit, prange
 from .. import validate as v
 from .._special import norm_ppf
 from ..config import CYCLE, FILL_RATE, NEGBIN, SHAPES
-from ..quantiles import knot_constants, repair_row, table_cdf, table_loss, table_ppf
+from ..quantiles import (
+    knot_constants,
+    repair_row,
+    table_cdf,
+    table_loss,
+    table_loss_tail,
+    table_ppf,
+    tail_slope,
+)
 from ..samples import sample_cdf, sample_loss, sample_quantile
 from ._common import CHUNK, check_levels
 from .shapes import dist_cdf, dist_loss, dist_ppf
@@ -375,6 +383,43 @@ def _mix_loss(r, w, kc, s):
     return total
 
 
+@njit(cache=True)
+def _mix_loss_tails(r, w, kc, s, tails):
+    total = 0.0
+    for h in range(w.shape[0]):
+        if w[h] > 0.0:
+            total += w[h] * table_loss_tail(r[h], kc, s, tails[h])
+    return total
+
+
+@njit(cache=True)
+def _mix_short(r, wa, wb, kc, s, sh, tails_b):
+    # The expected shortage per cycle G_A(s) - G_B(s + c), B on the tails of _b_tails.
+    return _mix_loss(r, wa, kc, s) - _mix_loss_tails(r, wb, kc, s + sh, tails_b)
+
+
+@njit(cache=True)
+def _b_tails(r, wa, wb, kc, tails_b):
+    # The upper-tail slope each horizon of B takes in the shortage G_A(s) - G_B(s + c): its own
+    # (kernels.quantiles.tail_slope), capped by that of every horizon of A at or beyond it.
+    # The knots are sorted over the horizons, so A = D_{L+R} dominates B = D_L up to the top
+    # knot, and G_A - G_B >= 0; each table's own tail could undo that beyond it. Whole-count
+    # Poisson tables at 0.05 a day, R = 7, L = 8: D_8's knots ...0, 1, 1, 2 gave it a steeper
+    # tail than D_15's ...1, 1, 2, 2, and G_A(2) - G_B(2) came out -0.036 (exactly +0.040).
+    # A keeps its own tails (levels, means and cycle service read them), and so does B = A
+    # (continuous review), whose shortage G_A(s) - G_A(s + Q) is never negative.
+    same = True
+    for h in range(r.shape[0]):
+        if wa[h] != wb[h]:
+            same = False
+    b = math.inf
+    for h in range(r.shape[0] - 1, -1, -1):
+        if wa[h] > 0.0:
+            b = min(b, tail_slope(r[h], kc))
+        if wb[h] > 0.0:
+            tails_b[h] = tail_slope(r[h], kc) if same else min(b, tail_slope(r[h], kc))
+
+
 @njit(parallel=True, cache=True)
 def _policy_quantiles_kernel(
     cum, levels, kc, w_a, w_b, shift, service_level, service_type, level, mean, csl, fill, bad
@@ -382,12 +427,14 @@ def _policy_quantiles_kernel(
     n, nh, k = cum.shape
     for c in prange((n + CHUNK - 1) // CHUNK):
         r = np.empty((nh, k))
+        t = np.empty(nh)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             wa = w_a[i]
             wb = w_b[i]
             for h in range(nh):
                 if wa[h] > 0.0 or wb[h] > 0.0:
                     repair_row(cum[i, h], r[h])
+            _b_tails(r, wa, wb, kc, t)
             sh = shift[i]
             # Whole-count tables (every knot read, and the lot, a whole number: a count
             # forecast's quantiles): stock moves in whole units, so a level between two integers
@@ -402,7 +449,7 @@ def _policy_quantiles_kernel(
                         if r[h, j] != math.floor(r[h, j]):
                             whole = False
             mean_a = _mix_loss(r, wa, kc, 0.0)
-            m, flat, none = _cycle_demand(mean_a, _mix_loss(r, wb, kc, 0.0), sh)
+            m, flat, none = _cycle_demand(mean_a, _mix_loss_tails(r, wb, kc, 0.0, t), sh)
             bad[i] = flat and not none and service_type[i] == FILL_RATE
             p = service_level[i]
             if service_type[i] == CYCLE:
@@ -433,17 +480,17 @@ def _policy_quantiles_kernel(
                 s = 0.0 if none else math.nan
             else:
                 target = (1.0 - p) * m
-                if _mix_loss(r, wa, kc, 0.0) - _mix_loss(r, wb, kc, sh) <= target:
+                if _mix_short(r, wa, wb, kc, 0.0, sh, t) <= target:
                     s = 0.0
                 else:
                     lo = 0.0
                     hi = 2.0 * mean_a + sh + 1.0
-                    while _mix_loss(r, wa, kc, hi) - _mix_loss(r, wb, kc, hi + sh) > target:
+                    while _mix_short(r, wa, wb, kc, hi, sh, t) > target:
                         lo = hi
                         hi *= 2.0
                     for _ in range(_BISECT_ITERS):
                         mid = 0.5 * (lo + hi)
-                        if _mix_loss(r, wa, kc, mid) - _mix_loss(r, wb, kc, mid + sh) <= target:
+                        if _mix_short(r, wa, wb, kc, mid, sh, t) <= target:
                             hi = mid
                         else:
                             lo = mid
@@ -456,14 +503,14 @@ def _policy_quantiles_kernel(
                     ok = _mix_cdf(r, wa, kc, lower) >= p
                 else:
                     # 1e-9 * m: the bisection's tolerance, which alone must not add a unit.
-                    short_lower = _mix_loss(r, wa, kc, lower) - _mix_loss(r, wb, kc, lower + sh)
+                    short_lower = _mix_short(r, wa, wb, kc, lower, sh, t)
                     ok = short_lower <= (1.0 - p) * m + 1e-9 * m
                 s = lower if ok else lower + 1.0
             level[i] = s
             mean[i] = mean_a
             if s == s:
                 csl[i] = _mix_cdf(r, wa, kc, s)
-                short = _mix_loss(r, wa, kc, s) - _mix_loss(r, wb, kc, s + sh)
+                short = _mix_short(r, wa, wb, kc, s, sh, t)
                 fill[i] = _fill_of(short, m, none)
             else:  # a fill-rate row without demand per cycle: reported as an error
                 csl[i] = math.nan
