@@ -150,24 +150,48 @@ class ReviewStore:
 
         An id already queued (or repeated in ``items``) for another SKU or location is another
         unit under the same name: a :class:`ReviewError` naming it, and nothing is queued (it
-        would be left out without a word, never held nor reviewed)."""
+        would be left out without a word, never held nor reviewed). A unit without an
+        ``item_id``, ``sku`` or ``location_id`` is a :class:`ReviewError` too, and nothing is
+        queued. Keys are kept as the text every other table holds them by
+        (:func:`kernels.io.key_text`: an id or SKU ``7.0`` of a column a missing cell made float
+        is ``"7"``)."""
         if state not in ("pending", "rejected"):
             raise ValueError(f"state: expected 'pending' or 'rejected', got {state!r}")
+        from kernels.io import key_text
+
         scores = [c for c in items.columns if c.startswith("score_")]
+        # Keys as every other table holds them: str() queued a float column's unit 7.0 as
+        # "7.0" and its SKU 42.0 as "42.0", which `plan --review-db` matched to no inventory
+        # row and `plan --rejected ITEMS` took for another unit than the batch's 7 (held
+        # twice). A missing key was queued as "nan": a second such unit at the same SKU and
+        # FC was then "already queued" and dropped without a word (never held nor reviewed).
+        keys = {
+            k: key_text(items[k].reset_index(drop=True)) for k in ("item_id", "sku", "location_id")
+        }
+        for column, values in keys.items():
+            blank = [n for n, v in enumerate(values) if v is None or not str(v).strip()]
+            if blank:
+                raise ReviewError(
+                    f"{column}: missing for {len(blank)} unit(s) (rows {blank[:5]}); a queued "
+                    "unit needs its item_id, sku and location_id"
+                )
         added = 0
         with self._lock, self._connect() as db:
-            for row in items.to_dict(orient="records"):
-                unit = (str(row["sku"]), str(row["location_id"]))
+            for n, row in enumerate(items.to_dict(orient="records")):
+                item_id = keys["item_id"][n]
+                unit = (keys["sku"][n], keys["location_id"][n])
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO items (item_id, sku, location_id, product_id, scores, "
                     "reasons, views, queued, model, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        str(row["item_id"]),
+                        item_id,
                         *unit,
                         None if pd.isna(row.get("product_id")) else str(row.get("product_id")),
                         json.dumps({c[len("score_") :]: _number(row[c]) for c in scores}),
                         _reasons(row),
-                        json.dumps(self._stored(views.get(str(row["item_id"]), {}))),
+                        json.dumps(
+                            self._stored(views.get(item_id) or views.get(str(row["item_id"]), {}))
+                        ),
                         _now(),
                         None if pd.isna(row.get("model")) else str(row.get("model")),
                         state,
@@ -177,11 +201,11 @@ class ReviewStore:
                 if cursor.rowcount == 0:
                     queued = db.execute(
                         "SELECT sku, location_id FROM items WHERE item_id = ?",
-                        (str(row["item_id"]),),
+                        (item_id,),
                     ).fetchone()
                     if tuple(queued) != unit:  # the exception rolls the whole batch back
                         raise ReviewError(
-                            f"item_id: {str(row['item_id'])!r} is queued for SKU "
+                            f"item_id: {item_id!r} is queued for SKU "
                             f"{queued['sku']!r} at {queued['location_id']!r}; another unit "
                             f"(SKU {unit[0]!r} at {unit[1]!r}) cannot share its id"
                         )
