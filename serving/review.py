@@ -447,7 +447,8 @@ def inspection_holds(
     that a person overturned. The other units of the batch count by their verdict (its
     ``review`` units are held with ``hold_review`` only, as without a database), and the
     database's other units by their state. An id the two hold for another SKU or location is
-    another unit under the same name: an error naming it. Errors name the table ``name``.
+    another unit under the same name: an error naming it, and so is a unit without an
+    ``item_id``. Errors name the table ``name``.
     """
     from kernels.io import key_text
     from vision.tables import rejected_units
@@ -462,8 +463,16 @@ def inspection_holds(
             "unit (to find the units both hold) and a location_id (the database counts units "
             "per SKU and location)"
         )
-    queue = store.units()
     ids = pd.Series(key_text(frame["item_id"]), dtype=object)
+    # A unit without an id cannot be found in the database: it was counted by its verdict, and
+    # counted again if the database holds it (a unit waiting for review held twice).
+    blank = (ids.isna() | (ids.astype(str).str.strip() == "")).to_numpy()
+    if blank.any():
+        raise ValueError(
+            f"{name}: item_id is empty at rows {np.flatnonzero(blank)[:5].tolist()}; with a "
+            "review database every unit needs its item_id (to find the units both hold)"
+        )
+    queue = store.units()
     both = ids.isin(set(queue["item_id"])).to_numpy()
     if both.any():
         batch = pd.DataFrame(

@@ -154,3 +154,21 @@ def test_sku_column_with_a_table_of_neither_kind_names_what_is_missing(tmp_path,
     )
     assert "no verdict column" in err and "counts table" in err
     assert "is a counts table" not in err
+
+
+def test_a_unit_without_an_item_id_is_refused_with_a_review_database(tmp_path, capsys):
+    """A batch unit with no item_id cannot be matched with the database's units: it was counted
+    by its verdict whether or not the database held it (U3 sent again without its id: held 6,
+    not 5). Refused, naming the row, as a table without the item_id column is."""
+    store, items = _case(tmp_path)
+    again = pd.concat([items, items.iloc[[2]].assign(item_id=None)], ignore_index=True)
+    with pytest.raises(ValueError, match=r"item_id is empty at rows \[6\]"):
+        inspection_holds(again, store, hold_review=True)
+    again.to_csv(tmp_path / "again.csv", index=False)
+    db = str(tmp_path / "review.db")
+    args = ["plan", "--forecast", str(tmp_path / "f.csv"), "--inventory",
+            str(tmp_path / "inv.csv"), "--out", str(tmp_path / "p.csv"),
+            "--rejected", str(tmp_path / "again.csv"), "--review-db", db]  # fmt: skip
+    assert main(args) == 2
+    assert "item_id is empty at rows [6]" in capsys.readouterr().err
+    assert not (tmp_path / "p.csv").exists()
