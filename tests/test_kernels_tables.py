@@ -405,7 +405,7 @@ def test_cli_takes_inspection_counts(tmp_path, capsys):
     assert result["inspection_held"].tolist() == [0, 0, 9, 0, 0, 0]
     plain = args[:5]
     assert main([*plain, "--hold-review", "--out", str(tmp_path / "q.csv")]) == 2
-    assert "--hold-review needs --rejected" in capsys.readouterr().err
+    assert "--hold-review needs --rejected or --review-db" in capsys.readouterr().err
     assert not (tmp_path / "q.csv").exists()
 
 

@@ -172,3 +172,15 @@ def test_a_unit_without_an_item_id_is_refused_with_a_review_database(tmp_path, c
     assert main(args) == 2
     assert "item_id is empty at rows [6]" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_hold_review_with_the_review_db_alone_holds_the_waiting_units(tmp_path):
+    # The database's waiting units are held with or without the flag: it was refused as
+    # "--hold-review needs --rejected".
+    _case(tmp_path)
+    db = ["--review-db", str(tmp_path / "review.db")]
+    without = _plan(tmp_path, *db)
+    with_flag = _plan(tmp_path, *db, "--hold-review")
+    pd.testing.assert_frame_equal(with_flag, without)
+    # U3 and U7 wait for a person; U4 (a station's reject) and U6 (a person's) are rejected.
+    assert with_flag["inspection_held"].tolist() == [4]

@@ -91,7 +91,8 @@ def register(subparsers) -> None:
     files.add_argument(
         "--hold-review",
         action="store_true",
-        help="with --rejected: units waiting for review are not sellable either",
+        help="with --rejected: units waiting for review are not sellable either (with "
+        "--review-db they never are)",
     )
     files.add_argument(
         "--review-db",
@@ -243,8 +244,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--out {exc}") from None
     inputs = inputs_of(args, *TABLES, "review_db")
     refuse_output_over_inputs(args.out, inputs, what="the plan")
-    if args.hold_review and not args.rejected:
-        raise CliError("--hold-review needs --rejected")
+    if args.hold_review and not args.rejected and args.review_db is None:
+        # The review queue's waiting units are held whatever the flag: it asks for nothing more.
+        raise CliError("--hold-review needs --rejected or --review-db")
     if args.sku_column is not None and not args.rejected:
         raise CliError("--sku-column needs --rejected (an items table of `inspect score`)")
     if args.review_db is not None:
