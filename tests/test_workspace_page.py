@@ -106,3 +106,25 @@ def test_the_simulated_on_hand_is_drawn_in_date_order(monkeypatch):
         x, y = lines[rule].get_data()
         assert np.array_equal(pd.to_datetime(x).values, expected["date"].values)
         assert np.array_equal(np.asarray(y), expected["on_hand"].to_numpy())
+
+
+def test_the_chart_axes_name_what_they_plot_and_its_unit(monkeypatch):
+    drawn = {}
+    save = Figure.savefig
+
+    def keep(self, *args, **kwargs):
+        drawn["figure"] = self
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    keys = {"item_id": "SKU1", "location_id": "FC1"}
+    dates = pd.date_range("2024-03-01", periods=6)
+    rows = {"plan": pd.DataFrame([keys]),
+            "forecast": pd.DataFrame({**keys, "date": dates[3:], "q0.5": 2.0}),
+            "panel": pd.DataFrame({**keys, "date": dates, "demand": 1.0}),
+            "daily": pd.DataFrame({**keys, "date": dates[3:], "on_hand": 3.0, "unmet": 0.0,
+                                   "rule": "plan"})}  # fmt: skip
+    _chart(rows, "SKU1", "FC1")
+    top, bottom = drawn["figure"].axes[:2]
+    assert "demand" in top.get_ylabel() and "units" in top.get_ylabel()
+    assert "on hand" in bottom.get_ylabel() and "units" in bottom.get_ylabel()

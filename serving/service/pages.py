@@ -350,6 +350,9 @@ def _chart(rows: dict[str, pd.DataFrame], item_id: str, location_id: str) -> byt
         top.plot(dates, forecast["q0.5"], color="C0", lw=1.5, label="forecast median")
     # ids are text, not TeX: a "$" in an id would start math mode (or fail to parse)
     top.set_title(f"{item_id} @ {location_id}", parse_math=False)
+    # what each axis plots, in its unit: the top one had no label (daily demand, next to the
+    # bottom's stock levels, read as either)
+    top.set_ylabel("demand (units a day)")
     top.legend(fontsize=8)
     # in date order, as the forecast and the panel above (a line drawn in file order zigzags)
     for rule, frame in rows["daily"].sort_values("date").groupby("rule"):
@@ -359,7 +362,7 @@ def _chart(rows: dict[str, pd.DataFrame], item_id: str, location_id: str) -> byt
         # in the rule's own colour: the markers took the next colour of the cycle, so a rule's
         # stockout days were drawn in a colour of no line (plan: orange against a blue line)
         bottom.plot(pd.to_datetime(out["date"]), out["on_hand"], "v", ms=5, color=line.get_color())
-    bottom.set_ylabel("on hand")
+    bottom.set_ylabel("on hand (units, end of day)")
     bottom.legend(fontsize=8)
     fig.autofmt_xdate()
     buffer = io.BytesIO()
