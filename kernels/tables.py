@@ -1366,6 +1366,15 @@ def position(fc: pd.DataFrame, dc: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     labels = _labels(f)
     d = dc.reset_index(drop=True)
     dc_labels = [str(i) for i in d["item_id"]]
+    # A blank key is no item or location (as in allocate() and plan()): an FC row without an
+    # item matched the DC table's blank row and was planned with it, and one without a
+    # location was planned and written as a location "".
+    blank = f[KEYS].isna().any(axis=1).to_numpy()
+    if blank.any():
+        _fail_rows("fc", "missing item_id or location_id", blank, labels)
+    blank = d["item_id"].isna().to_numpy()
+    if blank.any():
+        raise ValueError(f"dc: missing item_id at {describe_rows(blank)}")
     code = pd.Index(key_text(d["item_id"])).get_indexer(key_text(f["item_id"]))
     if (code < 0).any():
         _fail_rows("item_id", "no DC row for FC item", code < 0, labels)
