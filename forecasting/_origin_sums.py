@@ -16,13 +16,18 @@ from numba import njit
 def group_period_sums(target, cutoff, groups, n_rows):  # pragma: no cover - compiled
     """``sums, counts`` (n_rows, cutoff + 1) float64: row ``groups[l, s]`` of every level ``l``
     gets series ``s``'s observed (finite) values and their count per period ``t < cutoff`` in
-    column ``t + 1``, an unobserved value adding 0.0; columns 0 stay 0."""
+    column ``t + 1``, an unobserved value adding 0.0; columns 0 (and past the target's periods)
+    stay 0."""
     sums = np.zeros((n_rows, cutoff + 1))
     counts = np.zeros((n_rows, cutoff + 1))
+    # A cutoff past the panel's end has no periods there (their columns stay flat after the
+    # cumulative sum): reading to the cutoff ran past each row, into the next series' demand
+    # and past the array (Numba does not check bounds; np.add.at raised).
+    n_periods = min(cutoff, target.shape[1])
     for s in range(target.shape[0]):
         for level in range(groups.shape[0]):
             g = groups[level, s]
-            for t in range(cutoff):
+            for t in range(n_periods):
                 v = target[s, t]
                 ok = np.isfinite(v)
                 sums[g, t + 1] += v if ok else 0.0

@@ -65,3 +65,21 @@ def test_origin_prior_tables_are_bit_identical_to_add_at(cutoff):
     if cutoff:
         values = np.where(np.isfinite(target), target, 0.0).astype(np.float64)[:, :cutoff]
         assert not np.array_equal(np.cumsum(values[::-1].sum(axis=0)), sums)
+
+
+def test_a_cutoff_past_the_panel_end_reads_no_demand_there():
+    # The Numba pass read to the cutoff: past the panel's end it added the next series' first
+    # periods (and memory past the array) into the sums, -1.8e11 where 2.7e5 is right.
+    rng = np.random.default_rng(3)
+    n, T = 8, 20
+    keys = pd.DataFrame({"item_id": [f"i{s}" for s in range(n)], "location_id": ["A", "B"] * 4})
+    target = rng.poisson(5.0, (n, T)).astype(np.float32)
+    dates = pd.date_range("2024-01-01", periods=T, freq="D")
+    store = PanelStore.from_arrays(PanelSpec(freq="D"), dates, target, keys)
+    at_end = OriginPrior(store, T).levels
+    past = OriginPrior(store, T + 6).levels
+    for (_, sums, counts), (_, more_sums, more_counts) in zip(at_end, past):
+        for a, b in ((sums, more_sums), (counts, more_counts)):
+            a, b = a.cpu().numpy(), b.cpu().numpy()
+            assert np.array_equal(b[:, : T + 1], a)
+            assert np.array_equal(b[:, T + 1 :], np.repeat(a[:, T:], 6, axis=1))
