@@ -557,8 +557,9 @@ def copy_groups(
 
     Items whose model inputs are the same (one photo under two names, or in two class folders)
     are one group, and so are the files of one class folder that share a stem (``a.png`` and
-    ``a.jpg``, often one photo in two formats): a copy on each side of the split would be
-    validated and calibrated on what it trained on. ``load(index)``: the item's model inputs
+    ``a.jpg``, often one photo in two formats) and multi-view items that share the image of a
+    view (not a blank one): a copy on each side of the split would be validated and calibrated
+    on what it trained on. ``load(index)``: the item's model inputs
     (``images`` and ``view_mask``, as :meth:`ItemLoader.load` gives them)."""
     parent = list(range(len(indices)))
 
@@ -570,15 +571,28 @@ def copy_groups(
 
     first: dict[object, int] = {}
     same_input: dict[bytes, list[int]] = {}
+    same_view: dict[bytes, list[int]] = {}
     for position, index in enumerate(indices.tolist()):
         sample, item = load(index), item_set.items[index]
-        digest = hashlib.sha256(np.ascontiguousarray(sample["images"]).tobytes())
-        digest.update(np.ascontiguousarray(sample["view_mask"]).tobytes())
+        images = np.ascontiguousarray(sample["images"])
+        view_mask = np.ascontiguousarray(sample["view_mask"])
+        digest = hashlib.sha256(images.tobytes())
+        digest.update(view_mask.tobytes())
         keys: list[object] = [digest.digest()]
         same_input.setdefault(keys[0], []).append(position)
         if item_set.layout == "classes":
             path = next(iter(item.views.values()))
             keys.append((str(path.parent), path.stem))
+        elif len(images) > 1:
+            # One photo in two units' folders (a view the station stored twice) is a copy too:
+            # keyed by the whole item only, a unit in validation was scored on a view the
+            # network trained on under another unit's name and labels. Absent views and blank
+            # frames (one colour: a dead camera) carry nothing of the item and join no one.
+            for view, present in zip(images, view_mask.reshape(-1).tolist()):
+                if present > 0 and view.min() != view.max():
+                    key = b"view" + hashlib.sha256(np.ascontiguousarray(view).tobytes()).digest()
+                    keys.append(key)
+                    same_view.setdefault(key, []).append(position)
         for key in keys:
             other = first.setdefault(key, position)
             parent[find(position)] = find(other)
@@ -591,6 +605,14 @@ def copy_groups(
             notes.append(
                 f"items {', '.join(names)}: the same images; kept on one side of the validation "
                 f"split{differ}"
+            )
+    whole = {position: key for key, members in same_input.items() for position in members}
+    for members in same_view.values():
+        if len({whole[i] for i in members}) > 1:  # not already named as the same images
+            names = sorted({item_set.items[indices[i]].item_id for i in members})
+            notes.append(
+                f"items {', '.join(names)}: a view with the same image; kept on one side of "
+                "the validation split"
             )
     return [find(i) for i in range(len(indices))], notes
 
