@@ -156,7 +156,8 @@ def _plan(report: Report, planning: PlanOutcome, data: DemoData | None = None) -
     columns = [ITEM, LOCATION, "review", "service_level", "safety_stock", "reorder_point",
                "order_up_to", "order_qty", "expected_fill_rate"]  # fmt: skip
     plan = _by_forecast_demand(planning)
-    report.table(plan[[c for c in columns if c in plan.columns]].head(15),
+    shown = _whole_numbers(plan[[c for c in columns if c in plan.columns]].head(15), ["order_qty"])
+    report.table(shown,
                  caption="top SKU x FC by forecast demand"
                  + _first(15, len(plan), "plan/plan.parquet"))  # fmt: skip
     dc, allocation = planning.dc_plan, planning.allocation
@@ -201,6 +202,59 @@ def _unplanned(report: Report, planning: PlanOutcome, data: DemoData) -> None:
                 "demand are not in the simulation.", css="note")  # fmt: skip
 
 
+def _whole_numbers(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with each of ``columns`` that holds only whole numbers as integers: the
+    report's tables print floats with 3 decimals, and an order of 76 units read "76.000".
+    A column with a fraction (a case pack of 0.5 kg) keeps its decimals."""
+    out = frame.copy()
+    for column in columns:
+        if column in out.columns and len(out):
+            values = out[column].to_numpy(dtype=float)
+            if np.isfinite(values).all() and np.array_equal(values, np.round(values)):
+                out[column] = values.astype(np.int64)
+    return out
+
+
+# How each row of the simulation summary reads. Every row went through one 3-decimal format:
+# "keys 72.000", "orders 304.000", and fill rates as 0.819 where the README quotes percentages.
+# Counts are whole numbers; units are too unless the table's demand has fractions; shares are
+# percentages; averages have one decimal. A row not named here keeps 3 decimals.
+SUMMARY_COUNTS = ("keys", "days", "stockout_days", "empty_days", "orders")
+SUMMARY_UNITS = ("demand", "served", "unmet", "units_ordered")
+SUMMARY_SHARES = ("fill_rate", "stockout_rate")
+SUMMARY_AVERAGES = ("avg_on_hand", "turns", "days_of_supply")
+
+
+def _summary_text(summary: pd.DataFrame) -> pd.DataFrame:
+    """The simulation summary (metrics by rule) as the text of its cells."""
+    rows = {}
+    for metric, row in summary.iterrows():
+        values = row.to_numpy(dtype=float)
+        finite = values[np.isfinite(values)]
+        whole = np.allclose(finite, np.round(finite), rtol=0, atol=1e-6)
+        if metric in SUMMARY_COUNTS or (metric in SUMMARY_UNITS and whole):
+            cells = [f"{v:,.0f}" for v in values]
+        elif metric in SUMMARY_UNITS:
+            cells = [f"{v:,.2f}" for v in values]
+        elif metric in SUMMARY_SHARES:
+            cells = [_share(v) for v in values]
+        elif metric in SUMMARY_AVERAGES:
+            cells = [f"{v:,.1f}" for v in values]
+        else:
+            cells = [f"{v:.3f}" for v in values]
+        rows[metric] = ["" if not np.isfinite(v) else c for v, c in zip(values, cells, strict=True)]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=summary.columns)
+
+
+def _share(value: float) -> str:
+    """A share as a percentage with one decimal, or more where one would read 0% or 100%
+    while it is neither (a stockout rate of 0.0004 beside 3 stockout days)."""
+    digits = 1
+    while digits < 6 and 0 < value < 1 and float(f"{100 * value:.{digits}f}") in (0.0, 100.0):
+        digits += 1
+    return f"{value:.{digits}%}"
+
+
 def _first(shown: int, rows: int, where: str) -> str:
     """What a caption adds when a table shows only its first rows: the DC table's 10 of 200
     SKUs and the allocation's 12 of 1,600 rows read as the whole plan (SKU000000 to 9, by
@@ -213,7 +267,7 @@ def _simulation(report: Report, planning: PlanOutcome, out: Path) -> None:
     report.section(SECTIONS[6], "The plan's order rule and a weeks-of-supply rule holding the "
                    "same average stock, replayed on the held-back weeks' real demand with the "
                    "same transit-time draws (lost sales).")  # fmt: skip
-    report.table(comparison.summary.rename_axis("metric"), caption="all SKU x FC")
+    report.table(_summary_text(comparison.summary).rename_axis("metric"), caption="all SKU x FC")
     top = _by_forecast_demand(planning).head(4)
     keys = list(zip(top[ITEM], top[LOCATION], strict=True))
     path = comparison.plot(keys, out / "simulation" / "inventory.png")
