@@ -64,7 +64,8 @@ class MonitorReport:
         if self.flagged.empty:
             return "no segment drifted past the thresholds: no retraining needed"
         names = [f"{r.segment_type}={r.segment}" for r in self.flagged.itertuples()]
-        return f"retrain for {len(names)} drifted segment(s): " + ", ".join(names)
+        noun = "segment" if len(names) == 1 else "segments"
+        return f"retrain for {len(names)} drifted {noun}: " + ", ".join(names)
 
     def to_dict(self) -> dict:
         return {

@@ -41,8 +41,8 @@ def test_a_series_first_sold_after_the_cutoff_is_named_with_its_demand():
     _plan(report, _planning([("A", "X")]), data)  # type: ignore[arg-type]
     notes = _notes(report)
     assert len(notes) == 1
-    assert "1 of 2 series are not planned" in notes[0] and "(NEW, X)" in notes[0]
-    assert "11 units of held-back demand" in notes[0]
+    assert "1 of 2 series is not planned" in notes[0] and "(NEW, X)" in notes[0]
+    assert "its 11 units of held-back demand are not" in notes[0]
 
 
 def test_a_fully_planned_table_has_no_note():

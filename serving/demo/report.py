@@ -124,9 +124,13 @@ def _inspection(report: Report, inspection: InspectionOutcome | None) -> None:
         return
     items = inspection.items
     counts = items["verdict"].value_counts().reindex(["pass", "review", "reject"]).fillna(0)
-    report.text(f"A day of {len(items)} inbound units through the camera tunnel: "
-                f"{int(counts['pass'])} pass, {int(counts['review'])} wait for review, "
-                f"{int(counts['reject'])} are rejected and leave sellable stock.")  # fmt: skip
+    # Verbs agree with their counts: a day with one rejected unit read "1 are rejected".
+    passed, review, reject = (int(counts[v]) for v in ("pass", "review", "reject"))
+    report.text(f"A day of {_count(len(items), 'inbound unit', 'inbound units')} through the "
+                f"camera tunnel: {_count(passed, 'passes', 'pass')}, "
+                f"{_count(review, 'waits', 'wait')} for review, "
+                f"{_count(reject, 'is', 'are')} rejected and "
+                f"{'leaves' if reject == 1 else 'leave'} sellable stock.")  # fmt: skip
     views = inspection.views
     shown = items[items["verdict"] != "pass"].head(4)
     for row in shown.itertuples(index=False):
@@ -196,10 +200,18 @@ def _unplanned(report: Report, planning: PlanOutcome, data: DemoData) -> None:
     held = data.holdout
     units = held.set_index([ITEM, LOCATION]).index.isin(left)
     named = ", ".join(f"({i}, {loc})" for i, loc in list(left)[:5])
-    report.text(f"{len(left)} of {len(keys)} series are not planned: without a row in the "
-                f"{RECENT_DAYS} days before the cutoff (first sold after it, or ended before), "
-                f"e.g. {named}; their {held.loc[units, DEMAND].sum():,.0f} units of held-back "
-                "demand are not in the simulation.", css="note")  # fmt: skip
+    one, total = len(left) == 1, held.loc[units, DEMAND].sum()
+    amount = f"{total:,.0f}"
+    amount += " unit of held-back demand is" if amount == "1" else " units of held-back demand are"
+    report.text(f"{len(left)} of {len(keys)} series {'is' if one else 'are'} not planned: "
+                f"without a row in the {RECENT_DAYS} days before the cutoff (first sold after "
+                f"it, or ended before), e.g. {named}; {'its' if one else 'their'} {amount} not in "
+                "the simulation.", css="note")  # fmt: skip
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    """``n`` and the word that agrees with it: "1 is", "2 are", "0 are"."""
+    return f"{n:,} {singular if n == 1 else plural}"
 
 
 def _whole_numbers(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
