@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from forecasting.plots import plt, save_figure
+from forecasting.plots import period_name, plt, save_figure
 from forecasting.spec import ITEM, LOCATION, PanelSpec
 from forecasting.store import PanelStore
 from forecasting.windows import BATCH_KEYS, WindowList
@@ -105,9 +105,14 @@ def in_column_names(importance: pd.DataFrame, spec: PanelSpec) -> pd.DataFrame:
 
 
 def plot_interpretation(
-    importance: pd.DataFrame, attention: pd.DataFrame, path: str | Path, title: str = ""
+    importance: pd.DataFrame,
+    attention: pd.DataFrame,
+    path: str | Path,
+    title: str = "",
+    freq: str | None = None,
 ) -> Path:
-    """Bar charts of variable importance per kind and a line of attention by lag."""
+    """Bar charts of variable importance per kind and a line of attention by lag (in time
+    steps of the panel's frequency ``freq``: days, weeks or months; "periods" if None)."""
     kinds = ["static", "encoder", "decoder"]
     fig, axes = plt.subplots(1, 4, figsize=(20, 4.2))
     for ax, kind in zip(axes[:3], kinds, strict=True):
@@ -123,7 +128,8 @@ def plot_interpretation(
     ax.plot(attention["lag"], attention["weight"], color="tab:orange")
     ax.axvline(0, color="0.5", lw=0.8, ls="--")
     ax.set_title("attention by time step (0 = forecast origin)")
-    ax.set_xlabel("lag")
+    ax.set_xlabel(f"lag ({period_name(freq)}s)")
+    ax.set_ylabel("mean attention weight")
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)

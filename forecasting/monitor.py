@@ -126,6 +126,7 @@ class MonitorReport:
             # that collects them.
             ax.set_title(f"WAPE by {kind}", parse_math=False)
             ax.set_ylabel("WAPE")
+            ax.set_xlabel("forecast origin")
             ax.tick_params(axis="x", labelsize=7, rotation=30)
             for text in ax.legend(lines, labels, fontsize=7).get_texts():
                 text.set_parse_math(False)

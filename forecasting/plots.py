@@ -16,6 +16,15 @@ from forecasting.store import PanelStore
 from forecasting.tables import dates_at
 from kernels.io import atomic_write
 
+# The panel's time step in words, for axis labels: a chart without a y label left the reader
+# to guess whether it drew units a day, a week or the cumulative demand.
+PERIODS = {"D": "day", "W": "week", "M": "month"}
+
+
+def period_name(freq: str | None) -> str:
+    """``freq`` (``D``, ``W`` or ``M``) as a word; "period" when not known."""
+    return PERIODS.get(str(freq), "period")
+
 
 def fan_chart(
     ax: plt.Axes,
@@ -74,6 +83,7 @@ def save_fan_charts(
     fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 3.2 * rows), squeeze=False)
     target = store.target.cpu().numpy()
     horizon = quantiles.shape[1]
+    unit = f"demand (units per {period_name(store.spec.freq)})"
     for k, ax in enumerate(axes.flat):
         if k >= n:
             ax.axis("off")
@@ -97,6 +107,8 @@ def save_fan_charts(
         key = f"{store.keys[ITEM].iat[s]} @ {store.keys[LOCATION].iat[s]}"
         ax.set_title(key, fontsize=9, parse_math=False)
         ax.tick_params(axis="x", labelsize=7, rotation=30)
+        if k % cols == 0:  # the first panel of each row: every panel plots the same quantity
+            ax.set_ylabel(unit, fontsize=8)
         if k == 0:
             ax.legend(fontsize=7, loc="upper left")
     if title:

@@ -404,7 +404,8 @@ def interpret_command(args: argparse.Namespace) -> int:
         importance, attention = forecaster.interpret(args.data)
         write_table(importance, folder / "variable_importance.csv")
         write_table(attention, folder / "attention.csv")
-        plot = plot_interpretation(importance, attention, folder / "interpretation.png")
+        freq = getattr(forecaster.spec, "freq", None)  # the lag axis in days, weeks or months
+        plot = plot_interpretation(importance, attention, folder / "interpretation.png", freq=freq)
         write_manifest(folder, "interpret", config={"run": str(args.run), "data": str(args.data)})
     with pd_options():
         print(importance.to_string(index=False))

@@ -75,6 +75,6 @@ def forecasting_step(data: DemoData, config: DemoConfig, out: Path) -> ForecastO
     )
     paths["interpretation"] = plot_interpretation(
         importance, attention, out / "backtest" / "tft_interpretation.png",
-        title="TFT: what the network looked at",
+        title="TFT: what the network looked at", freq=forecasters["tft"].spec.freq,
     )  # fmt: skip
     return ForecastOutcome(result, forecasters, packages, champion, paths)
