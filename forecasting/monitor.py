@@ -128,6 +128,13 @@ class MonitorReport:
             ax.set_ylabel("WAPE")
             ax.set_xlabel("forecast origin")
             ax.tick_params(axis="x", labelsize=7, rotation=30)
+            origins = pd.DatetimeIndex(part["origin"].unique())
+            if len(origins) == 1:
+                # One origin is one point: matplotlib's autoscale spread it over a multi-year
+                # axis (2022 to 2026 for one run in 2024). A week either side, its date the
+                # only tick.
+                ax.set_xlim(origins[0] - pd.Timedelta(days=7), origins[0] + pd.Timedelta(days=7))
+                ax.set_xticks(origins, [str(origins[0].date())])
             for text in ax.legend(lines, labels, fontsize=7).get_texts():
                 text.set_parse_math(False)
         return save_figure(fig, path)
