@@ -352,7 +352,7 @@ def _chart(rows: dict[str, pd.DataFrame], item_id: str, location_id: str) -> byt
     top.set_title(f"{item_id} @ {location_id}", parse_math=False)
     # what each axis plots, in its unit: the top one had no label (daily demand, next to the
     # bottom's stock levels, read as either)
-    top.set_ylabel("demand (units a day)")
+    top.set_ylabel("demand (units per day)")
     top.legend(fontsize=8)
     # in date order, as the forecast and the panel above (a line drawn in file order zigzags)
     for rule, frame in rows["daily"].sort_values("date").groupby("rule"):
