@@ -422,7 +422,20 @@ def _b_tails(r, wa, wb, kc, tails_b):
 
 @njit(parallel=True, cache=True)
 def _policy_quantiles_kernel(
-    cum, levels, kc, w_a, w_b, shift, service_level, service_type, level, mean, csl, fill, bad
+    cum,
+    levels,
+    kc,
+    w_a,
+    w_b,
+    shift,
+    counted,
+    service_level,
+    service_type,
+    level,
+    mean,
+    csl,
+    fill,
+    bad,
 ):
     n, nh, k = cum.shape
     for c in prange((n + CHUNK - 1) // CHUNK):
@@ -443,8 +456,10 @@ def _policy_quantiles_kernel(
             # r = 1); a 80% fill-rate row at 0.23 a day, L = 6, Q = 1 met 61%. The level is then
             # the smallest whole one that meets the target on the table, as for whole samples.
             whole = sh == math.floor(sh)
+            # ``counted``: the caller knows the table is whole-count though the knots read are
+            # not (a weekly count table read at 10 days: 3/7 of the way between two whole weeks).
             for h in range(nh):
-                if wa[h] > 0.0 or wb[h] > 0.0:
+                if (wa[h] > 0.0 or wb[h] > 0.0) and not counted[i]:
                     for j in range(k):
                         if r[h, j] != math.floor(r[h, j]):
                             whole = False
@@ -526,6 +541,7 @@ def policy_from_quantiles(
     shift=0.0,
     service_level,
     service_type=CYCLE,
+    counted=None,
 ) -> dict[str, np.ndarray]:
     """Reorder levels from quantiles of cumulative demand, mixed over random lead times.
 
@@ -533,8 +549,12 @@ def policy_from_quantiles(
     of demand summed over steps 1..h. ``weights_a`` (n_rows, H + 1): probability that the
     protection interval is h = 0..H steps (P(L + R = h); h = 0 means no demand); A is the mixture
     sum_h w_h F_h -- quantiles are never added. ``weights_b``: the same for B = D_L in periodic
-    review (``None``: B = A). See :func:`kernels.leadtime.horizon_weights`. Other arguments and
-    the result as in :func:`policy_from_samples`.
+    review (``None``: B = A). See :func:`kernels.leadtime.horizon_weights`. ``counted``
+    (n_rows,) bool, optional: rows whose table is whole-count though the knots read are not (a
+    coarser table interpolated to days, as :func:`kernels.tables.plan` reads a weekly one);
+    without it a row is whole-count when every knot read is a whole number. Whole-count rows
+    (with a whole shift) are planned to the smallest whole level that meets the target on the
+    table. Other arguments and the result as in :func:`policy_from_samples`.
     """
     levels = check_levels(levels)
     cum = v.as_float_array("cumulative", cumulative, ndim=3)
@@ -547,6 +567,9 @@ def policy_from_quantiles(
     sl, st, c = _check_policy_rows(n, service_level, service_type, shift)
     # Horizon 0 (no time, no demand) is an all-zero table, which the kernel handles like any other.
     padded = np.concatenate([np.zeros((n, 1, k)), cum], axis=1)
+    counted = np.zeros(n, dtype=np.bool_) if counted is None else np.asarray(counted, np.bool_)
+    if counted.shape != (n,):
+        raise ValueError(f"counted: expected shape {(n,)}, got {counted.shape}")
     out = _policy_outputs(n)
     bad = np.zeros(n, dtype=np.bool_)
     _policy_quantiles_kernel(
@@ -556,6 +579,7 @@ def policy_from_quantiles(
         wa,
         wb,
         c,
+        counted,
         sl,
         st,
         out["level"],
