@@ -97,7 +97,9 @@ def _short_samples(a, b, s, c):
 
 
 @njit(parallel=True, cache=True)
-def _policy_samples_kernel(a, b, shift, service_level, service_type, level, mean, csl, fill, bad):
+def _policy_samples_kernel(
+    a, b, shift, counted, service_level, service_type, level, mean, csl, fill, bad
+):
     n, ns = a.shape
     for c in prange((n + CHUNK - 1) // CHUNK):
         buf = np.empty(ns, dtype=a.dtype)
@@ -123,13 +125,24 @@ def _policy_samples_kernel(a, b, shift, service_level, service_type, level, mean
             for j in range(ns):
                 if ra[j] != math.floor(ra[j]):
                     whole_a = False
-            whole = whole_a and sh == math.floor(sh)
+            # ``counted``: count paths whose sums are not whole (a weekly path summed over 10
+            # days takes 3/7 of its second week): stock still moves in whole units.
+            part = counted[i] and not whole_a
+            whole = (whole_a or part) and sh == math.floor(sh)
             for j in range(rb.shape[0]):
-                if rb[j] != math.floor(rb[j]):
+                if rb[j] != math.floor(rb[j]) and not counted[i]:
                     whole = False
             if service_type[i] == CYCLE:
                 s = sample_quantile(ra, service_level[i], buf)
-                if whole_a and sample_cdf(ra, math.floor(s)) < service_level[i]:
+                if part:
+                    # The smallest whole level whose sample CDF meets the target.
+                    k = max(math.floor(s), 0.0)
+                    while k > 0 and sample_cdf(ra, k - 1.0) >= service_level[i]:
+                        k -= 1.0
+                    while sample_cdf(ra, k) < service_level[i]:
+                        k += 1.0
+                    s = k
+                elif whole_a and sample_cdf(ra, math.floor(s)) < service_level[i]:
                     # Count demand: a level between two integers acts as the integer below it,
                     # where the linear quantile can miss the target (19.525 of 1..20 at 97.5%
                     # served 95%); the next sample value up meets it.
@@ -191,7 +204,7 @@ def _policy_outputs(n):
 
 
 def policy_from_samples(
-    a, b=None, *, shift=0.0, service_level, service_type=CYCLE
+    a, b=None, *, shift=0.0, service_level, service_type=CYCLE, counted=None
 ) -> dict[str, np.ndarray]:
     """Reorder levels from demand samples, cycle service or fill rate, per row.
 
@@ -199,7 +212,10 @@ def policy_from_samples(
     review, D_{L+R} for periodic review). ``b`` (n_rows, n_samples_b): samples of D_L for periodic
     review, drawn on the same paths as ``a``; ``None`` means ``b = a`` (continuous review).
     ``shift``: the lot size Q for continuous review, 0 for periodic review.
-    ``service_type``: 0/``CYCLE`` or 1/``FILL_RATE`` per row.
+    ``service_type``: 0/``CYCLE`` or 1/``FILL_RATE`` per row. ``counted`` (n_rows,) bool,
+    optional: rows of count demand whose samples are not whole (sums of a part of a coarser
+    step, as :func:`kernels.tables.plan` reads weekly paths at 10 days); like rows of whole
+    samples, they are planned to the smallest whole level that meets the target.
 
     Returns a dict of float64 arrays: ``level`` (reorder point r or order-up-to S), ``mean``
     (E[A], so safety stock = level - mean), ``cycle_service`` (P(A <= level)) and ``fill_rate``
@@ -212,13 +228,31 @@ def policy_from_samples(
     if b.dtype != a.dtype:
         b = b.astype(a.dtype)
     sl, st, c = _check_policy_rows(n, service_level, service_type, shift)
+    counted = _counted_rows(counted, n)
     out = _policy_outputs(n)
     bad = np.zeros(n, dtype=np.bool_)
     _policy_samples_kernel(
-        a, b, c, sl, st, out["level"], out["mean"], out["cycle_service"], out["fill_rate"], bad
+        a,
+        b,
+        c,
+        counted,
+        sl,
+        st,
+        out["level"],
+        out["mean"],
+        out["cycle_service"],
+        out["fill_rate"],
+        bad,
     )
     if bad.any():
         _raise_no_cycle_demand("b", bad, b is a)
+    return out
+
+
+def _counted_rows(counted, n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=np.bool_) if counted is None else np.asarray(counted, np.bool_)
+    if out.shape != (n,):
+        raise ValueError(f"counted: expected shape {(n,)}, got {out.shape}")
     return out
 
 
@@ -567,9 +601,7 @@ def policy_from_quantiles(
     sl, st, c = _check_policy_rows(n, service_level, service_type, shift)
     # Horizon 0 (no time, no demand) is an all-zero table, which the kernel handles like any other.
     padded = np.concatenate([np.zeros((n, 1, k)), cum], axis=1)
-    counted = np.zeros(n, dtype=np.bool_) if counted is None else np.asarray(counted, np.bool_)
-    if counted.shape != (n,):
-        raise ValueError(f"counted: expected shape {(n,)}, got {counted.shape}")
+    counted = _counted_rows(counted, n)
     out = _policy_outputs(n)
     bad = np.zeros(n, dtype=np.bool_)
     _policy_quantiles_kernel(
