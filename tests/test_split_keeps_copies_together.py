@@ -109,3 +109,20 @@ def test_units_sharing_one_view_photo_stay_on_one_side(tmp_path, monkeypatch):
     loader = ItemLoader(items, items.view_names, 32)
     groups, notes = copy_groups(items, loader.load, np.arange(36))
     assert len(set(groups)) == 24 and len(notes) == 12 and "u00, u01" in notes[0]
+
+
+def test_a_one_colour_frame_of_a_colour_camera_joins_no_one(tmp_path, monkeypatch):
+    # A camera that sent one solid colour (a "no signal" blue) in 24 of 36 units: its three
+    # channels hold three values, and the blank test over the whole view keyed it, merging the
+    # 24 units into one group (the split then held out 26 of 36 units).
+    root = tmp_path / "tunnel"
+    ids = _tunnel(root, 36, np.random.default_rng(1))
+    for item_id in ids[12:]:
+        Image.new("RGB", (32, 32), (0, 0, 255)).save(root / "items" / item_id / "top.png")
+    items = read_tunnel(root)
+    loader = ItemLoader(items, items.view_names, 32)
+    groups, notes = copy_groups(items, loader.load, np.arange(36))
+    assert len(set(groups)) == 36 and not notes
+    # and so in training's split, whose dataset gives the views channels first
+    train, val, _ = _split(root, monkeypatch)
+    assert len(train) + len(val) == 36 and 3 <= len(val) <= 12

@@ -550,6 +550,18 @@ def _cover_classes(
     return groups[out].tolist()
 
 
+def _one_colour(view: np.ndarray) -> bool:
+    """Whether a view's image is one colour (every pixel alike). Per pixel, not over the whole
+    array: a colour camera's one-colour frame (a "no signal" blue) is not one value across its
+    channels, and min != max keyed it, joining every unit whose camera showed it into one group
+    (24 of 36 units held out together). Views are height x width x channels as
+    :meth:`ItemLoader.load` gives them, or channels first as the training dataset's tensors."""
+    if view.ndim == 3 and view.shape[-1] not in (1, 3):  # channels first
+        view = np.moveaxis(view, 0, -1)
+    pixels = view.reshape(-1, view.shape[-1] if view.ndim == 3 else 1)
+    return bool((pixels == pixels[0]).all())
+
+
 def copy_groups(
     item_set: ItemSet, load: Callable[[int], Mapping], indices: np.ndarray
 ) -> tuple[list[int], list[str]]:
@@ -589,7 +601,7 @@ def copy_groups(
             # network trained on under another unit's name and labels. Absent views and blank
             # frames (one colour: a dead camera) carry nothing of the item and join no one.
             for view, present in zip(images, view_mask.reshape(-1).tolist()):
-                if present > 0 and view.min() != view.max():
+                if present > 0 and not _one_colour(view):
                     key = b"view" + hashlib.sha256(np.ascontiguousarray(view).tobytes()).digest()
                     keys.append(key)
                     same_view.setdefault(key, []).append(position)
