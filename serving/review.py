@@ -154,7 +154,7 @@ class ReviewStore:
         ``item_id``, ``sku`` or ``location_id`` is a :class:`ReviewError` too, and nothing is
         queued. Keys are kept as the text every other table holds them by
         (:func:`kernels.io.key_text`: an id or SKU ``7.0`` of a column a missing cell made float
-        is ``"7"``)."""
+        is ``"7"``); a unit a queue written before held as ``"7.0"`` is still that row."""
         if state not in ("pending", "rejected"):
             raise ValueError(f"state: expected 'pending' or 'rejected', got {state!r}")
         from kernels.io import key_text
@@ -180,6 +180,16 @@ class ReviewStore:
             for n, row in enumerate(items.to_dict(orient="records")):
                 item_id = keys["item_id"][n]
                 unit = (keys["sku"][n], keys["location_id"][n])
+                # A database written before keys were key_text holds a float column's unit 7.0
+                # as "7.0" and its SKU 42.0 as "42.0": the same unit queued again is that row
+                # (it was queued a second time, as "7", held twice and reviewed twice, and a
+                # unit with a string id was refused for its SKU "42" against "42.0").
+                old = (str(row["item_id"]), str(row["sku"]), str(row["location_id"]))
+                if (
+                    old[0] != item_id
+                    and db.execute("SELECT 1 FROM items WHERE item_id = ?", (old[0],)).fetchone()
+                ):
+                    item_id = old[0]
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO items (item_id, sku, location_id, product_id, scores, "
                     "reasons, views, queued, model, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -203,7 +213,8 @@ class ReviewStore:
                         "SELECT sku, location_id FROM items WHERE item_id = ?",
                         (item_id,),
                     ).fetchone()
-                    if tuple(queued) != unit:  # the exception rolls the whole batch back
+                    # the exception rolls the whole batch back
+                    if tuple(queued) not in (unit, old[1:]):
                         raise ReviewError(
                             f"item_id: {item_id!r} is queued for SKU "
                             f"{queued['sku']!r} at {queued['location_id']!r}; another unit "

@@ -49,3 +49,19 @@ def test_a_unit_without_its_keys_is_refused_and_nothing_is_queued(tmp_path, colu
     with pytest.raises(ReviewError, match=rf"^{column}: missing for 2 unit\(s\) \(rows \[1, 2\]\)"):
         store.enqueue(items, {})
     assert store.units().empty
+
+
+def test_a_unit_queued_by_the_old_keys_is_not_queued_again(tmp_path):
+    # A database written before the fix holds unit 7.0 as "7.0" of SKU "42.0", and unit "a1" of
+    # SKU "42.0". The same batch queued again added unit "7" beside "7.0" (one unit held and
+    # reviewed twice: 2 units waiting where 1 does), and refused "a1" as another unit (SKU "42"
+    # against "42.0").
+    store = ReviewStore(tmp_path / "review.db")
+    old = pd.DataFrame({"item_id": ["7.0", "a1"], "sku": "42.0", "location_id": "3", "reasons": ""})
+    assert store.enqueue(old, {}) == 2
+    again = pd.DataFrame({"item_id": [7.0, np.nan], "sku": [42.0, 42.0], "location_id": "3",
+                          "reasons": ""}).astype({"item_id": object})  # fmt: skip
+    again.loc[1, "item_id"] = "a1"
+    assert store.enqueue(again, {}) == 0
+    assert store.units()["item_id"].tolist() == ["7.0", "a1"]
+    assert store.stock_adjustments()["review_units"].tolist() == [2]
