@@ -251,8 +251,17 @@ def backtest(
     """Score ``forecasters`` over rolling origins; ``segments`` are static categoricals of the
     store (default: all of them) and the demand class (smooth / intermittent / lumpy / erratic).
 
+    ``n_origins`` origins ``step`` periods apart (default: ``horizon``), the last ``horizon``
+    periods before the end (:func:`rolling_origins`); each forecasts ``horizon`` periods. A
+    forecaster is fitted on the data before the first origin, and anew at every origin with
+    ``refit``. Series with
+    fewer than ``min_history`` periods of history before an origin (default: two seasons), or
+    without ``horizon`` observed periods from it, are not scored there. ``progress`` shows a
+    progress bar.
+
     ``cold_start`` hides that fraction of items' history (and identity) from fitting and
-    forecasting; their forecasts are scored like the others, in the segment ``history=cold``.
+    forecasting; their forecasts are scored like the others, in the segment ``history=cold``;
+    ``seed`` picks them.
     """
     names = [f.name for f in forecasters]
     repeated = sorted({n for n in names if names.count(n) > 1})

@@ -22,7 +22,10 @@ class Forecaster(Protocol):
     horizon: int
     quantiles: tuple[float, ...]
 
-    def fit(self, store: PanelStore, cutoff: int | None = None) -> Forecaster: ...
+    def fit(self, store: PanelStore, cutoff: int | None = None) -> Forecaster:
+        """Learn from the periods of ``store`` before ``cutoff`` (a period index; ``None``: all
+        of them); returns ``self``."""
+        ...
 
     def predict_windows(
         self, store: PanelStore, series: torch.Tensor, origins: torch.Tensor

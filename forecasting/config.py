@@ -160,9 +160,11 @@ class ForecastConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> ForecastConfig:
+        """From a mapping of field names (keywords, a manifest entry); unknown keys are named."""
         return settings_from_dict(cls, values, "forecast config")
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON/YAML types (tuples become lists), as a manifest keeps them."""
         return settings_to_dict(self)
 
 

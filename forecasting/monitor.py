@@ -361,7 +361,10 @@ def monitor(
     ``reference`` is a backtest metrics table (``segment_type, segment, wape, coverage_*``,
     and ``model``: ``reference_model`` picks the monitored model's rows where it holds several);
     ``reference_frequency`` the frequency of its backtest (``D``, ``W`` or ``M``; a backtest's
-    ``metrics.json`` records it), which must be the forecasts'.
+    ``metrics.json`` records it), which must be the forecasts'. A segment is flagged as
+    :class:`~forecasting.config.MonitorConfig` says: its WAPE worse than the reference's by more
+    than ``wape_threshold`` (relative), or an interval coverage off its level by more than
+    ``coverage_tolerance``.
     """
     # The settings' own checks, as the command line's: only ``<= 0`` was refused here, and a NaN
     # threshold (or tolerance) never flagged its WAPE (coverage), a NaN comparing False, while a

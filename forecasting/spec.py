@@ -152,6 +152,7 @@ class PanelSpec:
         }
 
     def covariates(self) -> list[str]:
+        """Every declared covariate column, role by role in the order of :meth:`roles`."""
         return [column for columns in self.roles().values() for column in columns]
 
     def key_columns(self) -> tuple[tuple[str, str, str], ...]:
@@ -168,6 +169,7 @@ class PanelSpec:
         return {name: canonical for name, canonical, _ in self.key_columns()}
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON/YAML types (tuples become lists), as a manifest keeps them."""
         return settings_to_dict(self)
 
     @classmethod

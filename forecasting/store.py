@@ -147,6 +147,7 @@ class PanelStore:
 
     @property
     def n_series(self) -> int:
+        """S, the number of (item, location) series: rows of ``target``."""
         return self.target.shape[0]
 
     @property
@@ -155,6 +156,7 @@ class PanelStore:
 
     @property
     def device(self) -> torch.device:
+        """The device the store's tensors are on (that of ``target``)."""
         return self.target.device
 
     @property

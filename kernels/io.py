@@ -56,7 +56,8 @@ def _existing_file(path: str | Path) -> Path:
 def read_table(
     path: str | Path, columns: list[str] | None = None, text: Iterable[str] = (), **csv: Any
 ) -> pd.DataFrame:
-    """Read a CSV or parquet table (by suffix); ``csv`` holds extra ``pandas.read_csv`` options.
+    """Read the CSV or parquet table at ``path`` (by suffix), only ``columns`` if given (default:
+    all); ``csv`` holds extra ``pandas.read_csv`` options.
 
     ``text`` names key columns read from a CSV as text, as a parquet file keeps them: an id
     such as ``0007`` or ``01`` is not the number 7 or 1, and ``NA``, ``None`` or ``null`` is

@@ -309,6 +309,8 @@ class ReviewStore:
         return [self._item(row) for row in rows]
 
     def item(self, item_id: str) -> dict[str, Any]:
+        """The queued item ``item_id`` as a dict of its row, with its ``scores``, ``classes``
+        and ``views`` (image paths made absolute); :class:`ReviewError` if it is not queued."""
         with self._connect() as db:
             row = db.execute("SELECT * FROM items WHERE item_id = ?", (item_id,)).fetchone()
         if row is None:

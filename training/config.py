@@ -102,6 +102,7 @@ class TrainConfig:
         return cls.from_dict(read_yaml(path))
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON/YAML types (tuples become lists), as a manifest keeps them."""
         return settings_to_dict(self)
 
 

@@ -265,10 +265,12 @@ class NeuralForecaster:
 
     @property
     def name(self) -> str:
+        """The model name (``config.model``), under which backtests key its scores."""
         return self.config.model
 
     @property
     def horizon(self) -> int:
+        """Periods forecast from each origin (``config.horizon``)."""
         return self.config.horizon
 
     @property
@@ -279,6 +281,7 @@ class NeuralForecaster:
 
     @property
     def quantiles(self) -> tuple[float, ...]:
+        """The quantile levels forecast, increasing (``config.quantiles``)."""
         return self.config.quantiles
 
     # ----------------------------------------------------------------- fitting
@@ -881,6 +884,8 @@ class Forecaster:
     def from_config(
         cls, config: ForecastConfig, spec: PanelSpec | None = None, train: TrainConfig | None = None
     ) -> Forecaster:
+        """An unfitted forecaster with the settings of ``config``, the column mapping and
+        covariates of ``spec`` and the training settings ``train`` (defaults when ``None``)."""
         return cls(spec=spec, train=train, **config.to_dict())
 
     def __repr__(self) -> str:
@@ -1074,7 +1079,8 @@ class Forecaster:
         of :class:`~forecasting.config.BacktestConfig` fields given as keywords, which change
         ``config``'s) over rolling origins. Models are fitted on the data before the first
         origin (``refit``: at every origin); this forecaster keeps the model fitted there.
-        ``result.save(folder)`` writes the metrics and fan charts."""
+        ``progress`` shows progress bars. ``result.save(folder)`` writes the metrics and fan
+        charts."""
         # Keywords given beside a config change it (they were dropped: origins=5 with a
         # config scored the config's 3 origins).
         config = dataclasses.replace(config, **settings) if config else BacktestConfig(**settings)

@@ -260,14 +260,17 @@ class Inspector:
 
     @property
     def class_names(self) -> tuple[str, ...]:
+        """The classes the fitted network scores, in the order of its outputs."""
         return self._require_fitted().class_names
 
     @property
     def view_names(self) -> tuple[str, ...]:
+        """The camera views the fitted network reads, in its input order."""
         return self._require_fitted().view_names
 
     @property
     def thresholds(self) -> Thresholds | None:
+        """The calibrated per-class reject/review thresholds; ``None`` until calibrated."""
         return self._require_fitted().thresholds
 
     def _require_fitted(self) -> RunModel:
@@ -294,7 +297,8 @@ class Inspector:
         """The items of a dataset folder (read with the ``layout`` and ``good_class``
         settings; with ``fitted``, class folders labelled against the fitted model's classes;
         ``to_score``: items to score, see :func:`vision.items.read_class_folders`), or
-        ``data`` itself when it is an :class:`ItemSet` already."""
+        ``data`` itself when it is an :class:`ItemSet` already. With ``require_labels``, a set
+        with an unlabelled item is refused (``ValueError``)."""
         if isinstance(data, ItemSet):
             if require_labels and not data.labeled:
                 raise ValueError(f"{data.root}: labels are needed for every item")
@@ -603,7 +607,8 @@ class Inspector:
         unwritable path is refused before any work and an existing heatmap folder is replaced
         only with ``overwrite``. ``settings`` are :class:`~vision.config.ScoreConfig` fields
         (``batch_size``, ``heatmaps``, ``progress``). A view smaller than ``min_view_size``
-        pixels is reported like an unreadable one.
+        pixels is reported like an unreadable one. ``thresholds`` replaces the calibrated ones
+        for this call; without either, scoring is refused (``ValueError``).
         """
         config = ScoreConfig.from_dict(settings)
         outputs = ScoreOutputs.plan(out, heatmap_dir, config.heatmaps)

@@ -97,10 +97,12 @@ class AugmentSpec:
         return "none"
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict, as a run's manifest keeps them."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> AugmentSpec:
+        """From a mapping of field names (an ``augment`` section); unknown keys are named."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -139,6 +139,7 @@ class ModelSpec:
         return self.output_stride if self.backbone == "resnet18" else 32
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON/YAML types (tuples become lists), as a manifest keeps them."""
         return settings_to_dict(self)
 
     @classmethod
@@ -220,6 +221,7 @@ class DataConfig:
             )
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON/YAML types (tuples become lists), as a manifest keeps them."""
         return settings_to_dict(self)
 
     @classmethod
@@ -248,10 +250,12 @@ class CalibrationConfig:
             )
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON/YAML types (tuples become lists), as a manifest keeps them."""
         return settings_to_dict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> CalibrationConfig:
+        """From a mapping of field names (a YAML ``calibration`` section); unknown keys named."""
         return settings_from_dict(cls, values, "calibration settings")
 
 
@@ -268,10 +272,12 @@ class ScoreConfig:
         check_settings(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON/YAML types (tuples become lists), as a manifest keeps them."""
         return settings_to_dict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> ScoreConfig:
+        """From a mapping of field names (keywords, a manifest entry); unknown keys are named."""
         return settings_from_dict(cls, values, "score settings")
 
 
@@ -292,8 +298,10 @@ class SyntheticConfig:
         check_settings(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON/YAML types (tuples become lists), as a manifest keeps them."""
         return settings_to_dict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> SyntheticConfig:
+        """From a mapping of field names (keywords, a manifest entry); unknown keys are named."""
         return settings_from_dict(cls, values, "synthetic tunnel settings")

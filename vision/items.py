@@ -104,6 +104,8 @@ class ItemSet:
         return np.stack([item.labels for item in self.items]).astype(np.float32)
 
     def subset(self, indices: Sequence[int]) -> ItemSet:
+        """The items at ``indices`` (positions in ``items``), with this set's root, layout,
+        names and catalog."""
         return ItemSet(
             self.root,
             self.layout,
@@ -115,6 +117,8 @@ class ItemSet:
         )
 
     def issues(self) -> list[str]:
+        """Every item's problems (missing folder, no images, not labelled), one line each,
+        prefixed ``item <item_id>:``; empty when the set is clean."""
         return [f"item {item.item_id}: {msg}" for item in self.items for msg in item.issues]
 
 

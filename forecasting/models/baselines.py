@@ -106,6 +106,7 @@ class SeasonalNaive:
         self.error_window = error_window or max(8 * season, 2 * horizon)
 
     def fit(self, store: PanelStore, cutoff: int | None = None) -> SeasonalNaive:
+        """Nothing to learn: forecasts read the history before each origin. Returns ``self``."""
         return self  # nothing to learn
 
     def _lags(self, device) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -183,6 +184,7 @@ class MovingAverage:
         self.error_window = error_window or max(2 * window, 2 * horizon)
 
     def fit(self, store: PanelStore, cutoff: int | None = None) -> MovingAverage:
+        """Nothing to learn: forecasts read the history before each origin. Returns ``self``."""
         return self
 
     def predict_windows(

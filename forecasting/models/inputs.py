@@ -63,12 +63,14 @@ class InputDims:
         )
 
     def to_dict(self) -> dict:
+        """The fields as plain JSON types (tuples become lists), as a manifest keeps them."""
         return {
             k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
         }
 
     @classmethod
     def from_dict(cls, values: dict) -> InputDims:
+        """The inverse of :meth:`to_dict` (lists become tuples)."""
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 

@@ -212,10 +212,12 @@ def policy_from_samples(
     review, D_{L+R} for periodic review). ``b`` (n_rows, n_samples_b): samples of D_L for periodic
     review, drawn on the same paths as ``a``; ``None`` means ``b = a`` (continuous review).
     ``shift``: the lot size Q for continuous review, 0 for periodic review.
-    ``service_type``: 0/``CYCLE`` or 1/``FILL_RATE`` per row. ``counted`` (n_rows,) bool,
-    optional: rows of count demand whose samples are not whole (sums of a part of a coarser
-    step, as :func:`kernels.tables.plan` reads weekly paths at 10 days); like rows of whole
-    samples, they are planned to the smallest whole level that meets the target.
+    ``service_level`` (scalar or (n_rows,), in (0, 1)): the target, a cycle service level or a
+    fill rate as ``service_type`` says. ``service_type``: 0/``CYCLE`` or 1/``FILL_RATE`` per row.
+    ``counted`` (n_rows,) bool, optional: rows of count demand whose samples are not whole
+    (sums of a part of a coarser step, as :func:`kernels.tables.plan` reads weekly paths at 10
+    days); like rows of whole samples, they are planned to the smallest whole level that meets
+    the target.
 
     Returns a dict of float64 arrays: ``level`` (reorder point r or order-up-to S), ``mean``
     (E[A], so safety stock = level - mean), ``cycle_service`` (P(A <= level)) and ``fill_rate``

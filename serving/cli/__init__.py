@@ -46,6 +46,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``stockcast`` parser: one subcommand group per public module of this package, each
+    added by its ``register(subparsers)``; every parser errs in one line, exit 2
+    (:class:`Parser`)."""
     parser = Parser(
         prog="stockcast",
         description="Forecast demand, inspect items, plan inventory and serve models.",

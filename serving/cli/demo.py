@@ -12,6 +12,7 @@ from serving.demo.config import DemoConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``demo`` subcommand."""
     demo = subparsers.add_parser(
         "demo",
         help="the whole loop: forecast, export, inspect, plan, simulate, monitor, report",
@@ -24,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def demo_command(args: argparse.Namespace) -> int:
+    """Run the whole loop (:func:`serving.demo.run_demo`) on the embedded network or ``--data``;
+    print where the report and the other outputs are. Returns the exit status, 0."""
     from serving.demo import run_demo
 
     values = given(args, DemoConfig)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``export`` subcommand."""
     export = subparsers.add_parser(
         "export",
         help="export a run (LSTM, TFT, inspection) as an ONNX package REPO/<name>/<version>/",
@@ -29,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def export_command(args: argparse.Namespace) -> int:
+    """Export ``--run`` into ``--repo`` as a model package (:func:`serving.export.export_run`);
+    print one JSON line: the package folder, task and opset and parity error (or, for a whole
+    auto run, its runtime and routing). Returns the exit status, 0."""
     import json
 
     from serving.export import export_run

@@ -53,6 +53,7 @@ def _add_model_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forecast`` subcommand group (its actions)."""
     forecast = subparsers.add_parser("forecast", help="train, predict and backtest demand models")
     commands = forecast.add_subparsers(dest="forecast_command", required=True, metavar="ACTION")
 
@@ -178,6 +179,8 @@ def _print_panel(forecaster) -> None:
 
 
 def train_command(args: argparse.Namespace) -> int:
+    """``forecast train``: fit the model on ``--data`` into the run folder ``--out``; print the
+    validation result and the run folder. Returns the exit status, 0."""
     import pandas as pd
 
     from kernels.io import check_writable
@@ -292,6 +295,8 @@ def check_forecast_agrees(
 
 
 def predict_command(args: argparse.Namespace) -> int:
+    """``forecast predict``: forecast ``--data`` from a run folder or a model package and write
+    the forecast table to ``--out`` (CSV or parquet, by suffix). Returns the exit status, 0."""
     from kernels.io import check_writable, table_kind, write_table
 
     check_writable(args.out)
@@ -328,6 +333,8 @@ def predict_command(args: argparse.Namespace) -> int:
 
 
 def backtest_command(args: argparse.Namespace) -> int:
+    """``forecast backtest``: score the models over rolling origins on ``--data``; write the
+    metrics, windows and plots to the folder ``--out`` and print the summary. Returns 0."""
     inputs = inputs_of(args, "data", "config")
     refuse_output_over_inputs(args.out, inputs, folder=True, what="the backtest")
     import dataclasses
@@ -392,6 +399,8 @@ def backtest_command(args: argparse.Namespace) -> int:
 
 
 def interpret_command(args: argparse.Namespace) -> int:
+    """``forecast interpret``: variable importance and attention of a run on ``--data``, as
+    tables and a plot in the folder ``--out``. Returns the exit status, 0."""
     inputs = inputs_of(args, "run", "data")
     refuse_output_over_inputs(args.out, inputs, folder=True, what="the interpretation")
     from forecasting import Forecaster
@@ -414,6 +423,9 @@ def interpret_command(args: argparse.Namespace) -> int:
 
 
 def monitor_command(args: argparse.Namespace) -> int:
+    """``forecast monitor``: score ``--forecasts`` against ``--actuals`` (and a backtest
+    ``--reference``); write ``monitor.json`` and ``monitor.png`` to ``--out``, print the flagged
+    segments and the recommendation. Returns the exit status, 0."""
     inputs = inputs_of(args, "forecasts", "actuals", "reference")
     refuse_output_over_inputs(args.out, inputs, folder=True, what="the report")
     import pandas as pd
@@ -512,12 +524,14 @@ def monitor_command(args: argparse.Namespace) -> int:
 
 
 def pd_options():
+    """A pandas option context for the printed tables: 120 characters wide, 3 decimals."""
     import pandas as pd
 
     return pd.option_context("display.width", 120, "display.precision", 3)
 
 
 def print_summary(result) -> None:
+    """Print a backtest result's overall metrics per model and its bias by segment."""
     columns = ["wape", "mase", "sql", "bias", "coverage_80", "coverage_90", "n_windows"]
     overall = result.overall()
     with pd_options():

@@ -65,6 +65,7 @@ RUN_DEFAULT = "the run's"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``inspect`` subcommand group (its actions)."""
     parser = subparsers.add_parser(
         "inspect",
         help="camera-tunnel inspection: generate, train, calibrate, score",

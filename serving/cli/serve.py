@@ -10,6 +10,7 @@ from serving.service.config import ServiceConfig, read_token
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` subcommand."""
     serve = subparsers.add_parser(
         "serve", help="serve forecasts, plans and inspection verdicts over HTTP"
     )
@@ -19,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    """Serve the model repository ``--repo`` with uvicorn until stopped; the token file and the
+    folder are checked first. Returns the exit status, 0."""
     import dataclasses
     import json
     import os

@@ -49,6 +49,9 @@ class ForecastOutcome:
 
 
 def forecasting_step(data: DemoData, config: DemoConfig, out: Path) -> ForecastOutcome:
+    """Backtest every network on ``data.train`` (``out/backtest``), save each run
+    (``out/runs/<name>``) and export it (``out/models``); the champion has the lowest scaled
+    quantile loss. Also the TFT's interpretation plot."""
     train = TrainConfig(
         max_epochs=config.epochs,
         batches_per_epoch=config.batches_per_epoch,

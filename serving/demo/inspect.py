@@ -37,6 +37,9 @@ class InspectionOutcome:
 
 
 def inspection_step(data: DemoData, config: DemoConfig, out: Path) -> InspectionOutcome:
+    """Train an inspector on a synthetic tunnel, calibrate it on fresh good units, score the
+    inbound units (``out/inspection/scores.parquet``) and queue the ``review`` ones for a
+    person; ``rejected`` counts the units held out of stock per (SKU, FC)."""
     tunnel = write_synthetic_dataset(
         out / "data" / "tunnel", config.tunnel_items, seed=config.seed,
         image_size=config.image_size, defect_rate=0.25, progress=config.progress,

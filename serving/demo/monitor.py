@@ -42,6 +42,9 @@ class MonitorOutcome:
 def monitoring_step(
     data: DemoData, outcome: ForecastOutcome, forecast: pd.DataFrame, config: DemoConfig, out: Path
 ) -> MonitorOutcome:
+    """Monitor ``forecast`` against the first half of the held-back days, the champion's
+    backtest metrics as reference (``out/monitor``); where segments are flagged, retrain a
+    challenger and export it when its scaled quantile loss beats the champion's."""
     half = config.holdout_days // 2
     first = data.actuals(data.cutoff, half)
     reference = outcome.backtest.metrics

@@ -44,6 +44,9 @@ class PlanOutcome:
 def planning_step(
     data: DemoData, package_dir: Path, rejected: pd.DataFrame | None, config: DemoConfig
 ) -> PlanOutcome:
+    """Forecast from the package ``package_dir``, plan the FCs (units ``rejected`` by inspection
+    taken off stock, ``review`` units held), position the DC, allocate scarce supply, and
+    simulate the plan against a weeks-of-supply rule on the held-back days."""
     package = open_forecast_package(package_dir)
     table = data.forecast_table(data.cutoff, config.horizon)
     forecast = package.predict(table)

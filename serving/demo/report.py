@@ -38,6 +38,9 @@ def write_report(
     planning: PlanOutcome,
     monitoring: MonitorOutcome,
 ) -> Path:
+    """Write the demo's HTML report, ``out/report.html``, from the steps' outcomes (with
+    ``inspection`` ``None``, a user's table, its section says inspection was skipped);
+    returns its path."""
     # The panel's own sizes: a user's table ignores --items and --locations.
     items, locations = data.frame[ITEM].nunique(), data.frame[LOCATION].nunique()
     report = Report("stockcast: forecast, inspect, plan, simulate, monitor",

@@ -46,7 +46,10 @@ def export_run(
     quantize: bool = False,
     network: str | None = None,
 ) -> Path:
-    """Export the run (forecast: LSTM or TFT; inspection) and return the package folder.
+    """Export the run folder ``run_dir`` (forecast: LSTM or TFT; inspection) into the model
+    repository ``repo`` as ``<name>/<version>/`` and return the package folder. ``name``
+    defaults to the run folder's name, ``version`` to one past the latest (a version given is
+    never replaced). ``quantize`` also writes an int8 graph (inspection runs only).
     ``network`` exports one of an ``auto`` run's networks (``lstm``, ``tft``, ``lstm_nb``,
     ``tft_nb``): the package is that network's, as if it had been trained alone."""
     run_dir = Path(run_dir)

@@ -67,6 +67,7 @@ def export(
 
 
 def opset(model: onnx.ModelProto) -> int:
+    """The version of the default (``ai.onnx``) operator set ``model`` imports."""
     return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
 
 

@@ -139,6 +139,7 @@ class ForecastPackage(PackagedForecast):
 
     @property
     def provider(self) -> str:
+        """The onnxruntime provider the graph runs on now (see :attr:`OnnxModel.provider`)."""
         return self.model.provider
 
     def predict(

@@ -135,6 +135,7 @@ class InspectionPackage:
 
     @property
     def provider(self) -> str:
+        """The onnxruntime provider the graph runs on now (see :attr:`OnnxModel.provider`)."""
         return self.model.provider
 
     # ------------------------------------------------------------------ tables

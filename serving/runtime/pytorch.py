@@ -106,6 +106,7 @@ class RunForecastPackage(PackagedForecast):
 
     @property
     def provider(self) -> str:
+        """Where the run forecasts, ``torch (<device>)``, in place of an onnxruntime provider."""
         return self._provider
 
     def predict(

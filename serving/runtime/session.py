@@ -58,6 +58,7 @@ class OnnxModel:
         return self.session.get_providers()[0]
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run the graph on ``feeds`` (input name -> array); every output, by name."""
         outputs = self.session.run(list(self.output_names), feeds)
         return dict(zip(self.output_names, outputs, strict=True))
 

@@ -150,6 +150,8 @@ class JsonLogs(logging.Formatter):
 
 
 def configure_logging() -> None:
+    """Log the service (``stockcast.service``) at INFO to stderr as JSON lines (:class:`JsonLogs`),
+    and not to the root logger."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLogs())
     log.handlers[:] = [handler]

@@ -76,6 +76,7 @@ class Batcher:
         self.in_flight = 0
 
     def depth(self) -> int:
+        """Requests waiting for a batch: those queued plus one held over for the next batch."""
         return self.queue.qsize() + (self._carry is not None)
 
     @contextlib.contextmanager

@@ -40,6 +40,7 @@ class ServiceConfig:
 
     @property
     def max_body_bytes(self) -> int:
+        """``max_body_mb`` in bytes (MiB: 2**20 bytes each)."""
         return int(self.max_body_mb * 2**20)
 
 

@@ -44,6 +44,7 @@ class Loaded:
 
     @property
     def provider(self) -> str:
+        """The provider the version's runtime runs on now."""
         return self.runtime.provider
 
 
@@ -54,6 +55,8 @@ class Snapshot:
     models: dict[str, dict[str, Loaded]] = field(default_factory=dict)
 
     def get(self, name: str, version: str | None = None) -> Loaded:
+        """Model ``name`` at ``version`` (default: the highest version number); ``KeyError``
+        naming what is served when either is not."""
         found = self.models.get(name)
         if not found:
             raise KeyError(f"model {name!r} not found; serving: {sorted(self.models)}")
@@ -67,6 +70,7 @@ class Snapshot:
         return found[version]
 
     def of_task(self, task: str) -> list[str]:
+        """Names of the models with a version of ``task`` (``forecast``, ``inspection``), sorted."""
         return sorted(
             n for n, vs in self.models.items() if any(v.task == task for v in vs.values())
         )
@@ -218,6 +222,7 @@ class ModelRepository:
         self._thread.start()
 
     def close(self) -> None:
+        """Stop watching the folder (waits up to 5 s for the watcher thread)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
