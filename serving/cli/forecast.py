@@ -379,7 +379,11 @@ def backtest_command(args: argparse.Namespace) -> int:
     with building(args.out, overwrite=args.overwrite) as folder:
         store = forecaster.store(args.data)
         _print_panel(forecaster)
-        result = forecaster.backtest(store, backtest_config, also=also)
+        # --no-progress (train's progress_bar) silences the backtest's bar over origins too,
+        # not only each fit's: it was drawn whatever the flag said.
+        result = forecaster.backtest(
+            store, backtest_config, also=also, progress=settings["train"].progress_bar
+        )
         paths = result.save(folder)
         # Written last: the sha256 of every file, as every run folder has (README).
         write_manifest(
