@@ -1,12 +1,13 @@
-"""Progress bars: ``--progress`` / ``--no-progress`` switch every bar of a command, and a bar
-changes no output."""
+"""Progress bars: ``--progress`` / ``--no-progress`` switch every bar of a command, a command
+draws them by default only where stderr is a terminal (never carriage-return redraws into a CI
+log or a file), and a bar changes no output."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from serving.cli import main
+from serving.cli import _options, main
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +38,27 @@ def test_backtest_bar_follows_the_progress_switch(panel, tmp_path, capsys):
     assert "backtest:" not in err and "%|" not in err, err
     on, off = (pd.read_csv(tmp_path / name / "metrics.csv") for name in ("on", "off"))
     pd.testing.assert_frame_equal(on, off)
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_default_bars_only_on_a_terminal(terminal, monkeypatch):
+    """Not typed and not in a --config: on where stderr is a terminal, off into a pipe or file;
+    typed or configured, as given."""
+    import argparse
+
+    from training.config import TrainConfig
+    from vision.config import ScoreConfig
+
+    monkeypatch.setattr(_options, "stderr_is_terminal", lambda: terminal)
+    blank = argparse.Namespace(progress_bar=None, progress=None)
+    assert TrainConfig.from_dict(_options.given(blank, TrainConfig)).progress_bar is terminal
+    assert ScoreConfig(**_options.given(blank, ScoreConfig)).progress is terminal
+    typed = argparse.Namespace(progress_bar=True, progress=True)
+    assert _options.given(typed, TrainConfig)["progress_bar"] is True
+    assert _options.given(typed, ScoreConfig)["progress"] is True
+    assert _options.given(blank, TrainConfig, {"progress_bar": True})["progress_bar"] is True
+
+
+def test_real_pipe_is_not_a_terminal(capsys):
+    # pytest's capture (as a CI log) is not a terminal: bars are off by default there.
+    assert _options.stderr_is_terminal() is False

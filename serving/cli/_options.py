@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import os
 import re
+import sys
 import typing
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -92,6 +93,22 @@ def _converter(hint: Any) -> Callable[[str], Any] | None:
     return None
 
 
+# The settings that switch a command's progress bars (TrainConfig.progress_bar, the others'
+# progress). Not typed and not in a --config, they are on where stderr is a terminal only: a
+# bar redrawn with carriage returns into a CI log or a file (`2> log`) is one line of
+# thousands of redraws (tqdm draws whatever the stream is).
+PROGRESS_FIELDS = ("progress", "progress_bar")
+PROGRESS_DEFAULT = "yes on a terminal"
+
+
+def stderr_is_terminal() -> bool:
+    """Whether the progress bars' stream is a terminal (not a pipe, a file or a CI log)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without it, or closed
+        return False
+
+
 def add_settings(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup,
     cls: type,
@@ -116,6 +133,8 @@ def add_settings(
             continue
         flag = flag_name(field)
         default = (help_defaults or {}).get(field.name, default_of(field))
+        if field.name in PROGRESS_FIELDS and default is True:
+            default = PROGRESS_DEFAULT  # see given()
         text = f"{meta.get('help', '')} [{show_default(default)}]".replace("%", "%%")
         hint = hints[field.name]
         if hint is bool:
@@ -154,6 +173,10 @@ def given(args: argparse.Namespace, cls: type, base: dict[str, Any] | None = Non
             if field.name in values:
                 _check_replaced(args, cls, field.name, values[field.name])
             values[field.name] = value
+        elif field.name in PROGRESS_FIELDS and field.name not in values:
+            # Neither typed nor in the config: bars only on a terminal (PROGRESS_FIELDS).
+            if field.metadata.get("cli", True) and not stderr_is_terminal():
+                values[field.name] = False
     return values
 
 
