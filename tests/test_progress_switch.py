@@ -62,3 +62,38 @@ def test_default_bars_only_on_a_terminal(terminal, monkeypatch):
 def test_real_pipe_is_not_a_terminal(capsys):
     # pytest's capture (as a CI log) is not a terminal: bars are off by default there.
     assert _options.stderr_is_terminal() is False
+
+
+class _Package:
+    """A stand-in package that records the ``progress`` the command asked of it."""
+
+    provider = "CPUExecutionProvider"
+    horizon, quantiles = 7, (0.5,)
+
+    def __init__(self):
+        from forecasting.spec import PanelSpec
+
+        self.spec, self.asked = PanelSpec(), []
+
+    def predict(self, data, cumulative=None, progress=False):
+        self.asked.append(progress)
+        return pd.DataFrame({"item_id": ["a"], "location_id": ["x"], "step": [1], "q0.5": [1.0]})
+
+
+@pytest.mark.parametrize(
+    ("flags", "terminal", "expected"),
+    [(["--no-progress"], True, False), (["--progress"], False, True), ([], True, True),
+     ([], False, False)],
+)  # fmt: skip
+def test_package_predict_bar_follows_the_switch(flags, terminal, expected, tmp_path, monkeypatch):
+    import serving.runtime
+
+    package = _Package()
+    monkeypatch.setattr(serving.runtime, "open_forecast_package", lambda *a, **k: package)
+    monkeypatch.setattr(_options, "stderr_is_terminal", lambda: terminal)
+    data = tmp_path / "panel.csv"
+    data.write_text("item_id,location_id,date,demand\n")
+    args = ["forecast", "predict", "--package", str(tmp_path), "--data", str(data), *flags]
+    # The package drew its bar whatever --no-progress said (progress=True always).
+    assert main([*args, "--out", str(tmp_path / "f.csv")]) == 0
+    assert package.asked == [expected]

@@ -82,7 +82,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_data_flags(predict)  # mapping flags are optional here: checked against the run's spec
     predict.add_argument("--out", required=True, type=Path, help="output .parquet or .csv")
     add_settings(
-        predict, TrainConfig, only=("accelerator",), help_defaults={"accelerator": "the run's"}
+        predict,
+        TrainConfig,
+        only=("accelerator", "progress_bar"),
+        help_defaults={"accelerator": "the run's"},
     )
     predict.add_argument(
         "--cumulative",
@@ -313,7 +316,11 @@ def predict_command(args: argparse.Namespace) -> int:
         package.spec = check_spec_agrees(args, package.spec)
         run = {"horizon": package.horizon, "quantiles": package.quantiles}
         check_forecast_agrees(args, wanted, run)
-        table = package.predict(args.data, cumulative=args.cumulative, progress=True)
+        # The package's bar over its batches of series follows --progress as every other bar
+        # does (it was drawn whatever the flag, into pipes and logs too).
+        config = read_config(args, (*SECTIONS, "backtest"))
+        progress = given(args, TrainConfig, config.get("train")).get("progress_bar", True)
+        table = package.predict(args.data, cumulative=args.cumulative, progress=progress)
         runtime = "" if package.provider.startswith("torch") else "onnxruntime on "
         print(f"{runtime}{package.provider}")
     else:
