@@ -135,12 +135,25 @@ def _policy_samples_kernel(
             if service_type[i] == CYCLE:
                 s = sample_quantile(ra, service_level[i], buf)
                 if part:
-                    # The smallest whole level whose sample CDF meets the target.
+                    # The smallest whole level whose sample CDF meets the target: the CDF only
+                    # steps at the samples, so it is the ceiling of a sample, and each move jumps
+                    # to the next one. Stepping a unit at a time took 15 ms a row at 1e8 units a
+                    # week (26 minutes for 100k rows) and never ended past 2**53 (k + 1 == k).
                     k = max(math.floor(s), 0.0)
                     while k > 0 and sample_cdf(ra, k - 1.0) >= service_level[i]:
-                        k -= 1.0
+                        below = 0.0  # the largest sample at or below k - 1 (one exists)
+                        for j in range(ns):
+                            if below < ra[j] <= k - 1.0:
+                                below = ra[j]
+                        if math.ceil(below) >= k:
+                            break
+                        k = math.ceil(below)
                     while sample_cdf(ra, k) < service_level[i]:
-                        k += 1.0
+                        above = math.inf  # the smallest sample above k (one exists: p < 1)
+                        for j in range(ns):
+                            if k < ra[j] < above:
+                                above = ra[j]
+                        k = math.ceil(above)
                     s = k
                 elif whole_a and sample_cdf(ra, math.floor(s)) < service_level[i]:
                     # Count demand: a level between two integers acts as the integer below it,
