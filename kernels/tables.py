@@ -835,8 +835,11 @@ def _plan_cumulative_quantiles(
     # between two steps (10 days of a weekly table) its knots are not whole, and such rows were
     # left fractional where the same demand as a daily table was not: Poisson 0.5 a day, 10
     # days, 90% cycle service planned r = 7.71 from weeks (met 86.7%: stock moves in whole
-    # units) and r = 8 from days (93.2%). The table's own knots say whether it counts.
-    counted = (cum == np.floor(cum)).all(axis=(1, 2)) if k > 1 else None
+    # units) and r = 8 from days (93.2%). The table's own knots say whether it counts, read as
+    # the kernel reads them, clipped at zero first: a lowest knot of -0.3 (a count model's
+    # 5% quantile) is 0, whole, and left the weekly row at 7.71 where the daily one planned 8.
+    clipped = np.maximum(cum, 0.0)
+    counted = (clipped == np.floor(clipped)).all(axis=(1, 2)) if k > 1 else None
     res = _run_policy(
         labels,
         policy_from_quantiles,

@@ -52,3 +52,16 @@ def test_a_weekly_table_with_fractional_knots_stays_fractional():
                               "lead_time_mean": [10.0], "service_level": [0.9]})  # fmt: skip
     r = plan(table, inventory, Policy(step_days=7))["reorder_point"].iat[0]
     assert r != np.floor(r)
+
+
+def test_a_weekly_count_table_with_a_knot_below_zero_plans_whole_units():
+    # A knot below zero is read as 0 (kernels.quantiles.repair_row), so a count table whose
+    # 5% quantile is -0.3 is whole-count: the daily table planned 8, the weekly one 7.71 (met
+    # 86.7% of Poisson(5), as 7 does).
+    inventory = pd.DataFrame({"item_id": ["s"], "location_id": ["F"], "on_hand": [0.0],
+                              "lead_time_mean": [10.0], "service_level": [0.9]})  # fmt: skip
+    weekly, daily = _table(0.5, 7, 4), _table(0.5, 1, 28)
+    weekly["q0.05"] = daily["q0.05"] = -0.3
+    r_week = plan(weekly, inventory, Policy(step_days=7))["reorder_point"].iat[0]
+    r_day = plan(daily, inventory, Policy())["reorder_point"].iat[0]
+    assert r_week == r_day == stats.poisson(5.0).ppf(0.9)  # 8
