@@ -81,7 +81,8 @@ def test_a_forecast_without_the_median_still_charts(tmp_path):
     assert plan.status_code == 200 and plan.json()["plan"]["reorder_point"] == 20.0
 
 
-def test_the_simulated_on_hand_is_drawn_in_date_order(monkeypatch):
+def _keep_drawn_figure(monkeypatch) -> dict:
+    """``{"figure": the last Figure saved}``, filled as the page's chart is drawn."""
     drawn = {}
     save = Figure.savefig
 
@@ -90,6 +91,11 @@ def test_the_simulated_on_hand_is_drawn_in_date_order(monkeypatch):
         return save(self, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", keep)
+    return drawn
+
+
+def test_the_simulated_on_hand_is_drawn_in_date_order(monkeypatch):
+    drawn = _keep_drawn_figure(monkeypatch)
     keys = {"item_id": "SKU1", "location_id": "FC1"}
     dates = pd.date_range("2024-03-01", periods=14)
     forecast = pd.DataFrame({**keys, "date": dates[7:], "q0.5": 2.0})
@@ -109,14 +115,7 @@ def test_the_simulated_on_hand_is_drawn_in_date_order(monkeypatch):
 
 
 def test_the_chart_axes_name_what_they_plot_and_its_unit(monkeypatch):
-    drawn = {}
-    save = Figure.savefig
-
-    def keep(self, *args, **kwargs):
-        drawn["figure"] = self
-        return save(self, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", keep)
+    drawn = _keep_drawn_figure(monkeypatch)
     keys = {"item_id": "SKU1", "location_id": "FC1"}
     dates = pd.date_range("2024-03-01", periods=6)
     rows = {"plan": pd.DataFrame([keys]),
