@@ -71,7 +71,7 @@ def read_table(
     kind = table_kind(path)
     try:
         if kind == "csv":
-            _check_header(path, csv)  # before the whole file is parsed
+            names = _check_header(path, csv)  # before the whole file is parsed
             if text:
                 csv["dtype"] = {**{c: str for c in text}, **(csv.get("dtype") or {})}
                 if "na_values" not in csv and "keep_default_na" not in csv:
@@ -79,6 +79,8 @@ def read_table(
             frame = pd.read_csv(path, usecols=columns, **csv)
             if not isinstance(frame.index, pd.RangeIndex) and "index_col" not in csv:
                 frame = _without_row_names(path, frame, columns, csv)
+            if columns is None and "index_col" not in csv:
+                _check_unnamed(path, frame, names)
             return frame
         frame = pd.read_parquet(path, columns=columns)
         if not isinstance(frame.index, pd.RangeIndex):
@@ -329,11 +331,16 @@ def _index_as_columns(frame: pd.DataFrame, columns: list[str] | None) -> pd.Data
     return frame.reset_index(drop=True)
 
 
-def _check_header(path: Path, csv: dict[str, Any]) -> None:
+def _check_header(path: Path, csv: dict[str, Any]) -> list[str] | None:
     """A CSV header that names a column twice is refused, as a parquet file is: pandas renames
-    the second ``units`` to ``units.1`` and a reader took the first without a word."""
+    the second ``units`` to ``units.1`` and a reader took the first without a word. Returns the
+    header's names (``None`` without a header).
+
+    Empty names (a header ending in delimiters, as spreadsheets save unused columns) may
+    repeat: pandas names each ``Unnamed: N`` by its position, and no reader takes one for
+    another (``'' appears more than once`` refused an export with two empty columns)."""
     if csv.get("header", "infer") is None:
-        return
+        return None
     options = {k: v for k, v in csv.items() if k in ("sep", "delimiter", "encoding")}
     names = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, **options)
     if names.shape[1] == 1 and not options.keys() & {"sep", "delimiter"}:
@@ -347,10 +354,39 @@ def _check_header(path: Path, csv: dict[str, Any]) -> None:
                     "comma-separated (with a point as the decimal mark)"
                 )
     seen: set[str] = set()
-    for name in names.iloc[0] if len(names) else []:
-        if name in seen:
+    header = [str(name) for name in names.iloc[0]] if len(names) else []
+    for name in header:
+        if name in seen and name.strip():
             raise FileError(f"{path}: column {name!r} appears more than once in the header")
         seen.add(name)
+    return header
+
+
+def _check_unnamed(path: Path, frame: pd.DataFrame, names: list[str] | None) -> None:
+    """A column with no name in the header (``Unnamed: N``), other than the first, holds no
+    values. A header ending in a delimiter (a spreadsheet's empty last column) gives a row an
+    extra field to fill: an unquoted ``1,5`` or ``1,234`` moved the row's later fields one to
+    the right, and the last one into the unnamed column, which no reader reads (a demand of
+    1,5 read as 1, an on_hand of 1,234 as 1 and 234 days of lead time), without a word. The
+    first column may hold values: it is the row numbers ``DataFrame.to_csv`` writes."""
+    if not names or len(names) != frame.shape[1]:
+        return
+    for position, name in enumerate(names):
+        if position == 0 or name.strip():
+            continue
+        values = frame.iloc[:, position]
+        filled = values.notna().to_numpy() & (values.astype("string").str.strip() != "").to_numpy(
+            dtype=bool, na_value=False
+        )
+        if filled.any():
+            row = int(np.flatnonzero(filled)[0])
+            raise FileError(
+                f"{path}: column {position + 1} has no name in the header but holds values "
+                f"({filled.sum()} rows, e.g. {str(values.iloc[row])!r} on line {row + 2}): an "
+                "unquoted decimal comma or thousands separator (1,5 or 1,234) moves a row's "
+                "fields one to the right; write numbers without commas (1.5, 1234), or name "
+                "the column in the header"
+            )
 
 
 def _first_line(exc: BaseException) -> str:
