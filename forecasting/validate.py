@@ -2,7 +2,9 @@
 
 Rules (documented here because users rely on them):
 
-* Keys ``item_id``, ``location_id``, ``date`` must be present, parseable and unique together.
+* Keys ``item_id``, ``location_id``, ``date`` must be present, parseable and unique together;
+  item or location values that differ only by spaces around them (``"A "``, ``"A"``) are an
+  error.
 * ``demand`` must be numeric and >= 0. It may be empty only on a series' *trailing* rows: those are
   future rows that carry known covariates for the forecast horizon. An empty demand between
   observed ones is an error.
@@ -135,6 +137,26 @@ def _text_column(
         return text.take(codes)
     merged, distinct = pd.factorize(text)  # two values may read the same as text
     return pd.Categorical.from_codes(merged[codes], categories=pd.Index(distinct), validate=False)
+
+
+def _check_spaced_keys(frame: pd.DataFrame, column: str, codes: np.ndarray, text: pd.Index):
+    """Refuse key values that are another's but for spaces around them (``"A "`` beside
+    ``"A"``, a spreadsheet's stray space or non-breaking space): they were two series, each with
+    part of the item's history (a migration's rows "A " before and "A" after were two short
+    series, forecast apart), without a word."""
+    stripped = pd.Index(text.str.strip())
+    twice = stripped.duplicated(keep=False)
+    if not twice.any():
+        return
+    clash = stripped[twice][0]
+    spellings = sorted(str(t) for t, s in zip(text, stripped, strict=True) if s == clash)
+    _fail(
+        frame,
+        column,
+        f"values that differ only by spaces around them, e.g. {spellings}: they would be "
+        "separate series; remove the spaces",
+        np.isin(codes, np.flatnonzero(twice)),
+    )
 
 
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -484,6 +506,7 @@ def _validate(
         if missing.any():
             _fail(frame, column, "missing key values", missing)
         keys[column] = _sorted_codes(frame[column])
+        _check_spaced_keys(frame, column, *keys[column])
 
     raw_dates = frame[DATE]
     dates = _parse_dates(frame, raw_dates)
