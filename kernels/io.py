@@ -86,7 +86,9 @@ def read_table(
         if not isinstance(frame.index, pd.RangeIndex):
             frame = _index_as_columns(frame, columns)
         return frame
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise FileError(f"{path}: not a readable CSV file ({_not_utf8(path, exc)})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise FileError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
     except (OSError, ValueError) as exc:
         if isinstance(exc, FileError):
@@ -387,6 +389,20 @@ def _check_unnamed(path: Path, frame: pd.DataFrame, names: list[str] | None) -> 
                 "fields one to the right; write numbers without commas (1.5, 1234), or name "
                 "the column in the header"
             )
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    """What a CSV that is not UTF-8 is, and how to save it: the codec's own words ("'utf-8'
+    codec can't decode byte 0xff in position 0") named neither Excel's "Unicode Text" (UTF-16)
+    nor a Latin-1 / Windows-1252 export, nor what to do."""
+    with open(path, "rb") as handle:
+        start = handle.read(2)
+    if start in (b"\xff\xfe", b"\xfe\xff"):
+        what = "UTF-16 text, as Excel saves 'Unicode Text'"
+    else:
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        what = f"not UTF-8 text: byte 0x{byte} at {exc.start} (Latin-1 or Windows-1252?)"
+    return f"{what}; save it as 'CSV UTF-8 (comma delimited)'"
 
 
 def _first_line(exc: BaseException) -> str:
