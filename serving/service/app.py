@@ -159,6 +159,10 @@ def configure_logging() -> None:
     log.propagate = False
 
 
+RETIRED_KEPT = 16
+"""Model versions gone whose provider series still read 0 (the older ones are dropped)."""
+
+
 class Metrics:
     """The service's Prometheus metrics, in a registry of its own."""
 
@@ -185,12 +189,19 @@ class Metrics:
             ["model", "version", "provider"], registry=r,
         )  # fmt: skip
         self._shown: dict[tuple[str, str], str] = {}  # (model, version) -> provider labelled 1
+        # Versions gone, oldest first: their series read 0 until RETIRED_KEPT newer ones are
+        # gone too. Each version number is a label value of its own, and every version a
+        # hot reload replaced stayed a series for good (a service reloading a nightly export
+        # grew one per night, in its memory and in every scrape, without end).
+        self._retired: dict[tuple[str, str], None] = {}
         self._shown_lock = threading.Lock()  # the watch thread's reloads and the scrapes
 
     def show_provider(self, name: str, version: str, provider: str | None) -> None:
         """Label ``provider`` 1 for a model version (``None``: the version is gone) and the one
         labelled before 0. Read again at each scrape: onnxruntime moves a session to the CPU on
-        a provider failure in a run, and the gauge set at load went on saying CUDA."""
+        a provider failure in a run, and the gauge set at load went on saying CUDA. A version
+        gone reads 0 until :data:`RETIRED_KEPT` later ones are gone, then its series are
+        dropped."""
         with self._shown_lock:
             before = self._shown.pop((name, version), None)
             if before is not None and before != provider:
@@ -198,6 +209,18 @@ class Metrics:
             if provider is not None:
                 self.provider.labels(name, version, provider).set(1)
                 self._shown[(name, version)] = provider
+                self._retired.pop((name, version), None)  # served again: not dropped
+                return
+            self._retired.pop((name, version), None)
+            self._retired[(name, version)] = None
+            while len(self._retired) > RETIRED_KEPT:
+                gone = next(iter(self._retired))
+                del self._retired[gone]
+                for family in self.provider.collect():
+                    for sample in family.samples:
+                        labels = sample.labels
+                        if (labels["model"], labels["version"]) == gone:
+                            self.provider.remove(*gone, labels["provider"])
 
 
 def create_app(repo: str | Path, config: ServiceConfig | None = None) -> FastAPI:
